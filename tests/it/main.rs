@@ -1,0 +1,5 @@
+//! The one integration-test binary: every test here runs real components
+//! (the built `kubectl-spice`, the cluster simulator, Prometheus, kubectl).
+
+#[path = "../support/mod.rs"]
+mod support;

@@ -1,0 +1,5 @@
+//! Test support shared by the integration tests and the benchmarks: the
+//! cluster simulator, the Prometheus / nginx harness and scenario files.
+#![allow(dead_code)]
+
+pub mod scenario;

@@ -1,0 +1,191 @@
+//! Scenario files: a directory under `tests/scenarios/<name>/` holding
+//! `objects.yaml` (real Kubernetes objects, as `kubectl get -o yaml` prints them:
+//! one or more YAML documents, each an object or a `kind: List`) and an optional
+//! `scenario.yaml` (what the cluster serves, what the user may not read, logs and
+//! metric history). The cluster simulator serves the objects; the Prometheus
+//! harness derives kube-state-metrics series from them, so both always agree.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A whole scenario: the objects the simulator serves plus its metadata.
+#[derive(Debug, Clone, Default)]
+pub struct Scenario {
+    pub name: String,
+    pub objects: Vec<Value>,
+    pub meta: ScenarioMeta,
+}
+
+/// `scenario.yaml`. Every field is optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioMeta {
+    #[serde(default)]
+    pub description: String,
+    /// Which optional API groups the simulated cluster serves (discovery and
+    /// REST): any of `keda` (keda.sh/v1alpha1) and `karpenter` (karpenter.sh/v1).
+    #[serde(default = "default_installed")]
+    pub installed: Vec<String>,
+    /// The user name the bearer token maps to (used in 403 messages).
+    #[serde(default = "default_user")]
+    pub user: String,
+    /// Requests the user is not allowed to make (answered with a real 403 Status).
+    #[serde(default)]
+    pub forbidden: Vec<Forbidden>,
+    /// Container logs: key `namespace/pod/container`, value the log text.
+    #[serde(default)]
+    pub logs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub metrics: MetricsSpec,
+}
+
+impl Default for ScenarioMeta {
+    fn default() -> Self {
+        ScenarioMeta {
+            description: String::new(),
+            installed: default_installed(),
+            user: default_user(),
+            forbidden: Vec::new(),
+            logs: BTreeMap::new(),
+            metrics: MetricsSpec::default(),
+        }
+    }
+}
+
+fn default_installed() -> Vec<String> {
+    vec!["keda".into(), "karpenter".into()]
+}
+
+fn default_user() -> String {
+    "alice".into()
+}
+
+/// One denied request: `verb` (get, list, watch), `resource` (plural),
+/// `group` ("" for the core group), and optionally a namespace (absent = all).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Forbidden {
+    pub verb: String,
+    pub resource: String,
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// The metric history a scenario's Prometheus holds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricsSpec {
+    /// Active sessions: `nginx_http_requests_total{service=<nginxService>}` grows by
+    /// this many requests per second (each session sends ~1 req/s). `None`: the
+    /// series does not exist at all (the "no metric" break).
+    #[serde(default)]
+    pub sessions: Option<f64>,
+    #[serde(default = "default_nginx_service")]
+    pub nginx_service: String,
+    /// Derive kube-state-metrics series (`kube_pod_status_phase`,
+    /// `kube_pod_container_status_waiting_reason`, `kube_node_info`,
+    /// `kube_deployment_status_replicas`) from the objects.
+    #[serde(default = "yes")]
+    pub kube_state_metrics: bool,
+    /// Extra series, verbatim.
+    #[serde(default)]
+    pub series: Vec<SeriesSpec>,
+}
+
+impl Default for MetricsSpec {
+    fn default() -> Self {
+        MetricsSpec {
+            sessions: None,
+            nginx_service: default_nginx_service(),
+            kube_state_metrics: true,
+            series: Vec::new(),
+        }
+    }
+}
+
+fn default_nginx_service() -> String {
+    "spice-runner-nginx".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A series with a constant value (gauge) or a constant rate per second (counter).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeriesSpec {
+    pub name: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub rate: Option<f64>,
+}
+
+/// The directory that holds every scenario.
+pub fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios")
+}
+
+impl Scenario {
+    /// Loads `tests/scenarios/<name>`; panics with the file name on any error,
+    /// since a broken scenario is a broken test.
+    pub fn load(name: &str) -> Scenario {
+        let dir = scenarios_dir().join(name);
+        let objects_path = dir.join("objects.yaml");
+        let text = std::fs::read_to_string(&objects_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", objects_path.display()));
+        let mut objects = Vec::new();
+        for doc in serde_norway::Deserializer::from_str(&text) {
+            let value: Value = Value::deserialize(doc)
+                .unwrap_or_else(|e| panic!("{}: {e}", objects_path.display()));
+            push_objects(value, &mut objects);
+        }
+        let meta_path = dir.join("scenario.yaml");
+        let meta = match std::fs::read_to_string(&meta_path) {
+            Ok(text) => serde_norway::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", meta_path.display())),
+            Err(_) => ScenarioMeta::default(),
+        };
+        Scenario { name: name.to_string(), objects, meta }
+    }
+
+    /// A scenario built in code (for tests that assemble objects themselves).
+    pub fn from_objects(name: &str, objects: Vec<Value>, meta: ScenarioMeta) -> Scenario {
+        let mut flat = Vec::new();
+        for o in objects {
+            push_objects(o, &mut flat);
+        }
+        Scenario { name: name.to_string(), objects: flat, meta }
+    }
+
+    /// Objects of one kind, in file order.
+    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.objects.iter().filter(move |o| o["kind"] == kind)
+    }
+
+    pub fn installed(&self, api: &str) -> bool {
+        self.meta.installed.iter().any(|a| a == api)
+    }
+}
+
+fn push_objects(value: Value, out: &mut Vec<Value>) {
+    if value.is_null() {
+        return;
+    }
+    if value["kind"] == "List" || value["kind"].as_str().is_some_and(|k| k.ends_with("List")) {
+        if let Some(items) = value["items"].as_array() {
+            for item in items {
+                out.push(item.clone());
+            }
+        }
+    } else {
+        out.push(value);
+    }
+}
