@@ -1,0 +1,130 @@
+//! The command line, as clap derive types. Only parsing lives here; validation
+//! and precedence (flags > env > config file > defaults) live in `settings`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Is pod-per-session scaling healthy? Runs the spice-runner on-call runbook
+/// (KEDA, HPA, pods, nodes, Prometheus) against your current kube context.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl spice",
+    bin_name = "kubectl spice",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Exit codes: 0 ok, 1 a check failed, 2 could not run.\n\
+                  Docs: kubectl spice <command> --help"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One screen: pods, KEDA, HPA, nodes, sessions and the sessions-per-pod ratio.
+    Status(StatusArgs),
+    /// Show the effective settings and where each one came from.
+    Config(ConfigArgs),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// Read a saved snapshot instead of the cluster (offline replay).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting, its value and its source (flag, env, config file, default).
+    View {
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Flags every command takes: kubectl's connection flags, then the names the
+/// runbook hard-codes (each also settable by `SPICE_*` and the config file).
+#[derive(Debug, Args, Default, Clone)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Kubernetes")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    pub context: Option<String>,
+    /// The kubeconfig cluster to use.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    pub user: Option<String>,
+    /// Namespace of the game (default: the context's namespace, else "default").
+    #[arg(short = 'n', long, global = true, value_name = "NS", help_heading = "Kubernetes")]
+    pub namespace: Option<String>,
+    /// Time limit for each request, e.g. 5s, 1m (0 = the built-in default).
+    #[arg(long, global = true, value_name = "DURATION", help_heading = "Kubernetes")]
+    pub request_timeout: Option<String>,
+
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", help_heading = "Display")]
+    pub color: Option<ColorChoice>,
+    /// Settings file (default: $XDG_CONFIG_HOME/kubectl-spice/config.yaml).
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Display")]
+    pub config: Option<PathBuf>,
+
+    /// Label selector of the game pods [default: app=spice-runner].
+    #[arg(short = 'l', long, global = true, value_name = "SELECTOR", help_heading = "Spice")]
+    pub selector: Option<String>,
+    /// The Deployment KEDA scales [default: spice-runner].
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Spice")]
+    pub deployment: Option<String>,
+    /// The KEDA ScaledObject [default: spice-runner-keda].
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Spice")]
+    pub scaled_object: Option<String>,
+    /// The `service` label of the nginx request metric [default: spice-runner-nginx].
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Spice")]
+    pub nginx_service: Option<String>,
+    /// Prometheus as NAMESPACE/SERVICE:PORT, reached through the API server's
+    /// service proxy [default: observability/prometheus:9090].
+    #[arg(long, global = true, value_name = "NS/SVC:PORT", help_heading = "Spice")]
+    pub prometheus_service: Option<String>,
+    /// Prometheus base URL, instead of the service proxy. A bearer token is read
+    /// from $SPICE_PROMETHEUS_TOKEN (never from a flag).
+    #[arg(long, global = true, value_name = "URL", help_heading = "Spice")]
+    pub prometheus_url: Option<String>,
+    /// Namespace of the KEDA operator [default: keda].
+    #[arg(long, global = true, value_name = "NS", help_heading = "Spice")]
+    pub keda_namespace: Option<String>,
+}

@@ -1,0 +1,373 @@
+//! Kubernetes objects → the Snapshot's plain summaries. Only what the checks
+//! and views read is kept; nothing secret (env, volumes, trigger auth) is.
+
+use crate::snapshot::*;
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn ts(t: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<Timestamp> {
+    t.as_ref().map(|t| t.0)
+}
+
+fn ts_str(v: &Value) -> Option<Timestamp> {
+    v.as_str()?.parse().ok()
+}
+
+pub fn pod(p: &Pod) -> PodInfo {
+    let meta = &p.metadata;
+    let status = p.status.clone().unwrap_or_default();
+    let conditions = status.conditions.clone().unwrap_or_default();
+    let ready_cond = conditions.iter().find(|c| c.type_ == "Ready");
+    let ready = ready_cond.is_some_and(|c| c.status == "True");
+    let scheduled = conditions.iter().find(|c| c.type_ == "PodScheduled").map(|c| Condition {
+        type_: c.type_.clone(),
+        status: c.status.clone(),
+        reason: c.reason.clone(),
+        message: c.message.clone(),
+        last_transition_time: ts(&c.last_transition_time),
+    });
+    let mut containers = Vec::new();
+    let statuses = status.container_statuses.clone().unwrap_or_default();
+    let spec_containers = p.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
+    let init_sidecars: Vec<String> = p
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .map(|ics| {
+            ics.iter()
+                .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+                .map(|c| c.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let init_statuses = status.init_container_statuses.clone().unwrap_or_default();
+    let names: Vec<(String, bool)> = spec_containers
+        .iter()
+        .map(|c| (c.name.clone(), false))
+        .chain(init_sidecars.iter().map(|n| (n.clone(), true)))
+        .collect();
+    for (name, sidecar) in names {
+        let st = statuses.iter().chain(init_statuses.iter()).find(|s| s.name == name);
+        let info = match st {
+            None => ContainerInfo {
+                name,
+                ready: false,
+                restarts: 0,
+                state: "unknown".into(),
+                waiting_reason: None,
+                terminated_reason: None,
+                message: None,
+                started_at: None,
+                sidecar,
+            },
+            Some(s) => {
+                let state = s.state.clone().unwrap_or_default();
+                let (state_name, waiting_reason, terminated_reason, message, started_at) =
+                    if let Some(w) = &state.waiting {
+                        ("waiting", w.reason.clone(), None, w.message.clone(), None)
+                    } else if let Some(t) = &state.terminated {
+                        ("terminated", None, t.reason.clone(), t.message.clone(), ts(&t.started_at))
+                    } else if let Some(r) = &state.running {
+                        ("running", None, None, None, ts(&r.started_at))
+                    } else {
+                        ("unknown", None, None, None, None)
+                    };
+                ContainerInfo {
+                    name,
+                    ready: s.ready,
+                    restarts: s.restart_count,
+                    state: state_name.into(),
+                    waiting_reason,
+                    terminated_reason,
+                    message,
+                    started_at,
+                    sidecar,
+                }
+            }
+        };
+        containers.push(info);
+    }
+    PodInfo {
+        name: meta.name.clone().unwrap_or_default(),
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        phase: status.phase.clone().unwrap_or_default(),
+        node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
+        created: ts(&meta.creation_timestamp),
+        deleting: ts(&meta.deletion_timestamp),
+        ready,
+        ready_since: if ready { ready_cond.and_then(|c| ts(&c.last_transition_time)) } else { None },
+        restarts: containers.iter().map(|c| c.restarts).sum(),
+        containers,
+        scheduled,
+        nominated_node: status.nominated_node_name.clone(),
+    }
+}
+
+pub fn deployment(d: &Deployment) -> DeploymentInfo {
+    let status = d.status.clone().unwrap_or_default();
+    DeploymentInfo {
+        name: d.metadata.name.clone().unwrap_or_default(),
+        replicas: d.spec.as_ref().and_then(|s| s.replicas),
+        ready_replicas: status.ready_replicas.unwrap_or(0),
+        available_replicas: status.available_replicas.unwrap_or(0),
+        status_replicas: status.replicas.unwrap_or(0),
+    }
+}
+
+pub fn node(n: &Node) -> NodeInfo {
+    let labels = n.metadata.labels.clone().unwrap_or_default();
+    let ready = n
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.status == "True");
+    NodeInfo {
+        name: n.metadata.name.clone().unwrap_or_default(),
+        ready,
+        unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
+        created: ts(&n.metadata.creation_timestamp),
+        node_pool: labels.get("karpenter.sh/nodepool").cloned(),
+        instance_type: labels.get("node.kubernetes.io/instance-type").cloned(),
+        capacity_type: labels.get("karpenter.sh/capacity-type").cloned(),
+        zone: labels.get("topology.kubernetes.io/zone").cloned(),
+    }
+}
+
+pub fn event(e: &Event) -> EventInfo {
+    let last = ts(&e.last_timestamp)
+        .or_else(|| e.event_time.as_ref().map(|t| t.0))
+        .or_else(|| ts(&e.first_timestamp))
+        .or_else(|| ts(&e.metadata.creation_timestamp));
+    EventInfo {
+        object_kind: e.involved_object.kind.clone().unwrap_or_default(),
+        object_name: e.involved_object.name.clone().unwrap_or_default(),
+        type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
+        reason: e.reason.clone().unwrap_or_default(),
+        message: e.message.clone().unwrap_or_default().trim().to_string(),
+        count: e.count.unwrap_or(1),
+        source: e
+            .source
+            .as_ref()
+            .and_then(|s| s.component.clone())
+            .or_else(|| e.reporting_component.clone())
+            .filter(|s| !s.is_empty()),
+        last_seen: last,
+    }
+}
+
+fn quantity(q: &Option<k8s_openapi::apimachinery::pkg::api::resource::Quantity>) -> Option<String> {
+    q.as_ref().map(|q| q.0.clone())
+}
+
+pub fn hpa(h: &HorizontalPodAutoscaler) -> HpaInfo {
+    let spec = h.spec.clone().unwrap_or_default();
+    let status = h.status.clone().unwrap_or_default();
+    let current = status.current_metrics.clone().unwrap_or_default();
+    let mut metrics = Vec::new();
+    for (i, m) in spec.metrics.clone().unwrap_or_default().iter().enumerate() {
+        let (name, target_type, target) = match (&m.external, &m.resource, &m.pods, &m.object) {
+            (Some(e), _, _, _) => (
+                e.metric.name.clone(),
+                Some(e.target.type_.clone()),
+                quantity(&e.target.average_value).or_else(|| quantity(&e.target.value)),
+            ),
+            (_, Some(r), _, _) => (
+                r.name.clone(),
+                Some(r.target.type_.clone()),
+                r.target
+                    .average_utilization
+                    .map(|u| format!("{u}%"))
+                    .or_else(|| quantity(&r.target.average_value)),
+            ),
+            (_, _, Some(p), _) => (
+                p.metric.name.clone(),
+                Some(p.target.type_.clone()),
+                quantity(&p.target.average_value),
+            ),
+            (_, _, _, Some(o)) => (o.metric.name.clone(), Some(o.target.type_.clone()), quantity(&o.target.value)),
+            _ => (String::new(), None, None),
+        };
+        // The status slot of a metric that could not be fetched is an empty
+        // MetricStatus; match by name where possible, else by position.
+        let cur = current
+            .iter()
+            .find(|c| c.external.as_ref().is_some_and(|e| e.metric.name == name))
+            .or_else(|| current.get(i));
+        let current_value = cur.and_then(|c| {
+            c.external
+                .as_ref()
+                .and_then(|e| quantity(&e.current.average_value).or_else(|| quantity(&e.current.value)))
+                .or_else(|| {
+                    c.resource.as_ref().and_then(|r| {
+                        r.current
+                            .average_utilization
+                            .map(|u| format!("{u}%"))
+                            .or_else(|| quantity(&r.current.average_value))
+                    })
+                })
+                .or_else(|| c.pods.as_ref().and_then(|p| quantity(&p.current.average_value)))
+        });
+        metrics.push(HpaMetric { type_: m.type_.clone(), name, target_type, target, current: current_value });
+    }
+    HpaInfo {
+        name: h.metadata.name.clone().unwrap_or_default(),
+        min_replicas: spec.min_replicas,
+        max_replicas: spec.max_replicas,
+        current_replicas: status.current_replicas,
+        desired_replicas: status.desired_replicas,
+        metrics,
+        conditions: status
+            .conditions
+            .unwrap_or_default()
+            .iter()
+            .map(|c| Condition {
+                type_: c.type_.clone(),
+                status: c.status.clone(),
+                reason: c.reason.clone(),
+                message: c.message.clone(),
+                last_transition_time: ts(&c.last_transition_time),
+            })
+            .collect(),
+        last_scale_time: ts(&status.last_scale_time),
+        scale_down_stabilization: spec
+            .behavior
+            .as_ref()
+            .and_then(|b| b.scale_down.as_ref())
+            .and_then(|d| d.stabilization_window_seconds),
+        owners: h
+            .metadata
+            .owner_references
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .filter(|o| o.kind == "ScaledObject")
+            .map(|o| o.name.clone())
+            .collect(),
+    }
+}
+
+fn conditions(v: &Value) -> Vec<Condition> {
+    v.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|c| {
+                    Some(Condition {
+                        type_: c.get("type")?.as_str()?.to_string(),
+                        status: c.get("status").and_then(Value::as_str).unwrap_or("Unknown").to_string(),
+                        reason: c.get("reason").and_then(Value::as_str).map(str::to_string),
+                        message: c.get("message").and_then(Value::as_str).map(str::to_string),
+                        last_transition_time: c.get("lastTransitionTime").and_then(ts_str),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn int(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// A ScaledObject from its JSON (KEDA's CRD has no Rust types we depend on).
+pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
+    let spec = &obj["spec"];
+    let status = &obj["status"];
+    let target = &spec["scaleTargetRef"];
+    let annotations = obj["metadata"]["annotations"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.starts_with("autoscaling.keda.sh/"))
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect::<BTreeMap<_, _>>()
+        })
+        .unwrap_or_default();
+    let triggers = spec["triggers"]
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .map(|t| TriggerInfo {
+                    type_: t["type"].as_str().unwrap_or_default().to_string(),
+                    name: t["name"].as_str().map(str::to_string),
+                    metric_type: t["metricType"].as_str().map(str::to_string),
+                    metadata: t["metadata"]
+                        .as_object()
+                        .map(|m| {
+                            m.iter()
+                                .filter(|(k, _)| TRIGGER_KEYS_KEPT.contains(&k.as_str()))
+                                .map(|(k, v)| {
+                                    let text = match v {
+                                        Value::String(s) => s.clone(),
+                                        other => other.to_string(),
+                                    };
+                                    let text = if k == "serverAddress" {
+                                        crate::settings::redact_url(&text)
+                                    } else {
+                                        text
+                                    };
+                                    (k.clone(), text)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    authentication_ref: t["authenticationRef"]["name"].as_str().map(str::to_string),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let hpa_config = &spec["advanced"]["horizontalPodAutoscalerConfig"];
+    ScaledObjectInfo {
+        name: obj["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+        target_api_version: target["apiVersion"].as_str().map(str::to_string),
+        target_kind: target["kind"].as_str().map(str::to_string),
+        target_name: target["name"].as_str().unwrap_or_default().to_string(),
+        polling_interval: int(&spec["pollingInterval"]),
+        cooldown_period: int(&spec["cooldownPeriod"]),
+        initial_cooldown_period: int(&spec["initialCooldownPeriod"]),
+        min_replicas: int(&spec["minReplicaCount"]),
+        max_replicas: int(&spec["maxReplicaCount"]),
+        idle_replicas: int(&spec["idleReplicaCount"]),
+        fallback: spec["fallback"].as_object().map(|_| Fallback {
+            failure_threshold: int(&spec["fallback"]["failureThreshold"]),
+            replicas: int(&spec["fallback"]["replicas"]),
+        }),
+        hpa_name_override: hpa_config["name"].as_str().map(str::to_string),
+        scale_down_stabilization: int(&hpa_config["behavior"]["scaleDown"]["stabilizationWindowSeconds"]),
+        triggers,
+        annotations,
+        conditions: conditions(&status["conditions"]),
+        hpa_name: status["hpaName"].as_str().map(str::to_string),
+        last_active_time: ts_str(&status["lastActiveTime"]),
+        external_metric_names: status["externalMetricNames"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+        paused_replica_count: int(&status["pausedReplicaCount"]),
+    }
+}
+
+pub fn node_pool(obj: &Value) -> NodePoolInfo {
+    NodePoolInfo {
+        name: obj["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+        consolidation_policy: obj["spec"]["disruption"]["consolidationPolicy"].as_str().map(str::to_string),
+        consolidate_after: obj["spec"]["disruption"]["consolidateAfter"].as_str().map(str::to_string),
+        nodes: int(&obj["status"]["nodes"]),
+        conditions: conditions(&obj["status"]["conditions"]),
+    }
+}
+
+pub fn node_claim(obj: &Value) -> NodeClaimInfo {
+    NodeClaimInfo {
+        name: obj["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+        node_pool: obj["metadata"]["labels"]["karpenter.sh/nodepool"].as_str().map(str::to_string),
+        node_name: obj["status"]["nodeName"].as_str().map(str::to_string),
+        created: ts_str(&obj["metadata"]["creationTimestamp"]),
+        conditions: conditions(&obj["status"]["conditions"]),
+    }
+}

@@ -1,0 +1,159 @@
+//! What can go wrong talking to a cluster, each with the one-line hint that
+//! fixes it. Read failures of single sources become `Gap`s; only "no cluster
+//! at all" (kubeconfig, unreachable API server, 401 everywhere) stops a run.
+
+use crate::snapshot::{Gap, GapReason};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no kubeconfig found: {0}")]
+    NoKubeconfig(String),
+    #[error("kubeconfig {path}: {message}")]
+    Kubeconfig { path: String, message: String },
+    #[error("{0}")]
+    Context(String),
+    #[error("cannot reach the API server {server}: {message}")]
+    Unreachable { server: String, message: String },
+    #[error("the API server {server} rejected the credentials (401 Unauthorized)")]
+    Unauthorized { server: String },
+    #[error("the API server {server} did not answer within {seconds}s")]
+    Timeout { server: String, seconds: u64 },
+}
+
+impl Error {
+    pub fn hint(&self) -> String {
+        match self {
+            Error::NoKubeconfig(_) => {
+                "pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod with a service account".into()
+            }
+            Error::Kubeconfig { .. } => "check the file with `kubectl config view`".into(),
+            Error::Context(_) => "list contexts with `kubectl config get-contexts`".into(),
+            Error::Unreachable { .. } => {
+                "is the cluster up and this the right context? try `kubectl cluster-info`".into()
+            }
+            Error::Unauthorized { .. } => {
+                "credentials expired? run any kubectl command (e.g. `kubectl get ns`) to refresh them".into()
+            }
+            Error::Timeout { .. } => "raise --request-timeout, or check `kubectl cluster-info`".into(),
+        }
+    }
+}
+
+/// Why a single read failed, in the words of the API server.
+#[derive(Debug, Clone)]
+pub struct ReadFailure {
+    pub reason: GapReason,
+    pub message: String,
+    pub hint: String,
+}
+
+impl ReadFailure {
+    pub fn into_gap(self, source: &str) -> Gap {
+        Gap { source: source.to_string(), reason: self.reason, message: self.message, hint: self.hint }
+    }
+}
+
+/// What a Kubernetes read was, to word 403s and 404s.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadTarget<'a> {
+    pub verb: &'a str,
+    pub resource: &'a str,
+    pub group: &'a str,
+    pub namespace: Option<&'a str>,
+}
+
+impl ReadTarget<'_> {
+    fn qualified(&self) -> String {
+        if self.group.is_empty() { self.resource.to_string() } else { format!("{}.{}", self.resource, self.group) }
+    }
+
+    /// The minimal RBAC rule that allows this read.
+    pub fn rbac_rule(&self) -> String {
+        let scope = match self.namespace {
+            Some(ns) => format!(" in namespace {ns} (Role)"),
+            None => " cluster-wide (ClusterRole)".to_string(),
+        };
+        format!(
+            "grant verb \"{}\" on resource \"{}\" in API group \"{}\"{scope}",
+            self.verb, self.resource, self.group
+        )
+    }
+}
+
+/// Classifies a failed kube-rs read.
+pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
+    match err {
+        kube::Error::Api(status) => {
+            let code = status.code;
+            let message = if status.message.is_empty() { format!("HTTP {code}") } else { status.message.clone() };
+            match code {
+                401 => ReadFailure {
+                    reason: GapReason::Unauthorized,
+                    message: "401 Unauthorized".into(),
+                    hint: "credentials expired? run any kubectl command to refresh them".into(),
+                },
+                403 => ReadFailure {
+                    reason: GapReason::Forbidden,
+                    message: format!("forbidden: {message}"),
+                    hint: target.rbac_rule(),
+                },
+                404 => {
+                    // A real API server answers a resource it does not serve with
+                    // this message and no object name; a missing object names itself.
+                    let unknown_resource = message.contains("the server could not find the requested resource")
+                        || status.details.as_ref().is_none_or(|d| d.name.is_empty()) && !message.contains("not found");
+                    if unknown_resource {
+                        ReadFailure {
+                            reason: GapReason::NotInstalled,
+                            message: format!("the cluster does not serve {} (API not installed)", target.qualified()),
+                            hint: install_hint(target.group),
+                        }
+                    } else {
+                        ReadFailure { reason: GapReason::NotFound, message, hint: String::new() }
+                    }
+                }
+                408 | 504 => ReadFailure {
+                    reason: GapReason::Timeout,
+                    message,
+                    hint: "the API server is slow; retry or raise --request-timeout".into(),
+                },
+                503 => ReadFailure {
+                    reason: GapReason::Unreachable,
+                    message,
+                    hint: "the API server or the service behind it is unavailable; retry shortly".into(),
+                },
+                _ => ReadFailure {
+                    reason: GapReason::Error,
+                    message: format!("HTTP {code}: {message}"),
+                    hint: "retry; if it persists, check the API server logs".into(),
+                },
+            }
+        }
+        other => {
+            let text = crate::error::chain_text(other);
+            let lowered = text.to_ascii_lowercase();
+            if lowered.contains("timed out") || lowered.contains("timeout") || lowered.contains("elapsed") {
+                ReadFailure {
+                    reason: GapReason::Timeout,
+                    message: format!("no answer: {text}"),
+                    hint: "raise --request-timeout or check the API server".into(),
+                }
+            } else {
+                ReadFailure {
+                    reason: GapReason::Unreachable,
+                    message: text,
+                    hint: "check `kubectl cluster-info`".into(),
+                }
+            }
+        }
+    }
+}
+
+fn install_hint(group: &str) -> String {
+    match group {
+        "keda.sh" => "install KEDA (its ScaledObject CRD), or check that this is the right cluster".into(),
+        "karpenter.sh" => "Karpenter is not installed; node scale-up is then up to another autoscaler".into(),
+        "" => "this API server is missing a core resource; is it a real Kubernetes API?".into(),
+        g => format!("install the CRDs of API group {g}"),
+    }
+}

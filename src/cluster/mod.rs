@@ -1,0 +1,11 @@
+//! The only code that talks to a network: the API server, Prometheus (and
+//! later Loki). Everything it reads lands in a `Snapshot`.
+
+pub mod client;
+pub mod collect;
+pub mod convert;
+pub mod error;
+pub mod prometheus;
+pub mod promql;
+
+pub use error::Error;

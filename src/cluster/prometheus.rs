@@ -1,0 +1,311 @@
+//! A Prometheus HTTP API client: through the API server's service proxy with
+//! the user's own credentials (the default: no port-forward needed), or a
+//! direct URL with an optional bearer token from `SPICE_PROMETHEUS_TOKEN`.
+//! The same client serves Loki's API later, which has the same envelope shape.
+
+use crate::settings::{Endpoint, ServiceRef, redact_url};
+use crate::snapshot::{GapReason, Sample};
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub enum HttpApi {
+    Proxy { kube: kube::Client, service: ServiceRef },
+    Direct { http: reqwest::Client, base: String, token: Option<String> },
+}
+
+/// A failed API call, worded for a gap.
+#[derive(Debug, Clone)]
+pub struct ApiFailure {
+    pub reason: GapReason,
+    pub message: String,
+    pub hint: String,
+}
+
+impl HttpApi {
+    pub fn new(
+        endpoint: &Endpoint,
+        kube: Option<&kube::Client>,
+        token: Option<String>,
+        timeout: Duration,
+    ) -> Result<HttpApi, String> {
+        match endpoint {
+            Endpoint::Service(service) => match kube {
+                Some(k) => Ok(HttpApi::Proxy { kube: k.clone(), service: service.clone() }),
+                None => Err("no Kubernetes client to proxy through".into()),
+            },
+            Endpoint::Url(base) => {
+                let http = reqwest::Client::builder()
+                    .connect_timeout(timeout)
+                    .timeout(timeout)
+                    .user_agent(concat!("kubectl-spice/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| crate::error::chain_text(&e))?;
+                Ok(HttpApi::Direct { http, base: base.clone(), token: token.filter(|t| !t.is_empty()) })
+            }
+        }
+    }
+
+    /// Where requests go, for messages (never with credentials).
+    pub fn describe(&self) -> String {
+        match self {
+            HttpApi::Proxy { service, .. } => format!("service {service} (via the API server proxy)"),
+            HttpApi::Direct { base, .. } => redact_url(base),
+        }
+    }
+
+    /// GET `path` with query parameters; returns the status code and body.
+    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<(u16, String), ApiFailure> {
+        let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        match self {
+            HttpApi::Proxy { kube, service } => {
+                let port = if service.port.is_empty() { String::new() } else { format!(":{}", service.port) };
+                let uri = format!(
+                    "/api/v1/namespaces/{}/services/{}{port}/proxy{path}?{query}",
+                    service.namespace, service.name
+                );
+                let request = http::Request::get(uri)
+                    .header(http::header::ACCEPT, "application/json")
+                    .body(kube::client::Body::from(Vec::new()))
+                    .map_err(|e| ApiFailure {
+                        reason: GapReason::Error,
+                        message: e.to_string(),
+                        hint: String::new(),
+                    })?;
+                let response = kube.send(request).await.map_err(|e| {
+                    let text = crate::error::chain_text(&e);
+                    let timeout = text.contains("timed out") || text.contains("elapsed");
+                    ApiFailure {
+                        reason: if timeout { GapReason::Timeout } else { GapReason::Unreachable },
+                        message: format!("{}: {text}", self.describe()),
+                        hint: "check the API server (`kubectl cluster-info`)".into(),
+                    }
+                })?;
+                let status = response.status().as_u16();
+                let body = response.into_body().collect().await.map_err(|e| ApiFailure {
+                    reason: GapReason::Unreachable,
+                    message: format!("{}: reading the answer: {}", self.describe(), crate::error::chain_text(&e)),
+                    hint: String::new(),
+                })?;
+                Ok((status, String::from_utf8_lossy(&body.to_bytes()).into_owned()))
+            }
+            HttpApi::Direct { http, base, token } => {
+                let url = format!("{base}{path}?{query}");
+                let mut request = http.get(&url).header(http::header::ACCEPT, "application/json");
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                let response = request.send().await.map_err(|e| {
+                    let timeout = e.is_timeout();
+                    ApiFailure {
+                        reason: if timeout { GapReason::Timeout } else { GapReason::Unreachable },
+                        message: format!(
+                            "{}: {}",
+                            self.describe(),
+                            if timeout { "no answer in time".to_string() } else { connect_reason(e) }
+                        ),
+                        hint: "check --prometheus-url (is a port-forward running?)".into(),
+                    }
+                })?;
+                let status = response.status().as_u16();
+                let body = response.text().await.map_err(|e| ApiFailure {
+                    reason: GapReason::Unreachable,
+                    message: format!("{}: reading the answer: {}", self.describe(), connect_reason(e)),
+                    hint: String::new(),
+                })?;
+                Ok((status, body))
+            }
+        }
+    }
+
+    /// An instant PromQL query.
+    pub async fn query(&self, promql: &str) -> Result<Vec<Sample>, ApiFailure> {
+        let (status, body) = self.get("/api/v1/query", &[("query", promql)]).await?;
+        parse_query_answer(status, &body, &self.describe(), self.is_proxy())
+    }
+
+    fn is_proxy(&self) -> bool {
+        matches!(self, HttpApi::Proxy { .. })
+    }
+}
+
+/// reqwest's error chain without the URL (which may carry a token in its query).
+fn connect_reason(e: reqwest::Error) -> String {
+    let text = crate::error::chain_text(&e.without_url());
+    if text.is_empty() { "request failed".into() } else { text }
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct KubeStatus {
+    kind: Option<String>,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Turns a Prometheus answer (or the API server's proxy error) into samples or a failure.
+pub fn parse_query_answer(status: u16, body: &str, where_: &str, proxied: bool) -> Result<Vec<Sample>, ApiFailure> {
+    if let Ok(env) = serde_json::from_str::<Envelope>(body) {
+        if env.status == "success" {
+            let data = env.data.ok_or_else(|| bad_answer(where_, "success without data"))?;
+            return parse_result(&data.result_type, &data.result).map_err(|m| bad_answer(where_, &m));
+        }
+        let error_type = env.error_type.unwrap_or_else(|| "error".into());
+        let message = env.error.unwrap_or_default();
+        return Err(ApiFailure {
+            reason: if error_type == "timeout" { GapReason::Timeout } else { GapReason::Error },
+            message: format!("Prometheus {error_type}: {message}"),
+            hint: match error_type.as_str() {
+                "bad_data" => "the query was rejected; check the settings used in it (kubectl spice config view)".into(),
+                "timeout" | "canceled" => "Prometheus is overloaded; retry".into(),
+                _ => "check Prometheus's own logs".into(),
+            },
+        });
+    }
+    if proxied {
+        if let Ok(st) = serde_json::from_str::<KubeStatus>(body) {
+            if st.kind.as_deref() == Some("Status") {
+                let (reason, hint) = match status {
+                    401 => (GapReason::Unauthorized, "credentials expired? run any kubectl command to refresh them".to_string()),
+                    403 => (
+                        GapReason::Forbidden,
+                        "grant verb \"get\" on resource \"services/proxy\" in API group \"\" in Prometheus's namespace, or use --prometheus-url".to_string(),
+                    ),
+                    404 => (GapReason::NotFound, "set --prometheus-service NS/SVC:PORT to where Prometheus runs, or --prometheus-url".to_string()),
+                    503 => (GapReason::Unreachable, "is Prometheus running? check its pods and Service endpoints".to_string()),
+                    504 => (GapReason::Timeout, "Prometheus did not answer in time through the proxy".to_string()),
+                    _ => (GapReason::Error, "check the API server and Prometheus".to_string()),
+                };
+                let message = if st.message.is_empty() { st.reason } else { st.message };
+                return Err(ApiFailure { reason, message: format!("{where_}: {message}"), hint });
+            }
+        }
+    }
+    let snippet: String = body.chars().take(160).collect::<String>().replace('\n', " ");
+    Err(ApiFailure {
+        reason: if status == 401 || status == 403 { GapReason::Forbidden } else { GapReason::Error },
+        message: format!("{where_} answered HTTP {status}, not a Prometheus API answer: {}", snippet.trim()),
+        hint: if status == 401 || status == 403 {
+            "set SPICE_PROMETHEUS_TOKEN to a token Prometheus accepts".into()
+        } else {
+            "is that address Prometheus? it must serve /api/v1/query".into()
+        },
+    })
+}
+
+fn bad_answer(where_: &str, what: &str) -> ApiFailure {
+    ApiFailure {
+        reason: GapReason::Error,
+        message: format!("{where_}: unexpected answer: {what}"),
+        hint: "is that address Prometheus? it must serve /api/v1/query".into(),
+    }
+}
+
+fn parse_value(v: &serde_json::Value) -> Result<(f64, f64), String> {
+    let pair = v.as_array().filter(|a| a.len() == 2).ok_or("a sample is not [time, value]")?;
+    let ts = pair[0].as_f64().ok_or("a sample time is not a number")?;
+    let text = pair[1].as_str().ok_or("a sample value is not a string")?;
+    let value = match text {
+        "NaN" => f64::NAN,
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        t => t.parse::<f64>().map_err(|_| format!("sample value {t:?} is not a number"))?,
+    };
+    Ok((ts, value))
+}
+
+fn parse_result(result_type: &str, result: &serde_json::Value) -> Result<Vec<Sample>, String> {
+    match result_type {
+        "vector" => {
+            let items = result.as_array().ok_or("vector result is not a list")?;
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let labels: BTreeMap<String, String> =
+                    serde_json::from_value(item.get("metric").cloned().unwrap_or_default()).unwrap_or_default();
+                let (timestamp, value) = parse_value(item.get("value").ok_or("vector element without value")?)?;
+                // NaN and infinities cannot round-trip through JSON; they never
+                // mean anything useful for these queries, so they are dropped.
+                if value.is_finite() {
+                    out.push(Sample { labels, value, timestamp });
+                }
+            }
+            Ok(out)
+        }
+        "scalar" => {
+            let (timestamp, value) = parse_value(result)?;
+            Ok(if value.is_finite() { vec![Sample { labels: BTreeMap::new(), value, timestamp }] } else { vec![] })
+        }
+        other => Err(format!("result type {other:?} where an instant vector was expected")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vector_answer_parses() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"service":"x"},"value":[1795810120.744,"2.5"]}]}}"#;
+        let s = parse_query_answer(200, body, "p", false).expect("parses");
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].value, 2.5);
+        assert_eq!(s[0].labels["service"], "x");
+    }
+
+    #[test]
+    fn prometheus_errors_become_readable_failures() {
+        let body = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:17: parse error: unclosed left parenthesis"}"#;
+        let f = parse_query_answer(400, body, "p", true).expect_err("fails");
+        assert_eq!(f.reason, GapReason::Error);
+        assert!(f.message.starts_with("Prometheus bad_data: invalid parameter"), "{}", f.message);
+    }
+
+    #[test]
+    fn proxy_no_endpoints_is_unreachable() {
+        let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"no endpoints available for service \"prometheus\"","reason":"ServiceUnavailable","code":503}"#;
+        let f = parse_query_answer(503, body, "service observability/prometheus:9090", true).expect_err("fails");
+        assert_eq!(f.reason, GapReason::Unreachable);
+        assert!(f.message.contains("no endpoints available"), "{}", f.message);
+    }
+
+    #[test]
+    fn proxy_forbidden_names_services_proxy() {
+        let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"services \"prometheus\" is forbidden: User \"alice\" cannot get resource \"services/proxy\" in API group \"\" in the namespace \"observability\"","reason":"Forbidden","code":403}"#;
+        let f = parse_query_answer(403, body, "svc", true).expect_err("fails");
+        assert_eq!(f.reason, GapReason::Forbidden);
+        assert!(f.hint.contains("services/proxy"));
+    }
+
+    #[test]
+    fn html_is_not_mistaken_for_prometheus() {
+        let f = parse_query_answer(200, "<html>login</html>", "http://x", false).expect_err("fails");
+        assert!(f.message.contains("not a Prometheus API answer"), "{}", f.message);
+    }
+
+    #[test]
+    fn nan_samples_are_dropped() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}"#;
+        assert!(parse_query_answer(200, body, "p", false).expect("parses").is_empty());
+    }
+}

@@ -1,0 +1,140 @@
+//! Every PromQL string the plugin sends, in one place, built from the settings
+//! with label values escaped. The runbook's flawed forms are corrected here:
+//! kube-state-metrics emits a 0/1 series for every phase of every pod, so pods
+//! in a phase are `sum(...)`, never `count(...)`.
+
+use crate::settings::Settings;
+
+/// Escapes a string for a double-quoted PromQL label value.
+pub fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes a string for use inside a regex label matcher (`=~"..."`).
+pub fn escape_regex(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    escape(&out)
+}
+
+/// A query with the purpose it serves (the Snapshot key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub key: &'static str,
+    pub promql: String,
+}
+
+pub const SESSIONS: &str = "sessions";
+pub const RUNNING_PODS: &str = "runningPods";
+pub const PENDING_PODS: &str = "pendingPods";
+pub const NODES: &str = "nodes";
+pub const NGINX_SERIES: &str = "nginxSeries";
+pub const KSM_SERIES: &str = "kubeStateMetricsSeries";
+
+fn nginx(s: &Settings) -> String {
+    format!("nginx_http_requests_total{{service=\"{}\"}}", escape(&s.nginx_service))
+}
+
+/// Pods of the Deployment: kube-state-metrics has no label selector, so match
+/// the Deployment's generated pod names (`<deployment>-<rs hash>-<suffix>`).
+fn pod_matchers(s: &Settings) -> String {
+    format!(
+        "namespace=\"{}\", pod=~\"{}-.*\"",
+        escape(&s.namespace),
+        escape_regex(&s.deployment)
+    )
+}
+
+/// Active sessions: the nginx request rate (each session sends ~1 req/s).
+pub fn sessions(s: &Settings) -> Query {
+    Query { key: SESSIONS, promql: format!("sum(rate({}[1m]))", nginx(s)) }
+}
+
+/// Running pods, correctly: `sum` of the 0/1 series, not the runbook's `count`.
+pub fn running_pods(s: &Settings) -> Query {
+    Query {
+        key: RUNNING_PODS,
+        promql: format!("sum(kube_pod_status_phase{{{}, phase=\"Running\"}})", pod_matchers(s)),
+    }
+}
+
+pub fn pending_pods(s: &Settings) -> Query {
+    Query {
+        key: PENDING_PODS,
+        promql: format!("sum(kube_pod_status_phase{{{}, phase=\"Pending\"}})", pod_matchers(s)),
+    }
+}
+
+pub fn nodes() -> Query {
+    Query { key: NODES, promql: "count(kube_node_info)".into() }
+}
+
+/// The raw nginx series with its newest sample time (freshness).
+pub fn nginx_series(s: &Settings) -> Query {
+    Query { key: NGINX_SERIES, promql: format!("timestamp({})", nginx(s)) }
+}
+
+/// Whether kube-state-metrics' pod phase series exist at all.
+pub fn ksm_series(s: &Settings) -> Query {
+    Query {
+        key: KSM_SERIES,
+        promql: format!("count(kube_pod_status_phase{{namespace=\"{}\"}})", escape(&s.namespace)),
+    }
+}
+
+/// What `status` asks Prometheus, all sent at once.
+pub fn status_queries(s: &Settings) -> Vec<Query> {
+    vec![sessions(s), running_pods(s), pending_pods(s), nodes(), nginx_series(s), ksm_series(s)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
+        let mut s = Settings::defaults();
+        s.nginx_service = "evil\"} or vector(1) #".into();
+        let q = sessions(&s).promql;
+        assert_eq!(q, r#"sum(rate(nginx_http_requests_total{service="evil\"} or vector(1) #"}[1m]))"#);
+    }
+
+    #[test]
+    fn running_pods_uses_sum_not_count() {
+        let q = running_pods(&Settings::defaults()).promql;
+        assert!(q.starts_with("sum(kube_pod_status_phase{"), "{q}");
+        assert!(q.contains(r#"pod=~"spice-runner-.*""#), "{q}");
+        assert!(q.contains(r#"namespace="default""#), "{q}");
+        assert!(q.contains(r#"phase="Running""#), "{q}");
+    }
+
+    #[test]
+    fn regex_metacharacters_in_names_are_literal() {
+        let mut s = Settings::defaults();
+        s.deployment = "game.v2".into();
+        assert!(running_pods(&s).promql.contains(r#"pod=~"game\\.v2-.*""#));
+    }
+
+    #[test]
+    fn the_runbook_sessions_query_is_the_default() {
+        assert_eq!(
+            sessions(&Settings::defaults()).promql,
+            r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[1m]))"#
+        );
+    }
+}

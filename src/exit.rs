@@ -1,0 +1,19 @@
+//! The exit-code contract (DESIGN.md "Contracts"): scripts depend on these.
+
+/// How a run ended. kubectl on Windows turns every non-zero plugin exit into 1,
+/// so the verdict is also carried in the JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing failed (or the command has no verdict and printed what it should).
+    Ok = 0,
+    /// At least one check failed (or warned, with `--fail-on warn`).
+    Findings = 1,
+    /// The command could not run: usage, kubeconfig, API server unreachable, bad file.
+    CouldNotRun = 2,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}

@@ -1,0 +1,58 @@
+//! kubectl-spice: the spice-runner on-call runbook as a kubectl plugin.
+//!
+//! Data flow: `cli` → `settings` → `cluster::collect` (all network I/O, one
+//! concurrent step) → `snapshot::Snapshot` → pure reports → renderers.
+
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod error;
+pub mod exit;
+pub mod report;
+pub mod settings;
+pub mod snapshot;
+
+use cli::{Cli, Command};
+use exit::ExitStatus;
+
+/// The process environment, read through one function so tests can replace it.
+pub fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// Runs a parsed command line and returns the exit status. Prints results to
+/// stdout and the one error line (with its hint) to stderr.
+pub fn run(cli: Cli) -> ExitStatus {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error::print(&error::Fatal::new(format!("cannot start: {}", error::io_reason(&e)), ""));
+            return ExitStatus::CouldNotRun;
+        }
+    };
+    // One crypto provider for every TLS client (kube and reqwest both use rustls).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Status(args) => commands::status::run(&cli.global, args, &mut out).await,
+            Command::Config(args) => commands::config::run(&cli.global, args, &mut out).await,
+            Command::Version => commands::version::run(&mut out),
+        }
+    });
+    // Do not wait for slow background reads (e.g. a hung exec plugin).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(status) => status,
+        Err(f) if f.message.contains("Broken pipe") => ExitStatus::Ok,
+        Err(f) => {
+            error::print(&f);
+            ExitStatus::CouldNotRun
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Reports (plain, serializable data built from a Snapshot) and their
+//! renderers. Renderers write to the writer they are handed and take colour
+//! from a `Styles` value decided once at the edge; they never look at the
+//! terminal themselves.
+
+pub mod status;
+
+use crate::cli::{ColorChoice, Output};
+use owo_colors::OwoColorize;
+use serde::Serialize;
+use std::io::Write;
+
+/// Colour, decided once: `--color`, then `NO_COLOR`, `TERM=dumb` and whether
+/// stdout is a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Styles {
+    pub color: bool,
+}
+
+impl Styles {
+    pub fn decide(choice: ColorChoice, env: &dyn Fn(&str) -> Option<String>, stdout_is_tty: bool) -> Styles {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                env("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && env("TERM").as_deref() != Some("dumb")
+                    && stdout_is_tty
+            }
+        };
+        Styles { color }
+    }
+
+    pub fn plain() -> Styles {
+        Styles { color: false }
+    }
+
+    pub fn good(&self, s: &str) -> String {
+        if self.color { s.green().to_string() } else { s.to_string() }
+    }
+    pub fn warn(&self, s: &str) -> String {
+        if self.color { s.yellow().to_string() } else { s.to_string() }
+    }
+    pub fn bad(&self, s: &str) -> String {
+        if self.color { s.red().bold().to_string() } else { s.to_string() }
+    }
+    pub fn dim(&self, s: &str) -> String {
+        if self.color { s.dimmed().to_string() } else { s.to_string() }
+    }
+    pub fn bold(&self, s: &str) -> String {
+        if self.color { s.bold().to_string() } else { s.to_string() }
+    }
+}
+
+/// Writes any report as JSON or YAML (never coloured).
+pub fn write_data<T: Serialize>(out: &mut dyn Write, value: &T, format: Output) -> std::io::Result<()> {
+    match format {
+        Output::Yaml => {
+            let text = serde_norway::to_string(value).map_err(std::io::Error::other)?;
+            out.write_all(text.as_bytes())
+        }
+        _ => {
+            serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        }
+    }
+}
+
+/// A duration like kubectl prints ages: 45s, 3m12s, 2h5m, 4d3h.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 600 {
+        if s % 60 == 0 { format!("{}m", s / 60) } else { format!("{}m{}s", s / 60, s % 60) }
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 86_400 {
+        let m = (s % 3600) / 60;
+        if m == 0 { format!("{}h", s / 3600) } else { format!("{}h{}m", s / 3600, m) }
+    } else {
+        let h = (s % 86_400) / 3600;
+        if h == 0 { format!("{}d", s / 86_400) } else { format!("{}d{}h", s / 86_400, h) }
+    }
+}
+
+/// A number without noise: 3, 2.5, 0.33.
+pub fn num(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(human_duration(45), "45s");
+        assert_eq!(human_duration(192), "3m12s");
+        assert_eq!(human_duration(900), "15m");
+        assert_eq!(human_duration(7500), "2h5m");
+        assert_eq!(human_duration(3 * 86_400 + 7200), "3d2h");
+    }
+
+    #[test]
+    fn colour_is_off_for_pipes_no_color_and_dumb_terminals() {
+        let none = |_: &str| None;
+        assert!(!Styles::decide(ColorChoice::Auto, &none, false).color);
+        assert!(Styles::decide(ColorChoice::Auto, &none, true).color);
+        let no_color = |k: &str| (k == "NO_COLOR").then(|| "1".to_string());
+        assert!(!Styles::decide(ColorChoice::Auto, &no_color, true).color);
+        let dumb = |k: &str| (k == "TERM").then(|| "dumb".to_string());
+        assert!(!Styles::decide(ColorChoice::Auto, &dumb, true).color);
+        assert!(Styles::decide(ColorChoice::Always, &dumb, false).color);
+        assert!(!Styles::decide(ColorChoice::Never, &none, true).color);
+    }
+
+    #[test]
+    fn numbers_drop_noise() {
+        assert_eq!(num(3.0), "3");
+        assert_eq!(num(2.5), "2.5");
+        assert_eq!(num(1.0 / 3.0), "0.33");
+    }
+}

@@ -1,0 +1,681 @@
+//! `kubectl spice status`: the runbook's "Quick Health Checks" and "Key
+//! Metrics Summary" on one screen. `StatusReport::build` is pure (snapshot +
+//! settings in, data out); `render_table` only formats.
+
+use super::{Styles, human_duration, num};
+use crate::settings::{Bands, Settings};
+use crate::snapshot::*;
+use serde::Serialize;
+use std::io::{self, Write};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub api_version: String,
+    pub kind: String,
+    pub captured_at: jiff::Timestamp,
+    pub context: Option<String>,
+    pub namespace: String,
+    pub selector: String,
+    pub pods: Option<PodsView>,
+    pub keda: Option<KedaView>,
+    pub hpa: Option<HpaView>,
+    pub nodes: Option<NodesView>,
+    pub karpenter: Option<KarpenterView>,
+    pub sessions: SessionsView,
+    pub gaps: Vec<Gap>,
+    /// Notes that are not failures (e.g. "KEDA is not installed").
+    #[serde(skip)]
+    pub pod_list: Vec<PodRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodsView {
+    pub total: usize,
+    pub running: usize,
+    pub ready: usize,
+    pub pending: usize,
+    pub failed: usize,
+    pub succeeded: usize,
+    pub crash_looping: usize,
+    pub terminating: usize,
+    pub restarts: i64,
+    pub items: Vec<PodRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodRow {
+    pub name: String,
+    pub phase: String,
+    pub status: String,
+    /// Ready containers / all containers, as kubectl's READY column.
+    pub ready: String,
+    pub restarts: i32,
+    pub age_seconds: Option<i64>,
+    pub node: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KedaView {
+    pub name: String,
+    pub scale_target_kind: Option<String>,
+    pub scale_target_name: String,
+    /// Ready condition: true, false, or null when Unknown or absent.
+    pub ready: Option<bool>,
+    pub ready_reason: Option<String>,
+    pub ready_message: Option<String>,
+    pub active: Option<bool>,
+    pub active_reason: Option<String>,
+    pub paused: bool,
+    pub min_replicas: i64,
+    pub max_replicas: i64,
+    pub triggers: Vec<String>,
+    pub polling_interval: i64,
+    pub cooldown_period: i64,
+    pub threshold: Option<f64>,
+    pub activation_threshold: Option<f64>,
+    /// Keys whose value is KEDA's default because the spec omits them.
+    pub defaulted: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaView {
+    pub name: String,
+    pub min_replicas: Option<i32>,
+    pub max_replicas: i32,
+    pub current_replicas: Option<i32>,
+    pub desired_replicas: i32,
+    pub metrics: Vec<HpaMetric>,
+    /// Conditions that are not in their healthy state.
+    pub unhealthy_conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodesView {
+    pub total: usize,
+    pub ready: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KarpenterView {
+    pub node_pools: Vec<NodePoolInfo>,
+    pub node_claims: usize,
+    pub launched: usize,
+    pub not_registered: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsView {
+    /// Active sessions ≈ nginx requests per second.
+    pub rate: Option<f64>,
+    /// Running pods per kube-state-metrics (`sum`, not the runbook's `count`).
+    pub running_pods: Option<f64>,
+    pub per_pod: Option<f64>,
+    pub band: Band,
+    pub pending_pods: Option<f64>,
+    pub nodes: Option<f64>,
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Band {
+    Green,
+    Yellow,
+    Red,
+    /// No sessions and no pods: scaled to zero, as designed.
+    Idle,
+    /// The inputs could not be read.
+    Unknown,
+}
+
+impl Band {
+    pub fn word(self) -> &'static str {
+        match self {
+            Band::Green => "green",
+            Band::Yellow => "yellow",
+            Band::Red => "red",
+            Band::Idle => "idle",
+            Band::Unknown => "unknown",
+        }
+    }
+}
+
+/// The runbook's sessions-per-pod bands. Sessions below 0.05/s count as none
+/// (nginx also counts the exporter's own scrapes).
+pub fn band(rate: Option<f64>, pods: Option<f64>, bands: &Bands) -> (Option<f64>, Band) {
+    let (Some(rate), Some(pods)) = (rate, pods) else {
+        return (None, Band::Unknown);
+    };
+    let no_sessions = rate < 0.05;
+    if pods < 0.5 {
+        return if no_sessions { (None, Band::Idle) } else { (None, Band::Red) };
+    }
+    let ratio = rate / pods;
+    let band = if ratio >= bands.green_min && ratio <= bands.green_max {
+        Band::Green
+    } else if ratio >= bands.yellow_min && ratio <= bands.yellow_max {
+        Band::Yellow
+    } else {
+        Band::Red
+    };
+    (Some(ratio), band)
+}
+
+fn age(snap: &Snapshot, t: Option<jiff::Timestamp>) -> Option<i64> {
+    t.map(|t| snap.captured_at.as_second() - t.as_second())
+}
+
+fn cond_bool(c: Option<&Condition>) -> Option<bool> {
+    match c.map(|c| c.status.as_str()) {
+        Some("True") => Some(true),
+        Some("False") => Some(false),
+        _ => None,
+    }
+}
+
+impl StatusReport {
+    pub fn build(snap: &Snapshot, settings: &Settings) -> StatusReport {
+        let pods = snap.pods.as_ref().map(|pods| {
+            let items: Vec<PodRow> = pods
+                .iter()
+                .map(|p| PodRow {
+                    name: p.name.clone(),
+                    phase: p.phase.clone(),
+                    status: p.display_status(),
+                    ready: format!(
+                        "{}/{}",
+                        p.containers.iter().filter(|c| c.ready).count(),
+                        p.containers.len()
+                    ),
+                    restarts: p.restarts,
+                    age_seconds: age(snap, p.created),
+                    node: p.node.clone(),
+                })
+                .collect();
+            PodsView {
+                total: pods.len(),
+                running: pods.iter().filter(|p| p.phase == "Running").count(),
+                ready: pods.iter().filter(|p| p.ready).count(),
+                pending: pods.iter().filter(|p| p.phase == "Pending").count(),
+                failed: pods.iter().filter(|p| p.phase == "Failed").count(),
+                succeeded: pods.iter().filter(|p| p.phase == "Succeeded").count(),
+                crash_looping: pods.iter().filter(|p| p.crash_looping().is_some()).count(),
+                terminating: pods.iter().filter(|p| p.deleting.is_some()).count(),
+                restarts: pods.iter().map(|p| i64::from(p.restarts)).sum(),
+                items,
+            }
+        });
+        let keda = snap.scaled_object.as_ref().and_then(Lookup::found).map(|so| {
+            let ready = condition(&so.conditions, "Ready");
+            let active = condition(&so.conditions, "Active");
+            let trigger = so.prometheus_trigger();
+            let mut defaulted = Vec::new();
+            if so.polling_interval.is_none() {
+                defaulted.push("pollingInterval".into());
+            }
+            if so.cooldown_period.is_none() {
+                defaulted.push("cooldownPeriod".into());
+            }
+            if so.min_replicas.is_none() {
+                defaulted.push("minReplicaCount".into());
+            }
+            if so.max_replicas.is_none() {
+                defaulted.push("maxReplicaCount".into());
+            }
+            if trigger.is_some_and(|t| !t.metadata.contains_key("activationThreshold")) {
+                defaulted.push("activationThreshold".into());
+            }
+            KedaView {
+                name: so.name.clone(),
+                scale_target_kind: so.target_kind.clone(),
+                scale_target_name: so.target_name.clone(),
+                ready: cond_bool(ready),
+                ready_reason: ready.and_then(|c| c.reason.clone()),
+                ready_message: ready.and_then(|c| c.message.clone()),
+                active: cond_bool(active),
+                active_reason: active.and_then(|c| c.reason.clone()),
+                paused: so.paused(),
+                min_replicas: so.min_replicas_or_default(),
+                max_replicas: so.max_replicas_or_default(),
+                triggers: so.triggers.iter().map(|t| t.type_.clone()).collect(),
+                polling_interval: so.polling_interval_or_default(),
+                cooldown_period: so.cooldown_period_or_default(),
+                threshold: trigger.and_then(TriggerInfo::threshold),
+                activation_threshold: trigger.map(|t| t.activation_threshold().unwrap_or(KEDA_DEFAULT_ACTIVATION_THRESHOLD)),
+                defaulted,
+            }
+        });
+        let hpa = snap.keda_hpa(&settings.scaled_object).map(|h| HpaView {
+            name: h.name.clone(),
+            min_replicas: h.min_replicas,
+            max_replicas: h.max_replicas,
+            current_replicas: h.current_replicas,
+            desired_replicas: h.desired_replicas,
+            metrics: h.metrics.clone(),
+            unhealthy_conditions: h
+                .conditions
+                .iter()
+                .filter(|c| match c.type_.as_str() {
+                    "AbleToScale" | "ScalingActive" => c.status != "True",
+                    "ScalingLimited" => c.status == "True",
+                    _ => false,
+                })
+                .cloned()
+                .collect(),
+        });
+        let nodes = snap.nodes.as_ref().map(|ns| NodesView {
+            total: ns.len(),
+            ready: ns.iter().filter(|n| n.ready).count(),
+        });
+        let karpenter = match (&snap.node_pools, &snap.node_claims) {
+            (Some(pools), claims) => {
+                let claims = claims.clone().unwrap_or_default();
+                Some(KarpenterView {
+                    node_pools: pools.clone(),
+                    node_claims: claims.len(),
+                    launched: claims.iter().filter(|c| c.launched()).count(),
+                    not_registered: claims
+                        .iter()
+                        .filter(|c| !c.registered())
+                        .map(|c| c.name.clone())
+                        .collect(),
+                })
+            }
+            _ => None,
+        };
+        // `sum(rate(...))` over no series is an empty answer: there is no
+        // traffic series at all. That is "unknown", not zero sessions.
+        let rate = snap.prom_value(crate::cluster::promql::SESSIONS);
+        let running = snap.prometheus.get(crate::cluster::promql::RUNNING_PODS).and_then(|a| {
+            // An empty `sum` means no pod series: zero running pods, when the
+            // kube-state-metrics series exist at all.
+            match a.samples.as_deref() {
+                Some([one]) => Some(one.value),
+                Some([]) if snap.prom_value(crate::cluster::promql::KSM_SERIES).is_some() => Some(0.0),
+                _ => None,
+            }
+        });
+        let pending = snap.prometheus.get(crate::cluster::promql::PENDING_PODS).and_then(|a| match a.samples.as_deref() {
+            Some([one]) => Some(one.value),
+            Some([]) if running.is_some() => Some(0.0),
+            _ => None,
+        });
+        let (per_pod, band) = band(rate, running, &settings.bands);
+        let sessions = SessionsView {
+            rate,
+            running_pods: running,
+            per_pod,
+            band,
+            pending_pods: pending,
+            nodes: snap.prom_value(crate::cluster::promql::NODES),
+            query: crate::cluster::promql::sessions(settings).promql,
+        };
+        let mut gaps = snap.gaps.clone();
+        gaps.sort_by(|a, b| a.source.cmp(&b.source));
+        StatusReport {
+            api_version: API_VERSION.into(),
+            kind: "Status".into(),
+            captured_at: snap.captured_at,
+            context: snap.context.clone(),
+            namespace: snap.namespace.clone(),
+            selector: settings.selector.clone(),
+            pod_list: pods.as_ref().map(|p| p.items.clone()).unwrap_or_default(),
+            pods,
+            keda,
+            hpa,
+            nodes,
+            karpenter,
+            sessions,
+            gaps,
+        }
+    }
+}
+
+const LABEL_WIDTH: usize = 10;
+
+fn head(st: &Styles, label: &str) -> String {
+    st.bold(&format!("{label:<LABEL_WIDTH$}"))
+}
+
+fn cont() -> String {
+    " ".repeat(LABEL_WIDTH)
+}
+
+fn mark_bool(st: &Styles, v: Option<bool>, healthy: bool) -> String {
+    match v {
+        Some(b) if b == healthy => st.good(&format!("✓ {}", if b { "True" } else { "False" })),
+        Some(b) => st.bad(&format!("✗ {}", if b { "True" } else { "False" })),
+        None => st.warn("? Unknown"),
+    }
+}
+
+fn gap_lines(out: &mut dyn Write, st: &Styles, label: &str, gap: &Gap) -> io::Result<()> {
+    let mark = match gap.reason {
+        GapReason::NotInstalled => st.warn("–"),
+        _ => st.bad("✗"),
+    };
+    writeln!(out, "{}{mark} {}: {}", head(st, label), gap.reason, gap.message)?;
+    if !gap.hint.is_empty() {
+        writeln!(out, "{}  {}", cont(), st.dim(&format!("hint: {}", gap.hint)))?;
+    }
+    Ok(())
+}
+
+fn secs(v: i64) -> String {
+    format!("{v}s")
+}
+
+/// The human view. `wide` adds the pod list.
+pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, settings: &Settings, st: &Styles, wide: bool) -> io::Result<()> {
+    let when = r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC");
+    writeln!(
+        out,
+        "{} in namespace {} · context {} · {}",
+        st.bold(&settings.deployment),
+        st.bold(&r.namespace),
+        r.context.as_deref().unwrap_or("in-cluster"),
+        st.dim(&when.to_string())
+    )?;
+    writeln!(out)?;
+
+    // Sessions first: it is the question the whole tool answers.
+    let s = &r.sessions;
+    if let Some(g) = snap.gap("prometheus").filter(|_| s.rate.is_none() && s.running_pods.is_none()) {
+        gap_lines(out, st, "SESSIONS", g)?;
+    } else {
+        let rate = s.rate.map(num).unwrap_or_else(|| "?".into());
+        let running = s.running_pods.map(num).unwrap_or_else(|| "?".into());
+        let ratio = match s.band {
+            Band::Green => st.good(&format!("✓ {} per pod (green)", s.per_pod.map(num).unwrap_or_default())),
+            Band::Yellow => st.warn(&format!("! {} per pod (yellow)", s.per_pod.map(num).unwrap_or_default())),
+            Band::Red => match s.per_pod {
+                Some(p) => st.bad(&format!("✗ {} per pod (red)", num(p))),
+                None => st.bad("✗ sessions but no running pods (red)"),
+            },
+            Band::Idle => st.good("✓ idle: no sessions, no pods"),
+            Band::Unknown => st.warn("? ratio unknown"),
+        };
+        writeln!(out, "{}{rate} active · {running} running pods · {ratio}", head(st, "SESSIONS"))?;
+        let mut extra = Vec::new();
+        if let Some(p) = s.pending_pods {
+            extra.push(format!("{} pending", num(p)));
+        }
+        if let Some(n) = s.nodes {
+            extra.push(format!("{} nodes", num(n)));
+        }
+        extra.push(format!(
+            "bands green {}–{}, yellow {}–{}",
+            num(settings.bands.green_min),
+            num(settings.bands.green_max),
+            num(settings.bands.yellow_min),
+            num(settings.bands.yellow_max)
+        ));
+        writeln!(out, "{}{}", cont(), st.dim(&format!("{} (from Prometheus)", extra.join(" · "))))?;
+        if s.rate.is_none() {
+            let why = snap
+                .prometheus
+                .get(crate::cluster::promql::SESSIONS)
+                .and_then(|a| a.error.clone())
+                .unwrap_or_else(|| format!("no series matches nginx_http_requests_total{{service=\"{}\"}}", settings.nginx_service));
+            writeln!(out, "{}  {}", cont(), st.warn(&format!("! sessions unknown: {why}")))?;
+        }
+        if s.running_pods.is_none() && snap.gap("prometheus").is_none() {
+            writeln!(out, "{}  {}", cont(), st.warn("! running pods unknown: no kube_pod_status_phase series (is kube-state-metrics scraped?)"))?;
+        }
+    }
+
+    match (&r.pods, snap.gap("pods")) {
+        (Some(p), _) => {
+            let crash = if p.crash_looping > 0 {
+                st.bad(&format!("{} CrashLoopBackOff", p.crash_looping))
+            } else {
+                "0 CrashLoopBackOff".into()
+            };
+            let pending = if p.pending > 0 { st.warn(&format!("{} Pending", p.pending)) } else { "0 Pending".into() };
+            let failed = if p.failed > 0 { st.bad(&format!("{} Failed", p.failed)) } else { "0 Failed".into() };
+            writeln!(
+                out,
+                "{}{} total: {} Running ({} ready), {pending}, {failed}, {crash} · {} restarts",
+                head(st, "PODS"),
+                p.total,
+                p.running,
+                p.ready,
+                p.restarts
+            )?;
+            if p.total == 0 {
+                writeln!(out, "{}{}", cont(), st.dim(&format!("no pods match {} (scaled to zero?)", r.selector)))?;
+            }
+        }
+        (None, Some(g)) => gap_lines(out, st, "PODS", g)?,
+        (None, None) => writeln!(out, "{}?", head(st, "PODS"))?,
+    }
+
+    match (&r.keda, &snap.scaled_object, snap.gap("scaledobject")) {
+        (Some(k), _, _) => {
+            let paused = if k.paused { st.warn("! paused") } else { "not paused".into() };
+            writeln!(
+                out,
+                "{}{} → {}/{} · READY {} · ACTIVE {} · {paused}",
+                head(st, "KEDA"),
+                k.name,
+                k.scale_target_kind.as_deref().unwrap_or("Deployment"),
+                k.scale_target_name,
+                mark_bool(st, k.ready, true),
+                match k.active {
+                    Some(a) => {
+                        let word = if a { "True" } else { "False" };
+                        // Active=False is healthy when idle; the checks judge it.
+                        if a { st.good(&format!("✓ {word}")) } else { format!("– {word}") }
+                    }
+                    None => st.warn("? Unknown"),
+                },
+            )?;
+            if k.ready != Some(true) {
+                if let (Some(reason), msg) = (&k.ready_reason, &k.ready_message) {
+                    writeln!(out, "{}  {}", cont(), st.bad(&format!("{reason}: {}", msg.as_deref().unwrap_or(""))))?;
+                }
+            }
+            let d = |key: &str| if k.defaulted.iter().any(|x| x == key) { " (default)" } else { "" };
+            let trigger = match (k.threshold, k.activation_threshold) {
+                (Some(t), Some(a)) => format!("threshold {} · activation {}{}", num(t), num(a), d("activationThreshold")),
+                (Some(t), None) => format!("threshold {}", num(t)),
+                _ => "no prometheus trigger".into(),
+            };
+            writeln!(
+                out,
+                "{}replicas {}{}–{}{} · triggers {} · {trigger}",
+                cont(),
+                k.min_replicas,
+                d("minReplicaCount"),
+                k.max_replicas,
+                d("maxReplicaCount"),
+                if k.triggers.is_empty() { "none".into() } else { k.triggers.join(",") },
+            )?;
+            writeln!(
+                out,
+                "{}polling {}{} · cooldown {}{}",
+                cont(),
+                secs(k.polling_interval),
+                d("pollingInterval"),
+                secs(k.cooldown_period),
+                d("cooldownPeriod")
+            )?;
+        }
+        (None, Some(Lookup::Missing), _) => {
+            writeln!(
+                out,
+                "{}{} ScaledObject {:?} not found in namespace {}",
+                head(st, "KEDA"),
+                st.bad("✗"),
+                settings.scaled_object,
+                r.namespace
+            )?;
+            writeln!(out, "{}  {}", cont(), st.dim(&format!("hint: kubectl get scaledobjects -n {}", r.namespace)))?;
+        }
+        (_, _, Some(g)) => gap_lines(out, st, "KEDA", g)?,
+        _ => writeln!(out, "{}?", head(st, "KEDA"))?,
+    }
+
+    match (&r.hpa, snap.gap("hpa")) {
+        (Some(h), _) => {
+            let metric = h
+                .metrics
+                .iter()
+                .map(|m| {
+                    let avg = if m.target_type.as_deref() == Some("AverageValue") { " (avg)" } else { "" };
+                    format!(
+                        "{} {}/{}{avg}",
+                        m.name,
+                        m.current.as_deref().unwrap_or("<unknown>"),
+                        m.target.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            writeln!(
+                out,
+                "{}{} · replicas {} → {} (min {}, max {}) · {}",
+                head(st, "HPA"),
+                h.name,
+                h.current_replicas.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+                h.desired_replicas,
+                h.min_replicas.unwrap_or(1),
+                h.max_replicas,
+                if metric.is_empty() { "no metrics".into() } else { metric }
+            )?;
+            for c in &h.unhealthy_conditions {
+                let text = format!(
+                    "{}={} {}: {}",
+                    c.type_,
+                    c.status,
+                    c.reason.as_deref().unwrap_or(""),
+                    c.message.as_deref().unwrap_or("")
+                );
+                // ScalingActive=False/ScalingDisabled is the normal state at zero replicas.
+                let benign = c.reason.as_deref() == Some("ScalingDisabled");
+                writeln!(out, "{}  {}", cont(), if benign { st.dim(&text) } else { st.warn(&format!("! {text}")) })?;
+            }
+        }
+        (None, Some(g)) => gap_lines(out, st, "HPA", g)?,
+        (None, None) => {
+            let name = snap.keda_hpa_name(&settings.scaled_object);
+            let why = if matches!(snap.scaled_object, Some(Lookup::Found(ref so)) if so.paused()) {
+                " (KEDA deletes it while the ScaledObject is paused)"
+            } else {
+                ""
+            };
+            writeln!(out, "{}{} {name} not found{why}", head(st, "HPA"), st.warn("!"))?;
+        }
+    }
+
+    match (&r.nodes, snap.gap("nodes")) {
+        (Some(n), _) => {
+            let ready = if n.ready < n.total { st.warn(&format!("{} Ready", n.ready)) } else { format!("{} Ready", n.ready) };
+            writeln!(out, "{}{} total, {ready}", head(st, "NODES"), n.total)?;
+        }
+        (None, Some(g)) => gap_lines(out, st, "NODES", g)?,
+        (None, None) => writeln!(out, "{}?", head(st, "NODES"))?,
+    }
+    match (&r.karpenter, snap.gap("nodepools")) {
+        (Some(k), _) => {
+            let pools = k
+                .node_pools
+                .iter()
+                .map(|p| format!("{} ({} nodes)", p.name, p.nodes.unwrap_or(0)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let pending = if k.not_registered.is_empty() {
+                "all registered".to_string()
+            } else {
+                st.warn(&format!("{} not yet registered: {}", k.not_registered.len(), k.not_registered.join(", ")))
+            };
+            writeln!(
+                out,
+                "{}Karpenter NodePools {} · NodeClaims {} ({} launched, {pending})",
+                cont(),
+                if pools.is_empty() { "none".into() } else { pools },
+                k.node_claims,
+                k.launched
+            )?;
+        }
+        (None, Some(g)) if g.reason == GapReason::NotInstalled => {
+            writeln!(out, "{}{}", cont(), st.dim("Karpenter not installed (no karpenter.sh API)"))?;
+        }
+        (None, Some(g)) => {
+            writeln!(out, "{}{} Karpenter {}: {}", cont(), st.bad("✗"), g.reason, g.message)?;
+            writeln!(out, "{}  {}", cont(), st.dim(&format!("hint: {}", g.hint)))?;
+        }
+        (None, None) => {}
+    }
+
+    // Gaps not already shown in place of a section.
+    let shown = ["prometheus", "pods", "scaledobject", "hpa", "nodes", "nodepools"];
+    let rest: Vec<&Gap> = r.gaps.iter().filter(|g| !shown.contains(&g.source.as_str())).collect();
+    if !rest.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", st.bold("COULD NOT CHECK"))?;
+        for g in rest {
+            writeln!(out, "  {} {} ({}): {}", st.warn("?"), g.source, g.reason, g.message)?;
+            if !g.hint.is_empty() {
+                writeln!(out, "    {}", st.dim(&format!("hint: {}", g.hint)))?;
+            }
+        }
+    }
+
+    if wide && !r.pod_list.is_empty() {
+        writeln!(out)?;
+        let mut table = tabled::builder::Builder::default();
+        table.push_record(["NAME", "STATUS", "READY", "RESTARTS", "AGE", "NODE"]);
+        for p in &r.pod_list {
+            table.push_record([
+                p.name.clone(),
+                p.status.clone(),
+                p.ready.clone(),
+                p.restarts.to_string(),
+                p.age_seconds.map(human_duration).unwrap_or_else(|| "?".into()),
+                p.node.clone().unwrap_or_else(|| "<none>".into()),
+            ]);
+        }
+        let mut t = table.build();
+        t.with(tabled::settings::Style::blank());
+        t.with(tabled::settings::Padding::new(0, 3, 0, 0));
+        writeln!(out, "{}", t.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: Bands = Bands { green_min: 0.8, green_max: 1.2, yellow_min: 0.5, yellow_max: 1.5 };
+
+    #[test]
+    fn bands_follow_the_runbook() {
+        assert_eq!(band(Some(3.0), Some(3.0), &B), (Some(1.0), Band::Green));
+        assert_eq!(band(Some(1.3), Some(1.0), &B).1, Band::Yellow);
+        assert_eq!(band(Some(0.6), Some(1.0), &B).1, Band::Yellow);
+        assert_eq!(band(Some(0.4), Some(1.0), &B).1, Band::Red);
+        assert_eq!(band(Some(2.0), Some(1.0), &B).1, Band::Red);
+    }
+
+    #[test]
+    fn zero_sessions_and_zero_pods_is_idle_not_red() {
+        assert_eq!(band(Some(0.0), Some(0.0), &B), (None, Band::Idle));
+    }
+
+    #[test]
+    fn sessions_without_pods_is_red_and_unknown_inputs_are_unknown() {
+        assert_eq!(band(Some(2.0), Some(0.0), &B), (None, Band::Red));
+        assert_eq!(band(None, Some(2.0), &B), (None, Band::Unknown));
+        assert_eq!(band(Some(2.0), None, &B), (None, Band::Unknown));
+    }
+}

@@ -1,0 +1,884 @@
+//! Every name and number the runbook hard-codes, as settings with the
+//! runbook's value as default. Precedence: flags > `SPICE_*` environment >
+//! config file (its per-context section first) > the kube context (namespace
+//! only) > defaults. Each value remembers where it came from, which
+//! `kubectl spice config view` prints.
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A settings error: always names the key and, for the config file, the file and line.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("{source_name}: {key}: {message}")]
+    Value { source_name: String, key: String, message: String },
+}
+
+impl SettingsError {
+    pub fn hint(&self) -> &'static str {
+        "run `kubectl spice config view` to see every key, its value and where it came from"
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "from")]
+pub enum Source {
+    Flag(String),
+    Env(String),
+    File(String),
+    KubeContext(String),
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+            Source::Env(var) => write!(f, "env {var}"),
+            Source::File(path) => write!(f, "file {path}"),
+            Source::KubeContext(ctx) => write!(f, "kube context {ctx}"),
+            Source::Default => write!(f, "default"),
+        }
+    }
+}
+
+/// One known key: its dotted name (as in the config file), its default and help.
+struct Key {
+    name: &'static str,
+    default: Option<&'static str>,
+    help: &'static str,
+}
+
+const KEYS: &[Key] = &[
+    Key { name: "namespace", default: Some("default"), help: "namespace of the game (else the context's, else default)" },
+    Key { name: "selector", default: Some("app=spice-runner"), help: "label selector of the game pods" },
+    Key { name: "deployment", default: Some("spice-runner"), help: "Deployment that KEDA scales" },
+    Key { name: "scaledObject", default: Some("spice-runner-keda"), help: "KEDA ScaledObject" },
+    Key { name: "nginxService", default: Some("spice-runner-nginx"), help: "`service` label of nginx_http_requests_total" },
+    Key { name: "prometheusService", default: Some("observability/prometheus:9090"), help: "Prometheus via the API server's service proxy (NS/SVC:PORT)" },
+    Key { name: "prometheusUrl", default: None, help: "direct Prometheus URL (instead of the service proxy)" },
+    Key { name: "grafanaService", default: Some("observability/grafana:3000"), help: "Grafana (NS/SVC:PORT)" },
+    Key { name: "lokiService", default: Some("observability/loki:3100"), help: "Loki via the service proxy (NS/SVC:PORT)" },
+    Key { name: "lokiUrl", default: None, help: "direct Loki URL" },
+    Key { name: "lokiQuery", default: Some("{job=\"faro\"} | logfmt | event_name=\"game_session_heartbeat\""), help: "LogQL selecting heartbeat events" },
+    Key { name: "kedaNamespace", default: Some("keda"), help: "namespace of the KEDA operator" },
+    Key { name: "kedaOperatorSelector", default: Some("app.kubernetes.io/name=keda-operator"), help: "label selector of the KEDA operator pods" },
+    Key { name: "sidecarContainer", default: Some("alloy"), help: "name of the telemetry sidecar container" },
+    Key { name: "requestTimeout", default: Some("10s"), help: "time limit of each read" },
+    Key { name: "color", default: Some("auto"), help: "auto, always or never" },
+    Key { name: "ratio.greenMin", default: Some("0.8"), help: "sessions per pod: lower end of green" },
+    Key { name: "ratio.greenMax", default: Some("1.2"), help: "sessions per pod: upper end of green" },
+    Key { name: "ratio.yellowMin", default: Some("0.5"), help: "sessions per pod: lower end of yellow" },
+    Key { name: "ratio.yellowMax", default: Some("1.5"), help: "sessions per pod: upper end of yellow" },
+    Key { name: "targets.scaleUp", default: Some("30s"), help: "scale-up target" },
+    Key { name: "targets.scaleDown", default: Some("60s"), help: "scale-down target" },
+    Key { name: "targets.podSuccessRate", default: Some("0.99"), help: "fraction of pods that must be Running" },
+    Key { name: "targets.heartbeatPerSession", default: Some("0.2"), help: "heartbeat events per second per session" },
+];
+
+/// `SPICE_` + the key in upper snake case: `ratio.greenMin` → `SPICE_RATIO_GREEN_MIN`.
+pub fn env_name(key: &str) -> String {
+    let mut out = String::from("SPICE_");
+    for ch in key.chars() {
+        if ch == '.' {
+            out.push('_');
+        } else if ch.is_ascii_uppercase() {
+            out.push('_');
+            out.push(ch);
+        } else {
+            out.push(ch.to_ascii_uppercase());
+        }
+    }
+    out
+}
+
+/// A Kubernetes service reached through the API server's proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRef {
+    pub namespace: String,
+    pub name: String,
+    pub port: String,
+}
+
+impl ServiceRef {
+    /// Parses `NS/NAME:PORT` (`:PORT` optional).
+    pub fn parse(text: &str) -> Result<ServiceRef, String> {
+        let (namespace, rest) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} is not NAMESPACE/SERVICE:PORT"))?;
+        let (name, port) = match rest.split_once(':') {
+            Some((n, p)) => (n, p),
+            None => (rest, ""),
+        };
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        };
+        if !valid(namespace) || !valid(name) || (!port.is_empty() && !valid(port)) {
+            return Err(format!("{text:?} is not NAMESPACE/SERVICE:PORT (lowercase DNS names)"));
+        }
+        Ok(ServiceRef { namespace: namespace.into(), name: name.into(), port: port.into() })
+    }
+}
+
+impl std::fmt::Display for ServiceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.port.is_empty() {
+            write!(f, "{}/{}", self.namespace, self.name)
+        } else {
+            write!(f, "{}/{}:{}", self.namespace, self.name, self.port)
+        }
+    }
+}
+
+/// How to reach an HTTP API in the cluster (Prometheus, Loki).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Endpoint {
+    /// Through the API server's service proxy, with the user's credentials.
+    Service(ServiceRef),
+    /// A direct URL (credentials, if any, stripped; the token comes from env).
+    Url(String),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Service(s) => write!(f, "service {s}"),
+            Endpoint::Url(u) => write!(f, "{}", redact_url(u)),
+        }
+    }
+}
+
+/// The runbook's sessions-per-pod bands.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bands {
+    pub green_min: f64,
+    pub green_max: f64,
+    pub yellow_min: f64,
+    pub yellow_max: f64,
+}
+
+/// The runbook's targets.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Targets {
+    pub scale_up_seconds: f64,
+    pub scale_down_seconds: f64,
+    pub pod_success_rate: f64,
+    pub heartbeat_per_session: f64,
+}
+
+/// The validated settings every command runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub namespace: String,
+    pub selector: String,
+    pub deployment: String,
+    pub scaled_object: String,
+    pub nginx_service: String,
+    pub prometheus: Endpoint,
+    pub grafana_service: ServiceRef,
+    pub loki: Endpoint,
+    pub loki_query: String,
+    pub keda_namespace: String,
+    pub keda_operator_selector: String,
+    pub sidecar_container: String,
+    pub request_timeout: Duration,
+    pub color: ColorChoice,
+    pub bands: Bands,
+    pub targets: Targets,
+    /// Every key with its effective value and source, in key order.
+    pub effective: Vec<Effective>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Effective {
+    pub key: String,
+    pub value: Option<String>,
+    pub source: Source,
+    pub help: String,
+}
+
+/// The config file's shape. Unknown keys are errors (with file and line).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileValues {
+    namespace: Option<Scalar>,
+    selector: Option<Scalar>,
+    deployment: Option<Scalar>,
+    scaled_object: Option<Scalar>,
+    nginx_service: Option<Scalar>,
+    prometheus_service: Option<Scalar>,
+    prometheus_url: Option<Scalar>,
+    grafana_service: Option<Scalar>,
+    loki_service: Option<Scalar>,
+    loki_url: Option<Scalar>,
+    loki_query: Option<Scalar>,
+    keda_namespace: Option<Scalar>,
+    keda_operator_selector: Option<Scalar>,
+    sidecar_container: Option<Scalar>,
+    request_timeout: Option<Scalar>,
+    color: Option<Scalar>,
+    ratio: Option<RatioValues>,
+    targets: Option<TargetValues>,
+    /// Per kube-context overrides, same keys (no nesting of `contexts`).
+    contexts: Option<BTreeMap<String, FileValues>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RatioValues {
+    green_min: Option<Scalar>,
+    green_max: Option<Scalar>,
+    yellow_min: Option<Scalar>,
+    yellow_max: Option<Scalar>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TargetValues {
+    scale_up: Option<Scalar>,
+    scale_down: Option<Scalar>,
+    pod_success_rate: Option<Scalar>,
+    heartbeat_per_session: Option<Scalar>,
+}
+
+/// A YAML scalar: numbers and booleans are kept as the text the user wrote.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Scalar {
+    fn text(&self) -> String {
+        match self {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Text(s) => s.clone(),
+        }
+    }
+}
+
+impl FileValues {
+    fn flatten(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut put = |key: &'static str, v: &Option<Scalar>| {
+            if let Some(v) = v {
+                out.push((key, v.text()));
+            }
+        };
+        put("namespace", &self.namespace);
+        put("selector", &self.selector);
+        put("deployment", &self.deployment);
+        put("scaledObject", &self.scaled_object);
+        put("nginxService", &self.nginx_service);
+        put("prometheusService", &self.prometheus_service);
+        put("prometheusUrl", &self.prometheus_url);
+        put("grafanaService", &self.grafana_service);
+        put("lokiService", &self.loki_service);
+        put("lokiUrl", &self.loki_url);
+        put("lokiQuery", &self.loki_query);
+        put("kedaNamespace", &self.keda_namespace);
+        put("kedaOperatorSelector", &self.keda_operator_selector);
+        put("sidecarContainer", &self.sidecar_container);
+        put("requestTimeout", &self.request_timeout);
+        put("color", &self.color);
+        if let Some(r) = &self.ratio {
+            put("ratio.greenMin", &r.green_min);
+            put("ratio.greenMax", &r.green_max);
+            put("ratio.yellowMin", &r.yellow_min);
+            put("ratio.yellowMax", &r.yellow_max);
+        }
+        if let Some(t) = &self.targets {
+            put("targets.scaleUp", &t.scale_up);
+            put("targets.scaleDown", &t.scale_down);
+            put("targets.podSuccessRate", &t.pod_success_rate);
+            put("targets.heartbeatPerSession", &t.heartbeat_per_session);
+        }
+        out
+    }
+}
+
+/// The config file, read and checked for unknown keys, not yet applied.
+#[derive(Debug, Default)]
+pub struct ConfigFile {
+    path: Option<PathBuf>,
+    text: String,
+    values: FileValues,
+}
+
+impl ConfigFile {
+    /// The default path: `$XDG_CONFIG_HOME/kubectl-spice/config.yaml`, else
+    /// `~/.config/kubectl-spice/config.yaml`.
+    pub fn default_path() -> Option<PathBuf> {
+        let base = match std::env::var_os("XDG_CONFIG_HOME") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => home_dir()?.join(".config"),
+        };
+        Some(base.join("kubectl-spice").join("config.yaml"))
+    }
+
+    /// Loads `explicit` (must exist) or the default path (may be absent).
+    pub fn load(explicit: Option<&Path>) -> Result<ConfigFile, SettingsError> {
+        let (path, must_exist) = match explicit {
+            Some(p) => (p.to_path_buf(), true),
+            None => match Self::default_path() {
+                Some(p) => (p, false),
+                None => return Ok(ConfigFile::default()),
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ConfigFile::default());
+            }
+            Err(e) => {
+                return Err(SettingsError::File {
+                    file: path.display().to_string(),
+                    message: format!("cannot read: {}", crate::error::io_reason(&e)),
+                });
+            }
+        };
+        let values = if text.trim().is_empty() {
+            FileValues::default()
+        } else {
+            serde_norway::from_str::<FileValues>(&text).map_err(|e| SettingsError::File {
+                file: path.display().to_string(),
+                message: yaml_error(&e),
+            })?
+        };
+        if let Some(contexts) = &values.contexts {
+            for (name, ctx) in contexts {
+                if ctx.contexts.is_some() {
+                    return Err(SettingsError::File {
+                        file: path.display().to_string(),
+                        message: format!(
+                            "line {}: contexts.{name}: `contexts` cannot be nested",
+                            line_of(&text, "contexts", 2).unwrap_or(0)
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(ConfigFile { path: Some(path), text, values })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+fn yaml_error(e: &serde_norway::Error) -> String {
+    let msg = e.to_string();
+    // serde_norway appends " at line L column C"; put the line first, as compilers do.
+    let (body, line) = match (msg.rfind(" at line "), e.location()) {
+        (Some(idx), Some(loc)) => (msg[..idx].to_string(), Some(loc.line())),
+        (_, Some(loc)) => (msg.clone(), Some(loc.line())),
+        _ => (msg.clone(), None),
+    };
+    let body = body.replace("unknown field", "unknown key");
+    match line {
+        Some(l) => format!("line {l}: {body}"),
+        None => body,
+    }
+}
+
+/// The 1-based line of the `nth` occurrence of `key:` in a YAML text.
+fn line_of(text: &str, key: &str, nth: usize) -> Option<usize> {
+    let mut seen = 0;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with(&format!("{key}:")) {
+            seen += 1;
+            if seen == nth {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Flag values, keyed like the config file.
+fn flag_values(args: &GlobalArgs) -> Vec<(&'static str, &'static str, String)> {
+    let mut out = Vec::new();
+    let mut put = |key: &'static str, flag: &'static str, v: &Option<String>| {
+        if let Some(v) = v {
+            out.push((key, flag, v.clone()));
+        }
+    };
+    put("namespace", "--namespace", &args.namespace);
+    put("selector", "--selector", &args.selector);
+    put("deployment", "--deployment", &args.deployment);
+    put("scaledObject", "--scaled-object", &args.scaled_object);
+    put("nginxService", "--nginx-service", &args.nginx_service);
+    put("prometheusService", "--prometheus-service", &args.prometheus_service);
+    put("prometheusUrl", "--prometheus-url", &args.prometheus_url);
+    put("kedaNamespace", "--keda-namespace", &args.keda_namespace);
+    put("requestTimeout", "--request-timeout", &args.request_timeout);
+    let color = args.color.map(|c| match c {
+        ColorChoice::Auto => "auto".to_string(),
+        ColorChoice::Always => "always".to_string(),
+        ColorChoice::Never => "never".to_string(),
+    });
+    put("color", "--color", &color);
+    out
+}
+
+impl Settings {
+    /// Resolves every key. `kube_context` is the context in use (for the
+    /// per-context section) and `context_namespace` its namespace, if any.
+    pub fn resolve(
+        args: &GlobalArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        file: &ConfigFile,
+        kube_context: Option<&str>,
+        context_namespace: Option<&str>,
+    ) -> Result<Settings, SettingsError> {
+        let flags = flag_values(args);
+        let file_path = file.path().map(|p| p.display().to_string()).unwrap_or_default();
+        let file_top = file.values.flatten();
+        let file_ctx: Vec<(&'static str, String)> = kube_context
+            .and_then(|c| file.values.contexts.as_ref().and_then(|m| m.get(c)))
+            .map(|v| v.flatten())
+            .unwrap_or_default();
+
+        let mut effective = Vec::new();
+        for key in KEYS {
+            let from_flag = flags.iter().find(|(k, _, _)| *k == key.name);
+            let env_var = env_name(key.name);
+            let (value, source) = if let Some((_, flag, v)) = from_flag {
+                (Some(v.clone()), Source::Flag(flag.to_string()))
+            } else if let Some(v) = env(&env_var).filter(|v| !v.is_empty()) {
+                (Some(v), Source::Env(env_var))
+            } else if let Some((_, v)) = file_ctx.iter().find(|(k, _)| *k == key.name) {
+                (
+                    Some(v.clone()),
+                    Source::File(format!("{file_path} (contexts.{})", kube_context.unwrap_or_default())),
+                )
+            } else if let Some((_, v)) = file_top.iter().find(|(k, _)| *k == key.name) {
+                (Some(v.clone()), Source::File(file_path.clone()))
+            } else if key.name == "namespace" && context_namespace.is_some() {
+                (
+                    context_namespace.map(str::to_string),
+                    Source::KubeContext(kube_context.unwrap_or("in-cluster").to_string()),
+                )
+            } else {
+                (key.default.map(str::to_string), Source::Default)
+            };
+            effective.push(Effective {
+                key: key.name.to_string(),
+                value,
+                source,
+                help: key.help.to_string(),
+            });
+        }
+        Self::from_effective(effective, &file.text)
+    }
+
+    fn from_effective(effective: Vec<Effective>, file_text: &str) -> Result<Settings, SettingsError> {
+        let get = |key: &str| -> (&Option<String>, &Source) {
+            let e = effective.iter().find(|e| e.key == key).expect("every key is resolved");
+            (&e.value, &e.source)
+        };
+        let fail = |key: &str, message: String| -> SettingsError {
+            let (_, source) = get(key);
+            match source {
+                Source::File(path) => {
+                    let leaf = key.rsplit('.').next().unwrap_or(key);
+                    let line = line_of(file_text, leaf, 1)
+                        .map(|l| format!("line {l}: "))
+                        .unwrap_or_default();
+                    SettingsError::File { file: path.clone(), message: format!("{line}{key}: {message}") }
+                }
+                other => SettingsError::Value {
+                    source_name: other.to_string(),
+                    key: key.to_string(),
+                    message,
+                },
+            }
+        };
+        let text = |key: &str| -> Result<String, SettingsError> {
+            match get(key).0 {
+                Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+                _ => Err(fail(key, "must not be empty".into())),
+            }
+        };
+        let name = |key: &str| -> Result<String, SettingsError> {
+            let v = text(key)?;
+            if is_dns_name(&v) {
+                Ok(v)
+            } else {
+                Err(fail(key, format!("{v:?} is not a valid Kubernetes name (lowercase letters, digits, '-', '.')")))
+            }
+        };
+        let selector = |key: &str| -> Result<String, SettingsError> {
+            let v = text(key)?;
+            validate_selector(&v).map_err(|m| fail(key, m))?;
+            Ok(v)
+        };
+        let number = |key: &str| -> Result<f64, SettingsError> {
+            let v = text(key)?;
+            match v.parse::<f64>() {
+                Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+                _ => Err(fail(key, format!("{v:?} is not a non-negative number"))),
+            }
+        };
+        let duration = |key: &str| -> Result<Duration, SettingsError> {
+            let v = text(key)?;
+            parse_duration(&v).map_err(|m| fail(key, m))
+        };
+        let service = |key: &str| -> Result<ServiceRef, SettingsError> {
+            ServiceRef::parse(&text(key)?).map_err(|m| fail(key, m))
+        };
+        let url = |key: &str| -> Result<Option<String>, SettingsError> {
+            match get(key).0.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => match url::Url::parse(v) {
+                    Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
+                        if u.password().is_some() || !u.username().is_empty() {
+                            Err(fail(
+                                key,
+                                format!(
+                                    "{} carries credentials; put the token in {} instead",
+                                    redact_url(v),
+                                    if key.starts_with("loki") { "SPICE_LOKI_TOKEN" } else { "SPICE_PROMETHEUS_TOKEN" }
+                                ),
+                            ))
+                        } else {
+                            Ok(Some(v.trim_end_matches('/').to_string()))
+                        }
+                    }
+                    _ => Err(fail(key, format!("{:?} is not an http(s) URL", redact_url(v)))),
+                },
+            }
+        };
+
+        let namespace = match get("namespace").0 {
+            Some(_) => name("namespace")?,
+            None => "default".to_string(),
+        };
+        let color = match text("color")?.as_str() {
+            "auto" => ColorChoice::Auto,
+            "always" => ColorChoice::Always,
+            "never" => ColorChoice::Never,
+            other => return Err(fail("color", format!("{other:?} is not one of auto, always, never"))),
+        };
+        let prometheus = match url("prometheusUrl")? {
+            Some(u) => Endpoint::Url(u),
+            None => Endpoint::Service(service("prometheusService")?),
+        };
+        let loki = match url("lokiUrl")? {
+            Some(u) => Endpoint::Url(u),
+            None => Endpoint::Service(service("lokiService")?),
+        };
+        let bands = Bands {
+            green_min: number("ratio.greenMin")?,
+            green_max: number("ratio.greenMax")?,
+            yellow_min: number("ratio.yellowMin")?,
+            yellow_max: number("ratio.yellowMax")?,
+        };
+        if !(bands.yellow_min <= bands.green_min
+            && bands.green_min <= bands.green_max
+            && bands.green_max <= bands.yellow_max)
+        {
+            return Err(fail(
+                "ratio.greenMin",
+                format!(
+                    "bands must satisfy yellowMin ≤ greenMin ≤ greenMax ≤ yellowMax (got {} ≤ {} ≤ {} ≤ {})",
+                    bands.yellow_min, bands.green_min, bands.green_max, bands.yellow_max
+                ),
+            ));
+        }
+        let targets = Targets {
+            scale_up_seconds: duration("targets.scaleUp")?.as_secs_f64(),
+            scale_down_seconds: duration("targets.scaleDown")?.as_secs_f64(),
+            pod_success_rate: number("targets.podSuccessRate")?,
+            heartbeat_per_session: number("targets.heartbeatPerSession")?,
+        };
+        if targets.pod_success_rate > 1.0 {
+            return Err(fail("targets.podSuccessRate", "must be a fraction between 0 and 1, e.g. 0.99".into()));
+        }
+        let mut request_timeout = duration("requestTimeout")?;
+        if request_timeout.is_zero() {
+            // kubectl's "0 means no timeout" would let one dead source hang the
+            // whole run; the plugin's default keeps it bounded instead.
+            request_timeout = Duration::from_secs(10);
+        }
+        let settings = Settings {
+            namespace,
+            selector: selector("selector")?,
+            deployment: name("deployment")?,
+            scaled_object: name("scaledObject")?,
+            nginx_service: text("nginxService")?,
+            prometheus,
+            grafana_service: service("grafanaService")?,
+            loki,
+            loki_query: text("lokiQuery")?,
+            keda_namespace: name("kedaNamespace")?,
+            keda_operator_selector: selector("kedaOperatorSelector")?,
+            sidecar_container: name("sidecarContainer")?,
+            request_timeout,
+            color,
+            bands,
+            targets,
+            effective: Vec::new(),
+        };
+        Ok(Settings { effective, ..settings })
+    }
+
+    /// The settings with every default and nothing else (for unit tests and examples).
+    pub fn defaults() -> Settings {
+        let effective = KEYS
+            .iter()
+            .map(|k| Effective {
+                key: k.name.to_string(),
+                value: k.default.map(str::to_string),
+                source: Source::Default,
+                help: k.help.to_string(),
+            })
+            .collect();
+        Settings::from_effective(effective, "").expect("the defaults are valid")
+    }
+}
+
+fn is_dns_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 253
+        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !v.starts_with('-')
+        && !v.ends_with('-')
+}
+
+/// A light check of label-selector syntax, so a typo is a clear local error
+/// rather than a 400 from the API server.
+pub fn validate_selector(v: &str) -> Result<(), String> {
+    let mut depth = 0i32;
+    for c in v.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            break;
+        }
+    }
+    if depth != 0 {
+        return Err(format!("{v:?} has unbalanced parentheses"));
+    }
+    let ok = v.chars().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '=' | '!' | ',' | '(' | ')' | ' ')
+    });
+    if !ok || v.starts_with(',') || v.ends_with(',') || v.contains(",,") {
+        return Err(format!("{v:?} is not a label selector (e.g. app=spice-runner)"));
+    }
+    Ok(())
+}
+
+/// Parses `500ms`, `5s`, `2m`, `1h`, `1m30s` or a bare number of seconds.
+pub fn parse_duration(v: &str) -> Result<Duration, String> {
+    let bad = || format!("{v:?} is not a duration (e.g. 30s, 1m, 1m30s, 500ms)");
+    if let Ok(secs) = v.parse::<f64>() {
+        return if secs.is_finite() && secs >= 0.0 { Ok(Duration::from_secs_f64(secs)) } else { Err(bad()) };
+    }
+    let mut total = 0.0f64;
+    let mut rest = v;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        let factor = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += n * factor;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+/// A URL with any user name, password or token-like query value replaced by `REDACTED`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if !u.username().is_empty() {
+                let _ = u.set_username("REDACTED");
+            }
+            if u.password().is_some() {
+                let _ = u.set_password(Some("REDACTED"));
+            }
+            if u.query().is_some() {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let secret = ["token", "password", "secret", "key", "auth"]
+                            .iter()
+                            .any(|s| k.to_ascii_lowercase().contains(s));
+                        (k.into_owned(), if secret { "REDACTED".to_string() } else { v.into_owned() })
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            u.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => "<invalid URL>".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    fn file(text: &str) -> Result<ConfigFile, SettingsError> {
+        let dir = std::env::temp_dir().join(format!("spice-settings-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.yaml");
+        std::fs::write(&path, text).unwrap();
+        ConfigFile::load(Some(&path))
+    }
+
+    fn value<'a>(s: &'a Settings, key: &str) -> &'a Effective {
+        s.effective.iter().find(|e| e.key == key).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_the_runbooks_values() {
+        let s = Settings::defaults();
+        assert_eq!(s.namespace, "default");
+        assert_eq!(s.selector, "app=spice-runner");
+        assert_eq!(s.scaled_object, "spice-runner-keda");
+        assert_eq!(
+            s.prometheus,
+            Endpoint::Service(ServiceRef { namespace: "observability".into(), name: "prometheus".into(), port: "9090".into() })
+        );
+        assert_eq!(s.bands, Bands { green_min: 0.8, green_max: 1.2, yellow_min: 0.5, yellow_max: 1.5 });
+        assert_eq!(s.targets.scale_up_seconds, 30.0);
+        assert_eq!(s.targets.scale_down_seconds, 60.0);
+    }
+
+    #[test]
+    fn flags_beat_env_beat_context_section_beat_file_beat_kube_context() {
+        let cfg = file("deployment: from-file\nselector: app=file\nscaledObject: file-so\ncontexts:\n  prod:\n    deployment: from-ctx\n    selector: app=ctx\n").unwrap();
+        let args = GlobalArgs { deployment: Some("from-flag".into()), ..Default::default() };
+        let env = env_of(&[("SPICE_DEPLOYMENT", "from-env"), ("SPICE_SELECTOR", "app=env")]);
+        let s = Settings::resolve(&args, &env, &cfg, Some("prod"), Some("games")).unwrap();
+        assert_eq!(s.deployment, "from-flag");
+        assert_eq!(value(&s, "deployment").source, Source::Flag("--deployment".into()));
+        assert_eq!(s.selector, "app=env");
+        assert_eq!(value(&s, "selector").source, Source::Env("SPICE_SELECTOR".into()));
+        assert_eq!(s.scaled_object, "file-so");
+        assert!(matches!(value(&s, "scaledObject").source, Source::File(_)));
+        assert_eq!(s.namespace, "games");
+        assert_eq!(value(&s, "namespace").source, Source::KubeContext("prod".into()));
+
+        let s = Settings::resolve(&GlobalArgs::default(), &env_of(&[]), &cfg, Some("prod"), None).unwrap();
+        assert_eq!(s.deployment, "from-ctx");
+        assert!(matches!(&value(&s, "deployment").source, Source::File(f) if f.contains("contexts.prod")));
+        let s = Settings::resolve(&GlobalArgs::default(), &env_of(&[]), &cfg, Some("dev"), None).unwrap();
+        assert_eq!(s.deployment, "from-file");
+        assert_eq!(s.namespace, "default");
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = file("selector: app=x\n\nscaledObjekt: oops\n").unwrap_err().to_string();
+        assert!(err.contains("config.yaml"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("unknown key `scaledObjekt`"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_in_file_names_file_line_and_key() {
+        let cfg = file("selector: app=x\nratio:\n  greenMin: lots\n").unwrap();
+        let err = Settings::resolve(&GlobalArgs::default(), &env_of(&[]), &cfg, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("config.yaml: line 3: ratio.greenMin"), "{err}");
+        assert!(err.contains("\"lots\""), "{err}");
+    }
+
+    #[test]
+    fn bad_env_value_names_the_variable() {
+        let env = env_of(&[("SPICE_TARGETS_SCALE_UP", "soon")]);
+        let err = Settings::resolve(&GlobalArgs::default(), &env, &ConfigFile::default(), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("env SPICE_TARGETS_SCALE_UP: targets.scaleUp:"), "{err}");
+    }
+
+    #[test]
+    fn url_with_credentials_is_refused_without_echoing_them() {
+        let args = GlobalArgs { prometheus_url: Some("https://bob:hunter2@prom.example:9090".into()), ..Default::default() };
+        let err = Settings::resolve(&args, &env_of(&[]), &ConfigFile::default(), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2") && !err.contains("bob"), "{err}");
+        assert!(err.contains("SPICE_PROMETHEUS_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn durations_parse_like_kubectl() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn env_names_are_upper_snake() {
+        assert_eq!(env_name("ratio.greenMin"), "SPICE_RATIO_GREEN_MIN");
+        assert_eq!(env_name("scaledObject"), "SPICE_SCALED_OBJECT");
+    }
+
+    #[test]
+    fn service_refs_parse_and_reject_junk() {
+        let s = ServiceRef::parse("observability/prometheus:9090").unwrap();
+        assert_eq!((s.namespace.as_str(), s.name.as_str(), s.port.as_str()), ("observability", "prometheus", "9090"));
+        assert!(ServiceRef::parse("prometheus:9090").is_err());
+        assert!(ServiceRef::parse("obs/Prom").is_err());
+    }
+}
+
+/// `redact_url` for values that are URLs; other values unchanged.
+pub fn redact_url_if_url(v: &str) -> String {
+    if v.starts_with("http://") || v.starts_with("https://") { redact_url(v) } else { v.to_string() }
+}

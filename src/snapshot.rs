@@ -1,0 +1,552 @@
+//! The Snapshot: everything one collect step read, as plain data. Checks and
+//! the status view are pure functions of it; it round-trips through JSON so an
+//! incident can be saved and replayed offline. It never holds secrets: pods are
+//! summarised (no env, no volumes), trigger metadata is reduced to known,
+//! non-secret keys, URLs lose their credentials.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const API_VERSION: &str = "spice.kubectl.dev/v1alpha1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub api_version: String,
+    pub kind: String,
+    /// When the collect step started; every age is measured from here.
+    pub captured_at: Timestamp,
+    pub context: Option<String>,
+    /// The API server URL (never with credentials).
+    pub server: Option<String>,
+    pub namespace: String,
+    /// Which optional APIs the cluster serves; `None` when discovery failed.
+    #[serde(default)]
+    pub apis: Apis,
+    /// `None`: not read (see `gaps`).
+    #[serde(default)]
+    pub pods: Option<Vec<PodInfo>>,
+    #[serde(default)]
+    pub deployment: Option<Lookup<DeploymentInfo>>,
+    #[serde(default)]
+    pub scaled_object: Option<Lookup<ScaledObjectInfo>>,
+    /// Every HPA in the namespace (the one KEDA owns is picked by name).
+    #[serde(default)]
+    pub hpas: Option<Vec<HpaInfo>>,
+    #[serde(default)]
+    pub nodes: Option<Vec<NodeInfo>>,
+    #[serde(default)]
+    pub node_pools: Option<Vec<NodePoolInfo>>,
+    #[serde(default)]
+    pub node_claims: Option<Vec<NodeClaimInfo>>,
+    #[serde(default)]
+    pub events: Option<Vec<EventInfo>>,
+    #[serde(default)]
+    pub operator_pods: Option<Vec<PodInfo>>,
+    /// Prometheus answers, keyed by the query's purpose (see `cluster::promql`).
+    #[serde(default)]
+    pub prometheus: BTreeMap<String, PromAnswer>,
+    #[serde(default)]
+    pub gaps: Vec<Gap>,
+}
+
+impl Snapshot {
+    pub fn new(captured_at: Timestamp, namespace: &str) -> Snapshot {
+        Snapshot {
+            api_version: API_VERSION.to_string(),
+            kind: "Snapshot".to_string(),
+            captured_at,
+            context: None,
+            server: None,
+            namespace: namespace.to_string(),
+            apis: Apis::default(),
+            pods: None,
+            deployment: None,
+            scaled_object: None,
+            hpas: None,
+            nodes: None,
+            node_pools: None,
+            node_claims: None,
+            events: None,
+            operator_pods: None,
+            prometheus: BTreeMap::new(),
+            gaps: Vec::new(),
+        }
+    }
+
+    /// The gap recorded for a source, if any.
+    pub fn gap(&self, source: &str) -> Option<&Gap> {
+        self.gaps.iter().find(|g| g.source == source)
+    }
+
+    /// The HPA KEDA made for the ScaledObject: `status.hpaName`, else the
+    /// configured `advanced.horizontalPodAutoscalerConfig.name`, else
+    /// `keda-hpa-<scaledobject>`.
+    pub fn keda_hpa_name(&self, scaled_object: &str) -> String {
+        if let Some(Lookup::Found(so)) = &self.scaled_object {
+            if let Some(name) = so.hpa_name.as_ref().filter(|n| !n.is_empty()) {
+                return name.clone();
+            }
+            if let Some(name) = so.hpa_name_override.as_ref().filter(|n| !n.is_empty()) {
+                return name.clone();
+            }
+        }
+        format!("keda-hpa-{scaled_object}")
+    }
+
+    pub fn keda_hpa(&self, scaled_object: &str) -> Option<&HpaInfo> {
+        let name = self.keda_hpa_name(scaled_object);
+        self.hpas.as_ref()?.iter().find(|h| h.name == name)
+    }
+
+    pub fn prom_value(&self, key: &str) -> Option<f64> {
+        self.prometheus.get(key)?.scalar()
+    }
+}
+
+/// A single object that was read: it exists, or the API said it does not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Lookup<T> {
+    Found(T),
+    Missing,
+}
+
+impl<T> Lookup<T> {
+    pub fn found(&self) -> Option<&T> {
+        match self {
+            Lookup::Found(t) => Some(t),
+            Lookup::Missing => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Apis {
+    pub keda: Option<bool>,
+    pub karpenter: Option<bool>,
+}
+
+/// Something the collect step could not read, and how to fix that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gap {
+    /// Which source: `pods`, `scaledobject`, `hpa`, `nodes`, `prometheus`, ...
+    pub source: String,
+    pub reason: GapReason,
+    /// One line: what went wrong.
+    pub message: String,
+    /// One line: what to do about it.
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GapReason {
+    /// RBAC denied the read.
+    Forbidden,
+    /// The API (CRD) is not served by this cluster.
+    NotInstalled,
+    /// The object does not exist.
+    NotFound,
+    /// The source did not answer (connection refused, no endpoints, DNS).
+    Unreachable,
+    /// The source was too slow.
+    Timeout,
+    /// The credentials were rejected.
+    Unauthorized,
+    /// The source answered with an error.
+    Error,
+}
+
+impl std::fmt::Display for GapReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GapReason::Forbidden => "forbidden",
+            GapReason::NotInstalled => "not installed",
+            GapReason::NotFound => "not found",
+            GapReason::Unreachable => "unreachable",
+            GapReason::Timeout => "timed out",
+            GapReason::Unauthorized => "unauthorized",
+            GapReason::Error => "error",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<Timestamp>,
+}
+
+pub fn condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodInfo {
+    pub name: String,
+    pub namespace: String,
+    /// `status.phase`; empty if the API had none yet.
+    pub phase: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub created: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting: Option<Timestamp>,
+    /// The Ready condition is True.
+    pub ready: bool,
+    /// When the Ready condition last became True.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_since: Option<Timestamp>,
+    pub restarts: i32,
+    #[serde(default)]
+    pub containers: Vec<ContainerInfo>,
+    /// The PodScheduled condition (its reason/message say why a pod is Pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<Condition>,
+    /// `status.nominatedNodeName` (preemption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nominated_node: Option<String>,
+}
+
+impl PodInfo {
+    /// The first container waiting with `CrashLoopBackOff`, if any.
+    pub fn crash_looping(&self) -> Option<&ContainerInfo> {
+        self.containers.iter().find(|c| c.waiting_reason.as_deref() == Some("CrashLoopBackOff"))
+    }
+
+    /// What kubectl shows in its STATUS column: a waiting/terminated reason
+    /// wins over the phase, deletion shows as Terminating.
+    pub fn display_status(&self) -> String {
+        if self.deleting.is_some() {
+            return "Terminating".into();
+        }
+        for c in &self.containers {
+            if let Some(r) = &c.waiting_reason {
+                if r != "ContainerCreating" || self.phase == "Pending" {
+                    return r.clone();
+                }
+            }
+        }
+        for c in &self.containers {
+            if let Some(r) = &c.terminated_reason {
+                return r.clone();
+            }
+        }
+        if self.phase.is_empty() { "Unknown".into() } else { self.phase.clone() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerInfo {
+    pub name: String,
+    pub ready: bool,
+    pub restarts: i32,
+    /// running | waiting | terminated | unknown (no status yet)
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminated_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    /// Declared in the pod spec (a container with no status yet is still listed).
+    #[serde(default)]
+    pub sidecar: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentInfo {
+    pub name: String,
+    pub replicas: Option<i32>,
+    pub ready_replicas: i32,
+    pub available_replicas: i32,
+    pub status_replicas: i32,
+}
+
+/// A KEDA ScaledObject, reduced to what the runbook looks at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaledObjectInfo {
+    pub name: String,
+    pub target_api_version: Option<String>,
+    pub target_kind: Option<String>,
+    pub target_name: String,
+    /// As written in the spec; `None` means KEDA's default applies.
+    pub polling_interval: Option<i64>,
+    pub cooldown_period: Option<i64>,
+    pub initial_cooldown_period: Option<i64>,
+    pub min_replicas: Option<i64>,
+    pub max_replicas: Option<i64>,
+    pub idle_replicas: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+    /// `advanced.horizontalPodAutoscalerConfig.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hpa_name_override: Option<String>,
+    /// `advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down_stabilization: Option<i64>,
+    pub triggers: Vec<TriggerInfo>,
+    /// Only KEDA's pause-related annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hpa_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active_time: Option<Timestamp>,
+    #[serde(default)]
+    pub external_metric_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_replica_count: Option<i64>,
+}
+
+pub const PAUSED: &str = "autoscaling.keda.sh/paused";
+pub const PAUSED_REPLICAS: &str = "autoscaling.keda.sh/paused-replicas";
+pub const PAUSED_SCALE_IN: &str = "autoscaling.keda.sh/paused-scale-in";
+pub const PAUSED_SCALE_OUT: &str = "autoscaling.keda.sh/paused-scale-out";
+
+/// KEDA's defaults (keda v2.20): see notes/keda-prometheus-facts.md §1.2.
+pub const KEDA_DEFAULT_POLLING_INTERVAL: i64 = 30;
+pub const KEDA_DEFAULT_COOLDOWN_PERIOD: i64 = 300;
+pub const KEDA_DEFAULT_MIN_REPLICAS: i64 = 0;
+pub const KEDA_DEFAULT_MAX_REPLICAS: i64 = 100;
+pub const KEDA_DEFAULT_ACTIVATION_THRESHOLD: f64 = 0.0;
+
+impl ScaledObjectInfo {
+    pub fn polling_interval_or_default(&self) -> i64 {
+        self.polling_interval.unwrap_or(KEDA_DEFAULT_POLLING_INTERVAL)
+    }
+    pub fn cooldown_period_or_default(&self) -> i64 {
+        self.cooldown_period.unwrap_or(KEDA_DEFAULT_COOLDOWN_PERIOD)
+    }
+    pub fn min_replicas_or_default(&self) -> i64 {
+        self.min_replicas.unwrap_or(KEDA_DEFAULT_MIN_REPLICAS)
+    }
+    pub fn max_replicas_or_default(&self) -> i64 {
+        self.max_replicas.unwrap_or(KEDA_DEFAULT_MAX_REPLICAS)
+    }
+
+    /// Paused as KEDA sees it: `paused-replicas` present, or `paused` set to
+    /// anything but "false" (KEDA treats a non-boolean value as true).
+    pub fn paused(&self) -> bool {
+        if self.annotations.contains_key(PAUSED_REPLICAS) {
+            return true;
+        }
+        if let Some(v) = self.annotations.get(PAUSED) {
+            return !v.trim().eq_ignore_ascii_case("false");
+        }
+        condition(&self.conditions, "Paused").is_some_and(|c| c.status == "True")
+    }
+
+    /// The first prometheus trigger.
+    pub fn prometheus_trigger(&self) -> Option<&TriggerInfo> {
+        self.triggers.iter().find(|t| t.type_ == "prometheus")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fallback {
+    pub failure_threshold: Option<i64>,
+    pub replicas: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerInfo {
+    #[serde(rename = "type")]
+    pub type_: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_type: Option<String>,
+    /// Only the non-secret keys the checks read (query, threshold, ...).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_ref: Option<String>,
+}
+
+/// Trigger metadata keys kept in a snapshot; everything else (bearerToken,
+/// password, customAuthValue, ...) is dropped at collect time.
+pub const TRIGGER_KEYS_KEPT: &[&str] = &[
+    "serverAddress",
+    "query",
+    "threshold",
+    "activationThreshold",
+    "ignoreNullValues",
+    "namespace",
+    "metricName",
+    "unsafeSsl",
+    "timeout",
+    "authModes",
+];
+
+impl TriggerInfo {
+    pub fn threshold(&self) -> Option<f64> {
+        self.metadata.get("threshold")?.trim().parse().ok()
+    }
+    /// `None` when absent (KEDA's default is 0) or unparsable.
+    pub fn activation_threshold(&self) -> Option<f64> {
+        self.metadata.get("activationThreshold")?.trim().parse().ok()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaInfo {
+    pub name: String,
+    pub min_replicas: Option<i32>,
+    pub max_replicas: i32,
+    pub current_replicas: Option<i32>,
+    pub desired_replicas: i32,
+    #[serde(default)]
+    pub metrics: Vec<HpaMetric>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_scale_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down_stabilization: Option<i32>,
+    /// Names of the ScaledObjects that own it (ownerReferences).
+    #[serde(default)]
+    pub owners: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaMetric {
+    /// External, Resource, Pods, Object, ContainerResource.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub name: String,
+    /// Value, AverageValue or Utilization, with the target as written ("1", "500m").
+    pub target_type: Option<String>,
+    pub target: Option<String>,
+    /// The current value as the HPA reports it (`<unknown>` when absent).
+    pub current: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    pub name: String,
+    pub ready: bool,
+    pub unschedulable: bool,
+    pub created: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePoolInfo {
+    pub name: String,
+    pub consolidation_policy: Option<String>,
+    pub consolidate_after: Option<String>,
+    pub nodes: Option<i64>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeClaimInfo {
+    pub name: String,
+    pub node_pool: Option<String>,
+    pub node_name: Option<String>,
+    pub created: Option<Timestamp>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+impl NodeClaimInfo {
+    fn is(&self, type_: &str) -> bool {
+        condition(&self.conditions, type_).is_some_and(|c| c.status == "True")
+    }
+    pub fn launched(&self) -> bool {
+        self.is("Launched")
+    }
+    pub fn registered(&self) -> bool {
+        self.is("Registered")
+    }
+    pub fn initialized(&self) -> bool {
+        self.is("Initialized")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventInfo {
+    pub object_kind: String,
+    pub object_name: String,
+    /// Normal or Warning.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    pub count: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub last_seen: Option<Timestamp>,
+}
+
+/// One Prometheus instant query and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromAnswer {
+    pub query: String,
+    /// The samples, when the query ran (empty = no series matched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<Sample>>,
+    /// Why it did not run or failed: Prometheus's own `errorType: error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PromAnswer {
+    /// The single value of a one-element answer; 0 for an empty `sum(...)`-style
+    /// answer is NOT assumed here: an empty result is `None`.
+    pub fn scalar(&self) -> Option<f64> {
+        let samples = self.samples.as_ref()?;
+        match samples.as_slice() {
+            [one] => Some(one.value),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sample {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+    /// Sample time, unix seconds.
+    pub timestamp: f64,
+}
