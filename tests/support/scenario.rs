@@ -4,6 +4,9 @@
 //! `scenario.yaml` (what the cluster serves, what the user may not read, logs and
 //! metric history). The cluster simulator serves the objects; the Prometheus
 //! harness derives kube-state-metrics series from them, so both always agree.
+//! Objects may give times relative to the test run: any string that is exactly
+//! `$NOW`, `$NOW-120s` or `$NOW+2m` (units `s`, `m`, `h`, `d`) becomes that
+//! RFC 3339 time when the cluster simulator starts (`sim::resolve_times`).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -153,7 +156,11 @@ impl Scenario {
                 .unwrap_or_else(|e| panic!("{}: {e}", meta_path.display())),
             Err(_) => ScenarioMeta::default(),
         };
-        Scenario { name: name.to_string(), objects, meta }
+        Scenario {
+            name: name.to_string(),
+            objects,
+            meta,
+        }
     }
 
     /// A scenario built in code (for tests that assemble objects themselves).
@@ -162,7 +169,11 @@ impl Scenario {
         for o in objects {
             push_objects(o, &mut flat);
         }
-        Scenario { name: name.to_string(), objects: flat, meta }
+        Scenario {
+            name: name.to_string(),
+            objects: flat,
+            meta,
+        }
     }
 
     /// Objects of one kind, in file order.

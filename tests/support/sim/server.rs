@@ -1,0 +1,1001 @@
+//! The HTTP side: authentication, faults, routing, discovery, list / get /
+//! watch, `pods/log` and the service proxy.
+
+use super::Shared;
+use super::resources::{RESOURCES, ResDef, def_for_path};
+use super::select::{FieldSelector, LabelSelector, Selectors};
+use super::status::Status;
+use super::store::{Change, Event};
+use super::time::rfc3339_nanos;
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
+
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+type Reply = Result<Response<Body>, io::Error>;
+
+/// How often an open watch that asked for bookmarks gets one.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = StatusCode::from_u16(code).expect("valid status code");
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_str(content_type).expect("content type"),
+    );
+    resp
+}
+
+fn json_response(body: &impl Serialize) -> Response<Body> {
+    respond(
+        200,
+        "application/json",
+        serde_json::to_vec(body).expect("serializes"),
+    )
+}
+
+pub fn status_response(status: &Status) -> Response<Body> {
+    let mut resp = respond(status.code, "application/json", status.to_json());
+    if status.code == 429 {
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+/// Entry point for every request.
+pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let (latency, fault) = {
+        let mut control = shared.control.lock().unwrap();
+        control
+            .requests
+            .push(format!("{} {path_and_query}", req.method()));
+        let fault = control
+            .faults
+            .iter()
+            .filter(|(prefix, _)| path_and_query.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, f)| f.clone());
+        (control.latency, fault)
+    };
+    let delay = latency + fault.as_ref().and_then(|f| f.latency).unwrap_or_default();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(fault) = &fault {
+        if fault.close {
+            // hyper drops the connection without answering when the service fails.
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "injected connection close",
+            ));
+        }
+        if let Some(code) = fault.status {
+            return Ok(status_response(&Status::injected(code)));
+        }
+    }
+    if matches!(req.uri().path(), "/healthz" | "/livez" | "/readyz") {
+        return Ok(respond(200, "text/plain; charset=utf-8", "ok"));
+    }
+    let expected = format!("Bearer {}", shared.token);
+    let authorized = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+    if !authorized {
+        return Ok(status_response(&Status::unauthorized()));
+    }
+    route(shared, req).await
+}
+
+/// A parsed resource path: `/api/v1/namespaces/NS/pods/NAME/log` and kin.
+struct ResourcePath {
+    group: String,
+    version: String,
+    namespace: Option<String>,
+    plural: String,
+    name: Option<String>,
+    sub: Option<String>,
+    /// After the subresource, with its leading `/` (the service proxy path).
+    rest: String,
+    /// Legacy `/api/v1/watch/...` form.
+    watch_prefix: bool,
+}
+
+fn query_map(req: &Request<Incoming>) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn truthy(v: Option<&String>) -> bool {
+    v.is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
+    let path = req.uri().path().to_string();
+    let segs: Vec<&str> = path.split('/').skip(1).collect();
+    let segs: Vec<&str> = if segs.last() == Some(&"") {
+        segs[..segs.len() - 1].to_vec()
+    } else {
+        segs
+    };
+    let installed = &shared.installed;
+    match segs.as_slice() {
+        ["version"] => return Ok(json_response(&version())),
+        ["api"] => return Ok(json_response(&api_versions(shared.port))),
+        ["apis"] => return Ok(json_response(&group_list(installed))),
+        ["api", "v1"] => return Ok(json_response(&resource_list("", "v1", installed))),
+        ["apis", group] => {
+            return Ok(match group_json(group, installed) {
+                Some(g) => json_response(&g),
+                None => status_response(&Status::unknown_resource()),
+            });
+        }
+        ["apis", group, version] => {
+            let served = RESOURCES
+                .iter()
+                .any(|d| d.group == *group && d.version == *version && d.served(installed));
+            return Ok(if served {
+                json_response(&resource_list(group, version, installed))
+            } else {
+                status_response(&Status::unknown_resource())
+            });
+        }
+        ["openapi", ..] | ["swagger.json"] => {
+            return Ok(status_response(&Status::unknown_resource()));
+        }
+        _ => {}
+    }
+    let Some(rp) = parse_resource_path(&path, &segs) else {
+        return Ok(respond(
+            404,
+            "text/plain; charset=utf-8",
+            "404 page not found\n",
+        ));
+    };
+    let Some(def) =
+        def_for_path(&rp.group, &rp.version, &rp.plural).filter(|d| d.served(installed))
+    else {
+        return Ok(status_response(&Status::unknown_resource()));
+    };
+    // Scope: a namespaced resource has no cluster-scoped objects and vice versa.
+    if (def.namespaced && rp.namespace.is_none() && rp.name.is_some())
+        || (!def.namespaced && rp.namespace.is_some())
+    {
+        return Ok(status_response(&Status::unknown_resource()));
+    }
+    if let Some(sub) = &rp.sub
+        && (!def.subresources.iter().any(|(s, _, _)| s == sub)
+            || (!rp.rest.is_empty() && sub != "proxy"))
+    {
+        return Ok(status_response(&Status::unknown_resource()));
+    }
+    let query = query_map(&req);
+    let watch = rp.watch_prefix || truthy(query.get("watch"));
+    let is_proxy = rp.sub.as_deref() == Some("proxy");
+    let verb = match (req.method(), &rp.name) {
+        (&Method::GET | &Method::HEAD, _) if watch => "watch",
+        (&Method::GET | &Method::HEAD, None) => "list",
+        (&Method::GET | &Method::HEAD, Some(_)) => "get",
+        (&Method::POST, _) if is_proxy => "create",
+        (&Method::PUT, _) if is_proxy => "update",
+        (&Method::PATCH, _) if is_proxy => "patch",
+        (&Method::DELETE, _) if is_proxy => "delete",
+        _ => return Ok(status_response(&Status::method_not_allowed())),
+    };
+    if let Some(denied) = forbidden(&shared, verb, def, &rp) {
+        return Ok(status_response(&denied));
+    }
+    let ns = rp.namespace.clone();
+    match (rp.name.as_deref(), rp.sub.as_deref()) {
+        (None, _) => {
+            let selectors = match selectors(&query, def) {
+                Ok(s) => s,
+                Err(why) => return Ok(status_response(&Status::bad_request(why))),
+            };
+            if watch {
+                Ok(start_watch(shared, def, ns, selectors, &query))
+            } else {
+                Ok(list(&shared, def, ns, &selectors))
+            }
+        }
+        (Some(name), None) if watch => {
+            let mut query = query.clone();
+            let by_name = format!("metadata.name={name}");
+            let fs = match query.get("fieldSelector") {
+                Some(f) if !f.is_empty() => format!("{f},{by_name}"),
+                _ => by_name,
+            };
+            query.insert("fieldSelector".into(), fs);
+            let selectors = match selectors(&query, def) {
+                Ok(s) => s,
+                Err(why) => return Ok(status_response(&Status::bad_request(why))),
+            };
+            Ok(start_watch(shared, def, ns, selectors, &query))
+        }
+        (Some(name), None) => Ok(get(&shared, def, ns.as_deref(), name)),
+        (Some(name), Some("log")) => Ok(logs(
+            &shared,
+            ns.as_deref().unwrap_or_default(),
+            name,
+            &query,
+        )),
+        (Some(name), Some("proxy")) => {
+            proxy(
+                shared,
+                req,
+                ns.unwrap_or_default(),
+                name.to_string(),
+                rp.rest,
+            )
+            .await
+        }
+        (Some(name), Some("scale")) => Ok(scale(&shared, def, ns.as_deref(), name)),
+        (Some(name), Some(_)) => Ok(get(&shared, def, ns.as_deref(), name)),
+    }
+}
+
+fn parse_resource_path(path: &str, segs: &[&str]) -> Option<ResourcePath> {
+    let (group, version, consumed, rest) = match segs {
+        ["api", "v1", rest @ ..] if !rest.is_empty() => ("", "v1", 2, rest),
+        ["apis", g, v, rest @ ..] if !rest.is_empty() => (*g, *v, 3, rest),
+        _ => return None,
+    };
+    let mut consumed = consumed;
+    let (watch_prefix, rest) = match rest {
+        ["watch", more @ ..] if !more.is_empty() => {
+            consumed += 1;
+            (true, more)
+        }
+        _ => (false, rest),
+    };
+    let namespaced_form = rest.len() >= 3
+        && rest[0] == "namespaces"
+        && !(group.is_empty() && rest.len() == 3 && matches!(rest[2], "status" | "finalize"));
+    let (namespace, rest) = if namespaced_form {
+        consumed += 2;
+        (Some(rest[1].to_string()), &rest[2..])
+    } else {
+        (None, rest)
+    };
+    let plural = rest[0].to_string();
+    let name = rest.get(1).map(|s| s.to_string());
+    let sub = rest.get(2).map(|s| s.to_string());
+    consumed += rest.len().min(3);
+    // Everything after the subresource, verbatim (keeps a trailing slash).
+    let mut offset = 0;
+    for seg in segs.iter().take(consumed) {
+        offset += 1 + seg.len();
+    }
+    let tail = if sub.is_some() {
+        &path[offset.min(path.len())..]
+    } else {
+        ""
+    };
+    Some(ResourcePath {
+        group: group.to_string(),
+        version: version.to_string(),
+        namespace,
+        plural,
+        name,
+        sub,
+        rest: tail.to_string(),
+        watch_prefix,
+    })
+}
+
+/// The 403 for a request `meta.forbidden` denies. An entry with a namespace
+/// also denies the cluster-wide form of the request (listing every namespace
+/// needs the permission in each of them).
+fn forbidden(shared: &Shared, verb: &str, def: &ResDef, rp: &ResourcePath) -> Option<Status> {
+    let full_resource = match &rp.sub {
+        Some(sub) => format!("{}/{sub}", def.plural),
+        None => def.plural.to_string(),
+    };
+    let denied = shared.forbidden.iter().any(|f| {
+        (f.verb == verb || f.verb == "*")
+            && (f.resource == full_resource || f.resource == "*")
+            && f.group == def.group
+            && match (&f.namespace, &rp.namespace) {
+                (None, _) | (Some(_), None) => true,
+                (Some(a), Some(b)) => a == b,
+            }
+    });
+    denied.then(|| {
+        Status::forbidden(
+            &shared.user,
+            verb,
+            def.group,
+            def.plural,
+            rp.sub.as_deref(),
+            rp.namespace.as_deref(),
+            rp.name.as_deref().unwrap_or_default(),
+        )
+    })
+}
+
+/// Both selectors of a request; the error is the message of the 400.
+fn selectors(query: &BTreeMap<String, String>, def: &ResDef) -> Result<Selectors, String> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str), def)?;
+    Ok(Selectors { labels, fields })
+}
+
+fn strip_type(mut obj: Value) -> Value {
+    if let Some(map) = obj.as_object_mut() {
+        map.remove("kind");
+        map.remove("apiVersion");
+    }
+    obj
+}
+
+fn with_type(def: &ResDef, mut obj: Value) -> Value {
+    obj["kind"] = def.kind.into();
+    obj["apiVersion"] = def.api_version().into();
+    obj
+}
+
+#[derive(Serialize)]
+struct List {
+    kind: String,
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    metadata: ListMeta,
+    items: Vec<Value>,
+}
+
+#[derive(Serialize)]
+struct ListMeta {
+    #[serde(rename = "resourceVersion")]
+    resource_version: String,
+}
+
+fn list(
+    shared: &Shared,
+    def: &ResDef,
+    ns: Option<String>,
+    selectors: &Selectors,
+) -> Response<Body> {
+    let store = shared.store.lock().unwrap();
+    let items = store
+        .list(def.storage(), ns.as_deref())
+        .map(|o| def.present(o))
+        .filter(|o| selectors.matches(def, o))
+        .map(strip_type)
+        .collect();
+    json_response(&List {
+        kind: format!("{}List", def.kind),
+        api_version: def.api_version(),
+        metadata: ListMeta {
+            resource_version: store.rv.to_string(),
+        },
+        items,
+    })
+}
+
+fn get(shared: &Shared, def: &ResDef, ns: Option<&str>, name: &str) -> Response<Body> {
+    let store = shared.store.lock().unwrap();
+    match store.get(def.storage(), ns.unwrap_or_default(), name) {
+        Some(obj) => json_response(&with_type(def, def.present(obj))),
+        None => status_response(&Status::not_found(def.group, def.plural, name)),
+    }
+}
+
+/// `deployments/NAME/scale` as an autoscaling/v1 Scale.
+fn scale(shared: &Shared, def: &ResDef, ns: Option<&str>, name: &str) -> Response<Body> {
+    let store = shared.store.lock().unwrap();
+    let Some(obj) = store.get(def.storage(), ns.unwrap_or_default(), name) else {
+        return status_response(&Status::not_found(def.group, def.plural, name));
+    };
+    let meta = &obj["metadata"];
+    let selector = obj["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    json_response(&json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"], "creationTimestamp": meta["creationTimestamp"],
+        },
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector},
+    }))
+}
+
+// ---------------------------------------------------------------- watch
+
+fn event_line(kind: &str, object: &Value) -> Bytes {
+    event_line_json(kind, &serde_json::to_string(object).expect("serializes"))
+}
+
+fn event_line_json(kind: &str, object: &str) -> Bytes {
+    Bytes::from(format!("{{\"type\":\"{kind}\",\"object\":{object}}}\n"))
+}
+
+fn bookmark(def: &ResDef, rv: u64, initial_end: bool) -> Bytes {
+    let mut metadata = json!({"resourceVersion": rv.to_string(), "creationTimestamp": null});
+    if initial_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    event_line(
+        "BOOKMARK",
+        &json!({"kind": def.kind, "apiVersion": def.api_version(), "metadata": metadata}),
+    )
+}
+
+struct WatchFilter {
+    def: &'static ResDef,
+    ns: Option<String>,
+    selectors: Selectors,
+}
+
+impl WatchFilter {
+    fn matches(&self, stored: &Value) -> Option<Value> {
+        if let Some(ns) = &self.ns
+            && stored["metadata"]["namespace"].as_str() != Some(ns.as_str())
+        {
+            return None;
+        }
+        let presented = self.def.present(stored);
+        self.selectors
+            .matches(self.def, &presented)
+            .then(|| with_type(self.def, presented))
+    }
+
+    /// The line a watcher sees for a change, with the watch cache's rules for
+    /// objects that move in or out of the selection.
+    fn line(&self, ev: &Event) -> Option<Bytes> {
+        if ev.storage != self.def.storage() {
+            return None;
+        }
+        let new = self.matches(&ev.object);
+        let old_matched = ev.old.as_ref().and_then(|o| self.matches(o)).is_some();
+        let kind = match (ev.change, old_matched, &new) {
+            (Change::Added, _, Some(_)) => "ADDED",
+            (Change::Modified, true, Some(_)) => "MODIFIED",
+            (Change::Modified, false, Some(_)) => "ADDED",
+            (Change::Modified, true, None) | (Change::Deleted, true, _) => "DELETED",
+            _ => return None,
+        };
+        let object = new.unwrap_or_else(|| with_type(self.def, self.def.present(&ev.object)));
+        Some(event_line(kind, &object))
+    }
+}
+
+fn start_watch(
+    shared: Arc<Shared>,
+    def: &'static ResDef,
+    ns: Option<String>,
+    selectors: Selectors,
+    query: &BTreeMap<String, String>,
+) -> Response<Body> {
+    let rv_param = query.get("resourceVersion").cloned().unwrap_or_default();
+    let asked: Option<u64> = match rv_param.as_str() {
+        "" | "0" => None,
+        s => match s.parse() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return status_response(&Status::bad_request(format!(
+                    "invalid resource version: {s:?}"
+                )));
+            }
+        },
+    };
+    let send_initial = truthy(query.get("sendInitialEvents"));
+    let bookmarks = truthy(query.get("allowWatchBookmarks"));
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let filter = WatchFilter { def, ns, selectors };
+
+    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let mut initial = Vec::new();
+    let mut expired = None;
+    let (last, mut changes) = {
+        let store = shared.store.lock().unwrap();
+        let changes = shared.changes.subscribe();
+        match asked {
+            Some(n) if !send_initial => {
+                if n < store.floor {
+                    expired = Some(Status::expired(n, store.floor));
+                }
+                // Replayed from history by the first pass of the loop below.
+                (n, changes)
+            }
+            _ => {
+                for obj in store.list(def.storage(), filter.ns.as_deref()) {
+                    if let Some(o) = filter.matches(obj) {
+                        initial.push(event_line("ADDED", &o));
+                    }
+                }
+                if send_initial && bookmarks {
+                    initial.push(bookmark(def, store.rv, true));
+                }
+                (store.rv, changes)
+            }
+        }
+    };
+    let mut shutdown = shared.shutdown.clone();
+    tokio::spawn(async move {
+        if let Some(status) = expired {
+            let _ = tx.send(event_line_json("ERROR", &status.to_json())).await;
+            return;
+        }
+        for line in initial {
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+        let mut last = last;
+        let deadline =
+            tokio::time::Instant::now() + timeout.unwrap_or(Duration::from_secs(365 * 86_400));
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        let mut first = true;
+        loop {
+            let lines = if first {
+                first = false;
+                Some(())
+            } else {
+                tokio::select! {
+                    r = changes.changed() => r.ok(),
+                    _ = tokio::time::sleep_until(deadline) => None,
+                    _ = tx.closed() => None,
+                    _ = shutdown.changed() => None,
+                    _ = ticks.tick(), if bookmarks => {
+                        if tx.send(bookmark(filter.def, last, false)).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            };
+            if lines.is_none() {
+                return;
+            }
+            let (lines, expired) = {
+                let store = shared.store.lock().unwrap();
+                if last < store.floor {
+                    (Vec::new(), Some(Status::expired(last, store.floor)))
+                } else {
+                    let lines: Vec<Bytes> = store
+                        .history
+                        .iter()
+                        .filter(|e| e.rv > last)
+                        .filter_map(|e| filter.line(e))
+                        .collect();
+                    last = last.max(store.rv);
+                    (lines, None)
+                }
+            };
+            if let Some(status) = expired {
+                let _ = tx.send(event_line_json("ERROR", &status.to_json())).await;
+                return;
+            }
+            for line in lines {
+                if tx.send(line).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx)
+        .map(|b| Ok::<_, Infallible>(Frame::data(b)));
+    let mut resp = Response::new(StreamBody::new(stream).boxed_unsync());
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+// ---------------------------------------------------------------- pods/log
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c["name"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Go's `%s` of a `[]string`: `[a b]`.
+fn go_list(v: &[String]) -> String {
+    format!("[{}]", v.join(" "))
+}
+
+fn logs(shared: &Shared, ns: &str, name: &str, query: &BTreeMap<String, String>) -> Response<Body> {
+    let pod = {
+        let store = shared.store.lock().unwrap();
+        match store.get(("", "pods"), ns, name) {
+            Some(p) => p.clone(),
+            None => return status_response(&Status::not_found("", "pods", name)),
+        }
+    };
+    let containers = names(&pod["spec"]["containers"]);
+    let init = names(&pod["spec"]["initContainers"]);
+    let ephemeral = names(&pod["spec"]["ephemeralContainers"]);
+    let container = match query.get("container").filter(|c| !c.is_empty()) {
+        Some(c) => {
+            if !containers.contains(c) && !init.contains(c) && !ephemeral.contains(c) {
+                return status_response(&Status::bad_request(format!(
+                    "container {c} is not valid for pod {name}"
+                )));
+            }
+            c.clone()
+        }
+        None => match containers.len() {
+            1 => containers[0].clone(),
+            0 => {
+                return status_response(&Status::bad_request(format!(
+                    "a container name must be specified for pod {name}"
+                )));
+            }
+            _ => {
+                let mut msg = format!(
+                    "a container name must be specified for pod {name}, choose one of: {}",
+                    go_list(&containers)
+                );
+                if !init.is_empty() {
+                    msg.push_str(&format!(
+                        " or one of the init containers: {}",
+                        go_list(&init)
+                    ));
+                }
+                if !ephemeral.is_empty() {
+                    msg.push_str(&format!(
+                        " or one of the ephemeral containers: {}",
+                        go_list(&ephemeral)
+                    ));
+                }
+                return status_response(&Status::bad_request(msg));
+            }
+        },
+    };
+    let previous = truthy(query.get("previous"));
+    let key = if previous {
+        format!("{ns}/{name}/{container}/previous")
+    } else {
+        format!("{ns}/{name}/{container}")
+    };
+    let text = shared.control.lock().unwrap().logs.get(&key).cloned();
+    let text = match text {
+        Some(t) => t,
+        None if previous => {
+            return status_response(&Status::bad_request(format!(
+                "previous terminated container {container:?} in pod {name:?} not found"
+            )));
+        }
+        None => String::new(),
+    };
+    let mut lines: Vec<&str> = text.lines().collect();
+    if let Some(n) = query.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+        lines = lines.split_off(lines.len().saturating_sub(n));
+    }
+    let stamp = truthy(query.get("timestamps")).then(|| rfc3339_nanos(SystemTime::now()));
+    let mut out = String::new();
+    for line in lines {
+        if let Some(stamp) = &stamp {
+            out.push_str(stamp);
+            out.push(' ');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if let Some(limit) = query
+        .get("limitBytes")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        let mut cut = limit.min(out.len());
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    respond(200, "text/plain", out)
+}
+
+// ---------------------------------------------------------------- service proxy
+
+async fn proxy(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    ns: String,
+    target: String,
+    rest: String,
+) -> Reply {
+    // [scheme:]name[:port]
+    let parts: Vec<&str> = target.split(':').collect();
+    let (name, port) = match parts.as_slice() {
+        [name] => (*name, ""),
+        [name, port] => (*name, *port),
+        [_scheme, name, port] => (*name, *port),
+        _ => {
+            return Ok(status_response(&Status::bad_request(format!(
+                "invalid service request {target:?}"
+            ))));
+        }
+    };
+    let service = shared
+        .store
+        .lock()
+        .unwrap()
+        .get(("", "services"), &ns, name)
+        .cloned();
+    let Some(service) = service else {
+        return Ok(status_response(&Status::not_found("", "services", name)));
+    };
+    // The requested port may be a port's name or number: accept either spelling.
+    let mut spellings = vec![port.to_string()];
+    for p in service["spec"]["ports"].as_array().into_iter().flatten() {
+        let number = p["port"]
+            .as_i64()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        let pname = p["name"].as_str().unwrap_or_default().to_string();
+        if port.is_empty() || port == number || port == pname {
+            spellings.push(number);
+            spellings.push(pname);
+        }
+    }
+    let upstream = {
+        let control = shared.control.lock().unwrap();
+        let by_port = spellings
+            .iter()
+            .filter(|s| !s.is_empty() || port.is_empty())
+            .find_map(|p| {
+                control
+                    .upstreams
+                    .get(&(ns.clone(), name.to_string(), p.clone()))
+                    .cloned()
+            });
+        by_port.or_else(|| {
+            port.is_empty()
+                .then(|| {
+                    control
+                        .upstreams
+                        .iter()
+                        .find(|((n, s, _), _)| *n == ns && s == name)
+                        .map(|(_, u)| u.clone())
+                })
+                .flatten()
+        })
+    };
+    let Some(upstream) = upstream else {
+        return Ok(status_response(&Status::service_unavailable(format!(
+            "no endpoints available for service {name:?}"
+        ))));
+    };
+    let mut uri = format!(
+        "{}{}",
+        upstream.trim_end_matches('/'),
+        if rest.is_empty() { "/" } else { &rest }
+    );
+    if let Some(q) = req.uri().query() {
+        uri.push('?');
+        uri.push_str(q);
+    }
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut out = Request::builder().method(parts.method).uri(&uri);
+    for (k, v) in parts.headers.iter() {
+        if !matches!(
+            k.as_str(),
+            "host"
+                | "authorization"
+                | "connection"
+                | "transfer-encoding"
+                | "keep-alive"
+                | "upgrade"
+        ) {
+            out = out.header(k, v);
+        }
+    }
+    let out = match out.body(Full::new(body)) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(status_response(&Status::bad_request(format!(
+                "bad upstream request {uri:?}: {e}"
+            ))));
+        }
+    };
+    let resp = match shared.proxy_client.request(out).await {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(status_response(&Status::service_unavailable(reach_error(
+                &upstream, &e,
+            ))));
+        }
+    };
+    let (parts, body) = resp.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            return Ok(status_response(&Status::service_unavailable(format!(
+                "error trying to reach service: {e}"
+            ))));
+        }
+    };
+    let mut relayed = Response::new(full(body));
+    *relayed.status_mut() = parts.status;
+    for (k, v) in parts.headers.iter() {
+        if !matches!(
+            k.as_str(),
+            "connection" | "transfer-encoding" | "keep-alive" | "content-length"
+        ) {
+            relayed.headers_mut().append(k, v.clone());
+        }
+    }
+    Ok(relayed)
+}
+
+/// The apiserver's wording for a failed dial: `error trying to reach service:
+/// dial tcp 127.0.0.1:9090: connect: connection refused`.
+fn reach_error(upstream: &str, err: &(dyn std::error::Error + 'static)) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<io::Error>()
+            && io.kind() == io::ErrorKind::ConnectionRefused
+        {
+            let host_port = upstream
+                .split("://")
+                .nth(1)
+                .unwrap_or(upstream)
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            return format!(
+                "error trying to reach service: dial tcp {host_port}: connect: connection refused"
+            );
+        }
+        source = e.source();
+    }
+    format!("error trying to reach service: {err}")
+}
+
+// ---------------------------------------------------------------- discovery
+
+fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "emulationMajor": "1",
+        "emulationMinor": "33",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
+        "gitVersion": "v1.33.0",
+        "gitCommit": "60a317eadfcb839692a68eab88b2096f4d708f4f",
+        "gitTreeState": "clean",
+        "buildDate": "2025-04-23T13:07:07Z",
+        "goVersion": "go1.24.2",
+        "compiler": "gc",
+        "platform": "linux/amd64"
+    })
+}
+
+fn api_versions(port: u16) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": format!("127.0.0.1:{port}")}]
+    })
+}
+
+/// Served (group, version) pairs in table order, core excluded.
+fn served_groups(installed: &[String]) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for d in RESOURCES
+        .iter()
+        .filter(|d| !d.group.is_empty() && d.served(installed))
+    {
+        if !out.contains(&(d.group, d.version)) {
+            out.push((d.group, d.version));
+        }
+    }
+    out
+}
+
+fn group_entry(group: &str, version: &str) -> Value {
+    let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
+    json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv})
+}
+
+fn group_list(installed: &[String]) -> Value {
+    let groups: Vec<Value> = served_groups(installed)
+        .into_iter()
+        .map(|(g, v)| group_entry(g, v))
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+fn group_json(group: &str, installed: &[String]) -> Option<Value> {
+    let (g, v) = served_groups(installed)
+        .into_iter()
+        .find(|(g, _)| *g == group)?;
+    let mut entry = group_entry(g, v);
+    entry["kind"] = "APIGroup".into();
+    entry["apiVersion"] = "v1".into();
+    Some(entry)
+}
+
+fn resource_list(group: &str, version: &str, installed: &[String]) -> Value {
+    let mut resources = Vec::new();
+    for d in RESOURCES
+        .iter()
+        .filter(|d| d.group == group && d.version == version && d.served(installed))
+    {
+        let mut r = json!({
+            "name": d.plural,
+            "singularName": d.singular,
+            "namespaced": d.namespaced,
+            "kind": d.kind,
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+        });
+        if !d.short_names.is_empty() {
+            r["shortNames"] = json!(d.short_names);
+        }
+        if !d.categories.is_empty() {
+            r["categories"] = json!(d.categories);
+        }
+        resources.push(r);
+        for (sub, kind, verbs) in d.subresources {
+            let mut s = json!({
+                "name": format!("{}/{sub}", d.plural),
+                "singularName": "",
+                "namespaced": d.namespaced,
+                "kind": kind,
+                "verbs": verbs,
+            });
+            if *kind == "Scale" {
+                s["group"] = "autoscaling".into();
+                s["version"] = "v1".into();
+            }
+            resources.push(s);
+        }
+    }
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    let mut list = json!({"kind": "APIResourceList", "groupVersion": gv, "resources": resources});
+    if !group.is_empty() {
+        list["apiVersion"] = "v1".into();
+    }
+    list
+}
