@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// One screen: pods, KEDA, HPA, nodes, sessions and the sessions-per-pod ratio.
     Status(StatusArgs),
+    /// Save everything collected (no secrets) to a file, to replay with `--from`.
+    Snapshot(SnapshotArgs),
     /// Show the effective settings and where each one came from.
     Config(ConfigArgs),
     /// Print the version.
@@ -42,6 +44,13 @@ pub struct StatusArgs {
     /// Read a saved snapshot instead of the cluster (offline replay).
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Where to write the snapshot (JSON); `-` for stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -91,21 +100,44 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
     pub user: Option<String>,
     /// Namespace of the game (default: the context's namespace, else "default").
-    #[arg(short = 'n', long, global = true, value_name = "NS", help_heading = "Kubernetes")]
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        value_name = "NS",
+        help_heading = "Kubernetes"
+    )]
     pub namespace: Option<String>,
     /// Time limit for each request, e.g. 5s, 1m (0 = the built-in default).
-    #[arg(long, global = true, value_name = "DURATION", help_heading = "Kubernetes")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Kubernetes"
+    )]
     pub request_timeout: Option<String>,
 
     /// When to colour the output.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", help_heading = "Display")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        help_heading = "Display"
+    )]
     pub color: Option<ColorChoice>,
     /// Settings file (default: $XDG_CONFIG_HOME/kubectl-spice/config.yaml).
     #[arg(long, global = true, value_name = "FILE", help_heading = "Display")]
     pub config: Option<PathBuf>,
 
     /// Label selector of the game pods [default: app=spice-runner].
-    #[arg(short = 'l', long, global = true, value_name = "SELECTOR", help_heading = "Spice")]
+    #[arg(
+        short = 'l',
+        long,
+        global = true,
+        value_name = "SELECTOR",
+        help_heading = "Spice"
+    )]
     pub selector: Option<String>,
     /// The Deployment KEDA scales [default: spice-runner].
     #[arg(long, global = true, value_name = "NAME", help_heading = "Spice")]
@@ -118,7 +150,12 @@ pub struct GlobalArgs {
     pub nginx_service: Option<String>,
     /// Prometheus as NAMESPACE/SERVICE:PORT, reached through the API server's
     /// service proxy [default: observability/prometheus:9090].
-    #[arg(long, global = true, value_name = "NS/SVC:PORT", help_heading = "Spice")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NS/SVC:PORT",
+        help_heading = "Spice"
+    )]
     pub prometheus_service: Option<String>,
     /// Prometheus base URL, instead of the service proxy. A bearer token is read
     /// from $SPICE_PROMETHEUS_TOKEN (never from a flag).

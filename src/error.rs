@@ -50,7 +50,10 @@ pub struct Fatal {
 impl Fatal {
     pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Fatal {
         let hint = hint.into();
-        Fatal { message: message.into(), hint: if hint.is_empty() { None } else { Some(hint) } }
+        Fatal {
+            message: message.into(),
+            hint: if hint.is_empty() { None } else { Some(hint) },
+        }
     }
 }
 

@@ -30,7 +30,10 @@ pub fn run(cli: Cli) -> ExitStatus {
     {
         Ok(rt) => rt,
         Err(e) => {
-            error::print(&error::Fatal::new(format!("cannot start: {}", error::io_reason(&e)), ""));
+            error::print(&error::Fatal::new(
+                format!("cannot start: {}", error::io_reason(&e)),
+                "",
+            ));
             return ExitStatus::CouldNotRun;
         }
     };
@@ -41,6 +44,7 @@ pub fn run(cli: Cli) -> ExitStatus {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Status(args) => commands::status::run(&cli.global, args, &mut out).await,
+            Command::Snapshot(args) => commands::snapshot::run(&cli.global, args, &mut out).await,
             Command::Config(args) => commands::config::run(&cli.global, args, &mut out).await,
             Command::Version => commands::version::run(&mut out),
         }

@@ -7,7 +7,11 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are not errors; usage mistakes exit 2.
-            let code = if e.use_stderr() { kubectl_spice::exit::ExitStatus::CouldNotRun.code() } else { 0 };
+            let code = if e.use_stderr() {
+                kubectl_spice::exit::ExitStatus::CouldNotRun.code()
+            } else {
+                0
+            };
             let _ = e.print();
             std::process::exit(code);
         }

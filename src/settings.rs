@@ -16,7 +16,11 @@ pub enum SettingsError {
     #[error("{file}: {message}")]
     File { file: String, message: String },
     #[error("{source_name}: {key}: {message}")]
-    Value { source_name: String, key: String, message: String },
+    Value {
+        source_name: String,
+        key: String,
+        message: String,
+    },
 }
 
 impl SettingsError {
@@ -56,30 +60,126 @@ struct Key {
 }
 
 const KEYS: &[Key] = &[
-    Key { name: "namespace", default: Some("default"), help: "namespace of the game (else the context's, else default)" },
-    Key { name: "selector", default: Some("app=spice-runner"), help: "label selector of the game pods" },
-    Key { name: "deployment", default: Some("spice-runner"), help: "Deployment that KEDA scales" },
-    Key { name: "scaledObject", default: Some("spice-runner-keda"), help: "KEDA ScaledObject" },
-    Key { name: "nginxService", default: Some("spice-runner-nginx"), help: "`service` label of nginx_http_requests_total" },
-    Key { name: "prometheusService", default: Some("observability/prometheus:9090"), help: "Prometheus via the API server's service proxy (NS/SVC:PORT)" },
-    Key { name: "prometheusUrl", default: None, help: "direct Prometheus URL (instead of the service proxy)" },
-    Key { name: "grafanaService", default: Some("observability/grafana:3000"), help: "Grafana (NS/SVC:PORT)" },
-    Key { name: "lokiService", default: Some("observability/loki:3100"), help: "Loki via the service proxy (NS/SVC:PORT)" },
-    Key { name: "lokiUrl", default: None, help: "direct Loki URL" },
-    Key { name: "lokiQuery", default: Some("{job=\"faro\"} | logfmt | event_name=\"game_session_heartbeat\""), help: "LogQL selecting heartbeat events" },
-    Key { name: "kedaNamespace", default: Some("keda"), help: "namespace of the KEDA operator" },
-    Key { name: "kedaOperatorSelector", default: Some("app.kubernetes.io/name=keda-operator"), help: "label selector of the KEDA operator pods" },
-    Key { name: "sidecarContainer", default: Some("alloy"), help: "name of the telemetry sidecar container" },
-    Key { name: "requestTimeout", default: Some("10s"), help: "time limit of each read" },
-    Key { name: "color", default: Some("auto"), help: "auto, always or never" },
-    Key { name: "ratio.greenMin", default: Some("0.8"), help: "sessions per pod: lower end of green" },
-    Key { name: "ratio.greenMax", default: Some("1.2"), help: "sessions per pod: upper end of green" },
-    Key { name: "ratio.yellowMin", default: Some("0.5"), help: "sessions per pod: lower end of yellow" },
-    Key { name: "ratio.yellowMax", default: Some("1.5"), help: "sessions per pod: upper end of yellow" },
-    Key { name: "targets.scaleUp", default: Some("30s"), help: "scale-up target" },
-    Key { name: "targets.scaleDown", default: Some("60s"), help: "scale-down target" },
-    Key { name: "targets.podSuccessRate", default: Some("0.99"), help: "fraction of pods that must be Running" },
-    Key { name: "targets.heartbeatPerSession", default: Some("0.2"), help: "heartbeat events per second per session" },
+    Key {
+        name: "namespace",
+        default: Some("default"),
+        help: "namespace of the game (else the context's, else default)",
+    },
+    Key {
+        name: "selector",
+        default: Some("app=spice-runner"),
+        help: "label selector of the game pods",
+    },
+    Key {
+        name: "deployment",
+        default: Some("spice-runner"),
+        help: "Deployment that KEDA scales",
+    },
+    Key {
+        name: "scaledObject",
+        default: Some("spice-runner-keda"),
+        help: "KEDA ScaledObject",
+    },
+    Key {
+        name: "nginxService",
+        default: Some("spice-runner-nginx"),
+        help: "`service` label of nginx_http_requests_total",
+    },
+    Key {
+        name: "prometheusService",
+        default: Some("observability/prometheus:9090"),
+        help: "Prometheus via the API server's service proxy (NS/SVC:PORT)",
+    },
+    Key {
+        name: "prometheusUrl",
+        default: None,
+        help: "direct Prometheus URL (instead of the service proxy)",
+    },
+    Key {
+        name: "grafanaService",
+        default: Some("observability/grafana:3000"),
+        help: "Grafana (NS/SVC:PORT)",
+    },
+    Key {
+        name: "lokiService",
+        default: Some("observability/loki:3100"),
+        help: "Loki via the service proxy (NS/SVC:PORT)",
+    },
+    Key {
+        name: "lokiUrl",
+        default: None,
+        help: "direct Loki URL",
+    },
+    Key {
+        name: "lokiQuery",
+        default: Some("{job=\"faro\"} | logfmt | event_name=\"game_session_heartbeat\""),
+        help: "LogQL selecting heartbeat events",
+    },
+    Key {
+        name: "kedaNamespace",
+        default: Some("keda"),
+        help: "namespace of the KEDA operator",
+    },
+    Key {
+        name: "kedaOperatorSelector",
+        default: Some("app.kubernetes.io/name=keda-operator"),
+        help: "label selector of the KEDA operator pods",
+    },
+    Key {
+        name: "sidecarContainer",
+        default: Some("alloy"),
+        help: "name of the telemetry sidecar container",
+    },
+    Key {
+        name: "requestTimeout",
+        default: Some("10s"),
+        help: "time limit of each read",
+    },
+    Key {
+        name: "color",
+        default: Some("auto"),
+        help: "auto, always or never",
+    },
+    Key {
+        name: "ratio.greenMin",
+        default: Some("0.8"),
+        help: "sessions per pod: lower end of green",
+    },
+    Key {
+        name: "ratio.greenMax",
+        default: Some("1.2"),
+        help: "sessions per pod: upper end of green",
+    },
+    Key {
+        name: "ratio.yellowMin",
+        default: Some("0.5"),
+        help: "sessions per pod: lower end of yellow",
+    },
+    Key {
+        name: "ratio.yellowMax",
+        default: Some("1.5"),
+        help: "sessions per pod: upper end of yellow",
+    },
+    Key {
+        name: "targets.scaleUp",
+        default: Some("30s"),
+        help: "scale-up target",
+    },
+    Key {
+        name: "targets.scaleDown",
+        default: Some("60s"),
+        help: "scale-down target",
+    },
+    Key {
+        name: "targets.podSuccessRate",
+        default: Some("0.99"),
+        help: "fraction of pods that must be Running",
+    },
+    Key {
+        name: "targets.heartbeatPerSession",
+        default: Some("0.2"),
+        help: "heartbeat events per second per session",
+    },
 ];
 
 /// `SPICE_` + the key in upper snake case: `ratio.greenMin` → `SPICE_RATIO_GREEN_MIN`.
@@ -119,12 +219,19 @@ impl ServiceRef {
         };
         let valid = |s: &str| {
             !s.is_empty()
-                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         };
         if !valid(namespace) || !valid(name) || (!port.is_empty() && !valid(port)) {
-            return Err(format!("{text:?} is not NAMESPACE/SERVICE:PORT (lowercase DNS names)"));
+            return Err(format!(
+                "{text:?} is not NAMESPACE/SERVICE:PORT (lowercase DNS names)"
+            ));
         }
-        Ok(ServiceRef { namespace: namespace.into(), name: name.into(), port: port.into() })
+        Ok(ServiceRef {
+            namespace: namespace.into(),
+            name: name.into(),
+            port: port.into(),
+        })
     }
 }
 
@@ -375,7 +482,11 @@ impl ConfigFile {
                 }
             }
         }
-        Ok(ConfigFile { path: Some(path), text, values })
+        Ok(ConfigFile {
+            path: Some(path),
+            text,
+            values,
+        })
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -433,7 +544,11 @@ fn flag_values(args: &GlobalArgs) -> Vec<(&'static str, &'static str, String)> {
     put("deployment", "--deployment", &args.deployment);
     put("scaledObject", "--scaled-object", &args.scaled_object);
     put("nginxService", "--nginx-service", &args.nginx_service);
-    put("prometheusService", "--prometheus-service", &args.prometheus_service);
+    put(
+        "prometheusService",
+        "--prometheus-service",
+        &args.prometheus_service,
+    );
     put("prometheusUrl", "--prometheus-url", &args.prometheus_url);
     put("kedaNamespace", "--keda-namespace", &args.keda_namespace);
     put("requestTimeout", "--request-timeout", &args.request_timeout);
@@ -457,7 +572,10 @@ impl Settings {
         context_namespace: Option<&str>,
     ) -> Result<Settings, SettingsError> {
         let flags = flag_values(args);
-        let file_path = file.path().map(|p| p.display().to_string()).unwrap_or_default();
+        let file_path = file
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let file_top = file.values.flatten();
         let file_ctx: Vec<(&'static str, String)> = kube_context
             .and_then(|c| file.values.contexts.as_ref().and_then(|m| m.get(c)))
@@ -475,7 +593,10 @@ impl Settings {
             } else if let Some((_, v)) = file_ctx.iter().find(|(k, _)| *k == key.name) {
                 (
                     Some(v.clone()),
-                    Source::File(format!("{file_path} (contexts.{})", kube_context.unwrap_or_default())),
+                    Source::File(format!(
+                        "{file_path} (contexts.{})",
+                        kube_context.unwrap_or_default()
+                    )),
                 )
             } else if let Some((_, v)) = file_top.iter().find(|(k, _)| *k == key.name) {
                 (Some(v.clone()), Source::File(file_path.clone()))
@@ -497,9 +618,15 @@ impl Settings {
         Self::from_effective(effective, &file.text)
     }
 
-    fn from_effective(effective: Vec<Effective>, file_text: &str) -> Result<Settings, SettingsError> {
+    fn from_effective(
+        effective: Vec<Effective>,
+        file_text: &str,
+    ) -> Result<Settings, SettingsError> {
         let get = |key: &str| -> (&Option<String>, &Source) {
-            let e = effective.iter().find(|e| e.key == key).expect("every key is resolved");
+            let e = effective
+                .iter()
+                .find(|e| e.key == key)
+                .expect("every key is resolved");
             (&e.value, &e.source)
         };
         let fail = |key: &str, message: String| -> SettingsError {
@@ -510,7 +637,10 @@ impl Settings {
                     let line = line_of(file_text, leaf, 1)
                         .map(|l| format!("line {l}: "))
                         .unwrap_or_default();
-                    SettingsError::File { file: path.clone(), message: format!("{line}{key}: {message}") }
+                    SettingsError::File {
+                        file: path.clone(),
+                        message: format!("{line}{key}: {message}"),
+                    }
                 }
                 other => SettingsError::Value {
                     source_name: other.to_string(),
@@ -530,7 +660,12 @@ impl Settings {
             if is_dns_name(&v) {
                 Ok(v)
             } else {
-                Err(fail(key, format!("{v:?} is not a valid Kubernetes name (lowercase letters, digits, '-', '.')")))
+                Err(fail(
+                    key,
+                    format!(
+                        "{v:?} is not a valid Kubernetes name (lowercase letters, digits, '-', '.')"
+                    ),
+                ))
             }
         };
         let selector = |key: &str| -> Result<String, SettingsError> {
@@ -553,7 +688,12 @@ impl Settings {
             ServiceRef::parse(&text(key)?).map_err(|m| fail(key, m))
         };
         let url = |key: &str| -> Result<Option<String>, SettingsError> {
-            match get(key).0.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            match get(key)
+                .0
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
                 None => Ok(None),
                 Some(v) => match url::Url::parse(v) {
                     Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
@@ -563,14 +703,21 @@ impl Settings {
                                 format!(
                                     "{} carries credentials; put the token in {} instead",
                                     redact_url(v),
-                                    if key.starts_with("loki") { "SPICE_LOKI_TOKEN" } else { "SPICE_PROMETHEUS_TOKEN" }
+                                    if key.starts_with("loki") {
+                                        "SPICE_LOKI_TOKEN"
+                                    } else {
+                                        "SPICE_PROMETHEUS_TOKEN"
+                                    }
                                 ),
                             ))
                         } else {
                             Ok(Some(v.trim_end_matches('/').to_string()))
                         }
                     }
-                    _ => Err(fail(key, format!("{:?} is not an http(s) URL", redact_url(v)))),
+                    _ => Err(fail(
+                        key,
+                        format!("{:?} is not an http(s) URL", redact_url(v)),
+                    )),
                 },
             }
         };
@@ -583,7 +730,12 @@ impl Settings {
             "auto" => ColorChoice::Auto,
             "always" => ColorChoice::Always,
             "never" => ColorChoice::Never,
-            other => return Err(fail("color", format!("{other:?} is not one of auto, always, never"))),
+            other => {
+                return Err(fail(
+                    "color",
+                    format!("{other:?} is not one of auto, always, never"),
+                ));
+            }
         };
         let prometheus = match url("prometheusUrl")? {
             Some(u) => Endpoint::Url(u),
@@ -618,7 +770,10 @@ impl Settings {
             heartbeat_per_session: number("targets.heartbeatPerSession")?,
         };
         if targets.pod_success_rate > 1.0 {
-            return Err(fail("targets.podSuccessRate", "must be a fraction between 0 and 1, e.g. 0.99".into()));
+            return Err(fail(
+                "targets.podSuccessRate",
+                "must be a fraction between 0 and 1, e.g. 0.99".into(),
+            ));
         }
         let mut request_timeout = duration("requestTimeout")?;
         if request_timeout.is_zero() {
@@ -645,7 +800,10 @@ impl Settings {
             targets,
             effective: Vec::new(),
         };
-        Ok(Settings { effective, ..settings })
+        Ok(Settings {
+            effective,
+            ..settings
+        })
     }
 
     /// The settings with every default and nothing else (for unit tests and examples).
@@ -666,7 +824,8 @@ impl Settings {
 fn is_dns_name(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 253
-        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && !v.starts_with('-')
         && !v.ends_with('-')
 }
@@ -689,10 +848,13 @@ pub fn validate_selector(v: &str) -> Result<(), String> {
         return Err(format!("{v:?} has unbalanced parentheses"));
     }
     let ok = v.chars().all(|c| {
-        c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '=' | '!' | ',' | '(' | ')' | ' ')
+        c.is_ascii_alphanumeric()
+            || matches!(c, '-' | '_' | '.' | '/' | '=' | '!' | ',' | '(' | ')' | ' ')
     });
     if !ok || v.starts_with(',') || v.ends_with(',') || v.contains(",,") {
-        return Err(format!("{v:?} is not a label selector (e.g. app=spice-runner)"));
+        return Err(format!(
+            "{v:?} is not a label selector (e.g. app=spice-runner)"
+        ));
     }
     Ok(())
 }
@@ -701,7 +863,11 @@ pub fn validate_selector(v: &str) -> Result<(), String> {
 pub fn parse_duration(v: &str) -> Result<Duration, String> {
     let bad = || format!("{v:?} is not a duration (e.g. 30s, 1m, 1m30s, 500ms)");
     if let Ok(secs) = v.parse::<f64>() {
-        return if secs.is_finite() && secs >= 0.0 { Ok(Duration::from_secs_f64(secs)) } else { Err(bad()) };
+        return if secs.is_finite() && secs >= 0.0 {
+            Ok(Duration::from_secs_f64(secs))
+        } else {
+            Err(bad())
+        };
     }
     let mut total = 0.0f64;
     let mut rest = v;
@@ -709,13 +875,17 @@ pub fn parse_duration(v: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
         if digits == 0 {
             return Err(bad());
         }
         let n: f64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         let factor = match unit {
             "ms" => 0.001,
@@ -747,7 +917,14 @@ pub fn redact_url(raw: &str) -> String {
                         let secret = ["token", "password", "secret", "key", "auth"]
                             .iter()
                             .any(|s| k.to_ascii_lowercase().contains(s));
-                        (k.into_owned(), if secret { "REDACTED".to_string() } else { v.into_owned() })
+                        (
+                            k.into_owned(),
+                            if secret {
+                                "REDACTED".to_string()
+                            } else {
+                                v.into_owned()
+                            },
+                        )
                     })
                     .collect();
                 u.query_pairs_mut().clear().extend_pairs(pairs);
@@ -758,16 +935,34 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
+/// `redact_url` for values that are URLs; other values unchanged.
+pub fn redact_url_if_url(v: &str) -> String {
+    if v.starts_with("http://") || v.starts_with("https://") {
+        redact_url(v)
+    } else {
+        v.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     fn file(text: &str) -> Result<ConfigFile, SettingsError> {
-        let dir = std::env::temp_dir().join(format!("spice-settings-{}-{}", std::process::id(), text.len()));
+        let dir = std::env::temp_dir().join(format!(
+            "spice-settings-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("config.yaml");
         std::fs::write(&path, text).unwrap();
@@ -786,9 +981,21 @@ mod tests {
         assert_eq!(s.scaled_object, "spice-runner-keda");
         assert_eq!(
             s.prometheus,
-            Endpoint::Service(ServiceRef { namespace: "observability".into(), name: "prometheus".into(), port: "9090".into() })
+            Endpoint::Service(ServiceRef {
+                namespace: "observability".into(),
+                name: "prometheus".into(),
+                port: "9090".into()
+            })
         );
-        assert_eq!(s.bands, Bands { green_min: 0.8, green_max: 1.2, yellow_min: 0.5, yellow_max: 1.5 });
+        assert_eq!(
+            s.bands,
+            Bands {
+                green_min: 0.8,
+                green_max: 1.2,
+                yellow_min: 0.5,
+                yellow_max: 1.5
+            }
+        );
         assert_eq!(s.targets.scale_up_seconds, 30.0);
         assert_eq!(s.targets.scale_down_seconds, 60.0);
     }
@@ -796,29 +1003,62 @@ mod tests {
     #[test]
     fn flags_beat_env_beat_context_section_beat_file_beat_kube_context() {
         let cfg = file("deployment: from-file\nselector: app=file\nscaledObject: file-so\ncontexts:\n  prod:\n    deployment: from-ctx\n    selector: app=ctx\n").unwrap();
-        let args = GlobalArgs { deployment: Some("from-flag".into()), ..Default::default() };
-        let env = env_of(&[("SPICE_DEPLOYMENT", "from-env"), ("SPICE_SELECTOR", "app=env")]);
+        let args = GlobalArgs {
+            deployment: Some("from-flag".into()),
+            ..Default::default()
+        };
+        let env = env_of(&[
+            ("SPICE_DEPLOYMENT", "from-env"),
+            ("SPICE_SELECTOR", "app=env"),
+        ]);
         let s = Settings::resolve(&args, &env, &cfg, Some("prod"), Some("games")).unwrap();
         assert_eq!(s.deployment, "from-flag");
-        assert_eq!(value(&s, "deployment").source, Source::Flag("--deployment".into()));
+        assert_eq!(
+            value(&s, "deployment").source,
+            Source::Flag("--deployment".into())
+        );
         assert_eq!(s.selector, "app=env");
-        assert_eq!(value(&s, "selector").source, Source::Env("SPICE_SELECTOR".into()));
+        assert_eq!(
+            value(&s, "selector").source,
+            Source::Env("SPICE_SELECTOR".into())
+        );
         assert_eq!(s.scaled_object, "file-so");
         assert!(matches!(value(&s, "scaledObject").source, Source::File(_)));
         assert_eq!(s.namespace, "games");
-        assert_eq!(value(&s, "namespace").source, Source::KubeContext("prod".into()));
+        assert_eq!(
+            value(&s, "namespace").source,
+            Source::KubeContext("prod".into())
+        );
 
-        let s = Settings::resolve(&GlobalArgs::default(), &env_of(&[]), &cfg, Some("prod"), None).unwrap();
+        let s = Settings::resolve(
+            &GlobalArgs::default(),
+            &env_of(&[]),
+            &cfg,
+            Some("prod"),
+            None,
+        )
+        .unwrap();
         assert_eq!(s.deployment, "from-ctx");
-        assert!(matches!(&value(&s, "deployment").source, Source::File(f) if f.contains("contexts.prod")));
-        let s = Settings::resolve(&GlobalArgs::default(), &env_of(&[]), &cfg, Some("dev"), None).unwrap();
+        assert!(
+            matches!(&value(&s, "deployment").source, Source::File(f) if f.contains("contexts.prod"))
+        );
+        let s = Settings::resolve(
+            &GlobalArgs::default(),
+            &env_of(&[]),
+            &cfg,
+            Some("dev"),
+            None,
+        )
+        .unwrap();
         assert_eq!(s.deployment, "from-file");
         assert_eq!(s.namespace, "default");
     }
 
     #[test]
     fn unknown_key_names_file_line_and_key() {
-        let err = file("selector: app=x\n\nscaledObjekt: oops\n").unwrap_err().to_string();
+        let err = file("selector: app=x\n\nscaledObjekt: oops\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("config.yaml"), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("unknown key `scaledObjekt`"), "{err}");
@@ -837,15 +1077,27 @@ mod tests {
     #[test]
     fn bad_env_value_names_the_variable() {
         let env = env_of(&[("SPICE_TARGETS_SCALE_UP", "soon")]);
-        let err = Settings::resolve(&GlobalArgs::default(), &env, &ConfigFile::default(), None, None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("env SPICE_TARGETS_SCALE_UP: targets.scaleUp:"), "{err}");
+        let err = Settings::resolve(
+            &GlobalArgs::default(),
+            &env,
+            &ConfigFile::default(),
+            None,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("env SPICE_TARGETS_SCALE_UP: targets.scaleUp:"),
+            "{err}"
+        );
     }
 
     #[test]
     fn url_with_credentials_is_refused_without_echoing_them() {
-        let args = GlobalArgs { prometheus_url: Some("https://bob:hunter2@prom.example:9090".into()), ..Default::default() };
+        let args = GlobalArgs {
+            prometheus_url: Some("https://bob:hunter2@prom.example:9090".into()),
+            ..Default::default()
+        };
         let err = Settings::resolve(&args, &env_of(&[]), &ConfigFile::default(), None, None)
             .unwrap_err()
             .to_string();
@@ -872,13 +1124,11 @@ mod tests {
     #[test]
     fn service_refs_parse_and_reject_junk() {
         let s = ServiceRef::parse("observability/prometheus:9090").unwrap();
-        assert_eq!((s.namespace.as_str(), s.name.as_str(), s.port.as_str()), ("observability", "prometheus", "9090"));
+        assert_eq!(
+            (s.namespace.as_str(), s.name.as_str(), s.port.as_str()),
+            ("observability", "prometheus", "9090")
+        );
         assert!(ServiceRef::parse("prometheus:9090").is_err());
         assert!(ServiceRef::parse("obs/Prom").is_err());
     }
-}
-
-/// `redact_url` for values that are URLs; other values unchanged.
-pub fn redact_url_if_url(v: &str) -> String {
-    if v.starts_with("http://") || v.starts_with("https://") { redact_url(v) } else { v.to_string() }
 }

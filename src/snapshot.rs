@@ -224,7 +224,9 @@ pub struct PodInfo {
 impl PodInfo {
     /// The first container waiting with `CrashLoopBackOff`, if any.
     pub fn crash_looping(&self) -> Option<&ContainerInfo> {
-        self.containers.iter().find(|c| c.waiting_reason.as_deref() == Some("CrashLoopBackOff"))
+        self.containers
+            .iter()
+            .find(|c| c.waiting_reason.as_deref() == Some("CrashLoopBackOff"))
     }
 
     /// What kubectl shows in its STATUS column: a waiting/terminated reason
@@ -234,10 +236,10 @@ impl PodInfo {
             return "Terminating".into();
         }
         for c in &self.containers {
-            if let Some(r) = &c.waiting_reason {
-                if r != "ContainerCreating" || self.phase == "Pending" {
-                    return r.clone();
-                }
+            if let Some(r) = &c.waiting_reason
+                && (r != "ContainerCreating" || self.phase == "Pending")
+            {
+                return r.clone();
             }
         }
         for c in &self.containers {
@@ -245,7 +247,11 @@ impl PodInfo {
                 return r.clone();
             }
         }
-        if self.phase.is_empty() { "Unknown".into() } else { self.phase.clone() }
+        if self.phase.is_empty() {
+            "Unknown".into()
+        } else {
+            self.phase.clone()
+        }
     }
 }
 
@@ -333,7 +339,8 @@ pub const KEDA_DEFAULT_ACTIVATION_THRESHOLD: f64 = 0.0;
 
 impl ScaledObjectInfo {
     pub fn polling_interval_or_default(&self) -> i64 {
-        self.polling_interval.unwrap_or(KEDA_DEFAULT_POLLING_INTERVAL)
+        self.polling_interval
+            .unwrap_or(KEDA_DEFAULT_POLLING_INTERVAL)
     }
     pub fn cooldown_period_or_default(&self) -> i64 {
         self.cooldown_period.unwrap_or(KEDA_DEFAULT_COOLDOWN_PERIOD)
@@ -407,7 +414,11 @@ impl TriggerInfo {
     }
     /// `None` when absent (KEDA's default is 0) or unparsable.
     pub fn activation_threshold(&self) -> Option<f64> {
-        self.metadata.get("activationThreshold")?.trim().parse().ok()
+        self.metadata
+            .get("activationThreshold")?
+            .trim()
+            .parse()
+            .ok()
     }
 }
 

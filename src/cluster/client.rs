@@ -22,7 +22,10 @@ pub struct KubeTarget {
 
 impl KubeTarget {
     /// Resolves kubeconfig, context, cluster and user like kubectl.
-    pub async fn load(args: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<KubeTarget, Error> {
+    pub async fn load(
+        args: &GlobalArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<KubeTarget, Error> {
         let options = KubeConfigOptions {
             context: args.context.clone(),
             cluster: args.cluster.clone(),
@@ -48,18 +51,31 @@ impl KubeTarget {
                     })?;
                     let server = config.cluster_url.to_string();
                     let ns = Some(config.default_namespace.clone());
-                    Ok(KubeTarget { config, context: None, context_namespace: ns, server })
+                    Ok(KubeTarget {
+                        config,
+                        context: None,
+                        context_namespace: ns,
+                        server,
+                    })
                 } else {
                     Err(Error::NoKubeconfig(
-                        "no --kubeconfig, no KUBECONFIG, no ~/.kube/config and not in a cluster".into(),
+                        "no --kubeconfig, no KUBECONFIG, no ~/.kube/config and not in a cluster"
+                            .into(),
                     ))
                 }
             }
         }
     }
 
-    async fn from_kubeconfig(kc: Kubeconfig, options: &KubeConfigOptions) -> Result<KubeTarget, Error> {
-        let context_name = match options.context.clone().or_else(|| kc.current_context.clone()) {
+    async fn from_kubeconfig(
+        kc: Kubeconfig,
+        options: &KubeConfigOptions,
+    ) -> Result<KubeTarget, Error> {
+        let context_name = match options
+            .context
+            .clone()
+            .or_else(|| kc.current_context.clone())
+        {
             Some(c) if !c.is_empty() => c,
             _ => {
                 return Err(Error::Context(
@@ -69,30 +85,38 @@ impl KubeTarget {
         };
         let context = kc.contexts.iter().find(|c| c.name == context_name);
         let Some(context) = context else {
-            return Err(Error::Context(format!("context {context_name:?} not found in the kubeconfig")));
+            return Err(Error::Context(format!(
+                "context {context_name:?} not found in the kubeconfig"
+            )));
         };
         let context_namespace = context.context.as_ref().and_then(|c| c.namespace.clone());
-        if let Some(cluster) = &options.cluster {
-            if !kc.clusters.iter().any(|c| &c.name == cluster) {
-                return Err(Error::Context(format!("cluster {cluster:?} not found in the kubeconfig")));
-            }
+        if let Some(cluster) = &options.cluster
+            && !kc.clusters.iter().any(|c| &c.name == cluster)
+        {
+            return Err(Error::Context(format!(
+                "cluster {cluster:?} not found in the kubeconfig"
+            )));
         }
-        if let Some(user) = &options.user {
-            if !kc.auth_infos.iter().any(|u| &u.name == user) {
-                return Err(Error::Context(format!("user {user:?} not found in the kubeconfig")));
-            }
+        if let Some(user) = &options.user
+            && !kc.auth_infos.iter().any(|u| &u.name == user)
+        {
+            return Err(Error::Context(format!(
+                "user {user:?} not found in the kubeconfig"
+            )));
         }
-        let mut config = kube::Config::from_custom_kubeconfig(kc, options).await.map_err(|e| Error::Kubeconfig {
-            path: format!("context {context_name}"),
-            message: crate::error::chain_text(&e),
-        })?;
+        let mut config = kube::Config::from_custom_kubeconfig(kc, options)
+            .await
+            .map_err(|e| Error::Kubeconfig {
+                path: format!("context {context_name}"),
+                message: crate::error::chain_text(&e),
+            })?;
         // client-go only lets an exec plugin talk to the user when stdin is a
         // terminal; kube-rs would hand it our stdin (a pipe under scripts), so
         // pin non-interactive mode there, as kubectl does.
-        if let Some(exec) = config.auth_info.exec.as_mut() {
-            if !std::io::stdin().is_terminal() {
-                exec.interactive_mode = Some(ExecInteractiveMode::Never);
-            }
+        if let Some(exec) = config.auth_info.exec.as_mut()
+            && !std::io::stdin().is_terminal()
+        {
+            exec.interactive_mode = Some(ExecInteractiveMode::Never);
         }
         let server = crate::settings::redact_url(&config.cluster_url.to_string());
         Ok(KubeTarget {
@@ -109,6 +133,10 @@ impl KubeTarget {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
+        // kube-rs retries 429/503/504 with backoff by default. A proxied
+        // Prometheus with no endpoints answers 503 at once, and that answer is
+        // the finding; retrying would only hold the whole report back.
+        config.default_retry = false;
         kube::Client::try_from(config).map_err(|e| Error::Kubeconfig {
             path: self.context.clone().unwrap_or_else(|| "in-cluster".into()),
             message: crate::error::chain_text(&e),
@@ -118,7 +146,10 @@ impl KubeTarget {
 
 fn read_file(path: &Path) -> Result<Kubeconfig, Error> {
     if !path.exists() {
-        return Err(Error::Kubeconfig { path: path.display().to_string(), message: "no such file".into() });
+        return Err(Error::Kubeconfig {
+            path: path.display().to_string(),
+            message: "no such file".into(),
+        });
     }
     Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
         path: path.display().to_string(),
@@ -146,7 +177,9 @@ fn merge_list(list: &str) -> Result<Option<Kubeconfig>, Error> {
         });
     }
     if merged.is_none() {
-        return Err(Error::NoKubeconfig(format!("none of the files in KUBECONFIG exist ({list})")));
+        return Err(Error::NoKubeconfig(format!(
+            "none of the files in KUBECONFIG exist ({list})"
+        )));
     }
     Ok(merged)
 }

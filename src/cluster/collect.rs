@@ -41,7 +41,12 @@ impl Sources {
             },
             settings.request_timeout,
         );
-        Sources { kube, context, server, prometheus }
+        Sources {
+            kube,
+            context,
+            server,
+            prometheus,
+        }
     }
 }
 
@@ -79,7 +84,11 @@ where
                 "{} {}{} took longer than {}s",
                 target.verb,
                 target.resource,
-                if target.group.is_empty() { String::new() } else { format!(".{}", target.group) },
+                if target.group.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{}", target.group)
+                },
                 timeout.as_secs_f64()
             ),
             hint: "raise --request-timeout, or check the API server's load".into(),
@@ -88,7 +97,11 @@ where
 }
 
 /// Collects everything `status` and the checks read, concurrently.
-pub async fn run(sources: &Sources, settings: &Settings, captured_at: jiff::Timestamp) -> Result<Snapshot, Error> {
+pub async fn run(
+    sources: &Sources,
+    settings: &Settings,
+    captured_at: jiff::Timestamp,
+) -> Result<Snapshot, Error> {
     let client = &sources.kube;
     let ns = settings.namespace.as_str();
     let timeout = settings.request_timeout;
@@ -102,36 +115,74 @@ pub async fn run(sources: &Sources, settings: &Settings, captured_at: jiff::Time
     let hpa_api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), ns);
     let node_api: Api<Node> = Api::all(client.clone());
     let event_api: Api<Event> = Api::namespaced(client.clone(), ns);
-    let so_api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), ns, &keda_resource("ScaledObject", "scaledobjects"));
-    let pool_api: Api<DynamicObject> = Api::all_with(client.clone(), &karpenter_resource("NodePool", "nodepools"));
-    let claim_api: Api<DynamicObject> = Api::all_with(client.clone(), &karpenter_resource("NodeClaim", "nodeclaims"));
+    let so_api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        ns,
+        &keda_resource("ScaledObject", "scaledobjects"),
+    );
+    let pool_api: Api<DynamicObject> =
+        Api::all_with(client.clone(), &karpenter_resource("NodePool", "nodepools"));
+    let claim_api: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &karpenter_resource("NodeClaim", "nodeclaims"),
+    );
 
     let all = ListParams::default();
     let pod_params = ListParams::default().labels(&settings.selector);
     let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
-    let t = |verb, resource, group, namespace| ReadTarget { verb, resource, group, namespace };
+    let t = |verb, resource, group, namespace| ReadTarget {
+        verb,
+        resource,
+        group,
+        namespace,
+    };
 
-    let discovery = read(timeout, t("get", "apis", "", None), client.list_api_groups());
-    let pods = read(timeout, t("list", "pods", "", Some(ns)), pods_api.list(&pod_params));
-    let deployment = read(timeout, t("get", "deployments", "apps", Some(ns)), deploy_api.get(&settings.deployment));
-    let scaled_object =
-        read(timeout, t("get", "scaledobjects", "keda.sh", Some(ns)), so_api.get(&settings.scaled_object));
+    let discovery = read(
+        timeout,
+        t("get", "apis", "", None),
+        client.list_api_groups(),
+    );
+    let pods = read(
+        timeout,
+        t("list", "pods", "", Some(ns)),
+        pods_api.list(&pod_params),
+    );
+    let deployment = read(
+        timeout,
+        t("get", "deployments", "apps", Some(ns)),
+        deploy_api.get(&settings.deployment),
+    );
+    let scaled_object = read(
+        timeout,
+        t("get", "scaledobjects", "keda.sh", Some(ns)),
+        so_api.get(&settings.scaled_object),
+    );
     let hpas = read(
         timeout,
         t("list", "horizontalpodautoscalers", "autoscaling", Some(ns)),
         hpa_api.list(&all),
     );
     let nodes = read(timeout, t("list", "nodes", "", None), node_api.list(&all));
-    let events = read(timeout, t("list", "events", "", Some(ns)), event_api.list(&all));
+    let events = read(
+        timeout,
+        t("list", "events", "", Some(ns)),
+        event_api.list(&all),
+    );
     let operator = read(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
         operator_api.list(&operator_params),
     );
-    let pools = read(timeout, t("list", "nodepools", "karpenter.sh", None), pool_api.list(&all));
-    let claims =
-        read(timeout, t("list", "nodeclaims", "karpenter.sh", None), claim_api.list(&all));
+    let pools = read(
+        timeout,
+        t("list", "nodepools", "karpenter.sh", None),
+        pool_api.list(&all),
+    );
+    let claims = read(
+        timeout,
+        t("list", "nodeclaims", "karpenter.sh", None),
+        claim_api.list(&all),
+    );
 
     let queries = promql::status_queries(settings);
     let prom_reads = async {
@@ -142,8 +193,13 @@ pub async fn run(sources: &Sources, settings: &Settings, captured_at: jiff::Time
                         Ok(r) => r,
                         Err(_) => Err(super::prometheus::ApiFailure {
                             reason: GapReason::Timeout,
-                            message: format!("{}: no answer within {}s", api.describe(), timeout.as_secs_f64()),
-                            hint: "Prometheus is slow or unreachable; raise --request-timeout".into(),
+                            message: format!(
+                                "{}: no answer within {}s",
+                                api.describe(),
+                                timeout.as_secs_f64()
+                            ),
+                            hint: "Prometheus is slow or unreachable; raise --request-timeout"
+                                .into(),
                         }),
                     };
                     (q, res)
@@ -172,30 +228,49 @@ pub async fn run(sources: &Sources, settings: &Settings, captured_at: jiff::Time
         },
         prom_reads
     );
-    let (discovery, pods, deployment, scaled_object, hpas, nodes, events, operator, pools, claims) = kube_reads;
+    let (discovery, pods, deployment, scaled_object, hpas, nodes, events, operator, pools, claims) =
+        kube_reads;
 
     // No cluster at all: every Kubernetes read failed for lack of a server or
     // of valid credentials. Anything less is a partial status with gaps.
-    let all: [Option<&ReadFailure>; 4] =
-        [discovery.as_ref().err(), pods.as_ref().err(), nodes.as_ref().err(), events.as_ref().err()];
+    let all: [Option<&ReadFailure>; 4] = [
+        discovery.as_ref().err(),
+        pods.as_ref().err(),
+        nodes.as_ref().err(),
+        events.as_ref().err(),
+    ];
     if all.iter().all(|f| f.is_some()) {
         let failures: Vec<&ReadFailure> = all.iter().flatten().copied().collect();
         if failures.iter().any(|f| f.reason == GapReason::Unauthorized) {
-            return Err(Error::Unauthorized { server: sources.server.clone() });
+            return Err(Error::Unauthorized {
+                server: sources.server.clone(),
+            });
         }
-        if failures.iter().all(|f| matches!(f.reason, GapReason::Unreachable | GapReason::Timeout)) {
+        if failures
+            .iter()
+            .all(|f| matches!(f.reason, GapReason::Unreachable | GapReason::Timeout))
+        {
             let first = failures[0];
             if first.reason == GapReason::Timeout {
-                return Err(Error::Timeout { server: sources.server.clone(), seconds: timeout.as_secs() });
+                return Err(Error::Timeout {
+                    server: sources.server.clone(),
+                    seconds: timeout.as_secs(),
+                });
             }
-            return Err(Error::Unreachable { server: sources.server.clone(), message: first.message.clone() });
+            return Err(Error::Unreachable {
+                server: sources.server.clone(),
+                message: first.message.clone(),
+            });
         }
     }
 
     match discovery {
         Ok(groups) => {
             let has = |g: &str| groups.groups.iter().any(|x| x.name == g);
-            snap.apis = Apis { keda: Some(has("keda.sh")), karpenter: Some(has("karpenter.sh")) };
+            snap.apis = Apis {
+                keda: Some(has("keda.sh")),
+                karpenter: Some(has("karpenter.sh")),
+            };
         }
         Err(f) => snap.gaps.push(f.into_gap("discovery")),
     }
@@ -239,7 +314,11 @@ pub async fn run(sources: &Sources, settings: &Settings, captured_at: jiff::Time
     match events {
         Ok(list) => {
             let mut v: Vec<EventInfo> = list.items.iter().map(convert::event).collect();
-            v.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.reason.cmp(&b.reason)));
+            v.sort_by(|a, b| {
+                b.last_seen
+                    .cmp(&a.last_seen)
+                    .then_with(|| a.reason.cmp(&b.reason))
+            });
             snap.events = Some(v);
         }
         Err(f) => snap.gaps.push(f.into_gap("events")),
@@ -282,19 +361,32 @@ pub async fn run(sources: &Sources, settings: &Settings, captured_at: jiff::Time
             let mut failure = None;
             for (q, res) in answers {
                 let answer = match res {
-                    Ok(samples) => PromAnswer { query: q.promql.clone(), samples: Some(samples), error: None },
+                    Ok(samples) => PromAnswer {
+                        query: q.promql.clone(),
+                        samples: Some(samples),
+                        error: None,
+                    },
                     Err(f) => {
                         let message = f.message.clone();
                         if failure.is_none() {
                             failure = Some(f);
                         }
-                        PromAnswer { query: q.promql.clone(), samples: None, error: Some(message) }
+                        PromAnswer {
+                            query: q.promql.clone(),
+                            samples: None,
+                            error: Some(message),
+                        }
                     }
                 };
                 snap.prometheus.insert(q.key.to_string(), answer);
             }
             if let Some(f) = failure {
-                snap.gaps.push(Gap { source: "prometheus".into(), reason: f.reason, message: f.message, hint: f.hint });
+                snap.gaps.push(Gap {
+                    source: "prometheus".into(),
+                    reason: f.reason,
+                    message: f.message,
+                    hint: f.hint,
+                });
             }
         }
         Err(message) => snap.gaps.push(Gap {

@@ -23,16 +23,23 @@ pub fn pod(p: &Pod) -> PodInfo {
     let conditions = status.conditions.clone().unwrap_or_default();
     let ready_cond = conditions.iter().find(|c| c.type_ == "Ready");
     let ready = ready_cond.is_some_and(|c| c.status == "True");
-    let scheduled = conditions.iter().find(|c| c.type_ == "PodScheduled").map(|c| Condition {
-        type_: c.type_.clone(),
-        status: c.status.clone(),
-        reason: c.reason.clone(),
-        message: c.message.clone(),
-        last_transition_time: ts(&c.last_transition_time),
-    });
+    let scheduled = conditions
+        .iter()
+        .find(|c| c.type_ == "PodScheduled")
+        .map(|c| Condition {
+            type_: c.type_.clone(),
+            status: c.status.clone(),
+            reason: c.reason.clone(),
+            message: c.message.clone(),
+            last_transition_time: ts(&c.last_transition_time),
+        });
     let mut containers = Vec::new();
     let statuses = status.container_statuses.clone().unwrap_or_default();
-    let spec_containers = p.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
+    let spec_containers = p
+        .spec
+        .as_ref()
+        .map(|s| s.containers.clone())
+        .unwrap_or_default();
     let init_sidecars: Vec<String> = p
         .spec
         .as_ref()
@@ -51,7 +58,10 @@ pub fn pod(p: &Pod) -> PodInfo {
         .chain(init_sidecars.iter().map(|n| (n.clone(), true)))
         .collect();
     for (name, sidecar) in names {
-        let st = statuses.iter().chain(init_statuses.iter()).find(|s| s.name == name);
+        let st = statuses
+            .iter()
+            .chain(init_statuses.iter())
+            .find(|s| s.name == name);
         let info = match st {
             None => ContainerInfo {
                 name,
@@ -70,7 +80,13 @@ pub fn pod(p: &Pod) -> PodInfo {
                     if let Some(w) = &state.waiting {
                         ("waiting", w.reason.clone(), None, w.message.clone(), None)
                     } else if let Some(t) = &state.terminated {
-                        ("terminated", None, t.reason.clone(), t.message.clone(), ts(&t.started_at))
+                        (
+                            "terminated",
+                            None,
+                            t.reason.clone(),
+                            t.message.clone(),
+                            ts(&t.started_at),
+                        )
                     } else if let Some(r) = &state.running {
                         ("running", None, None, None, ts(&r.started_at))
                     } else {
@@ -99,7 +115,11 @@ pub fn pod(p: &Pod) -> PodInfo {
         created: ts(&meta.creation_timestamp),
         deleting: ts(&meta.deletion_timestamp),
         ready,
-        ready_since: if ready { ready_cond.and_then(|c| ts(&c.last_transition_time)) } else { None },
+        ready_since: if ready {
+            ready_cond.and_then(|c| ts(&c.last_transition_time))
+        } else {
+            None
+        },
         restarts: containers.iter().map(|c| c.restarts).sum(),
         containers,
         scheduled,
@@ -129,7 +149,11 @@ pub fn node(n: &Node) -> NodeInfo {
     NodeInfo {
         name: n.metadata.name.clone().unwrap_or_default(),
         ready,
-        unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
+        unschedulable: n
+            .spec
+            .as_ref()
+            .and_then(|s| s.unschedulable)
+            .unwrap_or(false),
         created: ts(&n.metadata.creation_timestamp),
         node_pool: labels.get("karpenter.sh/nodepool").cloned(),
         instance_type: labels.get("node.kubernetes.io/instance-type").cloned(),
@@ -189,7 +213,11 @@ pub fn hpa(h: &HorizontalPodAutoscaler) -> HpaInfo {
                 Some(p.target.type_.clone()),
                 quantity(&p.target.average_value),
             ),
-            (_, _, _, Some(o)) => (o.metric.name.clone(), Some(o.target.type_.clone()), quantity(&o.target.value)),
+            (_, _, _, Some(o)) => (
+                o.metric.name.clone(),
+                Some(o.target.type_.clone()),
+                quantity(&o.target.value),
+            ),
             _ => (String::new(), None, None),
         };
         // The status slot of a metric that could not be fetched is an empty
@@ -201,7 +229,9 @@ pub fn hpa(h: &HorizontalPodAutoscaler) -> HpaInfo {
         let current_value = cur.and_then(|c| {
             c.external
                 .as_ref()
-                .and_then(|e| quantity(&e.current.average_value).or_else(|| quantity(&e.current.value)))
+                .and_then(|e| {
+                    quantity(&e.current.average_value).or_else(|| quantity(&e.current.value))
+                })
                 .or_else(|| {
                     c.resource.as_ref().and_then(|r| {
                         r.current
@@ -210,9 +240,19 @@ pub fn hpa(h: &HorizontalPodAutoscaler) -> HpaInfo {
                             .or_else(|| quantity(&r.current.average_value))
                     })
                 })
-                .or_else(|| c.pods.as_ref().and_then(|p| quantity(&p.current.average_value)))
+                .or_else(|| {
+                    c.pods
+                        .as_ref()
+                        .and_then(|p| quantity(&p.current.average_value))
+                })
         });
-        metrics.push(HpaMetric { type_: m.type_.clone(), name, target_type, target, current: current_value });
+        metrics.push(HpaMetric {
+            type_: m.type_.clone(),
+            name,
+            target_type,
+            target,
+            current: current_value,
+        });
     }
     HpaInfo {
         name: h.metadata.name.clone().unwrap_or_default(),
@@ -259,7 +299,11 @@ fn conditions(v: &Value) -> Vec<Condition> {
                 .filter_map(|c| {
                     Some(Condition {
                         type_: c.get("type")?.as_str()?.to_string(),
-                        status: c.get("status").and_then(Value::as_str).unwrap_or("Unknown").to_string(),
+                        status: c
+                            .get("status")
+                            .and_then(Value::as_str)
+                            .unwrap_or("Unknown")
+                            .to_string(),
                         reason: c.get("reason").and_then(Value::as_str).map(str::to_string),
                         message: c.get("message").and_then(Value::as_str).map(str::to_string),
                         last_transition_time: c.get("lastTransitionTime").and_then(ts_str),
@@ -271,7 +315,8 @@ fn conditions(v: &Value) -> Vec<Condition> {
 }
 
 fn int(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// A ScaledObject from its JSON (KEDA's CRD has no Rust types we depend on).
@@ -323,7 +368,10 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
         .unwrap_or_default();
     let hpa_config = &spec["advanced"]["horizontalPodAutoscalerConfig"];
     ScaledObjectInfo {
-        name: obj["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+        name: obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         target_api_version: target["apiVersion"].as_str().map(str::to_string),
         target_kind: target["kind"].as_str().map(str::to_string),
         target_name: target["name"].as_str().unwrap_or_default().to_string(),
@@ -338,7 +386,9 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
             replicas: int(&spec["fallback"]["replicas"]),
         }),
         hpa_name_override: hpa_config["name"].as_str().map(str::to_string),
-        scale_down_stabilization: int(&hpa_config["behavior"]["scaleDown"]["stabilizationWindowSeconds"]),
+        scale_down_stabilization: int(
+            &hpa_config["behavior"]["scaleDown"]["stabilizationWindowSeconds"],
+        ),
         triggers,
         annotations,
         conditions: conditions(&status["conditions"]),
@@ -346,7 +396,11 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
         last_active_time: ts_str(&status["lastActiveTime"]),
         external_metric_names: status["externalMetricNames"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
         paused_replica_count: int(&status["pausedReplicaCount"]),
     }
@@ -354,9 +408,16 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
 
 pub fn node_pool(obj: &Value) -> NodePoolInfo {
     NodePoolInfo {
-        name: obj["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-        consolidation_policy: obj["spec"]["disruption"]["consolidationPolicy"].as_str().map(str::to_string),
-        consolidate_after: obj["spec"]["disruption"]["consolidateAfter"].as_str().map(str::to_string),
+        name: obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        consolidation_policy: obj["spec"]["disruption"]["consolidationPolicy"]
+            .as_str()
+            .map(str::to_string),
+        consolidate_after: obj["spec"]["disruption"]["consolidateAfter"]
+            .as_str()
+            .map(str::to_string),
         nodes: int(&obj["status"]["nodes"]),
         conditions: conditions(&obj["status"]["conditions"]),
     }
@@ -364,8 +425,13 @@ pub fn node_pool(obj: &Value) -> NodePoolInfo {
 
 pub fn node_claim(obj: &Value) -> NodeClaimInfo {
     NodeClaimInfo {
-        name: obj["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-        node_pool: obj["metadata"]["labels"]["karpenter.sh/nodepool"].as_str().map(str::to_string),
+        name: obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        node_pool: obj["metadata"]["labels"]["karpenter.sh/nodepool"]
+            .as_str()
+            .map(str::to_string),
         node_name: obj["status"]["nodeName"].as_str().map(str::to_string),
         created: ts_str(&obj["metadata"]["creationTimestamp"]),
         conditions: conditions(&obj["status"]["conditions"]),

@@ -49,7 +49,12 @@ pub struct ReadFailure {
 
 impl ReadFailure {
     pub fn into_gap(self, source: &str) -> Gap {
-        Gap { source: source.to_string(), reason: self.reason, message: self.message, hint: self.hint }
+        Gap {
+            source: source.to_string(),
+            reason: self.reason,
+            message: self.message,
+            hint: self.hint,
+        }
     }
 }
 
@@ -64,7 +69,11 @@ pub struct ReadTarget<'a> {
 
 impl ReadTarget<'_> {
     fn qualified(&self) -> String {
-        if self.group.is_empty() { self.resource.to_string() } else { format!("{}.{}", self.resource, self.group) }
+        if self.group.is_empty() {
+            self.resource.to_string()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
     }
 
     /// The minimal RBAC rule that allows this read.
@@ -85,7 +94,11 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
     match err {
         kube::Error::Api(status) => {
             let code = status.code;
-            let message = if status.message.is_empty() { format!("HTTP {code}") } else { status.message.clone() };
+            let message = if status.message.is_empty() {
+                format!("HTTP {code}")
+            } else {
+                status.message.clone()
+            };
             match code {
                 401 => ReadFailure {
                     reason: GapReason::Unauthorized,
@@ -100,16 +113,25 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
                 404 => {
                     // A real API server answers a resource it does not serve with
                     // this message and no object name; a missing object names itself.
-                    let unknown_resource = message.contains("the server could not find the requested resource")
-                        || status.details.as_ref().is_none_or(|d| d.name.is_empty()) && !message.contains("not found");
+                    let unknown_resource = message
+                        .contains("the server could not find the requested resource")
+                        || status.details.as_ref().is_none_or(|d| d.name.is_empty())
+                            && !message.contains("not found");
                     if unknown_resource {
                         ReadFailure {
                             reason: GapReason::NotInstalled,
-                            message: format!("the cluster does not serve {} (API not installed)", target.qualified()),
+                            message: format!(
+                                "the cluster does not serve {} (API not installed)",
+                                target.qualified()
+                            ),
                             hint: install_hint(target.group),
                         }
                     } else {
-                        ReadFailure { reason: GapReason::NotFound, message, hint: String::new() }
+                        ReadFailure {
+                            reason: GapReason::NotFound,
+                            message,
+                            hint: String::new(),
+                        }
                     }
                 }
                 408 | 504 => ReadFailure {
@@ -120,7 +142,8 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
                 503 => ReadFailure {
                     reason: GapReason::Unreachable,
                     message,
-                    hint: "the API server or the service behind it is unavailable; retry shortly".into(),
+                    hint: "the API server or the service behind it is unavailable; retry shortly"
+                        .into(),
                 },
                 _ => ReadFailure {
                     reason: GapReason::Error,
@@ -132,7 +155,10 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
         other => {
             let text = crate::error::chain_text(other);
             let lowered = text.to_ascii_lowercase();
-            if lowered.contains("timed out") || lowered.contains("timeout") || lowered.contains("elapsed") {
+            if lowered.contains("timed out")
+                || lowered.contains("timeout")
+                || lowered.contains("elapsed")
+            {
                 ReadFailure {
                     reason: GapReason::Timeout,
                     message: format!("no answer: {text}"),
@@ -151,8 +177,12 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
 
 fn install_hint(group: &str) -> String {
     match group {
-        "keda.sh" => "install KEDA (its ScaledObject CRD), or check that this is the right cluster".into(),
-        "karpenter.sh" => "Karpenter is not installed; node scale-up is then up to another autoscaler".into(),
+        "keda.sh" => {
+            "install KEDA (its ScaledObject CRD), or check that this is the right cluster".into()
+        }
+        "karpenter.sh" => {
+            "Karpenter is not installed; node scale-up is then up to another autoscaler".into()
+        }
         "" => "this API server is missing a core resource; is it a real Kubernetes API?".into(),
         g => format!("install the CRDs of API group {g}"),
     }

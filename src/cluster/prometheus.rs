@@ -12,8 +12,15 @@ use std::time::Duration;
 
 #[derive(Clone)]
 pub enum HttpApi {
-    Proxy { kube: kube::Client, service: ServiceRef },
-    Direct { http: reqwest::Client, base: String, token: Option<String> },
+    Proxy {
+        kube: kube::Client,
+        service: ServiceRef,
+    },
+    Direct {
+        http: reqwest::Client,
+        base: String,
+        token: Option<String>,
+    },
 }
 
 /// A failed API call, worded for a gap.
@@ -33,7 +40,10 @@ impl HttpApi {
     ) -> Result<HttpApi, String> {
         match endpoint {
             Endpoint::Service(service) => match kube {
-                Some(k) => Ok(HttpApi::Proxy { kube: k.clone(), service: service.clone() }),
+                Some(k) => Ok(HttpApi::Proxy {
+                    kube: k.clone(),
+                    service: service.clone(),
+                }),
                 None => Err("no Kubernetes client to proxy through".into()),
             },
             Endpoint::Url(base) => {
@@ -43,7 +53,11 @@ impl HttpApi {
                     .user_agent(concat!("kubectl-spice/", env!("CARGO_PKG_VERSION")))
                     .build()
                     .map_err(|e| crate::error::chain_text(&e))?;
-                Ok(HttpApi::Direct { http, base: base.clone(), token: token.filter(|t| !t.is_empty()) })
+                Ok(HttpApi::Direct {
+                    http,
+                    base: base.clone(),
+                    token: token.filter(|t| !t.is_empty()),
+                })
             }
         }
     }
@@ -51,17 +65,25 @@ impl HttpApi {
     /// Where requests go, for messages (never with credentials).
     pub fn describe(&self) -> String {
         match self {
-            HttpApi::Proxy { service, .. } => format!("service {service} (via the API server proxy)"),
+            HttpApi::Proxy { service, .. } => {
+                format!("service {service} (via the API server proxy)")
+            }
             HttpApi::Direct { base, .. } => redact_url(base),
         }
     }
 
     /// GET `path` with query parameters; returns the status code and body.
     async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<(u16, String), ApiFailure> {
-        let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
         match self {
             HttpApi::Proxy { kube, service } => {
-                let port = if service.port.is_empty() { String::new() } else { format!(":{}", service.port) };
+                let port = if service.port.is_empty() {
+                    String::new()
+                } else {
+                    format!(":{}", service.port)
+                };
                 let uri = format!(
                     "/api/v1/namespaces/{}/services/{}{port}/proxy{path}?{query}",
                     service.namespace, service.name
@@ -78,33 +100,58 @@ impl HttpApi {
                     let text = crate::error::chain_text(&e);
                     let timeout = text.contains("timed out") || text.contains("elapsed");
                     ApiFailure {
-                        reason: if timeout { GapReason::Timeout } else { GapReason::Unreachable },
+                        reason: if timeout {
+                            GapReason::Timeout
+                        } else {
+                            GapReason::Unreachable
+                        },
                         message: format!("{}: {text}", self.describe()),
                         hint: "check the API server (`kubectl cluster-info`)".into(),
                     }
                 })?;
                 let status = response.status().as_u16();
-                let body = response.into_body().collect().await.map_err(|e| ApiFailure {
-                    reason: GapReason::Unreachable,
-                    message: format!("{}: reading the answer: {}", self.describe(), crate::error::chain_text(&e)),
-                    hint: String::new(),
-                })?;
-                Ok((status, String::from_utf8_lossy(&body.to_bytes()).into_owned()))
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| ApiFailure {
+                        reason: GapReason::Unreachable,
+                        message: format!(
+                            "{}: reading the answer: {}",
+                            self.describe(),
+                            crate::error::chain_text(&e)
+                        ),
+                        hint: String::new(),
+                    })?;
+                Ok((
+                    status,
+                    String::from_utf8_lossy(&body.to_bytes()).into_owned(),
+                ))
             }
             HttpApi::Direct { http, base, token } => {
                 let url = format!("{base}{path}?{query}");
-                let mut request = http.get(&url).header(http::header::ACCEPT, "application/json");
+                let mut request = http
+                    .get(&url)
+                    .header(http::header::ACCEPT, "application/json");
                 if let Some(token) = token {
                     request = request.bearer_auth(token);
                 }
                 let response = request.send().await.map_err(|e| {
                     let timeout = e.is_timeout();
                     ApiFailure {
-                        reason: if timeout { GapReason::Timeout } else { GapReason::Unreachable },
+                        reason: if timeout {
+                            GapReason::Timeout
+                        } else {
+                            GapReason::Unreachable
+                        },
                         message: format!(
                             "{}: {}",
                             self.describe(),
-                            if timeout { "no answer in time".to_string() } else { connect_reason(e) }
+                            if timeout {
+                                "no answer in time".to_string()
+                            } else {
+                                connect_reason(e)
+                            }
                         ),
                         hint: "check --prometheus-url (is a port-forward running?)".into(),
                     }
@@ -112,7 +159,11 @@ impl HttpApi {
                 let status = response.status().as_u16();
                 let body = response.text().await.map_err(|e| ApiFailure {
                     reason: GapReason::Unreachable,
-                    message: format!("{}: reading the answer: {}", self.describe(), connect_reason(e)),
+                    message: format!(
+                        "{}: reading the answer: {}",
+                        self.describe(),
+                        connect_reason(e)
+                    ),
                     hint: String::new(),
                 })?;
                 Ok((status, body))
@@ -134,7 +185,11 @@ impl HttpApi {
 /// reqwest's error chain without the URL (which may carry a token in its query).
 fn connect_reason(e: reqwest::Error) -> String {
     let text = crate::error::chain_text(&e.without_url());
-    if text.is_empty() { "request failed".into() } else { text }
+    if text.is_empty() {
+        "request failed".into()
+    } else {
+        text
+    }
 }
 
 #[derive(Deserialize)]
@@ -165,11 +220,22 @@ struct KubeStatus {
 }
 
 /// Turns a Prometheus answer (or the API server's proxy error) into samples or a failure.
-pub fn parse_query_answer(status: u16, body: &str, where_: &str, proxied: bool) -> Result<Vec<Sample>, ApiFailure> {
-    if let Ok(env) = serde_json::from_str::<Envelope>(body) {
+pub fn parse_query_answer(
+    status: u16,
+    body: &str,
+    where_: &str,
+    proxied: bool,
+) -> Result<Vec<Sample>, ApiFailure> {
+    let envelope = serde_json::from_str::<Envelope>(body)
+        .ok()
+        .filter(|e| e.status == "success" || e.status == "error");
+    if let Some(env) = envelope {
         if env.status == "success" {
-            let data = env.data.ok_or_else(|| bad_answer(where_, "success without data"))?;
-            return parse_result(&data.result_type, &data.result).map_err(|m| bad_answer(where_, &m));
+            let data = env
+                .data
+                .ok_or_else(|| bad_answer(where_, "success without data"))?;
+            return parse_result(&data.result_type, &data.result)
+                .map_err(|m| bad_answer(where_, &m));
         }
         let error_type = env.error_type.unwrap_or_else(|| "error".into());
         let message = env.error.unwrap_or_default();
@@ -183,10 +249,11 @@ pub fn parse_query_answer(status: u16, body: &str, where_: &str, proxied: bool) 
             },
         });
     }
-    if proxied {
-        if let Ok(st) = serde_json::from_str::<KubeStatus>(body) {
-            if st.kind.as_deref() == Some("Status") {
-                let (reason, hint) = match status {
+    if proxied
+        && let Ok(st) = serde_json::from_str::<KubeStatus>(body)
+        && st.kind.as_deref() == Some("Status")
+    {
+        let (reason, hint) = match status {
                     401 => (GapReason::Unauthorized, "credentials expired? run any kubectl command to refresh them".to_string()),
                     403 => (
                         GapReason::Forbidden,
@@ -197,15 +264,32 @@ pub fn parse_query_answer(status: u16, body: &str, where_: &str, proxied: bool) 
                     504 => (GapReason::Timeout, "Prometheus did not answer in time through the proxy".to_string()),
                     _ => (GapReason::Error, "check the API server and Prometheus".to_string()),
                 };
-                let message = if st.message.is_empty() { st.reason } else { st.message };
-                return Err(ApiFailure { reason, message: format!("{where_}: {message}"), hint });
-            }
-        }
+        let message = if st.message.is_empty() {
+            st.reason
+        } else {
+            st.message
+        };
+        return Err(ApiFailure {
+            reason,
+            message: format!("{where_}: {message}"),
+            hint,
+        });
     }
-    let snippet: String = body.chars().take(160).collect::<String>().replace('\n', " ");
+    let snippet: String = body
+        .chars()
+        .take(160)
+        .collect::<String>()
+        .replace('\n', " ");
     Err(ApiFailure {
-        reason: if status == 401 || status == 403 { GapReason::Forbidden } else { GapReason::Error },
-        message: format!("{where_} answered HTTP {status}, not a Prometheus API answer: {}", snippet.trim()),
+        reason: if status == 401 || status == 403 {
+            GapReason::Forbidden
+        } else {
+            GapReason::Error
+        },
+        message: format!(
+            "{where_} answered HTTP {status}, not a Prometheus API answer: {}",
+            snippet.trim()
+        ),
         hint: if status == 401 || status == 403 {
             "set SPICE_PROMETHEUS_TOKEN to a token Prometheus accepts".into()
         } else {
@@ -223,14 +307,19 @@ fn bad_answer(where_: &str, what: &str) -> ApiFailure {
 }
 
 fn parse_value(v: &serde_json::Value) -> Result<(f64, f64), String> {
-    let pair = v.as_array().filter(|a| a.len() == 2).ok_or("a sample is not [time, value]")?;
+    let pair = v
+        .as_array()
+        .filter(|a| a.len() == 2)
+        .ok_or("a sample is not [time, value]")?;
     let ts = pair[0].as_f64().ok_or("a sample time is not a number")?;
     let text = pair[1].as_str().ok_or("a sample value is not a string")?;
     let value = match text {
         "NaN" => f64::NAN,
         "+Inf" | "Inf" => f64::INFINITY,
         "-Inf" => f64::NEG_INFINITY,
-        t => t.parse::<f64>().map_err(|_| format!("sample value {t:?} is not a number"))?,
+        t => t
+            .parse::<f64>()
+            .map_err(|_| format!("sample value {t:?} is not a number"))?,
     };
     Ok((ts, value))
 }
@@ -242,21 +331,37 @@ fn parse_result(result_type: &str, result: &serde_json::Value) -> Result<Vec<Sam
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 let labels: BTreeMap<String, String> =
-                    serde_json::from_value(item.get("metric").cloned().unwrap_or_default()).unwrap_or_default();
-                let (timestamp, value) = parse_value(item.get("value").ok_or("vector element without value")?)?;
+                    serde_json::from_value(item.get("metric").cloned().unwrap_or_default())
+                        .unwrap_or_default();
+                let (timestamp, value) =
+                    parse_value(item.get("value").ok_or("vector element without value")?)?;
                 // NaN and infinities cannot round-trip through JSON; they never
                 // mean anything useful for these queries, so they are dropped.
                 if value.is_finite() {
-                    out.push(Sample { labels, value, timestamp });
+                    out.push(Sample {
+                        labels,
+                        value,
+                        timestamp,
+                    });
                 }
             }
             Ok(out)
         }
         "scalar" => {
             let (timestamp, value) = parse_value(result)?;
-            Ok(if value.is_finite() { vec![Sample { labels: BTreeMap::new(), value, timestamp }] } else { vec![] })
+            Ok(if value.is_finite() {
+                vec![Sample {
+                    labels: BTreeMap::new(),
+                    value,
+                    timestamp,
+                }]
+            } else {
+                vec![]
+            })
         }
-        other => Err(format!("result type {other:?} where an instant vector was expected")),
+        other => Err(format!(
+            "result type {other:?} where an instant vector was expected"
+        )),
     }
 }
 
@@ -278,15 +383,25 @@ mod tests {
         let body = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:17: parse error: unclosed left parenthesis"}"#;
         let f = parse_query_answer(400, body, "p", true).expect_err("fails");
         assert_eq!(f.reason, GapReason::Error);
-        assert!(f.message.starts_with("Prometheus bad_data: invalid parameter"), "{}", f.message);
+        assert!(
+            f.message
+                .starts_with("Prometheus bad_data: invalid parameter"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
     fn proxy_no_endpoints_is_unreachable() {
         let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"no endpoints available for service \"prometheus\"","reason":"ServiceUnavailable","code":503}"#;
-        let f = parse_query_answer(503, body, "service observability/prometheus:9090", true).expect_err("fails");
+        let f = parse_query_answer(503, body, "service observability/prometheus:9090", true)
+            .expect_err("fails");
         assert_eq!(f.reason, GapReason::Unreachable);
-        assert!(f.message.contains("no endpoints available"), "{}", f.message);
+        assert!(
+            f.message.contains("no endpoints available"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
@@ -299,13 +414,22 @@ mod tests {
 
     #[test]
     fn html_is_not_mistaken_for_prometheus() {
-        let f = parse_query_answer(200, "<html>login</html>", "http://x", false).expect_err("fails");
-        assert!(f.message.contains("not a Prometheus API answer"), "{}", f.message);
+        let f =
+            parse_query_answer(200, "<html>login</html>", "http://x", false).expect_err("fails");
+        assert!(
+            f.message.contains("not a Prometheus API answer"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
     fn nan_samples_are_dropped() {
         let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}"#;
-        assert!(parse_query_answer(200, body, "p", false).expect("parses").is_empty());
+        assert!(
+            parse_query_answer(200, body, "p", false)
+                .expect("parses")
+                .is_empty()
+        );
     }
 }

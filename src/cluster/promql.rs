@@ -46,7 +46,10 @@ pub const NGINX_SERIES: &str = "nginxSeries";
 pub const KSM_SERIES: &str = "kubeStateMetricsSeries";
 
 fn nginx(s: &Settings) -> String {
-    format!("nginx_http_requests_total{{service=\"{}\"}}", escape(&s.nginx_service))
+    format!(
+        "nginx_http_requests_total{{service=\"{}\"}}",
+        escape(&s.nginx_service)
+    )
 }
 
 /// Pods of the Deployment: kube-state-metrics has no label selector, so match
@@ -61,44 +64,67 @@ fn pod_matchers(s: &Settings) -> String {
 
 /// Active sessions: the nginx request rate (each session sends ~1 req/s).
 pub fn sessions(s: &Settings) -> Query {
-    Query { key: SESSIONS, promql: format!("sum(rate({}[1m]))", nginx(s)) }
+    Query {
+        key: SESSIONS,
+        promql: format!("sum(rate({}[1m]))", nginx(s)),
+    }
 }
 
 /// Running pods, correctly: `sum` of the 0/1 series, not the runbook's `count`.
 pub fn running_pods(s: &Settings) -> Query {
     Query {
         key: RUNNING_PODS,
-        promql: format!("sum(kube_pod_status_phase{{{}, phase=\"Running\"}})", pod_matchers(s)),
+        promql: format!(
+            "sum(kube_pod_status_phase{{{}, phase=\"Running\"}})",
+            pod_matchers(s)
+        ),
     }
 }
 
 pub fn pending_pods(s: &Settings) -> Query {
     Query {
         key: PENDING_PODS,
-        promql: format!("sum(kube_pod_status_phase{{{}, phase=\"Pending\"}})", pod_matchers(s)),
+        promql: format!(
+            "sum(kube_pod_status_phase{{{}, phase=\"Pending\"}})",
+            pod_matchers(s)
+        ),
     }
 }
 
 pub fn nodes() -> Query {
-    Query { key: NODES, promql: "count(kube_node_info)".into() }
+    Query {
+        key: NODES,
+        promql: "count(kube_node_info)".into(),
+    }
 }
 
 /// The raw nginx series with its newest sample time (freshness).
 pub fn nginx_series(s: &Settings) -> Query {
-    Query { key: NGINX_SERIES, promql: format!("timestamp({})", nginx(s)) }
+    Query {
+        key: NGINX_SERIES,
+        promql: format!("timestamp({})", nginx(s)),
+    }
 }
 
-/// Whether kube-state-metrics' pod phase series exist at all.
-pub fn ksm_series(s: &Settings) -> Query {
+/// Whether kube-state-metrics' pod phase series exist at all (in any
+/// namespace: the game's may legitimately have no pods when scaled to zero).
+pub fn ksm_series() -> Query {
     Query {
         key: KSM_SERIES,
-        promql: format!("count(kube_pod_status_phase{{namespace=\"{}\"}})", escape(&s.namespace)),
+        promql: "count(kube_pod_status_phase)".into(),
     }
 }
 
 /// What `status` asks Prometheus, all sent at once.
 pub fn status_queries(s: &Settings) -> Vec<Query> {
-    vec![sessions(s), running_pods(s), pending_pods(s), nodes(), nginx_series(s), ksm_series(s)]
+    vec![
+        sessions(s),
+        running_pods(s),
+        pending_pods(s),
+        nodes(),
+        nginx_series(s),
+        ksm_series(),
+    ]
 }
 
 #[cfg(test)]
@@ -111,7 +137,10 @@ mod tests {
         let mut s = Settings::defaults();
         s.nginx_service = "evil\"} or vector(1) #".into();
         let q = sessions(&s).promql;
-        assert_eq!(q, r#"sum(rate(nginx_http_requests_total{service="evil\"} or vector(1) #"}[1m]))"#);
+        assert_eq!(
+            q,
+            r#"sum(rate(nginx_http_requests_total{service="evil\"} or vector(1) #"}[1m]))"#
+        );
     }
 
     #[test]

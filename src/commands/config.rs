@@ -19,7 +19,11 @@ struct ConfigView<'a> {
     settings: &'a [crate::settings::Effective],
 }
 
-pub async fn run(global: &GlobalArgs, args: &ConfigArgs, out: &mut dyn Write) -> Result<ExitStatus, Fatal> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &ConfigArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Fatal> {
     let ConfigCommand::View { output } = args.command;
     let env = crate::process_env;
     let file = ConfigFile::load(global.config.as_deref())?;
@@ -32,10 +36,17 @@ pub async fn run(global: &GlobalArgs, args: &ConfigArgs, out: &mut dyn Write) ->
             (None, None)
         }
     };
-    let settings = Settings::resolve(global, &env, &file, context.as_deref(), context_ns.as_deref())?;
-    let config_file = file.path().map(|p| p.display().to_string()).or_else(|| {
-        ConfigFile::default_path().map(|p| format!("{} (absent)", p.display()))
-    });
+    let settings = Settings::resolve(
+        global,
+        &env,
+        &file,
+        context.as_deref(),
+        context_ns.as_deref(),
+    )?;
+    let config_file = file
+        .path()
+        .map(|p| p.display().to_string())
+        .or_else(|| ConfigFile::default_path().map(|p| format!("{} (absent)", p.display())));
     match output {
         Output::Json | Output::Yaml => {
             let view = ConfigView {
@@ -48,8 +59,16 @@ pub async fn run(global: &GlobalArgs, args: &ConfigArgs, out: &mut dyn Write) ->
             write_data(out, &view, output)?;
         }
         Output::Table | Output::Wide => {
-            writeln!(out, "config file: {}", config_file.unwrap_or_else(|| "none".into()))?;
-            writeln!(out, "kube context: {}", context.unwrap_or_else(|| "none".into()))?;
+            writeln!(
+                out,
+                "config file: {}",
+                config_file.unwrap_or_else(|| "none".into())
+            )?;
+            writeln!(
+                out,
+                "kube context: {}",
+                context.unwrap_or_else(|| "none".into())
+            )?;
             writeln!(out)?;
             let mut b = tabled::builder::Builder::default();
             let mut header = vec!["KEY", "VALUE", "SOURCE", "ENV"];
@@ -60,7 +79,10 @@ pub async fn run(global: &GlobalArgs, args: &ConfigArgs, out: &mut dyn Write) ->
             for e in &settings.effective {
                 let mut row = vec![
                     e.key.clone(),
-                    e.value.clone().map(|v| crate::settings::redact_url_if_url(&v)).unwrap_or_else(|| "<unset>".into()),
+                    e.value
+                        .clone()
+                        .map(|v| crate::settings::redact_url_if_url(&v))
+                        .unwrap_or_else(|| "<unset>".into()),
                     e.source.to_string(),
                     crate::settings::env_name(&e.key),
                 ];
@@ -72,7 +94,15 @@ pub async fn run(global: &GlobalArgs, args: &ConfigArgs, out: &mut dyn Write) ->
             let mut t = b.build();
             t.with(tabled::settings::Style::blank());
             t.with(tabled::settings::Padding::new(0, 3, 0, 0));
-            writeln!(out, "{}", t.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))?;
+            writeln!(
+                out,
+                "{}",
+                t.to_string()
+                    .lines()
+                    .map(str::trim_end)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )?;
         }
     }
     Ok(ExitStatus::Ok)

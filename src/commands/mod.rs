@@ -1,6 +1,7 @@
 //! One module per subcommand: glue between settings, collect and renderers.
 
 pub mod config;
+pub mod snapshot;
 pub mod status;
 pub mod version;
 
@@ -14,6 +15,27 @@ pub async fn connect(global: &GlobalArgs) -> Result<(KubeTarget, Settings), Fata
     let env = crate::process_env;
     let file = ConfigFile::load(global.config.as_deref())?;
     let target = KubeTarget::load(global, &env).await?;
-    let settings = Settings::resolve(global, &env, &file, target.context.as_deref(), target.context_namespace.as_deref())?;
+    let settings = Settings::resolve(
+        global,
+        &env,
+        &file,
+        target.context.as_deref(),
+        target.context_namespace.as_deref(),
+    )?;
     Ok((target, settings))
+}
+
+/// Connects and runs one collect step.
+pub async fn collect(global: &GlobalArgs) -> Result<(crate::snapshot::Snapshot, Settings), Fatal> {
+    let (target, settings) = connect(global).await?;
+    let client = target.client(settings.request_timeout)?;
+    let sources = crate::cluster::collect::Sources::new(
+        client,
+        target.context.clone(),
+        target.server.clone(),
+        &settings,
+        &crate::process_env,
+    );
+    let snap = crate::cluster::collect::run(&sources, &settings, jiff::Timestamp::now()).await?;
+    Ok((snap, settings))
 }

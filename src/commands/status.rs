@@ -1,7 +1,6 @@
 //! `kubectl spice status`: collect once, build the status view, render it.
 
 use crate::cli::{GlobalArgs, Output, StatusArgs};
-use crate::cluster::collect::{self, Sources};
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use crate::report::status::{StatusReport, render_table};
@@ -11,23 +10,32 @@ use crate::snapshot::Snapshot;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-pub async fn run(global: &GlobalArgs, args: &StatusArgs, out: &mut dyn Write) -> Result<ExitStatus, Fatal> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &StatusArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Fatal> {
     let (snapshot, settings) = match &args.from {
         Some(path) => load_snapshot(global, path)?,
-        None => {
-            let (target, settings) = super::connect(global).await?;
-            let client = target.client(settings.request_timeout)?;
-            let sources = Sources::new(client, target.context.clone(), target.server.clone(), &settings, &crate::process_env);
-            let snap = collect::run(&sources, &settings, jiff::Timestamp::now()).await?;
-            (snap, settings)
-        }
+        None => super::collect(global).await?,
     };
     let report = StatusReport::build(&snapshot, &settings);
     match args.output {
         Output::Json | Output::Yaml => write_data(out, &report, args.output)?,
         Output::Table | Output::Wide => {
-            let styles = Styles::decide(settings.color, &crate::process_env, std::io::stdout().is_terminal());
-            render_table(out, &report, &snapshot, &settings, &styles, args.output == Output::Wide)?;
+            let styles = Styles::decide(
+                settings.color,
+                &crate::process_env,
+                std::io::stdout().is_terminal(),
+            );
+            render_table(
+                out,
+                &report,
+                &snapshot,
+                &settings,
+                &styles,
+                args.output == Output::Wide,
+            )?;
         }
     }
     out.flush()?;
@@ -38,7 +46,11 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs, out: &mut dyn Write) ->
 pub fn load_snapshot(global: &GlobalArgs, path: &Path) -> Result<(Snapshot, Settings), Fatal> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Fatal::new(
-            format!("snapshot {}: {}", path.display(), crate::error::io_reason(&e)),
+            format!(
+                "snapshot {}: {}",
+                path.display(),
+                crate::error::io_reason(&e)
+            ),
             "save one with `kubectl spice snapshot -o FILE`",
         )
     })?;
@@ -46,7 +58,10 @@ pub fn load_snapshot(global: &GlobalArgs, path: &Path) -> Result<(Snapshot, Sett
         .or_else(|_| serde_norway::from_str(&text))
         .map_err(|e| {
             Fatal::new(
-                format!("snapshot {}: not a kubectl-spice snapshot: {e}", path.display()),
+                format!(
+                    "snapshot {}: not a kubectl-spice snapshot: {e}",
+                    path.display()
+                ),
                 "save one with `kubectl spice snapshot -o FILE`",
             )
         })?;

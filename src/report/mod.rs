@@ -18,7 +18,11 @@ pub struct Styles {
 }
 
 impl Styles {
-    pub fn decide(choice: ColorChoice, env: &dyn Fn(&str) -> Option<String>, stdout_is_tty: bool) -> Styles {
+    pub fn decide(
+        choice: ColorChoice,
+        env: &dyn Fn(&str) -> Option<String>,
+        stdout_is_tty: bool,
+    ) -> Styles {
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -36,24 +40,48 @@ impl Styles {
     }
 
     pub fn good(&self, s: &str) -> String {
-        if self.color { s.green().to_string() } else { s.to_string() }
+        if self.color {
+            s.green().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn warn(&self, s: &str) -> String {
-        if self.color { s.yellow().to_string() } else { s.to_string() }
+        if self.color {
+            s.yellow().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn bad(&self, s: &str) -> String {
-        if self.color { s.red().bold().to_string() } else { s.to_string() }
+        if self.color {
+            s.red().bold().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn dim(&self, s: &str) -> String {
-        if self.color { s.dimmed().to_string() } else { s.to_string() }
+        if self.color {
+            s.dimmed().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn bold(&self, s: &str) -> String {
-        if self.color { s.bold().to_string() } else { s.to_string() }
+        if self.color {
+            s.bold().to_string()
+        } else {
+            s.to_string()
+        }
     }
 }
 
 /// Writes any report as JSON or YAML (never coloured).
-pub fn write_data<T: Serialize>(out: &mut dyn Write, value: &T, format: Output) -> std::io::Result<()> {
+pub fn write_data<T: Serialize>(
+    out: &mut dyn Write,
+    value: &T,
+    format: Output,
+) -> std::io::Result<()> {
     match format {
         Output::Yaml => {
             let text = serde_norway::to_string(value).map_err(std::io::Error::other)?;
@@ -72,15 +100,27 @@ pub fn human_duration(secs: i64) -> String {
     if s < 60 {
         format!("{s}s")
     } else if s < 600 {
-        if s % 60 == 0 { format!("{}m", s / 60) } else { format!("{}m{}s", s / 60, s % 60) }
+        if s % 60 == 0 {
+            format!("{}m", s / 60)
+        } else {
+            format!("{}m{}s", s / 60, s % 60)
+        }
     } else if s < 3600 {
         format!("{}m", s / 60)
     } else if s < 86_400 {
         let m = (s % 3600) / 60;
-        if m == 0 { format!("{}h", s / 3600) } else { format!("{}h{}m", s / 3600, m) }
+        if m == 0 {
+            format!("{}h", s / 3600)
+        } else {
+            format!("{}h{}m", s / 3600, m)
+        }
     } else {
         let h = (s % 86_400) / 3600;
-        if h == 0 { format!("{}d", s / 86_400) } else { format!("{}d{}h", s / 86_400, h) }
+        if h == 0 {
+            format!("{}d", s / 86_400)
+        } else {
+            format!("{}d{}h", s / 86_400, h)
+        }
     }
 }
 

@@ -156,7 +156,11 @@ pub fn band(rate: Option<f64>, pods: Option<f64>, bands: &Bands) -> (Option<f64>
     };
     let no_sessions = rate < 0.05;
     if pods < 0.5 {
-        return if no_sessions { (None, Band::Idle) } else { (None, Band::Red) };
+        return if no_sessions {
+            (None, Band::Idle)
+        } else {
+            (None, Band::Red)
+        };
     }
     let ratio = rate / pods;
     let band = if ratio >= bands.green_min && ratio <= bands.green_max {
@@ -213,46 +217,53 @@ impl StatusReport {
                 items,
             }
         });
-        let keda = snap.scaled_object.as_ref().and_then(Lookup::found).map(|so| {
-            let ready = condition(&so.conditions, "Ready");
-            let active = condition(&so.conditions, "Active");
-            let trigger = so.prometheus_trigger();
-            let mut defaulted = Vec::new();
-            if so.polling_interval.is_none() {
-                defaulted.push("pollingInterval".into());
-            }
-            if so.cooldown_period.is_none() {
-                defaulted.push("cooldownPeriod".into());
-            }
-            if so.min_replicas.is_none() {
-                defaulted.push("minReplicaCount".into());
-            }
-            if so.max_replicas.is_none() {
-                defaulted.push("maxReplicaCount".into());
-            }
-            if trigger.is_some_and(|t| !t.metadata.contains_key("activationThreshold")) {
-                defaulted.push("activationThreshold".into());
-            }
-            KedaView {
-                name: so.name.clone(),
-                scale_target_kind: so.target_kind.clone(),
-                scale_target_name: so.target_name.clone(),
-                ready: cond_bool(ready),
-                ready_reason: ready.and_then(|c| c.reason.clone()),
-                ready_message: ready.and_then(|c| c.message.clone()),
-                active: cond_bool(active),
-                active_reason: active.and_then(|c| c.reason.clone()),
-                paused: so.paused(),
-                min_replicas: so.min_replicas_or_default(),
-                max_replicas: so.max_replicas_or_default(),
-                triggers: so.triggers.iter().map(|t| t.type_.clone()).collect(),
-                polling_interval: so.polling_interval_or_default(),
-                cooldown_period: so.cooldown_period_or_default(),
-                threshold: trigger.and_then(TriggerInfo::threshold),
-                activation_threshold: trigger.map(|t| t.activation_threshold().unwrap_or(KEDA_DEFAULT_ACTIVATION_THRESHOLD)),
-                defaulted,
-            }
-        });
+        let keda = snap
+            .scaled_object
+            .as_ref()
+            .and_then(Lookup::found)
+            .map(|so| {
+                let ready = condition(&so.conditions, "Ready");
+                let active = condition(&so.conditions, "Active");
+                let trigger = so.prometheus_trigger();
+                let mut defaulted = Vec::new();
+                if so.polling_interval.is_none() {
+                    defaulted.push("pollingInterval".into());
+                }
+                if so.cooldown_period.is_none() {
+                    defaulted.push("cooldownPeriod".into());
+                }
+                if so.min_replicas.is_none() {
+                    defaulted.push("minReplicaCount".into());
+                }
+                if so.max_replicas.is_none() {
+                    defaulted.push("maxReplicaCount".into());
+                }
+                if trigger.is_some_and(|t| !t.metadata.contains_key("activationThreshold")) {
+                    defaulted.push("activationThreshold".into());
+                }
+                KedaView {
+                    name: so.name.clone(),
+                    scale_target_kind: so.target_kind.clone(),
+                    scale_target_name: so.target_name.clone(),
+                    ready: cond_bool(ready),
+                    ready_reason: ready.and_then(|c| c.reason.clone()),
+                    ready_message: ready.and_then(|c| c.message.clone()),
+                    active: cond_bool(active),
+                    active_reason: active.and_then(|c| c.reason.clone()),
+                    paused: so.paused(),
+                    min_replicas: so.min_replicas_or_default(),
+                    max_replicas: so.max_replicas_or_default(),
+                    triggers: so.triggers.iter().map(|t| t.type_.clone()).collect(),
+                    polling_interval: so.polling_interval_or_default(),
+                    cooldown_period: so.cooldown_period_or_default(),
+                    threshold: trigger.and_then(TriggerInfo::threshold),
+                    activation_threshold: trigger.map(|t| {
+                        t.activation_threshold()
+                            .unwrap_or(KEDA_DEFAULT_ACTIVATION_THRESHOLD)
+                    }),
+                    defaulted,
+                }
+            });
         let hpa = snap.keda_hpa(&settings.scaled_object).map(|h| HpaView {
             name: h.name.clone(),
             min_replicas: h.min_replicas,
@@ -294,20 +305,32 @@ impl StatusReport {
         // `sum(rate(...))` over no series is an empty answer: there is no
         // traffic series at all. That is "unknown", not zero sessions.
         let rate = snap.prom_value(crate::cluster::promql::SESSIONS);
-        let running = snap.prometheus.get(crate::cluster::promql::RUNNING_PODS).and_then(|a| {
-            // An empty `sum` means no pod series: zero running pods, when the
-            // kube-state-metrics series exist at all.
-            match a.samples.as_deref() {
+        let running = snap
+            .prometheus
+            .get(crate::cluster::promql::RUNNING_PODS)
+            .and_then(|a| {
+                // An empty `sum` means no pod series: zero running pods, when the
+                // kube-state-metrics series exist at all.
+                match a.samples.as_deref() {
+                    Some([one]) => Some(one.value),
+                    Some([])
+                        if snap
+                            .prom_value(crate::cluster::promql::KSM_SERIES)
+                            .is_some() =>
+                    {
+                        Some(0.0)
+                    }
+                    _ => None,
+                }
+            });
+        let pending = snap
+            .prometheus
+            .get(crate::cluster::promql::PENDING_PODS)
+            .and_then(|a| match a.samples.as_deref() {
                 Some([one]) => Some(one.value),
-                Some([]) if snap.prom_value(crate::cluster::promql::KSM_SERIES).is_some() => Some(0.0),
+                Some([]) if running.is_some() => Some(0.0),
                 _ => None,
-            }
-        });
-        let pending = snap.prometheus.get(crate::cluster::promql::PENDING_PODS).and_then(|a| match a.samples.as_deref() {
-            Some([one]) => Some(one.value),
-            Some([]) if running.is_some() => Some(0.0),
-            _ => None,
-        });
+            });
         let (per_pod, band) = band(rate, running, &settings.bands);
         let sessions = SessionsView {
             rate,
@@ -362,9 +385,20 @@ fn gap_lines(out: &mut dyn Write, st: &Styles, label: &str, gap: &Gap) -> io::Re
         GapReason::NotInstalled => st.warn("–"),
         _ => st.bad("✗"),
     };
-    writeln!(out, "{}{mark} {}: {}", head(st, label), gap.reason, gap.message)?;
+    writeln!(
+        out,
+        "{}{mark} {}: {}",
+        head(st, label),
+        gap.reason,
+        gap.message
+    )?;
     if !gap.hint.is_empty() {
-        writeln!(out, "{}  {}", cont(), st.dim(&format!("hint: {}", gap.hint)))?;
+        writeln!(
+            out,
+            "{}  {}",
+            cont(),
+            st.dim(&format!("hint: {}", gap.hint))
+        )?;
     }
     Ok(())
 }
@@ -374,7 +408,14 @@ fn secs(v: i64) -> String {
 }
 
 /// The human view. `wide` adds the pod list.
-pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, settings: &Settings, st: &Styles, wide: bool) -> io::Result<()> {
+pub fn render_table(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    settings: &Settings,
+    st: &Styles,
+    wide: bool,
+) -> io::Result<()> {
     let when = r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC");
     writeln!(
         out,
@@ -388,14 +429,23 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
 
     // Sessions first: it is the question the whole tool answers.
     let s = &r.sessions;
-    if let Some(g) = snap.gap("prometheus").filter(|_| s.rate.is_none() && s.running_pods.is_none()) {
+    if let Some(g) = snap
+        .gap("prometheus")
+        .filter(|_| s.rate.is_none() && s.running_pods.is_none())
+    {
         gap_lines(out, st, "SESSIONS", g)?;
     } else {
         let rate = s.rate.map(num).unwrap_or_else(|| "?".into());
         let running = s.running_pods.map(num).unwrap_or_else(|| "?".into());
         let ratio = match s.band {
-            Band::Green => st.good(&format!("✓ {} per pod (green)", s.per_pod.map(num).unwrap_or_default())),
-            Band::Yellow => st.warn(&format!("! {} per pod (yellow)", s.per_pod.map(num).unwrap_or_default())),
+            Band::Green => st.good(&format!(
+                "✓ {} per pod (green)",
+                s.per_pod.map(num).unwrap_or_default()
+            )),
+            Band::Yellow => st.warn(&format!(
+                "! {} per pod (yellow)",
+                s.per_pod.map(num).unwrap_or_default()
+            )),
             Band::Red => match s.per_pod {
                 Some(p) => st.bad(&format!("✗ {} per pod (red)", num(p))),
                 None => st.bad("✗ sessions but no running pods (red)"),
@@ -403,7 +453,11 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
             Band::Idle => st.good("✓ idle: no sessions, no pods"),
             Band::Unknown => st.warn("? ratio unknown"),
         };
-        writeln!(out, "{}{rate} active · {running} running pods · {ratio}", head(st, "SESSIONS"))?;
+        writeln!(
+            out,
+            "{}{rate} active · {running} running pods · {ratio}",
+            head(st, "SESSIONS")
+        )?;
         let mut extra = Vec::new();
         if let Some(p) = s.pending_pods {
             extra.push(format!("{} pending", num(p)));
@@ -418,14 +472,29 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
             num(settings.bands.yellow_min),
             num(settings.bands.yellow_max)
         ));
-        writeln!(out, "{}{}", cont(), st.dim(&format!("{} (from Prometheus)", extra.join(" · "))))?;
+        writeln!(
+            out,
+            "{}{}",
+            cont(),
+            st.dim(&format!("{} (from Prometheus)", extra.join(" · ")))
+        )?;
         if s.rate.is_none() {
             let why = snap
                 .prometheus
                 .get(crate::cluster::promql::SESSIONS)
                 .and_then(|a| a.error.clone())
-                .unwrap_or_else(|| format!("no series matches nginx_http_requests_total{{service=\"{}\"}}", settings.nginx_service));
-            writeln!(out, "{}  {}", cont(), st.warn(&format!("! sessions unknown: {why}")))?;
+                .unwrap_or_else(|| {
+                    format!(
+                        "no series matches nginx_http_requests_total{{service=\"{}\"}}",
+                        settings.nginx_service
+                    )
+                });
+            writeln!(
+                out,
+                "{}  {}",
+                cont(),
+                st.warn(&format!("! sessions unknown: {why}"))
+            )?;
         }
         if s.running_pods.is_none() && snap.gap("prometheus").is_none() {
             writeln!(out, "{}  {}", cont(), st.warn("! running pods unknown: no kube_pod_status_phase series (is kube-state-metrics scraped?)"))?;
@@ -439,8 +508,16 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
             } else {
                 "0 CrashLoopBackOff".into()
             };
-            let pending = if p.pending > 0 { st.warn(&format!("{} Pending", p.pending)) } else { "0 Pending".into() };
-            let failed = if p.failed > 0 { st.bad(&format!("{} Failed", p.failed)) } else { "0 Failed".into() };
+            let pending = if p.pending > 0 {
+                st.warn(&format!("{} Pending", p.pending))
+            } else {
+                "0 Pending".into()
+            };
+            let failed = if p.failed > 0 {
+                st.bad(&format!("{} Failed", p.failed))
+            } else {
+                "0 Failed".into()
+            };
             writeln!(
                 out,
                 "{}{} total: {} Running ({} ready), {pending}, {failed}, {crash} · {} restarts",
@@ -451,7 +528,12 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
                 p.restarts
             )?;
             if p.total == 0 {
-                writeln!(out, "{}{}", cont(), st.dim(&format!("no pods match {} (scaled to zero?)", r.selector)))?;
+                writeln!(
+                    out,
+                    "{}{}",
+                    cont(),
+                    st.dim(&format!("no pods match {} (scaled to zero?)", r.selector))
+                )?;
             }
         }
         (None, Some(g)) => gap_lines(out, st, "PODS", g)?,
@@ -460,7 +542,11 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
 
     match (&r.keda, &snap.scaled_object, snap.gap("scaledobject")) {
         (Some(k), _, _) => {
-            let paused = if k.paused { st.warn("! paused") } else { "not paused".into() };
+            let paused = if k.paused {
+                st.warn("! paused")
+            } else {
+                "not paused".into()
+            };
             writeln!(
                 out,
                 "{}{} → {}/{} · READY {} · ACTIVE {} · {paused}",
@@ -473,19 +559,39 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
                     Some(a) => {
                         let word = if a { "True" } else { "False" };
                         // Active=False is healthy when idle; the checks judge it.
-                        if a { st.good(&format!("✓ {word}")) } else { format!("– {word}") }
+                        if a {
+                            st.good(&format!("✓ {word}"))
+                        } else {
+                            format!("– {word}")
+                        }
                     }
                     None => st.warn("? Unknown"),
                 },
             )?;
-            if k.ready != Some(true) {
-                if let (Some(reason), msg) = (&k.ready_reason, &k.ready_message) {
-                    writeln!(out, "{}  {}", cont(), st.bad(&format!("{reason}: {}", msg.as_deref().unwrap_or(""))))?;
-                }
+            if k.ready != Some(true)
+                && let (Some(reason), msg) = (&k.ready_reason, &k.ready_message)
+            {
+                writeln!(
+                    out,
+                    "{}  {}",
+                    cont(),
+                    st.bad(&format!("{reason}: {}", msg.as_deref().unwrap_or("")))
+                )?;
             }
-            let d = |key: &str| if k.defaulted.iter().any(|x| x == key) { " (default)" } else { "" };
+            let d = |key: &str| {
+                if k.defaulted.iter().any(|x| x == key) {
+                    " (default)"
+                } else {
+                    ""
+                }
+            };
             let trigger = match (k.threshold, k.activation_threshold) {
-                (Some(t), Some(a)) => format!("threshold {} · activation {}{}", num(t), num(a), d("activationThreshold")),
+                (Some(t), Some(a)) => format!(
+                    "threshold {} · activation {}{}",
+                    num(t),
+                    num(a),
+                    d("activationThreshold")
+                ),
                 (Some(t), None) => format!("threshold {}", num(t)),
                 _ => "no prometheus trigger".into(),
             };
@@ -497,7 +603,11 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
                 d("minReplicaCount"),
                 k.max_replicas,
                 d("maxReplicaCount"),
-                if k.triggers.is_empty() { "none".into() } else { k.triggers.join(",") },
+                if k.triggers.is_empty() {
+                    "none".into()
+                } else {
+                    k.triggers.join(",")
+                },
             )?;
             writeln!(
                 out,
@@ -518,7 +628,15 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
                 settings.scaled_object,
                 r.namespace
             )?;
-            writeln!(out, "{}  {}", cont(), st.dim(&format!("hint: kubectl get scaledobjects -n {}", r.namespace)))?;
+            writeln!(
+                out,
+                "{}  {}",
+                cont(),
+                st.dim(&format!(
+                    "hint: kubectl get scaledobjects -n {}",
+                    r.namespace
+                ))
+            )?;
         }
         (_, _, Some(g)) => gap_lines(out, st, "KEDA", g)?,
         _ => writeln!(out, "{}?", head(st, "KEDA"))?,
@@ -530,7 +648,11 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
                 .metrics
                 .iter()
                 .map(|m| {
-                    let avg = if m.target_type.as_deref() == Some("AverageValue") { " (avg)" } else { "" };
+                    let avg = if m.target_type.as_deref() == Some("AverageValue") {
+                        " (avg)"
+                    } else {
+                        ""
+                    };
                     format!(
                         "{} {}/{}{avg}",
                         m.name,
@@ -545,11 +667,17 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
                 "{}{} · replicas {} → {} (min {}, max {}) · {}",
                 head(st, "HPA"),
                 h.name,
-                h.current_replicas.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+                h.current_replicas
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "?".into()),
                 h.desired_replicas,
                 h.min_replicas.unwrap_or(1),
                 h.max_replicas,
-                if metric.is_empty() { "no metrics".into() } else { metric }
+                if metric.is_empty() {
+                    "no metrics".into()
+                } else {
+                    metric
+                }
             )?;
             for c in &h.unhealthy_conditions {
                 let text = format!(
@@ -561,7 +689,16 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
                 );
                 // ScalingActive=False/ScalingDisabled is the normal state at zero replicas.
                 let benign = c.reason.as_deref() == Some("ScalingDisabled");
-                writeln!(out, "{}  {}", cont(), if benign { st.dim(&text) } else { st.warn(&format!("! {text}")) })?;
+                writeln!(
+                    out,
+                    "{}  {}",
+                    cont(),
+                    if benign {
+                        st.dim(&text)
+                    } else {
+                        st.warn(&format!("! {text}"))
+                    }
+                )?;
             }
         }
         (None, Some(g)) => gap_lines(out, st, "HPA", g)?,
@@ -572,13 +709,22 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
             } else {
                 ""
             };
-            writeln!(out, "{}{} {name} not found{why}", head(st, "HPA"), st.warn("!"))?;
+            writeln!(
+                out,
+                "{}{} {name} not found{why}",
+                head(st, "HPA"),
+                st.warn("!")
+            )?;
         }
     }
 
     match (&r.nodes, snap.gap("nodes")) {
         (Some(n), _) => {
-            let ready = if n.ready < n.total { st.warn(&format!("{} Ready", n.ready)) } else { format!("{} Ready", n.ready) };
+            let ready = if n.ready < n.total {
+                st.warn(&format!("{} Ready", n.ready))
+            } else {
+                format!("{} Ready", n.ready)
+            };
             writeln!(out, "{}{} total, {ready}", head(st, "NODES"), n.total)?;
         }
         (None, Some(g)) => gap_lines(out, st, "NODES", g)?,
@@ -595,35 +741,73 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
             let pending = if k.not_registered.is_empty() {
                 "all registered".to_string()
             } else {
-                st.warn(&format!("{} not yet registered: {}", k.not_registered.len(), k.not_registered.join(", ")))
+                st.warn(&format!(
+                    "{} not yet registered: {}",
+                    k.not_registered.len(),
+                    k.not_registered.join(", ")
+                ))
             };
             writeln!(
                 out,
                 "{}Karpenter NodePools {} · NodeClaims {} ({} launched, {pending})",
                 cont(),
-                if pools.is_empty() { "none".into() } else { pools },
+                if pools.is_empty() {
+                    "none".into()
+                } else {
+                    pools
+                },
                 k.node_claims,
                 k.launched
             )?;
         }
         (None, Some(g)) if g.reason == GapReason::NotInstalled => {
-            writeln!(out, "{}{}", cont(), st.dim("Karpenter not installed (no karpenter.sh API)"))?;
+            writeln!(
+                out,
+                "{}{}",
+                cont(),
+                st.dim("Karpenter not installed (no karpenter.sh API)")
+            )?;
         }
         (None, Some(g)) => {
-            writeln!(out, "{}{} Karpenter {}: {}", cont(), st.bad("✗"), g.reason, g.message)?;
+            writeln!(
+                out,
+                "{}{} Karpenter {}: {}",
+                cont(),
+                st.bad("✗"),
+                g.reason,
+                g.message
+            )?;
             writeln!(out, "{}  {}", cont(), st.dim(&format!("hint: {}", g.hint)))?;
         }
         (None, None) => {}
     }
 
     // Gaps not already shown in place of a section.
-    let shown = ["prometheus", "pods", "scaledobject", "hpa", "nodes", "nodepools"];
-    let rest: Vec<&Gap> = r.gaps.iter().filter(|g| !shown.contains(&g.source.as_str())).collect();
+    let shown = [
+        "prometheus",
+        "pods",
+        "scaledobject",
+        "hpa",
+        "nodes",
+        "nodepools",
+    ];
+    let rest: Vec<&Gap> = r
+        .gaps
+        .iter()
+        .filter(|g| !shown.contains(&g.source.as_str()))
+        .collect();
     if !rest.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", st.bold("COULD NOT CHECK"))?;
         for g in rest {
-            writeln!(out, "  {} {} ({}): {}", st.warn("?"), g.source, g.reason, g.message)?;
+            writeln!(
+                out,
+                "  {} {} ({}): {}",
+                st.warn("?"),
+                g.source,
+                g.reason,
+                g.message
+            )?;
             if !g.hint.is_empty() {
                 writeln!(out, "    {}", st.dim(&format!("hint: {}", g.hint)))?;
             }
@@ -640,14 +824,24 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
                 p.status.clone(),
                 p.ready.clone(),
                 p.restarts.to_string(),
-                p.age_seconds.map(human_duration).unwrap_or_else(|| "?".into()),
+                p.age_seconds
+                    .map(human_duration)
+                    .unwrap_or_else(|| "?".into()),
                 p.node.clone().unwrap_or_else(|| "<none>".into()),
             ]);
         }
         let mut t = table.build();
         t.with(tabled::settings::Style::blank());
         t.with(tabled::settings::Padding::new(0, 3, 0, 0));
-        writeln!(out, "{}", t.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))?;
+        writeln!(
+            out,
+            "{}",
+            t.to_string()
+                .lines()
+                .map(str::trim_end)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )?;
     }
     Ok(())
 }
@@ -656,7 +850,12 @@ pub fn render_table(out: &mut dyn Write, r: &StatusReport, snap: &Snapshot, sett
 mod tests {
     use super::*;
 
-    const B: Bands = Bands { green_min: 0.8, green_max: 1.2, yellow_min: 0.5, yellow_max: 1.5 };
+    const B: Bands = Bands {
+        green_min: 0.8,
+        green_max: 1.2,
+        yellow_min: 0.5,
+        yellow_max: 1.5,
+    };
 
     #[test]
     fn bands_follow_the_runbook() {

@@ -3,3 +3,9 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+
+mod harness;
+mod krew;
+mod kubectl;
+mod sim;
+mod status;

@@ -2,4 +2,8 @@
 //! cluster simulator, the Prometheus / nginx harness and scenario files.
 #![allow(dead_code)]
 
+pub mod pipeline;
+pub mod prom;
 pub mod scenario;
+pub mod sim;
+pub mod spice;
