@@ -161,6 +161,9 @@ pub struct GlobalArgs {
     /// from $SPICE_PROMETHEUS_TOKEN (never from a flag).
     #[arg(long, global = true, value_name = "URL", help_heading = "Spice")]
     pub prometheus_url: Option<String>,
+    /// Loki base URL, instead of the service proxy (token from $SPICE_LOKI_TOKEN).
+    #[arg(long, global = true, value_name = "URL", help_heading = "Spice")]
+    pub loki_url: Option<String>,
     /// Namespace of the KEDA operator [default: keda].
     #[arg(long, global = true, value_name = "NS", help_heading = "Spice")]
     pub keda_namespace: Option<String>,

@@ -3,6 +3,7 @@
 //! Data flow: `cli` → `settings` → `cluster::collect` (all network I/O, one
 //! concurrent step) → `snapshot::Snapshot` → pure reports → renderers.
 
+pub mod checks;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

@@ -550,6 +550,7 @@ fn flag_values(args: &GlobalArgs) -> Vec<(&'static str, &'static str, String)> {
         &args.prometheus_service,
     );
     put("prometheusUrl", "--prometheus-url", &args.prometheus_url);
+    put("lokiUrl", "--loki-url", &args.loki_url);
     put("kedaNamespace", "--keda-namespace", &args.keda_namespace);
     put("requestTimeout", "--request-timeout", &args.request_timeout);
     let color = args.color.map(|c| match c {

@@ -44,6 +44,15 @@ pub struct Snapshot {
     pub events: Option<Vec<EventInfo>>,
     #[serde(default)]
     pub operator_pods: Option<Vec<PodInfo>>,
+    /// KEDA operator log lines about this ScaledObject or its scalers (newest last).
+    #[serde(default)]
+    pub operator_logs: Option<Vec<LogLine>>,
+    /// Alerting rules Prometheus has loaded (to spot the runbook's flawed forms).
+    #[serde(default)]
+    pub prometheus_rules: Option<Vec<RuleInfo>>,
+    /// Heartbeat data from Loki; `None` when Loki was not reached (see gaps).
+    #[serde(default)]
+    pub loki: Option<LokiData>,
     /// Prometheus answers, keyed by the query's purpose (see `cluster::promql`).
     #[serde(default)]
     pub prometheus: BTreeMap<String, PromAnswer>,
@@ -70,6 +79,9 @@ impl Snapshot {
             node_claims: None,
             events: None,
             operator_pods: None,
+            operator_logs: None,
+            prometheus_rules: None,
+            loki: None,
             prometheus: BTreeMap::new(),
             gaps: Vec::new(),
         }
@@ -560,4 +572,41 @@ pub struct Sample {
     pub value: f64,
     /// Sample time, unix seconds.
     pub timestamp: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogLine {
+    pub pod: String,
+    pub line: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleInfo {
+    pub group: String,
+    pub name: String,
+    pub query: String,
+    /// firing | pending | inactive
+    #[serde(default)]
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LokiData {
+    /// The LogQL selecting heartbeat events (the `lokiQuery` setting).
+    pub query: String,
+    /// Heartbeat events in the last 5 minutes (`sum(count_over_time(<query>[5m]))`);
+    /// `None` when the query matched no stream at all.
+    pub heartbeats_5m: Option<f64>,
+    /// Distinct sessions still heartbeating with `event_data_status="active"`
+    /// in the last 2 minutes.
+    pub active_sessions_2m: Option<f64>,
+    /// Stream label names Loki knows (read when the query matched nothing).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// An error from a query that ran but failed (bad LogQL, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

@@ -22,6 +22,14 @@ pub struct Sources {
     pub context: Option<String>,
     pub server: String,
     pub prometheus: Result<HttpApi, String>,
+    pub loki: Result<HttpApi, String>,
+}
+
+/// How much to read: `status` needs less than `diagnose` and `snapshot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Status,
+    Full,
 }
 
 impl Sources {
@@ -41,11 +49,21 @@ impl Sources {
             },
             settings.request_timeout,
         );
+        let loki = HttpApi::new(
+            &settings.loki,
+            Some(&kube),
+            match settings.loki {
+                Endpoint::Url(_) => env("SPICE_LOKI_TOKEN"),
+                Endpoint::Service(_) => None,
+            },
+            settings.request_timeout,
+        );
         Sources {
             kube,
             context,
             server,
             prometheus,
+            loki,
         }
     }
 }
@@ -96,11 +114,104 @@ where
     }
 }
 
+async fn with_timeout<T>(
+    timeout: Duration,
+    what: String,
+    fut: impl Future<Output = Result<T, super::prometheus::ApiFailure>>,
+) -> Result<T, super::prometheus::ApiFailure> {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(super::prometheus::ApiFailure {
+            reason: GapReason::Timeout,
+            message: format!("{what}: no answer within {}s", timeout.as_secs_f64()),
+            hint: "the service is slow or unreachable; raise --request-timeout".into(),
+        }),
+    }
+}
+
+/// How many operator log lines a snapshot keeps (the newest).
+const OPERATOR_LOG_LINES: usize = 50;
+
+/// Reads the KEDA operator's recent logs and keeps the lines about this
+/// ScaledObject or its scalers. A second round trip: it needs the pod names.
+async fn read_operator_logs(
+    client: &kube::Client,
+    settings: &Settings,
+    pods: &[PodInfo],
+    snap: &mut Snapshot,
+) {
+    let api: Api<Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
+    let reads = pods.iter().filter(|p| p.phase == "Running").map(|p| {
+        let container = p
+            .containers
+            .iter()
+            .find(|c| c.name.contains("keda-operator"))
+            .or_else(|| p.containers.first())
+            .map(|c| c.name.clone());
+        let params = kube::api::LogParams {
+            container,
+            tail_lines: Some(500),
+            since_seconds: Some(1800),
+            ..Default::default()
+        };
+        let api = api.clone();
+        let name = p.name.clone();
+        let ns = settings.keda_namespace.clone();
+        async move {
+            let target = ReadTarget {
+                verb: "get",
+                resource: "pods/log",
+                group: "",
+                namespace: Some(ns.as_str()),
+            };
+            let res = read(settings.request_timeout, target, api.logs(&name, &params)).await;
+            (name, res)
+        }
+    });
+    let mut lines = Vec::new();
+    let mut failure = None;
+    for (pod, res) in join_all(reads).await {
+        match res {
+            Ok(text) => {
+                for line in text.lines() {
+                    if is_relevant_log_line(line, &settings.namespace, &settings.scaled_object) {
+                        lines.push(LogLine {
+                            pod: pod.clone(),
+                            line: line.trim_end().to_string(),
+                        });
+                    }
+                }
+            }
+            Err(f) => failure = Some(f),
+        }
+    }
+    if let Some(f) = failure {
+        snap.gaps.push(f.into_gap("keda-operator-logs"));
+        if lines.is_empty() {
+            return;
+        }
+    }
+    let keep_from = lines.len().saturating_sub(OPERATOR_LOG_LINES);
+    snap.operator_logs = Some(lines.split_off(keep_from));
+}
+
+/// A KEDA operator line about this ScaledObject, or a scaler error (which
+/// names the ScaledObject in its JSON fields).
+pub fn is_relevant_log_line(line: &str, namespace: &str, scaled_object: &str) -> bool {
+    let names_it = line.contains(&format!("\"{scaled_object}\""))
+        || line.contains(&format!("{namespace}/{scaled_object}"))
+        || line.contains(&format!("\"name\": \"{scaled_object}\""));
+    let scaler_error = (line.contains("prometheus_scaler") || line.contains("scale_handler"))
+        && (line.contains("ERROR") || line.contains("error"));
+    names_it || (scaler_error && (line.contains(scaled_object) || !line.contains("\"name\"")))
+}
+
 /// Collects everything `status` and the checks read, concurrently.
 pub async fn run(
     sources: &Sources,
     settings: &Settings,
     captured_at: jiff::Timestamp,
+    scope: Scope,
 ) -> Result<Snapshot, Error> {
     let client = &sources.kube;
     let ns = settings.namespace.as_str();
@@ -184,7 +295,35 @@ pub async fn run(
         claim_api.list(&all),
     );
 
-    let queries = promql::status_queries(settings);
+    let queries = match scope {
+        Scope::Status => promql::status_queries(settings),
+        Scope::Full => promql::diagnose_queries(settings),
+    };
+    let full = scope == Scope::Full;
+    let rules = async {
+        match (&sources.prometheus, full) {
+            (Ok(api), true) => Some(with_timeout(timeout, api.describe(), api.alert_rules()).await),
+            _ => None,
+        }
+    };
+    let loki = async {
+        match (&sources.loki, full) {
+            (Ok(api), true) => Some(
+                with_timeout(
+                    timeout,
+                    api.describe(),
+                    super::loki::collect(api, &settings.loki_query),
+                )
+                .await,
+            ),
+            (Err(e), true) => Some(Err(super::prometheus::ApiFailure {
+                reason: GapReason::Error,
+                message: e.clone(),
+                hint: "check --loki-url".into(),
+            })),
+            _ => None,
+        }
+    };
     let prom_reads = async {
         match &sources.prometheus {
             Ok(api) => {
@@ -211,7 +350,7 @@ pub async fn run(
         }
     };
 
-    let (kube_reads, prom) = tokio::join!(
+    let (kube_reads, prom, rules, loki) = tokio::join!(
         async {
             tokio::join!(
                 discovery,
@@ -226,7 +365,9 @@ pub async fn run(
                 claims
             )
         },
-        prom_reads
+        prom_reads,
+        rules,
+        loki
     );
     let (discovery, pods, deployment, scaled_object, hpas, nodes, events, operator, pools, claims) =
         kube_reads;
@@ -327,9 +468,45 @@ pub async fn run(
         Ok(list) => {
             let mut v: Vec<PodInfo> = list.items.iter().map(convert::pod).collect();
             v.sort_by(|a, b| a.name.cmp(&b.name));
+            if full {
+                read_operator_logs(client, settings, &v, &mut snap).await;
+            }
             snap.operator_pods = Some(v);
         }
         Err(f) => snap.gaps.push(f.into_gap("keda-operator")),
+    }
+    match rules {
+        Some(Ok(r)) => snap.prometheus_rules = Some(r),
+        Some(Err(f)) => {
+            // The query gap already says Prometheus is down; say it once.
+            if !snap.gaps.iter().any(|g| g.source == "prometheus") {
+                snap.gaps.push(Gap {
+                    source: "prometheus-rules".into(),
+                    reason: f.reason,
+                    message: f.message,
+                    hint: f.hint,
+                });
+            }
+        }
+        None => {}
+    }
+    match loki {
+        Some(Ok(data)) => snap.loki = Some(data),
+        Some(Err(f)) => {
+            let hint = if f.reason == GapReason::NotFound {
+                "no Loki at the lokiService setting; set --loki-url or lokiService NS/SVC:PORT"
+                    .to_string()
+            } else {
+                f.hint
+            };
+            snap.gaps.push(Gap {
+                source: "loki".into(),
+                reason: f.reason,
+                message: f.message,
+                hint,
+            });
+        }
+        None => {}
     }
     match pools {
         Ok(list) => {

@@ -107,7 +107,7 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
                 },
                 403 => ReadFailure {
                     reason: GapReason::Forbidden,
-                    message: format!("forbidden: {message}"),
+                    message,
                     hint: target.rbac_rule(),
                 },
                 404 => {

@@ -73,7 +73,11 @@ impl HttpApi {
     }
 
     /// GET `path` with query parameters; returns the status code and body.
-    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<(u16, String), ApiFailure> {
+    pub async fn get(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<(u16, String), ApiFailure> {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
@@ -177,7 +181,40 @@ impl HttpApi {
         parse_query_answer(status, &body, &self.describe(), self.is_proxy())
     }
 
-    fn is_proxy(&self) -> bool {
+    /// The alerting rules Prometheus has loaded (`/api/v1/rules?type=alert`).
+    pub async fn alert_rules(&self) -> Result<Vec<crate::snapshot::RuleInfo>, ApiFailure> {
+        let (status, body) = self.get("/api/v1/rules", &[("type", "alert")]).await?;
+        let parsed: serde_json::Value = match serde_json::from_str(&body) {
+            Ok(v) if status == 200 => v,
+            _ => {
+                // Reuse the query parser for its error wording.
+                return Err(
+                    parse_query_answer(status, &body, &self.describe(), self.is_proxy())
+                        .err()
+                        .unwrap_or_else(|| {
+                            bad_answer(&self.describe(), "rules answer is not JSON")
+                        }),
+                );
+            }
+        };
+        let mut rules = Vec::new();
+        for group in parsed["data"]["groups"].as_array().into_iter().flatten() {
+            for rule in group["rules"].as_array().into_iter().flatten() {
+                if rule["type"] != "alerting" {
+                    continue;
+                }
+                rules.push(crate::snapshot::RuleInfo {
+                    group: group["name"].as_str().unwrap_or_default().to_string(),
+                    name: rule["name"].as_str().unwrap_or_default().to_string(),
+                    query: rule["query"].as_str().unwrap_or_default().to_string(),
+                    state: rule["state"].as_str().unwrap_or_default().to_string(),
+                });
+            }
+        }
+        Ok(rules)
+    }
+
+    pub fn is_proxy(&self) -> bool {
         matches!(self, HttpApi::Proxy { .. })
     }
 }

@@ -115,6 +115,75 @@ pub fn ksm_series() -> Query {
     }
 }
 
+pub const SESSIONS_MAX_5M: &str = "sessionsMax5m";
+pub const ALERT_RATIO_NOW: &str = "alertPodSessionRatioNow";
+pub const ALERT_RATIO_FOR: &str = "alertPodSessionRatioFor";
+pub const ALERT_KEDA_NOW: &str = "alertKedaNotRespondingNow";
+pub const ALERT_KEDA_FOR: &str = "alertKedaNotRespondingFor";
+
+/// The highest session rate over the last 5 minutes (is there still traffic?).
+pub fn sessions_max_5m(s: &Settings) -> Query {
+    Query {
+        key: SESSIONS_MAX_5M,
+        promql: format!("max_over_time({}[5m:15s])", sessions(s).promql),
+    }
+}
+
+/// The runbook's PodSessionRatioAnomaly expression, corrected: `sum` of the
+/// Running series instead of `count` (which counts every pod of every phase).
+pub fn pod_session_ratio_expr(s: &Settings) -> String {
+    format!(
+        "abs(sum(rate({}[5m])) / sum(kube_pod_status_phase{{{}, phase=\"Running\"}}) - 1)",
+        nginx(s),
+        pod_matchers(s)
+    )
+}
+
+/// The runbook's KEDANotResponding expression, corrected: `and on()`. Without
+/// `on()`, `and` matches on all labels and the two sides never share a label
+/// set, so the runbook's alert can never fire.
+pub fn keda_not_responding_expr(s: &Settings) -> String {
+    format!(
+        "(changes(kube_deployment_status_replicas{{namespace=\"{}\", deployment=\"{}\"}}[10m]) == 0) and on() (sum(rate({}[5m])) > 5)",
+        escape(&s.namespace),
+        escape(&s.deployment),
+        nginx(s)
+    )
+}
+
+/// The alert expressions now, and how long they have held (`for:`): the number
+/// of subquery points where the condition held (11 points = the whole window).
+pub fn alert_queries(s: &Settings) -> Vec<Query> {
+    let ratio = pod_session_ratio_expr(s);
+    let keda = keda_not_responding_expr(s);
+    vec![
+        Query {
+            key: ALERT_RATIO_NOW,
+            promql: ratio.clone(),
+        },
+        Query {
+            key: ALERT_RATIO_FOR,
+            promql: format!("count_over_time((({ratio}) > 0.5)[5m:30s])"),
+        },
+        Query {
+            key: ALERT_KEDA_NOW,
+            promql: keda.clone(),
+        },
+        Query {
+            key: ALERT_KEDA_FOR,
+            promql: format!("count_over_time(({keda})[10m:1m])"),
+        },
+    ]
+}
+
+/// What `diagnose` asks Prometheus: the status queries plus the chain's.
+pub fn diagnose_queries(s: &Settings) -> Vec<Query> {
+    let mut q = status_queries(s);
+    q.push(sessions_max_5m(s));
+    q.extend(alert_queries(s));
+    q
+}
+
 /// What `status` asks Prometheus, all sent at once.
 pub fn status_queries(s: &Settings) -> Vec<Query> {
     vec![

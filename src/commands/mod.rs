@@ -26,7 +26,10 @@ pub async fn connect(global: &GlobalArgs) -> Result<(KubeTarget, Settings), Fata
 }
 
 /// Connects and runs one collect step.
-pub async fn collect(global: &GlobalArgs) -> Result<(crate::snapshot::Snapshot, Settings), Fatal> {
+pub async fn collect(
+    global: &GlobalArgs,
+    scope: crate::cluster::collect::Scope,
+) -> Result<(crate::snapshot::Snapshot, Settings), Fatal> {
     let (target, settings) = connect(global).await?;
     let client = target.client(settings.request_timeout)?;
     let sources = crate::cluster::collect::Sources::new(
@@ -36,6 +39,7 @@ pub async fn collect(global: &GlobalArgs) -> Result<(crate::snapshot::Snapshot, 
         &settings,
         &crate::process_env,
     );
-    let snap = crate::cluster::collect::run(&sources, &settings, jiff::Timestamp::now()).await?;
+    let snap =
+        crate::cluster::collect::run(&sources, &settings, jiff::Timestamp::now(), scope).await?;
     Ok((snap, settings))
 }

@@ -11,7 +11,8 @@ pub async fn run(
     args: &SnapshotArgs,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Fatal> {
-    let (snapshot, _settings) = super::collect(global).await?;
+    let (snapshot, _settings) =
+        super::collect(global, crate::cluster::collect::Scope::Full).await?;
     let text = serde_json::to_string_pretty(&snapshot)
         .map_err(|e| Fatal::new(format!("cannot encode the snapshot: {e}"), ""))?;
     if args.output.as_os_str() == "-" {

@@ -17,7 +17,7 @@ pub async fn run(
 ) -> Result<ExitStatus, Fatal> {
     let (snapshot, settings) = match &args.from {
         Some(path) => load_snapshot(global, path)?,
-        None => super::collect(global).await?,
+        None => super::collect(global, crate::cluster::collect::Scope::Status).await?,
     };
     let report = StatusReport::build(&snapshot, &settings);
     match args.output {

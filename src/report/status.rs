@@ -527,6 +527,56 @@ pub fn render_table(
                 p.ready,
                 p.restarts
             )?;
+            // The pods an on-call engineer acts on: why each is stuck.
+            let mut stuck: Vec<&crate::snapshot::PodInfo> = snap
+                .pods
+                .iter()
+                .flatten()
+                .filter(|pod| {
+                    pod.phase == "Pending" || pod.crash_looping().is_some() || pod.phase == "Failed"
+                })
+                .collect();
+            stuck.sort_by_key(|pod| pod.created);
+            for pod in stuck.iter().take(5) {
+                let age = age(snap, pod.created)
+                    .map(human_duration)
+                    .unwrap_or_else(|| "?".into());
+                let why = if let Some(c) = pod.crash_looping() {
+                    format!("CrashLoopBackOff ({} restarts of {})", c.restarts, c.name)
+                } else if let Some(sc) = pod.scheduled.as_ref().filter(|c| c.status != "True") {
+                    format!(
+                        "{} {}: {}",
+                        pod.display_status(),
+                        sc.reason.as_deref().unwrap_or("not scheduled"),
+                        sc.message
+                            .as_deref()
+                            .unwrap_or("")
+                            .lines()
+                            .next()
+                            .unwrap_or("")
+                    )
+                } else {
+                    pod.display_status()
+                };
+                writeln!(
+                    out,
+                    "{}  {} {} for {age}: {why}",
+                    cont(),
+                    st.warn("!"),
+                    pod.name
+                )?;
+            }
+            if stuck.len() > 5 {
+                writeln!(
+                    out,
+                    "{}  {}",
+                    cont(),
+                    st.dim(&format!(
+                        "… and {} more (-o wide lists every pod)",
+                        stuck.len() - 5
+                    ))
+                )?;
+            }
             if p.total == 0 {
                 writeln!(
                     out,
@@ -687,8 +737,11 @@ pub fn render_table(
                     c.reason.as_deref().unwrap_or(""),
                     c.message.as_deref().unwrap_or("")
                 );
-                // ScalingActive=False/ScalingDisabled is the normal state at zero replicas.
-                let benign = c.reason.as_deref() == Some("ScalingDisabled");
+                // At zero replicas ScalingActive=False/ScalingDisabled and
+                // ScalingLimited/TooFewReplicas are the normal state of a KEDA HPA.
+                let at_zero = h.current_replicas.unwrap_or(0) == 0;
+                let benign = c.reason.as_deref() == Some("ScalingDisabled")
+                    || (at_zero && c.reason.as_deref() == Some("TooFewReplicas"));
                 writeln!(
                     out,
                     "{}  {}",
@@ -704,6 +757,18 @@ pub fn render_table(
         (None, Some(g)) => gap_lines(out, st, "HPA", g)?,
         (None, None) => {
             let name = snap.keda_hpa_name(&settings.scaled_object);
+            if snap
+                .gap("scaledobject")
+                .is_some_and(|g| g.reason == GapReason::NotInstalled)
+            {
+                writeln!(
+                    out,
+                    "{}{}",
+                    head(st, "HPA"),
+                    st.dim(&format!("– {name} not found (no KEDA)"))
+                )?;
+                return render_rest(out, r, snap, st, wide);
+            }
             let why = if matches!(snap.scaled_object, Some(Lookup::Found(ref so)) if so.paused()) {
                 " (KEDA deletes it while the ScaledObject is paused)"
             } else {
@@ -718,6 +783,17 @@ pub fn render_table(
         }
     }
 
+    render_rest(out, r, snap, st, wide)
+}
+
+/// NODES, Karpenter, the gaps not shown in place, and the wide pod list.
+fn render_rest(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    st: &Styles,
+    wide: bool,
+) -> io::Result<()> {
     match (&r.nodes, snap.gap("nodes")) {
         (Some(n), _) => {
             let ready = if n.ready < n.total {

@@ -135,4 +135,35 @@ fn live_pipeline_reports_sessions_plus_scrapes() {
     eprintln!("rate {rate} after {:?}", t.elapsed());
     assert!((3.0..=5.0).contains(&rate), "rate {rate} not in [3, 5]");
     assert!(pipeline.prometheus_url().starts_with("http://127.0.0.1:"));
+
+    // The plugin reads the same sessions through the API server's service
+    // proxy (its default route) and through a direct URL.
+    let cluster = crate::support::spice::Cluster::without_prometheus("healthy");
+    cluster.sim.set_proxy_upstream(
+        "observability",
+        "prometheus",
+        "9090",
+        &pipeline.prometheus_url(),
+    );
+    for args in [
+        vec!["status", "-o", "json"],
+        vec![
+            "status",
+            "-o",
+            "json",
+            "--prometheus-url",
+            &pipeline.prometheus_url(),
+        ],
+    ] {
+        let run = cluster.spice(&args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        let sessions = run.json()["sessions"]["rate"]
+            .as_f64()
+            .expect("sessions rate");
+        // 3 sessions plus the exporter's own stub_status requests (1/s).
+        assert!(
+            (3.0..=5.0).contains(&sessions),
+            "{args:?}: sessions {sessions} not ≈ 3"
+        );
+    }
 }

@@ -1,0 +1,5 @@
+//! Checks of the hpa area.
+
+use super::Check;
+
+pub static CHECKS: &[Check] = &[];

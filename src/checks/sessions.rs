@@ -1,0 +1,5 @@
+//! Checks of the sessions area.
+
+use super::Check;
+
+pub static CHECKS: &[Check] = &[];
