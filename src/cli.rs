@@ -28,6 +28,10 @@ pub struct Cli {
 pub enum Command {
     /// One screen: pods, KEDA, HPA, nodes, sessions and the sessions-per-pod ratio.
     Status(StatusArgs),
+    /// Every runbook check chained into a pass/warn/fail report, root cause first.
+    Diagnose(DiagnoseArgs),
+    /// What a check looks at, why, and how to fix what it finds.
+    Explain(ExplainArgs),
     /// Save everything collected (no secrets) to a file, to replay with `--from`.
     Snapshot(SnapshotArgs),
     /// Show the effective settings and where each one came from.
@@ -44,6 +48,73 @@ pub struct StatusArgs {
     /// Read a saved snapshot instead of the cluster (offline replay).
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Table)]
+    pub output: ReportFormat,
+    /// Run only these checks (ids or globs such as `keda.*`; repeat or comma-separate).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Leave out these checks (ids or globs).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Run just the runbook's troubleshooting chain for a symptom, in its order.
+    #[arg(long, value_enum)]
+    pub symptom: Option<Symptom>,
+    /// Exit 1 on failures only (default), or on warnings too.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+    /// Replay a saved snapshot instead of reading the cluster.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+    Junit,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Symptom {
+    NoScaleUp,
+    NoScaleDown,
+    TooFast,
+    TooSlow,
+}
+
+impl Symptom {
+    pub fn name(self) -> &'static str {
+        match self {
+            Symptom::NoScaleUp => "no-scale-up",
+            Symptom::NoScaleDown => "no-scale-down",
+            Symptom::TooFast => "too-fast",
+            Symptom::TooSlow => "too-slow",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Fail,
+    Warn,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A check id, e.g. keda.ready.
+    #[arg(required_unless_present = "list")]
+    pub id: Option<String>,
+    /// List every check.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]

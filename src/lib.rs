@@ -45,6 +45,8 @@ pub fn run(cli: Cli) -> ExitStatus {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Status(args) => commands::status::run(&cli.global, args, &mut out).await,
+            Command::Diagnose(args) => commands::diagnose::run(&cli.global, args, &mut out).await,
+            Command::Explain(args) => commands::explain::run(args, &mut out),
             Command::Snapshot(args) => commands::snapshot::run(&cli.global, args, &mut out).await,
             Command::Config(args) => commands::config::run(&cli.global, args, &mut out).await,
             Command::Version => commands::version::run(&mut out),

@@ -141,6 +141,11 @@ const KEYS: &[Key] = &[
         help: "auto, always or never",
     },
     Key {
+        name: "silence",
+        default: Some(""),
+        help: "check ids or globs shown as skipped (comma-separated)",
+    },
+    Key {
         name: "ratio.greenMin",
         default: Some("0.8"),
         help: "sessions per pod: lower end of green",
@@ -301,6 +306,8 @@ pub struct Settings {
     pub sidecar_container: String,
     pub request_timeout: Duration,
     pub color: ColorChoice,
+    /// Check ids or globs the config file silences.
+    pub silence: Vec<String>,
     pub bands: Bands,
     pub targets: Targets,
     /// Every key with its effective value and source, in key order.
@@ -336,6 +343,8 @@ struct FileValues {
     sidecar_container: Option<Scalar>,
     request_timeout: Option<Scalar>,
     color: Option<Scalar>,
+    /// Check ids or globs to silence (a YAML list or a comma-separated string).
+    silence: Option<Silence>,
     ratio: Option<RatioValues>,
     targets: Option<TargetValues>,
     /// Per kube-context overrides, same keys (no nesting of `contexts`).
@@ -358,6 +367,13 @@ struct TargetValues {
     scale_down: Option<Scalar>,
     pod_success_rate: Option<Scalar>,
     heartbeat_per_session: Option<Scalar>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Silence {
+    List(Vec<String>),
+    Text(String),
 }
 
 /// A YAML scalar: numbers and booleans are kept as the text the user wrote.
@@ -416,6 +432,13 @@ impl FileValues {
             put("targets.scaleDown", &t.scale_down);
             put("targets.podSuccessRate", &t.pod_success_rate);
             put("targets.heartbeatPerSession", &t.heartbeat_per_session);
+        }
+        if let Some(silence) = &self.silence {
+            let text = match silence {
+                Silence::List(items) => items.join(","),
+                Silence::Text(t) => t.clone(),
+            };
+            out.push(("silence", text));
         }
         out
     }
@@ -797,6 +820,15 @@ impl Settings {
             sidecar_container: name("sidecarContainer")?,
             request_timeout,
             color,
+            silence: get("silence")
+                .0
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
             bands,
             targets,
             effective: Vec::new(),

@@ -275,21 +275,30 @@ pub fn run(snap: &Snapshot, settings: &Settings, sel: &Selection) -> Vec<Finding
     let mut findings: Vec<Finding> = Vec::with_capacity(order.len());
     // Outcomes of every check, including those not shown, so `needs` resolve
     // even when --only hides the need.
-    let mut outcomes: std::collections::BTreeMap<&'static str, Outcome> = Default::default();
+    let mut outcomes: std::collections::BTreeMap<&'static str, (Outcome, Option<String>)> =
+        Default::default();
+    // A check is blocked by a need that failed, or by whatever blocked that
+    // need: the whole chain below a failed link reports the same root.
+    let blocker =
+        |check: &Check,
+         outcomes: &std::collections::BTreeMap<&'static str, (Outcome, Option<String>)>| {
+            check.needs.iter().find_map(|n| match outcomes.get(*n) {
+                Some((Outcome::Fail, _)) => Some(n.to_string()),
+                Some((_, Some(root))) => Some(root.clone()),
+                _ => None,
+            })
+        };
     for check in registry.iter().copied().chain(order.iter().copied()) {
         if outcomes.contains_key(check.id) {
             continue;
         }
-        let blocked = check
-            .needs
-            .iter()
-            .find(|n| outcomes.get(**n) == Some(&Outcome::Fail));
+        let blocked = blocker(check, &outcomes);
         let outcome = if blocked.is_some() {
             Outcome::Skip
         } else {
             (check.eval)(&ctx).outcome
         };
-        outcomes.insert(check.id, outcome);
+        outcomes.insert(check.id, (outcome, blocked));
     }
     for check in order {
         let selected = (sel.only.is_empty() || sel.only.iter().any(|p| glob_match(p, check.id)))
@@ -297,11 +306,7 @@ pub fn run(snap: &Snapshot, settings: &Settings, sel: &Selection) -> Vec<Finding
         if !selected {
             continue;
         }
-        let blocked_by = check
-            .needs
-            .iter()
-            .find(|n| outcomes.get(**n) == Some(&Outcome::Fail))
-            .map(|s| s.to_string());
+        let blocked_by = outcomes.get(check.id).and_then(|(_, b)| b.clone());
         let verdict = if sel.silenced.iter().any(|p| glob_match(p, check.id)) {
             Verdict::skip("silenced in the config file")
         } else if let Some(b) = &blocked_by {

@@ -374,3 +374,69 @@ pub fn expect(v: &Verdict, outcome: Outcome, needle: &str) {
         );
     }
 }
+
+/// Sets one Prometheus answer to several series (labelled `instance=i0`, `i1`, ...).
+pub fn set_prom_samples(s: &mut Snapshot, key: &str, values: &[f64]) {
+    set_prom(s, key, None);
+    if let Some(a) = s.prometheus.get_mut(key) {
+        a.samples = Some(
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Sample {
+                    labels: BTreeMap::from([("instance".to_string(), format!("i{i}"))]),
+                    value: *v,
+                    timestamp: now().as_second() as f64,
+                })
+                .collect(),
+        );
+    }
+}
+
+/// Makes one Prometheus answer a failed query with Prometheus's error text.
+pub fn set_prom_error(s: &mut Snapshot, key: &str, message: &str) {
+    set_prom(s, key, None);
+    if let Some(a) = s.prometheus.get_mut(key) {
+        a.samples = None;
+        a.error = Some(message.into());
+    }
+}
+
+/// An alerting rule as Prometheus's /api/v1/rules reports it.
+pub fn rule(group: &str, name: &str, query: &str) -> RuleInfo {
+    RuleInfo {
+        group: group.into(),
+        name: name.into(),
+        query: query.into(),
+        state: "inactive".into(),
+    }
+}
+
+/// A Karpenter NodeClaim created `age` seconds ago: Launched, and with
+/// `ready` also Registered and Initialized (with a node), else still in flight.
+pub fn node_claim(name: &str, age: i64, ready: bool) -> NodeClaimInfo {
+    let mut conditions = vec![cond("Launched", "True", "Launched", "")];
+    if ready {
+        conditions.push(cond("Registered", "True", "Registered", ""));
+        conditions.push(cond("Initialized", "True", "Initialized", ""));
+    }
+    NodeClaimInfo {
+        name: name.into(),
+        node_pool: Some("default".into()),
+        node_name: ready.then(|| format!("node-{name}")),
+        created: Some(ago(age)),
+        conditions,
+    }
+}
+
+/// Karpenter's Nominated event on a pod, for a NodeClaim.
+pub fn nominated(pod: &str, claim: &str, secs_ago: i64) -> EventInfo {
+    event(
+        "Pod",
+        pod,
+        "Normal",
+        "Nominated",
+        &format!("Pod should schedule on: nodeclaim/{claim}"),
+        secs_ago,
+    )
+}

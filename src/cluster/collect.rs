@@ -477,18 +477,16 @@ pub async fn run(
     }
     match rules {
         Some(Ok(r)) => snap.prometheus_rules = Some(r),
-        Some(Err(f)) => {
-            // The query gap already says Prometheus is down; say it once.
-            if !snap.gaps.iter().any(|g| g.source == "prometheus") {
-                snap.gaps.push(Gap {
-                    source: "prometheus-rules".into(),
-                    reason: f.reason,
-                    message: f.message,
-                    hint: f.hint,
-                });
-            }
+        // When the query gap already says Prometheus is down, say it once.
+        Some(Err(f)) if !snap.gaps.iter().any(|g| g.source == "prometheus") => {
+            snap.gaps.push(Gap {
+                source: "prometheus-rules".into(),
+                reason: f.reason,
+                message: f.message,
+                hint: f.hint,
+            });
         }
-        None => {}
+        _ => {}
     }
     match loki {
         Some(Ok(data)) => snap.loki = Some(data),

@@ -37,8 +37,10 @@ pub async fn collect(api: &HttpApi, query: &str) -> Result<LokiData, ApiFailure>
     }
     if data.heartbeats_5m.is_none() {
         let (status, body) = api.get("/loki/api/v1/labels", &[("since", "1h")]).await?;
-        if status == 200 {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
+        if status == 200
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&body)
+        {
+            {
                 data.labels = v["data"]
                     .as_array()
                     .map(|a| {

@@ -1,6 +1,8 @@
 //! One module per subcommand: glue between settings, collect and renderers.
 
 pub mod config;
+pub mod diagnose;
+pub mod explain;
 pub mod snapshot;
 pub mod status;
 pub mod version;

@@ -3,6 +3,7 @@
 //! from a `Styles` value decided once at the edge; they never look at the
 //! terminal themselves.
 
+pub mod diagnose;
 pub mod status;
 
 use crate::cli::{ColorChoice, Output};

@@ -34,37 +34,27 @@ fn scenario_with_pods(n: usize) -> Scenario {
     s
 }
 
-/// Runs a command to completion and returns (success, stdout, stderr, peak RSS
-/// in KiB) of exactly that process, via wait4's rusage.
-// The child is reaped by wait4 (for its rusage), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
-fn run_measured(cmd: &mut Command) -> (bool, Vec<u8>, Vec<u8>, i64) {
-    use std::io::Read;
-    let mut child = cmd
+/// Runs the plugin under `/usr/bin/time` (Debian package `time`) and returns
+/// (success, stdout, stderr, peak RSS in KiB). The RSS must come from a small
+/// parent: a child forked from this process (which holds the simulator and
+/// all its objects) would report our own pages as its peak.
+fn run_measured(bin: &str, args: &[&str], home: &std::path::Path) -> (bool, Vec<u8>, Vec<u8>, i64) {
+    let rss_file = home.join("rss.txt");
+    let out = Command::new("/usr/bin/time")
+        .arg("-o")
+        .arg(&rss_file)
+        .args(["-f", "%M", bin])
+        .args(args)
+        .env("HOME", home)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let mut out = Vec::new();
-    let _ = stdout.read_to_end(&mut out);
-    let err = err_reader.join().unwrap_or_default();
-    let mut status = 0;
-    // SAFETY: wait4 writes only into the two values we hand it; the child is ours
-    // and has not been waited for.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
-        usage
-    };
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    (ok, out, err, usage.ru_maxrss)
+        .output()
+        .expect("run /usr/bin/time (apt-get install time)");
+    let rss = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
+        .unwrap_or(-1);
+    (out.status.success(), out.stdout, out.stderr, rss)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -87,15 +77,15 @@ fn bench(pods: usize, bin: &str) {
         sim.reset_requests();
         let start = Instant::now();
         let (ok, stdout, stderr, rss) = run_measured(
-            Command::new(bin)
-                .args([
-                    "status",
-                    "-o",
-                    "json",
-                    "--kubeconfig",
-                    kubeconfig.to_str().expect("path"),
-                ])
-                .env("HOME", dir.path()),
+            bin,
+            &[
+                "status",
+                "-o",
+                "json",
+                "--kubeconfig",
+                kubeconfig.to_str().expect("path"),
+            ],
+            dir.path(),
         );
         times.push(start.elapsed());
         assert!(ok, "{}", String::from_utf8_lossy(&stderr));

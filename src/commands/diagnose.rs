@@ -1,0 +1,68 @@
+//! `kubectl spice diagnose`: collect once, run the checks, render, exit 1 on failure.
+
+use crate::checks::{self, Outcome, Selection};
+use crate::cli::{DiagnoseArgs, FailOn, GlobalArgs, ReportFormat};
+use crate::cluster::collect::Scope;
+use crate::error::Fatal;
+use crate::exit::ExitStatus;
+use crate::report::diagnose::{DiagnoseReport, render_junit, render_markdown, render_table};
+use crate::report::{Styles, write_data};
+use std::io::{IsTerminal, Write};
+
+pub async fn run(
+    global: &GlobalArgs,
+    args: &DiagnoseArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Fatal> {
+    for pattern in args.only.iter().chain(args.skip.iter()) {
+        if !checks::registry()
+            .iter()
+            .any(|c| checks::glob_match(pattern, c.id))
+        {
+            return Err(Fatal::new(
+                format!("--only/--skip: {pattern:?} matches no check"),
+                "list the checks with `kubectl spice explain --list`",
+            ));
+        }
+    }
+    let (snapshot, settings) = match &args.from {
+        Some(path) => super::status::load_snapshot(global, path)?,
+        None => super::collect(global, Scope::Full).await?,
+    };
+    let selection = Selection {
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+        silenced: settings.silence.clone(),
+        chain: args.symptom.and_then(|s| checks::symptom_chain(s.name())),
+    };
+    let findings = checks::run(&snapshot, &settings, &selection);
+    let report = DiagnoseReport::build(&snapshot, findings, args.symptom.map(|s| s.name()));
+    let warn_fails = args.fail_on == FailOn::Warn;
+    match args.output {
+        ReportFormat::Json => write_data(out, &report, crate::cli::Output::Json)?,
+        ReportFormat::Yaml => write_data(out, &report, crate::cli::Output::Yaml)?,
+        ReportFormat::Junit => render_junit(out, &report, warn_fails)?,
+        ReportFormat::Markdown => render_markdown(out, &report, &settings.deployment)?,
+        ReportFormat::Table | ReportFormat::Wide => {
+            let styles = Styles::decide(
+                settings.color,
+                &crate::process_env,
+                std::io::stdout().is_terminal(),
+            );
+            render_table(
+                out,
+                &report,
+                &settings.deployment,
+                &styles,
+                args.output == ReportFormat::Wide,
+            )?;
+        }
+    }
+    out.flush()?;
+    let failed = report.summary.fail > 0 || (warn_fails && report.summary.outcome == Outcome::Warn);
+    Ok(if failed {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Ok
+    })
+}

@@ -1,0 +1,378 @@
+//! The `diagnose` report: findings grouped by area, the root cause first,
+//! rendered as a table, JSON/YAML, JUnit (for CI) or Markdown (for an incident).
+
+use super::Styles;
+use crate::checks::{Area, Finding, Outcome, root_cause};
+use crate::snapshot::{API_VERSION, Gap, Snapshot};
+use serde::Serialize;
+use std::io::{self, Write};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnoseReport {
+    pub api_version: String,
+    pub kind: String,
+    pub captured_at: jiff::Timestamp,
+    pub context: Option<String>,
+    pub namespace: String,
+    pub symptom: Option<String>,
+    pub summary: Summary,
+    /// The first failing link of the chain (a check id), or null.
+    pub root_cause: Option<String>,
+    pub checks: Vec<Finding>,
+    pub gaps: Vec<Gap>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub error: usize,
+    /// fail if any check failed, else warn if any warned, else pass.
+    pub outcome: Outcome,
+}
+
+impl DiagnoseReport {
+    pub fn build(snap: &Snapshot, findings: Vec<Finding>, symptom: Option<&str>) -> DiagnoseReport {
+        let count = |o: Outcome| findings.iter().filter(|f| f.outcome == o).count();
+        let (pass, warn, fail, skip, error) = (
+            count(Outcome::Pass),
+            count(Outcome::Warn),
+            count(Outcome::Fail),
+            count(Outcome::Skip),
+            count(Outcome::Error),
+        );
+        let outcome = if fail > 0 {
+            Outcome::Fail
+        } else if warn > 0 {
+            Outcome::Warn
+        } else {
+            Outcome::Pass
+        };
+        let mut gaps = snap.gaps.clone();
+        gaps.sort_by(|a, b| a.source.cmp(&b.source));
+        DiagnoseReport {
+            api_version: API_VERSION.into(),
+            kind: "DiagnoseReport".into(),
+            captured_at: snap.captured_at,
+            context: snap.context.clone(),
+            namespace: snap.namespace.clone(),
+            symptom: symptom.map(str::to_string),
+            summary: Summary {
+                pass,
+                warn,
+                fail,
+                skip,
+                error,
+                outcome,
+            },
+            root_cause: root_cause(&findings).map(|f| f.id.clone()),
+            checks: findings,
+            gaps,
+        }
+    }
+
+    fn find(&self, id: &str) -> Option<&Finding> {
+        self.checks.iter().find(|f| f.id == id)
+    }
+
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        format!(
+            "{} checks: {} pass, {} warn, {} fail, {} skip, {} error",
+            self.checks.len(),
+            s.pass,
+            s.warn,
+            s.fail,
+            s.skip,
+            s.error
+        )
+    }
+}
+
+fn styled(st: &Styles, o: Outcome, text: &str) -> String {
+    match o {
+        Outcome::Pass => st.good(text),
+        Outcome::Warn => st.warn(text),
+        Outcome::Fail => st.bad(text),
+        Outcome::Skip => st.dim(text),
+        Outcome::Error => st.warn(text),
+    }
+}
+
+fn badge(st: &Styles, o: Outcome) -> String {
+    styled(st, o, &format!("{} {:<5}", o.mark(), o.word()))
+}
+
+fn remediation(out: &mut dyn Write, st: &Styles, f: &Finding, indent: &str) -> io::Result<()> {
+    if let Some(r) = &f.remediation {
+        if let Some(fix) = &r.fix {
+            writeln!(out, "{indent}{} {fix}", st.bold("fix:"))?;
+        }
+        if let Some(cmd) = &r.command {
+            writeln!(out, "{indent}{} {cmd}", st.bold("look:"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The human report. `wide` shows evidence for every check, not just problems.
+pub fn render_table(
+    out: &mut dyn Write,
+    r: &DiagnoseReport,
+    deployment: &str,
+    st: &Styles,
+    wide: bool,
+) -> io::Result<()> {
+    let when = r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC");
+    writeln!(
+        out,
+        "{} in namespace {} · context {} · {}{}",
+        st.bold(deployment),
+        st.bold(&r.namespace),
+        r.context.as_deref().unwrap_or("in-cluster"),
+        st.dim(&when.to_string()),
+        r.symptom
+            .as_ref()
+            .map(|s| format!(" · symptom {s}"))
+            .unwrap_or_default()
+    )?;
+    writeln!(out)?;
+    match r.root_cause.as_deref().and_then(|id| r.find(id)) {
+        Some(f) => {
+            writeln!(
+                out,
+                "{} {} {}",
+                st.bad("ROOT CAUSE"),
+                st.bad(&format!("✗ {}", f.id)),
+                f.message
+            )?;
+            for e in f.evidence.iter().take(3) {
+                writeln!(out, "  {}", st.dim(e))?;
+            }
+            remediation(out, st, f, "  ")?;
+            let blocked: Vec<&str> = r
+                .checks
+                .iter()
+                .filter(|c| c.blocked_by.as_deref() == Some(f.id.as_str()))
+                .map(|c| c.id.as_str())
+                .collect();
+            if !blocked.is_empty() {
+                writeln!(
+                    out,
+                    "  {}",
+                    st.dim(&format!("blocks: {}", blocked.join(", ")))
+                )?;
+            }
+        }
+        None if r.summary.fail == 0 && r.summary.warn == 0 && r.summary.error == 0 => {
+            writeln!(out, "{}", st.good("✓ pod-per-session scaling is healthy"))?;
+        }
+        None if r.summary.fail == 0 && r.summary.warn == 0 => {
+            writeln!(
+                out,
+                "{}",
+                st.warn("? nothing failed, but some checks could not look (see error below)")
+            )?;
+        }
+        None => writeln!(
+            out,
+            "{}",
+            st.warn("! nothing failed; see the warnings below")
+        )?,
+    }
+    let id_width = r.checks.iter().map(|f| f.id.len()).max().unwrap_or(10) + 2;
+    for area in Area::ALL {
+        let in_area: Vec<&Finding> = r.checks.iter().filter(|f| f.area == area).collect();
+        if in_area.is_empty() {
+            continue;
+        }
+        writeln!(out)?;
+        writeln!(out, "{}", st.bold(&area.title().to_uppercase()))?;
+        for f in in_area {
+            writeln!(
+                out,
+                "  {} {:<id_width$}{}",
+                badge(st, f.outcome),
+                f.id,
+                f.message
+            )?;
+            let indent = " ".repeat(2 + 8 + id_width);
+            let problem = matches!(f.outcome, Outcome::Warn | Outcome::Fail | Outcome::Error);
+            if wide || problem {
+                let max = if wide { usize::MAX } else { 3 };
+                for e in f.evidence.iter().take(max) {
+                    writeln!(out, "{indent}{}", st.dim(e))?;
+                }
+                if f.evidence.len() > max {
+                    writeln!(
+                        out,
+                        "{indent}{}",
+                        st.dim(&format!("… {} more (-o wide)", f.evidence.len() - max))
+                    )?;
+                }
+                if Some(f.id.as_str()) != r.root_cause.as_deref() {
+                    remediation(out, st, f, &indent)?;
+                }
+            }
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", styled(st, r.summary.outcome, &r.summary_line()))?;
+    Ok(())
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JUnit XML: one testsuite per area, one testcase per check. fail →
+/// `<failure>`, error → `<error>`, skip → `<skipped>`; warn is a failure only
+/// with `--fail-on warn`.
+pub fn render_junit(out: &mut dyn Write, r: &DiagnoseReport, warn_fails: bool) -> io::Result<()> {
+    let failing =
+        |f: &Finding| f.outcome == Outcome::Fail || (warn_fails && f.outcome == Outcome::Warn);
+    let failures = r.checks.iter().filter(|f| failing(f)).count();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="kubectl-spice diagnose" tests="{}" failures="{failures}" errors="{}" skipped="{}">"#,
+        r.checks.len(),
+        r.summary.error,
+        r.summary.skip
+    )?;
+    for area in Area::ALL {
+        let cases: Vec<&Finding> = r.checks.iter().filter(|f| f.area == area).collect();
+        if cases.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="{}" skipped="{}" timestamp="{}">"#,
+            area.title(),
+            cases.len(),
+            cases.iter().filter(|f| failing(f)).count(),
+            cases.iter().filter(|f| f.outcome == Outcome::Error).count(),
+            cases.iter().filter(|f| f.outcome == Outcome::Skip).count(),
+            r.captured_at
+        )?;
+        for f in cases {
+            let class = f.id.split('.').next().unwrap_or("spice");
+            write!(
+                out,
+                r#"    <testcase classname="spice.{class}" name="{}""#,
+                xml_escape(&f.id)
+            )?;
+            let mut body = f.evidence.join("\n");
+            if let Some(rem) = &f.remediation {
+                for (label, v) in [("fix", &rem.fix), ("look", &rem.command)] {
+                    if let Some(v) = v {
+                        body.push_str(&format!("\n{label}: {v}"));
+                    }
+                }
+            }
+            let msg = xml_escape(&f.message);
+            match f.outcome {
+                _ if failing(f) => {
+                    writeln!(out, ">")?;
+                    writeln!(
+                        out,
+                        r#"      <failure message="{msg}" type="{}">{}</failure>"#,
+                        f.outcome.word(),
+                        xml_escape(body.trim())
+                    )?;
+                    writeln!(out, "    </testcase>")?;
+                }
+                Outcome::Error => {
+                    writeln!(out, ">")?;
+                    writeln!(
+                        out,
+                        r#"      <error message="{msg}">{}</error>"#,
+                        xml_escape(body.trim())
+                    )?;
+                    writeln!(out, "    </testcase>")?;
+                }
+                Outcome::Skip => {
+                    writeln!(out, ">")?;
+                    writeln!(out, r#"      <skipped message="{msg}"/>"#)?;
+                    writeln!(out, "    </testcase>")?;
+                }
+                _ => {
+                    writeln!(out, ">")?;
+                    writeln!(
+                        out,
+                        "      <system-out>{}: {msg}</system-out>",
+                        f.outcome.word()
+                    )?;
+                    writeln!(out, "    </testcase>")?;
+                }
+            }
+        }
+        writeln!(out, "  </testsuite>")?;
+    }
+    writeln!(out, "</testsuites>")
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Markdown to paste into an incident channel or document.
+pub fn render_markdown(
+    out: &mut dyn Write,
+    r: &DiagnoseReport,
+    deployment: &str,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "### kubectl spice diagnose: {deployment} in `{}` (context `{}`, {})",
+        r.namespace,
+        r.context.as_deref().unwrap_or("in-cluster"),
+        r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    )?;
+    writeln!(out)?;
+    match r.root_cause.as_deref().and_then(|id| r.find(id)) {
+        Some(f) => {
+            writeln!(out, "**Root cause:** `{}`: {}", f.id, md_cell(&f.message))?;
+            if let Some(rem) = &f.remediation {
+                if let Some(fix) = &rem.fix {
+                    writeln!(out, "\n**Fix:** {}", md_cell(fix))?;
+                }
+                if let Some(cmd) = &rem.command {
+                    writeln!(out, "\n```sh\n{cmd}\n```")?;
+                }
+            }
+        }
+        None => writeln!(out, "**No check failed.**")?,
+    }
+    writeln!(out)?;
+    writeln!(out, "| | check | result |")?;
+    writeln!(out, "|---|---|---|")?;
+    for f in &r.checks {
+        writeln!(
+            out,
+            "| {} {} | `{}` | {} |",
+            f.outcome.mark(),
+            f.outcome.word(),
+            f.id,
+            md_cell(&f.message)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", r.summary_line())
+}
