@@ -284,6 +284,8 @@ pub fn run(snap: &Snapshot, settings: &Settings, sel: &Selection) -> Vec<Finding
          outcomes: &std::collections::BTreeMap<&'static str, (Outcome, Option<String>)>| {
             check.needs.iter().find_map(|n| match outcomes.get(*n) {
                 Some((Outcome::Fail, _)) => Some(n.to_string()),
+                // A need that could not look leaves nothing to judge either.
+                Some((Outcome::Error, _)) => Some(n.to_string()),
                 Some((_, Some(root))) => Some(root.clone()),
                 _ => None,
             })
@@ -310,7 +312,14 @@ pub fn run(snap: &Snapshot, settings: &Settings, sel: &Selection) -> Vec<Finding
         let verdict = if sel.silenced.iter().any(|p| glob_match(p, check.id)) {
             Verdict::skip("silenced in the config file")
         } else if let Some(b) = &blocked_by {
-            Verdict::skip(format!("blocked by {b}"))
+            if outcomes
+                .get(b.as_str())
+                .is_some_and(|(o, _)| *o == Outcome::Error)
+            {
+                Verdict::skip(format!("blocked by {b} (could not look)"))
+            } else {
+                Verdict::skip(format!("blocked by {b}"))
+            }
         } else {
             (check.eval)(&ctx)
         };

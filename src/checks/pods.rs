@@ -530,6 +530,19 @@ fn success_rate(ctx: &Ctx) -> Verdict {
     let scaling_up = others
         .iter()
         .all(|p| is_pending(p) && pod_age(snap, p) as f64 <= ctx.settings.targets.scale_up_seconds);
+    // Pods that are only Pending are judged by pods.pending (with the
+    // scheduler's reason and whether a node is coming); here they lower the
+    // rate but are not a second failure. Failed, Unknown or crash-looping
+    // pods are.
+    let only_pending = others.iter().all(|p| is_pending(p));
+    if only_pending && !scaling_up {
+        return with_evidence(
+            Verdict::warn(format!("{head}: {} (see pods.pending)", breakdown.join(", "))),
+            evidence,
+        )
+        .fix("Pending pods lower the success rate until they start; pods.pending says why they wait.")
+        .command(pods_cmd(ctx));
+    }
     if scaling_up {
         return with_evidence(
             Verdict::warn(format!(
@@ -937,12 +950,13 @@ mod tests {
             "scale-up in progress",
         );
 
+        // Pending for longer: still a warning here; pods.pending judges the wait.
         pods(&mut s)[3].created = Some(ago(120));
         let v = eval(success_rate, &s);
         expect(
             &v,
-            Outcome::Fail,
-            "3/4 pods Running (75%, target ≥ 99%): 1 Pending",
+            Outcome::Warn,
+            "3/4 pods Running (75%, target ≥ 99%): 1 Pending (see pods.pending)",
         );
         assert_eq!(
             v.command.as_deref(),

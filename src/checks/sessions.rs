@@ -91,6 +91,15 @@ fn ratio_query(ctx: &Ctx) -> String {
     format!("{sessions} / {running}")
 }
 
+/// Game pods in phase Pending (from the pod list; 0 when it was not read).
+fn pending_pods(ctx: &Ctx) -> f64 {
+    ctx.snap
+        .pods
+        .as_ref()
+        .map(|p| p.iter().filter(|p| p.phase == "Pending").count() as f64)
+        .unwrap_or(0.0)
+}
+
 fn ratio(ctx: &Ctx) -> Verdict {
     let rate = match sessions_now(ctx) {
         Ok(v) => v,
@@ -119,6 +128,14 @@ fn ratio(ctx: &Ctx) -> Verdict {
         (Band::Green, Some(r)) => Verdict::pass(format!("{observed} = {r:.2} (green {green})")),
         (Band::Yellow, Some(r)) => {
             Verdict::warn(format!("{observed} = {r:.2} (yellow: green is {green})"))
+        }
+        // Pods exist for every session but some are still Pending: scale-up
+        // is under way (pods.pending and nodes.scale-up judge the wait).
+        (Band::Red, Some(r)) if r > b.yellow_max && running + pending_pods(ctx) + 0.5 >= rate => {
+            Verdict::warn(format!(
+                "{observed} = {r:.2} (red, but {} more pods are Pending: scale-up in progress)",
+                num(pending_pods(ctx))
+            ))
         }
         (Band::Red, Some(r)) => Verdict::fail(format!(
             "{observed} = {r:.2} (red: outside {}–{})",
@@ -384,6 +401,27 @@ mod tests {
     fn sessions_without_pods_are_red() {
         let v = eval(ratio, &with(Some(2.5), None));
         expect(&v, Outcome::Fail, "2.5 sessions / 0 running pods (red");
+    }
+
+    #[test]
+    fn red_while_the_missing_pods_are_pending_is_scale_up_in_progress() {
+        // 4 sessions, 2 Running + 2 Pending: pods exist for every session.
+        let mut s = with(Some(4.0), Some(2.0));
+        if let Some(p) = s.pods.as_mut() {
+            p.truncate(2);
+            p.push(pending_pod("spice-runner-7d9c8b5f4-ddddd", 90));
+            p.push(pending_pod("spice-runner-7d9c8b5f4-eeeee", 90));
+        }
+        expect(
+            &eval(ratio, &s),
+            Outcome::Warn,
+            "2 more pods are Pending: scale-up in progress",
+        );
+        // With only one of them Pending, pods still lag sessions: red.
+        if let Some(p) = s.pods.as_mut() {
+            p.pop();
+        }
+        expect(&eval(ratio, &s), Outcome::Fail, "= 2.00 (red");
     }
 
     #[test]

@@ -82,6 +82,7 @@ async fn instant(api: &HttpApi, logql: &str) -> Result<Option<f64>, ApiFailure> 
     let samples =
         parse_query_answer(status, &body, &api.describe(), api.is_proxy()).map_err(|mut f| {
             f.message = f.message.replace("Prometheus", "Loki");
+            f.hint = f.hint.replace("Prometheus", "Loki");
             f.hint = f
                 .hint
                 .replace("--prometheus-service", "the lokiService setting")
