@@ -914,7 +914,14 @@ fn ready(ctx: &Ctx) -> Verdict {
     match c.status.as_str() {
         "True" => Verdict::pass(text),
         "False" => {
+            // KEDA's condition says only "triggers are not working"; the
+            // error itself is in the ScaledObject's events and the operator's
+            // log. Quote it here, where the engineer reads first.
+            let quoted = scaler_errors(ctx);
             let fix = match c.reason.as_deref().unwrap_or_default() {
+                "TriggerError" if !quoted.is_empty() => {
+                    format!("the prometheus trigger fails: {}", scaler_error_fix(&quoted.join(" ")))
+                }
                 "ScaledObjectCheckFailed" => {
                     "fix the ScaledObject spec as the message says (replica counts, triggers, scale target)".to_string()
                 }
@@ -930,9 +937,13 @@ fn ready(ctx: &Ctx) -> Verdict {
                 }
                 _ => "fix what the condition's message names, then watch READY turn True".to_string(),
             };
-            Verdict::fail(format!("ScaledObject {} is not ready: {text}", so.name))
+            let mut v = Verdict::fail(format!("ScaledObject {} is not ready: {text}", so.name))
                 .fix(fix)
-                .command(describe_so(ctx))
+                .command(describe_so(ctx));
+            for q in quoted {
+                v = v.evidence(q);
+            }
+            v
         }
         _ => Verdict::warn(format!(
             "ScaledObject {} readiness is unknown: {text}",
@@ -941,6 +952,31 @@ fn ready(ctx: &Ctx) -> Verdict {
         .fix("a trigger is failing or KEDA could not check the ScaledObject: see keda.events and keda.operator-logs for the error")
         .command(describe_so(ctx)),
     }
+}
+
+/// Up to two recent scaler errors: Warning events on the ScaledObject first,
+/// then error lines of the operator's log, each truncated.
+fn scaler_errors(ctx: &Ctx) -> Vec<String> {
+    let mut out = Vec::new();
+    let name = &ctx.settings.scaled_object;
+    if let Some(events) = &ctx.snap.events {
+        let mut warnings: Vec<&crate::snapshot::EventInfo> = events
+            .iter()
+            .filter(|e| {
+                e.object_kind == "ScaledObject" && e.object_name == *name && e.type_ == "Warning"
+            })
+            .collect();
+        warnings.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        if let Some(e) = warnings.first() {
+            out.push(format!("event {}: {}", e.reason, truncate(&e.message, 200)));
+        }
+    }
+    if let Some(lines) = &ctx.snap.operator_logs
+        && let Some(l) = lines.iter().rev().find(|l| is_scaler_error(&l.line))
+    {
+        out.push(format!("operator log: {}", truncate(l.line.trim(), 200)));
+    }
+    out
 }
 
 fn annotation_true(so: &ScaledObjectInfo, key: &str) -> Option<String> {
@@ -2216,6 +2252,28 @@ mod tests {
         );
         let v = eval(ready, &s);
         expect(&v, Outcome::Fail, "TriggerError: Triggers defined");
+        // With the scaler's error in the events, it is quoted and drives the fix.
+        s.events = Some(vec![event(
+            "ScaledObject",
+            "spice-runner-keda",
+            "Warning",
+            "KEDAScalerFailed",
+            "Get \"http://prometheus.monitoring.svc:9090/api/v1/query\": dial tcp: lookup prometheus.monitoring.svc: no such host",
+            30,
+        )]);
+        let quoted = eval(ready, &s);
+        assert!(
+            quoted.evidence.iter().any(|e| e.contains("no such host")),
+            "{quoted:#?}"
+        );
+        assert!(
+            quoted
+                .fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("serverAddress"),
+            "{quoted:#?}"
+        );
         assert_eq!(
             v.command.as_deref(),
             Some("kubectl describe scaledobject spice-runner-keda -n default")

@@ -277,16 +277,22 @@ pub fn run(snap: &Snapshot, settings: &Settings, sel: &Selection) -> Vec<Finding
     // even when --only hides the need.
     let mut outcomes: std::collections::BTreeMap<&'static str, (Outcome, Option<String>)> =
         Default::default();
-    // A check is blocked by a need that failed, or by whatever blocked that
-    // need: the whole chain below a failed link reports the same root.
+    // A check is blocked by a need that failed, or by whatever failure blocked
+    // that need: the whole chain below a failed link reports the same root. A
+    // need that could not look (error) blocks only its direct dependents, so
+    // checks further down that read other sources still run (fail forward).
     let blocker =
         |check: &Check,
          outcomes: &std::collections::BTreeMap<&'static str, (Outcome, Option<String>)>| {
             check.needs.iter().find_map(|n| match outcomes.get(*n) {
-                Some((Outcome::Fail, _)) => Some(n.to_string()),
-                // A need that could not look leaves nothing to judge either.
-                Some((Outcome::Error, _)) => Some(n.to_string()),
-                Some((_, Some(root))) => Some(root.clone()),
+                Some((Outcome::Fail, _)) | Some((Outcome::Error, _)) => Some(n.to_string()),
+                Some((_, Some(root)))
+                    if outcomes
+                        .get(root.as_str())
+                        .is_some_and(|(o, _)| *o == Outcome::Fail) =>
+                {
+                    Some(root.clone())
+                }
                 _ => None,
             })
         };

@@ -185,14 +185,30 @@ pub fn render_table(
         )?,
     }
     let id_width = r.checks.iter().map(|f| f.id.len()).max().unwrap_or(10) + 2;
-    for area in Area::ALL {
-        let in_area: Vec<&Finding> = r.checks.iter().filter(|f| f.area == area).collect();
-        if in_area.is_empty() {
+    // A symptom's chain reads top to bottom in the runbook's order; the full
+    // report is grouped by area.
+    let groups: Vec<(String, Vec<&Finding>)> = match &r.symptom {
+        Some(symptom) => vec![(
+            format!("CHAIN {symptom} (runbook order)"),
+            r.checks.iter().collect(),
+        )],
+        None => Area::ALL
+            .iter()
+            .map(|a| {
+                (
+                    a.title().to_uppercase(),
+                    r.checks.iter().filter(|f| f.area == *a).collect(),
+                )
+            })
+            .collect(),
+    };
+    for (title, in_group) in groups {
+        if in_group.is_empty() {
             continue;
         }
         writeln!(out)?;
-        writeln!(out, "{}", st.bold(&area.title().to_uppercase()))?;
-        for f in in_area {
+        writeln!(out, "{}", st.bold(&title))?;
+        for f in in_group {
             writeln!(
                 out,
                 "  {} {:<id_width$}{}",

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod diagnose;
 mod harness;
 mod krew;
 mod kubectl;

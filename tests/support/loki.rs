@@ -1,0 +1,270 @@
+//! A tiny fake Loki for the diagnose tests: there is no Loki package to run
+//! here, and the plugin only needs three endpoints of its HTTP API.
+//!
+//! - `GET /loki/api/v1/query`: answers a metric (vector) query with the value
+//!   configured for the first substring the LogQL contains, or an empty vector
+//!   when none matches (Loki's answer for a selector that matches no stream).
+//! - `GET /loki/api/v1/labels`: the configured label names.
+//! - `GET /ready`: `ready`.
+//!
+//! In "bad query" mode every query is answered the way Loki rejects LogQL: HTTP
+//! 400 with a plain-text body (facts §7.1: Loki's errors are not JSON).
+//!
+//! It is a std `TcpListener` on 127.0.0.1:0 with one thread per connection,
+//! one request per connection (`Connection: close`), every read bounded by a
+//! timeout. Dropping it stops it.
+
+use super::spice::Cluster;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long a connection may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the fake answers.
+#[derive(Debug, Clone, Default)]
+pub struct LokiConfig {
+    /// `(substring, value)`: the first whose substring the LogQL contains wins;
+    /// `None` answers an empty vector.
+    answers: Vec<(String, Option<f64>)>,
+    labels: Vec<String>,
+    /// Answer every query with HTTP 400 and this plain-text body.
+    bad_query: Option<String>,
+}
+
+impl LokiConfig {
+    pub fn new() -> LokiConfig {
+        LokiConfig::default()
+    }
+
+    /// Queries containing `substring` answer one sample with `value`.
+    pub fn answer(mut self, substring: &str, value: f64) -> LokiConfig {
+        self.answers.push((substring.into(), Some(value)));
+        self
+    }
+
+    /// Queries containing `substring` answer an empty vector.
+    pub fn empty(mut self, substring: &str) -> LokiConfig {
+        self.answers.push((substring.into(), None));
+        self
+    }
+
+    /// The label names `/loki/api/v1/labels` lists.
+    pub fn labels(mut self, labels: &[&str]) -> LokiConfig {
+        self.labels = labels.iter().map(|l| l.to_string()).collect();
+        self
+    }
+
+    /// Every query is rejected with HTTP 400 and `message` as plain text.
+    pub fn bad_query(mut self, message: &str) -> LokiConfig {
+        self.bad_query = Some(message.into());
+        self
+    }
+
+    /// Heartbeats the way the plugin asks for them: the active-sessions query
+    /// filters `event_data_status="active"` (so it is matched first), the
+    /// heartbeat count is the other `count_over_time`.
+    pub fn heartbeats(heartbeats_5m: f64, active_sessions: f64) -> LokiConfig {
+        LokiConfig::new()
+            .answer("event_data_status", active_sessions)
+            .answer("count_over_time", heartbeats_5m)
+    }
+}
+
+struct Shared {
+    config: LokiConfig,
+    /// Every request line's path and decoded `query` parameter, in order.
+    seen: Vec<String>,
+}
+
+/// A running fake Loki.
+pub struct FakeLoki {
+    addr: SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeLoki {
+    pub fn start(config: LokiConfig) -> FakeLoki {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let shared = Arc::new(Mutex::new(Shared {
+            config,
+            seen: Vec::new(),
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let shared = shared.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = conn else { continue };
+                    let shared = shared.clone();
+                    std::thread::spawn(move || {
+                        let _ = serve(stream, &shared);
+                    });
+                }
+            })
+        };
+        FakeLoki {
+            addr,
+            shared,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Starts a fake Loki and makes it the upstream of the simulator's
+    /// `observability/loki:3100` service proxy.
+    pub fn serve(cluster: &Cluster, config: LokiConfig) -> FakeLoki {
+        let loki = FakeLoki::start(config);
+        cluster
+            .sim
+            .set_proxy_upstream("observability", "loki", "3100", &loki.url());
+        loki
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Changes the answers of a running fake.
+    pub fn set_config(&self, config: LokiConfig) {
+        self.shared.lock().unwrap().config = config;
+    }
+
+    /// The requests seen so far: `path` or `path query=<decoded LogQL>`.
+    pub fn seen(&self) -> Vec<String> {
+        self.shared.lock().unwrap().seen.clone()
+    }
+}
+
+impl Drop for FakeLoki {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept so the thread sees the flag; if that
+        // connection cannot be made, leave the thread rather than wait on it.
+        let woke = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_ok();
+        if let Some(t) = self.thread.take()
+            && woke
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(READ_TIMEOUT))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line)? == 0 {
+        return Ok(());
+    }
+    // Headers: only Content-Length matters (to drain a body, if any).
+    let mut content_length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.trim().eq_ignore_ascii_case("content-length")
+        {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    if content_length > 0 {
+        let mut body = vec![0u8; content_length.min(1 << 20)];
+        reader.read_exact(&mut body)?;
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let logql = params
+        .iter()
+        .find(|(k, _)| k == "query")
+        .map(|(_, v)| v.clone());
+    let (code, content_type, body) = {
+        let mut s = shared.lock().unwrap();
+        s.seen.push(match &logql {
+            Some(q) => format!("{path} query={q}"),
+            None => path.to_string(),
+        });
+        answer(&s.config, path, logql.as_deref())
+    };
+    let reason = match code {
+        200 => "OK",
+        400 => "Bad Request",
+        _ => "Not Found",
+    };
+    let mut out = stream;
+    write!(
+        out,
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    out.flush()
+}
+
+fn answer(config: &LokiConfig, path: &str, logql: Option<&str>) -> (u16, &'static str, String) {
+    const JSON: &str = "application/json; charset=utf-8";
+    const TEXT: &str = "text/plain; charset=utf-8";
+    match path {
+        "/ready" => (200, TEXT, "ready\n".into()),
+        "/loki/api/v1/labels" => {
+            let data = serde_json::json!({"status": "success", "data": config.labels});
+            (200, JSON, data.to_string())
+        }
+        "/loki/api/v1/query" => {
+            if let Some(message) = &config.bad_query {
+                return (400, TEXT, format!("{message}\n"));
+            }
+            let Some(logql) = logql else {
+                return (
+                    400,
+                    TEXT,
+                    "parse error : syntax error: unexpected $end\n".into(),
+                );
+            };
+            let value = config
+                .answers
+                .iter()
+                .find(|(needle, _)| logql.contains(needle.as_str()))
+                .and_then(|(_, v)| *v);
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            let result = match value {
+                Some(v) => serde_json::json!([{"metric": {}, "value": [now, format_value(v)]}]),
+                None => serde_json::json!([]),
+            };
+            let data = serde_json::json!({
+                "status": "success",
+                "data": {"resultType": "vector", "result": result, "stats": {}}
+            });
+            (200, JSON, data.to_string())
+        }
+        _ => (404, TEXT, "404 page not found\n".into()),
+    }
+}
+
+/// Loki writes sample values as strings, integers without a fraction.
+fn format_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
