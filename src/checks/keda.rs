@@ -954,6 +954,18 @@ fn ready(ctx: &Ctx) -> Verdict {
     }
 }
 
+/// A long error shortened in its middle: Go errors put the URL first and the
+/// cause ("no such host", "connection refused") last.
+fn head_tail(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 240 {
+        return text.to_string();
+    }
+    let head: String = chars[..90].iter().collect();
+    let tail: String = chars[chars.len() - 140..].iter().collect();
+    format!("{head} … {tail}")
+}
+
 /// Up to two recent scaler errors: Warning events on the ScaledObject first,
 /// then error lines of the operator's log, each truncated.
 fn scaler_errors(ctx: &Ctx) -> Vec<String> {
@@ -968,13 +980,13 @@ fn scaler_errors(ctx: &Ctx) -> Vec<String> {
             .collect();
         warnings.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
         if let Some(e) = warnings.first() {
-            out.push(format!("event {}: {}", e.reason, truncate(&e.message, 200)));
+            out.push(format!("event {}: {}", e.reason, head_tail(&e.message)));
         }
     }
     if let Some(lines) = &ctx.snap.operator_logs
         && let Some(l) = lines.iter().rev().find(|l| is_scaler_error(&l.line))
     {
-        out.push(format!("operator log: {}", truncate(l.line.trim(), 200)));
+        out.push(format!("operator log: {}", head_tail(l.line.trim())));
     }
     out
 }

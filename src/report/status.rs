@@ -341,7 +341,16 @@ impl StatusReport {
             nodes: snap.prom_value(crate::cluster::promql::NODES),
             query: crate::cluster::promql::sessions(settings).promql,
         };
-        let mut gaps = snap.gaps.clone();
+        // A snapshot saved for diagnose also holds sources status does not
+        // show (Loki, alert rules, operator logs); their gaps are not status's.
+        let mut gaps: Vec<Gap> = snap
+            .gaps
+            .iter()
+            .filter(|g| {
+                !["loki", "prometheus-rules", "keda-operator-logs"].contains(&g.source.as_str())
+            })
+            .cloned()
+            .collect();
         gaps.sort_by(|a, b| a.source.cmp(&b.source));
         StatusReport {
             api_version: API_VERSION.into(),
