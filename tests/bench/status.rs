@@ -206,46 +206,74 @@ fn runbook_by_hand(b: &Bed) -> Measured {
         r#"sum(kube_pod_status_phase{pod=~"spice-runner-.*", phase="Pending"})"#,
         r#"nginx_http_requests_total{service="spice-runner-nginx"}"#,
     ];
+    let steps: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "get pods",
+            vec!["get", "pods", "-l", "app=spice-runner", "-n", "default"],
+        ),
+        (
+            "get scaledobject",
+            vec!["get", "scaledobject", "spice-runner-keda", "-n", "default"],
+        ),
+        ("get hpa", vec!["get", "hpa", "-n", "default"]),
+        ("get nodes", vec!["get", "nodes"]),
+        (
+            "operator logs",
+            vec![
+                "logs",
+                "-n",
+                "keda",
+                "-l",
+                "app.kubernetes.io/name=keda-operator",
+                "--tail",
+                "200",
+            ],
+        ),
+        (
+            "events",
+            vec!["get", "events", "-n", "default", "--sort-by=.lastTimestamp"],
+        ),
+        (
+            "alloy logs of every pod",
+            vec![
+                "logs",
+                "-l",
+                "app=spice-runner",
+                "-n",
+                "default",
+                "-c",
+                "alloy",
+                "--tail",
+                "20",
+            ],
+        ),
+        (
+            "describe scaledobject",
+            vec![
+                "describe",
+                "scaledobject",
+                "spice-runner-keda",
+                "-n",
+                "default",
+            ],
+        ),
+    ];
     let mut times = Vec::new();
+    let mut per_step: Vec<Vec<Duration>> = vec![Vec::new(); steps.len() + 1];
     let mut requests = 0;
     for _ in 0..RUNS {
         b.sim.reset_requests();
         let start = Instant::now();
-        kube(&["get", "pods", "-l", "app=spice-runner", "-n", "default"]);
-        kube(&["get", "scaledobject", "spice-runner-keda", "-n", "default"]);
-        kube(&["get", "hpa", "-n", "default"]);
-        kube(&["get", "nodes"]);
-        kube(&[
-            "logs",
-            "-n",
-            "keda",
-            "-l",
-            "app.kubernetes.io/name=keda-operator",
-            "--tail",
-            "200",
-        ]);
-        kube(&["get", "events", "-n", "default", "--sort-by=.lastTimestamp"]);
-        kube(&[
-            "logs",
-            "-l",
-            "app=spice-runner",
-            "-n",
-            "default",
-            "-c",
-            "alloy",
-            "--tail",
-            "20",
-        ]);
-        kube(&[
-            "describe",
-            "scaledobject",
-            "spice-runner-keda",
-            "-n",
-            "default",
-        ]);
+        for (i, (_, args)) in steps.iter().enumerate() {
+            let t = Instant::now();
+            kube(args);
+            per_step[i].push(t.elapsed());
+        }
+        let t = Instant::now();
         for q in queries {
             promql(q);
         }
+        per_step[steps.len()].push(t.elapsed());
         times.push(start.elapsed());
         requests = b.sim.requests().len();
     }
@@ -257,6 +285,14 @@ fn runbook_by_hand(b: &Bed) -> Measured {
         times.iter().min().expect("runs").as_millis(),
         times.iter().max().expect("runs").as_millis(),
     );
+    let names: Vec<&str> = steps
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(["7 PromQL queries (curl)"])
+        .collect();
+    for (name, t) in names.iter().zip(per_step) {
+        println!("    {name:<30} median {:>5} ms", median(t).as_millis());
+    }
     Measured {
         median: med,
         requests,
