@@ -1,7 +1,9 @@
 //! The command line, as clap derive types. Only parsing lives here; validation
 //! and precedence (flags > env > config file > defaults) live in `settings`.
 
+use crate::commands::completion;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
 use std::path::PathBuf;
 
 /// Is pod-per-session scaling healthy? Runs the spice-runner on-call runbook
@@ -11,6 +13,7 @@ use std::path::PathBuf;
     name = "kubectl spice",
     bin_name = "kubectl spice",
     version,
+    long_version = crate::commands::version::LONG,
     propagate_version = true,
     max_term_width = 100,
     after_help = "Exit codes: 0 ok, 1 a check failed, 2 could not run.\n\
@@ -30,14 +33,24 @@ pub enum Command {
     Status(StatusArgs),
     /// Every runbook check chained into a pass/warn/fail report, root cause first.
     Diagnose(DiagnoseArgs),
+    /// The status, live from watch streams, with measured scale-up and scale-down times.
+    Watch(WatchArgs),
     /// What a check looks at, why, and how to fix what it finds.
     Explain(ExplainArgs),
     /// Save everything collected (no secrets) to a file, to replay with `--from`.
     Snapshot(SnapshotArgs),
     /// Show the effective settings and where each one came from.
     Config(ConfigArgs),
-    /// Print the version.
-    Version,
+    /// Print the version, the git commit and the Kubernetes API version it was built for.
+    Version(VersionArgs),
+    /// Print the runbook's alert rules, corrected, for these settings.
+    Alerts(AlertsArgs),
+    /// Print a Grafana dashboard (JSON) with the runbook's panels, for these settings.
+    Dashboard,
+    /// Print a shell completion script (see the README for kubectl's `kubectl_complete-spice`).
+    Completion(CompletionArgs),
+    /// Print the man page (roff): `kubectl spice man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -51,15 +64,50 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// One line per change: `json` (`kind: WatchEvent` lines) or `text`
+    /// (the default).
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub output: Option<WatchOutput>,
+    /// How often to sample and, at most, to print.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub interval: String,
+    /// How much history to keep (sessions, pods, nodes, ratio).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub window: String,
+    /// Stop with exit 0 once this holds (with --timeout: exit 1 if it never does).
+    #[arg(long, value_enum, value_name = "COND")]
+    pub until: Option<Until>,
+    /// Give up after this long (exit 1 with --until, else 0).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchOutput {
+    Text,
+    Json,
+}
+
+/// `healthy`: no diagnose check fails; `scaled`: running pods match sessions
+/// (green band, or both zero); `idle`: no sessions and no pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Until {
+    Healthy,
+    Scaled,
+    Idle,
+}
+
+#[derive(Debug, Args)]
 pub struct DiagnoseArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Table)]
     pub output: ReportFormat,
     /// Run only these checks (ids or globs such as `keda.*`; repeat or comma-separate).
-    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    #[arg(long, value_name = "IDS", value_delimiter = ',', add = ArgValueCandidates::new(completion::check_selectors))]
     pub only: Vec<String>,
     /// Leave out these checks (ids or globs).
-    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    #[arg(long, value_name = "IDS", value_delimiter = ',', add = ArgValueCandidates::new(completion::check_selectors))]
     pub skip: Vec<String>,
     /// Run just the runbook's troubleshooting chain for a symptom, in its order.
     #[arg(long, value_enum)]
@@ -110,7 +158,7 @@ pub enum FailOn {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// A check id, e.g. keda.ready.
-    #[arg(required_unless_present = "list")]
+    #[arg(required_unless_present = "list", add = ArgValueCandidates::new(completion::check_ids))]
     pub id: Option<String>,
     /// List every check.
     #[arg(long)]
@@ -162,13 +210,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE", help_heading = "Kubernetes")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes", add = ArgValueCandidates::new(completion::contexts))]
     pub context: Option<String>,
     /// The kubeconfig cluster to use.
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes", add = ArgValueCandidates::new(completion::clusters))]
     pub cluster: Option<String>,
     /// The kubeconfig user to use.
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes", add = ArgValueCandidates::new(completion::users))]
     pub user: Option<String>,
     /// Namespace of the game (default: the context's namespace, else "default").
     #[arg(
@@ -176,7 +224,8 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "NS",
-        help_heading = "Kubernetes"
+        help_heading = "Kubernetes",
+        add = ArgValueCandidates::new(completion::namespaces)
     )]
     pub namespace: Option<String>,
     /// Time limit for each request, e.g. 5s, 1m (0 = the built-in default).
@@ -238,4 +287,51 @@ pub struct GlobalArgs {
     /// Namespace of the KEDA operator [default: keda].
     #[arg(long, global = true, value_name = "NS", help_heading = "Spice")]
     pub keda_namespace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Output format (default: text).
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub output: Option<VersionFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VersionFormat {
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// `prometheusrule`: a monitoring.coreos.com/v1 PrometheusRule for the
+    /// Prometheus Operator; `rules`: a plain Prometheus rule file.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = AlertsFormat::PrometheusRule)]
+    pub output: AlertsFormat,
+    /// A label for the PrometheusRule, so the Prometheus's ruleSelector picks
+    /// it up (e.g. release=kube-prometheus-stack); repeat for more.
+    #[arg(long = "rule-label", value_name = "KEY=VALUE")]
+    pub rule_labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertsFormat {
+    #[value(name = "prometheusrule")]
+    PrometheusRule,
+    Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to print the script for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }

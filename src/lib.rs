@@ -12,6 +12,7 @@ pub mod exit;
 pub mod report;
 pub mod settings;
 pub mod snapshot;
+pub mod watch;
 
 use cli::{Cli, Command};
 use exit::ExitStatus;
@@ -46,10 +47,15 @@ pub fn run(cli: Cli) -> ExitStatus {
         match &cli.command {
             Command::Status(args) => commands::status::run(&cli.global, args, &mut out).await,
             Command::Diagnose(args) => commands::diagnose::run(&cli.global, args, &mut out).await,
+            Command::Watch(args) => commands::watch::run(&cli.global, args, &mut out).await,
             Command::Explain(args) => commands::explain::run(args, &mut out),
             Command::Snapshot(args) => commands::snapshot::run(&cli.global, args, &mut out).await,
             Command::Config(args) => commands::config::run(&cli.global, args, &mut out).await,
-            Command::Version => commands::version::run(&mut out),
+            Command::Version(args) => commands::version::run(args, &mut out),
+            Command::Alerts(args) => commands::alerts::run(&cli.global, args, &mut out).await,
+            Command::Dashboard => commands::dashboard::run(&cli.global, &mut out).await,
+            Command::Completion(args) => commands::completion::run(args.shell, &mut out),
+            Command::Man => commands::man::run(&mut out),
         }
     });
     // Do not wait for slow background reads (e.g. a hung exec plugin).

@@ -3,6 +3,10 @@
 use clap::Parser;
 
 fn main() {
+    // Shell and kubectl completion requests answer before normal parsing.
+    if let Some(code) = kubectl_spice::commands::completion::intercept() {
+        std::process::exit(code);
+    }
     let cli = match kubectl_spice::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

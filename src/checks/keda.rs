@@ -978,7 +978,7 @@ fn scaler_errors(ctx: &Ctx) -> Vec<String> {
                 e.object_kind == "ScaledObject" && e.object_name == *name && e.type_ == "Warning"
             })
             .collect();
-        warnings.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        warnings.sort_by_key(|e| std::cmp::Reverse(e.last_seen));
         if let Some(e) = warnings.first() {
             out.push(format!("event {}: {}", e.reason, head_tail(&e.message)));
         }

@@ -142,6 +142,20 @@ impl KubeTarget {
             message: crate::error::chain_text(&e),
         })
     }
+    /// A client for watch streams: a quiet watch may idle for minutes, so
+    /// there is no read timeout (the server ends each watch after its
+    /// `timeoutSeconds`, and the watcher resumes).
+    pub fn watch_client(&self, connect_timeout: Duration) -> Result<kube::Client, Error> {
+        let mut config = self.config.clone();
+        config.connect_timeout = Some(connect_timeout);
+        config.read_timeout = None;
+        config.write_timeout = Some(connect_timeout);
+        config.default_retry = false;
+        kube::Client::try_from(config).map_err(|e| Error::Kubeconfig {
+            path: self.context.clone().unwrap_or_else(|| "in-cluster".into()),
+            message: crate::error::chain_text(&e),
+        })
+    }
 }
 
 fn read_file(path: &Path) -> Result<Kubeconfig, Error> {

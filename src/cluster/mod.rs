@@ -5,6 +5,7 @@ pub mod client;
 pub mod collect;
 pub mod convert;
 pub mod error;
+pub mod live;
 pub mod loki;
 pub mod prometheus;
 pub mod promql;

@@ -184,6 +184,100 @@ pub fn diagnose_queries(s: &Settings) -> Vec<Query> {
     q
 }
 
+// ---------------------------------------------------------------------------
+// Monitoring as code: the expressions `kubectl spice alerts` and
+// `kubectl spice dashboard` print. Multi-line where a person reads them in a
+// rule file (PromQL ignores the whitespace).
+// ---------------------------------------------------------------------------
+
+/// A number as PromQL reads it: `0.5`, `1.5`, `5`.
+fn number(v: f64) -> String {
+    let text = format!("{v}");
+    if v.is_finite() { text } else { "0".into() }
+}
+
+/// Sessions per running pod (the runbook's "Sessions Per Pod Ratio" and
+/// "Request Rate Per Pod"), corrected to `sum`. One line, for dashboards.
+pub fn sessions_per_pod_expr(s: &Settings) -> String {
+    format!("{} / {}", sessions(s).promql, running_pods(s).promql)
+}
+
+/// The PodSessionRatioAnomaly alert: sessions per running pod outside the
+/// yellow band (red in the runbook's bands). The runbook wrote
+/// `abs(ratio - 1) > 0.5` with `count(...)` for the pods; this uses `sum`,
+/// takes the band edges from the settings (so asymmetric bands work) and
+/// leaves `$value` the ratio itself. No Running pod at all counts as 0 pods
+/// (`or vector(0)`), so traffic with every pod gone gives +Inf and fires,
+/// while no traffic and no pods gives NaN and stays quiet.
+pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
+    let ratio = format!(
+        "(\n  sum(rate({}[5m]))\n/\n  ({} or vector(0))\n)",
+        nginx(s),
+        running_pods(s).promql
+    );
+    format!(
+        "{ratio} > {}\nor\n{ratio} < {}",
+        number(s.bands.yellow_max),
+        number(s.bands.yellow_min)
+    )
+}
+
+/// The request rate (req/s) over which KEDANotResponding expects scaling.
+pub const KEDA_ALERT_MIN_RATE: f64 = 5.0;
+
+/// The KEDANotResponding alert: traffic over 5 req/s while the Deployment's
+/// replica count has not changed for 10 minutes. Corrected with `and on()`
+/// (the runbook's bare `and` matches on all labels, which the two sides
+/// never share, so it can never fire), and with the request rate on the left
+/// so that `$value` in the description is the rate, as the runbook meant.
+pub fn keda_not_responding_alert_expr(s: &Settings) -> String {
+    format!(
+        "sum(rate({}[5m])) > {}\nand on()\n(changes(kube_deployment_status_replicas{{namespace=\"{}\", deployment=\"{}\"}}[10m]) == 0)",
+        nginx(s),
+        number(KEDA_ALERT_MIN_RATE),
+        escape(&s.namespace),
+        escape(&s.deployment)
+    )
+}
+
+/// One series per game pod that is Pending (kube-state-metrics' phase series
+/// is 1 for the pod's phase); `max` so a second kube-state-metrics replica
+/// does not double it. The rule's `for:` is the scale-up target.
+pub fn pod_pending_alert_expr(s: &Settings) -> String {
+    format!(
+        "max by (namespace, pod) (kube_pod_status_phase{{{}, phase=\"Pending\"}}) > 0",
+        pod_matchers(s)
+    )
+}
+
+/// One series per game container that was in CrashLoopBackOff during the last
+/// 5 minutes. A crash-looping container leaves the waiting state for the few
+/// seconds it runs between back-offs, so the raw series flickers; looking
+/// over a window keeps the alert from resetting each time.
+pub fn pod_crashloop_alert_expr(s: &Settings) -> String {
+    format!(
+        "max by (namespace, pod, container) (max_over_time(kube_pod_container_status_waiting_reason{{{}, reason=\"CrashLoopBackOff\"}}[5m])) > 0",
+        pod_matchers(s)
+    )
+}
+
+/// LogQL: heartbeat events per second, from the configured heartbeat query
+/// (`lokiQuery`, a log pipeline that selects heartbeat events).
+pub fn heartbeat_rate_logql(s: &Settings) -> String {
+    format!("sum(rate({} [1m]))", s.loki_query.trim())
+}
+
+/// LogQL: sessions estimated from heartbeats (events per second divided by
+/// the heartbeats one session sends per second).
+pub fn heartbeat_sessions_logql(s: &Settings) -> String {
+    let per_session = if s.targets.heartbeat_per_session > 0.0 {
+        s.targets.heartbeat_per_session
+    } else {
+        1.0
+    };
+    format!("{} / {}", heartbeat_rate_logql(s), number(per_session))
+}
+
 /// What `status` asks Prometheus, all sent at once.
 pub fn status_queries(s: &Settings) -> Vec<Query> {
     vec![

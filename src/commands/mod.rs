@@ -1,11 +1,16 @@
 //! One module per subcommand: glue between settings, collect and renderers.
 
+pub mod alerts;
+pub mod completion;
 pub mod config;
+pub mod dashboard;
 pub mod diagnose;
 pub mod explain;
+pub mod man;
 pub mod snapshot;
 pub mod status;
 pub mod version;
+pub mod watch;
 
 use crate::cli::GlobalArgs;
 use crate::cluster::client::KubeTarget;

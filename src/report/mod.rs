@@ -3,6 +3,8 @@
 //! from a `Styles` value decided once at the edge; they never look at the
 //! terminal themselves.
 
+pub mod alerts;
+pub mod dashboard;
 pub mod diagnose;
 pub mod status;
 

@@ -674,11 +674,7 @@ fn forbidden_scaledobjects_give_errors_and_skips_never_failures() {
     // HPA is readable, so its checks still judge (fail forward).
     for id in ["hpa.exists", "hpa.conditions", "hpa.metric"] {
         let c = check(&report, id);
-        assert!(
-            c["outcome"] == "pass",
-            "{id}:\n{}",
-            table(&report)
-        );
+        assert!(c["outcome"] == "pass", "{id}:\n{}", table(&report));
     }
     for id in [
         "pods.crashloop",

@@ -4,9 +4,16 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alerts;
+mod completion;
+mod dashboard;
 mod diagnose;
 mod harness;
 mod krew;
 mod kubectl;
+mod man;
+mod release;
 mod sim;
 mod status;
+mod version;
+mod watch;

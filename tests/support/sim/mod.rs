@@ -103,6 +103,8 @@ struct Shared {
     store: Mutex<Store>,
     /// The latest resourceVersion; watches wake up on every change.
     changes: watch::Sender<u64>,
+    /// Bumped by [`Sim::end_watches`]: every open watch ends.
+    cut: watch::Sender<u64>,
     control: Mutex<Control>,
     shutdown: watch::Receiver<bool>,
     proxy_client: Client<HttpConnector, Full<Bytes>>,
@@ -152,6 +154,7 @@ impl Sim {
             port: addr.port(),
             store: Mutex::new(store),
             changes,
+            cut: watch::channel(0).0,
             control: Mutex::new(control),
             shutdown: shutdown_rx.clone(),
             proxy_client: Client::builder(TokioExecutor::new()).build_http(),
@@ -313,6 +316,13 @@ impl Sim {
         if let Some(event) = event {
             self.shared.changes.send_replace(event.rv);
         }
+    }
+
+    /// Ends every open watch, as an API server restart or a dropped
+    /// connection does; clients must reconnect (and meet any injected fault).
+    #[allow(dead_code)] // Used by some test binaries, not all.
+    pub fn end_watches(&self) {
+        self.shared.cut.send_modify(|n| *n += 1);
     }
 
     /// Forgets the change history, as an etcd compaction does: a watch from

@@ -547,6 +547,7 @@ fn start_watch(
         }
     };
     let mut shutdown = shared.shutdown.clone();
+    let mut cut = shared.cut.subscribe();
     tokio::spawn(async move {
         if let Some(status) = expired {
             let _ = tx.send(event_line_json("ERROR", &status.to_json())).await;
@@ -573,6 +574,7 @@ fn start_watch(
                     _ = tokio::time::sleep_until(deadline) => None,
                     _ = tx.closed() => None,
                     _ = shutdown.changed() => None,
+                    _ = cut.changed() => None,
                     _ = ticks.tick(), if bookmarks => {
                         if tx.send(bookmark(filter.def, last, false)).await.is_err() {
                             return;

@@ -1,0 +1,432 @@
+//! `kubectl spice watch`: the status view, live. Kubernetes state comes from
+//! watch streams (`cluster::live`), Prometheus is polled every interval; each
+//! frame is the same Snapshot the one-shot commands build, judged by the same
+//! checks, and fed to the pure `watch::model`. Output is one line per change
+//! (`kind: WatchEvent` JSON lines with `-o json`), like `kubectl get -w`.
+
+use crate::checks::{self, Selection};
+use crate::cli::{Until as UntilArg, WatchArgs, WatchOutput};
+use crate::cluster::collect::{self, Scope, Sources};
+use crate::cluster::live::Live;
+use crate::cluster::promql;
+use crate::error::Fatal;
+use crate::exit::ExitStatus;
+use crate::report::num;
+use crate::settings::{Settings, parse_duration};
+use crate::snapshot::{API_VERSION, Snapshot};
+use crate::watch::model::{self, Config, Episode, FindingChange, Model, Observation, Until};
+use serde::Serialize;
+use std::io::Write;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// One line of `-o json`: what the view shows after a change.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchEvent {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub captured_at: jiff::Timestamp,
+    pub sessions: Option<f64>,
+    pub running_pods: Option<usize>,
+    pub pending_pods: Option<usize>,
+    pub nodes: Option<usize>,
+    pub ratio: Option<f64>,
+    pub band: &'static str,
+    /// Rows that changed since the previous line (pod names, `running`, ...).
+    pub changed: Vec<String>,
+    pub findings_changed: Vec<FindingChange>,
+    pub episodes_ended: Vec<Episode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub episode_in_progress: Option<InProgress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InProgress {
+    pub direction: model::Direction,
+    pub started_at: jiff::Timestamp,
+}
+
+/// The last line of `-o json`: every episode seen.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchSummary {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub reason: &'static str,
+    pub episodes: Vec<Episode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub episode_in_progress: Option<InProgress>,
+}
+
+fn duration_arg(flag: &str, v: &str) -> Result<Duration, Fatal> {
+    parse_duration(v).map_err(|e| {
+        Fatal::new(
+            format!("--{flag}: {e}"),
+            "give a duration such as 2s, 500ms, 10m",
+        )
+    })
+}
+
+/// Builds the model's input from a frame's snapshot.
+pub fn observation(
+    snap: &Snapshot,
+    settings: &Settings,
+    api_error: Option<String>,
+    prometheus_error: Option<String>,
+) -> Observation {
+    let mut o = Observation::new(snap.captured_at);
+    o.sessions = snap.prom_value(promql::SESSIONS);
+    o.pods = snap.pods.clone();
+    o.nodes = snap.nodes.as_ref().map(Vec::len);
+    let running = snap
+        .pods
+        .as_ref()
+        .map(|p| p.iter().filter(|p| model::is_running(p)).count());
+    o.requests_per_pod = match (o.sessions, running) {
+        (Some(rate), Some(r)) if r > 0 => Some(rate / r as f64),
+        _ => None,
+    };
+    o.findings = checks::run(snap, settings, &Selection::default());
+    o.hpa = snap.keda_hpa(&settings.scaled_object).map(|h| {
+        let metric = h
+            .metrics
+            .first()
+            .map(|m| {
+                format!(
+                    "  {} {}/{}",
+                    m.name,
+                    m.current.as_deref().unwrap_or("<unknown>"),
+                    m.target.as_deref().unwrap_or("?")
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "{}  replicas {}/{}  min {} max {}{metric}",
+            h.name,
+            h.current_replicas.unwrap_or(0),
+            h.desired_replicas,
+            h.min_replicas.unwrap_or(1),
+            h.max_replicas
+        )
+    });
+    o.scaled_object = snap
+        .scaled_object
+        .as_ref()
+        .map(|so| match so.found() {
+            Some(so) => {
+                let c = |t: &str| {
+                    crate::snapshot::condition(&so.conditions, t)
+                        .map_or("Unknown", |c| c.status.as_str())
+                        .to_string()
+                };
+                format!(
+                    "{}  READY {}  ACTIVE {}{}",
+                    so.name,
+                    c("Ready"),
+                    c("Active"),
+                    if so.paused() { "  PAUSED" } else { "" }
+                )
+            }
+            None => format!("{} not found", settings.scaled_object),
+        });
+    o.events = scaling_events(snap);
+    o.api_error = api_error;
+    o.prometheus_error = prometheus_error;
+    o
+}
+
+/// Reasons of events about scaling: KEDA, the HPA, pod scheduling, Karpenter.
+const SCALING_REASONS: &[&str] = &[
+    "SuccessfulRescale",
+    "FailedRescale",
+    "FailedGetExternalMetric",
+    "Scheduled",
+    "FailedScheduling",
+    "Nominated",
+    "TriggeredScaleUp",
+    "NotTriggerScaleUp",
+    "Killing",
+    "Started",
+];
+
+/// The latest scaling-related events, newest first, one line each.
+fn scaling_events(snap: &Snapshot) -> Vec<String> {
+    let Some(events) = &snap.events else {
+        return Vec::new();
+    };
+    events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.object_kind.as_str(),
+                "ScaledObject" | "HorizontalPodAutoscaler" | "NodeClaim" | "NodePool"
+            ) || SCALING_REASONS.contains(&e.reason.as_str())
+                || e.source.as_deref().is_some_and(|s| s.contains("karpenter"))
+        })
+        .take(8)
+        .map(|e| {
+            format!(
+                "{} {} {}/{} {}: {}",
+                e.last_seen
+                    .map(|t| t.strftime("%H:%M:%S").to_string())
+                    .unwrap_or_else(|| "--:--:--".into()),
+                e.type_,
+                e.object_kind,
+                e.object_name,
+                e.reason,
+                e.message.lines().next().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+fn in_progress(m: &Model) -> Option<InProgress> {
+    m.open_episode().map(|(direction, started_at)| InProgress {
+        direction,
+        started_at,
+    })
+}
+
+fn event(m: &Model, update: &model::Update) -> WatchEvent {
+    let f = &m.figures;
+    WatchEvent {
+        api_version: API_VERSION,
+        kind: "WatchEvent",
+        captured_at: m.last_at.unwrap_or_else(jiff::Timestamp::now),
+        sessions: f.sessions.map(|s| (s * 100.0).round() / 100.0),
+        running_pods: f.running,
+        pending_pods: f.pending,
+        nodes: f.nodes,
+        ratio: f.ratio.map(|r| (r * 100.0).round() / 100.0),
+        band: f.band.map_or("unknown", |b| b.word()),
+        changed: m.highlighted.iter().cloned().collect(),
+        findings_changed: update.findings_changed.clone(),
+        episodes_ended: update.episodes_ended.clone(),
+        episode_in_progress: in_progress(m),
+        banner: m.banner(),
+    }
+}
+
+/// One human line per change, then one per finding or episode news.
+fn text_lines(m: &Model, update: &model::Update) -> String {
+    let f = &m.figures;
+    let opt = |v: Option<usize>| v.map_or("?".to_string(), |v| v.to_string());
+    let mut s = format!(
+        "{}  sessions {}  running {}  pending {}  nodes {}  ratio {} {}",
+        m.last_at
+            .map(|t| t.strftime("%H:%M:%S").to_string())
+            .unwrap_or_default(),
+        f.sessions.map_or("?".to_string(), num),
+        opt(f.running),
+        opt(f.pending),
+        opt(f.nodes),
+        f.ratio.map_or("-".to_string(), num),
+        f.band.map_or("unknown", |b| b.word()),
+    );
+    if let Some((d, since)) = m.open_episode() {
+        s.push_str(&format!(
+            "  [{} since {}]",
+            d.word(),
+            since.strftime("%H:%M:%S")
+        ));
+    }
+    s.push('\n');
+    if let Some(b) = m.banner() {
+        s.push_str(&format!("  ! {b}\n"));
+    }
+    for c in &update.findings_changed {
+        if c.from.is_some() || c.turned_bad() {
+            s.push_str(&format!(
+                "  {} {} {}: {}\n",
+                c.to.mark(),
+                c.to.word(),
+                c.id,
+                c.message
+            ));
+        }
+    }
+    for e in &update.episodes_ended {
+        s.push_str(&model::episode_line(e));
+        s.push('\n');
+    }
+    s
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub async fn run(
+    global: &crate::cli::GlobalArgs,
+    args: &WatchArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Fatal> {
+    let interval = duration_arg("interval", &args.interval)?;
+    if interval < Duration::from_millis(100) {
+        return Err(Fatal::new(
+            format!("--interval {} is too short", args.interval),
+            "use 100ms or more (the default is 2s)",
+        ));
+    }
+    let window = duration_arg("window", &args.window)?;
+    if window < interval {
+        return Err(Fatal::new(
+            format!(
+                "--window {} is shorter than --interval {}",
+                args.window, args.interval
+            ),
+            "the window holds the history: make it several intervals long (default 10m)",
+        ));
+    }
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(|t| duration_arg("timeout", t))
+        .transpose()?;
+    let until = args.until.map(|u| match u {
+        UntilArg::Healthy => Until::Healthy,
+        UntilArg::Scaled => Until::Scaled,
+        UntilArg::Idle => Until::Idle,
+    });
+    let json = args.output == Some(WatchOutput::Json);
+    let started = Instant::now();
+    let deadline = timeout.map(|t| started + t);
+
+    let (target, settings) = super::connect(global).await?;
+    let client = target.client(settings.request_timeout)?;
+    let sources = Sources::new(
+        client,
+        target.context.clone(),
+        target.server.clone(),
+        &settings,
+        &crate::process_env,
+    );
+    // One collect for what is not watched (discovery, Karpenter, the KEDA
+    // operator); it also turns "no cluster at all" into exit 2 at once.
+    let base = collect::run(&sources, &settings, jiff::Timestamp::now(), Scope::Status).await?;
+    let live = Live::start(
+        target.watch_client(settings.request_timeout)?,
+        sources.prometheus.clone(),
+        promql::status_queries(&settings),
+        &settings,
+        interval,
+    );
+    let mut changes = live.changes();
+    let mut model = Model::new(Config {
+        interval_secs: interval.as_secs_f64(),
+        window_secs: window.as_secs_f64(),
+        targets: settings.targets,
+        bands: settings.bands,
+    });
+
+    // The first frame waits for the initial lists (bounded).
+    let ready_by = Instant::now() + settings.request_timeout.max(interval);
+    while !live.ready() && Instant::now() < ready_by {
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+
+    let stop = stop_requested();
+    tokio::pin!(stop);
+    let mut dirty = true;
+    let mut last_frame: Option<Instant> = None;
+    let outcome = loop {
+        let now = Instant::now();
+        let due = last_frame.is_none_or(|t| now >= t + interval);
+        if dirty && due {
+            dirty = false;
+            last_frame = Some(now);
+            let snap = live.snapshot(&base, &settings, jiff::Timestamp::now());
+            let obs = observation(&snap, &settings, live.api_error(), live.prometheus_error());
+            let first = model.frames() == 0;
+            let update = model.observe(obs);
+            if first || update.changed {
+                if json {
+                    serde_json::to_writer(&mut *out, &event(&model, &update))
+                        .map_err(|e| Fatal::new(format!("writing output: {e}"), ""))?;
+                    out.write_all(b"\n")?;
+                } else {
+                    out.write_all(text_lines(&model, &update).as_bytes())?;
+                }
+                out.flush()?;
+            }
+            if let Some(u) = until
+                && model.holds(u)
+            {
+                break ("until", ExitStatus::Ok);
+            }
+        }
+        // Sleep until the next allowed frame when something changed, else
+        // until the next change: nothing is redrawn while nothing changes.
+        let wake = match (dirty, last_frame) {
+            (true, Some(t)) => t + interval,
+            _ => now + Duration::from_secs(3600),
+        };
+        let deadline_at = deadline.unwrap_or(now + Duration::from_secs(86_400 * 365));
+        tokio::select! {
+            r = changes.changed() => {
+                if r.is_err() {
+                    break ("sources ended", ExitStatus::Ok);
+                }
+                dirty = true;
+            }
+            _ = tokio::time::sleep_until(wake) => {}
+            _ = tokio::time::sleep_until(deadline_at) => {
+                break ("timeout", if until.is_some() { ExitStatus::Findings } else { ExitStatus::Ok });
+            }
+            _ = &mut stop => break ("interrupted", ExitStatus::Ok),
+        }
+    };
+    drop(live);
+    let (reason, status) = outcome;
+    if json {
+        let summary = WatchSummary {
+            api_version: API_VERSION,
+            kind: "WatchSummary",
+            reason,
+            episodes: model.episodes.iter().cloned().collect(),
+            episode_in_progress: in_progress(&model),
+        };
+        serde_json::to_writer(&mut *out, &summary)
+            .map_err(|e| Fatal::new(format!("writing output: {e}"), ""))?;
+        out.write_all(b"\n")?;
+    } else {
+        if reason == "timeout" && until.is_some() {
+            out.write_all(
+                format!(
+                    "Timed out after {}s before the --until condition held.\n",
+                    started.elapsed().as_secs()
+                )
+                .as_bytes(),
+            )?;
+        }
+        out.write_all(model.summary().as_bytes())?;
+    }
+    out.flush()?;
+    Ok(status)
+}

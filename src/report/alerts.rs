@@ -1,0 +1,291 @@
+//! The runbook's alert rules as code, corrected and built from the settings:
+//! a plain Prometheus rule file, or the same groups in a Prometheus Operator
+//! `PrometheusRule`. The expressions come from `cluster::promql`.
+
+use crate::cluster::promql;
+use crate::settings::{Endpoint, Settings};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// A rule that fires is held this long before it pages (beyond the
+/// expression's own 5-minute window), for CrashLoopBackOff.
+const CRASHLOOP_FOR_SECONDS: f64 = 60.0;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleFile {
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub alert: String,
+    pub expr: String,
+    #[serde(rename = "for")]
+    pub for_: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PrometheusRule<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: &'a RuleFile,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    name: String,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+}
+
+/// A Prometheus duration (`30s`, `5m`, `1h`, `1500ms`) for `for:`.
+pub fn prometheus_duration(seconds: f64) -> String {
+    let ms = (seconds.max(0.0) * 1000.0).round() as u64;
+    if !ms.is_multiple_of(1000) {
+        return format!("{ms}ms");
+    }
+    let s = ms / 1000;
+    if s != 0 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s != 0 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The four rules, in one group named after the Deployment.
+pub fn rule_file(s: &Settings) -> RuleFile {
+    let ns = s.namespace.as_str();
+    let dep = s.deployment.as_str();
+    let bands = &s.bands;
+    let scale_up = prometheus_duration(s.targets.scale_up_seconds);
+    let diagnose = format!("Run `kubectl spice diagnose -n {ns}`.");
+    let rules = vec![
+        Rule {
+            alert: "PodSessionRatioAnomaly".into(),
+            expr: promql::pod_session_ratio_alert_expr(s),
+            for_: "5m".into(),
+            labels: map(&[
+                ("severity", "warning"),
+                ("namespace", ns),
+                ("deployment", dep),
+            ]),
+            annotations: map(&[
+                ("summary", "Pod-to-session ratio is off target"),
+                (
+                    "description",
+                    &format!(
+                        "Expected about 1 active session per running {dep} pod (alert below {} or above {}), currently {{{{ $value | printf \"%.2f\" }}}}. {diagnose}",
+                        crate::report::num(bands.yellow_min),
+                        crate::report::num(bands.yellow_max),
+                    ),
+                ),
+            ]),
+        },
+        Rule {
+            alert: "KEDANotResponding".into(),
+            expr: promql::keda_not_responding_alert_expr(s),
+            for_: "10m".into(),
+            labels: map(&[
+                ("severity", "critical"),
+                ("namespace", ns),
+                ("deployment", dep),
+            ]),
+            annotations: map(&[
+                ("summary", "KEDA is not scaling despite load"),
+                (
+                    "description",
+                    &format!(
+                        "Request rate is {{{{ $value | printf \"%.1f\" }}}} req/s but Deployment {ns}/{dep} has not changed its replicas for 10 minutes. Run `kubectl spice diagnose -n {ns} --symptom no-scale-up`."
+                    ),
+                ),
+            ]),
+        },
+        Rule {
+            alert: "SpiceRunnerPodPending".into(),
+            expr: promql::pod_pending_alert_expr(s),
+            for_: scale_up.clone(),
+            labels: map(&[("severity", "warning"), ("deployment", dep)]),
+            annotations: map(&[
+                (
+                    "summary",
+                    "A game pod is Pending longer than the scale-up target",
+                ),
+                (
+                    "description",
+                    &format!(
+                        "Pod {{{{ $labels.namespace }}}}/{{{{ $labels.pod }}}} has been Pending for more than {scale_up}, the scale-up target: no node has room for it (is Karpenter adding nodes?). {diagnose}"
+                    ),
+                ),
+            ]),
+        },
+        Rule {
+            alert: "SpiceRunnerPodCrashLooping".into(),
+            expr: promql::pod_crashloop_alert_expr(s),
+            for_: prometheus_duration(CRASHLOOP_FOR_SECONDS),
+            labels: map(&[("severity", "warning"), ("deployment", dep)]),
+            annotations: map(&[
+                ("summary", "A game pod is in CrashLoopBackOff"),
+                (
+                    "description",
+                    &format!(
+                        "Container {{{{ $labels.container }}}} of pod {{{{ $labels.namespace }}}}/{{{{ $labels.pod }}}} is in CrashLoopBackOff: its player cannot play. {diagnose}"
+                    ),
+                ),
+            ]),
+        },
+    ];
+    RuleFile {
+        groups: vec![Group {
+            name: format!("{dep}.pod-per-session"),
+            rules,
+        }],
+    }
+}
+
+/// The comment the output starts with: where the rules came from.
+fn header(s: &Settings, format_note: &str) -> String {
+    let mut h = String::new();
+    let lines = [
+        format!(
+            "Alert rules for {}/{}'s pod-per-session scaling, generated by kubectl spice {}",
+            s.namespace,
+            s.deployment,
+            env!("CARGO_PKG_VERSION")
+        ),
+        format!(
+            "from its settings: nginx service {:?}, sessions-per-pod alert outside {}–{}, scale-up target {}.",
+            s.nginx_service,
+            crate::report::num(s.bands.yellow_min),
+            crate::report::num(s.bands.yellow_max),
+            prometheus_duration(s.targets.scale_up_seconds)
+        ),
+        "Corrected from the runbook: running pods are sum(kube_pod_status_phase{...}), not".into(),
+        "count(...), which counts pods of every phase; KEDANotResponding joins its two sides"
+            .into(),
+        "with `and on()`, without which it can never fire.".into(),
+        format_note.to_string(),
+    ];
+    for line in lines.iter().filter(|l| !l.is_empty()) {
+        for part in line.lines() {
+            h.push_str("# ");
+            h.push_str(part);
+            h.push('\n');
+        }
+    }
+    h
+}
+
+/// Writes a plain Prometheus rule file (`rule_files:` in prometheus.yml).
+pub fn write_rules(out: &mut dyn Write, s: &Settings) -> std::io::Result<()> {
+    let file = rule_file(s);
+    out.write_all(header(s, "Check with `promtool check rules FILE`.").as_bytes())?;
+    let text = serde_norway::to_string(&file).map_err(std::io::Error::other)?;
+    out.write_all(text.as_bytes())
+}
+
+/// The namespace a `PrometheusRule` goes in: the Prometheus Operator only
+/// reads rules from the Prometheus's own namespace unless its
+/// `ruleNamespaceSelector` says otherwise, so the Prometheus service's
+/// namespace when the settings name one, else the game's.
+fn rule_namespace(s: &Settings) -> String {
+    match &s.prometheus {
+        Endpoint::Service(svc) => svc.namespace.clone(),
+        Endpoint::Url(_) => s.namespace.clone(),
+    }
+}
+
+/// Writes a `monitoring.coreos.com/v1` PrometheusRule holding the same groups.
+pub fn write_prometheus_rule(
+    out: &mut dyn Write,
+    s: &Settings,
+    extra_labels: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    let file = rule_file(s);
+    let mut labels = map(&[
+        ("app.kubernetes.io/name", s.deployment.as_str()),
+        ("app.kubernetes.io/component", "alerting-rules"),
+    ]);
+    labels.extend(extra_labels.clone());
+    let rule = PrometheusRule {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: Metadata {
+            name: format!("{}-pod-per-session", s.deployment),
+            namespace: rule_namespace(s),
+            labels,
+        },
+        spec: &file,
+    };
+    let note = "The Prometheus Operator loads it only if its labels match the Prometheus's\n\
+                ruleSelector (kube-prometheus-stack: `release: <helm release>`; add it with\n\
+                --rule-label). Apply with `kubectl apply -f -`.";
+    out.write_all(header(s, note).as_bytes())?;
+    let text = serde_norway::to_string(&rule).map_err(std::io::Error::other)?;
+    out.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_prometheus() {
+        assert_eq!(prometheus_duration(30.0), "30s");
+        assert_eq!(prometheus_duration(60.0), "1m");
+        assert_eq!(prometheus_duration(90.0), "90s");
+        assert_eq!(prometheus_duration(7200.0), "2h");
+        assert_eq!(prometheus_duration(1.5), "1500ms");
+        assert_eq!(prometheus_duration(0.0), "0s");
+    }
+
+    #[test]
+    fn rules_use_sum_and_and_on() {
+        let file = rule_file(&Settings::defaults());
+        let rules = &file.groups[0].rules;
+        let names: Vec<&str> = rules.iter().map(|r| r.alert.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "PodSessionRatioAnomaly",
+                "KEDANotResponding",
+                "SpiceRunnerPodPending",
+                "SpiceRunnerPodCrashLooping"
+            ]
+        );
+        assert!(!rules[0].expr.contains("count("), "{}", rules[0].expr);
+        assert!(rules[0].expr.contains("sum(kube_pod_status_phase{"));
+        assert!(rules[1].expr.contains("and on()"), "{}", rules[1].expr);
+        assert_eq!(rules[2].for_, "30s");
+    }
+
+    #[test]
+    fn prometheus_rule_goes_to_the_prometheus_namespace() {
+        let mut out = Vec::new();
+        write_prometheus_rule(&mut out, &Settings::defaults(), &BTreeMap::new()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let v: serde_json::Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(v["kind"], "PrometheusRule");
+        assert_eq!(v["metadata"]["namespace"], "observability");
+        assert_eq!(v["metadata"]["name"], "spice-runner-pod-per-session");
+    }
+}

@@ -1,0 +1,1037 @@
+//! The state of `kubectl spice watch`, as a pure model: no I/O and no clock.
+//! Every input carries its own timestamp, so episodes, timings, ring bounds,
+//! highlighting and `--until` conditions are unit-tested without a cluster or
+//! a terminal. The live sources feed it [`Observation`]s; the renderers read it.
+
+use crate::checks::{Finding, Outcome};
+use crate::report::status::{Band, band};
+use crate::settings::{Bands, Targets};
+use crate::snapshot::PodInfo;
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A fixed-capacity ring: pushing onto a full ring drops the oldest value, so
+/// memory stays bounded however long the watch runs.
+#[derive(Debug, Clone)]
+pub struct Ring<T> {
+    buf: VecDeque<T>,
+    cap: usize,
+}
+
+impl<T> Ring<T> {
+    pub fn new(cap: usize) -> Ring<T> {
+        let cap = cap.max(1);
+        Ring {
+            buf: VecDeque::with_capacity(cap),
+            cap,
+        }
+    }
+    pub fn push(&mut self, v: T) {
+        if self.buf.len() == self.cap {
+            self.buf.pop_front();
+        }
+        self.buf.push_back(v);
+    }
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.buf.iter()
+    }
+    pub fn last(&self) -> Option<&T> {
+        self.buf.back()
+    }
+    fn last_mut(&mut self) -> Option<&mut T> {
+        self.buf.back_mut()
+    }
+    fn front(&self) -> Option<&T> {
+        self.buf.front()
+    }
+    fn pop_front(&mut self) {
+        self.buf.pop_front();
+    }
+}
+
+/// One point of a series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub at: Timestamp,
+    pub value: f64,
+}
+
+/// How the model is sized and judged.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Seconds between samples (`--interval`).
+    pub interval_secs: f64,
+    /// Seconds of history kept (`--window`).
+    pub window_secs: f64,
+    pub targets: Targets,
+    pub bands: Bands,
+}
+
+impl Config {
+    /// Points per series: one per interval over the window, plus the current one.
+    pub fn capacity(&self) -> usize {
+        let interval = self.interval_secs.max(0.1);
+        (self.window_secs.max(interval) / interval).ceil() as usize + 1
+    }
+}
+
+/// What the live sources saw at one moment.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub at: Timestamp,
+    /// Active sessions (the nginx request rate); `None` when Prometheus did not answer.
+    pub sessions: Option<f64>,
+    /// The game pods; `None` when the API could not be read.
+    pub pods: Option<Vec<PodInfo>>,
+    pub nodes: Option<usize>,
+    /// Requests per second per running pod, when known.
+    pub requests_per_pod: Option<f64>,
+    /// The diagnose checks' findings on the same snapshot.
+    pub findings: Vec<Finding>,
+    /// Why the Kubernetes API could not be read (a banner), if it could not.
+    pub api_error: Option<String>,
+    /// Why Prometheus could not be read, if it could not.
+    pub prometheus_error: Option<String>,
+    /// The KEDA HPA as one line (targets, replicas), when read.
+    pub hpa: Option<String>,
+    /// The ScaledObject's READY / ACTIVE as one line, when read.
+    pub scaled_object: Option<String>,
+    /// The latest scaling-related events, newest first, one line each.
+    pub events: Vec<String>,
+}
+
+impl Observation {
+    pub fn new(at: Timestamp) -> Observation {
+        Observation {
+            at,
+            sessions: None,
+            pods: None,
+            nodes: None,
+            requests_per_pod: None,
+            findings: Vec::new(),
+            api_error: None,
+            prometheus_error: None,
+            hpa: None,
+            scaled_object: None,
+            events: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Direction {
+    ScaleUp,
+    ScaleDown,
+}
+
+impl Direction {
+    pub fn word(self) -> &'static str {
+        match self {
+            Direction::ScaleUp => "scale-up",
+            Direction::ScaleDown => "scale-down",
+        }
+    }
+}
+
+/// The stages of a scale-up, as pod timestamps show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    /// Sessions rose → KEDA/HPA created the first new pod.
+    KedaActivation,
+    /// Pod created → its containers started (scheduling, node provisioning, image pull).
+    PodPending,
+    /// Containers started → the pod is Ready.
+    ContainerStart,
+}
+
+impl Phase {
+    pub fn word(self) -> &'static str {
+        match self {
+            Phase::KedaActivation => "KEDA activation",
+            Phase::PodPending => "pod Pending",
+            Phase::ContainerStart => "container start",
+        }
+    }
+}
+
+/// A finished scaling episode.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Episode {
+    pub direction: Direction,
+    pub started_at: Timestamp,
+    pub ended_at: Timestamp,
+    pub seconds: f64,
+    pub target_seconds: f64,
+    pub within_target: bool,
+    /// Sessions and running pods when the episode started.
+    pub from_pods: usize,
+    pub sessions: usize,
+    /// The gap was already there when the watch started: the duration is a
+    /// lower bound.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub started_before_watch: bool,
+    /// The slowest stage (scale-up only, when pod timestamps show it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slowest_phase: Option<Phase>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slowest_phase_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct OpenEpisode {
+    direction: Direction,
+    started_at: Timestamp,
+    from_pods: usize,
+    sessions: usize,
+    started_before_watch: bool,
+    /// Pods present when the episode started: the new ones are the others.
+    before: BTreeSet<String>,
+    /// The newest view of every pod that appeared during the episode.
+    new_pods: BTreeMap<String, PodInfo>,
+}
+
+/// A finding whose outcome changed since the previous frame.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingChange {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Outcome>,
+    pub to: Outcome,
+    pub message: String,
+}
+
+impl FindingChange {
+    /// Turned into a warning or failure.
+    pub fn turned_bad(&self) -> bool {
+        matches!(self.to, Outcome::Warn | Outcome::Fail)
+            && !matches!(self.from, Some(Outcome::Warn | Outcome::Fail))
+    }
+}
+
+/// `--until`: when a scripted watch may stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// No diagnose check fails.
+    Healthy,
+    /// Running pods match sessions within the green band (or both are zero).
+    Scaled,
+    /// No sessions and no pods.
+    Idle,
+}
+
+/// What one observation changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Update {
+    /// Anything a viewer would see differently.
+    pub changed: bool,
+    pub episodes_ended: Vec<Episode>,
+    pub findings_changed: Vec<FindingChange>,
+}
+
+/// A pod row's visible fields, to tell which rows changed.
+fn pod_row(p: &PodInfo) -> String {
+    format!(
+        "{}|{}|{}|{}|{}",
+        p.display_status(),
+        p.ready,
+        p.restarts,
+        p.node.as_deref().unwrap_or(""),
+        p.deleting.is_some()
+    )
+}
+
+/// Counts a pod as running: phase Running and not being deleted.
+pub fn is_running(p: &PodInfo) -> bool {
+    p.phase == "Running" && p.deleting.is_none()
+}
+
+/// The figures shown at the top of the view.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub sessions: Option<f64>,
+    pub running: Option<usize>,
+    pub pending: Option<usize>,
+    pub nodes: Option<usize>,
+    pub ratio: Option<f64>,
+    pub band: Option<Band>,
+    pub requests_per_pod: Option<f64>,
+}
+
+pub struct Model {
+    pub config: Config,
+    pub sessions: Ring<Point>,
+    pub running: Ring<Point>,
+    pub nodes: Ring<Point>,
+    pub ratio: Ring<Point>,
+    pub figures: Figures,
+    /// The latest pods, by name.
+    pub pods: BTreeMap<String, PodInfo>,
+    rows: BTreeMap<String, String>,
+    /// Rows (pod names, or `sessions`, `running`, `pending`, `nodes`, `band`)
+    /// that changed in the latest frame: highlighted for one refresh.
+    pub highlighted: BTreeSet<String>,
+    pub findings: BTreeMap<String, (Outcome, String)>,
+    open: Option<OpenEpisode>,
+    /// Every finished episode, oldest first (bounded like the series).
+    pub episodes: Ring<Episode>,
+    pub last_at: Option<Timestamp>,
+    pub last_api_ok: Option<Timestamp>,
+    pub last_prometheus_ok: Option<Timestamp>,
+    pub api_error: Option<String>,
+    pub prometheus_error: Option<String>,
+    pub hpa: Option<String>,
+    pub scaled_object: Option<String>,
+    pub events: Vec<String>,
+    frames: u64,
+}
+
+fn seconds_between(a: Timestamp, b: Timestamp) -> f64 {
+    (b.as_millisecond() - a.as_millisecond()) as f64 / 1000.0
+}
+
+impl Model {
+    pub fn new(config: Config) -> Model {
+        let cap = config.capacity();
+        Model {
+            config,
+            sessions: Ring::new(cap),
+            running: Ring::new(cap),
+            nodes: Ring::new(cap),
+            ratio: Ring::new(cap),
+            figures: Figures::default(),
+            pods: BTreeMap::new(),
+            rows: BTreeMap::new(),
+            highlighted: BTreeSet::new(),
+            findings: BTreeMap::new(),
+            open: None,
+            episodes: Ring::new(cap),
+            last_at: None,
+            last_api_ok: None,
+            last_prometheus_ok: None,
+            api_error: None,
+            prometheus_error: None,
+            hpa: None,
+            scaled_object: None,
+            events: Vec::new(),
+            frames: 0,
+        }
+    }
+
+    /// How many observations the model has taken.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Sessions rounded to whole sessions (each sends about 1 request/s).
+    fn whole(sessions: f64) -> usize {
+        if sessions < 0.05 {
+            0
+        } else {
+            sessions.round().max(0.0) as usize
+        }
+    }
+
+    fn record(&mut self, which: fn(&mut Model) -> &mut Ring<Point>, at: Timestamp, value: f64) {
+        let interval = self.config.interval_secs;
+        let window = self.config.window_secs;
+        let ring = which(self);
+        // Samples closer together than the interval replace each other, so the
+        // ring covers the whole window however often changes arrive.
+        let merge = ring
+            .last()
+            .is_some_and(|p| seconds_between(p.at, at) < interval * 0.999 && ring.len() > 1);
+        if merge {
+            if let Some(last) = ring.last_mut() {
+                *last = Point { at, value };
+            }
+        } else {
+            ring.push(Point { at, value });
+        }
+        while ring
+            .front()
+            .is_some_and(|p| seconds_between(p.at, at) > window)
+        {
+            ring.pop_front();
+        }
+    }
+
+    /// Takes one observation; returns what changed.
+    pub fn observe(&mut self, obs: Observation) -> Update {
+        let mut update = Update::default();
+        let mut highlighted = BTreeSet::new();
+        self.frames += 1;
+        let at = obs.at;
+        self.last_at = Some(at);
+
+        // Sources: a failure keeps the last good data and shows a banner.
+        let api_ok = obs.pods.is_some() && obs.api_error.is_none();
+        if api_ok {
+            self.last_api_ok = Some(at);
+        }
+        let prom_ok = obs.sessions.is_some() && obs.prometheus_error.is_none();
+        if prom_ok {
+            self.last_prometheus_ok = Some(at);
+        }
+        if self.api_error != obs.api_error || self.prometheus_error != obs.prometheus_error {
+            update.changed = true;
+            highlighted.insert("banner".to_string());
+        }
+        self.api_error = obs.api_error.clone();
+        self.prometheus_error = obs.prometheus_error.clone();
+
+        // Pods: rows added, changed or gone.
+        if let Some(pods) = &obs.pods {
+            let mut rows = BTreeMap::new();
+            for p in pods {
+                let row = pod_row(p);
+                if self.rows.get(&p.name) != Some(&row) {
+                    highlighted.insert(p.name.clone());
+                }
+                rows.insert(p.name.clone(), row);
+            }
+            for gone in self.rows.keys().filter(|k| !rows.contains_key(*k)) {
+                highlighted.insert(gone.clone());
+            }
+            self.rows = rows;
+            self.pods = pods.iter().map(|p| (p.name.clone(), p.clone())).collect();
+        }
+
+        if api_ok {
+            if self.hpa != obs.hpa {
+                highlighted.insert("hpa".to_string());
+                self.hpa = obs.hpa.clone();
+            }
+            if self.scaled_object != obs.scaled_object {
+                highlighted.insert("scaledobject".to_string());
+                self.scaled_object = obs.scaled_object.clone();
+            }
+            if self.events != obs.events {
+                highlighted.insert("events".to_string());
+                self.events = obs.events.clone();
+            }
+        }
+
+        let sessions = if prom_ok {
+            obs.sessions
+        } else {
+            self.figures.sessions
+        };
+        let (running, pending) = if api_ok {
+            let running = self.pods.values().filter(|p| is_running(p)).count();
+            let pending = self
+                .pods
+                .values()
+                .filter(|p| p.phase == "Pending" && p.deleting.is_none())
+                .count();
+            (Some(running), Some(pending))
+        } else {
+            (self.figures.running, self.figures.pending)
+        };
+        let nodes = if api_ok {
+            obs.nodes.or(self.figures.nodes)
+        } else {
+            self.figures.nodes
+        };
+        let (ratio, b) = band(sessions, running.map(|r| r as f64), &self.config.bands);
+        let figures = Figures {
+            sessions,
+            running,
+            pending,
+            nodes,
+            ratio,
+            band: Some(b),
+            requests_per_pod: if prom_ok {
+                obs.requests_per_pod
+            } else {
+                self.figures.requests_per_pod
+            },
+        };
+        let old = &self.figures;
+        let mut mark = |name: &str, differs: bool| {
+            if differs {
+                highlighted.insert(name.to_string());
+            }
+        };
+        mark(
+            "sessions",
+            old.sessions.map(Self::whole) != figures.sessions.map(Self::whole),
+        );
+        mark("running", old.running != figures.running);
+        mark("pending", old.pending != figures.pending);
+        mark("nodes", old.nodes != figures.nodes);
+        mark("band", old.band != figures.band);
+        self.figures = figures.clone();
+
+        if let Some(s) = sessions {
+            self.record(|m| &mut m.sessions, at, s);
+        }
+        if let Some(r) = running {
+            self.record(|m| &mut m.running, at, r as f64);
+        }
+        if let Some(n) = nodes {
+            self.record(|m| &mut m.nodes, at, n as f64);
+        }
+        if let Some(r) = ratio {
+            self.record(|m| &mut m.ratio, at, r);
+        }
+
+        // Findings that changed outcome.
+        if api_ok || prom_ok {
+            let mut next = BTreeMap::new();
+            for f in &obs.findings {
+                let before = self.findings.get(&f.id).map(|(o, _)| *o);
+                // A check first seen passing (or skipped) is no news.
+                let news = match before {
+                    None => !matches!(f.outcome, Outcome::Pass | Outcome::Skip),
+                    Some(b) => b != f.outcome,
+                };
+                if news {
+                    update.findings_changed.push(FindingChange {
+                        id: f.id.clone(),
+                        from: before,
+                        to: f.outcome,
+                        message: f.message.clone(),
+                    });
+                }
+                next.insert(f.id.clone(), (f.outcome, f.message.clone()));
+            }
+            self.findings = next;
+        }
+
+        if let (Some(s), Some(r)) = (sessions, running) {
+            update.episodes_ended = self.episodes_step(at, Self::whole(s), r);
+        }
+        for e in &update.episodes_ended {
+            self.episodes.push(e.clone());
+        }
+
+        update.changed |= !highlighted.is_empty()
+            || !update.findings_changed.is_empty()
+            || !update.episodes_ended.is_empty();
+        self.highlighted = highlighted;
+        update
+    }
+
+    fn episodes_step(&mut self, at: Timestamp, sessions: usize, running: usize) -> Vec<Episode> {
+        let mut ended = Vec::new();
+        if let Some(open) = self.open.as_mut() {
+            for p in self.pods.values() {
+                if !open.before.contains(&p.name) {
+                    open.new_pods.insert(p.name.clone(), p.clone());
+                }
+            }
+            let done = match open.direction {
+                Direction::ScaleUp => running >= sessions,
+                Direction::ScaleDown => running <= sessions,
+            };
+            if done {
+                let open = self.open.take().expect("open episode");
+                ended.push(self.finish(open, at));
+            }
+        }
+        if self.open.is_none() {
+            let direction = if sessions > running {
+                Some(Direction::ScaleUp)
+            } else if sessions < running {
+                Some(Direction::ScaleDown)
+            } else {
+                None
+            };
+            // A gap on the very first frame started before the watch did: it is
+            // still timed, but marked, as its duration is only a lower bound.
+            if let Some(direction) = direction {
+                self.open = Some(OpenEpisode {
+                    direction,
+                    started_at: at,
+                    from_pods: running,
+                    sessions,
+                    started_before_watch: self.frames == 1,
+                    before: self.pods.keys().cloned().collect(),
+                    new_pods: BTreeMap::new(),
+                });
+            }
+        }
+        ended
+    }
+
+    fn finish(&self, open: OpenEpisode, at: Timestamp) -> Episode {
+        let seconds = seconds_between(open.started_at, at).max(0.0);
+        let target = match open.direction {
+            Direction::ScaleUp => self.config.targets.scale_up_seconds,
+            Direction::ScaleDown => self.config.targets.scale_down_seconds,
+        };
+        let slowest = match open.direction {
+            Direction::ScaleUp => slowest_phase(open.started_at, open.new_pods.values()),
+            Direction::ScaleDown => None,
+        };
+        Episode {
+            direction: open.direction,
+            started_at: open.started_at,
+            ended_at: at,
+            seconds,
+            target_seconds: target,
+            within_target: seconds <= target,
+            from_pods: open.from_pods,
+            sessions: open.sessions,
+            started_before_watch: open.started_before_watch,
+            slowest_phase: slowest.map(|(p, _)| p),
+            slowest_phase_seconds: slowest.map(|(_, s)| s),
+        }
+    }
+
+    /// The open episode: its direction and when it started.
+    pub fn open_episode(&self) -> Option<(Direction, Timestamp)> {
+        self.open.as_ref().map(|o| (o.direction, o.started_at))
+    }
+
+    /// Whether `--until` holds now.
+    pub fn holds(&self, until: Until) -> bool {
+        if self.frames == 0 {
+            return false;
+        }
+        match until {
+            Until::Healthy => {
+                !self.findings.is_empty()
+                    && !self.findings.values().any(|(o, _)| *o == Outcome::Fail)
+            }
+            Until::Scaled => matches!(self.figures.band, Some(Band::Green | Band::Idle)),
+            Until::Idle => {
+                self.figures.sessions.is_some_and(|s| Self::whole(s) == 0)
+                    && self.figures.running == Some(0)
+                    && self.figures.pending == Some(0)
+                    && self.pods.is_empty()
+            }
+        }
+    }
+
+    /// A banner line when a source is down, with the time of its last good data.
+    pub fn banner(&self) -> Option<String> {
+        let since = |t: Option<Timestamp>| match t {
+            Some(t) => format!("last good data {}", t.strftime("%H:%M:%SZ")),
+            None => "no data yet".to_string(),
+        };
+        let mut parts = Vec::new();
+        if let Some(e) = &self.api_error {
+            parts.push(format!(
+                "Kubernetes API lost ({e}); {}",
+                since(self.last_api_ok)
+            ));
+        }
+        if let Some(e) = &self.prometheus_error {
+            parts.push(format!(
+                "Prometheus unavailable ({e}); {}",
+                since(self.last_prometheus_ok)
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
+
+    /// The episode summary printed on exit.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        if self.episodes.is_empty() {
+            out.push_str("No scaling episodes seen.\n");
+        } else {
+            out.push_str("Scaling episodes:\n");
+            for e in self.episodes.iter() {
+                out.push_str(&episode_line(e));
+                out.push('\n');
+            }
+        }
+        if let Some((d, since)) = self.open_episode()
+            && let Some(now) = self.last_at
+        {
+            out.push_str(&format!(
+                "  {} still in progress after {:.0}s\n",
+                d.word(),
+                seconds_between(since, now)
+            ));
+        }
+        out
+    }
+}
+
+/// One line per episode: direction, duration against target, slowest phase.
+pub fn episode_line(e: &Episode) -> String {
+    let verdict = if e.within_target {
+        "✓ within"
+    } else {
+        "✗ over"
+    };
+    let mut line = format!(
+        "  {} {} → {} sessions: {}{:.0}s ({verdict} the {:.0}s target)",
+        e.direction.word(),
+        e.from_pods,
+        e.sessions,
+        if e.started_before_watch {
+            "at least "
+        } else {
+            ""
+        },
+        e.seconds,
+        e.target_seconds
+    );
+    if let (Some(p), Some(s)) = (e.slowest_phase, e.slowest_phase_seconds) {
+        line.push_str(&format!(", slowest: {} {:.0}s", p.word(), s));
+    }
+    line
+}
+
+/// The slowest stage over the pods a scale-up created: KEDA activation
+/// (episode start → first pod created), pod Pending (created → containers
+/// started) and container start (started → Ready), each the worst pod's.
+fn slowest_phase<'a>(
+    started: Timestamp,
+    pods: impl Iterator<Item = &'a PodInfo>,
+) -> Option<(Phase, f64)> {
+    let mut first_created: Option<Timestamp> = None;
+    let mut pending: Option<f64> = None;
+    let mut start: Option<f64> = None;
+    for p in pods {
+        let Some(created) = p.created else { continue };
+        first_created = Some(first_created.map_or(created, |f| f.min(created)));
+        let started_at = p
+            .containers
+            .iter()
+            .filter(|c| !c.sidecar || p.containers.len() == 1)
+            .filter_map(|c| c.started_at)
+            .min()
+            .or_else(|| p.containers.iter().filter_map(|c| c.started_at).min());
+        if let Some(s) = started_at {
+            let d = seconds_between(created, s).max(0.0);
+            pending = Some(pending.map_or(d, |x: f64| x.max(d)));
+            if let Some(ready) = p.ready_since {
+                let d = seconds_between(s, ready).max(0.0);
+                start = Some(start.map_or(d, |x: f64| x.max(d)));
+            }
+        }
+    }
+    let activation = first_created.map(|c| seconds_between(started, c).max(0.0));
+    [
+        (Phase::KedaActivation, activation),
+        (Phase::PodPending, pending),
+        (Phase::ContainerStart, start),
+    ]
+    .into_iter()
+    .filter_map(|(p, s)| s.map(|s| (p, s)))
+    .fold(None, |best: Option<(Phase, f64)>, (p, s)| match best {
+        Some((_, b)) if b >= s => best,
+        _ => Some((p, s)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Area;
+    use crate::settings::Settings;
+    use crate::snapshot::ContainerInfo;
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    fn config() -> Config {
+        let s = Settings::defaults();
+        Config {
+            interval_secs: 2.0,
+            window_secs: 600.0,
+            targets: s.targets,
+            bands: s.bands,
+        }
+    }
+
+    fn pod(name: &str, phase: &str, created: i64) -> PodInfo {
+        PodInfo {
+            name: name.into(),
+            namespace: "default".into(),
+            phase: phase.into(),
+            node: None,
+            created: Some(t(created)),
+            deleting: None,
+            ready: phase == "Running",
+            ready_since: None,
+            restarts: 0,
+            containers: Vec::new(),
+            scheduled: None,
+            nominated_node: None,
+        }
+    }
+
+    fn started(mut p: PodInfo, started: i64, ready: i64) -> PodInfo {
+        p.containers = vec![ContainerInfo {
+            name: "game".into(),
+            ready: true,
+            restarts: 0,
+            state: "running".into(),
+            waiting_reason: None,
+            terminated_reason: None,
+            message: None,
+            started_at: Some(t(started)),
+            sidecar: false,
+        }];
+        p.ready_since = Some(t(ready));
+        p
+    }
+
+    fn obs(at: i64, sessions: f64, pods: Vec<PodInfo>) -> Observation {
+        let mut o = Observation::new(t(at));
+        o.sessions = Some(sessions);
+        o.nodes = Some(2);
+        o.pods = Some(pods);
+        o
+    }
+
+    fn running(n: usize) -> Vec<PodInfo> {
+        (0..n)
+            .map(|i| pod(&format!("p{i}"), "Running", -600))
+            .collect()
+    }
+
+    fn finding(id: &str, outcome: Outcome) -> Finding {
+        Finding {
+            id: id.into(),
+            area: Area::Keda,
+            title: id.into(),
+            outcome,
+            message: format!("{id} is {}", outcome.word()),
+            evidence: Vec::new(),
+            remediation: None,
+            needs: Vec::new(),
+            blocked_by: None,
+            runbook: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_scale_up_is_timed_from_the_rise_until_pods_catch_up() {
+        let mut m = Model::new(config());
+        m.observe(obs(0, 2.0, running(2)));
+        assert!(m.open_episode().is_none());
+        // Sessions rise to 3: the episode starts.
+        m.observe(obs(10, 3.0, running(2)));
+        assert_eq!(m.open_episode(), Some((Direction::ScaleUp, t(10))));
+        // KEDA creates p2 at 14 s; it is Pending.
+        let mut pods = running(2);
+        pods.push(pod("p2", "Pending", 14));
+        assert!(
+            m.observe(obs(16, 3.0, pods.clone()))
+                .episodes_ended
+                .is_empty()
+        );
+        // It starts at 30 s and is Ready at 33 s.
+        pods[2] = started(pod("p2", "Running", 14), 30, 33);
+        let u = m.observe(obs(34, 3.0, pods));
+        assert_eq!(u.episodes_ended.len(), 1);
+        let e = &u.episodes_ended[0];
+        assert_eq!(e.direction, Direction::ScaleUp);
+        assert_eq!(e.seconds, 24.0);
+        assert!(e.within_target);
+        assert_eq!((e.from_pods, e.sessions), (2, 3));
+        assert_eq!(e.slowest_phase, Some(Phase::PodPending));
+        assert_eq!(e.slowest_phase_seconds, Some(16.0));
+        assert!(m.open_episode().is_none());
+        assert!(
+            m.summary().contains("scale-up 2 → 3 sessions: 24s"),
+            "{}",
+            m.summary()
+        );
+    }
+
+    #[test]
+    fn a_slow_scale_up_misses_the_target_and_names_keda_activation() {
+        let mut m = Model::new(config());
+        m.observe(obs(0, 1.0, running(1)));
+        m.observe(obs(2, 2.0, running(1)));
+        let mut pods = running(1);
+        pods.push(started(pod("p1", "Running", 40), 42, 44));
+        let u = m.observe(obs(46, 2.0, pods));
+        let e = &u.episodes_ended[0];
+        assert_eq!(e.seconds, 44.0);
+        assert!(!e.within_target);
+        assert_eq!(e.slowest_phase, Some(Phase::KedaActivation));
+        assert_eq!(e.slowest_phase_seconds, Some(38.0));
+        assert!(episode_line(e).contains("✗ over the 30s target"));
+    }
+
+    #[test]
+    fn a_scale_down_ends_when_the_surplus_pods_are_gone() {
+        let mut m = Model::new(config());
+        m.observe(obs(0, 3.0, running(3)));
+        m.observe(obs(5, 1.0, running(3)));
+        assert_eq!(m.open_episode(), Some((Direction::ScaleDown, t(5))));
+        // A terminating pod no longer counts as running.
+        let mut pods = running(3);
+        pods[2].deleting = Some(t(40));
+        assert!(m.observe(obs(40, 1.0, pods)).episodes_ended.is_empty());
+        let u = m.observe(obs(75, 1.0, running(1)));
+        let e = &u.episodes_ended[0];
+        assert_eq!(e.direction, Direction::ScaleDown);
+        assert_eq!(e.seconds, 70.0);
+        assert_eq!(e.target_seconds, 60.0);
+        assert!(!e.within_target);
+        assert_eq!(e.slowest_phase, None);
+    }
+
+    #[test]
+    fn a_gap_found_on_the_first_frame_is_a_lower_bound() {
+        let mut m = Model::new(config());
+        m.observe(obs(0, 3.0, running(2)));
+        assert_eq!(m.open_episode(), Some((Direction::ScaleUp, t(0))));
+        let u = m.observe(obs(12, 3.0, running(3)));
+        let e = &u.episodes_ended[0];
+        assert!(e.started_before_watch);
+        assert_eq!(e.seconds, 12.0);
+        assert!(
+            episode_line(e).contains("at least 12s"),
+            "{}",
+            episode_line(e)
+        );
+    }
+
+    #[test]
+    fn rings_stay_bounded_and_cover_the_window() {
+        let mut c = config();
+        c.window_secs = 20.0;
+        c.interval_secs = 2.0;
+        let mut m = Model::new(c);
+        assert_eq!(m.sessions.capacity(), 11);
+        for i in 0..1000 {
+            m.observe(obs(i * 2, (i % 7) as f64, running(3)));
+        }
+        assert!(m.sessions.len() <= 11);
+        assert!(m.running.len() <= 11);
+        let first = m.sessions.iter().next().unwrap().at;
+        let last = m.sessions.last().unwrap().at;
+        assert!(seconds_between(first, last) <= 20.0);
+        assert!(m.episodes.len() <= m.episodes.capacity());
+    }
+
+    #[test]
+    fn frequent_changes_are_merged_into_one_point_per_interval() {
+        let mut m = Model::new(config());
+        for ms in (0..10_000).step_by(250) {
+            let mut o = obs(0, 3.0, running(3));
+            o.at = Timestamp::from_millisecond(t(0).as_millisecond() + ms).unwrap();
+            m.observe(o);
+        }
+        // 10 s of changes every 250 ms at a 2 s interval: about 6 points, not 40.
+        assert!(m.running.len() <= 7, "{}", m.running.len());
+    }
+
+    #[test]
+    fn changed_rows_are_highlighted_for_one_frame() {
+        let mut m = Model::new(config());
+        m.observe(obs(0, 3.0, running(3)));
+        assert!(m.highlighted.contains("p0"));
+        let u = m.observe(obs(2, 3.0, running(3)));
+        assert!(!u.changed);
+        assert!(m.highlighted.is_empty());
+        let mut pods = running(3);
+        pods[1].restarts = 1;
+        let u = m.observe(obs(4, 3.0, pods.clone()));
+        assert!(u.changed);
+        assert_eq!(
+            m.highlighted.iter().collect::<Vec<_>>(),
+            vec!["p1"],
+            "only the changed row"
+        );
+        pods.pop();
+        m.observe(obs(6, 3.0, pods));
+        assert!(m.highlighted.contains("p2"), "a removed row");
+        assert!(m.highlighted.contains("running"));
+        m.observe(obs(8, 3.0, running(2)));
+        assert!(!m.highlighted.contains("p1") || m.highlighted.len() == 1);
+    }
+
+    #[test]
+    fn findings_that_change_are_reported_once() {
+        let mut m = Model::new(config());
+        let mut o = obs(0, 3.0, running(3));
+        o.findings = vec![finding("keda.ready", Outcome::Pass)];
+        let u = m.observe(o.clone());
+        assert!(u.findings_changed.is_empty(), "a first pass is no news");
+        o.at = t(2);
+        assert!(m.observe(o.clone()).findings_changed.is_empty());
+        o.at = t(4);
+        o.findings = vec![finding("keda.ready", Outcome::Fail)];
+        let u = m.observe(o);
+        assert_eq!(u.findings_changed.len(), 1);
+        assert!(u.findings_changed[0].turned_bad());
+        assert_eq!(u.findings_changed[0].from, Some(Outcome::Pass));
+    }
+
+    #[test]
+    fn a_check_failing_from_the_start_is_reported() {
+        let mut m = Model::new(config());
+        let mut o = obs(0, 3.0, running(3));
+        o.findings = vec![
+            finding("keda.ready", Outcome::Fail),
+            finding("keda.paused", Outcome::Pass),
+        ];
+        let u = m.observe(o);
+        assert_eq!(u.findings_changed.len(), 1);
+        assert_eq!(u.findings_changed[0].id, "keda.ready");
+        assert!(u.findings_changed[0].turned_bad());
+    }
+
+    #[test]
+    fn until_conditions() {
+        let mut m = Model::new(config());
+        assert!(!m.holds(Until::Scaled), "nothing seen yet");
+        let mut o = obs(0, 3.0, running(3));
+        o.findings = vec![finding("keda.ready", Outcome::Pass)];
+        m.observe(o.clone());
+        assert!(m.holds(Until::Scaled));
+        assert!(m.holds(Until::Healthy));
+        assert!(!m.holds(Until::Idle));
+        o.at = t(2);
+        o.pods = Some(running(2));
+        o.findings = vec![finding("keda.ready", Outcome::Fail)];
+        m.observe(o);
+        assert!(!m.holds(Until::Scaled), "3 sessions on 2 pods is yellow");
+        assert!(!m.holds(Until::Healthy));
+        m.observe(obs(4, 0.0, Vec::new()));
+        assert!(m.holds(Until::Idle));
+        assert!(m.holds(Until::Scaled), "idle is scaled too");
+        let mut pending = obs(6, 0.0, vec![pod("p9", "Pending", 5)]);
+        pending.nodes = None;
+        m.observe(pending);
+        assert!(!m.holds(Until::Idle), "a pending pod is not idle");
+    }
+
+    #[test]
+    fn an_outage_keeps_the_last_data_and_shows_a_banner_until_it_recovers() {
+        let mut m = Model::new(config());
+        m.observe(obs(0, 3.0, running(3)));
+        let mut down = Observation::new(t(10));
+        down.api_error = Some("connection refused".into());
+        down.prometheus_error = Some("timed out".into());
+        let u = m.observe(down);
+        assert!(u.changed);
+        let banner = m.banner().unwrap();
+        assert!(
+            banner.contains("Kubernetes API lost (connection refused)"),
+            "{banner}"
+        );
+        assert!(banner.contains("last good data"), "{banner}");
+        assert_eq!(m.figures.running, Some(3));
+        assert_eq!(m.figures.sessions, Some(3.0));
+        m.observe(obs(20, 3.0, running(3)));
+        assert!(m.banner().is_none());
+    }
+}
