@@ -288,11 +288,7 @@ mod tests {
 
     #[test]
     fn healthy_passes() {
-        let s = healthy();
-        for c in CHECKS {
-            let v = eval(c.eval, &s);
-            assert_eq!(v.outcome, Outcome::Pass, "{}: {v:#?}", c.id);
-        }
+        crate::checks::testkit::assert_healthy_passes(CHECKS);
     }
 
     #[test]

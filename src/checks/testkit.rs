@@ -440,3 +440,13 @@ pub fn nominated(pod: &str, claim: &str, secs_ago: i64) -> EventInfo {
         secs_ago,
     )
 }
+
+/// Asserts every check of an area passes on the healthy snapshot.
+#[track_caller]
+pub fn assert_healthy_passes(checks: &[super::Check]) {
+    let s = healthy();
+    for c in checks {
+        let v = eval(c.eval, &s);
+        assert_eq!(v.outcome, Outcome::Pass, "{}: {v:#?}", c.id);
+    }
+}

@@ -91,18 +91,7 @@ pub async fn run(
                 }
                 b.push_record(row);
             }
-            let mut t = b.build();
-            t.with(tabled::settings::Style::blank());
-            t.with(tabled::settings::Padding::new(0, 3, 0, 0));
-            writeln!(
-                out,
-                "{}",
-                t.to_string()
-                    .lines()
-                    .map(str::trim_end)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )?;
+            writeln!(out, "{}", crate::report::plain_table(b))?;
         }
     }
     Ok(ExitStatus::Ok)

@@ -113,26 +113,23 @@ pub fn observation(
             h.max_replicas
         )
     });
-    o.scaled_object = snap
-        .scaled_object
-        .as_ref()
-        .map(|so| match so.found() {
-            Some(so) => {
-                let c = |t: &str| {
-                    crate::snapshot::condition(&so.conditions, t)
-                        .map_or("Unknown", |c| c.status.as_str())
-                        .to_string()
-                };
-                format!(
-                    "{}  READY {}  ACTIVE {}{}",
-                    so.name,
-                    c("Ready"),
-                    c("Active"),
-                    if so.paused() { "  PAUSED" } else { "" }
-                )
-            }
-            None => format!("{} not found", settings.scaled_object),
-        });
+    o.scaled_object = snap.scaled_object.as_ref().map(|so| match so.found() {
+        Some(so) => {
+            let c = |t: &str| {
+                crate::snapshot::condition(&so.conditions, t)
+                    .map_or("Unknown", |c| c.status.as_str())
+                    .to_string()
+            };
+            format!(
+                "{}  READY {}  ACTIVE {}{}",
+                so.name,
+                c("Ready"),
+                c("Active"),
+                if so.paused() { "  PAUSED" } else { "" }
+            )
+        }
+        None => format!("{} not found", settings.scaled_object),
+    });
     o.events = scaling_events(snap);
     o.api_error = api_error;
     o.prometheus_error = prometheus_error;

@@ -97,6 +97,19 @@ pub fn write_data<T: Serialize>(
     }
 }
 
+/// A table the way kubectl prints one: no borders, three spaces between
+/// columns, no trailing blanks.
+pub fn plain_table(builder: tabled::builder::Builder) -> String {
+    let mut t = builder.build();
+    t.with(tabled::settings::Style::blank());
+    t.with(tabled::settings::Padding::new(0, 3, 0, 0));
+    t.to_string()
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A duration like kubectl prints ages: 45s, 3m12s, 2h5m, 4d3h.
 pub fn human_duration(secs: i64) -> String {
     let s = secs.max(0);

@@ -915,18 +915,7 @@ fn render_rest(
                 p.node.clone().unwrap_or_else(|| "<none>".into()),
             ]);
         }
-        let mut t = table.build();
-        t.with(tabled::settings::Style::blank());
-        t.with(tabled::settings::Padding::new(0, 3, 0, 0));
-        writeln!(
-            out,
-            "{}",
-            t.to_string()
-                .lines()
-                .map(str::trim_end)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )?;
+        writeln!(out, "{}", crate::report::plain_table(table))?;
     }
     Ok(())
 }

@@ -2,3 +2,4 @@
 //! watch-based sources in `cluster::live`, printed by `commands::watch`.
 
 pub mod model;
+pub mod render;

@@ -1,0 +1,422 @@
+//! Drawing the full-screen view of `kubectl spice watch` from the model. All
+//! drawing lives here and reads only the model; nothing here changes state.
+//! Colour never carries meaning alone: bands and outcomes are words too.
+
+use super::model::{Model, episode_line, is_running};
+use crate::checks::Outcome;
+use crate::report::status::Band;
+use crate::report::{human_duration, num};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Borders, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Table,
+};
+
+/// What the screen says about where it reads from.
+pub struct Header {
+    pub context: String,
+    pub namespace: String,
+    pub color: bool,
+}
+
+fn style(color: bool, c: Color) -> Style {
+    if color {
+        Style::default().fg(c)
+    } else {
+        Style::default()
+    }
+}
+
+fn changed(color: bool) -> Style {
+    if color {
+        Style::default().add_modifier(Modifier::BOLD).fg(Color::Cyan)
+    } else {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+}
+
+fn band_color(b: Option<Band>) -> Color {
+    match b {
+        Some(Band::Green | Band::Idle) => Color::Green,
+        Some(Band::Yellow) => Color::Yellow,
+        Some(Band::Red) => Color::Red,
+        _ => Color::Gray,
+    }
+}
+
+/// Draws one frame.
+pub fn draw(f: &mut Frame, m: &Model, h: &Header) {
+    let banner = m.banner();
+    let [top, body, status] = Layout::vertical([
+        Constraint::Length(if banner.is_some() { 2 } else { 1 }),
+        Constraint::Min(10),
+        Constraint::Length(2),
+    ])
+    .areas(f.area());
+    draw_header(f, top, m, h, banner.as_deref());
+    let [upper, lower] =
+        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+    let [chart, side] =
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(upper);
+    draw_chart(f, chart, m, h);
+    draw_side(f, side, m, h);
+    let [pods, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(lower);
+    draw_pods(f, pods, m, h);
+    let [events, episodes] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
+    draw_events(f, events, m, h);
+    draw_episodes(f, episodes, m, h);
+    draw_status(f, status, m, h);
+}
+
+fn draw_header(f: &mut Frame, area: Rect, m: &Model, h: &Header, banner: Option<&str>) {
+    let at = m
+        .last_at
+        .map(|t| t.strftime("%H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "waiting for data".into());
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            "kubectl spice watch",
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!("  context {}  namespace {}  {at}", h.context, h.namespace)),
+    ])];
+    if let Some(b) = banner {
+        lines.push(Line::from(Span::styled(
+            format!("! {b}"),
+            style(h.color, Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_chart(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+    let Some(now) = m.last_at else {
+        f.render_widget(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Sessions vs running pods "),
+            area,
+        );
+        return;
+    };
+    let window = m.config.window_secs;
+    let points = |ring: &super::model::Ring<super::model::Point>| -> Vec<(f64, f64)> {
+        ring.iter()
+            .map(|p| {
+                let x = (p.at.as_millisecond() - now.as_millisecond()) as f64 / 1000.0;
+                (x.max(-window), p.value)
+            })
+            .collect()
+    };
+    let sessions = points(&m.sessions);
+    let running = points(&m.running);
+    let top = sessions
+        .iter()
+        .chain(running.iter())
+        .map(|p| p.1)
+        .fold(1.0f64, f64::max)
+        .ceil()
+        + 1.0;
+    let datasets = vec![
+        Dataset::default()
+            .name("sessions")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(style(h.color, Color::Cyan))
+            .data(&sessions),
+        Dataset::default()
+            .name("running pods")
+            .marker(Marker::Dot)
+            .graph_type(GraphType::Line)
+            .style(style(h.color, Color::Magenta))
+            .data(&running),
+    ];
+    let chart = Chart::new(datasets)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Sessions vs running pods "),
+        )
+        .x_axis(Axis::default().bounds([-window, 0.0]).labels(vec![
+            Line::from(format!("-{}", human_duration(window as i64))),
+            Line::from("now"),
+        ]))
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, top])
+                .labels(vec![Line::from("0"), Line::from(num(top))]),
+        );
+    f.render_widget(chart, area);
+}
+
+fn draw_side(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+    let [gauge, text] = Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
+    let fig = &m.figures;
+    let band = fig.band;
+    let word = band.map_or("unknown", |b| b.word());
+    // The gauge spans 0–2 sessions per pod; 1.0 (one pod per session) is mid-way.
+    let ratio = fig.ratio.unwrap_or(0.0);
+    let hl = |name: &str| {
+        if m.highlighted.contains(name) {
+            changed(h.color)
+        } else {
+            Style::default()
+        }
+    };
+    f.render_widget(
+        Gauge::default()
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" Sessions per pod "),
+            )
+            .gauge_style(style(h.color, band_color(band)))
+            .ratio((ratio / 2.0).clamp(0.0, 1.0))
+            .label(format!(
+                "{} {word}",
+                fig.ratio.map_or("-".to_string(), |r| format!("{r:.2}"))
+            )),
+        gauge,
+    );
+    let opt = |v: Option<usize>| v.map_or("?".to_string(), |v| v.to_string());
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!("sessions {}", fig.sessions.map_or("?".to_string(), num)),
+                hl("sessions"),
+            ),
+            Span::raw("  "),
+            Span::styled(format!("running {}", opt(fig.running)), hl("running")),
+            Span::raw("  "),
+            Span::styled(format!("pending {}", opt(fig.pending)), hl("pending")),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("nodes {}", opt(fig.nodes)), hl("nodes")),
+            Span::raw(format!(
+                "  requests/pod {}",
+                fig.requests_per_pod
+                    .map_or("-".to_string(), |r| format!("{r:.2}/s"))
+            )),
+        ]),
+        Line::from(Span::styled(
+            format!("HPA {}", m.hpa.as_deref().unwrap_or("not found")),
+            hl("hpa"),
+        )),
+        Line::from(Span::styled(
+            format!(
+                "ScaledObject {}",
+                m.scaled_object.as_deref().unwrap_or("not read")
+            ),
+            hl("scaledobject"),
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Scaling ")),
+        text,
+    );
+}
+
+fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+    let now = m.last_at;
+    let mut pods: Vec<_> = m.pods.values().collect();
+    // Pods that are not running yet come first: they are the news.
+    pods.sort_by_key(|p| (is_running(p), p.name.clone()));
+    let rows: Vec<Row> = pods
+        .iter()
+        .map(|p| {
+            let age = match (now, p.created) {
+                (Some(n), Some(c)) => human_duration(n.as_second() - c.as_second()),
+                _ => "-".into(),
+            };
+            let ready = format!(
+                "{}/{}",
+                p.containers.iter().filter(|c| c.ready).count(),
+                p.containers.len()
+            );
+            let row = Row::new(vec![
+                Cell::from(p.name.clone()),
+                Cell::from(p.display_status()),
+                Cell::from(ready),
+                Cell::from(p.restarts.to_string()),
+                Cell::from(age),
+                Cell::from(p.node.clone().unwrap_or_else(|| "<none>".into())),
+            ]);
+            if m.highlighted.contains(&p.name) {
+                row.style(changed(h.color))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(20),
+            Constraint::Length(18),
+            Constraint::Length(5),
+            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Min(10),
+        ],
+    )
+    .header(
+        Row::new(vec!["NAME", "STATUS", "READY", "RESTARTS", "AGE", "NODE"])
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+    )
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Pods ({}) ", m.pods.len())),
+    );
+    f.render_widget(table, area);
+}
+
+fn draw_events(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+    let lines: Vec<Line> = m
+        .events
+        .iter()
+        .map(|e| {
+            let s = if e.contains(" Warning ") {
+                style(h.color, Color::Yellow)
+            } else {
+                Style::default()
+            };
+            Line::from(Span::styled(e.clone(), s))
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Scaling events (newest first) "),
+        ),
+        area,
+    );
+}
+
+fn draw_episodes(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+    let mut lines = Vec::new();
+    if let (Some((d, since)), Some(now)) = (m.open_episode(), m.last_at) {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  {} in progress for {}s",
+                d.word(),
+                (now.as_second() - since.as_second()).max(0)
+            ),
+            style(h.color, Color::Cyan),
+        )));
+    }
+    let shown = area.height.saturating_sub(2) as usize;
+    let mut ended: Vec<_> = m.episodes.iter().collect();
+    ended.reverse();
+    for e in ended.into_iter().take(shown) {
+        let c = if e.within_target {
+            Color::Green
+        } else {
+            Color::Red
+        };
+        lines.push(Line::from(Span::styled(episode_line(e), style(h.color, c))));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from("  no scaling episode yet"));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Scaling episodes (newest first) "),
+        ),
+        area,
+    );
+}
+
+fn draw_status(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+    let bad: Vec<String> = m
+        .findings
+        .iter()
+        .filter(|(_, (o, _))| matches!(o, Outcome::Fail | Outcome::Warn))
+        .map(|(id, (o, _))| format!("{} {id}", o.mark()))
+        .collect();
+    let (text, c) = if bad.is_empty() {
+        ("✓ every check passes".to_string(), Color::Green)
+    } else {
+        (format!("checks: {}", bad.join("  ")), Color::Yellow)
+    };
+    let lines = vec![
+        Line::from(Span::styled(text, style(h.color, c))),
+        Line::from(Span::styled(
+            "q quit · changed rows are highlighted for one refresh · kubectl spice diagnose for details",
+            Style::default().add_modifier(Modifier::DIM),
+        )),
+    ];
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+    use crate::watch::model::{Config, Observation};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    #[test]
+    fn the_screen_shows_figures_pods_and_episodes() {
+        let s = Settings::defaults();
+        let mut m = Model::new(Config {
+            interval_secs: 2.0,
+            window_secs: 600.0,
+            targets: s.targets,
+            bands: s.bands,
+        });
+        let t0 = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let pod = |name: &str| crate::snapshot::PodInfo {
+            name: name.into(),
+            namespace: "default".into(),
+            phase: "Running".into(),
+            node: Some("node-a".into()),
+            created: Some(t0),
+            deleting: None,
+            ready: true,
+            ready_since: None,
+            restarts: 0,
+            containers: Vec::new(),
+            scheduled: None,
+            nominated_node: None,
+        };
+        let mut o = Observation::new(t0);
+        o.sessions = Some(2.0);
+        o.pods = Some(vec![pod("game-a")]);
+        o.nodes = Some(1);
+        o.hpa = Some("keda-hpa-x replicas 1/2".into());
+        m.observe(o.clone());
+        o.at = jiff::Timestamp::from_second(1_800_000_010).unwrap();
+        o.pods = Some(vec![pod("game-a"), pod("game-b")]);
+        m.observe(o);
+        let mut term = Terminal::new(TestBackend::new(140, 40)).unwrap();
+        let header = Header {
+            context: "sim".into(),
+            namespace: "default".into(),
+            color: false,
+        };
+        term.draw(|f| draw(f, &m, &header)).unwrap();
+        let screen: String = term
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(screen.contains("sessions 2"), "{screen}");
+        assert!(screen.contains("running 2"), "{screen}");
+        assert!(screen.contains("game-b"), "{screen}");
+        assert!(screen.contains("1.00 green"), "{screen}");
+        assert!(screen.contains("scale-up 1 → 2 sessions"), "{screen}");
+        assert!(screen.contains("HPA keda-hpa-x"), "{screen}");
+    }
+}
