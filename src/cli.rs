@@ -65,8 +65,8 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// One line per change: `json` (`kind: WatchEvent` lines) or `text`
-    /// (the default).
+    /// One line per change instead of the full screen: `json` (`kind:
+    /// WatchEvent` lines) or `text` (the default when stdout is not a terminal).
     #[arg(short = 'o', long = "output", value_enum)]
     pub output: Option<WatchOutput>,
     /// How often to sample and, at most, to print.

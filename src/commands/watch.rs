@@ -15,8 +15,11 @@ use crate::report::num;
 use crate::settings::{Settings, parse_duration};
 use crate::snapshot::{API_VERSION, Snapshot};
 use crate::watch::model::{self, Config, Episode, FindingChange, Model, Observation, Until};
+use crate::watch::render;
 use serde::Serialize;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -253,6 +256,77 @@ fn text_lines(m: &Model, update: &model::Update) -> String {
     s
 }
 
+/// Keys that matter to the view.
+enum Key {
+    Quit,
+    Redraw,
+}
+
+/// Reads the terminal's input on its own thread (crossterm's read blocks):
+/// q, Esc and Ctrl-C quit (raw mode turns Ctrl-C into a key); a resize redraws.
+fn spawn_key_reader(tx: tokio::sync::mpsc::UnboundedSender<Key>, done: Arc<AtomicBool>) {
+    use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    std::thread::spawn(move || {
+        while !done.load(Ordering::Relaxed) {
+            match event::poll(Duration::from_millis(200)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+            let key = match event::read() {
+                Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => match k.code {
+                    KeyCode::Char('q') | KeyCode::Esc => Some(Key::Quit),
+                    KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                        Some(Key::Quit)
+                    }
+                    _ => None,
+                },
+                Ok(Event::Resize(..)) => Some(Key::Redraw),
+                Ok(_) => None,
+                Err(_) => return,
+            };
+            if let Some(k) = key
+                && tx.send(k).is_err()
+            {
+                return;
+            }
+        }
+    });
+}
+
+/// The alternate screen in raw mode; dropping it restores the terminal (a
+/// panic hook installed by `ratatui::try_init` restores it on panic too).
+struct Screen {
+    terminal: ratatui::DefaultTerminal,
+}
+
+impl Screen {
+    fn start() -> Result<Screen, Fatal> {
+        let terminal = ratatui::try_init().map_err(|e| {
+            ratatui::restore();
+            Fatal::new(
+                format!("cannot open the terminal: {}", crate::error::io_reason(&e)),
+                "use -o text or -o json for one line per change",
+            )
+        })?;
+        Ok(Screen { terminal })
+    }
+
+    fn draw(&mut self, model: &Model, header: &render::Header) -> Result<(), Fatal> {
+        self.terminal
+            .draw(|f| render::draw(f, model, header))
+            .map(|_| ())
+            .map_err(|e| Fatal::new(format!("drawing: {}", crate::error::io_reason(&e)), ""))
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        let _ = self.terminal.show_cursor();
+        ratatui::restore();
+    }
+}
+
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
 async fn stop_requested() {
     #[cfg(unix)]
@@ -348,6 +422,25 @@ pub async fn run(
         }
     }
 
+    // The full screen on a terminal, unless a line format was asked for.
+    let mut screen = if args.output.is_none() && std::io::stdout().is_terminal() {
+        Some(Screen::start()?)
+    } else {
+        None
+    };
+    let header = render::Header {
+        context: target
+            .context
+            .clone()
+            .unwrap_or_else(|| "in-cluster".into()),
+        namespace: settings.namespace.clone(),
+        color: crate::report::Styles::decide(settings.color, &crate::process_env, true).color,
+    };
+    let (keys_tx, mut keys) = tokio::sync::mpsc::unbounded_channel::<Key>();
+    let keys_done = Arc::new(AtomicBool::new(false));
+    if screen.is_some() {
+        spawn_key_reader(keys_tx, keys_done.clone());
+    }
     let stop = stop_requested();
     tokio::pin!(stop);
     let mut dirty = true;
@@ -362,7 +455,11 @@ pub async fn run(
             let obs = observation(&snap, &settings, live.api_error(), live.prometheus_error());
             let first = model.frames() == 0;
             let update = model.observe(obs);
-            if first || update.changed {
+            if let Some(screen) = screen.as_mut() {
+                if first || update.changed {
+                    screen.draw(&model, &header)?;
+                }
+            } else if first || update.changed {
                 if json {
                     serde_json::to_writer(&mut *out, &event(&model, &update))
                         .map_err(|e| Fatal::new(format!("writing output: {e}"), ""))?;
@@ -397,8 +494,20 @@ pub async fn run(
                 break ("timeout", if until.is_some() { ExitStatus::Findings } else { ExitStatus::Ok });
             }
             _ = &mut stop => break ("interrupted", ExitStatus::Ok),
+            key = keys.recv(), if screen.is_some() => match key {
+                Some(Key::Quit) => break ("quit", ExitStatus::Ok),
+                Some(Key::Redraw) => {
+                    if let Some(screen) = screen.as_mut() {
+                        screen.draw(&model, &header)?;
+                    }
+                }
+                None => {}
+            },
         }
     };
+    keys_done.store(true, Ordering::Relaxed);
+    // The terminal is restored before the summary is printed.
+    drop(screen);
     drop(live);
     let (reason, status) = outcome;
     if json {

@@ -32,7 +32,9 @@ fn style(color: bool, c: Color) -> Style {
 
 fn changed(color: bool) -> Style {
     if color {
-        Style::default().add_modifier(Modifier::BOLD).fg(Color::Cyan)
+        Style::default()
+            .add_modifier(Modifier::BOLD)
+            .fg(Color::Cyan)
     } else {
         Style::default().add_modifier(Modifier::REVERSED)
     }
@@ -83,7 +85,10 @@ fn draw_header(f: &mut Frame, area: Rect, m: &Model, h: &Header, banner: Option<
             "kubectl spice watch",
             Style::default().add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!("  context {}  namespace {}  {at}", h.context, h.namespace)),
+        Span::raw(format!(
+            "  context {}  namespace {}  {at}",
+            h.context, h.namespace
+        )),
     ])];
     if let Some(b) = banner {
         lines.push(Line::from(Span::styled(
@@ -256,12 +261,12 @@ fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
     let table = Table::new(
         rows,
         [
-            Constraint::Min(20),
+            Constraint::Length(34),
             Constraint::Length(18),
             Constraint::Length(5),
             Constraint::Length(8),
             Constraint::Length(6),
-            Constraint::Min(10),
+            Constraint::Min(8),
         ],
     )
     .header(

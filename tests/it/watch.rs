@@ -409,7 +409,15 @@ fn soak_ten_minutes_rss_stays_bounded() {
     }
     let mut w = Watching::start(
         &c,
-        &["watch", "-o", "json", "--interval", "1s", "--timeout", "700s"],
+        &[
+            "watch",
+            "-o",
+            "json",
+            "--interval",
+            "1s",
+            "--timeout",
+            "700s",
+        ],
     );
     w.wait_for("200 running pods", |v| v["runningPods"] == 200);
     let pid = w.child.id();
@@ -419,7 +427,7 @@ fn soak_ten_minutes_rss_stays_bounded() {
     while start.elapsed() < Duration::from_secs(600) {
         // A pod comes and goes every 2 s, so frames keep changing.
         let name = format!("spice-runner-7d9c8b5f4-churn{}", n % 5);
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             c.sim.apply(game_pod(&name, &rel_time(0), false));
         } else {
             c.sim.delete("v1", "Pod", Some("default"), &name);
@@ -437,4 +445,154 @@ fn soak_ten_minutes_rss_stays_bounded() {
         last < first_minute + 8 * 1024,
         "RSS grew from {first_minute} to {last} KiB"
     );
+}
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "w"]).stdout).into_owned()
+    }
+
+    /// Waits (bounded) until the screen shows every one of `want`.
+    fn wait_for(&self, want: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if want.iter().all(|w| screen.contains(w)) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("the screen never showed {want:?}:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+#[test]
+fn the_full_screen_shows_a_measured_scale_up_and_q_restores_the_terminal() {
+    let c = Cluster::start("healthy");
+    c.sim
+        .delete("v1", "Pod", Some("default"), "spice-runner-7d9c8b5f4-d4hnb");
+    let tmux = Tmux {
+        socket: format!("spice-watch-{}", std::process::id()),
+    };
+    let home = c.dir.path().display().to_string();
+    let command = format!(
+        "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
+         {BIN} watch --interval 500ms --timeout 40s --kubeconfig {}; echo EXIT=$?; sleep 60",
+        c.kubeconfig.display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "w",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &command,
+    ]);
+    assert!(
+        out.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let screen = tmux.wait_for(&["kubectl spice watch", "sessions 3", "running 2"]);
+    assert!(screen.contains("Sessions vs running pods"), "{screen}");
+    assert!(screen.contains("yellow"), "{screen}");
+    assert!(screen.contains("scale-up in progress"), "{screen}");
+    assert!(screen.contains("READY True"), "{screen}");
+    assert!(screen.contains("spice-runner-7d9c8b5f4-k2x9m"), "{screen}");
+
+    let created = rel_time(0);
+    c.sim
+        .apply(game_pod("spice-runner-7d9c8b5f4-new01", &created, false));
+    tmux.wait_for(&["pending 1", "spice-runner-7d9c8b5f4-new01"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    c.sim
+        .apply(game_pod("spice-runner-7d9c8b5f4-new01", &created, true));
+    let screen = tmux.wait_for(&["running 3", "scale-up 2 → 3 sessions"]);
+    assert!(screen.contains("1.00 green"), "{screen}");
+    assert!(screen.contains("within the 30s target"), "{screen}");
+
+    tmux.cmd(&["send-keys", "-t", "w", "q"]);
+    let screen = tmux.wait_for(&["EXIT=0"]);
+    // Back on the normal screen: the summary, and no trace of the view.
+    assert!(screen.contains("Scaling episodes:"), "{screen}");
+    assert!(screen.contains("scale-up 2 → 3 sessions"), "{screen}");
+    assert!(!screen.contains("Sessions vs running pods"), "{screen}");
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_prints_the_summary() {
+    let c = Cluster::start("healthy");
+    let tmux = Tmux {
+        socket: format!("spice-watch-term-{}", std::process::id()),
+    };
+    let home = c.dir.path().display().to_string();
+    let command = format!(
+        "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
+         {BIN} watch --timeout 40s --kubeconfig {}; echo EXIT=$?; sleep 60",
+        c.kubeconfig.display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "w",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &command,
+    ]);
+    assert!(
+        out.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmux.wait_for(&["kubectl spice watch", "running 3"]);
+    // The pane runs sh; its child is the watch.
+    let shell = String::from_utf8_lossy(
+        &tmux
+            .cmd(&["display", "-p", "-t", "w", "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("children of the pane's shell");
+    let pid = children
+        .split_whitespace()
+        .next()
+        .expect("the watch process");
+    let status = Command::new("kill")
+        .args(["-TERM", pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let screen = tmux.wait_for(&["EXIT=0"]);
+    assert!(screen.contains("No scaling episodes seen."), "{screen}");
+    assert!(!screen.contains("Sessions vs running pods"), "{screen}");
 }
