@@ -11,6 +11,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-nginx-exporter >/dev/null 2>&1 || need+=(prometheus-nginx-exporter)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)   # the watch view's terminal test
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}" >&2
   SUDO=""
@@ -24,4 +25,6 @@ if [ ! -x /usr/bin/kubectl ] && ! command -v kubectl >/dev/null 2>&1; then
 fi
 
 cargo build --locked --all-targets
-cargo test --locked --no-fail-fast -- --test-threads 2
+# Unit tests, then the integration-test binary (doc-tests: none; benches run
+# with `cargo bench`, see README).
+cargo test --locked --no-fail-fast --lib --bins --tests -- --test-threads 2

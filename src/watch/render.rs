@@ -258,11 +258,20 @@ fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
             }
         })
         .collect();
+    // Columns as wide as their longest value, so pod names are never cut
+    // while there is room; the node name takes what is left.
+    let name_width = pods.iter().map(|p| p.name.len()).max().unwrap_or(0).max(4) as u16;
+    let status_width = pods
+        .iter()
+        .map(|p| p.display_status().len())
+        .max()
+        .unwrap_or(0)
+        .max(6) as u16;
     let table = Table::new(
         rows,
         [
-            Constraint::Length(34),
-            Constraint::Length(18),
+            Constraint::Length(name_width),
+            Constraint::Length(status_width),
             Constraint::Length(5),
             Constraint::Length(8),
             Constraint::Length(6),
