@@ -8,6 +8,14 @@ fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
+/// The gap recorded for a source in a status JSON, or a panic naming the gaps.
+fn gap_of(j: &Value, source: &str) -> Value {
+    let found = j["gaps"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["source"] == source).cloned());
+    found.unwrap_or_else(|| panic!("no {source} gap: {}", j["gaps"]))
+}
+
 fn assert_no_ansi(text: &str) {
     assert!(
         !text.contains('\u{1b}'),
@@ -195,13 +203,7 @@ fn keda_not_installed_is_a_gap_not_a_crash() {
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let j = run.json();
     assert_eq!(j["keda"], Value::Null);
-    let gap = j["gaps"]
-        .as_array()
-        .expect("gaps")
-        .iter()
-        .find(|g| g["source"] == "scaledobject")
-        .cloned();
-    let gap = gap.unwrap_or_else(|| panic!("no scaledobject gap: {}", j["gaps"]));
+    let gap = gap_of(&j, "scaledobject");
     assert_eq!(gap["reason"], "notInstalled");
     assert!(
         gap["message"]
@@ -243,13 +245,7 @@ fn forbidden_scaledobjects_name_the_missing_rbac() {
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let j = run.json();
     assert_eq!(j["keda"], Value::Null);
-    let gap = j["gaps"]
-        .as_array()
-        .expect("gaps")
-        .iter()
-        .find(|g| g["source"] == "scaledobject")
-        .cloned();
-    let gap = gap.unwrap_or_else(|| panic!("no scaledobject gap: {}", j["gaps"]));
+    let gap = gap_of(&j, "scaledobject");
     assert_eq!(gap["reason"], "forbidden");
     let msg = gap["message"].as_str().expect("message");
     assert!(
@@ -272,13 +268,7 @@ fn prometheus_unreachable_leaves_the_rest_of_the_status() {
     let j = run.json();
     assert_eq!(j["sessions"]["rate"], Value::Null);
     assert_eq!(j["sessions"]["band"], "unknown");
-    let gap = j["gaps"]
-        .as_array()
-        .expect("gaps")
-        .iter()
-        .find(|g| g["source"] == "prometheus")
-        .cloned();
-    let gap = gap.unwrap_or_else(|| panic!("no prometheus gap: {}", j["gaps"]));
+    let gap = gap_of(&j, "prometheus");
     assert_eq!(gap["reason"], "unreachable");
     assert!(
         gap["message"]
