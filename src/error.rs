@@ -10,7 +10,8 @@ pub fn chain_text(err: &(dyn StdError + 'static)) -> String {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
         let text = e.to_string();
-        let text = text.trim();
+        // Parsers append a code frame on further lines; the first line says it.
+        let text = text.lines().next().unwrap_or("").trim();
         if !text.is_empty() && !parts.iter().any(|p| p.contains(text)) {
             parts.push(text.to_string());
         }
@@ -81,5 +82,38 @@ pub fn print(f: &Fatal) {
     eprintln!("error: {one_line}");
     if let Some(h) = &f.hint {
         eprintln!("hint: {h}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Framed;
+    impl std::fmt::Display for Framed {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(
+                f,
+                "line 1 column 1: expected mapping start\n --> <input>:1:1\n  | 1 | /tmp/x\n  | ^"
+            )
+        }
+    }
+    impl StdError for Framed {}
+
+    #[test]
+    fn error_text_is_one_line_without_code_frames() {
+        assert_eq!(
+            chain_text(&Framed),
+            "line 1 column 1: expected mapping start"
+        );
+    }
+
+    #[test]
+    fn bearer_tokens_never_reach_the_error_line() {
+        let e = std::io::Error::other("request failed: Authorization: Bearer abc.def.ghi");
+        let text = chain_text(&e);
+        assert!(!text.contains("abc.def"), "{text}");
+        assert!(text.ends_with("Bearer <redacted>"), "{text}");
     }
 }
