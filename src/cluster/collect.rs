@@ -78,14 +78,116 @@ fn keda_resource(kind: &str, plural: &str) -> ApiResource {
     }
 }
 
-fn karpenter_resource(kind: &str, plural: &str) -> ApiResource {
+fn karpenter_resource(version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource {
         group: "karpenter.sh".into(),
-        version: "v1".into(),
-        api_version: "karpenter.sh/v1".into(),
+        version: version.into(),
+        api_version: format!("karpenter.sh/{version}"),
         kind: kind.into(),
         plural: plural.into(),
     }
+}
+
+/// The karpenter.sh version read first; Karpenter serves it from v1.0 on.
+const KARPENTER_V1: &str = "v1";
+/// What Karpenter before 1.0 (v0.32–v0.37) serves instead, with the same
+/// NodePool and NodeClaim fields the checks read (kubernetes-sigs/karpenter
+/// v0.35 pkg/apis/v1beta1/nodepool.go, nodeclaim_status.go).
+const KARPENTER_V1BETA1: &str = "v1beta1";
+
+type ListRead = Result<kube::api::ObjectList<DynamicObject>, ReadFailure>;
+
+/// Lists NodePools and NodeClaims of one karpenter.sh version, concurrently.
+async fn read_karpenter(
+    client: &kube::Client,
+    timeout: Duration,
+    version: &str,
+) -> (ListRead, ListRead) {
+    let pool_api: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &karpenter_resource(version, "NodePool", "nodepools"),
+    );
+    let claim_api: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &karpenter_resource(version, "NodeClaim", "nodeclaims"),
+    );
+    let all = ListParams::default();
+    let target = |resource| ReadTarget {
+        verb: "list",
+        resource,
+        group: "karpenter.sh",
+        namespace: None,
+    };
+    tokio::join!(
+        read(timeout, target("nodepools"), pool_api.list(&all)),
+        read(timeout, target("nodeclaims"), claim_api.list(&all)),
+    )
+}
+
+/// The versions of karpenter.sh that discovery lists (empty: not served, or
+/// discovery failed).
+fn karpenter_versions(
+    groups: &k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList,
+) -> Vec<String> {
+    groups
+        .groups
+        .iter()
+        .filter(|g| g.name == "karpenter.sh")
+        .flat_map(|g| g.versions.iter().map(|v| v.version.clone()))
+        .collect()
+}
+
+/// Karpenter before 1.0 serves only v1beta1, so the v1 lists answer 404 (not
+/// served) while discovery lists the group: read v1beta1 then, instead of
+/// saying Karpenter is not installed. Returns the lists and the version read.
+async fn karpenter_fallback(
+    client: &kube::Client,
+    timeout: Duration,
+    discovered: Option<&[String]>,
+    v1: (ListRead, ListRead),
+) -> (ListRead, ListRead, &'static str) {
+    let not_served = |r: &ListRead| {
+        r.as_ref()
+            .is_err_and(|f| f.reason == GapReason::NotInstalled)
+    };
+    let older = discovered.is_none_or(|v| v.iter().any(|v| v == KARPENTER_V1BETA1));
+    if not_served(&v1.0) && not_served(&v1.1) && older {
+        let (pools, claims) = read_karpenter(client, timeout, KARPENTER_V1BETA1).await;
+        if !not_served(&pools) {
+            return (pools, claims, KARPENTER_V1BETA1);
+        }
+    }
+    (v1.0, v1.1, KARPENTER_V1)
+}
+
+/// Karpenter records NodePool and NodeClaim events (cluster-scoped objects)
+/// in the `default` namespace: client-go's recorder puts an event whose
+/// object has no namespace there. Read them when the game runs elsewhere;
+/// `involvedObject.namespace=` selects exactly the cluster-scoped objects.
+async fn read_karpenter_events(
+    client: &kube::Client,
+    timeout: Duration,
+    game_namespace: &str,
+) -> Option<Result<Vec<EventInfo>, ReadFailure>> {
+    if game_namespace == "default" {
+        return None;
+    }
+    let api: Api<Event> = Api::namespaced(client.clone(), "default");
+    let params = ListParams::default().fields("involvedObject.namespace=");
+    let target = ReadTarget {
+        verb: "list",
+        resource: "events",
+        group: "",
+        namespace: Some("default"),
+    };
+    let res = read(timeout, target, api.list(&params)).await;
+    Some(res.map(|list| {
+        list.items
+            .iter()
+            .map(convert::event)
+            .filter(|e| matches!(e.object_kind.as_str(), "NodePool" | "NodeClaim"))
+            .collect()
+    }))
 }
 
 /// Runs a read with a deadline and words its failure.
@@ -231,12 +333,6 @@ pub async fn run(
         ns,
         &keda_resource("ScaledObject", "scaledobjects"),
     );
-    let pool_api: Api<DynamicObject> =
-        Api::all_with(client.clone(), &karpenter_resource("NodePool", "nodepools"));
-    let claim_api: Api<DynamicObject> = Api::all_with(
-        client.clone(),
-        &karpenter_resource("NodeClaim", "nodeclaims"),
-    );
 
     let all = ListParams::default();
     let pod_params = ListParams::default().labels(&settings.selector);
@@ -284,16 +380,8 @@ pub async fn run(
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
         operator_api.list(&operator_params),
     );
-    let pools = read(
-        timeout,
-        t("list", "nodepools", "karpenter.sh", None),
-        pool_api.list(&all),
-    );
-    let claims = read(
-        timeout,
-        t("list", "nodeclaims", "karpenter.sh", None),
-        claim_api.list(&all),
-    );
+    let karpenter = read_karpenter(client, timeout, KARPENTER_V1);
+    let karpenter_events = read_karpenter_events(client, timeout, ns);
 
     let queries = match scope {
         Scope::Status => promql::status_queries(settings),
@@ -312,7 +400,11 @@ pub async fn run(
                 with_timeout(
                     timeout,
                     api.describe(),
-                    super::loki::collect(api, &settings.loki_query),
+                    super::loki::collect(
+                        api,
+                        &settings.loki_query,
+                        settings.loki_tenant.as_deref(),
+                    ),
                 )
                 .await,
             ),
@@ -361,16 +453,26 @@ pub async fn run(
                 nodes,
                 events,
                 operator,
-                pools,
-                claims
+                karpenter,
+                karpenter_events
             )
         },
         prom_reads,
         rules,
         loki
     );
-    let (discovery, pods, deployment, scaled_object, hpas, nodes, events, operator, pools, claims) =
-        kube_reads;
+    let (
+        discovery,
+        pods,
+        deployment,
+        scaled_object,
+        hpas,
+        nodes,
+        events,
+        operator,
+        karpenter,
+        karpenter_events,
+    ) = kube_reads;
 
     // No cluster at all: every Kubernetes read failed for lack of a server or
     // of valid credentials. Anything less is a partial status with gaps.
@@ -405,13 +507,14 @@ pub async fn run(
         }
     }
 
+    let discovered = discovery.as_ref().ok().map(karpenter_versions);
+    let (pools, claims, karpenter_version) =
+        karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
     match discovery {
         Ok(groups) => {
             let has = |g: &str| groups.groups.iter().any(|x| x.name == g);
-            snap.apis = Apis {
-                keda: Some(has("keda.sh")),
-                karpenter: Some(has("karpenter.sh")),
-            };
+            snap.apis.keda = Some(has("keda.sh"));
+            snap.apis.karpenter = Some(has("karpenter.sh"));
         }
         Err(f) => snap.gaps.push(f.into_gap("discovery")),
     }
@@ -455,6 +558,11 @@ pub async fn run(
     match events {
         Ok(list) => {
             let mut v: Vec<EventInfo> = list.items.iter().map(convert::event).collect();
+            match karpenter_events {
+                Some(Ok(extra)) => v.extend(extra),
+                Some(Err(f)) => snap.gaps.push(f.into_gap("karpenter-events")),
+                None => {}
+            }
             v.sort_by(|a, b| {
                 b.last_seen
                     .cmp(&a.last_seen)
@@ -515,6 +623,7 @@ pub async fn run(
                 .collect();
             v.sort_by(|a, b| a.name.cmp(&b.name));
             snap.node_pools = Some(v);
+            snap.apis.karpenter_version = Some(karpenter_version.to_string());
         }
         Err(f) => snap.gaps.push(f.into_gap("nodepools")),
     }
