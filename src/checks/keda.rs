@@ -1182,6 +1182,14 @@ fn trigger(ctx: &Ctx) -> Verdict {
                     "make the outermost operation sum(...) so one element is guaranteed",
                 )),
             }
+            // A window shorter than two scrape intervals makes KEDA read an
+            // empty result (0) while the series is fine (issue 9, item 8).
+            let window = rate_window_secs(query).map(|w| w as f64);
+            if let Some((message, fix)) =
+                window.and_then(|w| super::prometheus::window_shortfall(ctx, w))
+            {
+                issues.push(Issue::fail(format!("the trigger's query: {message}"), fix));
+            }
         }
     }
 
@@ -2626,6 +2634,21 @@ mod tests {
         ] {
             assert_eq!(shape(q), want, "{q}");
         }
+    }
+
+    #[test]
+    fn trigger_window_under_two_scrape_intervals_fails() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(5.0));
+        let v = eval(trigger, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "the trigger's query: a [1m] rate window holds fewer than two samples",
+        );
+        expect(&v, Outcome::Fail, "at least [2m]");
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(20.0));
+        assert_eq!(eval(trigger, &s).outcome, Outcome::Pass);
     }
 
     #[test]

@@ -85,6 +85,9 @@ fn pod_matchers(s: &Settings) -> String {
     )
 }
 
+/// The rate window of the sessions query, the runbook's `[1m]`.
+pub const SESSIONS_WINDOW_SECS: f64 = 60.0;
+
 /// Active sessions: the nginx request rate (each session sends ~1 req/s).
 pub fn sessions(s: &Settings) -> Query {
     Query {
@@ -139,6 +142,7 @@ pub fn ksm_series() -> Query {
 }
 
 pub const SESSIONS_MAX_5M: &str = "sessionsMax5m";
+pub const NGINX_SAMPLES_5M: &str = "nginxSamples5m";
 pub const ALERT_RATIO_NOW: &str = "alertPodSessionRatioNow";
 pub const ALERT_RATIO_FOR: &str = "alertPodSessionRatioFor";
 pub const ALERT_KEDA_NOW: &str = "alertKedaNotRespondingNow";
@@ -149,6 +153,20 @@ pub fn sessions_max_5m(s: &Settings) -> Query {
     Query {
         key: SESSIONS_MAX_5M,
         promql: format!("max_over_time({}[5m:15s])", sessions(s).promql),
+    }
+}
+
+/// The window over which the sample spacing of the nginx series is measured.
+pub const SPACING_WINDOW_SECS: f64 = 300.0;
+
+/// Samples per nginx series in the last 5 minutes: 300 s divided by it is the
+/// scrape interval, which decides the shortest rate window that works
+/// (`rate()` needs two samples in its window; Prometheus scrapes every 1 m by
+/// default, the Prometheus Operator every 30 s).
+pub fn nginx_samples_5m(s: &Settings) -> Query {
+    Query {
+        key: NGINX_SAMPLES_5M,
+        promql: format!("count_over_time({}[5m])", nginx(s)),
     }
 }
 
@@ -203,6 +221,7 @@ pub fn alert_queries(s: &Settings) -> Vec<Query> {
 pub fn diagnose_queries(s: &Settings) -> Vec<Query> {
     let mut q = status_queries(s);
     q.push(sessions_max_5m(s));
+    q.push(nginx_samples_5m(s));
     q.extend(alert_queries(s));
     q
 }
