@@ -12,6 +12,7 @@ mod harness;
 mod krew;
 mod kubectl;
 mod man;
+mod real_clusters;
 mod release;
 mod sim;
 mod status;
