@@ -21,8 +21,8 @@ pub static CHECKS: &[Check] = &[
         reads: "Prometheus |sessions/running − 1| now and over 5 min; loaded alert rules",
         docs: Docs {
             what: "The runbook's PodSessionRatioAnomaly (|sessions/running pods − 1| > 0.5 for 5m), evaluated with sum(kube_pod_status_phase{phase=\"Running\"}); and any loaded rule that counts pods with count(kube_pod_status_phase...).",
-            why: "kube-state-metrics emits a 0/1 series for every phase of every pod, so count(...{phase=\"Running\"}) counts all pods, not the Running ones: the runbook's alert compares sessions with the wrong number.",
-            fix: "When it fires, pods do not follow sessions (see sessions.ratio). In the rule, replace count(kube_pod_status_phase{...}) with sum(kube_pod_status_phase{...}).",
+            why: "kube-state-metrics emits a 0/1 series for every phase of every pod, so count(...{phase=\"Running\"}) counts all pods, not the Running ones: the runbook's alert compares sessions with the wrong number. Its pod=~\"spice-runner-.*\" also counts the spice-runner-nginx pods, so a healthy game looks overprovisioned.",
+            fix: "When it fires, pods do not follow sessions (see sessions.ratio). In the rule, replace count(kube_pod_status_phase{...}) with sum(kube_pod_status_phase{...}), and match pods by the Deployment's pod-name shape (kubectl spice alerts prints the corrected rule).",
         },
         eval: pod_session_ratio,
     },
