@@ -160,6 +160,20 @@ async fn karpenter_fallback(
     (v1.0, v1.1, KARPENTER_V1)
 }
 
+/// A v1beta1 NodePool (and a v1 one before v1.1) has no `status.nodes`:
+/// count the nodes that carry its `karpenter.sh/nodepool` label instead, so
+/// "0 nodes" is never said of a pool that has some.
+fn count_pool_nodes(pools: &mut [NodePoolInfo], nodes: Option<&[NodeInfo]>) {
+    let Some(nodes) = nodes else { return };
+    for pool in pools.iter_mut().filter(|p| p.nodes.is_none()) {
+        let n = nodes
+            .iter()
+            .filter(|n| n.node_pool.as_deref() == Some(pool.name.as_str()))
+            .count();
+        pool.nodes = i64::try_from(n).ok();
+    }
+}
+
 /// Karpenter records NodePool and NodeClaim events (cluster-scoped objects)
 /// in the `default` namespace: client-go's recorder puts an event whose
 /// object has no namespace there. Read them when the game runs elsewhere;
@@ -622,6 +636,7 @@ pub async fn run(
                 .map(|o| convert::node_pool(&serde_json::to_value(o).unwrap_or_default()))
                 .collect();
             v.sort_by(|a, b| a.name.cmp(&b.name));
+            count_pool_nodes(&mut v, snap.nodes.as_deref());
             snap.node_pools = Some(v);
             snap.apis.karpenter_version = Some(karpenter_version.to_string());
         }
@@ -681,4 +696,50 @@ pub async fn run(
         }),
     }
     Ok(snap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::error::is_unserved_path;
+    use kube::core::Status;
+
+    #[test]
+    fn a_plain_text_404_is_an_unserved_path_and_a_named_one_a_missing_object() {
+        // What kube-rs builds from the apiserver's `404 page not found` body.
+        let plain =
+            Status::failure("404 page not found", "Failed to parse error data").with_code(404);
+        assert!(is_unserved_path(&plain));
+        let missing: Status = serde_json::from_str(
+            r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"scaledobjects.keda.sh \"spice-runner-keda\" not found","reason":"NotFound","details":{"name":"spice-runner-keda","group":"keda.sh","kind":"scaledobjects"},"code":404}"#,
+        )
+        .unwrap();
+        assert!(!is_unserved_path(&missing));
+        let forbidden = Status::failure("forbidden", "Forbidden").with_code(403);
+        assert!(!is_unserved_path(&forbidden));
+    }
+
+    #[test]
+    fn pools_without_a_node_count_count_their_labelled_nodes() {
+        use crate::checks::testkit::node;
+        let nodes = vec![
+            node("a", Some("default")),
+            node("b", Some("default")),
+            node("c", None),
+        ];
+        let pool = |nodes| NodePoolInfo {
+            name: "default".into(),
+            consolidation_policy: None,
+            consolidate_after: None,
+            nodes,
+            conditions: vec![],
+        };
+        let mut pools = vec![pool(None)];
+        count_pool_nodes(&mut pools, Some(&nodes));
+        assert_eq!(pools[0].nodes, Some(2));
+        // A count the NodePool reports itself is kept.
+        let mut pools = vec![pool(Some(5))];
+        count_pool_nodes(&mut pools, Some(&nodes));
+        assert_eq!(pools[0].nodes, Some(5));
+    }
 }

@@ -291,7 +291,7 @@ fn diagnose_passes_on_healthy_clusters_with_karpenter_v1beta1_and_v1() {
     assert!(
         status
             .stdout
-            .contains("Karpenter (karpenter.sh/v1beta1) NodePools default"),
+            .contains("Karpenter (karpenter.sh/v1beta1) NodePools default (2 nodes)"),
         "{}",
         status.stdout
     );
