@@ -154,9 +154,10 @@ fn ratio(ctx: &Ctx) -> Verdict {
             "no value".to_string()
         };
         v = v.evidence(format!(
-            "the runbook's count(kube_pod_status_phase{{..., phase=\"Running\"}}) counts all {} pods (one 0/1 series per pod and phase) and would give {runbook}; sum(...) counts the {} Running",
+            "the runbook's count(kube_pod_status_phase{{..., phase=\"Running\"}}) counts all {} pods (one 0/1 series per pod and phase) and would give {runbook}; sum(...) counts the {} Running (its pod=~\"{}-.*\" adds the nginx pods on top)",
             num(total),
-            num(running)
+            num(running),
+            ctx.settings.deployment
         ));
     }
     if matches!(v.outcome, super::Outcome::Pass) {
