@@ -81,7 +81,7 @@ pub static CHECKS: &[Check] = &[
         needs: &["keda.scaledobject"],
         reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress)",
         docs: Docs {
-            what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, threshold is 1, metricType is AverageValue.",
+            what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, its rate window holds two samples at the series' scrape interval, threshold is 1, metricType is AverageValue.",
             why: "KEDA errors on a query that returns several series (\"returned multiple elements\"); the HPA wants ceil(sessions / threshold) pods, so only threshold 1 with AverageValue gives one pod per session.",
             fix: "Use query sum(rate(nginx_http_requests_total{service=\"<nginxService>\"}[1m])), threshold \"1\", and leave metricType unset (AverageValue).",
         },
