@@ -287,6 +287,14 @@ fn diagnose_passes_on_healthy_clusters_with_karpenter_v1beta1_and_v1() {
         );
     }
     let c = Cluster::start("karpenter-v1beta1");
+    // The real kubectl finds the v1beta1 resources through discovery.
+    let pools = kubectl(&c, &["get", "nodepools.karpenter.sh", "-o", "name"]);
+    assert_eq!(
+        (pools.code, pools.stdout.trim()),
+        (0, "nodepool.karpenter.sh/default"),
+        "{}",
+        pools.stderr
+    );
     let status = c.spice(&["status"]);
     assert!(
         status
@@ -409,6 +417,11 @@ fn a_multi_tenant_loki_asks_for_its_tenant_not_whether_it_runs() {
         "{:?}",
         loki.seen()
     );
+
+    // A tenant Loki does not know: the header was sent, so say check it.
+    let (_, report) = diagnose(&c, &["--only", "loki.*", "--loki-tenant", "other"]);
+    let fix = finding(&report, "loki.reachable")["remediation"]["fix"].to_string();
+    assert!(fix.contains("did not take the lokiTenant"), "{fix}");
 
     let env = c.spice_env(
         &["diagnose", "-o", "json", "--only", "loki.reachable"],
