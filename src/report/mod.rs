@@ -9,6 +9,9 @@ pub mod diagnose;
 pub mod status;
 pub mod text;
 
+#[cfg(test)]
+mod props;
+
 use crate::cli::{ColorChoice, Output};
 use serde::Serialize;
 use std::io::Write;
