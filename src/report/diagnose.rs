@@ -242,26 +242,34 @@ pub fn render_table(
     Ok(())
 }
 
-/// Text for an XML attribute or element. Markup characters become
-/// entities, newline and tab become character references (so attributes keep
-/// them), and every character XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF)
-/// or a terminal would act on is shown as `\uXXXX`, never dropped.
-fn xml_escape(s: &str) -> String {
+/// `s` with the characters both XML and HTML (inside Markdown) read as
+/// markup turned into entities, and every other character written by `other`.
+fn escape(s: &str, other: impl Fn(char, &mut String)) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#9;"),
-            c if is_unsafe(c) => out.push_str(&neutralise(c.encode_utf8(&mut [0; 4]))),
-            c => out.push(c),
+            c => other(c, &mut out),
         }
     }
     out
+}
+
+/// Text for an XML attribute or element. Markup characters become
+/// entities, newline and tab become character references (so attributes keep
+/// them), and every character XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF)
+/// or a terminal would act on is shown as `\uXXXX`, never dropped.
+fn xml_escape(s: &str) -> String {
+    escape(s, |c, out| match c {
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&apos;"),
+        '\n' => out.push_str("&#10;"),
+        '\t' => out.push_str("&#9;"),
+        c if is_unsafe(c) => out.push_str(&neutralise(c.encode_utf8(&mut [0; 4]))),
+        c => out.push(c),
+    })
 }
 
 /// JUnit XML: one testsuite per area, one testcase per check. fail →
@@ -358,21 +366,14 @@ pub fn render_junit(out: &mut dyn Write, r: &DiagnoseReport, warn_fails: bool) -
 /// `[x](javascript:…)` is no link and `|` does not split a cell), and a
 /// line break becomes a space.
 fn md_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '!' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
+    escape(s, |c, out| match c {
+        '\n' => out.push(' '),
+        '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '!' | '~' => {
+            out.push('\\');
+            out.push(c);
         }
-    }
-    out
+        c => out.push(c),
+    })
 }
 
 /// The longest run of `mark` in `s`.

@@ -226,3 +226,44 @@ proptest! {
         prop_assert_eq!(back, serde_json::to_value(&snap).expect("value"));
     }
 }
+
+/// The issue's own examples, named after what broke.
+mod regressions {
+    use super::*;
+
+    fn one_message(message: &str) -> DiagnoseReport {
+        let mut r = report(&testkit::healthy());
+        r.checks[0].outcome = crate::checks::Outcome::Fail;
+        r.checks[0].message = message.into();
+        r
+    }
+
+    #[test]
+    fn u_fffe_and_u_ffff_no_longer_make_junit_unparseable() {
+        let r = one_message("bad \u{fffe} and \u{ffff} and \u{1}");
+        let mut out = Vec::new();
+        render_junit(&mut out, &r, false).expect("rendered");
+        let xml = String::from_utf8(out).expect("utf-8");
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .expect("a failure");
+        assert_eq!(
+            failure.attribute("message"),
+            Some("bad \\ufffe and \\uffff and \\u0001")
+        );
+    }
+
+    #[test]
+    fn markdown_shows_raw_html_and_javascript_links_as_text() {
+        let r = one_message("<img src=x onerror=alert(1)> [x](javascript:alert(1)) a|b\nc");
+        let mut out = Vec::new();
+        render_markdown(&mut out, &r, "spice-runner").expect("rendered");
+        let md = String::from_utf8(out).expect("utf-8");
+        assert!(
+            md.contains("&lt;img src=x onerror=alert(1)&gt; \\[x\\](javascript:alert(1)) a\\|b c"),
+            "{md}"
+        );
+    }
+}

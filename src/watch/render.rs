@@ -395,8 +395,8 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
-    #[test]
-    fn the_screen_shows_figures_pods_and_episodes() {
+    /// A model that saw `first` then `second` pods, 10 s apart, with 2 sessions.
+    fn model(first: &[&str], second: &[&str], hpa: &str) -> Model {
         let s = Settings::defaults();
         let mut m = Model::new(Config {
             interval_secs: 2.0,
@@ -405,8 +405,8 @@ mod tests {
             bands: s.bands,
         });
         let t0 = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let pod = |name: &str| crate::snapshot::PodInfo {
-            name: name.into(),
+        let pod = |name: &&str| crate::snapshot::PodInfo {
+            name: name.to_string(),
             namespace: "default".into(),
             phase: "Running".into(),
             node: Some("node-a".into()),
@@ -421,32 +421,68 @@ mod tests {
         };
         let mut o = Observation::new(t0);
         o.sessions = Some(2.0);
-        o.pods = Some(vec![pod("game-a")]);
+        o.pods = Some(first.iter().map(pod).collect());
         o.nodes = Some(1);
-        o.hpa = Some("keda-hpa-x replicas 1/2".into());
+        o.hpa = Some(hpa.into());
         m.observe(o.clone());
         o.at = jiff::Timestamp::from_second(1_800_000_010).unwrap();
-        o.pods = Some(vec![pod("game-a"), pod("game-b")]);
+        o.pods = Some(second.iter().map(pod).collect());
         m.observe(o);
+        m
+    }
+
+    /// The characters of one 140×40 frame.
+    fn screen(m: &Model, context: &str) -> String {
         let mut term = Terminal::new(TestBackend::new(140, 40)).unwrap();
         let header = Header {
-            context: "sim".into(),
+            context: context.into(),
             namespace: "default".into(),
             color: false,
         };
-        term.draw(|f| draw(f, &m, &header)).unwrap();
-        let screen: String = term
-            .backend()
+        term.draw(|f| draw(f, m, &header)).unwrap();
+        term.backend()
             .buffer()
             .content()
             .iter()
             .map(|c| c.symbol())
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_screen_shows_figures_pods_and_episodes() {
+        let m = model(
+            &["game-a"],
+            &["game-a", "game-b"],
+            "keda-hpa-x replicas 1/2",
+        );
+        let screen = screen(&m, "sim");
         assert!(screen.contains("sessions 2"), "{screen}");
         assert!(screen.contains("running 2"), "{screen}");
         assert!(screen.contains("game-b"), "{screen}");
         assert!(screen.contains("1.00 green"), "{screen}");
         assert!(screen.contains("scale-up 1 → 2 sessions"), "{screen}");
         assert!(screen.contains("HPA keda-hpa-x"), "{screen}");
+    }
+
+    #[test]
+    fn cluster_text_is_shown_escaped_on_the_full_screen() {
+        let m = model(
+            &["a\u{1b}[2J"],
+            &["a\u{1b}[2J", "b\u{202e}"],
+            "hpa\u{9b}31m",
+        );
+        let screen = screen(&m, "ctx\u{1b}]0;t\u{7}");
+        assert!(
+            !screen.chars().any(crate::report::text::is_unsafe),
+            "{screen:?}"
+        );
+        for shown in [
+            "a\\u001b[2J",
+            "b\\u202e",
+            "hpa\\u009b31m",
+            "ctx\\u001b]0;t\\u0007",
+        ] {
+            assert!(screen.contains(shown), "{shown} in {screen}");
+        }
     }
 }
