@@ -257,16 +257,16 @@ fn escape(s: &str, other: impl Fn(char, &mut String)) -> String {
     out
 }
 
-/// Text for an XML attribute or element. Markup characters become
-/// entities, newline and tab become character references (so attributes keep
-/// them), and every character XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF)
-/// or a terminal would act on is shown as `\uXXXX`, never dropped.
+/// Text for an XML element or attribute. Markup characters and quotes
+/// become entities, and every character XML 1.0 forbids (C0 controls,
+/// U+FFFE, U+FFFF) or a terminal would act on is shown as `\uXXXX`, never
+/// dropped. Newline and tab stay: element text keeps them as they are, and
+/// the only multi-line attribute values (messages) read well enough with
+/// them folded to spaces, as XML does.
 fn xml_escape(s: &str) -> String {
     escape(s, |c, out| match c {
         '"' => out.push_str("&quot;"),
         '\'' => out.push_str("&apos;"),
-        '\n' => out.push_str("&#10;"),
-        '\t' => out.push_str("&#9;"),
         c if is_unsafe(c) => out.push_str(&neutralise(c.encode_utf8(&mut [0; 4]))),
         c => out.push(c),
     })
