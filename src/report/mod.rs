@@ -17,7 +17,9 @@ use serde::Serialize;
 use std::io::Write;
 
 /// Colour, decided once: `--color`, then `NO_COLOR`, `TERM=dumb` and whether
-/// stdout is a terminal.
+/// stdout is a terminal. Styled strings carry colour markers, not escape
+/// sequences: only `text::SafeWriter` (stdout) or `text::render` turn them
+/// into SGR, so styled text must reach the terminal through one of them.
 #[derive(Debug, Clone, Copy)]
 pub struct Styles {
     pub color: bool,
