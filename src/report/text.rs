@@ -173,9 +173,12 @@ fn parse_marker(s: &str) -> Option<(&str, &str)> {
 
 impl<W: Write> Write for SafeWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Only the new bytes are searched, so a long line written in many
+        // small pieces (serde_json writes token by token) stays linear.
+        let before = self.pending.len();
         self.pending.extend_from_slice(buf);
-        if let Some(last) = self.pending.iter().rposition(|&b| b == b'\n') {
-            self.emit(last + 1)?;
+        if let Some(last) = buf.iter().rposition(|&b| b == b'\n') {
+            self.emit(before + last + 1)?;
         }
         Ok(buf.len())
     }
@@ -232,6 +235,22 @@ mod tests {
         let line = format!("{} \u{1b}]52;c;ZXZpbA==\u{7}\n", st.good("ok"));
         let out = through_writer(&line);
         assert_eq!(out, "\u{1b}[32mok\u{1b}[39m \\u001b]52;c;ZXZpbA==\\u0007\n");
+    }
+
+    #[test]
+    fn a_long_line_in_tiny_writes_is_written_once_and_whole() {
+        let line = format!("{}\u{202e}\n", "x".repeat(200_000));
+        let mut out = Vec::new();
+        {
+            let mut w = SafeWriter::new(&mut out);
+            for b in line.as_bytes() {
+                w.write_all(std::slice::from_ref(b)).unwrap();
+            }
+        }
+        assert_eq!(
+            out.len(),
+            line.len() - '\u{202e}'.len_utf8() + "\\u202e".len()
+        );
     }
 
     #[test]
