@@ -214,10 +214,13 @@ fn hostile_cluster_text_never_reaches_the_terminal_raw() {
         assert!(shown.contains(&tag), "diagnose -o wide shows {shown:?}");
     }
 
+    // Piped watch prints the checks that turn bad, with their messages.
+    let watch = c.spice(&["watch", "-o", "text", "--timeout", "3s"]);
+    assert_safe("watch -o text", &watch, 0, false);
+    let shown = tags_in(&watch.stdout);
+    assert!(shown.contains(&"so-ready"), "watch shows {shown:?}");
     for args in [
         &["snapshot", "-o", "-"][..],
-        &["watch", "-o", "text", "--timeout", "3s"],
-        &["watch", "-o", "json", "--timeout", "3s"],
         &["alerts"],
         &["dashboard"],
         &["config", "view"],
