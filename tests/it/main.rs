@@ -9,6 +9,7 @@ mod completion;
 mod dashboard;
 mod diagnose;
 mod harness;
+mod hostile;
 mod krew;
 mod kubectl;
 mod man;
