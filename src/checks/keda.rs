@@ -8,6 +8,7 @@
 
 use super::{Area, Check, Ctx, Docs, Outcome, Verdict};
 use crate::cluster::promql;
+use crate::keda_log;
 use crate::settings::Endpoint;
 use crate::snapshot::{
     Condition, GapReason, KEDA_DEFAULT_ACTIVATION_THRESHOLD, KEDA_DEFAULT_MAX_REPLICAS,
@@ -983,9 +984,7 @@ fn scaler_errors(ctx: &Ctx) -> Vec<String> {
             out.push(format!("event {}: {}", e.reason, head_tail(&e.message)));
         }
     }
-    if let Some(lines) = &ctx.snap.operator_logs
-        && let Some(l) = lines.iter().rev().find(|l| is_scaler_error(&l.line))
-    {
+    if let Some(l) = our_log_lines(ctx).rev().find(|l| is_scaler_error(&l.line)) {
         out.push(format!("operator log: {}", head_tail(l.line.trim())));
     }
     out
@@ -1339,6 +1338,49 @@ fn is_scaler_error(line: &str) -> bool {
         || low.contains("\"level\":\"error\"")
 }
 
+/// The operator log lines about our ScaledObject (newest last). A line
+/// about another object is never evidence for ours.
+fn our_log_lines<'a>(
+    ctx: &Ctx<'a>,
+) -> impl DoubleEndedIterator<Item = &'a crate::snapshot::LogLine> + 'a {
+    let (ns, name) = (
+        ctx.settings.namespace.clone(),
+        ctx.settings.scaled_object.clone(),
+    );
+    ctx.snap
+        .operator_logs
+        .iter()
+        .flatten()
+        .filter(move |l| keda_log::about(&l.line, &ns, &name) == keda_log::About::Ours)
+}
+
+/// One evidence line naming the other ScaledObjects whose errors the log
+/// holds, so the engineer sees them without taking them for ours.
+fn other_objects_context(ctx: &Ctx) -> Option<String> {
+    let mut others: Vec<String> = ctx
+        .snap
+        .operator_logs
+        .iter()
+        .flatten()
+        .filter(|l| keda_log::is_error(&l.line))
+        .filter_map(
+            |l| match keda_log::about(&l.line, ctx.ns(), &ctx.settings.scaled_object) {
+                keda_log::About::Other(o) => Some(o),
+                _ => None,
+            },
+        )
+        .collect();
+    let total = others.len();
+    others.sort();
+    others.dedup();
+    (total > 0).then(|| {
+        format!(
+            "context, not counted: {total} error line(s) about other ScaledObjects ({})",
+            others.join(", ")
+        )
+    })
+}
+
 fn operator_logs(ctx: &Ctx) -> Verdict {
     let gap = ctx.snap.gap("keda-operator-logs");
     let ns = &ctx.settings.keda_namespace;
@@ -1347,36 +1389,46 @@ fn operator_logs(ctx: &Ctx) -> Verdict {
         ctx.settings.keda_operator_selector, ctx.settings.scaled_object
     );
     let not_logged = "KEDA never logs the runbook's \"querying prometheus\": successful queries are silent at info level; failures log `error executing prometheus query` (prometheus_scaler) and `error getting scale decision` (scale_handler)";
-    let lines = match (&ctx.snap.operator_logs, gap) {
-        (Some(lines), _) => lines,
+    match (&ctx.snap.operator_logs, gap) {
+        (Some(_), _) => {}
         (None, Some(_)) => return not_read(ctx, "keda-operator-logs", "the operator logs were"),
         (None, None) => {
             return Verdict::skip(
                 "the KEDA operator logs were not collected (no Running operator pod, or `status` only)",
             );
         }
-    };
-    let errors: Vec<&crate::snapshot::LogLine> =
-        lines.iter().filter(|l| is_scaler_error(&l.line)).collect();
+    }
+    let ours: Vec<&crate::snapshot::LogLine> = our_log_lines(ctx).collect();
+    let errors: Vec<&crate::snapshot::LogLine> = ours
+        .iter()
+        .copied()
+        .filter(|l| is_scaler_error(&l.line))
+        .collect();
+    let context = other_objects_context(ctx);
     if errors.is_empty() {
         if gap.is_some() {
             let v = not_read(ctx, "keda-operator-logs", "the operator logs were");
             return Verdict {
                 message: format!(
-                    "no scaler errors in the {} lines read, but some operator logs could not be read: {}",
-                    lines.len(),
+                    "no scaler errors in the {} lines about {} read, but some operator logs could not be read: {}",
+                    ours.len(),
+                    ctx.settings.scaled_object,
                     v.message
                 ),
                 ..v
             }
             .evidence(not_logged);
         }
-        return Verdict::pass(format!(
+        let v = Verdict::pass(format!(
             "no scaler errors in {} KEDA operator log lines about {} (success is silent)",
-            lines.len(),
+            ours.len(),
             ctx.settings.scaled_object
         ))
         .evidence(not_logged);
+        return match context {
+            Some(c) => v.evidence(c),
+            None => v,
+        };
     }
     // Newest last in the snapshot: quote the newest three, newest first.
     let newest = errors.last().expect("not empty");
@@ -1399,6 +1451,9 @@ fn operator_logs(ctx: &Ctx) -> Verdict {
             "some operator logs could not be read: {}",
             g.message
         ));
+    }
+    if let Some(c) = context {
+        v = v.evidence(c);
     }
     v.evidence(not_logged)
 }
@@ -2710,7 +2765,7 @@ mod tests {
     fn clean_logs_pass_and_say_querying_prometheus_is_never_logged() {
         let mut s = healthy();
         s.operator_logs = Some(vec![log(
-            "2026-11-27T11:59:00Z\tINFO\tReconciling ScaledObject\t{\"ScaledObject.Name\": \"spice-runner-keda\"}",
+            "2026-11-27T11:59:00Z\tINFO\tReconciling ScaledObject\t{\"controllerKind\": \"ScaledObject\", \"ScaledObject\": {\"name\":\"spice-runner-keda\",\"namespace\":\"default\"}, \"namespace\": \"default\", \"name\": \"spice-runner-keda\"}",
         )]);
         let v = eval(operator_logs, &s);
         expect(&v, Outcome::Pass, "no scaler errors in 1");
@@ -2727,17 +2782,19 @@ mod tests {
         let long = "x".repeat(500);
         s.operator_logs = Some(vec![
             log(
-                "t1\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"error\": \"dial tcp 10.0.0.1:9090: connect: connection refused\"}",
+                "t1\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"dial tcp 10.0.0.1:9090: connect: connection refused\"}",
             ),
-            log("t2\tINFO\tReconciling ScaledObject"),
+            log(
+                "t2\tINFO\tReconciling ScaledObject\t{\"controllerKind\": \"ScaledObject\", \"name\": \"spice-runner-keda\"}",
+            ),
             log(&format!(
-                "t3\tERROR\tscale_handler\terror getting scale decision\t{{\"error\": \"{long}\"}}"
+                "t3\tERROR\tscale_handler\terror getting scale decision\t{{\"scaledObject.Namespace\": \"default\", \"scaledObject.Name\": \"spice-runner-keda\", \"error\": \"{long}\"}}"
             )),
             log(
-                "t4\tERROR\tprometheus_scaler\tprometheus query api returned error\t{\"error\": \"prometheus query api returned error. status: 400\"}",
+                "t4\tERROR\tprometheus_scaler\tprometheus query api returned error\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"prometheus query api returned error. status: 400\"}",
             ),
             log(
-                "t5\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"error\": \"prometheus query sum(x) by (pod) returned multiple elements\"}",
+                "t5\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"prometheus query sum(x) by (pod) returned multiple elements\"}",
             ),
         ]);
         let v = eval(operator_logs, &s);
@@ -2763,6 +2820,47 @@ mod tests {
         );
     }
 
+    /// kedacore/keda#6359: another ScaledObject of the namespace fails in the
+    /// same operator log. Its lines are context, never evidence for ours,
+    /// even when its error mentions our name.
+    #[test]
+    fn another_scaled_object_s_errors_are_context_not_evidence() {
+        let mut s = healthy();
+        s.operator_logs = Some(vec![
+            log(
+                "2026-11-27T11:59:00Z\tERROR\tscale_handler\terror getting scale decision\t{\"scaledObject.Namespace\": \"default\", \"scaledObject.Name\": \"internal-app-3\", \"scaler\": \"prometheusScaler\", \"error\": \"prometheus query api returned error. status: 400 (spice-runner-keda)\"}",
+            ),
+            log(
+                "2026-11-27T11:59:01Z\tERROR\tscaleexecutor\tError setting active condition when triggers are not active\t{\"scaledobject.Name\": \"internal-app-3\", \"scaledObject.Namespace\": \"default\", \"scaleTarget.Name\": \"internal-app-3\", \"error\": \"context canceled\"}",
+            ),
+        ]);
+        let v = eval(operator_logs, &s);
+        expect(&v, Outcome::Pass, "no scaler errors in 0");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("not counted: 2 error line(s)")
+                    && e.contains("default/internal-app-3")),
+            "{:#?}",
+            v.evidence
+        );
+        set_cond(
+            &mut s,
+            cond(
+                "Ready",
+                "False",
+                "TriggerError",
+                "Triggers defined in ScaledObject are not working correctly",
+            ),
+        );
+        let v = eval(ready, &s);
+        assert!(
+            v.evidence.iter().all(|e| !e.contains("internal-app-3")),
+            "{:#?}",
+            v.evidence
+        );
+    }
+
     #[test]
     fn operator_logs_not_read_is_error_or_skip() {
         let mut s = healthy();
@@ -2782,7 +2880,7 @@ mod tests {
             "some operator logs could not be read",
         );
         s.operator_logs = Some(vec![log(
-            "t\tERROR\tprometheus_scaler\terror executing prometheus query",
+            "t\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"x\"}",
         )]);
         expect(&eval(operator_logs, &s), Outcome::Fail, "1 scaler error");
         let mut s = healthy();
