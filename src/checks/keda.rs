@@ -13,7 +13,7 @@ use crate::settings::Endpoint;
 use crate::snapshot::{
     Condition, GapReason, KEDA_DEFAULT_ACTIVATION_THRESHOLD, KEDA_DEFAULT_MAX_REPLICAS,
     KEDA_DEFAULT_POLLING_INTERVAL, Lookup, PAUSED, PAUSED_REPLICAS, PAUSED_SCALE_IN,
-    PAUSED_SCALE_OUT, ScaledObjectInfo, TriggerInfo, condition,
+    PAUSED_SCALE_OUT, ScaledObjectInfo, TriggerInfo, condition, parse_go_bool,
 };
 use jiff::Timestamp;
 
@@ -990,10 +990,19 @@ fn scaler_errors(ctx: &Ctx) -> Vec<String> {
     out
 }
 
+/// `key=value` of a pause annotation KEDA reads as true, saying so when the
+/// value is not a Go boolean (KEDA's `getBoolAnnotation` then assumes true).
 fn annotation_true(so: &ScaledObjectInfo, key: &str) -> Option<String> {
+    if !so.bool_annotation(key) {
+        return None;
+    }
     let v = so.annotations.get(key)?;
-    // KEDA treats any value but "false" as true.
-    (!v.trim().eq_ignore_ascii_case("false")).then(|| v.clone())
+    Some(match parse_go_bool(v) {
+        Some(_) => format!("{key}={v}"),
+        None => format!(
+            "{key}={v:?} (not a Go boolean: 1 t T TRUE true True 0 f F FALSE false False; KEDA takes any other value as true)"
+        ),
+    })
 }
 
 fn paused(ctx: &Ctx) -> Verdict {
@@ -1015,7 +1024,7 @@ fn paused(ctx: &Ctx) -> Verdict {
         }
         if let Some(v) = full {
             remove.push(format!("{PAUSED}-"));
-            what.push(format!("{PAUSED}={v}"));
+            what.push(v);
         }
         let mut v = Verdict::fail(format!(
             "autoscaling is paused by {}: scaling stopped and KEDA deleted the HPA",
@@ -1031,28 +1040,8 @@ fn paused(ctx: &Ctx) -> Verdict {
         }
         return v;
     }
-    let scale_in = annotation_true(so, PAUSED_SCALE_IN);
-    let scale_out = annotation_true(so, PAUSED_SCALE_OUT);
-    if scale_in.is_some() || scale_out.is_some() {
-        let mut what = Vec::new();
-        let mut remove = Vec::new();
-        if scale_out.is_some() {
-            what.push("scale-out is paused (new sessions get no pods)");
-            remove.push(format!("{PAUSED_SCALE_OUT}-"));
-        }
-        if scale_in.is_some() {
-            what.push("scale-in is paused (pods stay after sessions end)");
-            remove.push(format!("{PAUSED_SCALE_IN}-"));
-        }
-        return Verdict::warn(format!(
-            "{}: KEDA sets the HPA's selectPolicy to Disabled in that direction",
-            what.join(" and ")
-        ))
-        .fix(format!(
-            "kubectl annotate scaledobject {name} -n {ns} {}",
-            remove.join(" ")
-        ))
-        .command(look);
+    if so.one_way_paused() {
+        return one_way_pause(ctx, so, pause_cond, look);
     }
     if let Some(c) = pause_cond {
         return Verdict::fail(format!(
@@ -1065,6 +1054,50 @@ fn paused(ctx: &Ctx) -> Verdict {
         .command(look);
     }
     Verdict::pass(format!("ScaledObject {name} is not paused"))
+}
+
+/// `paused-scale-in` / `paused-scale-out`: KEDA sets Paused=True but keeps
+/// its scale loop and the HPA, and disables only that direction on the HPA
+/// (kedacore/keda v2.20.2 `controllers/keda/hpa.go`, `scaledobject_controller.go`).
+fn one_way_pause(
+    ctx: &Ctx,
+    so: &ScaledObjectInfo,
+    pause_cond: Option<&Condition>,
+    look: String,
+) -> Verdict {
+    let mut what = Vec::new();
+    let mut remove = Vec::new();
+    let mut values = Vec::new();
+    if let Some(v) = annotation_true(so, PAUSED_SCALE_OUT) {
+        what.push("scale-out is paused: new sessions get no pods");
+        remove.push(format!("{PAUSED_SCALE_OUT}-"));
+        values.push(v);
+    }
+    if let Some(v) = annotation_true(so, PAUSED_SCALE_IN) {
+        what.push("scale-in is paused: sessions end but pods stay");
+        remove.push(format!("{PAUSED_SCALE_IN}-"));
+        values.push(v);
+    }
+    let mut v = Verdict::warn(format!(
+        "{} ({}); KEDA keeps the HPA and still scales the other way",
+        what.join("; "),
+        values.join(", ")
+    ))
+    .evidence("KEDA sets the HPA's behavior selectPolicy to Disabled in the paused direction; the scale loop and the triggers keep running, so keda.active is still judged")
+    .fix(format!(
+        "kubectl annotate scaledobject {} -n {} {}",
+        so.name,
+        ctx.ns(),
+        remove.join(" ")
+    ))
+    .command(look);
+    if let Some(c) = pause_cond {
+        v = v.evidence(format!(
+            "{}: KEDA marks a one-direction pause with the same Paused condition as a full pause",
+            cond_text(c)
+        ));
+    }
+    v
 }
 
 fn trigger(ctx: &Ctx) -> Verdict {
@@ -1608,12 +1641,16 @@ fn fallback(ctx: &Ctx) -> Verdict {
         Ok(so) => so,
         Err(v) => return v,
     };
+    let current = match &ctx.snap.deployment {
+        Some(Lookup::Found(d)) => d.replicas.map(i64::from),
+        _ => None,
+    };
     let configured = so.fallback.as_ref().map(|f| {
         format!(
-            "fallback: after {} failed queries KEDA holds {} replicas",
+            "fallback: after {} failed queries KEDA holds {}",
             f.failure_threshold
                 .map_or("?".to_string(), |n| n.to_string()),
-            f.replicas.map_or("?".to_string(), |n| n.to_string())
+            fallback_holds(f, current)
         )
     });
     if let Some(c) = condition(&so.conditions, "Fallback").filter(|c| c.status == "True") {
@@ -1632,6 +1669,38 @@ fn fallback(ctx: &Ctx) -> Verdict {
         Some(text) => Verdict::pass(format!("not on fallback; {text}")),
         None => Verdict::pass("not on fallback; no fallback configured: a Prometheus outage freezes scaling")
             .evidence("without spec.fallback a failing query leaves Ready=False/TriggerError and the pod count where it was (no scale-to-zero either)"),
+    }
+}
+
+/// How many replicas fallback holds, by `fallback.behavior` (kedacore/keda
+/// v2.20.2 `pkg/fallback/fallback.go` `doFallback`; KEDA 2.17+ reads the
+/// field, older versions and an unset field mean `static`).
+fn fallback_holds(f: &crate::snapshot::Fallback, current: Option<i64>) -> String {
+    let r = f.replicas.map_or("?".to_string(), |n| n.to_string());
+    let cur = current.map_or("?".to_string(), |n| n.to_string());
+    let pick = |choose: fn(i64, i64) -> i64| match (current, f.replicas) {
+        (Some(c), Some(r)) => choose(c, r).to_string(),
+        _ => "?".to_string(),
+    };
+    match f.behavior.as_deref() {
+        None | Some("") | Some("static") => format!("{r} replicas (behavior static)"),
+        Some("currentReplicas") => format!(
+            "the current replica count, {cur} now (behavior currentReplicas; fallback.replicas {r} unused)"
+        ),
+        Some("currentReplicasIfHigher") => format!(
+            "{} replicas: the current {cur} if higher than fallback.replicas {r} (behavior currentReplicasIfHigher)",
+            pick(i64::max)
+        ),
+        Some("currentReplicasIfLower") => format!(
+            "{} replicas: the current {cur} if lower than fallback.replicas {r} (behavior currentReplicasIfLower)",
+            pick(i64::min)
+        ),
+        Some("scalingModifiers") => {
+            "what the scalingModifiers formula gives (behavior scalingModifiers)".to_string()
+        }
+        Some(other) => format!(
+            "{r} replicas (behavior {other:?} is unknown; KEDA's fallback treats it as static)"
+        ),
     }
 }
 
@@ -2419,6 +2488,52 @@ mod tests {
         );
     }
 
+    /// KEDA reads its pause annotations with Go's strconv.ParseBool and takes
+    /// anything that is not a Go boolean as true (v2.20.2 getBoolAnnotation).
+    #[test]
+    fn pause_annotations_parse_like_go_and_other_values_count_as_true() {
+        for yes in ["1", "t", "T", "TRUE", "true", "True"] {
+            assert_eq!(parse_go_bool(yes), Some(true), "{yes}");
+        }
+        for no in ["0", "f", "F", "FALSE", "false", "False"] {
+            assert_eq!(parse_go_bool(no), Some(false), "{no}");
+        }
+        for odd in ["yes", "FaLsE", " false", "", "on"] {
+            assert_eq!(parse_go_bool(odd), None, "{odd:?}");
+        }
+        for (value, outcome, says) in [
+            ("0", Outcome::Pass, "not paused"),
+            ("F", Outcome::Pass, "not paused"),
+            ("T", Outcome::Fail, "autoscaling.keda.sh/paused=T"),
+            ("FaLsE", Outcome::Fail, "not a Go boolean"),
+        ] {
+            let mut s = healthy();
+            so_mut(&mut s)
+                .annotations
+                .insert(PAUSED.into(), value.into());
+            let v = eval(paused, &s);
+            expect(&v, outcome, says);
+            if outcome == Outcome::Fail {
+                assert!(v.message.contains("KEDA deleted the HPA"), "{}", v.message);
+            }
+        }
+        let mut s = healthy();
+        so_mut(&mut s)
+            .annotations
+            .insert(PAUSED_SCALE_IN.into(), "no".into());
+        let v = eval(paused, &s);
+        expect(&v, Outcome::Warn, "sessions end but pods stay");
+        assert!(
+            v.message.contains("KEDA takes any other value as true"),
+            "{}",
+            v.message
+        );
+        so_mut(&mut s)
+            .annotations
+            .insert(PAUSED_SCALE_IN.into(), "0".into());
+        expect(&eval(paused, &s), Outcome::Pass, "not paused");
+    }
+
     #[test]
     fn paused_replicas_fails() {
         let mut s = healthy();
@@ -2476,6 +2591,7 @@ mod tests {
             .annotations
             .insert(PAUSED_SCALE_OUT.into(), "true".into());
         expect(&eval(paused, &s), Outcome::Warn, "scale-out is paused");
+        assert!(!so_mut(&mut s).paused(), "a one-way pause is not a pause");
     }
 
     // keda.trigger
@@ -3083,6 +3199,28 @@ mod tests {
         expect(&eval(active, &s), Outcome::Skip, "paused");
     }
 
+    #[test]
+    fn active_is_judged_while_only_one_direction_is_paused() {
+        let mut s = healthy();
+        so_mut(&mut s)
+            .annotations
+            .insert(PAUSED_SCALE_IN.into(), "true".into());
+        set_cond(
+            &mut s,
+            cond(
+                "Paused",
+                "True",
+                "ScaledObjectPaused",
+                "ScaledObject is paused",
+            ),
+        );
+        expect(
+            &eval(active, &s),
+            Outcome::Pass,
+            "Active=True with 3 sessions",
+        );
+    }
+
     // keda.fallback
 
     #[test]
@@ -3093,11 +3231,12 @@ mod tests {
         so_mut(&mut s).fallback = Some(Fallback {
             failure_threshold: Some(3),
             replicas: Some(10),
+            behavior: None,
         });
         expect(
             &eval(fallback, &s),
             Outcome::Pass,
-            "after 3 failed queries KEDA holds 10 replicas",
+            "after 3 failed queries KEDA holds 10 replicas (behavior static)",
         );
         set_cond(
             &mut s,
@@ -3111,6 +3250,52 @@ mod tests {
         let v = eval(fallback, &s);
         expect(&v, Outcome::Fail, "FallbackExists");
         assert!(v.evidence[0].contains("10 replicas"));
+    }
+
+    /// KEDA 2.17+ `fallback.behavior` decides what fallback holds; the
+    /// Deployment in `healthy()` runs 3 replicas.
+    #[test]
+    fn fallback_behavior_decides_the_replicas_held() {
+        let mut s = healthy();
+        for (behavior, replicas, says) in [
+            ("static", 10, "holds 10 replicas (behavior static)"),
+            ("currentReplicas", 10, "the current replica count, 3 now"),
+            (
+                "currentReplicasIfHigher",
+                2,
+                "holds 3 replicas: the current 3 if higher than fallback.replicas 2",
+            ),
+            (
+                "currentReplicasIfHigher",
+                10,
+                "holds 10 replicas: the current 3 if higher",
+            ),
+            (
+                "currentReplicasIfLower",
+                10,
+                "holds 3 replicas: the current 3 if lower than fallback.replicas 10",
+            ),
+            (
+                "currentReplicasIfLower",
+                2,
+                "holds 2 replicas: the current 3 if lower",
+            ),
+            ("scalingModifiers", 10, "scalingModifiers formula"),
+        ] {
+            so_mut(&mut s).fallback = Some(Fallback {
+                failure_threshold: Some(3),
+                replicas: Some(replicas),
+                behavior: Some(behavior.into()),
+            });
+            expect(&eval(fallback, &s), Outcome::Pass, says);
+        }
+        s.deployment = None;
+        so_mut(&mut s).fallback.as_mut().unwrap().behavior = Some("currentReplicasIfLower".into());
+        expect(
+            &eval(fallback, &s),
+            Outcome::Pass,
+            "holds ? replicas: the current ?",
+        );
     }
 
     // keda.min-replicas

@@ -409,6 +409,7 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
         fallback: spec["fallback"].as_object().map(|_| Fallback {
             failure_threshold: int(&spec["fallback"]["failureThreshold"]),
             replicas: int(&spec["fallback"]["replicas"]),
+            behavior: spec["fallback"]["behavior"].as_str().map(str::to_string),
         }),
         hpa_name_override: hpa_config["name"].as_str().map(str::to_string),
         scale_down_stabilization: int(
