@@ -44,6 +44,10 @@ pub struct Snapshot {
     pub events: Option<Vec<EventInfo>>,
     #[serde(default)]
     pub operator_pods: Option<Vec<PodInfo>>,
+    /// KEDA's metrics API server pods (`keda-operator-metrics-apiserver`),
+    /// which serve the HPA its external metric.
+    #[serde(default)]
+    pub metrics_apiserver_pods: Option<Vec<PodInfo>>,
     /// KEDA operator log lines about this ScaledObject or its scalers (newest last).
     #[serde(default)]
     pub operator_logs: Option<Vec<LogLine>>,
@@ -79,6 +83,7 @@ impl Snapshot {
             node_claims: None,
             events: None,
             operator_pods: None,
+            metrics_apiserver_pods: None,
             operator_logs: None,
             prometheus_rules: None,
             loki: None,

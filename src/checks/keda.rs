@@ -103,6 +103,20 @@ pub static CHECKS: &[Check] = &[
         eval: operator,
     },
     Check {
+        id: "keda.metrics-apiserver",
+        area: Area::Keda,
+        title: "KEDA's metrics API server is running",
+        runbook: "Quick Health Checks §3 (the HPA's metric comes from it)",
+        needs: &["keda.installed"],
+        reads: "metricsApiserverPods, gaps[keda-metrics-apiserver]",
+        docs: Docs {
+            what: "The keda-operator-metrics-apiserver pods (kedaNamespace, kedaMetricsApiserverSelector) are Running and Ready.",
+            why: "It serves external.metrics.k8s.io: the HPA reads s0-prometheus from it to go from 1 to N pods. When it is down, KEDA's own loop still works (Ready, Active), but the HPA reports FailedGetExternalMetric and freezes; KEDA 2.20.0–2.20.1 then turn Ready False (HPAMetricsUnavailable) and 2.20.2 sets HPAActive False.",
+            fix: "Read its logs (`kubectl logs -n keda <pod> --previous`) and events: an OOMKilled loop wants a higher memory limit (Helm resources.metricServer); check `kubectl get apiservice v1beta1.external.metrics.k8s.io` is Available.",
+        },
+        eval: metrics_apiserver,
+    },
+    Check {
         id: "keda.operator-logs",
         area: Area::Keda,
         title: "KEDA operator logs show no scaler errors",
@@ -290,13 +304,6 @@ fn so_jsonpath(ctx: &Ctx, path: &str) -> String {
         "kubectl get scaledobject {} -n {} -o jsonpath='{path}'",
         ctx.settings.scaled_object,
         ctx.ns()
-    )
-}
-
-fn operator_pods_cmd(ctx: &Ctx) -> String {
-    format!(
-        "kubectl get pods -n {} -l {}",
-        ctx.settings.keda_namespace, ctx.settings.keda_operator_selector
     )
 }
 
@@ -912,6 +919,9 @@ fn ready(ctx: &Ctx) -> Verdict {
         .command(describe_so(ctx));
     };
     let text = cond_text(c);
+    if let Some(v) = hpa_health_in_ready(ctx, so, c) {
+        return v;
+    }
     match c.status.as_str() {
         "True" => Verdict::pass(text),
         "False" => {
@@ -933,8 +943,8 @@ fn ready(ctx: &Ctx) -> Verdict {
                 "ErrorGettingCurrentReplicas" => {
                     "KEDA cannot read the target's /scale: check spec.scaleTargetRef and the keda-operator's RBAC".to_string()
                 }
-                "HPAMetricsUnavailable" | "ScalingDegraded" => {
-                    "the HPA cannot read KEDA's metric: check keda-operator-metrics-apiserver and the HPA's ScalingActive condition".to_string()
+                "ScalingDegraded" => {
+                    "KEDA's trigger fails and the HPA cannot read its metric: fix the trigger first (the reason quoted after \"SO is not healthy\"), then check keda-operator-metrics-apiserver".to_string()
                 }
                 _ => "fix what the condition's message names, then watch READY turn True".to_string(),
             };
@@ -953,6 +963,50 @@ fn ready(ctx: &Ctx) -> Verdict {
         .fix("a trigger is failing or KEDA could not check the ScaledObject: see keda.events and keda.operator-logs for the error")
         .command(describe_so(ctx)),
     }
+}
+
+/// The ScaledObject's own reasons for not being Ready, as opposed to the HPA's.
+const SCALED_OBJECT_FAILURES: &[&str] = &[
+    "TriggerError",
+    "ScaledObjectCheckFailed",
+    "ErrorGettingCurrentReplicas",
+];
+
+/// KEDA 2.20 reports the HPA's health on the ScaledObject: 2.20.0–2.20.1
+/// turn Ready False with `HPAMetricsUnavailable` (KEDA itself fine) or
+/// `ScalingDegraded` (KEDA not fine either; its own reason is quoted in the
+/// message), 2.20.2 leaves Ready alone and sets `HPAActive` False
+/// (kedacore/keda v2.20.0 and v2.20.2 `pkg/scaling/executor/scale_scaledobjects.go`).
+/// When only the HPA is unhealthy, keda.ready warns and points at the HPA
+/// checks instead of failing, so it never blocks them with the HPA's own cause.
+fn hpa_health_in_ready(ctx: &Ctx, so: &ScaledObjectInfo, ready: &Condition) -> Option<Verdict> {
+    let reason = ready.reason.as_deref().unwrap_or_default();
+    let message = ready.message.as_deref().unwrap_or_default();
+    let hpa_only = match (ready.status.as_str(), reason) {
+        ("False", "HPAMetricsUnavailable") => true,
+        ("False", "ScalingDegraded") => !SCALED_OBJECT_FAILURES
+            .iter()
+            .any(|r| message.contains(&format!("SO is not healthy: {r}"))),
+        _ => false,
+    };
+    let hpa_active = condition(&so.conditions, "HPAActive").filter(|c| c.status == "False");
+    let shown = match (hpa_only, ready.status.as_str(), hpa_active) {
+        (true, _, _) => cond_text(ready),
+        (false, "True", Some(h)) => format!("{}, but {}", cond_text(ready), cond_text(h)),
+        _ => return None,
+    };
+    let hpa = ctx.snap.keda_hpa_name(&ctx.settings.scaled_object);
+    Some(
+        Verdict::warn(format!(
+            "ScaledObject {} is fine but KEDA reports its HPA unhealthy: {shown}",
+            so.name
+        ))
+        .evidence(format!(
+            "the cause is HPA {hpa}'s metric, judged by hpa.conditions and hpa.metric; keda.metrics-apiserver checks the server that serves it"
+        ))
+        .fix("see hpa.conditions and keda.metrics-apiserver: FailedGetExternalMetric means the HPA cannot reach keda-operator-metrics-apiserver (external.metrics.k8s.io)")
+        .command(format!("kubectl describe hpa {hpa} -n {}", ctx.ns())),
+    )
 }
 
 /// A long error shortened in its middle: Go errors put the URL first and the
@@ -1298,63 +1352,109 @@ fn trigger(ctx: &Ctx) -> Verdict {
     )
 }
 
-fn operator(ctx: &Ctx) -> Verdict {
-    let Some(pods) = &ctx.snap.operator_pods else {
-        return not_read(ctx, "keda-operator", "the KEDA operator pods were");
+/// One of KEDA's Deployments, as its pods' verdict needs it.
+struct KedaPods<'a> {
+    pods: Option<&'a Vec<crate::snapshot::PodInfo>>,
+    /// The gap source of the pod list.
+    source: &'static str,
+    what: &'static str,
+    selector: &'a str,
+    /// The fix when no pod matches the selector.
+    none_fix: &'static str,
+    /// What stops working while no pod is Ready.
+    down: &'static str,
+    /// The fix when some, not all, pods are Ready.
+    some_fix: &'static str,
+}
+
+/// Running-and-Ready verdict over a KEDA component's pods, each pod quoted.
+fn keda_pods(ctx: &Ctx, k: KedaPods) -> Verdict {
+    let Some(pods) = k.pods else {
+        return not_read(ctx, k.source, &format!("the {} pods were", k.what));
     };
-    let (ns, sel) = (
-        &ctx.settings.keda_namespace,
-        &ctx.settings.keda_operator_selector,
-    );
+    let ns = &ctx.settings.keda_namespace;
+    let cmd = format!("kubectl get pods -n {ns} -l {}", k.selector);
     if pods.is_empty() {
         return Verdict::fail(format!(
-            "no KEDA operator pods in namespace {ns} with labels {sel}"
+            "no {} pods in namespace {ns} with labels {}",
+            k.what, k.selector
         ))
-        .fix("install KEDA, or set kedaNamespace / kedaOperatorSelector to where its operator runs (`kubectl get pods -A -l app=keda-operator`)")
-        .command(operator_pods_cmd(ctx));
+        .fix(k.none_fix)
+        .command(cmd);
     }
     let is_ready =
         |p: &&crate::snapshot::PodInfo| p.phase == "Running" && p.ready && p.deleting.is_none();
     let ready_count = pods.iter().filter(is_ready).count();
-    let describe = |p: &crate::snapshot::PodInfo| {
-        format!(
+    let mut v = if ready_count == 0 {
+        let first = &pods[0];
+        Verdict::fail(format!(
+            "0/{} {} pods Ready ({}: {}, {} restarts)",
+            pods.len(),
+            k.what,
+            first.name,
+            first.display_status(),
+            first.restarts
+        ))
+        .fix(format!(
+            "read why it stops (`kubectl logs -n {ns} {} --previous`, `kubectl describe pod -n {ns} {}`) and fix it; {}",
+            first.name, first.name, k.down
+        ))
+        .command(cmd)
+    } else if ready_count < pods.len() {
+        Verdict::warn(format!(
+            "{ready_count}/{} {} pods Ready",
+            pods.len(),
+            k.what
+        ))
+        .fix(k.some_fix)
+        .command(cmd)
+    } else {
+        Verdict::pass(format!(
+            "{ready_count}/{} {} pods Running and Ready",
+            pods.len(),
+            k.what
+        ))
+    };
+    for p in pods {
+        v = v.evidence(format!(
             "{} {} ready={} restarts={}",
             p.name,
             p.display_status(),
             p.ready,
             p.restarts
-        )
-    };
-    let mut v = if ready_count == 0 {
-        let first = &pods[0];
-        Verdict::fail(format!(
-            "0/{} KEDA operator pods Ready ({}: {})",
-            pods.len(),
-            first.name,
-            first.display_status()
-        ))
-        .fix(format!(
-            "read why it stops (`kubectl logs -n {ns} {} --previous`) and fix it; without the operator nothing scales",
-            first.name
-        ))
-        .command(operator_pods_cmd(ctx))
-    } else if ready_count < pods.len() {
-        Verdict::warn(format!(
-            "{ready_count}/{} KEDA operator pods Ready",
-            pods.len()
-        ))
-        .fix("look at the pods that are not Ready (a stuck rollout or a crash loop); the leader among the Ready ones keeps scaling")
-        .command(operator_pods_cmd(ctx))
-    } else {
-        Verdict::pass(format!(
-            "{ready_count}/{} KEDA operator pods Running and Ready",
-            pods.len()
-        ))
-    };
-    for p in pods {
-        v = v.evidence(describe(p));
+        ));
     }
     v
+}
+
+fn operator(ctx: &Ctx) -> Verdict {
+    keda_pods(
+        ctx,
+        KedaPods {
+            pods: ctx.snap.operator_pods.as_ref(),
+            source: "keda-operator",
+            what: "KEDA operator",
+            selector: &ctx.settings.keda_operator_selector,
+            none_fix: "install KEDA, or set kedaNamespace / kedaOperatorSelector to where its operator runs (`kubectl get pods -A -l app=keda-operator`)",
+            down: "without the operator nothing scales",
+            some_fix: "look at the pods that are not Ready (a stuck rollout or a crash loop); the leader among the Ready ones keeps scaling",
+        },
+    )
+}
+
+fn metrics_apiserver(ctx: &Ctx) -> Verdict {
+    keda_pods(
+        ctx,
+        KedaPods {
+            pods: ctx.snap.metrics_apiserver_pods.as_ref(),
+            source: "keda-metrics-apiserver",
+            what: "keda-operator-metrics-apiserver",
+            selector: &ctx.settings.keda_metrics_apiserver_selector,
+            none_fix: "KEDA's Helm chart always installs keda-operator-metrics-apiserver: reinstall or repair the release, or set kedaMetricsApiserverSelector to its pods' labels (`kubectl get apiservice v1beta1.external.metrics.k8s.io` names its Service)",
+            down: "while it is down external.metrics.k8s.io is unavailable and the HPA cannot read s0-prometheus (FailedGetExternalMetric), so pods stop following sessions",
+            some_fix: "look at the pods that are not Ready; the API server's calls to an unready replica fail, so the HPA sees the metric only some of the time",
+        },
+    )
 }
 
 const LOG_ERROR_PATTERNS: &[&str] = &[
@@ -2139,6 +2239,7 @@ mod tests {
             ("keda.paused", vec!["keda.scaledobject"]),
             ("keda.trigger", vec!["keda.scaledobject"]),
             ("keda.operator", vec!["keda.installed"]),
+            ("keda.metrics-apiserver", vec!["keda.installed"]),
             ("keda.operator-logs", vec!["keda.operator"]),
             ("keda.events", vec!["keda.scaledobject"]),
             ("keda.active", vec!["keda.ready", "prometheus.nginx-metric"]),
@@ -2866,6 +2967,111 @@ mod tests {
         let mut s = healthy();
         s.operator_pods = None;
         expect(&eval(operator, &s), Outcome::Skip, "not collected");
+    }
+
+    // keda.metrics-apiserver
+
+    #[test]
+    fn metrics_apiserver_outcomes_name_the_pod() {
+        expect(
+            &eval(metrics_apiserver, &healthy()),
+            Outcome::Pass,
+            "1/1 keda-operator-metrics-apiserver pods Running and Ready",
+        );
+        let mut s = healthy();
+        {
+            let p = &mut s.metrics_apiserver_pods.as_mut().unwrap()[0];
+            p.ready = false;
+            p.restarts = 6;
+            p.containers[0].ready = false;
+            p.containers[0].waiting_reason = Some("CrashLoopBackOff".into());
+        }
+        let v = eval(metrics_apiserver, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "0/1 keda-operator-metrics-apiserver pods Ready (keda-operator-metrics-apiserver-5c7d9f8b6-p4t7n: CrashLoopBackOff, 6 restarts)",
+        );
+        assert!(v.fix.unwrap().contains("FailedGetExternalMetric"));
+        assert_eq!(
+            v.command.as_deref(),
+            Some(
+                "kubectl get pods -n keda -l app.kubernetes.io/name=keda-operator-metrics-apiserver"
+            )
+        );
+        s.metrics_apiserver_pods = Some(vec![]);
+        expect(
+            &eval(metrics_apiserver, &s),
+            Outcome::Fail,
+            "no keda-operator-metrics-apiserver pods",
+        );
+        s.metrics_apiserver_pods = None;
+        gap(
+            &mut s,
+            "keda-metrics-apiserver",
+            GapReason::Forbidden,
+            "pods is forbidden",
+        );
+        expect(&eval(metrics_apiserver, &s), Outcome::Error, "forbidden");
+    }
+
+    // keda.ready with KEDA 2.20's HPA health
+
+    #[test]
+    fn hpa_health_in_ready_warns_and_never_fails_keda_ready() {
+        // v2.20.0–2.20.1: Ready False HPAMetricsUnavailable, KEDA itself fine.
+        let mut s = healthy();
+        set_cond(
+            &mut s,
+            cond(
+                "Ready",
+                "False",
+                "HPAMetricsUnavailable",
+                "ScaledObject is configured correctly but HPA is not healthy: FailedGetExternalMetric",
+            ),
+        );
+        let v = eval(ready, &s);
+        expect(&v, Outcome::Warn, "KEDA reports its HPA unhealthy");
+        assert!(v.fix.unwrap().contains("keda-operator-metrics-apiserver"));
+        // ScalingDegraded without a failure of KEDA's own.
+        set_cond(
+            &mut s,
+            cond(
+                "Ready",
+                "False",
+                "ScalingDegraded",
+                "Not ready because HPA is not healthy: FailedGetExternalMetric and SO is not healthy: PartialTriggerError - Some triggers defined in ScaledObject are not working correctly",
+            ),
+        );
+        expect(&eval(ready, &s), Outcome::Warn, "ScalingDegraded");
+        // ScalingDegraded over a TriggerError: KEDA's trigger is the cause.
+        set_cond(
+            &mut s,
+            cond(
+                "Ready",
+                "False",
+                "ScalingDegraded",
+                "Not ready because HPA is not healthy: FailedGetExternalMetric and SO is not healthy: TriggerError - Triggers defined in ScaledObject are not working correctly",
+            ),
+        );
+        let v = eval(ready, &s);
+        expect(&v, Outcome::Fail, "is not ready");
+        assert!(v.fix.unwrap().contains("fix the trigger first"));
+        // v2.20.2: Ready True, HPAActive False.
+        let mut s = healthy();
+        so_mut(&mut s).conditions.push(cond(
+            "HPAActive",
+            "False",
+            "FailedGetExternalMetric",
+            "HPA is not actively scaling: the HPA was unable to compute the replica count",
+        ));
+        expect(
+            &eval(ready, &s),
+            Outcome::Warn,
+            "but HPAActive=False (FailedGetExternalMetric",
+        );
+        so_mut(&mut s).conditions.last_mut().unwrap().status = "True".into();
+        expect(&eval(ready, &s), Outcome::Pass, "Ready=True");
     }
 
     // keda.operator-logs

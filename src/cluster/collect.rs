@@ -260,6 +260,8 @@ pub async fn run(
     let all = ListParams::default();
     let pod_params = ListParams::default().labels(&settings.selector);
     let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
+    let metrics_apiserver_params =
+        ListParams::default().labels(&settings.keda_metrics_apiserver_selector);
     let t = |verb, resource, group, namespace| ReadTarget {
         verb,
         resource,
@@ -302,6 +304,11 @@ pub async fn run(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
         operator_api.list(&operator_params),
+    );
+    let metrics_apiserver = read(
+        timeout,
+        t("list", "pods", "", Some(settings.keda_namespace.as_str())),
+        operator_api.list(&metrics_apiserver_params),
     );
     let pools = read(
         timeout,
@@ -380,6 +387,7 @@ pub async fn run(
                 nodes,
                 events,
                 operator,
+                metrics_apiserver,
                 pools,
                 claims
             )
@@ -388,8 +396,19 @@ pub async fn run(
         rules,
         loki
     );
-    let (discovery, pods, deployment, scaled_object, hpas, nodes, events, operator, pools, claims) =
-        kube_reads;
+    let (
+        discovery,
+        pods,
+        deployment,
+        scaled_object,
+        hpas,
+        nodes,
+        events,
+        operator,
+        metrics_apiserver,
+        pools,
+        claims,
+    ) = kube_reads;
 
     // No cluster at all: every Kubernetes read failed for lack of a server or
     // of valid credentials. Anything less is a partial status with gaps.
@@ -493,6 +512,14 @@ pub async fn run(
             snap.operator_pods = Some(v);
         }
         Err(f) => snap.gaps.push(f.into_gap("keda-operator")),
+    }
+    match metrics_apiserver {
+        Ok(list) => {
+            let mut v: Vec<PodInfo> = list.items.iter().map(convert::pod).collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
+            snap.metrics_apiserver_pods = Some(v);
+        }
+        Err(f) => snap.gaps.push(f.into_gap("keda-metrics-apiserver")),
     }
     match rules {
         Some(Ok(r)) => snap.prometheus_rules = Some(r),
