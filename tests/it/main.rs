@@ -9,6 +9,7 @@ mod completion;
 mod dashboard;
 mod diagnose;
 mod harness;
+mod keda_versions;
 mod krew;
 mod kubectl;
 mod man;
