@@ -182,3 +182,28 @@ fn an_events_k8s_io_series_keeps_a_20_minute_old_event_current() {
         "aged by series.lastObservedTime: {said}"
     );
 }
+
+/// `fallback.behavior` decides how many replicas fallback holds:
+/// currentReplicasIfHigher with 3 running and fallback.replicas 2 holds 3.
+#[test]
+fn fallback_behavior_is_read_before_saying_what_fallback_holds() {
+    let c = Cluster::start("keda-fallback");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 1, "stderr: {}\n{}", run.stderr, table(&report));
+    // The trigger's own errors are the first broken link; fallback follows from them.
+    assert_root_cause(&run, &report, "keda.operator-logs");
+    assert_outcome(&report, "keda.ready", "pass");
+    assert_outcome(&report, "keda.fallback", "fail");
+    let fallback = check(&report, "keda.fallback");
+    let evidence = fallback["evidence"].to_string();
+    assert!(
+        evidence.contains(
+            "after 3 failed queries KEDA holds 3 replicas: the current 3 if higher than fallback.replicas 2 (behavior currentReplicasIfHigher)"
+        ),
+        "{fallback}"
+    );
+    assert!(
+        message(&report, "keda.fallback").contains("FallbackExists"),
+        "{fallback}"
+    );
+}
