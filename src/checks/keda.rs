@@ -2225,6 +2225,21 @@ mod tests {
         so.conditions.push(c);
     }
 
+    /// Sets a pause annotation and the Paused=True condition KEDA sets for
+    /// every kind of pause.
+    fn pause_by(s: &mut Snapshot, key: &str, value: &str) {
+        so_mut(s).annotations.insert(key.into(), value.into());
+        set_cond(
+            s,
+            cond(
+                "Paused",
+                "True",
+                "ScaledObjectPaused",
+                "ScaledObject is paused",
+            ),
+        );
+    }
+
     fn without_cond(s: &mut Snapshot, type_: &str) {
         so_mut(s).conditions.retain(|x| x.type_ != type_);
     }
@@ -2567,18 +2582,7 @@ mod tests {
     #[test]
     fn paused_annotation_fails_with_the_annotate_fix() {
         let mut s = healthy();
-        so_mut(&mut s)
-            .annotations
-            .insert(PAUSED.into(), "true".into());
-        set_cond(
-            &mut s,
-            cond(
-                "Paused",
-                "True",
-                "ScaledObjectPaused",
-                "ScaledObject is paused",
-            ),
-        );
+        pause_by(&mut s, PAUSED, "true");
         let v = eval(paused, &s);
         expect(&v, Outcome::Fail, "KEDA deleted the HPA");
         assert_eq!(
@@ -2668,18 +2672,7 @@ mod tests {
     #[test]
     fn one_direction_pause_warns() {
         let mut s = healthy();
-        so_mut(&mut s)
-            .annotations
-            .insert(PAUSED_SCALE_IN.into(), "true".into());
-        set_cond(
-            &mut s,
-            cond(
-                "Paused",
-                "True",
-                "ScaledObjectPaused",
-                "ScaledObject is paused",
-            ),
-        );
+        pause_by(&mut s, PAUSED_SCALE_IN, "true");
         let v = eval(paused, &s);
         expect(&v, Outcome::Warn, "scale-in is paused");
         assert!(
@@ -3408,18 +3401,7 @@ mod tests {
     #[test]
     fn active_is_judged_while_only_one_direction_is_paused() {
         let mut s = healthy();
-        so_mut(&mut s)
-            .annotations
-            .insert(PAUSED_SCALE_IN.into(), "true".into());
-        set_cond(
-            &mut s,
-            cond(
-                "Paused",
-                "True",
-                "ScaledObjectPaused",
-                "ScaledObject is paused",
-            ),
-        );
+        pause_by(&mut s, PAUSED_SCALE_IN, "true");
         expect(
             &eval(active, &s),
             Outcome::Pass,
