@@ -55,7 +55,7 @@ pub static CHECKS: &[Check] = &[
         reads: "scaledObject.conditions[Ready]",
         docs: Docs {
             what: "The ScaledObject's Ready condition (READY column of `kubectl get scaledobject`).",
-            why: "Ready=False means KEDA rejected the spec (ScaledObjectCheckFailed) or the trigger fails (TriggerError); Unknown with PartialTriggerError means one trigger fails.",
+            why: "Ready=False means KEDA rejected the spec (ScaledObjectCheckFailed) or the trigger fails (TriggerError); Unknown with PartialTriggerError means one trigger fails. KEDA 2.20.0–2.20.1 also turn Ready False when only the HPA is unhealthy (HPAMetricsUnavailable), 2.20.2 sets HPAActive=False instead: then this check warns and the HPA checks judge the cause, never blocked by it.",
             fix: "Fix what the condition's reason and message name; the operator logs and the ScaledObject's Warning events carry the full error.",
         },
         eval: ready,
@@ -68,8 +68,8 @@ pub static CHECKS: &[Check] = &[
         needs: &["keda.scaledobject"],
         reads: "scaledObject.annotations (autoscaling.keda.sh/paused*), scaledObject.conditions[Paused]",
         docs: Docs {
-            what: "KEDA's pause annotations (paused, paused-replicas, paused-scale-in, paused-scale-out) and the Paused condition.",
-            why: "A full pause stops the scale loop and deletes the HPA, so pods no longer follow sessions; a one-direction pause disables scale-in or scale-out on the HPA.",
+            what: "KEDA's pause annotations (paused, paused-replicas, paused-scale-in, paused-scale-out), read as KEDA reads them (Go strconv.ParseBool: 1 t T TRUE true True 0 f F FALSE false False; any other value counts as true), and the Paused condition.",
+            why: "A full pause (paused, paused-replicas) stops the scale loop and deletes the HPA, so pods no longer follow sessions. paused-scale-in/-out also set Paused=True, but KEDA keeps the HPA and scales the other way: scale-in paused means sessions end but pods stay; scale-out paused means new sessions get no pod.",
             fix: "Remove the annotation: `kubectl annotate scaledobject <name> -n <ns> autoscaling.keda.sh/paused-` (or paused-replicas-, paused-scale-in-, paused-scale-out-).",
         },
         eval: paused,
@@ -124,7 +124,7 @@ pub static CHECKS: &[Check] = &[
         needs: &["keda.operator"],
         reads: "operatorLogs, gaps[keda-operator-logs]",
         docs: Docs {
-            what: "Operator log lines about this ScaledObject with scaler errors (`error executing prometheus query`, `prometheus query api returned error`, `error getting scale decision`, `returned multiple elements`, ERROR).",
+            what: "Operator log lines about this ScaledObject with scaler errors (`error executing prometheus query`, `prometheus query api returned error`, `error getting scale decision`, `returned multiple elements`, ERROR). A line counts only when its structured fields name this ScaledObject (\"scaledObject.Name\", \"scaledobject.Name\", a scaler's \"name\"); other ScaledObjects' errors are listed as context, never as evidence.",
             why: "The runbook greps for \"querying prometheus\", which KEDA never logs: successful queries are silent at info level, only failures are logged.",
             fix: "Fix what the quoted error names: serverAddress reachable from the keda namespace, a query that parses and returns one element.",
         },
@@ -140,7 +140,7 @@ pub static CHECKS: &[Check] = &[
         docs: Docs {
             what: "Warning events on the ScaledObject: KEDAScalerFailed, ScaledObjectCheckFailed, KEDAScaleTargetActivationFailed, ...",
             why: "KEDA reports scaler and scale failures as events; the runbook's `grep -i scale` over all events hides them among normal ones.",
-            fix: "Fix what the newest event's message says; events expire after an hour, so a recent one is a current problem.",
+            fix: "Fix what the newest event's message says; events expire after an hour, so a recent one is a current problem. An event written through events.k8s.io (KEDA 2.20) is as recent as its series.lastObservedTime.",
         },
         eval: events,
     },
@@ -166,7 +166,7 @@ pub static CHECKS: &[Check] = &[
         needs: &["keda.scaledobject"],
         reads: "scaledObject.fallback, scaledObject.conditions[Fallback]",
         docs: Docs {
-            what: "The Fallback condition and whether spec.fallback is configured.",
+            what: "The Fallback condition, spec.fallback and its behavior (static, currentReplicas, currentReplicasIfHigher, currentReplicasIfLower; KEDA 2.17+), which decides how many replicas fallback holds.",
             why: "Fallback=True means the scaler failed failureThreshold times in a row and KEDA holds fallback.replicas, not one pod per session; with no fallback a Prometheus outage freezes scaling.",
             fix: "Fix the failing trigger (keda.operator-logs, keda.events); consider spec.fallback {failureThreshold, replicas} sized for peak sessions.",
         },
