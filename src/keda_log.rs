@@ -49,7 +49,7 @@ fn text<'a>(map: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a str> {
 }
 
 /// `(namespace, name)` of the object a line's fields name, best key first.
-fn object(map: &Map<String, Value>) -> Option<(Option<String>, String)> {
+fn object(map: &Map<String, Value>, scaling_logger: bool) -> Option<(Option<String>, String)> {
     let ns_keys = ["scaledObject.Namespace", "scaledobject.Namespace"];
     if let Some(name) = text(map, &["scaledObject.Name", "scaledobject.Name"]) {
         return Some((text(map, &ns_keys).map(str::to_string), name.to_string()));
@@ -62,23 +62,37 @@ fn object(map: &Map<String, Value>) -> Option<(Option<String>, String)> {
             return Some((ns.map(str::to_string), name.to_string()));
         }
     }
-    // `"name"` alone names a ScaledObject only where the logger says the
-    // object is one: a scaler's `"type"`, a controller's `"controllerKind"`.
+    // `"name"` alone names a ScaledObject only where the line says the
+    // object is one: a scaler's `"type"`, a controller's `"controllerKind"`,
+    // or a scaling logger that only ever logs scalable objects.
     let kind = text(map, &["type", "controllerKind"]);
     let name = text(map, &["name"])?;
+    let ns = || text(map, &["namespace"]).map(str::to_string);
     match kind {
-        Some("ScaledObject") => Some((
-            text(map, &["namespace"]).map(str::to_string),
-            name.to_string(),
-        )),
+        Some("ScaledObject") => Some((ns(), name.to_string())),
         Some(other) => Some((None, format!("{other} {name}"))),
+        None if scaling_logger => Some((ns(), name.to_string())),
         None => None,
     }
 }
 
+/// KEDA's loggers whose bare `"name"`/`"namespace"` values are the
+/// ScaledObject (kedacore/keda v2.20.2 `pkg/scaling/scale_handler.go`
+/// `handleResult` logs `error during scaling` with only those two keys).
+const SCALING_LOGGERS: &[&str] = &["scale_handler", "scaleexecutor", "prometheus_scaler"];
+
+/// The zap logger name: JSON's `"logger"`, or the third console column.
+fn logger_of<'a>(line: &'a str, map: &'a Map<String, Value>) -> Option<&'a str> {
+    text(map, &["logger"]).or_else(|| line.split('\t').nth(2).map(str::trim))
+}
+
 /// Which ScaledObject `line` is about.
 pub fn about(line: &str, namespace: &str, scaled_object: &str) -> About {
-    let Some((ns, name)) = fields(line).as_ref().and_then(object) else {
+    let Some(map) = fields(line) else {
+        return About::Nobody;
+    };
+    let scaling = logger_of(line, &map).is_some_and(|l| SCALING_LOGGERS.contains(&l));
+    let Some((ns, name)) = object(&map, scaling) else {
         return About::Nobody;
     };
     if name == scaled_object && ns.as_deref().is_none_or(|n| n == namespace) {
@@ -158,12 +172,22 @@ mod tests {
     }
 
     #[test]
+    fn a_scaling_logger_s_bare_name_and_namespace_name_the_object() {
+        let line = "2026-08-24T09:33:06Z\tERROR\tscale_handler\terror during scaling\t{\"namespace\": \"default\", \"name\": \"internal-app-3\", \"error\": \"x\"}";
+        assert_eq!(
+            about(line, "default", "spice-runner-keda"),
+            About::Other("default/internal-app-3".into())
+        );
+        assert_eq!(about(line, "default", "internal-app-3"), About::Ours);
+    }
+
+    #[test]
     fn lines_without_an_object_name_nobody() {
         for line in [
             "2026-08-24T09:30:00Z\tINFO\tsetup\tKEDA Version: 2.19.0",
             "\t/workspace/pkg/scaling/scale_handler.go:782",
             "2026-08-24T09:30:00Z\tERROR\tscale_handler\tbroken {not json",
-            "2026-08-24T09:30:00Z\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"name\": \"spice-runner-keda\"}",
+            "2026-08-24T09:30:00Z\tERROR\tcert-rotation\tsomething failed\t{\"name\": \"spice-runner-keda\"}",
         ] {
             assert_eq!(
                 about(line, "default", "spice-runner-keda"),
