@@ -1074,7 +1074,15 @@ fn paused(ctx: &Ctx) -> Verdict {
         let mut what = Vec::new();
         if let Some(n) = replicas {
             remove.push(format!("{PAUSED_REPLICAS}-"));
-            what.push(format!("{PAUSED_REPLICAS}={n} (held at {n} replicas)"));
+            // KEDA parses the count with strconv.ParseInt(v, 10, 32) after it
+            // has paused, so a bad value leaves it paused and erroring
+            // (kedacore/keda v2.20.2 controllers/keda/scaledobject_controller.go).
+            what.push(match n.parse::<i32>() {
+                Ok(_) => format!("{PAUSED_REPLICAS}={n} (held at {n} replicas)"),
+                Err(_) => format!(
+                    "{PAUSED_REPLICAS}={n:?}, which is not an integer: KEDA reports \"failed to parse paused replica count\" on every reconcile and leaves the replicas where they were"
+                ),
+            });
         }
         if let Some(v) = full {
             remove.push(format!("{PAUSED}-"));
@@ -2637,6 +2645,15 @@ mod tests {
             .annotations
             .insert(PAUSED_SCALE_IN.into(), "0".into());
         expect(&eval(paused, &s), Outcome::Pass, "not paused");
+    }
+
+    #[test]
+    fn paused_replicas_that_is_not_a_count_says_keda_errors() {
+        let mut s = healthy();
+        pause_by(&mut s, PAUSED_REPLICAS, "two");
+        let v = eval(paused, &s);
+        expect(&v, Outcome::Fail, "failed to parse paused replica count");
+        assert!(v.message.contains("KEDA deleted the HPA"), "{}", v.message);
     }
 
     #[test]
