@@ -48,7 +48,9 @@ pub struct Snapshot {
     /// which serve the HPA its external metric.
     #[serde(default)]
     pub metrics_apiserver_pods: Option<Vec<PodInfo>>,
-    /// KEDA operator log lines about this ScaledObject or its scalers (newest last).
+    /// KEDA operator log lines about this ScaledObject (newest last), after up
+    /// to 10 error lines about other ScaledObjects kept as context only (the
+    /// checks tell them apart with `keda_log::about`).
     #[serde(default)]
     pub operator_logs: Option<Vec<LogLine>>,
     /// Alerting rules Prometheus has loaded (to spot the runbook's flawed forms).
