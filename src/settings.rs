@@ -126,6 +126,11 @@ const KEYS: &[Key] = &[
         help: "label selector of the KEDA operator pods",
     },
     Key {
+        name: "kedaMetricsApiserverSelector",
+        default: Some("app.kubernetes.io/name=keda-operator-metrics-apiserver"),
+        help: "label selector of KEDA's metrics API server pods",
+    },
+    Key {
         name: "sidecarContainer",
         default: Some("alloy"),
         help: "name of the telemetry sidecar container",
@@ -303,6 +308,7 @@ pub struct Settings {
     pub loki_query: String,
     pub keda_namespace: String,
     pub keda_operator_selector: String,
+    pub keda_metrics_apiserver_selector: String,
     pub sidecar_container: String,
     pub request_timeout: Duration,
     pub color: ColorChoice,
@@ -340,6 +346,7 @@ struct FileValues {
     loki_query: Option<Scalar>,
     keda_namespace: Option<Scalar>,
     keda_operator_selector: Option<Scalar>,
+    keda_metrics_apiserver_selector: Option<Scalar>,
     sidecar_container: Option<Scalar>,
     request_timeout: Option<Scalar>,
     color: Option<Scalar>,
@@ -418,6 +425,10 @@ impl FileValues {
         put("lokiQuery", &self.loki_query);
         put("kedaNamespace", &self.keda_namespace);
         put("kedaOperatorSelector", &self.keda_operator_selector);
+        put(
+            "kedaMetricsApiserverSelector",
+            &self.keda_metrics_apiserver_selector,
+        );
         put("sidecarContainer", &self.sidecar_container);
         put("requestTimeout", &self.request_timeout);
         put("color", &self.color);
@@ -817,6 +828,7 @@ impl Settings {
             loki_query: text("lokiQuery")?,
             keda_namespace: name("kedaNamespace")?,
             keda_operator_selector: selector("kedaOperatorSelector")?,
+            keda_metrics_apiserver_selector: selector("kedaMetricsApiserverSelector")?,
             sidecar_container: name("sidecarContainer")?,
             request_timeout,
             color,

@@ -10,6 +10,7 @@ mod dashboard;
 mod diagnose;
 mod harness;
 mod hostile;
+mod keda_versions;
 mod krew;
 mod kubectl;
 mod man;
