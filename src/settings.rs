@@ -131,6 +131,11 @@ const KEYS: &[Key] = &[
         help: "label selector of the KEDA operator pods",
     },
     Key {
+        name: "kedaMetricsApiserverSelector",
+        default: Some("app.kubernetes.io/name=keda-operator-metrics-apiserver"),
+        help: "label selector of KEDA's metrics API server pods",
+    },
+    Key {
         name: "sidecarContainer",
         default: Some("alloy"),
         help: "name of the telemetry sidecar container",
@@ -310,6 +315,7 @@ pub struct Settings {
     pub loki_tenant: Option<String>,
     pub keda_namespace: String,
     pub keda_operator_selector: String,
+    pub keda_metrics_apiserver_selector: String,
     pub sidecar_container: String,
     pub request_timeout: Duration,
     pub color: ColorChoice,
@@ -348,6 +354,7 @@ struct FileValues {
     loki_tenant: Option<Scalar>,
     keda_namespace: Option<Scalar>,
     keda_operator_selector: Option<Scalar>,
+    keda_metrics_apiserver_selector: Option<Scalar>,
     sidecar_container: Option<Scalar>,
     request_timeout: Option<Scalar>,
     color: Option<Scalar>,
@@ -427,6 +434,10 @@ impl FileValues {
         put("lokiTenant", &self.loki_tenant);
         put("kedaNamespace", &self.keda_namespace);
         put("kedaOperatorSelector", &self.keda_operator_selector);
+        put(
+            "kedaMetricsApiserverSelector",
+            &self.keda_metrics_apiserver_selector,
+        );
         put("sidecarContainer", &self.sidecar_container);
         put("requestTimeout", &self.request_timeout);
         put("color", &self.color);
@@ -849,6 +860,7 @@ impl Settings {
             loki_tenant: tenant("lokiTenant")?,
             keda_namespace: name("kedaNamespace")?,
             keda_operator_selector: selector("kedaOperatorSelector")?,
+            keda_metrics_apiserver_selector: selector("kedaMetricsApiserverSelector")?,
             sidecar_container: name("sidecarContainer")?,
             request_timeout,
             color,

@@ -288,6 +288,12 @@ pub fn healthy() -> Snapshot {
         p.containers = vec![container("keda-operator")];
         p
     }]);
+    s.metrics_apiserver_pods = Some(vec![{
+        let mut p = running_pod("keda-operator-metrics-apiserver-5c7d9f8b6-p4t7n", 86_400);
+        p.namespace = "keda".into();
+        p.containers = vec![container("keda-operator-metrics-apiserver")];
+        p
+    }]);
     s.operator_logs = Some(vec![]);
     s.prometheus_rules = Some(vec![]);
     s.loki = Some(LokiData {

@@ -247,6 +247,8 @@ async fn with_timeout<T>(
 
 /// How many operator log lines a snapshot keeps (the newest).
 const OPERATOR_LOG_LINES: usize = 50;
+/// How many error lines about other ScaledObjects a snapshot keeps as context.
+const CONTEXT_LOG_LINES: usize = 10;
 
 /// Reads the KEDA operator's recent logs and keeps the lines about this
 /// ScaledObject or its scalers. A second round trip: it needs the pod names.
@@ -285,17 +287,23 @@ async fn read_operator_logs(
         }
     });
     let mut lines = Vec::new();
+    let mut context = Vec::new();
     let mut failure = None;
     for (pod, res) in join_all(reads).await {
         match res {
             Ok(text) => {
                 for line in text.lines() {
-                    if is_relevant_log_line(line, &settings.namespace, &settings.scaled_object) {
-                        lines.push(LogLine {
-                            pod: pod.clone(),
-                            line: line.trim_end().to_string(),
-                        });
-                    }
+                    let keep =
+                        match relevant_log_line(line, &settings.namespace, &settings.scaled_object)
+                        {
+                            Relevance::Ours => &mut lines,
+                            Relevance::Context => &mut context,
+                            Relevance::None => continue,
+                        };
+                    keep.push(LogLine {
+                        pod: pod.clone(),
+                        line: line.trim_end().to_string(),
+                    });
                 }
             }
             Err(f) => failure = Some(f),
@@ -303,23 +311,34 @@ async fn read_operator_logs(
     }
     if let Some(f) = failure {
         snap.gaps.push(f.into_gap("keda-operator-logs"));
-        if lines.is_empty() {
+        if lines.is_empty() && context.is_empty() {
             return;
         }
     }
-    let keep_from = lines.len().saturating_sub(OPERATOR_LOG_LINES);
-    snap.operator_logs = Some(lines.split_off(keep_from));
+    let mut kept = context.split_off(context.len().saturating_sub(CONTEXT_LOG_LINES));
+    kept.extend(lines.split_off(lines.len().saturating_sub(OPERATOR_LOG_LINES)));
+    snap.operator_logs = Some(kept);
 }
 
-/// A KEDA operator line about this ScaledObject, or a scaler error (which
-/// names the ScaledObject in its JSON fields).
-pub fn is_relevant_log_line(line: &str, namespace: &str, scaled_object: &str) -> bool {
-    let names_it = line.contains(&format!("\"{scaled_object}\""))
-        || line.contains(&format!("{namespace}/{scaled_object}"))
-        || line.contains(&format!("\"name\": \"{scaled_object}\""));
-    let scaler_error = (line.contains("prometheus_scaler") || line.contains("scale_handler"))
-        && (line.contains("ERROR") || line.contains("error"));
-    names_it || (scaler_error && (line.contains(scaled_object) || !line.contains("\"name\"")))
+/// Why an operator log line is kept.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Relevance {
+    /// It names this ScaledObject.
+    Ours,
+    /// An error about another ScaledObject: shown as context, never evidence.
+    Context,
+    None,
+}
+
+/// Whether to keep a KEDA operator line, judged by the object its structured
+/// fields name (see `keda_log`), never by a bare substring: another object's
+/// error line mentions our name in its query or message often enough.
+pub fn relevant_log_line(line: &str, namespace: &str, scaled_object: &str) -> Relevance {
+    match crate::keda_log::about(line, namespace, scaled_object) {
+        crate::keda_log::About::Ours => Relevance::Ours,
+        crate::keda_log::About::Other(_) if crate::keda_log::is_error(line) => Relevance::Context,
+        _ => Relevance::None,
+    }
 }
 
 /// Collects everything `status` and the checks read, concurrently.
@@ -351,6 +370,8 @@ pub async fn run(
     let all = ListParams::default();
     let pod_params = ListParams::default().labels(&settings.selector);
     let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
+    let metrics_apiserver_params =
+        ListParams::default().labels(&settings.keda_metrics_apiserver_selector);
     let t = |verb, resource, group, namespace| ReadTarget {
         verb,
         resource,
@@ -393,6 +414,11 @@ pub async fn run(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
         operator_api.list(&operator_params),
+    );
+    let metrics_apiserver = read(
+        timeout,
+        t("list", "pods", "", Some(settings.keda_namespace.as_str())),
+        operator_api.list(&metrics_apiserver_params),
     );
     let karpenter = read_karpenter(client, timeout, KARPENTER_V1);
     let karpenter_events = read_karpenter_events(client, timeout, ns);
@@ -467,6 +493,7 @@ pub async fn run(
                 nodes,
                 events,
                 operator,
+                metrics_apiserver,
                 karpenter,
                 karpenter_events
             )
@@ -484,6 +511,7 @@ pub async fn run(
         nodes,
         events,
         operator,
+        metrics_apiserver,
         karpenter,
         karpenter_events,
     ) = kube_reads;
@@ -596,6 +624,14 @@ pub async fn run(
             snap.operator_pods = Some(v);
         }
         Err(f) => snap.gaps.push(f.into_gap("keda-operator")),
+    }
+    match metrics_apiserver {
+        Ok(list) => {
+            let mut v: Vec<PodInfo> = list.items.iter().map(convert::pod).collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
+            snap.metrics_apiserver_pods = Some(v);
+        }
+        Err(f) => snap.gaps.push(f.into_gap("keda-metrics-apiserver")),
     }
     match rules {
         Some(Ok(r)) => snap.prometheus_rules = Some(r),

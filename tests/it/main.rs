@@ -9,6 +9,8 @@ mod completion;
 mod dashboard;
 mod diagnose;
 mod harness;
+mod hostile;
+mod keda_versions;
 mod krew;
 mod kubectl;
 mod man;
