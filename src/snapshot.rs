@@ -146,6 +146,10 @@ impl<T> Lookup<T> {
 pub struct Apis {
     pub keda: Option<bool>,
     pub karpenter: Option<bool>,
+    /// The karpenter.sh version NodePools and NodeClaims were read at: `v1`,
+    /// or `v1beta1` on Karpenter before 1.0 (v0.32–v0.37).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub karpenter_version: Option<String>,
 }
 
 /// Something the collect step could not read, and how to fix that.

@@ -80,9 +80,9 @@ pub static CHECKS: &[Check] = &[
         title: "Prometheus trigger queries sessions 1:1",
         runbook: "Prometheus Queries: Active Game Sessions; Troubleshooting: No Pods Scaling Up, Check 3",
         needs: &["keda.scaledobject"],
-        reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress)",
+        reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress); Prometheus count_over_time(nginx_http_requests_total{service=...}[5m])",
         docs: Docs {
-            what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, threshold is 1, metricType is AverageValue.",
+            what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, its rate window holds two samples at the series' scrape interval, threshold is 1, metricType is AverageValue.",
             why: "KEDA errors on a query that returns several series (\"returned multiple elements\"); the HPA wants ceil(sessions / threshold) pods, so only threshold 1 with AverageValue gives one pod per session.",
             fix: "Use query sum(rate(nginx_http_requests_total{service=\"<nginxService>\"}[1m])), threshold \"1\", and leave metricType unset (AverageValue).",
         },
@@ -1275,6 +1275,14 @@ fn trigger(ctx: &Ctx) -> Verdict {
                     "cannot tell whether the query returns exactly one element, which KEDA requires",
                     "make the outermost operation sum(...) so one element is guaranteed",
                 )),
+            }
+            // A window shorter than two scrape intervals makes KEDA read an
+            // empty result (0) while the series is fine (issue 9, item 8).
+            let window = rate_window_secs(query).map(|w| w as f64);
+            if let Some((message, fix)) =
+                window.and_then(|w| super::prometheus::window_shortfall(ctx, w))
+            {
+                issues.push(Issue::fail(format!("the trigger's query: {message}"), fix));
             }
         }
     }
@@ -2908,6 +2916,21 @@ mod tests {
         ] {
             assert_eq!(shape(q), want, "{q}");
         }
+    }
+
+    #[test]
+    fn trigger_window_under_two_scrape_intervals_fails() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(5.0));
+        let v = eval(trigger, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "the trigger's query: a [1m] rate window holds fewer than two samples",
+        );
+        expect(&v, Outcome::Fail, "at least [2m]");
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(20.0));
+        assert_eq!(eval(trigger, &s).outcome, Outcome::Pass);
     }
 
     #[test]

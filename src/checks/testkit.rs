@@ -252,6 +252,7 @@ pub fn healthy() -> Snapshot {
     s.apis = Apis {
         keda: Some(true),
         karpenter: Some(true),
+        karpenter_version: Some("v1".into()),
     };
     s.pods = Some(vec![
         running_pod("spice-runner-7d9c8b5f4-aaaaa", 600),

@@ -14,6 +14,7 @@ mod keda_versions;
 mod krew;
 mod kubectl;
 mod man;
+mod real_clusters;
 mod release;
 mod sim;
 mod status;

@@ -34,7 +34,8 @@ pub struct ScenarioMeta {
     #[serde(default)]
     pub base: Option<String>,
     /// Which optional API groups the simulated cluster serves (discovery and
-    /// REST): any of `keda` (keda.sh/v1alpha1) and `karpenter` (karpenter.sh/v1).
+    /// REST): any of `keda` (keda.sh/v1alpha1), `karpenter` (karpenter.sh/v1)
+    /// and `karpenter-v1beta1` (karpenter.sh/v1beta1, Karpenter before 1.0).
     #[serde(default = "default_installed")]
     pub installed: Vec<String>,
     /// The user name the bearer token maps to (used in 403 messages).
@@ -104,6 +105,10 @@ pub struct MetricsSpec {
     /// Extra series, verbatim.
     #[serde(default)]
     pub series: Vec<SeriesSpec>,
+    /// Seconds between the backfilled samples of every series: the scrape
+    /// interval (default 15; Prometheus's own default is 60).
+    #[serde(default)]
+    pub scrape_interval_seconds: Option<i64>,
 }
 
 impl Default for MetricsSpec {
@@ -113,6 +118,7 @@ impl Default for MetricsSpec {
             nginx_service: default_nginx_service(),
             kube_state_metrics: true,
             series: Vec::new(),
+            scrape_interval_seconds: None,
         }
     }
 }
