@@ -5,7 +5,7 @@
 
 use super::prometheus::{api_command, query_command, samples, value};
 use super::sessions::{running_pods, sessions_now};
-use super::{Area, Check, Ctx, Docs, Outcome, Verdict};
+use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
 use crate::cluster::promql;
 use crate::report::num;
 use crate::report::status::{Band, band};
@@ -13,31 +13,37 @@ use crate::snapshot::RuleInfo;
 
 pub static CHECKS: &[Check] = &[
     Check {
-        id: "alerts.pod-session-ratio",
-        area: Area::Alerts,
+        id: CheckId::AlertsPodSessionRatio,
         title: "PodSessionRatioAnomaly",
         runbook: "Alert Rules: Pod-to-Session Ratio Out of Range",
-        needs: &["prometheus.nginx-metric", "prometheus.kube-state-metrics"],
+        needs: &[
+            CheckId::PrometheusNginxMetric,
+            CheckId::PrometheusKubeStateMetrics,
+        ],
         reads: "Prometheus |sessions/running − 1| now and over 5 min; loaded alert rules",
         docs: Docs {
             what: "The runbook's PodSessionRatioAnomaly (|sessions/running pods − 1| > 0.5 for 5m), evaluated with sum(kube_pod_status_phase{phase=\"Running\"}); and any loaded rule that counts pods with count(kube_pod_status_phase...) or selects them with the runbook's pod=~\"<deployment>-.*\".",
             why: "kube-state-metrics emits a 0/1 series for every phase of every pod, so count(...{phase=\"Running\"}) counts all pods, not the Running ones: the runbook's alert compares sessions with the wrong number. Its pod=~\"spice-runner-.*\" also counts the spice-runner-nginx pods, so a healthy game looks overprovisioned.",
             fix: "When it fires, pods do not follow sessions (see sessions.ratio). In the rule, replace count(kube_pod_status_phase{...}) with sum(kube_pod_status_phase{...}), and match pods by the Deployment's pod-name shape (kubectl spice alerts prints the corrected rule).",
         },
+        source: file!(),
         eval: pod_session_ratio,
     },
     Check {
-        id: "alerts.keda-not-responding",
-        area: Area::Alerts,
+        id: CheckId::AlertsKedaNotResponding,
         title: "KEDANotResponding",
         runbook: "Alert Rules: KEDANotResponding",
-        needs: &["prometheus.nginx-metric", "prometheus.kube-state-metrics"],
+        needs: &[
+            CheckId::PrometheusNginxMetric,
+            CheckId::PrometheusKubeStateMetrics,
+        ],
         reads: "Prometheus changes(kube_deployment_status_replicas[10m]) == 0 and on() request rate > 5, now and over 10 min; loaded alert rules",
         docs: Docs {
             what: "The runbook's KEDANotResponding (no replica change in 10 min while over 5 req/s, for 10m), evaluated with `and on()`; and any loaded rule with the runbook's bare `and`.",
             why: "`and` matches on all labels; the two sides share none, so the runbook's rule matches no series and can never fire. The alert also holds at steady load, when pods already match sessions.",
             fix: "Use `(changes(kube_deployment_status_replicas{...}[10m]) == 0) and on() (sum(rate(nginx_http_requests_total{...}[5m])) > 5)`. When it fires with pods not matching sessions, follow keda.* and hpa.*.",
         },
+        source: file!(),
         eval: keda_not_responding,
     },
 ];

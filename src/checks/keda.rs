@@ -6,7 +6,7 @@
 //! `notes/keda-prometheus-facts.md` §1; where the runbook is wrong (§8) the
 //! checks say so instead of repeating it.
 
-use super::{Area, Check, Ctx, Docs, Outcome, Verdict};
+use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
 use crate::cluster::promql;
 use crate::keda_log;
 use crate::settings::Endpoint;
@@ -19,8 +19,7 @@ use jiff::Timestamp;
 
 pub static CHECKS: &[Check] = &[
     Check {
-        id: "keda.installed",
-        area: Area::Keda,
+        id: CheckId::KedaInstalled,
         title: "KEDA is installed",
         runbook: "Quick Health Checks §2",
         needs: &[],
@@ -30,216 +29,217 @@ pub static CHECKS: &[Check] = &[
             why: "Without KEDA nothing turns sessions into pods; every other KEDA check would only repeat that.",
             fix: "Install KEDA (Helm chart kedacore/keda into namespace keda), or switch to the cluster that runs the game.",
         },
+        source: file!(),
         eval: installed,
     },
     Check {
-        id: "keda.scaledobject",
-        area: Area::Keda,
+        id: CheckId::KedaScaledobject,
         title: "ScaledObject exists and targets the Deployment",
         runbook: "Quick Health Checks §2",
-        needs: &["keda.installed"],
+        needs: &[CheckId::KedaInstalled],
         reads: "scaledObject (scaleTargetRef), deployment, gaps[scaledobject], gaps[deployment]",
         docs: Docs {
             what: "The ScaledObject exists, its scaleTargetRef is kind Deployment with the configured name, and that Deployment exists.",
             why: "KEDA scales only what scaleTargetRef names; a typo there leaves the game at a fixed pod count (KEDA: \"Target resource doesn't exist\").",
             fix: "Create the ScaledObject, or set spec.scaleTargetRef to {kind: Deployment, name: <deployment>}; set the scaledObject/deployment settings if the names differ.",
         },
+        source: file!(),
         eval: scaled_object_check,
     },
     Check {
-        id: "keda.ready",
-        area: Area::Keda,
+        id: CheckId::KedaReady,
         title: "ScaledObject is Ready",
         runbook: "Quick Health Checks §2; Quick Validation Checklist",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "scaledObject.conditions[Ready]",
         docs: Docs {
             what: "The ScaledObject's Ready condition (READY column of `kubectl get scaledobject`).",
             why: "Ready=False means KEDA rejected the spec (ScaledObjectCheckFailed) or the trigger fails (TriggerError); Unknown with PartialTriggerError means one trigger fails. KEDA 2.20.0–2.20.1 also turn Ready False when only the HPA is unhealthy (HPAMetricsUnavailable), 2.20.2 sets HPAActive=False instead: then this check warns and the HPA checks judge the cause, never blocked by it.",
             fix: "Fix what the condition's reason and message name; the operator logs and the ScaledObject's Warning events carry the full error.",
         },
+        source: file!(),
         eval: ready,
     },
     Check {
-        id: "keda.paused",
-        area: Area::Keda,
+        id: CheckId::KedaPaused,
         title: "Autoscaling is not paused",
         runbook: "Quick Health Checks §2",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "scaledObject.annotations (autoscaling.keda.sh/paused*), scaledObject.conditions[Paused]",
         docs: Docs {
             what: "KEDA's pause annotations (paused, paused-replicas, paused-scale-in, paused-scale-out), read as KEDA reads them (Go strconv.ParseBool: 1 t T TRUE true True 0 f F FALSE false False; any other value counts as true), and the Paused condition.",
             why: "A full pause (paused, paused-replicas) stops the scale loop and deletes the HPA, so pods no longer follow sessions. paused-scale-in/-out also set Paused=True, but KEDA keeps the HPA and scales the other way: scale-in paused means sessions end but pods stay; scale-out paused means new sessions get no pod.",
             fix: "Remove the annotation: `kubectl annotate scaledobject <name> -n <ns> autoscaling.keda.sh/paused-` (or paused-replicas-, paused-scale-in-, paused-scale-out-).",
         },
+        source: file!(),
         eval: paused,
     },
     Check {
-        id: "keda.trigger",
-        area: Area::Keda,
+        id: CheckId::KedaTrigger,
         title: "Prometheus trigger queries sessions 1:1",
         runbook: "Prometheus Queries: Active Game Sessions; Troubleshooting: No Pods Scaling Up, Check 3",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress); Prometheus count_over_time(nginx_http_requests_total{service=...}[5m])",
         docs: Docs {
             what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, its rate window holds two samples at the series' scrape interval, threshold is 1, metricType is AverageValue.",
             why: "KEDA errors on a query that returns several series (\"returned multiple elements\"); the HPA wants ceil(sessions / threshold) pods, so only threshold 1 with AverageValue gives one pod per session.",
             fix: "Use query sum(rate(nginx_http_requests_total{service=\"<nginxService>\"}[1m])), threshold \"1\", and leave metricType unset (AverageValue).",
         },
+        source: file!(),
         eval: trigger,
     },
     Check {
-        id: "keda.operator",
-        area: Area::Keda,
+        id: CheckId::KedaOperator,
         title: "KEDA operator is running",
         runbook: "Kubectl Monitoring Commands: Monitor KEDA Decision Making",
-        needs: &["keda.installed"],
+        needs: &[CheckId::KedaInstalled],
         reads: "operatorPods, gaps[keda-operator]",
         docs: Docs {
             what: "The KEDA operator pods (kedaNamespace, kedaOperatorSelector) are Running and Ready.",
             why: "The operator polls the trigger and scales 0↔1; without it a ScaledObject is inert.",
             fix: "Read the operator's logs (`kubectl logs -n keda <pod> --previous`) and fix what stops it; set kedaNamespace/kedaOperatorSelector if KEDA runs elsewhere.",
         },
+        source: file!(),
         eval: operator,
     },
     Check {
-        id: "keda.metrics-apiserver",
-        area: Area::Keda,
+        id: CheckId::KedaMetricsApiserver,
         title: "KEDA's metrics API server is running",
         runbook: "Quick Health Checks §3 (the HPA's metric comes from it)",
-        needs: &["keda.installed"],
+        needs: &[CheckId::KedaInstalled],
         reads: "metricsApiserverPods, gaps[keda-metrics-apiserver]",
         docs: Docs {
             what: "The keda-operator-metrics-apiserver pods (kedaNamespace, kedaMetricsApiserverSelector) are Running and Ready.",
             why: "It serves external.metrics.k8s.io: the HPA reads s0-prometheus from it to go from 1 to N pods. When it is down, KEDA's own loop still works (Ready, Active), but the HPA reports FailedGetExternalMetric and freezes; KEDA 2.20.0–2.20.1 then turn Ready False (HPAMetricsUnavailable) and 2.20.2 sets HPAActive False.",
             fix: "Read its logs (`kubectl logs -n keda <pod> --previous`) and events: an OOMKilled loop wants a higher memory limit (Helm resources.metricServer); check `kubectl get apiservice v1beta1.external.metrics.k8s.io` is Available.",
         },
+        source: file!(),
         eval: metrics_apiserver,
     },
     Check {
-        id: "keda.operator-logs",
-        area: Area::Keda,
+        id: CheckId::KedaOperatorLogs,
         title: "KEDA operator logs show no scaler errors",
         runbook: "Troubleshooting: No Pods Scaling Up, Check 3",
-        needs: &["keda.operator"],
+        needs: &[CheckId::KedaOperator],
         reads: "operatorLogs, gaps[keda-operator-logs]",
         docs: Docs {
             what: "Operator log lines about this ScaledObject with scaler errors (`error executing prometheus query`, `prometheus query api returned error`, `error getting scale decision`, `returned multiple elements`, ERROR). A line counts only when its structured fields name this ScaledObject (\"scaledObject.Name\", \"scaledobject.Name\", a scaler's \"name\"); other ScaledObjects' errors are listed as context, never as evidence.",
             why: "The runbook greps for \"querying prometheus\", which KEDA never logs: successful queries are silent at info level, only failures are logged.",
             fix: "Fix what the quoted error names: serverAddress reachable from the keda namespace, a query that parses and returns one element.",
         },
+        source: file!(),
         eval: operator_logs,
     },
     Check {
-        id: "keda.events",
-        area: Area::Keda,
+        id: CheckId::KedaEvents,
         title: "No Warning events on the ScaledObject",
         runbook: "Kubectl Monitoring Commands: View Scaling Events",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "events (involvedObject ScaledObject <scaledObject>)",
         docs: Docs {
             what: "Warning events on the ScaledObject: KEDAScalerFailed, ScaledObjectCheckFailed, KEDAScaleTargetActivationFailed, ...",
             why: "KEDA reports scaler and scale failures as events; the runbook's `grep -i scale` over all events hides them among normal ones.",
             fix: "Fix what the newest event's message says; events expire after an hour, so a recent one is a current problem. An event written through events.k8s.io (KEDA 2.20) is as recent as its series.lastObservedTime.",
         },
+        source: file!(),
         eval: events,
     },
     Check {
-        id: "keda.active",
-        area: Area::Keda,
+        id: CheckId::KedaActive,
         title: "KEDA's Active agrees with the sessions",
         runbook: "Quick Health Checks §2 (ACTIVE); Quick Validation Checklist",
-        needs: &["keda.ready", "prometheus.nginx-metric"],
+        needs: &[CheckId::KedaReady, CheckId::PrometheusNginxMetric],
         reads: "scaledObject.conditions[Active], scaledObject.triggers (activationThreshold), scaledObject.minReplicaCount, prometheus[sessions]",
         docs: Docs {
             what: "The Active condition against the sessions Prometheus reports and the trigger's activationThreshold (active means value > activationThreshold).",
             why: "Sessions above the activation threshold with Active not True means KEDA's query does not see the traffic the plugin sees, so 0→1 never happens.",
             fix: "Make the trigger's query and serverAddress the ones the plugin reads (see keda.trigger); if traffic just started or stopped, re-run after one pollingInterval.",
         },
+        source: file!(),
         eval: active,
     },
     Check {
-        id: "keda.fallback",
-        area: Area::Keda,
+        id: CheckId::KedaFallback,
         title: "KEDA is not on fallback replicas",
         runbook: "Quick Health Checks §2",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "scaledObject.fallback, scaledObject.conditions[Fallback]",
         docs: Docs {
             what: "The Fallback condition, spec.fallback and its behavior (static, currentReplicas, currentReplicasIfHigher, currentReplicasIfLower; KEDA 2.17+), which decides how many replicas fallback holds.",
             why: "Fallback=True means the scaler failed failureThreshold times in a row and KEDA holds fallback.replicas, not one pod per session; with no fallback a Prometheus outage freezes scaling.",
             fix: "Fix the failing trigger (keda.operator-logs, keda.events); consider spec.fallback {failureThreshold, replicas} sized for peak sessions.",
         },
+        source: file!(),
         eval: fallback,
     },
     Check {
-        id: "keda.min-replicas",
-        area: Area::Keda,
+        id: CheckId::KedaMinReplicas,
         title: "minReplicaCount allows scale to zero",
         runbook: "Quick Validation Checklist (minReplicaCount=0)",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "scaledObject.minReplicaCount, scaledObject.idleReplicaCount",
         docs: Docs {
             what: "minReplicaCount (KEDA default 0) and idleReplicaCount.",
             why: "The runbook expects 0 pods with 0 sessions; minReplicaCount > 0 keeps pods without sessions, so the sessions/pod ratio reads low when idle.",
             fix: "Set spec.minReplicaCount: 0 unless warm pods are intended.",
         },
+        source: file!(),
         eval: min_replicas,
     },
     Check {
-        id: "keda.max-replicas",
-        area: Area::Keda,
+        id: CheckId::KedaMaxReplicas,
         title: "maxReplicaCount leaves headroom",
         runbook: "Quick Health Checks §2 (MAX); Testing Scenarios: Test 3",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "scaledObject.maxReplicaCount, scaledObject.triggers (threshold), prometheus[sessions], prometheus[runningPods], pods",
         docs: Docs {
             what: "The pods the trigger asks for, ceil(sessions / threshold), against maxReplicaCount (KEDA default 100).",
             why: "At maxReplicaCount the HPA stops (ScalingLimited/TooManyReplicas): further sessions get no pod.",
             fix: "Raise spec.maxReplicaCount above the peak session count, and check that the Karpenter NodePool limits can hold that many pods.",
         },
+        source: file!(),
         eval: max_replicas,
     },
     Check {
-        id: "keda.activation-threshold",
-        area: Area::Keda,
+        id: CheckId::KedaActivationThreshold,
         title: "One session activates scaling from zero",
         runbook: "Scaling Too Slow, Check 1",
-        needs: &["keda.trigger"],
+        needs: &[CheckId::KedaTrigger],
         reads: "scaledObject.triggers (metadata.activationThreshold, metadata.query), scaledObject.minReplicaCount, settings targets.heartbeatPerSession",
         docs: Docs {
             what: "activationThreshold against what one session adds to the trigger query (~1 req/s for the nginx request rate, ~0.2/s for a heartbeat rate).",
             why: "KEDA activates only when value > activationThreshold (strictly): a threshold at or above one session's contribution never scales 0→1 for a single player.",
             fix: "Keep activationThreshold well below one session's contribution: 0.2 for the nginx request rate (runbook: 0.2 → 0.1 when too slow), below 0.1 for a heartbeat rate.",
         },
+        source: file!(),
         eval: activation_threshold,
     },
     Check {
-        id: "keda.polling-interval",
-        area: Area::Keda,
+        id: CheckId::KedaPollingInterval,
         title: "pollingInterval meets the scale-up target",
         runbook: "Scaling Too Slow, Check 2; Scaling Too Fast",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "scaledObject.pollingInterval, pods (created, readySince), settings targets.scaleUp",
         docs: Docs {
             what: "Worst-case time to a new pod: pollingInterval (default 30 s) + ~15 s metric lag (scrape), then the pods' median creation→Ready time.",
             why: "The runbook wants the pod within 30 s (Test 1: Pending at 30 s, Running at 45 s); KEDA only notices a first session on its next poll. Below 5 s KEDA loads Prometheus without scaling faster (the HPA syncs every 15 s).",
             fix: "Lower spec.pollingInterval (runbook Scaling Too Slow: 5 → 3); if it flaps or loads Prometheus, raise it (Scaling Too Fast: 5 → 10 or 15).",
         },
+        source: file!(),
         eval: polling_interval,
     },
     Check {
-        id: "keda.cooldown",
-        area: Area::Keda,
+        id: CheckId::KedaCooldown,
         title: "Scale-down timing meets the target",
         runbook: "Troubleshooting: Pods Not Scaling Down, Check 2",
-        needs: &["keda.scaledobject"],
+        needs: &[CheckId::KedaScaledobject],
         reads: "scaledObject.cooldownPeriod, scaledObject.pollingInterval, scaledObject.triggers (query rate window), scaledObject.scaleDownStabilization, hpas[keda-hpa].scaleDownStabilization, settings targets.scaleDown",
         docs: Docs {
             what: "Time to zero ≈ rate window + cooldownPeriod (default 300 s) + pollingInterval; N→M shrink waits the HPA's scale-down stabilization (default 300 s).",
             why: "cooldownPeriod only governs the last pod (1→0); between N and M the HPA decides and by default keeps the highest recommendation of the last 5 minutes.",
             fix: "Lower cooldownPeriod and the query's rate window; set advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds on the ScaledObject.",
         },
+        source: file!(),
         eval: cooldown,
     },
 ];
@@ -283,12 +283,6 @@ fn scaled_object<'a>(ctx: &Ctx<'a>) -> Result<&'a ScaledObjectInfo, Verdict> {
             None => Verdict::skip("the ScaledObject was not collected"),
         }),
     }
-}
-
-/// The verdict for a source that was not read: its gap as an error, else skip.
-fn not_read(ctx: &Ctx, source: &str, what: &str) -> Verdict {
-    ctx.gap_verdict(source)
-        .unwrap_or_else(|| Verdict::skip(format!("{what} not collected")))
 }
 
 fn describe_so(ctx: &Ctx) -> String {
@@ -378,8 +372,7 @@ impl Issue {
 /// The worst issue's outcome, failures named first; `pass` when there is none.
 fn combine(issues: Vec<Issue>, pass: String, evidence: Vec<String>, command: String) -> Verdict {
     let mut issues = issues;
-    // Failures first; the sort is stable, so each keeps its finding order.
-    issues.sort_by_key(|i| i.outcome != Outcome::Fail);
+    super::worst_first(&mut issues, |i| i.outcome);
     let mut v = match issues.first().map(|i| i.outcome) {
         None => Verdict::pass(pass),
         Some(o) => {
@@ -892,7 +885,7 @@ fn scaled_object_check(ctx: &Ctx) -> Verdict {
         .fix("deploy the game's Deployment, or point spec.scaleTargetRef.name at the one that exists")
         .command(format!("kubectl get deployments -n {ns}")),
         None => {
-            let v = not_read(ctx, "deployment", "the Deployment was");
+            let v = ctx.not_read("deployment", "the Deployment was");
             Verdict {
                 message: format!(
                     "ScaledObject {name} targets Deployment {}, but the Deployment could not be checked: {}",
@@ -1386,7 +1379,7 @@ struct KedaPods<'a> {
 /// Running-and-Ready verdict over a KEDA component's pods, each pod quoted.
 fn keda_pods(ctx: &Ctx, k: KedaPods) -> Verdict {
     let Some(pods) = k.pods else {
-        return not_read(ctx, k.source, &format!("the {} pods were", k.what));
+        return ctx.not_read(k.source, &format!("the {} pods were", k.what));
     };
     let ns = &ctx.settings.keda_namespace;
     let cmd = format!("kubectl get pods -n {ns} -l {}", k.selector);
@@ -1540,7 +1533,7 @@ fn operator_logs(ctx: &Ctx) -> Verdict {
     let not_logged = "KEDA never logs the runbook's \"querying prometheus\": successful queries are silent at info level; failures log `error executing prometheus query` (prometheus_scaler) and `error getting scale decision` (scale_handler)";
     match (&ctx.snap.operator_logs, gap) {
         (Some(_), _) => {}
-        (None, Some(_)) => return not_read(ctx, "keda-operator-logs", "the operator logs were"),
+        (None, Some(_)) => return ctx.not_read("keda-operator-logs", "the operator logs were"),
         (None, None) => {
             return Verdict::skip(
                 "the KEDA operator logs were not collected (no Running operator pod, or `status` only)",
@@ -1556,7 +1549,7 @@ fn operator_logs(ctx: &Ctx) -> Verdict {
     let context = other_objects_context(ctx);
     if errors.is_empty() {
         if gap.is_some() {
-            let v = not_read(ctx, "keda-operator-logs", "the operator logs were");
+            let v = ctx.not_read("keda-operator-logs", "the operator logs were");
             return Verdict {
                 message: format!(
                     "no scaler errors in the {} lines about {} read, but some operator logs could not be read: {}",
@@ -1609,7 +1602,7 @@ fn operator_logs(ctx: &Ctx) -> Verdict {
 
 fn events(ctx: &Ctx) -> Verdict {
     let Some(all) = &ctx.snap.events else {
-        return not_read(ctx, "events", "events were");
+        return ctx.not_read("events", "events were");
     };
     let (name, ns) = (&ctx.settings.scaled_object, ctx.ns());
     let now = ctx.snap.captured_at;
@@ -2262,28 +2255,35 @@ mod tests {
 
     #[test]
     fn registry_order_and_needs_are_as_specified() {
-        let got: Vec<(&str, Vec<&str>)> = CHECKS.iter().map(|c| (c.id, c.needs.to_vec())).collect();
-        let want: Vec<(&str, Vec<&str>)> = vec![
-            ("keda.installed", vec![]),
-            ("keda.scaledobject", vec!["keda.installed"]),
-            ("keda.ready", vec!["keda.scaledobject"]),
-            ("keda.paused", vec!["keda.scaledobject"]),
-            ("keda.trigger", vec!["keda.scaledobject"]),
-            ("keda.operator", vec!["keda.installed"]),
-            ("keda.metrics-apiserver", vec!["keda.installed"]),
-            ("keda.operator-logs", vec!["keda.operator"]),
-            ("keda.events", vec!["keda.scaledobject"]),
-            ("keda.active", vec!["keda.ready", "prometheus.nginx-metric"]),
-            ("keda.fallback", vec!["keda.scaledobject"]),
-            ("keda.min-replicas", vec!["keda.scaledobject"]),
-            ("keda.max-replicas", vec!["keda.scaledobject"]),
-            ("keda.activation-threshold", vec!["keda.trigger"]),
-            ("keda.polling-interval", vec!["keda.scaledobject"]),
-            ("keda.cooldown", vec!["keda.scaledobject"]),
+        let got: Vec<(CheckId, Vec<CheckId>)> =
+            CHECKS.iter().map(|c| (c.id, c.needs.to_vec())).collect();
+        let want: Vec<(CheckId, Vec<CheckId>)> = vec![
+            (CheckId::KedaInstalled, vec![]),
+            (CheckId::KedaScaledobject, vec![CheckId::KedaInstalled]),
+            (CheckId::KedaReady, vec![CheckId::KedaScaledobject]),
+            (CheckId::KedaPaused, vec![CheckId::KedaScaledobject]),
+            (CheckId::KedaTrigger, vec![CheckId::KedaScaledobject]),
+            (CheckId::KedaOperator, vec![CheckId::KedaInstalled]),
+            (CheckId::KedaMetricsApiserver, vec![CheckId::KedaInstalled]),
+            (CheckId::KedaOperatorLogs, vec![CheckId::KedaOperator]),
+            (CheckId::KedaEvents, vec![CheckId::KedaScaledobject]),
+            (
+                CheckId::KedaActive,
+                vec![CheckId::KedaReady, CheckId::PrometheusNginxMetric],
+            ),
+            (CheckId::KedaFallback, vec![CheckId::KedaScaledobject]),
+            (CheckId::KedaMinReplicas, vec![CheckId::KedaScaledobject]),
+            (CheckId::KedaMaxReplicas, vec![CheckId::KedaScaledobject]),
+            (CheckId::KedaActivationThreshold, vec![CheckId::KedaTrigger]),
+            (
+                CheckId::KedaPollingInterval,
+                vec![CheckId::KedaScaledobject],
+            ),
+            (CheckId::KedaCooldown, vec![CheckId::KedaScaledobject]),
         ];
         assert_eq!(got, want);
         for c in CHECKS {
-            assert_eq!(c.area, Area::Keda);
+            assert_eq!(c.area(), crate::checks::Area::Keda);
             assert!(!c.docs.what.is_empty() && !c.docs.why.is_empty() && !c.docs.fix.is_empty());
         }
     }
@@ -2294,7 +2294,7 @@ mod tests {
         for c in CHECKS {
             let v = eval(c.eval, &s);
             match c.id {
-                "keda.cooldown" => expect(&v, Outcome::Warn, "95 s"),
+                CheckId::KedaCooldown => expect(&v, Outcome::Warn, "95 s"),
                 _ => assert_eq!(v.outcome, Outcome::Pass, "{}: {v:#?}", c.id),
             }
             if matches!(v.outcome, Outcome::Warn | Outcome::Fail) {
@@ -2576,7 +2576,7 @@ mod tests {
         // keda.events reads only the event list.
         for c in CHECKS
             .iter()
-            .filter(|c| c.needs.contains(&"keda.scaledobject") && c.id != "keda.events")
+            .filter(|c| c.needs.contains(&CheckId::KedaScaledobject) && c.id != CheckId::KedaEvents)
         {
             let v = eval(c.eval, &s);
             assert_eq!(v.outcome, Outcome::Error, "{}: {v:#?}", c.id);

@@ -6,7 +6,7 @@
 
 use super::prometheus::{api_command, value};
 use super::sessions::{NO_SESSIONS, sessions_now};
-use super::{Area, Check, Ctx, Docs, Outcome, Verdict};
+use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
 use crate::cluster::promql;
 use crate::report::num;
 use crate::settings::{Endpoint, redact_url};
@@ -14,8 +14,7 @@ use crate::snapshot::{GapReason, LokiData};
 
 pub static CHECKS: &[Check] = &[
     Check {
-        id: "loki.reachable",
-        area: Area::Loki,
+        id: CheckId::LokiReachable,
         title: "Loki answers",
         runbook: "Kubectl Monitoring Commands: Check Heartbeat Events in Loki",
         needs: &[],
@@ -25,34 +24,35 @@ pub static CHECKS: &[Check] = &[
             why: "Heartbeat events are the sessions as the game sees them; they show sessions that nginx does not (zombies) and sidecars that send nothing. No Loki service at all is not an error: the heartbeat checks are skipped.",
             fix: "Point lokiService (NS/SVC:PORT) or --loki-url at Loki; a 403 needs verb get on services/proxy in Loki's namespace.",
         },
+        source: file!(),
         eval: reachable,
     },
     Check {
-        id: "loki.heartbeats",
-        area: Area::Loki,
+        id: CheckId::LokiHeartbeats,
         title: "heartbeats arrive for every session",
         runbook: "Key Metrics Summary: Heartbeat Rate",
-        needs: &["loki.reachable"],
+        needs: &[CheckId::LokiReachable],
         reads: "Loki sum(count_over_time(<lokiQuery> [5m])), label names; Prometheus sessions",
         docs: Docs {
             what: "Heartbeat events in the last 5 minutes per nginx session, against targets.heartbeatPerSession (0.2/s, one every 5 s): within half to double passes.",
             why: "The runbook's {job=\"faro\"} selector matches only if someone gave the Faro streams that label: faro.receiver labels streams with its extra_log_labels only. Too few heartbeats per session means pods without the sidecar or a receiver dropping events.",
             fix: "When the query matches no stream, set lokiQuery to a selector built from the labels Loki has (e.g. {app=\"spice\"} | logfmt | event_name=\"game_session_heartbeat\"). Too few heartbeats: check the alloy sidecar in every pod and faro_receiver_events_total.",
         },
+        source: file!(),
         eval: heartbeats,
     },
     Check {
-        id: "loki.zombies",
-        area: Area::Loki,
+        id: CheckId::LokiZombies,
         title: "no zombie sessions",
         runbook: "Troubleshooting: Pods Not Scaling Down, Check 3",
-        needs: &["loki.heartbeats"],
+        needs: &[CheckId::LokiHeartbeats],
         reads: "Loki distinct session_id with event_data_status=\"active\" in 2 min; Prometheus sessions",
         docs: Docs {
             what: "Sessions still heartbeating status=active in the last 2 minutes, against the sessions nginx sees.",
             why: "A client that keeps heartbeating after the player left is a zombie session. It does not keep pods alive (KEDA scales on nginx requests) but inflates session counts. The runbook's filter status=\"active\" matches nothing: after logfmt the attribute is event_data_status.",
             fix: "Make the game client stop heartbeating, or send status=ended, when a session ends; use event_data_status=\"active\" in LogQL. If pods are not scaling down, see sessions.traffic and keda.cooldown.",
         },
+        source: file!(),
         eval: zombies,
     },
 ];

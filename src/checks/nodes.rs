@@ -3,10 +3,9 @@
 //! lists the game's pods, so "empty" here means "no spice-runner pods".
 
 use super::pods::{
-    age, events_for, is_pending, not_read, pod_age, quote_event, shorten, why_pending,
-    with_evidence,
+    age, events_for, is_pending, pod_age, quote_event, shorten, why_pending, with_evidence,
 };
-use super::{Area, Check, Ctx, Docs, Verdict};
+use super::{Check, CheckId, Ctx, Docs, Verdict};
 use crate::cluster::promql;
 use crate::report::{human_duration, num};
 use crate::settings::parse_duration;
@@ -14,8 +13,7 @@ use crate::snapshot::{GapReason, NodeClaimInfo, NodeInfo, NodePoolInfo, PodInfo,
 
 pub static CHECKS: &[Check] = &[
     Check {
-        id: "nodes.ready",
-        area: Area::Nodes,
+        id: CheckId::NodesReady,
         title: "Nodes Ready",
         runbook: "Kubectl Monitoring Commands: Watch Pods and Nodes Together",
         needs: &[],
@@ -29,11 +27,11 @@ pub static CHECKS: &[Check] = &[
                   status, network plugin, pressure). Fix the node, or cordon, drain and delete \
                   it. Uncordon nodes whose maintenance is over.",
         },
+        source: file!(),
         eval: ready,
     },
     Check {
-        id: "nodes.scale-up",
-        area: Area::Nodes,
+        id: CheckId::NodesScaleUp,
         title: "Nodes come for Pending pods",
         runbook: "Quick Validation Checklist: Nodes scale up when pods pending",
         needs: &[],
@@ -53,11 +51,11 @@ pub static CHECKS: &[Check] = &[
                   logs. A slow NodeClaim: `kubectl describe nodeclaim` (Launched/Registered \
                   conditions).",
         },
+        source: file!(),
         eval: scale_up,
     },
     Check {
-        id: "nodes.scale-down",
-        area: Area::Nodes,
+        id: CheckId::NodesScaleDown,
         title: "Nodes go when sessions end",
         runbook: "Quick Validation Checklist: Nodes scale down when utilization low",
         needs: &[],
@@ -76,6 +74,7 @@ pub static CHECKS: &[Check] = &[
                   (DisruptionBlocked / Unconsolidatable events: do-not-disrupt annotations, \
                   PodDisruptionBudgets, other pods, disruption budgets).",
         },
+        source: file!(),
         eval: scale_down,
     },
 ];
@@ -216,7 +215,7 @@ const REGISTERING_SECS: i64 = 120;
 fn ready(ctx: &Ctx) -> Verdict {
     let snap = ctx.snap;
     let Some(nodes) = &snap.nodes else {
-        return not_read(ctx, "nodes", "nodes");
+        return ctx.not_read("nodes", "nodes");
     };
     if nodes.is_empty() {
         return Verdict::warn("no nodes in the cluster: nothing can run")
@@ -322,7 +321,7 @@ fn scale_up(ctx: &Ctx) -> Verdict {
     let snap = ctx.snap;
     let ns = ctx.ns();
     let Some(pods) = &snap.pods else {
-        return not_read(ctx, "pods", "game pods");
+        return ctx.not_read("pods", "game pods");
     };
     let stuck = unschedulable(snap, pods);
     if stuck.is_empty() {
@@ -367,7 +366,7 @@ fn scale_up(ctx: &Ctx) -> Verdict {
         None => {
             return snap.gap("nodepools").map_or_else(
                 || Verdict::skip("Karpenter's presence is unknown (API discovery failed)"),
-                |_| not_read(ctx, "nodepools", "Karpenter NodePools"),
+                |_| ctx.not_read("nodepools", "Karpenter NodePools"),
             );
         }
         Some(true) => {}
@@ -391,7 +390,7 @@ fn scale_up(ctx: &Ctx) -> Verdict {
     if let Some(first) = waiting.first() {
         // Without NodeClaims we cannot say nothing is coming.
         if snap.node_claims.is_none() {
-            return not_read(ctx, "nodeclaims", "Karpenter NodeClaims");
+            return ctx.not_read("nodeclaims", "Karpenter NodeClaims");
         }
         let mut evidence = pod_lines;
         let sched: Vec<String> = waiting
@@ -569,13 +568,13 @@ fn scale_down(ctx: &Ctx) -> Verdict {
         None => {
             return snap.gap("nodepools").map_or_else(
                 || Verdict::skip("Karpenter's presence is unknown (API discovery failed)"),
-                |_| not_read(ctx, "nodepools", "Karpenter NodePools"),
+                |_| ctx.not_read("nodepools", "Karpenter NodePools"),
             );
         }
         Some(true) => {}
     }
     let Some(pools) = &snap.node_pools else {
-        return not_read(ctx, "nodepools", "Karpenter NodePools");
+        return ctx.not_read("nodepools", "Karpenter NodePools");
     };
     if pools.is_empty() {
         return Verdict::skip("no Karpenter NodePool: Karpenter manages no nodes");

@@ -3,15 +3,14 @@
 //! Also the small helpers the hpa and nodes checks share (ages, events).
 
 use super::nodes::node_coming;
-use super::{Area, Check, Ctx, Docs, Verdict};
+use super::{Check, CheckId, Ctx, Docs, Verdict};
 use crate::report::{human_duration, num};
 use crate::snapshot::{EventInfo, PodInfo, Snapshot};
 use jiff::Timestamp;
 
 pub static CHECKS: &[Check] = &[
     Check {
-        id: "pods.crashloop",
-        area: Area::Pods,
+        id: CheckId::PodsCrashloop,
         title: "No crash-looping pods",
         runbook: "Quick Validation Checklist: No CrashLoopBackOff or Pending pods",
         needs: &[],
@@ -26,11 +25,11 @@ pub static CHECKS: &[Check] = &[
                   and `kubectl describe pod` (Last State: reason, exit code). OOMKilled: raise \
                   the memory limit. Config errors: fix the Deployment's pod template.",
         },
+        source: file!(),
         eval: crashloop,
     },
     Check {
-        id: "pods.pending",
-        area: Area::Pods,
+        id: CheckId::PodsPending,
         title: "No pods stuck Pending",
         runbook: "Quick Validation Checklist: No CrashLoopBackOff or Pending pods",
         needs: &[],
@@ -50,11 +49,11 @@ pub static CHECKS: &[Check] = &[
                   (image pull, volume). A new node per scale-up cannot meet a 30 s target: keep \
                   spare capacity (a low-priority placeholder Deployment).",
         },
+        source: file!(),
         eval: pending,
     },
     Check {
-        id: "pods.success-rate",
-        area: Area::Pods,
+        id: CheckId::PodsSuccessRate,
         title: "Pod success rate",
         runbook: "Key Metrics Summary: Pod Success Rate",
         needs: &[],
@@ -73,11 +72,11 @@ pub static CHECKS: &[Check] = &[
                   pods `kubectl describe pod` shows the reason (Evicted, OOMKilled, node lost). \
                   Fix the runbook's PromQL to sum() as above.",
         },
+        source: file!(),
         eval: success_rate,
     },
     Check {
-        id: "pods.startup",
-        area: Area::Pods,
+        id: CheckId::PodsStartup,
         title: "Pod startup time",
         runbook: "Key Metrics Summary: Scale-up Time",
         needs: &[],
@@ -93,11 +92,11 @@ pub static CHECKS: &[Check] = &[
                   pre-pulled images. Slow readiness: lower the readiness probe's \
                   initialDelaySeconds and periodSeconds.",
         },
+        source: file!(),
         eval: startup,
     },
     Check {
-        id: "pods.sidecar",
-        area: Area::Pods,
+        id: CheckId::PodsSidecar,
         title: "Heartbeat sidecar running",
         runbook: "Troubleshooting Queries: No Pods Scaling Up, Check 1",
         needs: &[],
@@ -112,6 +111,7 @@ pub static CHECKS: &[Check] = &[
                   sidecarContainer to the name it has. Not ready or crashing: read its logs \
                   (config error, port in use, Loki unreachable).",
         },
+        source: file!(),
         eval: sidecar,
     },
 ];
@@ -127,12 +127,6 @@ pub(super) fn age(snap: &Snapshot, t: Timestamp) -> i64 {
 /// Age of a pod; an unknown creation time counts as brand new.
 pub(super) fn pod_age(snap: &Snapshot, p: &PodInfo) -> i64 {
     p.created.map(|t| age(snap, t)).unwrap_or(0)
-}
-
-/// The error for a source that was not read: its gap, else a plain error.
-pub(super) fn not_read(ctx: &Ctx, source: &str, what: &str) -> Verdict {
-    ctx.gap_verdict(source)
-        .unwrap_or_else(|| Verdict::error(format!("{what} were not read (no reason recorded)")))
 }
 
 pub(super) fn with_evidence(v: Verdict, lines: impl IntoIterator<Item = String>) -> Verdict {
@@ -230,7 +224,7 @@ fn game_pods<'a>(ctx: &Ctx<'a>) -> Result<&'a [PodInfo], Verdict> {
     ctx.snap
         .pods
         .as_deref()
-        .ok_or_else(|| not_read(ctx, "pods", "game pods"))
+        .ok_or_else(|| ctx.not_read("pods", "game pods"))
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

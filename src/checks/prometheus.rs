@@ -3,7 +3,7 @@
 //! phases). Also the helpers the sessions and alerts checks share to read an
 //! answer and to print the read-only command that repeats a query.
 
-use super::{Area, Check, Ctx, Docs, Verdict};
+use super::{Check, CheckId, Ctx, Docs, Verdict};
 use crate::cluster::promql;
 use crate::report::human_duration;
 use crate::settings::{Endpoint, Settings, redact_url};
@@ -11,8 +11,7 @@ use crate::snapshot::{GapReason, Sample};
 
 pub static CHECKS: &[Check] = &[
     Check {
-        id: "prometheus.reachable",
-        area: Area::Prometheus,
+        id: CheckId::PrometheusReachable,
         title: "Prometheus answers",
         runbook: "Prometheus Queries (Access Prometheus)",
         needs: &[],
@@ -22,34 +21,35 @@ pub static CHECKS: &[Check] = &[
             why: "KEDA's trigger, the sessions-per-pod ratio and the alerts all come from Prometheus; if the plugin cannot ask it, those checks cannot judge anything.",
             fix: "Point prometheusService (NS/SVC:PORT) or --prometheus-url at Prometheus; a 403 needs verb get on services/proxy in Prometheus's namespace.",
         },
+        source: file!(),
         eval: reachable,
     },
     Check {
-        id: "prometheus.nginx-metric",
-        area: Area::Prometheus,
+        id: CheckId::PrometheusNginxMetric,
         title: "nginx request series is scraped and fresh",
         runbook: "Troubleshooting: No Pods Scaling Up, Check 2",
-        needs: &["prometheus.reachable"],
+        needs: &[CheckId::PrometheusReachable],
         reads: "Prometheus timestamp(nginx_http_requests_total{service=...}), count_over_time(nginx_http_requests_total{service=...}[5m])",
         docs: Docs {
             what: "Whether nginx_http_requests_total{service=\"<nginxService>\"} exists, its newest sample is under 2 minutes old, and the sessions query's [1m] rate window holds two samples at the series' scrape interval (5 minutes divided by the samples in them).",
             why: "KEDA scales on the rate of this counter. The exporter adds no service label itself: a ServiceMonitor (the Service's name) or the exporter's -prometheus.const-labels must put it there. The runbook's Heartbeat Event Rate query also filters status=\"200\", which matches nothing: stub_status has no status label.",
             fix: "Scrape the exporter with service=\"<nginxService>\" (ServiceMonitor on that Service, relabel __meta_kubernetes_service_name to service, or -prometheus.const-labels=service=<name>), or set nginxService to the label the series carry. A stale series means the exporter is down or its scrape fails: look at its target on /api/v1/targets. Prometheus scrapes every 1m by default (the Prometheus Operator every 30s): then rate(...[1m]) is empty although the series is fine; widen the window to two scrape intervals or more, or scrape every 15s.",
         },
+        source: file!(),
         eval: nginx_metric,
     },
     Check {
-        id: "prometheus.kube-state-metrics",
-        area: Area::Prometheus,
+        id: CheckId::PrometheusKubeStateMetrics,
         title: "kube-state-metrics is scraped",
         runbook: "Prometheus Queries: Running Pods",
-        needs: &["prometheus.reachable"],
+        needs: &[CheckId::PrometheusReachable],
         reads: "Prometheus count(kube_pod_status_phase)",
         docs: Docs {
             what: "Whether Prometheus has any kube_pod_status_phase series (in any namespace).",
             why: "Running pods, the sessions-per-pod ratio and both runbook alerts are computed from kube-state-metrics series.",
             fix: "Deploy kube-state-metrics and add a scrape job or ServiceMonitor for its metrics port (8080).",
         },
+        source: file!(),
         eval: kube_state_metrics,
     },
 ];

@@ -3,7 +3,7 @@
 //! back down without it.
 
 use super::prometheus::{query_command, samples, value};
-use super::{Area, Check, Ctx, Docs, Verdict};
+use super::{Check, CheckId, Ctx, Docs, Verdict};
 use crate::cluster::promql;
 use crate::report::num;
 use crate::report::status::{Band, band};
@@ -11,31 +11,34 @@ use crate::snapshot::{KEDA_DEFAULT_COOLDOWN_PERIOD, KEDA_DEFAULT_POLLING_INTERVA
 
 pub static CHECKS: &[Check] = &[
     Check {
-        id: "sessions.ratio",
-        area: Area::Sessions,
+        id: CheckId::SessionsRatio,
         title: "sessions per running pod",
         runbook: "Prometheus Queries: Sessions Per Pod Ratio",
-        needs: &["prometheus.nginx-metric", "prometheus.kube-state-metrics"],
+        needs: &[
+            CheckId::PrometheusNginxMetric,
+            CheckId::PrometheusKubeStateMetrics,
+        ],
         reads: "Prometheus sessions and running pods; pod list",
         docs: Docs {
             what: "Active sessions (nginx request rate) divided by Running pods, in the runbook's bands: green 0.8-1.2, yellow 0.5-0.8 or 1.2-1.5, red beyond (settings ratio.*).",
             why: "Pod-per-session means one pod per session. The runbook divides by count(kube_pod_status_phase{phase=\"Running\"}), which counts every pod (kube-state-metrics emits a 0/1 series per phase); the plugin divides by sum(...), the Running pods. The runbook's pod=~\"spice-runner-.*\" also matches the nginx pods (spice-runner-nginx-<hash>-<suffix>) and any other spice-runner-* workload, so it overcounts pods on a healthy cluster. The plugin matches the Deployment's ReplicaSet pod names exactly, <deployment>-<pod-template-hash>-<5 chars>, both from Kubernetes' name alphabet bcdfghjklmnpqrstvwxz2456789 (the hash is 1-10 characters, one per decimal digit of a 32-bit FNV hash). It chose the name shape over a join on kube_pod_owner because it needs only kube_pod_status_phase, which every kube-state-metrics install exports, and it keeps the query one selector that alerts and dashboards can copy; a Deployment name over 46 characters can make Kubernetes truncate the generated pod names, which are then not matched.",
             fix: "Above 1, pods lag sessions: look at KEDA's threshold (1), the HPA and Pending pods. Below 1, pods outlive sessions: cooldownPeriod, the HPA's scale-down stabilization (300 s by default), minReplicaCount. Fix dashboards and alerts to use sum, not count.",
         },
+        source: file!(),
         eval: ratio,
     },
     Check {
-        id: "sessions.traffic",
-        area: Area::Sessions,
+        id: CheckId::SessionsTraffic,
         title: "pods follow traffic up and down",
         runbook: "Troubleshooting: Pods Not Scaling Down, Check 1",
-        needs: &["prometheus.nginx-metric"],
+        needs: &[CheckId::PrometheusNginxMetric],
         reads: "Prometheus sessions (now, max over 5 min) and running pods; pod list; ScaledObject",
         docs: Docs {
             what: "Traffic with no Running pod (not scaling up), or no traffic for 5 minutes with pods above minReplicaCount after the expected time to scale down (not scaling down).",
             why: "With minReplicaCount 0, KEDA scales to zero about 60 s (the rate window) + cooldownPeriod + one pollingInterval after the last request; above zero the HPA scales down after its stabilization window (300 s by default).",
             fix: "Not scaling up: follow keda.* (Active, trigger, operator logs), hpa.* and pods.pending. Not scaling down: the query must fall to or below activationThreshold without sessions; check the ScaledObject's Active condition, pause annotations, fallback and cooldownPeriod.",
         },
+        source: file!(),
         eval: traffic,
     },
 ];
