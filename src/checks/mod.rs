@@ -187,18 +187,61 @@ impl Check {
     }
 }
 
-/// Every check, in the runbook's chain order. Each area module lists its own.
+/// Every check, in the runbook's chain order (Prometheus → KEDA → HPA → pods
+/// → nodes → sessions → Loki → alerts): the one list the runner,
+/// `explain`, completion and the `--only/--skip` validation read.
+static REGISTRY: &[&Check] = &[
+    &prometheus::reachable::CHECK,
+    &prometheus::nginx_metric::CHECK,
+    &prometheus::kube_state_metrics::CHECK,
+    &keda::installed::CHECK,
+    &keda::scaledobject::CHECK,
+    &keda::ready::CHECK,
+    &keda::paused::CHECK,
+    &keda::trigger::CHECK,
+    &keda::operator::CHECK,
+    &keda::metrics_apiserver::CHECK,
+    &keda::operator_logs::CHECK,
+    &keda::events::CHECK,
+    &keda::active::CHECK,
+    &keda::fallback::CHECK,
+    &keda::min_replicas::CHECK,
+    &keda::max_replicas::CHECK,
+    &keda::activation_threshold::CHECK,
+    &keda::polling_interval::CHECK,
+    &keda::cooldown::CHECK,
+    &hpa::exists::CHECK,
+    &hpa::conditions::CHECK,
+    &hpa::metric::CHECK,
+    &pods::crashloop::CHECK,
+    &pods::pending::CHECK,
+    &pods::success_rate::CHECK,
+    &pods::startup::CHECK,
+    &pods::sidecar::CHECK,
+    &nodes::ready::CHECK,
+    &nodes::scale_up::CHECK,
+    &nodes::scale_down::CHECK,
+    &sessions::ratio::CHECK,
+    &sessions::traffic::CHECK,
+    &loki::reachable::CHECK,
+    &loki::heartbeats::CHECK,
+    &loki::zombies::CHECK,
+    &alerts::pod_session_ratio::CHECK,
+    &alerts::keda_not_responding::CHECK,
+];
+
+/// Every check, in chain order.
 pub fn registry() -> Vec<&'static Check> {
-    let mut all: Vec<&'static Check> = Vec::new();
-    all.extend(prometheus::CHECKS.iter());
-    all.extend(keda::CHECKS.iter());
-    all.extend(hpa::CHECKS.iter());
-    all.extend(pods::CHECKS.iter());
-    all.extend(nodes::CHECKS.iter());
-    all.extend(sessions::CHECKS.iter());
-    all.extend(loki::CHECKS.iter());
-    all.extend(alerts::CHECKS.iter());
-    all
+    REGISTRY.to_vec()
+}
+
+/// The checks of one area, in chain order.
+pub fn of_area(area: Area) -> Vec<&'static Check> {
+    REGISTRY
+        .iter()
+        .copied()
+        .filter(|c| c.area() == area)
+        .collect()
 }
 
 pub fn find(id: CheckId) -> &'static Check {

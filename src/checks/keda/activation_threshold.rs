@@ -1,4 +1,5 @@
-//! `keda.activation-threshold`: its docs, evaluation and unit tests.
+//! `keda.activation-threshold`: One session activates scaling from zero. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -114,11 +115,10 @@ pub(super) fn activation_threshold(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
-    
 
     #[test]
     fn runbook_activation_threshold_passes_with_arithmetic() {

@@ -1,4 +1,5 @@
-//! `keda.active`: its docs, evaluation and unit tests.
+//! `keda.active`: KEDA's Active agrees with the sessions. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -94,9 +95,9 @@ pub(super) fn active(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
     use crate::snapshot::GapReason;
 

@@ -1,7 +1,8 @@
-//! `keda.cooldown`: its docs, evaluation and unit tests.
+//! `keda.cooldown`: Scale-down timing meets the target. The check's docs, its evaluation and its
+//! unit tests.
 
-use super::*;
 use super::query_shape::rate_window_secs;
+use super::*;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaCooldown,
@@ -133,11 +134,10 @@ pub(super) fn cooldown(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
-    
 
     #[test]
     fn runbook_cooldown_warns_with_arithmetic_never_fails() {

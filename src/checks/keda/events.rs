@@ -1,4 +1,5 @@
-//! `keda.events`: its docs, evaluation and unit tests.
+//! `keda.events`: No Warning events on the ScaledObject. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -90,8 +91,7 @@ pub(super) fn events(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
-    
+
     use crate::checks::testkit::*;
     use crate::snapshot::GapReason;
 

@@ -1,4 +1,5 @@
-//! `keda.fallback`: its docs, evaluation and unit tests.
+//! `keda.fallback`: KEDA is not on fallback replicas. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -87,9 +88,9 @@ fn fallback_holds(f: &crate::snapshot::Fallback, current: Option<i64>) -> String
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
     use crate::snapshot::Fallback;
 

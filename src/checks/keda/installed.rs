@@ -1,4 +1,5 @@
-//! `keda.installed`: its docs, evaluation and unit tests.
+//! `keda.installed`: KEDA is installed. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -78,8 +79,7 @@ pub(super) fn installed(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
-    
+
     use crate::checks::testkit::*;
     use crate::snapshot::{GapReason, Lookup};
 

@@ -1,4 +1,5 @@
-//! `keda.max-replicas`: its docs, evaluation and unit tests.
+//! `keda.max-replicas`: maxReplicaCount leaves headroom. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -97,11 +98,10 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
-    
 
     #[test]
     fn max_replicas_outcomes() {

@@ -1,4 +1,5 @@
-//! `keda.min-replicas`: its docs, evaluation and unit tests.
+//! `keda.min-replicas`: minReplicaCount allows scale to zero. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -49,11 +50,10 @@ pub(super) fn min_replicas(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
-    
 
     #[test]
     fn min_replicas_outcomes() {

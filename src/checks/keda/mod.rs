@@ -17,45 +17,23 @@ use crate::snapshot::{
 };
 use jiff::Timestamp;
 
-
-mod activation_threshold;
-mod active;
-mod cooldown;
-mod events;
-mod fallback;
-mod installed;
-mod max_replicas;
-mod metrics_apiserver;
-mod min_replicas;
-mod operator;
-mod operator_logs;
-mod paused;
-mod polling_interval;
-mod query_shape;
-mod ready;
-mod scaledobject;
-mod trigger;
-
-
-/// The area's checks, in chain order.
-pub static CHECKS: &[&Check] = &[
-    &installed::CHECK,
-    &scaledobject::CHECK,
-    &ready::CHECK,
-    &paused::CHECK,
-    &trigger::CHECK,
-    &operator::CHECK,
-    &metrics_apiserver::CHECK,
-    &operator_logs::CHECK,
-    &events::CHECK,
-    &active::CHECK,
-    &fallback::CHECK,
-    &min_replicas::CHECK,
-    &max_replicas::CHECK,
-    &activation_threshold::CHECK,
-    &polling_interval::CHECK,
-    &cooldown::CHECK,
-];
+pub(super) mod activation_threshold;
+pub(super) mod active;
+pub(super) mod cooldown;
+pub(super) mod events;
+pub(super) mod fallback;
+pub(super) mod installed;
+pub(super) mod max_replicas;
+pub(super) mod metrics_apiserver;
+pub(super) mod min_replicas;
+pub(super) mod operator;
+pub(super) mod operator_logs;
+pub(super) mod paused;
+pub(super) mod polling_interval;
+pub(super) mod query_shape;
+pub(super) mod ready;
+pub(super) mod scaledobject;
+pub(super) mod trigger;
 
 // ---------------------------------------------------------------------------
 // Shared helpers
@@ -363,9 +341,8 @@ fn our_log_lines<'a>(
 
 #[cfg(test)]
 mod tests {
-    #[allow(unused_imports)]
-    use super::{installed::installed, scaledobject::scaled_object_check, ready::ready, paused::paused, trigger::trigger, operator::operator, metrics_apiserver::metrics_apiserver, operator_logs::operator_logs, events::events, active::active, fallback::fallback, min_replicas::min_replicas, max_replicas::max_replicas, activation_threshold::activation_threshold, polling_interval::polling_interval, cooldown::cooldown};
     use super::*;
+    use super::{operator_logs::operator_logs, ready::ready};
 
     use crate::checks::testkit::*;
 
@@ -413,8 +390,10 @@ mod tests {
 
     #[test]
     fn registry_order_and_needs_are_as_specified() {
-        let got: Vec<(CheckId, Vec<CheckId>)> =
-            CHECKS.iter().map(|c| (c.id, c.needs.to_vec())).collect();
+        let got: Vec<(CheckId, Vec<CheckId>)> = crate::checks::of_area(crate::checks::Area::Keda)
+            .into_iter()
+            .map(|c| (c.id, c.needs.to_vec()))
+            .collect();
         let want: Vec<(CheckId, Vec<CheckId>)> = vec![
             (CheckId::KedaInstalled, vec![]),
             (CheckId::KedaScaledobject, vec![CheckId::KedaInstalled]),
@@ -440,7 +419,7 @@ mod tests {
             (CheckId::KedaCooldown, vec![CheckId::KedaScaledobject]),
         ];
         assert_eq!(got, want);
-        for c in CHECKS {
+        for c in crate::checks::of_area(crate::checks::Area::Keda) {
             assert_eq!(c.area(), crate::checks::Area::Keda);
             assert!(!c.docs.what.is_empty() && !c.docs.why.is_empty() && !c.docs.fix.is_empty());
         }
@@ -449,7 +428,7 @@ mod tests {
     #[test]
     fn healthy_snapshot_fails_nothing_and_warns_only_on_scale_down_timing() {
         let s = healthy();
-        for c in CHECKS {
+        for c in crate::checks::of_area(crate::checks::Area::Keda) {
             let v = eval(c.eval, &s);
             match c.id {
                 CheckId::KedaCooldown => expect(&v, Outcome::Warn, "95 s"),
@@ -479,7 +458,7 @@ mod tests {
         s.scaled_object = None;
         gap(&mut s, "scaledobject", GapReason::Timeout, "took too long");
         // keda.events reads only the event list.
-        for c in CHECKS
+        for c in crate::checks::of_area(crate::checks::Area::Keda)
             .iter()
             .filter(|c| c.needs.contains(&CheckId::KedaScaledobject) && c.id != CheckId::KedaEvents)
         {
@@ -580,7 +559,7 @@ mod tests {
                 "ScaledObject doesn't have correct triggers specification",
             ),
         );
-        for c in CHECKS {
+        for c in crate::checks::of_area(crate::checks::Area::Keda) {
             let v = (c.eval)(&Ctx {
                 snap: &s,
                 settings: &crate::settings::Settings::defaults(),

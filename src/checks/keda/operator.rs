@@ -1,4 +1,5 @@
-//! `keda.operator`: its docs, evaluation and unit tests.
+//! `keda.operator`: KEDA operator is running. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -35,8 +36,7 @@ pub(super) fn operator(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
-    
+
     use crate::checks::testkit::*;
     use crate::snapshot::GapReason;
 

@@ -1,4 +1,5 @@
-//! `keda.operator-logs`: its docs, evaluation and unit tests.
+//! `keda.operator-logs`: KEDA operator logs show no scaler errors. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -123,9 +124,9 @@ pub(super) fn operator_logs(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
     use crate::snapshot::GapReason;
 

@@ -1,4 +1,5 @@
-//! `keda.paused`: its docs, evaluation and unit tests.
+//! `keda.paused`: Autoscaling is not paused. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -137,11 +138,10 @@ fn one_way_pause(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
-    
 
     #[test]
     fn not_paused_passes_and_paused_false_is_not_a_pause() {

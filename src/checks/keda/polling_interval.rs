@@ -1,4 +1,5 @@
-//! `keda.polling-interval`: its docs, evaluation and unit tests.
+//! `keda.polling-interval`: pollingInterval meets the scale-up target. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -125,11 +126,10 @@ pub(super) fn polling_interval(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
-    
 
     #[test]
     fn runbook_polling_interval_passes_with_arithmetic() {

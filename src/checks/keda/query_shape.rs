@@ -1,7 +1,6 @@
 //! A small reader of PromQL, enough to tell what shape of answer KEDA's Prometheus
 //! scaler gets from the trigger query and which rate window it uses.
 
-
 pub(super) fn compact(q: &str) -> String {
     q.chars().filter(|c| !c.is_whitespace()).collect()
 }
@@ -290,10 +289,6 @@ fn promql_duration_secs(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
-    
-    
-    
 
     #[test]
     fn query_shapes() {

@@ -1,4 +1,5 @@
-//! `keda.ready`: its docs, evaluation and unit tests.
+//! `keda.ready`: ScaledObject is Ready. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -158,11 +159,10 @@ fn scaler_errors(ctx: &Ctx) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
-    
 
     #[test]
     fn ready_true_passes() {

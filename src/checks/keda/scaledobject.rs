@@ -1,4 +1,5 @@
-//! `keda.scaledobject`: its docs, evaluation and unit tests.
+//! `keda.scaledobject`: ScaledObject exists and targets the Deployment. The check's docs, its evaluation and its
+//! unit tests.
 
 use super::*;
 
@@ -87,9 +88,9 @@ pub(super) fn scaled_object_check(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
     use crate::snapshot::{GapReason, Lookup};
 

@@ -1,10 +1,11 @@
-//! `keda.trigger`: its docs, evaluation and unit tests.
+//! `keda.trigger`: Prometheus trigger queries sessions 1:1. The check's docs, its evaluation and its
+//! unit tests.
 
-use super::*;
 use super::query_shape::Shape;
 use super::query_shape::compact;
 use super::query_shape::rate_window_secs;
 use super::query_shape::shape;
+use super::*;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaTrigger,
@@ -252,11 +253,10 @@ pub(super) fn trigger(ctx: &Ctx) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::tests::*;
-    
+    use super::*;
+
     use crate::checks::testkit::*;
-    
 
     #[test]
     fn trigger_with_the_runbook_query_passes() {
