@@ -496,8 +496,15 @@ mod tests {
         for c in registry() {
             let area = format!("{:?}", c.area()).to_ascii_lowercase();
             assert!(
-                c.source.starts_with(&format!("src/checks/{area}")) && c.source.ends_with(".rs"),
+                c.source.starts_with(&format!("src/checks/{area}/")) && c.source.ends_with(".rs"),
                 "{} lives in {}",
+                c.id,
+                c.source
+            );
+            let code = std::fs::read_to_string(c.source).expect("the named file exists");
+            assert!(
+                code.contains(&format!("id: CheckId::{:?},", c.id)),
+                "{} is not defined in {}",
                 c.id,
                 c.source
             );

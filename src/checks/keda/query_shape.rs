@@ -1,6 +1,7 @@
 //! A small reader of PromQL, enough to tell what shape of answer KEDA's Prometheus
 //! scaler gets from the trigger query and which rate window it uses.
 
+/// The query without whitespace, to compare two queries' text.
 pub(super) fn compact(q: &str) -> String {
     q.chars().filter(|c| !c.is_whitespace()).collect()
 }
@@ -289,6 +290,7 @@ fn promql_duration_secs(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn query_shapes() {
@@ -337,5 +339,47 @@ mod tests {
         );
         assert_eq!(rate_window_secs("sum(x)"), None);
         assert_eq!(rate_window_secs("rate(x[$__rate_interval])"), None);
+    }
+
+    /// PromQL-ish text: the reader's brackets, quotes and keywords, plus
+    /// multi-byte characters at every position a byte index could split.
+    fn promql_like() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            Just("sum".to_string()),
+            Just("by".to_string()),
+            Just("without".to_string()),
+            Just("rate".to_string()),
+            Just("scalar".to_string()),
+            Just("vector".to_string()),
+            Just(" ".to_string()),
+            "[()\\[\\]{}\"'`\\\\:,=~!<>/*+-]",
+            "[0-9]{1,3}(ms|s|m|h|d|w|y)?",
+            "[a-z_]{1,6}",
+            "[é€😀\\u{0}]",
+        ];
+        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+    }
+
+    proptest! {
+        // No regression files: a failure prints its minimal input, which
+        // becomes a named unit test.
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn the_reader_never_panics_on_promql_like_text(q in promql_like()) {
+            let _ = shape(&q);
+            let _ = rate_window_secs(&q);
+            prop_assert!(!compact(&q).chars().any(char::is_whitespace));
+        }
+
+        #[test]
+        fn the_reader_never_panics_on_any_text(q in any::<String>()) {
+            let _ = shape(&q);
+            let _ = rate_window_secs(&q);
+        }
     }
 }
