@@ -534,49 +534,31 @@ mod tests {
         Verdict::pass("fine")
     }
 
+    const fn counted(id: CheckId, needs: &'static [CheckId], eval: fn(&Ctx) -> Verdict) -> Check {
+        Check {
+            id,
+            title: "t",
+            runbook: "r",
+            needs,
+            reads: "x",
+            docs: Docs {
+                what: "w",
+                why: "y",
+                fix: "f",
+            },
+            source: file!(),
+            eval,
+        }
+    }
+
     static COUNTED: [Check; 3] = [
-        Check {
-            id: CheckId::PrometheusReachable,
-            title: "t",
-            runbook: "r",
-            needs: &[],
-            reads: "x",
-            docs: Docs {
-                what: "w",
-                why: "y",
-                fix: "f",
-            },
-            source: file!(),
-            eval: counted_fail,
-        },
-        Check {
-            id: CheckId::PrometheusNginxMetric,
-            title: "t",
-            runbook: "r",
-            needs: &[CheckId::PrometheusReachable],
-            reads: "x",
-            docs: Docs {
-                what: "w",
-                why: "y",
-                fix: "f",
-            },
-            source: file!(),
-            eval: counted_pass,
-        },
-        Check {
-            id: CheckId::LokiReachable,
-            title: "t",
-            runbook: "r",
-            needs: &[],
-            reads: "x",
-            docs: Docs {
-                what: "w",
-                why: "y",
-                fix: "f",
-            },
-            source: file!(),
-            eval: counted_pass,
-        },
+        counted(CheckId::PrometheusReachable, &[], counted_fail),
+        counted(
+            CheckId::PrometheusNginxMetric,
+            &[CheckId::PrometheusReachable],
+            counted_pass,
+        ),
+        counted(CheckId::LokiReachable, &[], counted_pass),
     ];
 
     #[test]
