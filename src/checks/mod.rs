@@ -1,11 +1,18 @@
 //! The runbook's checks as pure functions of a Snapshot and the Settings.
 //!
-//! Every check is registered once in `REGISTRY`, in the runbook's chain order
-//! (traffic → Prometheus → KEDA → HPA → pods → nodes → sessions → Loki →
-//! alerts), with its docs and the ids it `needs`. `run` evaluates them in that
-//! order; a check whose need failed is reported as `skip` ("blocked by …")
-//! instead of piling a second, misleading failure on the first. No network, no
-//! clock (ages come from `snapshot.captured_at`), no printing here.
+//! Every check lives in its own file, `checks/<area>/<check>.rs`: its
+//! registry entry (id, needs, docs: what/why/fix), its evaluate fn and its
+//! unit tests; helpers shared by an area's checks are in `checks/<area>/mod.rs`.
+//! Ids, areas and symptoms are enums (`id.rs`). Every check is registered once
+//! in `REGISTRY`, in the runbook's chain order (Prometheus → KEDA → HPA → pods
+//! → nodes → sessions → Loki → alerts). `run` evaluates each check once, in
+//! that order; a check whose need failed is reported as `skip` ("blocked by
+//! …") instead of piling a second, misleading failure on the first. No
+//! network, no clock (ages come from `snapshot.captured_at`), no printing here.
+//!
+//! A new check: add its id to `id.rs`, write `checks/<area>/<check>.rs` with a
+//! `pub static CHECK`, declare the module in the area's `mod.rs` and add it to
+//! `REGISTRY` after the checks it needs.
 
 pub mod alerts;
 pub mod hpa;
