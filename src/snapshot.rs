@@ -117,6 +117,112 @@ impl Snapshot {
     }
 }
 
+/// The largest snapshot file `--from` reads. A snapshot of a busy cluster is
+/// a few MB; a file far larger is not one, and reading it would only cost memory.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How deep brackets may nest in a YAML snapshot. The Snapshot's own
+/// deepest value is under 10 levels; serde_json stops at 128 by itself, and
+/// this keeps the YAML parser, which reads the whole tree first, as bounded.
+const MAX_YAML_NESTING: usize = 128;
+
+/// Parses a snapshot file's bytes. The format is decided once, from the
+/// content: JSON when the first non-blank character is `{`, else YAML. Errors
+/// name the place (line, column), never the content: the file may be anything
+/// the user pointed at, a token file included.
+pub fn parse_file(bytes: &[u8]) -> Result<Snapshot, String> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let snapshot: Snapshot = if first == Some(&b'{') {
+        serde_json::from_slice(bytes).map_err(|e| json_error(&e))?
+    } else {
+        if first.is_none() {
+            return Err("the file is empty".into());
+        }
+        if let Some(line) = nested_too_deep(bytes, MAX_YAML_NESTING) {
+            return Err(format!(
+                "YAML nested deeper than {MAX_YAML_NESTING} levels at line {line}"
+            ));
+        }
+        serde_norway::from_slice(bytes).map_err(|e| yaml_error(&e))?
+    };
+    if snapshot.kind != "Snapshot" || snapshot.api_version != API_VERSION {
+        return Err(format!(
+            "its kind and apiVersion are not those of a {API_VERSION} Snapshot"
+        ));
+    }
+    Ok(snapshot)
+}
+
+fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("at line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Eof => format!("unexpected end of file at line {}", e.line()),
+        // Syntax messages are serde_json's fixed words ("expected value",
+        // "recursion limit exceeded"), never the input's text.
+        Category::Syntax => {
+            let text = e.to_string();
+            let what = text.split(" at line ").next().unwrap_or("invalid JSON");
+            format!("invalid JSON {at}: {what}")
+        }
+        Category::Data => data_error(&e.to_string(), &at),
+        Category::Io => format!("cannot read the JSON {at}"),
+    }
+}
+
+fn yaml_error(e: &serde_norway::Error) -> String {
+    let at = match e.location() {
+        Some(l) => format!("at line {} column {}", l.line(), l.column()),
+        None => "in the file".into(),
+    };
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        return format!("YAML nested too deeply {at}");
+    }
+    if text.starts_with("repetition limit exceeded") {
+        return "YAML aliases repeat too often (an alias bomb?)".into();
+    }
+    format!(
+        "not valid YAML for a snapshot {at}: {}",
+        data_error(&text, "").trim_end()
+    )
+}
+
+/// A data error without the value that caused it: serde's messages quote it
+/// (`invalid type: string "..."`), and that text is the file's, not ours.
+/// Field names in "missing field" are the Snapshot's own.
+fn data_error(text: &str, at: &str) -> String {
+    let head = text.split(" at line ").next().unwrap_or(text);
+    if head.starts_with("missing field `") && head.len() < 80 {
+        format!("{head} {at}")
+    } else {
+        format!("a value has the wrong type or shape {at}")
+    }
+}
+
+/// The 1-based line where `[`/`{` nesting first exceeds `limit`, counting
+/// brackets outside quotes only roughly: balanced brackets inside strings
+/// never add up, so a real snapshot never comes near the limit.
+fn nested_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    for b in bytes {
+        match b {
+            b'\n' => line += 1,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// A single object that was read: it exists, or the API said it does not.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

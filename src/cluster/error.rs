@@ -94,10 +94,12 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
     match err {
         kube::Error::Api(status) => {
             let code = status.code;
-            let message = if status.message.is_empty() {
+            // The message is the server's text: quoted, so a 20 MB message
+            // (or an HTML page from a proxy) stays one short line.
+            let message = if status.message.trim().is_empty() {
                 format!("HTTP {code}")
             } else {
-                status.message.clone()
+                crate::error::quote(&status.message)
             };
             match code {
                 401 => ReadFailure {

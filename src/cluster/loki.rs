@@ -60,7 +60,7 @@ pub async fn collect(api: &HttpApi, query: &str) -> Result<LokiData, ApiFailure>
 async fn instant(api: &HttpApi, logql: &str) -> Result<Option<f64>, ApiFailure> {
     let (status, body) = api.get("/loki/api/v1/query", &[("query", logql)]).await?;
     if !(200..300).contains(&status) && !body.trim_start().starts_with('{') {
-        let first = body.lines().next().unwrap_or("").trim();
+        let first = crate::error::quote(body.lines().next().unwrap_or(""));
         return Err(ApiFailure {
             reason: if status == 400 {
                 GapReason::Error
