@@ -1391,4 +1391,81 @@ mod tests {
         assert!(ServiceRef::parse("prometheus:9090").is_err());
         assert!(ServiceRef::parse("obs/Prom").is_err());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::time::Instant;
+
+        /// Parsing is linear; a generous bound still catches a quadratic or
+        /// hanging parser on a loaded test machine.
+        const BOUND: Duration = Duration::from_millis(500);
+
+        fn duration_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[0-9.eE+-]{0,30}[a-z]{0,3}",
+                "([0-9]{1,25}(\\.[0-9]{0,5})?(ms|s|m|h)){1,6}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn durations_never_panic_and_stay_in_range(v in duration_text()) {
+                let start = Instant::now();
+                if let Ok(d) = parse_duration(&v) {
+                    prop_assert!(d.as_secs_f64() <= DURATION_CEILING_SECS);
+                }
+                for range in [REQUEST_TIMEOUT_RANGE, TARGET_RANGE] {
+                    if let Ok(d) = range.parse(&v) {
+                        prop_assert!(range.min <= d && d <= range.max);
+                    } else {
+                        let e = range.parse(&v).unwrap_err();
+                        prop_assert!(!e.contains('\n') && e.chars().count() < 200, "{}", e);
+                    }
+                }
+                prop_assert!(start.elapsed() < BOUND);
+            }
+
+            #[test]
+            fn selectors_never_panic(v in any::<String>()) {
+                let start = Instant::now();
+                let _ = validate_selector(&v);
+                prop_assert!(start.elapsed() < BOUND);
+            }
+
+            #[test]
+            fn any_env_value_resolves_or_is_a_one_line_error(
+                key in prop::sample::select(KEYS.iter().map(|k| k.name).collect::<Vec<_>>()),
+                value in prop_oneof![any::<String>(), "[0-9.eE+-]{1,40}[a-z]{0,2}"],
+            ) {
+                let var = env_name(key);
+                let env = |k: &str| (k == var).then(|| value.clone());
+                let start = Instant::now();
+                if let Err(e) = Settings::resolve(&GlobalArgs::default(), &env, &ConfigFile::default(), None, None) {
+                    prop_assert!(e.to_string().starts_with(&format!("env {var}")), "{}", e);
+                }
+                prop_assert!(start.elapsed() < BOUND);
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn any_config_file_loads_or_is_an_error(text in prop_oneof![
+                any::<String>(),
+                "(requestTimeout|targets|ratio|contexts|selector): [-+.0-9eE\\[\\]{}a-z:\n ]{0,40}",
+            ]) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("config.yaml");
+                std::fs::write(&path, &text).unwrap();
+                let start = Instant::now();
+                if let Ok(cfg) = ConfigFile::load(Some(&path)) {
+                    let _ = Settings::resolve(&GlobalArgs::default(), &|_: &str| None, &cfg, Some("prod"), None);
+                }
+                prop_assert!(start.elapsed() < BOUND);
+            }
+        }
+    }
 }

@@ -716,3 +716,95 @@ pub struct LokiData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::{Duration, Instant};
+
+    /// Parsing is linear; a generous bound still catches a quadratic parser.
+    const BOUND: Duration = Duration::from_secs(1);
+
+    fn example() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/scenarios/examples/healthy.snapshot.json"
+        );
+        std::fs::read_to_string(path).expect("example snapshot")
+    }
+
+    #[test]
+    fn the_example_parses_as_json_and_as_yaml() {
+        let text = example();
+        let snap = parse_file(text.as_bytes()).expect("JSON");
+        let yaml = serde_norway::to_string(&snap).expect("to YAML");
+        parse_file(yaml.as_bytes()).expect("YAML");
+    }
+
+    #[test]
+    fn errors_name_the_place_never_the_content() {
+        for text in [
+            "hunter2-token\n",
+            "kind: hunter2\n",
+            "{\"apiVersion\": \"hunter2\"}",
+            "{\"pods\": \"hunter2\"}",
+            "- hunter2",
+        ] {
+            let e = parse_file(text.as_bytes()).unwrap_err();
+            assert!(!e.contains("hunter2"), "{text}: {e}");
+        }
+        let e = parse_file(b"  \n\t").unwrap_err();
+        assert_eq!(e, "the file is empty");
+        let text = example();
+        let e = parse_file(&text.as_bytes()[..text.len() - 40]).unwrap_err();
+        assert!(e.starts_with("unexpected end of file at line "), "{e}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_bytes_parse_or_fail_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let start = Instant::now();
+            let _ = parse_file(&bytes);
+            prop_assert!(start.elapsed() < BOUND);
+        }
+
+        #[test]
+        fn a_damaged_snapshot_parses_or_fails_without_panic(
+            cut in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let mut bytes = example().into_bytes();
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            bytes.truncate(cut.index(bytes.len() + 1));
+            let start = Instant::now();
+            if let Err(e) = parse_file(&bytes) {
+                prop_assert!(!e.contains('\n') && e.len() < 200, "{}", e);
+            }
+            prop_assert!(start.elapsed() < BOUND);
+        }
+
+        /// Whatever a ScaledObject's trigger query says, the checks that read
+        /// it as PromQL judge it without panicking.
+        #[test]
+        fn any_trigger_query_is_judged_without_panic(query in prop_oneof![
+            any::<String>(),
+            "(sum|rate|max|count|avg|\\(|\\)|\\[|\\]|\\{|\\}|\"|=~|=|,| by |[0-9]{1,3}[smhdwy]|nginx_http_requests_total|service|:){0,24}",
+        ]) {
+            let mut snap = crate::checks::testkit::healthy();
+            let Some(Lookup::Found(so)) = snap.scaled_object.as_mut() else {
+                panic!("the healthy snapshot has a ScaledObject");
+            };
+            so.triggers[0].metadata.insert("query".into(), query);
+            let settings = crate::settings::Settings::defaults();
+            let start = Instant::now();
+            let findings = crate::checks::run(&snap, &settings, &crate::checks::Selection::default());
+            prop_assert!(!findings.is_empty());
+            prop_assert!(start.elapsed() < BOUND);
+        }
+    }
+}
