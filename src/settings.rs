@@ -1126,6 +1126,17 @@ mod tests {
         ConfigFile::load(Some(&path))
     }
 
+    /// Resolves with defaults for everything but the environment.
+    fn resolve_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        Settings::resolve(
+            &GlobalArgs::default(),
+            env,
+            &ConfigFile::default(),
+            None,
+            None,
+        )
+    }
+
     fn value<'a>(s: &'a Settings, key: &str) -> &'a Effective {
         s.effective.iter().find(|e| e.key == key).unwrap()
     }
@@ -1234,15 +1245,7 @@ mod tests {
     #[test]
     fn bad_env_value_names_the_variable() {
         let env = env_of(&[("SPICE_TARGETS_SCALE_UP", "soon")]);
-        let err = Settings::resolve(
-            &GlobalArgs::default(),
-            &env,
-            &ConfigFile::default(),
-            None,
-            None,
-        )
-        .unwrap_err()
-        .to_string();
+        let err = resolve_env(&env).unwrap_err().to_string();
         assert!(
             err.starts_with("env SPICE_TARGETS_SCALE_UP: targets.scaleUp:"),
             "{err}"
@@ -1325,15 +1328,7 @@ mod tests {
             ("SPICE_TARGETS_SCALE_DOWN", "0.1s"),
         ] {
             let env = move |k: &str| (k == key).then(|| v.to_string());
-            let err = Settings::resolve(
-                &GlobalArgs::default(),
-                &env,
-                &ConfigFile::default(),
-                None,
-                None,
-            )
-            .unwrap_err()
-            .to_string();
+            let err = resolve_env(&env).unwrap_err().to_string();
             assert!(err.starts_with(&format!("env {key}")), "{err}");
             assert!(
                 err.contains("out of range") || err.contains("too long"),
@@ -1352,14 +1347,7 @@ mod tests {
         assert!(err.contains("line 1: requestTimeout"), "{err}");
         // 0 keeps kubectl's spelling but the plugin's bounded default.
         let env = env_of(&[("SPICE_REQUEST_TIMEOUT", "0")]);
-        let s = Settings::resolve(
-            &GlobalArgs::default(),
-            &env,
-            &ConfigFile::default(),
-            None,
-            None,
-        )
-        .unwrap();
+        let s = resolve_env(&env).unwrap();
         assert_eq!(s.request_timeout, Duration::from_secs(10));
         assert_eq!(show_duration(Duration::from_secs(7 * 86_400)), "7d");
         assert_eq!(show_duration(Duration::from_millis(100)), "100ms");
@@ -1442,7 +1430,7 @@ mod tests {
                 let var = env_name(key);
                 let env = |k: &str| (k == var).then(|| value.clone());
                 let start = Instant::now();
-                if let Err(e) = Settings::resolve(&GlobalArgs::default(), &env, &ConfigFile::default(), None, None) {
+                if let Err(e) = resolve_env(&env) {
                     prop_assert!(e.to_string().starts_with(&format!("env {var}")), "{}", e);
                 }
                 prop_assert!(start.elapsed() < BOUND);
