@@ -334,3 +334,100 @@ fn merge_list(list: &str) -> Result<Option<Kubeconfig>, Error> {
     }
     Ok(merged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A target whose user runs `script` as its exec credential plugin.
+    fn target_with_plugin(dir: &Path, script: &str) -> KubeTarget {
+        let plugin = dir.join("plugin.sh");
+        std::fs::write(&plugin, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+        let exec = serde_json::json!({
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": plugin.display().to_string(),
+            "args": ["--secret-arg"],
+            "interactiveMode": "Never",
+        });
+        config.auth_info.exec = Some(serde_json::from_value(exec).unwrap());
+        KubeTarget {
+            config,
+            refresh_exec: None,
+            context: Some("test".into()),
+            context_namespace: None,
+            server: "https://127.0.0.1:1".into(),
+        }
+    }
+
+    const CREDENTIAL: &str = r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-4711"}}"#;
+
+    #[tokio::test]
+    async fn a_plugin_token_replaces_the_exec_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = target_with_plugin(dir.path(), &format!("echo '{CREDENTIAL}'"));
+        t.authenticate(Duration::from_secs(5)).await.unwrap();
+        assert!(t.config.auth_info.exec.is_none());
+        assert!(t.config.auth_info.token.is_some());
+        assert!(t.refresh_exec.is_none(), "no expiry: nothing to refresh");
+
+        let expiring = CREDENTIAL.replace(
+            r#""token""#,
+            r#""expirationTimestamp":"2030-01-01T00:00:00Z","token""#,
+        );
+        let mut t = target_with_plugin(dir.path(), &format!("echo '{expiring}'"));
+        t.authenticate(Duration::from_secs(5)).await.unwrap();
+        assert!(
+            t.refresh_exec.is_some(),
+            "a watch refreshes an expiring token"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hanging_plugin_is_cut_at_the_timeout_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = target_with_plugin(dir.path(), "sleep 30");
+        let start = std::time::Instant::now();
+        let e = t
+            .authenticate(Duration::from_millis(300))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            e.contains("plugin.sh` did not finish within 300ms (--request-timeout)"),
+            "{e}"
+        );
+        assert!(!e.contains("--secret-arg"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_plugin_never_has_its_stdout_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!("echo '{CREDENTIAL}'; echo 'login required' >&2; exit 3");
+        let mut t = target_with_plugin(dir.path(), &script);
+        let e = t.authenticate(Duration::from_secs(5)).await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("failed (exit status: 3): login required"),
+            "{text}"
+        );
+        assert!(!text.contains("tok-4711"), "{text}");
+        assert!(e.hint().contains("--request-timeout"), "{}", e.hint());
+
+        let mut t = target_with_plugin(dir.path(), "echo 'not a credential: tok-4711'");
+        let text = t
+            .authenticate(Duration::from_secs(5))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("printed no ExecCredential"), "{text}");
+        assert!(!text.contains("tok-4711"), "{text}");
+    }
+}

@@ -89,5 +89,7 @@ async fn instant(api: &HttpApi, logql: &str) -> Result<Option<f64>, ApiFailure> 
                 .replace("--prometheus-url", "--loki-url");
             f
         })?;
-    Ok(samples.first().map(|s| s.value))
+    // NaN or an infinity is no count of events, and a snapshot's JSON could
+    // not carry it: it reads as no value.
+    Ok(samples.first().map(|s| s.value).filter(|v| v.is_finite()))
 }
