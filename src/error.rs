@@ -135,10 +135,11 @@ impl From<std::io::Error> for Fatal {
 
 /// Prints `error: ...` and `hint: ...` to stderr.
 pub fn print(f: &Fatal) {
+    use crate::report::text::neutralise;
     let one_line = f.message.replace('\n', " ");
-    eprintln!("error: {one_line}");
+    eprintln!("error: {}", neutralise(&one_line));
     if let Some(h) = &f.hint {
-        eprintln!("hint: {h}");
+        eprintln!("hint: {}", neutralise(h));
     }
 }
 

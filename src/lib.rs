@@ -41,8 +41,10 @@ pub fn run(cli: Cli) -> ExitStatus {
     };
     // One crypto provider for every TLS client (kube and reqwest both use rustls).
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Every command writes stdout through the one neutralising writer, so no
+    // renderer can let a control character from the cluster through.
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = report::text::SafeWriter::new(stdout.lock());
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Status(args) => commands::status::run(&cli.global, args, &mut out).await,

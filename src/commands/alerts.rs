@@ -92,7 +92,7 @@ pub async fn resolve_settings(global: &GlobalArgs) -> Result<Settings, Fatal> {
         Err(e) if explicit => return Err(e.into()),
         Err(crate::cluster::Error::NoKubeconfig(_)) => (None, None),
         Err(e) => {
-            eprintln!("warning: {e} (using the settings without a kube context)");
+            crate::report::text::warn(&format!("{e} (using the settings without a kube context)"));
             (None, None)
         }
     };

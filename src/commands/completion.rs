@@ -179,8 +179,13 @@ fn kubeconfigs() -> Vec<kube::config::Kubeconfig> {
         .collect()
 }
 
+/// Names from a kubeconfig are untrusted text: the shell shows candidates
+/// in the terminal, so they are neutralised like everything else printed.
 fn candidates(names: BTreeSet<String>) -> Vec<CompletionCandidate> {
-    names.into_iter().map(CompletionCandidate::new).collect()
+    names
+        .into_iter()
+        .map(|n| CompletionCandidate::new(crate::report::text::neutralise(&n).into_owned()))
+        .collect()
 }
 
 /// Context names from the kubeconfig.

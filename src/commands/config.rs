@@ -32,7 +32,7 @@ pub async fn run(
     let (context, context_ns) = match KubeTarget::load(global, &env).await {
         Ok(t) => (t.context.clone(), t.context_namespace.clone()),
         Err(e) => {
-            eprintln!("warning: {e} (showing settings without a kube context)");
+            crate::report::text::warn(&format!("{e} (showing settings without a kube context)"));
             (None, None)
         }
     };

@@ -33,7 +33,7 @@ pub async fn run(
         })?;
         eprintln!(
             "saved snapshot of {} ({} gaps) to {}",
-            snapshot.context.as_deref().unwrap_or("in-cluster"),
+            crate::report::text::neutralise(snapshot.context.as_deref().unwrap_or("in-cluster")),
             snapshot.gaps.len(),
             args.output.display()
         );

@@ -2,6 +2,7 @@
 //! rendered as a table, JSON/YAML, JUnit (for CI) or Markdown (for an incident).
 
 use super::Styles;
+use super::text::{is_unsafe, neutralise};
 use crate::checks::{Area, Finding, Outcome, root_cause};
 use crate::snapshot::{API_VERSION, Gap, Snapshot};
 use serde::Serialize;
@@ -241,20 +242,34 @@ pub fn render_table(
     Ok(())
 }
 
-fn xml_escape(s: &str) -> String {
+/// `s` with the characters both XML and HTML (inside Markdown) read as
+/// markup turned into entities, and every other character written by `other`.
+fn escape(s: &str, other: impl Fn(char, &mut String)) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
-            c => out.push(c),
+            c => other(c, &mut out),
         }
     }
     out
+}
+
+/// Text for an XML element or attribute. Markup characters and quotes
+/// become entities, and every character XML 1.0 forbids (C0 controls,
+/// U+FFFE, U+FFFF) or a terminal would act on is shown as `\uXXXX`, never
+/// dropped. Newline and tab stay: element text keeps them as they are, and
+/// the only multi-line attribute values (messages) read well enough with
+/// them folded to spaces, as XML does.
+fn xml_escape(s: &str) -> String {
+    escape(s, |c, out| match c {
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&apos;"),
+        c if is_unsafe(c) => out.push_str(&neutralise(c.encode_utf8(&mut [0; 4]))),
+        c => out.push(c),
+    })
 }
 
 /// JUnit XML: one testsuite per area, one testcase per check. fail →
@@ -280,7 +295,7 @@ pub fn render_junit(out: &mut dyn Write, r: &DiagnoseReport, warn_fails: bool) -
         writeln!(
             out,
             r#"  <testsuite name="{}" tests="{}" failures="{}" errors="{}" skipped="{}" timestamp="{}">"#,
-            area.title(),
+            xml_escape(area.title()),
             cases.len(),
             cases.iter().filter(|f| failing(f)).count(),
             cases.iter().filter(|f| f.outcome == Outcome::Error).count(),
@@ -291,7 +306,8 @@ pub fn render_junit(out: &mut dyn Write, r: &DiagnoseReport, warn_fails: bool) -
             let class = f.id.split('.').next().unwrap_or("spice");
             write!(
                 out,
-                r#"    <testcase classname="spice.{class}" name="{}""#,
+                r#"    <testcase classname="spice.{}" name="{}""#,
+                xml_escape(class),
                 xml_escape(&f.id)
             )?;
             let mut body = f.evidence.join("\n");
@@ -344,8 +360,44 @@ pub fn render_junit(out: &mut dyn Write, r: &DiagnoseReport, warn_fails: bool) -
     writeln!(out, "</testsuites>")
 }
 
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// Untrusted text as inert Markdown that also fits in a table cell: HTML
+/// becomes entities (so `<img src=…>` is shown, not loaded), every
+/// punctuation character Markdown acts on is backslash-escaped (so
+/// `[x](javascript:…)` is no link and `|` does not split a cell), and a
+/// line break becomes a space.
+fn md_text(s: &str) -> String {
+    escape(s, |c, out| match c {
+        '\n' => out.push(' '),
+        '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '!' | '~' => {
+            out.push('\\');
+            out.push(c);
+        }
+        c => out.push(c),
+    })
+}
+
+/// The longest run of `mark` in `s`.
+fn longest_run(s: &str, mark: char) -> usize {
+    s.split(|c| c != mark).map(str::len).max().unwrap_or(0)
+}
+
+/// `s` as a code span: the delimiter is one backtick longer than any run
+/// inside, so the text cannot close it early; a line break becomes a space.
+fn md_code(s: &str) -> String {
+    let ticks = "`".repeat(longest_run(s, '`') + 1);
+    let body = s.replace(['\n', '\r'], " ");
+    let pad = if body.starts_with('`') || body.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{body}{pad}{ticks}")
+}
+
+/// `s` as a fenced code block whose fence no line inside can close.
+fn md_fence(s: &str, lang: &str) -> String {
+    let fence = "`".repeat(longest_run(s, '`').max(2) + 1);
+    format!("{fence}{lang}\n{s}\n{fence}")
 }
 
 /// Markdown to paste into an incident channel or document.
@@ -356,21 +408,27 @@ pub fn render_markdown(
 ) -> io::Result<()> {
     writeln!(
         out,
-        "### kubectl spice diagnose: {deployment} in `{}` (context `{}`, {})",
-        r.namespace,
-        r.context.as_deref().unwrap_or("in-cluster"),
+        "### kubectl spice diagnose: {} in {} (context {}, {})",
+        md_text(deployment),
+        md_code(&r.namespace),
+        md_code(r.context.as_deref().unwrap_or("in-cluster")),
         r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     )?;
     writeln!(out)?;
     match r.root_cause.as_deref().and_then(|id| r.find(id)) {
         Some(f) => {
-            writeln!(out, "**Root cause:** `{}`: {}", f.id, md_cell(&f.message))?;
+            writeln!(
+                out,
+                "**Root cause:** {}: {}",
+                md_code(&f.id),
+                md_text(&f.message)
+            )?;
             if let Some(rem) = &f.remediation {
                 if let Some(fix) = &rem.fix {
-                    writeln!(out, "\n**Fix:** {}", md_cell(fix))?;
+                    writeln!(out, "\n**Fix:** {}", md_text(fix))?;
                 }
                 if let Some(cmd) = &rem.command {
-                    writeln!(out, "\n```sh\n{cmd}\n```")?;
+                    writeln!(out, "\n{}", md_fence(cmd, "sh"))?;
                 }
             }
         }
@@ -382,11 +440,11 @@ pub fn render_markdown(
     for f in &r.checks {
         writeln!(
             out,
-            "| {} {} | `{}` | {} |",
+            "| {} {} | {} | {} |",
             f.outcome.mark(),
             f.outcome.word(),
-            f.id,
-            md_cell(&f.message)
+            md_code(&f.id.replace('|', "\\|")),
+            md_text(&f.message)
         )?;
     }
     writeln!(out)?;

@@ -7,14 +7,19 @@ pub mod alerts;
 pub mod dashboard;
 pub mod diagnose;
 pub mod status;
+pub mod text;
+
+#[cfg(test)]
+mod props;
 
 use crate::cli::{ColorChoice, Output};
-use owo_colors::OwoColorize;
 use serde::Serialize;
 use std::io::Write;
 
 /// Colour, decided once: `--color`, then `NO_COLOR`, `TERM=dumb` and whether
-/// stdout is a terminal.
+/// stdout is a terminal. Styled strings carry colour markers, not escape
+/// sequences: only `text::SafeWriter` (stdout) or `text::render` turn them
+/// into SGR, so styled text must reach the terminal through one of them.
 #[derive(Debug, Clone, Copy)]
 pub struct Styles {
     pub color: bool,
@@ -42,40 +47,30 @@ impl Styles {
         Styles { color: false }
     }
 
-    pub fn good(&self, s: &str) -> String {
+    /// `s` between the colour markers of `on` and `off` (SGR parameters),
+    /// which only `text::SafeWriter` turns into escape sequences.
+    fn paint(&self, on: &str, s: &str, off: &str) -> String {
         if self.color {
-            s.green().to_string()
+            format!("{}{s}{}", text::sgr_marker(on), text::sgr_marker(off))
         } else {
             s.to_string()
         }
+    }
+
+    pub fn good(&self, s: &str) -> String {
+        self.paint("32", s, "39")
     }
     pub fn warn(&self, s: &str) -> String {
-        if self.color {
-            s.yellow().to_string()
-        } else {
-            s.to_string()
-        }
+        self.paint("33", s, "39")
     }
     pub fn bad(&self, s: &str) -> String {
-        if self.color {
-            s.red().bold().to_string()
-        } else {
-            s.to_string()
-        }
+        self.paint("1;31", s, "22;39")
     }
     pub fn dim(&self, s: &str) -> String {
-        if self.color {
-            s.dimmed().to_string()
-        } else {
-            s.to_string()
-        }
+        self.paint("2", s, "22")
     }
     pub fn bold(&self, s: &str) -> String {
-        if self.color {
-            s.bold().to_string()
-        } else {
-            s.to_string()
-        }
+        self.paint("1", s, "22")
     }
 }
 

@@ -2,6 +2,7 @@
 //! Metrics Summary" on one screen. `StatusReport::build` is pure (snapshot +
 //! settings in, data out); `render_table` only formats.
 
+use super::text::neutralise;
 use super::{Styles, human_duration, num};
 use crate::settings::{Bands, Settings};
 use crate::snapshot::*;
@@ -903,16 +904,19 @@ fn render_rest(
         writeln!(out)?;
         let mut table = tabled::builder::Builder::default();
         table.push_record(["NAME", "STATUS", "READY", "RESTARTS", "AGE", "NODE"]);
+        // Cells are neutralised before the table measures them, so an
+        // escaped control widens its column instead of breaking alignment.
+        let cell = |s: &str| neutralise(s).into_owned();
         for p in &r.pod_list {
             table.push_record([
-                p.name.clone(),
-                p.status.clone(),
+                cell(&p.name),
+                cell(&p.status),
                 p.ready.clone(),
                 p.restarts.to_string(),
                 p.age_seconds
                     .map(human_duration)
                     .unwrap_or_else(|| "?".into()),
-                p.node.clone().unwrap_or_else(|| "<none>".into()),
+                cell(p.node.as_deref().unwrap_or("<none>")),
             ]);
         }
         writeln!(out, "{}", crate::report::plain_table(table))?;

@@ -5,6 +5,7 @@
 use super::model::{Model, episode_line, is_running};
 use crate::checks::Outcome;
 use crate::report::status::Band;
+use crate::report::text::neutralise;
 use crate::report::{human_duration, num};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -38,6 +39,12 @@ fn changed(color: bool) -> Style {
     } else {
         Style::default().add_modifier(Modifier::REVERSED)
     }
+}
+
+/// Text from the cluster, made safe before it becomes a widget: this view
+/// draws through ratatui, not through `report::text::SafeWriter`.
+fn safe(s: &str) -> String {
+    neutralise(s).into_owned()
 }
 
 fn band_color(b: Option<Band>) -> Color {
@@ -87,12 +94,13 @@ fn draw_header(f: &mut Frame, area: Rect, m: &Model, h: &Header, banner: Option<
         ),
         Span::raw(format!(
             "  context {}  namespace {}  {at}",
-            h.context, h.namespace
+            safe(&h.context),
+            safe(&h.namespace)
         )),
     ])];
     if let Some(b) = banner {
         lines.push(Line::from(Span::styled(
-            format!("! {b}"),
+            format!("! {}", safe(b)),
             style(h.color, Color::Red).add_modifier(Modifier::BOLD),
         )));
     }
@@ -209,13 +217,13 @@ fn draw_side(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
             )),
         ]),
         Line::from(Span::styled(
-            format!("HPA {}", m.hpa.as_deref().unwrap_or("not found")),
+            format!("HPA {}", safe(m.hpa.as_deref().unwrap_or("not found"))),
             hl("hpa"),
         )),
         Line::from(Span::styled(
             format!(
                 "ScaledObject {}",
-                m.scaled_object.as_deref().unwrap_or("not read")
+                safe(m.scaled_object.as_deref().unwrap_or("not read"))
             ),
             hl("scaledobject"),
         )),
@@ -244,12 +252,12 @@ fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
                 p.containers.len()
             );
             let row = Row::new(vec![
-                Cell::from(p.name.clone()),
-                Cell::from(p.display_status()),
+                Cell::from(safe(&p.name)),
+                Cell::from(safe(&p.display_status())),
                 Cell::from(ready),
                 Cell::from(p.restarts.to_string()),
                 Cell::from(age),
-                Cell::from(p.node.clone().unwrap_or_else(|| "<none>".into())),
+                Cell::from(safe(p.node.as_deref().unwrap_or("<none>"))),
             ]);
             if m.highlighted.contains(&p.name) {
                 row.style(changed(h.color))
@@ -260,10 +268,15 @@ fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
         .collect();
     // Columns as wide as their longest value, so pod names are never cut
     // while there is room; the node name takes what is left.
-    let name_width = pods.iter().map(|p| p.name.len()).max().unwrap_or(0).max(4) as u16;
+    let name_width = pods
+        .iter()
+        .map(|p| safe(&p.name).len())
+        .max()
+        .unwrap_or(0)
+        .max(4) as u16;
     let status_width = pods
         .iter()
-        .map(|p| p.display_status().len())
+        .map(|p| safe(&p.display_status()).len())
         .max()
         .unwrap_or(0)
         .max(6) as u16;
@@ -300,7 +313,7 @@ fn draw_events(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
             } else {
                 Style::default()
             };
-            Line::from(Span::styled(e.clone(), s))
+            Line::from(Span::styled(safe(e), s))
         })
         .collect();
     f.render_widget(
@@ -334,7 +347,10 @@ fn draw_episodes(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
         } else {
             Color::Red
         };
-        lines.push(Line::from(Span::styled(episode_line(e), style(h.color, c))));
+        lines.push(Line::from(Span::styled(
+            safe(&episode_line(e)),
+            style(h.color, c),
+        )));
     }
     if lines.is_empty() {
         lines.push(Line::from("  no scaling episode yet"));
@@ -379,8 +395,8 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
-    #[test]
-    fn the_screen_shows_figures_pods_and_episodes() {
+    /// A model that saw `first` then `second` pods, 10 s apart, with 2 sessions.
+    fn model(first: &[&str], second: &[&str], hpa: &str) -> Model {
         let s = Settings::defaults();
         let mut m = Model::new(Config {
             interval_secs: 2.0,
@@ -389,8 +405,8 @@ mod tests {
             bands: s.bands,
         });
         let t0 = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let pod = |name: &str| crate::snapshot::PodInfo {
-            name: name.into(),
+        let pod = |name: &&str| crate::snapshot::PodInfo {
+            name: name.to_string(),
             namespace: "default".into(),
             phase: "Running".into(),
             node: Some("node-a".into()),
@@ -405,32 +421,68 @@ mod tests {
         };
         let mut o = Observation::new(t0);
         o.sessions = Some(2.0);
-        o.pods = Some(vec![pod("game-a")]);
+        o.pods = Some(first.iter().map(pod).collect());
         o.nodes = Some(1);
-        o.hpa = Some("keda-hpa-x replicas 1/2".into());
+        o.hpa = Some(hpa.into());
         m.observe(o.clone());
         o.at = jiff::Timestamp::from_second(1_800_000_010).unwrap();
-        o.pods = Some(vec![pod("game-a"), pod("game-b")]);
+        o.pods = Some(second.iter().map(pod).collect());
         m.observe(o);
+        m
+    }
+
+    /// The characters of one 140×40 frame.
+    fn screen(m: &Model, context: &str) -> String {
         let mut term = Terminal::new(TestBackend::new(140, 40)).unwrap();
         let header = Header {
-            context: "sim".into(),
+            context: context.into(),
             namespace: "default".into(),
             color: false,
         };
-        term.draw(|f| draw(f, &m, &header)).unwrap();
-        let screen: String = term
-            .backend()
+        term.draw(|f| draw(f, m, &header)).unwrap();
+        term.backend()
             .buffer()
             .content()
             .iter()
             .map(|c| c.symbol())
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_screen_shows_figures_pods_and_episodes() {
+        let m = model(
+            &["game-a"],
+            &["game-a", "game-b"],
+            "keda-hpa-x replicas 1/2",
+        );
+        let screen = screen(&m, "sim");
         assert!(screen.contains("sessions 2"), "{screen}");
         assert!(screen.contains("running 2"), "{screen}");
         assert!(screen.contains("game-b"), "{screen}");
         assert!(screen.contains("1.00 green"), "{screen}");
         assert!(screen.contains("scale-up 1 → 2 sessions"), "{screen}");
         assert!(screen.contains("HPA keda-hpa-x"), "{screen}");
+    }
+
+    #[test]
+    fn cluster_text_is_shown_escaped_on_the_full_screen() {
+        let m = model(
+            &["a\u{1b}[2J"],
+            &["a\u{1b}[2J", "b\u{202e}"],
+            "hpa\u{9b}31m",
+        );
+        let screen = screen(&m, "ctx\u{1b}]0;t\u{7}");
+        assert!(
+            !screen.chars().any(crate::report::text::is_unsafe),
+            "{screen:?}"
+        );
+        for shown in [
+            "a\\u001b[2J",
+            "b\\u202e",
+            "hpa\\u009b31m",
+            "ctx\\u001b]0;t\\u0007",
+        ] {
+            assert!(screen.contains(shown), "{shown} in {screen}");
+        }
     }
 }

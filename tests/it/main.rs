@@ -10,6 +10,7 @@ mod dashboard;
 mod diagnose;
 mod edges;
 mod harness;
+mod hostile;
 mod krew;
 mod kubectl;
 mod man;
