@@ -7,10 +7,11 @@ use std::error::Error as StdError;
 /// message, a plugin's stderr) one error line quotes.
 pub const QUOTE_CHARS: usize = 300;
 
-/// Quotes an untrusted text on one line: whitespace runs become one space,
-/// control and bidi characters are shown escaped (`\u{1b}`), and past
-/// [`QUOTE_CHARS`] characters the rest is counted, not printed:
-/// `... (… 20971520 bytes more)`. A 20 MB message stays a short line.
+/// Quotes an untrusted text on one line: whitespace runs (newlines too)
+/// become one space, and past [`QUOTE_CHARS`] characters the rest is
+/// counted, not printed: `... (… 20971520 bytes more)`. A 20 MB message
+/// stays a short line. Control and bidi characters are left to the one
+/// writer that shows them escaped (`crate::report::text`).
 pub fn quote(text: &str) -> String {
     let text = text.trim();
     let mut out = String::new();
@@ -29,11 +30,7 @@ pub fn quote(text: &str) -> String {
             continue;
         }
         space = false;
-        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
+        out.push(c);
     }
     if end < text.len() {
         out.push_str(&format!(" (… {} bytes more)", text.len() - end));
@@ -181,7 +178,13 @@ mod tests {
             "{q}"
         );
         assert_eq!(quote("  short\r\n text "), "short text");
-        assert_eq!(quote("a\u{1b}[2Jb\u{202e}c"), "a\\u{1b}[2Jb\\u{202e}c");
+        // Controls stay for the writer to show escaped; nothing is dropped.
+        let hostile = quote("a\u{1b}[2Jb\u{202e}c");
+        assert_eq!(hostile, "a\u{1b}[2Jb\u{202e}c");
+        assert_eq!(
+            crate::report::text::neutralise(&hostile),
+            "a\\u001b[2Jb\\u202ec"
+        );
         // A cut never splits a character.
         let wide = "é".repeat(QUOTE_CHARS + 5);
         assert!(

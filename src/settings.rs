@@ -805,8 +805,18 @@ impl Settings {
             && bands.green_min <= bands.green_max
             && bands.green_max <= bands.yellow_max)
         {
-            return Err(fail(
+            // Blame a band the user set: a default edge is never the mistake.
+            let culprit = [
                 "ratio.greenMin",
+                "ratio.greenMax",
+                "ratio.yellowMin",
+                "ratio.yellowMax",
+            ]
+            .into_iter()
+            .find(|k| *get(k).1 != Source::Default)
+            .unwrap_or("ratio.greenMin");
+            return Err(fail(
+                culprit,
                 format!(
                     "bands must satisfy yellowMin ≤ greenMin ≤ greenMax ≤ yellowMax (got {} ≤ {} ≤ {} ≤ {})",
                     bands.yellow_min, bands.green_min, bands.green_max, bands.yellow_max
@@ -1243,6 +1253,16 @@ mod tests {
     }
 
     #[test]
+    fn a_band_error_names_the_band_that_was_set() {
+        let env = env_of(&[("SPICE_RATIO_GREEN_MAX", "2")]);
+        let err = resolve_env(&env).unwrap_err().to_string();
+        assert!(
+            err.starts_with("env SPICE_RATIO_GREEN_MAX: ratio.greenMax: bands must"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_env_value_names_the_variable() {
         let env = env_of(&[("SPICE_TARGETS_SCALE_UP", "soon")]);
         let err = resolve_env(&env).unwrap_err().to_string();
@@ -1397,7 +1417,19 @@ mod tests {
             ]
         }
 
+        /// Failures are reported with their minimal input, not saved to a
+        /// file beside the sources.
+        fn config(cases: u32) -> ProptestConfig {
+            ProptestConfig {
+                cases,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
         proptest! {
+            #![proptest_config(config(256))]
+
             #[test]
             fn durations_never_panic_and_stay_in_range(v in duration_text()) {
                 let start = Instant::now();
@@ -1438,7 +1470,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(64))]
+            #![proptest_config(config(64))]
 
             #[test]
             fn any_config_file_loads_or_is_an_error(text in prop_oneof![
