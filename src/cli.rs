@@ -284,6 +284,9 @@ pub struct GlobalArgs {
     /// Loki base URL, instead of the service proxy (token from $SPICE_LOKI_TOKEN).
     #[arg(long, global = true, value_name = "URL", help_heading = "Spice")]
     pub loki_url: Option<String>,
+    /// Tenant for a multi-tenant Loki, sent as X-Scope-OrgID.
+    #[arg(long, global = true, value_name = "TENANT", help_heading = "Spice")]
+    pub loki_tenant: Option<String>,
     /// Namespace of the KEDA operator [default: keda].
     #[arg(long, global = true, value_name = "NS", help_heading = "Spice")]
     pub keda_namespace: Option<String>,

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod commands;
 pub mod error;
 pub mod exit;
+pub mod keda_log;
 pub mod report;
 pub mod settings;
 pub mod snapshot;

@@ -127,6 +127,11 @@ const KEYS: &[Key] = &[
         help: "LogQL selecting heartbeat events",
     },
     Key {
+        name: "lokiTenant",
+        default: None,
+        help: "Loki tenant (X-Scope-OrgID) for a multi-tenant Loki",
+    },
+    Key {
         name: "kedaNamespace",
         default: Some("keda"),
         help: "namespace of the KEDA operator",
@@ -135,6 +140,11 @@ const KEYS: &[Key] = &[
         name: "kedaOperatorSelector",
         default: Some("app.kubernetes.io/name=keda-operator"),
         help: "label selector of the KEDA operator pods",
+    },
+    Key {
+        name: "kedaMetricsApiserverSelector",
+        default: Some("app.kubernetes.io/name=keda-operator-metrics-apiserver"),
+        help: "label selector of KEDA's metrics API server pods",
     },
     Key {
         name: "sidecarContainer",
@@ -312,8 +322,11 @@ pub struct Settings {
     pub grafana_service: ServiceRef,
     pub loki: Endpoint,
     pub loki_query: String,
+    /// The tenant a multi-tenant Loki wants in `X-Scope-OrgID`.
+    pub loki_tenant: Option<String>,
     pub keda_namespace: String,
     pub keda_operator_selector: String,
+    pub keda_metrics_apiserver_selector: String,
     pub sidecar_container: String,
     pub request_timeout: Duration,
     pub color: ColorChoice,
@@ -349,8 +362,10 @@ struct FileValues {
     loki_service: Option<Scalar>,
     loki_url: Option<Scalar>,
     loki_query: Option<Scalar>,
+    loki_tenant: Option<Scalar>,
     keda_namespace: Option<Scalar>,
     keda_operator_selector: Option<Scalar>,
+    keda_metrics_apiserver_selector: Option<Scalar>,
     sidecar_container: Option<Scalar>,
     request_timeout: Option<Scalar>,
     color: Option<Scalar>,
@@ -427,8 +442,13 @@ impl FileValues {
         put("lokiService", &self.loki_service);
         put("lokiUrl", &self.loki_url);
         put("lokiQuery", &self.loki_query);
+        put("lokiTenant", &self.loki_tenant);
         put("kedaNamespace", &self.keda_namespace);
         put("kedaOperatorSelector", &self.keda_operator_selector);
+        put(
+            "kedaMetricsApiserverSelector",
+            &self.keda_metrics_apiserver_selector,
+        );
         put("sidecarContainer", &self.sidecar_container);
         put("requestTimeout", &self.request_timeout);
         put("color", &self.color);
@@ -585,6 +605,7 @@ fn flag_values(args: &GlobalArgs) -> Vec<(&'static str, &'static str, String)> {
     );
     put("prometheusUrl", "--prometheus-url", &args.prometheus_url);
     put("lokiUrl", "--loki-url", &args.loki_url);
+    put("lokiTenant", "--loki-tenant", &args.loki_tenant);
     put("kedaNamespace", "--keda-namespace", &args.keda_namespace);
     put("requestTimeout", "--request-timeout", &args.request_timeout);
     let color = args.color.map(|c| match c {
@@ -737,6 +758,27 @@ impl Settings {
         let service = |key: &str| -> Result<ServiceRef, SettingsError> {
             ServiceRef::parse(&text(key)?).map_err(|m| fail(key, m))
         };
+        // Loki's tenant IDs: letters, digits and !-_.*'() (up to 150), with
+        // `|` joining several for a federated query; it goes into a header.
+        let tenant = |key: &str| -> Result<Option<String>, SettingsError> {
+            let Some(v) = get(key)
+                .0
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            else {
+                return Ok(None);
+            };
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "!-_.*'()|".contains(c);
+            if v.len() <= 150 && v.chars().all(allowed) {
+                Ok(Some(v.to_string()))
+            } else {
+                Err(fail(
+                    key,
+                    "a Loki tenant ID is at most 150 letters, digits and !-_.*'() (| joins several)".into(),
+                ))
+            }
+        };
         let url = |key: &str| -> Result<Option<String>, SettingsError> {
             match get(key)
                 .0
@@ -855,8 +897,10 @@ impl Settings {
             grafana_service: service("grafanaService")?,
             loki,
             loki_query: text("lokiQuery")?,
+            loki_tenant: tenant("lokiTenant")?,
             keda_namespace: name("kedaNamespace")?,
             keda_operator_selector: selector("kedaOperatorSelector")?,
+            keda_metrics_apiserver_selector: selector("kedaMetricsApiserverSelector")?,
             sidecar_container: name("sidecarContainer")?,
             request_timeout,
             color,

@@ -44,7 +44,13 @@ pub struct Snapshot {
     pub events: Option<Vec<EventInfo>>,
     #[serde(default)]
     pub operator_pods: Option<Vec<PodInfo>>,
-    /// KEDA operator log lines about this ScaledObject or its scalers (newest last).
+    /// KEDA's metrics API server pods (`keda-operator-metrics-apiserver`),
+    /// which serve the HPA its external metric.
+    #[serde(default)]
+    pub metrics_apiserver_pods: Option<Vec<PodInfo>>,
+    /// KEDA operator log lines about this ScaledObject (newest last), after up
+    /// to 10 error lines about other ScaledObjects kept as context only (the
+    /// checks tell them apart with `keda_log::about`).
     #[serde(default)]
     pub operator_logs: Option<Vec<LogLine>>,
     /// Alerting rules Prometheus has loaded (to spot the runbook's flawed forms).
@@ -79,6 +85,7 @@ impl Snapshot {
             node_claims: None,
             events: None,
             operator_pods: None,
+            metrics_apiserver_pods: None,
             operator_logs: None,
             prometheus_rules: None,
             loki: None,
@@ -245,6 +252,10 @@ impl<T> Lookup<T> {
 pub struct Apis {
     pub keda: Option<bool>,
     pub karpenter: Option<bool>,
+    /// The karpenter.sh version NodePools and NodeClaims were read at: `v1`,
+    /// or `v1beta1` on Karpenter before 1.0 (v0.32–v0.37).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub karpenter_version: Option<String>,
 }
 
 /// Something the collect step could not read, and how to fix that.
@@ -470,16 +481,32 @@ impl ScaledObjectInfo {
         self.max_replicas.unwrap_or(KEDA_DEFAULT_MAX_REPLICAS)
     }
 
-    /// Paused as KEDA sees it: `paused-replicas` present, or `paused` set to
-    /// anything but "false" (KEDA treats a non-boolean value as true).
+    /// Fully paused as KEDA sees it: `paused-replicas` present, or `paused`
+    /// true by KEDA's `getBoolAnnotation` (kedacore/keda v2.20.2
+    /// `apis/keda/v1alpha1/scaledobject_types.go`). `paused-scale-in` and
+    /// `paused-scale-out` also set the Paused condition True, but KEDA keeps
+    /// its scale loop and the HPA, so they are not a pause of autoscaling.
     pub fn paused(&self) -> bool {
-        if self.annotations.contains_key(PAUSED_REPLICAS) {
+        if self.annotations.contains_key(PAUSED_REPLICAS) || self.bool_annotation(PAUSED) {
             return true;
         }
-        if let Some(v) = self.annotations.get(PAUSED) {
-            return !v.trim().eq_ignore_ascii_case("false");
+        if self.annotations.contains_key(PAUSED) || self.one_way_paused() {
+            return false;
         }
         condition(&self.conditions, "Paused").is_some_and(|c| c.status == "True")
+    }
+
+    /// Scale-in or scale-out paused by its annotation (one direction only).
+    pub fn one_way_paused(&self) -> bool {
+        self.bool_annotation(PAUSED_SCALE_IN) || self.bool_annotation(PAUSED_SCALE_OUT)
+    }
+
+    /// An annotation read as KEDA's `getBoolAnnotation` reads it: absent is
+    /// false, a Go boolean is itself, any other value is taken as true.
+    pub fn bool_annotation(&self, key: &str) -> bool {
+        self.annotations
+            .get(key)
+            .is_some_and(|v| parse_go_bool(v).unwrap_or(true))
     }
 
     /// The first prometheus trigger.
@@ -488,11 +515,26 @@ impl ScaledObjectInfo {
     }
 }
 
+/// Go's `strconv.ParseBool`, which KEDA applies to its annotations: exactly
+/// `1 t T TRUE true True` and `0 f F FALSE false False`; anything else
+/// (` true`, `yes`, `FaLsE`) is not a boolean.
+pub fn parse_go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fallback {
     pub failure_threshold: Option<i64>,
     pub replicas: Option<i64>,
+    /// `static` (the default), `currentReplicas`, `currentReplicasIfHigher`,
+    /// `currentReplicasIfLower` (KEDA 2.17+) or `scalingModifiers` (2.20+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,9 +20,9 @@ pub static CHECKS: &[Check] = &[
         needs: &["prometheus.nginx-metric", "prometheus.kube-state-metrics"],
         reads: "Prometheus |sessions/running − 1| now and over 5 min; loaded alert rules",
         docs: Docs {
-            what: "The runbook's PodSessionRatioAnomaly (|sessions/running pods − 1| > 0.5 for 5m), evaluated with sum(kube_pod_status_phase{phase=\"Running\"}); and any loaded rule that counts pods with count(kube_pod_status_phase...).",
-            why: "kube-state-metrics emits a 0/1 series for every phase of every pod, so count(...{phase=\"Running\"}) counts all pods, not the Running ones: the runbook's alert compares sessions with the wrong number.",
-            fix: "When it fires, pods do not follow sessions (see sessions.ratio). In the rule, replace count(kube_pod_status_phase{...}) with sum(kube_pod_status_phase{...}).",
+            what: "The runbook's PodSessionRatioAnomaly (|sessions/running pods − 1| > 0.5 for 5m), evaluated with sum(kube_pod_status_phase{phase=\"Running\"}); and any loaded rule that counts pods with count(kube_pod_status_phase...) or selects them with the runbook's pod=~\"<deployment>-.*\".",
+            why: "kube-state-metrics emits a 0/1 series for every phase of every pod, so count(...{phase=\"Running\"}) counts all pods, not the Running ones: the runbook's alert compares sessions with the wrong number. Its pod=~\"spice-runner-.*\" also counts the spice-runner-nginx pods, so a healthy game looks overprovisioned.",
+            fix: "When it fires, pods do not follow sessions (see sessions.ratio). In the rule, replace count(kube_pod_status_phase{...}) with sum(kube_pod_status_phase{...}), and match pods by the Deployment's pod-name shape (kubectl spice alerts prints the corrected rule).",
         },
         eval: pod_session_ratio,
     },
@@ -109,7 +109,7 @@ fn never_fires(r: &RuleInfo) -> bool {
 /// The loaded rules that match `flawed`, or a line saying they were not read.
 fn flawed_rules<'a>(
     ctx: &Ctx<'a>,
-    flawed: fn(&RuleInfo) -> bool,
+    flawed: impl Fn(&RuleInfo) -> bool,
 ) -> (Vec<&'a RuleInfo>, Option<String>) {
     match &ctx.snap.prometheus_rules {
         Some(rules) => (rules.iter().filter(|r| flawed(r)).collect(), None),
@@ -206,13 +206,29 @@ fn pod_session_ratio(ctx: &Ctx) -> Verdict {
         Some(line) => v.evidence(line),
         None => v,
     };
-    with_rules(
+    let v = with_rules(
         ctx,
         v,
         &rules,
         "counts pods with count(kube_pod_status_phase...): that counts every pod in every phase, not the Running ones",
         format!(
             "replace count(kube_pod_status_phase{{...}}) with sum(kube_pod_status_phase{{...}}); the corrected PodSessionRatioAnomaly is: {expr} > 0.5"
+        ),
+    );
+    // The runbook's pod=~"<deployment>-.*" also matches the nginx pods.
+    let deployment = &ctx.settings.deployment;
+    let loose = format!("pod=~\"{deployment}-.*\"");
+    let (loose_rules, _) = flawed_rules(ctx, |r| compact(&r.query).contains(&loose));
+    with_rules(
+        ctx,
+        v,
+        &loose_rules,
+        &format!(
+            "selects pods with {loose}, which also matches the {deployment}-nginx pods and any other {deployment}-* workload"
+        ),
+        format!(
+            "select the Deployment's own pods by their name shape, pod=~\"{}\" (kubectl spice alerts prints the corrected rules)",
+            promql::deployment_pod_regex(deployment)
         ),
     )
 }
@@ -362,6 +378,39 @@ mod tests {
         let mut s = healthy();
         set_prom_error(&mut s, promql::ALERT_RATIO_NOW, "Prometheus timeout: slow");
         expect(&eval(pod_session_ratio, &s), Outcome::Error, "slow");
+    }
+
+    #[test]
+    fn a_loaded_rule_with_the_runbooks_pod_regex_warns() {
+        let mut s = healthy();
+        s.prometheus_rules = Some(vec![rule(
+            "spice",
+            "PodSessionRatioAnomaly",
+            r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[5m])) / sum(kube_pod_status_phase{namespace="default", pod=~"spice-runner-.*", phase="Running"}) < 0.5"#,
+        )]);
+        let v = eval(pod_session_ratio, &s);
+        expect(
+            &v,
+            Outcome::Warn,
+            "selects pods with pod=~\"spice-runner-.*\", which also matches the spice-runner-nginx pods",
+        );
+        assert!(
+            v.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("pod=~\"spice-runner-[bcdfghjklmnpqrstvwxz2456789]{1,10}-"),
+            "{v:#?}"
+        );
+        // The runbook's own rule has both flaws: one warning, both findings.
+        s.prometheus_rules = Some(vec![rule("spice", "PodSessionRatioAnomaly", RUNBOOK_RATIO)]);
+        let v = eval(pod_session_ratio, &s);
+        expect(&v, Outcome::Warn, "counts pods with count(");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("also matches the spice-runner-nginx pods")),
+            "{v:#?}"
+        );
     }
 
     #[test]

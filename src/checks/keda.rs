@@ -8,11 +8,12 @@
 
 use super::{Area, Check, Ctx, Docs, Outcome, Verdict};
 use crate::cluster::promql;
+use crate::keda_log;
 use crate::settings::Endpoint;
 use crate::snapshot::{
     Condition, GapReason, KEDA_DEFAULT_ACTIVATION_THRESHOLD, KEDA_DEFAULT_MAX_REPLICAS,
     KEDA_DEFAULT_POLLING_INTERVAL, Lookup, PAUSED, PAUSED_REPLICAS, PAUSED_SCALE_IN,
-    PAUSED_SCALE_OUT, ScaledObjectInfo, TriggerInfo, condition,
+    PAUSED_SCALE_OUT, ScaledObjectInfo, TriggerInfo, condition, parse_go_bool,
 };
 use jiff::Timestamp;
 
@@ -54,7 +55,7 @@ pub static CHECKS: &[Check] = &[
         reads: "scaledObject.conditions[Ready]",
         docs: Docs {
             what: "The ScaledObject's Ready condition (READY column of `kubectl get scaledobject`).",
-            why: "Ready=False means KEDA rejected the spec (ScaledObjectCheckFailed) or the trigger fails (TriggerError); Unknown with PartialTriggerError means one trigger fails.",
+            why: "Ready=False means KEDA rejected the spec (ScaledObjectCheckFailed) or the trigger fails (TriggerError); Unknown with PartialTriggerError means one trigger fails. KEDA 2.20.0–2.20.1 also turn Ready False when only the HPA is unhealthy (HPAMetricsUnavailable), 2.20.2 sets HPAActive=False instead: then this check warns and the HPA checks judge the cause, never blocked by it.",
             fix: "Fix what the condition's reason and message name; the operator logs and the ScaledObject's Warning events carry the full error.",
         },
         eval: ready,
@@ -67,8 +68,8 @@ pub static CHECKS: &[Check] = &[
         needs: &["keda.scaledobject"],
         reads: "scaledObject.annotations (autoscaling.keda.sh/paused*), scaledObject.conditions[Paused]",
         docs: Docs {
-            what: "KEDA's pause annotations (paused, paused-replicas, paused-scale-in, paused-scale-out) and the Paused condition.",
-            why: "A full pause stops the scale loop and deletes the HPA, so pods no longer follow sessions; a one-direction pause disables scale-in or scale-out on the HPA.",
+            what: "KEDA's pause annotations (paused, paused-replicas, paused-scale-in, paused-scale-out), read as KEDA reads them (Go strconv.ParseBool: 1 t T TRUE true True 0 f F FALSE false False; any other value counts as true), and the Paused condition.",
+            why: "A full pause (paused, paused-replicas) stops the scale loop and deletes the HPA, so pods no longer follow sessions. paused-scale-in/-out also set Paused=True, but KEDA keeps the HPA and scales the other way: scale-in paused means sessions end but pods stay; scale-out paused means new sessions get no pod.",
             fix: "Remove the annotation: `kubectl annotate scaledobject <name> -n <ns> autoscaling.keda.sh/paused-` (or paused-replicas-, paused-scale-in-, paused-scale-out-).",
         },
         eval: paused,
@@ -79,9 +80,9 @@ pub static CHECKS: &[Check] = &[
         title: "Prometheus trigger queries sessions 1:1",
         runbook: "Prometheus Queries: Active Game Sessions; Troubleshooting: No Pods Scaling Up, Check 3",
         needs: &["keda.scaledobject"],
-        reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress)",
+        reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress); Prometheus count_over_time(nginx_http_requests_total{service=...}[5m])",
         docs: Docs {
-            what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, threshold is 1, metricType is AverageValue.",
+            what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, its rate window holds two samples at the series' scrape interval, threshold is 1, metricType is AverageValue.",
             why: "KEDA errors on a query that returns several series (\"returned multiple elements\"); the HPA wants ceil(sessions / threshold) pods, so only threshold 1 with AverageValue gives one pod per session.",
             fix: "Use query sum(rate(nginx_http_requests_total{service=\"<nginxService>\"}[1m])), threshold \"1\", and leave metricType unset (AverageValue).",
         },
@@ -102,6 +103,20 @@ pub static CHECKS: &[Check] = &[
         eval: operator,
     },
     Check {
+        id: "keda.metrics-apiserver",
+        area: Area::Keda,
+        title: "KEDA's metrics API server is running",
+        runbook: "Quick Health Checks §3 (the HPA's metric comes from it)",
+        needs: &["keda.installed"],
+        reads: "metricsApiserverPods, gaps[keda-metrics-apiserver]",
+        docs: Docs {
+            what: "The keda-operator-metrics-apiserver pods (kedaNamespace, kedaMetricsApiserverSelector) are Running and Ready.",
+            why: "It serves external.metrics.k8s.io: the HPA reads s0-prometheus from it to go from 1 to N pods. When it is down, KEDA's own loop still works (Ready, Active), but the HPA reports FailedGetExternalMetric and freezes; KEDA 2.20.0–2.20.1 then turn Ready False (HPAMetricsUnavailable) and 2.20.2 sets HPAActive False.",
+            fix: "Read its logs (`kubectl logs -n keda <pod> --previous`) and events: an OOMKilled loop wants a higher memory limit (Helm resources.metricServer); check `kubectl get apiservice v1beta1.external.metrics.k8s.io` is Available.",
+        },
+        eval: metrics_apiserver,
+    },
+    Check {
         id: "keda.operator-logs",
         area: Area::Keda,
         title: "KEDA operator logs show no scaler errors",
@@ -109,7 +124,7 @@ pub static CHECKS: &[Check] = &[
         needs: &["keda.operator"],
         reads: "operatorLogs, gaps[keda-operator-logs]",
         docs: Docs {
-            what: "Operator log lines about this ScaledObject with scaler errors (`error executing prometheus query`, `prometheus query api returned error`, `error getting scale decision`, `returned multiple elements`, ERROR).",
+            what: "Operator log lines about this ScaledObject with scaler errors (`error executing prometheus query`, `prometheus query api returned error`, `error getting scale decision`, `returned multiple elements`, ERROR). A line counts only when its structured fields name this ScaledObject (\"scaledObject.Name\", \"scaledobject.Name\", a scaler's \"name\"); other ScaledObjects' errors are listed as context, never as evidence.",
             why: "The runbook greps for \"querying prometheus\", which KEDA never logs: successful queries are silent at info level, only failures are logged.",
             fix: "Fix what the quoted error names: serverAddress reachable from the keda namespace, a query that parses and returns one element.",
         },
@@ -125,7 +140,7 @@ pub static CHECKS: &[Check] = &[
         docs: Docs {
             what: "Warning events on the ScaledObject: KEDAScalerFailed, ScaledObjectCheckFailed, KEDAScaleTargetActivationFailed, ...",
             why: "KEDA reports scaler and scale failures as events; the runbook's `grep -i scale` over all events hides them among normal ones.",
-            fix: "Fix what the newest event's message says; events expire after an hour, so a recent one is a current problem.",
+            fix: "Fix what the newest event's message says; events expire after an hour, so a recent one is a current problem. An event written through events.k8s.io (KEDA 2.20) is as recent as its series.lastObservedTime.",
         },
         eval: events,
     },
@@ -151,7 +166,7 @@ pub static CHECKS: &[Check] = &[
         needs: &["keda.scaledobject"],
         reads: "scaledObject.fallback, scaledObject.conditions[Fallback]",
         docs: Docs {
-            what: "The Fallback condition and whether spec.fallback is configured.",
+            what: "The Fallback condition, spec.fallback and its behavior (static, currentReplicas, currentReplicasIfHigher, currentReplicasIfLower; KEDA 2.17+), which decides how many replicas fallback holds.",
             why: "Fallback=True means the scaler failed failureThreshold times in a row and KEDA holds fallback.replicas, not one pod per session; with no fallback a Prometheus outage freezes scaling.",
             fix: "Fix the failing trigger (keda.operator-logs, keda.events); consider spec.fallback {failureThreshold, replicas} sized for peak sessions.",
         },
@@ -289,13 +304,6 @@ fn so_jsonpath(ctx: &Ctx, path: &str) -> String {
         "kubectl get scaledobject {} -n {} -o jsonpath='{path}'",
         ctx.settings.scaled_object,
         ctx.ns()
-    )
-}
-
-fn operator_pods_cmd(ctx: &Ctx) -> String {
-    format!(
-        "kubectl get pods -n {} -l {}",
-        ctx.settings.keda_namespace, ctx.settings.keda_operator_selector
     )
 }
 
@@ -911,6 +919,9 @@ fn ready(ctx: &Ctx) -> Verdict {
         .command(describe_so(ctx));
     };
     let text = cond_text(c);
+    if let Some(v) = hpa_health_in_ready(ctx, so, c) {
+        return v;
+    }
     match c.status.as_str() {
         "True" => Verdict::pass(text),
         "False" => {
@@ -932,8 +943,8 @@ fn ready(ctx: &Ctx) -> Verdict {
                 "ErrorGettingCurrentReplicas" => {
                     "KEDA cannot read the target's /scale: check spec.scaleTargetRef and the keda-operator's RBAC".to_string()
                 }
-                "HPAMetricsUnavailable" | "ScalingDegraded" => {
-                    "the HPA cannot read KEDA's metric: check keda-operator-metrics-apiserver and the HPA's ScalingActive condition".to_string()
+                "ScalingDegraded" => {
+                    "KEDA's trigger fails and the HPA cannot read its metric: fix the trigger first (the reason quoted after \"SO is not healthy\"), then check keda-operator-metrics-apiserver".to_string()
                 }
                 _ => "fix what the condition's message names, then watch READY turn True".to_string(),
             };
@@ -952,6 +963,50 @@ fn ready(ctx: &Ctx) -> Verdict {
         .fix("a trigger is failing or KEDA could not check the ScaledObject: see keda.events and keda.operator-logs for the error")
         .command(describe_so(ctx)),
     }
+}
+
+/// The ScaledObject's own reasons for not being Ready, as opposed to the HPA's.
+const SCALED_OBJECT_FAILURES: &[&str] = &[
+    "TriggerError",
+    "ScaledObjectCheckFailed",
+    "ErrorGettingCurrentReplicas",
+];
+
+/// KEDA 2.20 reports the HPA's health on the ScaledObject: 2.20.0–2.20.1
+/// turn Ready False with `HPAMetricsUnavailable` (KEDA itself fine) or
+/// `ScalingDegraded` (KEDA not fine either; its own reason is quoted in the
+/// message), 2.20.2 leaves Ready alone and sets `HPAActive` False
+/// (kedacore/keda v2.20.0 and v2.20.2 `pkg/scaling/executor/scale_scaledobjects.go`).
+/// When only the HPA is unhealthy, keda.ready warns and points at the HPA
+/// checks instead of failing, so it never blocks them with the HPA's own cause.
+fn hpa_health_in_ready(ctx: &Ctx, so: &ScaledObjectInfo, ready: &Condition) -> Option<Verdict> {
+    let reason = ready.reason.as_deref().unwrap_or_default();
+    let message = ready.message.as_deref().unwrap_or_default();
+    let hpa_only = match (ready.status.as_str(), reason) {
+        ("False", "HPAMetricsUnavailable") => true,
+        ("False", "ScalingDegraded") => !SCALED_OBJECT_FAILURES
+            .iter()
+            .any(|r| message.contains(&format!("SO is not healthy: {r}"))),
+        _ => false,
+    };
+    let hpa_active = condition(&so.conditions, "HPAActive").filter(|c| c.status == "False");
+    let shown = match (hpa_only, ready.status.as_str(), hpa_active) {
+        (true, _, _) => cond_text(ready),
+        (false, "True", Some(h)) => format!("{}, but {}", cond_text(ready), cond_text(h)),
+        _ => return None,
+    };
+    let hpa = ctx.snap.keda_hpa_name(&ctx.settings.scaled_object);
+    Some(
+        Verdict::warn(format!(
+            "ScaledObject {} is fine but KEDA reports its HPA unhealthy: {shown}",
+            so.name
+        ))
+        .evidence(format!(
+            "the cause is HPA {hpa}'s metric, judged by hpa.conditions and hpa.metric; keda.metrics-apiserver checks the server that serves it"
+        ))
+        .fix("see hpa.conditions and keda.metrics-apiserver: FailedGetExternalMetric means the HPA cannot reach keda-operator-metrics-apiserver (external.metrics.k8s.io)")
+        .command(format!("kubectl describe hpa {hpa} -n {}", ctx.ns())),
+    )
 }
 
 /// A long error shortened in its middle: Go errors put the URL first and the
@@ -983,18 +1038,25 @@ fn scaler_errors(ctx: &Ctx) -> Vec<String> {
             out.push(format!("event {}: {}", e.reason, head_tail(&e.message)));
         }
     }
-    if let Some(lines) = &ctx.snap.operator_logs
-        && let Some(l) = lines.iter().rev().find(|l| is_scaler_error(&l.line))
-    {
+    if let Some(l) = our_log_lines(ctx).rev().find(|l| is_scaler_error(&l.line)) {
         out.push(format!("operator log: {}", head_tail(l.line.trim())));
     }
     out
 }
 
+/// `key=value` of a pause annotation KEDA reads as true, saying so when the
+/// value is not a Go boolean (KEDA's `getBoolAnnotation` then assumes true).
 fn annotation_true(so: &ScaledObjectInfo, key: &str) -> Option<String> {
+    if !so.bool_annotation(key) {
+        return None;
+    }
     let v = so.annotations.get(key)?;
-    // KEDA treats any value but "false" as true.
-    (!v.trim().eq_ignore_ascii_case("false")).then(|| v.clone())
+    Some(match parse_go_bool(v) {
+        Some(_) => format!("{key}={v}"),
+        None => format!(
+            "{key}={v:?} (not a Go boolean: 1 t T TRUE true True 0 f F FALSE false False; KEDA takes any other value as true)"
+        ),
+    })
 }
 
 fn paused(ctx: &Ctx) -> Verdict {
@@ -1012,11 +1074,19 @@ fn paused(ctx: &Ctx) -> Verdict {
         let mut what = Vec::new();
         if let Some(n) = replicas {
             remove.push(format!("{PAUSED_REPLICAS}-"));
-            what.push(format!("{PAUSED_REPLICAS}={n} (held at {n} replicas)"));
+            // KEDA parses the count with strconv.ParseInt(v, 10, 32) after it
+            // has paused, so a bad value leaves it paused and erroring
+            // (kedacore/keda v2.20.2 controllers/keda/scaledobject_controller.go).
+            what.push(match n.parse::<i32>() {
+                Ok(_) => format!("{PAUSED_REPLICAS}={n} (held at {n} replicas)"),
+                Err(_) => format!(
+                    "{PAUSED_REPLICAS}={n:?}, which is not an integer: KEDA reports \"failed to parse paused replica count\" on every reconcile and leaves the replicas where they were"
+                ),
+            });
         }
         if let Some(v) = full {
             remove.push(format!("{PAUSED}-"));
-            what.push(format!("{PAUSED}={v}"));
+            what.push(v);
         }
         let mut v = Verdict::fail(format!(
             "autoscaling is paused by {}: scaling stopped and KEDA deleted the HPA",
@@ -1032,28 +1102,8 @@ fn paused(ctx: &Ctx) -> Verdict {
         }
         return v;
     }
-    let scale_in = annotation_true(so, PAUSED_SCALE_IN);
-    let scale_out = annotation_true(so, PAUSED_SCALE_OUT);
-    if scale_in.is_some() || scale_out.is_some() {
-        let mut what = Vec::new();
-        let mut remove = Vec::new();
-        if scale_out.is_some() {
-            what.push("scale-out is paused (new sessions get no pods)");
-            remove.push(format!("{PAUSED_SCALE_OUT}-"));
-        }
-        if scale_in.is_some() {
-            what.push("scale-in is paused (pods stay after sessions end)");
-            remove.push(format!("{PAUSED_SCALE_IN}-"));
-        }
-        return Verdict::warn(format!(
-            "{}: KEDA sets the HPA's selectPolicy to Disabled in that direction",
-            what.join(" and ")
-        ))
-        .fix(format!(
-            "kubectl annotate scaledobject {name} -n {ns} {}",
-            remove.join(" ")
-        ))
-        .command(look);
+    if so.one_way_paused() {
+        return one_way_pause(ctx, so, pause_cond, look);
     }
     if let Some(c) = pause_cond {
         return Verdict::fail(format!(
@@ -1066,6 +1116,50 @@ fn paused(ctx: &Ctx) -> Verdict {
         .command(look);
     }
     Verdict::pass(format!("ScaledObject {name} is not paused"))
+}
+
+/// `paused-scale-in` / `paused-scale-out`: KEDA sets Paused=True but keeps
+/// its scale loop and the HPA, and disables only that direction on the HPA
+/// (kedacore/keda v2.20.2 `controllers/keda/hpa.go`, `scaledobject_controller.go`).
+fn one_way_pause(
+    ctx: &Ctx,
+    so: &ScaledObjectInfo,
+    pause_cond: Option<&Condition>,
+    look: String,
+) -> Verdict {
+    let mut what = Vec::new();
+    let mut remove = Vec::new();
+    let mut values = Vec::new();
+    if let Some(v) = annotation_true(so, PAUSED_SCALE_OUT) {
+        what.push("scale-out is paused: new sessions get no pods");
+        remove.push(format!("{PAUSED_SCALE_OUT}-"));
+        values.push(v);
+    }
+    if let Some(v) = annotation_true(so, PAUSED_SCALE_IN) {
+        what.push("scale-in is paused: sessions end but pods stay");
+        remove.push(format!("{PAUSED_SCALE_IN}-"));
+        values.push(v);
+    }
+    let mut v = Verdict::warn(format!(
+        "{} ({}); KEDA keeps the HPA and still scales the other way",
+        what.join("; "),
+        values.join(", ")
+    ))
+    .evidence("KEDA sets the HPA's behavior selectPolicy to Disabled in the paused direction; the scale loop and the triggers keep running, so keda.active is still judged")
+    .fix(format!(
+        "kubectl annotate scaledobject {} -n {} {}",
+        so.name,
+        ctx.ns(),
+        remove.join(" ")
+    ))
+    .command(look);
+    if let Some(c) = pause_cond {
+        v = v.evidence(format!(
+            "{}: KEDA marks a one-direction pause with the same Paused condition as a full pause",
+            cond_text(c)
+        ));
+    }
+    v
 }
 
 fn trigger(ctx: &Ctx) -> Verdict {
@@ -1182,6 +1276,14 @@ fn trigger(ctx: &Ctx) -> Verdict {
                     "make the outermost operation sum(...) so one element is guaranteed",
                 )),
             }
+            // A window shorter than two scrape intervals makes KEDA read an
+            // empty result (0) while the series is fine (issue 9, item 8).
+            let window = rate_window_secs(query).map(|w| w as f64);
+            if let Some((message, fix)) =
+                window.and_then(|w| super::prometheus::window_shortfall(ctx, w))
+            {
+                issues.push(Issue::fail(format!("the trigger's query: {message}"), fix));
+            }
         }
     }
 
@@ -1266,63 +1368,109 @@ fn trigger(ctx: &Ctx) -> Verdict {
     )
 }
 
-fn operator(ctx: &Ctx) -> Verdict {
-    let Some(pods) = &ctx.snap.operator_pods else {
-        return not_read(ctx, "keda-operator", "the KEDA operator pods were");
+/// One of KEDA's Deployments, as its pods' verdict needs it.
+struct KedaPods<'a> {
+    pods: Option<&'a Vec<crate::snapshot::PodInfo>>,
+    /// The gap source of the pod list.
+    source: &'static str,
+    what: &'static str,
+    selector: &'a str,
+    /// The fix when no pod matches the selector.
+    none_fix: &'static str,
+    /// What stops working while no pod is Ready.
+    down: &'static str,
+    /// The fix when some, not all, pods are Ready.
+    some_fix: &'static str,
+}
+
+/// Running-and-Ready verdict over a KEDA component's pods, each pod quoted.
+fn keda_pods(ctx: &Ctx, k: KedaPods) -> Verdict {
+    let Some(pods) = k.pods else {
+        return not_read(ctx, k.source, &format!("the {} pods were", k.what));
     };
-    let (ns, sel) = (
-        &ctx.settings.keda_namespace,
-        &ctx.settings.keda_operator_selector,
-    );
+    let ns = &ctx.settings.keda_namespace;
+    let cmd = format!("kubectl get pods -n {ns} -l {}", k.selector);
     if pods.is_empty() {
         return Verdict::fail(format!(
-            "no KEDA operator pods in namespace {ns} with labels {sel}"
+            "no {} pods in namespace {ns} with labels {}",
+            k.what, k.selector
         ))
-        .fix("install KEDA, or set kedaNamespace / kedaOperatorSelector to where its operator runs (`kubectl get pods -A -l app=keda-operator`)")
-        .command(operator_pods_cmd(ctx));
+        .fix(k.none_fix)
+        .command(cmd);
     }
     let is_ready =
         |p: &&crate::snapshot::PodInfo| p.phase == "Running" && p.ready && p.deleting.is_none();
     let ready_count = pods.iter().filter(is_ready).count();
-    let describe = |p: &crate::snapshot::PodInfo| {
-        format!(
+    let mut v = if ready_count == 0 {
+        let first = &pods[0];
+        Verdict::fail(format!(
+            "0/{} {} pods Ready ({}: {}, {} restarts)",
+            pods.len(),
+            k.what,
+            first.name,
+            first.display_status(),
+            first.restarts
+        ))
+        .fix(format!(
+            "read why it stops (`kubectl logs -n {ns} {} --previous`, `kubectl describe pod -n {ns} {}`) and fix it; {}",
+            first.name, first.name, k.down
+        ))
+        .command(cmd)
+    } else if ready_count < pods.len() {
+        Verdict::warn(format!(
+            "{ready_count}/{} {} pods Ready",
+            pods.len(),
+            k.what
+        ))
+        .fix(k.some_fix)
+        .command(cmd)
+    } else {
+        Verdict::pass(format!(
+            "{ready_count}/{} {} pods Running and Ready",
+            pods.len(),
+            k.what
+        ))
+    };
+    for p in pods {
+        v = v.evidence(format!(
             "{} {} ready={} restarts={}",
             p.name,
             p.display_status(),
             p.ready,
             p.restarts
-        )
-    };
-    let mut v = if ready_count == 0 {
-        let first = &pods[0];
-        Verdict::fail(format!(
-            "0/{} KEDA operator pods Ready ({}: {})",
-            pods.len(),
-            first.name,
-            first.display_status()
-        ))
-        .fix(format!(
-            "read why it stops (`kubectl logs -n {ns} {} --previous`) and fix it; without the operator nothing scales",
-            first.name
-        ))
-        .command(operator_pods_cmd(ctx))
-    } else if ready_count < pods.len() {
-        Verdict::warn(format!(
-            "{ready_count}/{} KEDA operator pods Ready",
-            pods.len()
-        ))
-        .fix("look at the pods that are not Ready (a stuck rollout or a crash loop); the leader among the Ready ones keeps scaling")
-        .command(operator_pods_cmd(ctx))
-    } else {
-        Verdict::pass(format!(
-            "{ready_count}/{} KEDA operator pods Running and Ready",
-            pods.len()
-        ))
-    };
-    for p in pods {
-        v = v.evidence(describe(p));
+        ));
     }
     v
+}
+
+fn operator(ctx: &Ctx) -> Verdict {
+    keda_pods(
+        ctx,
+        KedaPods {
+            pods: ctx.snap.operator_pods.as_ref(),
+            source: "keda-operator",
+            what: "KEDA operator",
+            selector: &ctx.settings.keda_operator_selector,
+            none_fix: "install KEDA, or set kedaNamespace / kedaOperatorSelector to where its operator runs (`kubectl get pods -A -l app=keda-operator`)",
+            down: "without the operator nothing scales",
+            some_fix: "look at the pods that are not Ready (a stuck rollout or a crash loop); the leader among the Ready ones keeps scaling",
+        },
+    )
+}
+
+fn metrics_apiserver(ctx: &Ctx) -> Verdict {
+    keda_pods(
+        ctx,
+        KedaPods {
+            pods: ctx.snap.metrics_apiserver_pods.as_ref(),
+            source: "keda-metrics-apiserver",
+            what: "keda-operator-metrics-apiserver",
+            selector: &ctx.settings.keda_metrics_apiserver_selector,
+            none_fix: "KEDA's Helm chart always installs keda-operator-metrics-apiserver: reinstall or repair the release, or set kedaMetricsApiserverSelector to its pods' labels (`kubectl get apiservice v1beta1.external.metrics.k8s.io` names its Service)",
+            down: "while it is down external.metrics.k8s.io is unavailable and the HPA cannot read s0-prometheus (FailedGetExternalMetric), so pods stop following sessions",
+            some_fix: "look at the pods that are not Ready; the API server's calls to an unready replica fail, so the HPA sees the metric only some of the time",
+        },
+    )
 }
 
 const LOG_ERROR_PATTERNS: &[&str] = &[
@@ -1339,6 +1487,49 @@ fn is_scaler_error(line: &str) -> bool {
         || low.contains("\"level\":\"error\"")
 }
 
+/// The operator log lines about our ScaledObject (newest last). A line
+/// about another object is never evidence for ours.
+fn our_log_lines<'a>(
+    ctx: &Ctx<'a>,
+) -> impl DoubleEndedIterator<Item = &'a crate::snapshot::LogLine> + 'a {
+    let (ns, name) = (
+        ctx.settings.namespace.clone(),
+        ctx.settings.scaled_object.clone(),
+    );
+    ctx.snap
+        .operator_logs
+        .iter()
+        .flatten()
+        .filter(move |l| keda_log::about(&l.line, &ns, &name) == keda_log::About::Ours)
+}
+
+/// One evidence line naming the other ScaledObjects whose errors the log
+/// holds, so the engineer sees them without taking them for ours.
+fn other_objects_context(ctx: &Ctx) -> Option<String> {
+    let mut others: Vec<String> = ctx
+        .snap
+        .operator_logs
+        .iter()
+        .flatten()
+        .filter(|l| keda_log::is_error(&l.line))
+        .filter_map(
+            |l| match keda_log::about(&l.line, ctx.ns(), &ctx.settings.scaled_object) {
+                keda_log::About::Other(o) => Some(o),
+                _ => None,
+            },
+        )
+        .collect();
+    let total = others.len();
+    others.sort();
+    others.dedup();
+    (total > 0).then(|| {
+        format!(
+            "context, not counted: {total} error line(s) about other ScaledObjects ({})",
+            others.join(", ")
+        )
+    })
+}
+
 fn operator_logs(ctx: &Ctx) -> Verdict {
     let gap = ctx.snap.gap("keda-operator-logs");
     let ns = &ctx.settings.keda_namespace;
@@ -1347,36 +1538,46 @@ fn operator_logs(ctx: &Ctx) -> Verdict {
         ctx.settings.keda_operator_selector, ctx.settings.scaled_object
     );
     let not_logged = "KEDA never logs the runbook's \"querying prometheus\": successful queries are silent at info level; failures log `error executing prometheus query` (prometheus_scaler) and `error getting scale decision` (scale_handler)";
-    let lines = match (&ctx.snap.operator_logs, gap) {
-        (Some(lines), _) => lines,
+    match (&ctx.snap.operator_logs, gap) {
+        (Some(_), _) => {}
         (None, Some(_)) => return not_read(ctx, "keda-operator-logs", "the operator logs were"),
         (None, None) => {
             return Verdict::skip(
                 "the KEDA operator logs were not collected (no Running operator pod, or `status` only)",
             );
         }
-    };
-    let errors: Vec<&crate::snapshot::LogLine> =
-        lines.iter().filter(|l| is_scaler_error(&l.line)).collect();
+    }
+    let ours: Vec<&crate::snapshot::LogLine> = our_log_lines(ctx).collect();
+    let errors: Vec<&crate::snapshot::LogLine> = ours
+        .iter()
+        .copied()
+        .filter(|l| is_scaler_error(&l.line))
+        .collect();
+    let context = other_objects_context(ctx);
     if errors.is_empty() {
         if gap.is_some() {
             let v = not_read(ctx, "keda-operator-logs", "the operator logs were");
             return Verdict {
                 message: format!(
-                    "no scaler errors in the {} lines read, but some operator logs could not be read: {}",
-                    lines.len(),
+                    "no scaler errors in the {} lines about {} read, but some operator logs could not be read: {}",
+                    ours.len(),
+                    ctx.settings.scaled_object,
                     v.message
                 ),
                 ..v
             }
             .evidence(not_logged);
         }
-        return Verdict::pass(format!(
+        let v = Verdict::pass(format!(
             "no scaler errors in {} KEDA operator log lines about {} (success is silent)",
-            lines.len(),
+            ours.len(),
             ctx.settings.scaled_object
         ))
         .evidence(not_logged);
+        return match context {
+            Some(c) => v.evidence(c),
+            None => v,
+        };
     }
     // Newest last in the snapshot: quote the newest three, newest first.
     let newest = errors.last().expect("not empty");
@@ -1399,6 +1600,9 @@ fn operator_logs(ctx: &Ctx) -> Verdict {
             "some operator logs could not be read: {}",
             g.message
         ));
+    }
+    if let Some(c) = context {
+        v = v.evidence(c);
     }
     v.evidence(not_logged)
 }
@@ -1553,12 +1757,16 @@ fn fallback(ctx: &Ctx) -> Verdict {
         Ok(so) => so,
         Err(v) => return v,
     };
+    let current = match &ctx.snap.deployment {
+        Some(Lookup::Found(d)) => d.replicas.map(i64::from),
+        _ => None,
+    };
     let configured = so.fallback.as_ref().map(|f| {
         format!(
-            "fallback: after {} failed queries KEDA holds {} replicas",
+            "fallback: after {} failed queries KEDA holds {}",
             f.failure_threshold
                 .map_or("?".to_string(), |n| n.to_string()),
-            f.replicas.map_or("?".to_string(), |n| n.to_string())
+            fallback_holds(f, current)
         )
     });
     if let Some(c) = condition(&so.conditions, "Fallback").filter(|c| c.status == "True") {
@@ -1577,6 +1785,38 @@ fn fallback(ctx: &Ctx) -> Verdict {
         Some(text) => Verdict::pass(format!("not on fallback; {text}")),
         None => Verdict::pass("not on fallback; no fallback configured: a Prometheus outage freezes scaling")
             .evidence("without spec.fallback a failing query leaves Ready=False/TriggerError and the pod count where it was (no scale-to-zero either)"),
+    }
+}
+
+/// How many replicas fallback holds, by `fallback.behavior` (kedacore/keda
+/// v2.20.2 `pkg/fallback/fallback.go` `doFallback`; KEDA 2.17+ reads the
+/// field, older versions and an unset field mean `static`).
+fn fallback_holds(f: &crate::snapshot::Fallback, current: Option<i64>) -> String {
+    let r = f.replicas.map_or("?".to_string(), |n| n.to_string());
+    let cur = current.map_or("?".to_string(), |n| n.to_string());
+    let pick = |choose: fn(i64, i64) -> i64| match (current, f.replicas) {
+        (Some(c), Some(r)) => choose(c, r).to_string(),
+        _ => "?".to_string(),
+    };
+    match f.behavior.as_deref() {
+        None | Some("") | Some("static") => format!("{r} replicas (behavior static)"),
+        Some("currentReplicas") => format!(
+            "the current replica count, {cur} now (behavior currentReplicas; fallback.replicas {r} unused)"
+        ),
+        Some("currentReplicasIfHigher") => format!(
+            "{} replicas: the current {cur} if higher than fallback.replicas {r} (behavior currentReplicasIfHigher)",
+            pick(i64::max)
+        ),
+        Some("currentReplicasIfLower") => format!(
+            "{} replicas: the current {cur} if lower than fallback.replicas {r} (behavior currentReplicasIfLower)",
+            pick(i64::min)
+        ),
+        Some("scalingModifiers") => {
+            "what the scalingModifiers formula gives (behavior scalingModifiers)".to_string()
+        }
+        Some(other) => format!(
+            "{r} replicas (behavior {other:?} is unknown; KEDA's fallback treats it as static)"
+        ),
     }
 }
 
@@ -2001,6 +2241,21 @@ mod tests {
         so.conditions.push(c);
     }
 
+    /// Sets a pause annotation and the Paused=True condition KEDA sets for
+    /// every kind of pause.
+    fn pause_by(s: &mut Snapshot, key: &str, value: &str) {
+        so_mut(s).annotations.insert(key.into(), value.into());
+        set_cond(
+            s,
+            cond(
+                "Paused",
+                "True",
+                "ScaledObjectPaused",
+                "ScaledObject is paused",
+            ),
+        );
+    }
+
     fn without_cond(s: &mut Snapshot, type_: &str) {
         so_mut(s).conditions.retain(|x| x.type_ != type_);
     }
@@ -2015,6 +2270,7 @@ mod tests {
             ("keda.paused", vec!["keda.scaledobject"]),
             ("keda.trigger", vec!["keda.scaledobject"]),
             ("keda.operator", vec!["keda.installed"]),
+            ("keda.metrics-apiserver", vec!["keda.installed"]),
             ("keda.operator-logs", vec!["keda.operator"]),
             ("keda.events", vec!["keda.scaledobject"]),
             ("keda.active", vec!["keda.ready", "prometheus.nginx-metric"]),
@@ -2342,18 +2598,7 @@ mod tests {
     #[test]
     fn paused_annotation_fails_with_the_annotate_fix() {
         let mut s = healthy();
-        so_mut(&mut s)
-            .annotations
-            .insert(PAUSED.into(), "true".into());
-        set_cond(
-            &mut s,
-            cond(
-                "Paused",
-                "True",
-                "ScaledObjectPaused",
-                "ScaledObject is paused",
-            ),
-        );
+        pause_by(&mut s, PAUSED, "true");
         let v = eval(paused, &s);
         expect(&v, Outcome::Fail, "KEDA deleted the HPA");
         assert_eq!(
@@ -2362,6 +2607,61 @@ mod tests {
                 "kubectl annotate scaledobject spice-runner-keda -n default autoscaling.keda.sh/paused-"
             )
         );
+    }
+
+    /// KEDA reads its pause annotations with Go's strconv.ParseBool and takes
+    /// anything that is not a Go boolean as true (v2.20.2 getBoolAnnotation).
+    #[test]
+    fn pause_annotations_parse_like_go_and_other_values_count_as_true() {
+        for yes in ["1", "t", "T", "TRUE", "true", "True"] {
+            assert_eq!(parse_go_bool(yes), Some(true), "{yes}");
+        }
+        for no in ["0", "f", "F", "FALSE", "false", "False"] {
+            assert_eq!(parse_go_bool(no), Some(false), "{no}");
+        }
+        for odd in ["yes", "FaLsE", " false", "", "on"] {
+            assert_eq!(parse_go_bool(odd), None, "{odd:?}");
+        }
+        for (value, outcome, says) in [
+            ("0", Outcome::Pass, "not paused"),
+            ("F", Outcome::Pass, "not paused"),
+            ("T", Outcome::Fail, "autoscaling.keda.sh/paused=T"),
+            ("FaLsE", Outcome::Fail, "not a Go boolean"),
+        ] {
+            let mut s = healthy();
+            so_mut(&mut s)
+                .annotations
+                .insert(PAUSED.into(), value.into());
+            let v = eval(paused, &s);
+            expect(&v, outcome, says);
+            if outcome == Outcome::Fail {
+                assert!(v.message.contains("KEDA deleted the HPA"), "{}", v.message);
+            }
+        }
+        let mut s = healthy();
+        so_mut(&mut s)
+            .annotations
+            .insert(PAUSED_SCALE_IN.into(), "no".into());
+        let v = eval(paused, &s);
+        expect(&v, Outcome::Warn, "sessions end but pods stay");
+        assert!(
+            v.message.contains("KEDA takes any other value as true"),
+            "{}",
+            v.message
+        );
+        so_mut(&mut s)
+            .annotations
+            .insert(PAUSED_SCALE_IN.into(), "0".into());
+        expect(&eval(paused, &s), Outcome::Pass, "not paused");
+    }
+
+    #[test]
+    fn paused_replicas_that_is_not_a_count_says_keda_errors() {
+        let mut s = healthy();
+        pause_by(&mut s, PAUSED_REPLICAS, "two");
+        let v = eval(paused, &s);
+        expect(&v, Outcome::Fail, "failed to parse paused replica count");
+        assert!(v.message.contains("KEDA deleted the HPA"), "{}", v.message);
     }
 
     #[test]
@@ -2397,18 +2697,7 @@ mod tests {
     #[test]
     fn one_direction_pause_warns() {
         let mut s = healthy();
-        so_mut(&mut s)
-            .annotations
-            .insert(PAUSED_SCALE_IN.into(), "true".into());
-        set_cond(
-            &mut s,
-            cond(
-                "Paused",
-                "True",
-                "ScaledObjectPaused",
-                "ScaledObject is paused",
-            ),
-        );
+        pause_by(&mut s, PAUSED_SCALE_IN, "true");
         let v = eval(paused, &s);
         expect(&v, Outcome::Warn, "scale-in is paused");
         assert!(
@@ -2421,6 +2710,7 @@ mod tests {
             .annotations
             .insert(PAUSED_SCALE_OUT.into(), "true".into());
         expect(&eval(paused, &s), Outcome::Warn, "scale-out is paused");
+        assert!(!so_mut(&mut s).paused(), "a one-way pause is not a pause");
     }
 
     // keda.trigger
@@ -2629,6 +2919,21 @@ mod tests {
     }
 
     #[test]
+    fn trigger_window_under_two_scrape_intervals_fails() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(5.0));
+        let v = eval(trigger, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "the trigger's query: a [1m] rate window holds fewer than two samples",
+        );
+        expect(&v, Outcome::Fail, "at least [2m]");
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(20.0));
+        assert_eq!(eval(trigger, &s).outcome, Outcome::Pass);
+    }
+
+    #[test]
     fn rate_windows_parse() {
         assert_eq!(rate_window_secs("sum(rate(x[1m]))"), Some(60));
         assert_eq!(rate_window_secs("sum(rate(x[1m30s]))"), Some(90));
@@ -2697,6 +3002,111 @@ mod tests {
         expect(&eval(operator, &s), Outcome::Skip, "not collected");
     }
 
+    // keda.metrics-apiserver
+
+    #[test]
+    fn metrics_apiserver_outcomes_name_the_pod() {
+        expect(
+            &eval(metrics_apiserver, &healthy()),
+            Outcome::Pass,
+            "1/1 keda-operator-metrics-apiserver pods Running and Ready",
+        );
+        let mut s = healthy();
+        {
+            let p = &mut s.metrics_apiserver_pods.as_mut().unwrap()[0];
+            p.ready = false;
+            p.restarts = 6;
+            p.containers[0].ready = false;
+            p.containers[0].waiting_reason = Some("CrashLoopBackOff".into());
+        }
+        let v = eval(metrics_apiserver, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "0/1 keda-operator-metrics-apiserver pods Ready (keda-operator-metrics-apiserver-5c7d9f8b6-p4t7n: CrashLoopBackOff, 6 restarts)",
+        );
+        assert!(v.fix.unwrap().contains("FailedGetExternalMetric"));
+        assert_eq!(
+            v.command.as_deref(),
+            Some(
+                "kubectl get pods -n keda -l app.kubernetes.io/name=keda-operator-metrics-apiserver"
+            )
+        );
+        s.metrics_apiserver_pods = Some(vec![]);
+        expect(
+            &eval(metrics_apiserver, &s),
+            Outcome::Fail,
+            "no keda-operator-metrics-apiserver pods",
+        );
+        s.metrics_apiserver_pods = None;
+        gap(
+            &mut s,
+            "keda-metrics-apiserver",
+            GapReason::Forbidden,
+            "pods is forbidden",
+        );
+        expect(&eval(metrics_apiserver, &s), Outcome::Error, "forbidden");
+    }
+
+    // keda.ready with KEDA 2.20's HPA health
+
+    #[test]
+    fn hpa_health_in_ready_warns_and_never_fails_keda_ready() {
+        // v2.20.0–2.20.1: Ready False HPAMetricsUnavailable, KEDA itself fine.
+        let mut s = healthy();
+        set_cond(
+            &mut s,
+            cond(
+                "Ready",
+                "False",
+                "HPAMetricsUnavailable",
+                "ScaledObject is configured correctly but HPA is not healthy: FailedGetExternalMetric",
+            ),
+        );
+        let v = eval(ready, &s);
+        expect(&v, Outcome::Warn, "KEDA reports its HPA unhealthy");
+        assert!(v.fix.unwrap().contains("keda-operator-metrics-apiserver"));
+        // ScalingDegraded without a failure of KEDA's own.
+        set_cond(
+            &mut s,
+            cond(
+                "Ready",
+                "False",
+                "ScalingDegraded",
+                "Not ready because HPA is not healthy: FailedGetExternalMetric and SO is not healthy: PartialTriggerError - Some triggers defined in ScaledObject are not working correctly",
+            ),
+        );
+        expect(&eval(ready, &s), Outcome::Warn, "ScalingDegraded");
+        // ScalingDegraded over a TriggerError: KEDA's trigger is the cause.
+        set_cond(
+            &mut s,
+            cond(
+                "Ready",
+                "False",
+                "ScalingDegraded",
+                "Not ready because HPA is not healthy: FailedGetExternalMetric and SO is not healthy: TriggerError - Triggers defined in ScaledObject are not working correctly",
+            ),
+        );
+        let v = eval(ready, &s);
+        expect(&v, Outcome::Fail, "is not ready");
+        assert!(v.fix.unwrap().contains("fix the trigger first"));
+        // v2.20.2: Ready True, HPAActive False.
+        let mut s = healthy();
+        so_mut(&mut s).conditions.push(cond(
+            "HPAActive",
+            "False",
+            "FailedGetExternalMetric",
+            "HPA is not actively scaling: the HPA was unable to compute the replica count",
+        ));
+        expect(
+            &eval(ready, &s),
+            Outcome::Warn,
+            "but HPAActive=False (FailedGetExternalMetric",
+        );
+        so_mut(&mut s).conditions.last_mut().unwrap().status = "True".into();
+        expect(&eval(ready, &s), Outcome::Pass, "Ready=True");
+    }
+
     // keda.operator-logs
 
     fn log(line: &str) -> LogLine {
@@ -2710,7 +3120,7 @@ mod tests {
     fn clean_logs_pass_and_say_querying_prometheus_is_never_logged() {
         let mut s = healthy();
         s.operator_logs = Some(vec![log(
-            "2026-11-27T11:59:00Z\tINFO\tReconciling ScaledObject\t{\"ScaledObject.Name\": \"spice-runner-keda\"}",
+            "2026-11-27T11:59:00Z\tINFO\tReconciling ScaledObject\t{\"controllerKind\": \"ScaledObject\", \"ScaledObject\": {\"name\":\"spice-runner-keda\",\"namespace\":\"default\"}, \"namespace\": \"default\", \"name\": \"spice-runner-keda\"}",
         )]);
         let v = eval(operator_logs, &s);
         expect(&v, Outcome::Pass, "no scaler errors in 1");
@@ -2727,17 +3137,19 @@ mod tests {
         let long = "x".repeat(500);
         s.operator_logs = Some(vec![
             log(
-                "t1\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"error\": \"dial tcp 10.0.0.1:9090: connect: connection refused\"}",
+                "t1\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"dial tcp 10.0.0.1:9090: connect: connection refused\"}",
             ),
-            log("t2\tINFO\tReconciling ScaledObject"),
+            log(
+                "t2\tINFO\tReconciling ScaledObject\t{\"controllerKind\": \"ScaledObject\", \"name\": \"spice-runner-keda\"}",
+            ),
             log(&format!(
-                "t3\tERROR\tscale_handler\terror getting scale decision\t{{\"error\": \"{long}\"}}"
+                "t3\tERROR\tscale_handler\terror getting scale decision\t{{\"scaledObject.Namespace\": \"default\", \"scaledObject.Name\": \"spice-runner-keda\", \"error\": \"{long}\"}}"
             )),
             log(
-                "t4\tERROR\tprometheus_scaler\tprometheus query api returned error\t{\"error\": \"prometheus query api returned error. status: 400\"}",
+                "t4\tERROR\tprometheus_scaler\tprometheus query api returned error\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"prometheus query api returned error. status: 400\"}",
             ),
             log(
-                "t5\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"error\": \"prometheus query sum(x) by (pod) returned multiple elements\"}",
+                "t5\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"prometheus query sum(x) by (pod) returned multiple elements\"}",
             ),
         ]);
         let v = eval(operator_logs, &s);
@@ -2763,6 +3175,47 @@ mod tests {
         );
     }
 
+    /// kedacore/keda#6359: another ScaledObject of the namespace fails in the
+    /// same operator log. Its lines are context, never evidence for ours,
+    /// even when its error mentions our name.
+    #[test]
+    fn another_scaled_object_s_errors_are_context_not_evidence() {
+        let mut s = healthy();
+        s.operator_logs = Some(vec![
+            log(
+                "2026-11-27T11:59:00Z\tERROR\tscale_handler\terror getting scale decision\t{\"scaledObject.Namespace\": \"default\", \"scaledObject.Name\": \"internal-app-3\", \"scaler\": \"prometheusScaler\", \"error\": \"prometheus query api returned error. status: 400 (spice-runner-keda)\"}",
+            ),
+            log(
+                "2026-11-27T11:59:01Z\tERROR\tscaleexecutor\tError setting active condition when triggers are not active\t{\"scaledobject.Name\": \"internal-app-3\", \"scaledObject.Namespace\": \"default\", \"scaleTarget.Name\": \"internal-app-3\", \"error\": \"context canceled\"}",
+            ),
+        ]);
+        let v = eval(operator_logs, &s);
+        expect(&v, Outcome::Pass, "no scaler errors in 0");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("not counted: 2 error line(s)")
+                    && e.contains("default/internal-app-3")),
+            "{:#?}",
+            v.evidence
+        );
+        set_cond(
+            &mut s,
+            cond(
+                "Ready",
+                "False",
+                "TriggerError",
+                "Triggers defined in ScaledObject are not working correctly",
+            ),
+        );
+        let v = eval(ready, &s);
+        assert!(
+            v.evidence.iter().all(|e| !e.contains("internal-app-3")),
+            "{:#?}",
+            v.evidence
+        );
+    }
+
     #[test]
     fn operator_logs_not_read_is_error_or_skip() {
         let mut s = healthy();
@@ -2782,7 +3235,7 @@ mod tests {
             "some operator logs could not be read",
         );
         s.operator_logs = Some(vec![log(
-            "t\tERROR\tprometheus_scaler\terror executing prometheus query",
+            "t\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"x\"}",
         )]);
         expect(&eval(operator_logs, &s), Outcome::Fail, "1 scaler error");
         let mut s = healthy();
@@ -2985,6 +3438,17 @@ mod tests {
         expect(&eval(active, &s), Outcome::Skip, "paused");
     }
 
+    #[test]
+    fn active_is_judged_while_only_one_direction_is_paused() {
+        let mut s = healthy();
+        pause_by(&mut s, PAUSED_SCALE_IN, "true");
+        expect(
+            &eval(active, &s),
+            Outcome::Pass,
+            "Active=True with 3 sessions",
+        );
+    }
+
     // keda.fallback
 
     #[test]
@@ -2995,11 +3459,12 @@ mod tests {
         so_mut(&mut s).fallback = Some(Fallback {
             failure_threshold: Some(3),
             replicas: Some(10),
+            behavior: None,
         });
         expect(
             &eval(fallback, &s),
             Outcome::Pass,
-            "after 3 failed queries KEDA holds 10 replicas",
+            "after 3 failed queries KEDA holds 10 replicas (behavior static)",
         );
         set_cond(
             &mut s,
@@ -3013,6 +3478,52 @@ mod tests {
         let v = eval(fallback, &s);
         expect(&v, Outcome::Fail, "FallbackExists");
         assert!(v.evidence[0].contains("10 replicas"));
+    }
+
+    /// KEDA 2.17+ `fallback.behavior` decides what fallback holds; the
+    /// Deployment in `healthy()` runs 3 replicas.
+    #[test]
+    fn fallback_behavior_decides_the_replicas_held() {
+        let mut s = healthy();
+        for (behavior, replicas, says) in [
+            ("static", 10, "holds 10 replicas (behavior static)"),
+            ("currentReplicas", 10, "the current replica count, 3 now"),
+            (
+                "currentReplicasIfHigher",
+                2,
+                "holds 3 replicas: the current 3 if higher than fallback.replicas 2",
+            ),
+            (
+                "currentReplicasIfHigher",
+                10,
+                "holds 10 replicas: the current 3 if higher",
+            ),
+            (
+                "currentReplicasIfLower",
+                10,
+                "holds 3 replicas: the current 3 if lower than fallback.replicas 10",
+            ),
+            (
+                "currentReplicasIfLower",
+                2,
+                "holds 2 replicas: the current 3 if lower",
+            ),
+            ("scalingModifiers", 10, "scalingModifiers formula"),
+        ] {
+            so_mut(&mut s).fallback = Some(Fallback {
+                failure_threshold: Some(3),
+                replicas: Some(replicas),
+                behavior: Some(behavior.into()),
+            });
+            expect(&eval(fallback, &s), Outcome::Pass, says);
+        }
+        s.deployment = None;
+        so_mut(&mut s).fallback.as_mut().unwrap().behavior = Some("currentReplicasIfLower".into());
+        expect(
+            &eval(fallback, &s),
+            Outcome::Pass,
+            "holds ? replicas: the current ?",
+        );
     }
 
     // keda.min-replicas

@@ -450,6 +450,7 @@ mod tests {
             "keda.cooldown",
             "keda.operator",
             "keda.operator-logs",
+            "keda.metrics-apiserver",
             "keda.events",
             "hpa.exists",
             "hpa.conditions",

@@ -538,9 +538,27 @@ fn pool_line(pool: &NodePoolInfo) -> String {
     s
 }
 
-/// The policies Karpenter v1 knows (Balanced since v1.14).
+/// The policies Karpenter v1 knows (Balanced since v1.14), and its default.
 const POLICIES: &[&str] = &["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"];
 const DEFAULT_POLICY: &str = "WhenEmptyOrUnderutilized";
+/// The policies of karpenter.sh/v1beta1 (Karpenter before 1.0) and its default
+/// (kubernetes-sigs/karpenter v0.35 pkg/apis/v1beta1/nodepool.go).
+const V1BETA1_POLICIES: &[&str] = &["WhenEmpty", "WhenUnderutilized"];
+const V1BETA1_DEFAULT_POLICY: &str = "WhenUnderutilized";
+
+/// The consolidation policies of the karpenter.sh version the NodePools were
+/// read at, its default, and that version's name for messages.
+fn policies(snap: &Snapshot) -> (&'static [&'static str], &'static str, String) {
+    match snap.apis.karpenter_version.as_deref() {
+        Some("v1beta1") => (
+            V1BETA1_POLICIES,
+            V1BETA1_DEFAULT_POLICY,
+            "karpenter.sh/v1beta1 (Karpenter before 1.0)".into(),
+        ),
+        Some(v) => (POLICIES, DEFAULT_POLICY, format!("karpenter.sh/{v}")),
+        None => (POLICIES, DEFAULT_POLICY, "karpenter.sh/v1".into()),
+    }
+}
 /// How long past consolidateAfter an empty node may stay before we say so.
 const LINGER_SLACK_SECS: i64 = 300;
 
@@ -563,12 +581,13 @@ fn scale_down(ctx: &Ctx) -> Verdict {
         return Verdict::skip("no Karpenter NodePool: Karpenter manages no nodes");
     }
 
-    // Consolidation settings per pool.
+    // Consolidation settings per pool, in the terms of the version read.
+    let (known, default_policy, version) = policies(snap);
     let mut after: std::collections::BTreeMap<&str, Option<i64>> = Default::default();
     let mut summary = Vec::new();
     let mut problems = Vec::new();
     for p in pools {
-        let policy = p.consolidation_policy.as_deref().unwrap_or(DEFAULT_POLICY);
+        let policy = p.consolidation_policy.as_deref().unwrap_or(default_policy);
         let ca = p.consolidate_after.as_deref().unwrap_or("0s");
         let secs = if ca.eq_ignore_ascii_case("never") {
             None
@@ -584,13 +603,13 @@ fn scale_down(ctx: &Ctx) -> Verdict {
                     p.name
                 ),
             ));
-        } else if !POLICIES.contains(&policy) {
+        } else if !known.contains(&policy) {
             problems.push((
                 p,
                 format!(
-                    "NodePool {}: consolidationPolicy {policy} is not one Karpenter v1 knows ({})",
+                    "NodePool {}: consolidationPolicy {policy} is not one {version} knows ({})",
                     p.name,
-                    POLICIES.join(", ")
+                    known.join(", ")
                 ),
             ));
         } else {
@@ -609,11 +628,11 @@ fn scale_down(ctx: &Ctx) -> Verdict {
             Verdict::warn(first.clone()),
             rest.into_iter().chain(summary),
         )
-        .fix(
-            "Set spec.disruption.consolidationPolicy to WhenEmptyOrUnderutilized (or \
-                 WhenEmpty) and consolidateAfter to a duration such as 30s, so nodes go when \
-                 sessions end.",
-        )
+        .fix(format!(
+            "Set spec.disruption.consolidationPolicy to {default_policy} (or WhenEmpty) and \
+             consolidateAfter to a duration such as 30s, so nodes go when sessions end \
+             (NodePools read as {version})."
+        ))
         .command(disruption_cmd(p0));
     }
 
@@ -667,7 +686,10 @@ fn scale_down(ctx: &Ctx) -> Verdict {
         ),
         _ => notes.push("nodes or pods not read: lingering empty nodes not looked for".into()),
     }
-    with_evidence(Verdict::pass(summary.join("; ")), notes)
+    with_evidence(
+        Verdict::pass(format!("{} (read as {version})", summary.join("; "))),
+        notes,
+    )
 }
 
 #[cfg(test)]
@@ -699,6 +721,31 @@ mod tests {
             Outcome::Pass,
             "NodePool default: WhenEmptyOrUnderutilized after 30s",
         );
+    }
+
+    #[test]
+    fn karpenter_v1beta1_policies_are_judged_in_their_own_terms() {
+        let mut s = healthy();
+        s.apis.karpenter_version = Some("v1beta1".into());
+        let pool = &mut s.node_pools.as_mut().unwrap()[0];
+        pool.consolidation_policy = Some("WhenUnderutilized".into());
+        pool.consolidate_after = None;
+        expect(
+            &eval(scale_down, &s),
+            Outcome::Pass,
+            "NodePool default: WhenUnderutilized after 0s (read as karpenter.sh/v1beta1 (Karpenter before 1.0))",
+        );
+        // The same policy read through v1 is one v1 does not know.
+        s.apis.karpenter_version = Some("v1".into());
+        expect(
+            &eval(scale_down, &s),
+            Outcome::Warn,
+            "consolidationPolicy WhenUnderutilized is not one karpenter.sh/v1 knows",
+        );
+        // v1beta1's default policy applies when the field is unset.
+        s.apis.karpenter_version = Some("v1beta1".into());
+        s.node_pools.as_mut().unwrap()[0].consolidation_policy = None;
+        expect(&eval(scale_down, &s), Outcome::Pass, "WhenUnderutilized");
     }
 
     #[test]

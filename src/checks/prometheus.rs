@@ -30,11 +30,11 @@ pub static CHECKS: &[Check] = &[
         title: "nginx request series is scraped and fresh",
         runbook: "Troubleshooting: No Pods Scaling Up, Check 2",
         needs: &["prometheus.reachable"],
-        reads: "Prometheus timestamp(nginx_http_requests_total{service=...})",
+        reads: "Prometheus timestamp(nginx_http_requests_total{service=...}), count_over_time(nginx_http_requests_total{service=...}[5m])",
         docs: Docs {
-            what: "Whether nginx_http_requests_total{service=\"<nginxService>\"} exists and its newest sample is under 2 minutes old.",
+            what: "Whether nginx_http_requests_total{service=\"<nginxService>\"} exists, its newest sample is under 2 minutes old, and the sessions query's [1m] rate window holds two samples at the series' scrape interval (5 minutes divided by the samples in them).",
             why: "KEDA scales on the rate of this counter. The exporter adds no service label itself: a ServiceMonitor (the Service's name) or the exporter's -prometheus.const-labels must put it there. The runbook's Heartbeat Event Rate query also filters status=\"200\", which matches nothing: stub_status has no status label.",
-            fix: "Scrape the exporter with service=\"<nginxService>\" (ServiceMonitor on that Service, relabel __meta_kubernetes_service_name to service, or -prometheus.const-labels=service=<name>), or set nginxService to the label the series carry. A stale series means the exporter is down or its scrape fails: look at its target on /api/v1/targets.",
+            fix: "Scrape the exporter with service=\"<nginxService>\" (ServiceMonitor on that Service, relabel __meta_kubernetes_service_name to service, or -prometheus.const-labels=service=<name>), or set nginxService to the label the series carry. A stale series means the exporter is down or its scrape fails: look at its target on /api/v1/targets. Prometheus scrapes every 1m by default (the Prometheus Operator every 30s): then rate(...[1m]) is empty although the series is fine; widen the window to two scrape intervals or more, or scrape every 15s.",
         },
         eval: nginx_metric,
     },
@@ -222,6 +222,17 @@ fn nginx_metric(ctx: &Ctx) -> Verdict {
             &[("state", "active")],
         ));
     }
+    if let Some((message, fix)) = window_shortfall(ctx, promql::SESSIONS_WINDOW_SECS) {
+        let query = promql::nginx_samples_5m(ctx.settings).promql;
+        return Verdict::fail(format!("{metric} is fresh ({age_text} old), but {message}"))
+            .evidence(format!(
+                "the sessions query {} is the runbook's and KEDA's",
+                promql::sessions(ctx.settings).promql
+            ))
+            .evidence(format!("samples per series in 5m: {query}"))
+            .fix(fix)
+            .command(query_command(ctx.settings, &query));
+    }
     let mut v = if series.len() == 1 {
         Verdict::pass(format!("{metric} is fresh ({age_text} old)"))
     } else {
@@ -246,6 +257,54 @@ fn nginx_metric(ctx: &Ctx) -> Verdict {
         }
     }
     v
+}
+
+/// The scrape interval of the nginx series in seconds, measured as 5 minutes
+/// divided by the samples the sparsest series has in them; `None` when it
+/// was not measured or no series exists. One sample or none in 5 minutes
+/// gives 300 s (at least).
+pub(crate) fn nginx_sample_spacing(ctx: &Ctx) -> Option<f64> {
+    let answer = ctx.snap.prometheus.get(promql::NGINX_SAMPLES_5M)?;
+    let fewest = answer
+        .samples
+        .as_ref()?
+        .iter()
+        .map(|s| s.value)
+        .filter(|v| v.is_finite())
+        .reduce(f64::min)?;
+    Some(promql::SPACING_WINDOW_SECS / fewest.max(1.0))
+}
+
+/// A rate window as PromQL writes it (`1m`, `90s`, `2m30s`).
+fn promql_window(secs: f64) -> String {
+    let secs = secs.ceil() as i64;
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
+}
+
+/// When a `[window]` holds fewer than two samples of the nginx series,
+/// `rate()` over it is empty (or flickers) although the series is fine. Says
+/// so, with the window the query needs (two scrape intervals), as a message
+/// and a fix; `None` when the window is wide enough or the spacing unknown.
+pub(crate) fn window_shortfall(ctx: &Ctx, window_secs: f64) -> Option<(String, String)> {
+    let spacing = nginx_sample_spacing(ctx)?;
+    if window_secs >= 2.0 * spacing - 0.5 {
+        return None;
+    }
+    let every = human_duration(spacing.round() as i64);
+    let needs = promql_window(2.0 * spacing);
+    let safe = promql_window(4.0 * spacing);
+    let message = format!(
+        "a [{}] rate window holds fewer than two samples of the nginx series, which is scraped every {every}: rate() over it is empty, so sessions read as none; the query needs a window of at least [{needs}]",
+        promql_window(window_secs)
+    );
+    let fix = format!(
+        "widen the rate window to [{needs}] or more ([{safe}], four scrape intervals, survives a missed scrape) in the ScaledObject's trigger query, dashboards and alerts; or scrape the nginx exporter every 15s (ServiceMonitor endpoints[].interval: 15s)"
+    );
+    Some((message, fix))
 }
 
 fn kube_state_metrics(ctx: &Ctx) -> Verdict {
@@ -424,6 +483,39 @@ mod tests {
     fn fresh_nginx_series_passes_with_its_age() {
         let v = eval(nginx_metric, &healthy());
         expect(&v, Outcome::Pass, "fresh (10s old)");
+    }
+
+    #[test]
+    fn a_rate_window_under_two_scrape_intervals_fails_with_the_window_it_needs() {
+        let mut s = healthy();
+        // Prometheus's default 1m scrape interval: 5 samples in 5 minutes.
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(5.0));
+        let v = eval(nginx_metric, &s);
+        expect(&v, Outcome::Fail, "scraped every 1m");
+        expect(
+            &v,
+            Outcome::Fail,
+            "a [1m] rate window holds fewer than two samples",
+        );
+        expect(&v, Outcome::Fail, "needs a window of at least [2m]");
+        assert!(v.fix.as_deref().unwrap_or("").contains("[4m]"), "{v:#?}");
+        assert!(
+            v.command
+                .as_deref()
+                .unwrap_or("")
+                .contains("count_over_time"),
+            "{v:#?}"
+        );
+
+        // 15 s (20 samples) and the Prometheus Operator's 30 s (10, or 11 when
+        // the window's edges catch one more) leave [1m] two samples or more.
+        for samples in [20.0, 21.0, 10.0, 11.0] {
+            set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(samples));
+            expect(&eval(nginx_metric, &s), Outcome::Pass, "fresh");
+        }
+        // Not measured (an older snapshot): nothing to say about the window.
+        s.prometheus.remove(promql::NGINX_SAMPLES_5M);
+        expect(&eval(nginx_metric, &s), Outcome::Pass, "fresh");
     }
 
     #[test]

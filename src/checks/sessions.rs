@@ -19,7 +19,7 @@ pub static CHECKS: &[Check] = &[
         reads: "Prometheus sessions and running pods; pod list",
         docs: Docs {
             what: "Active sessions (nginx request rate) divided by Running pods, in the runbook's bands: green 0.8-1.2, yellow 0.5-0.8 or 1.2-1.5, red beyond (settings ratio.*).",
-            why: "Pod-per-session means one pod per session. The runbook divides by count(kube_pod_status_phase{phase=\"Running\"}), which counts every pod (kube-state-metrics emits a 0/1 series per phase); the plugin divides by sum(...), the Running pods.",
+            why: "Pod-per-session means one pod per session. The runbook divides by count(kube_pod_status_phase{phase=\"Running\"}), which counts every pod (kube-state-metrics emits a 0/1 series per phase); the plugin divides by sum(...), the Running pods. The runbook's pod=~\"spice-runner-.*\" also matches the nginx pods (spice-runner-nginx-<hash>-<suffix>) and any other spice-runner-* workload, so it overcounts pods on a healthy cluster. The plugin matches the Deployment's ReplicaSet pod names exactly, <deployment>-<pod-template-hash>-<5 chars>, both from Kubernetes' name alphabet bcdfghjklmnpqrstvwxz2456789 (the hash is 1-10 characters, one per decimal digit of a 32-bit FNV hash). It chose the name shape over a join on kube_pod_owner because it needs only kube_pod_status_phase, which every kube-state-metrics install exports, and it keeps the query one selector that alerts and dashboards can copy; a Deployment name over 46 characters can make Kubernetes truncate the generated pod names, which are then not matched.",
             fix: "Above 1, pods lag sessions: look at KEDA's threshold (1), the HPA and Pending pods. Below 1, pods outlive sessions: cooldownPeriod, the HPA's scale-down stabilization (300 s by default), minReplicaCount. Fix dashboards and alerts to use sum, not count.",
         },
         eval: ratio,
@@ -154,9 +154,10 @@ fn ratio(ctx: &Ctx) -> Verdict {
             "no value".to_string()
         };
         v = v.evidence(format!(
-            "the runbook's count(kube_pod_status_phase{{..., phase=\"Running\"}}) counts all {} pods (one 0/1 series per pod and phase) and would give {runbook}; sum(...) counts the {} Running",
+            "the runbook's count(kube_pod_status_phase{{..., phase=\"Running\"}}) counts all {} pods (one 0/1 series per pod and phase) and would give {runbook}; sum(...) counts the {} Running (its pod=~\"{}-.*\" adds the nginx pods on top)",
             num(total),
-            num(running)
+            num(running),
+            ctx.settings.deployment
         ));
     }
     if matches!(v.outcome, super::Outcome::Pass) {

@@ -252,6 +252,7 @@ pub fn healthy() -> Snapshot {
     s.apis = Apis {
         keda: Some(true),
         karpenter: Some(true),
+        karpenter_version: Some("v1".into()),
     };
     s.pods = Some(vec![
         running_pod("spice-runner-7d9c8b5f4-aaaaa", 600),
@@ -285,6 +286,12 @@ pub fn healthy() -> Snapshot {
         let mut p = running_pod("keda-operator-6b8f9d7c5d-xk2lp", 86_400);
         p.namespace = "keda".into();
         p.containers = vec![container("keda-operator")];
+        p
+    }]);
+    s.metrics_apiserver_pods = Some(vec![{
+        let mut p = running_pod("keda-operator-metrics-apiserver-5c7d9f8b6-p4t7n", 86_400);
+        p.namespace = "keda".into();
+        p.containers = vec![container("keda-operator-metrics-apiserver")];
         p
     }]);
     s.operator_logs = Some(vec![]);

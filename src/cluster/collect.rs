@@ -78,14 +78,130 @@ fn keda_resource(kind: &str, plural: &str) -> ApiResource {
     }
 }
 
-fn karpenter_resource(kind: &str, plural: &str) -> ApiResource {
+fn karpenter_resource(version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource {
         group: "karpenter.sh".into(),
-        version: "v1".into(),
-        api_version: "karpenter.sh/v1".into(),
+        version: version.into(),
+        api_version: format!("karpenter.sh/{version}"),
         kind: kind.into(),
         plural: plural.into(),
     }
+}
+
+/// The karpenter.sh version read first; Karpenter serves it from v1.0 on.
+const KARPENTER_V1: &str = "v1";
+/// What Karpenter before 1.0 (v0.32–v0.37) serves instead, with the same
+/// NodePool and NodeClaim fields the checks read (kubernetes-sigs/karpenter
+/// v0.35 pkg/apis/v1beta1/nodepool.go, nodeclaim_status.go).
+const KARPENTER_V1BETA1: &str = "v1beta1";
+
+type ListRead = Result<kube::api::ObjectList<DynamicObject>, ReadFailure>;
+
+/// Lists NodePools and NodeClaims of one karpenter.sh version, concurrently.
+async fn read_karpenter(
+    client: &kube::Client,
+    timeout: Duration,
+    version: &str,
+) -> (ListRead, ListRead) {
+    let pool_api: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &karpenter_resource(version, "NodePool", "nodepools"),
+    );
+    let claim_api: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &karpenter_resource(version, "NodeClaim", "nodeclaims"),
+    );
+    let all = ListParams::default();
+    let target = |resource| ReadTarget {
+        verb: "list",
+        resource,
+        group: "karpenter.sh",
+        namespace: None,
+    };
+    tokio::join!(
+        read(timeout, target("nodepools"), pool_api.list(&all)),
+        read(timeout, target("nodeclaims"), claim_api.list(&all)),
+    )
+}
+
+/// The versions of karpenter.sh that discovery lists (empty: not served, or
+/// discovery failed).
+fn karpenter_versions(
+    groups: &k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList,
+) -> Vec<String> {
+    groups
+        .groups
+        .iter()
+        .filter(|g| g.name == "karpenter.sh")
+        .flat_map(|g| g.versions.iter().map(|v| v.version.clone()))
+        .collect()
+}
+
+/// Karpenter before 1.0 serves only v1beta1, so the v1 lists answer 404 (not
+/// served) while discovery lists the group: read v1beta1 then, instead of
+/// saying Karpenter is not installed. Returns the lists and the version read.
+async fn karpenter_fallback(
+    client: &kube::Client,
+    timeout: Duration,
+    discovered: Option<&[String]>,
+    v1: (ListRead, ListRead),
+) -> (ListRead, ListRead, &'static str) {
+    let not_served = |r: &ListRead| {
+        r.as_ref()
+            .is_err_and(|f| f.reason == GapReason::NotInstalled)
+    };
+    let older = discovered.is_none_or(|v| v.iter().any(|v| v == KARPENTER_V1BETA1));
+    if not_served(&v1.0) && not_served(&v1.1) && older {
+        let (pools, claims) = read_karpenter(client, timeout, KARPENTER_V1BETA1).await;
+        if !not_served(&pools) {
+            return (pools, claims, KARPENTER_V1BETA1);
+        }
+    }
+    (v1.0, v1.1, KARPENTER_V1)
+}
+
+/// A v1beta1 NodePool (and a v1 one before v1.1) has no `status.nodes`:
+/// count the nodes that carry its `karpenter.sh/nodepool` label instead, so
+/// "0 nodes" is never said of a pool that has some.
+fn count_pool_nodes(pools: &mut [NodePoolInfo], nodes: Option<&[NodeInfo]>) {
+    let Some(nodes) = nodes else { return };
+    for pool in pools.iter_mut().filter(|p| p.nodes.is_none()) {
+        let n = nodes
+            .iter()
+            .filter(|n| n.node_pool.as_deref() == Some(pool.name.as_str()))
+            .count();
+        pool.nodes = i64::try_from(n).ok();
+    }
+}
+
+/// Karpenter records NodePool and NodeClaim events (cluster-scoped objects)
+/// in the `default` namespace: client-go's recorder puts an event whose
+/// object has no namespace there. Read them when the game runs elsewhere;
+/// `involvedObject.namespace=` selects exactly the cluster-scoped objects.
+async fn read_karpenter_events(
+    client: &kube::Client,
+    timeout: Duration,
+    game_namespace: &str,
+) -> Option<Result<Vec<EventInfo>, ReadFailure>> {
+    if game_namespace == "default" {
+        return None;
+    }
+    let api: Api<Event> = Api::namespaced(client.clone(), "default");
+    let params = ListParams::default().fields("involvedObject.namespace=");
+    let target = ReadTarget {
+        verb: "list",
+        resource: "events",
+        group: "",
+        namespace: Some("default"),
+    };
+    let res = read(timeout, target, api.list(&params)).await;
+    Some(res.map(|list| {
+        list.items
+            .iter()
+            .map(convert::event)
+            .filter(|e| matches!(e.object_kind.as_str(), "NodePool" | "NodeClaim"))
+            .collect()
+    }))
 }
 
 /// Runs a read with a deadline and words its failure.
@@ -131,6 +247,8 @@ async fn with_timeout<T>(
 
 /// How many operator log lines a snapshot keeps (the newest).
 const OPERATOR_LOG_LINES: usize = 50;
+/// How many error lines about other ScaledObjects a snapshot keeps as context.
+const CONTEXT_LOG_LINES: usize = 10;
 
 /// Reads the KEDA operator's recent logs and keeps the lines about this
 /// ScaledObject or its scalers. A second round trip: it needs the pod names.
@@ -169,17 +287,23 @@ async fn read_operator_logs(
         }
     });
     let mut lines = Vec::new();
+    let mut context = Vec::new();
     let mut failure = None;
     for (pod, res) in join_all(reads).await {
         match res {
             Ok(text) => {
                 for line in text.lines() {
-                    if is_relevant_log_line(line, &settings.namespace, &settings.scaled_object) {
-                        lines.push(LogLine {
-                            pod: pod.clone(),
-                            line: line.trim_end().to_string(),
-                        });
-                    }
+                    let keep =
+                        match relevant_log_line(line, &settings.namespace, &settings.scaled_object)
+                        {
+                            Relevance::Ours => &mut lines,
+                            Relevance::Context => &mut context,
+                            Relevance::None => continue,
+                        };
+                    keep.push(LogLine {
+                        pod: pod.clone(),
+                        line: line.trim_end().to_string(),
+                    });
                 }
             }
             Err(f) => failure = Some(f),
@@ -187,23 +311,34 @@ async fn read_operator_logs(
     }
     if let Some(f) = failure {
         snap.gaps.push(f.into_gap("keda-operator-logs"));
-        if lines.is_empty() {
+        if lines.is_empty() && context.is_empty() {
             return;
         }
     }
-    let keep_from = lines.len().saturating_sub(OPERATOR_LOG_LINES);
-    snap.operator_logs = Some(lines.split_off(keep_from));
+    let mut kept = context.split_off(context.len().saturating_sub(CONTEXT_LOG_LINES));
+    kept.extend(lines.split_off(lines.len().saturating_sub(OPERATOR_LOG_LINES)));
+    snap.operator_logs = Some(kept);
 }
 
-/// A KEDA operator line about this ScaledObject, or a scaler error (which
-/// names the ScaledObject in its JSON fields).
-pub fn is_relevant_log_line(line: &str, namespace: &str, scaled_object: &str) -> bool {
-    let names_it = line.contains(&format!("\"{scaled_object}\""))
-        || line.contains(&format!("{namespace}/{scaled_object}"))
-        || line.contains(&format!("\"name\": \"{scaled_object}\""));
-    let scaler_error = (line.contains("prometheus_scaler") || line.contains("scale_handler"))
-        && (line.contains("ERROR") || line.contains("error"));
-    names_it || (scaler_error && (line.contains(scaled_object) || !line.contains("\"name\"")))
+/// Why an operator log line is kept.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Relevance {
+    /// It names this ScaledObject.
+    Ours,
+    /// An error about another ScaledObject: shown as context, never evidence.
+    Context,
+    None,
+}
+
+/// Whether to keep a KEDA operator line, judged by the object its structured
+/// fields name (see `keda_log`), never by a bare substring: another object's
+/// error line mentions our name in its query or message often enough.
+pub fn relevant_log_line(line: &str, namespace: &str, scaled_object: &str) -> Relevance {
+    match crate::keda_log::about(line, namespace, scaled_object) {
+        crate::keda_log::About::Ours => Relevance::Ours,
+        crate::keda_log::About::Other(_) if crate::keda_log::is_error(line) => Relevance::Context,
+        _ => Relevance::None,
+    }
 }
 
 /// Collects everything `status` and the checks read, concurrently.
@@ -231,16 +366,12 @@ pub async fn run(
         ns,
         &keda_resource("ScaledObject", "scaledobjects"),
     );
-    let pool_api: Api<DynamicObject> =
-        Api::all_with(client.clone(), &karpenter_resource("NodePool", "nodepools"));
-    let claim_api: Api<DynamicObject> = Api::all_with(
-        client.clone(),
-        &karpenter_resource("NodeClaim", "nodeclaims"),
-    );
 
     let all = ListParams::default();
     let pod_params = ListParams::default().labels(&settings.selector);
     let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
+    let metrics_apiserver_params =
+        ListParams::default().labels(&settings.keda_metrics_apiserver_selector);
     let t = |verb, resource, group, namespace| ReadTarget {
         verb,
         resource,
@@ -284,16 +415,13 @@ pub async fn run(
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
         operator_api.list(&operator_params),
     );
-    let pools = read(
+    let metrics_apiserver = read(
         timeout,
-        t("list", "nodepools", "karpenter.sh", None),
-        pool_api.list(&all),
+        t("list", "pods", "", Some(settings.keda_namespace.as_str())),
+        operator_api.list(&metrics_apiserver_params),
     );
-    let claims = read(
-        timeout,
-        t("list", "nodeclaims", "karpenter.sh", None),
-        claim_api.list(&all),
-    );
+    let karpenter = read_karpenter(client, timeout, KARPENTER_V1);
+    let karpenter_events = read_karpenter_events(client, timeout, ns);
 
     let queries = match scope {
         Scope::Status => promql::status_queries(settings),
@@ -312,7 +440,11 @@ pub async fn run(
                 with_timeout(
                     timeout,
                     api.describe(),
-                    super::loki::collect(api, &settings.loki_query),
+                    super::loki::collect(
+                        api,
+                        &settings.loki_query,
+                        settings.loki_tenant.as_deref(),
+                    ),
                 )
                 .await,
             ),
@@ -361,16 +493,28 @@ pub async fn run(
                 nodes,
                 events,
                 operator,
-                pools,
-                claims
+                metrics_apiserver,
+                karpenter,
+                karpenter_events
             )
         },
         prom_reads,
         rules,
         loki
     );
-    let (discovery, pods, deployment, scaled_object, hpas, nodes, events, operator, pools, claims) =
-        kube_reads;
+    let (
+        discovery,
+        pods,
+        deployment,
+        scaled_object,
+        hpas,
+        nodes,
+        events,
+        operator,
+        metrics_apiserver,
+        karpenter,
+        karpenter_events,
+    ) = kube_reads;
 
     // No cluster at all: every Kubernetes read failed for lack of a server or
     // of valid credentials. Anything less is a partial status with gaps.
@@ -405,13 +549,14 @@ pub async fn run(
         }
     }
 
+    let discovered = discovery.as_ref().ok().map(karpenter_versions);
+    let (pools, claims, karpenter_version) =
+        karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
     match discovery {
         Ok(groups) => {
             let has = |g: &str| groups.groups.iter().any(|x| x.name == g);
-            snap.apis = Apis {
-                keda: Some(has("keda.sh")),
-                karpenter: Some(has("karpenter.sh")),
-            };
+            snap.apis.keda = Some(has("keda.sh"));
+            snap.apis.karpenter = Some(has("karpenter.sh"));
         }
         Err(f) => snap.gaps.push(f.into_gap("discovery")),
     }
@@ -455,6 +600,11 @@ pub async fn run(
     match events {
         Ok(list) => {
             let mut v: Vec<EventInfo> = list.items.iter().map(convert::event).collect();
+            match karpenter_events {
+                Some(Ok(extra)) => v.extend(extra),
+                Some(Err(f)) => snap.gaps.push(f.into_gap("karpenter-events")),
+                None => {}
+            }
             v.sort_by(|a, b| {
                 b.last_seen
                     .cmp(&a.last_seen)
@@ -474,6 +624,14 @@ pub async fn run(
             snap.operator_pods = Some(v);
         }
         Err(f) => snap.gaps.push(f.into_gap("keda-operator")),
+    }
+    match metrics_apiserver {
+        Ok(list) => {
+            let mut v: Vec<PodInfo> = list.items.iter().map(convert::pod).collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
+            snap.metrics_apiserver_pods = Some(v);
+        }
+        Err(f) => snap.gaps.push(f.into_gap("keda-metrics-apiserver")),
     }
     match rules {
         Some(Ok(r)) => snap.prometheus_rules = Some(r),
@@ -514,7 +672,9 @@ pub async fn run(
                 .map(|o| convert::node_pool(&serde_json::to_value(o).unwrap_or_default()))
                 .collect();
             v.sort_by(|a, b| a.name.cmp(&b.name));
+            count_pool_nodes(&mut v, snap.nodes.as_deref());
             snap.node_pools = Some(v);
+            snap.apis.karpenter_version = Some(karpenter_version.to_string());
         }
         Err(f) => snap.gaps.push(f.into_gap("nodepools")),
     }
@@ -568,4 +728,50 @@ pub async fn run(
         }),
     }
     Ok(snap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::error::is_unserved_path;
+    use kube::core::Status;
+
+    #[test]
+    fn a_plain_text_404_is_an_unserved_path_and_a_named_one_a_missing_object() {
+        // What kube-rs builds from the apiserver's `404 page not found` body.
+        let plain =
+            Status::failure("404 page not found", "Failed to parse error data").with_code(404);
+        assert!(is_unserved_path(&plain));
+        let missing: Status = serde_json::from_str(
+            r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"scaledobjects.keda.sh \"spice-runner-keda\" not found","reason":"NotFound","details":{"name":"spice-runner-keda","group":"keda.sh","kind":"scaledobjects"},"code":404}"#,
+        )
+        .unwrap();
+        assert!(!is_unserved_path(&missing));
+        let forbidden = Status::failure("forbidden", "Forbidden").with_code(403);
+        assert!(!is_unserved_path(&forbidden));
+    }
+
+    #[test]
+    fn pools_without_a_node_count_count_their_labelled_nodes() {
+        use crate::checks::testkit::node;
+        let nodes = vec![
+            node("a", Some("default")),
+            node("b", Some("default")),
+            node("c", None),
+        ];
+        let pool = |nodes| NodePoolInfo {
+            name: "default".into(),
+            consolidation_policy: None,
+            consolidate_after: None,
+            nodes,
+            conditions: vec![],
+        };
+        let mut pools = vec![pool(None)];
+        count_pool_nodes(&mut pools, Some(&nodes));
+        assert_eq!(pools[0].nodes, Some(2));
+        // A count the NodePool reports itself is kept.
+        let mut pools = vec![pool(Some(5))];
+        count_pool_nodes(&mut pools, Some(&nodes));
+        assert_eq!(pools[0].nodes, Some(5));
+    }
 }

@@ -162,25 +162,50 @@ pub fn node(n: &Node) -> NodeInfo {
     }
 }
 
+/// When an event was last seen and how many times, from either API that
+/// writes events. The core/v1 recorder fills `lastTimestamp` and `count`; the
+/// events.k8s.io recorder (kube-scheduler, KEDA 2.20) fills `eventTime` once and
+/// counts repeats in `series {count, lastObservedTime}`, leaving the others
+/// empty. A repeating events.k8s.io event is therefore as recent as its
+/// series says, not as its first `eventTime`; the latest time and the larger
+/// count win, so an event written through both views is never aged or
+/// undercounted.
+pub fn event_seen(e: &Event) -> (Option<Timestamp>, i32) {
+    let series = e.series.as_ref();
+    let latest = [
+        series.and_then(|s| s.last_observed_time.as_ref().map(|t| t.0)),
+        ts(&e.last_timestamp),
+        e.event_time.as_ref().map(|t| t.0),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .or_else(|| ts(&e.first_timestamp))
+    .or_else(|| ts(&e.metadata.creation_timestamp));
+    let count = e
+        .count
+        .unwrap_or(1)
+        .max(series.and_then(|s| s.count).unwrap_or(1))
+        .max(1);
+    (latest, count)
+}
+
 pub fn event(e: &Event) -> EventInfo {
-    let last = ts(&e.last_timestamp)
-        .or_else(|| e.event_time.as_ref().map(|t| t.0))
-        .or_else(|| ts(&e.first_timestamp))
-        .or_else(|| ts(&e.metadata.creation_timestamp));
+    let (last_seen, count) = event_seen(e);
     EventInfo {
         object_kind: e.involved_object.kind.clone().unwrap_or_default(),
         object_name: e.involved_object.name.clone().unwrap_or_default(),
         type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
         reason: e.reason.clone().unwrap_or_default(),
         message: e.message.clone().unwrap_or_default().trim().to_string(),
-        count: e.count.unwrap_or(1),
+        count,
         source: e
             .source
             .as_ref()
             .and_then(|s| s.component.clone())
             .or_else(|| e.reporting_component.clone())
             .filter(|s| !s.is_empty()),
-        last_seen: last,
+        last_seen,
     }
 }
 
@@ -384,6 +409,7 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
         fallback: spec["fallback"].as_object().map(|_| Fallback {
             failure_threshold: int(&spec["fallback"]["failureThreshold"]),
             replicas: int(&spec["fallback"]["replicas"]),
+            behavior: spec["fallback"]["behavior"].as_str().map(str::to_string),
         }),
         hpa_name_override: hpa_config["name"].as_str().map(str::to_string),
         scale_down_stabilization: int(
@@ -435,5 +461,77 @@ pub fn node_claim(obj: &Value) -> NodeClaimInfo {
         node_name: obj["status"]["nodeName"].as_str().map(str::to_string),
         created: ts_str(&obj["metadata"]["creationTimestamp"]),
         conditions: conditions(&obj["status"]["conditions"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event_from(json: serde_json::Value) -> Event {
+        serde_json::from_value(json).expect("an Event")
+    }
+
+    fn at(text: &str) -> Option<Timestamp> {
+        Some(text.parse().expect("a time"))
+    }
+
+    #[test]
+    fn core_v1_events_use_last_timestamp_and_count() {
+        let e = event_from(serde_json::json!({
+            "metadata": {"name": "x", "creationTimestamp": "2026-08-24T09:00:00Z"},
+            "involvedObject": {},
+            "count": 7,
+            "firstTimestamp": "2026-08-24T09:00:00Z",
+            "lastTimestamp": "2026-08-24T09:20:00Z",
+            "eventTime": null
+        }));
+        assert_eq!(event_seen(&e), (at("2026-08-24T09:20:00Z"), 7));
+    }
+
+    /// kube-scheduler and KEDA 2.20 write through events.k8s.io: a trigger
+    /// failing for 20 minutes has its first eventTime 20 minutes ago and
+    /// its series seconds ago, and no lastTimestamp or count at all.
+    #[test]
+    fn events_k8s_io_series_is_the_latest_sighting_and_count() {
+        let e = event_from(serde_json::json!({
+            "metadata": {"name": "x", "creationTimestamp": "2026-08-24T09:00:00Z"},
+            "involvedObject": {},
+            "eventTime": "2026-08-24T09:00:00.000000Z",
+            "firstTimestamp": null,
+            "lastTimestamp": null,
+            "series": {"count": 240, "lastObservedTime": "2026-08-24T09:19:55.123456Z"}
+        }));
+        let (seen, count) = event_seen(&e);
+        assert_eq!(
+            seen.map(|t| t.as_second()),
+            at("2026-08-24T09:19:55Z").map(|t| t.as_second())
+        );
+        assert_eq!(count, 240);
+        let single = event_from(serde_json::json!({
+            "metadata": {"name": "x"},
+            "involvedObject": {},
+            "eventTime": "2026-08-24T09:00:00.000000Z"
+        }));
+        assert_eq!(event_seen(&single), (at("2026-08-24T09:00:00Z"), 1));
+    }
+
+    #[test]
+    fn the_latest_time_and_the_larger_count_win_and_old_fields_are_fallbacks() {
+        let both = event_from(serde_json::json!({
+            "metadata": {"name": "x"},
+            "involvedObject": {},
+            "count": 3,
+            "lastTimestamp": "2026-08-24T09:30:00Z",
+            "eventTime": "2026-08-24T09:10:00.000000Z",
+            "series": {"count": 2, "lastObservedTime": "2026-08-24T09:25:00.000000Z"}
+        }));
+        assert_eq!(event_seen(&both), (at("2026-08-24T09:30:00Z"), 3));
+        let bare = event_from(serde_json::json!({
+            "metadata": {"name": "x", "creationTimestamp": "2026-08-24T08:00:00Z"},
+            "involvedObject": {},
+            "count": 0
+        }));
+        assert_eq!(event_seen(&bare), (at("2026-08-24T08:00:00Z"), 1));
     }
 }

@@ -118,13 +118,7 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
                     hint: target.rbac_rule(),
                 },
                 404 => {
-                    // A real API server answers a resource it does not serve with
-                    // this message and no object name; a missing object names itself.
-                    let unknown_resource = message
-                        .contains("the server could not find the requested resource")
-                        || status.details.as_ref().is_none_or(|d| d.name.is_empty())
-                            && !message.contains("not found");
-                    if unknown_resource {
+                    if is_unserved_path(status) {
                         ReadFailure {
                             reason: GapReason::NotInstalled,
                             message: format!(
@@ -180,6 +174,22 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
             }
         }
     }
+}
+
+/// Whether a 404 means "this API is not served" rather than "this object
+/// does not exist". A real kube-apiserver answers a path it does not serve (an
+/// API group or version that is not installed) from its NotFound handler,
+/// Go's `http.NotFound`: plain text `404 page not found`, which kube-rs turns
+/// into a Status of its own with reason "Failed to parse error data". A
+/// missing object of a served resource is a JSON Status that names it.
+pub fn is_unserved_path(status: &kube::core::Status) -> bool {
+    if status.code != 404 {
+        return false;
+    }
+    let names_object = status.details.as_ref().is_some_and(|d| !d.name.is_empty());
+    status.message.trim() == "404 page not found"
+        || status.reason == "Failed to parse error data"
+        || !names_object && !status.message.contains("not found")
 }
 
 fn install_hint(group: &str) -> String {

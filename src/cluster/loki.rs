@@ -7,12 +7,22 @@ use crate::snapshot::{GapReason, LokiData};
 
 /// Runs the heartbeat queries; reads the label names when nothing matched, so
 /// the report can say which labels exist instead of "no heartbeats".
-pub async fn collect(api: &HttpApi, query: &str) -> Result<LokiData, ApiFailure> {
+pub async fn collect(
+    api: &HttpApi,
+    query: &str,
+    tenant: Option<&str>,
+) -> Result<LokiData, ApiFailure> {
+    // A multi-tenant Loki reads the tenant from this header (Loki's
+    // `auth_enabled: true`); without it every request answers "no org id".
+    let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
     let heartbeats = format!("sum(count_over_time({query} [5m]))");
     let active = format!(
         "count(sum by (session_id) (count_over_time({query} | event_data_status=\"active\" [2m])))"
     );
-    let (a, b) = tokio::join!(instant(api, &heartbeats), instant(api, &active));
+    let (a, b) = tokio::join!(
+        instant(api, &heartbeats, &headers),
+        instant(api, &active, &headers)
+    );
     let mut data = LokiData {
         query: query.to_string(),
         heartbeats_5m: None,
@@ -36,7 +46,9 @@ pub async fn collect(api: &HttpApi, query: &str) -> Result<LokiData, ApiFailure>
         }
     }
     if data.heartbeats_5m.is_none() {
-        let (status, body) = api.get("/loki/api/v1/labels", &[("since", "1h")]).await?;
+        let (status, body) = api
+            .get_with_headers("/loki/api/v1/labels", &[("since", "1h")], &headers)
+            .await?;
         if status == 200
             && let Ok(v) = serde_json::from_str::<serde_json::Value>(&body)
         {
@@ -57,10 +69,19 @@ pub async fn collect(api: &HttpApi, query: &str) -> Result<LokiData, ApiFailure>
 }
 
 /// One instant metric query; `None` when it matched nothing.
-async fn instant(api: &HttpApi, logql: &str) -> Result<Option<f64>, ApiFailure> {
-    let (status, body) = api.get("/loki/api/v1/query", &[("query", logql)]).await?;
+async fn instant(
+    api: &HttpApi,
+    logql: &str,
+    headers: &[(&str, &str)],
+) -> Result<Option<f64>, ApiFailure> {
+    let (status, body) = api
+        .get_with_headers("/loki/api/v1/query", &[("query", logql)], headers)
+        .await?;
     if !(200..300).contains(&status) && !body.trim_start().starts_with('{') {
         let first = crate::error::quote(body.lines().next().unwrap_or(""));
+        if let Some(f) = no_org_id(status, &first, api, !headers.is_empty()) {
+            return Err(f);
+        }
         return Err(ApiFailure {
             reason: if status == 400 {
                 GapReason::Error
@@ -92,4 +113,25 @@ async fn instant(api: &HttpApi, logql: &str) -> Result<Option<f64>, ApiFailure> 
     // NaN or an infinity is no count of events, and a snapshot's JSON could
     // not carry it: it reads as no value.
     Ok(samples.first().map(|s| s.value).filter(|v| v.is_finite()))
+}
+
+/// A multi-tenant Loki (`auth_enabled: true`) answers a request without a
+/// tenant with HTTP 401 and the plain text `no org id` (dskit's
+/// `user.ErrNoOrgID`, written by its HTTP auth middleware). That is not a
+/// Loki that is down: it wants `X-Scope-OrgID`, which the lokiTenant setting
+/// sends.
+fn no_org_id(status: u16, first_line: &str, api: &HttpApi, sent: bool) -> Option<ApiFailure> {
+    if status != 401 || !first_line.eq_ignore_ascii_case("no org id") {
+        return None;
+    }
+    let hint = if sent {
+        "Loki is multi-tenant and did not take the lokiTenant sent as X-Scope-OrgID: check the tenant, and that nothing between (a gateway) drops the header"
+    } else {
+        "Loki is multi-tenant (auth_enabled) and wants the tenant in X-Scope-OrgID: set lokiTenant (--loki-tenant, SPICE_LOKI_TENANT or the config file) to the tenant the heartbeats are written under"
+    };
+    Some(ApiFailure {
+        reason: GapReason::Unauthorized,
+        message: format!("{} answered HTTP 401: no org id", api.describe()),
+        hint: hint.into(),
+    })
 }

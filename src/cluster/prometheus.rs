@@ -79,6 +79,17 @@ impl HttpApi {
         path: &str,
         params: &[(&str, &str)],
     ) -> Result<(u16, String), ApiFailure> {
+        self.get_with_headers(path, params, &[]).await
+    }
+
+    /// Like `get`, with extra request headers (Loki's `X-Scope-OrgID`); the
+    /// service proxy passes them on to the service.
+    pub async fn get_with_headers(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, String), ApiFailure> {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
@@ -93,7 +104,11 @@ impl HttpApi {
                     "/api/v1/namespaces/{}/services/{}{port}/proxy{path}?{query}",
                     service.namespace, service.name
                 );
-                let request = http::Request::get(uri)
+                let mut request = http::Request::get(uri);
+                for (name, value) in headers {
+                    request = request.header(*name, *value);
+                }
+                let request = request
                     .header(http::header::ACCEPT, "application/json")
                     .body(kube::client::Body::from(Vec::new()))
                     .map_err(|e| ApiFailure {
@@ -138,6 +153,9 @@ impl HttpApi {
                 let mut request = http
                     .get(&url)
                     .header(http::header::ACCEPT, "application/json");
+                for (name, value) in headers {
+                    request = request.header(*name, *value);
+                }
                 if let Some(token) = token {
                     request = request.bearer_auth(token);
                 }

@@ -52,15 +52,41 @@ fn nginx(s: &Settings) -> String {
     )
 }
 
-/// Pods of the Deployment: kube-state-metrics has no label selector, so match
-/// the Deployment's generated pod names (`<deployment>-<rs hash>-<suffix>`).
-fn pod_matchers(s: &Settings) -> String {
+/// The characters Kubernetes uses in generated names: `rand.SafeEncodeString`
+/// and the 5-character `generateName` suffix both draw from this alphabet
+/// (k8s.io/apimachinery/pkg/util/rand/rand.go), which has no vowels, so no
+/// word such as `nginx` can stand in for a hash.
+const NAME_ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
+
+/// A regex (RE2, anchored by Prometheus) for the pod names a Deployment's
+/// ReplicaSets give their pods: `<deployment>-<pod-template-hash>-<suffix>`.
+/// The pod-template-hash is `rand.SafeEncodeString(fmt.Sprint(fnv32a))`
+/// (kubernetes pkg/controller/controller_utils.go `ComputeHash`), one
+/// character per decimal digit of a 32-bit number: 1 to 10 characters. The
+/// suffix is `utilrand.String(5)` (apiserver `names.SimpleNameGenerator`).
+/// `spice-runner-nginx-5c6b8d9f47-q7wzt` has one dash-separated part too
+/// many, and any other `spice-runner-*` workload's pods do as well, so only
+/// the game Deployment's own pods match.
+pub fn deployment_pod_regex(deployment: &str) -> String {
     format!(
-        "namespace=\"{}\", pod=~\"{}-.*\"",
-        escape(&s.namespace),
-        escape_regex(&s.deployment)
+        "{}-[{NAME_ALPHABET}]{{1,10}}-[{NAME_ALPHABET}]{{5}}",
+        escape_regex(deployment)
     )
 }
+
+/// Pods of the Deployment: kube-state-metrics has no label selector, so match
+/// the Deployment's generated pod names exactly (see `deployment_pod_regex`);
+/// the runbook's `pod=~"spice-runner-.*"` also counts the nginx pods.
+fn pod_matchers(s: &Settings) -> String {
+    format!(
+        "namespace=\"{}\", pod=~\"{}\"",
+        escape(&s.namespace),
+        deployment_pod_regex(&s.deployment)
+    )
+}
+
+/// The rate window of the sessions query, the runbook's `[1m]`.
+pub const SESSIONS_WINDOW_SECS: f64 = 60.0;
 
 /// Active sessions: the nginx request rate (each session sends ~1 req/s).
 pub fn sessions(s: &Settings) -> Query {
@@ -116,6 +142,7 @@ pub fn ksm_series() -> Query {
 }
 
 pub const SESSIONS_MAX_5M: &str = "sessionsMax5m";
+pub const NGINX_SAMPLES_5M: &str = "nginxSamples5m";
 pub const ALERT_RATIO_NOW: &str = "alertPodSessionRatioNow";
 pub const ALERT_RATIO_FOR: &str = "alertPodSessionRatioFor";
 pub const ALERT_KEDA_NOW: &str = "alertKedaNotRespondingNow";
@@ -126,6 +153,20 @@ pub fn sessions_max_5m(s: &Settings) -> Query {
     Query {
         key: SESSIONS_MAX_5M,
         promql: format!("max_over_time({}[5m:15s])", sessions(s).promql),
+    }
+}
+
+/// The window over which the sample spacing of the nginx series is measured.
+pub const SPACING_WINDOW_SECS: f64 = 300.0;
+
+/// Samples per nginx series in the last 5 minutes: 300 s divided by it is the
+/// scrape interval, which decides the shortest rate window that works
+/// (`rate()` needs two samples in its window; Prometheus scrapes every 1 m by
+/// default, the Prometheus Operator every 30 s).
+pub fn nginx_samples_5m(s: &Settings) -> Query {
+    Query {
+        key: NGINX_SAMPLES_5M,
+        promql: format!("count_over_time({}[5m])", nginx(s)),
     }
 }
 
@@ -180,6 +221,7 @@ pub fn alert_queries(s: &Settings) -> Vec<Query> {
 pub fn diagnose_queries(s: &Settings) -> Vec<Query> {
     let mut q = status_queries(s);
     q.push(sessions_max_5m(s));
+    q.push(nginx_samples_5m(s));
     q.extend(alert_queries(s));
     q
 }
@@ -310,7 +352,10 @@ mod tests {
     fn running_pods_uses_sum_not_count() {
         let q = running_pods(&Settings::defaults()).promql;
         assert!(q.starts_with("sum(kube_pod_status_phase{"), "{q}");
-        assert!(q.contains(r#"pod=~"spice-runner-.*""#), "{q}");
+        assert!(
+            q.contains(r#"pod=~"spice-runner-[bcdfghjklmnpqrstvwxz2456789]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}""#),
+            "{q}"
+        );
         assert!(q.contains(r#"namespace="default""#), "{q}");
         assert!(q.contains(r#"phase="Running""#), "{q}");
     }
@@ -319,7 +364,7 @@ mod tests {
     fn regex_metacharacters_in_names_are_literal() {
         let mut s = Settings::defaults();
         s.deployment = "game.v2".into();
-        assert!(running_pods(&s).promql.contains(r#"pod=~"game\\.v2-.*""#));
+        assert!(running_pods(&s).promql.contains(r#"pod=~"game\\.v2-["#));
     }
 
     #[test]

@@ -833,9 +833,14 @@ fn render_rest(
                     k.not_registered.join(", ")
                 ))
             };
+            // Karpenter before 1.0 is read at v1beta1: say so, since fields differ.
+            let version = match snap.apis.karpenter_version.as_deref() {
+                Some(v) if v != "v1" => format!(" (karpenter.sh/{v})"),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "{}Karpenter NodePools {} · NodeClaims {} ({} launched, {pending})",
+                "{}Karpenter{version} NodePools {} · NodeClaims {} ({} launched, {pending})",
                 cont(),
                 if pools.is_empty() {
                     "none".into()

@@ -263,10 +263,10 @@ fn alerts_fire_and_stay_quiet_as_they_should() {
         with_pods(
             Case::new().series(NGINX, &requests(4)),
             &[
-                ("default", "spice-runner-7d9f8-a", "Running"),
-                ("default", "spice-runner-7d9f8-b", "Running"),
-                ("default", "spice-runner-7d9f8-c", "Pending"),
-                ("default", "spice-runner-7d9f8-d", "Pending"),
+                ("default", "spice-runner-7d9f8-k2x9m", "Running"),
+                ("default", "spice-runner-7d9f8-p4rtw", "Running"),
+                ("default", "spice-runner-7d9f8-z7hqv", "Pending"),
+                ("default", "spice-runner-7d9f8-n5bdl", "Pending"),
             ],
         )
         .expect("4m", "PodSessionRatioAnomaly", vec![])
@@ -279,10 +279,10 @@ fn alerts_fire_and_stay_quiet_as_they_should() {
         with_pods(
             Case::new().series(NGINX, &requests(3)),
             &[
-                ("default", "spice-runner-7d9f8-a", "Running"),
-                ("default", "spice-runner-7d9f8-b", "Running"),
-                ("default", "spice-runner-7d9f8-c", "Running"),
-                ("default", "lobby-5c4b-a", "Running"),
+                ("default", "spice-runner-7d9f8-k2x9m", "Running"),
+                ("default", "spice-runner-7d9f8-p4rtw", "Running"),
+                ("default", "spice-runner-7d9f8-z7hqv", "Running"),
+                ("default", "lobby-5c4b-k2x9m", "Running"),
             ],
         )
         .expect("10m", "PodSessionRatioAnomaly", vec![]),
@@ -290,9 +290,9 @@ fn alerts_fire_and_stay_quiet_as_they_should() {
         with_pods(
             Case::new().series(NGINX, &requests(1)),
             &[
-                ("default", "spice-runner-7d9f8-a", "Running"),
-                ("default", "spice-runner-7d9f8-b", "Running"),
-                ("default", "spice-runner-7d9f8-c", "Running"),
+                ("default", "spice-runner-7d9f8-k2x9m", "Running"),
+                ("default", "spice-runner-7d9f8-p4rtw", "Running"),
+                ("default", "spice-runner-7d9f8-z7hqv", "Running"),
             ],
         )
         .expect(
@@ -355,19 +355,19 @@ fn alerts_fire_and_stay_quiet_as_they_should() {
         // pods of another app or namespace Pending are not the game's.
         Case::new()
             .series(
-                r#"kube_pod_status_phase{namespace="default", pod="spice-runner-7d9f8-p", phase="Pending"}"#,
+                r#"kube_pod_status_phase{namespace="default", pod="spice-runner-7d9f8-p2v8q", phase="Pending"}"#,
                 "1x160",
             )
             .series(
-                r#"kube_pod_status_phase{namespace="default", pod="spice-runner-7d9f8-q", phase="Pending"}"#,
+                r#"kube_pod_status_phase{namespace="default", pod="spice-runner-7d9f8-q9l4z", phase="Pending"}"#,
                 "1 0x160",
             )
             .series(
-                r#"kube_pod_status_phase{namespace="default", pod="lobby-5c4b-p", phase="Pending"}"#,
+                r#"kube_pod_status_phase{namespace="default", pod="lobby-5c4b-p2v8q", phase="Pending"}"#,
                 "1x160",
             )
             .series(
-                r#"kube_pod_status_phase{namespace="staging", pod="spice-runner-6b7c-p", phase="Pending"}"#,
+                r#"kube_pod_status_phase{namespace="staging", pod="spice-runner-6b7c-p2v8q", phase="Pending"}"#,
                 "1x160",
             )
             .expect("15s", "SpiceRunnerPodPending", vec![])
@@ -382,7 +382,7 @@ fn alerts_fire_and_stay_quiet_as_they_should() {
                         ("severity", "warning"),
                         ("deployment", "spice-runner"),
                         ("namespace", "default"),
-                        ("pod", "spice-runner-7d9f8-p"),
+                        ("pod", "spice-runner-7d9f8-p2v8q"),
                     ],
                 )],
             ),
@@ -390,19 +390,19 @@ fn alerts_fire_and_stay_quiet_as_they_should() {
         // container still being created; another app's crash loop.
         Case::new()
             .series(
-                r#"kube_pod_container_status_waiting_reason{namespace="default", pod="spice-runner-7d9f8-x", container="game", reason="CrashLoopBackOff"}"#,
+                r#"kube_pod_container_status_waiting_reason{namespace="default", pod="spice-runner-7d9f8-x7m2d", container="game", reason="CrashLoopBackOff"}"#,
                 "1x160",
             )
             .series(
-                r#"kube_pod_container_status_waiting_reason{namespace="default", pod="spice-runner-7d9f8-y", container="game", reason="CrashLoopBackOff"}"#,
+                r#"kube_pod_container_status_waiting_reason{namespace="default", pod="spice-runner-7d9f8-g5w9r", container="game", reason="CrashLoopBackOff"}"#,
                 "1x8",
             )
             .series(
-                r#"kube_pod_container_status_waiting_reason{namespace="default", pod="spice-runner-7d9f8-z", container="game", reason="ContainerCreating"}"#,
+                r#"kube_pod_container_status_waiting_reason{namespace="default", pod="spice-runner-7d9f8-z4s6h", container="game", reason="ContainerCreating"}"#,
                 "1x160",
             )
             .series(
-                r#"kube_pod_container_status_waiting_reason{namespace="default", pod="lobby-5c4b-x", container="lobby", reason="CrashLoopBackOff"}"#,
+                r#"kube_pod_container_status_waiting_reason{namespace="default", pod="lobby-5c4b-x7m2d", container="lobby", reason="CrashLoopBackOff"}"#,
                 "1x160",
             )
             .expect(
@@ -416,7 +416,7 @@ fn alerts_fire_and_stay_quiet_as_they_should() {
                         ("severity", "warning"),
                         ("deployment", "spice-runner"),
                         ("namespace", "default"),
-                        ("pod", "spice-runner-7d9f8-x"),
+                        ("pod", "spice-runner-7d9f8-x7m2d"),
                         ("container", "game"),
                     ],
                 )],
@@ -458,10 +458,10 @@ fn the_runbooks_rules_miss_what_the_corrected_ones_catch() {
         with_pods(
             Case::new().series(NGINX, &requests(4)),
             &[
-                ("default", "spice-runner-7d9f8-a", "Running"),
-                ("default", "spice-runner-7d9f8-b", "Running"),
-                ("default", "spice-runner-7d9f8-c", "Pending"),
-                ("default", "spice-runner-7d9f8-d", "Pending"),
+                ("default", "spice-runner-7d9f8-k2x9m", "Running"),
+                ("default", "spice-runner-7d9f8-p4rtw", "Running"),
+                ("default", "spice-runner-7d9f8-z7hqv", "Pending"),
+                ("default", "spice-runner-7d9f8-n5bdl", "Pending"),
             ],
         )
         .expect("10m", "PodSessionRatioAnomaly", vec![]),
@@ -511,13 +511,13 @@ fn alerts_follow_the_settings() {
         // 2 sessions per pod: inside the widened band.
         with_pods(
             Case::new().series(nginx, &requests(2)),
-            &[("games", "dungeon-5f6d-a", "Running")],
+            &[("games", "dungeon-5f6d-k2x9m", "Running")],
         )
         .expect("10m", "PodSessionRatioAnomaly", vec![]),
         // 3 sessions per pod: above it.
         with_pods(
             Case::new().series(nginx, &requests(3)),
-            &[("games", "dungeon-5f6d-a", "Running")],
+            &[("games", "dungeon-5f6d-k2x9m", "Running")],
         )
         .expect(
             "10m",
@@ -527,21 +527,21 @@ fn alerts_follow_the_settings() {
         // The default names are not this game's.
         with_pods(
             Case::new().series(NGINX, &requests(3)),
-            &[("default", "spice-runner-7d9f8-a", "Running")],
+            &[("default", "spice-runner-7d9f8-k2x9m", "Running")],
         )
         .expect("10m", "PodSessionRatioAnomaly", vec![]),
         // Pending 45 s is within the 1m target; Pending for good is not.
         Case::new()
             .series(
-                r#"kube_pod_status_phase{namespace="games", pod="dungeon-5f6d-p", phase="Pending"}"#,
+                r#"kube_pod_status_phase{namespace="games", pod="dungeon-5f6d-p2v8q", phase="Pending"}"#,
                 "1x160",
             )
             .series(
-                r#"kube_pod_status_phase{namespace="games", pod="dungeon-5f6d-q", phase="Pending"}"#,
+                r#"kube_pod_status_phase{namespace="games", pod="dungeon-5f6d-q9l4z", phase="Pending"}"#,
                 "1 1 1 0x160",
             )
             .series(
-                r#"kube_pod_status_phase{namespace="default", pod="spice-runner-7d9f8-p", phase="Pending"}"#,
+                r#"kube_pod_status_phase{namespace="default", pod="spice-runner-7d9f8-p2v8q", phase="Pending"}"#,
                 "1x160",
             )
             .expect("45s", "SpiceRunnerPodPending", vec![])
@@ -556,7 +556,7 @@ fn alerts_follow_the_settings() {
                         ("severity", "warning"),
                         ("deployment", "dungeon"),
                         ("namespace", "games"),
-                        ("pod", "dungeon-5f6d-p"),
+                        ("pod", "dungeon-5f6d-p2v8q"),
                     ],
                 )],
             ),

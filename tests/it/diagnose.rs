@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 // Helpers
 
 /// `diagnose -o json ARGS`, checked to be a DiagnoseReport.
-fn diagnose(c: &Cluster, args: &[&str]) -> (Run, Value) {
+pub(crate) fn diagnose(c: &Cluster, args: &[&str]) -> (Run, Value) {
     let mut all = vec!["diagnose", "-o", "json"];
     all.extend_from_slice(args);
     let run = c.spice(&all);
@@ -34,7 +34,7 @@ fn checked_report(run: &Run) -> Value {
     j
 }
 
-fn checks(report: &Value) -> &Vec<Value> {
+pub(crate) fn checks(report: &Value) -> &Vec<Value> {
     report["checks"].as_array().expect("checks[]")
 }
 
@@ -46,7 +46,7 @@ fn ids(report: &Value) -> Vec<String> {
 }
 
 /// One line per check, for failure messages.
-fn table(report: &Value) -> String {
+pub(crate) fn table(report: &Value) -> String {
     let mut out = format!(
         "rootCause {} summary {}\n",
         report["rootCause"], report["summary"]
@@ -63,29 +63,29 @@ fn table(report: &Value) -> String {
     out
 }
 
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     checks(report)
         .iter()
         .find(|c| c["id"] == id)
         .unwrap_or_else(|| panic!("no check {id} in the report:\n{}", table(report)))
 }
 
-fn outcome<'a>(report: &'a Value, id: &str) -> &'a str {
+pub(crate) fn outcome<'a>(report: &'a Value, id: &str) -> &'a str {
     check(report, id)["outcome"].as_str().expect("outcome")
 }
 
-fn message<'a>(report: &'a Value, id: &str) -> &'a str {
+pub(crate) fn message<'a>(report: &'a Value, id: &str) -> &'a str {
     check(report, id)["message"].as_str().expect("message")
 }
 
-fn fix<'a>(report: &'a Value, id: &str) -> &'a str {
+pub(crate) fn fix<'a>(report: &'a Value, id: &str) -> &'a str {
     check(report, id)["remediation"]["fix"]
         .as_str()
         .unwrap_or_default()
 }
 
 #[track_caller]
-fn assert_outcome(report: &Value, id: &str, expected: &str) {
+pub(crate) fn assert_outcome(report: &Value, id: &str, expected: &str) {
     assert_eq!(
         outcome(report, id),
         expected,
@@ -95,7 +95,7 @@ fn assert_outcome(report: &Value, id: &str, expected: &str) {
 }
 
 #[track_caller]
-fn assert_root_cause(run: &Run, report: &Value, id: &str) {
+pub(crate) fn assert_root_cause(run: &Run, report: &Value, id: &str) {
     assert_eq!(
         run.code,
         1,
@@ -146,7 +146,7 @@ fn assert_dependents_blocked(report: &Value, need: &str) -> usize {
 }
 
 #[track_caller]
-fn assert_summary_counts(report: &Value) {
+pub(crate) fn assert_summary_counts(report: &Value) {
     let s = &report["summary"];
     let total: u64 = ["pass", "warn", "fail", "skip", "error"]
         .iter()
@@ -481,10 +481,11 @@ fn operator_erroring_root_cause_names_the_scaler_error() {
 }
 
 #[test]
-fn hpa_inactive_is_blamed_on_the_hpa_that_cannot_read_the_metric() {
+fn hpa_inactive_is_blamed_on_the_metrics_apiserver_the_hpa_cannot_read() {
     let c = Cluster::start("hpa-inactive");
     let (run, report) = diagnose(&c, &[]);
-    assert_root_cause(&run, &report, "hpa.conditions");
+    assert_root_cause(&run, &report, "keda.metrics-apiserver");
+    assert_outcome(&report, "hpa.conditions", "fail");
     let msg = message(&report, "hpa.conditions");
     assert!(msg.contains("ScalingActive"), "{msg}");
     assert!(msg.contains("FailedGetExternalMetric"), "{msg}");

@@ -34,6 +34,9 @@ pub struct LokiConfig {
     labels: Vec<String>,
     /// Answer every query with HTTP 400 and this plain-text body.
     bad_query: Option<String>,
+    /// Multi-tenant: a request whose `X-Scope-OrgID` is not this tenant is
+    /// answered HTTP 401 `no org id`.
+    tenant: Option<String>,
 }
 
 impl LokiConfig {
@@ -62,6 +65,15 @@ impl LokiConfig {
     /// Every query is rejected with HTTP 400 and `message` as plain text.
     pub fn bad_query(mut self, message: &str) -> LokiConfig {
         self.bad_query = Some(message.into());
+        self
+    }
+
+    /// A multi-tenant Loki (`auth_enabled: true`) holding the data under
+    /// `tenant`. Without the header Loki (dskit's auth middleware,
+    /// `user.ErrNoOrgID`) answers HTTP 401 with the plain text `no org id`;
+    /// another tenant sees no streams, modelled here the same way.
+    pub fn tenant(mut self, tenant: &str) -> LokiConfig {
+        self.tenant = Some(tenant.into());
         self
     }
 
@@ -169,17 +181,20 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
     if reader.read_line(&mut request_line)? == 0 {
         return Ok(());
     }
-    // Headers: only Content-Length matters (to drain a body, if any).
+    // Headers: Content-Length (to drain a body, if any) and the tenant.
     let mut content_length = 0usize;
+    let mut org_id = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
             break;
         }
-        if let Some((k, v)) = line.split_once(':')
-            && k.trim().eq_ignore_ascii_case("content-length")
-        {
-            content_length = v.trim().parse().unwrap_or(0);
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("content-length") {
+                content_length = v.trim().parse().unwrap_or(0);
+            } else if k.trim().eq_ignore_ascii_case("x-scope-orgid") {
+                org_id = Some(v.trim().to_string());
+            }
         }
     }
     if content_length > 0 {
@@ -201,11 +216,17 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
             Some(q) => format!("{path} query={q}"),
             None => path.to_string(),
         });
-        answer(&s.config, path, logql.as_deref())
+        match &s.config.tenant {
+            Some(t) if path != "/ready" && org_id.as_deref() != Some(t.as_str()) => {
+                (401, "text/plain; charset=utf-8", "no org id\n".to_string())
+            }
+            _ => answer(&s.config, path, logql.as_deref()),
+        }
     };
     let reason = match code {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
         _ => "Not Found",
     };
     let mut out = stream;

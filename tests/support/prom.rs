@@ -40,6 +40,8 @@ const POLL: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, Default)]
 pub struct History {
     series: Vec<Series>,
+    /// Seconds between samples (the scrape interval); `None`: 15 s.
+    step: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +96,14 @@ impl History {
         self
     }
 
+    /// Samples every `seconds` instead of 15 s: a Prometheus that scrapes
+    /// at its default 1 m (or the Prometheus Operator's 30 s).
+    pub fn every(&mut self, seconds: i64) -> &mut Self {
+        assert!(seconds > 0, "a scrape interval is positive");
+        self.step = Some(seconds);
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
     }
@@ -110,6 +120,9 @@ impl History {
     pub fn from_scenario(s: &Scenario) -> History {
         let mut h = History::new();
         let m = &s.meta.metrics;
+        if let Some(seconds) = m.scrape_interval_seconds {
+            h.every(seconds);
+        }
         if let Some(rate) = m.sessions {
             // What a ServiceMonitor scrape of the exporter adds: `job` is the
             // Service name, `instance` the endpoint address.
@@ -312,7 +325,7 @@ impl History {
 
     /// The OpenMetrics text `promtool tsdb create-blocks-from openmetrics`
     /// reads: one `# TYPE` line per metric family, each series' samples every
-    /// 15 s from `now_unix - 30m` to `now_unix + 30m` with timestamps in
+    /// 15 s (or the `every` interval) from `now_unix - 30m` to `now_unix + 30m` with timestamps in
     /// seconds, and the mandatory final `# EOF`.
     pub fn to_openmetrics(&self, now_unix: i64) -> String {
         // family name -> (type, series in insertion order)
@@ -338,6 +351,7 @@ impl History {
 
         let start = now_unix - HISTORY_SPAN;
         let end = now_unix + HISTORY_SPAN;
+        let step = self.step.unwrap_or(HISTORY_STEP);
         let mut out = String::new();
         for (family, (ty, series)) in &families {
             writeln!(out, "# TYPE {family} {ty}").unwrap();
@@ -350,7 +364,7 @@ impl History {
                         Kind::Counter(r) => r * (t - start) as f64,
                     };
                     writeln!(out, "{}{labels} {} {t}", s.name, format_value(v)).unwrap();
-                    t += HISTORY_STEP;
+                    t += step;
                 }
             }
         }

@@ -27,8 +27,15 @@ pub struct Scenario {
 pub struct ScenarioMeta {
     #[serde(default)]
     pub description: String,
+    /// Another scenario whose objects this one starts from: each object of
+    /// this scenario's `objects.yaml` replaces the base object of the same
+    /// kind, namespace and name, or is added; the base's `logs` are kept when
+    /// this scenario gives none. Nothing else is inherited.
+    #[serde(default)]
+    pub base: Option<String>,
     /// Which optional API groups the simulated cluster serves (discovery and
-    /// REST): any of `keda` (keda.sh/v1alpha1) and `karpenter` (karpenter.sh/v1).
+    /// REST): any of `keda` (keda.sh/v1alpha1), `karpenter` (karpenter.sh/v1)
+    /// and `karpenter-v1beta1` (karpenter.sh/v1beta1, Karpenter before 1.0).
     #[serde(default = "default_installed")]
     pub installed: Vec<String>,
     /// The user name the bearer token maps to (used in 403 messages).
@@ -48,6 +55,7 @@ impl Default for ScenarioMeta {
     fn default() -> Self {
         ScenarioMeta {
             description: String::new(),
+            base: None,
             installed: default_installed(),
             user: default_user(),
             forbidden: Vec::new(),
@@ -97,6 +105,10 @@ pub struct MetricsSpec {
     /// Extra series, verbatim.
     #[serde(default)]
     pub series: Vec<SeriesSpec>,
+    /// Seconds between the backfilled samples of every series: the scrape
+    /// interval (default 15; Prometheus's own default is 60).
+    #[serde(default)]
+    pub scrape_interval_seconds: Option<i64>,
 }
 
 impl Default for MetricsSpec {
@@ -106,6 +118,7 @@ impl Default for MetricsSpec {
             nginx_service: default_nginx_service(),
             kube_state_metrics: true,
             series: Vec::new(),
+            scrape_interval_seconds: None,
         }
     }
 }
@@ -156,6 +169,14 @@ impl Scenario {
                 .unwrap_or_else(|e| panic!("{}: {e}", meta_path.display())),
             Err(_) => ScenarioMeta::default(),
         };
+        let mut meta = meta;
+        if let Some(base) = &meta.base {
+            let base = Scenario::load(base);
+            objects = overlay(base.objects, objects);
+            if meta.logs.is_empty() {
+                meta.logs = base.meta.logs;
+            }
+        }
         Scenario {
             name: name.to_string(),
             objects,
@@ -199,4 +220,23 @@ fn push_objects(value: Value, out: &mut Vec<Value>) {
     } else {
         out.push(value);
     }
+}
+
+/// `base` with every object of `over` replacing the one of the same kind,
+/// namespace and name, or appended; the base's order is kept.
+fn overlay(mut base: Vec<Value>, over: Vec<Value>) -> Vec<Value> {
+    let key = |o: &Value| {
+        (
+            o["kind"].clone(),
+            o["metadata"]["namespace"].clone(),
+            o["metadata"]["name"].clone(),
+        )
+    };
+    for o in over {
+        match base.iter_mut().find(|b| key(b) == key(&o)) {
+            Some(slot) => *slot = o,
+            None => base.push(o),
+        }
+    }
+    base
 }

@@ -148,6 +148,12 @@ pub static RESOURCES: &[ResDef] = &[
         addon: Some("karpenter"), subs: &[("status", "NodePool", STATUS_VERBS)], fields: &[]),
     res!("karpenter.sh", "v1", "nodeclaims", "nodeclaim", "NodeClaim", false, short: &[], cat: &["karpenter"],
         addon: Some("karpenter"), subs: &[("status", "NodeClaim", STATUS_VERBS)], fields: &[]),
+    // Karpenter before 1.0 (v0.32–v0.37) serves only karpenter.sh/v1beta1
+    // (kubernetes-sigs/karpenter v0.35 pkg/apis/crds/karpenter.sh_nodepools.yaml).
+    res!("karpenter.sh", "v1beta1", "nodepools", "nodepool", "NodePool", false, short: &[], cat: &["karpenter"],
+        addon: Some("karpenter-v1beta1"), subs: &[("status", "NodePool", STATUS_VERBS)], fields: &[]),
+    res!("karpenter.sh", "v1beta1", "nodeclaims", "nodeclaim", "NodeClaim", false, short: &[], cat: &["karpenter"],
+        addon: Some("karpenter-v1beta1"), subs: &[("status", "NodeClaim", STATUS_VERBS)], fields: &[]),
 ];
 
 impl ResDef {
@@ -207,10 +213,15 @@ impl ResDef {
 
 /// The served definition for a kind as objects spell it (`apiVersion`, `kind`).
 pub fn def_for_kind(api_version: &str, kind: &str) -> Option<&'static ResDef> {
-    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    RESOURCES
-        .iter()
-        .find(|d| d.group == group && d.kind == kind)
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let same_kind = || {
+        RESOURCES
+            .iter()
+            .filter(|d| d.group == group && d.kind == kind)
+    };
+    same_kind()
+        .find(|d| d.version == version)
+        .or_else(|| same_kind().next())
 }
 
 /// The definition serving `/api(s)/<group>/<version>/<plural>`.

@@ -33,6 +33,22 @@ fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed_unsync()
 }
 
+/// What a real kube-apiserver answers for a path no handler serves: an API
+/// group or version that is not installed, an unknown resource, a wrong
+/// scope. The request falls through to the NotFound handler
+/// (k8s.io/apiserver v0.33 pkg/util/notfoundhandler/not_found_handler.go),
+/// which calls Go's `http.NotFound`: plain text, no JSON Status. ("the server
+/// could not find the requested resource" is client-go's wording for such an
+/// answer, never on the wire.)
+fn page_not_found() -> Response<Body> {
+    let mut r = respond(404, "text/plain; charset=utf-8", "404 page not found\n");
+    r.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
 fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut resp = Response::new(full(body));
     *resp.status_mut() = StatusCode::from_u16(code).expect("valid status code");
@@ -91,6 +107,11 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
                 io::ErrorKind::ConnectionAborted,
                 "injected connection close",
             ));
+        }
+        // An injected 404 is a path the server does not serve, answered as
+        // the real one does.
+        if fault.status == Some(404) {
+            return Ok(page_not_found());
         }
         if let Some(code) = fault.status {
             return Ok(status_response(&Status::injected(code)));
@@ -154,7 +175,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
         ["apis", group] => {
             return Ok(match group_json(group, installed) {
                 Some(g) => json_response(&g),
-                None => status_response(&Status::unknown_resource()),
+                None => page_not_found(),
             });
         }
         ["apis", group, version] => {
@@ -164,37 +185,33 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
             return Ok(if served {
                 json_response(&resource_list(group, version, installed))
             } else {
-                status_response(&Status::unknown_resource())
+                page_not_found()
             });
         }
         ["openapi", ..] | ["swagger.json"] => {
-            return Ok(status_response(&Status::unknown_resource()));
+            return Ok(page_not_found());
         }
         _ => {}
     }
     let Some(rp) = parse_resource_path(&path, &segs) else {
-        return Ok(respond(
-            404,
-            "text/plain; charset=utf-8",
-            "404 page not found\n",
-        ));
+        return Ok(page_not_found());
     };
     let Some(def) =
         def_for_path(&rp.group, &rp.version, &rp.plural).filter(|d| d.served(installed))
     else {
-        return Ok(status_response(&Status::unknown_resource()));
+        return Ok(page_not_found());
     };
     // Scope: a namespaced resource has no cluster-scoped objects and vice versa.
     if (def.namespaced && rp.namespace.is_none() && rp.name.is_some())
         || (!def.namespaced && rp.namespace.is_some())
     {
-        return Ok(status_response(&Status::unknown_resource()));
+        return Ok(page_not_found());
     }
     if let Some(sub) = &rp.sub
         && (!def.subresources.iter().any(|(s, _, _)| s == sub)
             || (!rp.rest.is_empty() && sub != "proxy"))
     {
-        return Ok(status_response(&Status::unknown_resource()));
+        return Ok(page_not_found());
     }
     let query = query_map(&req);
     let watch = rp.watch_prefix || truthy(query.get("watch"));
@@ -935,24 +952,33 @@ fn served_groups(installed: &[String]) -> Vec<(&'static str, &'static str)> {
     out
 }
 
-fn group_entry(group: &str, version: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
-    json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv})
+/// One group's discovery entry: every served version, the first preferred.
+fn group_entry(group: &str, installed: &[String]) -> Option<Value> {
+    let versions: Vec<Value> = served_groups(installed)
+        .into_iter()
+        .filter(|(g, _)| *g == group)
+        .map(|(g, v)| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
+    let preferred = versions.first()?.clone();
+    Some(json!({"name": group, "versions": versions, "preferredVersion": preferred}))
 }
 
 fn group_list(installed: &[String]) -> Value {
-    let groups: Vec<Value> = served_groups(installed)
+    let mut names: Vec<&str> = Vec::new();
+    for (g, _) in served_groups(installed) {
+        if !names.contains(&g) {
+            names.push(g);
+        }
+    }
+    let groups: Vec<Value> = names
         .into_iter()
-        .map(|(g, v)| group_entry(g, v))
+        .filter_map(|g| group_entry(g, installed))
         .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 fn group_json(group: &str, installed: &[String]) -> Option<Value> {
-    let (g, v) = served_groups(installed)
-        .into_iter()
-        .find(|(g, _)| *g == group)?;
-    let mut entry = group_entry(g, v);
+    let mut entry = group_entry(group, installed)?;
     entry["kind"] = "APIGroup".into();
     entry["apiVersion"] = "v1".into();
     Some(entry)

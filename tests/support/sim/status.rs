@@ -91,17 +91,6 @@ impl Status {
         )
     }
 
-    /// A path no handler serves (an API group that is not installed, a resource
-    /// that does not exist).
-    pub fn unknown_resource() -> Status {
-        Status::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-            Some(Details::default()),
-        )
-    }
-
     /// RBAC denial, as `authorization.forbiddenMessage` + `errors.NewForbidden` word it.
     pub fn forbidden(
         user: &str,
@@ -192,7 +181,6 @@ impl Status {
                 "forbidden: injected fault",
                 Some(Details::default()),
             ),
-            404 => Status::unknown_resource(),
             405 => Status::method_not_allowed(),
             409 => Status::new(409, "Conflict", "injected fault", None),
             410 => Status::new(410, "Gone", "injected fault", None),
