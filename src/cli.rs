@@ -69,16 +69,16 @@ pub struct WatchArgs {
     /// WatchEvent` lines) or `text` (the default when stdout is not a terminal).
     #[arg(short = 'o', long = "output", value_enum)]
     pub output: Option<WatchOutput>,
-    /// How often to sample and, at most, to print.
+    /// How often to sample and, at most, to print (100ms to 1h).
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub interval: String,
-    /// How much history to keep (sessions, pods, nodes, ratio).
+    /// How much history to keep (sessions, pods, nodes, ratio): --interval to 24h.
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub window: String,
     /// Stop with exit 0 once this holds (with --timeout: exit 1 if it never does).
     #[arg(long, value_enum, value_name = "COND")]
     pub until: Option<Until>,
-    /// Give up after this long (exit 1 with --until, else 0).
+    /// Give up after this long (exit 1 with --until, else 0): 100ms to 7d.
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 }
@@ -228,7 +228,7 @@ pub struct GlobalArgs {
         add = ArgValueCandidates::new(completion::namespaces)
     )]
     pub namespace: Option<String>,
-    /// Time limit for each request, e.g. 5s, 1m (0 = the built-in default).
+    /// Time limit for each request, e.g. 5s, 1m: 100ms to 1h (0 = the built-in 10s).
     #[arg(
         long,
         global = true,

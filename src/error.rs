@@ -3,17 +3,71 @@
 
 use std::error::Error as StdError;
 
+/// How many characters of an untrusted text (an error body, a server's
+/// message, a plugin's stderr) one error line quotes.
+pub const QUOTE_CHARS: usize = 300;
+
+/// Quotes an untrusted text on one line: whitespace runs (newlines too)
+/// become one space, and past [`QUOTE_CHARS`] characters the rest is
+/// counted, not printed: `... (… 20971520 bytes more)`. A 20 MB message
+/// stays a short line. Control and bidi characters are left to the one
+/// writer that shows them escaped (`crate::report::text`).
+pub fn quote(text: &str) -> String {
+    let text = text.trim();
+    let mut out = String::new();
+    let mut end = text.len();
+    let mut space = false;
+    for (n, (i, c)) in text.char_indices().enumerate() {
+        if n == QUOTE_CHARS {
+            end = i;
+            break;
+        }
+        if c.is_whitespace() {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+            continue;
+        }
+        space = false;
+        out.push(c);
+    }
+    if end < text.len() {
+        out.push_str(&format!(" (… {} bytes more)", text.len() - end));
+    }
+    out
+}
+
+/// An API server's `Status` as one line: `HTTP 403 Forbidden: <message>`.
+/// kube-rs's own Display of it appends the whole struct in debug form.
+pub fn status_text(status: &kube::core::Status) -> String {
+    let phrase = http::StatusCode::from_u16(status.code)
+        .ok()
+        .and_then(|c| c.canonical_reason())
+        .unwrap_or("error");
+    if status.message.trim().is_empty() {
+        format!("HTTP {} {phrase}", status.code)
+    } else {
+        format!("HTTP {} {phrase}: {}", status.code, quote(&status.message))
+    }
+}
+
 /// Joins an error's chain with ": ", skipping causes already contained in
-/// the text so far.
+/// the text so far; each cause is quoted (one line, bounded).
 pub fn chain_text(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
+        if let Some(kube::Error::Api(status)) = e.downcast_ref::<kube::Error>() {
+            // The Status is the whole story; its sources only repeat it.
+            parts.push(status_text(status));
+            break;
+        }
         let text = e.to_string();
         // Parsers append a code frame on further lines; the first line says it.
-        let text = text.lines().next().unwrap_or("").trim();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(text)) {
-            parts.push(text.to_string());
+        let text = quote(text.lines().next().unwrap_or(""));
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
         }
         current = e.source();
     }
@@ -108,6 +162,48 @@ mod tests {
             chain_text(&Framed),
             "line 1 column 1: expected mapping start"
         );
+    }
+
+    #[test]
+    fn long_bodies_are_quoted_short_with_the_rest_counted() {
+        let body = format!(
+            "<html>\n<body>{}</body></html>",
+            "x".repeat(20 * 1024 * 1024)
+        );
+        let q = quote(&body);
+        assert!(q.len() < QUOTE_CHARS + 40, "{}", q.len());
+        assert!(q.starts_with("<html> <body>xxx"), "{q}");
+        assert!(
+            q.ends_with(&format!("(… {} bytes more)", body.len() - QUOTE_CHARS)),
+            "{q}"
+        );
+        assert_eq!(quote("  short\r\n text "), "short text");
+        // Controls stay for the writer to show escaped; nothing is dropped.
+        let hostile = quote("a\u{1b}[2Jb\u{202e}c");
+        assert_eq!(hostile, "a\u{1b}[2Jb\u{202e}c");
+        assert_eq!(
+            crate::report::text::neutralise(&hostile),
+            "a\\u001b[2Jb\\u202ec"
+        );
+        // A cut never splits a character.
+        let wide = "é".repeat(QUOTE_CHARS + 5);
+        assert!(
+            quote(&wide).ends_with("(… 10 bytes more)"),
+            "{}",
+            quote(&wide)
+        );
+    }
+
+    #[test]
+    fn an_api_status_is_one_line_without_a_debug_struct() {
+        let status = kube::core::Status::failure(&"m".repeat(5000), "Forbidden").with_code(403);
+        let text = chain_text(&kube::Error::Api(status.boxed()));
+        assert!(text.starts_with("HTTP 403 Forbidden: mmm"), "{text}");
+        assert!(
+            !text.contains("Status {") && !text.contains("ListMeta"),
+            "{text}"
+        );
+        assert!(text.len() < 400, "{}", text.len());
     }
 
     #[test]

@@ -21,11 +21,22 @@ pub enum SettingsError {
         key: String,
         message: String,
     },
+    #[error(
+        "refusing to send {var} over plain HTTP to {url}: anyone on the network path could read it"
+    )]
+    PlainHttpToken { var: &'static str, url: String },
 }
 
 impl SettingsError {
     pub fn hint(&self) -> &'static str {
-        "run `kubectl spice config view` to see every key, its value and where it came from"
+        match self {
+            SettingsError::PlainHttpToken { .. } => {
+                "use an https:// URL, or a port-forward to localhost (loopback may use http://)"
+            }
+            _ => {
+                "run `kubectl spice config view` to see every key, its value and where it came from"
+            }
+        }
     }
 }
 
@@ -143,7 +154,7 @@ const KEYS: &[Key] = &[
     Key {
         name: "requestTimeout",
         default: Some("10s"),
-        help: "time limit of each read",
+        help: "time limit of each read, 100ms to 1h (0 = 10s)",
     },
     Key {
         name: "color",
@@ -178,12 +189,12 @@ const KEYS: &[Key] = &[
     Key {
         name: "targets.scaleUp",
         default: Some("30s"),
-        help: "scale-up target",
+        help: "scale-up target, 1s to 1h",
     },
     Key {
         name: "targets.scaleDown",
         default: Some("60s"),
-        help: "scale-down target",
+        help: "scale-down target, 1s to 1h",
     },
     Key {
         name: "targets.podSuccessRate",
@@ -660,7 +671,22 @@ impl Settings {
                 help: key.help.to_string(),
             });
         }
-        Self::from_effective(effective, &file.text)
+        let settings = Self::from_effective(effective, &file.text)?;
+        for (endpoint, var) in [
+            (&settings.prometheus, "SPICE_PROMETHEUS_TOKEN"),
+            (&settings.loki, "SPICE_LOKI_TOKEN"),
+        ] {
+            if let Endpoint::Url(u) = endpoint
+                && env(var).is_some_and(|t| !t.is_empty())
+                && !token_may_travel_to(u)
+            {
+                return Err(SettingsError::PlainHttpToken {
+                    var,
+                    url: redact_url(u),
+                });
+            }
+        }
+        Ok(settings)
     }
 
     fn from_effective(
@@ -725,9 +751,9 @@ impl Settings {
                 _ => Err(fail(key, format!("{v:?} is not a non-negative number"))),
             }
         };
-        let duration = |key: &str| -> Result<Duration, SettingsError> {
+        let duration = |key: &str, range: DurationRange| -> Result<Duration, SettingsError> {
             let v = text(key)?;
-            parse_duration(&v).map_err(|m| fail(key, m))
+            range.parse(&v).map_err(|m| fail(key, m))
         };
         let service = |key: &str| -> Result<ServiceRef, SettingsError> {
             ServiceRef::parse(&text(key)?).map_err(|m| fail(key, m))
@@ -821,8 +847,18 @@ impl Settings {
             && bands.green_min <= bands.green_max
             && bands.green_max <= bands.yellow_max)
         {
-            return Err(fail(
+            // Blame a band the user set: a default edge is never the mistake.
+            let culprit = [
                 "ratio.greenMin",
+                "ratio.greenMax",
+                "ratio.yellowMin",
+                "ratio.yellowMax",
+            ]
+            .into_iter()
+            .find(|k| *get(k).1 != Source::Default)
+            .unwrap_or("ratio.greenMin");
+            return Err(fail(
+                culprit,
                 format!(
                     "bands must satisfy yellowMin ≤ greenMin ≤ greenMax ≤ yellowMax (got {} ≤ {} ≤ {} ≤ {})",
                     bands.yellow_min, bands.green_min, bands.green_max, bands.yellow_max
@@ -830,8 +866,8 @@ impl Settings {
             ));
         }
         let targets = Targets {
-            scale_up_seconds: duration("targets.scaleUp")?.as_secs_f64(),
-            scale_down_seconds: duration("targets.scaleDown")?.as_secs_f64(),
+            scale_up_seconds: duration("targets.scaleUp", TARGET_RANGE)?.as_secs_f64(),
+            scale_down_seconds: duration("targets.scaleDown", TARGET_RANGE)?.as_secs_f64(),
             pod_success_rate: number("targets.podSuccessRate")?,
             heartbeat_per_session: number("targets.heartbeatPerSession")?,
         };
@@ -841,12 +877,16 @@ impl Settings {
                 "must be a fraction between 0 and 1, e.g. 0.99".into(),
             ));
         }
-        let mut request_timeout = duration("requestTimeout")?;
-        if request_timeout.is_zero() {
-            // kubectl's "0 means no timeout" would let one dead source hang the
-            // whole run; the plugin's default keeps it bounded instead.
-            request_timeout = Duration::from_secs(10);
-        }
+        // kubectl's "0 means no timeout" would let one dead source hang the
+        // whole run; the plugin's default keeps it bounded instead.
+        let request_timeout = match get("requestTimeout")
+            .0
+            .as_deref()
+            .map(|v| parse_duration(v.trim()))
+        {
+            Some(Ok(d)) if d.is_zero() => Duration::from_secs(10),
+            _ => duration("requestTimeout", REQUEST_TIMEOUT_RANGE)?,
+        };
         let settings = Settings {
             namespace,
             selector: selector("selector")?,
@@ -936,45 +976,123 @@ pub fn validate_selector(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest duration any setting accepts before its own range applies:
+/// 10000 days (beyond that a value is a typo), far below where `Duration`
+/// and `Instant` arithmetic would overflow.
+const DURATION_CEILING_SECS: f64 = 10_000.0 * 86_400.0;
+
 /// Parses `500ms`, `5s`, `2m`, `1h`, `1m30s` or a bare number of seconds.
+/// Never panics: negative, NaN, infinite and absurdly long values are errors.
 pub fn parse_duration(v: &str) -> Result<Duration, String> {
-    let bad = || format!("{v:?} is not a duration (e.g. 30s, 1m, 1m30s, 500ms)");
-    if let Ok(secs) = v.parse::<f64>() {
-        return if secs.is_finite() && secs >= 0.0 {
-            Ok(Duration::from_secs_f64(secs))
-        } else {
-            Err(bad())
-        };
+    let bad = || {
+        format!(
+            "{:?} is not a duration (e.g. 30s, 1m, 1m30s, 500ms)",
+            short(v)
+        )
+    };
+    let total = match v.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => secs,
+        Ok(_) => return Err(bad()),
+        Err(_) => duration_units(v).ok_or_else(bad)?,
+    };
+    if total > DURATION_CEILING_SECS {
+        return Err(format!(
+            "{:?} is far too long for a duration (at most {})",
+            short(v),
+            show_duration(Duration::from_secs(DURATION_CEILING_SECS as u64))
+        ));
     }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+/// The seconds of a `1h2m3s500ms`-style text, `None` when it is not one.
+fn duration_units(v: &str) -> Option<f64> {
     let mut total = 0.0f64;
     let mut rest = v;
     if rest.is_empty() {
-        return Err(bad());
+        return None;
     }
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         if digits == 0 {
-            return Err(bad());
+            return None;
         }
-        let n: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        let n: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        let factor = match unit {
+        let factor = match &rest[..unit_len] {
             "ms" => 0.001,
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            _ => return Err(bad()),
+            _ => return None,
         };
         total += n * factor;
         rest = &rest[unit_len..];
     }
-    Ok(Duration::from_secs_f64(total))
+    total.is_finite().then_some(total)
+}
+
+/// The sane range of one duration: a value outside it is refused with both ends named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationRange {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl DurationRange {
+    pub const fn new(min: Duration, max: Duration) -> DurationRange {
+        DurationRange { min, max }
+    }
+
+    /// Parses `v` and checks it lies within the range.
+    pub fn parse(&self, v: &str) -> Result<Duration, String> {
+        let d = parse_duration(v)?;
+        if d < self.min || d > self.max {
+            return Err(format!(
+                "{:?} is out of range: give {} to {}",
+                short(v),
+                show_duration(self.min),
+                show_duration(self.max)
+            ));
+        }
+        Ok(d)
+    }
+}
+
+/// `requestTimeout`: 0 means the built-in 10s; otherwise 100ms to 1h.
+pub const REQUEST_TIMEOUT_RANGE: DurationRange =
+    DurationRange::new(Duration::from_millis(100), Duration::from_secs(3600));
+/// `targets.scaleUp` and `targets.scaleDown`: 1s to 1h.
+pub const TARGET_RANGE: DurationRange =
+    DurationRange::new(Duration::from_secs(1), Duration::from_secs(3600));
+
+/// A duration as a person writes it: `500ms`, `30s`, `10m`, `1h`, `7d`.
+pub fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    let units: [(u128, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+    ];
+    for (size, unit) in units {
+        if ms >= size && ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+/// A value quoted in an error, cut to a length that stays one readable line.
+fn short(v: &str) -> String {
+    const MAX: usize = 40;
+    match v.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &v[..i]),
+        None => v.to_string(),
+    }
 }
 
 /// A URL with any user name, password or token-like query value replaced by `REDACTED`.
@@ -1012,6 +1130,22 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
+/// Whether a bearer token may be sent to `raw`: over https, or over plain
+/// http only to this machine (127.0.0.0/8, ::1, localhost), where a
+/// port-forward listens and nothing crosses a network.
+pub fn token_may_travel_to(raw: &str) -> bool {
+    let Ok(u) = url::Url::parse(raw) else {
+        return false;
+    };
+    match (u.scheme(), u.host()) {
+        ("https", _) => true,
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Domain(d))) => d.eq_ignore_ascii_case("localhost"),
+        _ => false,
+    }
+}
+
 /// `redact_url` for values that are URLs; other values unchanged.
 pub fn redact_url_if_url(v: &str) -> String {
     if v.starts_with("http://") || v.starts_with("https://") {
@@ -1044,6 +1178,17 @@ mod tests {
         let path = dir.join("config.yaml");
         std::fs::write(&path, text).unwrap();
         ConfigFile::load(Some(&path))
+    }
+
+    /// Resolves with defaults for everything but the environment.
+    fn resolve_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        Settings::resolve(
+            &GlobalArgs::default(),
+            env,
+            &ConfigFile::default(),
+            None,
+            None,
+        )
     }
 
     fn value<'a>(s: &'a Settings, key: &str) -> &'a Effective {
@@ -1152,17 +1297,19 @@ mod tests {
     }
 
     #[test]
+    fn a_band_error_names_the_band_that_was_set() {
+        let env = env_of(&[("SPICE_RATIO_GREEN_MAX", "2")]);
+        let err = resolve_env(&env).unwrap_err().to_string();
+        assert!(
+            err.starts_with("env SPICE_RATIO_GREEN_MAX: ratio.greenMax: bands must"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_env_value_names_the_variable() {
         let env = env_of(&[("SPICE_TARGETS_SCALE_UP", "soon")]);
-        let err = Settings::resolve(
-            &GlobalArgs::default(),
-            &env,
-            &ConfigFile::default(),
-            None,
-            None,
-        )
-        .unwrap_err()
-        .to_string();
+        let err = resolve_env(&env).unwrap_err().to_string();
         assert!(
             err.starts_with("env SPICE_TARGETS_SCALE_UP: targets.scaleUp:"),
             "{err}"
@@ -1180,6 +1327,94 @@ mod tests {
             .to_string();
         assert!(!err.contains("hunter2") && !err.contains("bob"), "{err}");
         assert!(err.contains("SPICE_PROMETHEUS_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn a_token_is_refused_over_plain_http_except_to_loopback() {
+        let with = |url: &'static str, var: &'static str| {
+            let args = GlobalArgs {
+                prometheus_url: Some(url.into()),
+                loki_url: Some(url.into()),
+                ..Default::default()
+            };
+            let env = move |k: &str| (k == var).then(|| "s3cr3t-token".to_string());
+            Settings::resolve(&args, &env, &ConfigFile::default(), None, None)
+        };
+        for var in ["SPICE_PROMETHEUS_TOKEN", "SPICE_LOKI_TOKEN"] {
+            let err = with("http://prom.example:9090", var).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(var) && text.contains("plain HTTP"), "{text}");
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(err.hint().contains("https://"), "{}", err.hint());
+            for fine in [
+                "https://prom.example:9090",
+                "http://127.0.0.1:9090",
+                "http://127.8.0.1:9090",
+                "http://[::1]:9090",
+                "http://LOCALHOST:9090",
+            ] {
+                assert!(with(fine, var).is_ok(), "{fine} with {var}");
+            }
+        }
+        // Without a token there is nothing to leak.
+        let args = GlobalArgs {
+            prometheus_url: Some("http://prom.example:9090".into()),
+            ..Default::default()
+        };
+        assert!(Settings::resolve(&args, &env_of(&[]), &ConfigFile::default(), None, None).is_ok());
+        assert!(!token_may_travel_to("http://localhost.evil.example"));
+        assert!(!token_may_travel_to("http://10.0.0.1"));
+    }
+
+    #[test]
+    fn durations_out_of_range_are_one_line_errors_never_panics() {
+        for v in [
+            "1e20",
+            "99999999999999999999h",
+            "1e30",
+            "4000000000000000h",
+            "-5",
+            "-1s",
+            "NaN",
+            "inf",
+            "1e308",
+            "1.5.5s",
+        ] {
+            let err = parse_duration(v)
+                .and_then(|d| REQUEST_TIMEOUT_RANGE.parse(v).map(|_| d))
+                .unwrap_err();
+            assert!(!err.contains('\n') && err.len() < 200, "{v}: {err}");
+        }
+        for (key, v) in [
+            ("SPICE_REQUEST_TIMEOUT", "1e20"),
+            ("SPICE_REQUEST_TIMEOUT", "2h"),
+            ("SPICE_TARGETS_SCALE_UP", "4000000000000000h"),
+            ("SPICE_TARGETS_SCALE_DOWN", "0.1s"),
+        ] {
+            let env = move |k: &str| (k == key).then(|| v.to_string());
+            let err = resolve_env(&env).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("env {key}")), "{err}");
+            assert!(
+                err.contains("out of range") || err.contains("too long"),
+                "{err}"
+            );
+        }
+        let cfg = file("requestTimeout: 1e30\ntargets:\n  scaleUp: 1e30\n").unwrap();
+        let err = Settings::resolve(&GlobalArgs::default(), &env_of(&[]), &cfg, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3: targets.scaleUp"), "{err}");
+        let cfg = file("requestTimeout: .nan\n").unwrap();
+        let err = Settings::resolve(&GlobalArgs::default(), &env_of(&[]), &cfg, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1: requestTimeout"), "{err}");
+        // 0 keeps kubectl's spelling but the plugin's bounded default.
+        let env = env_of(&[("SPICE_REQUEST_TIMEOUT", "0")]);
+        let s = resolve_env(&env).unwrap();
+        assert_eq!(s.request_timeout, Duration::from_secs(10));
+        assert_eq!(show_duration(Duration::from_secs(7 * 86_400)), "7d");
+        assert_eq!(show_duration(Duration::from_millis(100)), "100ms");
     }
 
     #[test]
@@ -1207,5 +1442,94 @@ mod tests {
         );
         assert!(ServiceRef::parse("prometheus:9090").is_err());
         assert!(ServiceRef::parse("obs/Prom").is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::time::Instant;
+
+        /// Parsing is linear; a generous bound still catches a quadratic or
+        /// hanging parser on a loaded test machine.
+        const BOUND: Duration = Duration::from_millis(500);
+
+        fn duration_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[0-9.eE+-]{0,30}[a-z]{0,3}",
+                "([0-9]{1,25}(\\.[0-9]{0,5})?(ms|s|m|h)){1,6}",
+            ]
+        }
+
+        /// Failures are reported with their minimal input, not saved to a
+        /// file beside the sources.
+        fn config(cases: u32) -> ProptestConfig {
+            ProptestConfig {
+                cases,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config(256))]
+
+            #[test]
+            fn durations_never_panic_and_stay_in_range(v in duration_text()) {
+                let start = Instant::now();
+                if let Ok(d) = parse_duration(&v) {
+                    prop_assert!(d.as_secs_f64() <= DURATION_CEILING_SECS);
+                }
+                for range in [REQUEST_TIMEOUT_RANGE, TARGET_RANGE] {
+                    if let Ok(d) = range.parse(&v) {
+                        prop_assert!(range.min <= d && d <= range.max);
+                    } else {
+                        let e = range.parse(&v).unwrap_err();
+                        prop_assert!(!e.contains('\n') && e.chars().count() < 200, "{}", e);
+                    }
+                }
+                prop_assert!(start.elapsed() < BOUND);
+            }
+
+            #[test]
+            fn selectors_never_panic(v in any::<String>()) {
+                let start = Instant::now();
+                let _ = validate_selector(&v);
+                prop_assert!(start.elapsed() < BOUND);
+            }
+
+            #[test]
+            fn any_env_value_resolves_or_is_a_one_line_error(
+                key in prop::sample::select(KEYS.iter().map(|k| k.name).collect::<Vec<_>>()),
+                value in prop_oneof![any::<String>(), "[0-9.eE+-]{1,40}[a-z]{0,2}"],
+            ) {
+                let var = env_name(key);
+                let env = |k: &str| (k == var).then(|| value.clone());
+                let start = Instant::now();
+                if let Err(e) = resolve_env(&env) {
+                    prop_assert!(e.to_string().starts_with(&format!("env {var}")), "{}", e);
+                }
+                prop_assert!(start.elapsed() < BOUND);
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config(64))]
+
+            #[test]
+            fn any_config_file_loads_or_is_an_error(text in prop_oneof![
+                any::<String>(),
+                "(requestTimeout|targets|ratio|contexts|selector): [-+.0-9eE\\[\\]{}a-z:\n ]{0,40}",
+            ]) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("config.yaml");
+                std::fs::write(&path, &text).unwrap();
+                let start = Instant::now();
+                if let Ok(cfg) = ConfigFile::load(Some(&path)) {
+                    let _ = Settings::resolve(&GlobalArgs::default(), &|_: &str| None, &cfg, Some("prod"), None);
+                }
+                prop_assert!(start.elapsed() < BOUND);
+            }
+        }
     }
 }

@@ -124,6 +124,112 @@ impl Snapshot {
     }
 }
 
+/// The largest snapshot file `--from` reads. A snapshot of a busy cluster is
+/// a few MB; a file far larger is not one, and reading it would only cost memory.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How deep brackets may nest in a YAML snapshot. The Snapshot's own
+/// deepest value is under 10 levels; serde_json stops at 128 by itself, and
+/// this keeps the YAML parser, which reads the whole tree first, as bounded.
+const MAX_YAML_NESTING: usize = 128;
+
+/// Parses a snapshot file's bytes. The format is decided once, from the
+/// content: JSON when the first non-blank character is `{`, else YAML. Errors
+/// name the place (line, column), never the content: the file may be anything
+/// the user pointed at, a token file included.
+pub fn parse_file(bytes: &[u8]) -> Result<Snapshot, String> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let snapshot: Snapshot = if first == Some(&b'{') {
+        serde_json::from_slice(bytes).map_err(|e| json_error(&e))?
+    } else {
+        if first.is_none() {
+            return Err("the file is empty".into());
+        }
+        if let Some(line) = nested_too_deep(bytes, MAX_YAML_NESTING) {
+            return Err(format!(
+                "YAML nested deeper than {MAX_YAML_NESTING} levels at line {line}"
+            ));
+        }
+        serde_norway::from_slice(bytes).map_err(|e| yaml_error(&e))?
+    };
+    if snapshot.kind != "Snapshot" || snapshot.api_version != API_VERSION {
+        return Err(format!(
+            "its kind and apiVersion are not those of a {API_VERSION} Snapshot"
+        ));
+    }
+    Ok(snapshot)
+}
+
+fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("at line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Eof => format!("unexpected end of file at line {}", e.line()),
+        // Syntax messages are serde_json's fixed words ("expected value",
+        // "recursion limit exceeded"), never the input's text.
+        Category::Syntax => {
+            let text = e.to_string();
+            let what = text.split(" at line ").next().unwrap_or("invalid JSON");
+            format!("invalid JSON {at}: {what}")
+        }
+        Category::Data => data_error(&e.to_string(), &at),
+        Category::Io => format!("cannot read the JSON {at}"),
+    }
+}
+
+fn yaml_error(e: &serde_norway::Error) -> String {
+    let at = match e.location() {
+        Some(l) => format!("at line {} column {}", l.line(), l.column()),
+        None => "in the file".into(),
+    };
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        return format!("YAML nested too deeply {at}");
+    }
+    if text.starts_with("repetition limit exceeded") {
+        return "YAML aliases repeat too often (an alias bomb?)".into();
+    }
+    format!(
+        "not valid YAML for a snapshot {at}: {}",
+        data_error(&text, "").trim_end()
+    )
+}
+
+/// A data error without the value that caused it: serde's messages quote it
+/// (`invalid type: string "..."`), and that text is the file's, not ours.
+/// Field names in "missing field" are the Snapshot's own.
+fn data_error(text: &str, at: &str) -> String {
+    let head = text.split(" at line ").next().unwrap_or(text);
+    if head.starts_with("missing field `") && head.len() < 80 {
+        format!("{head} {at}")
+    } else {
+        format!("a value has the wrong type or shape {at}")
+    }
+}
+
+/// The 1-based line where `[`/`{` nesting first exceeds `limit`, counting
+/// brackets outside quotes only roughly: balanced brackets inside strings
+/// never add up, so a real snapshot never comes near the limit.
+fn nested_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    for b in bytes {
+        match b {
+            b'\n' => line += 1,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// A single object that was read: it exists, or the API said it does not.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -651,4 +757,100 @@ pub struct LokiData {
     /// An error from a query that ran but failed (bad LogQL, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::{Duration, Instant};
+
+    /// Parsing is linear; a generous bound still catches a quadratic parser.
+    const BOUND: Duration = Duration::from_secs(1);
+
+    fn example() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/scenarios/examples/healthy.snapshot.json"
+        );
+        std::fs::read_to_string(path).expect("example snapshot")
+    }
+
+    #[test]
+    fn the_example_parses_as_json_and_as_yaml() {
+        let text = example();
+        let snap = parse_file(text.as_bytes()).expect("JSON");
+        let yaml = serde_norway::to_string(&snap).expect("to YAML");
+        parse_file(yaml.as_bytes()).expect("YAML");
+    }
+
+    #[test]
+    fn errors_name_the_place_never_the_content() {
+        for text in [
+            "hunter2-token\n",
+            "kind: hunter2\n",
+            "{\"apiVersion\": \"hunter2\"}",
+            "{\"pods\": \"hunter2\"}",
+            "- hunter2",
+        ] {
+            let e = parse_file(text.as_bytes()).unwrap_err();
+            assert!(!e.contains("hunter2"), "{text}: {e}");
+        }
+        let e = parse_file(b"  \n\t").unwrap_err();
+        assert_eq!(e, "the file is empty");
+        let text = example();
+        let e = parse_file(&text.as_bytes()[..text.len() - 40]).unwrap_err();
+        assert!(e.starts_with("unexpected end of file at line "), "{e}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 128,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn any_bytes_parse_or_fail_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let start = Instant::now();
+            let _ = parse_file(&bytes);
+            prop_assert!(start.elapsed() < BOUND);
+        }
+
+        #[test]
+        fn a_damaged_snapshot_parses_or_fails_without_panic(
+            cut in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let mut bytes = example().into_bytes();
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            bytes.truncate(cut.index(bytes.len() + 1));
+            let start = Instant::now();
+            if let Err(e) = parse_file(&bytes) {
+                prop_assert!(!e.contains('\n') && e.len() < 200, "{}", e);
+            }
+            prop_assert!(start.elapsed() < BOUND);
+        }
+
+        /// Whatever a ScaledObject's trigger query says, the checks that read
+        /// it as PromQL judge it without panicking.
+        #[test]
+        fn any_trigger_query_is_judged_without_panic(query in prop_oneof![
+            any::<String>(),
+            "(sum|rate|max|count|avg|\\(|\\)|\\[|\\]|\\{|\\}|\"|=~|=|,| by |[0-9]{1,3}[smhdwy]|nginx_http_requests_total|service|:){0,24}",
+        ]) {
+            let mut snap = crate::checks::testkit::healthy();
+            let Some(Lookup::Found(so)) = snap.scaled_object.as_mut() else {
+                panic!("the healthy snapshot has a ScaledObject");
+            };
+            so.triggers[0].metadata.insert("query".into(), query);
+            let settings = crate::settings::Settings::defaults();
+            let start = Instant::now();
+            let findings = crate::checks::run(&snap, &settings, &crate::checks::Selection::default());
+            prop_assert!(!findings.is_empty());
+            prop_assert!(start.elapsed() < BOUND);
+        }
+    }
 }

@@ -5,14 +5,19 @@
 
 use super::error::Error;
 use crate::cli::GlobalArgs;
-use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
+use kube::config::{ExecConfig, ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
+use serde::Deserialize;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 /// The kube context to use, resolved but not yet connected.
 pub struct KubeTarget {
     config: kube::Config,
+    /// The exec plugin to run again when its token expires (long watches
+    /// only); one-shot commands use the token [`KubeTarget::authenticate`] got.
+    refresh_exec: Option<ExecConfig>,
     /// `None` in-cluster.
     pub context: Option<String>,
     /// The context's own namespace, if it sets one.
@@ -53,6 +58,7 @@ impl KubeTarget {
                     let ns = Some(config.default_namespace.clone());
                     Ok(KubeTarget {
                         config,
+                        refresh_exec: None,
                         context: None,
                         context_namespace: ns,
                         server,
@@ -121,6 +127,7 @@ impl KubeTarget {
         let server = crate::settings::redact_url(&config.cluster_url.to_string());
         Ok(KubeTarget {
             config,
+            refresh_exec: None,
             context: Some(context_name),
             context_namespace,
             server,
@@ -147,6 +154,11 @@ impl KubeTarget {
     /// `timeoutSeconds`, and the watcher resumes).
     pub fn watch_client(&self, connect_timeout: Duration) -> Result<kube::Client, Error> {
         let mut config = self.config.clone();
+        if let Some(exec) = &self.refresh_exec {
+            // kube-rs runs the plugin again when the token is about to expire.
+            config.auth_info.token = None;
+            config.auth_info.exec = Some(exec.clone());
+        }
         config.connect_timeout = Some(connect_timeout);
         config.read_timeout = None;
         config.write_timeout = Some(connect_timeout);
@@ -156,6 +168,131 @@ impl KubeTarget {
             message: crate::error::chain_text(&e),
         })
     }
+}
+
+/// What an exec credential plugin prints (`client.authentication.k8s.io`
+/// `ExecCredential`); only the fields the plugin uses.
+#[derive(Deserialize)]
+struct ExecCredential {
+    status: Option<ExecCredentialStatus>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecCredentialStatus {
+    token: Option<String>,
+    expiration_timestamp: Option<String>,
+}
+
+impl KubeTarget {
+    /// Runs the kubeconfig's exec credential plugin, if any, once and bounded
+    /// by `timeout`. kube-rs runs it itself with no time limit, on the thread
+    /// that builds the client, and quotes its whole output (token included)
+    /// when it exits non-zero. Here a plugin that hangs is killed at the
+    /// limit, one that fails is reported by its exit status and stderr, and
+    /// its stdout is never printed. The token it gives is used as is.
+    pub async fn authenticate(&mut self, timeout: Duration) -> Result<(), Error> {
+        let Some(exec) = self.config.auth_info.exec.clone() else {
+            return Ok(());
+        };
+        if self.config.auth_info.token.is_some() {
+            return Ok(());
+        }
+        let stdout = run_exec(&exec, timeout).await?;
+        let command = exec_name(&exec);
+        let unreadable = || Error::ExecPlugin {
+            command: command.clone(),
+            message: format!(
+                "printed no ExecCredential with a status ({} bytes of output, not shown as they may hold a credential)",
+                stdout.len()
+            ),
+        };
+        let credential: ExecCredential = serde_json::from_slice(&stdout)
+            .or_else(|_| serde_norway::from_slice(&stdout))
+            .map_err(|_| unreadable())?;
+        let status = credential.status.ok_or_else(unreadable)?;
+        // A client certificate instead of a token is left to kube-rs, which
+        // runs the plugin again; this run has shown that it answers in time.
+        if let Some(token) = status.token.filter(|t| !t.is_empty()) {
+            self.config.auth_info.token = Some(token.into());
+            self.config.auth_info.exec = None;
+            if status.expiration_timestamp.is_some() {
+                self.refresh_exec = Some(exec);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The plugin's command as the kubeconfig names it, without its arguments
+/// (which may carry secrets).
+fn exec_name(exec: &ExecConfig) -> String {
+    crate::error::quote(exec.command.as_deref().unwrap_or("<none>"))
+}
+
+/// Runs the plugin as client-go does (its args and env, `KUBERNETES_EXEC_INFO`,
+/// stdin only when interactive) and returns its stdout, within `timeout`.
+async fn run_exec(exec: &ExecConfig, timeout: Duration) -> Result<Vec<u8>, Error> {
+    let command = exec_name(exec);
+    let fail = |message: String| Error::ExecPlugin {
+        command: command.clone(),
+        message,
+    };
+    let program = exec
+        .command
+        .as_deref()
+        .ok_or_else(|| fail("no command".into()))?;
+    let interactive = exec.interactive_mode != Some(ExecInteractiveMode::Never);
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(exec.args.iter().flatten());
+    for pair in exec.env.iter().flatten() {
+        if let (Some(name), Some(value)) = (pair.get("name"), pair.get("value")) {
+            cmd.env(name, value);
+        }
+    }
+    for name in exec.drop_env.iter().flatten() {
+        cmd.env_remove(name);
+    }
+    let info = serde_json::json!({
+        "apiVersion": exec.api_version,
+        "kind": "ExecCredential",
+        "spec": {"interactive": interactive},
+    });
+    cmd.env("KUBERNETES_EXEC_INFO", info.to_string())
+        .stdin(if interactive {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(if interactive {
+            Stdio::inherit()
+        } else {
+            Stdio::piped()
+        })
+        .kill_on_drop(true);
+    let child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot start it: {}", crate::error::io_reason(&e))))?;
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(out) => out.map_err(|e| fail(crate::error::io_reason(&e)))?,
+        // Dropping the child's future kills it (kill_on_drop).
+        Err(_) => {
+            return Err(fail(format!(
+                "did not finish within {} (--request-timeout)",
+                crate::settings::show_duration(timeout)
+            )));
+        }
+    };
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let said = match crate::error::quote(&stderr) {
+            q if q.is_empty() => String::new(),
+            q => format!(": {q}"),
+        };
+        return Err(fail(format!("failed ({}){said}", out.status)));
+    }
+    Ok(out.stdout)
 }
 
 fn read_file(path: &Path) -> Result<Kubeconfig, Error> {
@@ -196,4 +333,101 @@ fn merge_list(list: &str) -> Result<Option<Kubeconfig>, Error> {
         )));
     }
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A target whose user runs `script` as its exec credential plugin.
+    fn target_with_plugin(dir: &Path, script: &str) -> KubeTarget {
+        let plugin = dir.join("plugin.sh");
+        std::fs::write(&plugin, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+        let exec = serde_json::json!({
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": plugin.display().to_string(),
+            "args": ["--secret-arg"],
+            "interactiveMode": "Never",
+        });
+        config.auth_info.exec = Some(serde_json::from_value(exec).unwrap());
+        KubeTarget {
+            config,
+            refresh_exec: None,
+            context: Some("test".into()),
+            context_namespace: None,
+            server: "https://127.0.0.1:1".into(),
+        }
+    }
+
+    const CREDENTIAL: &str = r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-4711"}}"#;
+
+    #[tokio::test]
+    async fn a_plugin_token_replaces_the_exec_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = target_with_plugin(dir.path(), &format!("echo '{CREDENTIAL}'"));
+        t.authenticate(Duration::from_secs(5)).await.unwrap();
+        assert!(t.config.auth_info.exec.is_none());
+        assert!(t.config.auth_info.token.is_some());
+        assert!(t.refresh_exec.is_none(), "no expiry: nothing to refresh");
+
+        let expiring = CREDENTIAL.replace(
+            r#""token""#,
+            r#""expirationTimestamp":"2030-01-01T00:00:00Z","token""#,
+        );
+        let mut t = target_with_plugin(dir.path(), &format!("echo '{expiring}'"));
+        t.authenticate(Duration::from_secs(5)).await.unwrap();
+        assert!(
+            t.refresh_exec.is_some(),
+            "a watch refreshes an expiring token"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hanging_plugin_is_cut_at_the_timeout_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = target_with_plugin(dir.path(), "sleep 30");
+        let start = std::time::Instant::now();
+        let e = t
+            .authenticate(Duration::from_millis(300))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            e.contains("plugin.sh` did not finish within 300ms (--request-timeout)"),
+            "{e}"
+        );
+        assert!(!e.contains("--secret-arg"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_plugin_never_has_its_stdout_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!("echo '{CREDENTIAL}'; echo 'login required' >&2; exit 3");
+        let mut t = target_with_plugin(dir.path(), &script);
+        let e = t.authenticate(Duration::from_secs(5)).await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("failed (exit status: 3): login required"),
+            "{text}"
+        );
+        assert!(!text.contains("tok-4711"), "{text}");
+        assert!(e.hint().contains("--request-timeout"), "{}", e.hint());
+
+        let mut t = target_with_plugin(dir.path(), "echo 'not a credential: tok-4711'");
+        let text = t
+            .authenticate(Duration::from_secs(5))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("printed no ExecCredential"), "{text}");
+        assert!(!text.contains("tok-4711"), "{text}");
+    }
 }

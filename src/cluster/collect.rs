@@ -696,11 +696,7 @@ pub async fn run(
             let mut failure = None;
             for (q, res) in answers {
                 let answer = match res {
-                    Ok(samples) => PromAnswer {
-                        query: q.promql.clone(),
-                        samples: Some(samples),
-                        error: None,
-                    },
+                    Ok(samples) => super::prometheus::answer(q, samples),
                     Err(f) => {
                         let message = f.message.clone();
                         if failure.is_none() {

@@ -18,6 +18,8 @@ pub enum Error {
     Unauthorized { server: String },
     #[error("the API server {server} did not answer within {seconds}s")]
     Timeout { server: String, seconds: u64 },
+    #[error("exec credential plugin `{command}` {message}")]
+    ExecPlugin { command: String, message: String },
 }
 
 impl Error {
@@ -35,6 +37,9 @@ impl Error {
                 "credentials expired? run any kubectl command (e.g. `kubectl get ns`) to refresh them".into()
             }
             Error::Timeout { .. } => "raise --request-timeout, or check `kubectl cluster-info`".into(),
+            Error::ExecPlugin { .. } => {
+                "run the kubeconfig user's exec command by hand (a login prompt? expired SSO session?), or raise --request-timeout".into()
+            }
         }
     }
 }
@@ -94,10 +99,12 @@ pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
     match err {
         kube::Error::Api(status) => {
             let code = status.code;
-            let message = if status.message.is_empty() {
+            // The message is the server's text: quoted, so a 20 MB message
+            // (or an HTML page from a proxy) stays one short line.
+            let message = if status.message.trim().is_empty() {
                 format!("HTTP {code}")
             } else {
-                status.message.clone()
+                crate::error::quote(&status.message)
             };
             match code {
                 401 => ReadFailure {

@@ -117,7 +117,7 @@ fn watch_error_text(e: &watcher::Error) -> String {
         watcher::Error::InitialListFailed(k)
         | watcher::Error::WatchStartFailed(k)
         | watcher::Error::WatchFailed(k) => crate::error::chain_text(k),
-        watcher::Error::WatchError(s) => s.message.clone(),
+        watcher::Error::WatchError(s) => crate::error::status_text(s),
         watcher::Error::NoResourceVersion => e.to_string(),
     };
     inner.lines().next().unwrap_or_default().to_string()
@@ -448,11 +448,7 @@ async fn poll_prometheus(
             let answer = match res {
                 Ok(samples) => {
                     any_ok = true;
-                    PromAnswer {
-                        query: q.promql.clone(),
-                        samples: Some(samples),
-                        error: None,
-                    }
+                    super::prometheus::answer(q, samples)
                 }
                 Err(e) => {
                     first_error.get_or_insert_with(|| e.clone());

@@ -78,8 +78,8 @@ async fn instant(
         .get_with_headers("/loki/api/v1/query", &[("query", logql)], headers)
         .await?;
     if !(200..300).contains(&status) && !body.trim_start().starts_with('{') {
-        let first = body.lines().next().unwrap_or("").trim();
-        if let Some(f) = no_org_id(status, first, api, !headers.is_empty()) {
+        let first = crate::error::quote(body.lines().next().unwrap_or(""));
+        if let Some(f) = no_org_id(status, &first, api, !headers.is_empty()) {
             return Err(f);
         }
         return Err(ApiFailure {
@@ -110,7 +110,9 @@ async fn instant(
                 .replace("--prometheus-url", "--loki-url");
             f
         })?;
-    Ok(samples.first().map(|s| s.value))
+    // NaN or an infinity is no count of events, and a snapshot's JSON could
+    // not carry it: it reads as no value.
+    Ok(samples.first().map(|s| s.value).filter(|v| v.is_finite()))
 }
 
 /// A multi-tenant Loki (`auth_enabled: true`) answers a request without a

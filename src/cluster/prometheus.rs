@@ -3,8 +3,9 @@
 //! direct URL with an optional bearer token from `SPICE_PROMETHEUS_TOKEN`.
 //! The same client serves Loki's API later, which has the same envelope shape.
 
+use super::promql;
 use crate::settings::{Endpoint, ServiceRef, redact_url};
-use crate::snapshot::{GapReason, Sample};
+use crate::snapshot::{GapReason, PromAnswer, Sample};
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -293,7 +294,7 @@ pub fn parse_query_answer(
                 .map_err(|m| bad_answer(where_, &m));
         }
         let error_type = env.error_type.unwrap_or_else(|| "error".into());
-        let message = env.error.unwrap_or_default();
+        let message = crate::error::quote(&env.error.unwrap_or_default());
         return Err(ApiFailure {
             reason: if error_type == "timeout" { GapReason::Timeout } else { GapReason::Error },
             message: format!("Prometheus {error_type}: {message}"),
@@ -319,22 +320,17 @@ pub fn parse_query_answer(
                     504 => (GapReason::Timeout, "Prometheus did not answer in time through the proxy".to_string()),
                     _ => (GapReason::Error, "check the API server and Prometheus".to_string()),
                 };
-        let message = if st.message.is_empty() {
-            st.reason
+        let message = crate::error::quote(if st.message.trim().is_empty() {
+            &st.reason
         } else {
-            st.message
-        };
+            &st.message
+        });
         return Err(ApiFailure {
             reason,
             message: format!("{where_}: {message}"),
             hint,
         });
     }
-    let snippet: String = body
-        .chars()
-        .take(160)
-        .collect::<String>()
-        .replace('\n', " ");
     Err(ApiFailure {
         reason: if status == 401 || status == 403 {
             GapReason::Forbidden
@@ -343,7 +339,7 @@ pub fn parse_query_answer(
         },
         message: format!(
             "{where_} answered HTTP {status}, not a Prometheus API answer: {}",
-            snippet.trim()
+            crate::error::quote(body)
         ),
         hint: if status == 401 || status == 403 {
             "set SPICE_PROMETHEUS_TOKEN to a token Prometheus accepts".into()
@@ -351,6 +347,107 @@ pub fn parse_query_answer(
             "is that address Prometheus? it must serve /api/v1/query".into()
         },
     })
+}
+
+/// The most a count can be here: more sessions, pods or nodes than this is
+/// not a cluster, it is a broken exporter or recording rule.
+const MAX_COUNT: f64 = 1e7;
+
+/// What a query's samples must be, by its purpose.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// Sessions, pods, nodes, series, subquery points: finite, 0 to [`MAX_COUNT`].
+    Count(&'static str),
+    /// A sample time in unix seconds: finite and not negative.
+    Time,
+    /// Anything else (ratios): NaN and ±Inf mean "no value" and are dropped.
+    Other,
+}
+
+fn kind(key: &str) -> Kind {
+    match key {
+        promql::SESSIONS | promql::SESSIONS_MAX_5M => Kind::Count("a number of sessions"),
+        promql::RUNNING_PODS | promql::PENDING_PODS => Kind::Count("a number of pods"),
+        promql::NODES => Kind::Count("a number of nodes"),
+        promql::KSM_SERIES => Kind::Count("a number of series"),
+        promql::ALERT_RATIO_FOR | promql::ALERT_KEDA_FOR => Kind::Count("a number of points"),
+        promql::NGINX_SAMPLES_5M => Kind::Count("a number of samples"),
+        promql::NGINX_SERIES => Kind::Time,
+        _ => Kind::Other,
+    }
+}
+
+/// Checks the samples of the query kept under `key`: a value that cannot be
+/// what the query measures (`-5` sessions, `1e308` pods, `NaN`, `+Inf`) is
+/// the data problem it is, named with the query and the value, never a
+/// number for a verdict (nor an empty answer, which would read as "no series").
+pub fn vet(key: &str, promql: &str, mut samples: Vec<Sample>) -> Result<Vec<Sample>, String> {
+    let kind = kind(key);
+    if kind == Kind::Other {
+        samples.retain(|s| s.value.is_finite());
+        return Ok(samples);
+    }
+    for sample in &samples {
+        let v = sample.value;
+        let (ok, what) = match kind {
+            Kind::Count(what) => ((0.0..=MAX_COUNT).contains(&v), what),
+            _ => (v.is_finite() && v >= 0.0, "a sample time"),
+        };
+        if !ok {
+            return Err(format!(
+                "Prometheus returned {} for `{}`, which cannot be {what}: check the recording rules and exporters behind it",
+                show_value(v),
+                crate::error::quote(promql)
+            ));
+        }
+    }
+    Ok(samples)
+}
+
+/// A sample value as Prometheus writes it (`NaN`, `+Inf`, `-5`, `1e308`).
+fn show_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else if v.abs() >= 1e15 {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// The snapshot entry for one query's samples, vetted by [`vet`].
+pub fn answer(q: &promql::Query, samples: Vec<Sample>) -> PromAnswer {
+    match vet(q.key, &q.promql, samples) {
+        Ok(samples) => PromAnswer {
+            query: q.promql.clone(),
+            samples: Some(samples),
+            error: None,
+        },
+        Err(e) => PromAnswer {
+            query: q.promql.clone(),
+            samples: None,
+            error: Some(e),
+        },
+    }
+}
+
+/// Vets every answer of a snapshot read from a file, as the collect step
+/// vets live answers: a saved `-5` sessions is no more a count than a live one.
+pub fn vet_snapshot(snap: &mut crate::snapshot::Snapshot) {
+    for (key, a) in snap.prometheus.iter_mut() {
+        if let Some(samples) = a.samples.take() {
+            match vet(key, &a.query, samples) {
+                Ok(s) => a.samples = Some(s),
+                Err(e) => a.error = Some(e),
+            }
+        }
+    }
 }
 
 fn bad_answer(where_: &str, what: &str) -> ApiFailure {
@@ -390,29 +487,23 @@ fn parse_result(result_type: &str, result: &serde_json::Value) -> Result<Vec<Sam
                         .unwrap_or_default();
                 let (timestamp, value) =
                     parse_value(item.get("value").ok_or("vector element without value")?)?;
-                // NaN and infinities cannot round-trip through JSON; they never
-                // mean anything useful for these queries, so they are dropped.
-                if value.is_finite() {
-                    out.push(Sample {
-                        labels,
-                        value,
-                        timestamp,
-                    });
-                }
+                // NaN and infinities are kept here: `answer` decides, per
+                // query, whether they are a data problem or nothing at all.
+                out.push(Sample {
+                    labels,
+                    value,
+                    timestamp,
+                });
             }
             Ok(out)
         }
         "scalar" => {
             let (timestamp, value) = parse_value(result)?;
-            Ok(if value.is_finite() {
-                vec![Sample {
-                    labels: BTreeMap::new(),
-                    value,
-                    timestamp,
-                }]
-            } else {
-                vec![]
-            })
+            Ok(vec![Sample {
+                labels: BTreeMap::new(),
+                value,
+                timestamp,
+            }])
         }
         other => Err(format!(
             "result type {other:?} where an instant vector was expected"
@@ -479,12 +570,107 @@ mod tests {
     }
 
     #[test]
-    fn nan_samples_are_dropped() {
-        let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}"#;
+    fn error_bodies_are_quoted_short() {
+        let html = format!(
+            "<html><body><h1>502 Bad Gateway</h1>{}</body></html>",
+            " pad".repeat(5000)
+        );
+        let f = parse_query_answer(502, &html, "http://x", false).expect_err("fails");
         assert!(
-            parse_query_answer(200, body, "p", false)
-                .expect("parses")
-                .is_empty()
+            f.message.contains("<html><body><h1>502 Bad Gateway</h1>"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("bytes more)"), "{}", f.message);
+        assert!(f.message.len() < 500, "{}", f.message.len());
+
+        let huge = "e".repeat(1 << 20);
+        let body = serde_json::json!({"status": "error", "errorType": "execution", "error": huge})
+            .to_string();
+        let f = parse_query_answer(422, &body, "p", false).expect_err("fails");
+        assert!(
+            f.message.ends_with(&format!(
+                "(… {} bytes more)",
+                (1 << 20) - crate::error::QUOTE_CHARS
+            )),
+            "{}",
+            &f.message[..80]
+        );
+
+        let body = serde_json::json!({"kind": "Status", "message": huge, "code": 500}).to_string();
+        let f = parse_query_answer(500, &body, "svc", true).expect_err("fails");
+        assert!(f.message.len() < 500, "{}", f.message.len());
+    }
+
+    fn answer_of(key: &'static str, value: &str) -> PromAnswer {
+        let body = format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1795810120.744,"{value}"]}}]}}}}"#
+        );
+        let samples = parse_query_answer(200, &body, "p", false).expect("parses");
+        let q = promql::Query {
+            key,
+            promql: format!("query-for-{key}"),
+        };
+        answer(&q, samples)
+    }
+
+    #[test]
+    fn impossible_counts_are_data_problems_named_with_query_and_value() {
+        for (key, value, shown) in [
+            (promql::SESSIONS, "-5", "-5"),
+            (promql::SESSIONS, "1e308", "1e308"),
+            (promql::SESSIONS, "+Inf", "+Inf"),
+            (promql::SESSIONS, "NaN", "NaN"),
+            (promql::RUNNING_PODS, "9.3e18", "9.3e18"),
+            (promql::NODES, "-1", "-1"),
+            (promql::NGINX_SERIES, "NaN", "NaN"),
+        ] {
+            let a = answer_of(key, value);
+            assert_eq!(a.samples, None, "{key} {value}");
+            let e = a.error.expect("an error");
+            assert!(
+                e.contains(&format!("returned {shown} for `query-for-{key}`")),
+                "{e}"
+            );
+            assert!(e.contains("cannot be"), "{e}");
+        }
+        assert_eq!(
+            answer_of(promql::SESSIONS, "3.5").samples.unwrap()[0].value,
+            3.5
+        );
+        assert_eq!(
+            answer_of(promql::SESSIONS, "0").samples.unwrap()[0].value,
+            0.0
+        );
+    }
+
+    #[test]
+    fn a_ratio_of_nan_is_no_value_not_an_error() {
+        let a = answer_of(promql::ALERT_RATIO_NOW, "NaN");
+        assert_eq!(a.samples, Some(vec![]));
+        assert_eq!(a.error, None);
+    }
+
+    #[test]
+    fn saved_snapshots_are_vetted_like_live_answers() {
+        let mut snap = crate::snapshot::Snapshot::new(jiff::Timestamp::UNIX_EPOCH, "default");
+        snap.prometheus.insert(
+            promql::SESSIONS.into(),
+            PromAnswer {
+                query: "q".into(),
+                samples: Some(vec![Sample {
+                    labels: BTreeMap::new(),
+                    value: -5.0,
+                    timestamp: 1.0,
+                }]),
+                error: None,
+            },
+        );
+        vet_snapshot(&mut snap);
+        let a = &snap.prometheus[promql::SESSIONS];
+        assert!(
+            a.samples.is_none() && a.error.as_deref().unwrap().contains("-5"),
+            "{a:?}"
         );
     }
 }

@@ -21,7 +21,7 @@ use crate::settings::{ConfigFile, Settings};
 pub async fn connect(global: &GlobalArgs) -> Result<(KubeTarget, Settings), Fatal> {
     let env = crate::process_env;
     let file = ConfigFile::load(global.config.as_deref())?;
-    let target = KubeTarget::load(global, &env).await?;
+    let mut target = KubeTarget::load(global, &env).await?;
     let settings = Settings::resolve(
         global,
         &env,
@@ -29,6 +29,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<(KubeTarget, Settings), Fata
         target.context.as_deref(),
         target.context_namespace.as_deref(),
     )?;
+    target.authenticate(settings.request_timeout).await?;
     Ok((target, settings))
 }
 

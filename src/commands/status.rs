@@ -5,10 +5,7 @@ use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use crate::report::status::{StatusReport, render_table};
 use crate::report::{Styles, write_data};
-use crate::settings::{ConfigFile, Settings};
-use crate::snapshot::Snapshot;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 
 pub async fn run(
     global: &GlobalArgs,
@@ -42,48 +39,4 @@ pub async fn run(
     Ok(ExitStatus::Ok)
 }
 
-/// Reads a saved snapshot (JSON or YAML) for offline replay.
-pub fn load_snapshot(global: &GlobalArgs, path: &Path) -> Result<(Snapshot, Settings), Fatal> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Fatal::new(
-            format!(
-                "snapshot {}: {}",
-                path.display(),
-                crate::error::io_reason(&e)
-            ),
-            "save one with `kubectl spice snapshot -o FILE`",
-        )
-    })?;
-    let snapshot: Snapshot = serde_json::from_str(&text)
-        .or_else(|_| serde_norway::from_str(&text))
-        .map_err(|e| {
-            Fatal::new(
-                format!(
-                    "snapshot {}: not a kubectl-spice snapshot: {e}",
-                    path.display()
-                ),
-                "save one with `kubectl spice snapshot -o FILE`",
-            )
-        })?;
-    if snapshot.kind != "Snapshot" || snapshot.api_version != crate::snapshot::API_VERSION {
-        return Err(Fatal::new(
-            format!(
-                "snapshot {}: kind {:?} apiVersion {:?} is not a {} Snapshot",
-                path.display(),
-                snapshot.kind,
-                snapshot.api_version,
-                crate::snapshot::API_VERSION
-            ),
-            "save one with `kubectl spice snapshot -o FILE`",
-        ));
-    }
-    let file = ConfigFile::load(global.config.as_deref())?;
-    let settings = Settings::resolve(
-        global,
-        &crate::process_env,
-        &file,
-        snapshot.context.as_deref(),
-        Some(snapshot.namespace.as_str()),
-    )?;
-    Ok((snapshot, settings))
-}
+pub use super::snapshot::load as load_snapshot;

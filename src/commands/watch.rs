@@ -12,7 +12,7 @@ use crate::cluster::promql;
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use crate::report::num;
-use crate::settings::{Settings, parse_duration};
+use crate::settings::{DurationRange, Settings, show_duration};
 use crate::snapshot::{API_VERSION, Snapshot};
 use crate::watch::model::{self, Config, Episode, FindingChange, Model, Observation, Until};
 use crate::watch::render;
@@ -65,11 +65,25 @@ pub struct WatchSummary {
     pub episode_in_progress: Option<InProgress>,
 }
 
-fn duration_arg(flag: &str, v: &str) -> Result<Duration, Fatal> {
-    parse_duration(v).map_err(|e| {
+/// `--interval`: short enough to follow a scale-up, long enough not to busy-poll.
+const INTERVAL_RANGE: DurationRange =
+    DurationRange::new(Duration::from_millis(100), Duration::from_secs(3600));
+/// `--window`: at least one interval (checked apart), at most a day of history.
+const WINDOW_RANGE: DurationRange =
+    DurationRange::new(Duration::from_millis(100), Duration::from_secs(86_400));
+/// `--timeout`: up to a week, far below any `Instant` overflow.
+const TIMEOUT_RANGE: DurationRange =
+    DurationRange::new(Duration::from_millis(100), Duration::from_secs(7 * 86_400));
+
+fn duration_arg(flag: &str, v: &str, range: DurationRange) -> Result<Duration, Fatal> {
+    range.parse(v).map_err(|e| {
         Fatal::new(
             format!("--{flag}: {e}"),
-            "give a duration such as 2s, 500ms, 10m",
+            format!(
+                "give a duration such as 2s, 500ms, 10m, from {} to {}",
+                show_duration(range.min),
+                show_duration(range.max)
+            ),
         )
     })
 }
@@ -355,14 +369,8 @@ pub async fn run(
     args: &WatchArgs,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Fatal> {
-    let interval = duration_arg("interval", &args.interval)?;
-    if interval < Duration::from_millis(100) {
-        return Err(Fatal::new(
-            format!("--interval {} is too short", args.interval),
-            "use 100ms or more (the default is 2s)",
-        ));
-    }
-    let window = duration_arg("window", &args.window)?;
+    let interval = duration_arg("interval", &args.interval, INTERVAL_RANGE)?;
+    let window = duration_arg("window", &args.window, WINDOW_RANGE)?;
     if window < interval {
         return Err(Fatal::new(
             format!(
@@ -375,7 +383,7 @@ pub async fn run(
     let timeout = args
         .timeout
         .as_deref()
-        .map(|t| duration_arg("timeout", t))
+        .map(|t| duration_arg("timeout", t, TIMEOUT_RANGE))
         .transpose()?;
     let until = args.until.map(|u| match u {
         UntilArg::Healthy => Until::Healthy,

@@ -297,6 +297,9 @@ pub struct Model {
     pub scaled_object: Option<String>,
     pub events: Vec<String>,
     frames: u64,
+    /// The latest frame read both the Kubernetes API and Prometheus: the
+    /// figures are current, not the last good data kept through an outage.
+    current: bool,
 }
 
 fn seconds_between(a: Timestamp, b: Timestamp) -> f64 {
@@ -328,6 +331,7 @@ impl Model {
             scaled_object: None,
             events: Vec::new(),
             frames: 0,
+            current: false,
         }
     }
 
@@ -386,6 +390,7 @@ impl Model {
         if prom_ok {
             self.last_prometheus_ok = Some(at);
         }
+        self.current = api_ok && prom_ok;
         if self.api_error != obs.api_error || self.prometheus_error != obs.prometheus_error {
             update.changed = true;
             highlighted.insert("banner".to_string());
@@ -598,15 +603,21 @@ impl Model {
         self.open.as_ref().map(|o| (o.direction, o.started_at))
     }
 
-    /// Whether `--until` holds now.
+    /// Whether `--until` holds now. A condition holds only on what was read
+    /// in the latest frame: a source that could not be read (a gap) is never
+    /// healthy, scaled or idle, and neither is the last good data kept
+    /// through an outage, nor a check that could not judge (`error`).
     pub fn holds(&self, until: Until) -> bool {
-        if self.frames == 0 {
+        if self.frames == 0 || !self.current {
             return false;
         }
         match until {
             Until::Healthy => {
                 !self.findings.is_empty()
-                    && !self.findings.values().any(|(o, _)| *o == Outcome::Fail)
+                    && !self
+                        .findings
+                        .values()
+                        .any(|(o, _)| matches!(o, Outcome::Fail | Outcome::Error))
             }
             Until::Scaled => matches!(self.figures.band, Some(Band::Green | Band::Idle)),
             Until::Idle => {
@@ -1012,6 +1023,44 @@ mod tests {
         pending.nodes = None;
         m.observe(pending);
         assert!(!m.holds(Until::Idle), "a pending pod is not idle");
+    }
+
+    #[test]
+    fn until_never_holds_on_a_gap() {
+        let mut m = Model::new(config());
+        let mut ok = obs(0, 0.0, Vec::new());
+        ok.findings = vec![finding("pods.crashloop", Outcome::Pass)];
+        m.observe(ok.clone());
+        assert!(m.holds(Until::Healthy) && m.holds(Until::Idle) && m.holds(Until::Scaled));
+
+        // The pod list answers 500: no pods, a banner, the crashloop check in error.
+        let mut gap = Observation::new(t(2));
+        gap.sessions = Some(0.0);
+        gap.api_error = Some("pods: HTTP 500 Internal Server Error".into());
+        gap.findings = vec![finding("pods.crashloop", Outcome::Error)];
+        m.observe(gap);
+        for u in [Until::Healthy, Until::Scaled, Until::Idle] {
+            assert!(!m.holds(u), "{u:?} held on a gap");
+        }
+
+        // Prometheus down, the API fine: the sessions are last good data.
+        let mut prom_down = ok.clone();
+        prom_down.at = t(4);
+        prom_down.sessions = None;
+        prom_down.prometheus_error = Some("no answer".into());
+        m.observe(prom_down);
+        assert!(!m.holds(Until::Scaled) && !m.holds(Until::Idle) && !m.holds(Until::Healthy));
+
+        // A check that could not judge blocks healthy even with both sources read.
+        let mut error = ok.clone();
+        error.at = t(6);
+        error.findings.push(finding("hpa.exists", Outcome::Error));
+        m.observe(error);
+        assert!(!m.holds(Until::Healthy));
+        assert!(m.holds(Until::Idle));
+        ok.at = t(8);
+        m.observe(ok);
+        assert!(m.holds(Until::Healthy));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod alerts;
 mod completion;
 mod dashboard;
 mod diagnose;
+mod edges;
 mod harness;
 mod hostile;
 mod keda_versions;

@@ -56,6 +56,9 @@ pub struct Fault {
     pub latency: Option<Duration>,
     /// Drop the connection without answering.
     pub close: bool,
+    /// Answer with this code, content type and body verbatim: what a broken
+    /// proxy in front of an API server sends (HTML, truncated JSON).
+    pub raw: Option<(u16, &'static str, String)>,
 }
 
 impl Fault {
@@ -76,6 +79,13 @@ impl Fault {
     pub fn close() -> Fault {
         Fault {
             close: true,
+            ..Fault::default()
+        }
+    }
+
+    pub fn raw(code: u16, content_type: &'static str, body: impl Into<String>) -> Fault {
+        Fault {
+            raw: Some((code, content_type, body.into())),
             ..Fault::default()
         }
     }

@@ -116,6 +116,9 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
         if let Some(code) = fault.status {
             return Ok(status_response(&Status::injected(code)));
         }
+        if let Some((code, content_type, body)) = &fault.raw {
+            return Ok(respond(*code, content_type, body.clone()));
+        }
     }
     if matches!(req.uri().path(), "/healthz" | "/livez" | "/readyz") {
         return Ok(respond(200, "text/plain; charset=utf-8", "ok"));
