@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod commands;
 pub mod error;
 pub mod exit;
+pub mod loadtest;
 pub mod report;
 pub mod settings;
 pub mod snapshot;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             Command::Config(args) => commands::config::run(&cli.global, args, &mut out).await,
             Command::Version(args) => commands::version::run(args, &mut out),
             Command::Alerts(args) => commands::alerts::run(&cli.global, args, &mut out).await,
+            Command::Test(args) => commands::test::run(&cli.global, args, &mut out).await,
             Command::Dashboard => commands::dashboard::run(&cli.global, &mut out).await,
             Command::Completion(args) => commands::completion::run(args.shell, &mut out),
             Command::Man => commands::man::run(&mut out),

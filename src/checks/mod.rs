@@ -368,6 +368,7 @@ pub fn symptom_chain(symptom: &str) -> Option<Vec<&'static str>> {
             "prometheus.reachable",
             "prometheus.nginx-metric",
             "keda.scaledobject",
+            "keda.paused",
             "keda.ready",
             "keda.trigger",
             "keda.operator-logs",
