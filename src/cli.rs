@@ -46,7 +46,7 @@ pub enum Command {
     /// Print the runbook's alert rules, corrected, for these settings.
     Alerts(AlertsArgs),
     /// Run the runbook's testing scenarios with synthetic sessions and judge them.
-    Test(crate::commands::test::TestArgs),
+    Test(Box<crate::commands::test::TestArgs>),
     /// Print a Grafana dashboard (JSON) with the runbook's panels, for these settings.
     Dashboard,
     /// Print a shell completion script (see the README for kubectl's `kubectl_complete-spice`).

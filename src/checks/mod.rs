@@ -363,12 +363,13 @@ pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
 /// The runbook's troubleshooting trees, in its order.
 pub fn symptom_chain(symptom: &str) -> Option<Vec<&'static str>> {
     Some(match symptom {
+        // A paused ScaledObject makes every later link moot, so it is asked first.
         "no-scale-up" => vec![
+            "keda.paused",
             "sessions.traffic",
             "prometheus.reachable",
             "prometheus.nginx-metric",
             "keda.scaledobject",
-            "keda.paused",
             "keda.ready",
             "keda.trigger",
             "keda.operator-logs",

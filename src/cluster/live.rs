@@ -404,7 +404,9 @@ impl Live {
                 let mut v: Vec<NodeClaimInfo> = store
                     .state()
                     .iter()
-                    .map(|o| convert::node_claim(&serde_json::to_value(o.as_ref()).unwrap_or_default()))
+                    .map(|o| {
+                        convert::node_claim(&serde_json::to_value(o.as_ref()).unwrap_or_default())
+                    })
                     .collect();
                 v.sort_by(|a, b| a.name.cmp(&b.name));
                 snap.node_claims = Some(v);

@@ -20,7 +20,6 @@ use crate::loadtest::{Kind, Plan, Result as RunResult, RootCause, Test, TestRepo
 use crate::settings::{Endpoint, ServiceRef, Settings, parse_duration, redact_url};
 use crate::snapshot::Snapshot;
 use clap::{Args, ValueEnum};
-use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -238,9 +237,9 @@ fn sink(
     let timeout = settings.request_timeout.min(Duration::from_secs(10));
     let (endpoint, path) = match &args.url {
         Some(u) => {
-            let parsed = url::Url::parse(u).ok().filter(|p| {
-                matches!(p.scheme(), "http" | "https") && p.host_str().is_some()
-            });
+            let parsed = url::Url::parse(u)
+                .ok()
+                .filter(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
             if parsed.is_none() {
                 return Err(Fatal::new(
                     format!("--url {} is not an http(s) URL", redact_url(u)),
@@ -250,11 +249,15 @@ fn sink(
             (Endpoint::Url(u.trim_end_matches('/').to_string()), "/")
         }
         None => {
-            let text = args.service.clone().unwrap_or_else(|| {
-                format!("{}/{}:80", settings.namespace, settings.nginx_service)
-            });
+            let text = args
+                .service
+                .clone()
+                .unwrap_or_else(|| format!("{}/{}:80", settings.namespace, settings.nginx_service));
             let service = ServiceRef::parse(&text).map_err(|e| {
-                Fatal::new(format!("--service: {e}"), "e.g. default/spice-runner-nginx:80")
+                Fatal::new(
+                    format!("--service: {e}"),
+                    "e.g. default/spice-runner-nginx:80",
+                )
             })?;
             (Endpoint::Service(service), "/")
         }
@@ -313,7 +316,10 @@ pub async fn run(
     if let Some(replicas) = restore
         && let Err(e) = scale(&client, &settings, Some(replicas)).await
     {
-        eprintln!("warning: could not put the replica count back: {}", e.message);
+        eprintln!(
+            "warning: could not put the replica count back: {}",
+            e.message
+        );
     }
     let report = result?;
     let report = TestReport {
@@ -385,10 +391,7 @@ fn guard_baseline(args: &TestArgs, seen: Option<f64>, sources: &Sources) -> Resu
 
 fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &TestArgs) -> String {
     let n = crate::report::num;
-    let mut s = format!(
-        "Dry run: kubectl spice test {} would\n",
-        plan.kind.name()
-    );
+    let mut s = format!("Dry run: kubectl spice test {} would\n", plan.kind.name());
     if plan.kind == Kind::Single {
         s.push_str(&format!(
             "  - wait up to {}s for 0 pods and no sessions{}\n",
@@ -466,46 +469,12 @@ async fn execute(
             "the test needs list and watch on pods and nodes",
         ));
     }
-    let stop = super::watch::stop_requested();
-    tokio::pin!(stop);
     let mut progress = Progress::new();
     if let Some(settle) = plan.settle_seconds {
-        let clean_by = Instant::now() + Duration::from_secs_f64(settle);
-        loop {
-            let snap = live.snapshot(ctx.base, settings, jiff::Timestamp::now());
-            let pods = snap.pods.as_ref().map_or(usize::MAX, Vec::len);
-            let s = seen(&snap);
-            let idle = s.map_or(ctx.yes, |s| s < IDLE_SESSIONS);
-            if pods == 0 && idle {
-                break;
-            }
-            if Instant::now() >= clean_by {
-                progress.finish();
-                return Err(Fatal::new(
-                    format!(
-                        "no clean state within --settle {}s: {} pod(s), {} session(s) seen",
-                        crate::report::num(settle),
-                        if pods == usize::MAX { "?".into() } else { pods.to_string() },
-                        s.map_or("?".into(), crate::report::num)
-                    ),
-                    "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes",
-                ));
-            }
-            progress.show(&format!(
-                "settling: {} pod(s), {} session(s) seen; waiting for 0 and 0",
-                if pods == usize::MAX { "?".into() } else { pods.to_string() },
-                s.map_or("?".into(), crate::report::num)
-            ));
-            tokio::select! {
-                _ = changes.changed() => {}
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = &mut stop => {
-                    progress.finish();
-                    return Err(Fatal::new("interrupted while settling: nothing was sent", ""));
-                }
-            }
-        }
+        wait_until_idle(ctx, &live, settle, &mut progress).await?;
     }
+    let stop = super::watch::stop_requested();
+    tokio::pin!(stop);
 
     let at = jiff::Timestamp::now();
     let snap = live.snapshot(ctx.base, settings, at);
@@ -515,7 +484,6 @@ async fn execute(
     let mut sessions = Sessions::start(sessions_to, count, ramp);
     test.sessions_started(count);
     let mut sending = true;
-    let mut diagnosed: BTreeSet<&'static str> = BTreeSet::new();
     let result = loop {
         tokio::select! {
             _ = changes.changed() => {}
@@ -532,11 +500,10 @@ async fn execute(
         let now = jiff::Timestamp::now();
         let snap = live.snapshot(ctx.base, settings, now);
         let failed = test.observe(now, &snap, sessions.sending(), seen(&snap));
+        // Each failure gets the chain run on the moment it failed.
         for f in failed {
-            if diagnosed.insert(f.symptom) {
-                let cause = diagnose(ctx.sources, settings, f.symptom).await;
-                test.attach_root_cause(f.symptom, &cause);
-            }
+            let cause = diagnose(ctx.sources, settings, f.symptom).await;
+            test.attach_root_cause(f.id, cause);
         }
         if sending && !test.wants_sessions() {
             sessions.stop();
@@ -560,13 +527,53 @@ async fn execute(
         }
     };
     progress.finish();
-    // Root causes for failures whose chain has not run yet (none normally).
-    Ok(test.report(
-        result,
-        None,
-        settings.namespace.clone(),
-        sessions.stats(),
-    ))
+    Ok(test.report(result, None, settings.namespace.clone(), sessions.stats()))
+}
+
+/// Test 1's "ensure clean state": waits (up to `settle` seconds) for the
+/// Deployment to have no pods and the game no sessions.
+async fn wait_until_idle(
+    ctx: &Ctx<'_>,
+    live: &Live,
+    settle: f64,
+    progress: &mut Progress,
+) -> Result<(), Fatal> {
+    let stop = super::watch::stop_requested();
+    tokio::pin!(stop);
+    let mut changes = live.changes();
+    let clean_by = Instant::now() + Duration::from_secs_f64(settle);
+    loop {
+        let snap = live.snapshot(ctx.base, ctx.settings, jiff::Timestamp::now());
+        let pods = snap.pods.as_ref().map(Vec::len);
+        let s = seen(&snap);
+        if pods == Some(0) && s.map_or(ctx.yes, |s| s < IDLE_SESSIONS) {
+            return Ok(());
+        }
+        let now = format!(
+            "{} pod(s), {} session(s) seen",
+            pods.map_or("?".into(), |p| p.to_string()),
+            s.map_or("?".into(), crate::report::num)
+        );
+        if Instant::now() >= clean_by {
+            progress.finish();
+            return Err(Fatal::new(
+                format!(
+                    "no clean state within --settle {}s: {now}",
+                    crate::report::num(settle)
+                ),
+                "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes",
+            ));
+        }
+        progress.show(&format!("settling: {now}; waiting for none of either"));
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = &mut stop => {
+                progress.finish();
+                return Err(Fatal::new("interrupted while settling: nothing was sent", ""));
+            }
+        }
+    }
 }
 
 /// The planned length of the test, for the progress line.

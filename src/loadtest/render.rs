@@ -40,7 +40,7 @@ fn mark(st: &Styles, o: Outcome) -> String {
     match o {
         Outcome::Pass => st.good(&text),
         Outcome::Fail => st.bad(&text),
-        Outcome::NotJudged => st.dim(&text),
+        Outcome::Skip | Outcome::NotJudged => st.dim(&text),
     }
 }
 
@@ -172,6 +172,9 @@ fn verdict_lines(s: &mut String, v: &Verdict, st: &Styles) {
     }
 }
 
+/// One row of the chart: its name and how to read it from a sample.
+type Series = (&'static str, fn(&Sample) -> f64);
+
 /// A text chart: one column per sample (at most 60, evenly picked), one row
 /// per series, the height of each block relative to the series' maximum.
 pub fn chart(samples: &[Sample]) -> String {
@@ -186,15 +189,12 @@ pub fn chart(samples: &[Sample]) -> String {
             .map(|i| &samples[i * (samples.len() - 1) / (width - 1)])
             .collect()
     };
-    let rows: [(&str, Box<dyn Fn(&Sample) -> f64>); 5] = [
-        ("sending", Box::new(|s: &Sample| s.sending as f64)),
-        (
-            "seen",
-            Box::new(|s: &Sample| s.seen_sessions.unwrap_or(0.0)),
-        ),
-        ("pending", Box::new(|s: &Sample| s.pending as f64)),
-        ("running", Box::new(|s: &Sample| s.running as f64)),
-        ("nodes", Box::new(|s: &Sample| s.nodes as f64)),
+    let rows: [Series; 5] = [
+        ("sending", |s| s.sending as f64),
+        ("seen", |s| s.seen_sessions.unwrap_or(0.0)),
+        ("pending", |s| s.pending as f64),
+        ("running", |s| s.running as f64),
+        ("nodes", |s| s.nodes as f64),
     ];
     const BLOCKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let mut out = String::from("Chart (sessions sending and seen by Prometheus, pods, nodes)\n");
@@ -234,7 +234,7 @@ pub fn junit(r: &TestReport) -> String {
     let skipped = r
         .verdicts
         .iter()
-        .filter(|v| v.outcome == Outcome::NotJudged)
+        .filter(|v| matches!(v.outcome, Outcome::Skip | Outcome::NotJudged))
         .count();
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -268,7 +268,7 @@ pub fn junit(r: &TestReport) -> String {
                     xml(&failure_body(v))
                 );
             }
-            Outcome::NotJudged => {
+            Outcome::Skip | Outcome::NotJudged => {
                 let _ = write!(s, "<skipped message=\"{}\"/>", xml(&v.message));
             }
         }
@@ -341,7 +341,9 @@ pub fn markdown(r: &TestReport) -> String {
         r.sessions.requests,
         r.sessions.errors
     );
-    s.push_str("| Result | Verdict | Expectation | Measured | Root cause |\n|---|---|---|---|---|\n");
+    s.push_str(
+        "| Result | Verdict | Expectation | Measured | Root cause |\n|---|---|---|---|---|\n",
+    );
     for v in &r.verdicts {
         let cause = v
             .root_cause

@@ -64,7 +64,10 @@ const POD: &str = "spice-runner-7d9c8b5f4-x1";
 #[test]
 fn single_passes_when_the_pod_comes_runs_and_goes_in_time() {
     let mut test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
-    assert!(test.observe(at(1.0), &snap(vec![]), 1, Some(0.0)).is_empty());
+    assert!(
+        test.observe(at(1.0), &snap(vec![]), 1, Some(0.0))
+            .is_empty()
+    );
     test.observe(at(4.0), &snap(vec![starting(POD)]), 1, Some(0.5));
     test.observe(at(12.0), &snap(vec![running_pod(POD, 8)]), 1, Some(1.0));
     assert!(!test.wants_sessions(), "scale-up judged: the session stops");
@@ -126,17 +129,22 @@ fn a_slow_pod_start_fails_running_with_the_phase_that_was_slow() {
 fn no_pod_at_all_is_no_scale_up_for_every_scale_up_verdict() {
     let mut test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
     let failed = test.observe(at(31.0), &snap(vec![]), 1, Some(1.0));
-    assert!(failed.iter().all(|f| f.symptom == "no-scale-up"), "{failed:?}");
-    assert_eq!(failed.len(), 2, "pod-created and scale-up: {failed:?}");
-    test.attach_root_cause(
-        "no-scale-up",
-        &RootCause {
-            symptom: "no-scale-up".into(),
-            check: Some("keda.paused".into()),
-            message: "paused".into(),
-            fix: None,
-        },
+    assert!(
+        failed.iter().all(|f| f.symptom == "no-scale-up"),
+        "{failed:?}"
     );
+    assert_eq!(failed.len(), 2, "pod-created and scale-up: {failed:?}");
+    for f in &failed {
+        test.attach_root_cause(
+            f.id,
+            RootCause {
+                symptom: f.symptom.into(),
+                check: Some("keda.paused".into()),
+                message: "paused".into(),
+                fix: None,
+            },
+        );
+    }
     let with_cause = test
         .verdicts()
         .iter()

@@ -472,5 +472,8 @@ impl Tracker {
 }
 
 fn node_detail(p: &PodInfo) -> String {
-    p.node.as_ref().map(|n| format!("on {n}")).unwrap_or_default()
+    p.node
+        .as_ref()
+        .map(|n| format!("on {n}"))
+        .unwrap_or_default()
 }

@@ -11,6 +11,7 @@ mod diagnose;
 mod harness;
 mod krew;
 mod kubectl;
+mod loadtest;
 mod man;
 mod release;
 mod sim;
