@@ -142,10 +142,11 @@ fn summarize(t: &Tally, sessions: usize) -> SessionStats {
         ok: t.ok,
         errors: t.errors,
         capped: t.capped,
-        delivered_per_second: if t.sent == 0 {
+        // Requests between the first and the last send, over that time.
+        delivered_per_second: if t.sent < 2 {
             0.0
         } else {
-            (t.sent as f64 / span * 100.0).round() / 100.0
+            ((t.sent - 1) as f64 / span * 100.0).round() / 100.0
         },
         latency_p50_ms: pick(0.5),
         latency_p95_ms: pick(0.95),
@@ -261,7 +262,7 @@ mod tests {
             ..Tally::default()
         };
         let s = summarize(&t, 2);
-        assert_eq!(s.delivered_per_second, 2.0);
+        assert_eq!(s.delivered_per_second, 1.9);
         assert_eq!(s.latency_p50_ms, Some(10.0));
         assert_eq!(s.latency_max_ms, Some(19.0));
         assert_eq!(s.errors, 1);

@@ -380,13 +380,13 @@ impl Test {
         }
     }
 
-    /// The next expectation that is not judged yet and its deadline (seconds).
+    /// The expectation not judged yet with the nearest deadline (seconds).
     pub fn expectation(&self) -> Option<(String, f64)> {
-        let v = self
-            .verdicts
+        self.verdicts
             .iter()
-            .find(|v| v.outcome == Outcome::NotJudged)?;
-        Some((v.expect.clone(), self.deadline(v.id)?))
+            .filter(|v| v.outcome == Outcome::NotJudged)
+            .filter_map(|v| Some((v.expect.clone(), self.deadline(v.id)?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
     }
 
     fn deadline(&self, id: &str) -> Option<f64> {

@@ -141,7 +141,7 @@ pub fn text(r: &TestReport, st: &Styles) -> String {
 fn verdict_lines(s: &mut String, v: &Verdict, st: &Styles) {
     let _ = writeln!(
         s,
-        "  {:<14} {:<24} {}{}",
+        "  {:<12} {:<24} {}{}",
         mark(st, v.outcome),
         v.id,
         v.expect,
@@ -151,9 +151,9 @@ fn verdict_lines(s: &mut String, v: &Verdict, st: &Styles) {
             .unwrap_or_default()
     );
     if !v.message.is_empty() && v.outcome != Outcome::Pass {
-        let _ = writeln!(s, "  {:<14} {}", "", clean(&v.message));
+        let _ = writeln!(s, "  {:<12} {}", "", clean(&v.message));
     } else if !v.message.is_empty() {
-        let _ = writeln!(s, "  {:<14} {}", "", st.dim(&clean(&v.message)));
+        let _ = writeln!(s, "  {:<12} {}", "", st.dim(&clean(&v.message)));
     }
     if let Some(rc) = &v.root_cause {
         let line = match &rc.check {
@@ -165,9 +165,9 @@ fn verdict_lines(s: &mut String, v: &Verdict, st: &Styles) {
             ),
             None => format!("root cause ({}): {}", rc.symptom, clean(&rc.message)),
         };
-        let _ = writeln!(s, "  {:<14} {}", "", st.bold(&line));
+        let _ = writeln!(s, "  {:<12} {}", "", st.bold(&line));
         if let Some(fix) = &rc.fix {
-            let _ = writeln!(s, "  {:<14} fix: {}", "", clean(fix));
+            let _ = writeln!(s, "  {:<12} fix: {}", "", clean(fix));
         }
     }
 }
@@ -407,7 +407,7 @@ pub fn progress(
         .map(|(what, by)| format!("  next: {what} (by +{})", secs(*by)))
         .unwrap_or_default();
     format!(
-        "+{}/{}  sessions {sending}  pods {} pending {} running {} ready  {} terminating  nodes {}{next}",
+        "+{}/{}  sessions {sending}  pods: {} pending, {} running, {} ready, {} terminating  nodes {}{next}",
         secs(elapsed),
         secs(planned),
         c.pending,
