@@ -443,6 +443,7 @@ mod tests {
                 t: i as f64,
                 sending: 1,
                 seen_sessions: Some(i as f64 / 4.0),
+                ratio: None,
                 pending: 0,
                 running: i,
                 ready: i,

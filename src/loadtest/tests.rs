@@ -204,3 +204,56 @@ fn load_judges_the_band_and_pending_pods_without_a_node() {
     assert_eq!(outcome(&other, "load.ratio-in-band"), Outcome::Fail);
     assert_eq!(other.node_launches().len(), 1);
 }
+
+#[test]
+fn junit_has_a_testcase_per_verdict_and_markdown_a_row_each() {
+    let mut test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
+    let failed = test.observe(at(31.0), &snap(vec![]), 1, Some(1.0));
+    test.attach_root_cause(
+        failed[0].id,
+        RootCause {
+            symptom: "no-scale-up".into(),
+            check: Some("keda.paused".into()),
+            message: "paused by <annotation> & \u{1b}[31mred".into(),
+            fix: Some("kubectl annotate ...".into()),
+        },
+    );
+    let stats = driver::SessionStats {
+        sessions: 1,
+        requests: 31,
+        ok: 31,
+        errors: 0,
+        capped: 0,
+        delivered_per_second: 1.0,
+        latency_p50_ms: Some(2.0),
+        latency_p95_ms: Some(3.0),
+        latency_max_ms: Some(4.0),
+        last_error: None,
+    };
+    let report = test.report(
+        Result::Interrupted,
+        Some("ctx".into()),
+        "default".into(),
+        stats,
+    );
+    let xml = render::junit(&report);
+    assert_eq!(xml.matches("<testcase ").count(), 5, "{xml}");
+    assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+    assert_eq!(xml.matches("<skipped ").count(), 3, "{xml}");
+    assert!(
+        xml.contains("paused by &lt;annotation&gt; &amp; \\u{1b}[31mred"),
+        "{xml}"
+    );
+    assert!(!xml.contains('\u{1b}'), "{xml}");
+    let md = render::markdown(&report);
+    assert!(
+        md.starts_with("## kubectl spice test single: INTERRUPTED"),
+        "{md}"
+    );
+    let rows = md.lines().filter(|l| l.starts_with('|')).count();
+    assert_eq!(rows, 7, "header, rule and 5 rows: {md}");
+    assert!(
+        md.contains("keda.paused: paused by \\<annotation\\>"),
+        "{md}"
+    );
+}

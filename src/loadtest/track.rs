@@ -68,6 +68,8 @@ pub struct Sample {
     pub sending: usize,
     /// The sessions Prometheus saw (the nginx request rate).
     pub seen_sessions: Option<f64>,
+    /// Sessions seen per Running pod (the runbook's sessions-per-pod ratio).
+    pub ratio: Option<f64>,
     pub pending: usize,
     pub running: usize,
     pub ready: usize,
@@ -224,6 +226,9 @@ impl Tracker {
                 t: (t * 10.0).round() / 10.0,
                 sending,
                 seen_sessions: seen.map(|v| (v * 100.0).round() / 100.0),
+                ratio: seen
+                    .filter(|_| c.running > 0)
+                    .map(|v| (v / c.running as f64 * 100.0).round() / 100.0),
                 pending: c.pending,
                 running: c.running,
                 ready: c.ready,
