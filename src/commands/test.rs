@@ -296,7 +296,11 @@ pub async fn run(
     let seen = base.prom_value(promql::SESSIONS);
     let pods_now = base.pods.as_ref().map(Vec::len);
     if args.dry_run {
-        out.write_all(dry_run_text(&plan, seen, pods_now, args).as_bytes())?;
+        let text = match args.output {
+            TestFormat::Json => dry_run_json(&plan, seen, pods_now)?,
+            _ => dry_run_text(&plan, seen, pods_now, args),
+        };
+        out.write_all(text.as_bytes())?;
         return Ok(ExitStatus::Ok);
     }
     guard_baseline(args, seen, &sources)?;
@@ -421,6 +425,25 @@ fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &Test
         n(args.max_baseline)
     ));
     s
+}
+
+/// `--dry-run -o json`: `kind: TestPlan`, the plan and the verdicts it would judge.
+fn dry_run_json(plan: &Plan, seen: Option<f64>, pods: Option<usize>) -> Result<String, Fatal> {
+    let verdicts: Vec<serde_json::Value> = crate::loadtest::expectations(plan)
+        .into_iter()
+        .map(|(id, expect, symptom)| serde_json::json!({"id": id, "expect": expect, "symptom": symptom}))
+        .collect();
+    let doc = serde_json::json!({
+        "apiVersion": crate::snapshot::API_VERSION,
+        "kind": "TestPlan",
+        "plan": plan,
+        "verdicts": verdicts,
+        "podsNow": pods,
+        "sessionsNow": seen,
+    });
+    serde_json::to_string_pretty(&doc)
+        .map(|s| s + "\n")
+        .map_err(|e| Fatal::new(format!("writing output: {e}"), ""))
 }
 
 /// What the run loop needs besides the plan.

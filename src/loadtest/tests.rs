@@ -257,3 +257,19 @@ fn junit_has_a_testcase_per_verdict_and_markdown_a_row_each() {
         "{md}"
     );
 }
+
+#[test]
+fn a_crash_looping_or_failed_pod_fails_load_at_once() {
+    let mut test = Test::new(plan(Kind::Load, 2), t0(), &snap(vec![]), Some(0.0));
+    let mut crashing = running_pod("spice-runner-7d9c8b5f4-c0", 5);
+    crashing.containers[0].waiting_reason = Some("CrashLoopBackOff".into());
+    crashing.restarts = 4;
+    let mut failed = running_pod("spice-runner-7d9c8b5f4-f0", 5);
+    failed.phase = "Failed".into();
+    test.observe(at(5.0), &snap(vec![crashing, failed]), 2, Some(2.0));
+    assert_eq!(outcome(&test, "load.no-crashloop"), Outcome::Fail);
+    assert_eq!(outcome(&test, "load.no-failed-pods"), Outcome::Fail);
+    assert_eq!(outcome(&test, "load.pods-in-band"), Outcome::NotJudged);
+    let kinds: Vec<EventKind> = test.events().iter().map(|e| e.event).collect();
+    assert!(kinds.contains(&EventKind::PodCrashLoop) && kinds.contains(&EventKind::PodFailed));
+}

@@ -497,6 +497,16 @@ fn dry_run_sends_no_session_and_writes_nothing() {
             "a session request: {r}"
         );
     }
+    let json = lab.run(
+        &["test", "load", "--dry-run", "-o", "json"],
+        &[],
+        Duration::from_secs(30),
+    );
+    let plan = json.json();
+    assert_eq!(plan["kind"], "TestPlan");
+    assert_eq!(plan["plan"]["sessions"], 30);
+    assert_eq!(plan["plan"]["durationSeconds"], 180.0);
+    assert_eq!(plan["verdicts"].as_array().unwrap().len(), 6);
     assert_eq!(lab.game_requests(), 0);
 }
 
