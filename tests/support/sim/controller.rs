@@ -490,7 +490,7 @@ impl State {
                 obj["spec"].as_object_mut().map(|s| s.remove("nodeName"));
             }
         }
-        obj["status"] = pod_status(p);
+        obj["status"] = pod_status(p, &self.template["spec"]["containers"]);
         self.shared.apply(obj);
     }
 
@@ -695,8 +695,9 @@ impl State {
     }
 }
 
-/// A pod's `status` as the scheduler and kubelet write it.
-fn pod_status(p: &Pod) -> Value {
+/// A pod's `status` as the scheduler and kubelet write it (container
+/// statuses sorted by name, as the kubelet sorts them).
+fn pod_status(p: &Pod, containers: &Value) -> Value {
     let at = now_rfc3339();
     let cond = |t: &str, ok: bool| json!({"type": t, "status": if ok { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": at});
     if p.node.is_none() {
@@ -707,17 +708,22 @@ fn pod_status(p: &Pod) -> Value {
         }
         return json!({"phase": "Pending", "qosClass": "Burstable", "conditions": [scheduled]});
     }
-    let container = |name: &str| {
+    let container = |spec: &Value| {
         let state = if p.running {
             json!({"running": {"startedAt": at}})
         } else {
             json!({"waiting": {"reason": "ContainerCreating"}})
         };
         json!({
-            "name": name, "ready": p.ready, "restartCount": 0, "started": p.running,
-            "image": "", "imageID": "", "state": state, "lastState": {}
+            "name": spec["name"], "ready": p.ready, "restartCount": 0, "started": p.running,
+            "image": spec["image"], "imageID": "", "state": state, "lastState": {}
         })
     };
+    let mut statuses: Vec<Value> = containers
+        .as_array()
+        .map(|c| c.iter().map(container).collect())
+        .unwrap_or_default();
+    statuses.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     json!({
         "phase": if p.running { "Running" } else { "Pending" },
         "qosClass": "Burstable",
@@ -730,6 +736,6 @@ fn pod_status(p: &Pod) -> Value {
             cond("ContainersReady", p.ready),
             cond("PodScheduled", true)
         ],
-        "containerStatuses": [container("alloy"), container("spice-runner")]
+        "containerStatuses": statuses
     })
 }
