@@ -10,6 +10,7 @@ pub mod commands;
 pub mod error;
 pub mod exit;
 pub mod keda_log;
+pub mod loadtest;
 pub mod report;
 pub mod settings;
 pub mod snapshot;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             Command::Config(args) => commands::config::run(&cli.global, args, &mut out).await,
             Command::Version(args) => commands::version::run(args, &mut out),
             Command::Alerts(args) => commands::alerts::run(&cli.global, args, &mut out).await,
+            Command::Test(args) => commands::test::run(&cli.global, args, &mut out).await,
             Command::Dashboard => commands::dashboard::run(&cli.global, &mut out).await,
             Command::Completion(args) => commands::completion::run(args.shell, &mut out),
             Command::Man => commands::man::run(&mut out),
