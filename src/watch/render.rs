@@ -369,11 +369,15 @@ fn draw_status(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
     let bad: Vec<String> = m
         .findings
         .iter()
-        .filter(|(_, (o, _))| matches!(o, Outcome::Fail | Outcome::Warn))
+        // A check that could not read its source is shown with the failures:
+        // a gap is never healthy.
+        .filter(|(_, (o, _))| matches!(o, Outcome::Fail | Outcome::Warn | Outcome::Error))
         .map(|(id, (o, _))| format!("{} {id}", o.mark()))
         .collect();
     let (text, c) = if bad.is_empty() {
-        ("✓ every check passes".to_string(), Color::Green)
+        // Checks whose sources watch does not poll (logs, Loki, alert rules)
+        // skip here; the line says "judged live" so it claims no more.
+        ("✓ every check judged live passes".to_string(), Color::Green)
     } else {
         (format!("checks: {}", bad.join("  ")), Color::Yellow)
     };
@@ -484,5 +488,28 @@ mod tests {
         ] {
             assert!(screen.contains(shown), "{shown} in {screen}");
         }
+    }
+
+    #[test]
+    fn a_check_that_could_not_read_is_not_shown_as_passing() {
+        let mut m = model(&["game-a"], &["game-a"], "keda-hpa-x replicas 1/1");
+        m.findings.insert(
+            "pods.crashloop".into(),
+            (Outcome::Error, "pods: 500".into()),
+        );
+        let failing = screen(&m, "sim");
+        assert!(failing.contains("? pods.crashloop"), "{failing}");
+        assert!(!failing.contains("passes"), "{failing}");
+
+        m.findings.clear();
+        m.findings.insert(
+            "loki.heartbeats".into(),
+            (Outcome::Skip, "not polled".into()),
+        );
+        let screen = screen(&m, "sim");
+        assert!(
+            screen.contains("every check judged live passes"),
+            "{screen}"
+        );
     }
 }
