@@ -71,6 +71,10 @@ pub struct KedaView {
     pub active: Option<bool>,
     pub active_reason: Option<String>,
     pub paused: bool,
+    /// A one-way pause (`paused-scale-in` / `paused-scale-out`): KEDA keeps
+    /// scaling the other way, so it is not `paused`.
+    pub paused_scale_in: bool,
+    pub paused_scale_out: bool,
     pub min_replicas: i64,
     pub max_replicas: i64,
     pub triggers: Vec<String>,
@@ -252,6 +256,8 @@ impl StatusReport {
                     active: cond_bool(active),
                     active_reason: active.and_then(|c| c.reason.clone()),
                     paused: so.paused(),
+                    paused_scale_in: so.bool_annotation(crate::snapshot::PAUSED_SCALE_IN),
+                    paused_scale_out: so.bool_annotation(crate::snapshot::PAUSED_SCALE_OUT),
                     min_replicas: so.min_replicas_or_default(),
                     max_replicas: so.max_replicas_or_default(),
                     triggers: so.triggers.iter().map(|t| t.type_.clone()).collect(),
@@ -494,8 +500,11 @@ pub fn render_table(
                 .get(crate::cluster::promql::SESSIONS)
                 .and_then(|a| a.error.clone())
                 .unwrap_or_else(|| {
+                    // Status does not measure the scrape spacing: an empty
+                    // rate() is either no series or a window shorter than
+                    // two scrapes, and only diagnose can tell which.
                     format!(
-                        "no series matches nginx_http_requests_total{{service=\"{}\"}}",
+                        "the sessions query returned nothing: no nginx_http_requests_total{{service=\"{}\"}} series, or its [1m] window holds fewer than two scrapes (kubectl spice diagnose tells which)",
                         settings.nginx_service
                     )
                 });
@@ -602,10 +611,14 @@ pub fn render_table(
 
     match (&r.keda, &snap.scaled_object, snap.gap("scaledobject")) {
         (Some(k), _, _) => {
-            let paused = if k.paused {
-                st.warn("! paused")
-            } else {
-                "not paused".into()
+            let paused = match (k.paused, k.paused_scale_in, k.paused_scale_out) {
+                (true, _, _) => st.warn("! paused"),
+                (false, true, true) => st.warn("! scale-in and scale-out paused"),
+                (false, true, false) => st.warn("! scale-in paused (pods stay when sessions end)"),
+                (false, false, true) => {
+                    st.warn("! scale-out paused (no new pods for new sessions)")
+                }
+                (false, false, false) => "not paused".into(),
             };
             writeln!(
                 out,

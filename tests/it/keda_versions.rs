@@ -152,10 +152,20 @@ fn a_one_way_pause_is_reported_as_such_and_status_does_not_say_paused() {
     let status = c.spice(&["status", "-o", "json"]);
     assert_eq!(status.code, 0, "{}", status.stderr);
     assert_eq!(status.json()["keda"]["paused"], false, "{}", status.stdout);
+    assert_eq!(
+        status.json()["keda"]["pausedScaleIn"],
+        true,
+        "{}",
+        status.stdout
+    );
     let table_view = c.spice(&["status", "--color", "never"]);
     assert_eq!(table_view.code, 0, "{}", table_view.stderr);
     assert!(
-        !table_view.stdout.contains("PAUSED"),
+        !table_view.stdout.contains("PAUSED")
+            && !table_view.stdout.contains("not paused")
+            && table_view
+                .stdout
+                .contains("! scale-in paused (pods stay when sessions end)"),
         "{}",
         table_view.stdout
     );
