@@ -233,13 +233,15 @@ impl Live {
         }
     }
 
-    /// Also watches Karpenter's NodeClaims (`kubectl spice test` times node
-    /// launches); the snapshot then carries them.
-    pub fn watch_node_claims(&mut self, watch_client: kube::Client) {
+    /// Also watches Karpenter's NodeClaims at `version` (`v1`, or `v1beta1`
+    /// before Karpenter 1.0: the one the first collect read), so `watch` sees
+    /// a node coming for a scale-up that starts after it did and `kubectl
+    /// spice test` times node launches; the snapshot then carries them.
+    pub fn watch_node_claims(&mut self, watch_client: kube::Client, version: &str) {
         let ar = ApiResource {
             group: "karpenter.sh".into(),
-            version: "v1".into(),
-            api_version: "karpenter.sh/v1".into(),
+            version: version.into(),
+            api_version: format!("karpenter.sh/{version}"),
             kind: "NodeClaim".into(),
             plural: "nodeclaims".into(),
         };
@@ -411,6 +413,9 @@ impl Live {
                 v.sort_by(|a, b| a.name.cmp(&b.name));
                 snap.node_claims = Some(v);
             }
+            // A watch that cannot list NodeClaims is a gap, never "no node
+            // is coming".
+            gaps.extend(gap("nodeclaims", &st));
         }
 
         let prom = self.prometheus.lock().expect("prom").clone();

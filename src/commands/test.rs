@@ -476,7 +476,8 @@ async fn execute(
         Duration::from_secs(1),
     );
     if ctx.base.apis.karpenter == Some(true) {
-        live.watch_node_claims(watch_client);
+        let version = ctx.base.apis.karpenter_version.as_deref().unwrap_or("v1");
+        live.watch_node_claims(watch_client, version);
     }
     let mut changes = live.changes();
     let ready_by = Instant::now() + settings.request_timeout;

@@ -406,13 +406,18 @@ pub async fn run(
     // One collect for what is not watched (discovery, Karpenter, the KEDA
     // operator); it also turns "no cluster at all" into exit 2 at once.
     let base = collect::run(&sources, &settings, jiff::Timestamp::now(), Scope::Status).await?;
-    let live = Live::start(
-        target.watch_client(settings.request_timeout)?,
+    let watch_client = target.watch_client(settings.request_timeout)?;
+    let mut live = Live::start(
+        watch_client.clone(),
         sources.prometheus.clone(),
         promql::status_queries(&settings),
         &settings,
         interval,
     );
+    if base.apis.karpenter == Some(true) {
+        let version = base.apis.karpenter_version.as_deref().unwrap_or("v1");
+        live.watch_node_claims(watch_client, version);
+    }
     let mut changes = live.changes();
     let mut model = Model::new(Config {
         interval_secs: interval.as_secs_f64(),

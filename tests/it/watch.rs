@@ -602,3 +602,37 @@ fn sigterm_restores_the_terminal_and_prints_the_summary() {
     assert!(screen.contains("No scaling episodes seen."), "{screen}");
     assert!(!screen.contains("Sessions vs running pods"), "{screen}");
 }
+
+/// NodeClaims are watched, not read once: a claim Karpenter creates after the
+/// watch started turns "no node coming" (fail) into "node coming" (warn).
+/// Before, `watch` read NodeClaims only at start and kept failing.
+#[test]
+fn a_node_claim_created_after_the_watch_started_is_seen() {
+    let scenario = crate::support::scenario::Scenario::load("pending");
+    let claim = scenario
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "NodeClaim" && o["metadata"]["name"] == "default-x7k2p")
+        .cloned()
+        .expect("the pending scenario's NodeClaim");
+    let c = Cluster::with(scenario, true);
+    c.sim
+        .delete("karpenter.sh/v1", "NodeClaim", None, "default-x7k2p");
+    let mut w = Watching::start(&c, &["watch", "-o", "json", "--interval", "500ms"]);
+    let pending = |outcome: &'static str| {
+        move |v: &Value| {
+            v["findingsChanged"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["id"] == "pods.pending" && c["to"] == outcome)
+            })
+        }
+    };
+    let failed = w.wait_for("pods.pending fail", pending("fail"));
+    assert!(failed.to_string().contains("pods.pending"), "{failed}");
+    c.sim.apply(claim);
+    let coming = w.wait_for("pods.pending warn", pending("warn"));
+    assert!(
+        coming.to_string().contains("nodeclaim/default-x7k2p"),
+        "{coming}"
+    );
+}
