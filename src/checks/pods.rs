@@ -282,7 +282,7 @@ fn crashloop(ctx: &Ctx) -> Verdict {
             c.waiting_reason
                 .as_deref()
                 .or(c.terminated_reason.as_deref())
-                .unwrap_or(&c.state),
+                .unwrap_or(c.state.as_str()),
             plural(c.restarts.max(0) as usize, "restart", "restarts")
         );
         if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
@@ -500,11 +500,7 @@ fn success_rate(ctx: &Ctx) -> Verdict {
     let others: Vec<&&PodInfo> = counted.iter().filter(|p| p.phase != "Running").collect();
     let mut by_phase: std::collections::BTreeMap<String, usize> = Default::default();
     for p in &others {
-        let phase = if p.phase.is_empty() {
-            "Unknown"
-        } else {
-            p.phase.as_str()
-        };
+        let phase = p.phase.shown();
         *by_phase.entry(phase.to_string()).or_default() += 1;
     }
     let breakdown: Vec<String> = by_phase.iter().map(|(k, n)| format!("{n} {k}")).collect();
@@ -515,11 +511,7 @@ fn success_rate(ctx: &Ctx) -> Verdict {
                 format!(
                     "{} {} {} ({})",
                     p.name,
-                    if p.phase.is_empty() {
-                        "Unknown"
-                    } else {
-                        &p.phase
-                    },
+                    p.phase.shown(),
                     human_duration(pod_age(snap, p)),
                     p.display_status()
                 )
@@ -719,7 +711,11 @@ fn sidecar(ctx: &Ctx) -> Verdict {
             .waiting_reason
             .as_deref()
             .or(c0.terminated_reason.as_deref())
-            .unwrap_or(if c0.ready { &c0.state } else { "not ready" });
+            .unwrap_or(if c0.ready {
+                c0.state.as_str()
+            } else {
+                "not ready"
+            });
         let previous = if c0.restarts > 0 { " --previous" } else { "" };
         return with_evidence(
             Verdict::fail(format!(
