@@ -135,15 +135,8 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
-/// A number without noise: 3, 2.5, 0.33.
-pub fn num(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{}", v.round() as i64)
-    } else {
-        let s = format!("{v:.2}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
+/// A number without noise (moved to the domain layer; this path stays).
+pub use crate::domain::quantity::num;
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ mod hostile;
 mod keda_versions;
 mod krew;
 mod kubectl;
+mod layers;
 mod man;
 mod real_clusters;
 mod release;
