@@ -1,14 +1,22 @@
 //! The runbook's checks as pure functions of a Snapshot and the Settings.
 //!
-//! Every check is registered once in `REGISTRY`, in the runbook's chain order
-//! (traffic → Prometheus → KEDA → HPA → pods → nodes → sessions → Loki →
-//! alerts), with its docs and the ids it `needs`. `run` evaluates them in that
-//! order; a check whose need failed is reported as `skip` ("blocked by …")
-//! instead of piling a second, misleading failure on the first. No network, no
-//! clock (ages come from `snapshot.captured_at`), no printing here.
+//! Every check lives in its own file, `checks/<area>/<check>.rs`: its
+//! registry entry (id, needs, docs: what/why/fix), its evaluate fn and its
+//! unit tests; helpers shared by an area's checks are in `checks/<area>/mod.rs`.
+//! Ids, areas and symptoms are enums (`id.rs`). Every check is registered once
+//! in `REGISTRY`, in the runbook's chain order (Prometheus → KEDA → HPA → pods
+//! → nodes → sessions → Loki → alerts). `run` evaluates each check once, in
+//! that order; a check whose need failed is reported as `skip` ("blocked by
+//! …") instead of piling a second, misleading failure on the first. No
+//! network, no clock (ages come from `snapshot.captured_at`), no printing here.
+//!
+//! A new check: add its id to `id.rs`, write `checks/<area>/<check>.rs` with a
+//! `pub static CHECK`, declare the module in the area's `mod.rs` and add it to
+//! `REGISTRY` after the checks it needs.
 
 pub mod alerts;
 pub mod hpa;
+mod id;
 pub mod keda;
 pub mod loki;
 pub mod nodes;
@@ -16,48 +24,12 @@ pub mod pods;
 pub mod prometheus;
 pub mod sessions;
 
+pub use id::{Area, CheckId, Symptom, UnknownCheck};
+
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
 use serde::Serialize;
-
-/// The areas of the report, in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Area {
-    Keda,
-    Hpa,
-    Pods,
-    Prometheus,
-    Sessions,
-    Nodes,
-    Loki,
-    Alerts,
-}
-
-impl Area {
-    pub fn title(self) -> &'static str {
-        match self {
-            Area::Keda => "KEDA",
-            Area::Hpa => "HPA",
-            Area::Pods => "Pods",
-            Area::Prometheus => "Prometheus",
-            Area::Sessions => "Sessions",
-            Area::Nodes => "Nodes",
-            Area::Loki => "Loki",
-            Area::Alerts => "Alerts",
-        }
-    }
-    pub const ALL: [Area; 8] = [
-        Area::Keda,
-        Area::Hpa,
-        Area::Pods,
-        Area::Prometheus,
-        Area::Sessions,
-        Area::Nodes,
-        Area::Loki,
-        Area::Alerts,
-    ];
-}
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -81,6 +53,16 @@ impl Outcome {
             Outcome::Error => "error",
         }
     }
+    /// How bad an outcome is for "the worst of several findings": a failure
+    /// outranks a warning, which outranks everything else.
+    pub fn severity(self) -> u8 {
+        match self {
+            Outcome::Fail => 2,
+            Outcome::Warn => 1,
+            Outcome::Pass | Outcome::Skip | Outcome::Error => 0,
+        }
+    }
+
     pub fn mark(self) -> &'static str {
         match self {
             Outcome::Pass => "✓",
@@ -167,6 +149,15 @@ impl Ctx<'_> {
         })
     }
 
+    /// The one rule for a source a check needs but does not have: a source
+    /// that could not be read has a gap and is an `error` (its reason and
+    /// hint); a source with no gap was not collected in this scope (e.g. the
+    /// operator logs under `status`) and is a `skip`.
+    pub fn not_read(&self, source: &str, what: &str) -> Verdict {
+        self.gap_verdict(source)
+            .unwrap_or_else(|| Verdict::skip(format!("{what} not collected")))
+    }
+
     /// `-n <namespace>` for commands.
     pub fn ns(&self) -> &str {
         &self.settings.namespace
@@ -183,35 +174,95 @@ pub struct Docs {
 
 /// A registered check.
 pub struct Check {
-    pub id: &'static str,
-    pub area: Area,
+    pub id: CheckId,
     pub title: &'static str,
     /// The runbook section it automates.
     pub runbook: &'static str,
-    /// Ids whose failure blocks this check.
-    pub needs: &'static [&'static str],
+    /// Checks whose failure blocks this check.
+    pub needs: &'static [CheckId],
     /// What it reads from the Snapshot.
     pub reads: &'static str,
     pub docs: Docs,
+    /// The source file the check lives in (`file!()`), for `explain`.
+    pub source: &'static str,
     pub eval: fn(&Ctx) -> Verdict,
 }
 
-/// Every check, in the runbook's chain order. Each area module lists its own.
-pub fn registry() -> Vec<&'static Check> {
-    let mut all: Vec<&'static Check> = Vec::new();
-    all.extend(prometheus::CHECKS.iter());
-    all.extend(keda::CHECKS.iter());
-    all.extend(hpa::CHECKS.iter());
-    all.extend(pods::CHECKS.iter());
-    all.extend(nodes::CHECKS.iter());
-    all.extend(sessions::CHECKS.iter());
-    all.extend(loki::CHECKS.iter());
-    all.extend(alerts::CHECKS.iter());
-    all
+impl Check {
+    pub fn area(&self) -> Area {
+        self.id.area()
+    }
 }
 
-pub fn find(id: &str) -> Option<&'static Check> {
-    registry().into_iter().find(|c| c.id == id)
+/// Every check, in the runbook's chain order (Prometheus → KEDA → HPA → pods
+/// → nodes → sessions → Loki → alerts): the one list the runner,
+/// `explain`, completion and the `--only/--skip` validation read.
+static REGISTRY: &[&Check] = &[
+    &prometheus::reachable::CHECK,
+    &prometheus::nginx_metric::CHECK,
+    &prometheus::kube_state_metrics::CHECK,
+    &keda::installed::CHECK,
+    &keda::scaledobject::CHECK,
+    &keda::ready::CHECK,
+    &keda::paused::CHECK,
+    &keda::trigger::CHECK,
+    &keda::operator::CHECK,
+    &keda::metrics_apiserver::CHECK,
+    &keda::operator_logs::CHECK,
+    &keda::events::CHECK,
+    &keda::active::CHECK,
+    &keda::fallback::CHECK,
+    &keda::min_replicas::CHECK,
+    &keda::max_replicas::CHECK,
+    &keda::activation_threshold::CHECK,
+    &keda::polling_interval::CHECK,
+    &keda::cooldown::CHECK,
+    &hpa::exists::CHECK,
+    &hpa::conditions::CHECK,
+    &hpa::metric::CHECK,
+    &pods::crashloop::CHECK,
+    &pods::pending::CHECK,
+    &pods::success_rate::CHECK,
+    &pods::startup::CHECK,
+    &pods::sidecar::CHECK,
+    &nodes::ready::CHECK,
+    &nodes::scale_up::CHECK,
+    &nodes::scale_down::CHECK,
+    &sessions::ratio::CHECK,
+    &sessions::traffic::CHECK,
+    &loki::reachable::CHECK,
+    &loki::heartbeats::CHECK,
+    &loki::zombies::CHECK,
+    &alerts::pod_session_ratio::CHECK,
+    &alerts::keda_not_responding::CHECK,
+];
+
+/// Every check, in chain order.
+pub fn registry() -> Vec<&'static Check> {
+    REGISTRY.to_vec()
+}
+
+/// The checks of one area, in chain order.
+pub fn of_area(area: Area) -> Vec<&'static Check> {
+    REGISTRY
+        .iter()
+        .copied()
+        .filter(|c| c.area() == area)
+        .collect()
+}
+
+pub fn find(id: CheckId) -> &'static Check {
+    registry()
+        .into_iter()
+        .find(|c| c.id == id)
+        .expect("the registry holds every CheckId (see its unit test)")
+}
+
+/// Orders verdicts worst first (failures, then warnings, then the rest),
+/// keeping each one's place among its equals: the one "worst of several
+/// findings" rule every check that combines findings uses.
+pub fn worst_first<T>(items: &mut [T], outcome: impl Fn(&T) -> Outcome) {
+    items.sort_by_key(|i| std::cmp::Reverse(outcome(i).severity()));
 }
 
 /// A check's result in the report.
@@ -246,7 +297,7 @@ pub struct Selection {
     /// Silenced by the config file: shown as skipped with this reason.
     pub silenced: Vec<String>,
     /// Run only these ids, in this order (a `--symptom` chain).
-    pub chain: Option<Vec<&'static str>>,
+    pub chain: Option<&'static [CheckId]>,
 }
 
 /// `keda.*` matches `keda.ready`; `*` matches everything; otherwise exact.
@@ -262,94 +313,104 @@ pub fn glob_match(pattern: &str, id: &str) -> bool {
 }
 
 /// Runs the selected checks in chain order, resolving `needs` into skips.
+/// Each check is evaluated at most once: the verdicts of every check (shown or
+/// not, so `needs` resolve even when --only hides the need) are computed in
+/// registry order first, and the selected ones are then reported from them.
 pub fn run(snap: &Snapshot, settings: &Settings, sel: &Selection) -> Vec<Finding> {
-    let ctx = Ctx { snap, settings };
-    let registry = registry();
+    run_registry(&Ctx { snap, settings }, &registry(), sel)
+}
+
+fn run_registry(ctx: &Ctx, registry: &[&'static Check], sel: &Selection) -> Vec<Finding> {
+    let results = evaluate_all(ctx, registry);
     let order: Vec<&'static Check> = match &sel.chain {
         Some(ids) => ids
             .iter()
             .filter_map(|id| registry.iter().find(|c| c.id == *id).copied())
             .collect(),
-        None => registry.clone(),
+        None => registry.to_vec(),
     };
     let mut findings: Vec<Finding> = Vec::with_capacity(order.len());
-    // Outcomes of every check, including those not shown, so `needs` resolve
-    // even when --only hides the need.
-    let mut outcomes: std::collections::BTreeMap<&'static str, (Outcome, Option<String>)> =
-        Default::default();
-    // A check is blocked by a need that failed, or by whatever failure blocked
-    // that need: the whole chain below a failed link reports the same root. A
-    // need that could not look (error) blocks only its direct dependents, so
-    // checks further down that read other sources still run (fail forward).
-    let blocker =
-        |check: &Check,
-         outcomes: &std::collections::BTreeMap<&'static str, (Outcome, Option<String>)>| {
-            check.needs.iter().find_map(|n| match outcomes.get(*n) {
-                Some((Outcome::Fail, _)) | Some((Outcome::Error, _)) => Some(n.to_string()),
-                Some((_, Some(root)))
-                    if outcomes
-                        .get(root.as_str())
-                        .is_some_and(|(o, _)| *o == Outcome::Fail) =>
-                {
-                    Some(root.clone())
-                }
-                _ => None,
-            })
-        };
-    for check in registry.iter().copied().chain(order.iter().copied()) {
-        if outcomes.contains_key(check.id) {
-            continue;
-        }
-        let blocked = blocker(check, &outcomes);
-        let outcome = if blocked.is_some() {
-            Outcome::Skip
-        } else {
-            (check.eval)(&ctx).outcome
-        };
-        outcomes.insert(check.id, (outcome, blocked));
-    }
     for check in order {
-        let selected = (sel.only.is_empty() || sel.only.iter().any(|p| glob_match(p, check.id)))
-            && !sel.skip.iter().any(|p| glob_match(p, check.id));
+        let id = check.id.as_str();
+        let selected = (sel.only.is_empty() || sel.only.iter().any(|p| glob_match(p, id)))
+            && !sel.skip.iter().any(|p| glob_match(p, id));
         if !selected {
             continue;
         }
-        let blocked_by = outcomes.get(check.id).and_then(|(_, b)| b.clone());
-        let verdict = if sel.silenced.iter().any(|p| glob_match(p, check.id)) {
+        let (verdict, blocked_by) = &results[&check.id];
+        let verdict = if sel.silenced.iter().any(|p| glob_match(p, id)) {
             Verdict::skip("silenced in the config file")
-        } else if let Some(b) = &blocked_by {
-            if outcomes
-                .get(b.as_str())
-                .is_some_and(|(o, _)| *o == Outcome::Error)
-            {
-                Verdict::skip(format!("blocked by {b} (could not look)"))
-            } else {
-                Verdict::skip(format!("blocked by {b}"))
-            }
         } else {
-            (check.eval)(&ctx)
+            verdict.clone()
         };
-        let remediation = match (&verdict.fix, &verdict.command) {
-            (None, None) => None,
-            (fix, command) => Some(Remediation {
-                fix: fix.clone(),
-                command: command.clone(),
-            }),
-        };
-        findings.push(Finding {
-            id: check.id.to_string(),
-            area: check.area,
-            title: check.title.to_string(),
-            outcome: verdict.outcome,
-            message: verdict.message,
-            evidence: verdict.evidence,
-            remediation,
-            needs: check.needs.iter().map(|s| s.to_string()).collect(),
-            blocked_by,
-            runbook: check.runbook.to_string(),
-        });
+        findings.push(finding(check, verdict, *blocked_by));
     }
     findings
+}
+
+/// Every check's verdict and the failed link that blocked it, if any.
+fn evaluate_all(
+    ctx: &Ctx,
+    registry: &[&'static Check],
+) -> BTreeMap<CheckId, (Verdict, Option<CheckId>)> {
+    let mut results: BTreeMap<CheckId, (Verdict, Option<CheckId>)> = BTreeMap::new();
+    for check in registry {
+        let verdict = match blocker(check, &results) {
+            Some(b) => {
+                let could_not_look = results
+                    .get(&b)
+                    .is_some_and(|(v, _)| v.outcome == Outcome::Error);
+                let v = if could_not_look {
+                    Verdict::skip(format!("blocked by {b} (could not look)"))
+                } else {
+                    Verdict::skip(format!("blocked by {b}"))
+                };
+                (v, Some(b))
+            }
+            None => ((check.eval)(ctx), None),
+        };
+        results.insert(check.id, verdict);
+    }
+    results
+}
+
+/// A check is blocked by a need that failed, or by whatever failure blocked
+/// that need: the whole chain below a failed link reports the same root. A
+/// need that could not look (error) blocks only its direct dependents, so
+/// checks further down that read other sources still run (fail forward).
+fn blocker(
+    check: &Check,
+    results: &BTreeMap<CheckId, (Verdict, Option<CheckId>)>,
+) -> Option<CheckId> {
+    let outcome = |id: &CheckId| results.get(id).map(|(v, _)| v.outcome);
+    check.needs.iter().find_map(|n| match results.get(n) {
+        Some((v, _)) if matches!(v.outcome, Outcome::Fail | Outcome::Error) => Some(*n),
+        Some((_, Some(root))) if outcome(root) == Some(Outcome::Fail) => Some(*root),
+        _ => None,
+    })
+}
+
+/// The report's view of one check's verdict.
+fn finding(check: &Check, verdict: Verdict, blocked_by: Option<CheckId>) -> Finding {
+    let remediation = match (&verdict.fix, &verdict.command) {
+        (None, None) => None,
+        (fix, command) => Some(Remediation {
+            fix: fix.clone(),
+            command: command.clone(),
+        }),
+    };
+    Finding {
+        id: check.id.to_string(),
+        area: check.area(),
+        title: check.title.to_string(),
+        outcome: verdict.outcome,
+        message: verdict.message,
+        evidence: verdict.evidence,
+        remediation,
+        needs: check.needs.iter().map(|n| n.to_string()).collect(),
+        blocked_by: blocked_by.map(|b| b.to_string()),
+        runbook: check.runbook.to_string(),
+    }
 }
 
 /// The first failing link of the chain: the first `fail` in chain order that
@@ -361,32 +422,39 @@ pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
 }
 
 /// The runbook's troubleshooting trees, in its order.
-pub fn symptom_chain(symptom: &str) -> Option<Vec<&'static str>> {
-    Some(match symptom {
-        "no-scale-up" => vec![
-            "sessions.traffic",
-            "prometheus.reachable",
-            "prometheus.nginx-metric",
-            "keda.scaledobject",
-            "keda.ready",
-            "keda.trigger",
-            "keda.operator-logs",
-            "keda.active",
-            "hpa.metric",
-            "pods.pending",
-            "nodes.scale-up",
+pub fn symptom_chain(symptom: Symptom) -> &'static [CheckId] {
+    match symptom {
+        Symptom::NoScaleUp => &[
+            CheckId::SessionsTraffic,
+            CheckId::PrometheusReachable,
+            CheckId::PrometheusNginxMetric,
+            CheckId::KedaScaledobject,
+            CheckId::KedaReady,
+            CheckId::KedaTrigger,
+            CheckId::KedaOperatorLogs,
+            CheckId::KedaActive,
+            CheckId::HpaMetric,
+            CheckId::PodsPending,
+            CheckId::NodesScaleUp,
         ],
-        "no-scale-down" => vec!["sessions.traffic", "keda.cooldown", "loki.zombies"],
-        "too-fast" => vec!["keda.polling-interval", "keda.cooldown", "hpa.conditions"],
-        "too-slow" => vec![
-            "keda.activation-threshold",
-            "keda.polling-interval",
-            "pods.startup",
-            "pods.pending",
-            "nodes.scale-up",
+        Symptom::NoScaleDown => &[
+            CheckId::SessionsTraffic,
+            CheckId::KedaCooldown,
+            CheckId::LokiZombies,
         ],
-        _ => return None,
-    })
+        Symptom::TooFast => &[
+            CheckId::KedaPollingInterval,
+            CheckId::KedaCooldown,
+            CheckId::HpaConditions,
+        ],
+        Symptom::TooSlow => &[
+            CheckId::KedaActivationThreshold,
+            CheckId::KedaPollingInterval,
+            CheckId::PodsStartup,
+            CheckId::PodsPending,
+            CheckId::NodesScaleUp,
+        ],
+    }
 }
 
 #[cfg(test)]
@@ -398,18 +466,16 @@ mod tests {
     use std::collections::BTreeSet;
 
     #[test]
-    fn every_check_is_registered_once_with_docs_and_known_needs() {
+    fn every_check_is_registered_once_with_docs_and_needs_earlier() {
         let all = registry();
-        let ids: BTreeSet<&str> = all.iter().map(|c| c.id).collect();
+        let ids: BTreeSet<CheckId> = all.iter().map(|c| c.id).collect();
         assert_eq!(ids.len(), all.len(), "duplicate check ids");
+        assert_eq!(
+            ids,
+            CheckId::ALL.iter().copied().collect(),
+            "every CheckId is registered"
+        );
         for c in &all {
-            let (area, _) = c.id.split_once('.').expect("ids are area.problem");
-            assert_eq!(
-                area.to_ascii_lowercase(),
-                format!("{:?}", c.area).to_ascii_lowercase(),
-                "{}",
-                c.id
-            );
             assert!(
                 !c.title.is_empty() && !c.runbook.is_empty() && !c.reads.is_empty(),
                 "{}",
@@ -420,10 +486,9 @@ mod tests {
                 "{}",
                 c.id
             );
+            let pos = all.iter().position(|x| x.id == c.id).expect("self");
             for n in c.needs {
-                assert!(ids.contains(n), "{} needs unknown {n}", c.id);
                 let pos_need = all.iter().position(|x| x.id == *n).expect("need");
-                let pos = all.iter().position(|x| x.id == c.id).expect("self");
                 assert!(
                     pos_need < pos,
                     "{} needs {n}, which must come earlier in chain order",
@@ -434,53 +499,112 @@ mod tests {
     }
 
     #[test]
-    fn the_issue_s_check_ids_all_exist() {
-        for id in [
-            "keda.installed",
-            "keda.scaledobject",
-            "keda.ready",
-            "keda.active",
-            "keda.paused",
-            "keda.fallback",
-            "keda.min-replicas",
-            "keda.max-replicas",
-            "keda.trigger",
-            "keda.activation-threshold",
-            "keda.polling-interval",
-            "keda.cooldown",
-            "keda.operator",
-            "keda.operator-logs",
-            "keda.metrics-apiserver",
-            "keda.events",
-            "hpa.exists",
-            "hpa.conditions",
-            "hpa.metric",
-            "pods.crashloop",
-            "pods.pending",
-            "pods.success-rate",
-            "pods.startup",
-            "pods.sidecar",
-            "prometheus.reachable",
-            "prometheus.nginx-metric",
-            "prometheus.kube-state-metrics",
-            "sessions.ratio",
-            "sessions.traffic",
-            "nodes.ready",
-            "nodes.scale-up",
-            "nodes.scale-down",
-            "loki.reachable",
-            "loki.heartbeats",
-            "loki.zombies",
-            "alerts.pod-session-ratio",
-            "alerts.keda-not-responding",
-        ] {
-            assert!(find(id).is_some(), "{id} is not registered");
+    fn each_check_names_the_file_it_lives_in() {
+        for c in registry() {
+            let area = format!("{:?}", c.area()).to_ascii_lowercase();
+            assert!(
+                c.source.starts_with(&format!("src/checks/{area}/")) && c.source.ends_with(".rs"),
+                "{} lives in {}",
+                c.id,
+                c.source
+            );
+            let code = std::fs::read_to_string(c.source).expect("the named file exists");
+            assert!(
+                code.contains(&format!("id: CheckId::{:?},", c.id)),
+                "{} is not defined in {}",
+                c.id,
+                c.source
+            );
         }
-        for s in ["no-scale-up", "no-scale-down", "too-fast", "too-slow"] {
-            for id in symptom_chain(s).expect("chain") {
-                assert!(find(id).is_some(), "chain {s}: {id}");
-            }
+    }
+
+    #[test]
+    fn symptom_chains_hold_each_check_once() {
+        for s in Symptom::ALL {
+            let chain = symptom_chain(s);
+            let unique: BTreeSet<CheckId> = chain.iter().copied().collect();
+            assert_eq!(unique.len(), chain.len(), "{s}");
         }
+    }
+
+    thread_local! {
+        static EVALUATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn counted_fail(_: &Ctx) -> Verdict {
+        EVALUATIONS.with(|n| n.set(n.get() + 1));
+        Verdict::fail("broken")
+    }
+
+    fn counted_pass(_: &Ctx) -> Verdict {
+        EVALUATIONS.with(|n| n.set(n.get() + 1));
+        Verdict::pass("fine")
+    }
+
+    const fn counted(id: CheckId, needs: &'static [CheckId], eval: fn(&Ctx) -> Verdict) -> Check {
+        Check {
+            id,
+            title: "t",
+            runbook: "r",
+            needs,
+            reads: "x",
+            docs: Docs {
+                what: "w",
+                why: "y",
+                fix: "f",
+            },
+            source: file!(),
+            eval,
+        }
+    }
+
+    static COUNTED: [Check; 3] = [
+        counted(CheckId::PrometheusReachable, &[], counted_fail),
+        counted(
+            CheckId::PrometheusNginxMetric,
+            &[CheckId::PrometheusReachable],
+            counted_pass,
+        ),
+        counted(CheckId::LokiReachable, &[], counted_pass),
+    ];
+
+    #[test]
+    fn the_runner_evaluates_each_unblocked_check_exactly_once() {
+        let snap = testkit::healthy();
+        let settings = Settings::defaults();
+        let ctx = Ctx {
+            snap: &snap,
+            settings: &settings,
+        };
+        let registry: Vec<&'static Check> = COUNTED.iter().collect();
+        EVALUATIONS.with(|n| n.set(0));
+        let all = run_registry(&ctx, &registry, &Selection::default());
+        // The blocked check is never evaluated; the other two once each.
+        assert_eq!(EVALUATIONS.with(|n| n.get()), 2);
+        assert_eq!(all[1].outcome, Outcome::Skip);
+        assert_eq!(all[1].blocked_by.as_deref(), Some("prometheus.reachable"));
+        EVALUATIONS.with(|n| n.set(0));
+        let only = Selection {
+            only: vec!["loki.*".into()],
+            ..Selection::default()
+        };
+        let shown = run_registry(&ctx, &registry, &only);
+        assert_eq!(shown.len(), 1);
+        assert_eq!(EVALUATIONS.with(|n| n.get()), 2);
+    }
+
+    #[test]
+    fn worst_first_puts_failures_then_warnings_first_keeping_order() {
+        let mut v = vec![
+            (Outcome::Warn, 1),
+            (Outcome::Pass, 2),
+            (Outcome::Fail, 3),
+            (Outcome::Warn, 4),
+            (Outcome::Fail, 5),
+        ];
+        worst_first(&mut v, |x| x.0);
+        let order: Vec<i32> = v.iter().map(|x| x.1).collect();
+        assert_eq!(order, vec![3, 5, 1, 4, 2]);
     }
 
     #[test]

@@ -450,9 +450,9 @@ pub fn nominated(pod: &str, claim: &str, secs_ago: i64) -> EventInfo {
 
 /// Asserts every check of an area passes on the healthy snapshot.
 #[track_caller]
-pub fn assert_healthy_passes(checks: &[super::Check]) {
+pub fn assert_healthy_passes(area: super::Area) {
     let s = healthy();
-    for c in checks {
+    for c in super::of_area(area) {
         let v = eval(c.eval, &s);
         assert_eq!(v.outcome, Outcome::Pass, "{}: {v:#?}", c.id);
     }

@@ -137,7 +137,7 @@ pub fn run(shell: Shell, out: &mut dyn Write) -> Result<ExitStatus, Fatal> {
 pub fn check_ids() -> Vec<CompletionCandidate> {
     crate::checks::registry()
         .into_iter()
-        .map(|c| CompletionCandidate::new(c.id).help(Some(c.title.into())))
+        .map(|c| CompletionCandidate::new(c.id.as_str()).help(Some(c.title.into())))
         .collect()
 }
 
@@ -145,7 +145,7 @@ pub fn check_ids() -> Vec<CompletionCandidate> {
 pub fn check_selectors() -> Vec<CompletionCandidate> {
     let areas: BTreeSet<&str> = crate::checks::registry()
         .into_iter()
-        .filter_map(|c| c.id.split_once('.').map(|(area, _)| area))
+        .filter_map(|c| c.id.as_str().split_once('.').map(|(area, _)| area))
         .collect();
     let mut out: Vec<CompletionCandidate> = areas
         .into_iter()

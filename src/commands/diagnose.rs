@@ -1,7 +1,7 @@
 //! `kubectl spice diagnose`: collect once, run the checks, render, exit 1 on failure.
 
-use crate::checks::{self, Outcome, Selection};
-use crate::cli::{DiagnoseArgs, FailOn, GlobalArgs, ReportFormat};
+use crate::checks::{self, Outcome, Selection, Symptom};
+use crate::cli::{self, DiagnoseArgs, FailOn, GlobalArgs, ReportFormat};
 use crate::cluster::collect::Scope;
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
@@ -17,7 +17,7 @@ pub async fn run(
     for pattern in args.only.iter().chain(args.skip.iter()) {
         if !checks::registry()
             .iter()
-            .any(|c| checks::glob_match(pattern, c.id))
+            .any(|c| checks::glob_match(pattern, c.id.as_str()))
         {
             return Err(Fatal::new(
                 format!("--only/--skip: {pattern:?} matches no check"),
@@ -33,7 +33,7 @@ pub async fn run(
         only: args.only.clone(),
         skip: args.skip.clone(),
         silenced: settings.silence.clone(),
-        chain: args.symptom.and_then(|s| checks::symptom_chain(s.name())),
+        chain: args.symptom.map(|s| checks::symptom_chain(symptom(s))),
     };
     let findings = checks::run(&snapshot, &settings, &selection);
     let report = DiagnoseReport::build(&snapshot, findings, args.symptom.map(|s| s.name()));
@@ -65,4 +65,31 @@ pub async fn run(
     } else {
         ExitStatus::Ok
     })
+}
+
+/// The flag's value as the checks' symptom: the checks do not import `cli`.
+fn symptom(s: cli::Symptom) -> Symptom {
+    match s {
+        cli::Symptom::NoScaleUp => Symptom::NoScaleUp,
+        cli::Symptom::NoScaleDown => Symptom::NoScaleDown,
+        cli::Symptom::TooFast => Symptom::TooFast,
+        cli::Symptom::TooSlow => Symptom::TooSlow,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_symptom_flag_maps_to_the_symptom_of_the_same_name() {
+        for s in [
+            cli::Symptom::NoScaleUp,
+            cli::Symptom::NoScaleDown,
+            cli::Symptom::TooFast,
+            cli::Symptom::TooSlow,
+        ] {
+            assert_eq!(symptom(s).as_str(), s.name());
+        }
+    }
 }

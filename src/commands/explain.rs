@@ -1,6 +1,6 @@
 //! `kubectl spice explain ID` and `explain --list`: the checks' own docs.
 
-use crate::checks::{self, Check};
+use crate::checks::{self, Check, CheckId};
 use crate::cli::ExplainArgs;
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
@@ -9,15 +9,26 @@ use std::io::Write;
 pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<ExitStatus, Fatal> {
     let registry = checks::registry();
     if args.list {
-        let width = registry.iter().map(|c| c.id.len()).max().unwrap_or(10) + 2;
+        let width = registry
+            .iter()
+            .map(|c| c.id.as_str().len())
+            .max()
+            .unwrap_or(10)
+            + 2;
         writeln!(out, "{:<width$}{:<12}TITLE", "ID", "AREA")?;
         for c in &registry {
-            writeln!(out, "{:<width$}{:<12}{}", c.id, c.area.title(), c.title)?;
+            writeln!(
+                out,
+                "{:<width$}{:<12}{}",
+                c.id.as_str(),
+                c.area().title(),
+                c.title
+            )?;
         }
         return Ok(ExitStatus::Ok);
     }
     let id = args.id.as_deref().unwrap_or_default();
-    let Some(check) = checks::find(id) else {
+    let Ok(id) = id.parse::<CheckId>() else {
         let suggestion = closest(id, &registry);
         return Err(Fatal::new(
             format!("no check named {id:?}"),
@@ -29,9 +40,10 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<ExitStatus, Fatal>
             },
         ));
     };
+    let check = checks::find(id);
     writeln!(out, "{} · {}", check.id, check.title)?;
     writeln!(out)?;
-    writeln!(out, "Area:     {}", check.area.title())?;
+    writeln!(out, "Area:     {}", check.area().title())?;
     writeln!(out, "Runbook:  {}", check.runbook)?;
     writeln!(
         out,
@@ -39,10 +51,12 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<ExitStatus, Fatal>
         if check.needs.is_empty() {
             "nothing (always runs)".to_string()
         } else {
-            check.needs.join(", ")
+            let needs: Vec<&str> = check.needs.iter().map(|n| n.as_str()).collect();
+            needs.join(", ")
         }
     )?;
     writeln!(out, "Reads:    {}", check.reads)?;
+    writeln!(out, "Source:   {}", check.source)?;
     writeln!(out)?;
     writeln!(out, "What it looks at\n  {}", check.docs.what)?;
     writeln!(out)?;
@@ -58,13 +72,14 @@ fn closest(id: &str, registry: &[&'static Check]) -> Option<&'static str> {
     registry
         .iter()
         .map(|c| {
+            let known = c.id.as_str();
             (
-                if c.id.contains(id) && !id.is_empty() {
+                if known.contains(id) && !id.is_empty() {
                     100
                 } else {
-                    common(id, c.id)
+                    common(id, known)
                 },
-                c.id,
+                known,
             )
         })
         .filter(|(score, _)| *score >= 3)

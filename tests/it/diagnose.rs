@@ -841,12 +841,22 @@ fn explain_prints_a_check_s_docs_and_suggests_a_near_miss() {
     assert!(run.stdout.starts_with("keda.ready · "), "{}", run.stdout);
     for needle in [
         "Needs:    keda.scaledobject",
+        "Source:   src/checks/keda/ready.rs",
         "What it looks at",
         "Why",
         "How to fix what it finds",
     ] {
         assert!(run.stdout.contains(needle), "{needle}:\n{}", run.stdout);
     }
+
+    // The file named is the one the check really lives in.
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks/keda/ready.rs");
+    let code = std::fs::read_to_string(&source).expect("the named source file exists");
+    assert!(
+        code.contains("id: CheckId::KedaReady,"),
+        "{}",
+        source.display()
+    );
 
     let list = offline(&["explain", "--list"]);
     assert_eq!(list.code, 0, "{}", list.stderr);

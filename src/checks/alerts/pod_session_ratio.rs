@@ -1,0 +1,295 @@
+//! `alerts.pod-session-ratio`: PodSessionRatioAnomaly. The check's docs, its evaluation and its
+//! unit tests.
+
+use super::*;
+
+pub static CHECK: Check = Check {
+    id: CheckId::AlertsPodSessionRatio,
+    title: "PodSessionRatioAnomaly",
+    runbook: "Alert Rules: Pod-to-Session Ratio Out of Range",
+    needs: &[
+        CheckId::PrometheusNginxMetric,
+        CheckId::PrometheusKubeStateMetrics,
+    ],
+    reads: "Prometheus |sessions/running − 1| now and over 5 min; loaded alert rules",
+    docs: Docs {
+        what: "The runbook's PodSessionRatioAnomaly (|sessions/running pods − 1| > 0.5 for 5m), evaluated with sum(kube_pod_status_phase{phase=\"Running\"}); and any loaded rule that counts pods with count(kube_pod_status_phase...) or selects them with the runbook's pod=~\"<deployment>-.*\".",
+        why: "kube-state-metrics emits a 0/1 series for every phase of every pod, so count(...{phase=\"Running\"}) counts all pods, not the Running ones: the runbook's alert compares sessions with the wrong number. Its pod=~\"spice-runner-.*\" also counts the spice-runner-nginx pods, so a healthy game looks overprovisioned.",
+        fix: "When it fires, pods do not follow sessions (see sessions.ratio). In the rule, replace count(kube_pod_status_phase{...}) with sum(kube_pod_status_phase{...}), and match pods by the Deployment's pod-name shape (kubectl spice alerts prints the corrected rule).",
+    },
+    source: file!(),
+    eval: pod_session_ratio,
+};
+
+/// Points of the 30 s subquery over 5 min: the whole `for: 5m` window.
+const RATIO_POINTS: f64 = 11.0;
+
+/// Counts pods of a phase with `count(...)` and never with `sum(...)`: the
+/// runbook's ratio, "running pods" and success-rate forms. The correct success
+/// rate, `sum(...Running) / count(...Running)`, has a `sum` and is left alone.
+fn counts_pods(r: &RuleInfo) -> bool {
+    let q = compact(&r.query);
+    q.contains("count(kube_pod_status_phase") && !q.contains("sum(kube_pod_status_phase")
+}
+
+fn ratio_text(x: f64) -> String {
+    if x.is_infinite() {
+        "+Inf (sessions with no Running pod)".to_string()
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
+    let now = match samples(ctx, promql::ALERT_RATIO_NOW) {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let expr = promql::pod_session_ratio_expr(ctx.settings);
+    let held = value(ctx, promql::ALERT_RATIO_FOR)
+        .ok()
+        .flatten()
+        .unwrap_or(0.0);
+    let v = match now.first().map(|s| s.value) {
+        None => match running_pods(ctx) {
+            Ok(r) if r < 0.5 => Verdict::pass(
+                "PodSessionRatioAnomaly not evaluable: no running pods (the expression has no value at zero pods)",
+            ),
+            _ => Verdict::skip(
+                "PodSessionRatioAnomaly not evaluable: its expression returned no value (no request or pod series)",
+            ),
+        },
+        Some(x) if x.is_nan() => {
+            Verdict::pass("PodSessionRatioAnomaly not evaluable: 0 sessions / 0 running pods")
+        }
+        Some(x) if x > 0.5 && held >= RATIO_POINTS => Verdict::fail(format!(
+            "PodSessionRatioAnomaly firing: |ratio−1| = {} > 0.5 for the whole 5 min",
+            ratio_text(x)
+        ))
+        .fix("pods do not follow sessions: sessions.ratio and sessions.traffic say in which direction")
+        .command(query_command(ctx.settings, &expr)),
+        Some(x) if x > 0.5 => Verdict::warn(format!(
+            "PodSessionRatioAnomaly pending: |ratio−1| = {} > 0.5, held at {} of {} points in 5 min (fires at {})",
+            ratio_text(x),
+            num(held),
+            num(RATIO_POINTS),
+            num(RATIO_POINTS)
+        ))
+        .fix("pods lag or outlive sessions right now: see sessions.ratio; it fires if this lasts 5 min")
+        .command(query_command(ctx.settings, &expr)),
+        Some(x) => Verdict::pass(format!("PodSessionRatioAnomaly ok (|ratio−1| = {x:.2})")),
+    };
+    let v = v.evidence(format!("corrected expression: {expr} > 0.5, for: 5m"));
+    let (rules, unread) = flawed_rules(ctx, counts_pods);
+    let v = match unread {
+        Some(line) => v.evidence(line),
+        None => v,
+    };
+    let v = with_rules(
+        ctx,
+        v,
+        &rules,
+        "counts pods with count(kube_pod_status_phase...): that counts every pod in every phase, not the Running ones",
+        format!(
+            "replace count(kube_pod_status_phase{{...}}) with sum(kube_pod_status_phase{{...}}); the corrected PodSessionRatioAnomaly is: {expr} > 0.5"
+        ),
+    );
+    // The runbook's pod=~"<deployment>-.*" also matches the nginx pods.
+    let deployment = &ctx.settings.deployment;
+    let loose = format!("pod=~\"{deployment}-.*\"");
+    let (loose_rules, _) = flawed_rules(ctx, |r| compact(&r.query).contains(&loose));
+    with_rules(
+        ctx,
+        v,
+        &loose_rules,
+        &format!(
+            "selects pods with {loose}, which also matches the {deployment}-nginx pods and any other {deployment}-* workload"
+        ),
+        format!(
+            "select the Deployment's own pods by their name shape, pod=~\"{}\" (kubectl spice alerts prints the corrected rules)",
+            promql::deployment_pod_regex(deployment)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+    use super::*;
+
+    use crate::checks::testkit::*;
+    use crate::snapshot::GapReason;
+
+    #[test]
+    fn ratio_ok() {
+        expect(
+            &eval(pod_session_ratio, &healthy()),
+            Outcome::Pass,
+            "ok (|ratio−1| = 0.00)",
+        );
+    }
+
+    #[test]
+    fn ratio_firing_after_the_whole_window() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(0.67));
+        set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(11.0));
+        let v = eval(pod_session_ratio, &s);
+        expect(&v, Outcome::Fail, "firing: |ratio−1| = 0.67");
+        assert!(
+            v.command
+                .as_deref()
+                .unwrap_or("")
+                .contains("query=abs%28sum")
+        );
+    }
+
+    #[test]
+    fn ratio_pending_says_how_long_it_held() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(0.67));
+        set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(4.0));
+        expect(
+            &eval(pod_session_ratio, &s),
+            Outcome::Warn,
+            "pending: |ratio−1| = 0.67 > 0.5, held at 4 of 11 points",
+        );
+        set_prom(&mut s, promql::ALERT_RATIO_FOR, None);
+        expect(
+            &eval(pod_session_ratio, &s),
+            Outcome::Warn,
+            "held at 0 of 11",
+        );
+    }
+
+    #[test]
+    fn ratio_with_sessions_and_no_running_pod_is_infinite() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(f64::INFINITY));
+        set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(11.0));
+        expect(&eval(pod_session_ratio, &s), Outcome::Fail, "+Inf");
+        set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(f64::NAN));
+        expect(&eval(pod_session_ratio, &s), Outcome::Pass, "not evaluable");
+    }
+
+    #[test]
+    fn ratio_at_zero_pods_is_not_evaluable() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::ALERT_RATIO_NOW, None);
+        set_prom(&mut s, promql::RUNNING_PODS, None);
+        expect(
+            &eval(pod_session_ratio, &s),
+            Outcome::Pass,
+            "not evaluable: no running pods",
+        );
+        set_prom(&mut s, promql::RUNNING_PODS, Some(3.0));
+        expect(&eval(pod_session_ratio, &s), Outcome::Skip, "not evaluable");
+    }
+
+    #[test]
+    fn ratio_without_prometheus_is_an_error() {
+        let mut s = healthy();
+        set_prom_error(&mut s, promql::ALERT_RATIO_NOW, "Prometheus timeout: slow");
+        expect(&eval(pod_session_ratio, &s), Outcome::Error, "slow");
+    }
+
+    #[test]
+    fn a_loaded_rule_with_the_runbooks_pod_regex_warns() {
+        let mut s = healthy();
+        s.prometheus_rules = Some(vec![rule(
+            "spice",
+            "PodSessionRatioAnomaly",
+            r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[5m])) / sum(kube_pod_status_phase{namespace="default", pod=~"spice-runner-.*", phase="Running"}) < 0.5"#,
+        )]);
+        let v = eval(pod_session_ratio, &s);
+        expect(
+            &v,
+            Outcome::Warn,
+            "selects pods with pod=~\"spice-runner-.*\", which also matches the spice-runner-nginx pods",
+        );
+        assert!(
+            v.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("pod=~\"spice-runner-[bcdfghjklmnpqrstvwxz2456789]{1,10}-"),
+            "{v:#?}"
+        );
+        // The runbook's own rule has both flaws: one warning, both findings.
+        s.prometheus_rules = Some(vec![rule("spice", "PodSessionRatioAnomaly", RUNBOOK_RATIO)]);
+        let v = eval(pod_session_ratio, &s);
+        expect(&v, Outcome::Warn, "counts pods with count(");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("also matches the spice-runner-nginx pods")),
+            "{v:#?}"
+        );
+    }
+
+    #[test]
+    fn a_loaded_rule_that_counts_pods_warns() {
+        let mut s = healthy();
+        s.prometheus_rules = Some(vec![
+            rule("spice", "PodSessionRatioAnomaly", RUNBOOK_RATIO),
+            rule(
+                "spice",
+                "PodSuccessRate",
+                r#"sum(kube_pod_status_phase{phase="Running"}) / count(kube_pod_status_phase{phase="Running"}) < 0.99"#,
+            ),
+        ]);
+        let v = eval(pod_session_ratio, &s);
+        expect(
+            &v,
+            Outcome::Warn,
+            "the loaded rule spice/PodSessionRatioAnomaly counts pods with count(",
+        );
+        assert!(!v.message.contains("PodSuccessRate"), "{v:#?}");
+        assert!(
+            v.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("sum(kube_pod_status_phase{namespace=")
+        );
+        assert!(
+            v.command
+                .as_deref()
+                .unwrap_or("")
+                .contains("/api/v1/rules?type=alert")
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("the corrected alert now: PodSessionRatioAnomaly ok"))
+        );
+    }
+
+    #[test]
+    fn a_firing_ratio_keeps_its_fail_and_names_the_flawed_rule() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(1.0));
+        set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(11.0));
+        s.prometheus_rules = Some(vec![rule("spice", "PodSessionRatioAnomaly", RUNBOOK_RATIO)]);
+        let v = eval(pod_session_ratio, &s);
+        expect(&v, Outcome::Fail, "firing");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("spice/PodSessionRatioAnomaly counts pods"))
+        );
+    }
+
+    #[test]
+    fn unread_rules_are_mentioned() {
+        let mut s = healthy();
+        s.prometheus_rules = None;
+        gap(
+            &mut s,
+            "prometheus-rules",
+            GapReason::Forbidden,
+            "rules forbidden",
+        );
+        let v = eval(pod_session_ratio, &s);
+        expect(&v, Outcome::Pass, "ok");
+        assert!(v.evidence.iter().any(|e| e.contains("rules forbidden")));
+    }
+}

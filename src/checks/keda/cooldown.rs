@@ -1,0 +1,201 @@
+//! `keda.cooldown`: Scale-down timing meets the target. The check's docs, its evaluation and its
+//! unit tests.
+
+use super::query_shape::rate_window_secs;
+use super::*;
+
+pub static CHECK: Check = Check {
+    id: CheckId::KedaCooldown,
+    title: "Scale-down timing meets the target",
+    runbook: "Troubleshooting: Pods Not Scaling Down, Check 2",
+    needs: &[CheckId::KedaScaledobject],
+    reads: "scaledObject.cooldownPeriod, scaledObject.pollingInterval, scaledObject.triggers (query rate window), scaledObject.scaleDownStabilization, hpas[keda-hpa].scaleDownStabilization, settings targets.scaleDown",
+    docs: Docs {
+        what: "Time to zero ≈ rate window + cooldownPeriod (default 300 s) + pollingInterval; N→M shrink waits the HPA's scale-down stabilization (default 300 s).",
+        why: "cooldownPeriod only governs the last pod (1→0); between N and M the HPA decides and by default keeps the highest recommendation of the last 5 minutes.",
+        fix: "Lower cooldownPeriod and the query's rate window; set advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds on the ScaledObject.",
+    },
+    source: file!(),
+    eval: cooldown,
+};
+
+/// The rate window assumed when the trigger query has none we can read.
+const DEFAULT_RATE_WINDOW_SECS: i64 = 60;
+
+/// The HPA's scale-down stabilization when `behavior` is unset (autoscaling/v2).
+const HPA_DEFAULT_SCALE_DOWN_STABILIZATION: i64 = 300;
+
+pub(super) fn cooldown(ctx: &Ctx) -> Verdict {
+    let so = match scaled_object(ctx) {
+        Ok(so) => so,
+        Err(v) => return v,
+    };
+    let target = ctx.settings.targets.scale_down_seconds;
+    let p = so.polling_interval_or_default();
+    let cd = so.cooldown_period_or_default();
+    let cd_source = if so.cooldown_period.is_some() {
+        ""
+    } else {
+        ", KEDA default"
+    };
+    let query = so
+        .prometheus_trigger()
+        .and_then(|t| t.metadata.get("query"));
+    let (w, w_source) = match query.and_then(|q| rate_window_secs(q)) {
+        Some(w) => (w, "rate window of the trigger query"),
+        None => (DEFAULT_RATE_WINDOW_SECS, "rate window, assumed"),
+    };
+    let hpa_name = ctx.snap.keda_hpa_name(&ctx.settings.scaled_object);
+    let (stab, stab_source) = match (
+        so.scale_down_stabilization,
+        ctx.snap
+            .keda_hpa(&ctx.settings.scaled_object)
+            .and_then(|h| h.scale_down_stabilization),
+    ) {
+        (Some(s), _) => (
+            s,
+            "ScaledObject advanced.horizontalPodAutoscalerConfig.behavior".to_string(),
+        ),
+        (None, Some(s)) => (i64::from(s), format!("HPA {hpa_name}")),
+        (None, None) => (
+            HPA_DEFAULT_SCALE_DOWN_STABILIZATION,
+            "Kubernetes default, behavior unset".to_string(),
+        ),
+    };
+    let min = so.min_replicas_or_default();
+    let to_zero = w + cd + p;
+    let mut evidence = Vec::new();
+    let mut issues = Vec::new();
+    if min == 0 {
+        evidence.push(format!(
+            "to zero ≈ {w} s ({w_source}) + {cd} s (cooldownPeriod{cd_source}) + {p} s (pollingInterval) = {to_zero} s vs target {} s",
+            num(target)
+        ));
+        if to_zero as f64 > target {
+            let budget = target as i64 - w - p;
+            let fix = if budget < 0 {
+                format!(
+                    "the {w} s rate window plus pollingInterval already exceed {} s: shorten the query's window (e.g. [30s], needs a scrape interval ≤ 15 s) and set cooldownPeriod low, or accept ≈ {to_zero} s",
+                    num(target)
+                )
+            } else {
+                format!("set spec.cooldownPeriod: {budget} (or less)")
+            };
+            issues.push(Issue::warn(
+                format!(
+                    "scale to zero takes ≈ {to_zero} s ({w} s window + {cd} s cooldownPeriod + {p} s pollingInterval) > {} s target",
+                    num(target)
+                ),
+                fix,
+            ));
+        }
+    } else {
+        evidence.push(format!(
+            "minReplicaCount {min}: no scale to zero, cooldownPeriod does not apply"
+        ));
+    }
+    evidence.push(format!(
+        "N→M shrink ≈ {w} s (window) + up to {HPA_SYNC_SECS} s (HPA sync) + {stab} s scale-down stabilization ({stab_source}); cooldownPeriod only governs 1→0"
+    ));
+    if stab as f64 > target {
+        let suggest = ((target / 2.0).round() as i64).max(0);
+        issues.push(Issue::warn(
+            format!(
+                "shrinking from N to M pods (not to zero) waits ≥ {stab} s of HPA scale-down stabilization ({stab_source})"
+            ),
+            format!(
+                "on the ScaledObject set advanced: {{horizontalPodAutoscalerConfig: {{behavior: {{scaleDown: {{stabilizationWindowSeconds: {suggest}}}}}}}}} (KEDA copies it to the HPA)"
+            ),
+        ));
+    }
+    let cmd = if stab as f64 > target {
+        format!(
+            "kubectl get hpa {hpa_name} -n {} -o jsonpath='{{.spec.behavior.scaleDown}}'",
+            ctx.ns()
+        )
+    } else {
+        so_jsonpath(ctx, "{.spec.cooldownPeriod} {.spec.pollingInterval}")
+    };
+    combine(
+        issues,
+        format!(
+            "scale-down within target {} s: to zero ≈ {}, N→M stabilization {stab} s",
+            num(target),
+            if min == 0 {
+                format!("{to_zero} s")
+            } else {
+                "n/a (minReplicaCount ≥ 1)".to_string()
+            }
+        ),
+        evidence,
+        cmd,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+    use super::*;
+
+    use crate::checks::testkit::*;
+
+    #[test]
+    fn runbook_cooldown_warns_with_arithmetic_never_fails() {
+        let v = eval(cooldown, &healthy());
+        expect(
+            &v,
+            Outcome::Warn,
+            "≈ 95 s (60 s window + 30 s cooldownPeriod + 5 s pollingInterval) > 60 s target",
+        );
+        assert!(v.message.contains("≥ 300 s"), "{}", v.message);
+        let fix = v.fix.unwrap();
+        assert!(fix.contains("stabilizationWindowSeconds: 30"), "{fix}");
+        assert!(fix.contains("[30s]"), "{fix}");
+        assert_eq!(
+            v.command.as_deref(),
+            Some(
+                "kubectl get hpa keda-hpa-spice-runner-keda -n default -o jsonpath='{.spec.behavior.scaleDown}'"
+            )
+        );
+    }
+
+    #[test]
+    fn fast_scale_down_settings_pass() {
+        let mut s = healthy();
+        set_query(
+            &mut s,
+            r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[30s]))"#,
+        );
+        so_mut(&mut s).cooldown_period = Some(20);
+        so_mut(&mut s).scale_down_stabilization = Some(30);
+        let v = eval(cooldown, &s);
+        expect(&v, Outcome::Pass, "to zero ≈ 55 s");
+        assert!(v.evidence[0].contains("rate window of the trigger query"));
+    }
+
+    #[test]
+    fn cooldown_reads_stabilization_from_the_hpa_and_defaults() {
+        let mut s = healthy();
+        s.hpas.as_mut().unwrap()[0].scale_down_stabilization = Some(30);
+        let v = eval(cooldown, &s);
+        expect(&v, Outcome::Warn, "scale to zero takes ≈ 95 s");
+        assert!(!v.message.contains("N to M"), "{}", v.message);
+        assert!(
+            v.evidence[1]
+                .contains("30 s scale-down stabilization (HPA keda-hpa-spice-runner-keda)")
+        );
+
+        let mut s = healthy();
+        so_mut(&mut s).cooldown_period = None;
+        so_mut(&mut s).scale_down_stabilization = Some(0);
+        let v = eval(cooldown, &s);
+        expect(&v, Outcome::Warn, "60 s window + 300 s cooldownPeriod");
+        assert!(!v.message.contains("N to M"));
+
+        let mut s = healthy();
+        so_mut(&mut s).min_replicas = Some(1);
+        let v = eval(cooldown, &s);
+        expect(&v, Outcome::Warn, "N to M");
+        assert!(!v.message.contains("scale to zero"));
+    }
+}

@@ -1,0 +1,218 @@
+//! `keda.operator-logs`: KEDA operator logs show no scaler errors. The check's docs, its evaluation and its
+//! unit tests.
+
+use super::*;
+
+pub static CHECK: Check = Check {
+    id: CheckId::KedaOperatorLogs,
+    title: "KEDA operator logs show no scaler errors",
+    runbook: "Troubleshooting: No Pods Scaling Up, Check 3",
+    needs: &[CheckId::KedaOperator],
+    reads: "operatorLogs, gaps[keda-operator-logs]",
+    docs: Docs {
+        what: "Operator log lines about this ScaledObject with scaler errors (`error executing prometheus query`, `prometheus query api returned error`, `error getting scale decision`, `returned multiple elements`, ERROR). A line counts only when its structured fields name this ScaledObject (\"scaledObject.Name\", \"scaledobject.Name\", a scaler's \"name\"); other ScaledObjects' errors are listed as context, never as evidence.",
+        why: "The runbook greps for \"querying prometheus\", which KEDA never logs: successful queries are silent at info level, only failures are logged.",
+        fix: "Fix what the quoted error names: serverAddress reachable from the keda namespace, a query that parses and returns one element.",
+    },
+    source: file!(),
+    eval: operator_logs,
+};
+
+/// One evidence line naming the other ScaledObjects whose errors the log
+/// holds, so the engineer sees them without taking them for ours.
+fn other_objects_context(ctx: &Ctx) -> Option<String> {
+    let mut others: Vec<String> = ctx
+        .snap
+        .operator_logs
+        .iter()
+        .flatten()
+        .filter(|l| keda_log::is_error(&l.line))
+        .filter_map(
+            |l| match keda_log::about(&l.line, ctx.ns(), &ctx.settings.scaled_object) {
+                keda_log::About::Other(o) => Some(o),
+                _ => None,
+            },
+        )
+        .collect();
+    let total = others.len();
+    others.sort();
+    others.dedup();
+    (total > 0).then(|| {
+        format!(
+            "context, not counted: {total} error line(s) about other ScaledObjects ({})",
+            others.join(", ")
+        )
+    })
+}
+
+pub(super) fn operator_logs(ctx: &Ctx) -> Verdict {
+    let gap = ctx.snap.gap("keda-operator-logs");
+    let ns = &ctx.settings.keda_namespace;
+    let grep = format!(
+        "kubectl logs -n {ns} -l {} --tail=500 | grep -E 'prometheus_scaler|scale_handler|{}'",
+        ctx.settings.keda_operator_selector, ctx.settings.scaled_object
+    );
+    let not_logged = "KEDA never logs the runbook's \"querying prometheus\": successful queries are silent at info level; failures log `error executing prometheus query` (prometheus_scaler) and `error getting scale decision` (scale_handler)";
+    match (&ctx.snap.operator_logs, gap) {
+        (Some(_), _) => {}
+        (None, Some(_)) => return ctx.not_read("keda-operator-logs", "the operator logs were"),
+        (None, None) => {
+            return Verdict::skip(
+                "the KEDA operator logs were not collected (no Running operator pod, or `status` only)",
+            );
+        }
+    }
+    let ours: Vec<&crate::snapshot::LogLine> = our_log_lines(ctx).collect();
+    let errors: Vec<&crate::snapshot::LogLine> = ours
+        .iter()
+        .copied()
+        .filter(|l| is_scaler_error(&l.line))
+        .collect();
+    let context = other_objects_context(ctx);
+    if errors.is_empty() {
+        if gap.is_some() {
+            let v = ctx.not_read("keda-operator-logs", "the operator logs were");
+            return Verdict {
+                message: format!(
+                    "no scaler errors in the {} lines about {} read, but some operator logs could not be read: {}",
+                    ours.len(),
+                    ctx.settings.scaled_object,
+                    v.message
+                ),
+                ..v
+            }
+            .evidence(not_logged);
+        }
+        let v = Verdict::pass(format!(
+            "no scaler errors in {} KEDA operator log lines about {} (success is silent)",
+            ours.len(),
+            ctx.settings.scaled_object
+        ))
+        .evidence(not_logged);
+        return match context {
+            Some(c) => v.evidence(c),
+            None => v,
+        };
+    }
+    // Newest last in the snapshot: quote the newest three, newest first.
+    let newest = errors.last().expect("not empty");
+    let mut v = Verdict::fail(format!(
+        "{} scaler error line(s) in the KEDA operator logs, newest: {}",
+        errors.len(),
+        truncate(newest.line.trim(), 120)
+    ))
+    .fix(scaler_error_fix(&newest.line))
+    .command(grep);
+    for l in errors.iter().rev().take(3) {
+        v = v.evidence(format!(
+            "{}: {}",
+            l.pod,
+            truncate(l.line.trim(), QUOTE_CHARS)
+        ));
+    }
+    if let Some(g) = gap {
+        v = v.evidence(format!(
+            "some operator logs could not be read: {}",
+            g.message
+        ));
+    }
+    if let Some(c) = context {
+        v = v.evidence(c);
+    }
+    v.evidence(not_logged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+    use super::*;
+
+    use crate::checks::testkit::*;
+    use crate::snapshot::GapReason;
+
+    #[test]
+    fn clean_logs_pass_and_say_querying_prometheus_is_never_logged() {
+        let mut s = healthy();
+        s.operator_logs = Some(vec![log(
+            "2026-11-27T11:59:00Z\tINFO\tReconciling ScaledObject\t{\"controllerKind\": \"ScaledObject\", \"ScaledObject\": {\"name\":\"spice-runner-keda\",\"namespace\":\"default\"}, \"namespace\": \"default\", \"name\": \"spice-runner-keda\"}",
+        )]);
+        let v = eval(operator_logs, &s);
+        expect(&v, Outcome::Pass, "no scaler errors in 1");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("never logs") && e.contains("querying prometheus"))
+        );
+    }
+
+    #[test]
+    fn scaler_errors_fail_quoting_three_newest_truncated() {
+        let mut s = healthy();
+        let long = "x".repeat(500);
+        s.operator_logs = Some(vec![
+            log(
+                "t1\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"dial tcp 10.0.0.1:9090: connect: connection refused\"}",
+            ),
+            log(
+                "t2\tINFO\tReconciling ScaledObject\t{\"controllerKind\": \"ScaledObject\", \"name\": \"spice-runner-keda\"}",
+            ),
+            log(&format!(
+                "t3\tERROR\tscale_handler\terror getting scale decision\t{{\"scaledObject.Namespace\": \"default\", \"scaledObject.Name\": \"spice-runner-keda\", \"error\": \"{long}\"}}"
+            )),
+            log(
+                "t4\tERROR\tprometheus_scaler\tprometheus query api returned error\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"prometheus query api returned error. status: 400\"}",
+            ),
+            log(
+                "t5\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"prometheus query sum(x) by (pod) returned multiple elements\"}",
+            ),
+        ]);
+        let v = eval(operator_logs, &s);
+        expect(&v, Outcome::Fail, "4 scaler error line(s)");
+        assert!(v.message.contains("t5"), "{}", v.message);
+        assert!(v.fix.as_deref().unwrap().contains("sum(...)"));
+        let quoted: Vec<&String> = v
+            .evidence
+            .iter()
+            .filter(|e| e.starts_with("keda-operator"))
+            .collect();
+        assert_eq!(quoted.len(), 3);
+        assert!(quoted[0].contains("t5") && quoted[2].contains("t3"));
+        assert!(
+            quoted.iter().all(|q| q.chars().count() < 260),
+            "{quoted:#?}"
+        );
+        assert!(
+            v.command
+                .as_deref()
+                .unwrap()
+                .starts_with("kubectl logs -n keda -l app.kubernetes.io/name=keda-operator")
+        );
+    }
+
+    #[test]
+    fn operator_logs_not_read_is_error_or_skip() {
+        let mut s = healthy();
+        s.operator_logs = None;
+        gap(
+            &mut s,
+            "keda-operator-logs",
+            GapReason::Forbidden,
+            "pods/log is forbidden",
+        );
+        expect(&eval(operator_logs, &s), Outcome::Error, "forbidden");
+        // Partly read: what was read is clean, the rest is unknown.
+        s.operator_logs = Some(vec![]);
+        expect(
+            &eval(operator_logs, &s),
+            Outcome::Error,
+            "some operator logs could not be read",
+        );
+        s.operator_logs = Some(vec![log(
+            "t\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"x\"}",
+        )]);
+        expect(&eval(operator_logs, &s), Outcome::Fail, "1 scaler error");
+        let mut s = healthy();
+        s.operator_logs = None;
+        expect(&eval(operator_logs, &s), Outcome::Skip, "not collected");
+    }
+}

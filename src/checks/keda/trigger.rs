@@ -1,0 +1,442 @@
+//! `keda.trigger`: Prometheus trigger queries sessions 1:1. The check's docs, its evaluation and its
+//! unit tests.
+
+use super::query_shape::Shape;
+use super::query_shape::compact;
+use super::query_shape::rate_window_secs;
+use super::query_shape::shape;
+use super::*;
+
+pub static CHECK: Check = Check {
+    id: CheckId::KedaTrigger,
+    title: "Prometheus trigger queries sessions 1:1",
+    runbook: "Prometheus Queries: Active Game Sessions; Troubleshooting: No Pods Scaling Up, Check 3",
+    needs: &[CheckId::KedaScaledobject],
+    reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress); Prometheus count_over_time(nginx_http_requests_total{service=...}[5m])",
+    docs: Docs {
+        what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, its rate window holds two samples at the series' scrape interval, threshold is 1, metricType is AverageValue.",
+        why: "KEDA errors on a query that returns several series (\"returned multiple elements\"); the HPA wants ceil(sessions / threshold) pods, so only threshold 1 with AverageValue gives one pod per session.",
+        fix: "Use query sum(rate(nginx_http_requests_total{service=\"<nginxService>\"}[1m])), threshold \"1\", and leave metricType unset (AverageValue).",
+    },
+    source: file!(),
+    eval: trigger,
+};
+
+/// Whether the trigger's serverAddress is the Prometheus the plugin reads.
+fn same_prometheus(server_address: &str, setting: &Endpoint) -> Option<bool> {
+    let url = url::Url::parse(server_address).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let port = url.port_or_known_default();
+    Some(match setting {
+        Endpoint::Service(s) => {
+            let short = format!("{}.{}", s.name, s.namespace);
+            let host_ok = host == short || host.starts_with(&format!("{short}."));
+            let port_ok =
+                s.port.is_empty() || s.port.parse::<u16>().map_or(true, |p| Some(p) == port);
+            host_ok && port_ok
+        }
+        Endpoint::Url(u) => match url::Url::parse(u) {
+            Ok(mine) => {
+                mine.host_str().map(str::to_ascii_lowercase).as_deref() == Some(host.as_str())
+                    && mine.port_or_known_default() == port
+            }
+            Err(_) => false,
+        },
+    })
+}
+
+pub(super) fn trigger(ctx: &Ctx) -> Verdict {
+    let so = match scaled_object(ctx) {
+        Ok(so) => so,
+        Err(v) => return v,
+    };
+    let look = so_jsonpath(ctx, "{.spec.triggers}");
+    let sessions_query = promql::sessions(ctx.settings).promql;
+    let Some(t) = so.prometheus_trigger() else {
+        let types: Vec<&str> = so.triggers.iter().map(|t| t.type_.as_str()).collect();
+        return Verdict::fail(format!(
+            "ScaledObject {} has no prometheus trigger (triggers: {})",
+            so.name,
+            if types.is_empty() {
+                "none".to_string()
+            } else {
+                types.join(", ")
+            }
+        ))
+        .fix(format!(
+            "add a trigger {{type: prometheus, metadata: {{serverAddress: <prometheus URL>, query: '{sessions_query}', threshold: \"1\"}}}}"
+        ))
+        .command(look);
+    };
+    let mut issues = Vec::new();
+    let mut evidence = Vec::new();
+
+    let others: Vec<&str> = so
+        .triggers
+        .iter()
+        .filter(|x| !std::ptr::eq(*x, t))
+        .map(|x| x.type_.as_str())
+        .collect();
+    if !others.is_empty() {
+        issues.push(Issue::warn(
+            format!(
+                "{} other trigger(s) ({}): the HPA follows the largest desired count of all, so pods can exceed sessions",
+                others.len(),
+                others.join(", ")
+            ),
+            "drop the other triggers unless they are meant to add pods beyond one per session",
+        ));
+    }
+
+    match t
+        .metadata
+        .get("query")
+        .map(|q| q.trim())
+        .filter(|q| !q.is_empty())
+    {
+        None => issues.push(Issue::fail(
+            "the prometheus trigger has no query",
+            format!("set metadata.query: '{sessions_query}'"),
+        )),
+        Some(query) => {
+            evidence.push(format!("query: {query}"));
+            let cq = compact(query);
+            if cq == compact(&sessions_query) {
+                evidence.push("the query is the sessions query the plugin uses".to_string());
+            } else if cq.contains("nginx_http_requests_total") {
+                let svc = promql::escape(&ctx.settings.nginx_service);
+                let right_service = [
+                    format!("service=\"{svc}\""),
+                    format!("service='{svc}'"),
+                    format!("service=~\"{svc}\""),
+                ]
+                .iter()
+                .any(|m| cq.contains(m.as_str()));
+                if right_service {
+                    evidence.push(format!(
+                        "the plugin computes sessions with {sessions_query}; the trigger's query differs but reads the same nginx service"
+                    ));
+                } else if cq.contains("service=") {
+                    issues.push(Issue::fail(
+                        format!(
+                            "the query reads nginx_http_requests_total of another service, not service=\"{}\"",
+                            ctx.settings.nginx_service
+                        ),
+                        format!("set metadata.query: '{sessions_query}' (or the nginxService setting, if the plugin's is wrong)"),
+                    ));
+                } else {
+                    issues.push(Issue::warn(
+                        "the query has no service matcher: it counts the requests of every nginx Prometheus scrapes",
+                        format!("set metadata.query: '{sessions_query}'"),
+                    ));
+                }
+                if cq.contains("status=\"") || cq.contains("status=~\"") {
+                    issues.push(Issue::fail(
+                        "the query filters on a status label, which nginx-prometheus-exporter's nginx_http_requests_total does not have: it matches nothing and KEDA reads 0",
+                        "drop the status matcher (stub_status has no per-status counts)",
+                    ));
+                }
+            } else {
+                issues.push(Issue::warn(
+                    format!(
+                        "the query does not read nginx_http_requests_total: KEDA scales on something other than the sessions the plugin measures ({sessions_query})"
+                    ),
+                    format!("set metadata.query: '{sessions_query}', or accept that the sessions/pod ratio compares different things"),
+                ));
+            }
+            match shape(query) {
+                Shape::Single => {}
+                Shape::Many => issues.push(Issue::fail(
+                    "the query can return one series per instance (no top-level sum): KEDA errors \"prometheus query ... returned multiple elements\"",
+                    format!("wrap the query in sum(...), e.g. '{sessions_query}'"),
+                )),
+                Shape::Scalar => issues.push(Issue::fail(
+                    "the query returns a scalar, which KEDA's Prometheus scaler cannot decode (it reads vectors only)",
+                    "use sum(...) instead of scalar(...)",
+                )),
+                Shape::Unknown => issues.push(Issue::warn(
+                    "cannot tell whether the query returns exactly one element, which KEDA requires",
+                    "make the outermost operation sum(...) so one element is guaranteed",
+                )),
+            }
+            // A window shorter than two scrape intervals makes KEDA read an
+            // empty result (0) while the series is fine (issue 9, item 8).
+            let window = rate_window_secs(query).map(|w| w as f64);
+            if let Some((message, fix)) =
+                window.and_then(|w| crate::checks::prometheus::window_shortfall(ctx, w))
+            {
+                issues.push(Issue::fail(format!("the trigger's query: {message}"), fix));
+            }
+        }
+    }
+
+    let raw_threshold = t.metadata.get("threshold");
+    match (raw_threshold, t.threshold()) {
+        (None, _) => issues.push(Issue::fail(
+            "the prometheus trigger has no threshold (required)",
+            "set metadata.threshold: \"1\" (one pod per session)",
+        )),
+        (Some(raw), None) => issues.push(Issue::fail(
+            format!("threshold {raw:?} is not a number"),
+            "set metadata.threshold: \"1\" (one pod per session)",
+        )),
+        (Some(_), Some(th)) if th <= 0.0 => issues.push(Issue::fail(
+            format!("threshold {} must be above 0", num(th)),
+            "set metadata.threshold: \"1\" (one pod per session)",
+        )),
+        (Some(_), Some(th)) => {
+            let mut line = format!(
+                "threshold: {} → desired pods = ceil(sessions / {})",
+                num(th),
+                num(th)
+            );
+            if let Ok(s) = sessions(ctx) {
+                line.push_str(&format!(
+                    " = ceil({} / {}) = {}",
+                    num(s),
+                    num(th),
+                    (s / th).ceil()
+                ));
+            }
+            evidence.push(line);
+            if (th - 1.0).abs() > 1e-9 {
+                issues.push(Issue::warn(
+                    format!(
+                        "threshold {}: the HPA wants ceil(sessions / {}) pods, not one per session",
+                        num(th),
+                        num(th)
+                    ),
+                    "set metadata.threshold: \"1\" for pod-per-session",
+                ));
+            }
+        }
+    }
+
+    match t.metric_type.as_deref() {
+        None | Some("") | Some("AverageValue") => {
+            evidence.push("metricType: AverageValue (per pod: desired = ceil(value / threshold))".to_string());
+        }
+        Some("Value") => issues.push(Issue::warn(
+            "metricType Value: the HPA scales by current pods × value / threshold, which keeps growing while sessions stay flat",
+            "remove metricType (AverageValue is the default) for pod-per-session",
+        )),
+        Some(other) => issues.push(Issue::fail(
+            format!("metricType {other} is not supported by the prometheus scaler (AverageValue or Value)"),
+            "remove metricType (AverageValue is the default)",
+        )),
+    }
+
+    if let Some(addr) = t.metadata.get("serverAddress") {
+        let note = match same_prometheus(addr, &ctx.settings.prometheus) {
+            Some(true) => "the Prometheus the plugin reads",
+            Some(false) => {
+                "not the Prometheus the plugin reads: KEDA's numbers may differ from the plugin's"
+            }
+            None => "cannot compare with the plugin's Prometheus",
+        };
+        evidence.push(format!(
+            "serverAddress: {addr} ({note}: {})",
+            ctx.settings.prometheus
+        ));
+    }
+
+    combine(
+        issues,
+        format!(
+            "prometheus trigger queries the sessions as one element, threshold {} (1 pod per session)",
+            t.threshold().map_or("?".to_string(), num)
+        ),
+        evidence,
+        look,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+    use super::*;
+
+    use crate::checks::testkit::*;
+
+    #[test]
+    fn trigger_with_the_runbook_query_passes() {
+        let v = eval(trigger, &healthy());
+        expect(&v, Outcome::Pass, "threshold 1");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("the sessions query the plugin uses"))
+        );
+        assert!(v.evidence.iter().any(|e| e.contains("ceil(3 / 1) = 3")));
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("(the Prometheus the plugin reads")),
+            "{:#?}",
+            v.evidence
+        );
+    }
+
+    #[test]
+    fn trigger_with_an_equivalent_query_passes() {
+        let mut s = healthy();
+        set_query(
+            &mut s,
+            "sum(\n  rate(nginx_http_requests_total{job=\"nginx\", service=\"spice-runner-nginx\"}[2m])\n)",
+        );
+        expect(&eval(trigger, &s), Outcome::Pass, "one element");
+        let mut s = healthy();
+        trig_mut(&mut s).metadata.insert(
+            "serverAddress".into(),
+            "http://thanos-query.monitoring:9090".into(),
+        );
+        let v = eval(trigger, &s);
+        expect(&v, Outcome::Pass, "one element");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("not the Prometheus the plugin reads"))
+        );
+    }
+
+    #[test]
+    fn missing_prometheus_trigger_fails() {
+        let mut s = healthy();
+        trig_mut(&mut s).type_ = "cpu".into();
+        expect(
+            &eval(trigger, &s),
+            Outcome::Fail,
+            "no prometheus trigger (triggers: cpu)",
+        );
+        so_mut(&mut s).triggers.clear();
+        expect(&eval(trigger, &s), Outcome::Fail, "triggers: none");
+    }
+
+    #[test]
+    fn query_without_aggregation_fails_with_multiple_elements() {
+        let mut s = healthy();
+        set_query(
+            &mut s,
+            r#"rate(nginx_http_requests_total{service="spice-runner-nginx"}[1m])"#,
+        );
+        let v = eval(trigger, &s);
+        expect(&v, Outcome::Fail, "returned multiple elements");
+        assert!(v.fix.unwrap().contains("sum("));
+        set_query(
+            &mut s,
+            r#"nginx_http_requests_total{service="spice-runner-nginx"}"#,
+        );
+        expect(&eval(trigger, &s), Outcome::Fail, "multiple elements");
+        set_query(
+            &mut s,
+            r#"scalar(sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[1m])))"#,
+        );
+        expect(&eval(trigger, &s), Outcome::Fail, "scalar");
+    }
+
+    #[test]
+    fn query_of_another_service_or_with_a_status_matcher_fails() {
+        let mut s = healthy();
+        set_query(
+            &mut s,
+            r#"sum(rate(nginx_http_requests_total{service="other-nginx"}[1m]))"#,
+        );
+        expect(&eval(trigger, &s), Outcome::Fail, "another service");
+        set_query(
+            &mut s,
+            r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx", status="200"}[1m]))"#,
+        );
+        expect(&eval(trigger, &s), Outcome::Fail, "status label");
+    }
+
+    #[test]
+    fn trigger_warnings() {
+        let mut s = healthy();
+        set_query(&mut s, "sum(rate(nginx_http_requests_total[1m]))");
+        expect(&eval(trigger, &s), Outcome::Warn, "no service matcher");
+        set_query(&mut s, "sum(game_sessions_active)");
+        expect(
+            &eval(trigger, &s),
+            Outcome::Warn,
+            "does not read nginx_http_requests_total",
+        );
+        set_query(&mut s, "spice:sessions:rate1m");
+        expect(&eval(trigger, &s), Outcome::Warn, "cannot tell");
+
+        let mut s = healthy();
+        trig_mut(&mut s)
+            .metadata
+            .insert("threshold".into(), "2".into());
+        let v = eval(trigger, &s);
+        expect(&v, Outcome::Warn, "ceil(sessions / 2)");
+        assert!(
+            v.evidence.iter().any(|e| e.contains("ceil(3 / 2) = 2")),
+            "{:#?}",
+            v.evidence
+        );
+
+        let mut s = healthy();
+        trig_mut(&mut s).metric_type = Some("Value".into());
+        expect(&eval(trigger, &s), Outcome::Warn, "metricType Value");
+
+        let mut s = healthy();
+        let mut cpu = so_mut(&mut s).triggers[0].clone();
+        cpu.type_ = "cpu".into();
+        so_mut(&mut s).triggers.push(cpu);
+        expect(
+            &eval(trigger, &s),
+            Outcome::Warn,
+            "1 other trigger(s) (cpu)",
+        );
+    }
+
+    #[test]
+    fn bad_threshold_fails() {
+        let mut s = healthy();
+        trig_mut(&mut s).metadata.remove("threshold");
+        expect(&eval(trigger, &s), Outcome::Fail, "no threshold");
+        trig_mut(&mut s)
+            .metadata
+            .insert("threshold".into(), "one".into());
+        expect(&eval(trigger, &s), Outcome::Fail, "\"one\" is not a number");
+        trig_mut(&mut s)
+            .metadata
+            .insert("threshold".into(), "0".into());
+        expect(&eval(trigger, &s), Outcome::Fail, "must be above 0");
+        trig_mut(&mut s)
+            .metadata
+            .insert("threshold".into(), "1".into());
+        trig_mut(&mut s).metadata.remove("query");
+        expect(&eval(trigger, &s), Outcome::Fail, "no query");
+    }
+
+    #[test]
+    fn failures_are_named_before_warnings() {
+        let mut s = healthy();
+        trig_mut(&mut s)
+            .metadata
+            .insert("threshold".into(), "2".into());
+        set_query(
+            &mut s,
+            r#"rate(nginx_http_requests_total{service="spice-runner-nginx"}[1m])"#,
+        );
+        let v = eval(trigger, &s);
+        expect(&v, Outcome::Fail, "multiple elements");
+        assert!(v.message.find("multiple").unwrap() < v.message.find("threshold 2").unwrap());
+    }
+
+    #[test]
+    fn trigger_window_under_two_scrape_intervals_fails() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(5.0));
+        let v = eval(trigger, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "the trigger's query: a [1m] rate window holds fewer than two samples",
+        );
+        expect(&v, Outcome::Fail, "at least [2m]");
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(20.0));
+        assert_eq!(eval(trigger, &s).outcome, Outcome::Pass);
+    }
+}

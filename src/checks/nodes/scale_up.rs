@@ -1,0 +1,419 @@
+//! `nodes.scale-up`: Nodes come for Pending pods. The check's docs, its evaluation and its
+//! unit tests.
+
+use super::*;
+
+pub static CHECK: Check = Check {
+    id: CheckId::NodesScaleUp,
+    title: "Nodes come for Pending pods",
+    runbook: "Quick Validation Checklist: Nodes scale up when pods pending",
+    needs: &[],
+    reads: "pods (phase, scheduled), events (Pod Nominated/FailedScheduling, NodePool), \
+            nodeClaims, nodePools, apis.karpenter, capturedAt",
+    docs: Docs {
+        what: "For game pods the scheduler marked Unschedulable, looks for a node on the way: \
+               Karpenter's Nominated event on the pod, or a NodeClaim not yet initialized \
+               that was created after the pod.",
+        why: "Pod-per-session means a scale-up often needs a new node. If Karpenter creates \
+              no NodeClaim, the pods stay Pending for good; a NodeClaim that does not \
+              register within a few minutes points at the cloud side (Karpenter gives up \
+              after 15 minutes).",
+        fix: "No NodeClaim: check the NodePool's limits (spec.limits vs status.resources), \
+              its requirements and taints against the pod's requests, nodeSelector and \
+              tolerations, NoCompatibleInstanceTypes events and the Karpenter controller \
+              logs. A slow NodeClaim: `kubectl describe nodeclaim` (Launched/Registered \
+              conditions).",
+    },
+    source: file!(),
+    eval: scale_up,
+};
+
+/// Pending game pods the scheduler could not place.
+fn unschedulable<'a>(snap: &Snapshot, pods: &'a [PodInfo]) -> Vec<&'a PodInfo> {
+    pods.iter()
+        .filter(|p| is_pending(p))
+        .filter(|p| match &p.scheduled {
+            Some(c) => c.status == "False",
+            None => events_for(snap, "Pod", &p.name)
+                .iter()
+                .any(|e| e.reason == "FailedScheduling"),
+        })
+        .collect()
+}
+
+pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
+    let snap = ctx.snap;
+    let ns = ctx.ns();
+    let Some(pods) = &snap.pods else {
+        return ctx.not_read("pods", "game pods");
+    };
+    let stuck = unschedulable(snap, pods);
+    if stuck.is_empty() {
+        return Verdict::pass("no unschedulable pods: nothing waiting for a node");
+    }
+    let oldest = stuck
+        .iter()
+        .max_by_key(|p| pod_age(snap, p))
+        .copied()
+        .unwrap_or(stuck[0]);
+    let pod_lines: Vec<String> = stuck
+        .iter()
+        .take(10)
+        .map(|p| {
+            format!(
+                "{} Pending {}: {}",
+                p.name,
+                human_duration(pod_age(snap, p)),
+                why_pending(p)
+            )
+        })
+        .collect();
+    let n = stuck.len();
+    let pods_word = if n == 1 { "pod" } else { "pods" };
+    let describe_pod = format!("kubectl describe pod {} -n {ns}", oldest.name);
+
+    match karpenter(snap) {
+        Some(false) => {
+            return with_evidence(
+                Verdict::warn(format!(
+                    "{n} {pods_word} unschedulable and no node autoscaler known to the plugin \
+                     (Karpenter not installed)"
+                )),
+                pod_lines,
+            )
+            .fix(
+                "If Cluster Autoscaler or a managed autoscaler runs, check that it serves these \
+                 pods; otherwise add nodes or lower the pods' requests.",
+            )
+            .command(describe_pod);
+        }
+        None => {
+            return snap.gap("nodepools").map_or_else(
+                || Verdict::skip("Karpenter's presence is unknown (API discovery failed)"),
+                |_| ctx.not_read("nodepools", "Karpenter NodePools"),
+            );
+        }
+        Some(true) => {}
+    }
+
+    // Karpenter batches pods for a few seconds before it creates a NodeClaim:
+    // a pod younger than the scale-up target may simply not be seen yet.
+    let target = ctx.settings.targets.scale_up_seconds;
+    let mut coming = Vec::new();
+    let mut waiting = Vec::new();
+    let mut fresh = Vec::new();
+    for p in &stuck {
+        match node_coming(snap, p) {
+            Some(c) => coming.push((*p, c)),
+            None if pod_age(snap, p) as f64 <= target => fresh.push(*p),
+            None => waiting.push(*p),
+        }
+    }
+    waiting.sort_by_key(|p| std::cmp::Reverse(pod_age(snap, p)));
+
+    if let Some(first) = waiting.first() {
+        // Without NodeClaims we cannot say nothing is coming.
+        if snap.node_claims.is_none() {
+            return ctx.not_read("nodeclaims", "Karpenter NodeClaims");
+        }
+        let mut evidence = pod_lines;
+        let sched: Vec<String> = waiting
+            .iter()
+            .flat_map(|p| events_for(snap, "Pod", &p.name))
+            .filter(|e| e.reason == "FailedScheduling")
+            .take(5)
+            .map(|e| format!("{}: {}", e.object_name, quote_event(snap, e)))
+            .collect();
+        evidence.extend(sched);
+        let pools = snap.node_pools.as_deref().unwrap_or_default();
+        if pools.is_empty() {
+            evidence.push("no NodePool exists: Karpenter has nothing to launch from".into());
+        }
+        for pool in pools {
+            evidence.push(pool_line(pool));
+            evidence.extend(
+                events_for(snap, "NodePool", &pool.name)
+                    .into_iter()
+                    .filter(|e| e.type_ == "Warning")
+                    .take(3)
+                    .map(|e| format!("nodepool/{}: {}", pool.name, quote_event(snap, e))),
+            );
+        }
+        let claims = snap.node_claims.as_deref().unwrap_or_default();
+        let flying: Vec<&str> = claims
+            .iter()
+            .filter(|c| in_flight(c))
+            .map(|c| c.name.as_str())
+            .collect();
+        evidence.push(if flying.is_empty() {
+            "no NodeClaim in flight".into()
+        } else {
+            format!(
+                "NodeClaims in flight (created before these pods): {}",
+                flying.join(", ")
+            )
+        });
+        let command = match pools {
+            [one] => format!("kubectl describe nodepool {}", one.name),
+            _ => "kubectl describe nodepools".into(),
+        };
+        return with_evidence(
+            Verdict::fail(format!(
+                "{} {} FailedScheduling with no node coming (oldest {}, {}): {}",
+                waiting.len(),
+                if waiting.len() == 1 { "pod" } else { "pods" },
+                first.name,
+                human_duration(pod_age(snap, first)),
+                shorten(&why_pending(first), 160)
+            )),
+            evidence,
+        )
+        .fix(
+            "Karpenter is not launching a node for these pods. Check the NodePool's limits \
+             (spec.limits vs status.resources), its requirements and taints against the pods' \
+             requests, nodeSelector and tolerations, NoCompatibleInstanceTypes events and the \
+             Karpenter controller logs; `kubectl get nodeclaims` lists what it is launching.",
+        )
+        .command(command);
+    }
+
+    let target_s = human_duration(target.round() as i64);
+    let fresh_lines = fresh.iter().map(|p| {
+        format!(
+            "{} Pending {}: no node nominated yet (younger than the {target_s} target)",
+            p.name,
+            human_duration(pod_age(snap, p))
+        )
+    });
+    let evidence: Vec<String> = coming
+        .iter()
+        .map(|(p, c)| {
+            let claim_age = c
+                .claim_age
+                .map(|a| format!(", NodeClaim age {}", human_duration(a)))
+                .unwrap_or_default();
+            format!(
+                "{} Pending {}: node coming: {} ({}{claim_age})",
+                p.name,
+                human_duration(pod_age(snap, p)),
+                c.target,
+                c.via
+            )
+        })
+        .chain(fresh_lines)
+        .collect();
+    let mut targets: Vec<&str> = coming.iter().map(|(_, c)| c.target.as_str()).collect();
+    targets.sort();
+    targets.dedup();
+    let slow = coming
+        .iter()
+        .filter(|(_, c)| c.claim_age.is_some_and(|a| a > SLOW_CLAIM_SECS))
+        .max_by_key(|(_, c)| c.claim_age);
+    if let Some((_, c)) = slow {
+        let name = c.target.trim_start_matches("nodeclaim/");
+        return with_evidence(
+            Verdict::warn(format!(
+                "node coming for {n} unschedulable {pods_word}, but {} is {} old and has no \
+                 node yet: registration slow",
+                c.target,
+                human_duration(c.claim_age.unwrap_or(0))
+            )),
+            evidence,
+        )
+        .fix(
+            "A node usually registers within 1–2 minutes; Karpenter deletes a NodeClaim that \
+             has not registered after 15 minutes and tries again. Its Launched/Registered \
+             conditions say where it is stuck (capacity errors, node bootstrap, CNI).",
+        )
+        .command(format!("kubectl describe nodeclaim {name}"));
+    }
+    let message = if targets.is_empty() {
+        format!(
+            "{n} unschedulable {pods_word}, younger than the {target_s} target: Karpenter has not \
+             acted yet"
+        )
+    } else {
+        format!(
+            "{n} unschedulable {pods_word}, node coming: {}",
+            targets.join(", ")
+        )
+    };
+    with_evidence(Verdict::pass(message), evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+    use super::*;
+
+    use crate::checks::Outcome;
+    use crate::checks::testkit::{
+        cond, eval, event, expect, gap, healthy, node_claim as claim, nominated as nominated_event,
+        pending_pod,
+    };
+
+    #[test]
+    fn scale_up_with_nomination_passes_and_slow_claim_warns() {
+        let mut s = healthy();
+        s.pods.as_mut().unwrap().push(pending_pod(POD, 60));
+        s.events = Some(vec![nominated_event(POD, "default-x7k2p", 50)]);
+        s.node_claims = Some(vec![claim("default-x7k2p", 55, false)]);
+        let v = eval(scale_up, &s);
+        expect(&v, Outcome::Pass, "node coming: nodeclaim/default-x7k2p");
+
+        s.node_claims = Some(vec![claim("default-x7k2p", 420, false)]);
+        let v = eval(scale_up, &s);
+        expect(&v, Outcome::Warn, "registration slow");
+        assert_eq!(
+            v.command.as_deref(),
+            Some("kubectl describe nodeclaim default-x7k2p")
+        );
+    }
+
+    #[test]
+    fn scale_up_with_launching_claim_and_no_event_passes() {
+        let mut s = healthy();
+        s.pods.as_mut().unwrap().push(pending_pod(POD, 60));
+        s.node_claims = Some(vec![claim("default-abcde", 40, false)]);
+        expect(
+            &eval(scale_up, &s),
+            Outcome::Pass,
+            "nodeclaim/default-abcde",
+        );
+        // NodeClaims not read but a nomination seen: still coming.
+        s.node_claims = None;
+        s.events = Some(vec![nominated_event(POD, "default-abcde", 30)]);
+        expect(
+            &eval(scale_up, &s),
+            Outcome::Pass,
+            "nodeclaim/default-abcde",
+        );
+    }
+
+    #[test]
+    fn scale_up_with_nothing_coming_fails() {
+        let mut s = healthy();
+        s.pods.as_mut().unwrap().push(pending_pod(POD, 90));
+        let mut e = event(
+            "Pod",
+            POD,
+            "Warning",
+            "FailedScheduling",
+            "0/3 nodes are available: 3 Insufficient cpu.",
+            40,
+        );
+        e.count = 3;
+        let np = event(
+            "NodePool",
+            "default",
+            "Warning",
+            "NoCompatibleInstanceTypes",
+            "NodePool requirements filtered out all compatible available instance types",
+            30,
+        );
+        // The nominated claim is gone: not coming any more.
+        s.events = Some(vec![e, np, nominated_event(POD, "default-gone", 80)]);
+        let v = eval(scale_up, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "1 pod FailedScheduling with no node coming",
+        );
+        assert_eq!(
+            v.command.as_deref(),
+            Some("kubectl describe nodepool default")
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|l| l.contains("Warning FailedScheduling (x3, 40s ago): 0/3 nodes")),
+            "{v:#?}"
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|l| l.contains("NoCompatibleInstanceTypes")),
+            "{v:#?}"
+        );
+        assert!(v.fix.unwrap().contains("kubectl get nodeclaims"));
+
+        // A claim from before the pod does not count.
+        s.node_claims = Some(vec![claim("default-older", 300, false)]);
+        expect(&eval(scale_up, &s), Outcome::Fail, "no node coming");
+
+        // No NodeClaims read and no nomination: cannot judge.
+        s.node_claims = None;
+        s.events = Some(vec![]);
+        gap(
+            &mut s,
+            "nodeclaims",
+            GapReason::Forbidden,
+            "cannot list nodeclaims",
+        );
+        expect(
+            &eval(scale_up, &s),
+            Outcome::Error,
+            "cannot list nodeclaims",
+        );
+    }
+
+    #[test]
+    fn scale_up_gives_karpenter_time_for_fresh_pods() {
+        let mut s = healthy();
+        s.pods.as_mut().unwrap().push(pending_pod(POD, 12));
+        let v = eval(scale_up, &s);
+        expect(&v, Outcome::Pass, "Karpenter has not acted yet");
+        assert!(v.evidence[0].contains("no node nominated yet"), "{v:#?}");
+
+        // With an older pod that has nothing coming, the fail names the oldest.
+        s.pods
+            .as_mut()
+            .unwrap()
+            .push(pending_pod("spice-runner-7d9c8b5f4-zzzzz", 200));
+        expect(
+            &eval(scale_up, &s),
+            Outcome::Fail,
+            "1 pod FailedScheduling with no node coming (oldest spice-runner-7d9c8b5f4-zzzzz, 3m20s)",
+        );
+    }
+
+    #[test]
+    fn scale_up_nominated_to_a_ready_claim_is_not_slow() {
+        let mut s = healthy();
+        s.pods.as_mut().unwrap().push(pending_pod(POD, 600));
+        s.events = Some(vec![nominated_event(POD, "default-x7k2p", 500)]);
+        s.node_claims = Some(vec![claim("default-x7k2p", 900, true)]);
+        expect(
+            &eval(scale_up, &s),
+            Outcome::Pass,
+            "node coming: nodeclaim/default-x7k2p",
+        );
+    }
+
+    #[test]
+    fn scale_up_without_karpenter_warns_or_passes() {
+        let mut s = healthy();
+        s.apis.karpenter = Some(false);
+        s.node_pools = None;
+        s.node_claims = None;
+        expect(&eval(scale_up, &s), Outcome::Pass, "nothing waiting");
+        s.pods.as_mut().unwrap().push(pending_pod(POD, 90));
+        expect(
+            &eval(scale_up, &s),
+            Outcome::Warn,
+            "no node autoscaler known to the plugin",
+        );
+    }
+
+    #[test]
+    fn scale_up_ignores_scheduled_pending_pods_and_needs_pods() {
+        let mut s = healthy();
+        let mut p = pending_pod(POD, 90);
+        p.scheduled = Some(cond("PodScheduled", "True", "Scheduled", ""));
+        s.pods.as_mut().unwrap().push(p);
+        expect(&eval(scale_up, &s), Outcome::Pass, "nothing waiting");
+        s.pods = None;
+        gap(&mut s, "pods", GapReason::Timeout, "pods timed out");
+        expect(&eval(scale_up, &s), Outcome::Error, "pods timed out");
+    }
+}

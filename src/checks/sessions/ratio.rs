@@ -1,0 +1,246 @@
+//! `sessions.ratio`: sessions per running pod. The check's docs, its evaluation and its
+//! unit tests.
+
+use super::*;
+
+pub static CHECK: Check = Check {
+    id: CheckId::SessionsRatio,
+    title: "sessions per running pod",
+    runbook: "Prometheus Queries: Sessions Per Pod Ratio",
+    needs: &[
+        CheckId::PrometheusNginxMetric,
+        CheckId::PrometheusKubeStateMetrics,
+    ],
+    reads: "Prometheus sessions and running pods; pod list",
+    docs: Docs {
+        what: "Active sessions (nginx request rate) divided by Running pods, in the runbook's bands: green 0.8-1.2, yellow 0.5-0.8 or 1.2-1.5, red beyond (settings ratio.*).",
+        why: "Pod-per-session means one pod per session. The runbook divides by count(kube_pod_status_phase{phase=\"Running\"}), which counts every pod (kube-state-metrics emits a 0/1 series per phase); the plugin divides by sum(...), the Running pods. The runbook's pod=~\"spice-runner-.*\" also matches the nginx pods (spice-runner-nginx-<hash>-<suffix>) and any other spice-runner-* workload, so it overcounts pods on a healthy cluster. The plugin matches the Deployment's ReplicaSet pod names exactly, <deployment>-<pod-template-hash>-<5 chars>, both from Kubernetes' name alphabet bcdfghjklmnpqrstvwxz2456789 (the hash is 1-10 characters, one per decimal digit of a 32-bit FNV hash). It chose the name shape over a join on kube_pod_owner because it needs only kube_pod_status_phase, which every kube-state-metrics install exports, and it keeps the query one selector that alerts and dashboards can copy; a Deployment name over 46 characters can make Kubernetes truncate the generated pod names, which are then not matched.",
+        fix: "Above 1, pods lag sessions: look at KEDA's threshold (1), the HPA and Pending pods. Below 1, pods outlive sessions: cooldownPeriod, the HPA's scale-down stabilization (300 s by default), minReplicaCount. Fix dashboards and alerts to use sum, not count.",
+    },
+    source: file!(),
+    eval: ratio,
+};
+
+fn ratio_query(ctx: &Ctx) -> String {
+    let sessions = promql::sessions(ctx.settings).promql;
+    let running = promql::running_pods(ctx.settings).promql;
+    format!("{sessions} / {running}")
+}
+
+/// Game pods in phase Pending (from the pod list; 0 when it was not read).
+fn pending_pods(ctx: &Ctx) -> f64 {
+    ctx.snap
+        .pods
+        .as_ref()
+        .map(|p| p.iter().filter(|p| p.phase == "Pending").count() as f64)
+        .unwrap_or(0.0)
+}
+
+pub(super) fn ratio(ctx: &Ctx) -> Verdict {
+    let rate = match sessions_now(ctx) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let running = match running_pods(ctx) {
+        Ok(v) => v,
+        Err(v) => return v,
+    };
+    let b = ctx.settings.bands;
+    let (per_pod, band) = band(Some(rate), Some(running), &b);
+    let query = ratio_query(ctx);
+    let observed = format!(
+        "{} sessions / {} running {}",
+        num(rate),
+        num(running),
+        pods_word(running)
+    );
+    let green = format!("{}–{}", num(b.green_min), num(b.green_max));
+    let mut v = match (band, per_pod) {
+        (Band::Idle, _) => {
+            return Verdict::pass(format!("idle: {} sessions, 0 pods", num(rate)))
+                .evidence(format!("query: {query}"));
+        }
+        (Band::Unknown, _) => return Verdict::skip("sessions or running pods unknown"),
+        (Band::Green, Some(r)) => Verdict::pass(format!("{observed} = {r:.2} (green {green})")),
+        (Band::Yellow, Some(r)) => {
+            Verdict::warn(format!("{observed} = {r:.2} (yellow: green is {green})"))
+        }
+        // Pods exist for every session but some are still Pending: scale-up
+        // is under way (pods.pending and nodes.scale-up judge the wait).
+        (Band::Red, Some(r)) if r > b.yellow_max && running + pending_pods(ctx) + 0.5 >= rate => {
+            Verdict::warn(format!(
+                "{observed} = {r:.2} (red, but {} more pods are Pending: scale-up in progress)",
+                num(pending_pods(ctx))
+            ))
+        }
+        (Band::Red, Some(r)) => Verdict::fail(format!(
+            "{observed} = {r:.2} (red: outside {}–{})",
+            num(b.yellow_min),
+            num(b.yellow_max)
+        )),
+        (_, None) => Verdict::fail(format!("{observed} (red: sessions with no pod)")),
+    };
+    v = v.evidence(format!("query: {query}"));
+    if let Some(total) = ctx.snap.pods.as_ref().map(|p| p.len() as f64)
+        && (total - running).abs() >= 0.5
+    {
+        let runbook = if total > 0.0 {
+            format!("{:.2}", rate / total)
+        } else {
+            "no value".to_string()
+        };
+        v = v.evidence(format!(
+            "the runbook's count(kube_pod_status_phase{{..., phase=\"Running\"}}) counts all {} pods (one 0/1 series per pod and phase) and would give {runbook}; sum(...) counts the {} Running (its pod=~\"{}-.*\" adds the nginx pods on top)",
+            num(total),
+            num(running),
+            ctx.settings.deployment
+        ));
+    }
+    if matches!(v.outcome, crate::checks::Outcome::Pass) {
+        return v;
+    }
+    let too_few_pods = per_pod.is_none_or(|r| r > b.green_max);
+    let fix = if too_few_pods {
+        "pods lag sessions: KEDA's threshold must be 1 (one pod per session per second of requests); check keda.active, hpa.metric, and Pending pods (pods.pending, nodes.scale-up)"
+    } else {
+        "pods outlive sessions: lower cooldownPeriod (scale to zero) and the HPA's scale-down stabilization (advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds, 300 s by default); check minReplicaCount"
+    };
+    v.fix(fix).command(query_command(ctx.settings, &query))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+    use super::*;
+
+    use crate::checks::Outcome;
+    use crate::checks::testkit::*;
+    use crate::snapshot::GapReason;
+
+    #[test]
+    fn green_ratio_passes_with_the_arithmetic() {
+        let v = eval(ratio, &healthy());
+        expect(
+            &v,
+            Outcome::Pass,
+            "3 sessions / 3 running pods = 1.00 (green 0.8–1.2)",
+        );
+        assert!(
+            v.evidence[0].contains("sum(kube_pod_status_phase"),
+            "{v:#?}"
+        );
+    }
+
+    #[test]
+    fn yellow_ratio_warns() {
+        let v = eval(ratio, &with(Some(4.0), Some(3.0)));
+        expect(
+            &v,
+            Outcome::Warn,
+            "4 sessions / 3 running pods = 1.33 (yellow",
+        );
+        assert!(
+            v.fix
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("pods lag sessions")
+        );
+        assert!(
+            v.command
+                .as_deref()
+                .unwrap_or("")
+                .contains("kubectl get --raw")
+        );
+    }
+
+    #[test]
+    fn red_ratio_fails_and_low_ratio_points_at_scale_down() {
+        let v = eval(ratio, &with(Some(1.0), Some(3.0)));
+        expect(&v, Outcome::Fail, "= 0.33 (red: outside 0.5–1.5)");
+        assert!(
+            v.fix
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("pods outlive sessions")
+        );
+    }
+
+    #[test]
+    fn sessions_without_pods_are_red() {
+        let v = eval(ratio, &with(Some(2.5), None));
+        expect(&v, Outcome::Fail, "2.5 sessions / 0 running pods (red");
+    }
+
+    #[test]
+    fn red_while_the_missing_pods_are_pending_is_scale_up_in_progress() {
+        // 4 sessions, 2 Running + 2 Pending: pods exist for every session.
+        let mut s = with(Some(4.0), Some(2.0));
+        if let Some(p) = s.pods.as_mut() {
+            p.truncate(2);
+            p.push(pending_pod("spice-runner-7d9c8b5f4-ddddd", 90));
+            p.push(pending_pod("spice-runner-7d9c8b5f4-eeeee", 90));
+        }
+        expect(
+            &eval(ratio, &s),
+            Outcome::Warn,
+            "2 more pods are Pending: scale-up in progress",
+        );
+        // With only one of them Pending, pods still lag sessions: red.
+        if let Some(p) = s.pods.as_mut() {
+            p.pop();
+        }
+        expect(&eval(ratio, &s), Outcome::Fail, "= 2.00 (red");
+    }
+
+    #[test]
+    fn no_sessions_no_pods_is_idle() {
+        let mut s = with(Some(0.0), None);
+        s.pods = Some(vec![]);
+        expect(&eval(ratio, &s), Outcome::Pass, "idle: 0 sessions, 0 pods");
+    }
+
+    #[test]
+    fn ratio_says_what_the_runbook_count_would_give() {
+        let mut s = with(Some(2.0), Some(2.0));
+        if let Some(p) = s.pods.as_mut() {
+            p[2] = pending_pod("spice-runner-7d9c8b5f4-ccccc", 30);
+        }
+        let v = eval(ratio, &s);
+        expect(&v, Outcome::Pass, "2 sessions / 2 running pods = 1.00");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("counts all 3 pods") && e.contains("would give 0.67")),
+            "{v:#?}"
+        );
+    }
+
+    #[test]
+    fn ratio_with_unknown_sessions_or_pods_skips() {
+        expect(
+            &eval(ratio, &with(None, Some(3.0))),
+            Outcome::Skip,
+            "sessions unknown",
+        );
+        let mut s = with(Some(3.0), None);
+        set_prom(&mut s, promql::KSM_SERIES, None);
+        expect(&eval(ratio, &s), Outcome::Skip, "running pods unknown");
+    }
+
+    #[test]
+    fn ratio_without_prometheus_is_an_error() {
+        let mut s = healthy();
+        set_prom_error(&mut s, promql::SESSIONS, "no endpoints available");
+        gap(
+            &mut s,
+            "prometheus",
+            GapReason::Unreachable,
+            "no endpoints available",
+        );
+        expect(
+            &eval(ratio, &s),
+            Outcome::Error,
+            "could not read prometheus",
+        );
+    }
+}
