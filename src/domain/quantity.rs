@@ -1,5 +1,5 @@
 //! Numbers as Kubernetes writes them (quantities such as `1000m`, `2Ki`) and
-//! as a person reads them (`1`, `2.5`, `0.33`).
+//! as a person reads them (`1`, `2.5`, `0.33`, ages such as `3m12s`).
 
 /// A Kubernetes quantity (`resource.Quantity`: a decimal number with an
 /// optional SI or binary suffix, `1000m`, `1.5`, `2Ki`, `1e3`) as a number.
@@ -41,6 +41,36 @@ pub fn num(v: f64) -> String {
     } else {
         let s = format!("{v:.2}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A duration like kubectl prints ages: 45s, 3m12s, 2h5m, 4d3h.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 600 {
+        if s % 60 == 0 {
+            format!("{}m", s / 60)
+        } else {
+            format!("{}m{}s", s / 60, s % 60)
+        }
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 86_400 {
+        let m = (s % 3600) / 60;
+        if m == 0 {
+            format!("{}h", s / 3600)
+        } else {
+            format!("{}h{}m", s / 3600, m)
+        }
+    } else {
+        let h = (s % 86_400) / 3600;
+        if h == 0 {
+            format!("{}d", s / 86_400)
+        } else {
+            format!("{}d{}h", s / 86_400, h)
+        }
     }
 }
 

@@ -24,11 +24,9 @@ struct Rule {
     state: State,
 }
 
-/// The rule table. The checks' rules wait for the checks to read the domain
-/// figures instead of `report` and `cluster` (issue 8, after the checks are
-/// split one per file); `report` and `cluster` still read the output, colour
-/// and connection flags from `cli` until the settings carry them typed
-/// (issue 8, edges).
+/// The rule table. `report` and `cluster` still read the output, colour and
+/// connection flags from `cli` until the settings carry them typed (issue 8,
+/// edges); those two rules turn on then.
 const RULES: &[Rule] = &[
     Rule {
         layer: "domain",
@@ -37,13 +35,8 @@ const RULES: &[Rule] = &[
     },
     Rule {
         layer: "checks",
-        forbidden: &["cli", "commands", "watch"],
+        forbidden: &["report", "cluster", "cli", "commands", "watch"],
         state: State::On,
-    },
-    Rule {
-        layer: "checks",
-        forbidden: &["report", "cluster"],
-        state: State::Pending("the checks read the domain figures (issue 8, step 4)"),
     },
     Rule {
         layer: "watch",

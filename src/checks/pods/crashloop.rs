@@ -40,7 +40,7 @@ pub(super) fn crashloop(ctx: &Ctx) -> Verdict {
             }
         }
     }
-    let line = |p: &PodInfo, c: &crate::snapshot::ContainerInfo| {
+    let line = |p: &PodInfo, c: &crate::domain::snapshot::ContainerInfo| {
         let mut s = format!(
             "{} container {}: {}, {}",
             p.name,
