@@ -37,16 +37,19 @@ pub struct StatusReport {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodsView {
-    pub total: usize,
-    pub running: usize,
-    pub ready: usize,
-    pub pending: usize,
-    pub failed: usize,
-    pub succeeded: usize,
-    pub crash_looping: usize,
-    pub terminating: usize,
-    pub restarts: i64,
+    /// The figures' counts, flattened so the JSON keeps its shape.
+    #[serde(flatten)]
+    pub counts: GamePods,
     pub items: Vec<PodRow>,
+}
+
+/// The view reads as its counts (`pods.running`), as it did when it held
+/// copies of them.
+impl std::ops::Deref for PodsView {
+    type Target = GamePods;
+    fn deref(&self) -> &GamePods {
+        &self.counts
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,23 +132,6 @@ pub struct SessionsView {
     pub query: String,
 }
 
-impl PodsView {
-    fn new(n: GamePods, items: Vec<PodRow>) -> PodsView {
-        PodsView {
-            total: n.total,
-            running: n.running,
-            ready: n.ready,
-            pending: n.pending,
-            failed: n.failed,
-            succeeded: n.succeeded,
-            crash_looping: n.crash_looping,
-            terminating: n.terminating,
-            restarts: n.restarts,
-            items,
-        }
-    }
-}
-
 fn age(snap: &Snapshot, t: Option<jiff::Timestamp>) -> Option<i64> {
     t.map(|t| snap.captured_at.as_second() - t.as_second())
 }
@@ -178,7 +164,7 @@ impl StatusReport {
                     node: p.node.clone(),
                 })
                 .collect();
-            PodsView::new(n, items)
+            PodsView { counts: n, items }
         });
         let keda = snap
             .scaled_object
