@@ -45,6 +45,8 @@ pub enum Command {
     Version(VersionArgs),
     /// Print the runbook's alert rules, corrected, for these settings.
     Alerts(AlertsArgs),
+    /// Run the runbook's testing scenarios with synthetic sessions and judge them.
+    Test(Box<crate::commands::test::TestArgs>),
     /// Print a Grafana dashboard (JSON) with the runbook's panels, for these settings.
     Dashboard,
     /// Print a shell completion script (see the README for kubectl's `kubectl_complete-spice`).

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod exit;
 pub mod keda_log;
+pub mod loadtest;
 pub mod report;
 pub mod settings;
 /// The Snapshot's old path, kept while other branches still import it.
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             Command::Config(args) => commands::config::run(&cli.global, args, &mut out).await,
             Command::Version(args) => commands::version::run(args, &mut out),
             Command::Alerts(args) => commands::alerts::run(&cli.global, args, &mut out).await,
+            Command::Test(args) => commands::test::run(&cli.global, args, &mut out).await,
             Command::Dashboard => commands::dashboard::run(&cli.global, &mut out).await,
             Command::Completion(args) => commands::completion::run(args.shell, &mut out),
             Command::Man => commands::man::run(&mut out),

@@ -438,7 +438,9 @@ pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
 /// The runbook's troubleshooting trees, in its order.
 pub fn symptom_chain(symptom: Symptom) -> &'static [CheckId] {
     match symptom {
+        // A paused ScaledObject makes every later link moot, so it is asked first.
         Symptom::NoScaleUp => &[
+            CheckId::KedaPaused,
             CheckId::SessionsTraffic,
             CheckId::PrometheusReachable,
             CheckId::PrometheusNginxMetric,

@@ -52,9 +52,12 @@ pub struct Live {
     events: Store<Event>,
     deployments: Store<Deployment>,
     scaled_objects: Store<DynamicObject>,
+    /// Karpenter NodeClaims, watched only when asked ([`Live::watch_node_claims`]).
+    node_claims: Option<Store<DynamicObject>>,
     states: States,
     prometheus: Arc<Mutex<PromState>>,
     changes: signal::Receiver<u64>,
+    tx: signal::Sender<u64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -212,7 +215,7 @@ impl Live {
             interval,
             settings.request_timeout,
             prom.clone(),
-            tx,
+            tx.clone(),
         )));
         Live {
             pods,
@@ -221,11 +224,35 @@ impl Live {
             events,
             deployments,
             scaled_objects,
+            node_claims: None,
             states,
             prometheus: prom,
             changes,
+            tx,
             tasks,
         }
+    }
+
+    /// Also watches Karpenter's NodeClaims (`kubectl spice test` times node
+    /// launches); the snapshot then carries them.
+    pub fn watch_node_claims(&mut self, watch_client: kube::Client) {
+        let ar = ApiResource {
+            group: "karpenter.sh".into(),
+            version: "v1".into(),
+            api_version: "karpenter.sh/v1".into(),
+            kind: "NodeClaim".into(),
+            plural: "nodeclaims".into(),
+        };
+        let (store, task) = spawn_watch(
+            "nodeclaims",
+            Api::<DynamicObject>::all_with(watch_client, &ar),
+            watcher::Config::default().timeout(290),
+            ar,
+            self.states.clone(),
+            self.tx.clone(),
+        );
+        self.node_claims = Some(store);
+        self.tasks.push(task);
     }
 
     /// A receiver that changes whenever a watch event or a poll arrives.
@@ -369,6 +396,21 @@ impl Live {
         // KEDA not installed is already a finding from discovery: not a gap.
         if base.apis.keda != Some(false) {
             gaps.extend(gap("scaledobject", &st));
+        }
+
+        if let Some(store) = &self.node_claims {
+            let st = self.state("nodeclaims");
+            if st.synced {
+                let mut v: Vec<NodeClaimInfo> = store
+                    .state()
+                    .iter()
+                    .map(|o| {
+                        convert::node_claim(&serde_json::to_value(o.as_ref()).unwrap_or_default())
+                    })
+                    .collect();
+                v.sort_by(|a, b| a.name.cmp(&b.name));
+                snap.node_claims = Some(v);
+            }
         }
 
         let prom = self.prometheus.lock().expect("prom").clone();

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod man;
 pub mod snapshot;
 pub mod status;
+pub mod test;
 pub mod version;
 pub mod watch;
 

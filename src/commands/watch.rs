@@ -334,7 +334,7 @@ impl Drop for Screen {
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
-async fn stop_requested() {
+pub(crate) async fn stop_requested() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

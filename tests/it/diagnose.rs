@@ -181,6 +181,7 @@ fn examples_dir() -> PathBuf {
 
 /// The no-scale-up troubleshooting tree of the runbook, in its order.
 const NO_SCALE_UP: &[&str] = &[
+    "keda.paused",
     "sessions.traffic",
     "prometheus.reachable",
     "prometheus.nginx-metric",

@@ -15,6 +15,7 @@ mod keda_versions;
 mod krew;
 mod kubectl;
 mod layers;
+mod loadtest;
 mod man;
 mod real_clusters;
 mod release;

@@ -518,7 +518,13 @@ fn the_full_screen_shows_a_measured_scale_up_and_q_restores_the_terminal() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let screen = tmux.wait_for(&["kubectl spice watch", "sessions 3", "running 2"]);
+    // The episode may open a frame after the counts show (a loaded machine).
+    let screen = tmux.wait_for(&[
+        "kubectl spice watch",
+        "sessions 3",
+        "running 2",
+        "scale-up in progress",
+    ]);
     assert!(screen.contains("Sessions vs running pods"), "{screen}");
     assert!(screen.contains("yellow"), "{screen}");
     assert!(screen.contains("scale-up in progress"), "{screen}");

@@ -52,6 +52,13 @@ impl Pipeline {
     /// until Prometheus has scraped the exporter at least once (the rate needs
     /// more time: see [`Pipeline::wait_for_rate`]).
     pub fn start(sessions: usize) -> Pipeline {
+        Self::start_scraping_every(sessions, "1s")
+    }
+
+    /// The same, with Prometheus scraping the exporter every `scrape`
+    /// (e.g. `"5s"`): each scrape is one request to nginx, so a slower scrape
+    /// adds less to the request rate that counts sessions.
+    pub fn start_scraping_every(sessions: usize, scrape: &'static str) -> Pipeline {
         let nginx_bin = binary("nginx");
         let exporter_bin = binary("prometheus-nginx-exporter");
         let dir = tempfile::Builder::new()
@@ -108,14 +115,14 @@ impl Pipeline {
         .unwrap_or_else(|e| panic!("{e}"));
 
         // Prometheus, scraping the exporter every second
-        let scrape = format!(
-            "- job_name: nginx-exporter\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  static_configs:\n    - targets: [\"127.0.0.1:{exporter_port}\"]\n      labels:\n        service: {NGINX_SERVICE}\n"
+        let job = format!(
+            "- job_name: nginx-exporter\n  scrape_interval: {scrape}\n  scrape_timeout: 1s\n  static_configs:\n    - targets: [\"127.0.0.1:{exporter_port}\"]\n      labels:\n        service: {NGINX_SERVICE}\n"
         );
         let prom = Prom::start_with(
             &super::prom::History::new(),
             Options {
-                extra_scrape_config: Some(scrape),
-                scrape_interval: Some("1s"),
+                extra_scrape_config: Some(job),
+                scrape_interval: Some(scrape),
                 ..Options::default()
             },
         );

@@ -18,6 +18,7 @@
 //! objects given to [`Sim::apply`]: relative to the call). See [`resolve_times`].
 
 mod client;
+mod controller;
 mod resources;
 mod select;
 mod server;
@@ -28,6 +29,8 @@ mod tls;
 
 #[allow(unused_imports)] // Used by some test binaries and benchmarks, not all.
 pub use client::RawResponse;
+#[allow(unused_imports)]
+pub use controller::{Controller, Timings};
 #[allow(unused_imports)]
 pub use time::{rel_time, resolve_times, rfc3339};
 
@@ -118,6 +121,29 @@ struct Shared {
     control: Mutex<Control>,
     shutdown: watch::Receiver<bool>,
     proxy_client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Shared {
+    /// Creates or replaces an object and wakes the watches.
+    fn apply(&self, obj: Value) {
+        let rv = {
+            let mut store = self.store.lock().unwrap();
+            store.put(obj, SystemTime::now()).rv
+        };
+        self.changes.send_replace(rv);
+    }
+
+    /// Deletes an object if it exists and wakes the watches.
+    fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) {
+        let event = self
+            .store
+            .lock()
+            .unwrap()
+            .remove(api_version, kind, namespace, name);
+        if let Some(event) = event {
+            self.changes.send_replace(event.rv);
+        }
+    }
 }
 
 /// A running simulated cluster. Dropping it shuts it down.
@@ -307,25 +333,13 @@ impl Sim {
     /// Creates or replaces an object (bumping the resourceVersion); open
     /// watches see ADDED or MODIFIED.
     pub fn apply(&self, obj: Value) {
-        let rv = {
-            let mut store = self.shared.store.lock().unwrap();
-            store.put(obj, SystemTime::now()).rv
-        };
-        self.shared.changes.send_replace(rv);
+        self.shared.apply(obj);
     }
 
     /// Deletes an object if it exists; open watches see DELETED.
     /// `namespace` is ignored for cluster-scoped kinds (`None` = `default`).
     pub fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) {
-        let event = self
-            .shared
-            .store
-            .lock()
-            .unwrap()
-            .remove(api_version, kind, namespace, name);
-        if let Some(event) = event {
-            self.shared.changes.send_replace(event.rv);
-        }
+        self.shared.delete(api_version, kind, namespace, name);
     }
 
     /// Ends every open watch, as an API server restart or a dropped

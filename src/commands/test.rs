@@ -1,0 +1,738 @@
+//! `kubectl spice test single|multi|load`: the runbook's "Testing Scenarios"
+//! run with synthetic sessions, measured from the watch streams `watch` uses
+//! (`cluster::live`) and judged by the pure `loadtest` module. When a verdict
+//! fails, the matching `diagnose --symptom` chain runs on a snapshot of that
+//! moment and its root cause is printed beside the verdict.
+//!
+//! Safety: it only sends GET requests and reads, except `--scale-to-zero
+//! --yes`, which patches the Deployment's scale and puts it back on exit.
+
+use crate::checks::{self, Outcome as CheckOutcome, Selection};
+use crate::cluster::collect::{self, Scope, Sources};
+use crate::cluster::live::Live;
+use crate::cluster::prometheus::HttpApi;
+use crate::cluster::promql;
+use crate::error::Fatal;
+use crate::exit::ExitStatus;
+use crate::loadtest::driver::{Sessions, Target};
+use crate::loadtest::render::{self, clean};
+use crate::loadtest::{Kind, Plan, Result as RunResult, RootCause, Test, TestReport};
+use crate::settings::{Endpoint, ServiceRef, Settings, parse_duration, redact_url};
+use crate::snapshot::Snapshot;
+use clap::{Args, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+use tokio::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// single: 1 session → 1 pod within 30s, Running by 45s, gone by 120s after it
+    /// stops; multi: baseline + N pods (±1); load: N sessions for --duration.
+    #[arg(value_enum)]
+    pub kind: TestKind,
+    /// Synthetic sessions [default: single 1, multi 5, load 30].
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<usize>,
+    /// Load: how long the sessions send [default: 3m].
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Requests per second of each session (the rate KEDA's threshold 1 assumes).
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 1.0)]
+    pub rate: f64,
+    /// Spread the sessions' start over this long.
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub ramp: String,
+    /// Send to this URL (the game's public address) instead of the service proxy.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The game's nginx Service, reached through the API server's proxy
+    /// [default: NAMESPACE/<nginx service>:80].
+    #[arg(long, value_name = "NS/SVC:PORT", conflicts_with = "url")]
+    pub service: Option<String>,
+    /// Single: wait this long for 0 pods and no sessions before starting.
+    #[arg(long, value_name = "DURATION", default_value = "3m")]
+    pub settle: String,
+    /// Single: a pod must exist this long after the session starts.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub pod_within: String,
+    /// Single: the pod must be Running this long after the session starts.
+    #[arg(long, value_name = "DURATION", default_value = "45s")]
+    pub running_within: String,
+    /// Multi: baseline + N pods this long after the sessions start.
+    #[arg(long, value_name = "DURATION", default_value = "3m")]
+    pub within: String,
+    /// The pods must be gone (back to baseline) this long after the sessions stop.
+    #[arg(long, value_name = "DURATION", default_value = "120s")]
+    pub gone_within: String,
+    /// Load: pods within this many percent of the sessions.
+    #[arg(long, value_name = "PERCENT", default_value_t = 17.0)]
+    pub tolerance: f64,
+    /// Load: how long a pod may be Unschedulable before a node must be coming.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub pending_grace: String,
+    /// Refuse to start when the game already has more sessions than this (unless --yes).
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    pub max_baseline: f64,
+    /// Hard cap on requests per second, over all sessions.
+    #[arg(long, value_name = "N", default_value_t = 100.0)]
+    pub max_rps: f64,
+    /// Scale the Deployment to 0 first (needs patch on deployments/scale and --yes);
+    /// the replica count is put back on exit.
+    #[arg(long)]
+    pub scale_to_zero: bool,
+    /// Confirm --scale-to-zero, or start above --max-baseline.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the plan and exit: no session, no write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Report format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = TestFormat::Text)]
+    pub output: TestFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestKind {
+    Single,
+    Multi,
+    Load,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    Text,
+    Json,
+    Junit,
+    Markdown,
+}
+
+/// The longest duration any flag takes.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// At most this many sessions, whatever the rate cap allows.
+const MAX_SESSIONS: usize = 1000;
+/// Below this many sessions seen, the game counts as idle (the nginx rate
+/// includes the exporter's own scrapes, a fraction of a request per second).
+const IDLE_SESSIONS: f64 = 0.5;
+
+/// A duration flag: parsed with the shared parser, then bounded.
+fn duration_flag(flag: &str, v: &str, zero_ok: bool) -> Result<Duration, Fatal> {
+    let d = parse_duration(v).map_err(|e| {
+        Fatal::new(
+            format!("--{flag}: {e}"),
+            "give a duration such as 30s, 2m, 1m30s",
+        )
+    })?;
+    if d > MAX_DURATION || (d.is_zero() && !zero_ok) {
+        return Err(Fatal::new(
+            format!("--{flag} {v} is out of range"),
+            if zero_ok {
+                "use at most 24h"
+            } else {
+                "use more than 0s and at most 24h"
+            },
+        ));
+    }
+    Ok(d)
+}
+
+/// Checks every flag before anything is sent or read; returns the plan
+/// (with the target still to fill in).
+fn plan_from(args: &TestArgs, settings: &Settings) -> Result<Plan, Fatal> {
+    let kind = match args.kind {
+        TestKind::Single => Kind::Single,
+        TestKind::Multi => Kind::Multi,
+        TestKind::Load => Kind::Load,
+    };
+    let sessions = args.sessions.unwrap_or(match kind {
+        Kind::Single => 1,
+        Kind::Multi => 5,
+        Kind::Load => 30,
+    });
+    if sessions == 0 || sessions > MAX_SESSIONS {
+        return Err(Fatal::new(
+            format!("--sessions {sessions} is out of range"),
+            format!("use 1 to {MAX_SESSIONS}"),
+        ));
+    }
+    if !(args.rate.is_finite() && args.rate > 0.0 && args.rate <= 50.0) {
+        return Err(Fatal::new(
+            format!("--rate {} is out of range", args.rate),
+            "use a rate above 0 and at most 50 requests per second per session (default 1)",
+        ));
+    }
+    if !(args.max_rps.is_finite() && args.max_rps >= 1.0 && args.max_rps <= 10_000.0) {
+        return Err(Fatal::new(
+            format!("--max-rps {} is out of range", args.max_rps),
+            "use 1 to 10000",
+        ));
+    }
+    let wanted = sessions as f64 * args.rate;
+    if wanted > args.max_rps {
+        return Err(Fatal::new(
+            format!(
+                "{sessions} sessions at {} req/s is {} req/s, over the --max-rps cap of {}",
+                crate::report::num(args.rate),
+                crate::report::num(wanted),
+                crate::report::num(args.max_rps)
+            ),
+            "lower --sessions or --rate, or raise --max-rps if the game can take it",
+        ));
+    }
+    if !(args.tolerance.is_finite() && args.tolerance > 0.0 && args.tolerance < 100.0) {
+        return Err(Fatal::new(
+            format!("--tolerance {} is out of range", args.tolerance),
+            "give a percentage above 0 and below 100 (default 17)",
+        ));
+    }
+    if !(args.max_baseline.is_finite() && args.max_baseline >= 0.0) {
+        return Err(Fatal::new(
+            format!("--max-baseline {} is out of range", args.max_baseline),
+            "give a number of sessions, 0 or more (default 10)",
+        ));
+    }
+    if args.scale_to_zero && !args.yes && !args.dry_run {
+        return Err(Fatal::new(
+            "--scale-to-zero writes to the cluster: it needs --yes",
+            "add --yes to scale the Deployment to 0 (the replica count is put back on exit)",
+        ));
+    }
+    let duration = match (&args.duration, kind) {
+        (Some(d), _) => duration_flag("duration", d, false)?,
+        (None, _) => Duration::from_secs(180),
+    };
+    let ramp = duration_flag("ramp", &args.ramp, true)?;
+    let f = |flag, v: &str| duration_flag(flag, v, false).map(|d| d.as_secs_f64());
+    Ok(Plan {
+        kind,
+        sessions,
+        rate_per_session: args.rate,
+        duration_seconds: duration.as_secs_f64(),
+        ramp_seconds: ramp.as_secs_f64(),
+        target: String::new(),
+        pod_within_seconds: f("pod-within", &args.pod_within)?,
+        running_within_seconds: f("running-within", &args.running_within)?,
+        within_seconds: f("within", &args.within)?,
+        gone_within_seconds: f("gone-within", &args.gone_within)?,
+        scale_up_target_seconds: settings.targets.scale_up_seconds,
+        scale_down_target_seconds: settings.targets.scale_down_seconds,
+        tolerance: args.tolerance / 100.0,
+        green_min: settings.bands.green_min,
+        green_max: settings.bands.green_max,
+        pending_grace_seconds: f("pending-grace", &args.pending_grace)?,
+        max_requests_per_second: args.max_rps,
+        settle_seconds: (kind == Kind::Single)
+            .then(|| f("settle", &args.settle))
+            .transpose()?,
+    })
+}
+
+/// Where the sessions send: `--url`, else the nginx Service through the API
+/// server's proxy with the user's own credentials.
+fn sink(
+    args: &TestArgs,
+    settings: &Settings,
+    kube: &kube::Client,
+    plan: &Plan,
+) -> Result<Target, Fatal> {
+    let timeout = settings.request_timeout.min(Duration::from_secs(10));
+    let (endpoint, path) = match &args.url {
+        Some(u) => {
+            let parsed = url::Url::parse(u)
+                .ok()
+                .filter(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
+            if parsed.is_none() {
+                return Err(Fatal::new(
+                    format!("--url {} is not an http(s) URL", redact_url(u)),
+                    "give the game's address, e.g. https://game.example.com/spice/",
+                ));
+            }
+            (Endpoint::Url(u.trim_end_matches('/').to_string()), "/")
+        }
+        None => {
+            let text = args
+                .service
+                .clone()
+                .unwrap_or_else(|| format!("{}/{}:80", settings.namespace, settings.nginx_service));
+            let service = ServiceRef::parse(&text).map_err(|e| {
+                Fatal::new(
+                    format!("--service: {e}"),
+                    "e.g. default/spice-runner-nginx:80",
+                )
+            })?;
+            (Endpoint::Service(service), "/")
+        }
+    };
+    let api = HttpApi::new(&endpoint, Some(kube), None, timeout)
+        .map_err(|e| Fatal::new(format!("cannot send sessions: {e}"), ""))?;
+    Ok(Target {
+        api,
+        path: path.into(),
+        per_session_rate: plan.rate_per_session,
+        max_per_second: plan.max_requests_per_second,
+        request_timeout: timeout,
+    })
+}
+
+pub async fn run(
+    global: &crate::cli::GlobalArgs,
+    args: &TestArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Fatal> {
+    // Flags that need no settings are checked before anything is read.
+    plan_from(args, &Settings::defaults())?;
+    let (target, settings) = super::connect(global).await?;
+    let mut plan = plan_from(args, &settings)?;
+    let client = target.client(settings.request_timeout)?;
+    let sessions_to = sink(args, &settings, &client, &plan)?;
+    plan.target = sessions_to.api.describe();
+    let sources = Sources::new(
+        client.clone(),
+        target.context.clone(),
+        target.server.clone(),
+        &settings,
+        &crate::process_env,
+    );
+    let base = collect::run(&sources, &settings, jiff::Timestamp::now(), Scope::Status).await?;
+    let seen = base.prom_value(promql::SESSIONS);
+    let pods_now = base.pods.as_ref().map(Vec::len);
+    if args.dry_run {
+        let text = match args.output {
+            TestFormat::Json => dry_run_json(&plan, seen, pods_now)?,
+            _ => dry_run_text(&plan, seen, pods_now, args),
+        };
+        out.write_all(text.as_bytes())?;
+        return Ok(ExitStatus::Ok);
+    }
+    guard_baseline(args, seen, &sources)?;
+    let restore = if args.scale_to_zero {
+        Some(scale(&client, &settings, None).await?)
+    } else {
+        None
+    };
+    let ctx = Ctx {
+        settings: &settings,
+        sources: &sources,
+        base: &base,
+        yes: args.yes,
+    };
+    let watch_client = target.watch_client(settings.request_timeout)?;
+    let result = execute(&ctx, plan, sessions_to, watch_client).await;
+    if let Some(replicas) = restore
+        && let Err(e) = scale(&client, &settings, Some(replicas)).await
+    {
+        eprintln!(
+            "warning: could not put the replica count back: {}",
+            e.message
+        );
+    }
+    let report = result?;
+    let report = TestReport {
+        context: target.context.clone(),
+        ..report
+    };
+    write_report(out, &report, args.output, &settings)?;
+    Ok(match report.result {
+        RunResult::Pass => ExitStatus::Ok,
+        RunResult::Fail | RunResult::Interrupted => ExitStatus::Findings,
+    })
+}
+
+fn write_report(
+    out: &mut dyn Write,
+    r: &TestReport,
+    format: TestFormat,
+    settings: &Settings,
+) -> Result<(), Fatal> {
+    let text = match format {
+        TestFormat::Text => {
+            let st = crate::report::Styles::decide(
+                settings.color,
+                &crate::process_env,
+                std::io::stdout().is_terminal(),
+            );
+            render::text(r, &st)
+        }
+        TestFormat::Json => {
+            serde_json::to_string_pretty(r)
+                .map_err(|e| Fatal::new(format!("writing output: {e}"), ""))?
+                + "\n"
+        }
+        TestFormat::Junit => render::junit(r),
+        TestFormat::Markdown => render::markdown(r),
+    };
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Refuses to load a game that is already busy (production peak), unless --yes.
+fn guard_baseline(args: &TestArgs, seen: Option<f64>, sources: &Sources) -> Result<(), Fatal> {
+    if args.yes {
+        return Ok(());
+    }
+    match seen {
+        Some(s) if s > args.max_baseline => Err(Fatal::new(
+            format!(
+                "the game already has {} sessions, more than --max-baseline {}",
+                crate::report::num(s),
+                crate::report::num(args.max_baseline)
+            ),
+            "run the test when the game is quieter, raise --max-baseline, or add --yes",
+        )),
+        Some(_) => Ok(()),
+        None => Err(Fatal::new(
+            format!(
+                "cannot tell how busy the game is: Prometheus ({}) did not answer the sessions query",
+                match &sources.prometheus {
+                    Ok(api) => api.describe(),
+                    Err(e) => e.clone(),
+                }
+            ),
+            "fix the Prometheus connection (kubectl spice status shows it), or add --yes",
+        )),
+    }
+}
+
+fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &TestArgs) -> String {
+    let n = crate::report::num;
+    let mut s = format!("Dry run: kubectl spice test {} would\n", plan.kind.name());
+    if plan.kind == Kind::Single {
+        s.push_str(&format!(
+            "  - wait up to {}s for 0 pods and no sessions{}\n",
+            n(plan.settle_seconds.unwrap_or(0.0)),
+            if args.scale_to_zero {
+                " after scaling the Deployment to 0 (put back on exit)"
+            } else {
+                ""
+            }
+        ));
+    }
+    s.push_str(&format!(
+        "  - start {} session(s) at {} req/s each (ramp {}s, cap {} req/s) to {}\n",
+        plan.sessions,
+        n(plan.rate_per_session),
+        n(plan.ramp_seconds),
+        n(plan.max_requests_per_second),
+        clean(&plan.target)
+    ));
+    for (id, expect, _) in crate::loadtest::expectations(plan) {
+        s.push_str(&format!("  - judge {id}: {expect}\n"));
+    }
+    s.push_str(&format!(
+        "Now: {} pod(s), {} session(s) seen (--max-baseline {}).\nNothing was sent.\n",
+        pods.map_or("?".into(), |p| p.to_string()),
+        seen.map_or("?".into(), n),
+        n(args.max_baseline)
+    ));
+    s
+}
+
+/// `--dry-run -o json`: `kind: TestPlan`, the plan and the verdicts it would judge.
+fn dry_run_json(plan: &Plan, seen: Option<f64>, pods: Option<usize>) -> Result<String, Fatal> {
+    let verdicts: Vec<serde_json::Value> = crate::loadtest::expectations(plan)
+        .into_iter()
+        .map(|(id, expect, symptom)| serde_json::json!({"id": id, "expect": expect, "symptom": symptom}))
+        .collect();
+    let doc = serde_json::json!({
+        "apiVersion": crate::snapshot::API_VERSION,
+        "kind": "TestPlan",
+        "plan": plan,
+        "verdicts": verdicts,
+        "podsNow": pods,
+        "sessionsNow": seen,
+    });
+    serde_json::to_string_pretty(&doc)
+        .map(|s| s + "\n")
+        .map_err(|e| Fatal::new(format!("writing output: {e}"), ""))
+}
+
+/// What the run loop needs besides the plan.
+struct Ctx<'a> {
+    settings: &'a Settings,
+    sources: &'a Sources,
+    base: &'a Snapshot,
+    yes: bool,
+}
+
+/// The sessions Prometheus sees in a live snapshot.
+fn seen(snap: &Snapshot) -> Option<f64> {
+    snap.prom_value(promql::SESSIONS)
+}
+
+/// Runs the test: settle (single), sessions, observe until every verdict is
+/// judged or Ctrl-C; returns the report (partial when interrupted).
+async fn execute(
+    ctx: &Ctx<'_>,
+    plan: Plan,
+    sessions_to: Target,
+    watch_client: kube::Client,
+) -> Result<TestReport, Fatal> {
+    let settings = ctx.settings;
+    let mut live = Live::start(
+        watch_client.clone(),
+        ctx.sources.prometheus.clone(),
+        vec![promql::sessions(settings)],
+        settings,
+        Duration::from_secs(1),
+    );
+    if ctx.base.apis.karpenter == Some(true) {
+        live.watch_node_claims(watch_client);
+    }
+    let mut changes = live.changes();
+    let ready_by = Instant::now() + settings.request_timeout;
+    while !live.ready() && Instant::now() < ready_by {
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    if let Some(e) = live.api_error() {
+        return Err(Fatal::new(
+            format!("cannot watch the game: {}", clean(&e)),
+            "the test needs list and watch on pods and nodes",
+        ));
+    }
+    let mut progress = Progress::new();
+    if let Some(settle) = plan.settle_seconds {
+        wait_until_idle(ctx, &live, settle, &mut progress).await?;
+    }
+    let stop = super::watch::stop_requested();
+    tokio::pin!(stop);
+
+    let at = jiff::Timestamp::now();
+    let snap = live.snapshot(ctx.base, settings, at);
+    let count = plan.sessions;
+    let ramp = Duration::from_secs_f64(plan.ramp_seconds);
+    let mut test = Test::new(plan, at, &snap, seen(&snap));
+    let mut sessions = Sessions::start(sessions_to, count, ramp);
+    test.sessions_started(count);
+    let mut sending = true;
+    let result = loop {
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = &mut stop => {
+                // Every session stops before anything else happens.
+                sessions.stop();
+                if sending {
+                    test.sessions_stopped(jiff::Timestamp::now(), count);
+                }
+                break RunResult::Interrupted;
+            }
+        }
+        let now = jiff::Timestamp::now();
+        let snap = live.snapshot(ctx.base, settings, now);
+        let failed = test.observe(now, &snap, sessions.sending(), seen(&snap));
+        // Each failure gets the chain run on the moment it failed.
+        for f in failed {
+            let cause = diagnose(ctx.sources, settings, f.symptom).await;
+            test.attach_root_cause(f.id, cause);
+        }
+        if sending && !test.wants_sessions() {
+            sessions.stop();
+            sending = false;
+            test.sessions_stopped(jiff::Timestamp::now(), count);
+        }
+        let next = test.expectation();
+        progress.show(&render::progress(
+            test.elapsed(),
+            planned(&test.plan),
+            sessions.sending(),
+            &test.counts(),
+            next.as_ref(),
+        ));
+        if test.done() {
+            break if test.failed() {
+                RunResult::Fail
+            } else {
+                RunResult::Pass
+            };
+        }
+    };
+    progress.finish();
+    Ok(test.report(result, None, settings.namespace.clone(), sessions.stats()))
+}
+
+/// Test 1's "ensure clean state": waits (up to `settle` seconds) for the
+/// Deployment to have no pods and the game no sessions.
+async fn wait_until_idle(
+    ctx: &Ctx<'_>,
+    live: &Live,
+    settle: f64,
+    progress: &mut Progress,
+) -> Result<(), Fatal> {
+    let stop = super::watch::stop_requested();
+    tokio::pin!(stop);
+    let mut changes = live.changes();
+    let clean_by = Instant::now() + Duration::from_secs_f64(settle);
+    loop {
+        let snap = live.snapshot(ctx.base, ctx.settings, jiff::Timestamp::now());
+        let pods = snap.pods.as_ref().map(Vec::len);
+        let s = seen(&snap);
+        if pods == Some(0) && s.map_or(ctx.yes, |s| s < IDLE_SESSIONS) {
+            return Ok(());
+        }
+        let now = format!(
+            "{} pod(s), {} session(s) seen",
+            pods.map_or("?".into(), |p| p.to_string()),
+            s.map_or("?".into(), crate::report::num)
+        );
+        if Instant::now() >= clean_by {
+            progress.finish();
+            return Err(Fatal::new(
+                format!(
+                    "no clean state within --settle {}s: {now}",
+                    crate::report::num(settle)
+                ),
+                "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes",
+            ));
+        }
+        progress.show(&format!("settling: {now}; waiting for none of either"));
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = &mut stop => {
+                progress.finish();
+                return Err(Fatal::new("interrupted while settling: nothing was sent", ""));
+            }
+        }
+    }
+}
+
+/// The planned length of the test, for the progress line.
+fn planned(p: &Plan) -> f64 {
+    match p.kind {
+        Kind::Single => {
+            p.running_within_seconds.max(p.scale_up_target_seconds) + p.gone_within_seconds
+        }
+        Kind::Multi => p.within_seconds + p.gone_within_seconds,
+        Kind::Load => p.duration_seconds + p.gone_within_seconds,
+    }
+}
+
+/// Runs the `--symptom` chain on a fresh collect (the moment a verdict
+/// failed) and returns its first failing link, or the first warning.
+async fn diagnose(sources: &Sources, settings: &Settings, symptom: &'static str) -> RootCause {
+    let snap = match collect::run(sources, settings, jiff::Timestamp::now(), Scope::Full).await {
+        Ok(s) => s,
+        Err(e) => {
+            return RootCause {
+                symptom: symptom.into(),
+                check: None,
+                message: format!("could not collect a snapshot: {e}"),
+                fix: None,
+            };
+        }
+    };
+    let selection = Selection {
+        // The verdicts name their chain by the symptom's own spelling.
+        chain: symptom.parse().ok().map(checks::symptom_chain),
+        silenced: settings.silence.clone(),
+        ..Selection::default()
+    };
+    let findings = checks::run(&snap, settings, &selection);
+    let found = checks::root_cause(&findings).or_else(|| {
+        findings
+            .iter()
+            .find(|f| f.outcome == CheckOutcome::Warn && f.blocked_by.is_none())
+    });
+    match found {
+        Some(f) => RootCause {
+            symptom: symptom.into(),
+            check: Some(f.id.clone()),
+            message: f.message.clone(),
+            fix: f.remediation.as_ref().and_then(|r| r.fix.clone()),
+        },
+        None => RootCause {
+            symptom: symptom.into(),
+            check: None,
+            message: format!("the {symptom} chain found nothing failing at that moment"),
+            fix: None,
+        },
+    }
+}
+
+/// Scales the Deployment (`--scale-to-zero`): to 0 when `to` is `None`
+/// (returning the replica count it had), else back to `to`.
+async fn scale(kube: &kube::Client, settings: &Settings, to: Option<i32>) -> Result<i32, Fatal> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Api, Patch, PatchParams};
+    let api: Api<Deployment> = Api::namespaced(kube.clone(), &settings.namespace);
+    let name = &settings.deployment;
+    let hint = format!(
+        "it needs get and patch on deployments/scale: kubectl auth can-i patch deployments/scale -n {}",
+        settings.namespace
+    );
+    let fail = |what: &str, e: kube::Error| {
+        Fatal::new(
+            format!(
+                "--scale-to-zero: cannot {what} deployment {name}: {}",
+                crate::error::chain_text(&e)
+            ),
+            hint.clone(),
+        )
+    };
+    let before = match to {
+        Some(n) => n,
+        None => api
+            .get_scale(name)
+            .await
+            .map_err(|e| fail("read the scale of", e))?
+            .spec
+            .and_then(|s| s.replicas)
+            .unwrap_or(0),
+    };
+    let replicas = to.unwrap_or(0);
+    let patch = serde_json::json!({"spec": {"replicas": replicas}});
+    api.patch_scale(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| fail("scale", e))?;
+    Ok(before)
+}
+
+/// The live progress line on stderr: redrawn in place on a terminal, else a
+/// new line only when it changes (at most every 5 s for the clock alone).
+struct Progress {
+    tty: bool,
+    last: String,
+    last_at: Option<Instant>,
+    drawn: bool,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            last: String::new(),
+            last_at: None,
+            drawn: false,
+        }
+    }
+
+    fn show(&mut self, line: &str) {
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+            let _ = err.flush();
+            self.drawn = true;
+            return;
+        }
+        // Compare without the clock, so a quiet test prints rarely.
+        let key = line.split_once("  ").map_or(line, |(_, rest)| rest);
+        let stale = self
+            .last_at
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        if key != self.last || stale {
+            let _ = writeln!(err, "{line}");
+            self.last = key.to_string();
+            self.last_at = Some(Instant::now());
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.tty && self.drawn {
+            let _ = writeln!(std::io::stderr());
+            self.drawn = false;
+        }
+    }
+}

@@ -1,0 +1,812 @@
+//! `kubectl spice test`: the runbook's three testing scenarios, measured and
+//! judged. This module is pure: [`Test::observe`] takes the time and a
+//! snapshot built from the watch streams, records what changed as timeline
+//! events and decides the verdicts; `commands::test` does the I/O (sessions,
+//! watches, the diagnose chain when a verdict fails) and the renderers in
+//! [`render`] only format.
+
+pub mod driver;
+pub mod render;
+mod track;
+
+use crate::snapshot::{API_VERSION, PodInfo, Snapshot};
+use serde::Serialize;
+pub use track::{EventKind, Sample, TimelineEvent};
+use track::{PodTrack, Tracker};
+
+/// Which runbook test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    Single,
+    Multi,
+    Load,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Single => "single",
+            Kind::Multi => "multi",
+            Kind::Load => "load",
+        }
+    }
+}
+
+/// What the test does and the expectations it judges against (all seconds).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub kind: Kind,
+    pub sessions: usize,
+    pub rate_per_session: f64,
+    /// Load: how long the sessions send. Single and multi stop them as soon
+    /// as the scale-up is judged.
+    pub duration_seconds: f64,
+    pub ramp_seconds: f64,
+    /// Where the requests go (never with credentials).
+    pub target: String,
+    pub pod_within_seconds: f64,
+    pub running_within_seconds: f64,
+    /// Multi: baseline + N pods within this long.
+    pub within_seconds: f64,
+    pub gone_within_seconds: f64,
+    pub scale_up_target_seconds: f64,
+    pub scale_down_target_seconds: f64,
+    /// Load: pods within this fraction of the sessions (0.17 = ±17 %).
+    pub tolerance: f64,
+    pub green_min: f64,
+    pub green_max: f64,
+    /// Load: how long a pod may be Unschedulable before a node must be coming.
+    pub pending_grace_seconds: f64,
+    pub max_requests_per_second: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    /// Nothing to judge (e.g. no pod came, so none can go).
+    Skip,
+    /// Not decided: the test was interrupted before its deadline.
+    NotJudged,
+}
+
+impl Outcome {
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Skip => "SKIP",
+            Outcome::NotJudged => "NOT JUDGED",
+        }
+    }
+    pub fn mark(self) -> &'static str {
+        match self {
+            Outcome::Pass => "✓",
+            Outcome::Fail => "✗",
+            Outcome::Skip | Outcome::NotJudged => "-",
+        }
+    }
+}
+
+/// The first failing link of the diagnose chain run at the moment a verdict failed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RootCause {
+    pub symptom: String,
+    /// The check id; `None` when the chain found nothing failing.
+    pub check: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// One expectation of the runbook, judged.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub id: &'static str,
+    /// The expectation, e.g. "a pod exists within 30s".
+    pub expect: String,
+    pub outcome: Outcome,
+    /// What was measured, e.g. "3.1s" or "6 pods".
+    pub measured: Option<String>,
+    pub message: String,
+    /// The diagnose chain a failure runs (`--symptom`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symptom: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_cause: Option<RootCause>,
+}
+
+/// A verdict that just failed and wants its diagnose chain run now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failed {
+    pub id: &'static str,
+    pub symptom: &'static str,
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Result {
+    Pass,
+    Fail,
+    Interrupted,
+}
+
+/// `kind: TestReport`: everything measured, every event and verdict.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestReport {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub test: Kind,
+    pub result: Result,
+    pub context: Option<String>,
+    pub namespace: String,
+    pub started_at: jiff::Timestamp,
+    pub elapsed_seconds: f64,
+    pub plan: Plan,
+    pub baseline_pods: usize,
+    pub baseline_sessions: Option<f64>,
+    pub sessions: driver::SessionStats,
+    pub verdicts: Vec<Verdict>,
+    pub nodes_launched: Vec<NodeLaunch>,
+    pub events: Vec<TimelineEvent>,
+    pub samples: Vec<Sample>,
+}
+
+/// A NodeClaim Karpenter made during the test, and how long its node took.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeLaunch {
+    pub node_claim: String,
+    pub created_at_seconds: f64,
+    pub node: Option<String>,
+    pub launch_seconds: Option<f64>,
+}
+
+/// A running test: the tracker of what the watches show and the verdicts.
+pub struct Test {
+    pub plan: Plan,
+    pub started_at: jiff::Timestamp,
+    pub baseline_pods: usize,
+    pub baseline_sessions: Option<f64>,
+    stopped: Option<f64>,
+    up_decided: bool,
+    last_t: f64,
+    /// Multi: since when the pods have been steady within ±1 of the target.
+    steady_since: Option<f64>,
+    verdicts: Vec<Verdict>,
+    track: Tracker,
+}
+
+/// Multi: how long the pods must hold within ±1 of the target to count.
+const MULTI_STEADY_SECONDS: f64 = 10.0;
+
+fn secs(v: f64) -> String {
+    crate::report::num(v) + "s"
+}
+
+/// The verdicts a plan judges: id, expectation and the diagnose chain a failure runs.
+pub fn expectations(plan: &Plan) -> Vec<(&'static str, String, Option<&'static str>)> {
+    let p = plan;
+    match p.kind {
+        Kind::Single => vec![
+            (
+                "single.pod-created",
+                format!("a pod exists within {}", secs(p.pod_within_seconds)),
+                Some("no-scale-up"),
+            ),
+            (
+                "single.pod-running",
+                format!("the pod is Running by {}", secs(p.running_within_seconds)),
+                Some("too-slow"),
+            ),
+            (
+                "single.scale-up",
+                format!(
+                    "scale-up (session → pod Ready) under {}",
+                    secs(p.scale_up_target_seconds)
+                ),
+                Some("too-slow"),
+            ),
+            (
+                "single.pods-gone",
+                format!(
+                    "the pod is gone {} after the session stops",
+                    secs(p.gone_within_seconds)
+                ),
+                Some("no-scale-down"),
+            ),
+            (
+                "single.scale-down",
+                format!(
+                    "scale-down (session stops → pod terminating) under {}",
+                    secs(p.scale_down_target_seconds)
+                ),
+                Some("no-scale-down"),
+            ),
+        ],
+        Kind::Multi => vec![
+            (
+                "multi.pods-at-target",
+                format!(
+                    "baseline + {} pods (±1) Running within {}",
+                    p.sessions,
+                    secs(p.within_seconds)
+                ),
+                Some("no-scale-up"),
+            ),
+            (
+                "multi.back-to-baseline",
+                format!(
+                    "back to baseline within {} after the sessions stop",
+                    secs(p.gone_within_seconds)
+                ),
+                Some("no-scale-down"),
+            ),
+        ],
+        Kind::Load => vec![
+            (
+                "load.pods-in-band",
+                format!(
+                    "Running pods within ±{}% of the sessions at steady state",
+                    crate::report::num(p.tolerance * 100.0)
+                ),
+                Some("too-slow"),
+            ),
+            (
+                "load.ratio-in-band",
+                format!(
+                    "sessions per Running pod inside {}–{}",
+                    crate::report::num(p.green_min),
+                    crate::report::num(p.green_max)
+                ),
+                Some("too-slow"),
+            ),
+            ("load.no-crashloop", "no CrashLoopBackOff".into(), None),
+            ("load.no-failed-pods", "no pod Failed".into(), None),
+            (
+                "load.pending-has-node",
+                "pods never Pending without a node being launched".into(),
+                Some("too-slow"),
+            ),
+            (
+                "load.back-to-baseline",
+                format!(
+                    "back to baseline within {} after the sessions stop",
+                    secs(p.gone_within_seconds)
+                ),
+                Some("no-scale-down"),
+            ),
+        ],
+    }
+}
+
+impl Test {
+    /// Starts judging at `at` (the moment the sessions start) from the
+    /// snapshot just before: the pods in it are the baseline.
+    pub fn new(plan: Plan, at: jiff::Timestamp, snap: &Snapshot, sessions: Option<f64>) -> Test {
+        let track = Tracker::new(snap);
+        let verdicts = expectations(&plan)
+            .into_iter()
+            .map(|(id, expect, symptom)| Verdict {
+                id,
+                expect,
+                outcome: Outcome::NotJudged,
+                measured: None,
+                message: "not judged yet".into(),
+                symptom,
+                root_cause: None,
+            })
+            .collect();
+        Test {
+            baseline_pods: track.live().count(),
+            plan,
+            started_at: at,
+            baseline_sessions: sessions,
+            stopped: None,
+            up_decided: false,
+            last_t: 0.0,
+            steady_since: None,
+            verdicts,
+            track,
+        }
+    }
+
+    fn t(&self, at: jiff::Timestamp) -> f64 {
+        (at.as_millisecond() - self.started_at.as_millisecond()) as f64 / 1000.0
+    }
+
+    /// Seconds since the sessions started, at the last observation.
+    pub fn elapsed(&self) -> f64 {
+        self.last_t
+    }
+
+    pub fn verdicts(&self) -> &[Verdict] {
+        &self.verdicts
+    }
+
+    pub fn events(&self) -> &[TimelineEvent] {
+        &self.track.events
+    }
+
+    /// The sessions should keep sending.
+    pub fn wants_sessions(&self) -> bool {
+        !self.up_decided
+    }
+
+    /// Every verdict is judged.
+    pub fn done(&self) -> bool {
+        self.verdicts
+            .iter()
+            .all(|v| v.outcome != Outcome::NotJudged)
+    }
+
+    pub fn failed(&self) -> bool {
+        self.verdicts.iter().any(|v| v.outcome == Outcome::Fail)
+    }
+
+    /// Records that the sessions stopped at `at`.
+    pub fn sessions_stopped(&mut self, at: jiff::Timestamp, sessions: usize) {
+        let t = self.t(at);
+        self.stopped = Some(t);
+        self.up_decided = true;
+        self.track
+            .push(t, at, EventKind::SessionsStopped, "", format!("{sessions}"));
+    }
+
+    pub fn sessions_started(&mut self, sessions: usize) {
+        let at = self.started_at;
+        self.track.push(
+            0.0,
+            at,
+            EventKind::SessionsStarted,
+            "",
+            format!("{sessions}"),
+        );
+    }
+
+    /// Attaches the diagnose chain's answer to the verdict that failed.
+    pub fn attach_root_cause(&mut self, id: &str, cause: RootCause) {
+        if let Some(v) = self.verdicts.iter_mut().find(|v| v.id == id) {
+            v.root_cause = Some(cause);
+        }
+    }
+
+    /// The expectation not judged yet with the nearest deadline (seconds).
+    pub fn expectation(&self) -> Option<(String, f64)> {
+        self.verdicts
+            .iter()
+            .filter(|v| v.outcome == Outcome::NotJudged)
+            .filter_map(|v| Some((v.expect.clone(), self.deadline(v.id)?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    fn deadline(&self, id: &str) -> Option<f64> {
+        let p = &self.plan;
+        let after_stop = |d: f64| self.stopped.map(|s| s + d);
+        match id {
+            "single.pod-created" => Some(p.pod_within_seconds),
+            "single.pod-running" => Some(p.running_within_seconds),
+            "single.scale-up" => Some(p.scale_up_target_seconds),
+            "multi.pods-at-target" => Some(p.within_seconds),
+            "single.scale-down" => after_stop(p.scale_down_target_seconds),
+            "single.pods-gone" | "multi.back-to-baseline" | "load.back-to-baseline" => {
+                after_stop(p.gone_within_seconds)
+            }
+            _ => Some(p.duration_seconds),
+        }
+    }
+
+    /// Every sample of the chart so far.
+    pub fn samples(&self) -> &[Sample] {
+        &self.track.samples
+    }
+
+    /// Pods by phase and nodes now, for the progress line.
+    pub fn counts(&self) -> track::Counts {
+        self.track.counts()
+    }
+
+    pub fn node_launches(&self) -> Vec<NodeLaunch> {
+        self.track.launches()
+    }
+
+    /// Interrupted: whatever is not judged stays so.
+    pub fn report(
+        &self,
+        result: Result,
+        context: Option<String>,
+        namespace: String,
+        sessions: driver::SessionStats,
+    ) -> TestReport {
+        TestReport {
+            api_version: API_VERSION,
+            kind: "TestReport",
+            test: self.plan.kind,
+            result,
+            context,
+            namespace,
+            started_at: self.started_at,
+            elapsed_seconds: (self.last_t * 10.0).round() / 10.0,
+            plan: self.plan.clone(),
+            baseline_pods: self.baseline_pods,
+            baseline_sessions: self.baseline_sessions,
+            sessions,
+            verdicts: self.verdicts.clone(),
+            nodes_launched: self.node_launches(),
+            events: self.track.events.clone(),
+            samples: self.track.samples.clone(),
+        }
+    }
+
+    /// Feeds one snapshot (taken at `at`); returns the verdicts that just
+    /// failed and want their diagnose chain run.
+    pub fn observe(
+        &mut self,
+        at: jiff::Timestamp,
+        snap: &Snapshot,
+        sending: usize,
+        seen_sessions: Option<f64>,
+    ) -> Vec<Failed> {
+        let t = self.t(at).max(self.last_t);
+        self.last_t = t;
+        self.track.update(t, at, snap, sending, seen_sessions);
+        let before: Vec<Outcome> = self.verdicts.iter().map(|v| v.outcome).collect();
+        match self.plan.kind {
+            Kind::Single => self.judge_single(t),
+            Kind::Multi => self.judge_multi(t),
+            Kind::Load => self.judge_load(t, seen_sessions),
+        }
+        if self.stopped.is_some() {
+            self.judge_down(t);
+        }
+        self.verdicts
+            .iter()
+            .zip(before)
+            .filter(|(v, b)| *b == Outcome::NotJudged && v.outcome == Outcome::Fail)
+            .filter_map(|(v, _)| v.symptom.map(|symptom| Failed { id: v.id, symptom }))
+            .collect()
+    }
+
+    fn set(&mut self, id: &str, outcome: Outcome, measured: Option<String>, message: String) {
+        if let Some(v) = self
+            .verdicts
+            .iter_mut()
+            .find(|v| v.id == id && v.outcome == Outcome::NotJudged)
+        {
+            v.outcome = outcome;
+            v.measured = measured;
+            v.message = message;
+        }
+    }
+
+    /// Judges "`what` by `deadline`": pass when it happened in time, fail
+    /// once the deadline passed without it (or it came late).
+    fn by_deadline(
+        &mut self,
+        id: &str,
+        t: f64,
+        happened: Option<f64>,
+        deadline: f64,
+        late: String,
+    ) {
+        match happened {
+            Some(h) if h <= deadline => self.set(id, Outcome::Pass, Some(secs(h)), String::new()),
+            Some(h) => self.set(id, Outcome::Fail, Some(secs(h)), late),
+            None if t > deadline => self.set(id, Outcome::Fail, None, late),
+            None => {}
+        }
+    }
+
+    fn judge_single(&mut self, t: f64) {
+        let p = self.plan.clone();
+        let first = self.track.first_new_pod().cloned();
+        let created = first.as_ref().map(|f| f.first_seen);
+        let running = first.as_ref().and_then(|f| f.running);
+        let ready = first.as_ref().and_then(|f| f.ready);
+        let slow = slow_phase(first.as_ref(), t);
+        self.by_deadline(
+            "single.pod-created",
+            t,
+            created,
+            p.pod_within_seconds,
+            format!(
+                "no pod {} after the session started",
+                secs(p.pod_within_seconds)
+            ),
+        );
+        self.by_deadline(
+            "single.pod-running",
+            t,
+            running,
+            p.running_within_seconds,
+            format!("not Running by {}: {slow}", secs(p.running_within_seconds)),
+        );
+        self.by_deadline(
+            "single.scale-up",
+            t,
+            ready,
+            p.scale_up_target_seconds,
+            format!("not Ready by {}: {slow}", secs(p.scale_up_target_seconds)),
+        );
+        // A failure with no pod at all is KEDA not scaling, not a slow start.
+        if created.is_none() {
+            for v in &mut self.verdicts {
+                if v.outcome == Outcome::Fail && v.symptom == Some("too-slow") {
+                    v.symptom = Some("no-scale-up");
+                }
+            }
+        }
+        let up = [
+            "single.pod-created",
+            "single.pod-running",
+            "single.scale-up",
+        ];
+        if up.iter().all(|id| self.judged(id)) {
+            self.up_decided = true;
+        }
+    }
+
+    fn judged(&self, id: &str) -> bool {
+        self.verdicts
+            .iter()
+            .any(|v| v.id == id && v.outcome != Outcome::NotJudged)
+    }
+
+    fn judge_multi(&mut self, t: f64) {
+        let expected = self.baseline_pods + self.plan.sessions;
+        let c = self.track.counts();
+        let settled = c.pending == 0 && c.ready == c.running;
+        let exact = settled && c.running == expected;
+        // The HPA may settle one pod off (ceil of a rate): accept that once it
+        // has held still for a while, as the runbook's ±1 allows.
+        if settled && c.running.abs_diff(expected) <= 1 {
+            self.steady_since.get_or_insert(t);
+        } else {
+            self.steady_since = None;
+        }
+        let steady = self
+            .steady_since
+            .is_some_and(|s| t - s >= MULTI_STEADY_SECONDS);
+        if self.judged("multi.pods-at-target") || !(exact || steady || t > self.plan.within_seconds)
+        {
+            return;
+        }
+        let within = c.running.abs_diff(expected) <= 1;
+        let measured = Some(format!("{} pods at {}", c.running, secs(t)));
+        let message = format!(
+            "{} Running for baseline {} + {} sessions (expected {expected} ±1)",
+            c.running, self.baseline_pods, self.plan.sessions
+        );
+        if within {
+            self.set("multi.pods-at-target", Outcome::Pass, measured, message);
+        } else {
+            let symptom = if c.running > expected {
+                "too-fast"
+            } else if c.running + c.pending > self.baseline_pods {
+                "too-slow"
+            } else {
+                "no-scale-up"
+            };
+            self.set("multi.pods-at-target", Outcome::Fail, measured, message);
+            self.set_symptom("multi.pods-at-target", symptom);
+        }
+        self.up_decided = true;
+    }
+
+    fn set_symptom(&mut self, id: &str, symptom: &'static str) {
+        if let Some(v) = self.verdicts.iter_mut().find(|v| v.id == id) {
+            v.symptom = Some(symptom);
+        }
+    }
+
+    fn judge_load(&mut self, t: f64, seen: Option<f64>) {
+        if let Some((pod, reason)) = self.track.crash_looping() {
+            self.set(
+                "load.no-crashloop",
+                Outcome::Fail,
+                Some(pod.clone()),
+                format!("{pod} in CrashLoopBackOff ({reason})"),
+            );
+        }
+        if let Some(pod) = self.track.failed_pod() {
+            self.set(
+                "load.no-failed-pods",
+                Outcome::Fail,
+                Some(pod.clone()),
+                format!("{pod} Failed"),
+            );
+        }
+        if let Some((pod, waited)) = self
+            .track
+            .pending_without_node(t, self.plan.pending_grace_seconds)
+        {
+            self.set(
+                "load.pending-has-node",
+                Outcome::Fail,
+                Some(secs(waited)),
+                format!(
+                    "{pod} Unschedulable for {} and no NodeClaim was created for it",
+                    secs(waited)
+                ),
+            );
+        }
+        if t < self.plan.duration_seconds || self.up_decided {
+            return;
+        }
+        self.judge_steady_state(t, seen);
+        let launches = self.track.launches().len();
+        for id in [
+            "load.no-crashloop",
+            "load.no-failed-pods",
+            "load.pending-has-node",
+        ] {
+            let message = if id == "load.pending-has-node" {
+                format!("{launches} NodeClaim(s) launched during the test")
+            } else {
+                String::new()
+            };
+            self.set(id, Outcome::Pass, None, message);
+        }
+        self.up_decided = true;
+    }
+
+    fn judge_steady_state(&mut self, t: f64, seen: Option<f64>) {
+        let c = self.track.counts();
+        let expected = (self.baseline_pods + self.plan.sessions) as f64;
+        let tol = self.plan.tolerance;
+        let (low, high) = (
+            (expected * (1.0 - tol) - 1e-9).ceil() as usize,
+            (expected * (1.0 + tol) + 1e-9).floor() as usize,
+        );
+        let measured = Some(format!("{} pods", c.running));
+        let message = format!(
+            "{} Running at {} for {} expected (band {low}–{high})",
+            c.running,
+            secs(t),
+            expected
+        );
+        let outcome = if (low..=high).contains(&c.running) {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        };
+        self.set("load.pods-in-band", outcome, measured, message);
+        if outcome == Outcome::Fail && c.running + c.pending <= self.baseline_pods {
+            self.set_symptom("load.pods-in-band", "no-scale-up");
+        }
+        let (outcome, measured, message) = match seen {
+            Some(_) if c.running == 0 => (
+                Outcome::Fail,
+                None,
+                "no Running pod to divide the sessions by".to_string(),
+            ),
+            Some(s) => {
+                let ratio = s / c.running as f64;
+                let inside = ratio >= self.plan.green_min && ratio <= self.plan.green_max;
+                (
+                    if inside { Outcome::Pass } else { Outcome::Fail },
+                    Some(crate::report::num(ratio)),
+                    format!(
+                        "Prometheus saw {} sessions for {} Running pods",
+                        crate::report::num(s),
+                        c.running
+                    ),
+                )
+            }
+            None => (
+                Outcome::Fail,
+                None,
+                "could not measure: Prometheus did not answer the sessions query".to_string(),
+            ),
+        };
+        self.set("load.ratio-in-band", outcome, measured, message);
+    }
+
+    /// After the sessions stop: back to the baseline pods.
+    fn judge_down(&mut self, t: f64) {
+        let Some(stop) = self.stopped else { return };
+        let c = self.track.counts();
+        let since = t - stop;
+        let gone_within = self.plan.gone_within_seconds;
+        let back = c.live <= self.baseline_pods;
+        let all_gone = self.track.new_pods_gone();
+        match self.plan.kind {
+            Kind::Single if self.track.first_new_pod().is_none() => {
+                let why = "no pod was created, so none had to go".to_string();
+                self.set("single.scale-down", Outcome::Skip, None, why.clone());
+                self.set("single.pods-gone", Outcome::Skip, None, why);
+            }
+            Kind::Single => {
+                let terminating = self.track.scale_down_at().map(|x| (x - stop).max(0.0));
+                self.by_deadline(
+                    "single.scale-down",
+                    since,
+                    terminating.filter(|_| back),
+                    self.plan.scale_down_target_seconds,
+                    format!(
+                        "{} pod(s) still not terminating {} after the session stopped",
+                        c.live,
+                        secs(since)
+                    ),
+                );
+                self.by_deadline(
+                    "single.pods-gone",
+                    since,
+                    all_gone.then_some(since),
+                    gone_within,
+                    format!("pods still there {} after the session stopped", secs(since)),
+                );
+            }
+            Kind::Multi | Kind::Load => {
+                let id = if self.plan.kind == Kind::Multi {
+                    "multi.back-to-baseline"
+                } else {
+                    "load.back-to-baseline"
+                };
+                self.by_deadline(
+                    id,
+                    since,
+                    back.then_some(since),
+                    gone_within,
+                    format!(
+                        "{} pods {} after the sessions stopped, baseline {}",
+                        c.live,
+                        secs(since),
+                        self.baseline_pods
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Which phase of the first pod's start is slow, in words, at time `t`.
+fn slow_phase(pod: Option<&PodTrack>, t: f64) -> String {
+    let Some(p) = pod else {
+        return "no pod was created (the scale decision never came)".into();
+    };
+    let created = p.first_seen;
+    match (p.running, p.ready) {
+        (None, _) => format!(
+            "pod start is the slow phase: created at {}, still {} after {}",
+            secs(created),
+            p.status,
+            secs(t - created)
+        ),
+        (Some(r), None) => format!(
+            "readiness is the slow phase: Running at {}, not Ready after {}",
+            secs(r),
+            secs(t - r)
+        ),
+        (Some(r), Some(ready)) => {
+            let phases = [
+                ("the scale decision (session → pod created)", created),
+                ("pod start (created → Running)", r - created),
+                ("readiness (Running → Ready)", ready - r),
+            ];
+            let (name, took) = phases
+                .iter()
+                .copied()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("three phases");
+            format!("the slowest phase was {name}: {}", secs(took))
+        }
+    }
+}
+
+/// Whether a pod counts as a game pod that is still there (not terminating).
+fn live(p: &PodInfo) -> bool {
+    p.deleting.is_none() && p.phase != "Succeeded" && p.phase != "Failed"
+}
+
+#[cfg(test)]
+mod tests;

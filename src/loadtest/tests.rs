@@ -1,0 +1,275 @@
+//! The verdicts, driven by small snapshots built in code: one pod's life
+//! through Pending, Running, Ready and gone, at chosen seconds.
+
+use super::*;
+use crate::checks::testkit::{cond, node, node_claim, pending_pod, running_pod};
+use crate::snapshot::Snapshot;
+
+fn plan(kind: Kind, sessions: usize) -> Plan {
+    Plan {
+        kind,
+        sessions,
+        rate_per_session: 1.0,
+        duration_seconds: 60.0,
+        ramp_seconds: 0.0,
+        target: "service default/spice-runner-nginx:80".into(),
+        pod_within_seconds: 30.0,
+        running_within_seconds: 45.0,
+        within_seconds: 180.0,
+        gone_within_seconds: 120.0,
+        scale_up_target_seconds: 30.0,
+        scale_down_target_seconds: 60.0,
+        tolerance: 0.17,
+        green_min: 0.8,
+        green_max: 1.2,
+        pending_grace_seconds: 20.0,
+        max_requests_per_second: 100.0,
+        settle_seconds: Some(180.0),
+    }
+}
+
+fn t0() -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_800_000_000).unwrap()
+}
+
+fn at(s: f64) -> jiff::Timestamp {
+    t0() + jiff::SignedDuration::from_secs_f64(s)
+}
+
+fn snap(pods: Vec<PodInfo>) -> Snapshot {
+    let mut s = Snapshot::new(t0(), "default");
+    s.pods = Some(pods);
+    s.nodes = Some(vec![node("node-a", Some("default"))]);
+    s.node_claims = Some(Vec::new());
+    s
+}
+
+/// A pod that is scheduled and starting (ContainerCreating).
+fn starting(name: &str) -> PodInfo {
+    let mut p = pending_pod(name, 1);
+    p.scheduled = Some(cond("PodScheduled", "True", "Scheduled", ""));
+    p
+}
+
+fn outcome(test: &Test, id: &str) -> Outcome {
+    test.verdicts()
+        .iter()
+        .find(|v| v.id == id)
+        .expect("verdict")
+        .outcome
+}
+
+const POD: &str = "spice-runner-7d9c8b5f4-x1";
+
+#[test]
+fn single_passes_when_the_pod_comes_runs_and_goes_in_time() {
+    let mut test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
+    assert!(
+        test.observe(at(1.0), &snap(vec![]), 1, Some(0.0))
+            .is_empty()
+    );
+    test.observe(at(4.0), &snap(vec![starting(POD)]), 1, Some(0.5));
+    test.observe(at(12.0), &snap(vec![running_pod(POD, 8)]), 1, Some(1.0));
+    assert!(!test.wants_sessions(), "scale-up judged: the session stops");
+    test.sessions_stopped(at(12.5), 1);
+    let mut terminating = running_pod(POD, 30);
+    terminating.deleting = Some(at(40.0));
+    test.observe(at(40.0), &snap(vec![terminating]), 0, Some(0.1));
+    assert_eq!(outcome(&test, "single.scale-down"), Outcome::Pass);
+    assert!(!test.done(), "the pod is not gone yet");
+    test.observe(at(42.0), &snap(vec![]), 0, Some(0.0));
+    assert!(test.done());
+    assert!(!test.failed(), "{:?}", test.verdicts());
+    let v = &test.verdicts()[0];
+    assert_eq!(v.measured.as_deref(), Some("4s"));
+    let kinds: Vec<EventKind> = test.events().iter().map(|e| e.event).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::PodCreated,
+            EventKind::PodRunning,
+            EventKind::PodReady,
+            EventKind::SessionsStopped,
+            EventKind::PodTerminating,
+            EventKind::PodGone
+        ]
+    );
+}
+
+#[test]
+fn a_slow_pod_start_fails_running_with_the_phase_that_was_slow() {
+    let mut test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
+    test.observe(at(5.0), &snap(vec![starting(POD)]), 1, Some(1.0));
+    let failed = test.observe(at(30.5), &snap(vec![starting(POD)]), 1, Some(1.0));
+    assert_eq!(
+        failed,
+        vec![Failed {
+            id: "single.scale-up",
+            symptom: "too-slow"
+        }]
+    );
+    let failed = test.observe(at(45.5), &snap(vec![starting(POD)]), 1, Some(1.0));
+    assert_eq!(failed[0].id, "single.pod-running");
+    let v = test
+        .verdicts()
+        .iter()
+        .find(|v| v.id == "single.pod-running")
+        .unwrap();
+    assert!(
+        v.message
+            .contains("pod start is the slow phase: created at 5s, still ContainerCreating"),
+        "{}",
+        v.message
+    );
+    assert_eq!(outcome(&test, "single.pod-created"), Outcome::Pass);
+    assert!(!test.wants_sessions());
+}
+
+#[test]
+fn no_pod_at_all_is_no_scale_up_for_every_scale_up_verdict() {
+    let mut test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
+    let failed = test.observe(at(31.0), &snap(vec![]), 1, Some(1.0));
+    assert!(
+        failed.iter().all(|f| f.symptom == "no-scale-up"),
+        "{failed:?}"
+    );
+    assert_eq!(failed.len(), 2, "pod-created and scale-up: {failed:?}");
+    for f in &failed {
+        test.attach_root_cause(
+            f.id,
+            RootCause {
+                symptom: f.symptom.into(),
+                check: Some("keda.paused".into()),
+                message: "paused".into(),
+                fix: None,
+            },
+        );
+    }
+    let with_cause = test
+        .verdicts()
+        .iter()
+        .filter(|v| v.root_cause.is_some())
+        .count();
+    assert_eq!(with_cause, 2);
+}
+
+#[test]
+fn multi_lands_at_baseline_plus_n_and_goes_back() {
+    let base = vec![running_pod("spice-runner-7d9c8b5f4-b0", 600)];
+    let mut test = Test::new(plan(Kind::Multi, 2), t0(), &snap(base.clone()), Some(1.0));
+    assert_eq!(test.baseline_pods, 1);
+    let mut three = base.clone();
+    three.push(running_pod("spice-runner-7d9c8b5f4-n1", 5));
+    test.observe(at(10.0), &snap(three.clone()), 2, Some(2.0));
+    assert!(test.wants_sessions(), "2 of 3 pods: keep going");
+    three.push(running_pod("spice-runner-7d9c8b5f4-n2", 5));
+    test.observe(at(20.0), &snap(three), 2, Some(3.0));
+    assert_eq!(outcome(&test, "multi.pods-at-target"), Outcome::Pass);
+    test.sessions_stopped(at(20.0), 2);
+    test.observe(at(50.0), &snap(base), 0, Some(1.0));
+    assert!(test.done() && !test.failed(), "{:?}", test.verdicts());
+}
+
+#[test]
+fn load_judges_the_band_and_pending_pods_without_a_node() {
+    let mut p = plan(Kind::Load, 6);
+    p.duration_seconds = 30.0;
+    let mut test = Test::new(p, t0(), &snap(vec![]), Some(0.0));
+    let mut pods: Vec<PodInfo> = (0..5)
+        .map(|i| running_pod(&format!("spice-runner-7d9c8b5f4-r{i}"), 5))
+        .collect();
+    pods.push(pending_pod("spice-runner-7d9c8b5f4-p0", 1));
+    test.observe(at(5.0), &snap(pods.clone()), 6, Some(6.0));
+    let failed = test.observe(at(26.0), &snap(pods.clone()), 6, Some(6.0));
+    assert_eq!(failed[0].id, "load.pending-has-node", "{failed:?}");
+
+    let mut other = Test::new(
+        {
+            let mut p = plan(Kind::Load, 6);
+            p.duration_seconds = 30.0;
+            p
+        },
+        t0(),
+        &snap(vec![]),
+        Some(0.0),
+    );
+    other.observe(at(5.0), &snap(pods.clone()), 6, Some(6.0));
+    let mut with_claim = snap(pods.clone());
+    with_claim.node_claims = Some(vec![node_claim("default-new", 1, false)]);
+    other.observe(at(8.0), &with_claim, 6, Some(6.0));
+    other.observe(at(26.0), &with_claim, 6, Some(6.0));
+    other.observe(at(31.0), &with_claim, 6, Some(6.3));
+    assert_eq!(outcome(&other, "load.pending-has-node"), Outcome::Pass);
+    assert_eq!(outcome(&other, "load.pods-in-band"), Outcome::Pass);
+    assert_eq!(outcome(&other, "load.ratio-in-band"), Outcome::Fail);
+    assert_eq!(other.node_launches().len(), 1);
+}
+
+#[test]
+fn junit_has_a_testcase_per_verdict_and_markdown_a_row_each() {
+    let mut test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
+    let failed = test.observe(at(31.0), &snap(vec![]), 1, Some(1.0));
+    test.attach_root_cause(
+        failed[0].id,
+        RootCause {
+            symptom: "no-scale-up".into(),
+            check: Some("keda.paused".into()),
+            message: "paused by <annotation> & \u{1b}[31mred".into(),
+            fix: Some("kubectl annotate ...".into()),
+        },
+    );
+    let stats = driver::SessionStats {
+        sessions: 1,
+        requests: 31,
+        ok: 31,
+        errors: 0,
+        capped: 0,
+        delivered_per_second: 1.0,
+        latency_p50_ms: Some(2.0),
+        latency_p95_ms: Some(3.0),
+        latency_max_ms: Some(4.0),
+        last_error: None,
+    };
+    let report = test.report(
+        Result::Interrupted,
+        Some("ctx".into()),
+        "default".into(),
+        stats,
+    );
+    let xml = render::junit(&report);
+    assert_eq!(xml.matches("<testcase ").count(), 5, "{xml}");
+    assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+    assert_eq!(xml.matches("<skipped ").count(), 3, "{xml}");
+    assert!(
+        xml.contains("paused by &lt;annotation&gt; &amp; \\u001b[31mred"),
+        "{xml}"
+    );
+    assert!(!xml.contains('\u{1b}'), "{xml}");
+    let md = render::markdown(&report);
+    assert!(
+        md.starts_with("## kubectl spice test single: INTERRUPTED"),
+        "{md}"
+    );
+    let rows = md.lines().filter(|l| l.starts_with('|')).count();
+    assert_eq!(rows, 7, "header, rule and 5 rows: {md}");
+    assert!(
+        md.contains("keda.paused: paused by \\<annotation\\>"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_crash_looping_or_failed_pod_fails_load_at_once() {
+    let mut test = Test::new(plan(Kind::Load, 2), t0(), &snap(vec![]), Some(0.0));
+    let mut crashing = running_pod("spice-runner-7d9c8b5f4-c0", 5);
+    crashing.containers[0].waiting_reason = Some("CrashLoopBackOff".into());
+    crashing.restarts = 4;
+    let mut failed = running_pod("spice-runner-7d9c8b5f4-f0", 5);
+    failed.phase = "Failed".into();
+    test.observe(at(5.0), &snap(vec![crashing, failed]), 2, Some(2.0));
+    assert_eq!(outcome(&test, "load.no-crashloop"), Outcome::Fail);
+    assert_eq!(outcome(&test, "load.no-failed-pods"), Outcome::Fail);
+    assert_eq!(outcome(&test, "load.pods-in-band"), Outcome::NotJudged);
+    let kinds: Vec<EventKind> = test.events().iter().map(|e| e.event).collect();
+    assert!(kinds.contains(&EventKind::PodCrashLoop) && kinds.contains(&EventKind::PodFailed));
+}

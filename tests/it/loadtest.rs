@@ -1,0 +1,568 @@
+//! `kubectl spice test` end to end: the real binary sends its sessions
+//! through the simulator's service proxy to a real nginx, whose requests the
+//! real exporter and Prometheus count; the simulator's controller plays KEDA,
+//! the HPA, the scheduler, the kubelet and Karpenter from that Prometheus.
+//!
+//! Timings are scaled down (a 2 s polling interval, a 3 s cooldown, a 4 s
+//! scrape) so the suite stays short; what is measured is real.
+
+use crate::support::pipeline::{Pipeline, RATE_QUERY};
+use crate::support::scenario::Scenario;
+use crate::support::sim::{Controller, Timings};
+use crate::support::spice::{BIN, Cluster, Run};
+use serde_json::Value;
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How often Prometheus scrapes the exporter here. Each scrape is one request
+/// to nginx, 0.25 req/s on top of the sessions.
+const SCRAPE: &str = "4s";
+/// The test ScaledObject's trigger query: the runbook's, over a window short
+/// enough for the scaled-down test, minus the exporter's own scrape requests
+/// (in production a 15–30 s scrape adds too little to matter).
+const TRIGGER: &str =
+    r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[12s])) - 0.25"#;
+
+/// A simulated cluster with the real metrics pipeline and the controller.
+struct Lab {
+    // Field order is drop order: the controller stops before Prometheus.
+    _controller: Option<Controller>,
+    c: Cluster,
+    pipeline: Pipeline,
+}
+
+/// The `idle` scenario (0 pods), its ScaledObject tuned for the test.
+fn scenario(paused: bool) -> Scenario {
+    let mut s = Scenario::load("idle");
+    for so in s.objects.iter_mut().filter(|o| o["kind"] == "ScaledObject") {
+        so["spec"]["pollingInterval"] = 2.into();
+        so["spec"]["cooldownPeriod"] = 3.into();
+        so["spec"]["triggers"][0]["metadata"]["query"] = TRIGGER.into();
+        if paused {
+            // As `kubectl annotate scaledobject spice-runner-keda autoscaling.keda.sh/paused=true`
+            // leaves it (keda v2.19 apis/keda/v1alpha1/scaledobject_types.go: PausedAnnotation).
+            so["metadata"]["annotations"]["autoscaling.keda.sh/paused"] = "true".into();
+        }
+    }
+    s
+}
+
+/// A game pod as `kubectl get -o yaml` prints it, from the healthy scenario.
+fn pod_template() -> Value {
+    Scenario::load("healthy")
+        .of_kind("Pod")
+        .find(|p| p["metadata"]["labels"]["app"] == "spice-runner")
+        .cloned()
+        .expect("a game pod in the healthy scenario")
+}
+
+fn lab(background: usize, paused: bool, timings: Option<Timings>) -> Lab {
+    let pipeline = Pipeline::start_scraping_every(background, SCRAPE);
+    // rate() needs two scrapes: until then the game's load cannot be told.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pipeline.prom().value(RATE_QUERY).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "no nginx request rate after 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let c = Cluster::with(scenario(paused), false);
+    c.sim.set_proxy_upstream(
+        "observability",
+        "prometheus",
+        "9090",
+        &pipeline.prometheus_url(),
+    );
+    c.sim
+        .set_proxy_upstream("default", "spice-runner-nginx", "80", &pipeline.nginx_url());
+    let controller = timings.map(|t| {
+        c.sim
+            .start_controller(pipeline.prom().port(), pod_template(), t)
+    });
+    Lab {
+        _controller: controller,
+        c,
+        pipeline,
+    }
+}
+
+impl Lab {
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .args(["--kubeconfig", self.c.kubeconfig.to_str().expect("utf-8")])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.c.dir.path())
+            .env("XDG_CONFIG_HOME", self.c.dir.path().join(".config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs the binary to the end, bounded by `limit`.
+    fn run(&self, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
+        let child = self.command(args, env).spawn().expect("run kubectl-spice");
+        finish(child, Instant::now(), limit)
+    }
+
+    /// `GET /...` requests nginx has logged (the sessions', not the exporter's).
+    fn game_requests(&self) -> usize {
+        let log = std::fs::read_to_string(self.pipeline.dir().join("nginx-access.log"))
+            .unwrap_or_default();
+        log.lines()
+            .filter(|l| l.contains("\"GET /") && !l.contains("/stub_status"))
+            .count()
+    }
+
+    /// Waits (bounded) until the simulator has `n` Running game pods.
+    fn wait_for_running(&self, n: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let pods = self
+                .c
+                .sim
+                .get_raw("/api/v1/namespaces/default/pods?labelSelector=app%3Dspice-runner")
+                .json();
+            let running = pods["items"].as_array().map_or(0, |a| {
+                a.iter()
+                    .filter(|p| p["status"]["phase"] == "Running")
+                    .count()
+            });
+            if running == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{running} Running pods after {within:?}, waiting for {n}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+/// Reads the child's output to the end in threads; kills it after `limit`.
+fn finish(mut child: Child, started: Instant, limit: Duration) -> Run {
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "kubectl-spice still running after {limit:?}; stderr:\n{}",
+                err_t.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Run {
+        code,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn verdict<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["verdicts"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["id"] == id))
+        .unwrap_or_else(|| panic!("no verdict {id} in {report:#}"))
+}
+
+fn events(report: &Value, kind: &str) -> usize {
+    report["events"]
+        .as_array()
+        .map_or(0, |e| e.iter().filter(|e| e["event"] == kind).count())
+}
+
+fn seconds(v: &Value) -> f64 {
+    v["measured"]
+        .as_str()
+        .and_then(|m| m.strip_suffix('s'))
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("no seconds measured: {v}"))
+}
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+#[test]
+fn single_passes_with_an_8s_pod_start_against_the_runbook_s_own_targets() {
+    let lab = lab(
+        0,
+        false,
+        Some(Timings {
+            start_delay: Duration::from_secs(7),
+            ready_delay: Duration::from_secs(1),
+            ..Timings::default()
+        }),
+    );
+    let run = lab.run(
+        &["test", "single", "-o", "json", "--settle", "30s"],
+        &[],
+        LIMIT,
+    );
+    let report = run.json();
+    assert_eq!(run.code, 0, "{report:#}\nstderr:\n{}", run.stderr);
+    assert_eq!(report["kind"], "TestReport");
+    assert_eq!(report["apiVersion"], "spice.kubectl.dev/v1alpha1");
+    assert_eq!(report["result"], "pass");
+    assert_eq!(report["baselinePods"], 0);
+    for v in report["verdicts"].as_array().unwrap() {
+        assert_eq!(v["outcome"], "pass", "{v}");
+    }
+    let created = seconds(verdict(&report, "single.pod-created"));
+    let running = seconds(verdict(&report, "single.pod-running"));
+    assert!(created <= 30.0 && running <= 45.0, "{created} {running}");
+    assert!(
+        running - created >= 6.0,
+        "the 7 s start shows between created and Running: {created} → {running}"
+    );
+    for kind in [
+        "podCreated",
+        "podRunning",
+        "podReady",
+        "podTerminating",
+        "podGone",
+    ] {
+        assert_eq!(events(&report, kind), 1, "{kind}: {report:#}");
+    }
+    let sent = report["sessions"]["requests"].as_u64().unwrap();
+    assert!(sent >= 8, "one session, 1 req/s, for ≥ 8 s: {sent}");
+    assert_eq!(report["sessions"]["errors"], 0, "{}", report["sessions"]);
+    let logged = lab.game_requests();
+    assert!(
+        logged as u64 >= report["sessions"]["ok"].as_u64().unwrap(),
+        "nginx logged {logged} of the session's requests"
+    );
+    assert!(
+        run.stderr.contains("next: "),
+        "progress line: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn single_fails_on_a_slow_pod_start_naming_the_phase_and_the_root_cause() {
+    // The runbook's 50 s pod start against its 45 s "Running by", scaled by 1/3.
+    let lab = lab(
+        0,
+        false,
+        Some(Timings {
+            start_delay: Duration::from_secs(17),
+            ..Timings::default()
+        }),
+    );
+    let run = lab.run(
+        &[
+            "test",
+            "single",
+            "--running-within",
+            "15s",
+            "--settle",
+            "30s",
+        ],
+        &[("SPICE_TARGETS_SCALE_UP", "5s"), ("NO_COLOR", "1")],
+        LIMIT,
+    );
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let text = &run.stdout;
+    let line = text
+        .lines()
+        .position(|l| l.contains("single.pod-running"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let block: Vec<&str> = text.lines().skip(line).take(4).collect();
+    let block = block.join("\n");
+    assert!(block.contains("✗ FAIL"), "{block}");
+    assert!(
+        block.contains("pod start is the slow phase") && block.contains("ContainerCreating"),
+        "{block}"
+    );
+    assert!(
+        block.contains("root cause (too-slow): pods.pending"),
+        "{block}\n---\n{text}"
+    );
+    assert!(text.contains("Result: FAIL"), "{text}");
+    assert!(text.contains("Chart (sessions"), "{text}");
+}
+
+#[test]
+fn a_paused_scaled_object_fails_single_with_root_cause_keda_paused() {
+    let lab = lab(0, true, Some(Timings::default()));
+    let run = lab.run(
+        &[
+            "test",
+            "single",
+            "-o",
+            "json",
+            "--pod-within",
+            "8s",
+            "--running-within",
+            "10s",
+            "--settle",
+            "30s",
+        ],
+        &[("SPICE_TARGETS_SCALE_UP", "10s")],
+        LIMIT,
+    );
+    let report = run.json();
+    assert_eq!(run.code, 1, "{report:#}\n{}", run.stderr);
+    let v = verdict(&report, "single.pod-created");
+    assert_eq!(v["outcome"], "fail", "{v}");
+    assert_eq!(v["symptom"], "no-scale-up");
+    assert_eq!(v["rootCause"]["check"], "keda.paused", "{v}");
+    assert!(
+        v["rootCause"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("autoscaling.keda.sh/paused-"),
+        "{v}"
+    );
+    assert_eq!(events(&report, "podCreated"), 0);
+    assert_eq!(verdict(&report, "single.pods-gone")["outcome"], "skip");
+    assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+}
+
+#[test]
+fn multi_5_lands_at_baseline_plus_5_and_goes_back() {
+    let lab = lab(1, false, Some(Timings::default()));
+    lab.wait_for_running(1, Duration::from_secs(40));
+    let run = lab.run(&["test", "multi", "-o", "json"], &[], LIMIT);
+    let report = run.json();
+    assert_eq!(run.code, 0, "{report:#}\n{}", run.stderr);
+    assert_eq!(report["baselinePods"], 1);
+    let v = verdict(&report, "multi.pods-at-target");
+    assert_eq!(v["outcome"], "pass", "{v}");
+    let pods: i64 = v["measured"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((5..=7).contains(&pods), "baseline 1 + 5 sessions ±1: {v}");
+    assert_eq!(
+        verdict(&report, "multi.back-to-baseline")["outcome"],
+        "pass"
+    );
+    assert!(events(&report, "podCreated") >= 5, "{report:#}");
+}
+
+#[test]
+fn load_reaches_the_band_and_launches_nodes() {
+    // The ratio divides Prometheus's rate over [1m]: the load must last a
+    // minute before that window holds only the test's sessions.
+    let lab = lab(0, false, Some(Timings::default()));
+    let run = lab.run(
+        &[
+            "test",
+            "load",
+            "--sessions",
+            "10",
+            "--duration",
+            "65s",
+            "--ramp",
+            "4s",
+            "-o",
+            "json",
+        ],
+        &[],
+        Duration::from_secs(120),
+    );
+    let report = run.json();
+    assert_eq!(run.code, 0, "{report:#}\n{}", run.stderr);
+    for id in [
+        "load.pods-in-band",
+        "load.ratio-in-band",
+        "load.no-crashloop",
+        "load.no-failed-pods",
+        "load.pending-has-node",
+        "load.back-to-baseline",
+    ] {
+        assert_eq!(verdict(&report, id)["outcome"], "pass", "{id}: {report:#}");
+    }
+    let launched = report["nodesLaunched"].as_array().unwrap();
+    assert!(!launched.is_empty(), "6 slots for 10 pods: {report:#}");
+    assert!(
+        launched
+            .iter()
+            .all(|n| n["launchSeconds"].as_f64().is_some()),
+        "{launched:?}"
+    );
+    assert!(events(&report, "nodeAdded") >= 1 && events(&report, "podUnschedulable") >= 1);
+    let delivered = report["sessions"]["deliveredPerSecond"].as_f64().unwrap();
+    assert!((7.0..=10.5).contains(&delivered), "{}", report["sessions"]);
+}
+
+#[test]
+fn ctrl_c_stops_every_session_within_a_second_and_prints_a_partial_report() {
+    let lab = lab(0, false, None);
+    let started = Instant::now();
+    let child = lab
+        .command(
+            &[
+                "test",
+                "load",
+                "--sessions",
+                "5",
+                "--duration",
+                "60s",
+                "-o",
+                "json",
+            ],
+            &[],
+        )
+        .spawn()
+        .expect("run kubectl-spice");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lab.game_requests() < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "the sessions never reached nginx"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    std::thread::sleep(Duration::from_secs(1));
+    let after_1s = lab.game_requests();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        lab.game_requests(),
+        after_1s,
+        "requests still arriving 1 s after Ctrl-C"
+    );
+    let run = finish(child, started, Duration::from_secs(30));
+    let report = run.json();
+    assert_eq!(run.code, 1, "{report:#}\n{}", run.stderr);
+    assert_eq!(report["result"], "interrupted");
+    assert!(report["sessions"]["requests"].as_u64().unwrap() >= 10);
+    assert_eq!(
+        verdict(&report, "load.pods-in-band")["outcome"],
+        "notJudged"
+    );
+    assert_eq!(events(&report, "sessionsStopped"), 1);
+}
+
+#[test]
+fn dry_run_sends_no_session_and_writes_nothing() {
+    let lab = lab(0, false, None);
+    let run = lab.run(
+        &["test", "single", "--dry-run", "--scale-to-zero"],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("Nothing was sent."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("judge single.pod-created: a pod exists within 30s"),
+        "{}",
+        run.stdout
+    );
+    let requests = lab.c.sim.requests();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert!(r.starts_with("GET "), "a request that writes: {r}");
+        assert!(
+            !r.contains("services/spice-runner-nginx:80/proxy"),
+            "a session request: {r}"
+        );
+    }
+    let json = lab.run(
+        &["test", "load", "--dry-run", "-o", "json"],
+        &[],
+        Duration::from_secs(30),
+    );
+    let plan = json.json();
+    assert_eq!(plan["kind"], "TestPlan");
+    assert_eq!(plan["plan"]["sessions"], 30);
+    assert_eq!(plan["plan"]["durationSeconds"], 180.0);
+    assert_eq!(plan["verdicts"].as_array().unwrap().len(), 6);
+    assert_eq!(lab.game_requests(), 0);
+}
+
+#[test]
+fn bad_flags_and_busy_games_are_refused_before_any_session() {
+    let c = Cluster::start("healthy");
+    for (args, needle) in [
+        (
+            &["test", "load", "--duration", "25h"][..],
+            "--duration 25h is out of range",
+        ),
+        (
+            &["test", "load", "--duration", "0s"][..],
+            "--duration 0s is out of range",
+        ),
+        (
+            &["test", "single", "--settle", "soon"][..],
+            "--settle: \"soon\" is not a duration",
+        ),
+        (
+            &["test", "multi", "--rate", "0"][..],
+            "--rate 0 is out of range",
+        ),
+        (
+            &["test", "load", "--sessions", "200"][..],
+            "over the --max-rps cap of 100",
+        ),
+        (&["test", "single", "--scale-to-zero"][..], "needs --yes"),
+        (
+            &["test", "multi", "--max-baseline", "2"][..],
+            "already has 3 sessions",
+        ),
+        (
+            &["test", "single", "--url", "ftp://x"][..],
+            "is not an http(s) URL",
+        ),
+    ] {
+        let run = c.spice(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(needle),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("hint: "), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    let run = c.spice(&["test", "single", "--scale-to-zero", "--yes"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("deployments/scale"), "{}", run.stderr);
+    let sessions: Vec<String> = c
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("services/spice-runner-nginx:80/proxy"))
+        .collect();
+    assert!(sessions.is_empty(), "sessions were sent: {sessions:?}");
+}
