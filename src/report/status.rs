@@ -266,7 +266,12 @@ impl StatusReport {
             .gaps
             .iter()
             .filter(|g| {
-                !["loki", "prometheus-rules", "keda-operator-logs"].contains(&g.source.as_str())
+                ![
+                    GapSource::Loki,
+                    GapSource::PrometheusRules,
+                    GapSource::KedaOperatorLogs,
+                ]
+                .contains(&g.source)
             })
             .cloned()
             .collect();
