@@ -1,19 +1,21 @@
 //! kubectl-spice: the spice-runner on-call runbook as a kubectl plugin.
 //!
 //! Data flow: `cli` → `settings` → `cluster::collect` (all network I/O, one
-//! concurrent step) → `snapshot::Snapshot` → pure reports → renderers.
+//! concurrent step) → `domain::snapshot::Snapshot` → pure reports → renderers.
 
 pub mod checks;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod domain;
 pub mod error;
 pub mod exit;
 pub mod keda_log;
 pub mod loadtest;
 pub mod report;
 pub mod settings;
-pub mod snapshot;
+/// The Snapshot's old path, kept while other branches still import it.
+pub use domain::snapshot;
 pub mod watch;
 
 use cli::{Cli, Command};

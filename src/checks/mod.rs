@@ -26,8 +26,9 @@ pub mod sessions;
 
 pub use id::{Area, CheckId, Symptom, UnknownCheck};
 
+use crate::domain::figures::Figures;
+use crate::domain::snapshot::Snapshot;
 use crate::settings::Settings;
-use crate::snapshot::Snapshot;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -127,10 +128,23 @@ impl Verdict {
     }
 }
 
-/// What a check's evaluate function sees.
+/// What a check's evaluate function sees: the snapshot, the settings and
+/// the figures derived from them once, which the status and watch views read
+/// too.
 pub struct Ctx<'a> {
     pub snap: &'a Snapshot,
     pub settings: &'a Settings,
+    pub figures: Figures,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(snap: &'a Snapshot, settings: &'a Settings) -> Ctx<'a> {
+        Ctx {
+            snap,
+            settings,
+            figures: Figures::of(snap, settings),
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -317,7 +331,7 @@ pub fn glob_match(pattern: &str, id: &str) -> bool {
 /// not, so `needs` resolve even when --only hides the need) are computed in
 /// registry order first, and the selected ones are then reported from them.
 pub fn run(snap: &Snapshot, settings: &Settings, sel: &Selection) -> Vec<Finding> {
-    run_registry(&Ctx { snap, settings }, &registry(), sel)
+    run_registry(&Ctx::new(snap, settings), &registry(), sel)
 }
 
 fn run_registry(ctx: &Ctx, registry: &[&'static Check], sel: &Selection) -> Vec<Finding> {
@@ -574,10 +588,7 @@ mod tests {
     fn the_runner_evaluates_each_unblocked_check_exactly_once() {
         let snap = testkit::healthy();
         let settings = Settings::defaults();
-        let ctx = Ctx {
-            snap: &snap,
-            settings: &settings,
-        };
+        let ctx = Ctx::new(&snap, &settings);
         let registry: Vec<&'static Check> = COUNTED.iter().collect();
         EVALUATIONS.with(|n| n.set(0));
         let all = run_registry(&ctx, &registry, &Selection::default());

@@ -3,9 +3,9 @@
 //! HPA 3/3, 3 Ready nodes) and change only what a test is about.
 
 use super::{Ctx, Outcome, Verdict};
-use crate::cluster::promql;
+use crate::domain::promql;
+use crate::domain::snapshot::*;
 use crate::settings::Settings;
-use crate::snapshot::*;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 
@@ -359,10 +359,7 @@ pub fn gap(s: &mut Snapshot, source: &str, reason: GapReason, message: &str) {
 /// Evaluates one check function against a snapshot with default settings.
 pub fn eval(f: fn(&Ctx) -> Verdict, s: &Snapshot) -> Verdict {
     let settings = Settings::defaults();
-    f(&Ctx {
-        snap: s,
-        settings: &settings,
-    })
+    f(&Ctx::new(s, &settings))
 }
 
 /// Asserts the outcome and that the message contains `needle`.

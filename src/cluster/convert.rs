@@ -110,7 +110,7 @@ pub fn pod(p: &Pod) -> PodInfo {
     PodInfo {
         name: meta.name.clone().unwrap_or_default(),
         namespace: meta.namespace.clone().unwrap_or_default(),
-        phase: status.phase.clone().unwrap_or_default(),
+        phase: status.phase.as_deref().unwrap_or_default().into(),
         node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
         created: ts(&meta.creation_timestamp),
         deleting: ts(&meta.deletion_timestamp),

@@ -55,7 +55,7 @@ pub struct ReadFailure {
 impl ReadFailure {
     pub fn into_gap(self, source: &str) -> Gap {
         Gap {
-            source: source.to_string(),
+            source: source.into(),
             reason: self.reason,
             message: self.message,
             hint: self.hint,

@@ -442,7 +442,7 @@ fn snap_gap(source: &str, message: &str) -> Option<Gap> {
         GapReason::Unreachable
     };
     Some(Gap {
-        source: source.to_string(),
+        source: source.into(),
         reason,
         message: message.to_string(),
         hint: "the watch retries with backoff; check the connection and RBAC (list/watch)".into(),

@@ -8,12 +8,13 @@ use crate::checks::{self, Selection};
 use crate::cli::{Until as UntilArg, WatchArgs, WatchOutput};
 use crate::cluster::collect::{self, Scope, Sources};
 use crate::cluster::live::Live;
-use crate::cluster::promql;
+use crate::domain::figures::Figures;
+use crate::domain::promql;
+use crate::domain::snapshot::{API_VERSION, Snapshot};
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use crate::report::num;
 use crate::settings::{DurationRange, Settings, show_duration};
-use crate::snapshot::{API_VERSION, Snapshot};
 use crate::watch::model::{self, Config, Episode, FindingChange, Model, Observation, Until};
 use crate::watch::render;
 use serde::Serialize;
@@ -96,30 +97,21 @@ pub fn observation(
     prometheus_error: Option<String>,
 ) -> Observation {
     let mut o = Observation::new(snap.captured_at);
-    o.sessions = snap.prom_value(promql::SESSIONS);
+    let figures = Figures::of(snap, settings);
+    o.sessions = figures.sessions;
     o.pods = snap.pods.clone();
     o.nodes = snap.nodes.as_ref().map(Vec::len);
-    let running = snap
-        .pods
-        .as_ref()
-        .map(|p| p.iter().filter(|p| model::is_running(p)).count());
+    let running = figures.pods.map(|p| p.running);
     o.requests_per_pod = match (o.sessions, running) {
         (Some(rate), Some(r)) if r > 0 => Some(rate / r as f64),
         _ => None,
     };
     o.findings = checks::run(snap, settings, &Selection::default());
     o.hpa = snap.keda_hpa(&settings.scaled_object).map(|h| {
-        let metric = h
-            .metrics
+        let metric = figures
+            .hpa_metrics
             .first()
-            .map(|m| {
-                format!(
-                    "  {} {}/{}",
-                    m.name,
-                    m.current.as_deref().unwrap_or("<unknown>"),
-                    m.target.as_deref().unwrap_or("?")
-                )
-            })
+            .map(|m| format!("  {m}"))
             .unwrap_or_default();
         format!(
             "{}  replicas {}/{}  min {} max {}{metric}",
@@ -133,7 +125,7 @@ pub fn observation(
     o.scaled_object = snap.scaled_object.as_ref().map(|so| match so.found() {
         Some(so) => {
             let c = |t: &str| {
-                crate::snapshot::condition(&so.conditions, t)
+                crate::domain::snapshot::condition(&so.conditions, t)
                     .map_or("Unknown", |c| c.status.as_str())
                     .to_string()
             };

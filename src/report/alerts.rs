@@ -2,7 +2,7 @@
 //! a plain Prometheus rule file, or the same groups in a Prometheus Operator
 //! `PrometheusRule`. The expressions come from `cluster::promql`.
 
-use crate::cluster::promql;
+use crate::domain::promql;
 use crate::settings::{Endpoint, Settings};
 use serde::Serialize;
 use std::collections::BTreeMap;

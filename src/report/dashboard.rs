@@ -3,7 +3,7 @@
 //! queries from `cluster::promql`, plus a Loki heartbeat panel. Datasources are
 //! dashboard variables, so the JSON imports as is into any Grafana.
 
-use crate::cluster::promql;
+use crate::domain::promql;
 use crate::settings::Settings;
 use serde_json::{Value, json};
 

@@ -105,45 +105,9 @@ pub fn plain_table(builder: tabled::builder::Builder) -> String {
         .join("\n")
 }
 
-/// A duration like kubectl prints ages: 45s, 3m12s, 2h5m, 4d3h.
-pub fn human_duration(secs: i64) -> String {
-    let s = secs.max(0);
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 600 {
-        if s % 60 == 0 {
-            format!("{}m", s / 60)
-        } else {
-            format!("{}m{}s", s / 60, s % 60)
-        }
-    } else if s < 3600 {
-        format!("{}m", s / 60)
-    } else if s < 86_400 {
-        let m = (s % 3600) / 60;
-        if m == 0 {
-            format!("{}h", s / 3600)
-        } else {
-            format!("{}h{}m", s / 3600, m)
-        }
-    } else {
-        let h = (s % 86_400) / 3600;
-        if h == 0 {
-            format!("{}d", s / 86_400)
-        } else {
-            format!("{}d{}h", s / 86_400, h)
-        }
-    }
-}
-
-/// A number without noise: 3, 2.5, 0.33.
-pub fn num(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{}", v.round() as i64)
-    } else {
-        let s = format!("{v:.2}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
+/// Numbers and durations as a person reads them (moved to the domain layer;
+/// these paths stay).
+pub use crate::domain::quantity::{human_duration, num};
 
 #[cfg(test)]
 mod tests {

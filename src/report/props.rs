@@ -59,7 +59,7 @@ fn snapshot_with(t: &str) -> Snapshot {
         pod: "keda-operator".into(),
         line: format!("ERROR\tprometheus_scaler\t{t}\t{{\"ScaledObject\": \"spice-runner-keda\"}}"),
     }]);
-    testkit::set_prom_error(&mut s, crate::cluster::promql::NODES, t);
+    testkit::set_prom_error(&mut s, crate::domain::promql::NODES, t);
     if let Some(l) = &mut s.loki {
         l.error = Some(t.into());
     }

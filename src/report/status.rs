@@ -4,8 +4,12 @@
 
 use super::text::neutralise;
 use super::{Styles, human_duration, num};
-use crate::settings::{Bands, Settings};
-use crate::snapshot::*;
+/// The band moved to the domain layer; its old path stays for the checks.
+pub use crate::domain::figures::{Band, band};
+use crate::domain::figures::{Figures, GamePods, MetricValue};
+use crate::domain::promql;
+use crate::domain::snapshot::*;
+use crate::settings::Settings;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -33,23 +37,26 @@ pub struct StatusReport {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodsView {
-    pub total: usize,
-    pub running: usize,
-    pub ready: usize,
-    pub pending: usize,
-    pub failed: usize,
-    pub succeeded: usize,
-    pub crash_looping: usize,
-    pub terminating: usize,
-    pub restarts: i64,
+    /// The figures' counts, flattened so the JSON keeps its shape.
+    #[serde(flatten)]
+    pub counts: GamePods,
     pub items: Vec<PodRow>,
+}
+
+/// The view reads as its counts (`pods.running`), as it did when it held
+/// copies of them.
+impl std::ops::Deref for PodsView {
+    type Target = GamePods;
+    fn deref(&self) -> &GamePods {
+        &self.counts
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodRow {
     pub name: String,
-    pub phase: String,
+    pub phase: PodPhase,
     pub status: String,
     /// Ready containers / all containers, as kubectl's READY column.
     pub ready: String,
@@ -129,55 +136,6 @@ pub struct SessionsView {
     pub query: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Band {
-    Green,
-    Yellow,
-    Red,
-    /// No sessions and no pods: scaled to zero, as designed.
-    Idle,
-    /// The inputs could not be read.
-    Unknown,
-}
-
-impl Band {
-    pub fn word(self) -> &'static str {
-        match self {
-            Band::Green => "green",
-            Band::Yellow => "yellow",
-            Band::Red => "red",
-            Band::Idle => "idle",
-            Band::Unknown => "unknown",
-        }
-    }
-}
-
-/// The runbook's sessions-per-pod bands. Sessions below 0.05/s count as none
-/// (nginx also counts the exporter's own scrapes).
-pub fn band(rate: Option<f64>, pods: Option<f64>, bands: &Bands) -> (Option<f64>, Band) {
-    let (Some(rate), Some(pods)) = (rate, pods) else {
-        return (None, Band::Unknown);
-    };
-    let no_sessions = rate < 0.05;
-    if pods < 0.5 {
-        return if no_sessions {
-            (None, Band::Idle)
-        } else {
-            (None, Band::Red)
-        };
-    }
-    let ratio = rate / pods;
-    let band = if ratio >= bands.green_min && ratio <= bands.green_max {
-        Band::Green
-    } else if ratio >= bands.yellow_min && ratio <= bands.yellow_max {
-        Band::Yellow
-    } else {
-        Band::Red
-    };
-    (Some(ratio), band)
-}
-
 fn age(snap: &Snapshot, t: Option<jiff::Timestamp>) -> Option<i64> {
     t.map(|t| snap.captured_at.as_second() - t.as_second())
 }
@@ -192,7 +150,8 @@ fn cond_bool(c: Option<&Condition>) -> Option<bool> {
 
 impl StatusReport {
     pub fn build(snap: &Snapshot, settings: &Settings) -> StatusReport {
-        let pods = snap.pods.as_ref().map(|pods| {
+        let figures = Figures::of(snap, settings);
+        let pods = snap.pods.as_ref().zip(figures.pods).map(|(pods, n)| {
             let items: Vec<PodRow> = pods
                 .iter()
                 .map(|p| PodRow {
@@ -209,18 +168,7 @@ impl StatusReport {
                     node: p.node.clone(),
                 })
                 .collect();
-            PodsView {
-                total: pods.len(),
-                running: pods.iter().filter(|p| p.phase == "Running").count(),
-                ready: pods.iter().filter(|p| p.ready).count(),
-                pending: pods.iter().filter(|p| p.phase == "Pending").count(),
-                failed: pods.iter().filter(|p| p.phase == "Failed").count(),
-                succeeded: pods.iter().filter(|p| p.phase == "Succeeded").count(),
-                crash_looping: pods.iter().filter(|p| p.crash_looping().is_some()).count(),
-                terminating: pods.iter().filter(|p| p.deleting.is_some()).count(),
-                restarts: pods.iter().map(|p| i64::from(p.restarts)).sum(),
-                items,
-            }
+            PodsView { counts: n, items }
         });
         let keda = snap
             .scaled_object
@@ -309,44 +257,14 @@ impl StatusReport {
             }
             _ => None,
         };
-        // `sum(rate(...))` over no series is an empty answer: there is no
-        // traffic series at all. That is "unknown", not zero sessions.
-        let rate = snap.prom_value(crate::cluster::promql::SESSIONS);
-        let running = snap
-            .prometheus
-            .get(crate::cluster::promql::RUNNING_PODS)
-            .and_then(|a| {
-                // An empty `sum` means no pod series: zero running pods, when the
-                // kube-state-metrics series exist at all.
-                match a.samples.as_deref() {
-                    Some([one]) => Some(one.value),
-                    Some([])
-                        if snap
-                            .prom_value(crate::cluster::promql::KSM_SERIES)
-                            .is_some() =>
-                    {
-                        Some(0.0)
-                    }
-                    _ => None,
-                }
-            });
-        let pending = snap
-            .prometheus
-            .get(crate::cluster::promql::PENDING_PODS)
-            .and_then(|a| match a.samples.as_deref() {
-                Some([one]) => Some(one.value),
-                Some([]) if running.is_some() => Some(0.0),
-                _ => None,
-            });
-        let (per_pod, band) = band(rate, running, &settings.bands);
         let sessions = SessionsView {
-            rate,
-            running_pods: running,
-            per_pod,
-            band,
-            pending_pods: pending,
-            nodes: snap.prom_value(crate::cluster::promql::NODES),
-            query: crate::cluster::promql::sessions(settings).promql,
+            rate: figures.sessions,
+            running_pods: figures.running_pods,
+            per_pod: figures.ratio.per_pod,
+            band: figures.ratio.band,
+            pending_pods: figures.pending_pods,
+            nodes: figures.nodes,
+            query: promql::sessions(settings).promql,
         };
         // A snapshot saved for diagnose also holds sources status does not
         // show (Loki, alert rules, operator logs); their gaps are not status's.
@@ -354,7 +272,12 @@ impl StatusReport {
             .gaps
             .iter()
             .filter(|g| {
-                !["loki", "prometheus-rules", "keda-operator-logs"].contains(&g.source.as_str())
+                ![
+                    GapSource::Loki,
+                    GapSource::PrometheusRules,
+                    GapSource::KedaOperatorLogs,
+                ]
+                .contains(&g.source)
             })
             .cloned()
             .collect();
@@ -497,7 +420,7 @@ pub fn render_table(
         if s.rate.is_none() {
             let why = snap
                 .prometheus
-                .get(crate::cluster::promql::SESSIONS)
+                .get(promql::SESSIONS)
                 .and_then(|a| a.error.clone())
                 .unwrap_or_else(|| {
                     // Status does not measure the scrape spacing: an empty
@@ -537,9 +460,16 @@ pub fn render_table(
             } else {
                 "0 Failed".into()
             };
+            // Terminating pods are not counted as Running (the figures' one
+            // definition), so they are named when there are any.
+            let terminating = if p.terminating > 0 {
+                format!(", {} Terminating", p.terminating)
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{}{} total: {} Running ({} ready), {pending}, {failed}, {crash} · {} restarts",
+                "{}{} total: {} Running ({} ready), {pending}, {failed}, {crash}{terminating} · {} restarts",
                 head(st, "PODS"),
                 p.total,
                 p.running,
@@ -547,7 +477,7 @@ pub fn render_table(
                 p.restarts
             )?;
             // The pods an on-call engineer acts on: why each is stuck.
-            let mut stuck: Vec<&crate::snapshot::PodInfo> = snap
+            let mut stuck: Vec<&PodInfo> = snap
                 .pods
                 .iter()
                 .flatten()
@@ -720,19 +650,7 @@ pub fn render_table(
             let metric = h
                 .metrics
                 .iter()
-                .map(|m| {
-                    let avg = if m.target_type.as_deref() == Some("AverageValue") {
-                        " (avg)"
-                    } else {
-                        ""
-                    };
-                    format!(
-                        "{} {}/{}{avg}",
-                        m.name,
-                        m.current.as_deref().unwrap_or("<unknown>"),
-                        m.target.as_deref().unwrap_or("?")
-                    )
-                })
+                .map(|m| MetricValue::of(m).to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
             writeln!(
@@ -940,37 +858,4 @@ fn render_rest(
         writeln!(out, "{}", crate::report::plain_table(table))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const B: Bands = Bands {
-        green_min: 0.8,
-        green_max: 1.2,
-        yellow_min: 0.5,
-        yellow_max: 1.5,
-    };
-
-    #[test]
-    fn bands_follow_the_runbook() {
-        assert_eq!(band(Some(3.0), Some(3.0), &B), (Some(1.0), Band::Green));
-        assert_eq!(band(Some(1.3), Some(1.0), &B).1, Band::Yellow);
-        assert_eq!(band(Some(0.6), Some(1.0), &B).1, Band::Yellow);
-        assert_eq!(band(Some(0.4), Some(1.0), &B).1, Band::Red);
-        assert_eq!(band(Some(2.0), Some(1.0), &B).1, Band::Red);
-    }
-
-    #[test]
-    fn zero_sessions_and_zero_pods_is_idle_not_red() {
-        assert_eq!(band(Some(0.0), Some(0.0), &B), (None, Band::Idle));
-    }
-
-    #[test]
-    fn sessions_without_pods_is_red_and_unknown_inputs_are_unknown() {
-        assert_eq!(band(Some(2.0), Some(0.0), &B), (None, Band::Red));
-        assert_eq!(band(None, Some(2.0), &B), (None, Band::Unknown));
-        assert_eq!(band(Some(2.0), None, &B), (None, Band::Unknown));
-    }
 }

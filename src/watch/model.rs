@@ -4,9 +4,9 @@
 //! a terminal. The live sources feed it [`Observation`]s; the renderers read it.
 
 use crate::checks::{Finding, Outcome};
-use crate::report::status::{Band, band};
+use crate::domain::figures::{Band, GamePods, Ratio};
+use crate::domain::snapshot::PodInfo;
 use crate::settings::{Bands, Targets};
-use crate::snapshot::PodInfo;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -254,11 +254,6 @@ fn pod_row(p: &PodInfo) -> String {
     )
 }
 
-/// Counts a pod as running: phase Running and not being deleted.
-pub fn is_running(p: &PodInfo) -> bool {
-    p.phase == "Running" && p.deleting.is_none()
-}
-
 /// The figures shown at the top of the view.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
@@ -436,13 +431,8 @@ impl Model {
             self.figures.sessions
         };
         let (running, pending) = if api_ok {
-            let running = self.pods.values().filter(|p| is_running(p)).count();
-            let pending = self
-                .pods
-                .values()
-                .filter(|p| p.phase == "Pending" && p.deleting.is_none())
-                .count();
-            (Some(running), Some(pending))
+            let pods = GamePods::count(self.pods.values());
+            (Some(pods.running), Some(pods.pending))
         } else {
             (self.figures.running, self.figures.pending)
         };
@@ -451,7 +441,10 @@ impl Model {
         } else {
             self.figures.nodes
         };
-        let (ratio, b) = band(sessions, running.map(|r| r as f64), &self.config.bands);
+        let Ratio {
+            per_pod: ratio,
+            band: b,
+        } = Ratio::of(sessions, running.map(|r| r as f64), &self.config.bands);
         let figures = Figures {
             sessions,
             running,
@@ -749,8 +742,8 @@ fn slowest_phase<'a>(
 mod tests {
     use super::*;
     use crate::checks::Area;
+    use crate::domain::snapshot::ContainerInfo;
     use crate::settings::Settings;
-    use crate::snapshot::ContainerInfo;
 
     fn t(secs: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + secs).unwrap()

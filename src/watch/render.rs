@@ -2,8 +2,9 @@
 //! drawing lives here and reads only the model; nothing here changes state.
 //! Colour never carries meaning alone: bands and outcomes are words too.
 
-use super::model::{Model, episode_line, is_running};
+use super::model::{Model, episode_line};
 use crate::checks::Outcome;
+use crate::domain::figures::is_running;
 use crate::report::status::Band;
 use crate::report::text::neutralise;
 use crate::report::{human_duration, num};
@@ -409,7 +410,7 @@ mod tests {
             bands: s.bands,
         });
         let t0 = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let pod = |name: &&str| crate::snapshot::PodInfo {
+        let pod = |name: &&str| crate::domain::snapshot::PodInfo {
             name: name.to_string(),
             namespace: "default".into(),
             phase: "Running".into(),

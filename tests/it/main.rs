@@ -14,6 +14,7 @@ mod hostile;
 mod keda_versions;
 mod krew;
 mod kubectl;
+mod layers;
 mod loadtest;
 mod man;
 mod real_clusters;

@@ -563,3 +563,88 @@ fn status_from_a_saved_snapshot_needs_no_cluster() {
         bad.stderr
     );
 }
+
+/// The shipped healthy example snapshot, edited, in a file of a new temp dir.
+fn edited_example(edit: impl FnOnce(&mut Value)) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scenarios/examples/healthy.snapshot.json"
+    );
+    let mut snap: Value =
+        serde_json::from_str(&std::fs::read_to_string(example).expect("example")).expect("JSON");
+    edit(&mut snap);
+    let file = dir.path().join("edited.snapshot.json");
+    std::fs::write(&file, snap.to_string()).expect("write");
+    (dir, file)
+}
+
+/// The HPA reports its values as Kubernetes quantities; the HPA line reads
+/// them as numbers (`1000m` is `1`), in text and in the JSON's raw values alike.
+#[test]
+fn hpa_metric_quantities_read_as_numbers() {
+    let (dir, file) = edited_example(|snap| {
+        snap["hpas"][0]["metrics"][0]["current"] = Value::from("1000m");
+    });
+    let from = file.to_str().expect("a UTF-8 path");
+    let run = run_bin(BIN, &["status", "--from", from], &[], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let hpa = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("HPA"))
+        .unwrap_or_else(|| panic!("no HPA line in:\n{}", run.stdout));
+    assert!(
+        hpa.ends_with("· s0-prometheus 1/1 (avg)"),
+        "the metric reads 1/1, not 1000m/1: {hpa}"
+    );
+    let json = run_bin(
+        BIN,
+        &["status", "-o", "json", "--from", from],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(json.json()["hpa"]["metrics"][0]["current"], "1000m");
+    // diagnose's hpa.metric writes the metric the same one way.
+    let diagnose = run_bin(
+        BIN,
+        &["diagnose", "-o", "json", "--from", from],
+        &[],
+        dir.path(),
+    );
+    let checks = diagnose.json()["checks"].clone();
+    let metric = checks
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "hpa.metric"))
+        .unwrap_or_else(|| panic!("no hpa.metric in {checks}"))
+        .clone();
+    assert_eq!(metric["message"], "s0-prometheus 1/1 (avg) with 3 replicas");
+}
+
+/// A pod being deleted keeps phase Running, but it is no longer counted as a
+/// running pod: status counts it as Terminating, as the watch view and the
+/// figures do, so the two views of the same pod list agree.
+#[test]
+fn a_terminating_pod_is_not_counted_as_running() {
+    let (dir, file) = edited_example(|snap| {
+        snap["pods"][0]["deleting"] = snap["capturedAt"].clone();
+    });
+    let from = file.to_str().expect("a UTF-8 path");
+    let json = run_bin(
+        BIN,
+        &["status", "-o", "json", "--from", from],
+        &[],
+        dir.path(),
+    )
+    .json();
+    assert_eq!(json["pods"]["total"], 3);
+    assert_eq!(json["pods"]["running"], 2);
+    assert_eq!(json["pods"]["terminating"], 1);
+    let text = run_bin(BIN, &["status", "--from", from], &[], dir.path());
+    assert!(
+        text.stdout
+            .contains("PODS      3 total: 2 Running (3 ready), 0 Pending, 0 Failed, 0 CrashLoopBackOff, 1 Terminating"),
+        "{}",
+        text.stdout
+    );
+}

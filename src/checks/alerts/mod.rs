@@ -6,10 +6,10 @@
 use super::prometheus::{api_command, query_command, samples, value};
 use super::sessions::{running_pods, sessions_now};
 use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
-use crate::cluster::promql;
-use crate::report::num;
-use crate::report::status::{Band, band};
-use crate::snapshot::RuleInfo;
+use crate::domain::figures::{Band, band};
+use crate::domain::promql;
+use crate::domain::quantity::num;
+use crate::domain::snapshot::RuleInfo;
 
 pub(super) mod keda_not_responding;
 pub(super) mod pod_session_ratio;
@@ -96,7 +96,11 @@ mod tests {
         crate::checks::testkit::assert_healthy_passes(crate::checks::Area::Alerts);
     }
 
-    pub(super) fn keda_holds(rate: f64, running: f64, held: f64) -> crate::snapshot::Snapshot {
+    pub(super) fn keda_holds(
+        rate: f64,
+        running: f64,
+        held: f64,
+    ) -> crate::domain::snapshot::Snapshot {
         let mut s = healthy();
         set_prom(&mut s, promql::SESSIONS, Some(rate));
         set_prom(&mut s, promql::RUNNING_PODS, Some(running));

@@ -118,7 +118,7 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
-    use crate::snapshot::GapReason;
+    use crate::domain::snapshot::GapReason;
 
     #[test]
     fn ratio_ok() {

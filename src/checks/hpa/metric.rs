@@ -50,19 +50,10 @@ fn keda_metric<'a>(ctx: &Ctx, hpa: &'a HpaInfo) -> Option<&'a HpaMetric> {
         .or_else(|| hpa.metrics.iter().find(|m| m.type_ == "External"))
 }
 
-/// How `kubectl get hpa` prints a metric: `s0-prometheus 1/1 (avg)`.
+/// A metric as status and watch write it: `s0-prometheus 1/1 (avg)`, its
+/// quantities read as numbers.
 fn show(m: &HpaMetric) -> String {
-    let avg = if m.target_type.as_deref() == Some("AverageValue") {
-        " (avg)"
-    } else {
-        ""
-    };
-    format!(
-        "{} {}/{}{avg}",
-        m.name,
-        m.current.as_deref().unwrap_or("<unknown>"),
-        m.target.as_deref().unwrap_or("<unknown>")
-    )
+    MetricValue::of(m).to_string()
 }
 
 pub(super) fn metric(ctx: &Ctx) -> Verdict {
@@ -142,7 +133,8 @@ pub(super) fn metric(ctx: &Ctx) -> Verdict {
         .command(cmd);
     }
 
-    let current = m.current.as_deref().and_then(parse_quantity);
+    let value = MetricValue::of(m);
+    let current = value.current;
     if current.is_none() && replicas > 0 {
         return with_evidence(
             Verdict::fail(format!(
@@ -165,7 +157,7 @@ pub(super) fn metric(ctx: &Ctx) -> Verdict {
         );
     };
 
-    let target = m.target.as_deref().and_then(parse_quantity);
+    let target = value.target;
     let comparable = matches!(
         m.target_type.as_deref(),
         Some("AverageValue") | Some("Value")
@@ -270,13 +262,13 @@ mod tests {
         expect(
             &v,
             Outcome::Warn,
-            "s0-prometheus 2500m/1 (avg) with 3 replicas: 2.5×",
+            "s0-prometheus 2.5/1 (avg) with 3 replicas: 2.5×",
         );
         assert!(v.evidence[0].contains("about 8 replicas"), "{v:#?}");
         s.hpas.as_mut().unwrap()[0].metrics[0].current = Some("334m".into());
         expect(&eval(metric, &s), Outcome::Warn, "0.33×");
         s.hpas.as_mut().unwrap()[0].metrics[0].current = Some("1200m".into());
-        expect(&eval(metric, &s), Outcome::Pass, "1200m/1");
+        expect(&eval(metric, &s), Outcome::Pass, "1.2/1");
     }
 
     #[test]

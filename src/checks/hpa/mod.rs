@@ -5,8 +5,9 @@
 
 use super::pods::{age, events_for, quote_event, with_evidence};
 use super::{Check, CheckId, Ctx, Docs, Verdict};
-use crate::report::num;
-use crate::snapshot::{Condition, HpaInfo, HpaMetric, Lookup, condition};
+use crate::domain::figures::MetricValue;
+use crate::domain::quantity::num;
+use crate::domain::snapshot::{Condition, HpaInfo, HpaMetric, Lookup, condition};
 
 pub(super) mod conditions;
 pub(super) mod exists;
@@ -38,35 +39,6 @@ fn quoted(c: &Condition) -> String {
     }
 }
 
-/// A Kubernetes quantity ("1", "500m", "2500m", "1k", "1Ki", "1e3") as a number.
-pub(super) fn parse_quantity(q: &str) -> Option<f64> {
-    let q = q.trim();
-    if let Ok(v) = q.parse::<f64>() {
-        return v.is_finite().then_some(v);
-    }
-    const SUFFIXES: &[(&str, f64)] = &[
-        ("Ki", 1024.0),
-        ("Mi", 1_048_576.0),
-        ("Gi", 1_073_741_824.0),
-        ("Ti", 1_099_511_627_776.0),
-        ("Pi", 1_125_899_906_842_624.0),
-        ("Ei", 1_152_921_504_606_846_976.0),
-        ("n", 1e-9),
-        ("u", 1e-6),
-        ("m", 1e-3),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("P", 1e15),
-        ("E", 1e18),
-    ];
-    SUFFIXES.iter().find_map(|(suffix, factor)| {
-        let n: f64 = q.strip_suffix(suffix)?.parse().ok()?;
-        n.is_finite().then_some(n * factor)
-    })
-}
-
 /// Metric failures older than this are history, not the current state.
 const RECENT_EVENT_SECS: i64 = 300;
 
@@ -79,9 +51,9 @@ mod tests {
 
     use crate::checks::testkit::{eval, expect, gap, healthy};
 
-    use crate::snapshot::{GapReason, PAUSED};
+    use crate::domain::snapshot::{GapReason, PAUSED};
 
-    pub(super) fn set_cond(s: &mut crate::snapshot::Snapshot, c: Condition) {
+    pub(super) fn set_cond(s: &mut crate::domain::snapshot::Snapshot, c: Condition) {
         let hpa = &mut s.hpas.as_mut().unwrap()[0];
         hpa.conditions.retain(|x| x.type_ != c.type_);
         hpa.conditions.push(c);
@@ -128,15 +100,5 @@ mod tests {
         // the one not_read rule makes that a skip, never a pass.
         s.gaps.clear();
         expect(&eval(exists, &s), Outcome::Skip, "not collected");
-    }
-
-    #[test]
-    fn quantities_parse() {
-        assert_eq!(parse_quantity("1"), Some(1.0));
-        assert_eq!(parse_quantity("500m"), Some(0.5));
-        assert_eq!(parse_quantity("2k"), Some(2000.0));
-        assert_eq!(parse_quantity("1Ki"), Some(1024.0));
-        assert_eq!(parse_quantity("1e3"), Some(1000.0));
-        assert_eq!(parse_quantity("<unknown>"), None);
     }
 }

@@ -99,7 +99,7 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
-    use crate::snapshot::GapReason;
+    use crate::domain::snapshot::GapReason;
 
     #[test]
     fn active_with_sessions_passes() {

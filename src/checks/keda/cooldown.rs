@@ -3,6 +3,7 @@
 
 use super::query_shape::rate_window_secs;
 use super::*;
+use crate::domain::figures::{HPA_DEFAULT_SCALE_DOWN_STABILIZATION_SECS, RATE_WINDOW_SECS};
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaCooldown,
@@ -19,11 +20,9 @@ pub static CHECK: Check = Check {
     eval: cooldown,
 };
 
-/// The rate window assumed when the trigger query has none we can read.
-const DEFAULT_RATE_WINDOW_SECS: i64 = 60;
-
-/// The HPA's scale-down stabilization when `behavior` is unset (autoscaling/v2).
-const HPA_DEFAULT_SCALE_DOWN_STABILIZATION: i64 = 300;
+/// The rate window assumed when the trigger query has none we can read: the
+/// sessions query's, the runbook's `[1m]`.
+const DEFAULT_RATE_WINDOW_SECS: i64 = RATE_WINDOW_SECS;
 
 pub(super) fn cooldown(ctx: &Ctx) -> Verdict {
     let so = match scaled_object(ctx) {
@@ -58,7 +57,7 @@ pub(super) fn cooldown(ctx: &Ctx) -> Verdict {
         ),
         (None, Some(s)) => (i64::from(s), format!("HPA {hpa_name}")),
         (None, None) => (
-            HPA_DEFAULT_SCALE_DOWN_STABILIZATION,
+            HPA_DEFAULT_SCALE_DOWN_STABILIZATION_SECS,
             "Kubernetes default, behavior unset".to_string(),
         ),
     };

@@ -24,7 +24,7 @@ pub(super) fn events(ctx: &Ctx) -> Verdict {
     };
     let (name, ns) = (&ctx.settings.scaled_object, ctx.ns());
     let now = ctx.snap.captured_at;
-    let warnings: Vec<&crate::snapshot::EventInfo> = all
+    let warnings: Vec<&crate::domain::snapshot::EventInfo> = all
         .iter()
         .filter(|e| {
             e.object_kind == "ScaledObject" && e.object_name == *name && e.type_ == "Warning"
@@ -33,13 +33,14 @@ pub(super) fn events(ctx: &Ctx) -> Verdict {
     if warnings.is_empty() {
         return Verdict::pass(format!("no Warning events on ScaledObject {name}"));
     }
-    let seen_secs =
-        |e: &crate::snapshot::EventInfo| e.last_seen.map(|t| now.as_second() - t.as_second());
+    let seen_secs = |e: &crate::domain::snapshot::EventInfo| {
+        e.last_seen.map(|t| now.as_second() - t.as_second())
+    };
     // Newest first; an event without a time counts as recent.
     let mut sorted = warnings;
     sorted.sort_by_key(|e| seen_secs(e).unwrap_or(i64::MIN));
     let newest = sorted[0];
-    let when = |e: &crate::snapshot::EventInfo| {
+    let when = |e: &crate::domain::snapshot::EventInfo| {
         e.last_seen.map_or("time unknown".to_string(), |t| {
             format!("{} ago", age(now, t))
         })
@@ -93,7 +94,7 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
-    use crate::snapshot::GapReason;
+    use crate::domain::snapshot::GapReason;
 
     #[test]
     fn no_warning_events_pass_even_with_normal_and_foreign_ones() {

@@ -57,7 +57,7 @@ pub(super) fn fallback(ctx: &Ctx) -> Verdict {
 /// How many replicas fallback holds, by `fallback.behavior` (kedacore/keda
 /// v2.20.2 `pkg/fallback/fallback.go` `doFallback`; KEDA 2.17+ reads the
 /// field, older versions and an unset field mean `static`).
-fn fallback_holds(f: &crate::snapshot::Fallback, current: Option<i64>) -> String {
+fn fallback_holds(f: &crate::domain::snapshot::Fallback, current: Option<i64>) -> String {
     let r = f.replicas.map_or("?".to_string(), |n| n.to_string());
     let cur = current.map_or("?".to_string(), |n| n.to_string());
     let pick = |choose: fn(i64, i64) -> i64| match (current, f.replicas) {
@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
-    use crate::snapshot::Fallback;
+    use crate::domain::snapshot::Fallback;
 
     #[test]
     fn fallback_outcomes() {

@@ -81,7 +81,7 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
-    use crate::snapshot::{GapReason, Lookup};
+    use crate::domain::snapshot::{GapReason, Lookup};
 
     #[test]
     fn installed_passes_when_served_or_when_the_scaledobject_was_read() {

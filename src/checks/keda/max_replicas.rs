@@ -46,12 +46,11 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
     };
     let th = threshold_or_one(so);
     let desired = (s / th).ceil().max(0.0);
-    let pods = ctx.snap.prom_value(promql::RUNNING_PODS).or_else(|| {
-        ctx.snap
-            .pods
-            .as_ref()
-            .map(|p| p.iter().filter(|p| p.phase == "Running").count() as f64)
-    });
+    // Running pods as status counts them: kube-state-metrics, else the pod list.
+    let pods = ctx
+        .figures
+        .running_pods
+        .or_else(|| ctx.figures.pods.map(|p| p.running as f64));
     let pods_text = pods.map_or("unknown".to_string(), num);
     let arithmetic = format!(
         "desired = ceil({} sessions / threshold {}) = {}; maxReplicaCount {max}{source}; Running pods {pods_text}",

@@ -38,7 +38,7 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
-    use crate::snapshot::GapReason;
+    use crate::domain::snapshot::GapReason;
 
     #[test]
     fn metrics_apiserver_outcomes_name_the_pod() {

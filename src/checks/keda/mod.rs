@@ -7,14 +7,15 @@
 //! checks say so instead of repeating it.
 
 use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
-use crate::cluster::promql;
-use crate::keda_log;
-use crate::settings::Endpoint;
-use crate::snapshot::{
+use crate::domain::figures::HPA_SYNC_SECS;
+use crate::domain::promql;
+use crate::domain::snapshot::{
     Condition, GapReason, KEDA_DEFAULT_ACTIVATION_THRESHOLD, KEDA_DEFAULT_MAX_REPLICAS,
     KEDA_DEFAULT_POLLING_INTERVAL, Lookup, PAUSED, PAUSED_REPLICAS, PAUSED_SCALE_IN,
     PAUSED_SCALE_OUT, ScaledObjectInfo, TriggerInfo, condition, parse_go_bool,
 };
+use crate::keda_log;
+use crate::settings::Endpoint;
 use jiff::Timestamp;
 
 pub(super) mod activation_threshold;
@@ -37,9 +38,6 @@ pub(super) mod trigger;
 
 // ---------------------------------------------------------------------------
 // Shared helpers
-
-/// The HPA controller's default sync period.
-const HPA_SYNC_SECS: i64 = 15;
 
 /// Warning events newer than this are a current problem.
 const RECENT_EVENT_SECS: i64 = 15 * 60;
@@ -236,7 +234,7 @@ fn sessions(ctx: &Ctx) -> Result<f64, String> {
 
 /// One of KEDA's Deployments, as its pods' verdict needs it.
 struct KedaPods<'a> {
-    pods: Option<&'a Vec<crate::snapshot::PodInfo>>,
+    pods: Option<&'a Vec<crate::domain::snapshot::PodInfo>>,
     /// The gap source of the pod list.
     source: &'static str,
     what: &'static str,
@@ -264,8 +262,9 @@ fn keda_pods(ctx: &Ctx, k: KedaPods) -> Verdict {
         .fix(k.none_fix)
         .command(cmd);
     }
-    let is_ready =
-        |p: &&crate::snapshot::PodInfo| p.phase == "Running" && p.ready && p.deleting.is_none();
+    let is_ready = |p: &&crate::domain::snapshot::PodInfo| {
+        p.phase == "Running" && p.ready && p.deleting.is_none()
+    };
     let ready_count = pods.iter().filter(is_ready).count();
     let mut v = if ready_count == 0 {
         let first = &pods[0];
@@ -327,7 +326,7 @@ fn is_scaler_error(line: &str) -> bool {
 /// about another object is never evidence for ours.
 fn our_log_lines<'a>(
     ctx: &Ctx<'a>,
-) -> impl DoubleEndedIterator<Item = &'a crate::snapshot::LogLine> + 'a {
+) -> impl DoubleEndedIterator<Item = &'a crate::domain::snapshot::LogLine> + 'a {
     let (ns, name) = (
         ctx.settings.namespace.clone(),
         ctx.settings.scaled_object.clone(),
@@ -346,7 +345,7 @@ mod tests {
 
     use crate::checks::testkit::*;
 
-    use crate::snapshot::{GapReason, LogLine, Lookup, Snapshot};
+    use crate::domain::snapshot::{GapReason, LogLine, Lookup, Snapshot};
 
     pub(super) fn so_mut(s: &mut Snapshot) -> &mut ScaledObjectInfo {
         match s.scaled_object.as_mut() {
@@ -560,10 +559,8 @@ mod tests {
             ),
         );
         for c in crate::checks::of_area(crate::checks::Area::Keda) {
-            let v = (c.eval)(&Ctx {
-                snap: &s,
-                settings: &crate::settings::Settings::defaults(),
-            });
+            let settings = crate::settings::Settings::defaults();
+            let v = (c.eval)(&Ctx::new(&s, &settings));
             if matches!(v.outcome, Outcome::Warn | Outcome::Fail) {
                 assert!(v.fix.is_some() && v.command.is_some(), "{}: {v:#?}", c.id);
             }

@@ -62,8 +62,8 @@ pub(super) fn operator_logs(ctx: &Ctx) -> Verdict {
             );
         }
     }
-    let ours: Vec<&crate::snapshot::LogLine> = our_log_lines(ctx).collect();
-    let errors: Vec<&crate::snapshot::LogLine> = ours
+    let ours: Vec<&crate::domain::snapshot::LogLine> = our_log_lines(ctx).collect();
+    let errors: Vec<&crate::domain::snapshot::LogLine> = ours
         .iter()
         .copied()
         .filter(|l| is_scaler_error(&l.line))
@@ -128,7 +128,7 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
-    use crate::snapshot::GapReason;
+    use crate::domain::snapshot::GapReason;
 
     #[test]
     fn clean_logs_pass_and_say_querying_prometheus_is_never_logged() {

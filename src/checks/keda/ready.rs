@@ -140,7 +140,7 @@ fn scaler_errors(ctx: &Ctx) -> Vec<String> {
     let mut out = Vec::new();
     let name = &ctx.settings.scaled_object;
     if let Some(events) = &ctx.snap.events {
-        let mut warnings: Vec<&crate::snapshot::EventInfo> = events
+        let mut warnings: Vec<&crate::domain::snapshot::EventInfo> = events
             .iter()
             .filter(|e| {
                 e.object_kind == "ScaledObject" && e.object_name == *name && e.type_ == "Warning"

@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
-    use crate::snapshot::{GapReason, Lookup};
+    use crate::domain::snapshot::{GapReason, Lookup};
 
     #[test]
     fn scaledobject_passes_when_it_targets_the_existing_deployment() {

@@ -5,12 +5,13 @@
 //! LogQL filters need care.
 
 use super::prometheus::{api_command, value};
-use super::sessions::{NO_SESSIONS, sessions_now};
+use super::sessions::sessions_now;
 use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
-use crate::cluster::promql;
-use crate::report::num;
+use crate::domain::figures::NO_SESSIONS;
+use crate::domain::promql;
+use crate::domain::quantity::num;
+use crate::domain::snapshot::{GapReason, LokiData};
 use crate::settings::{Endpoint, redact_url};
-use crate::snapshot::{GapReason, LokiData};
 
 pub(super) mod heartbeats;
 pub(super) mod reachable;
@@ -58,7 +59,7 @@ mod tests {
 
     use crate::checks::testkit::*;
 
-    use crate::snapshot::Snapshot;
+    use crate::domain::snapshot::Snapshot;
 
     pub(super) fn with_loki(f: impl FnOnce(&mut LokiData)) -> Snapshot {
         let mut s = healthy();

@@ -6,10 +6,12 @@ use super::pods::{
     age, events_for, is_pending, pod_age, quote_event, shorten, why_pending, with_evidence,
 };
 use super::{Check, CheckId, Ctx, Docs, Verdict};
-use crate::cluster::promql;
-use crate::report::{human_duration, num};
+use crate::domain::promql;
+use crate::domain::quantity::{human_duration, num};
+use crate::domain::snapshot::{
+    GapReason, NodeClaimInfo, NodeInfo, NodePoolInfo, PodInfo, Snapshot,
+};
 use crate::settings::parse_duration;
-use crate::snapshot::{GapReason, NodeClaimInfo, NodeInfo, NodePoolInfo, PodInfo, Snapshot};
 
 pub(super) mod ready;
 pub(super) mod scale_down;

@@ -40,7 +40,7 @@ pub(super) fn crashloop(ctx: &Ctx) -> Verdict {
             }
         }
     }
-    let line = |p: &PodInfo, c: &crate::snapshot::ContainerInfo| {
+    let line = |p: &PodInfo, c: &crate::domain::snapshot::ContainerInfo| {
         let mut s = format!(
             "{} container {}: {}, {}",
             p.name,
@@ -48,7 +48,7 @@ pub(super) fn crashloop(ctx: &Ctx) -> Verdict {
             c.waiting_reason
                 .as_deref()
                 .or(c.terminated_reason.as_deref())
-                .unwrap_or(&c.state),
+                .unwrap_or(c.state.as_str()),
             plural(c.restarts.max(0) as usize, "restart", "restarts")
         );
         if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {

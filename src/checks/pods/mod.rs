@@ -4,8 +4,8 @@
 
 use super::nodes::node_coming;
 use super::{Check, CheckId, Ctx, Docs, Verdict};
-use crate::report::{human_duration, num};
-use crate::snapshot::{EventInfo, PodInfo, Snapshot};
+use crate::domain::quantity::{human_duration, num};
+use crate::domain::snapshot::{EventInfo, PodInfo, Snapshot};
 use jiff::Timestamp;
 
 pub(super) mod crashloop;
@@ -78,10 +78,8 @@ pub(super) fn shorten(s: &str, max: usize) -> String {
     }
 }
 
-/// Pending and not being deleted.
-pub(super) fn is_pending(p: &PodInfo) -> bool {
-    p.phase == "Pending" && p.deleting.is_none()
-}
+/// Pending and not being deleted: the figures' one definition.
+pub(super) use crate::domain::figures::is_pending;
 
 /// Why a Pending pod waits: the scheduler's verdict, else its first waiting
 /// container.
@@ -142,7 +140,7 @@ mod tests {
 
     use crate::checks::testkit::{eval, expect, gap, healthy};
 
-    use crate::snapshot::GapReason;
+    use crate::domain::snapshot::GapReason;
 
     pub(super) fn pods(s: &mut Snapshot) -> &mut Vec<PodInfo> {
         s.pods.as_mut().unwrap()

@@ -113,7 +113,11 @@ pub(super) fn sidecar(ctx: &Ctx) -> Verdict {
             .waiting_reason
             .as_deref()
             .or(c0.terminated_reason.as_deref())
-            .unwrap_or(if c0.ready { &c0.state } else { "not ready" });
+            .unwrap_or(if c0.ready {
+                c0.state.as_str()
+            } else {
+                "not ready"
+            });
         let previous = if c0.restarts > 0 { " --previous" } else { "" };
         return with_evidence(
             Verdict::fail(format!(

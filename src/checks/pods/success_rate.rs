@@ -78,11 +78,7 @@ pub(super) fn success_rate(ctx: &Ctx) -> Verdict {
     let others: Vec<&&PodInfo> = counted.iter().filter(|p| p.phase != "Running").collect();
     let mut by_phase: std::collections::BTreeMap<String, usize> = Default::default();
     for p in &others {
-        let phase = if p.phase.is_empty() {
-            "Unknown"
-        } else {
-            p.phase.as_str()
-        };
+        let phase = p.phase.shown();
         *by_phase.entry(phase.to_string()).or_default() += 1;
     }
     let breakdown: Vec<String> = by_phase.iter().map(|(k, n)| format!("{n} {k}")).collect();
@@ -93,11 +89,7 @@ pub(super) fn success_rate(ctx: &Ctx) -> Verdict {
                 format!(
                     "{} {} {} ({})",
                     p.name,
-                    if p.phase.is_empty() {
-                        "Unknown"
-                    } else {
-                        &p.phase
-                    },
+                    p.phase.shown(),
                     human_duration(pod_age(snap, p)),
                     p.display_status()
                 )

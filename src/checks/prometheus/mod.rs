@@ -4,10 +4,10 @@
 //! answer and to print the read-only command that repeats a query.
 
 use super::{Check, CheckId, Ctx, Docs, Verdict};
-use crate::cluster::promql;
-use crate::report::human_duration;
+use crate::domain::promql;
+use crate::domain::quantity::human_duration;
+use crate::domain::snapshot::{GapReason, Sample};
 use crate::settings::{Endpoint, Settings, redact_url};
-use crate::snapshot::{GapReason, Sample};
 
 pub(super) mod kube_state_metrics;
 pub(super) mod nginx_metric;
@@ -115,7 +115,7 @@ mod tests {
 
     use crate::checks::testkit::*;
 
-    use crate::snapshot::PromAnswer;
+    use crate::domain::snapshot::PromAnswer;
 
     pub(super) fn fresh_at(secs_ago: f64) -> f64 {
         now().as_second() as f64 - secs_ago
@@ -126,7 +126,10 @@ mod tests {
         crate::checks::testkit::assert_healthy_passes(crate::checks::Area::Prometheus);
     }
 
-    pub(super) fn unreachable(reason: GapReason, message: &str) -> crate::snapshot::Snapshot {
+    pub(super) fn unreachable(
+        reason: GapReason,
+        message: &str,
+    ) -> crate::domain::snapshot::Snapshot {
         let mut s = healthy();
         for a in s.prometheus.values_mut() {
             *a = PromAnswer {

@@ -4,23 +4,23 @@
 
 use super::prometheus::{query_command, samples, value};
 use super::{Check, CheckId, Ctx, Docs, Verdict};
-use crate::cluster::promql;
-use crate::report::num;
-use crate::report::status::{Band, band};
-use crate::snapshot::{KEDA_DEFAULT_COOLDOWN_PERIOD, KEDA_DEFAULT_POLLING_INTERVAL, Lookup};
+use crate::domain::figures::{Band, NO_SESSIONS, Ratio};
+use crate::domain::promql;
+use crate::domain::quantity::num;
+use crate::domain::snapshot::Lookup;
 
 pub(super) mod ratio;
 pub(super) mod traffic;
 
-/// Sessions below this rate count as none (nginx also counts the exporter's
-/// own stub_status scrapes); the same cut as `report::status::band`.
-pub(crate) const NO_SESSIONS: f64 = 0.05;
-
-/// Active sessions now. An empty `sum(rate(...))` means there is no nginx
-/// series at all: that is unknown, not zero (prometheus.nginx-metric says why).
+/// Active sessions now, the figure status and watch show too. An answer that
+/// could not be read is its gap or error; an empty `sum(rate(...))` means
+/// there is no nginx series at all: that is unknown, not zero
+/// (prometheus.nginx-metric says why).
 pub(crate) fn sessions_now(ctx: &Ctx) -> Result<f64, Verdict> {
-    match value(ctx, promql::SESSIONS)? {
+    let answered = samples(ctx, promql::SESSIONS)?;
+    match ctx.figures.sessions {
         Some(v) => Ok(v),
+        None if !answered.is_empty() => Err(not_one_series(answered.len(), "sessions")),
         None => Err(Verdict::skip(format!(
             "sessions unknown: no nginx_http_requests_total{{service=\"{}\"}} series with a rate (see prometheus.nginx-metric)",
             promql::escape(&ctx.settings.nginx_service)
@@ -28,19 +28,29 @@ pub(crate) fn sessions_now(ctx: &Ctx) -> Result<f64, Verdict> {
     }
 }
 
-/// Running pods per kube-state-metrics (`sum`, not the runbook's `count`). An
-/// empty `sum` is zero pods when kube-state-metrics' series exist at all.
+/// Running pods per kube-state-metrics (`sum`, not the runbook's `count`),
+/// the figure status shows too. An empty `sum` is zero pods when
+/// kube-state-metrics' series exist at all (`Figures::running_pods`).
 pub(crate) fn running_pods(ctx: &Ctx) -> Result<f64, Verdict> {
-    if let Some(v) = value(ctx, promql::RUNNING_PODS)? {
+    let answered = samples(ctx, promql::RUNNING_PODS)?;
+    if let Some(v) = ctx.figures.running_pods {
         return Ok(v);
     }
-    match samples(ctx, promql::KSM_SERIES) {
-        Ok(s) if !s.is_empty() => Ok(0.0),
-        Ok(_) => Err(Verdict::skip(
-            "running pods unknown: no kube_pod_status_phase series (see prometheus.kube-state-metrics)",
-        )),
-        Err(v) => Err(v),
+    if !answered.is_empty() {
+        return Err(not_one_series(answered.len(), "running pods"));
     }
+    samples(ctx, promql::KSM_SERIES)?;
+    Err(Verdict::skip(
+        "running pods unknown: no kube_pod_status_phase series (see prometheus.kube-state-metrics)",
+    ))
+}
+
+/// A one-series query (`sum` without `by`) that answered several series was
+/// not answered as asked; its value is unknown rather than added up.
+fn not_one_series(n: usize, what: &str) -> Verdict {
+    Verdict::skip(format!(
+        "{what} unknown: Prometheus answered {n} series where a sum answers one"
+    ))
 }
 
 fn pods_word(n: f64) -> &'static str {
@@ -57,7 +67,7 @@ mod tests {
 
     use crate::checks::testkit::*;
 
-    use crate::snapshot::Snapshot;
+    use crate::domain::snapshot::Snapshot;
 
     pub(super) fn with(sessions: Option<f64>, running: Option<f64>) -> Snapshot {
         let mut s = healthy();

@@ -27,13 +27,9 @@ fn ratio_query(ctx: &Ctx) -> String {
     format!("{sessions} / {running}")
 }
 
-/// Game pods in phase Pending (from the pod list; 0 when it was not read).
+/// Game pods Pending in the pod list (0 when it was not read).
 fn pending_pods(ctx: &Ctx) -> f64 {
-    ctx.snap
-        .pods
-        .as_ref()
-        .map(|p| p.iter().filter(|p| p.phase == "Pending").count() as f64)
-        .unwrap_or(0.0)
+    ctx.figures.pods.map_or(0.0, |p| p.pending as f64)
 }
 
 pub(super) fn ratio(ctx: &Ctx) -> Verdict {
@@ -46,7 +42,8 @@ pub(super) fn ratio(ctx: &Ctx) -> Verdict {
         Err(v) => return v,
     };
     let b = ctx.settings.bands;
-    let (per_pod, band) = band(Some(rate), Some(running), &b);
+    // The figures' ratio is of these same two figures.
+    let Ratio { per_pod, band } = ctx.figures.ratio;
     let query = ratio_query(ctx);
     let observed = format!(
         "{} sessions / {} running {}",
@@ -115,7 +112,7 @@ mod tests {
 
     use crate::checks::Outcome;
     use crate::checks::testkit::*;
-    use crate::snapshot::GapReason;
+    use crate::domain::snapshot::GapReason;
 
     #[test]
     fn green_ratio_passes_with_the_arithmetic() {

@@ -18,10 +18,13 @@ pub static CHECK: Check = Check {
     eval: traffic,
 };
 
-/// Pods in phase Running in the pod list (what kube-state-metrics counts).
+/// The window `promql::SESSIONS_MAX_5M` looks back over: traffic gone this
+/// long is gone.
+const NO_TRAFFIC_SECS: i64 = 300;
+
+/// Running game pods in the pod list, counted as status and watch count them.
 fn listed_running(ctx: &Ctx) -> Option<f64> {
-    let pods = ctx.snap.pods.as_ref()?;
-    Some(pods.iter().filter(|p| p.phase == "Running").count() as f64)
+    ctx.figures.pods.map(|p| p.running as f64)
 }
 
 pub(super) fn traffic(ctx: &Ctx) -> Verdict {
@@ -82,10 +85,9 @@ pub(super) fn traffic(ctx: &Ctx) -> Verdict {
     }
 
     // No traffic now: how far down should the Deployment be, and by when?
-    let min = so.map_or(0, |so| so.min_replicas_or_default());
-    let floor = so.and_then(|so| so.idle_replicas).unwrap_or(min).max(0);
-    let floor_f = floor as f64;
-    if running < floor_f + 0.5 {
+    let scale_down = ctx.figures.scale_down;
+    let floor = scale_down.floor;
+    if running < floor as f64 + 0.5 {
         return if running < 0.5 {
             Verdict::pass(format!("idle: {} sessions, 0 pods", num(sessions)))
         } else {
@@ -110,46 +112,11 @@ pub(super) fn traffic(ctx: &Ctx) -> Verdict {
         ));
     }
 
-    let defaults = if so.is_some() {
-        ""
-    } else {
-        " (KEDA defaults: ScaledObject not read)"
-    };
-    let (expected, arithmetic) = if floor == 0 {
-        let cooldown = so.map_or(KEDA_DEFAULT_COOLDOWN_PERIOD, |so| {
-            so.cooldown_period_or_default()
-        });
-        let polling = so.map_or(KEDA_DEFAULT_POLLING_INTERVAL, |so| {
-            so.polling_interval_or_default()
-        });
-        (
-            60 + cooldown + polling,
-            format!(
-                "KEDA scales to 0 about {} s after the last request: 60 s rate window + cooldownPeriod {cooldown} s + pollingInterval {polling} s{defaults}",
-                60 + cooldown + polling
-            ),
-        )
-    } else {
-        let stabilization = so
-            .and_then(|so| so.scale_down_stabilization)
-            .or_else(|| {
-                ctx.snap
-                    .keda_hpa(so_name)
-                    .and_then(|h| h.scale_down_stabilization.map(i64::from))
-            })
-            .unwrap_or(300);
-        (
-            60 + stabilization + 15,
-            format!(
-                "the HPA scales down to {floor} about {} s after the last request: 60 s rate window + scale-down stabilization {stabilization} s + HPA sync 15 s",
-                60 + stabilization + 15
-            ),
-        )
-    };
+    let (expected, arithmetic) = (scale_down.expected_secs(), scale_down.arithmetic());
     let message =
         format!("not scaling down: no traffic for 5 min, {running_text} (minReplicaCount {floor})");
     let fix = "the trigger must fall to or below activationThreshold without sessions (nginx also counts the exporter's scrapes): check the ScaledObject's Active condition, pause annotations and fallback (keda.active, keda.paused, keda.fallback, keda.cooldown)";
-    if expected <= 300 {
+    if expected <= NO_TRAFFIC_SECS {
         return Verdict::fail(message)
             .evidence(format!("{arithmetic}: less than the 5 min without traffic"))
             .fix(fix)

@@ -8,6 +8,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use super::kinds::{ContainerState, GapSource, PodPhase};
+
 pub const API_VERSION: &str = "spice.kubectl.dev/v1alpha1";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,7 +61,7 @@ pub struct Snapshot {
     /// Heartbeat data from Loki; `None` when Loki was not reached (see gaps).
     #[serde(default)]
     pub loki: Option<LokiData>,
-    /// Prometheus answers, keyed by the query's purpose (see `cluster::promql`).
+    /// Prometheus answers, keyed by the query's purpose (see `domain::promql`).
     #[serde(default)]
     pub prometheus: BTreeMap<String, PromAnswer>,
     #[serde(default)]
@@ -94,8 +96,10 @@ impl Snapshot {
         }
     }
 
-    /// The gap recorded for a source, if any.
-    pub fn gap(&self, source: &str) -> Option<&Gap> {
+    /// The gap recorded for a source, if any (`snap.gap(GapSource::Pods)`,
+    /// or by its string).
+    pub fn gap(&self, source: impl Into<GapSource>) -> Option<&Gap> {
+        let source = source.into();
         self.gaps.iter().find(|g| g.source == source)
     }
 
@@ -263,7 +267,7 @@ pub struct Apis {
 #[serde(rename_all = "camelCase")]
 pub struct Gap {
     /// Which source: `pods`, `scaledobject`, `hpa`, `nodes`, `prometheus`, ...
-    pub source: String,
+    pub source: GapSource,
     pub reason: GapReason,
     /// One line: what went wrong.
     pub message: String,
@@ -328,7 +332,7 @@ pub struct PodInfo {
     pub name: String,
     pub namespace: String,
     /// `status.phase`; empty if the API had none yet.
-    pub phase: String,
+    pub phase: PodPhase,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
     pub created: Option<Timestamp>,
@@ -366,7 +370,7 @@ impl PodInfo {
         }
         for c in &self.containers {
             if let Some(r) = &c.waiting_reason
-                && (r != "ContainerCreating" || self.phase == "Pending")
+                && (r != "ContainerCreating" || self.phase == PodPhase::Pending)
             {
                 return r.clone();
             }
@@ -376,10 +380,10 @@ impl PodInfo {
                 return r.clone();
             }
         }
-        if self.phase.is_empty() {
+        if self.phase == PodPhase::Unset {
             "Unknown".into()
         } else {
-            self.phase.clone()
+            self.phase.to_string()
         }
     }
 }
@@ -391,7 +395,7 @@ pub struct ContainerInfo {
     pub ready: bool,
     pub restarts: i32,
     /// running | waiting | terminated | unknown (no status yet)
-    pub state: String,
+    pub state: ContainerState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
