@@ -86,7 +86,7 @@ pub fn write_data<T: Serialize>(
             out.write_all(text.as_bytes())
         }
         _ => {
-            serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
             out.write_all(b"\n")
         }
     }
