@@ -119,6 +119,22 @@ impl Fatal {
         }
     }
 
+    /// The error line's text (empty for a closed pipe).
+    pub fn message(&self) -> &str {
+        match self {
+            Fatal::CouldNotRun { message, .. } => message,
+            Fatal::BrokenPipe => "",
+        }
+    }
+
+    /// The hint line's text, if there is one.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Fatal::CouldNotRun { hint, .. } => hint.as_deref(),
+            Fatal::BrokenPipe => None,
+        }
+    }
+
     /// The exit status the contract gives this error.
     pub fn exit_status(&self) -> ExitStatus {
         match self {

@@ -120,8 +120,8 @@ mod tests {
         assert_eq!(ok["prometheus.io/rules"], "");
         for bad in ["release", "=x", "-a=b", "a=b c", "Bad.Prefix/a=b"] {
             let err = parse_labels(&[bad.to_string()]).unwrap_err();
-            assert!(err.message.contains(bad), "{bad}: {}", err.message);
-            assert!(err.hint.is_some());
+            assert!(err.message().contains(bad), "{bad}: {}", err.message());
+            assert!(err.hint().is_some());
         }
     }
 }

@@ -526,8 +526,7 @@ pub async fn run(
             episodes: model.episodes.iter().cloned().collect(),
             episode_in_progress: in_progress(&model),
         };
-        serde_json::to_writer(&mut *out, &summary)
-            .map_err(std::io::Error::from)?;
+        serde_json::to_writer(&mut *out, &summary).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
     } else {
         if reason == "timeout" && until.is_some() {
