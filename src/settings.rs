@@ -1388,6 +1388,26 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_every_setting_with_its_env_and_flag() {
+        let readme = include_str!("../README.md");
+        for d in SETTINGS {
+            let flag = d
+                .flag
+                .map(|f| format!("`{f}`"))
+                .unwrap_or_else(|| "–".into());
+            let flag = if d.key == "namespace" {
+                "`-n/--namespace`".into()
+            } else if d.key == "selector" {
+                "`-l/--selector`".into()
+            } else {
+                flag
+            };
+            let row = format!("| {flag} | `{}` | `{}` |", d.key, d.env());
+            assert!(readme.contains(&row), "README has no row {row}");
+        }
+    }
+
+    #[test]
     fn unknown_key_names_file_line_and_key() {
         let err = file("selector: app=x\n\nscaledObjekt: oops\n")
             .unwrap_err()
