@@ -407,6 +407,107 @@ pub async fn run(
     let karpenter = read_karpenter(client, timeout, KARPENTER_V1);
     let karpenter_events = read_karpenter_events(client, timeout, ns);
 
+    let (kube_reads, (prom, rules, loki)) = tokio::join!(
+        async {
+            tokio::join!(
+                discovery,
+                pods,
+                deployment,
+                scaled_object,
+                hpas,
+                nodes,
+                events,
+                operator,
+                metrics_apiserver,
+                karpenter,
+                karpenter_events
+            )
+        },
+        http_reads(sources, settings, scope)
+    );
+    let (
+        discovery,
+        pods,
+        deployment,
+        scaled_object,
+        hpas,
+        nodes,
+        events,
+        operator,
+        metrics_apiserver,
+        karpenter,
+        karpenter_events,
+    ) = kube_reads;
+
+    if let Some(e) = no_cluster(
+        [
+            discovery.as_ref().err(),
+            pods.as_ref().err(),
+            nodes.as_ref().err(),
+            events.as_ref().err(),
+        ],
+        &sources.server,
+        timeout,
+    ) {
+        return Err(e);
+    }
+
+    let discovered = discovery.as_ref().ok().map(karpenter_versions);
+    let (pools, claims, karpenter_version) =
+        karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
+    let mut b = SnapshotBuilder::new(snap);
+    b.discovery(discovery.as_ref().map_err(Clone::clone));
+    b.pods(pods.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.deployment(found(deployment.as_ref()));
+    b.scaled_object(found(scaled_object.as_ref()));
+    b.hpas(hpas.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.nodes(nodes.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.events(
+        events.as_ref().map(|l| &l.items).map_err(Clone::clone),
+        karpenter_events,
+    );
+    b.operator_pods(operator.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    if scope == Scope::Full
+        && let Some(pods) = b.get().operator_pods.clone()
+    {
+        let (lines, failure) = read_operator_logs(client, settings, &pods).await;
+        b.operator_logs(lines, failure);
+    }
+    b.metrics_apiserver_pods(
+        metrics_apiserver
+            .as_ref()
+            .map(|l| &l.items)
+            .map_err(Clone::clone),
+    );
+    b.prometheus_rules(rules);
+    b.loki(loki);
+    b.node_pools(
+        pools.as_ref().map(|l| &l.items).map_err(Clone::clone),
+        karpenter_version,
+    );
+    b.node_claims(claims.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    let (answers, failure) = prom;
+    b.prometheus(answers, failure);
+    Ok(b.finish())
+}
+
+type PromRead = (
+    std::collections::BTreeMap<String, PromAnswer>,
+    Option<Failure>,
+);
+
+/// The reads over HTTP, all at once: every query's answer (and the
+/// Prometheus gap), and for a full scope the alert rules and Loki.
+async fn http_reads(
+    sources: &Sources,
+    settings: &Settings,
+    scope: Scope,
+) -> (
+    PromRead,
+    Option<Result<Vec<RuleInfo>, Failure>>,
+    Option<Result<LokiData, Failure>>,
+) {
+    let timeout = settings.request_timeout;
     let queries = match scope {
         Scope::Status => promql::status_queries(settings),
         Scope::Full => promql::diagnose_queries(settings),
@@ -440,7 +541,7 @@ pub async fn run(
             _ => None,
         }
     };
-    let prom_reads = async {
+    let prom = async {
         match &sources.prometheus {
             Ok(api) => {
                 let answers = join_all(queries.iter().map(|q| async move {
@@ -466,106 +567,8 @@ pub async fn run(
         }
     };
 
-    let (kube_reads, prom, rules, loki) = tokio::join!(
-        async {
-            tokio::join!(
-                discovery,
-                pods,
-                deployment,
-                scaled_object,
-                hpas,
-                nodes,
-                events,
-                operator,
-                metrics_apiserver,
-                karpenter,
-                karpenter_events
-            )
-        },
-        prom_reads,
-        rules,
-        loki
-    );
-    let (
-        discovery,
-        pods,
-        deployment,
-        scaled_object,
-        hpas,
-        nodes,
-        events,
-        operator,
-        metrics_apiserver,
-        karpenter,
-        karpenter_events,
-    ) = kube_reads;
-
-    // No cluster at all: every Kubernetes read failed for lack of a server or
-    // of valid credentials. Anything less is a partial status with gaps.
-    let all: [Option<&Failure>; 4] = [
-        discovery.as_ref().err(),
-        pods.as_ref().err(),
-        nodes.as_ref().err(),
-        events.as_ref().err(),
-    ];
-    if all.iter().all(|f| f.is_some()) {
-        let failures: Vec<&Failure> = all.iter().flatten().copied().collect();
-        if failures.iter().any(|f| f.reason == GapReason::Unauthorized) {
-            return Err(Error::Unauthorized {
-                server: sources.server.clone(),
-            });
-        }
-        if failures
-            .iter()
-            .all(|f| matches!(f.reason, GapReason::Unreachable | GapReason::Timeout))
-        {
-            let first = failures[0];
-            if first.reason == GapReason::Timeout {
-                return Err(Error::Timeout {
-                    server: sources.server.clone(),
-                    seconds: timeout.as_secs(),
-                });
-            }
-            return Err(Error::Unreachable {
-                server: sources.server.clone(),
-                message: first.message.clone(),
-            });
-        }
-    }
-
-    let discovered = discovery.as_ref().ok().map(karpenter_versions);
-    let (pools, claims, karpenter_version) =
-        karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
-    let mut b = SnapshotBuilder::new(snap);
-    b.discovery(discovery.as_ref().map_err(Clone::clone));
-    b.pods(pods.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    b.deployment(found(deployment.as_ref()));
-    b.scaled_object(found(scaled_object.as_ref()));
-    b.hpas(hpas.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    b.nodes(nodes.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    b.events(
-        events.as_ref().map(|l| &l.items).map_err(Clone::clone),
-        karpenter_events,
-    );
-    b.operator_pods(operator.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    if full && let Some(pods) = b.get().operator_pods.clone() {
-        let (lines, failure) = read_operator_logs(client, settings, &pods).await;
-        b.operator_logs(lines, failure);
-    }
-    b.metrics_apiserver_pods(
-        metrics_apiserver
-            .as_ref()
-            .map(|l| &l.items)
-            .map_err(Clone::clone),
-    );
-    b.prometheus_rules(rules);
-    b.loki(loki);
-    b.node_pools(
-        pools.as_ref().map(|l| &l.items).map_err(Clone::clone),
-        karpenter_version,
-    );
-    b.node_claims(claims.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    let (answers, failure) = match prom {
+    let (prom, rules, loki) = tokio::join!(prom, rules, loki);
+    let prom = match prom {
         Ok(answers) => prometheus_answers(answers),
         Err(message) => (
             Default::default(),
@@ -576,8 +579,40 @@ pub async fn run(
             }),
         ),
     };
-    b.prometheus(answers, failure);
-    Ok(b.finish())
+    (prom, rules, loki)
+}
+
+/// No cluster at all: every basic Kubernetes read (discovery, pods, nodes,
+/// events) failed for lack of a server or of valid credentials. Anything
+/// less is a partial status with gaps, so `None`.
+fn no_cluster(reads: [Option<&Failure>; 4], server: &str, timeout: Duration) -> Option<Error> {
+    if reads.iter().any(|f| f.is_none()) {
+        return None;
+    }
+    let failures: Vec<&Failure> = reads.into_iter().flatten().collect();
+    if failures.iter().any(|f| f.reason == GapReason::Unauthorized) {
+        return Some(Error::Unauthorized {
+            server: server.to_string(),
+        });
+    }
+    if !failures
+        .iter()
+        .all(|f| matches!(f.reason, GapReason::Unreachable | GapReason::Timeout))
+    {
+        return None;
+    }
+    let first = failures[0];
+    Some(if first.reason == GapReason::Timeout {
+        Error::Timeout {
+            server: server.to_string(),
+            seconds: timeout.as_secs(),
+        }
+    } else {
+        Error::Unreachable {
+            server: server.to_string(),
+            message: first.message.clone(),
+        }
+    })
 }
 
 /// A single object's read: not found is an answer (`None`), not a gap.

@@ -528,6 +528,21 @@ pub fn render_table(
     )?;
     writeln!(out)?;
 
+    render_sessions(out, r, snap, settings, st)?;
+    render_pods(out, r, snap, st)?;
+    render_keda(out, r, snap, settings, st)?;
+    render_hpa(out, r, snap, settings, st)?;
+    render_rest(out, r, snap, st, wide)
+}
+
+/// SESSIONS: sessions, running pods and the ratio's band, or why they are unknown.
+fn render_sessions(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    settings: &Settings,
+    st: &Styles,
+) -> io::Result<()> {
     // Sessions first: it is the question the whole tool answers.
     let s = &r.sessions;
     if let Some(g) = snap
@@ -597,6 +612,16 @@ pub fn render_table(
         }
     }
 
+    Ok(())
+}
+
+/// PODS: the counts and the stuck pods, each with why.
+fn render_pods(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    st: &Styles,
+) -> io::Result<()> {
     match (&r.pods, snap.gap("pods")) {
         (Some(p), _) => {
             let crash = if p.crash_looping > 0 {
@@ -661,6 +686,17 @@ pub fn render_table(
         (None, None) => writeln!(out, "{}?", head(st, "PODS"))?,
     }
 
+    Ok(())
+}
+
+/// KEDA: the ScaledObject's conditions, replicas, trigger, polling and cooldown.
+fn render_keda(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    settings: &Settings,
+    st: &Styles,
+) -> io::Result<()> {
     match (&r.keda, &snap.scaled_object, snap.gap("scaledobject")) {
         (Some(k), _, _) => {
             let paused = if k.paused {
@@ -763,6 +799,17 @@ pub fn render_table(
         _ => writeln!(out, "{}?", head(st, "KEDA"))?,
     }
 
+    Ok(())
+}
+
+/// HPA: replicas, the metric against its target, and conditions off their healthy state.
+fn render_hpa(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    settings: &Settings,
+    st: &Styles,
+) -> io::Result<()> {
     match (&r.hpa, snap.gap("hpa")) {
         (Some(h), _) => {
             let metric = h
@@ -837,7 +884,7 @@ pub fn render_table(
                     head(st, "HPA"),
                     st.dim(&format!("– {name} not found (no KEDA)"))
                 )?;
-                return render_rest(out, r, snap, st, wide);
+                return Ok(());
             }
             let why = if matches!(snap.scaled_object, Some(Lookup::Found(ref so)) if so.paused()) {
                 " (KEDA deletes it while the ScaledObject is paused)"
@@ -853,7 +900,7 @@ pub fn render_table(
         }
     }
 
-    render_rest(out, r, snap, st, wide)
+    Ok(())
 }
 
 /// NODES, Karpenter, the gaps not shown in place, and the wide pod list.
