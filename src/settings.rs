@@ -722,155 +722,38 @@ impl Settings {
         effective: Vec<Effective>,
         file_text: &str,
     ) -> Result<Settings, SettingsError> {
-        let get = |key: &str| -> (&Option<String>, &Source) {
-            let e = effective
-                .iter()
-                .find(|e| e.key == key)
-                .expect("every key is resolved");
-            (&e.value, &e.source)
+        let vals = Values {
+            effective: &effective,
+            file_text,
         };
-        let fail = |key: &str, message: String| -> SettingsError {
-            let (_, source) = get(key);
-            match source {
-                Source::File(path) => {
-                    let leaf = key.rsplit('.').next().unwrap_or(key);
-                    let line = line_of(file_text, leaf, 1)
-                        .map(|l| format!("line {l}: "))
-                        .unwrap_or_default();
-                    SettingsError::File {
-                        file: path.clone(),
-                        message: format!("{line}{key}: {message}"),
-                    }
-                }
-                other => SettingsError::Value {
-                    source_name: other.to_string(),
-                    key: key.to_string(),
-                    message,
-                },
-            }
-        };
-        let text = |key: &str| -> Result<String, SettingsError> {
-            match get(key).0 {
-                Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-                _ => Err(fail(key, "must not be empty".into())),
-            }
-        };
-        let name = |key: &str| -> Result<String, SettingsError> {
-            let v = text(key)?;
-            if is_dns_name(&v) {
-                Ok(v)
-            } else {
-                Err(fail(
-                    key,
-                    format!(
-                        "{v:?} is not a valid Kubernetes name (lowercase letters, digits, '-', '.')"
-                    ),
-                ))
-            }
-        };
-        let selector = |key: &str| -> Result<String, SettingsError> {
-            let v = text(key)?;
-            validate_selector(&v).map_err(|m| fail(key, m))?;
-            Ok(v)
-        };
-        let number = |key: &str| -> Result<f64, SettingsError> {
-            let v = text(key)?;
-            match v.parse::<f64>() {
-                Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
-                _ => Err(fail(key, format!("{v:?} is not a non-negative number"))),
-            }
-        };
-        let duration = |key: &str, range: DurationRange| -> Result<Duration, SettingsError> {
-            let v = text(key)?;
-            range.parse(&v).map_err(|m| fail(key, m))
-        };
-        let service = |key: &str| -> Result<ServiceRef, SettingsError> {
-            ServiceRef::parse(&text(key)?).map_err(|m| fail(key, m))
-        };
-        // Loki's tenant IDs: letters, digits and !-_.*'() (up to 150), with
-        // `|` joining several for a federated query; it goes into a header.
-        let tenant = |key: &str| -> Result<Option<String>, SettingsError> {
-            let Some(v) = get(key)
-                .0
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            else {
-                return Ok(None);
-            };
-            let allowed = |c: char| c.is_ascii_alphanumeric() || "!-_.*'()|".contains(c);
-            if v.len() <= 150 && v.chars().all(allowed) {
-                Ok(Some(v.to_string()))
-            } else {
-                Err(fail(
-                    key,
-                    "a Loki tenant ID is at most 150 letters, digits and !-_.*'() (| joins several)".into(),
-                ))
-            }
-        };
-        let url = |key: &str| -> Result<Option<String>, SettingsError> {
-            match get(key)
-                .0
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            {
-                None => Ok(None),
-                Some(v) => match url::Url::parse(v) {
-                    Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
-                        if u.password().is_some() || !u.username().is_empty() {
-                            Err(fail(
-                                key,
-                                format!(
-                                    "{} carries credentials; put the token in {} instead",
-                                    redact_url(v),
-                                    if key.starts_with("loki") {
-                                        "SPICE_LOKI_TOKEN"
-                                    } else {
-                                        "SPICE_PROMETHEUS_TOKEN"
-                                    }
-                                ),
-                            ))
-                        } else {
-                            Ok(Some(v.trim_end_matches('/').to_string()))
-                        }
-                    }
-                    _ => Err(fail(
-                        key,
-                        format!("{:?} is not an http(s) URL", redact_url(v)),
-                    )),
-                },
-            }
-        };
-
-        let namespace = match get("namespace").0 {
-            Some(_) => name("namespace")?,
+        let namespace = match vals.get("namespace").0 {
+            Some(_) => vals.name("namespace")?,
             None => "default".to_string(),
         };
-        let color = match text("color")?.as_str() {
+        let color = match vals.text("color")?.as_str() {
             "auto" => ColorChoice::Auto,
             "always" => ColorChoice::Always,
             "never" => ColorChoice::Never,
             other => {
-                return Err(fail(
+                return Err(vals.fail(
                     "color",
                     format!("{other:?} is not one of auto, always, never"),
                 ));
             }
         };
-        let prometheus = match url("prometheusUrl")? {
+        let prometheus = match vals.url("prometheusUrl")? {
             Some(u) => Endpoint::Url(u),
-            None => Endpoint::Service(service("prometheusService")?),
+            None => Endpoint::Service(vals.service("prometheusService")?),
         };
-        let loki = match url("lokiUrl")? {
+        let loki = match vals.url("lokiUrl")? {
             Some(u) => Endpoint::Url(u),
-            None => Endpoint::Service(service("lokiService")?),
+            None => Endpoint::Service(vals.service("lokiService")?),
         };
         let bands = Bands {
-            green_min: number("ratio.greenMin")?,
-            green_max: number("ratio.greenMax")?,
-            yellow_min: number("ratio.yellowMin")?,
-            yellow_max: number("ratio.yellowMax")?,
+            green_min: vals.number("ratio.greenMin")?,
+            green_max: vals.number("ratio.greenMax")?,
+            yellow_min: vals.number("ratio.yellowMin")?,
+            yellow_max: vals.number("ratio.yellowMax")?,
         };
         if !(bands.yellow_min <= bands.green_min
             && bands.green_min <= bands.green_max
@@ -884,9 +767,9 @@ impl Settings {
                 "ratio.yellowMax",
             ]
             .into_iter()
-            .find(|k| *get(k).1 != Source::Default)
+            .find(|k| *vals.get(k).1 != Source::Default)
             .unwrap_or("ratio.greenMin");
-            return Err(fail(
+            return Err(vals.fail(
                 culprit,
                 format!(
                     "bands must satisfy yellowMin ≤ greenMin ≤ greenMax ≤ yellowMax (got {} ≤ {} ≤ {} ≤ {})",
@@ -895,45 +778,51 @@ impl Settings {
             ));
         }
         let targets = Targets {
-            scale_up_seconds: duration("targets.scaleUp", TARGET_RANGE)?.as_secs_f64(),
-            scale_down_seconds: duration("targets.scaleDown", TARGET_RANGE)?.as_secs_f64(),
-            pod_success_rate: number("targets.podSuccessRate")?,
-            heartbeat_per_session: number("targets.heartbeatPerSession")?,
+            scale_up_seconds: vals
+                .duration("targets.scaleUp", TARGET_RANGE)?
+                .as_secs_f64(),
+            scale_down_seconds: vals
+                .duration("targets.scaleDown", TARGET_RANGE)?
+                .as_secs_f64(),
+            pod_success_rate: vals.number("targets.podSuccessRate")?,
+            heartbeat_per_session: vals.number("targets.heartbeatPerSession")?,
         };
         if targets.pod_success_rate > 1.0 {
-            return Err(fail(
+            return Err(vals.fail(
                 "targets.podSuccessRate",
                 "must be a fraction between 0 and 1, e.g. 0.99".into(),
             ));
         }
         // kubectl's "0 means no timeout" would let one dead source hang the
         // whole run; the plugin's default keeps it bounded instead.
-        let request_timeout = match get("requestTimeout")
+        let request_timeout = match vals
+            .get("requestTimeout")
             .0
             .as_deref()
             .map(|v| parse_duration(v.trim()))
         {
             Some(Ok(d)) if d.is_zero() => Duration::from_secs(10),
-            _ => duration("requestTimeout", REQUEST_TIMEOUT_RANGE)?,
+            _ => vals.duration("requestTimeout", REQUEST_TIMEOUT_RANGE)?,
         };
         let settings = Settings {
             namespace,
-            selector: selector("selector")?,
-            deployment: name("deployment")?,
-            scaled_object: name("scaledObject")?,
-            nginx_service: text("nginxService")?,
+            selector: vals.selector("selector")?,
+            deployment: vals.name("deployment")?,
+            scaled_object: vals.name("scaledObject")?,
+            nginx_service: vals.text("nginxService")?,
             prometheus,
-            grafana_service: service("grafanaService")?,
+            grafana_service: vals.service("grafanaService")?,
             loki,
-            loki_query: text("lokiQuery")?,
-            loki_tenant: tenant("lokiTenant")?,
-            keda_namespace: name("kedaNamespace")?,
-            keda_operator_selector: selector("kedaOperatorSelector")?,
-            keda_metrics_apiserver_selector: selector("kedaMetricsApiserverSelector")?,
-            sidecar_container: name("sidecarContainer")?,
+            loki_query: vals.text("lokiQuery")?,
+            loki_tenant: vals.tenant("lokiTenant")?,
+            keda_namespace: vals.name("kedaNamespace")?,
+            keda_operator_selector: vals.selector("kedaOperatorSelector")?,
+            keda_metrics_apiserver_selector: vals.selector("kedaMetricsApiserverSelector")?,
+            sidecar_container: vals.name("sidecarContainer")?,
             request_timeout,
             color,
-            silence: get("silence")
+            silence: vals
+                .get("silence")
                 .0
                 .as_deref()
                 .unwrap_or("")
@@ -964,6 +853,142 @@ impl Settings {
             })
             .collect();
         Settings::from_effective(effective, "").expect("the defaults are valid")
+    }
+}
+
+/// The resolved raw values, read one key at a time into typed values; an
+/// error names the key and where its value came from (flag, env, file line).
+struct Values<'a> {
+    effective: &'a [Effective],
+    file_text: &'a str,
+}
+
+impl Values<'_> {
+    fn get(&self, key: &str) -> (&Option<String>, &Source) {
+        let e = self
+            .effective
+            .iter()
+            .find(|e| e.key == key)
+            .expect("every key is resolved");
+        (&e.value, &e.source)
+    }
+
+    fn fail(&self, key: &str, message: String) -> SettingsError {
+        match self.get(key).1 {
+            Source::File(path) => {
+                let leaf = key.rsplit('.').next().unwrap_or(key);
+                let line = line_of(self.file_text, leaf, 1)
+                    .map(|l| format!("line {l}: "))
+                    .unwrap_or_default();
+                SettingsError::File {
+                    file: path.clone(),
+                    message: format!("{line}{key}: {message}"),
+                }
+            }
+            other => SettingsError::Value {
+                source_name: other.to_string(),
+                key: key.to_string(),
+                message,
+            },
+        }
+    }
+
+    /// The value, trimmed, or `None` when unset or blank.
+    fn optional(&self, key: &str) -> Option<&str> {
+        self.get(key)
+            .0
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn text(&self, key: &str) -> Result<String, SettingsError> {
+        self.optional(key)
+            .map(str::to_string)
+            .ok_or_else(|| self.fail(key, "must not be empty".into()))
+    }
+
+    fn name(&self, key: &str) -> Result<String, SettingsError> {
+        let v = self.text(key)?;
+        if is_dns_name(&v) {
+            Ok(v)
+        } else {
+            Err(self.fail(
+                key,
+                format!(
+                    "{v:?} is not a valid Kubernetes name (lowercase letters, digits, '-', '.')"
+                ),
+            ))
+        }
+    }
+
+    fn selector(&self, key: &str) -> Result<String, SettingsError> {
+        let v = self.text(key)?;
+        validate_selector(&v).map_err(|m| self.fail(key, m))?;
+        Ok(v)
+    }
+
+    fn number(&self, key: &str) -> Result<f64, SettingsError> {
+        let v = self.text(key)?;
+        match v.parse::<f64>() {
+            Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+            _ => Err(self.fail(key, format!("{v:?} is not a non-negative number"))),
+        }
+    }
+
+    fn duration(&self, key: &str, range: DurationRange) -> Result<Duration, SettingsError> {
+        let v = self.text(key)?;
+        range.parse(&v).map_err(|m| self.fail(key, m))
+    }
+
+    fn service(&self, key: &str) -> Result<ServiceRef, SettingsError> {
+        ServiceRef::parse(&self.text(key)?).map_err(|m| self.fail(key, m))
+    }
+
+    /// Loki's tenant IDs: letters, digits and !-_.*'() (up to 150), with
+    /// `|` joining several for a federated query; it goes into a header.
+    fn tenant(&self, key: &str) -> Result<Option<String>, SettingsError> {
+        let Some(v) = self.optional(key) else {
+            return Ok(None);
+        };
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "!-_.*'()|".contains(c);
+        if v.len() <= 150 && v.chars().all(allowed) {
+            Ok(Some(v.to_string()))
+        } else {
+            Err(self.fail(
+                key,
+                "a Loki tenant ID is at most 150 letters, digits and !-_.*'() (| joins several)"
+                    .into(),
+            ))
+        }
+    }
+
+    /// An http(s) URL without credentials in it (the token comes from env).
+    fn url(&self, key: &str) -> Result<Option<String>, SettingsError> {
+        let Some(v) = self.optional(key) else {
+            return Ok(None);
+        };
+        match url::Url::parse(v) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
+                if u.password().is_some() || !u.username().is_empty() {
+                    let var = if key.starts_with("loki") {
+                        "SPICE_LOKI_TOKEN"
+                    } else {
+                        "SPICE_PROMETHEUS_TOKEN"
+                    };
+                    Err(self.fail(
+                        key,
+                        format!(
+                            "{} carries credentials; put the token in {var} instead",
+                            redact_url(v)
+                        ),
+                    ))
+                } else {
+                    Ok(Some(v.trim_end_matches('/').to_string()))
+                }
+            }
+            _ => Err(self.fail(key, format!("{:?} is not an http(s) URL", redact_url(v)))),
+        }
     }
 }
 
