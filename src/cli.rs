@@ -189,19 +189,20 @@ pub enum ConfigCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Table,
-    Wide,
-    Json,
-    Yaml,
-}
+// The output format and the colour choice are the report layer's own types
+// (it must not import this module); clap parses them from here.
+pub use crate::report::{ColorChoice, Output};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
+impl GlobalArgs {
+    /// The kubeconfig flags, as the cluster layer takes them.
+    pub fn kubeconfig_choice(&self) -> crate::cluster::client::KubeconfigChoice {
+        crate::cluster::client::KubeconfigChoice {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            cluster: self.cluster.clone(),
+            user: self.user.clone(),
+        }
+    }
 }
 
 /// Flags every command takes: kubectl's connection flags, then the names the

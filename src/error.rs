@@ -1,6 +1,7 @@
 //! The one error printer at the edge: a single line with each distinct cause
 //! once (kube-rs and hyper repeat causes), then a hint line. Never a debug dump.
 
+use crate::exit::ExitStatus;
 use std::error::Error as StdError;
 
 /// How many characters of an untrusted text (an error body, a server's
@@ -95,19 +96,62 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// An error that stops a command, with its hint.
+/// An error that stops a command. It knows its exit status and how to
+/// print itself, so the edge (`crate::run`) only asks it.
 #[derive(Debug)]
-pub struct Fatal {
-    pub message: String,
-    pub hint: Option<String>,
+pub enum Fatal {
+    /// The command could not run: one `error:` line and an optional `hint:` line, exit 2.
+    CouldNotRun {
+        message: String,
+        hint: Option<String>,
+    },
+    /// Whoever read stdout went away (`kubectl spice status | head -1`):
+    /// nothing is wrong with the run, so it ends quietly with exit 0.
+    BrokenPipe,
 }
 
 impl Fatal {
     pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Fatal {
         let hint = hint.into();
-        Fatal {
+        Fatal::CouldNotRun {
             message: message.into(),
             hint: if hint.is_empty() { None } else { Some(hint) },
+        }
+    }
+
+    /// The error line's text (empty for a closed pipe).
+    pub fn message(&self) -> &str {
+        match self {
+            Fatal::CouldNotRun { message, .. } => message,
+            Fatal::BrokenPipe => "",
+        }
+    }
+
+    /// The hint line's text, if there is one.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Fatal::CouldNotRun { hint, .. } => hint.as_deref(),
+            Fatal::BrokenPipe => None,
+        }
+    }
+
+    /// The exit status the contract gives this error.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Fatal::CouldNotRun { .. } => ExitStatus::CouldNotRun,
+            Fatal::BrokenPipe => ExitStatus::Ok,
+        }
+    }
+
+    /// Prints `error: ...` and `hint: ...` to stderr (nothing for a closed pipe).
+    pub fn print(&self) {
+        use crate::report::text::neutralise;
+        let Fatal::CouldNotRun { message, hint } = self else {
+            return;
+        };
+        eprintln!("error: {}", neutralise(&message.replace('\n', " ")));
+        if let Some(h) = hint {
+            eprintln!("hint: {}", neutralise(h));
         }
     }
 }
@@ -125,18 +169,13 @@ impl From<crate::settings::SettingsError> for Fatal {
 }
 
 impl From<std::io::Error> for Fatal {
+    /// A write to stdout failed: a closed pipe by its kind, anything else an error.
     fn from(e: std::io::Error) -> Fatal {
-        Fatal::new(format!("writing output: {}", io_reason(&e)), "")
-    }
-}
-
-/// Prints `error: ...` and `hint: ...` to stderr.
-pub fn print(f: &Fatal) {
-    use crate::report::text::neutralise;
-    let one_line = f.message.replace('\n', " ");
-    eprintln!("error: {}", neutralise(&one_line));
-    if let Some(h) = &f.hint {
-        eprintln!("hint: {}", neutralise(h));
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Fatal::BrokenPipe
+        } else {
+            Fatal::new(format!("writing output: {}", io_reason(&e)), "")
+        }
     }
 }
 
@@ -212,5 +251,16 @@ mod tests {
         let text = chain_text(&e);
         assert!(!text.contains("abc.def"), "{text}");
         assert!(text.ends_with("Bearer <redacted>"), "{text}");
+    }
+
+    #[test]
+    fn a_closed_pipe_is_known_by_its_kind_and_exits_0() {
+        let closed = Fatal::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(matches!(closed, Fatal::BrokenPipe));
+        assert_eq!(closed.exit_status(), ExitStatus::Ok);
+        // The same words in another error's text do not make it a closed pipe.
+        let other = Fatal::from(std::io::Error::other("Broken pipe (os error 32)"));
+        assert!(matches!(other, Fatal::CouldNotRun { .. }));
+        assert_eq!(other.exit_status(), ExitStatus::CouldNotRun);
     }
 }

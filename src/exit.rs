@@ -17,3 +17,9 @@ impl ExitStatus {
         self as i32
     }
 }
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> std::process::ExitCode {
+        std::process::ExitCode::from(status as u8)
+    }
+}

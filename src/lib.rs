@@ -36,11 +36,9 @@ pub fn run(cli: Cli) -> ExitStatus {
     {
         Ok(rt) => rt,
         Err(e) => {
-            error::print(&error::Fatal::new(
-                format!("cannot start: {}", error::io_reason(&e)),
-                "",
-            ));
-            return ExitStatus::CouldNotRun;
+            let fatal = error::Fatal::new(format!("cannot start: {}", error::io_reason(&e)), "");
+            fatal.print();
+            return fatal.exit_status();
         }
     };
     // One crypto provider for every TLS client (kube and reqwest both use rustls).
@@ -69,10 +67,9 @@ pub fn run(cli: Cli) -> ExitStatus {
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(status) => status,
-        Err(f) if f.message.contains("Broken pipe") => ExitStatus::Ok,
-        Err(f) => {
-            error::print(&f);
-            ExitStatus::CouldNotRun
+        Err(fatal) => {
+            fatal.print();
+            fatal.exit_status()
         }
     }
 }

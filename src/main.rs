@@ -1,25 +1,26 @@
-//! `kubectl-spice`: parse, run, print the one error line, exit with the contract's code.
+//! `kubectl-spice`: parse, run, print the one error line, return the contract's code.
 
 use clap::Parser;
+use kubectl_spice::exit::ExitStatus;
+use std::process::ExitCode;
 
-fn main() {
+fn main() -> ExitCode {
     // Shell and kubectl completion requests answer before normal parsing.
     if let Some(code) = kubectl_spice::commands::completion::intercept() {
-        std::process::exit(code);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let cli = match kubectl_spice::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are not errors; usage mistakes exit 2.
-            let code = if e.use_stderr() {
-                kubectl_spice::exit::ExitStatus::CouldNotRun.code()
+            let status = if e.use_stderr() {
+                ExitStatus::CouldNotRun
             } else {
-                0
+                ExitStatus::Ok
             };
             let _ = e.print();
-            std::process::exit(code);
+            return status.into();
         }
     };
-    let status = kubectl_spice::run(cli);
-    std::process::exit(status.code());
+    kubectl_spice::run(cli).into()
 }

@@ -63,149 +63,200 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// One known key: its dotted name (as in the config file), its default and help.
-struct Key {
-    name: &'static str,
-    default: Option<&'static str>,
-    help: &'static str,
+/// One setting, defined once: its config-file key (dotted when nested),
+/// its command-line flag if it has one, its default and its doc. The
+/// `SPICE_*` environment name is derived from the key ([`env_name`]). This
+/// table drives the environment lookup, the config file's known keys,
+/// `config view`, the flag precedence and the tests that keep the clap flags
+/// and the README in step with it.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDef {
+    pub key: &'static str,
+    pub flag: Option<&'static str>,
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
 }
 
-const KEYS: &[Key] = &[
-    Key {
-        name: "namespace",
-        default: Some("default"),
-        help: "namespace of the game (else the context's, else default)",
-    },
-    Key {
-        name: "selector",
-        default: Some("app=spice-runner"),
-        help: "label selector of the game pods",
-    },
-    Key {
-        name: "deployment",
-        default: Some("spice-runner"),
-        help: "Deployment that KEDA scales",
-    },
-    Key {
-        name: "scaledObject",
-        default: Some("spice-runner-keda"),
-        help: "KEDA ScaledObject",
-    },
-    Key {
-        name: "nginxService",
-        default: Some("spice-runner-nginx"),
-        help: "`service` label of nginx_http_requests_total",
-    },
-    Key {
-        name: "prometheusService",
-        default: Some("observability/prometheus:9090"),
-        help: "Prometheus via the API server's service proxy (NS/SVC:PORT)",
-    },
-    Key {
-        name: "prometheusUrl",
-        default: None,
-        help: "direct Prometheus URL (instead of the service proxy)",
-    },
-    Key {
-        name: "grafanaService",
-        default: Some("observability/grafana:3000"),
-        help: "Grafana (NS/SVC:PORT)",
-    },
-    Key {
-        name: "lokiService",
-        default: Some("observability/loki:3100"),
-        help: "Loki via the service proxy (NS/SVC:PORT)",
-    },
-    Key {
-        name: "lokiUrl",
-        default: None,
-        help: "direct Loki URL",
-    },
-    Key {
-        name: "lokiQuery",
-        default: Some("{job=\"faro\"} | logfmt | event_name=\"game_session_heartbeat\""),
-        help: "LogQL selecting heartbeat events",
-    },
-    Key {
-        name: "lokiTenant",
-        default: None,
-        help: "Loki tenant (X-Scope-OrgID) for a multi-tenant Loki",
-    },
-    Key {
-        name: "kedaNamespace",
-        default: Some("keda"),
-        help: "namespace of the KEDA operator",
-    },
-    Key {
-        name: "kedaOperatorSelector",
-        default: Some("app.kubernetes.io/name=keda-operator"),
-        help: "label selector of the KEDA operator pods",
-    },
-    Key {
-        name: "kedaMetricsApiserverSelector",
-        default: Some("app.kubernetes.io/name=keda-operator-metrics-apiserver"),
-        help: "label selector of KEDA's metrics API server pods",
-    },
-    Key {
-        name: "sidecarContainer",
-        default: Some("alloy"),
-        help: "name of the telemetry sidecar container",
-    },
-    Key {
-        name: "requestTimeout",
-        default: Some("10s"),
-        help: "time limit of each read, 100ms to 1h (0 = 10s)",
-    },
-    Key {
-        name: "color",
-        default: Some("auto"),
-        help: "auto, always or never",
-    },
-    Key {
-        name: "silence",
-        default: Some(""),
-        help: "check ids or globs shown as skipped (comma-separated)",
-    },
-    Key {
-        name: "ratio.greenMin",
-        default: Some("0.8"),
-        help: "sessions per pod: lower end of green",
-    },
-    Key {
-        name: "ratio.greenMax",
-        default: Some("1.2"),
-        help: "sessions per pod: upper end of green",
-    },
-    Key {
-        name: "ratio.yellowMin",
-        default: Some("0.5"),
-        help: "sessions per pod: lower end of yellow",
-    },
-    Key {
-        name: "ratio.yellowMax",
-        default: Some("1.5"),
-        help: "sessions per pod: upper end of yellow",
-    },
-    Key {
-        name: "targets.scaleUp",
-        default: Some("30s"),
-        help: "scale-up target, 1s to 1h",
-    },
-    Key {
-        name: "targets.scaleDown",
-        default: Some("60s"),
-        help: "scale-down target, 1s to 1h",
-    },
-    Key {
-        name: "targets.podSuccessRate",
-        default: Some("0.99"),
-        help: "fraction of pods that must be Running",
-    },
-    Key {
-        name: "targets.heartbeatPerSession",
-        default: Some("0.2"),
-        help: "heartbeat events per second per session",
-    },
+impl SettingDef {
+    /// The environment variable that sets it: `SPICE_` + the key in upper snake case.
+    pub fn env(&self) -> String {
+        env_name(self.key)
+    }
+}
+
+const fn def(
+    key: &'static str,
+    flag: Option<&'static str>,
+    default: Option<&'static str>,
+    doc: &'static str,
+) -> SettingDef {
+    SettingDef {
+        key,
+        flag,
+        default,
+        doc,
+    }
+}
+
+/// Every setting, in the order `config view` lists them.
+pub const SETTINGS: &[SettingDef] = &[
+    def(
+        "namespace",
+        Some("--namespace"),
+        Some("default"),
+        "namespace of the game (else the context's, else default)",
+    ),
+    def(
+        "selector",
+        Some("--selector"),
+        Some("app=spice-runner"),
+        "label selector of the game pods",
+    ),
+    def(
+        "deployment",
+        Some("--deployment"),
+        Some("spice-runner"),
+        "Deployment that KEDA scales",
+    ),
+    def(
+        "scaledObject",
+        Some("--scaled-object"),
+        Some("spice-runner-keda"),
+        "KEDA ScaledObject",
+    ),
+    def(
+        "nginxService",
+        Some("--nginx-service"),
+        Some("spice-runner-nginx"),
+        "`service` label of nginx_http_requests_total",
+    ),
+    def(
+        "prometheusService",
+        Some("--prometheus-service"),
+        Some("observability/prometheus:9090"),
+        "Prometheus via the API server's service proxy (NS/SVC:PORT)",
+    ),
+    def(
+        "prometheusUrl",
+        Some("--prometheus-url"),
+        None,
+        "direct Prometheus URL (instead of the service proxy)",
+    ),
+    def(
+        "grafanaService",
+        None,
+        Some("observability/grafana:3000"),
+        "Grafana (NS/SVC:PORT)",
+    ),
+    def(
+        "lokiService",
+        None,
+        Some("observability/loki:3100"),
+        "Loki via the service proxy (NS/SVC:PORT)",
+    ),
+    def("lokiUrl", Some("--loki-url"), None, "direct Loki URL"),
+    def(
+        "lokiQuery",
+        None,
+        Some("{job=\"faro\"} | logfmt | event_name=\"game_session_heartbeat\""),
+        "LogQL selecting heartbeat events",
+    ),
+    def(
+        "lokiTenant",
+        Some("--loki-tenant"),
+        None,
+        "Loki tenant (X-Scope-OrgID) for a multi-tenant Loki",
+    ),
+    def(
+        "kedaNamespace",
+        Some("--keda-namespace"),
+        Some("keda"),
+        "namespace of the KEDA operator",
+    ),
+    def(
+        "kedaOperatorSelector",
+        None,
+        Some("app.kubernetes.io/name=keda-operator"),
+        "label selector of the KEDA operator pods",
+    ),
+    def(
+        "kedaMetricsApiserverSelector",
+        None,
+        Some("app.kubernetes.io/name=keda-operator-metrics-apiserver"),
+        "label selector of KEDA's metrics API server pods",
+    ),
+    def(
+        "sidecarContainer",
+        None,
+        Some("alloy"),
+        "name of the telemetry sidecar container",
+    ),
+    def(
+        "requestTimeout",
+        Some("--request-timeout"),
+        Some("10s"),
+        "time limit of each read, 100ms to 1h (0 = 10s)",
+    ),
+    def(
+        "color",
+        Some("--color"),
+        Some("auto"),
+        "auto, always or never",
+    ),
+    def(
+        "silence",
+        None,
+        Some(""),
+        "check ids or globs shown as skipped (comma-separated)",
+    ),
+    def(
+        "ratio.greenMin",
+        None,
+        Some("0.8"),
+        "sessions per pod: lower end of green",
+    ),
+    def(
+        "ratio.greenMax",
+        None,
+        Some("1.2"),
+        "sessions per pod: upper end of green",
+    ),
+    def(
+        "ratio.yellowMin",
+        None,
+        Some("0.5"),
+        "sessions per pod: lower end of yellow",
+    ),
+    def(
+        "ratio.yellowMax",
+        None,
+        Some("1.5"),
+        "sessions per pod: upper end of yellow",
+    ),
+    def(
+        "targets.scaleUp",
+        None,
+        Some("30s"),
+        "scale-up target, 1s to 1h",
+    ),
+    def(
+        "targets.scaleDown",
+        None,
+        Some("60s"),
+        "scale-down target, 1s to 1h",
+    ),
+    def(
+        "targets.podSuccessRate",
+        None,
+        Some("0.99"),
+        "fraction of pods that must be Running",
+    ),
+    def(
+        "targets.heartbeatPerSession",
+        None,
+        Some("0.2"),
+        "heartbeat events per second per session",
+    ),
 ];
 
 /// `SPICE_` + the key in upper snake case: `ratio.greenMin` → `SPICE_RATIO_GREEN_MIN`.
@@ -347,131 +398,128 @@ pub struct Effective {
     pub help: String,
 }
 
-/// The config file's shape. Unknown keys are errors (with file and line).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// A config file's values by setting key: the top level, and each
+/// kube-context section (same keys, no nesting of `contexts`).
+#[derive(Debug, Default)]
 struct FileValues {
-    namespace: Option<Scalar>,
-    selector: Option<Scalar>,
-    deployment: Option<Scalar>,
-    scaled_object: Option<Scalar>,
-    nginx_service: Option<Scalar>,
-    prometheus_service: Option<Scalar>,
-    prometheus_url: Option<Scalar>,
-    grafana_service: Option<Scalar>,
-    loki_service: Option<Scalar>,
-    loki_url: Option<Scalar>,
-    loki_query: Option<Scalar>,
-    loki_tenant: Option<Scalar>,
-    keda_namespace: Option<Scalar>,
-    keda_operator_selector: Option<Scalar>,
-    keda_metrics_apiserver_selector: Option<Scalar>,
-    sidecar_container: Option<Scalar>,
-    request_timeout: Option<Scalar>,
-    color: Option<Scalar>,
-    /// Check ids or globs to silence (a YAML list or a comma-separated string).
-    silence: Option<Silence>,
-    ratio: Option<RatioValues>,
-    targets: Option<TargetValues>,
-    /// Per kube-context overrides, same keys (no nesting of `contexts`).
-    contexts: Option<BTreeMap<String, FileValues>>,
+    top: Vec<(&'static str, String)>,
+    contexts: BTreeMap<String, Vec<(&'static str, String)>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RatioValues {
-    green_min: Option<Scalar>,
-    green_max: Option<Scalar>,
-    yellow_min: Option<Scalar>,
-    yellow_max: Option<Scalar>,
-}
+/// The sections of the config file that hold dotted keys (`ratio.greenMin`).
+const SECTIONS: &[&str] = &["ratio", "targets"];
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TargetValues {
-    scale_up: Option<Scalar>,
-    scale_down: Option<Scalar>,
-    pod_success_rate: Option<Scalar>,
-    heartbeat_per_session: Option<Scalar>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Silence {
-    List(Vec<String>),
-    Text(String),
-}
-
-/// A YAML scalar: numbers and booleans are kept as the text the user wrote.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-impl Scalar {
-    fn text(&self) -> String {
-        match self {
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::Text(s) => s.clone(),
+impl FileValues {
+    /// Reads a config file's text against [`SETTINGS`]: a key no definition
+    /// names is an error with its line. Errors read `line N: ...`.
+    fn parse(text: &str) -> Result<FileValues, String> {
+        use serde_norway::Value;
+        let map = match serde_norway::from_str::<Value>(text).map_err(|e| yaml_error(&e))? {
+            Value::Mapping(m) => m,
+            Value::Null => return Ok(FileValues::default()),
+            _ => return Err("line 1: expected keys and values, e.g. `namespace: game`".into()),
+        };
+        let mut out = FileValues::default();
+        let mut contexts = None;
+        out.top = read_keys(text, &map, "", &mut |v| contexts = Some(v.clone()))?;
+        let Some(contexts) = contexts else {
+            return Ok(out);
+        };
+        let Value::Mapping(contexts) = contexts else {
+            let line = line_of(text, "contexts", 1).unwrap_or(0);
+            return Err(format!(
+                "line {line}: contexts: expected a section per kube context"
+            ));
+        };
+        for (name, section) in &contexts {
+            let name = scalar_text(name).unwrap_or_default();
+            let Value::Mapping(section) = section else {
+                let line = line_of(text, &name, 1).unwrap_or(0);
+                return Err(format!(
+                    "line {line}: contexts.{name}: expected keys and values"
+                ));
+            };
+            if section.contains_key("contexts") {
+                return Err(format!(
+                    "line {}: contexts.{name}: `contexts` cannot be nested",
+                    line_of(text, "contexts", 2).unwrap_or(0)
+                ));
+            }
+            let values = read_keys(text, section, "", &mut |_| ())?;
+            out.contexts.insert(name, values);
         }
+        Ok(out)
     }
 }
 
-impl FileValues {
-    fn flatten(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        let mut put = |key: &'static str, v: &Option<Scalar>| {
-            if let Some(v) = v {
-                out.push((key, v.text()));
+/// The keys of one mapping (`prefix` is `ratio.` inside a section), each
+/// checked against [`SETTINGS`]; `contexts` is handed to `on_contexts`.
+fn read_keys(
+    text: &str,
+    map: &serde_norway::Mapping,
+    prefix: &str,
+    on_contexts: &mut dyn FnMut(&serde_norway::Value),
+) -> Result<Vec<(&'static str, String)>, String> {
+    use serde_norway::Value;
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let name = scalar_text(k).unwrap_or_default();
+        let line = || line_of(text, &name, 1).unwrap_or(0);
+        if prefix.is_empty() && name == "contexts" {
+            on_contexts(v);
+            continue;
+        }
+        if prefix.is_empty() && SECTIONS.contains(&name.as_str()) {
+            match v {
+                Value::Mapping(m) => {
+                    out.extend(read_keys(text, m, &format!("{name}."), on_contexts)?)
+                }
+                Value::Null => {}
+                _ => {
+                    return Err(format!(
+                        "line {}: {name}: expected a section of keys",
+                        line()
+                    ));
+                }
             }
+            continue;
+        }
+        let full = format!("{prefix}{name}");
+        let Some(def) = SETTINGS.iter().find(|d| d.key == full) else {
+            return Err(format!(
+                "line {}: unknown key `{name}` (`kubectl spice config view` lists them)",
+                line()
+            ));
         };
-        put("namespace", &self.namespace);
-        put("selector", &self.selector);
-        put("deployment", &self.deployment);
-        put("scaledObject", &self.scaled_object);
-        put("nginxService", &self.nginx_service);
-        put("prometheusService", &self.prometheus_service);
-        put("prometheusUrl", &self.prometheus_url);
-        put("grafanaService", &self.grafana_service);
-        put("lokiService", &self.loki_service);
-        put("lokiUrl", &self.loki_url);
-        put("lokiQuery", &self.loki_query);
-        put("lokiTenant", &self.loki_tenant);
-        put("kedaNamespace", &self.keda_namespace);
-        put("kedaOperatorSelector", &self.keda_operator_selector);
-        put(
-            "kedaMetricsApiserverSelector",
-            &self.keda_metrics_apiserver_selector,
-        );
-        put("sidecarContainer", &self.sidecar_container);
-        put("requestTimeout", &self.request_timeout);
-        put("color", &self.color);
-        if let Some(r) = &self.ratio {
-            put("ratio.greenMin", &r.green_min);
-            put("ratio.greenMax", &r.green_max);
-            put("ratio.yellowMin", &r.yellow_min);
-            put("ratio.yellowMax", &r.yellow_max);
-        }
-        if let Some(t) = &self.targets {
-            put("targets.scaleUp", &t.scale_up);
-            put("targets.scaleDown", &t.scale_down);
-            put("targets.podSuccessRate", &t.pod_success_rate);
-            put("targets.heartbeatPerSession", &t.heartbeat_per_session);
-        }
-        if let Some(silence) = &self.silence {
-            let text = match silence {
-                Silence::List(items) => items.join(","),
-                Silence::Text(t) => t.clone(),
-            };
-            out.push(("silence", text));
-        }
-        out
+        let value = match v {
+            Value::Null => continue,
+            Value::Sequence(items) if def.key == "silence" => {
+                let items: Option<Vec<String>> = items.iter().map(scalar_text).collect();
+                items
+                    .ok_or_else(|| format!("line {}: silence: expected check ids", line()))?
+                    .join(",")
+            }
+            other => scalar_text(other)
+                .ok_or_else(|| format!("line {}: {full}: expected a single value", line()))?,
+        };
+        out.push((def.key, value));
+    }
+    Ok(out)
+}
+
+/// A YAML scalar as the text the user wrote (numbers and booleans too).
+fn scalar_text(v: &serde_norway::Value) -> Option<String> {
+    use serde_norway::Value;
+    match v {
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) => f.to_string(),
+            _ => n.to_string(),
+        }),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
     }
 }
 
@@ -515,27 +563,10 @@ impl ConfigFile {
                 });
             }
         };
-        let values = if text.trim().is_empty() {
-            FileValues::default()
-        } else {
-            serde_norway::from_str::<FileValues>(&text).map_err(|e| SettingsError::File {
-                file: path.display().to_string(),
-                message: yaml_error(&e),
-            })?
-        };
-        if let Some(contexts) = &values.contexts {
-            for (name, ctx) in contexts {
-                if ctx.contexts.is_some() {
-                    return Err(SettingsError::File {
-                        file: path.display().to_string(),
-                        message: format!(
-                            "line {}: contexts.{name}: `contexts` cannot be nested",
-                            line_of(&text, "contexts", 2).unwrap_or(0)
-                        ),
-                    });
-                }
-            }
-        }
+        let values = FileValues::parse(&text).map_err(|message| SettingsError::File {
+            file: path.display().to_string(),
+            message,
+        })?;
         Ok(ConfigFile {
             path: Some(path),
             text,
@@ -585,36 +616,35 @@ pub fn home_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Flag values, keyed like the config file.
-fn flag_values(args: &GlobalArgs) -> Vec<(&'static str, &'static str, String)> {
-    let mut out = Vec::new();
-    let mut put = |key: &'static str, flag: &'static str, v: &Option<String>| {
-        if let Some(v) = v {
-            out.push((key, flag, v.clone()));
+/// The value a flag gave a setting, if any. Each arm links a clap field of
+/// `GlobalArgs` to the setting's definition (which names the flag); a test
+/// checks that each definition's flag is one clap knows, and back.
+fn flag_value(args: &GlobalArgs, key: &str) -> Option<String> {
+    let text = match key {
+        "namespace" => &args.namespace,
+        "selector" => &args.selector,
+        "deployment" => &args.deployment,
+        "scaledObject" => &args.scaled_object,
+        "nginxService" => &args.nginx_service,
+        "prometheusService" => &args.prometheus_service,
+        "prometheusUrl" => &args.prometheus_url,
+        "lokiUrl" => &args.loki_url,
+        "lokiTenant" => &args.loki_tenant,
+        "kedaNamespace" => &args.keda_namespace,
+        "requestTimeout" => &args.request_timeout,
+        "color" => {
+            return args.color.map(|c| {
+                match c {
+                    ColorChoice::Auto => "auto",
+                    ColorChoice::Always => "always",
+                    ColorChoice::Never => "never",
+                }
+                .to_string()
+            });
         }
+        _ => return None,
     };
-    put("namespace", "--namespace", &args.namespace);
-    put("selector", "--selector", &args.selector);
-    put("deployment", "--deployment", &args.deployment);
-    put("scaledObject", "--scaled-object", &args.scaled_object);
-    put("nginxService", "--nginx-service", &args.nginx_service);
-    put(
-        "prometheusService",
-        "--prometheus-service",
-        &args.prometheus_service,
-    );
-    put("prometheusUrl", "--prometheus-url", &args.prometheus_url);
-    put("lokiUrl", "--loki-url", &args.loki_url);
-    put("lokiTenant", "--loki-tenant", &args.loki_tenant);
-    put("kedaNamespace", "--keda-namespace", &args.keda_namespace);
-    put("requestTimeout", "--request-timeout", &args.request_timeout);
-    let color = args.color.map(|c| match c {
-        ColorChoice::Auto => "auto".to_string(),
-        ColorChoice::Always => "always".to_string(),
-        ColorChoice::Never => "never".to_string(),
-    });
-    put("color", "--color", &color);
-    out
+    text.clone()
 }
 
 impl Settings {
@@ -627,26 +657,25 @@ impl Settings {
         kube_context: Option<&str>,
         context_namespace: Option<&str>,
     ) -> Result<Settings, SettingsError> {
-        let flags = flag_values(args);
         let file_path = file
             .path()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let file_top = file.values.flatten();
-        let file_ctx: Vec<(&'static str, String)> = kube_context
-            .and_then(|c| file.values.contexts.as_ref().and_then(|m| m.get(c)))
-            .map(|v| v.flatten())
-            .unwrap_or_default();
+        let file_top = &file.values.top;
+        let no_section = Vec::new();
+        let file_ctx = kube_context
+            .and_then(|c| file.values.contexts.get(c))
+            .unwrap_or(&no_section);
 
         let mut effective = Vec::new();
-        for key in KEYS {
-            let from_flag = flags.iter().find(|(k, _, _)| *k == key.name);
-            let env_var = env_name(key.name);
-            let (value, source) = if let Some((_, flag, v)) = from_flag {
-                (Some(v.clone()), Source::Flag(flag.to_string()))
+        for key in SETTINGS {
+            let from_flag = key.flag.zip(flag_value(args, key.key));
+            let env_var = key.env();
+            let (value, source) = if let Some((flag, v)) = from_flag {
+                (Some(v), Source::Flag(flag.to_string()))
             } else if let Some(v) = env(&env_var).filter(|v| !v.is_empty()) {
                 (Some(v), Source::Env(env_var))
-            } else if let Some((_, v)) = file_ctx.iter().find(|(k, _)| *k == key.name) {
+            } else if let Some((_, v)) = file_ctx.iter().find(|(k, _)| *k == key.key) {
                 (
                     Some(v.clone()),
                     Source::File(format!(
@@ -654,9 +683,9 @@ impl Settings {
                         kube_context.unwrap_or_default()
                     )),
                 )
-            } else if let Some((_, v)) = file_top.iter().find(|(k, _)| *k == key.name) {
+            } else if let Some((_, v)) = file_top.iter().find(|(k, _)| *k == key.key) {
                 (Some(v.clone()), Source::File(file_path.clone()))
-            } else if key.name == "namespace" && context_namespace.is_some() {
+            } else if key.key == "namespace" && context_namespace.is_some() {
                 (
                     context_namespace.map(str::to_string),
                     Source::KubeContext(kube_context.unwrap_or("in-cluster").to_string()),
@@ -665,10 +694,10 @@ impl Settings {
                 (key.default.map(str::to_string), Source::Default)
             };
             effective.push(Effective {
-                key: key.name.to_string(),
+                key: key.key.to_string(),
                 value,
                 source,
-                help: key.help.to_string(),
+                help: key.doc.to_string(),
             });
         }
         let settings = Self::from_effective(effective, &file.text)?;
@@ -693,155 +722,38 @@ impl Settings {
         effective: Vec<Effective>,
         file_text: &str,
     ) -> Result<Settings, SettingsError> {
-        let get = |key: &str| -> (&Option<String>, &Source) {
-            let e = effective
-                .iter()
-                .find(|e| e.key == key)
-                .expect("every key is resolved");
-            (&e.value, &e.source)
+        let vals = Values {
+            effective: &effective,
+            file_text,
         };
-        let fail = |key: &str, message: String| -> SettingsError {
-            let (_, source) = get(key);
-            match source {
-                Source::File(path) => {
-                    let leaf = key.rsplit('.').next().unwrap_or(key);
-                    let line = line_of(file_text, leaf, 1)
-                        .map(|l| format!("line {l}: "))
-                        .unwrap_or_default();
-                    SettingsError::File {
-                        file: path.clone(),
-                        message: format!("{line}{key}: {message}"),
-                    }
-                }
-                other => SettingsError::Value {
-                    source_name: other.to_string(),
-                    key: key.to_string(),
-                    message,
-                },
-            }
-        };
-        let text = |key: &str| -> Result<String, SettingsError> {
-            match get(key).0 {
-                Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-                _ => Err(fail(key, "must not be empty".into())),
-            }
-        };
-        let name = |key: &str| -> Result<String, SettingsError> {
-            let v = text(key)?;
-            if is_dns_name(&v) {
-                Ok(v)
-            } else {
-                Err(fail(
-                    key,
-                    format!(
-                        "{v:?} is not a valid Kubernetes name (lowercase letters, digits, '-', '.')"
-                    ),
-                ))
-            }
-        };
-        let selector = |key: &str| -> Result<String, SettingsError> {
-            let v = text(key)?;
-            validate_selector(&v).map_err(|m| fail(key, m))?;
-            Ok(v)
-        };
-        let number = |key: &str| -> Result<f64, SettingsError> {
-            let v = text(key)?;
-            match v.parse::<f64>() {
-                Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
-                _ => Err(fail(key, format!("{v:?} is not a non-negative number"))),
-            }
-        };
-        let duration = |key: &str, range: DurationRange| -> Result<Duration, SettingsError> {
-            let v = text(key)?;
-            range.parse(&v).map_err(|m| fail(key, m))
-        };
-        let service = |key: &str| -> Result<ServiceRef, SettingsError> {
-            ServiceRef::parse(&text(key)?).map_err(|m| fail(key, m))
-        };
-        // Loki's tenant IDs: letters, digits and !-_.*'() (up to 150), with
-        // `|` joining several for a federated query; it goes into a header.
-        let tenant = |key: &str| -> Result<Option<String>, SettingsError> {
-            let Some(v) = get(key)
-                .0
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            else {
-                return Ok(None);
-            };
-            let allowed = |c: char| c.is_ascii_alphanumeric() || "!-_.*'()|".contains(c);
-            if v.len() <= 150 && v.chars().all(allowed) {
-                Ok(Some(v.to_string()))
-            } else {
-                Err(fail(
-                    key,
-                    "a Loki tenant ID is at most 150 letters, digits and !-_.*'() (| joins several)".into(),
-                ))
-            }
-        };
-        let url = |key: &str| -> Result<Option<String>, SettingsError> {
-            match get(key)
-                .0
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            {
-                None => Ok(None),
-                Some(v) => match url::Url::parse(v) {
-                    Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
-                        if u.password().is_some() || !u.username().is_empty() {
-                            Err(fail(
-                                key,
-                                format!(
-                                    "{} carries credentials; put the token in {} instead",
-                                    redact_url(v),
-                                    if key.starts_with("loki") {
-                                        "SPICE_LOKI_TOKEN"
-                                    } else {
-                                        "SPICE_PROMETHEUS_TOKEN"
-                                    }
-                                ),
-                            ))
-                        } else {
-                            Ok(Some(v.trim_end_matches('/').to_string()))
-                        }
-                    }
-                    _ => Err(fail(
-                        key,
-                        format!("{:?} is not an http(s) URL", redact_url(v)),
-                    )),
-                },
-            }
-        };
-
-        let namespace = match get("namespace").0 {
-            Some(_) => name("namespace")?,
+        let namespace = match vals.get("namespace").0 {
+            Some(_) => vals.name("namespace")?,
             None => "default".to_string(),
         };
-        let color = match text("color")?.as_str() {
+        let color = match vals.text("color")?.as_str() {
             "auto" => ColorChoice::Auto,
             "always" => ColorChoice::Always,
             "never" => ColorChoice::Never,
             other => {
-                return Err(fail(
+                return Err(vals.fail(
                     "color",
                     format!("{other:?} is not one of auto, always, never"),
                 ));
             }
         };
-        let prometheus = match url("prometheusUrl")? {
+        let prometheus = match vals.url("prometheusUrl")? {
             Some(u) => Endpoint::Url(u),
-            None => Endpoint::Service(service("prometheusService")?),
+            None => Endpoint::Service(vals.service("prometheusService")?),
         };
-        let loki = match url("lokiUrl")? {
+        let loki = match vals.url("lokiUrl")? {
             Some(u) => Endpoint::Url(u),
-            None => Endpoint::Service(service("lokiService")?),
+            None => Endpoint::Service(vals.service("lokiService")?),
         };
         let bands = Bands {
-            green_min: number("ratio.greenMin")?,
-            green_max: number("ratio.greenMax")?,
-            yellow_min: number("ratio.yellowMin")?,
-            yellow_max: number("ratio.yellowMax")?,
+            green_min: vals.number("ratio.greenMin")?,
+            green_max: vals.number("ratio.greenMax")?,
+            yellow_min: vals.number("ratio.yellowMin")?,
+            yellow_max: vals.number("ratio.yellowMax")?,
         };
         if !(bands.yellow_min <= bands.green_min
             && bands.green_min <= bands.green_max
@@ -855,9 +767,9 @@ impl Settings {
                 "ratio.yellowMax",
             ]
             .into_iter()
-            .find(|k| *get(k).1 != Source::Default)
+            .find(|k| *vals.get(k).1 != Source::Default)
             .unwrap_or("ratio.greenMin");
-            return Err(fail(
+            return Err(vals.fail(
                 culprit,
                 format!(
                     "bands must satisfy yellowMin ≤ greenMin ≤ greenMax ≤ yellowMax (got {} ≤ {} ≤ {} ≤ {})",
@@ -866,45 +778,51 @@ impl Settings {
             ));
         }
         let targets = Targets {
-            scale_up_seconds: duration("targets.scaleUp", TARGET_RANGE)?.as_secs_f64(),
-            scale_down_seconds: duration("targets.scaleDown", TARGET_RANGE)?.as_secs_f64(),
-            pod_success_rate: number("targets.podSuccessRate")?,
-            heartbeat_per_session: number("targets.heartbeatPerSession")?,
+            scale_up_seconds: vals
+                .duration("targets.scaleUp", TARGET_RANGE)?
+                .as_secs_f64(),
+            scale_down_seconds: vals
+                .duration("targets.scaleDown", TARGET_RANGE)?
+                .as_secs_f64(),
+            pod_success_rate: vals.number("targets.podSuccessRate")?,
+            heartbeat_per_session: vals.number("targets.heartbeatPerSession")?,
         };
         if targets.pod_success_rate > 1.0 {
-            return Err(fail(
+            return Err(vals.fail(
                 "targets.podSuccessRate",
                 "must be a fraction between 0 and 1, e.g. 0.99".into(),
             ));
         }
         // kubectl's "0 means no timeout" would let one dead source hang the
         // whole run; the plugin's default keeps it bounded instead.
-        let request_timeout = match get("requestTimeout")
+        let request_timeout = match vals
+            .get("requestTimeout")
             .0
             .as_deref()
             .map(|v| parse_duration(v.trim()))
         {
             Some(Ok(d)) if d.is_zero() => Duration::from_secs(10),
-            _ => duration("requestTimeout", REQUEST_TIMEOUT_RANGE)?,
+            _ => vals.duration("requestTimeout", REQUEST_TIMEOUT_RANGE)?,
         };
         let settings = Settings {
             namespace,
-            selector: selector("selector")?,
-            deployment: name("deployment")?,
-            scaled_object: name("scaledObject")?,
-            nginx_service: text("nginxService")?,
+            selector: vals.selector("selector")?,
+            deployment: vals.name("deployment")?,
+            scaled_object: vals.name("scaledObject")?,
+            nginx_service: vals.text("nginxService")?,
             prometheus,
-            grafana_service: service("grafanaService")?,
+            grafana_service: vals.service("grafanaService")?,
             loki,
-            loki_query: text("lokiQuery")?,
-            loki_tenant: tenant("lokiTenant")?,
-            keda_namespace: name("kedaNamespace")?,
-            keda_operator_selector: selector("kedaOperatorSelector")?,
-            keda_metrics_apiserver_selector: selector("kedaMetricsApiserverSelector")?,
-            sidecar_container: name("sidecarContainer")?,
+            loki_query: vals.text("lokiQuery")?,
+            loki_tenant: vals.tenant("lokiTenant")?,
+            keda_namespace: vals.name("kedaNamespace")?,
+            keda_operator_selector: vals.selector("kedaOperatorSelector")?,
+            keda_metrics_apiserver_selector: vals.selector("kedaMetricsApiserverSelector")?,
+            sidecar_container: vals.name("sidecarContainer")?,
             request_timeout,
             color,
-            silence: get("silence")
+            silence: vals
+                .get("silence")
                 .0
                 .as_deref()
                 .unwrap_or("")
@@ -925,16 +843,152 @@ impl Settings {
 
     /// The settings with every default and nothing else (for unit tests and examples).
     pub fn defaults() -> Settings {
-        let effective = KEYS
+        let effective = SETTINGS
             .iter()
             .map(|k| Effective {
-                key: k.name.to_string(),
+                key: k.key.to_string(),
                 value: k.default.map(str::to_string),
                 source: Source::Default,
-                help: k.help.to_string(),
+                help: k.doc.to_string(),
             })
             .collect();
         Settings::from_effective(effective, "").expect("the defaults are valid")
+    }
+}
+
+/// The resolved raw values, read one key at a time into typed values; an
+/// error names the key and where its value came from (flag, env, file line).
+struct Values<'a> {
+    effective: &'a [Effective],
+    file_text: &'a str,
+}
+
+impl Values<'_> {
+    fn get(&self, key: &str) -> (&Option<String>, &Source) {
+        let e = self
+            .effective
+            .iter()
+            .find(|e| e.key == key)
+            .expect("every key is resolved");
+        (&e.value, &e.source)
+    }
+
+    fn fail(&self, key: &str, message: String) -> SettingsError {
+        match self.get(key).1 {
+            Source::File(path) => {
+                let leaf = key.rsplit('.').next().unwrap_or(key);
+                let line = line_of(self.file_text, leaf, 1)
+                    .map(|l| format!("line {l}: "))
+                    .unwrap_or_default();
+                SettingsError::File {
+                    file: path.clone(),
+                    message: format!("{line}{key}: {message}"),
+                }
+            }
+            other => SettingsError::Value {
+                source_name: other.to_string(),
+                key: key.to_string(),
+                message,
+            },
+        }
+    }
+
+    /// The value, trimmed, or `None` when unset or blank.
+    fn optional(&self, key: &str) -> Option<&str> {
+        self.get(key)
+            .0
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn text(&self, key: &str) -> Result<String, SettingsError> {
+        self.optional(key)
+            .map(str::to_string)
+            .ok_or_else(|| self.fail(key, "must not be empty".into()))
+    }
+
+    fn name(&self, key: &str) -> Result<String, SettingsError> {
+        let v = self.text(key)?;
+        if is_dns_name(&v) {
+            Ok(v)
+        } else {
+            Err(self.fail(
+                key,
+                format!(
+                    "{v:?} is not a valid Kubernetes name (lowercase letters, digits, '-', '.')"
+                ),
+            ))
+        }
+    }
+
+    fn selector(&self, key: &str) -> Result<String, SettingsError> {
+        let v = self.text(key)?;
+        validate_selector(&v).map_err(|m| self.fail(key, m))?;
+        Ok(v)
+    }
+
+    fn number(&self, key: &str) -> Result<f64, SettingsError> {
+        let v = self.text(key)?;
+        match v.parse::<f64>() {
+            Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+            _ => Err(self.fail(key, format!("{v:?} is not a non-negative number"))),
+        }
+    }
+
+    fn duration(&self, key: &str, range: DurationRange) -> Result<Duration, SettingsError> {
+        let v = self.text(key)?;
+        range.parse(&v).map_err(|m| self.fail(key, m))
+    }
+
+    fn service(&self, key: &str) -> Result<ServiceRef, SettingsError> {
+        ServiceRef::parse(&self.text(key)?).map_err(|m| self.fail(key, m))
+    }
+
+    /// Loki's tenant IDs: letters, digits and !-_.*'() (up to 150), with
+    /// `|` joining several for a federated query; it goes into a header.
+    fn tenant(&self, key: &str) -> Result<Option<String>, SettingsError> {
+        let Some(v) = self.optional(key) else {
+            return Ok(None);
+        };
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "!-_.*'()|".contains(c);
+        if v.len() <= 150 && v.chars().all(allowed) {
+            Ok(Some(v.to_string()))
+        } else {
+            Err(self.fail(
+                key,
+                "a Loki tenant ID is at most 150 letters, digits and !-_.*'() (| joins several)"
+                    .into(),
+            ))
+        }
+    }
+
+    /// An http(s) URL without credentials in it (the token comes from env).
+    fn url(&self, key: &str) -> Result<Option<String>, SettingsError> {
+        let Some(v) = self.optional(key) else {
+            return Ok(None);
+        };
+        match url::Url::parse(v) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
+                if u.password().is_some() || !u.username().is_empty() {
+                    let var = if key.starts_with("loki") {
+                        "SPICE_LOKI_TOKEN"
+                    } else {
+                        "SPICE_PROMETHEUS_TOKEN"
+                    };
+                    Err(self.fail(
+                        key,
+                        format!(
+                            "{} carries credentials; put the token in {var} instead",
+                            redact_url(v)
+                        ),
+                    ))
+                } else {
+                    Ok(Some(v.trim_end_matches('/').to_string()))
+                }
+            }
+            _ => Err(self.fail(key, format!("{:?} is not an http(s) URL", redact_url(v)))),
+        }
     }
 }
 
@@ -1277,6 +1331,108 @@ mod tests {
     }
 
     #[test]
+    fn every_definition_flag_is_a_clap_flag_and_every_setting_flag_has_a_definition() {
+        use clap::{CommandFactory, Parser};
+        let cmd = crate::cli::Cli::command();
+        let clap_flags: Vec<String> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        for d in SETTINGS.iter().filter_map(|d| d.flag) {
+            assert!(clap_flags.iter().any(|f| f == d), "{d} is not a clap flag");
+        }
+        // Connection flags are kubectl's, not settings.
+        let connection = [
+            "--kubeconfig",
+            "--context",
+            "--cluster",
+            "--user",
+            "--config",
+        ];
+        for f in clap_flags
+            .iter()
+            .filter(|f| !connection.contains(&f.as_str()))
+        {
+            if f == "--help" || f == "--version" {
+                continue;
+            }
+            let def = SETTINGS.iter().find(|d| d.flag == Some(f.as_str()));
+            let def = def.unwrap_or_else(|| panic!("global flag {f} has no setting definition"));
+            // The flag's value reaches the setting.
+            let cli =
+                crate::cli::Cli::try_parse_from(["kubectl-spice", f.as_str(), "never", "status"])
+                    .expect("a global flag with a value");
+            assert_eq!(
+                flag_value(&cli.global, def.key).as_deref(),
+                Some("never"),
+                "{f}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_definition_is_a_config_file_key_and_an_env_variable() {
+        let mut text = String::new();
+        let mut section = "";
+        for d in SETTINGS {
+            let (sec, leaf) = d.key.split_once('.').unwrap_or(("", d.key));
+            if sec != section {
+                text.push_str(&format!("{sec}:\n"));
+                section = sec;
+            }
+            let indent = if sec.is_empty() { "" } else { "  " };
+            text.push_str(&format!("{indent}{leaf}: x\n"));
+        }
+        let parsed = FileValues::parse(&text).expect("every key is known");
+        let keys: Vec<&str> = parsed.top.iter().map(|(k, _)| *k).collect();
+        let all: Vec<&str> = SETTINGS.iter().map(|d| d.key).collect();
+        assert_eq!(keys, all);
+        for d in SETTINGS {
+            let var = d.env();
+            let env = |k: &str| (k == var).then(|| "bogus value".to_string());
+            let resolved = Settings::resolve(
+                &GlobalArgs::default(),
+                &env,
+                &ConfigFile::default(),
+                None,
+                None,
+            );
+            let source = resolved.map(|s| {
+                s.effective
+                    .into_iter()
+                    .find(|e| e.key == d.key)
+                    .map(|e| e.source)
+            });
+            match source {
+                Ok(Some(source)) => assert_eq!(source, Source::Env(var.clone())),
+                Ok(None) => panic!("{} is not in config view", d.key),
+                // A value the setting refuses names the variable it came from.
+                Err(e) => assert!(e.to_string().contains(&var), "{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting_with_its_env_and_flag() {
+        let readme = include_str!("../README.md");
+        for d in SETTINGS {
+            let flag = d
+                .flag
+                .map(|f| format!("`{f}`"))
+                .unwrap_or_else(|| "–".into());
+            let flag = if d.key == "namespace" {
+                "`-n/--namespace`".into()
+            } else if d.key == "selector" {
+                "`-l/--selector`".into()
+            } else {
+                flag
+            };
+            let row = format!("| {flag} | `{}` | `{}` |", d.key, d.env());
+            assert!(readme.contains(&row), "README has no row {row}");
+        }
+    }
+
+    #[test]
     fn unknown_key_names_file_line_and_key() {
         let err = file("selector: app=x\n\nscaledObjekt: oops\n")
             .unwrap_err()
@@ -1500,7 +1656,7 @@ mod tests {
 
             #[test]
             fn any_env_value_resolves_or_is_a_one_line_error(
-                key in prop::sample::select(KEYS.iter().map(|k| k.name).collect::<Vec<_>>()),
+                key in prop::sample::select(SETTINGS.iter().map(|k| k.key).collect::<Vec<_>>()),
                 value in prop_oneof![any::<String>(), "[0-9.eE+-]{1,40}[a-z]{0,2}"],
             ) {
                 let var = env_name(key);

@@ -4,7 +4,6 @@
 //! `~/.kube/config`, then the in-cluster service account.
 
 use super::error::Error;
-use crate::cli::GlobalArgs;
 use kube::config::{ExecConfig, ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
 use serde::Deserialize;
 use std::io::IsTerminal;
@@ -25,10 +24,20 @@ pub struct KubeTarget {
     pub server: String,
 }
 
+/// kubectl's `--kubeconfig --context --cluster --user`: which kubeconfig
+/// and which of its entries to use (`None`: kubectl's defaults).
+#[derive(Debug, Clone, Default)]
+pub struct KubeconfigChoice {
+    pub kubeconfig: Option<std::path::PathBuf>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+}
+
 impl KubeTarget {
     /// Resolves kubeconfig, context, cluster and user like kubectl.
     pub async fn load(
-        args: &GlobalArgs,
+        args: &KubeconfigChoice,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<KubeTarget, Error> {
         let options = KubeConfigOptions {

@@ -2,8 +2,9 @@
 //! its own timeout; a failed read becomes a gap, never an abort. Only "no
 //! cluster at all" (every API read unreachable, or 401) is an error.
 
+use super::build::SnapshotBuilder;
 use super::convert;
-use super::error::{Error, ReadFailure, ReadTarget, classify};
+use super::error::{Error, Failure, ReadTarget, classify};
 use super::prometheus::HttpApi;
 use super::promql;
 use crate::settings::{Endpoint, Settings};
@@ -95,7 +96,7 @@ const KARPENTER_V1: &str = "v1";
 /// v0.35 pkg/apis/v1beta1/nodepool.go, nodeclaim_status.go).
 const KARPENTER_V1BETA1: &str = "v1beta1";
 
-type ListRead = Result<kube::api::ObjectList<DynamicObject>, ReadFailure>;
+type ListRead = Result<kube::api::ObjectList<DynamicObject>, Failure>;
 
 /// Lists NodePools and NodeClaims of one karpenter.sh version, concurrently.
 async fn read_karpenter(
@@ -160,20 +161,6 @@ async fn karpenter_fallback(
     (v1.0, v1.1, KARPENTER_V1)
 }
 
-/// A v1beta1 NodePool (and a v1 one before v1.1) has no `status.nodes`:
-/// count the nodes that carry its `karpenter.sh/nodepool` label instead, so
-/// "0 nodes" is never said of a pool that has some.
-fn count_pool_nodes(pools: &mut [NodePoolInfo], nodes: Option<&[NodeInfo]>) {
-    let Some(nodes) = nodes else { return };
-    for pool in pools.iter_mut().filter(|p| p.nodes.is_none()) {
-        let n = nodes
-            .iter()
-            .filter(|n| n.node_pool.as_deref() == Some(pool.name.as_str()))
-            .count();
-        pool.nodes = i64::try_from(n).ok();
-    }
-}
-
 /// Karpenter records NodePool and NodeClaim events (cluster-scoped objects)
 /// in the `default` namespace: client-go's recorder puts an event whose
 /// object has no namespace there. Read them when the game runs elsewhere;
@@ -182,7 +169,7 @@ async fn read_karpenter_events(
     client: &kube::Client,
     timeout: Duration,
     game_namespace: &str,
-) -> Option<Result<Vec<EventInfo>, ReadFailure>> {
+) -> Option<Result<Vec<EventInfo>, Failure>> {
     if game_namespace == "default" {
         return None;
     }
@@ -205,14 +192,14 @@ async fn read_karpenter_events(
 }
 
 /// Runs a read with a deadline and words its failure.
-async fn read<T, F>(timeout: Duration, target: ReadTarget<'_>, fut: F) -> Result<T, ReadFailure>
+async fn read<T, F>(timeout: Duration, target: ReadTarget<'_>, fut: F) -> Result<T, Failure>
 where
     F: Future<Output = Result<T, kube::Error>>,
 {
     match tokio::time::timeout(timeout, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(classify(&e, target)),
-        Err(_) => Err(ReadFailure {
+        Err(_) => Err(Failure {
             reason: GapReason::Timeout,
             message: format!(
                 "{} {}{} took longer than {}s",
@@ -233,11 +220,11 @@ where
 async fn with_timeout<T>(
     timeout: Duration,
     what: String,
-    fut: impl Future<Output = Result<T, super::prometheus::ApiFailure>>,
-) -> Result<T, super::prometheus::ApiFailure> {
+    fut: impl Future<Output = Result<T, super::prometheus::Failure>>,
+) -> Result<T, super::prometheus::Failure> {
     match tokio::time::timeout(timeout, fut).await {
         Ok(r) => r,
-        Err(_) => Err(super::prometheus::ApiFailure {
+        Err(_) => Err(super::prometheus::Failure {
             reason: GapReason::Timeout,
             message: format!("{what}: no answer within {}s", timeout.as_secs_f64()),
             hint: "the service is slow or unreachable; raise --request-timeout".into(),
@@ -251,13 +238,13 @@ const OPERATOR_LOG_LINES: usize = 50;
 const CONTEXT_LOG_LINES: usize = 10;
 
 /// Reads the KEDA operator's recent logs and keeps the lines about this
-/// ScaledObject or its scalers. A second round trip: it needs the pod names.
+/// ScaledObject or its scalers, and the failure of a pod's read if any. A
+/// second round trip: it needs the pod names.
 async fn read_operator_logs(
     client: &kube::Client,
     settings: &Settings,
     pods: &[PodInfo],
-    snap: &mut Snapshot,
-) {
+) -> (Option<Vec<LogLine>>, Option<Failure>) {
     let api: Api<Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
     let reads = pods.iter().filter(|p| p.phase == "Running").map(|p| {
         let container = p
@@ -309,15 +296,12 @@ async fn read_operator_logs(
             Err(f) => failure = Some(f),
         }
     }
-    if let Some(f) = failure {
-        snap.gaps.push(f.into_gap("keda-operator-logs"));
-        if lines.is_empty() && context.is_empty() {
-            return;
-        }
+    if failure.is_some() && lines.is_empty() && context.is_empty() {
+        return (None, failure);
     }
     let mut kept = context.split_off(context.len().saturating_sub(CONTEXT_LOG_LINES));
     kept.extend(lines.split_off(lines.len().saturating_sub(OPERATOR_LOG_LINES)));
-    snap.operator_logs = Some(kept);
+    (Some(kept), failure)
 }
 
 /// Why an operator log line is kept.
@@ -423,6 +407,107 @@ pub async fn run(
     let karpenter = read_karpenter(client, timeout, KARPENTER_V1);
     let karpenter_events = read_karpenter_events(client, timeout, ns);
 
+    let (kube_reads, (prom, rules, loki)) = tokio::join!(
+        async {
+            tokio::join!(
+                discovery,
+                pods,
+                deployment,
+                scaled_object,
+                hpas,
+                nodes,
+                events,
+                operator,
+                metrics_apiserver,
+                karpenter,
+                karpenter_events
+            )
+        },
+        http_reads(sources, settings, scope)
+    );
+    let (
+        discovery,
+        pods,
+        deployment,
+        scaled_object,
+        hpas,
+        nodes,
+        events,
+        operator,
+        metrics_apiserver,
+        karpenter,
+        karpenter_events,
+    ) = kube_reads;
+
+    if let Some(e) = no_cluster(
+        [
+            discovery.as_ref().err(),
+            pods.as_ref().err(),
+            nodes.as_ref().err(),
+            events.as_ref().err(),
+        ],
+        &sources.server,
+        timeout,
+    ) {
+        return Err(e);
+    }
+
+    let discovered = discovery.as_ref().ok().map(karpenter_versions);
+    let (pools, claims, karpenter_version) =
+        karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
+    let mut b = SnapshotBuilder::new(snap);
+    b.discovery(discovery.as_ref().map_err(Clone::clone));
+    b.pods(pods.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.deployment(found(deployment.as_ref()));
+    b.scaled_object(found(scaled_object.as_ref()));
+    b.hpas(hpas.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.nodes(nodes.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.events(
+        events.as_ref().map(|l| &l.items).map_err(Clone::clone),
+        karpenter_events,
+    );
+    b.operator_pods(operator.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    if scope == Scope::Full
+        && let Some(pods) = b.get().operator_pods.clone()
+    {
+        let (lines, failure) = read_operator_logs(client, settings, &pods).await;
+        b.operator_logs(lines, failure);
+    }
+    b.metrics_apiserver_pods(
+        metrics_apiserver
+            .as_ref()
+            .map(|l| &l.items)
+            .map_err(Clone::clone),
+    );
+    b.prometheus_rules(rules);
+    b.loki(loki);
+    b.node_pools(
+        pools.as_ref().map(|l| &l.items).map_err(Clone::clone),
+        karpenter_version,
+    );
+    b.node_claims(claims.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    let (answers, failure) = prom;
+    b.prometheus(answers, failure);
+    Ok(b.finish())
+}
+
+type PromRead = (
+    std::collections::BTreeMap<String, PromAnswer>,
+    Option<Failure>,
+);
+
+/// The reads over HTTP, all at once: every query's answer (and the
+/// Prometheus gap), and for a full scope the alert rules and Loki.
+async fn http_reads(
+    sources: &Sources,
+    settings: &Settings,
+    scope: Scope,
+) -> (
+    PromRead,
+    Option<Result<Vec<RuleInfo>, Failure>>,
+    Option<Result<LokiData, Failure>>,
+) {
+    let timeout = settings.request_timeout;
     let queries = match scope {
         Scope::Status => promql::status_queries(settings),
         Scope::Full => promql::diagnose_queries(settings),
@@ -448,7 +533,7 @@ pub async fn run(
                 )
                 .await,
             ),
-            (Err(e), true) => Some(Err(super::prometheus::ApiFailure {
+            (Err(e), true) => Some(Err(super::prometheus::Failure {
                 reason: GapReason::Error,
                 message: e.clone(),
                 hint: "check --loki-url".into(),
@@ -456,13 +541,13 @@ pub async fn run(
             _ => None,
         }
     };
-    let prom_reads = async {
+    let prom = async {
         match &sources.prometheus {
             Ok(api) => {
                 let answers = join_all(queries.iter().map(|q| async move {
                     let res = match tokio::time::timeout(timeout, api.query(&q.promql)).await {
                         Ok(r) => r,
-                        Err(_) => Err(super::prometheus::ApiFailure {
+                        Err(_) => Err(super::prometheus::Failure {
                             reason: GapReason::Timeout,
                             message: format!(
                                 "{}: no answer within {}s",
@@ -482,257 +567,93 @@ pub async fn run(
         }
     };
 
-    let (kube_reads, prom, rules, loki) = tokio::join!(
-        async {
-            tokio::join!(
-                discovery,
-                pods,
-                deployment,
-                scaled_object,
-                hpas,
-                nodes,
-                events,
-                operator,
-                metrics_apiserver,
-                karpenter,
-                karpenter_events
-            )
-        },
-        prom_reads,
-        rules,
-        loki
-    );
-    let (
-        discovery,
-        pods,
-        deployment,
-        scaled_object,
-        hpas,
-        nodes,
-        events,
-        operator,
-        metrics_apiserver,
-        karpenter,
-        karpenter_events,
-    ) = kube_reads;
+    let (prom, rules, loki) = tokio::join!(prom, rules, loki);
+    let prom = match prom {
+        Ok(answers) => prometheus_answers(answers),
+        Err(message) => (
+            Default::default(),
+            Some(Failure {
+                reason: GapReason::Error,
+                message,
+                hint: "check --prometheus-url".into(),
+            }),
+        ),
+    };
+    (prom, rules, loki)
+}
 
-    // No cluster at all: every Kubernetes read failed for lack of a server or
-    // of valid credentials. Anything less is a partial status with gaps.
-    let all: [Option<&ReadFailure>; 4] = [
-        discovery.as_ref().err(),
-        pods.as_ref().err(),
-        nodes.as_ref().err(),
-        events.as_ref().err(),
-    ];
-    if all.iter().all(|f| f.is_some()) {
-        let failures: Vec<&ReadFailure> = all.iter().flatten().copied().collect();
-        if failures.iter().any(|f| f.reason == GapReason::Unauthorized) {
-            return Err(Error::Unauthorized {
-                server: sources.server.clone(),
-            });
-        }
-        if failures
-            .iter()
-            .all(|f| matches!(f.reason, GapReason::Unreachable | GapReason::Timeout))
-        {
-            let first = failures[0];
-            if first.reason == GapReason::Timeout {
-                return Err(Error::Timeout {
-                    server: sources.server.clone(),
-                    seconds: timeout.as_secs(),
-                });
-            }
-            return Err(Error::Unreachable {
-                server: sources.server.clone(),
-                message: first.message.clone(),
-            });
-        }
+/// No cluster at all: every basic Kubernetes read (discovery, pods, nodes,
+/// events) failed for lack of a server or of valid credentials. Anything
+/// less is a partial status with gaps, so `None`.
+fn no_cluster(reads: [Option<&Failure>; 4], server: &str, timeout: Duration) -> Option<Error> {
+    if reads.iter().any(|f| f.is_none()) {
+        return None;
     }
+    let failures: Vec<&Failure> = reads.into_iter().flatten().collect();
+    if failures.iter().any(|f| f.reason == GapReason::Unauthorized) {
+        return Some(Error::Unauthorized {
+            server: server.to_string(),
+        });
+    }
+    if !failures
+        .iter()
+        .all(|f| matches!(f.reason, GapReason::Unreachable | GapReason::Timeout))
+    {
+        return None;
+    }
+    let first = failures[0];
+    Some(if first.reason == GapReason::Timeout {
+        Error::Timeout {
+            server: server.to_string(),
+            seconds: timeout.as_secs(),
+        }
+    } else {
+        Error::Unreachable {
+            server: server.to_string(),
+            message: first.message.clone(),
+        }
+    })
+}
 
-    let discovered = discovery.as_ref().ok().map(karpenter_versions);
-    let (pools, claims, karpenter_version) =
-        karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
-    match discovery {
-        Ok(groups) => {
-            let has = |g: &str| groups.groups.iter().any(|x| x.name == g);
-            snap.apis.keda = Some(has("keda.sh"));
-            snap.apis.karpenter = Some(has("karpenter.sh"));
-        }
-        Err(f) => snap.gaps.push(f.into_gap("discovery")),
+/// A single object's read: not found is an answer (`None`), not a gap.
+fn found<'a, T>(read: Result<&'a T, &Failure>) -> Result<Option<&'a T>, Failure> {
+    match read {
+        Ok(v) => Ok(Some(v)),
+        Err(f) if f.reason == GapReason::NotFound => Ok(None),
+        Err(f) => Err(f.clone()),
     }
-    match pods {
-        Ok(list) => {
-            let mut v: Vec<PodInfo> = list.items.iter().map(convert::pod).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            snap.pods = Some(v);
-        }
-        Err(f) => snap.gaps.push(f.into_gap("pods")),
-    }
-    match deployment {
-        Ok(d) => snap.deployment = Some(Lookup::Found(convert::deployment(&d))),
-        Err(f) if f.reason == GapReason::NotFound => snap.deployment = Some(Lookup::Missing),
-        Err(f) => snap.gaps.push(f.into_gap("deployment")),
-    }
-    match scaled_object {
-        Ok(obj) => {
-            let value = serde_json::to_value(&obj).unwrap_or_default();
-            snap.scaled_object = Some(Lookup::Found(convert::scaled_object(&value)));
-        }
-        Err(f) if f.reason == GapReason::NotFound => snap.scaled_object = Some(Lookup::Missing),
-        Err(f) => snap.gaps.push(f.into_gap("scaledobject")),
-    }
-    match hpas {
-        Ok(list) => {
-            let mut v: Vec<HpaInfo> = list.items.iter().map(convert::hpa).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            snap.hpas = Some(v);
-        }
-        Err(f) => snap.gaps.push(f.into_gap("hpa")),
-    }
-    match nodes {
-        Ok(list) => {
-            let mut v: Vec<NodeInfo> = list.items.iter().map(convert::node).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            snap.nodes = Some(v);
-        }
-        Err(f) => snap.gaps.push(f.into_gap("nodes")),
-    }
-    match events {
-        Ok(list) => {
-            let mut v: Vec<EventInfo> = list.items.iter().map(convert::event).collect();
-            match karpenter_events {
-                Some(Ok(extra)) => v.extend(extra),
-                Some(Err(f)) => snap.gaps.push(f.into_gap("karpenter-events")),
-                None => {}
-            }
-            v.sort_by(|a, b| {
-                b.last_seen
-                    .cmp(&a.last_seen)
-                    .then_with(|| a.reason.cmp(&b.reason))
-            });
-            snap.events = Some(v);
-        }
-        Err(f) => snap.gaps.push(f.into_gap("events")),
-    }
-    match operator {
-        Ok(list) => {
-            let mut v: Vec<PodInfo> = list.items.iter().map(convert::pod).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            if full {
-                read_operator_logs(client, settings, &v, &mut snap).await;
-            }
-            snap.operator_pods = Some(v);
-        }
-        Err(f) => snap.gaps.push(f.into_gap("keda-operator")),
-    }
-    match metrics_apiserver {
-        Ok(list) => {
-            let mut v: Vec<PodInfo> = list.items.iter().map(convert::pod).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            snap.metrics_apiserver_pods = Some(v);
-        }
-        Err(f) => snap.gaps.push(f.into_gap("keda-metrics-apiserver")),
-    }
-    match rules {
-        Some(Ok(r)) => snap.prometheus_rules = Some(r),
-        // When the query gap already says Prometheus is down, say it once.
-        Some(Err(f)) if !snap.gaps.iter().any(|g| g.source == "prometheus") => {
-            snap.gaps.push(Gap {
-                source: "prometheus-rules".into(),
-                reason: f.reason,
-                message: f.message,
-                hint: f.hint,
-            });
-        }
-        _ => {}
-    }
-    match loki {
-        Some(Ok(data)) => snap.loki = Some(data),
-        Some(Err(f)) => {
-            let hint = if f.reason == GapReason::NotFound {
-                "no Loki at the lokiService setting; set --loki-url or lokiService NS/SVC:PORT"
-                    .to_string()
-            } else {
-                f.hint
-            };
-            snap.gaps.push(Gap {
-                source: "loki".into(),
-                reason: f.reason,
-                message: f.message,
-                hint,
-            });
-        }
-        None => {}
-    }
-    match pools {
-        Ok(list) => {
-            let mut v: Vec<NodePoolInfo> = list
-                .items
-                .iter()
-                .map(|o| convert::node_pool(&serde_json::to_value(o).unwrap_or_default()))
-                .collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            count_pool_nodes(&mut v, snap.nodes.as_deref());
-            snap.node_pools = Some(v);
-            snap.apis.karpenter_version = Some(karpenter_version.to_string());
-        }
-        Err(f) => snap.gaps.push(f.into_gap("nodepools")),
-    }
-    match claims {
-        Ok(list) => {
-            let mut v: Vec<NodeClaimInfo> = list
-                .items
-                .iter()
-                .map(|o| convert::node_claim(&serde_json::to_value(o).unwrap_or_default()))
-                .collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            snap.node_claims = Some(v);
-        }
-        Err(f) => snap.gaps.push(f.into_gap("nodeclaims")),
-    }
+}
 
-    match prom {
-        Ok(answers) => {
-            let mut failure = None;
-            for (q, res) in answers {
-                let answer = match res {
-                    Ok(samples) => super::prometheus::answer(q, samples),
-                    Err(f) => {
-                        let message = f.message.clone();
-                        if failure.is_none() {
-                            failure = Some(f);
-                        }
-                        PromAnswer {
-                            query: q.promql.clone(),
-                            samples: None,
-                            error: Some(message),
-                        }
-                    }
-                };
-                snap.prometheus.insert(q.key.to_string(), answer);
+/// Each query's answer by its key (a failed one keeps its error), and the
+/// first failure, which becomes the Prometheus gap.
+fn prometheus_answers(
+    answers: Vec<(&promql::Query, Result<Vec<Sample>, Failure>)>,
+) -> (
+    std::collections::BTreeMap<String, PromAnswer>,
+    Option<Failure>,
+) {
+    let mut out = std::collections::BTreeMap::new();
+    let mut failure = None;
+    for (q, res) in answers {
+        let answer = match res {
+            Ok(samples) => super::prometheus::answer(q, samples),
+            Err(f) => {
+                let message = f.message.clone();
+                failure.get_or_insert(f);
+                PromAnswer {
+                    query: q.promql.clone(),
+                    samples: None,
+                    error: Some(message),
+                }
             }
-            if let Some(f) = failure {
-                snap.gaps.push(Gap {
-                    source: "prometheus".into(),
-                    reason: f.reason,
-                    message: f.message,
-                    hint: f.hint,
-                });
-            }
-        }
-        Err(message) => snap.gaps.push(Gap {
-            source: "prometheus".into(),
-            reason: GapReason::Error,
-            message,
-            hint: "check --prometheus-url".into(),
-        }),
+        };
+        out.insert(q.key.to_string(), answer);
     }
-    Ok(snap)
+    (out, failure)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::cluster::error::is_unserved_path;
     use kube::core::Status;
 
@@ -749,29 +670,5 @@ mod tests {
         assert!(!is_unserved_path(&missing));
         let forbidden = Status::failure("forbidden", "Forbidden").with_code(403);
         assert!(!is_unserved_path(&forbidden));
-    }
-
-    #[test]
-    fn pools_without_a_node_count_count_their_labelled_nodes() {
-        use crate::checks::testkit::node;
-        let nodes = vec![
-            node("a", Some("default")),
-            node("b", Some("default")),
-            node("c", None),
-        ];
-        let pool = |nodes| NodePoolInfo {
-            name: "default".into(),
-            consolidation_policy: None,
-            consolidate_after: None,
-            nodes,
-            conditions: vec![],
-        };
-        let mut pools = vec![pool(None)];
-        count_pool_nodes(&mut pools, Some(&nodes));
-        assert_eq!(pools[0].nodes, Some(2));
-        // A count the NodePool reports itself is kept.
-        let mut pools = vec![pool(Some(5))];
-        count_pool_nodes(&mut pools, Some(&nodes));
-        assert_eq!(pools[0].nodes, Some(5));
     }
 }

@@ -534,4 +534,156 @@ mod tests {
         }));
         assert_eq!(event_seen(&bare), (at("2026-08-24T08:00:00Z"), 1));
     }
+
+    // A game pod as the kubelet reports it (k8s.io/api core/v1 types.go,
+    // v1.33): the app container in CrashLoopBackOff, a native sidecar (an
+    // init container with restartPolicy Always) running, not Ready.
+    #[test]
+    fn a_pod_keeps_its_phase_container_states_and_native_sidecars() {
+        let obj: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "spice-runner-7d9f-abcde", "namespace": "game",
+                         "creationTimestamp": "2026-08-24T09:00:00Z"},
+            "spec": {
+                "nodeName": "ip-10-0-1-7",
+                "containers": [{"name": "game"}],
+                "initContainers": [{"name": "alloy", "restartPolicy": "Always"},
+                                   {"name": "migrate"}]
+            },
+            "status": {
+                "phase": "Running",
+                "conditions": [
+                    {"type": "Ready", "status": "False", "lastTransitionTime": "2026-08-24T09:01:00Z"},
+                    {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-08-24T09:00:01Z"}
+                ],
+                "containerStatuses": [{
+                    "name": "game", "ready": false, "restartCount": 4, "image": "g", "imageID": "",
+                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}}
+                }],
+                "initContainerStatuses": [{
+                    "name": "alloy", "ready": true, "restartCount": 1, "image": "a", "imageID": "",
+                    "state": {"running": {"startedAt": "2026-08-24T09:00:05Z"}}
+                }]
+            }
+        }))
+        .expect("a Pod");
+        let info = pod(&obj);
+        assert_eq!(info.phase, "Running");
+        assert_eq!(info.node.as_deref(), Some("ip-10-0-1-7"));
+        assert!(!info.ready);
+        assert_eq!(info.ready_since, None, "only a Ready pod has a ready time");
+        assert_eq!(info.restarts, 5);
+        let names: Vec<(&str, bool)> = info
+            .containers
+            .iter()
+            .map(|c| (c.name.as_str(), c.sidecar))
+            .collect();
+        // A plain init container is not a sidecar and is left out.
+        assert_eq!(names, [("game", false), ("alloy", true)]);
+        let game = &info.containers[0];
+        assert_eq!(game.state, "waiting");
+        assert_eq!(game.waiting_reason.as_deref(), Some("CrashLoopBackOff"));
+        assert_eq!(info.containers[1].state, "running");
+        assert_eq!(info.containers[1].started_at, at("2026-08-24T09:00:05Z"));
+        assert_eq!(
+            info.scheduled.as_ref().map(|c| c.status.as_str()),
+            Some("True")
+        );
+    }
+
+    // The HPA KEDA creates for a ScaledObject (keda v2.17
+    // controllers/keda/hpa.go): one External metric `s0-prometheus`, with
+    // the value the metrics API server reported in milli-units.
+    #[test]
+    fn an_hpa_keeps_its_external_metric_target_current_and_owner() {
+        let obj: HorizontalPodAutoscaler = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "keda-hpa-spice-runner-keda",
+                         "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+                                              "name": "spice-runner-keda", "uid": "u"}]},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "spice-runner"},
+                "minReplicas": 1, "maxReplicas": 50,
+                "metrics": [{"type": "External", "external": {
+                    "metric": {"name": "s0-prometheus", "selector": {"matchLabels": {"scaledobject.keda.sh/name": "spice-runner-keda"}}},
+                    "target": {"type": "AverageValue", "averageValue": "1"}}}],
+                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 15}}
+            },
+            "status": {
+                "currentReplicas": 3, "desiredReplicas": 3,
+                "currentMetrics": [{"type": "External", "external": {
+                    "metric": {"name": "s0-prometheus"},
+                    "current": {"averageValue": "1000m"}}}],
+                "conditions": [{"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound",
+                                "lastTransitionTime": "2026-08-24T09:00:00Z"}]
+            }
+        }))
+        .expect("an HPA");
+        let info = hpa(&obj);
+        assert_eq!(info.metrics.len(), 1);
+        let m = &info.metrics[0];
+        assert_eq!(m.name, "s0-prometheus");
+        assert_eq!(m.target_type.as_deref(), Some("AverageValue"));
+        assert_eq!(m.target.as_deref(), Some("1"));
+        assert_eq!(m.current.as_deref(), Some("1000m"));
+        assert_eq!(info.scale_down_stabilization, Some(15));
+        assert_eq!(info.owners, ["spice-runner-keda"]);
+        assert_eq!(
+            info.conditions[0].reason.as_deref(),
+            Some("ValidMetricFound")
+        );
+    }
+
+    // A ScaledObject as the runbook ships it (keda v2.17
+    // apis/keda/v1alpha1/scaledobject_types.go): counts may be written as
+    // strings, and a token in serverAddress's query must never be kept.
+    #[test]
+    fn a_scaled_object_reads_counts_written_as_text_and_redacts_its_server_address() {
+        let info = scaled_object(&serde_json::json!({
+            "metadata": {"name": "spice-runner-keda",
+                         "annotations": {"autoscaling.keda.sh/paused": "true", "other": "x"}},
+            "spec": {
+                "scaleTargetRef": {"name": "spice-runner"},
+                "pollingInterval": "15", "cooldownPeriod": 60, "minReplicaCount": 0,
+                "triggers": [{"type": "prometheus", "metadata": {
+                    "serverAddress": "http://prometheus.observability:9090/?token=s3cret",
+                    "query": "sum(rate(nginx_http_requests_total[1m]))", "threshold": "1"}}]
+            },
+            "status": {"hpaName": "keda-hpa-spice-runner-keda", "pausedReplicaCount": 0}
+        }));
+        assert_eq!(info.polling_interval, Some(15));
+        assert_eq!(info.cooldown_period, Some(60));
+        assert_eq!(info.target_name, "spice-runner");
+        assert_eq!(
+            info.annotations.keys().collect::<Vec<_>>(),
+            ["autoscaling.keda.sh/paused"]
+        );
+        let server = &info.triggers[0].metadata["serverAddress"];
+        assert!(!server.contains("s3cret"), "{server}");
+        assert_eq!(info.paused_replica_count, Some(0));
+    }
+
+    // A node Karpenter launched (karpenter v1 pkg/apis/v1/labels.go) and its
+    // NodePool without `status.nodes` (before v1.1).
+    #[test]
+    fn a_node_keeps_its_karpenter_labels_and_a_pool_its_disruption() {
+        let node_obj: Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "ip-10-0-1-7", "labels": {
+                "karpenter.sh/nodepool": "default", "karpenter.sh/capacity-type": "spot",
+                "node.kubernetes.io/instance-type": "m6i.large", "topology.kubernetes.io/zone": "eu-west-1a"}},
+            "spec": {"unschedulable": true},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}
+        }))
+        .expect("a Node");
+        let n = node(&node_obj);
+        assert!(n.ready && n.unschedulable);
+        assert_eq!(n.node_pool.as_deref(), Some("default"));
+        assert_eq!(n.capacity_type.as_deref(), Some("spot"));
+        let pool = node_pool(&serde_json::json!({
+            "metadata": {"name": "default"},
+            "spec": {"disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "1m"}},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}
+        }));
+        assert_eq!(pool.nodes, None, "no count is not a count of zero");
+        assert_eq!(pool.consolidate_after.as_deref(), Some("1m"));
+        assert_eq!(pool.conditions[0].type_, "Ready");
+    }
 }

@@ -26,7 +26,7 @@ impl Error {
     pub fn hint(&self) -> String {
         match self {
             Error::NoKubeconfig(_) => {
-                "pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod with a service account".into()
+                "pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod with a service account; to try it without a cluster: kubectl spice diagnose --from tests/scenarios/examples/broken-chain.snapshot.json".into()
             }
             Error::Kubeconfig { .. } => "check the file with `kubectl config view`".into(),
             Error::Context(_) => "list contexts with `kubectl config get-contexts`".into(),
@@ -44,15 +44,17 @@ impl Error {
     }
 }
 
-/// Why a single read failed, in the words of the API server.
-#[derive(Debug, Clone)]
-pub struct ReadFailure {
+/// Why a single read failed (Kubernetes, Prometheus or Loki), in the words
+/// of the server, with the hint that fixes it. The one failure type of the
+/// cluster layer: each becomes a `Gap` of its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
     pub reason: GapReason,
     pub message: String,
     pub hint: String,
 }
 
-impl ReadFailure {
+impl Failure {
     pub fn into_gap(self, source: &str) -> Gap {
         Gap {
             source: source.into(),
@@ -94,86 +96,95 @@ impl ReadTarget<'_> {
     }
 }
 
-/// Classifies a failed kube-rs read.
-pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> ReadFailure {
-    match err {
-        kube::Error::Api(status) => {
-            let code = status.code;
-            // The message is the server's text: quoted, so a 20 MB message
-            // (or an HTML page from a proxy) stays one short line.
-            let message = if status.message.trim().is_empty() {
-                format!("HTTP {code}")
-            } else {
-                crate::error::quote(&status.message)
-            };
-            match code {
-                401 => ReadFailure {
-                    reason: GapReason::Unauthorized,
-                    message: "401 Unauthorized".into(),
-                    hint: "credentials expired? run any kubectl command to refresh them".into(),
-                },
-                403 => ReadFailure {
-                    reason: GapReason::Forbidden,
-                    message,
-                    hint: target.rbac_rule(),
-                },
-                404 => {
-                    if is_unserved_path(status) {
-                        ReadFailure {
-                            reason: GapReason::NotInstalled,
-                            message: format!(
-                                "the cluster does not serve {} (API not installed)",
-                                target.qualified()
-                            ),
-                            hint: install_hint(target.group),
-                        }
-                    } else {
-                        ReadFailure {
-                            reason: GapReason::NotFound,
-                            message,
-                            hint: String::new(),
-                        }
-                    }
-                }
-                408 | 504 => ReadFailure {
-                    reason: GapReason::Timeout,
-                    message,
-                    hint: "the API server is slow; retry or raise --request-timeout".into(),
-                },
-                503 => ReadFailure {
-                    reason: GapReason::Unreachable,
-                    message,
-                    hint: "the API server or the service behind it is unavailable; retry shortly"
-                        .into(),
-                },
-                _ => ReadFailure {
-                    reason: GapReason::Error,
-                    message: format!("HTTP {code}: {message}"),
-                    hint: "retry; if it persists, check the API server logs".into(),
-                },
+/// Classifies a failed kube-rs read by its type and status code, never by
+/// the words of its text.
+pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> Failure {
+    let kube::Error::Api(status) = err else {
+        let text = crate::error::chain_text(err);
+        return if timed_out(err) {
+            Failure {
+                reason: GapReason::Timeout,
+                message: format!("no answer: {text}"),
+                hint: "raise --request-timeout or check the API server".into(),
             }
-        }
-        other => {
-            let text = crate::error::chain_text(other);
-            let lowered = text.to_ascii_lowercase();
-            if lowered.contains("timed out")
-                || lowered.contains("timeout")
-                || lowered.contains("elapsed")
-            {
-                ReadFailure {
-                    reason: GapReason::Timeout,
-                    message: format!("no answer: {text}"),
-                    hint: "raise --request-timeout or check the API server".into(),
-                }
-            } else {
-                ReadFailure {
-                    reason: GapReason::Unreachable,
-                    message: text,
-                    hint: "check `kubectl cluster-info`".into(),
-                }
+        } else {
+            Failure {
+                reason: GapReason::Unreachable,
+                message: text,
+                hint: "check `kubectl cluster-info`".into(),
             }
-        }
+        };
+    };
+    let code = status.code;
+    // The message is the server's text: quoted, so a 20 MB message
+    // (or an HTML page from a proxy) stays one short line.
+    let message = if status.message.trim().is_empty() {
+        format!("HTTP {code}")
+    } else {
+        crate::error::quote(&status.message)
+    };
+    let reason = status_reason(status);
+    let (message, hint) = match reason {
+        GapReason::Unauthorized => (
+            "401 Unauthorized".into(),
+            "credentials expired? run any kubectl command to refresh them".into(),
+        ),
+        GapReason::Forbidden => (message, target.rbac_rule()),
+        GapReason::NotInstalled => (
+            format!(
+                "the cluster does not serve {} (API not installed)",
+                target.qualified()
+            ),
+            install_hint(target.group),
+        ),
+        GapReason::NotFound => (message, String::new()),
+        GapReason::Timeout => (
+            message,
+            "the API server is slow; retry or raise --request-timeout".into(),
+        ),
+        GapReason::Unreachable => (
+            message,
+            "the API server or the service behind it is unavailable; retry shortly".into(),
+        ),
+        _ => (
+            format!("HTTP {code}: {message}"),
+            "retry; if it persists, check the API server logs".into(),
+        ),
+    };
+    Failure {
+        reason,
+        message,
+        hint,
     }
+}
+
+/// What an API server's `Status` answer means for a read, by its code.
+pub fn status_reason(status: &kube::core::Status) -> GapReason {
+    match status.code {
+        401 => GapReason::Unauthorized,
+        403 => GapReason::Forbidden,
+        404 if is_unserved_path(status) => GapReason::NotInstalled,
+        404 => GapReason::NotFound,
+        408 | 504 => GapReason::Timeout,
+        503 => GapReason::Unreachable,
+        _ => GapReason::Error,
+    }
+}
+
+/// Whether an error (or any error it wraps) is a deadline that passed: the
+/// client's connect and read timeouts surface as an `io::Error` of kind
+/// `TimedOut` somewhere in the chain.
+pub fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// Whether a 404 means "this API is not served" rather than "this object

@@ -5,7 +5,8 @@
 //! frame back. [`Live::snapshot`] turns the stores into the same `Snapshot`
 //! the one-shot commands build, so the same checks judge it.
 
-use super::convert;
+use super::build::SnapshotBuilder;
+use super::error::Failure;
 use super::prometheus::HttpApi;
 use super::promql::Query;
 use crate::snapshot::*;
@@ -29,8 +30,8 @@ use tokio::task::JoinHandle;
 pub struct SourceState {
     /// The initial list has completed at least once.
     pub synced: bool,
-    /// The latest error, cleared by the next successful event.
-    pub error: Option<String>,
+    /// The latest failure, cleared by the next successful event.
+    pub error: Option<Failure>,
 }
 
 /// The latest Prometheus poll.
@@ -38,7 +39,7 @@ pub struct SourceState {
 pub struct PromState {
     pub answers: BTreeMap<String, PromAnswer>,
     /// Every query failed: why (for the banner).
-    pub error: Option<String>,
+    pub error: Option<Failure>,
     pub polls: u64,
 }
 
@@ -105,7 +106,7 @@ where
                     state.error = None;
                 }
                 Ok(_) => state.error = None,
-                Err(e) => state.error = Some(watch_error_text(&e)),
+                Err(e) => state.error = Some(watch_failure(&e)),
             }
             drop(states);
             bump(&tx);
@@ -114,16 +115,34 @@ where
     (reader, task)
 }
 
-/// One short line for a watcher error (kube nests the same cause several times).
-fn watch_error_text(e: &watcher::Error) -> String {
-    let inner = match e {
+/// What the watch retries by itself, said on every gap of a watched source.
+const WATCH_HINT: &str =
+    "the watch retries with backoff; check the connection and RBAC (list/watch)";
+
+/// A watcher error as a failure: classified by its type and status code,
+/// worded as one short line (kube nests the same cause several times).
+fn watch_failure(e: &watcher::Error) -> Failure {
+    let (reason, text) = match e {
         watcher::Error::InitialListFailed(k)
         | watcher::Error::WatchStartFailed(k)
-        | watcher::Error::WatchFailed(k) => crate::error::chain_text(k),
-        watcher::Error::WatchError(s) => crate::error::status_text(s),
-        watcher::Error::NoResourceVersion => e.to_string(),
+        | watcher::Error::WatchFailed(k) => {
+            let reason = match k {
+                kube::Error::Api(status) => super::error::status_reason(status),
+                other if super::error::timed_out(other) => GapReason::Timeout,
+                _ => GapReason::Unreachable,
+            };
+            (reason, crate::error::chain_text(k))
+        }
+        watcher::Error::WatchError(s) => {
+            (super::error::status_reason(s), crate::error::status_text(s))
+        }
+        watcher::Error::NoResourceVersion => (GapReason::Error, e.to_string()),
     };
-    inner.lines().next().unwrap_or_default().to_string()
+    Failure {
+        reason,
+        message: text.lines().next().unwrap_or_default().to_string(),
+        hint: WATCH_HINT.into(),
+    }
 }
 
 fn keda_scaled_objects() -> ApiResource {
@@ -285,11 +304,12 @@ impl Live {
     pub fn api_error(&self) -> Option<String> {
         ["pods", "nodes"]
             .iter()
-            .find_map(|n| self.state(n).error.map(|e| format!("{n}: {e}")))
+            .find_map(|n| self.state(n).error.map(|e| format!("{n}: {}", e.message)))
     }
 
     pub fn prometheus_error(&self) -> Option<String> {
-        self.prometheus.lock().expect("prom").error.clone()
+        let prom = self.prometheus.lock().expect("prom");
+        prom.error.as_ref().map(|f| f.message.clone())
     }
 
     /// The stores as a Snapshot. `base` holds what is not watched (API
@@ -311,142 +331,71 @@ impl Live {
             "scaledobject",
             "prometheus",
         ];
-        snap.gaps.retain(|g| !watched.contains(&g.source.as_str()));
-        let gap = |source: &str, st: &SourceState| {
-            if let Some(e) = &st.error {
-                snap_gap(source, e)
-            } else {
-                None
-            }
-        };
-        let mut gaps = Vec::new();
-
-        let st = self.state("pods");
-        if st.synced {
-            let mut v: Vec<PodInfo> = self.pods.state().iter().map(|p| convert::pod(p)).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            snap.pods = Some(v);
-        }
-        gaps.extend(gap("pods", &st));
-        let st = self.state("nodes");
-        if st.synced {
-            let mut v: Vec<NodeInfo> = self
-                .nodes
-                .state()
-                .iter()
-                .map(|n| convert::node(n))
-                .collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            snap.nodes = Some(v);
-        }
-        gaps.extend(gap("nodes", &st));
-        let st = self.state("hpa");
-        if st.synced {
-            let mut v: Vec<HpaInfo> = self.hpas.state().iter().map(|h| convert::hpa(h)).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
-            snap.hpas = Some(v);
-        }
-        gaps.extend(gap("hpa", &st));
-        let st = self.state("events");
-        if st.synced {
-            let mut v: Vec<EventInfo> = self
-                .events
-                .state()
-                .iter()
-                .map(|e| convert::event(e))
-                .collect();
-            v.sort_by(|a, b| {
-                b.last_seen
-                    .cmp(&a.last_seen)
-                    .then_with(|| a.reason.cmp(&b.reason))
-            });
-            snap.events = Some(v);
-        }
-        gaps.extend(gap("events", &st));
-        let st = self.state("deployment");
-        if st.synced {
-            snap.deployment = Some(
-                match self
-                    .deployments
-                    .state()
-                    .iter()
-                    .find(|d| d.metadata.name.as_deref() == Some(settings.deployment.as_str()))
-                {
-                    Some(d) => Lookup::Found(convert::deployment(d)),
-                    None => Lookup::Missing,
-                },
-            );
-        }
-        gaps.extend(gap("deployment", &st));
-        let st = self.state("scaledobject");
-        if st.synced {
-            snap.scaled_object =
-                Some(
-                    match self.scaled_objects.state().iter().find(|o| {
-                        o.metadata.name.as_deref() == Some(settings.scaled_object.as_str())
-                    }) {
-                        Some(o) => {
-                            let value = serde_json::to_value(o.as_ref()).unwrap_or_default();
-                            Lookup::Found(convert::scaled_object(&value))
-                        }
-                        None => Lookup::Missing,
-                    },
-                );
-        } else if base.apis.keda == Some(false) {
+        let claims_watched = self.node_claims.is_some();
+        snap.gaps.retain(|g| {
+            !watched.contains(&g.source.as_str()) && !(claims_watched && g.source == "nodeclaims")
+        });
+        // KEDA not installed is already a finding from discovery: not a
+        // ScaledObject to wait for, and not a gap.
+        let keda_absent = base.apis.keda == Some(false);
+        if keda_absent && !self.state("scaledobject").synced {
             snap.scaled_object = None;
         }
-        // KEDA not installed is already a finding from discovery: not a gap.
-        if base.apis.keda != Some(false) {
-            gaps.extend(gap("scaledobject", &st));
-        }
-
-        if let Some(store) = &self.node_claims {
-            let st = self.state("nodeclaims");
+        let mut b = SnapshotBuilder::new(snap);
+        // A store is the source's objects once its first list completed; its
+        // latest failure is a gap either way (the store keeps what it had).
+        let source = |b: &mut SnapshotBuilder, name: &str, fill: &dyn Fn(&mut SnapshotBuilder)| {
+            let st = self.state(name);
             if st.synced {
-                let mut v: Vec<NodeClaimInfo> = store
-                    .state()
-                    .iter()
-                    .map(|o| {
-                        convert::node_claim(&serde_json::to_value(o.as_ref()).unwrap_or_default())
-                    })
-                    .collect();
-                v.sort_by(|a, b| a.name.cmp(&b.name));
-                snap.node_claims = Some(v);
+                fill(b);
             }
-            // A watch that cannot list NodeClaims is a gap, never "no node
-            // is coming".
-            gaps.extend(gap("nodeclaims", &st));
+            if let Some(f) = st.error
+                && !(name == "scaledobject" && keda_absent)
+            {
+                b.gap(name, f);
+            }
+        };
+        source(&mut b, "pods", &|b| {
+            b.pods(Ok(self.pods.state().iter().map(|p| p.as_ref())))
+        });
+        source(&mut b, "nodes", &|b| {
+            b.nodes(Ok(self.nodes.state().iter().map(|n| n.as_ref())))
+        });
+        source(&mut b, "hpa", &|b| {
+            b.hpas(Ok(self.hpas.state().iter().map(|h| h.as_ref())))
+        });
+        source(&mut b, "events", &|b| {
+            b.events(Ok(self.events.state().iter().map(|e| e.as_ref())), None)
+        });
+        source(&mut b, "deployment", &|b| {
+            let store = self.deployments.state();
+            let name = Some(settings.deployment.as_str());
+            b.deployment(Ok(store
+                .iter()
+                .find(|d| d.metadata.name.as_deref() == name)
+                .map(|d| d.as_ref())))
+        });
+        source(&mut b, "scaledobject", &|b| {
+            let store = self.scaled_objects.state();
+            let name = Some(settings.scaled_object.as_str());
+            b.scaled_object(Ok(store
+                .iter()
+                .find(|o| o.metadata.name.as_deref() == name)
+                .map(|o| o.as_ref())))
+        });
+        // A watch that cannot list NodeClaims is a gap, never "no node is
+        // coming".
+        if let Some(store) = &self.node_claims {
+            source(&mut b, "nodeclaims", &|b| {
+                b.node_claims(Ok(store.state().iter().map(|o| o.as_ref())))
+            });
         }
-
         let prom = self.prometheus.lock().expect("prom").clone();
         if prom.polls > 0 {
-            snap.prometheus = prom.answers;
-            if let Some(e) = prom.error {
-                gaps.extend(snap_gap("prometheus", &e));
-            }
+            b.prometheus(prom.answers, prom.error);
         }
-        snap.gaps.extend(gaps);
-        snap
+        b.finish()
     }
-}
-
-fn snap_gap(source: &str, message: &str) -> Option<Gap> {
-    let lower = message.to_ascii_lowercase();
-    let reason = if lower.contains("forbidden") {
-        GapReason::Forbidden
-    } else if lower.contains("unauthorized") {
-        GapReason::Unauthorized
-    } else if lower.contains("timed out") || lower.contains("timeout") {
-        GapReason::Timeout
-    } else {
-        GapReason::Unreachable
-    };
-    Some(Gap {
-        source: source.into(),
-        reason,
-        message: message.to_string(),
-        hint: "the watch retries with backoff; check the connection and RBAC (list/watch)".into(),
-    })
 }
 
 /// Polls every query each interval, all at once, each bounded by `timeout`
@@ -468,7 +417,11 @@ async fn poll_prometheus(
             Ok(a) => a,
             Err(e) => {
                 let mut s = state.lock().expect("prom");
-                s.error = Some(e.clone());
+                s.error = Some(Failure {
+                    reason: GapReason::Unreachable,
+                    message: e.clone(),
+                    hint: WATCH_HINT.into(),
+                });
                 s.polls += 1;
                 drop(s);
                 bump(&tx);
@@ -478,12 +431,19 @@ async fn poll_prometheus(
         let results = futures::future::join_all(queries.iter().map(|q| async move {
             let res = match tokio::time::timeout(timeout, api.query(&q.promql)).await {
                 Ok(Ok(samples)) => Ok(samples),
-                Ok(Err(f)) => Err(f.message),
-                Err(_) => Err(format!(
-                    "{}: no answer within {}s",
-                    api.describe(),
-                    timeout.as_secs_f64()
-                )),
+                Ok(Err(f)) => Err(Failure {
+                    hint: WATCH_HINT.into(),
+                    ..f
+                }),
+                Err(_) => Err(Failure {
+                    reason: GapReason::Timeout,
+                    message: format!(
+                        "{}: no answer within {}s",
+                        api.describe(),
+                        timeout.as_secs_f64()
+                    ),
+                    hint: WATCH_HINT.into(),
+                }),
             };
             (q, res)
         }))
@@ -497,12 +457,13 @@ async fn poll_prometheus(
                     any_ok = true;
                     super::prometheus::answer(q, samples)
                 }
-                Err(e) => {
-                    first_error.get_or_insert_with(|| e.clone());
+                Err(f) => {
+                    let message = f.message.clone();
+                    first_error.get_or_insert(f);
                     PromAnswer {
                         query: q.promql.clone(),
                         samples: None,
-                        error: Some(e),
+                        error: Some(message),
                     }
                 }
             };

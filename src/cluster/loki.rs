@@ -2,7 +2,7 @@
 //! through the same HTTP client as Prometheus: Loki's query API has the same
 //! envelope, but its errors are plain text.
 
-use super::prometheus::{ApiFailure, HttpApi, parse_query_answer};
+use super::prometheus::{Failure, HttpApi, parse_query_answer};
 use crate::snapshot::{GapReason, LokiData};
 
 /// Runs the heartbeat queries; reads the label names when nothing matched, so
@@ -11,7 +11,7 @@ pub async fn collect(
     api: &HttpApi,
     query: &str,
     tenant: Option<&str>,
-) -> Result<LokiData, ApiFailure> {
+) -> Result<LokiData, Failure> {
     // A multi-tenant Loki reads the tenant from this header (Loki's
     // `auth_enabled: true`); without it every request answers "no org id".
     let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
@@ -73,7 +73,7 @@ async fn instant(
     api: &HttpApi,
     logql: &str,
     headers: &[(&str, &str)],
-) -> Result<Option<f64>, ApiFailure> {
+) -> Result<Option<f64>, Failure> {
     let (status, body) = api
         .get_with_headers("/loki/api/v1/query", &[("query", logql)], headers)
         .await?;
@@ -82,7 +82,7 @@ async fn instant(
         if let Some(f) = no_org_id(status, &first, api, !headers.is_empty()) {
             return Err(f);
         }
-        return Err(ApiFailure {
+        return Err(Failure {
             reason: if status == 400 {
                 GapReason::Error
             } else {
@@ -120,7 +120,7 @@ async fn instant(
 /// `user.ErrNoOrgID`, written by its HTTP auth middleware). That is not a
 /// Loki that is down: it wants `X-Scope-OrgID`, which the lokiTenant setting
 /// sends.
-fn no_org_id(status: u16, first_line: &str, api: &HttpApi, sent: bool) -> Option<ApiFailure> {
+fn no_org_id(status: u16, first_line: &str, api: &HttpApi, sent: bool) -> Option<Failure> {
     if status != 401 || !first_line.eq_ignore_ascii_case("no org id") {
         return None;
     }
@@ -129,7 +129,7 @@ fn no_org_id(status: u16, first_line: &str, api: &HttpApi, sent: bool) -> Option
     } else {
         "Loki is multi-tenant (auth_enabled) and wants the tenant in X-Scope-OrgID: set lokiTenant (--loki-tenant, SPICE_LOKI_TENANT or the config file) to the tenant the heartbeats are written under"
     };
-    Some(ApiFailure {
+    Some(Failure {
         reason: GapReason::Unauthorized,
         message: format!("{} answered HTTP 401: no org id", api.describe()),
         hint: hint.into(),

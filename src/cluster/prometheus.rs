@@ -24,13 +24,7 @@ pub enum HttpApi {
     },
 }
 
-/// A failed API call, worded for a gap.
-#[derive(Debug, Clone)]
-pub struct ApiFailure {
-    pub reason: GapReason,
-    pub message: String,
-    pub hint: String,
-}
+pub use super::error::Failure;
 
 impl HttpApi {
     pub fn new(
@@ -74,11 +68,7 @@ impl HttpApi {
     }
 
     /// GET `path` with query parameters; returns the status code and body.
-    pub async fn get(
-        &self,
-        path: &str,
-        params: &[(&str, &str)],
-    ) -> Result<(u16, String), ApiFailure> {
+    pub async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<(u16, String), Failure> {
         self.get_with_headers(path, params, &[]).await
     }
 
@@ -89,7 +79,7 @@ impl HttpApi {
         path: &str,
         params: &[(&str, &str)],
         headers: &[(&str, &str)],
-    ) -> Result<(u16, String), ApiFailure> {
+    ) -> Result<(u16, String), Failure> {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
@@ -111,38 +101,30 @@ impl HttpApi {
                 let request = request
                     .header(http::header::ACCEPT, "application/json")
                     .body(kube::client::Body::from(Vec::new()))
-                    .map_err(|e| ApiFailure {
+                    .map_err(|e| Failure {
                         reason: GapReason::Error,
                         message: e.to_string(),
                         hint: String::new(),
                     })?;
-                let response = kube.send(request).await.map_err(|e| {
-                    let text = crate::error::chain_text(&e);
-                    let timeout = text.contains("timed out") || text.contains("elapsed");
-                    ApiFailure {
-                        reason: if timeout {
-                            GapReason::Timeout
-                        } else {
-                            GapReason::Unreachable
-                        },
-                        message: format!("{}: {text}", self.describe()),
-                        hint: "check the API server (`kubectl cluster-info`)".into(),
-                    }
+                let response = kube.send(request).await.map_err(|e| Failure {
+                    reason: if super::error::timed_out(&e) {
+                        GapReason::Timeout
+                    } else {
+                        GapReason::Unreachable
+                    },
+                    message: format!("{}: {}", self.describe(), crate::error::chain_text(&e)),
+                    hint: "check the API server (`kubectl cluster-info`)".into(),
                 })?;
                 let status = response.status().as_u16();
-                let body = response
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|e| ApiFailure {
-                        reason: GapReason::Unreachable,
-                        message: format!(
-                            "{}: reading the answer: {}",
-                            self.describe(),
-                            crate::error::chain_text(&e)
-                        ),
-                        hint: String::new(),
-                    })?;
+                let body = response.into_body().collect().await.map_err(|e| Failure {
+                    reason: GapReason::Unreachable,
+                    message: format!(
+                        "{}: reading the answer: {}",
+                        self.describe(),
+                        crate::error::chain_text(&e)
+                    ),
+                    hint: String::new(),
+                })?;
                 Ok((
                     status,
                     String::from_utf8_lossy(&body.to_bytes()).into_owned(),
@@ -161,7 +143,7 @@ impl HttpApi {
                 }
                 let response = request.send().await.map_err(|e| {
                     let timeout = e.is_timeout();
-                    ApiFailure {
+                    Failure {
                         reason: if timeout {
                             GapReason::Timeout
                         } else {
@@ -180,7 +162,7 @@ impl HttpApi {
                     }
                 })?;
                 let status = response.status().as_u16();
-                let body = response.text().await.map_err(|e| ApiFailure {
+                let body = response.text().await.map_err(|e| Failure {
                     reason: GapReason::Unreachable,
                     message: format!(
                         "{}: reading the answer: {}",
@@ -195,13 +177,13 @@ impl HttpApi {
     }
 
     /// An instant PromQL query.
-    pub async fn query(&self, promql: &str) -> Result<Vec<Sample>, ApiFailure> {
+    pub async fn query(&self, promql: &str) -> Result<Vec<Sample>, Failure> {
         let (status, body) = self.get("/api/v1/query", &[("query", promql)]).await?;
         parse_query_answer(status, &body, &self.describe(), self.is_proxy())
     }
 
     /// The alerting rules Prometheus has loaded (`/api/v1/rules?type=alert`).
-    pub async fn alert_rules(&self) -> Result<Vec<crate::snapshot::RuleInfo>, ApiFailure> {
+    pub async fn alert_rules(&self) -> Result<Vec<crate::snapshot::RuleInfo>, Failure> {
         let (status, body) = self.get("/api/v1/rules", &[("type", "alert")]).await?;
         let parsed: serde_json::Value = match serde_json::from_str(&body) {
             Ok(v) if status == 200 => v,
@@ -281,7 +263,7 @@ pub fn parse_query_answer(
     body: &str,
     where_: &str,
     proxied: bool,
-) -> Result<Vec<Sample>, ApiFailure> {
+) -> Result<Vec<Sample>, Failure> {
     let envelope = serde_json::from_str::<Envelope>(body)
         .ok()
         .filter(|e| e.status == "success" || e.status == "error");
@@ -295,7 +277,7 @@ pub fn parse_query_answer(
         }
         let error_type = env.error_type.unwrap_or_else(|| "error".into());
         let message = crate::error::quote(&env.error.unwrap_or_default());
-        return Err(ApiFailure {
+        return Err(Failure {
             reason: if error_type == "timeout" { GapReason::Timeout } else { GapReason::Error },
             message: format!("Prometheus {error_type}: {message}"),
             hint: match error_type.as_str() {
@@ -325,13 +307,13 @@ pub fn parse_query_answer(
         } else {
             &st.message
         });
-        return Err(ApiFailure {
+        return Err(Failure {
             reason,
             message: format!("{where_}: {message}"),
             hint,
         });
     }
-    Err(ApiFailure {
+    Err(Failure {
         reason: if status == 401 || status == 403 {
             GapReason::Forbidden
         } else {
@@ -450,8 +432,8 @@ pub fn vet_snapshot(snap: &mut crate::snapshot::Snapshot) {
     }
 }
 
-fn bad_answer(where_: &str, what: &str) -> ApiFailure {
-    ApiFailure {
+fn bad_answer(where_: &str, what: &str) -> Failure {
+    Failure {
         reason: GapReason::Error,
         message: format!("{where_}: unexpected answer: {what}"),
         hint: "is that address Prometheus? it must serve /api/v1/query".into(),

@@ -87,7 +87,7 @@ pub async fn resolve_settings(global: &GlobalArgs) -> Result<Settings, Fatal> {
         || global.context.is_some()
         || global.cluster.is_some()
         || global.user.is_some();
-    let (context, context_ns) = match KubeTarget::load(global, &env).await {
+    let (context, context_ns) = match KubeTarget::load(&global.kubeconfig_choice(), &env).await {
         Ok(t) => (t.context.clone(), t.context_namespace.clone()),
         Err(e) if explicit => return Err(e.into()),
         Err(crate::cluster::Error::NoKubeconfig(_)) => (None, None),
@@ -120,8 +120,8 @@ mod tests {
         assert_eq!(ok["prometheus.io/rules"], "");
         for bad in ["release", "=x", "-a=b", "a=b c", "Bad.Prefix/a=b"] {
             let err = parse_labels(&[bad.to_string()]).unwrap_err();
-            assert!(err.message.contains(bad), "{bad}: {}", err.message);
-            assert!(err.hint.is_some());
+            assert!(err.message().contains(bad), "{bad}: {}", err.message());
+            assert!(err.hint().is_some());
         }
     }
 }

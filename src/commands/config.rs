@@ -29,7 +29,7 @@ pub async fn run(
     let file = ConfigFile::load(global.config.as_deref())?;
     // The context decides the per-context section and the namespace; without
     // a usable kubeconfig the rest of the settings still resolve.
-    let (context, context_ns) = match KubeTarget::load(global, &env).await {
+    let (context, context_ns) = match KubeTarget::load(&global.kubeconfig_choice(), &env).await {
         Ok(t) => (t.context.clone(), t.context_namespace.clone()),
         Err(e) => {
             crate::report::text::warn(&format!("{e} (showing settings without a kube context)"));

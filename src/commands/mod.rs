@@ -22,7 +22,7 @@ use crate::settings::{ConfigFile, Settings};
 pub async fn connect(global: &GlobalArgs) -> Result<(KubeTarget, Settings), Fatal> {
     let env = crate::process_env;
     let file = ConfigFile::load(global.config.as_deref())?;
-    let mut target = KubeTarget::load(global, &env).await?;
+    let mut target = KubeTarget::load(&global.kubeconfig_choice(), &env).await?;
     let settings = Settings::resolve(
         global,
         &env,

@@ -320,10 +320,10 @@ pub async fn run(
     if let Some(replicas) = restore
         && let Err(e) = scale(&client, &settings, Some(replicas)).await
     {
-        eprintln!(
-            "warning: could not put the replica count back: {}",
-            e.message
-        );
+        crate::report::text::warn(&format!(
+            "could not put the replica count back: {}",
+            e.message()
+        ));
     }
     let report = result?;
     let report = TestReport {

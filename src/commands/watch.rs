@@ -467,7 +467,7 @@ pub async fn run(
             } else if first || update.changed {
                 if json {
                     serde_json::to_writer(&mut *out, &event(&model, &update))
-                        .map_err(|e| Fatal::new(format!("writing output: {e}"), ""))?;
+                        .map_err(std::io::Error::from)?;
                     out.write_all(b"\n")?;
                 } else {
                     out.write_all(text_lines(&model, &update).as_bytes())?;
@@ -523,8 +523,7 @@ pub async fn run(
             episodes: model.episodes.iter().cloned().collect(),
             episode_in_progress: in_progress(&model),
         };
-        serde_json::to_writer(&mut *out, &summary)
-            .map_err(|e| Fatal::new(format!("writing output: {e}"), ""))?;
+        serde_json::to_writer(&mut *out, &summary).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
     } else {
         if reason == "timeout" && until.is_some() {

@@ -12,7 +12,22 @@ pub mod text;
 #[cfg(test)]
 mod props;
 
-use crate::cli::{ColorChoice, Output};
+/// `-o` of `status` and `config view`: the human table, its wide form, or data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+/// `--color`: decided once into [`Styles`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 use serde::Serialize;
 use std::io::Write;
 
@@ -86,7 +101,7 @@ pub fn write_data<T: Serialize>(
             out.write_all(text.as_bytes())
         }
         _ => {
-            serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
             out.write_all(b"\n")
         }
     }

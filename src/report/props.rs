@@ -220,7 +220,7 @@ proptest! {
     #[test]
     fn json_through_the_writer_is_the_same_data(t in hostile()) {
         let snap = snapshot_with(&t);
-        let written = through_writer(|w| write_data(w, &snap, crate::cli::Output::Json));
+        let written = through_writer(|w| write_data(w, &snap, crate::report::Output::Json));
         assert_terminal_safe(&written);
         let back: serde_json::Value = serde_json::from_str(&written).expect("json");
         prop_assert_eq!(back, serde_json::to_value(&snap).expect("value"));

@@ -41,6 +41,18 @@ pub struct PodsView {
     #[serde(flatten)]
     pub counts: GamePods,
     pub items: Vec<PodRow>,
+    /// The pods an on-call engineer acts on (Pending, Failed, crash-looping),
+    /// oldest first, each with why it is stuck.
+    pub stuck: Vec<StuckPod>,
+}
+
+/// A pod that is not serving, and why, in the words the table prints.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StuckPod {
+    pub name: String,
+    pub age_seconds: Option<i64>,
+    pub why: String,
 }
 
 /// The view reads as its counts (`pods.running`), as it did when it held
@@ -103,7 +115,17 @@ pub struct HpaView {
     pub desired_replicas: i32,
     pub metrics: Vec<HpaMetric>,
     /// Conditions that are not in their healthy state.
-    pub unhealthy_conditions: Vec<Condition>,
+    pub unhealthy_conditions: Vec<HpaCondition>,
+}
+
+/// An HPA condition off its healthy state, and whether that is still the
+/// normal state of a KEDA HPA (shown dim, not as a warning).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaCondition {
+    #[serde(flatten)]
+    pub condition: Condition,
+    pub benign: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +156,12 @@ pub struct SessionsView {
     pub pending_pods: Option<f64>,
     pub nodes: Option<f64>,
     pub query: String,
+    /// Why the session count is unknown, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_reason: Option<String>,
+    /// Why the running-pod count is unknown while Prometheus answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_pods_unknown_reason: Option<String>,
 }
 
 fn age(snap: &Snapshot, t: Option<jiff::Timestamp>) -> Option<i64> {
@@ -168,7 +196,11 @@ impl StatusReport {
                     node: p.node.clone(),
                 })
                 .collect();
-            PodsView { counts: n, items }
+            PodsView {
+                counts: n,
+                items,
+                stuck: stuck_pods(snap, pods),
+            }
         });
         let keda = snap
             .scaled_object
@@ -234,7 +266,10 @@ impl StatusReport {
                     "ScalingLimited" => c.status == "True",
                     _ => false,
                 })
-                .cloned()
+                .map(|c| HpaCondition {
+                    condition: c.clone(),
+                    benign: benign_hpa_condition(c, h.current_replicas),
+                })
                 .collect(),
         });
         let nodes = snap.nodes.as_ref().map(|ns| NodesView {
@@ -265,6 +300,13 @@ impl StatusReport {
             pending_pods: figures.pending_pods,
             nodes: figures.nodes,
             query: promql::sessions(settings).promql,
+            unknown_reason: figures
+                .sessions
+                .is_none()
+                .then(|| sessions_unknown(snap, settings)),
+            running_pods_unknown_reason: (figures.running_pods.is_none()
+                && snap.gap("prometheus").is_none())
+            .then(|| "no kube_pod_status_phase series (is kube-state-metrics scraped?)".into()),
         };
         // A snapshot saved for diagnose also holds sources status does not
         // show (Loki, alert rules, operator logs); their gaps are not status's.
@@ -299,6 +341,65 @@ impl StatusReport {
             gaps,
         }
     }
+}
+
+/// Pending, Failed and crash-looping pods, oldest first, each with why.
+fn stuck_pods(snap: &Snapshot, pods: &[PodInfo]) -> Vec<StuckPod> {
+    let mut stuck: Vec<&PodInfo> = pods
+        .iter()
+        .filter(|pod| {
+            pod.phase == "Pending" || pod.crash_looping().is_some() || pod.phase == "Failed"
+        })
+        .collect();
+    stuck.sort_by_key(|pod| pod.created);
+    stuck
+        .into_iter()
+        .map(|pod| {
+            let why = if let Some(c) = pod.crash_looping() {
+                format!("CrashLoopBackOff ({} restarts of {})", c.restarts, c.name)
+            } else if let Some(sc) = pod.scheduled.as_ref().filter(|c| c.status != "True") {
+                let message = sc.message.as_deref().unwrap_or("");
+                format!(
+                    "{} {}: {}",
+                    pod.display_status(),
+                    sc.reason.as_deref().unwrap_or("not scheduled"),
+                    message.lines().next().unwrap_or("")
+                )
+            } else {
+                pod.display_status()
+            };
+            StuckPod {
+                name: pod.name.clone(),
+                age_seconds: age(snap, pod.created),
+                why,
+            }
+        })
+        .collect()
+}
+
+/// At zero replicas ScalingActive=False/ScalingDisabled and
+/// ScalingLimited/TooFewReplicas are the normal state of a KEDA HPA.
+fn benign_hpa_condition(c: &Condition, current_replicas: Option<i32>) -> bool {
+    let at_zero = current_replicas.unwrap_or(0) == 0;
+    c.reason.as_deref() == Some("ScalingDisabled")
+        || (at_zero && c.reason.as_deref() == Some("TooFewReplicas"))
+}
+
+/// Why the session count is unknown: Prometheus's error for the query, or
+/// that no series of the nginx service exists.
+fn sessions_unknown(snap: &Snapshot, settings: &Settings) -> String {
+    snap.prometheus
+        .get(crate::domain::promql::SESSIONS)
+        .and_then(|a| a.error.clone())
+        .unwrap_or_else(|| {
+            // Status does not measure the scrape spacing: an empty rate() is
+            // either no series or a window shorter than two scrapes, and only
+            // diagnose can tell which.
+            format!(
+                "the sessions query returned nothing: no nginx_http_requests_total{{service=\"{}\"}} series, or its [1m] window holds fewer than two scrapes (kubectl spice diagnose tells which)",
+                settings.nginx_service
+            )
+        })
 }
 
 const LABEL_WIDTH: usize = 10;
@@ -366,6 +467,21 @@ pub fn render_table(
     )?;
     writeln!(out)?;
 
+    render_sessions(out, r, snap, settings, st)?;
+    render_pods(out, r, snap, st)?;
+    render_keda(out, r, snap, settings, st)?;
+    render_hpa(out, r, snap, settings, st)?;
+    render_rest(out, r, snap, st, wide)
+}
+
+/// SESSIONS: sessions, running pods and the ratio's band, or why they are unknown.
+fn render_sessions(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    settings: &Settings,
+    st: &Styles,
+) -> io::Result<()> {
     // Sessions first: it is the question the whole tool answers.
     let s = &r.sessions;
     if let Some(g) = snap
@@ -417,20 +533,7 @@ pub fn render_table(
             cont(),
             st.dim(&format!("{} (from Prometheus)", extra.join(" · ")))
         )?;
-        if s.rate.is_none() {
-            let why = snap
-                .prometheus
-                .get(promql::SESSIONS)
-                .and_then(|a| a.error.clone())
-                .unwrap_or_else(|| {
-                    // Status does not measure the scrape spacing: an empty
-                    // rate() is either no series or a window shorter than
-                    // two scrapes, and only diagnose can tell which.
-                    format!(
-                        "the sessions query returned nothing: no nginx_http_requests_total{{service=\"{}\"}} series, or its [1m] window holds fewer than two scrapes (kubectl spice diagnose tells which)",
-                        settings.nginx_service
-                    )
-                });
+        if let Some(why) = &s.unknown_reason {
             writeln!(
                 out,
                 "{}  {}",
@@ -438,11 +541,26 @@ pub fn render_table(
                 st.warn(&format!("! sessions unknown: {why}"))
             )?;
         }
-        if s.running_pods.is_none() && snap.gap("prometheus").is_none() {
-            writeln!(out, "{}  {}", cont(), st.warn("! running pods unknown: no kube_pod_status_phase series (is kube-state-metrics scraped?)"))?;
+        if let Some(why) = &s.running_pods_unknown_reason {
+            writeln!(
+                out,
+                "{}  {}",
+                cont(),
+                st.warn(&format!("! running pods unknown: {why}"))
+            )?;
         }
     }
 
+    Ok(())
+}
+
+/// PODS: the counts and the stuck pods, each with why.
+fn render_pods(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    st: &Styles,
+) -> io::Result<()> {
     match (&r.pods, snap.gap("pods")) {
         (Some(p), _) => {
             let crash = if p.crash_looping > 0 {
@@ -476,53 +594,28 @@ pub fn render_table(
                 p.ready,
                 p.restarts
             )?;
-            // The pods an on-call engineer acts on: why each is stuck.
-            let mut stuck: Vec<&PodInfo> = snap
-                .pods
-                .iter()
-                .flatten()
-                .filter(|pod| {
-                    pod.phase == "Pending" || pod.crash_looping().is_some() || pod.phase == "Failed"
-                })
-                .collect();
-            stuck.sort_by_key(|pod| pod.created);
-            for pod in stuck.iter().take(5) {
-                let age = age(snap, pod.created)
+            for pod in p.stuck.iter().take(5) {
+                let age = pod
+                    .age_seconds
                     .map(human_duration)
                     .unwrap_or_else(|| "?".into());
-                let why = if let Some(c) = pod.crash_looping() {
-                    format!("CrashLoopBackOff ({} restarts of {})", c.restarts, c.name)
-                } else if let Some(sc) = pod.scheduled.as_ref().filter(|c| c.status != "True") {
-                    format!(
-                        "{} {}: {}",
-                        pod.display_status(),
-                        sc.reason.as_deref().unwrap_or("not scheduled"),
-                        sc.message
-                            .as_deref()
-                            .unwrap_or("")
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                    )
-                } else {
-                    pod.display_status()
-                };
                 writeln!(
                     out,
-                    "{}  {} {} for {age}: {why}",
+                    "{}  {} {} for {age}: {}",
                     cont(),
                     st.warn("!"),
-                    pod.name
+                    pod.name,
+                    pod.why
                 )?;
             }
-            if stuck.len() > 5 {
+            if p.stuck.len() > 5 {
                 writeln!(
                     out,
                     "{}  {}",
                     cont(),
                     st.dim(&format!(
                         "… and {} more (-o wide lists every pod)",
-                        stuck.len() - 5
+                        p.stuck.len() - 5
                     ))
                 )?;
             }
@@ -539,6 +632,17 @@ pub fn render_table(
         (None, None) => writeln!(out, "{}?", head(st, "PODS"))?,
     }
 
+    Ok(())
+}
+
+/// KEDA: the ScaledObject's conditions, replicas, trigger, polling and cooldown.
+fn render_keda(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    settings: &Settings,
+    st: &Styles,
+) -> io::Result<()> {
     match (&r.keda, &snap.scaled_object, snap.gap("scaledobject")) {
         (Some(k), _, _) => {
             let paused = match (k.paused, k.paused_scale_in, k.paused_scale_out) {
@@ -645,6 +749,17 @@ pub fn render_table(
         _ => writeln!(out, "{}?", head(st, "KEDA"))?,
     }
 
+    Ok(())
+}
+
+/// HPA: replicas, the metric against its target, and conditions off their healthy state.
+fn render_hpa(
+    out: &mut dyn Write,
+    r: &StatusReport,
+    snap: &Snapshot,
+    settings: &Settings,
+    st: &Styles,
+) -> io::Result<()> {
     match (&r.hpa, snap.gap("hpa")) {
         (Some(h), _) => {
             let metric = h
@@ -670,7 +785,11 @@ pub fn render_table(
                     metric
                 }
             )?;
-            for c in &h.unhealthy_conditions {
+            for HpaCondition {
+                condition: c,
+                benign,
+            } in &h.unhealthy_conditions
+            {
                 let text = format!(
                     "{}={} {}: {}",
                     c.type_,
@@ -678,16 +797,11 @@ pub fn render_table(
                     c.reason.as_deref().unwrap_or(""),
                     c.message.as_deref().unwrap_or("")
                 );
-                // At zero replicas ScalingActive=False/ScalingDisabled and
-                // ScalingLimited/TooFewReplicas are the normal state of a KEDA HPA.
-                let at_zero = h.current_replicas.unwrap_or(0) == 0;
-                let benign = c.reason.as_deref() == Some("ScalingDisabled")
-                    || (at_zero && c.reason.as_deref() == Some("TooFewReplicas"));
                 writeln!(
                     out,
                     "{}  {}",
                     cont(),
-                    if benign {
+                    if *benign {
                         st.dim(&text)
                     } else {
                         st.warn(&format!("! {text}"))
@@ -708,7 +822,7 @@ pub fn render_table(
                     head(st, "HPA"),
                     st.dim(&format!("– {name} not found (no KEDA)"))
                 )?;
-                return render_rest(out, r, snap, st, wide);
+                return Ok(());
             }
             let why = if matches!(snap.scaled_object, Some(Lookup::Found(ref so)) if so.paused()) {
                 " (KEDA deletes it while the ScaledObject is paused)"
@@ -724,7 +838,7 @@ pub fn render_table(
         }
     }
 
-    render_rest(out, r, snap, st, wide)
+    Ok(())
 }
 
 /// NODES, Karpenter, the gaps not shown in place, and the wide pod list.
@@ -858,4 +972,44 @@ fn render_rest(
         writeln!(out, "{}", crate::report::plain_table(table))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_carries_the_decisions_so_json_has_them_too() {
+        use crate::checks::testkit::{self, cond, pending_pod};
+        let mut snap = testkit::healthy();
+        snap.pods
+            .get_or_insert_with(Vec::new)
+            .push(pending_pod("stuck-1", 120));
+        testkit::set_prom(&mut snap, crate::domain::promql::SESSIONS, None);
+        let hpa = snap
+            .hpas
+            .as_mut()
+            .and_then(|h| h.first_mut())
+            .expect("an HPA");
+        hpa.current_replicas = Some(0);
+        hpa.conditions = vec![cond("ScalingLimited", "True", "TooFewReplicas", "min")];
+        let report = StatusReport::build(&snap, &Settings::defaults());
+        let json = serde_json::to_value(&report).expect("JSON");
+        let stuck = &json["pods"]["stuck"];
+        assert_eq!(stuck[0]["name"], "stuck-1", "{stuck}");
+        assert!(
+            stuck[0]["why"].as_str().unwrap().contains("Unschedulable"),
+            "{stuck}"
+        );
+        let condition = &json["hpa"]["unhealthyConditions"][0];
+        assert_eq!(condition["reason"], "TooFewReplicas");
+        assert_eq!(condition["benign"], true);
+        assert!(
+            json["sessions"]["unknownReason"]
+                .as_str()
+                .is_some_and(|r| r.contains("spice-runner-nginx")),
+            "{}",
+            json["sessions"]
+        );
+    }
 }

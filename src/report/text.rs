@@ -25,7 +25,7 @@
 //!   valid marker; any other U+FDD0/U+FDD1 is escaped like a control. So with
 //!   `--color always` the only ESC bytes on stdout are the plugin's own SGR.
 //! - Lines on stderr (`error:`, `warning:`) go through [`neutralise`] too
-//!   (see `crate::error::print` and [`warn`]); the full-screen `watch` view,
+//!   (see `crate::error::Fatal::print` and [`warn`]); the full-screen `watch` view,
 //!   which draws through ratatui rather than stdout, neutralises each string
 //!   before it becomes a widget (`crate::watch::render`).
 

@@ -7,61 +7,38 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Whether a rule fails the build now, or is known to be broken today and
-/// waits for a named change. A pending rule must still be broken: once its
-/// change lands and the rule holds, this test says to turn it on.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum State {
-    On,
-    Pending(&'static str),
-}
-
 struct Rule {
     /// The top-level module (`src/<layer>/` or `src/<layer>.rs`).
     layer: &'static str,
     /// Modules it must not import.
     forbidden: &'static [&'static str],
-    state: State,
 }
 
-/// The rule table. `report` and `cluster` still read the output, colour and
-/// connection flags from `cli` until the settings carry them typed (issue 8,
-/// edges); those two rules turn on then.
+/// The rule table: every layer and what it must never import.
 const RULES: &[Rule] = &[
     Rule {
         layer: "domain",
         forbidden: &["checks", "report", "cluster", "commands", "cli", "watch"],
-        state: State::On,
     },
     Rule {
         layer: "checks",
         forbidden: &["report", "cluster", "cli", "commands", "watch"],
-        state: State::On,
     },
     Rule {
         layer: "watch",
         forbidden: &["cli", "commands", "cluster"],
-        state: State::On,
     },
     Rule {
         layer: "report",
-        forbidden: &["commands", "cluster", "watch"],
-        state: State::On,
-    },
-    Rule {
-        layer: "report",
-        forbidden: &["cli"],
-        state: State::Pending("output and colour are typed settings (issue 8, edges)"),
+        forbidden: &["commands", "cluster", "watch", "cli"],
     },
     Rule {
         layer: "cluster",
-        forbidden: &["checks", "report", "commands", "watch"],
-        state: State::On,
+        forbidden: &["checks", "report", "commands", "watch", "cli"],
     },
     Rule {
-        layer: "cluster",
-        forbidden: &["cli"],
-        state: State::Pending("connection flags reach the cluster as settings (issue 8, edges)"),
+        layer: "loadtest",
+        forbidden: &["commands", "cli"],
     },
 ];
 
@@ -158,16 +135,7 @@ fn imports_point_down_only() {
     }
     let mut broken = Vec::new();
     for rule in RULES {
-        let found = violations(rule, &files);
-        match rule.state {
-            State::On => broken.extend(found),
-            State::Pending(waits_for) => assert!(
-                !found.is_empty(),
-                "{} no longer imports {:?}: turn its rule on (it waited for: {waits_for})",
-                rule.layer,
-                rule.forbidden
-            ),
-        }
+        broken.extend(violations(rule, &files));
     }
     assert!(
         broken.is_empty(),
@@ -191,7 +159,6 @@ fn the_scanner_sees_plain_grouped_and_inline_paths_but_not_tests_or_comments() {
     let rule = Rule {
         layer: "domain",
         forbidden: &["report", "cli"],
-        state: State::On,
     };
     let files = vec![("domain".to_string(), PathBuf::from("domain/x.rs"), found)];
     assert_eq!(
