@@ -389,22 +389,27 @@ fn guard_baseline(args: &TestArgs, seen: Option<f64>, sources: &Sources) -> Resu
 fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &TestArgs) -> String {
     let n = crate::report::num;
     let mut s = format!("Dry run: kubectl spice test {} would\n", plan.kind.name());
-    if plan.kind == Kind::Single {
+    if args.scale_to_zero {
         s.push_str(&format!(
-            "  - wait up to {}s for 0 pods and no sessions{}\n",
-            n(plan.settle_seconds.unwrap_or(0.0)),
-            if args.scale_to_zero {
-                " after scaling the Deployment to 0 (put back on exit)"
-            } else {
-                ""
-            }
+            "  - scale the Deployment to 0 (a write; needs --yes{}) and put its replica count back on exit\n",
+            if args.yes { ", given" } else { ", not given: a real run would refuse" }
+        ));
+    }
+    if let Some(settle) = plan.settle_seconds {
+        s.push_str(&format!(
+            "  - wait up to {} for 0 pods and no sessions (--settle)\n",
+            dur(settle)
         ));
     }
     s.push_str(&format!(
-        "  - start {} session(s) at {} req/s each (ramp {}s, cap {} req/s) to {}\n",
+        "  - start {} session(s) at {} req/s each ({}, cap {} req/s in all) to {}\n",
         plan.sessions,
         n(plan.rate_per_session),
-        n(plan.ramp_seconds),
+        if plan.ramp_seconds > 0.0 {
+            format!("spread over --ramp {}", dur(plan.ramp_seconds))
+        } else {
+            "all at once".to_string()
+        },
         n(plan.max_requests_per_second),
         clean(&plan.target)
     ));
@@ -412,10 +417,25 @@ fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &Test
         s.push_str(&format!("  - judge {id}: {expect}\n"));
     }
     s.push_str(&format!(
-        "Now: {} pod(s), {} session(s) seen (--max-baseline {}).\nNothing was sent.\n",
+        "  - take up to about {} once the sessions start\n",
+        dur(planned(plan))
+    ));
+    let start = match seen {
+        _ if args.yes => "a real run would start (--yes skips the check)".to_string(),
+        Some(s) if s > args.max_baseline => format!(
+            "a real run would refuse: more than --max-baseline {} (add --yes to start anyway)",
+            n(args.max_baseline)
+        ),
+        Some(_) => format!(
+            "a real run would start: at most --max-baseline {}",
+            n(args.max_baseline)
+        ),
+        None => "a real run would refuse: Prometheus did not say how busy the game is (add --yes to start anyway)".to_string(),
+    };
+    s.push_str(&format!(
+        "Now: {} pod(s), {} session(s) seen; {start}.\nNothing was sent.\n",
         pods.map_or("?".into(), |p| p.to_string()),
         seen.map_or("?".into(), n),
-        n(args.max_baseline)
     ));
     s
 }
@@ -604,17 +624,21 @@ async fn wait_until_idle(
             pods.map_or("?".into(), |p| p.to_string()),
             s.map_or("?".into(), crate::report::num)
         );
-        if Instant::now() >= clean_by {
+        let left = clean_by.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             progress.finish();
             return Err(Fatal::new(
                 format!(
-                    "no clean state within --settle {}s: {now}",
-                    crate::report::num(settle)
+                    "the game did not reach 0 pods and no sessions within --settle {} (now {now}); nothing was sent",
+                    dur(settle)
                 ),
                 "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes",
             ));
         }
-        progress.show(&format!("settling: {now}; waiting for none of either"));
+        progress.show(&format!(
+            "settling: waiting for 0 pods and no sessions, now {now}; {} left",
+            render::secs(left.as_secs_f64().ceil())
+        ));
         tokio::select! {
             _ = changes.changed() => {}
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -624,6 +648,11 @@ async fn wait_until_idle(
             }
         }
     }
+}
+
+/// Seconds of a plan as the flags are written: `3m`, `45s`, `1500ms`.
+fn dur(seconds: f64) -> String {
+    show_duration(Duration::try_from_secs_f64(seconds).unwrap_or_default())
 }
 
 /// The planned length of the test, for the progress line.
@@ -648,6 +677,7 @@ async fn diagnose(sources: &Sources, settings: &Settings, symptom: &'static str)
                 check: None,
                 message: format!("could not collect a snapshot: {e}"),
                 fix: None,
+                warning_only: false,
             };
         }
     };
@@ -658,23 +688,27 @@ async fn diagnose(sources: &Sources, settings: &Settings, symptom: &'static str)
         ..Selection::default()
     };
     let findings = checks::run(&snap, settings, &selection);
-    let found = checks::root_cause(&findings).or_else(|| {
+    let cause = checks::root_cause(&findings).map(|f| (f, false));
+    let found = cause.or_else(|| {
         findings
             .iter()
             .find(|f| f.outcome == CheckOutcome::Warn && f.blocked_by.is_none())
+            .map(|f| (f, true))
     });
     match found {
-        Some(f) => RootCause {
+        Some((f, warning_only)) => RootCause {
             symptom: symptom.into(),
             check: Some(f.id.clone()),
             message: f.message.clone(),
             fix: f.remediation.as_ref().and_then(|r| r.fix.clone()),
+            warning_only,
         },
         None => RootCause {
             symptom: symptom.into(),
             check: None,
-            message: format!("the {symptom} chain found nothing failing at that moment"),
+            message: format!("the {symptom} chain found nothing failing or warning at that moment"),
             fix: None,
+            warning_only: false,
         },
     }
 }

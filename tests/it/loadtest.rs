@@ -681,6 +681,16 @@ fn dry_run_sends_no_session_and_writes_nothing() {
         "{}",
         run.stdout
     );
+    // What a real run would do, and whether it would start, is said plainly.
+    for line in [
+        "scale the Deployment to 0 (a write; needs --yes, not given: a real run would refuse)",
+        "wait up to 3m for 0 pods and no sessions (--settle)",
+        "(all at once, cap 100 req/s in all)",
+        "take up to about 165s once the sessions start",
+        "a real run would start: at most --max-baseline 10.",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n---\n{}", run.stdout);
+    }
     let requests = lab.c.sim.requests();
     assert!(!requests.is_empty());
     for r in &requests {
