@@ -734,6 +734,14 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
             "--duration: \"0s\" is out of range",
         ),
         (
+            &["test", "load", "--duration", "10s", "--ramp", "10s"][..],
+            "--ramp 10s is not shorter than --duration 10s",
+        ),
+        (
+            &["test", "single", "--ramp", "2h"][..],
+            "--ramp: \"2h\" is out of range: give 0ms to 1h",
+        ),
+        (
             &["test", "single", "--settle", "soon"][..],
             "--settle: \"soon\" is not a duration",
         ),
