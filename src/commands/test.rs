@@ -7,6 +7,7 @@
 //! Safety: it only sends GET requests and reads, except `--scale-to-zero
 //! --yes`, which patches the Deployment's scale and puts it back on exit.
 
+use super::watch::duration_arg;
 use crate::checks::{self, Outcome as CheckOutcome, Selection};
 use crate::cluster::collect::{self, Scope, Sources};
 use crate::cluster::live::Live;
@@ -17,7 +18,7 @@ use crate::exit::ExitStatus;
 use crate::loadtest::driver::{Sessions, Target};
 use crate::loadtest::render::{self, clean};
 use crate::loadtest::{Kind, Plan, Result as RunResult, RootCause, Test, TestReport};
-use crate::settings::{Endpoint, ServiceRef, Settings, parse_duration, redact_url};
+use crate::settings::{DurationRange, Endpoint, ServiceRef, Settings, redact_url, show_duration};
 use crate::snapshot::Snapshot;
 use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -106,34 +107,17 @@ pub enum TestFormat {
     Markdown,
 }
 
-/// The longest duration any flag takes.
-const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// `--duration`, `--settle` and the deadlines: at least a second (the
+/// progress loop's granularity is a quarter of one), at most a day.
+const TEST_DURATION_RANGE: DurationRange =
+    DurationRange::new(Duration::from_secs(1), Duration::from_secs(86_400));
+/// `--ramp`: 0 starts every session at once; an hour is already absurd.
+const RAMP_RANGE: DurationRange = DurationRange::new(Duration::ZERO, Duration::from_secs(3600));
 /// At most this many sessions, whatever the rate cap allows.
 const MAX_SESSIONS: usize = 1000;
 /// Below this many sessions seen, the game counts as idle (the nginx rate
 /// includes the exporter's own scrapes, a fraction of a request per second).
 const IDLE_SESSIONS: f64 = 0.5;
-
-/// A duration flag: parsed with the shared parser, then bounded.
-fn duration_flag(flag: &str, v: &str, zero_ok: bool) -> Result<Duration, Fatal> {
-    let d = parse_duration(v).map_err(|e| {
-        Fatal::new(
-            format!("--{flag}: {e}"),
-            "give a duration such as 30s, 2m, 1m30s",
-        )
-    })?;
-    if d > MAX_DURATION || (d.is_zero() && !zero_ok) {
-        return Err(Fatal::new(
-            format!("--{flag} {v} is out of range"),
-            if zero_ok {
-                "use at most 24h"
-            } else {
-                "use more than 0s and at most 24h"
-            },
-        ));
-    }
-    Ok(d)
-}
 
 /// Checks every flag before anything is sent or read; returns the plan
 /// (with the target still to fill in).
@@ -196,12 +180,22 @@ fn plan_from(args: &TestArgs, settings: &Settings) -> Result<Plan, Fatal> {
             "add --yes to scale the Deployment to 0 (the replica count is put back on exit)",
         ));
     }
-    let duration = match (&args.duration, kind) {
-        (Some(d), _) => duration_flag("duration", d, false)?,
-        (None, _) => Duration::from_secs(180),
+    let duration = match &args.duration {
+        Some(d) => duration_arg("duration", d, TEST_DURATION_RANGE)?,
+        None => Duration::from_secs(180),
     };
-    let ramp = duration_flag("ramp", &args.ramp, true)?;
-    let f = |flag, v: &str| duration_flag(flag, v, false).map(|d| d.as_secs_f64());
+    let ramp = duration_arg("ramp", &args.ramp, RAMP_RANGE)?;
+    if kind == Kind::Load && ramp >= duration {
+        return Err(Fatal::new(
+            format!(
+                "--ramp {} is not shorter than --duration {}: some sessions would never start",
+                args.ramp,
+                show_duration(duration)
+            ),
+            "give a ramp well inside the duration, e.g. --ramp 10s --duration 3m",
+        ));
+    }
+    let f = |flag, v: &str| duration_arg(flag, v, TEST_DURATION_RANGE).map(|d| d.as_secs_f64());
     Ok(Plan {
         kind,
         sessions,
@@ -304,8 +298,12 @@ pub async fn run(
         return Ok(ExitStatus::Ok);
     }
     guard_baseline(args, seen, &sources)?;
+    // Everything that can fail without writing is done before the scale-down,
+    // so an error there never leaves the Deployment at 0.
+    let watch_client = target.watch_client(settings.request_timeout)?;
+    let stop = listen_for_stop();
     let restore = if args.scale_to_zero {
-        Some(scale(&client, &settings, None).await?)
+        scale_down(&client, &settings).await?
     } else {
         None
     };
@@ -314,16 +312,11 @@ pub async fn run(
         sources: &sources,
         base: &base,
         yes: args.yes,
+        stop,
     };
-    let watch_client = target.watch_client(settings.request_timeout)?;
     let result = execute(&ctx, plan, sessions_to, watch_client).await;
-    if let Some(replicas) = restore
-        && let Err(e) = scale(&client, &settings, Some(replicas)).await
-    {
-        crate::report::text::warn(&format!(
-            "could not put the replica count back: {}",
-            e.message()
-        ));
+    if let Some(replicas) = restore {
+        put_back(&client, &settings, replicas).await;
     }
     let report = result?;
     let report = TestReport {
@@ -396,22 +389,27 @@ fn guard_baseline(args: &TestArgs, seen: Option<f64>, sources: &Sources) -> Resu
 fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &TestArgs) -> String {
     let n = crate::report::num;
     let mut s = format!("Dry run: kubectl spice test {} would\n", plan.kind.name());
-    if plan.kind == Kind::Single {
+    if args.scale_to_zero {
         s.push_str(&format!(
-            "  - wait up to {}s for 0 pods and no sessions{}\n",
-            n(plan.settle_seconds.unwrap_or(0.0)),
-            if args.scale_to_zero {
-                " after scaling the Deployment to 0 (put back on exit)"
-            } else {
-                ""
-            }
+            "  - scale the Deployment to 0 (a write; needs --yes{}) and put its replica count back on exit\n",
+            if args.yes { ", given" } else { ", not given: a real run would refuse" }
+        ));
+    }
+    if let Some(settle) = plan.settle_seconds {
+        s.push_str(&format!(
+            "  - wait up to {} for 0 pods and no sessions (--settle)\n",
+            dur(settle)
         ));
     }
     s.push_str(&format!(
-        "  - start {} session(s) at {} req/s each (ramp {}s, cap {} req/s) to {}\n",
+        "  - start {} session(s) at {} req/s each ({}, cap {} req/s in all) to {}\n",
         plan.sessions,
         n(plan.rate_per_session),
-        n(plan.ramp_seconds),
+        if plan.ramp_seconds > 0.0 {
+            format!("spread over --ramp {}", dur(plan.ramp_seconds))
+        } else {
+            "all at once".to_string()
+        },
         n(plan.max_requests_per_second),
         clean(&plan.target)
     ));
@@ -419,10 +417,25 @@ fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &Test
         s.push_str(&format!("  - judge {id}: {expect}\n"));
     }
     s.push_str(&format!(
-        "Now: {} pod(s), {} session(s) seen (--max-baseline {}).\nNothing was sent.\n",
+        "  - take up to about {} once the sessions start\n",
+        dur(planned(plan))
+    ));
+    let start = match seen {
+        _ if args.yes => "a real run would start (--yes skips the check)".to_string(),
+        Some(s) if s > args.max_baseline => format!(
+            "a real run would refuse: more than --max-baseline {} (add --yes to start anyway)",
+            n(args.max_baseline)
+        ),
+        Some(_) => format!(
+            "a real run would start: at most --max-baseline {}",
+            n(args.max_baseline)
+        ),
+        None => "a real run would refuse: Prometheus did not say how busy the game is (add --yes to start anyway)".to_string(),
+    };
+    s.push_str(&format!(
+        "Now: {} pod(s), {} session(s) seen; {start}.\nNothing was sent.\n",
         pods.map_or("?".into(), |p| p.to_string()),
         seen.map_or("?".into(), n),
-        n(args.max_baseline)
     ));
     s
 }
@@ -452,6 +465,39 @@ struct Ctx<'a> {
     sources: &'a Sources,
     base: &'a Snapshot,
     yes: bool,
+    /// Set once Ctrl-C or SIGTERM arrived; stays set.
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Listens for Ctrl-C and SIGTERM from before the first write, so a signal
+/// that arrives while the Deployment is scaled down still ends in the replica
+/// count being put back. The handlers are installed here, synchronously (an
+/// async listener installs its handler only when first polled, and a signal
+/// before that would kill the process); the flag stays set for every later wait.
+fn listen_for_stop() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                tx.send_replace(true);
+            });
+            return rx;
+        }
+    }
+    tokio::spawn(async move {
+        super::watch::stop_requested().await;
+        tx.send_replace(true);
+    });
+    rx
 }
 
 /// The sessions Prometheus sees in a live snapshot.
@@ -497,9 +543,11 @@ async fn execute(
     if let Some(settle) = plan.settle_seconds {
         wait_until_idle(ctx, &live, settle, &mut progress).await?;
     }
-    let stop = super::watch::stop_requested();
-    tokio::pin!(stop);
-
+    let mut stop = ctx.stop.clone();
+    if *stop.borrow() {
+        progress.finish();
+        return Err(Fatal::new("interrupted before any session was sent", ""));
+    }
     let at = jiff::Timestamp::now();
     let snap = live.snapshot(ctx.base, settings, at);
     let count = plan.sessions;
@@ -512,7 +560,7 @@ async fn execute(
         tokio::select! {
             _ = changes.changed() => {}
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = &mut stop => {
+            Ok(_) = stop.wait_for(|s| *s) => {
                 // Every session stops before anything else happens.
                 sessions.stop();
                 if sending {
@@ -562,8 +610,7 @@ async fn wait_until_idle(
     settle: f64,
     progress: &mut Progress,
 ) -> Result<(), Fatal> {
-    let stop = super::watch::stop_requested();
-    tokio::pin!(stop);
+    let mut stop = ctx.stop.clone();
     let mut changes = live.changes();
     let clean_by = Instant::now() + Duration::from_secs_f64(settle);
     loop {
@@ -578,26 +625,35 @@ async fn wait_until_idle(
             pods.map_or("?".into(), |p| p.to_string()),
             s.map_or("?".into(), crate::report::num)
         );
-        if Instant::now() >= clean_by {
+        let left = clean_by.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             progress.finish();
             return Err(Fatal::new(
                 format!(
-                    "no clean state within --settle {}s: {now}",
-                    crate::report::num(settle)
+                    "the game did not reach 0 pods and no sessions within --settle {} (now {now}); nothing was sent",
+                    dur(settle)
                 ),
                 "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes",
             ));
         }
-        progress.show(&format!("settling: {now}; waiting for none of either"));
+        progress.show(&format!(
+            "settling: waiting for 0 pods and no sessions, now {now}; {} left",
+            render::secs(left.as_secs_f64().ceil())
+        ));
         tokio::select! {
             _ = changes.changed() => {}
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = &mut stop => {
+            Ok(_) = stop.wait_for(|s| *s) => {
                 progress.finish();
                 return Err(Fatal::new("interrupted while settling: nothing was sent", ""));
             }
         }
     }
+}
+
+/// Seconds of a plan as the flags are written: `3m`, `45s`, `1500ms`.
+fn dur(seconds: f64) -> String {
+    show_duration(Duration::try_from_secs_f64(seconds).unwrap_or_default())
 }
 
 /// The planned length of the test, for the progress line.
@@ -622,6 +678,7 @@ async fn diagnose(sources: &Sources, settings: &Settings, symptom: &'static str)
                 check: None,
                 message: format!("could not collect a snapshot: {e}"),
                 fix: None,
+                warning_only: false,
             };
         }
     };
@@ -632,63 +689,117 @@ async fn diagnose(sources: &Sources, settings: &Settings, symptom: &'static str)
         ..Selection::default()
     };
     let findings = checks::run(&snap, settings, &selection);
-    let found = checks::root_cause(&findings).or_else(|| {
+    let cause = checks::root_cause(&findings).map(|f| (f, false));
+    let found = cause.or_else(|| {
         findings
             .iter()
             .find(|f| f.outcome == CheckOutcome::Warn && f.blocked_by.is_none())
+            .map(|f| (f, true))
     });
     match found {
-        Some(f) => RootCause {
+        Some((f, warning_only)) => RootCause {
             symptom: symptom.into(),
             check: Some(f.id.clone()),
             message: f.message.clone(),
             fix: f.remediation.as_ref().and_then(|r| r.fix.clone()),
+            warning_only,
         },
         None => RootCause {
             symptom: symptom.into(),
             check: None,
-            message: format!("the {symptom} chain found nothing failing at that moment"),
+            message: format!("the {symptom} chain found nothing failing or warning at that moment"),
             fix: None,
+            warning_only: false,
         },
     }
 }
 
-/// Scales the Deployment (`--scale-to-zero`): to 0 when `to` is `None`
-/// (returning the replica count it had), else back to `to`.
-async fn scale(kube: &kube::Client, settings: &Settings, to: Option<i32>) -> Result<i32, Fatal> {
-    use k8s_openapi::api::apps::v1::Deployment;
-    use kube::api::{Api, Patch, PatchParams};
-    let api: Api<Deployment> = Api::namespaced(kube.clone(), &settings.namespace);
-    let name = &settings.deployment;
-    let hint = format!(
-        "it needs get and patch on deployments/scale: kubectl auth can-i patch deployments/scale -n {}",
-        settings.namespace
-    );
-    let fail = |what: &str, e: kube::Error| {
-        Fatal::new(
-            format!(
-                "--scale-to-zero: cannot {what} deployment {name}: {}",
-                crate::error::chain_text(&e)
-            ),
-            hint.clone(),
-        )
-    };
-    let before = match to {
-        Some(n) => n,
-        None => api
-            .get_scale(name)
-            .await
-            .map_err(|e| fail("read the scale of", e))?
-            .spec
-            .and_then(|s| s.replicas)
-            .unwrap_or(0),
-    };
-    let replicas = to.unwrap_or(0);
-    let patch = serde_json::json!({"spec": {"replicas": replicas}});
-    api.patch_scale(name, &PatchParams::default(), &Patch::Merge(&patch))
+/// `--scale-to-zero`: reads the Deployment's replica count and patches its
+/// scale to 0. Returns the count to put back, `None` when it was 0 already
+/// (then nothing is written, now or on exit).
+async fn scale_down(kube: &kube::Client, settings: &Settings) -> Result<Option<i32>, Fatal> {
+    let before = scale_api(kube, settings)
+        .get_scale(&settings.deployment)
         .await
-        .map_err(|e| fail("scale", e))?;
-    Ok(before)
+        .map_err(|e| scale_error(settings, "read the scale of", &e))?
+        .spec
+        .and_then(|s| s.replicas)
+        .unwrap_or(0);
+    let name = format!("{}/{}", settings.namespace, settings.deployment);
+    if before == 0 {
+        eprintln!(
+            "deployment {} is at 0 replicas already: not scaled",
+            clean(&name)
+        );
+        return Ok(None);
+    }
+    patch_replicas(kube, settings, 0)
+        .await
+        .map_err(|e| scale_error(settings, "scale", &e))?;
+    eprintln!(
+        "scaled deployment {} from {before} to 0 replicas; {before} is put back on exit",
+        clean(&name)
+    );
+    Ok(Some(before))
+}
+
+/// Puts the replica count `--scale-to-zero` found back; a failure is a
+/// warning that says how to do it by hand, since the report still matters.
+async fn put_back(kube: &kube::Client, settings: &Settings, replicas: i32) {
+    let name = format!("{}/{}", settings.namespace, settings.deployment);
+    match patch_replicas(kube, settings, replicas).await {
+        Ok(()) => eprintln!(
+            "put deployment {} back to {replicas} replicas",
+            clean(&name)
+        ),
+        Err(e) => eprintln!(
+            "warning: could not put deployment {} back to {replicas} replicas: {}\n\
+             hint: kubectl scale deployment {} -n {} --replicas={replicas}",
+            clean(&name),
+            clean(&crate::error::chain_text(&e)),
+            clean(&settings.deployment),
+            clean(&settings.namespace),
+        ),
+    }
+}
+
+fn scale_api(
+    kube: &kube::Client,
+    settings: &Settings,
+) -> kube::Api<k8s_openapi::api::apps::v1::Deployment> {
+    kube::Api::namespaced(kube.clone(), &settings.namespace)
+}
+
+/// A merge patch of the scale subresource, as `kubectl scale` sends it.
+async fn patch_replicas(
+    kube: &kube::Client,
+    settings: &Settings,
+    replicas: i32,
+) -> Result<(), kube::Error> {
+    let patch = serde_json::json!({"spec": {"replicas": replicas}});
+    scale_api(kube, settings)
+        .patch_scale(
+            &settings.deployment,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .map(|_| ())
+}
+
+fn scale_error(settings: &Settings, what: &str, e: &kube::Error) -> Fatal {
+    Fatal::new(
+        format!(
+            "--scale-to-zero: cannot {what} deployment {}/{}: {}",
+            settings.namespace,
+            settings.deployment,
+            crate::error::chain_text(e)
+        ),
+        format!(
+            "it needs get and patch on deployments/scale: kubectl auth can-i patch deployments/scale -n {}",
+            settings.namespace
+        ),
+    )
 }
 
 /// The live progress line on stderr: redrawn in place on a terminal, else a

@@ -76,7 +76,7 @@ const WINDOW_RANGE: DurationRange =
 const TIMEOUT_RANGE: DurationRange =
     DurationRange::new(Duration::from_millis(100), Duration::from_secs(7 * 86_400));
 
-fn duration_arg(flag: &str, v: &str, range: DurationRange) -> Result<Duration, Fatal> {
+pub(crate) fn duration_arg(flag: &str, v: &str, range: DurationRange) -> Result<Duration, Fatal> {
     range.parse(v).map_err(|e| {
         Fatal::new(
             format!("--{flag}: {e}"),

@@ -103,6 +103,25 @@ pub struct RootCause {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// No link of the chain failed: `check` is only its first warning, a
+    /// lead to follow rather than the cause, and the report says so.
+    #[serde(skip_serializing_if = "is_false")]
+    pub warning_only: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl RootCause {
+    /// "root cause", or what a warning that stands in for one is called.
+    pub fn label(&self) -> &'static str {
+        if self.warning_only {
+            "no check failed; nearest warning"
+        } else {
+            "root cause"
+        }
+    }
 }
 
 /// One expectation of the runbook, judged.
@@ -200,12 +219,18 @@ pub fn expectations(plan: &Plan) -> Vec<(&'static str, String, Option<&'static s
         Kind::Single => vec![
             (
                 "single.pod-created",
-                format!("a pod exists within {}", secs(p.pod_within_seconds)),
+                format!(
+                    "a pod exists within {} after the session starts",
+                    secs(p.pod_within_seconds)
+                ),
                 Some("no-scale-up"),
             ),
             (
                 "single.pod-running",
-                format!("the pod is Running by {}", secs(p.running_within_seconds)),
+                format!(
+                    "the pod is Running by {} after the session starts",
+                    secs(p.running_within_seconds)
+                ),
                 Some("too-slow"),
             ),
             (
@@ -219,7 +244,7 @@ pub fn expectations(plan: &Plan) -> Vec<(&'static str, String, Option<&'static s
             (
                 "single.pods-gone",
                 format!(
-                    "the pod is gone {} after the session stops",
+                    "the pod is gone within {} after the session stops",
                     secs(p.gone_within_seconds)
                 ),
                 Some("no-scale-down"),

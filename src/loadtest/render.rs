@@ -16,7 +16,8 @@ pub fn clean(s: &str) -> String {
     crate::report::text::neutralise(&s.replace('\n', " ")).into_owned()
 }
 
-fn secs(v: f64) -> String {
+/// Seconds as the reports show them: one decimal at most, e.g. `3.9s`.
+pub fn secs(v: f64) -> String {
     num((v * 10.0).round() / 10.0) + "s"
 }
 
@@ -151,7 +152,8 @@ fn verdict_lines(s: &mut String, v: &Verdict, st: &Styles) {
     if let Some(rc) = &v.root_cause {
         let line = match &rc.check {
             Some(id) => format!(
-                "root cause ({}): {} — {}",
+                "{} ({}): {} — {}",
+                rc.label(),
                 rc.symptom,
                 clean(id),
                 clean(&rc.message)
@@ -280,7 +282,8 @@ fn failure_body(v: &Verdict) -> String {
     if let Some(rc) = &v.root_cause {
         let _ = write!(
             body,
-            "\nroot cause ({}): {} {}",
+            "\n{} ({}): {} {}",
+            rc.label(),
             rc.symptom,
             rc.check.as_deref().unwrap_or("-"),
             rc.message
@@ -343,7 +346,12 @@ pub fn markdown(r: &TestReport) -> String {
             .as_ref()
             .map(|rc| {
                 format!(
-                    "{}: {}",
+                    "{}{}: {}",
+                    if rc.warning_only {
+                        "(warning only) "
+                    } else {
+                        ""
+                    },
                     rc.check.as_deref().unwrap_or("none found"),
                     rc.message
                 )

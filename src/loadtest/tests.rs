@@ -142,6 +142,7 @@ fn no_pod_at_all_is_no_scale_up_for_every_scale_up_verdict() {
                 check: Some("keda.paused".into()),
                 message: "paused".into(),
                 fix: None,
+                warning_only: false,
             },
         );
     }
@@ -216,6 +217,19 @@ fn junit_has_a_testcase_per_verdict_and_markdown_a_row_each() {
             check: Some("keda.paused".into()),
             message: "paused by <annotation> & \u{1b}[31mred".into(),
             fix: Some("kubectl annotate ...".into()),
+            warning_only: false,
+        },
+    );
+    // A chain with no failing link gives only its first warning: a lead,
+    // labelled as one in every format.
+    test.attach_root_cause(
+        failed[1].id,
+        RootCause {
+            symptom: "no-scale-up".into(),
+            check: Some("keda.polling-interval".into()),
+            message: "pollingInterval 2 s".into(),
+            fix: None,
+            warning_only: true,
         },
     );
     let stats = driver::SessionStats {
@@ -245,7 +259,19 @@ fn junit_has_a_testcase_per_verdict_and_markdown_a_row_each() {
         "{xml}"
     );
     assert!(!xml.contains('\u{1b}'), "{xml}");
+    assert!(
+        xml.contains("root cause (no-scale-up): keda.paused")
+            && xml
+                .contains("no check failed; nearest warning (no-scale-up): keda.polling-interval"),
+        "{xml}"
+    );
+    let text = render::text(&report, &crate::report::Styles::plain());
+    assert!(
+        text.contains("no check failed; nearest warning (no-scale-up): keda.polling-interval — pollingInterval 2 s"),
+        "{text}"
+    );
     let md = render::markdown(&report);
+    assert!(md.contains("(warning only) keda.polling-interval"), "{md}");
     assert!(
         md.starts_with("## kubectl spice test single: INTERRUPTED"),
         "{md}"

@@ -7,7 +7,7 @@
 //! scrape) so the suite stays short; what is measured is real.
 
 use crate::support::pipeline::{Pipeline, RATE_QUERY};
-use crate::support::scenario::Scenario;
+use crate::support::scenario::{Forbidden, Scenario};
 use crate::support::sim::{Controller, Timings};
 use crate::support::spice::{BIN, Cluster, Run};
 use serde_json::Value;
@@ -58,6 +58,10 @@ fn pod_template() -> Value {
 }
 
 fn lab(background: usize, paused: bool, timings: Option<Timings>) -> Lab {
+    lab_from(scenario(paused), background, timings)
+}
+
+fn lab_from(scenario: Scenario, background: usize, timings: Option<Timings>) -> Lab {
     let pipeline = Pipeline::start_scraping_every(background, SCRAPE);
     // rate() needs two scrapes: until then the game's load cannot be told.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -68,7 +72,7 @@ fn lab(background: usize, paused: bool, timings: Option<Timings>) -> Lab {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    let c = Cluster::with(scenario(paused), false);
+    let c = Cluster::with(scenario, false);
     c.sim.set_proxy_upstream(
         "observability",
         "prometheus",
@@ -119,6 +123,42 @@ impl Lab {
         log.lines()
             .filter(|l| l.contains("\"GET /") && !l.contains("/stub_status"))
             .count()
+    }
+
+    /// The Deployment's `spec.replicas` in the simulator.
+    fn replicas(&self) -> i64 {
+        self.c
+            .sim
+            .get_raw("/apis/apps/v1/namespaces/default/deployments/spice-runner")
+            .json()["spec"]["replicas"]
+            .as_i64()
+            .expect("spec.replicas")
+    }
+
+    /// How many times the binary patched the Deployment's scale subresource.
+    fn scale_patches(&self) -> usize {
+        self.c
+            .sim
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.starts_with(
+                    "PATCH /apis/apps/v1/namespaces/default/deployments/spice-runner/scale",
+                )
+            })
+            .count()
+    }
+
+    /// Waits (bounded) until `n` of the sessions' requests reached nginx.
+    fn wait_for_requests(&self, n: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.game_requests() < n {
+            assert!(
+                Instant::now() < deadline,
+                "the sessions never reached nginx"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Waits (bounded) until the simulator has `n` Running game pods.
@@ -419,8 +459,10 @@ fn load_reaches_the_band_and_launches_nodes() {
     assert!((7.0..=10.5).contains(&delivered), "{}", report["sessions"]);
 }
 
-#[test]
-fn ctrl_c_stops_every_session_within_a_second_and_prints_a_partial_report() {
+/// Sends `signal` to a running load test once its sessions reach nginx: no
+/// request may arrive later than a second after it, and the report printed is
+/// the partial one.
+fn stops_within_a_second_on(signal: &str) {
     let lab = lab(0, false, None);
     let started = Instant::now();
     let child = lab
@@ -439,26 +481,15 @@ fn ctrl_c_stops_every_session_within_a_second_and_prints_a_partial_report() {
         )
         .spawn()
         .expect("run kubectl-spice");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while lab.game_requests() < 10 {
-        assert!(
-            Instant::now() < deadline,
-            "the sessions never reached nginx"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill -INT");
-    assert!(status.success());
+    lab.wait_for_requests(10, Duration::from_secs(20));
+    send(&child, signal);
     std::thread::sleep(Duration::from_secs(1));
     let after_1s = lab.game_requests();
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         lab.game_requests(),
         after_1s,
-        "requests still arriving 1 s after Ctrl-C"
+        "requests still arriving 1 s after SIG{signal}"
     );
     let run = finish(child, started, Duration::from_secs(30));
     let report = run.json();
@@ -470,6 +501,168 @@ fn ctrl_c_stops_every_session_within_a_second_and_prints_a_partial_report() {
         "notJudged"
     );
     assert_eq!(events(&report, "sessionsStopped"), 1);
+}
+
+fn send(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal}");
+}
+
+#[test]
+fn ctrl_c_stops_every_session_within_a_second_and_prints_a_partial_report() {
+    stops_within_a_second_on("INT");
+}
+
+#[test]
+fn sigterm_stops_every_session_within_a_second_and_prints_a_partial_report() {
+    stops_within_a_second_on("TERM");
+}
+
+/// The idle scenario with KEDA paused and the Deployment pinned at 2
+/// replicas (as `kubectl scale --replicas=2` leaves it while KEDA is paused):
+/// the controller runs those 2 pods until the test scales them away, and
+/// nothing but the test changes the count.
+fn pinned_lab() -> Lab {
+    let mut s = scenario(true);
+    for d in s.objects.iter_mut().filter(|o| o["kind"] == "Deployment") {
+        d["spec"]["replicas"] = 2.into();
+    }
+    let lab = lab_from(s, 0, Some(Timings::default()));
+    lab.wait_for_running(2, Duration::from_secs(20));
+    lab
+}
+
+#[test]
+fn scale_to_zero_scales_down_runs_the_test_and_puts_the_replicas_back() {
+    let lab = pinned_lab();
+    let run = lab.run(
+        &[
+            "test",
+            "single",
+            "--scale-to-zero",
+            "--yes",
+            "--settle",
+            "20s",
+            "--pod-within",
+            "3s",
+            "--running-within",
+            "4s",
+            "-o",
+            "json",
+        ],
+        &[("SPICE_TARGETS_SCALE_UP", "3s")],
+        LIMIT,
+    );
+    let report = run.json();
+    // KEDA is paused: no pod comes, and the verdict says why.
+    assert_eq!(run.code, 1, "{report:#}\n{}", run.stderr);
+    assert_eq!(
+        report["baselinePods"], 0,
+        "the 2 pods were scaled away first"
+    );
+    assert_eq!(
+        verdict(&report, "single.pod-created")["rootCause"]["check"],
+        "keda.paused"
+    );
+    assert!(report["sessions"]["requests"].as_u64().unwrap() >= 2);
+    assert!(
+        run.stderr
+            .contains("scaled deployment default/spice-runner from 2 to 0 replicas"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("put deployment default/spice-runner back to 2 replicas"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(lab.scale_patches(), 2, "{:?}", lab.c.sim.requests());
+    assert_eq!(lab.replicas(), 2);
+    lab.wait_for_running(2, Duration::from_secs(20));
+}
+
+/// A signal while the Deployment is scaled down still puts it back.
+fn scale_to_zero_puts_back_on(signal: &str) {
+    let lab = pinned_lab();
+    let started = Instant::now();
+    let child = lab
+        .command(
+            &[
+                "test",
+                "single",
+                "--scale-to-zero",
+                "--yes",
+                "--settle",
+                "20s",
+                "-o",
+                "json",
+            ],
+            &[],
+        )
+        .spawn()
+        .expect("run kubectl-spice");
+    // The session sends only once the pods are gone: the scale-down happened.
+    lab.wait_for_requests(2, Duration::from_secs(30));
+    assert_eq!(lab.replicas(), 0);
+    send(&child, signal);
+    let run = finish(child, started, Duration::from_secs(30));
+    let report = run.json();
+    assert_eq!(run.code, 1, "{report:#}\n{}", run.stderr);
+    assert_eq!(report["result"], "interrupted");
+    assert!(
+        run.stderr
+            .contains("put deployment default/spice-runner back to 2 replicas"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(lab.scale_patches(), 2);
+    assert_eq!(lab.replicas(), 2);
+}
+
+#[test]
+fn scale_to_zero_puts_the_replicas_back_on_ctrl_c() {
+    scale_to_zero_puts_back_on("INT");
+}
+
+#[test]
+fn scale_to_zero_puts_the_replicas_back_on_sigterm() {
+    scale_to_zero_puts_back_on("TERM");
+}
+
+#[test]
+fn single_passes_sending_to_the_game_s_public_url() {
+    let lab = lab(0, false, Some(Timings::default()));
+    let url = lab.pipeline.nginx_url();
+    let run = lab.run(
+        &[
+            "test", "single", "--url", &url, "--settle", "30s", "-o", "json",
+        ],
+        &[],
+        LIMIT,
+    );
+    let report = run.json();
+    assert_eq!(run.code, 0, "{report:#}\n{}", run.stderr);
+    assert_eq!(report["result"], "pass");
+    let target = report["plan"]["target"].as_str().unwrap_or_default();
+    assert!(target.contains(&url), "{target}");
+    let ok = report["sessions"]["ok"].as_u64().unwrap();
+    assert!(ok >= 2, "{}", report["sessions"]);
+    assert!(lab.game_requests() as u64 >= ok);
+    let proxied: Vec<String> = lab
+        .c
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("services/spice-runner-nginx:80/proxy"))
+        .collect();
+    assert!(
+        proxied.is_empty(),
+        "sessions went through the API server: {proxied:?}"
+    );
 }
 
 #[test]
@@ -488,6 +681,16 @@ fn dry_run_sends_no_session_and_writes_nothing() {
         "{}",
         run.stdout
     );
+    // What a real run would do, and whether it would start, is said plainly.
+    for line in [
+        "scale the Deployment to 0 (a write; needs --yes, not given: a real run would refuse)",
+        "wait up to 3m for 0 pods and no sessions (--settle)",
+        "(all at once, cap 100 req/s in all)",
+        "take up to about 165s once the sessions start",
+        "a real run would start: at most --max-baseline 10.",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n---\n{}", run.stdout);
+    }
     let requests = lab.c.sim.requests();
     assert!(!requests.is_empty());
     for r in &requests {
@@ -512,15 +715,31 @@ fn dry_run_sends_no_session_and_writes_nothing() {
 
 #[test]
 fn bad_flags_and_busy_games_are_refused_before_any_session() {
-    let c = Cluster::start("healthy");
+    // The user may read everything but not scale the game.
+    let mut healthy = Scenario::load("healthy");
+    healthy.meta.forbidden.push(Forbidden {
+        verb: "patch".into(),
+        resource: "deployments/scale".into(),
+        group: "apps".into(),
+        namespace: Some("default".into()),
+    });
+    let c = Cluster::with(healthy, true);
     for (args, needle) in [
         (
             &["test", "load", "--duration", "25h"][..],
-            "--duration 25h is out of range",
+            "--duration: \"25h\" is out of range: give 1s to 1d",
         ),
         (
             &["test", "load", "--duration", "0s"][..],
-            "--duration 0s is out of range",
+            "--duration: \"0s\" is out of range",
+        ),
+        (
+            &["test", "load", "--duration", "10s", "--ramp", "10s"][..],
+            "--ramp 10s is not shorter than --duration 10s",
+        ),
+        (
+            &["test", "single", "--ramp", "2h"][..],
+            "--ramp: \"2h\" is out of range: give 0ms to 1h",
         ),
         (
             &["test", "single", "--settle", "soon"][..],
@@ -555,9 +774,29 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
         assert!(run.stderr.contains("hint: "), "{args:?}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
+    let writes: Vec<String> = c
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert!(writes.is_empty(), "a refused test wrote: {writes:?}");
     let run = c.spice(&["test", "single", "--scale-to-zero", "--yes"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("deployments/scale"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot patch resource \"deployments/scale\"")
+            && run
+                .stderr
+                .contains("hint: it needs get and patch on deployments/scale"),
+        "{}",
+        run.stderr
+    );
+    let d = c
+        .sim
+        .get_raw("/apis/apps/v1/namespaces/default/deployments/spice-runner")
+        .json();
+    assert_eq!(d["spec"]["replicas"], 3, "the 403 wrote nothing");
     let sessions: Vec<String> = c
         .sim
         .requests()

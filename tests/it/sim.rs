@@ -1050,3 +1050,134 @@ fn every_scenario_file_is_served() {
         }
     }
 }
+
+/// A Deployment with a scale subresource, as `kubectl get -o json` prints one.
+fn with_deployment() -> Vec<Value> {
+    let mut objs = objects();
+    objs.push(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "spice-runner", "namespace": "default"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "spice-runner"}}},
+        "status": {"replicas": 2, "readyReplicas": 2},
+    }));
+    objs
+}
+
+#[test]
+fn kubectl_scale_and_patch_write_the_scale_subresource() {
+    let sim = Sim::start(Scenario::from_objects(
+        "sim-scale",
+        with_deployment(),
+        meta(),
+    ));
+    let kubectl = Kubectl::new(&sim);
+    let deploy = ["deployment", "spice-runner", "-n", "default"];
+    let replicas = |k: &Kubectl| {
+        let args = [&["get"][..], &deploy, &["-o", "jsonpath={.spec.replicas}"]].concat();
+        k.ok(&args)
+    };
+    // `kubectl scale` sends a JSON merge patch.
+    let out = kubectl.ok(&[&["scale"][..], &deploy, &["--replicas=0"]].concat());
+    assert!(out.contains("deployment.apps/spice-runner scaled"), "{out}");
+    assert_eq!(replicas(&kubectl), "0");
+    let scale: Value = serde_json::from_str(
+        &kubectl.ok(&[
+            &["get"][..],
+            &deploy,
+            &["--subresource=scale", "-o", "json"],
+        ]
+        .concat()),
+    )
+    .expect("a Scale");
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["apiVersion"], "autoscaling/v1");
+    assert_eq!(scale["spec"]["replicas"], 0);
+    assert_eq!(scale["status"]["selector"], "app=spice-runner");
+    // `kubectl patch` sends a strategic merge patch unless told otherwise.
+    let patch = r#"{"spec":{"replicas":3}}"#;
+    kubectl.ok(&[
+        &["patch"][..],
+        &deploy,
+        &["--subresource=scale", "-p", patch],
+    ]
+    .concat());
+    assert_eq!(replicas(&kubectl), "3");
+    let patch = r#"{"spec":{"replicas":-1}}"#;
+    let stderr = kubectl.fails(
+        &[
+            &["patch"][..],
+            &deploy,
+            &["--subresource=scale", "--type=merge", "-p", patch],
+        ]
+        .concat(),
+    );
+    assert!(
+        stderr.contains("spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
+        "{stderr}"
+    );
+    let stale = r#"{"metadata":{"resourceVersion":"1"},"spec":{"replicas":1}}"#;
+    let stderr = kubectl.fails(
+        &[
+            &["patch"][..],
+            &deploy,
+            &["--subresource=scale", "--type=merge", "-p", stale],
+        ]
+        .concat(),
+    );
+    assert!(stderr.contains("the object has been modified"), "{stderr}");
+    let stderr = kubectl.fails(
+        &[
+            &["patch"][..],
+            &deploy,
+            &["--subresource=scale", "--type=json", "-p", "[]"],
+        ]
+        .concat(),
+    );
+    assert!(stderr.contains("unknown format"), "{stderr}");
+    assert_eq!(replicas(&kubectl), "3", "refused patches wrote nothing");
+    let patches: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH "))
+        .collect();
+    assert_eq!(patches.len(), 5, "{patches:?}");
+    assert!(
+        patches.iter().all(|r| r
+            .starts_with("PATCH /apis/apps/v1/namespaces/default/deployments/spice-runner/scale")),
+        "{patches:?}"
+    );
+}
+
+#[test]
+fn a_forbidden_scale_patch_is_a_403_and_writes_nothing() {
+    let mut meta = meta();
+    meta.forbidden = vec![forbid(
+        "patch",
+        "deployments/scale",
+        "apps",
+        Some("default"),
+    )];
+    let sim = Sim::start(Scenario::from_objects("sim-scale", with_deployment(), meta));
+    let kubectl = Kubectl::new(&sim);
+    let stderr = kubectl.fails(&[
+        "scale",
+        "deployment",
+        "spice-runner",
+        "-n",
+        "default",
+        "--replicas=0",
+    ]);
+    assert!(
+        stderr.contains(r#"deployments.apps "spice-runner" is forbidden: User "alice" cannot patch resource "deployments/scale" in API group "apps" in the namespace "default""#),
+        "{stderr}"
+    );
+    let d = sim
+        .get_raw("/apis/apps/v1/namespaces/default/deployments/spice-runner")
+        .json();
+    assert_eq!(d["spec"]["replicas"], 2);
+    // Reading the scale is still allowed.
+    let scale = sim
+        .get_raw("/apis/apps/v1/namespaces/default/deployments/spice-runner/scale")
+        .json();
+    assert_eq!(scale["spec"]["replicas"], 2);
+}

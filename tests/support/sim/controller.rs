@@ -203,6 +203,15 @@ impl State {
     }
 
     fn tick(&mut self, now: Instant) {
+        // The controller writes spec.replicas at the end of every tick, so a
+        // different value here came from outside (a PATCH of the scale
+        // subresource): it wins, as a scale does over the HPA until its next sync.
+        if let Some(r) = self
+            .get(("apps", "deployments"), NS, DEPLOYMENT)
+            .and_then(|d| d["spec"]["replicas"].as_u64())
+        {
+            self.replicas = r as usize;
+        }
         let so = self.get(("keda.sh", "scaledobjects"), NS, SCALED_OBJECT);
         let paused = so.as_ref().is_some_and(|so| {
             so["metadata"]["annotations"]["autoscaling.keda.sh/paused"]

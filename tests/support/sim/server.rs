@@ -1,5 +1,6 @@
 //! The HTTP side: authentication, faults, routing, discovery, list / get /
-//! watch, `pods/log` and the service proxy.
+//! watch, `pods/log`, the `scale` subresource (get and patch) and the service
+//! proxy.
 
 use super::Shared;
 use super::resources::{RESOURCES, ResDef, def_for_path};
@@ -224,6 +225,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
         (&Method::PUT, _) if is_proxy => "update",
         (&Method::PATCH, _) if is_proxy => "patch",
         (&Method::DELETE, _) if is_proxy => "delete",
+        (&Method::PATCH, Some(_)) if rp.sub.as_deref() == Some("scale") => "patch",
         _ => return Ok(status_response(&Status::method_not_allowed())),
     };
     if let Some(denied) = forbidden(&shared, verb, def, &rp) {
@@ -272,6 +274,9 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
                 rp.rest,
             )
             .await
+        }
+        (Some(name), Some("scale")) if req.method() == Method::PATCH => {
+            Ok(patch_scale(&shared, def, ns.as_deref(), name, req).await)
         }
         (Some(name), Some("scale")) => Ok(scale(&shared, def, ns.as_deref(), name)),
         (Some(name), Some(_)) => Ok(get(&shared, def, ns.as_deref(), name)),
@@ -427,9 +432,17 @@ fn get(shared: &Shared, def: &ResDef, ns: Option<&str>, name: &str) -> Response<
 /// `deployments/NAME/scale` as an autoscaling/v1 Scale.
 fn scale(shared: &Shared, def: &ResDef, ns: Option<&str>, name: &str) -> Response<Body> {
     let store = shared.store.lock().unwrap();
-    let Some(obj) = store.get(def.storage(), ns.unwrap_or_default(), name) else {
-        return status_response(&Status::not_found(def.group, def.plural, name));
-    };
+    match store.get(def.storage(), ns.unwrap_or_default(), name) {
+        Some(obj) => json_response(&scale_of(obj)),
+        None => status_response(&Status::not_found(def.group, def.plural, name)),
+    }
+}
+
+/// The autoscaling/v1 Scale the registry derives from a Deployment
+/// (kubernetes v1.31 pkg/registry/apps/deployment/storage/storage.go:
+/// scaleFromDeployment): the object's own metadata, spec.replicas, and
+/// status.replicas with the label selector as text.
+fn scale_of(obj: &Value) -> Value {
     let meta = &obj["metadata"];
     let selector = obj["spec"]["selector"]["matchLabels"]
         .as_object()
@@ -440,7 +453,7 @@ fn scale(shared: &Shared, def: &ResDef, ns: Option<&str>, name: &str) -> Respons
                 .join(",")
         })
         .unwrap_or_default();
-    json_response(&json!({
+    json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": {
@@ -449,7 +462,108 @@ fn scale(shared: &Shared, def: &ResDef, ns: Option<&str>, name: &str) -> Respons
         },
         "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
         "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector},
-    }))
+    })
+}
+
+/// `PATCH .../deployments/NAME/scale`. `kubectl scale` sends a JSON merge
+/// patch `{"spec":{"replicas":N}}` (kubectl v1.31 pkg/scale/scale.go:
+/// ScaleSimple), client-go's and kube-rs's typed clients the same body as a
+/// merge or strategic-merge patch; on a Scale both mean the same thing, so
+/// both are applied as RFC 7386 merges. A JSON patch (RFC 6902) is answered
+/// 415, as for any other body type: nothing here sends one.
+async fn patch_scale(
+    shared: &Shared,
+    def: &ResDef,
+    ns: Option<&str>,
+    name: &str,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_string())
+        .unwrap_or_default();
+    if !matches!(
+        content_type.as_str(),
+        "application/merge-patch+json" | "application/strategic-merge-patch+json"
+    ) {
+        return status_response(&Status::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
+            None,
+        ));
+    }
+    let patch: Value = match req.into_body().collect().await {
+        Ok(b) => match serde_json::from_slice(&b.to_bytes()) {
+            Ok(v) => v,
+            Err(e) => {
+                return status_response(&Status::bad_request(format!("error decoding patch: {e}")));
+            }
+        },
+        Err(e) => return status_response(&Status::bad_request(format!("reading the body: {e}"))),
+    };
+    let ns = ns.unwrap_or_default();
+    let mut store = shared.store.lock().unwrap();
+    let Some(mut obj) = store.get(def.storage(), ns, name).cloned() else {
+        return status_response(&Status::not_found(def.group, def.plural, name));
+    };
+    let mut scale = scale_of(&obj);
+    merge_patch(&mut scale, &patch);
+    if scale["metadata"]["resourceVersion"] != obj["metadata"]["resourceVersion"] {
+        return status_response(&Status::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} {name:?}: the object has been modified; please apply your changes to the latest version and try again",
+                super::status::group_resource(def.group, def.plural)
+            ),
+            None,
+        ));
+    }
+    let replicas = match scale["spec"]["replicas"].as_i64() {
+        Some(n) if (0..=i64::from(i32::MAX)).contains(&n) => n,
+        _ => {
+            return status_response(&Status::new(
+                422,
+                "Invalid",
+                format!(
+                    "Scale.autoscaling {name:?} is invalid: spec.replicas: Invalid value: {}: must be greater than or equal to 0",
+                    scale["spec"]["replicas"]
+                ),
+                None,
+            ));
+        }
+    };
+    obj["spec"]["replicas"] = replicas.into();
+    let rv = store.put(obj, SystemTime::now()).rv;
+    let stored = store.get(def.storage(), ns, name).map(scale_of);
+    drop(store);
+    shared.changes.send_replace(rv);
+    json_response(&stored.unwrap_or(Value::Null))
+}
+
+/// RFC 7386: objects merge key by key, `null` removes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Some(fields) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    for (k, v) in fields {
+        if v.is_null() {
+            if let Some(m) = target.as_object_mut() {
+                m.remove(k);
+            }
+        } else {
+            merge_patch(&mut target[k.as_str()], v);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- watch
