@@ -80,6 +80,17 @@ fn push_char(out: &mut String, c: char) {
     }
 }
 
+/// `text` on one line: each `\r\n` or `\n` becomes a visible `⏎`, so a
+/// message from the cluster cannot start a report line of its own (a fake
+/// summary or a fake `✓ pass`). Report text that is meant to be one line
+/// goes through this; the plugin's own newlines are written around it.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.contains('\n') {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.replace("\r\n", "\n").replace('\n', "⏎"))
+}
+
 /// Prints `warning: MESSAGE` on stderr, neutralised, on one line.
 pub fn warn(message: &str) {
     eprintln!("warning: {}", neutralise(&message.replace('\n', " ")));
