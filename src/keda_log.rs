@@ -104,6 +104,27 @@ pub fn about(line: &str, namespace: &str, scaled_object: &str) -> About {
     })
 }
 
+/// The message and the `"error"` field of a line: JSON's `"msg"`, or the
+/// console's fourth column (`<time>\t<LEVEL>\t<logger>\t<message>\t{...}`).
+/// Either is `None` when the line does not have it, e.g. a stack-trace line.
+pub fn message_and_error(line: &str) -> (Option<String>, Option<String>) {
+    let map = fields(line);
+    let json = line.trim_start().starts_with('{');
+    let msg = match &map {
+        Some(m) if json => text(m, &["msg"]).map(str::to_string),
+        _ => line
+            .split('\t')
+            .nth(3)
+            .map(str::trim)
+            .filter(|m| !m.is_empty() && !m.starts_with('{'))
+            .map(str::to_string),
+    };
+    let error = map
+        .as_ref()
+        .and_then(|m| text(m, &["error"]).map(str::to_string));
+    (msg, error)
+}
+
 /// Whether zap logged the line at error level (console `ERROR` column or
 /// JSON `"level": "error"`).
 pub fn is_error(line: &str) -> bool {
@@ -130,6 +151,26 @@ mod tests {
     const EXECUTOR_OTHER: &str = "2024-11-25T11:24:53Z\tERROR\tscaleexecutor\tError setting active condition when triggers are not active\t{\"scaledobject.Name\": \"internal-app-3\", \"scaledObject.Namespace\": \"default\", \"scaleTarget.Name\": \"internal-app-3\", \"error\": \"client rate limiter Wait returned an error: context canceled\"}";
     const SCALER_OURS: &str = "2026-08-24T09:33:06Z\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"no such host\"}";
     const RECONCILE_OURS: &str = "2026-08-24T09:33:03Z\tINFO\tDetected resource targeted for scaling\t{\"controller\": \"scaledobject\", \"controllerKind\": \"ScaledObject\", \"ScaledObject\": {\"name\":\"spice-runner-keda\",\"namespace\":\"default\"}, \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"resource\": \"apps/v1.Deployment\", \"name\": \"spice-runner\"}";
+
+    #[test]
+    fn message_and_error_come_from_either_encoder() {
+        assert_eq!(
+            message_and_error(SCALER_OURS),
+            (
+                Some("error executing prometheus query".into()),
+                Some("no such host".into())
+            )
+        );
+        let json = r#"{"level":"error","ts":"2026-08-24T09:33:06Z","logger":"prometheus_scaler","msg":"error executing prometheus query","type":"ScaledObject","name":"spice-runner-keda","error":"boom"}"#;
+        assert_eq!(
+            message_and_error(json),
+            (
+                Some("error executing prometheus query".into()),
+                Some("boom".into())
+            )
+        );
+        assert_eq!(message_and_error("\tat main.go:12"), (None, None));
+    }
 
     #[test]
     fn each_logger_s_keys_name_the_object() {

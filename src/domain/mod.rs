@@ -13,3 +13,4 @@ pub mod kinds;
 pub mod promql;
 pub mod quantity;
 pub mod snapshot;
+pub mod text;

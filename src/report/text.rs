@@ -80,6 +80,8 @@ fn push_char(out: &mut String, c: char) {
     }
 }
 
+pub use crate::domain::text::one_line;
+
 /// Prints `warning: MESSAGE` on stderr, neutralised, on one line.
 pub fn warn(message: &str) {
     eprintln!("warning: {}", neutralise(&message.replace('\n', " ")));

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::HpaMetric,
@@ -112,10 +113,11 @@ pub(super) fn metric(ctx: &Ctx) -> Verdict {
         .is_none()
         .then(|| "events were not read: the HPA's metric errors are unknown".to_string());
 
-    let raw = format!(
-        "kubectl get --raw \"/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/{}?labelSelector=scaledobject.keda.sh%2Fname%3D{so}\"",
+    let path = format!(
+        "/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/{}?labelSelector=scaledobject.keda.sh%2Fname%3D{so}",
         m.name
     );
+    let raw = format!("kubectl get --raw {}", shell_arg(&path));
     let metric_fix = format!(
         "The HPA reads {} from KEDA's metrics API server: check that apiservice \
          v1beta1.external.metrics.k8s.io is Available and keda-operator-metrics-apiserver runs, \

@@ -5,6 +5,7 @@
 
 use super::pods::{age, events_for, quote_event, with_evidence};
 use super::{Check, CheckId, Ctx, Docs, Verdict};
+use crate::checks::shell_arg;
 use crate::domain::figures::MetricValue;
 use crate::domain::quantity::num;
 use crate::domain::snapshot::{Condition, HpaInfo, HpaMetric, Lookup, condition};
@@ -16,7 +17,7 @@ pub(super) mod metric;
 /// The HPA is usually the runbook's `kubectl get hpa`; its describe shows
 /// conditions, metrics and events together.
 fn describe(ctx: &Ctx, hpa: &str) -> String {
-    format!("kubectl describe hpa {hpa} -n {}", ctx.ns())
+    format!("kubectl describe hpa {} -n {}", shell_arg(hpa), ctx.ns())
 }
 
 /// KEDA's HPA, or the verdict to return when it cannot be judged.

@@ -3,6 +3,7 @@
 
 use super::query_shape::rate_window_secs;
 use super::*;
+use crate::checks::shell_arg;
 use crate::domain::figures::{HPA_DEFAULT_SCALE_DOWN_STABILIZATION_SECS, RATE_WINDOW_SECS};
 
 pub static CHECK: Check = Check {
@@ -109,7 +110,8 @@ pub(super) fn cooldown(ctx: &Ctx) -> Verdict {
     }
     let cmd = if stab as f64 > target {
         format!(
-            "kubectl get hpa {hpa_name} -n {} -o jsonpath='{{.spec.behavior.scaleDown}}'",
+            "kubectl get hpa {} -n {} -o jsonpath='{{.spec.behavior.scaleDown}}'",
+            shell_arg(&hpa_name),
             ctx.ns()
         )
     } else {

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaEvents,
@@ -75,7 +76,8 @@ pub(super) fn events(ctx: &Ctx) -> Verdict {
     }
     .fix(fix)
     .command(format!(
-        "kubectl get events -n {ns} --field-selector involvedObject.name={name}"
+        "kubectl get events -n {ns} --field-selector {}",
+        shell_arg(&format!("involvedObject.name={name}"))
     ));
     for e in sorted.iter().take(5) {
         v = v.evidence(format!(

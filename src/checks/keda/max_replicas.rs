@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaMaxReplicas,
@@ -60,7 +61,7 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
     );
     let hpa_cmd = format!(
         "kubectl get hpa {} -n {}",
-        ctx.snap.keda_hpa_name(&ctx.settings.scaled_object),
+        shell_arg(&ctx.snap.keda_hpa_name(&ctx.settings.scaled_object)),
         ctx.ns()
     );
     let fix = "raise spec.maxReplicaCount above the peak session count, and check that the Karpenter NodePool limits can hold that many pods";

@@ -7,6 +7,7 @@
 //! checks say so instead of repeating it.
 
 use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
+use crate::checks::shell_arg;
 use crate::domain::figures::HPA_SYNC_SECS;
 use crate::domain::promql;
 use crate::domain::snapshot::{
@@ -69,16 +70,17 @@ fn scaled_object<'a>(ctx: &Ctx<'a>) -> Result<&'a ScaledObjectInfo, Verdict> {
 fn describe_so(ctx: &Ctx) -> String {
     format!(
         "kubectl describe scaledobject {} -n {}",
-        ctx.settings.scaled_object,
+        shell_arg(&ctx.settings.scaled_object),
         ctx.ns()
     )
 }
 
 fn so_jsonpath(ctx: &Ctx, path: &str) -> String {
     format!(
-        "kubectl get scaledobject {} -n {} -o jsonpath='{path}'",
-        ctx.settings.scaled_object,
-        ctx.ns()
+        "kubectl get scaledobject {} -n {} -o jsonpath={}",
+        shell_arg(&ctx.settings.scaled_object),
+        ctx.ns(),
+        shell_arg(path)
     )
 }
 
@@ -253,7 +255,7 @@ fn keda_pods(ctx: &Ctx, k: KedaPods) -> Verdict {
         return ctx.not_read(k.source, &format!("the {} pods were", k.what));
     };
     let ns = &ctx.settings.keda_namespace;
-    let cmd = format!("kubectl get pods -n {ns} -l {}", k.selector);
+    let cmd = format!("kubectl get pods -n {ns} -l {}", shell_arg(k.selector));
     if pods.is_empty() {
         return Verdict::fail(format!(
             "no {} pods in namespace {ns} with labels {}",
@@ -278,7 +280,9 @@ fn keda_pods(ctx: &Ctx, k: KedaPods) -> Verdict {
         ))
         .fix(format!(
             "read why it stops (`kubectl logs -n {ns} {} --previous`, `kubectl describe pod -n {ns} {}`) and fix it; {}",
-            first.name, first.name, k.down
+            shell_arg(&first.name),
+            shell_arg(&first.name),
+            k.down
         ))
         .command(cmd)
     } else if ready_count < pods.len() {

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaOperatorLogs,
@@ -45,12 +46,49 @@ fn other_objects_context(ctx: &Ctx) -> Option<String> {
     })
 }
 
+/// A log line as the report quotes it: the parsed message and `"error"`
+/// field, each bounded, rather than a prefix of the raw line, whose console
+/// layout puts the error (the part that says what is wrong) past any prefix
+/// worth printing. A line without them (a stack-trace line) is quoted as is,
+/// bounded. Tabs, which separate the console's columns, become spaces.
+fn quote_log_line(line: &str) -> String {
+    let clean = |t: &str| truncate(t.trim(), QUOTE_CHARS).replace('\t', " ");
+    match keda_log::message_and_error(line) {
+        (None, None) => clean(line),
+        (msg, error) => {
+            let msg = msg.map(|m| format!("\"{}\"", clean(&m)));
+            let error = error.map(|e| format!("error \"{}\"", clean(&e)));
+            msg.into_iter().chain(error).collect::<Vec<_>>().join(", ")
+        }
+    }
+}
+
+/// The console encoder's first column, the time zap logged the line.
+fn log_time(line: &str) -> Option<&str> {
+    let (time, _) = line.split_once('\t')?;
+    let time = time.trim();
+    (!time.is_empty() && !time.starts_with('{')).then_some(truncate_str(time, 40))
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn truncate_str(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 pub(super) fn operator_logs(ctx: &Ctx) -> Verdict {
     let gap = ctx.snap.gap("keda-operator-logs");
     let ns = &ctx.settings.keda_namespace;
     let grep = format!(
-        "kubectl logs -n {ns} -l {} --tail=500 | grep -E 'prometheus_scaler|scale_handler|{}'",
-        ctx.settings.keda_operator_selector, ctx.settings.scaled_object
+        "kubectl logs -n {ns} -l {} --tail=500 | grep -E {}",
+        shell_arg(&ctx.settings.keda_operator_selector),
+        shell_arg(&format!(
+            "prometheus_scaler|scale_handler|{}",
+            ctx.settings.scaled_object
+        ))
     );
     let not_logged = "KEDA never logs the runbook's \"querying prometheus\": successful queries are silent at info level; failures log `error executing prometheus query` (prometheus_scaler) and `error getting scale decision` (scale_handler)";
     match (&ctx.snap.operator_logs, gap) {
@@ -99,7 +137,7 @@ pub(super) fn operator_logs(ctx: &Ctx) -> Verdict {
     let mut v = Verdict::fail(format!(
         "{} scaler error line(s) in the KEDA operator logs, newest: {}",
         errors.len(),
-        truncate(newest.line.trim(), 120)
+        quote_log_line(&newest.line)
     ))
     .fix(scaler_error_fix(&newest.line))
     .command(grep);
@@ -107,7 +145,10 @@ pub(super) fn operator_logs(ctx: &Ctx) -> Verdict {
         v = v.evidence(format!(
             "{}: {}",
             l.pod,
-            truncate(l.line.trim(), QUOTE_CHARS)
+            match log_time(&l.line) {
+                Some(t) => format!("{t} {}", quote_log_line(&l.line)),
+                None => quote_log_line(&l.line),
+            }
         ));
     }
     if let Some(g) = gap {
@@ -168,7 +209,13 @@ mod tests {
         ]);
         let v = eval(operator_logs, &s);
         expect(&v, Outcome::Fail, "4 scaler error line(s)");
-        assert!(v.message.contains("t5"), "{}", v.message);
+        assert!(
+            v.message.contains(
+                "newest: \"error executing prometheus query\", error \"prometheus query sum(x) by (pod) returned multiple elements\""
+            ),
+            "{}",
+            v.message
+        );
         assert!(v.fix.as_deref().unwrap().contains("sum(...)"));
         let quoted: Vec<&String> = v
             .evidence
@@ -177,15 +224,40 @@ mod tests {
             .collect();
         assert_eq!(quoted.len(), 3);
         assert!(quoted[0].contains("t5") && quoted[2].contains("t3"));
+        // Each quoted field is bounded (~200 characters), the line with them.
         assert!(
-            quoted.iter().all(|q| q.chars().count() < 260),
+            quoted.iter().all(|q| q.chars().count() < 300),
             "{quoted:#?}"
         );
+        assert!(quoted[2].contains(&format!("error \"{}…\"", "x".repeat(200))));
         assert!(
             v.command
                 .as_deref()
                 .unwrap()
                 .starts_with("kubectl logs -n keda -l app.kubernetes.io/name=keda-operator")
+        );
+    }
+
+    #[test]
+    fn the_scaler_error_field_is_quoted_past_a_long_console_prefix_without_tabs() {
+        let mut s = healthy();
+        // KEDA v2.19 pkg/scalers/prometheus_scaler.go logs "error executing
+        // prometheus query" with the scaler's fields first and the HTTP
+        // client's error last, well past 120 characters into the line.
+        s.operator_logs = Some(vec![log(
+            "2026-08-24T09:33:06Z\tERROR\tprometheus_scaler\terror executing prometheus query\t{\"type\": \"ScaledObject\", \"namespace\": \"default\", \"name\": \"spice-runner-keda\", \"error\": \"Get \\\"http://prometheus.observability:9090/api/v1/query?query=sum%28rate%28nginx_http_requests_total%5B1m%5D%29%29\\\": dial tcp: lookup prometheus.observability on 10.96.0.10:53: no such host\"}",
+        )]);
+        let v = eval(operator_logs, &s);
+        expect(&v, Outcome::Fail, "no such host");
+        expect(&v, Outcome::Fail, "\"error executing prometheus query\"");
+        for text in std::iter::once(&v.message).chain(&v.evidence) {
+            assert!(!text.contains('\t'), "a raw TAB: {text:?}");
+        }
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("2026-08-24T09:33:06Z") && e.contains("no such host")),
+            "{v:#?}"
         );
     }
 

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaPaused,
@@ -67,7 +68,8 @@ pub(super) fn paused(ctx: &Ctx) -> Verdict {
             what.join(" and ")
         ))
         .fix(format!(
-            "kubectl annotate scaledobject {name} -n {ns} {}",
+            "kubectl annotate scaledobject {} -n {ns} {}",
+            shell_arg(name),
             remove.join(" ")
         ))
         .command(look);
@@ -85,7 +87,8 @@ pub(super) fn paused(ctx: &Ctx) -> Verdict {
             cond_text(c)
         ))
         .fix(format!(
-            "kubectl annotate scaledobject {name} -n {ns} {PAUSED}- ; if Paused stays True, check that the KEDA operator is running (keda.operator)"
+            "kubectl annotate scaledobject {} -n {ns} {PAUSED}- ; if Paused stays True, check that the KEDA operator is running (keda.operator)",
+            shell_arg(name)
         ))
         .command(look);
     }
@@ -122,7 +125,7 @@ fn one_way_pause(
     .evidence("KEDA sets the HPA's behavior selectPolicy to Disabled in the paused direction; the scale loop and the triggers keep running, so keda.active is still judged")
     .fix(format!(
         "kubectl annotate scaledobject {} -n {} {}",
-        so.name,
+        shell_arg(&so.name),
         ctx.ns(),
         remove.join(" ")
     ))

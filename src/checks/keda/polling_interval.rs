@@ -21,6 +21,10 @@ pub static CHECK: Check = Check {
 /// Prometheus scrape interval assumed for the metric lag (the usual 15 s).
 const SCRAPE_LAG_SECS: i64 = 15;
 
+/// Below this pollingInterval KEDA queries Prometheus more often without
+/// scaling faster, so no advice goes lower.
+const MIN_USEFUL_POLLING_SECS: i64 = 5;
+
 /// Pod start assumed when no pod has a creation and a Ready time.
 const DEFAULT_POD_START_SECS: i64 = 20;
 
@@ -85,16 +89,31 @@ pub(super) fn polling_interval(ctx: &Ctx) -> Verdict {
     ];
     let cmd = so_jsonpath(ctx, "{.spec.pollingInterval}");
     let mut issues = Vec::new();
-    if p < 5 {
+    if p < MIN_USEFUL_POLLING_SECS {
         issues.push(Issue::warn(
             format!(
                 "pollingInterval {p} s: KEDA queries Prometheus every {p} s without scaling faster (the HPA syncs every {HPA_SYNC_SECS} s)"
             ),
-            "raise spec.pollingInterval to 5 or more (runbook Scaling Too Fast: 5 → 10 or 15 if it flaps)",
+            format!("raise spec.pollingInterval to {MIN_USEFUL_POLLING_SECS} or more (runbook Scaling Too Fast: 5 → 10 or 15 if it flaps)"),
         ));
     }
-    if appear as f64 > target {
-        let room = (target as i64 - SCRAPE_LAG_SECS).max(1);
+    // The time the fixed lags leave for polling. Below the useful minimum,
+    // "lower pollingInterval" would contradict the advice above: the target
+    // is then out of pollingInterval's reach, and the message says what
+    // dominates instead.
+    let room = target.floor() as i64 - SCRAPE_LAG_SECS;
+    if appear as f64 > target && room < MIN_USEFUL_POLLING_SECS {
+        issues.push(Issue::warn(
+            format!(
+                "the {} s scale-up target cannot be met by pollingInterval: the {SCRAPE_LAG_SECS} s metric lag (scrape and rate window) alone leaves {} s, under the {MIN_USEFUL_POLLING_SECS} s below which polling only loads Prometheus",
+                num(target),
+                room.max(0)
+            ),
+            format!(
+                "keep spec.pollingInterval at {MIN_USEFUL_POLLING_SECS} s or more; to gain time shorten the metric lag (scrape the nginx exporter more often), keep spare pods (a low-priority placeholder Deployment), or relax targets.scaleUp"
+            ),
+        ));
+    } else if appear as f64 > target {
         issues.push(Issue::warn(
             format!(
                 "worst-case scale-up ≈ {p} s pollingInterval + {SCRAPE_LAG_SECS} s metric lag = {appear} s > {} s target",
@@ -162,6 +181,32 @@ mod tests {
         let v = eval(polling_interval, &s);
         expect(&v, Outcome::Warn, "pollingInterval 2 s");
         assert!(v.fix.unwrap().contains("10 or 15"));
+    }
+
+    #[test]
+    fn a_target_below_the_metric_lag_gets_no_contradictory_polling_advice() {
+        let mut s = healthy();
+        so_mut(&mut s).polling_interval = Some(2);
+        let mut settings = crate::settings::Settings::defaults();
+        settings.targets.scale_up_seconds = 10.0;
+        let v = polling_interval(&Ctx::new(&s, &settings));
+        let text = format!("{} {}", v.message, v.fix.as_deref().unwrap_or(""));
+        expect(&v, Outcome::Warn, "cannot be met by pollingInterval");
+        assert!(text.contains("15 s metric lag"), "{v:#?}");
+        assert!(text.contains("raise spec.pollingInterval to 5"), "{v:#?}");
+        assert!(!text.contains("lower spec.pollingInterval"), "{v:#?}");
+
+        // With room for a useful interval, lowering it is the advice.
+        settings.targets.scale_up_seconds = 25.0;
+        so_mut(&mut s).polling_interval = Some(15);
+        let v = polling_interval(&Ctx::new(&s, &settings));
+        assert!(
+            v.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("lower spec.pollingInterval to ≤ 10 s"),
+            "{v:#?}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaReady,
@@ -118,7 +119,7 @@ fn hpa_health_in_ready(ctx: &Ctx, so: &ScaledObjectInfo, ready: &Condition) -> O
             "the cause is HPA {hpa}'s metric, judged by hpa.conditions and hpa.metric; keda.metrics-apiserver checks the server that serves it"
         ))
         .fix("see hpa.conditions and keda.metrics-apiserver: FailedGetExternalMetric means the HPA cannot reach keda-operator-metrics-apiserver (external.metrics.k8s.io)")
-        .command(format!("kubectl describe hpa {hpa} -n {}", ctx.ns())),
+        .command(format!("kubectl describe hpa {} -n {}", shell_arg(&hpa), ctx.ns())),
     )
 }
 

@@ -429,6 +429,7 @@ mod tests {
     fn trigger_window_under_two_scrape_intervals_fails() {
         let mut s = healthy();
         set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(5.0));
+        set_prom(&mut s, promql::SESSIONS, None);
         let v = eval(trigger, &s);
         expect(
             &v,

@@ -107,6 +107,17 @@ pub(super) fn node_coming(snap: &Snapshot, pod: &PodInfo) -> Option<Coming> {
         })
 }
 
+/// The gap that keeps [`node_coming`] from seeing NodeClaims: without them a
+/// `None` from it means "cannot tell", not "none is coming". Karpenter not
+/// being installed is no such gap: then no NodeClaim can be on its way.
+pub(super) fn claims_unreadable(snap: &Snapshot) -> Option<&crate::snapshot::Gap> {
+    if snap.node_claims.is_some() {
+        return None;
+    }
+    snap.gap("nodeclaims")
+        .filter(|g| g.reason != GapReason::NotInstalled)
+}
+
 /// Whether Karpenter is installed: `Some(true)`/`Some(false)`, `None` if unknown.
 fn karpenter(snap: &Snapshot) -> Option<bool> {
     if snap.apis.karpenter == Some(true) || snap.node_pools.is_some() {

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::NodesScaleDown,
@@ -109,7 +110,7 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
     let disruption_cmd = |p: &NodePoolInfo| {
         format!(
             "kubectl get nodepool {} -o jsonpath='{{.spec.disruption}}'",
-            p.name
+            shell_arg(&p.name)
         )
     };
     if let Some((p0, first)) = problems.first() {
@@ -167,7 +168,7 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
                      annotations, PodDisruptionBudgets, NodePool disruption budgets. The node's \
                      DisruptionBlocked/Unconsolidatable events say which.",
                 )
-                .command(format!("kubectl describe node {}", n0.name));
+                .command(format!("kubectl describe node {}", shell_arg(&n0.name)));
             }
         }
         (Some(_), Some(_), Some(_)) => {}

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::NodesScaleUp,
@@ -43,7 +44,6 @@ fn unschedulable<'a>(snap: &Snapshot, pods: &'a [PodInfo]) -> Vec<&'a PodInfo> {
 
 pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
     let snap = ctx.snap;
-    let ns = ctx.ns();
     let Some(pods) = &snap.pods else {
         return ctx.not_read("pods", "game pods");
     };
@@ -70,7 +70,7 @@ pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
         .collect();
     let n = stuck.len();
     let pods_word = if n == 1 { "pod" } else { "pods" };
-    let describe_pod = format!("kubectl describe pod {} -n {ns}", oldest.name);
+    let describe_pod = crate::checks::pods::describe_pod(ctx, &oldest.name);
 
     match karpenter(snap) {
         Some(false) => {
@@ -154,7 +154,7 @@ pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
             )
         });
         let command = match pools {
-            [one] => format!("kubectl describe nodepool {}", one.name),
+            [one] => format!("kubectl describe nodepool {}", shell_arg(&one.name)),
             _ => "kubectl describe nodepools".into(),
         };
         return with_evidence(
@@ -225,7 +225,7 @@ pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
              has not registered after 15 minutes and tries again. Its Launched/Registered \
              conditions say where it is stuck (capacity errors, node bootstrap, CNI).",
         )
-        .command(format!("kubectl describe nodeclaim {name}"));
+        .command(format!("kubectl describe nodeclaim {}", shell_arg(name)));
     }
     let message = if targets.is_empty() {
         format!(

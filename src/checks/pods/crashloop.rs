@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::PodsCrashloop,
@@ -56,8 +57,14 @@ pub(super) fn crashloop(ctx: &Ctx) -> Verdict {
         }
         s
     };
-    let logs =
-        |p: &PodInfo, c: &str| format!("kubectl logs {} -c {c} -n {} --previous", p.name, ctx.ns());
+    let logs = |p: &PodInfo, c: &str| {
+        format!(
+            "kubectl logs {} -c {} -n {} --previous",
+            shell_arg(&p.name),
+            shell_arg(c),
+            ctx.ns()
+        )
+    };
     if let Some((p0, c0)) = looping.first() {
         let pods_hit: std::collections::BTreeSet<&str> =
             looping.iter().map(|(p, _)| p.name.as_str()).collect();

@@ -17,6 +17,15 @@ pub(super) mod success_rate;
 // ---------------------------------------------------------------------------
 // Helpers shared with the hpa and nodes checks.
 
+/// The command that shows a pod's conditions and events, its name quoted.
+pub(super) fn describe_pod(ctx: &Ctx, pod: &str) -> String {
+    format!(
+        "kubectl describe pod {} -n {}",
+        super::shell_arg(pod),
+        ctx.ns()
+    )
+}
+
 /// Seconds from `t` to the snapshot's capture time.
 pub(super) fn age(snap: &Snapshot, t: Timestamp) -> i64 {
     snap.captured_at.as_second() - t.as_second()

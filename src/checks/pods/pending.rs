@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::nodes::claims_unreadable;
 
 pub static CHECK: Check = Check {
     id: CheckId::PodsPending,
@@ -68,6 +69,8 @@ pub(super) fn pending(ctx: &Ctx) -> Verdict {
 
     let mut evidence = Vec::new();
     let mut stuck: Vec<(&PodInfo, i64)> = Vec::new();
+    let mut undecided: Vec<(&PodInfo, i64)> = Vec::new();
+    let claims_gap = claims_unreadable(snap);
     let mut coming_first: Option<String> = None;
     for (p, a) in &late {
         let coming = node_coming(snap, p);
@@ -88,6 +91,9 @@ pub(super) fn pending(ctx: &Ctx) -> Verdict {
             Some(c) if *a < NODE_COMING_GRACE_SECS => {
                 coming_first.get_or_insert(c.target);
             }
+            // Without NodeClaims, an unschedulable pod nothing was nominated
+            // for may still have a node on its way: "cannot tell", not stuck.
+            None if claims_gap.is_some() && unschedulable(p) => undecided.push((*p, *a)),
             _ => stuck.push((p, *a)),
         }
     }
@@ -107,8 +113,11 @@ pub(super) fn pending(ctx: &Ctx) -> Verdict {
         ));
     }
 
+    if let (Some(first), Some(gap), true) = (undecided.first(), claims_gap, stuck.is_empty()) {
+        return cannot_tell(ctx, late.len(), *first, gap, evidence);
+    }
     if let Some((p, a)) = stuck.first() {
-        let unschedulable = p.scheduled.as_ref().is_some_and(|c| c.status != "True");
+        let unschedulable = unschedulable(p);
         let fix = if unschedulable {
             "No node fits the pod and none is on the way: see nodes.scale-up (Karpenter NodePool \
              limits and requirements, NoCompatibleInstanceTypes events), or lower the pod's \
@@ -128,7 +137,7 @@ pub(super) fn pending(ctx: &Ctx) -> Verdict {
             evidence,
         )
         .fix(fix)
-        .command(format!("kubectl describe pod {} -n {}", p.name, ctx.ns()));
+        .command(describe_pod(ctx, &p.name));
     }
     let (p, a) = (late[0].0, late[0].1);
     with_evidence(
@@ -146,7 +155,48 @@ pub(super) fn pending(ctx: &Ctx) -> Verdict {
          {target_s} target. To meet it, keep spare capacity (a low-priority placeholder \
          Deployment that game pods preempt). If the node does not come, see nodes.scale-up."
     ))
-    .command(format!("kubectl describe pod {} -n {}", p.name, ctx.ns()))
+    .command(describe_pod(ctx, &p.name))
+}
+
+/// The verdict when the oldest late pods are unschedulable and NodeClaims
+/// could not be read: whether a node is coming is unknown, so it warns and
+/// names the gap rather than claiming none is on the way.
+fn cannot_tell(
+    ctx: &Ctx,
+    late: usize,
+    (p, a): (&PodInfo, i64),
+    g: &crate::snapshot::Gap,
+    evidence: Vec<String>,
+) -> Verdict {
+    let target_s = human_duration(ctx.settings.targets.scale_up_seconds.round() as i64);
+    let fix = if g.hint.is_empty() {
+        "Let the plugin read Karpenter's NodeClaims (get, list on nodeclaims.karpenter.sh), then \
+         run it again; meanwhile `kubectl get nodeclaims` shows what Karpenter is launching."
+            .to_string()
+    } else {
+        format!(
+            "{}; then run it again to learn whether a node is coming for these pods.",
+            g.hint.trim_end_matches('.')
+        )
+    };
+    with_evidence(
+        Verdict::warn(format!(
+            "{} Pending longer than {target_s} (oldest {}, {}): cannot tell whether a node is coming: NodeClaims could not be read ({}: {})",
+            plural(late, "pod", "pods"),
+            p.name,
+            human_duration(a),
+            g.reason,
+            g.message
+        )),
+        evidence,
+    )
+    .fix(fix)
+    .command(describe_pod(ctx, &p.name))
+}
+
+/// The scheduler said the pod fits no node (PodScheduled is not True).
+fn unschedulable(p: &PodInfo) -> bool {
+    p.scheduled.as_ref().is_some_and(|c| c.status != "True")
 }
 
 #[cfg(test)]
@@ -203,6 +253,40 @@ mod tests {
                     .contains("Warning FailedScheduling (x3, 40s ago): 0/3 nodes are available")),
             "{v:#?}"
         );
+    }
+
+    #[test]
+    fn unreadable_nodeclaims_warn_that_a_coming_node_is_unknown_instead_of_failing() {
+        use crate::snapshot::GapReason;
+        let without_claims = |reason: GapReason, message: &str| {
+            let mut s = healthy();
+            pods(&mut s).push(pending_pod("spice-runner-7d9c8b5f4-ddddd", 90));
+            s.node_claims = None;
+            crate::checks::testkit::gap(&mut s, "nodeclaims", reason, message);
+            s
+        };
+        let mut s = without_claims(GapReason::Forbidden, "nodeclaims.karpenter.sh is forbidden");
+        let v = eval(pending, &s);
+        expect(&v, Outcome::Warn, "cannot tell whether a node is coming");
+        expect(&v, Outcome::Warn, "nodeclaims.karpenter.sh is forbidden");
+        assert!(!v.message.contains("none is on the way"), "{v:#?}");
+        assert_eq!(
+            v.fix.as_deref(),
+            Some("the hint; then run it again to learn whether a node is coming for these pods.")
+        );
+
+        // A pod bound to a node does not wait for one: it still fails.
+        let bound = pods(&mut s).last_mut().expect("pod");
+        bound.scheduled = Some(cond("PodScheduled", "True", "", ""));
+        bound.node = Some("node-a".into());
+        expect(&eval(pending, &s), Outcome::Fail, "Pending longer than 30s");
+
+        // Karpenter not installed is no gap: nothing can be coming.
+        let s = without_claims(
+            GapReason::NotInstalled,
+            "the server could not find the resource",
+        );
+        expect(&eval(pending, &s), Outcome::Fail, "Unschedulable");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::PodsSidecar,
@@ -79,7 +80,7 @@ pub(super) fn sidecar(ctx: &Ctx) -> Verdict {
         ))
         .command(format!(
             "kubectl get pod {} -n {} -o jsonpath='{{.spec.containers[*].name}} {{.spec.initContainers[*].name}}'",
-            p0.name,
+            shell_arg(&p0.name),
             ctx.ns()
         ));
     }
@@ -133,8 +134,9 @@ pub(super) fn sidecar(ctx: &Ctx) -> Verdict {
              invisible. Its logs say why (config error, port in use, Loki unreachable)."
         ))
         .command(format!(
-            "kubectl logs {} -c {name} -n {}{previous}",
-            p0.name,
+            "kubectl logs {} -c {} -n {}{previous}",
+            shell_arg(&p0.name),
+            shell_arg(name),
             ctx.ns()
         ));
     }

@@ -65,7 +65,7 @@ pub(super) fn startup(ctx: &Ctx) -> Verdict {
                nodes.scale-up); keep spare capacity. Slow image pulls: a smaller or pre-pulled \
                image. Slow readiness: lower the readiness probe's initialDelaySeconds and \
                periodSeconds.";
-    let cmd = format!("kubectl describe pod {} -n {}", slowest.name, ctx.ns());
+    let cmd = describe_pod(ctx, &slowest.name);
     if median as f64 > target {
         return with_evidence(
             Verdict::warn(format!("pod startup {stats}: median over the {t} target")),

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::PodsSuccessRate,
@@ -27,21 +28,10 @@ pub static CHECK: Check = Check {
     eval: success_rate,
 };
 
-/// A label selector as a shell word.
-pub(super) fn shell_word(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "=,._/-".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 fn pods_cmd(ctx: &Ctx) -> String {
     format!(
         "kubectl get pods -l {} -n {}",
-        shell_word(&ctx.settings.selector),
+        shell_arg(&ctx.settings.selector),
         ctx.ns()
     )
 }
@@ -206,7 +196,5 @@ mod tests {
             quote_event(&s, &e),
             "Warning FailedScheduling (40s ago, karpenter): 0/3 nodes"
         );
-        assert_eq!(shell_word("app=spice-runner"), "app=spice-runner");
-        assert_eq!(shell_word("app in (a,b)"), "'app in (a,b)'");
     }
 }

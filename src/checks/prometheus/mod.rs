@@ -3,7 +3,7 @@
 //! phases). Also the helpers the sessions and alerts checks share to read an
 //! answer and to print the read-only command that repeats a query.
 
-use super::{Check, CheckId, Ctx, Docs, Verdict};
+use super::{Check, CheckId, Ctx, Docs, Verdict, shell_arg};
 use crate::domain::promql;
 use crate::domain::quantity::human_duration;
 use crate::domain::snapshot::{GapReason, Sample};
@@ -31,12 +31,16 @@ pub(crate) fn api_command(endpoint: &Endpoint, path: &str, params: &[(&str, &str
             } else {
                 format!(":{}", s.port)
             };
-            format!(
-                "kubectl get --raw '/api/v1/namespaces/{}/services/{}{port}/proxy{path}{sep}{query}'",
+            let url = format!(
+                "/api/v1/namespaces/{}/services/{}{port}/proxy{path}{sep}{query}",
                 s.namespace, s.name
-            )
+            );
+            format!("kubectl get --raw {}", shell_arg(&url))
         }
-        Endpoint::Url(u) => format!("curl -s '{}{path}{sep}{query}'", redact_url(u)),
+        Endpoint::Url(u) => {
+            let url = format!("{}{path}{sep}{query}", redact_url(u));
+            format!("curl -s {}", shell_arg(&url))
+        }
     }
 }
 
@@ -91,6 +95,18 @@ pub(crate) fn value(ctx: &Ctx, key: &str) -> Result<Option<f64>, Verdict> {
 pub(crate) fn window_shortfall(ctx: &Ctx, window_secs: f64) -> Option<(String, String)> {
     let spacing = nginx_sample_spacing(ctx)?;
     if window_secs >= 2.0 * spacing - 0.5 {
+        return None;
+    }
+    // The sessions query's own answer outranks the estimate: when its [1m]
+    // rate returned a value, a window that wide is not empty, whatever the
+    // sample counts suggest.
+    let sessions_answered = ctx
+        .snap
+        .prometheus
+        .get(promql::SESSIONS)
+        .and_then(|a| a.samples.as_ref())
+        .is_some_and(|s| !s.is_empty());
+    if sessions_answered && window_secs >= promql::SESSIONS_WINDOW_SECS {
         return None;
     }
     let every = human_duration(spacing.round() as i64);

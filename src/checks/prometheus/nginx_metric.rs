@@ -107,19 +107,21 @@ pub(super) fn nginx_metric(ctx: &Ctx) -> Verdict {
 }
 
 /// The scrape interval of the nginx series in seconds, measured as 5 minutes
-/// divided by the samples the sparsest series has in them; `None` when it
-/// was not measured or no series exists. One sample or none in 5 minutes
-/// gives 300 s (at least).
+/// divided by the samples the densest series has in them; `None` when it was
+/// not measured or no series exists. The densest series, because a target
+/// that appeared a minute ago (or went away) has few samples in the window
+/// although it is scraped as often as the rest. One sample or none in 5
+/// minutes gives 300 s (at least).
 pub(crate) fn nginx_sample_spacing(ctx: &Ctx) -> Option<f64> {
     let answer = ctx.snap.prometheus.get(promql::NGINX_SAMPLES_5M)?;
-    let fewest = answer
+    let most = answer
         .samples
         .as_ref()?
         .iter()
         .map(|s| s.value)
         .filter(|v| v.is_finite())
-        .reduce(f64::min)?;
-    Some(promql::SPACING_WINDOW_SECS / fewest.max(1.0))
+        .reduce(f64::max)?;
+    Some(promql::SPACING_WINDOW_SECS / most.max(1.0))
 }
 
 /// A rate window as PromQL writes it (`1m`, `90s`, `2m30s`).
@@ -182,8 +184,10 @@ mod tests {
     #[test]
     fn a_rate_window_under_two_scrape_intervals_fails_with_the_window_it_needs() {
         let mut s = healthy();
-        // Prometheus's default 1m scrape interval: 5 samples in 5 minutes.
+        // Prometheus's default 1m scrape interval: 5 samples in 5 minutes,
+        // and the sessions query's [1m] rate answers nothing.
         set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(5.0));
+        set_prom(&mut s, promql::SESSIONS, None);
         let v = eval(nginx_metric, &s);
         expect(&v, Outcome::Fail, "scraped every 1m");
         expect(
@@ -210,6 +214,31 @@ mod tests {
         // Not measured (an older snapshot): nothing to say about the window.
         s.prometheus.remove(promql::NGINX_SAMPLES_5M);
         expect(&eval(nginx_metric, &s), Outcome::Pass, "fresh");
+    }
+
+    #[test]
+    fn a_new_sparse_target_beside_a_15s_series_is_not_read_as_a_slow_scrape() {
+        let mut s = healthy();
+        // One target scraped every 15 s for the whole window, and a target
+        // that appeared 45 s ago with 3 samples: the spacing is the 15 s one.
+        set_prom_samples(&mut s, promql::NGINX_SAMPLES_5M, &[20.0, 3.0]);
+        set_prom(&mut s, promql::SESSIONS, None);
+        expect(&eval(nginx_metric, &s), Outcome::Pass, "fresh");
+        let settings = Settings::defaults();
+        let ctx = Ctx::new(&s, &settings);
+        assert_eq!(nginx_sample_spacing(&ctx), Some(15.0));
+    }
+
+    #[test]
+    fn a_sessions_answer_means_its_window_is_not_empty() {
+        let mut s = healthy();
+        // The counts alone suggest a 1m scrape, but the sessions query's own
+        // [1m] rate returned a value: the window is not empty.
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(5.0));
+        set_prom(&mut s, promql::SESSIONS, Some(4.0));
+        let v = eval(nginx_metric, &s);
+        expect(&v, Outcome::Pass, "fresh");
+        assert!(!v.message.contains("read as none"), "{v:#?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! unit tests.
 
 use super::*;
+use crate::checks::shell_arg;
 
 pub static CHECK: Check = Check {
     id: CheckId::SessionsTraffic,
@@ -47,7 +48,10 @@ pub(super) fn traffic(ctx: &Ctx) -> Verdict {
         .filter(|so| so.name == ctx.settings.scaled_object);
     let ns = ctx.ns();
     let so_name = &ctx.settings.scaled_object;
-    let describe = format!("kubectl describe scaledobject {so_name} -n {ns}");
+    let describe = format!(
+        "kubectl describe scaledobject {} -n {ns}",
+        shell_arg(so_name)
+    );
     let running_text = format!("{} running {}", num(running), pods_word(running));
 
     if sessions >= NO_SESSIONS {
@@ -75,7 +79,7 @@ pub(super) fn traffic(ctx: &Ctx) -> Verdict {
             )
             .command(format!(
                 "kubectl get pods -l {} -n {ns} --field-selector=status.phase=Pending",
-                ctx.settings.selector
+                shell_arg(&ctx.settings.selector)
             ))
         } else {
             v.fix("KEDA did not scale from zero: see keda.ready, keda.active and keda.trigger (the query must rise above activationThreshold), and the operator's logs")
