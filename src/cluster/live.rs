@@ -331,10 +331,11 @@ impl Live {
             "scaledobject",
             "prometheus",
         ];
+        // A watched source's gap is the store's, not the first collect's.
         let claims_watched = self.node_claims.is_some();
-        snap.gaps.retain(|g| {
-            !watched.contains(&g.source.as_str()) && !(claims_watched && g.source == "nodeclaims")
-        });
+        let rewatched =
+            |source: &str| watched.contains(&source) || (claims_watched && source == "nodeclaims");
+        snap.gaps.retain(|g| !rewatched(g.source.as_str()));
         // KEDA not installed is already a finding from discovery: not a
         // ScaledObject to wait for, and not a gap.
         let keda_absent = base.apis.keda == Some(false);
