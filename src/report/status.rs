@@ -9,6 +9,7 @@ pub use crate::domain::figures::{Band, band};
 use crate::domain::figures::{Figures, GamePods, MetricValue};
 use crate::domain::promql;
 use crate::domain::snapshot::*;
+use crate::domain::text::one_line;
 use crate::settings::Settings;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -363,7 +364,7 @@ fn stuck_pods(snap: &Snapshot, pods: &[PodInfo]) -> Vec<StuckPod> {
                     "{} {}: {}",
                     pod.display_status(),
                     sc.reason.as_deref().unwrap_or("not scheduled"),
-                    message.lines().next().unwrap_or("")
+                    one_line(message)
                 )
             } else {
                 pod.display_status()
@@ -430,7 +431,7 @@ fn gap_lines(out: &mut dyn Write, st: &Styles, label: &str, gap: &Gap) -> io::Re
         "{}{mark} {}: {}",
         head(st, label),
         gap.reason,
-        gap.message
+        one_line(&gap.message)
     )?;
     if !gap.hint.is_empty() {
         writeln!(
@@ -533,7 +534,7 @@ fn render_sessions(
             cont(),
             st.dim(&format!("{} (from Prometheus)", extra.join(" · ")))
         )?;
-        if let Some(why) = &s.unknown_reason {
+        if let Some(why) = s.unknown_reason.as_deref().map(one_line) {
             writeln!(
                 out,
                 "{}  {}",
@@ -541,7 +542,7 @@ fn render_sessions(
                 st.warn(&format!("! sessions unknown: {why}"))
             )?;
         }
-        if let Some(why) = &s.running_pods_unknown_reason {
+        if let Some(why) = s.running_pods_unknown_reason.as_deref().map(one_line) {
             writeln!(
                 out,
                 "{}  {}",
@@ -604,8 +605,8 @@ fn render_pods(
                     "{}  {} {} for {age}: {}",
                     cont(),
                     st.warn("!"),
-                    pod.name,
-                    pod.why
+                    one_line(&pod.name),
+                    one_line(&pod.why)
                 )?;
             }
             if p.stuck.len() > 5 {
@@ -682,7 +683,10 @@ fn render_keda(
                     out,
                     "{}  {}",
                     cont(),
-                    st.bad(&format!("{reason}: {}", msg.as_deref().unwrap_or("")))
+                    st.bad(&one_line(&format!(
+                        "{reason}: {}",
+                        msg.as_deref().unwrap_or("")
+                    )))
                 )?;
             }
             let d = |key: &str| {
@@ -790,13 +794,14 @@ fn render_hpa(
                 benign,
             } in &h.unhealthy_conditions
             {
-                let text = format!(
+                let text = one_line(&format!(
                     "{}={} {}: {}",
                     c.type_,
                     c.status,
                     c.reason.as_deref().unwrap_or(""),
                     c.message.as_deref().unwrap_or("")
-                );
+                ))
+                .into_owned();
                 writeln!(
                     out,
                     "{}  {}",
@@ -911,7 +916,7 @@ fn render_rest(
                 cont(),
                 st.bad("✗"),
                 g.reason,
-                g.message
+                one_line(&g.message)
             )?;
             writeln!(out, "{}  {}", cont(), st.dim(&format!("hint: {}", g.hint)))?;
         }
@@ -942,7 +947,7 @@ fn render_rest(
                 st.warn("?"),
                 g.source,
                 g.reason,
-                g.message
+                one_line(&g.message)
             )?;
             if !g.hint.is_empty() {
                 writeln!(out, "    {}", st.dim(&format!("hint: {}", g.hint)))?;

@@ -228,8 +228,9 @@ fn hostile_cluster_text_never_reaches_the_terminal_raw() {
     }
 
     // Cluster text with newlines in it must not start a report line of its
-    // own. Only diagnose is held to this so far; status and piped watch still
-    // print some cluster text unjoined.
+    // own, in status, diagnose or piped watch.
+    no_forged_lines("status -o table", &status[0].1.stdout);
+    no_forged_lines("status -o wide", &status[2].1.stdout);
     no_forged_lines("diagnose -o table", &diagnose[0].1.stdout);
     no_forged_lines("diagnose -o wide", &diagnose[2].1.stdout);
     assert!(diagnose[2].1.stdout.contains("⏎37 checks: 37 pass"));
@@ -241,6 +242,7 @@ fn hostile_cluster_text_never_reaches_the_terminal_raw() {
     assert_safe("watch -o text", &watch, 0, false);
     let shown = tags_in(&watch.stdout);
     assert!(shown.contains(&"so-ready"), "watch shows {shown:?}");
+    no_forged_lines("watch -o text", &watch.stdout);
     for args in [
         &["snapshot", "-o", "-"][..],
         &["alerts"],
