@@ -358,11 +358,19 @@ fn write_report(
     Ok(())
 }
 
-/// Refuses to load a game that is already busy (production peak), unless --yes.
+/// Refuses to load a game that is already busy (production peak), unless
+/// --yes. With --scale-to-zero the guard always holds: --yes confirms the
+/// scale-down, and must not also drop every player at peak; a busier game
+/// needs an explicit, higher --max-baseline.
 fn guard_baseline(args: &TestArgs, seen: Option<f64>, sources: &Sources) -> Result<(), Fatal> {
-    if args.yes {
+    if args.yes && !args.scale_to_zero {
         return Ok(());
     }
+    let or_yes = if args.scale_to_zero {
+        " (--yes does not skip this check with --scale-to-zero)"
+    } else {
+        ", or add --yes"
+    };
     match seen {
         Some(s) if s > args.max_baseline => Err(Fatal::new(
             format!(
@@ -370,7 +378,7 @@ fn guard_baseline(args: &TestArgs, seen: Option<f64>, sources: &Sources) -> Resu
                 crate::report::num(s),
                 crate::report::num(args.max_baseline)
             ),
-            "run the test when the game is quieter, raise --max-baseline, or add --yes",
+            format!("run the test when the game is quieter, or raise --max-baseline{or_yes}"),
         )),
         Some(_) => Ok(()),
         None => Err(Fatal::new(
@@ -381,7 +389,7 @@ fn guard_baseline(args: &TestArgs, seen: Option<f64>, sources: &Sources) -> Resu
                     Err(e) => e.clone(),
                 }
             ),
-            "fix the Prometheus connection (kubectl spice status shows it), or add --yes",
+            format!("fix the Prometheus connection (kubectl spice status shows it){or_yes}"),
         )),
     }
 }
@@ -421,7 +429,9 @@ fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &Test
         dur(planned(plan))
     ));
     let start = match seen {
-        _ if args.yes => "a real run would start (--yes skips the check)".to_string(),
+        _ if args.yes && !args.scale_to_zero => {
+            "a real run would start (--yes skips the check)".to_string()
+        }
         Some(s) if s > args.max_baseline => format!(
             "a real run would refuse: more than --max-baseline {} (add --yes to start anyway)",
             n(args.max_baseline)

@@ -758,6 +758,19 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
             &["test", "multi", "--max-baseline", "2"][..],
             "already has 3 sessions",
         ),
+        // --yes confirms the scale-down; it never also skips the busy-game
+        // guard, or one flag would drop every player at peak.
+        (
+            &[
+                "test",
+                "single",
+                "--scale-to-zero",
+                "--yes",
+                "--max-baseline",
+                "2",
+            ][..],
+            "already has 3 sessions",
+        ),
         (
             &["test", "single", "--url", "ftp://x"][..],
             "is not an http(s) URL",
