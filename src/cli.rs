@@ -80,7 +80,7 @@ pub struct WatchArgs {
     /// Stop with exit 0 once this holds (with --timeout: exit 1 if it never does).
     #[arg(long, value_enum, value_name = "COND")]
     pub until: Option<Until>,
-    /// Give up after this long (exit 1 with --until, else 0): 100ms to 7d.
+    /// Give up after this long (exit 1 with --until, else 0): 100ms to 168h (7 days).
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 }

@@ -1126,12 +1126,12 @@ pub const TARGET_RANGE: DurationRange =
 /// A duration as a person writes it: `500ms`, `30s`, `10m`, `1h`, `7d`.
 pub fn show_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    let units: [(u128, &str); 4] = [
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1000, "s"),
-    ];
+    // Hours at the most: the parser takes Go's units (h, m, s, ms), so a
+    // range in a hint must be something the user can type back.
+    if ms == 0 {
+        return "0s".into();
+    }
+    let units: [(u128, &str); 3] = [(3_600_000, "h"), (60_000, "m"), (1000, "s")];
     for (size, unit) in units {
         if ms >= size && ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
@@ -1569,7 +1569,8 @@ mod tests {
         let env = env_of(&[("SPICE_REQUEST_TIMEOUT", "0")]);
         let s = resolve_env(&env).unwrap();
         assert_eq!(s.request_timeout, Duration::from_secs(10));
-        assert_eq!(show_duration(Duration::from_secs(7 * 86_400)), "7d");
+        assert_eq!(show_duration(Duration::from_secs(7 * 86_400)), "168h");
+        assert_eq!(show_duration(Duration::ZERO), "0s");
         assert_eq!(show_duration(Duration::from_millis(100)), "100ms");
     }
 

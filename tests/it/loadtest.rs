@@ -727,7 +727,7 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
     for (args, needle) in [
         (
             &["test", "load", "--duration", "25h"][..],
-            "--duration: \"25h\" is out of range: give 1s to 1d",
+            "--duration: \"25h\" is out of range: give 1s to 24h",
         ),
         (
             &["test", "load", "--duration", "0s"][..],
@@ -739,7 +739,7 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
         ),
         (
             &["test", "single", "--ramp", "2h"][..],
-            "--ramp: \"2h\" is out of range: give 0ms to 1h",
+            "--ramp: \"2h\" is out of range: give 0s to 1h",
         ),
         (
             &["test", "single", "--settle", "soon"][..],
