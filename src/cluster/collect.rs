@@ -90,7 +90,7 @@ fn karpenter_resource(version: &str, kind: &str, plural: &str) -> ApiResource {
 }
 
 /// The karpenter.sh version read first; Karpenter serves it from v1.0 on.
-const KARPENTER_V1: &str = "v1";
+pub(super) const KARPENTER_V1: &str = "v1";
 /// What Karpenter before 1.0 (v0.32–v0.37) serves instead, with the same
 /// NodePool and NodeClaim fields the checks read (kubernetes-sigs/karpenter
 /// v0.35 pkg/apis/v1beta1/nodepool.go, nodeclaim_status.go).
@@ -99,7 +99,7 @@ const KARPENTER_V1BETA1: &str = "v1beta1";
 type ListRead = Result<kube::api::ObjectList<DynamicObject>, Failure>;
 
 /// Lists NodePools and NodeClaims of one karpenter.sh version, concurrently.
-async fn read_karpenter(
+pub(super) async fn read_karpenter(
     client: &kube::Client,
     timeout: Duration,
     version: &str,
@@ -127,7 +127,7 @@ async fn read_karpenter(
 
 /// The versions of karpenter.sh that discovery lists (empty: not served, or
 /// discovery failed).
-fn karpenter_versions(
+pub(super) fn karpenter_versions(
     groups: &k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList,
 ) -> Vec<String> {
     groups
@@ -141,7 +141,7 @@ fn karpenter_versions(
 /// Karpenter before 1.0 serves only v1beta1, so the v1 lists answer 404 (not
 /// served) while discovery lists the group: read v1beta1 then, instead of
 /// saying Karpenter is not installed. Returns the lists and the version read.
-async fn karpenter_fallback(
+pub(super) async fn karpenter_fallback(
     client: &kube::Client,
     timeout: Duration,
     discovered: Option<&[String]>,
@@ -192,7 +192,11 @@ async fn read_karpenter_events(
 }
 
 /// Runs a read with a deadline and words its failure.
-async fn read<T, F>(timeout: Duration, target: ReadTarget<'_>, fut: F) -> Result<T, Failure>
+pub(super) async fn read<T, F>(
+    timeout: Duration,
+    target: ReadTarget<'_>,
+    fut: F,
+) -> Result<T, Failure>
 where
     F: Future<Output = Result<T, kube::Error>>,
 {
@@ -585,7 +589,11 @@ async fn http_reads(
 /// No cluster at all: every basic Kubernetes read (discovery, pods, nodes,
 /// events) failed for lack of a server or of valid credentials. Anything
 /// less is a partial status with gaps, so `None`.
-fn no_cluster(reads: [Option<&Failure>; 4], server: &str, timeout: Duration) -> Option<Error> {
+pub(super) fn no_cluster(
+    reads: [Option<&Failure>; 4],
+    server: &str,
+    timeout: Duration,
+) -> Option<Error> {
     if reads.iter().any(|f| f.is_none()) {
         return None;
     }

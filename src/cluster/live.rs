@@ -115,6 +115,9 @@ where
     (reader, task)
 }
 
+/// A watched source whose first list has not answered yet.
+const UNLISTED: &str = "the first list has not answered yet";
+
 /// What the watch retries by itself, said on every gap of a watched source.
 const WATCH_HINT: &str =
     "the watch retries with backoff; check the connection and RBAC (list/watch)";
@@ -300,11 +303,15 @@ impl Live {
         s("pods") && s("nodes") && self.prometheus.lock().expect("prom").polls > 0
     }
 
-    /// Why the Kubernetes API cannot be read (pods or nodes watch failing).
+    /// Why the Kubernetes API cannot be read (pods or nodes watch failing,
+    /// or its first list not answered yet: nothing else reads them).
     pub fn api_error(&self) -> Option<String> {
-        ["pods", "nodes"]
-            .iter()
-            .find_map(|n| self.state(n).error.map(|e| format!("{n}: {}", e.message)))
+        ["pods", "nodes"].iter().find_map(|n| {
+            let st = self.state(n);
+            st.error
+                .map(|e| format!("{n}: {}", e.message))
+                .or_else(|| (!st.synced).then(|| format!("{n}: {UNLISTED}")))
+        })
     }
 
     pub fn prometheus_error(&self) -> Option<String> {
@@ -350,7 +357,14 @@ impl Live {
             if st.synced {
                 fill(b);
             }
-            if let Some(f) = st.error
+            // The start-up read does not list what is watched: a first list
+            // still unanswered is a gap too, never an empty source.
+            let unlisted = (!st.synced && st.error.is_none()).then(|| Failure {
+                reason: GapReason::Timeout,
+                message: format!("{name}: {UNLISTED}"),
+                hint: WATCH_HINT.into(),
+            });
+            if let Some(f) = st.error.or(unlisted)
                 && !(name == "scaledobject" && keda_absent)
             {
                 b.gap(name, f);

@@ -6,8 +6,9 @@
 
 use crate::checks::{self, Selection};
 use crate::cli::{Until as UntilArg, WatchArgs, WatchOutput};
-use crate::cluster::collect::{self, Scope, Sources};
+use crate::cluster::collect::Sources;
 use crate::cluster::live::Live;
+use crate::cluster::{history, start};
 use crate::domain::figures::Figures;
 use crate::domain::promql;
 use crate::domain::snapshot::{API_VERSION, Snapshot};
@@ -15,7 +16,9 @@ use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use crate::report::num;
 use crate::settings::{DurationRange, Settings, show_duration};
-use crate::watch::model::{self, Config, Episode, FindingChange, Model, Observation, Until};
+use crate::watch::model::{
+    self, Config, Episode, FindingChange, HistoryState, Model, Observation, Until,
+};
 use crate::watch::render;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
@@ -45,6 +48,48 @@ pub struct WatchEvent {
     pub episode_in_progress: Option<InProgress>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banner: Option<String>,
+    /// The metric history read at start over `--window`: on the first line
+    /// (or the first after it arrived).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Series>,
+    /// The samples taken since the previous line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Series>,
+    /// Why there is no history ("no history: …"), once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_note: Option<String>,
+}
+
+/// Points of the four series as `[unixSeconds, value]` pairs, oldest first.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Series {
+    pub sessions: Vec<[f64; 2]>,
+    pub running_pods: Vec<[f64; 2]>,
+    pub pending_pods: Vec<[f64; 2]>,
+    pub nodes: Vec<[f64; 2]>,
+}
+
+impl Series {
+    fn of(m: &Model, after: Option<jiff::Timestamp>) -> Series {
+        let pairs = |points: &[model::Point]| -> Vec<[f64; 2]> {
+            points
+                .iter()
+                .map(|p| [p.at.as_millisecond() as f64 / 1000.0, p.value])
+                .collect()
+        };
+        let mut s = Series::default();
+        for (name, points) in m.points_after(after) {
+            let slot = match name {
+                "sessions" => &mut s.sessions,
+                "runningPods" => &mut s.running_pods,
+                "pendingPods" => &mut s.pending_pods,
+                _ => &mut s.nodes,
+            };
+            *slot = pairs(&points);
+        }
+        s
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +97,10 @@ pub struct WatchEvent {
 pub struct InProgress {
     pub direction: model::Direction,
     pub started_at: jiff::Timestamp,
+    /// It was under way when the watch started: its duration is a lower bound.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub started_before_watch: bool,
+    pub from_history: bool,
 }
 
 /// The last line of `-o json`: every episode seen.
@@ -194,11 +243,38 @@ fn in_progress(m: &Model) -> Option<InProgress> {
     m.open_episode().map(|(direction, started_at)| InProgress {
         direction,
         started_at,
+        started_before_watch: m.open_is_lower_bound(),
+        from_history: m.open_from_history(),
     })
 }
 
-fn event(m: &Model, update: &model::Update) -> WatchEvent {
+/// What the JSON lines have said about the series so far.
+#[derive(Default)]
+struct Emitted {
+    /// The newest point already on a line.
+    through: Option<jiff::Timestamp>,
+    /// The history (or why there is none) is on a line.
+    history: bool,
+}
+
+fn event(m: &Model, update: &model::Update, emitted: &mut Emitted) -> WatchEvent {
     let f = &m.figures;
+    let (mut history, mut samples, mut history_note) = (None, None, None);
+    match &m.history {
+        HistoryState::Loaded if !emitted.history => {
+            emitted.history = true;
+            history = Some(Series::of(m, None));
+        }
+        HistoryState::Failed(e) if !emitted.history => {
+            emitted.history = true;
+            history_note = Some(format!("no history: {e}"));
+        }
+        _ => {}
+    }
+    if history.is_none() {
+        samples = Some(Series::of(m, emitted.through));
+    }
+    emitted.through = m.last_at;
     WatchEvent {
         api_version: API_VERSION,
         kind: "WatchEvent",
@@ -214,6 +290,9 @@ fn event(m: &Model, update: &model::Update) -> WatchEvent {
         episodes_ended: update.episodes_ended.clone(),
         episode_in_progress: in_progress(m),
         banner: m.banner(),
+        history,
+        samples,
+        history_note,
     }
 }
 
@@ -235,8 +314,13 @@ fn text_lines(m: &Model, update: &model::Update) -> String {
     );
     if let Some((d, since)) = m.open_episode() {
         s.push_str(&format!(
-            "  [{} since {}]",
+            "  [{} since {}{}]",
             d.word(),
+            if m.open_is_lower_bound() {
+                "at least "
+            } else {
+                ""
+            },
             since.strftime("%H:%M:%S")
         ));
     }
@@ -356,6 +440,123 @@ pub(crate) async fn stop_requested() {
     }
 }
 
+/// What a drawn frame shows that time changes: the clock's second and the
+/// number of points. Two ticks with the same key and no news look the same.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FrameKey {
+    second: i64,
+    points: usize,
+    news: bool,
+}
+
+impl FrameKey {
+    fn of(m: &Model, news: bool) -> FrameKey {
+        FrameKey {
+            second: m.last_at.map_or(0, |t| t.as_second()),
+            points: m.sessions.len() + m.running.len(),
+            news,
+        }
+    }
+}
+
+/// The history over the window, read in its own task so it never holds the
+/// view back by more than its timeout.
+struct HistoryRead {
+    task: tokio::task::JoinHandle<Result<model::History, String>>,
+}
+
+impl HistoryRead {
+    fn spawn(
+        sources: &Sources,
+        settings: &Settings,
+        window: Duration,
+        interval: Duration,
+    ) -> HistoryRead {
+        let api = sources.prometheus.clone();
+        let queries = vec![
+            promql::sessions(settings),
+            promql::running_pods(settings),
+            promql::pending_pods(settings),
+            promql::nodes(),
+        ];
+        let timeout = settings.request_timeout;
+        let end = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+        let task = tokio::spawn(async move {
+            let api = api?;
+            let ranges = history::read(&api, &queries, window, interval, timeout, end)
+                .await
+                .map_err(|f| f.message)?;
+            Ok(to_history(ranges))
+        });
+        HistoryRead { task }
+    }
+
+    fn finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl Drop for HistoryRead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn to_history(r: history::Ranges) -> model::History {
+    let points = |key: &str| -> Vec<model::Point> {
+        r.series
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|&(secs, value)| {
+                let at = jiff::Timestamp::from_millisecond((secs * 1000.0).round() as i64).ok()?;
+                Some(model::Point { at, value })
+            })
+            .collect()
+    };
+    model::History {
+        sessions: points(promql::SESSIONS),
+        running: points(promql::RUNNING_PODS),
+        pending: points(promql::PENDING_PODS),
+        nodes: points(promql::NODES),
+        step_secs: r.step_secs,
+    }
+}
+
+/// Gives the model the history once it has answered; true when it did now.
+async fn take_history(read: &mut Option<HistoryRead>, model: &mut Model) -> bool {
+    if !read.as_ref().is_some_and(HistoryRead::finished) {
+        return false;
+    }
+    let Some(mut h) = read.take() else {
+        return false;
+    };
+    let result = match (&mut h.task).await {
+        Ok(r) => r,
+        Err(e) => Err(format!("the history read stopped: {e}")),
+    };
+    model.backfill(result);
+    true
+}
+
+/// The text lines saying what the history held, once it answered.
+fn history_lines(m: &Model) -> String {
+    match &m.history {
+        HistoryState::Failed(e) => format!("  ! no history: {e}\n"),
+        _ => {
+            let mut s = format!(
+                "  history: {} points of sessions and pods from Prometheus\n",
+                m.sessions.len()
+            );
+            for e in m.episodes.iter().filter(|e| e.from_history) {
+                s.push_str(&model::episode_line(e));
+                s.push('\n');
+            }
+            s
+        }
+    }
+}
+
 pub async fn run(
     global: &crate::cli::GlobalArgs,
     args: &WatchArgs,
@@ -395,9 +596,10 @@ pub async fn run(
         &settings,
         &crate::process_env,
     );
-    // One collect for what is not watched (discovery, Karpenter, the KEDA
-    // operator); it also turns "no cluster at all" into exit 2 at once.
-    let base = collect::run(&sources, &settings, jiff::Timestamp::now(), Scope::Status).await?;
+    // Everything starts at once: the watchers' initial lists, the Prometheus
+    // poller, the history over the window, and the one read of what is not
+    // watched (discovery, Karpenter, the KEDA operator), which also turns
+    // "no cluster at all" into exit 2 at once.
     let watch_client = target.watch_client(settings.request_timeout)?;
     let mut live = Live::start(
         watch_client.clone(),
@@ -406,6 +608,8 @@ pub async fn run(
         &settings,
         interval,
     );
+    let mut history = Some(HistoryRead::spawn(&sources, &settings, window, interval));
+    let base = start::unwatched(&sources, &settings, jiff::Timestamp::now()).await?;
     if base.apis.karpenter == Some(true) {
         let version = base.apis.karpenter_version.as_deref().unwrap_or("v1");
         live.watch_node_claims(watch_client, version);
@@ -418,9 +622,11 @@ pub async fn run(
         bands: settings.bands,
     });
 
-    // The first frame waits for the initial lists (bounded).
+    // The first frame waits for the initial lists and the history (bounded:
+    // each history query has the request timeout too).
     let ready_by = Instant::now() + settings.request_timeout.max(interval);
-    while !live.ready() && Instant::now() < ready_by {
+    let history_done = |h: &Option<HistoryRead>| h.as_ref().is_none_or(HistoryRead::finished);
+    while !(live.ready() && history_done(&history)) && Instant::now() < ready_by {
         tokio::select! {
             _ = changes.changed() => {}
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
@@ -448,53 +654,55 @@ pub async fn run(
     }
     let stop = stop_requested();
     tokio::pin!(stop);
-    let mut dirty = true;
-    let mut last_frame: Option<Instant> = None;
+    // A sample every interval, whether or not a value changed: the clock,
+    // the chart and every running duration move on a steady cluster too.
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut emitted = Emitted::default();
+    let mut shown: Option<FrameKey> = None;
+    let deadline_at = deadline.unwrap_or(started + Duration::from_secs(86_400 * 365));
     let outcome = loop {
-        let now = Instant::now();
-        let due = last_frame.is_none_or(|t| now >= t + interval);
-        if dirty && due {
-            dirty = false;
-            last_frame = Some(now);
-            let snap = live.snapshot(&base, &settings, jiff::Timestamp::now());
-            let obs = observation(&snap, &settings, live.api_error(), live.prometheus_error());
-            let first = model.frames() == 0;
-            let update = model.observe(obs);
-            if let Some(screen) = screen.as_mut() {
-                if first || update.changed {
-                    screen.draw(&model, &header)?;
-                }
-            } else if first || update.changed {
-                if json {
-                    serde_json::to_writer(&mut *out, &event(&model, &update))
-                        .map_err(std::io::Error::from)?;
-                    out.write_all(b"\n")?;
-                } else {
-                    out.write_all(text_lines(&model, &update).as_bytes())?;
-                }
-                out.flush()?;
-            }
-            if let Some(u) = until
-                && model.holds(u)
-            {
-                break ("until", ExitStatus::Ok);
-            }
-        }
-        // Sleep until the next allowed frame when something changed, else
-        // until the next change: nothing is redrawn while nothing changes.
-        let wake = match (dirty, last_frame) {
-            (true, Some(t)) => t + interval,
-            _ => now + Duration::from_secs(3600),
-        };
-        let deadline_at = deadline.unwrap_or(now + Duration::from_secs(86_400 * 365));
         tokio::select! {
+            _ = tick.tick() => {
+                let fresh_history = take_history(&mut history, &mut model).await;
+                let snap = live.snapshot(&base, &settings, jiff::Timestamp::now());
+                let obs = observation(&snap, &settings, live.api_error(), live.prometheus_error());
+                let first = model.frames() == 0;
+                let update = model.observe(obs);
+                let news = first || update.changed || fresh_history;
+                if let Some(screen) = screen.as_mut() {
+                    // Identical frames are not drawn: the clock shows seconds.
+                    let key = FrameKey::of(&model, news);
+                    if news || shown != Some(key) {
+                        screen.draw(&model, &header)?;
+                        shown = Some(key);
+                    }
+                } else if news {
+                    if json {
+                        serde_json::to_writer(&mut *out, &event(&model, &update, &mut emitted))
+                            .map_err(std::io::Error::from)?;
+                        out.write_all(b"\n")?;
+                    } else {
+                        if fresh_history {
+                            out.write_all(history_lines(&model).as_bytes())?;
+                        }
+                        out.write_all(text_lines(&model, &update).as_bytes())?;
+                    }
+                    out.flush()?;
+                }
+                if let Some(u) = until
+                    && model.holds(u)
+                {
+                    break ("until", ExitStatus::Ok);
+                }
+            }
+            // The stores are read at the next tick; a closed channel means
+            // every source ended.
             r = changes.changed() => {
                 if r.is_err() {
                     break ("sources ended", ExitStatus::Ok);
                 }
-                dirty = true;
             }
-            _ = tokio::time::sleep_until(wake) => {}
             _ = tokio::time::sleep_until(deadline_at) => {
                 break ("timeout", if until.is_some() { ExitStatus::Findings } else { ExitStatus::Ok });
             }

@@ -57,6 +57,15 @@ impl<T> Ring<T> {
     fn pop_front(&mut self) {
         self.buf.pop_front();
     }
+    /// Puts older values before the ones held, keeping the newest `cap`.
+    fn prepend(&mut self, older: impl IntoIterator<Item = T>) {
+        let mut all: VecDeque<T> = older.into_iter().collect();
+        all.append(&mut self.buf);
+        while all.len() > self.cap {
+            all.pop_front();
+        }
+        self.buf = all;
+    }
 }
 
 /// One point of a series.
@@ -183,6 +192,9 @@ pub struct Episode {
     /// lower bound.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub started_before_watch: bool,
+    /// Detected in the metric history read at start (`query_range`), measured
+    /// at that query's step, rather than seen live.
+    pub from_history: bool,
     /// The slowest stage (scale-up only, when pod timestamps show it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slowest_phase: Option<Phase>,
@@ -197,6 +209,7 @@ struct OpenEpisode {
     from_pods: usize,
     sessions: usize,
     started_before_watch: bool,
+    from_history: bool,
     /// Pods present when the episode started: the new ones are the others.
     before: BTreeSet<String>,
     /// The newest view of every pod that appeared during the episode.
@@ -266,10 +279,43 @@ pub struct Figures {
     pub requests_per_pod: Option<f64>,
 }
 
+/// The series read from Prometheus at start (`query_range` over the window),
+/// oldest point first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub sessions: Vec<Point>,
+    pub running: Vec<Point>,
+    pub pending: Vec<Point>,
+    pub nodes: Vec<Point>,
+    /// Seconds between points: the query's step.
+    pub step_secs: f64,
+}
+
+/// Where the history read at start stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HistoryState {
+    /// Not answered yet.
+    Waiting,
+    /// Read: the chart starts with it.
+    Loaded,
+    /// Could not be read: why, shown as "no history: …".
+    Failed(String),
+}
+
+/// An episode the history shows still under way at its last point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryOpen {
+    pub direction: Direction,
+    pub started_at: Timestamp,
+    /// It was under way at the first point of the history already.
+    pub before_window: bool,
+}
+
 pub struct Model {
     pub config: Config,
     pub sessions: Ring<Point>,
     pub running: Ring<Point>,
+    pub pending: Ring<Point>,
     pub nodes: Ring<Point>,
     pub ratio: Ring<Point>,
     pub figures: Figures,
@@ -291,6 +337,9 @@ pub struct Model {
     pub hpa: Option<String>,
     pub scaled_object: Option<String>,
     pub events: Vec<String>,
+    pub history: HistoryState,
+    /// The episode the history shows under way at its end, if any.
+    history_open: Option<HistoryOpen>,
     frames: u64,
     /// The latest frame read both the Kubernetes API and Prometheus: the
     /// figures are current, not the last good data kept through an outage.
@@ -308,6 +357,7 @@ impl Model {
             config,
             sessions: Ring::new(cap),
             running: Ring::new(cap),
+            pending: Ring::new(cap),
             nodes: Ring::new(cap),
             ratio: Ring::new(cap),
             figures: Figures::default(),
@@ -325,6 +375,8 @@ impl Model {
             hpa: None,
             scaled_object: None,
             events: Vec::new(),
+            history: HistoryState::Waiting,
+            history_open: None,
             frames: 0,
             current: false,
         }
@@ -480,6 +532,9 @@ impl Model {
         if let Some(r) = running {
             self.record(|m| &mut m.running, at, r as f64);
         }
+        if let Some(p) = pending {
+            self.record(|m| &mut m.pending, at, p as f64);
+        }
         if let Some(n) = nodes {
             self.record(|m| &mut m.nodes, at, n as f64);
         }
@@ -550,20 +605,120 @@ impl Model {
                 None
             };
             // A gap on the very first frame started before the watch did: it is
-            // still timed, but marked, as its duration is only a lower bound.
+            // still timed, but marked, as its duration is only a lower bound,
+            // and it starts at the earliest evidence of it, never "now".
             if let Some(direction) = direction {
+                let before_watch = self.frames == 1;
+                let (started_at, from_history) = if before_watch {
+                    self.earliest_evidence(direction, at)
+                } else {
+                    (at, false)
+                };
                 self.open = Some(OpenEpisode {
                     direction,
-                    started_at: at,
+                    started_at,
                     from_pods: running,
                     sessions,
-                    started_before_watch: self.frames == 1,
+                    started_before_watch: before_watch,
+                    from_history,
                     before: self.pods.keys().cloned().collect(),
                     new_pods: BTreeMap::new(),
                 });
             }
         }
         ended
+    }
+
+    /// When an episode found under way on the first frame began, at the
+    /// latest: the oldest Pending game pod was created for a scale-up already
+    /// under way, and the history may show the gap opening earlier still.
+    /// Returns the time and whether the history supplied it.
+    fn earliest_evidence(&self, direction: Direction, at: Timestamp) -> (Timestamp, bool) {
+        let mut start = at;
+        if direction == Direction::ScaleUp
+            && let Some(oldest) = self
+                .pods
+                .values()
+                .filter(|p| crate::domain::figures::is_pending(p))
+                .filter_map(|p| p.created)
+                .min()
+        {
+            start = start.min(oldest);
+        }
+        match self.history_open {
+            Some(h) if h.direction == direction && h.started_at < start => (h.started_at, true),
+            _ => (start, false),
+        }
+    }
+
+    /// Takes the history read at start: its points go before the live ones,
+    /// the episodes inside it are measured from it ("from history"), and an
+    /// episode it shows under way dates the one the watch found open. A
+    /// failed read is kept as the reason, shown instead of an empty past.
+    pub fn backfill(&mut self, read: Result<History, String>) {
+        let h = match read {
+            Ok(h) => h,
+            Err(e) => {
+                self.history = HistoryState::Failed(e);
+                return;
+            }
+        };
+        let before = |ring: &Ring<Point>, points: &[Point]| -> Vec<Point> {
+            let first = ring.iter().next().map(|p| p.at);
+            points
+                .iter()
+                .filter(|p| first.is_none_or(|f| p.at < f))
+                .copied()
+                .collect()
+        };
+        let older = before(&self.sessions, &h.sessions);
+        self.sessions.prepend(older);
+        let older = before(&self.running, &h.running);
+        self.running.prepend(older);
+        let older = before(&self.pending, &h.pending);
+        self.pending.prepend(older);
+        let older = before(&self.nodes, &h.nodes);
+        self.nodes.prepend(older);
+        let (ended, open) = history_episodes(&h, &self.config);
+        self.episodes.prepend(ended);
+        self.history_open = open;
+        if let (Some(h), Some(o)) = (open, self.open.as_mut())
+            && o.started_before_watch
+            && o.direction == h.direction
+            && h.started_at < o.started_at
+        {
+            o.started_at = h.started_at;
+            o.from_history = true;
+        }
+        self.history = HistoryState::Loaded;
+    }
+
+    /// The points of every series taken after `after` (all when `None`),
+    /// for the JSON lines.
+    pub fn points_after(&self, after: Option<Timestamp>) -> [(&'static str, Vec<Point>); 4] {
+        let pick = |ring: &Ring<Point>| -> Vec<Point> {
+            ring.iter()
+                .filter(|p| after.is_none_or(|a| p.at > a))
+                .copied()
+                .collect()
+        };
+        [
+            ("sessions", pick(&self.sessions)),
+            ("runningPods", pick(&self.running)),
+            ("pendingPods", pick(&self.pending)),
+            ("nodes", pick(&self.nodes)),
+        ]
+    }
+
+    /// The open episode was under way before the watch started: its running
+    /// time is a lower bound ("≥ N s").
+    pub fn open_is_lower_bound(&self) -> bool {
+        self.open.as_ref().is_some_and(|o| o.started_before_watch)
+    }
+
+    /// The open episode's start came from the history read at start.
+    pub fn open_from_history(&self) -> bool {
+        self.open.as_ref().is_some_and(|o| o.from_history)
     }
 
     fn finish(&self, open: OpenEpisode, at: Timestamp) -> Episode {
@@ -586,6 +741,7 @@ impl Model {
             from_pods: open.from_pods,
             sessions: open.sessions,
             started_before_watch: open.started_before_watch,
+            from_history: open.from_history,
             slowest_phase: slowest.map(|(p, _)| p),
             slowest_phase_seconds: slowest.map(|(_, s)| s),
         }
@@ -660,8 +816,13 @@ impl Model {
             && let Some(now) = self.last_at
         {
             out.push_str(&format!(
-                "  {} still in progress after {:.0}s\n",
+                "  {} still in progress after {}{:.0}s\n",
                 d.word(),
+                if self.open_is_lower_bound() {
+                    "≥ "
+                } else {
+                    ""
+                },
                 seconds_between(since, now)
             ));
         }
@@ -677,7 +838,7 @@ pub fn episode_line(e: &Episode) -> String {
         "✗ over"
     };
     let mut line = format!(
-        "  {} {} → {} sessions: {}{:.0}s ({verdict} the {:.0}s target)",
+        "  {} {} → {} sessions: {}{:.0}s{} ({verdict} the {:.0}s target)",
         e.direction.word(),
         e.from_pods,
         e.sessions,
@@ -687,12 +848,128 @@ pub fn episode_line(e: &Episode) -> String {
             ""
         },
         e.seconds,
+        if e.from_history { " from history" } else { "" },
         e.target_seconds
     );
     if let (Some(p), Some(s)) = (e.slowest_phase, e.slowest_phase_seconds) {
         line.push_str(&format!(", slowest: {} {:.0}s", p.word(), s));
     }
     line
+}
+
+/// The episodes inside a history, measured at its step, as the live model
+/// measures them: a scale-up is open while whole sessions exceed running
+/// pods, a scale-down while they fall short. `rate(...[1m])` climbs over its
+/// window after a rise, so an episode starts where the sessions began to
+/// move (walking back over the climb), not where they crossed the pods; and
+/// the sessions it was for are the level reached within one rate window
+/// after it ended; pods ahead of a rate still moving toward them are its lag,
+/// not an episode. Returns the ended episodes, oldest first, and the one
+/// still under way at the last point.
+pub fn history_episodes(h: &History, config: &Config) -> (Vec<Episode>, Option<HistoryOpen>) {
+    let running: BTreeMap<i64, f64> = h
+        .running
+        .iter()
+        .map(|p| (p.at.as_millisecond(), p.value))
+        .collect();
+    let aligned: Vec<(Timestamp, f64, usize)> = h
+        .sessions
+        .iter()
+        .filter_map(|s| {
+            let r = running.get(&s.at.as_millisecond())?;
+            Some((s.at, s.value, r.round().max(0.0) as usize))
+        })
+        .collect();
+    let mut ended = Vec::new();
+    let mut open: Option<(Direction, usize)> = None;
+    // Where the previous episode ended: a walk back never crosses it.
+    let mut floor = 0;
+    for (i, &(_, s, r)) in aligned.iter().enumerate() {
+        let sessions = Model::whole(s);
+        if let Some((direction, start)) = open {
+            let done = match direction {
+                Direction::ScaleUp => r >= sessions,
+                Direction::ScaleDown => r <= sessions,
+            };
+            if done {
+                ended.push(history_episode(&aligned, direction, start, i, config));
+                open = None;
+                floor = i;
+            }
+            continue;
+        }
+        let direction = match sessions.cmp(&r) {
+            std::cmp::Ordering::Greater => Direction::ScaleUp,
+            std::cmp::Ordering::Less => Direction::ScaleDown,
+            std::cmp::Ordering::Equal => continue,
+        };
+        // Pods ahead of a rate still climbing toward them (or still falling
+        // toward them) are the rate's lag, not an episode.
+        let trend = i.checked_sub(1).map_or(0.0, |p| s - aligned[p].1);
+        let lagging = match direction {
+            Direction::ScaleUp => trend < -0.01,
+            Direction::ScaleDown => trend > 0.01,
+        };
+        if lagging {
+            continue;
+        }
+        let mut start = i;
+        let moving = |a: f64, b: f64| match direction {
+            Direction::ScaleUp => a < b - 0.01,
+            Direction::ScaleDown => a > b + 0.01,
+        };
+        while start > floor && moving(aligned[start - 1].1, aligned[start].1) {
+            start -= 1;
+        }
+        open = Some((direction, start));
+    }
+    let still = open.map(|(direction, start)| HistoryOpen {
+        direction,
+        started_at: aligned[start].0,
+        before_window: start == 0,
+    });
+    (ended, still)
+}
+
+/// One episode of a history, from point `start` to point `end`.
+fn history_episode(
+    aligned: &[(Timestamp, f64, usize)],
+    direction: Direction,
+    start: usize,
+    end: usize,
+    config: &Config,
+) -> Episode {
+    let (started_at, _, from_pods) = aligned[start];
+    let ended_at = aligned[end].0;
+    let settle = crate::domain::promql::SESSIONS_WINDOW_SECS;
+    let levels = aligned[start..]
+        .iter()
+        .take_while(|p| seconds_between(ended_at, p.0) <= settle)
+        .map(|p| Model::whole(p.1));
+    let sessions = match direction {
+        Direction::ScaleUp => levels.max(),
+        Direction::ScaleDown => levels.min(),
+    }
+    .unwrap_or_default();
+    let seconds = seconds_between(started_at, ended_at).max(0.0);
+    let target = match direction {
+        Direction::ScaleUp => config.targets.scale_up_seconds,
+        Direction::ScaleDown => config.targets.scale_down_seconds,
+    };
+    Episode {
+        direction,
+        started_at,
+        ended_at,
+        seconds,
+        target_seconds: target,
+        within_target: seconds <= target,
+        from_pods,
+        sessions,
+        started_before_watch: start == 0,
+        from_history: true,
+        slowest_phase: None,
+        slowest_phase_seconds: None,
+    }
 }
 
 /// The slowest stage over the pods a scale-up created: KEDA activation
@@ -1075,5 +1352,178 @@ mod tests {
         assert_eq!(m.figures.sessions, Some(3.0));
         m.observe(obs(20, 3.0, running(3)));
         assert!(m.banner().is_none());
+    }
+
+    /// A step-second history from `from` to `to` (seconds after `t(0)`).
+    fn series(from: i64, to: i64, value: impl Fn(i64) -> f64) -> Vec<Point> {
+        (from..=to)
+            .map(|s| Point {
+                at: t(s),
+                value: value(s),
+            })
+            .collect()
+    }
+
+    /// Sessions 2 → 6 at 0 s as `rate(...[1m])` shows it (a climb over the
+    /// minute), running pods following at 25 s.
+    fn scale_up_history() -> History {
+        History {
+            sessions: series(-300, 60, |s| {
+                if s <= 0 {
+                    2.0
+                } else {
+                    2.0 + 4.0 * (s.min(60) as f64) / 60.0
+                }
+            }),
+            running: series(-300, 60, |s| if s < 25 { 2.0 } else { 6.0 }),
+            pending: series(-300, 60, |s| if (5..25).contains(&s) { 4.0 } else { 0.0 }),
+            nodes: series(-300, 60, |_| 3.0),
+            step_secs: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_scale_up_in_the_history_is_measured_from_where_sessions_began_to_rise() {
+        let (ended, open) = history_episodes(&scale_up_history(), &config());
+        assert_eq!(open, None);
+        assert_eq!(ended.len(), 1, "{ended:?}");
+        let e = &ended[0];
+        assert_eq!(e.direction, Direction::ScaleUp);
+        assert_eq!(e.started_at, t(0));
+        assert_eq!(e.ended_at, t(25));
+        assert_eq!(e.seconds, 25.0);
+        assert!(e.from_history && !e.started_before_watch);
+        assert_eq!((e.from_pods, e.sessions), (2, 6));
+        assert!(e.within_target);
+        assert!(
+            episode_line(e).contains("sessions: 25s from history (✓ within the 30s target)"),
+            "{}",
+            episode_line(e)
+        );
+    }
+
+    #[test]
+    fn a_scale_down_in_the_history_and_one_still_open_at_its_end() {
+        let h = History {
+            sessions: series(0, 200, |s| {
+                if s < 10 {
+                    4.0
+                } else if s < 150 {
+                    1.0
+                } else {
+                    5.0
+                }
+            }),
+            running: series(0, 200, |s| if s < 80 { 4.0 } else { 1.0 }),
+            pending: Vec::new(),
+            nodes: Vec::new(),
+            step_secs: 1.0,
+        };
+        let (ended, open) = history_episodes(&h, &config());
+        assert_eq!(ended.len(), 1, "{ended:?}");
+        assert_eq!(ended[0].direction, Direction::ScaleDown);
+        assert_eq!(
+            ended[0].seconds, 71.0,
+            "from 9 s (the last level point) to 80 s"
+        );
+        assert_eq!(
+            open,
+            Some(HistoryOpen {
+                direction: Direction::ScaleUp,
+                started_at: t(149),
+                before_window: false,
+            })
+        );
+        // A gap from the first point on is only a lower bound.
+        let steady = History {
+            sessions: series(0, 100, |_| 4.0),
+            running: series(0, 100, |_| 2.0),
+            ..History::default()
+        };
+        let (ended, open) = history_episodes(&steady, &config());
+        assert!(ended.is_empty());
+        assert!(open.is_some_and(|o| o.before_window && o.started_at == t(0)));
+        // Points of one series without the other's are not compared.
+        let lopsided = History {
+            sessions: series(0, 10, |_| 4.0),
+            running: series(20, 30, |_| 2.0),
+            ..History::default()
+        };
+        assert_eq!(history_episodes(&lopsided, &config()), (Vec::new(), None));
+    }
+
+    #[test]
+    fn an_episode_under_way_at_start_dates_from_the_oldest_pending_pod() {
+        let mut m = Model::new(config());
+        let mut pods = running(2);
+        pods.push(pod("p8", "Pending", -300));
+        pods.push(pod("p9", "Pending", -120));
+        m.observe(obs(0, 4.0, pods));
+        assert_eq!(m.open_episode(), Some((Direction::ScaleUp, t(-300))));
+        assert!(m.open_is_lower_bound());
+        assert!(!m.open_from_history());
+        m.observe(obs(2, 4.0, running(2)));
+        assert!(
+            m.summary()
+                .contains("scale-up still in progress after ≥ 302s"),
+            "{}",
+            m.summary()
+        );
+    }
+
+    #[test]
+    fn the_history_fills_the_chart_and_dates_the_open_episode_whenever_it_arrives() {
+        // The history answers after the first frame: its points go first and
+        // its open gap moves the episode's start back.
+        let mut c = config();
+        c.interval_secs = 1.0;
+        let mut m = Model::new(c);
+        m.observe(obs(0, 4.0, running(2)));
+        assert_eq!(m.open_episode(), Some((Direction::ScaleUp, t(0))));
+        let h = History {
+            sessions: series(-400, 0, |_| 4.0),
+            running: series(-400, 0, |_| 2.0),
+            pending: series(-400, 0, |_| 2.0),
+            nodes: series(-400, 0, |_| 3.0),
+            step_secs: 1.0,
+        };
+        m.backfill(Ok(h.clone()));
+        assert_eq!(m.history, HistoryState::Loaded);
+        assert_eq!(m.open_episode(), Some((Direction::ScaleUp, t(-400))));
+        assert!(m.open_from_history() && m.open_is_lower_bound());
+        assert_eq!(
+            m.sessions.len(),
+            401,
+            "400 history points, then the live one"
+        );
+        assert_eq!(m.sessions.iter().next().unwrap().at, t(-400));
+        assert_eq!(m.pending.len(), 401);
+        let [(name, points), ..] = m.points_after(Some(t(-1)));
+        assert_eq!((name, points.len()), ("sessions", 1));
+
+        // Before the first frame: the first frame takes the history's start.
+        let mut m = Model::new(config());
+        m.backfill(Ok(h));
+        m.observe(obs(1, 4.0, running(2)));
+        assert_eq!(m.open_episode(), Some((Direction::ScaleUp, t(-400))));
+        // Episodes that ended inside the history are listed first.
+        let mut m = Model::new(config());
+        m.backfill(Ok(scale_up_history()));
+        m.observe(obs(61, 6.0, running(6)));
+        assert_eq!(m.episodes.len(), 1);
+        assert!(
+            m.summary()
+                .contains("scale-up 2 → 6 sessions: 25s from history"),
+            "{}",
+            m.summary()
+        );
+
+        let mut m = Model::new(config());
+        m.backfill(Err("Prometheus timeout: query timed out".into()));
+        assert_eq!(
+            m.history,
+            HistoryState::Failed("Prometheus timeout: query timed out".into())
+        );
+        assert!(m.sessions.is_empty());
     }
 }

@@ -150,12 +150,15 @@ fn draw_chart(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
             .style(style(h.color, Color::Magenta))
             .data(&running),
     ];
+    // A failed history read is said, so an empty past never reads as zero.
+    let title = match &m.history {
+        super::model::HistoryState::Failed(e) => {
+            format!(" Sessions vs running pods · no history: {} ", safe(e))
+        }
+        _ => " Sessions vs running pods ".to_string(),
+    };
     let chart = Chart::new(datasets)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" Sessions vs running pods "),
-        )
+        .block(Block::default().borders(Borders::ALL).title(title))
         .x_axis(Axis::default().bounds([-window, 0.0]).labels(vec![
             Line::from(format!("-{}", human_duration(window as i64))),
             Line::from("now"),
@@ -332,9 +335,15 @@ fn draw_episodes(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
     if let (Some((d, since)), Some(now)) = (m.open_episode(), m.last_at) {
         lines.push(Line::from(Span::styled(
             format!(
-                "  {} in progress for {}s",
+                "  {} in progress for {}{}s{}",
                 d.word(),
-                (now.as_second() - since.as_second()).max(0)
+                if m.open_is_lower_bound() { "≥ " } else { "" },
+                (now.as_second() - since.as_second()).max(0),
+                if m.open_from_history() {
+                    " (from history)"
+                } else {
+                    ""
+                }
             ),
             style(h.color, Color::Cyan),
         )));

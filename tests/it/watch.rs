@@ -1,6 +1,7 @@
 //! `kubectl spice watch` end to end: the real binary against the cluster
 //! simulator (watch streams) and a real Prometheus, pods changed while it runs.
 
+use crate::support::prom::History;
 use crate::support::sim::rel_time;
 use crate::support::spice::{BIN, Cluster};
 use serde_json::{Value, json};
@@ -634,5 +635,355 @@ fn a_node_claim_created_after_the_watch_started_is_seen() {
     assert!(
         coming.to_string().contains("nodeclaim/default-x7k2p"),
         "{coming}"
+    );
+}
+
+/// Starts `kubectl-spice watch ARGS` in a tmux pane of 160×48 on its own socket.
+fn watch_in_tmux(c: &Cluster, socket: &str, args: &str) -> Tmux {
+    let tmux = Tmux {
+        socket: format!("{socket}-{}", std::process::id()),
+    };
+    let home = c.dir.path().display().to_string();
+    let command = format!(
+        "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
+         {BIN} watch {args} --kubeconfig {}; echo EXIT=$?; sleep 60",
+        c.kubeconfig.display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "w",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &command,
+    ]);
+    assert!(
+        out.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmux
+}
+
+/// The plot rows of the "Sessions vs running pods" chart: the lines inside
+/// its box, cut to the box's width.
+fn chart_rows(screen: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("Sessions vs running pods"))
+        .unwrap_or_else(|| panic!("no chart on the screen:\n{screen}"));
+    let width = lines[top].chars().position(|c| c == '┐').unwrap_or(96);
+    lines[top + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with('└'))
+        .map(|l| l.chars().take(width).collect())
+        .collect()
+}
+
+/// Whether the chart has a drawn point in the left quarter of its plot area
+/// (right of the y axis): a history that spans the window reaches there, a
+/// single point at "now" does not.
+fn chart_reaches_the_left(rows: &[String]) -> bool {
+    rows.iter().any(|row| {
+        let chars: Vec<char> = row.chars().collect();
+        let Some(axis) = chars.iter().position(|&c| c == '│' || c == '┤') else {
+            return false;
+        };
+        let plot = &chars[axis + 1..chars.len().saturating_sub(1)];
+        plot[..plot.len() / 4]
+            .iter()
+            .any(|&c| c == '•' || ('\u{2801}'..='\u{28ff}').contains(&c))
+    })
+}
+
+/// The header clock (`HH:MM:SS UTC`) of a screen.
+fn clock(screen: &str) -> String {
+    let header = screen.lines().next().unwrap_or_default();
+    let at = header
+        .find(" UTC")
+        .unwrap_or_else(|| panic!("no clock: {header}"));
+    header[at.saturating_sub(8)..at].to_string()
+}
+
+/// `healthy` with sessions 2 → 3 a minute ago, a third pod Running 10 s
+/// later: a history whose step moves across a 2-minute chart.
+fn recent_rise() -> (crate::support::scenario::Scenario, History) {
+    let scenario = crate::support::scenario::Scenario::load("healthy");
+    let mut h = History::from_scenario(&scenario);
+    h.every(2);
+    h.sessions_steps(&scenario, &[(-1800, 2.0), (-60, 3.0)]);
+    let third = scenario
+        .objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "spice-runner-7d9c8b5f4-d4hnb")
+        .expect("healthy's third game pod")
+        .clone();
+    h.pod_phases(
+        &third,
+        &[
+            (-1800, None),
+            (-58, Some("Pending")),
+            (-50, Some("Running")),
+        ],
+    );
+    (scenario, h)
+}
+
+/// Issue 11: the view moves on a clock on a steady cluster, and its first
+/// frame already holds the window's history from Prometheus.
+#[test]
+fn a_steady_cluster_moves_on_the_clock_and_the_chart_starts_full() {
+    let (scenario, history) = recent_rise();
+    let c = Cluster::with_history(scenario, &history);
+    let tmux = watch_in_tmux(&c, "spice-clock", "--interval 1s --window 2m --timeout 40s");
+    let first = tmux.wait_for(&["kubectl spice watch", "running 3", "sessions 3"]);
+    let rows = chart_rows(&first);
+    assert!(
+        chart_reaches_the_left(&rows),
+        "the first frame's chart spans the window:\n{}",
+        rows.join("\n")
+    );
+    assert!(!first.contains("no history"), "{first}");
+    std::thread::sleep(Duration::from_secs(3));
+    let later = tmux.screen();
+    assert_ne!(clock(&first), clock(&later), "the clock ticks:\n{later}");
+    assert_ne!(
+        rows,
+        chart_rows(&later),
+        "the chart moves left as time passes:\n{}",
+        chart_rows(&later).join("\n")
+    );
+    // Nothing changed in the cluster: the figures are the same.
+    assert!(
+        later.contains("running 3") && later.contains("1.00 green"),
+        "{later}"
+    );
+}
+
+/// Issue 11: a scale-up under way when the watch starts is timed from the
+/// oldest Pending pod (here older than the 3-minute history), never "0s".
+#[test]
+fn pods_pending_for_five_minutes_show_an_episode_of_at_least_five_minutes() {
+    let mut scenario = crate::support::scenario::Scenario::load("pending");
+    let created = rel_time(300);
+    for o in scenario.objects.iter_mut() {
+        if o["kind"] == "Pod" && o["status"]["phase"] == "Pending" {
+            o["metadata"]["creationTimestamp"] = json!(created);
+        }
+    }
+    let c = Cluster::with(scenario, true);
+    let tmux = watch_in_tmux(
+        &c,
+        "spice-pending",
+        "--interval 1s --window 3m --timeout 40s",
+    );
+    let screen = tmux.wait_for(&["pending 2", "scale-up in progress for ≥ "]);
+    let line = screen
+        .lines()
+        .find(|l| l.contains("scale-up in progress for ≥ "))
+        .unwrap();
+    let seconds: i64 = line
+        .split("for ≥ ")
+        .nth(1)
+        .and_then(|r| r.split('s').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no duration in {line:?}"));
+    assert!(seconds >= 300, "{line}");
+    assert!(
+        seconds < 330,
+        "timed from the pods, not the history: {line}"
+    );
+}
+
+/// Sessions 2 → 6 four minutes ago, pods following 25 s later.
+fn scale_up_four_minutes_ago() -> (crate::support::scenario::Scenario, History) {
+    let mut scenario = crate::support::scenario::Scenario::load("healthy");
+    scenario
+        .objects
+        .retain(|o| o["metadata"]["name"] != "spice-runner-7d9c8b5f4-d4hnb");
+    let created = rel_time(238);
+    let new: Vec<Value> = (0..4)
+        // Generated names draw from the alphabet without vowels, so that
+        // kube-state-metrics' series match the game-pod name regex.
+        .map(|i| {
+            game_pod(
+                &format!("spice-runner-7d9c8b5f4-nw{}bc", [2, 4, 5, 6][i]),
+                &created,
+                true,
+            )
+        })
+        .collect();
+    scenario.objects.extend(new.iter().cloned());
+    let mut h = History::from_scenario(&scenario);
+    h.every(1);
+    h.sessions_steps(&scenario, &[(-1800, 2.0), (-240, 6.0)]);
+    for pod in &new {
+        h.pod_phases(
+            pod,
+            &[
+                (-1800, None),
+                (-238, Some("Pending")),
+                (-215, Some("Running")),
+            ],
+        );
+    }
+    (scenario, h)
+}
+
+/// Issue 11: an episode inside the history is found and measured from it,
+/// in the first frame and in the JSON summary, and the first JSON line
+/// carries the history over the window.
+#[test]
+fn a_scale_up_four_minutes_ago_is_measured_from_history() {
+    let (scenario, history) = scale_up_four_minutes_ago();
+    let c = Cluster::with_history(scenario, &history);
+
+    let run = c.spice(&["watch", "-o", "json", "--interval", "1s", "--timeout", "4s"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let first = &lines[0];
+    assert_eq!(first["runningPods"], 6, "{first}");
+    let h = &first["history"];
+    for series in ["sessions", "runningPods", "pendingPods", "nodes"] {
+        let points = h[series]
+            .as_array()
+            .unwrap_or_else(|| panic!("{series}: {h}"));
+        assert!(points.len() >= 590, "{series}: {} points", points.len());
+        let span = points.last().unwrap()[0].as_f64().unwrap() - points[0][0].as_f64().unwrap();
+        assert!((590.0..=601.0).contains(&span), "{series} spans {span}s");
+    }
+    let running: Vec<f64> = h["runningPods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .collect();
+    assert_eq!((running[0], *running.last().unwrap()), (2.0, 6.0));
+    assert!(
+        first["samples"].is_null(),
+        "the first line has the history: {first}"
+    );
+    let later = lines.iter().skip(1).find(|l| l["kind"] == "WatchEvent");
+    if let Some(l) = later {
+        assert!(
+            l["history"].is_null() && l["samples"]["sessions"].is_array(),
+            "{l}"
+        );
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["kind"], "WatchSummary", "{summary}");
+    let episodes = summary["episodes"].as_array().unwrap();
+    assert_eq!(episodes.len(), 1, "{summary}");
+    let e = &episodes[0];
+    assert_eq!(e["fromHistory"], true, "{e}");
+    assert_eq!(e["direction"], "scaleUp");
+    assert_eq!(
+        (e["fromPods"].as_u64(), e["sessions"].as_u64()),
+        (Some(2), Some(6)),
+        "{e}"
+    );
+    let seconds = e["seconds"].as_f64().unwrap();
+    assert!((20.0..=30.0).contains(&seconds), "≈ 25 s: {e}");
+
+    let tmux = watch_in_tmux(&c, "spice-history", "--interval 1s --timeout 40s");
+    let screen = tmux.wait_for(&["running 6", "scale-up 2 → 6 sessions:"]);
+    let line = screen
+        .lines()
+        .find(|l| l.contains("scale-up 2 → 6 sessions:"))
+        .unwrap();
+    let shown: f64 = line
+        .split("sessions: ")
+        .nth(1)
+        .and_then(|r| r.split("s from history").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no duration from history in {line:?}"));
+    assert!((20.0..=30.0).contains(&shown), "{line}");
+    assert!(line.contains("within the 30s target"), "{line}");
+}
+
+/// Issue 11: without Prometheus the chart says it has no history, rather
+/// than drawing an empty past that reads as zero; JSON says it once.
+#[test]
+fn a_failed_history_is_a_visible_note() {
+    let c = Cluster::without_prometheus("healthy");
+    let run = c.spice(&[
+        "watch",
+        "-o",
+        "json",
+        "--interval",
+        "500ms",
+        "--timeout",
+        "2s",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let first: Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+    let note = first["historyNote"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(note.starts_with("no history: "), "{note}");
+    assert!(first["history"].is_null(), "{first}");
+    let notes = run.stdout.matches("historyNote").count();
+    assert_eq!(notes, 1, "said once:\n{}", run.stdout);
+
+    let text = c.spice(&[
+        "watch",
+        "-o",
+        "text",
+        "--interval",
+        "500ms",
+        "--timeout",
+        "2s",
+    ]);
+    assert!(text.stdout.contains("! no history: "), "{}", text.stdout);
+}
+
+/// Issue 11: the start-up read lists nothing the watchers list: each watched
+/// resource is listed once (the watcher's initial list), not twice.
+#[test]
+fn one_read_at_start() {
+    let c = Cluster::start("healthy");
+    c.sim.reset_requests();
+    let mut w = Watching::start(&c, &["watch", "-o", "json", "--interval", "500ms"]);
+    w.wait_for("3 running pods", |v| v["runningPods"] == 3);
+    let requests = c.sim.requests();
+    let lists = |path: &str| {
+        requests
+            .iter()
+            .filter(|r| {
+                let (p, q) = r.split_once('?').unwrap_or((r.as_str(), ""));
+                p.ends_with(path) && !q.contains("watch=true")
+            })
+            .count()
+    };
+    for path in [
+        "/api/v1/namespaces/default/pods",
+        "/api/v1/nodes",
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
+        "/api/v1/namespaces/default/events",
+        "/apis/apps/v1/namespaces/default/deployments",
+        "/apis/keda.sh/v1alpha1/namespaces/default/scaledobjects",
+    ] {
+        assert_eq!(lists(path), 1, "{path} listed once:\n{requests:#?}");
+    }
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.contains("/deployments/spice-runner")
+                || r.contains("/scaledobjects/spice-runner-keda")),
+        "no one-shot get of a watched object:\n{requests:#?}"
+    );
+    let kube = requests.iter().filter(|r| !r.contains("/proxy/")).count();
+    eprintln!(
+        "watch start-up: {} requests before the first line ({kube} to the API server):\n{}",
+        requests.len(),
+        requests.join("\n")
     );
 }

@@ -51,12 +51,52 @@ struct Series {
     kind: Kind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Kind {
     /// Constant value.
     Gauge(f64),
     /// Starts at 0 at now-30m and grows by this much per second.
     Counter(f64),
+    /// A gauge that changes: from each offset (seconds from now, negative in
+    /// the past) on, the value given, or no sample at all (`None`: the series
+    /// does not exist, as before a pod was created). Before the first
+    /// offset, the first value.
+    Steps(Vec<(i64, Option<f64>)>),
+    /// A counter whose rate per second changes at each offset; it starts at
+    /// 0 at now-30m at the first rate.
+    CounterSteps(Vec<(i64, f64)>),
+}
+
+impl Kind {
+    /// The sample at `offset` seconds from now (`None`: no sample).
+    fn value(&self, offset: i64) -> Option<f64> {
+        match self {
+            Kind::Gauge(v) => Some(*v),
+            Kind::Counter(r) => Some(r * (offset + HISTORY_SPAN) as f64),
+            Kind::Steps(steps) => steps
+                .iter()
+                .rev()
+                .find(|(from, _)| *from <= offset)
+                .or(steps.first())
+                .and_then(|(_, v)| *v),
+            Kind::CounterSteps(steps) => {
+                let mut total = 0.0;
+                let mut from = -HISTORY_SPAN;
+                let mut rate = steps.first().map_or(0.0, |s| s.1);
+                for &(at, r) in steps {
+                    if at >= offset {
+                        break;
+                    }
+                    if at > from {
+                        total += rate * (at - from) as f64;
+                        from = at;
+                    }
+                    rate = r;
+                }
+                Some(total + rate * (offset - from) as f64)
+            }
+        }
+    }
 }
 
 impl History {
@@ -75,6 +115,69 @@ impl History {
     /// the earlier series.
     pub fn counter(&mut self, name: &str, labels: &[(&str, &str)], per_second: f64) -> &mut Self {
         self.push(name, labels, Kind::Counter(per_second))
+    }
+
+    /// A gauge whose value changes at the given offsets (see `Kind::Steps`).
+    pub fn gauge_steps(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        steps: &[(i64, Option<f64>)],
+    ) -> &mut Self {
+        self.push(name, labels, Kind::Steps(steps.to_vec()))
+    }
+
+    /// A counter whose rate changes at the given offsets (see `Kind::CounterSteps`).
+    pub fn counter_steps(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        steps: &[(i64, f64)],
+    ) -> &mut Self {
+        self.push(name, labels, Kind::CounterSteps(steps.to_vec()))
+    }
+
+    /// The nginx request counter of a scenario (`metrics.sessions`) with
+    /// sessions changing at the given offsets, replacing the constant one.
+    pub fn sessions_steps(&mut self, s: &Scenario, steps: &[(i64, f64)]) -> &mut Self {
+        let m = &s.meta.metrics;
+        self.counter_steps(
+            "nginx_http_requests_total",
+            &[
+                ("service", &m.nginx_service),
+                ("job", &m.nginx_service),
+                ("instance", "10.244.1.17:9113"),
+            ],
+            steps,
+        )
+    }
+
+    /// A pod's `kube_pod_status_phase` series with its phase changing at the
+    /// given offsets (`None`: the pod does not exist yet), replacing the
+    /// constant ones derived from the objects.
+    pub fn pod_phases(&mut self, pod: &Value, steps: &[(i64, Option<&str>)]) -> &mut Self {
+        let label = |path: &[&str]| str_at(pod, path).unwrap_or_default().to_string();
+        let ns = str_at(pod, &["metadata", "namespace"]).unwrap_or("default");
+        let (name, uid) = (label(&["metadata", "name"]), label(&["metadata", "uid"]));
+        for p in ["Pending", "Succeeded", "Failed", "Unknown", "Running"] {
+            let values: Vec<(i64, Option<f64>)> = steps
+                .iter()
+                .map(|(at, phase)| (*at, phase.map(|ph| bool_f64(ph == p))))
+                .collect();
+            self.gauge_steps(
+                "kube_pod_status_phase",
+                &[
+                    ("namespace", ns),
+                    ("pod", &name),
+                    ("uid", &uid),
+                    ("phase", p),
+                    ("job", "kube-state-metrics"),
+                    ("instance", "10.244.0.5:8080"),
+                ],
+                &values,
+            );
+        }
+        self
     }
 
     fn push(&mut self, name: &str, labels: &[(&str, &str)], kind: Kind) -> &mut Self {
@@ -332,8 +435,8 @@ impl History {
         let mut families: BTreeMap<String, (&str, Vec<&Series>)> = BTreeMap::new();
         for s in &self.series {
             let (family, ty) = match s.kind {
-                Kind::Gauge(_) => (s.name.as_str(), "gauge"),
-                Kind::Counter(_) => match s.name.strip_suffix("_total") {
+                Kind::Gauge(_) | Kind::Steps(_) => (s.name.as_str(), "gauge"),
+                Kind::Counter(_) | Kind::CounterSteps(_) => match s.name.strip_suffix("_total") {
                     Some(base) if !base.is_empty() => (base, "counter"),
                     _ => (s.name.as_str(), "unknown"),
                 },
@@ -359,11 +462,9 @@ impl History {
                 let labels = format_labels(&s.labels);
                 let mut t = start;
                 while t <= end {
-                    let v = match s.kind {
-                        Kind::Gauge(v) => v,
-                        Kind::Counter(r) => r * (t - start) as f64,
-                    };
-                    writeln!(out, "{}{labels} {} {t}", s.name, format_value(v)).unwrap();
+                    if let Some(v) = s.kind.value(t - now_unix) {
+                        writeln!(out, "{}{labels} {} {t}", s.name, format_value(v)).unwrap();
+                    }
                     t += step;
                 }
             }

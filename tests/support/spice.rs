@@ -52,6 +52,16 @@ impl Cluster {
 
     pub fn with(scenario: Scenario, with_prometheus: bool) -> Cluster {
         let prom = with_prometheus.then(|| Prom::start(&History::from_scenario(&scenario)));
+        Self::serve(scenario, prom)
+    }
+
+    /// The scenario's objects with a metric history of the test's own (one
+    /// that changes over time: a scale-up minutes ago).
+    pub fn with_history(scenario: Scenario, history: &History) -> Cluster {
+        Self::serve(scenario, Some(Prom::start(history)))
+    }
+
+    fn serve(scenario: Scenario, prom: Option<Prom>) -> Cluster {
         let sim = Sim::start(scenario);
         if let Some(p) = &prom {
             sim.set_proxy_upstream("observability", "prometheus", "9090", &p.url());

@@ -1,0 +1,86 @@
+//! What `watch` reads once at start: only what its watchers do not list
+//! (API discovery, Karpenter's NodePools and NodeClaims, the KEDA operator
+//! and metrics API server pods). Pods, nodes, HPAs, events, the Deployment
+//! and the ScaledObject come from the watchers' own initial lists, and
+//! Prometheus from its poller, so nothing is read twice at start.
+
+use super::build::SnapshotBuilder;
+use super::collect::{
+    KARPENTER_V1, Sources, karpenter_fallback, karpenter_versions, no_cluster, read, read_karpenter,
+};
+use super::error::{Error, ReadTarget};
+use crate::settings::Settings;
+use crate::snapshot::Snapshot;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+
+/// Reads what is not watched, concurrently. "No cluster at all" (every one
+/// of these reads unreachable, or 401) is the same error as `collect::run`'s,
+/// so a watch with no cluster still exits 2 at once.
+pub async fn unwatched(
+    sources: &Sources,
+    settings: &Settings,
+    captured_at: jiff::Timestamp,
+) -> Result<Snapshot, Error> {
+    let client = &sources.kube;
+    let timeout = settings.request_timeout;
+    let keda_ns = settings.keda_namespace.as_str();
+    let mut snap = Snapshot::new(captured_at, &settings.namespace);
+    snap.context = sources.context.clone();
+    snap.server = Some(sources.server.clone());
+
+    let keda_api: Api<Pod> = Api::namespaced(client.clone(), keda_ns);
+    let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
+    let metrics_apiserver_params =
+        ListParams::default().labels(&settings.keda_metrics_apiserver_selector);
+    let t = |verb, resource, namespace| ReadTarget {
+        verb,
+        resource,
+        group: "",
+        namespace,
+    };
+    let (discovery, operator, metrics_apiserver, karpenter) = tokio::join!(
+        read(timeout, t("get", "apis", None), client.list_api_groups()),
+        read(
+            timeout,
+            t("list", "pods", Some(keda_ns)),
+            keda_api.list(&operator_params)
+        ),
+        read(
+            timeout,
+            t("list", "pods", Some(keda_ns)),
+            keda_api.list(&metrics_apiserver_params)
+        ),
+        read_karpenter(client, timeout, KARPENTER_V1),
+    );
+    if let Some(e) = no_cluster(
+        [
+            discovery.as_ref().err(),
+            operator.as_ref().err(),
+            metrics_apiserver.as_ref().err(),
+            karpenter.0.as_ref().err(),
+        ],
+        &sources.server,
+        timeout,
+    ) {
+        return Err(e);
+    }
+    let discovered = discovery.as_ref().ok().map(karpenter_versions);
+    let (pools, claims, karpenter_version) =
+        karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
+    let mut b = SnapshotBuilder::new(snap);
+    b.discovery(discovery.as_ref().map_err(Clone::clone));
+    b.operator_pods(operator.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.metrics_apiserver_pods(
+        metrics_apiserver
+            .as_ref()
+            .map(|l| &l.items)
+            .map_err(Clone::clone),
+    );
+    b.node_pools(
+        pools.as_ref().map(|l| &l.items).map_err(Clone::clone),
+        karpenter_version,
+    );
+    b.node_claims(claims.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    Ok(b.finish())
+}
