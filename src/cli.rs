@@ -71,10 +71,12 @@ pub struct WatchArgs {
     /// WatchEvent` lines) or `text` (the default when stdout is not a terminal).
     #[arg(short = 'o', long = "output", value_enum)]
     pub output: Option<WatchOutput>,
-    /// How often to sample and, at most, to print (100ms to 1h).
+    /// How often to sample (the clock and chart move on it) and, at most, to
+    /// print (100ms to 1h).
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub interval: String,
-    /// How much history to keep (sessions, pods, nodes, ratio): --interval to 24h.
+    /// How much history to show (sessions, pods, nodes), read from Prometheus
+    /// at start and kept: --interval to 24h.
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub window: String,
     /// Stop with exit 0 once this holds (with --timeout: exit 1 if it never does).

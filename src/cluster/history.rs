@@ -63,21 +63,20 @@ fn parse_range(
     status: u16,
     body: &str,
     query: &Query,
-    api: &HttpApi,
+    where_: &str,
+    proxied: bool,
 ) -> Result<Vec<(f64, f64)>, Failure> {
     let env = serde_json::from_str::<Envelope>(body)
         .ok()
         .filter(|e| status == 200 && e.status == "success");
     let Some(matrix) = env.and_then(|e| e.data) else {
-        return Err(
-            parse_query_answer(status, body, &api.describe(), api.is_proxy())
-                .err()
-                .unwrap_or_else(|| bad(api, "success without a range")),
-        );
+        return Err(parse_query_answer(status, body, where_, proxied)
+            .err()
+            .unwrap_or_else(|| bad(where_, "success without a range")));
     };
     if matrix.result_type != "matrix" {
         return Err(bad(
-            api,
+            where_,
             &format!(
                 "result type {:?} where a range was expected",
                 matrix.result_type
@@ -91,7 +90,7 @@ fn parse_range(
         for (at, text) in series.values {
             let value = text
                 .parse::<f64>()
-                .map_err(|_| bad(api, "a sample value is not a number"))?;
+                .map_err(|_| bad(where_, "a sample value is not a number"))?;
             samples.push(Sample {
                 labels: BTreeMap::new(),
                 value,
@@ -109,10 +108,10 @@ fn parse_range(
     Ok(points)
 }
 
-fn bad(api: &HttpApi, what: &str) -> Failure {
+fn bad(where_: &str, what: &str) -> Failure {
     Failure {
         reason: GapReason::Error,
-        message: format!("{}: unexpected answer: {what}", api.describe()),
+        message: format!("{where_}: unexpected answer: {what}"),
         hint: "is that address Prometheus? it must serve /api/v1/query_range".into(),
     }
 }
@@ -142,7 +141,9 @@ pub async fn read(
         async move {
             let answer = tokio::time::timeout(timeout, api.get("/api/v1/query_range", &params));
             let res = match answer.await {
-                Ok(Ok((status, body))) => parse_range(status, &body, q, api),
+                Ok(Ok((status, body))) => {
+                    parse_range(status, &body, q, &api.describe(), api.is_proxy())
+                }
                 Ok(Err(f)) => Err(f),
                 Err(_) => Err(Failure {
                     reason: GapReason::Timeout,
@@ -179,16 +180,6 @@ mod tests {
         assert_eq!(step_secs(s(86_400), s(1)), 87.0);
     }
 
-    fn api() -> HttpApi {
-        HttpApi::new(
-            &crate::settings::Endpoint::Url("http://127.0.0.1:9".into()),
-            None,
-            None,
-            Duration::from_secs(1),
-        )
-        .expect("a direct client")
-    }
-
     fn query() -> Query {
         Query {
             key: crate::domain::promql::SESSIONS,
@@ -199,14 +190,17 @@ mod tests {
     #[test]
     fn a_matrix_answer_becomes_points_and_bad_ones_failures() {
         let body = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1800000002,"3"],[1800000000,"2.5"]]}]}}"#;
-        let points = parse_range(200, body, &query(), &api()).expect("parses");
+        let points = parse_range(200, body, &query(), "p", false).expect("parses");
         assert_eq!(points, vec![(1_800_000_000.0, 2.5), (1_800_000_002.0, 3.0)]);
 
         let empty = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
-        assert_eq!(parse_range(200, empty, &query(), &api()), Ok(Vec::new()));
+        assert_eq!(
+            parse_range(200, empty, &query(), "p", false),
+            Ok(Vec::new())
+        );
 
         let negative = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1800000000,"-5"]]}]}}"#;
-        let f = parse_range(200, negative, &query(), &api()).expect_err("-5 sessions");
+        let f = parse_range(200, negative, &query(), "p", false).expect_err("-5 sessions");
         assert!(
             f.message.contains("cannot be a number of sessions"),
             "{}",
@@ -214,7 +208,7 @@ mod tests {
         );
 
         let error = r#"{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries"}"#;
-        let f = parse_range(400, error, &query(), &api()).expect_err("rejected");
+        let f = parse_range(400, error, &query(), "p", false).expect_err("rejected");
         assert!(
             f.message.starts_with("Prometheus bad_data: exceeded"),
             "{}",
@@ -222,7 +216,7 @@ mod tests {
         );
 
         let vector = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
-        let f = parse_range(200, vector, &query(), &api()).expect_err("not a range");
+        let f = parse_range(200, vector, &query(), "p", false).expect_err("not a range");
         assert!(
             f.message.contains("where a range was expected"),
             "{}",

@@ -780,9 +780,15 @@ impl Model {
 
     /// A banner line when a source is down, with the time of its last good data.
     pub fn banner(&self) -> Option<String> {
-        let since = |t: Option<Timestamp>| match t {
-            Some(t) => format!("last good data {}", t.strftime("%H:%M:%SZ")),
-            None => "no data yet".to_string(),
+        // The age ticks with every sample, like the clock.
+        let since = |t: Option<Timestamp>| match (t, self.last_at) {
+            (Some(t), Some(now)) => format!(
+                "last good data {}, {:.0}s ago",
+                t.strftime("%H:%M:%SZ"),
+                seconds_between(t, now).max(0.0)
+            ),
+            (Some(t), None) => format!("last good data {}", t.strftime("%H:%M:%SZ")),
+            (None, _) => "no data yet".to_string(),
         };
         let mut parts = Vec::new();
         if let Some(e) = &self.api_error {
@@ -1348,6 +1354,7 @@ mod tests {
             "{banner}"
         );
         assert!(banner.contains("last good data"), "{banner}");
+        assert!(banner.ends_with(", 10s ago"), "the age ticks: {banner}");
         assert_eq!(m.figures.running, Some(3));
         assert_eq!(m.figures.sessions, Some(3.0));
         m.observe(obs(20, 3.0, running(3)));

@@ -391,7 +391,9 @@ fn at_200_pods_steady_state_requests_are_the_polls_and_idle_is_cheap() {
     );
     // Six status queries per 2 s interval, whatever the pod count.
     assert!(per_minute(proxied) <= 200.0, "{proxied} in {secs}s");
-    assert!(cpu / secs < 0.02, "idle CPU {:.2}%", cpu / secs * 100.0);
+    // A frame every interval (issue 11) still costs under 1 % of a core:
+    // 0.6–0.7 % measured over 60 s at 200 pods in a debug build.
+    assert!(cpu / secs < 0.01, "idle CPU {:.2}%", cpu / secs * 100.0);
     assert!(rss < 100 * 1024, "RSS {rss} KiB");
 }
 
@@ -488,18 +490,15 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn the_full_screen_shows_a_measured_scale_up_and_q_restores_the_terminal() {
-    let c = Cluster::start("healthy");
-    c.sim
-        .delete("v1", "Pod", Some("default"), "spice-runner-7d9c8b5f4-d4hnb");
+/// Starts `kubectl-spice watch ARGS` in a tmux pane of 160×48 on its own socket.
+fn watch_in_tmux(c: &Cluster, socket: &str, args: &str) -> Tmux {
     let tmux = Tmux {
-        socket: format!("spice-watch-{}", std::process::id()),
+        socket: format!("{socket}-{}", std::process::id()),
     };
     let home = c.dir.path().display().to_string();
     let command = format!(
         "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
-         {BIN} watch --interval 500ms --timeout 40s --kubeconfig {}; echo EXIT=$?; sleep 60",
+         {BIN} watch {args} --kubeconfig {}; echo EXIT=$?; sleep 60",
         c.kubeconfig.display()
     );
     let out = tmux.cmd(&[
@@ -518,6 +517,15 @@ fn the_full_screen_shows_a_measured_scale_up_and_q_restores_the_terminal() {
         "tmux: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    tmux
+}
+
+#[test]
+fn the_full_screen_shows_a_measured_scale_up_and_q_restores_the_terminal() {
+    let c = Cluster::start("healthy");
+    c.sim
+        .delete("v1", "Pod", Some("default"), "spice-runner-7d9c8b5f4-d4hnb");
+    let tmux = watch_in_tmux(&c, "spice-watch", "--interval 500ms --timeout 40s");
 
     // The episode may open a frame after the counts show (a loaded machine).
     let screen = tmux.wait_for(&[
@@ -554,31 +562,7 @@ fn the_full_screen_shows_a_measured_scale_up_and_q_restores_the_terminal() {
 #[test]
 fn sigterm_restores_the_terminal_and_prints_the_summary() {
     let c = Cluster::start("healthy");
-    let tmux = Tmux {
-        socket: format!("spice-watch-term-{}", std::process::id()),
-    };
-    let home = c.dir.path().display().to_string();
-    let command = format!(
-        "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
-         {BIN} watch --timeout 40s --kubeconfig {}; echo EXIT=$?; sleep 60",
-        c.kubeconfig.display()
-    );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "w",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        &command,
-    ]);
-    assert!(
-        out.status.success(),
-        "tmux: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let tmux = watch_in_tmux(&c, "spice-watch-term", "--timeout 40s");
     tmux.wait_for(&["kubectl spice watch", "running 3"]);
     // The pane runs sh; its child is the watch.
     let shell = String::from_utf8_lossy(
@@ -636,36 +620,6 @@ fn a_node_claim_created_after_the_watch_started_is_seen() {
         coming.to_string().contains("nodeclaim/default-x7k2p"),
         "{coming}"
     );
-}
-
-/// Starts `kubectl-spice watch ARGS` in a tmux pane of 160×48 on its own socket.
-fn watch_in_tmux(c: &Cluster, socket: &str, args: &str) -> Tmux {
-    let tmux = Tmux {
-        socket: format!("{socket}-{}", std::process::id()),
-    };
-    let home = c.dir.path().display().to_string();
-    let command = format!(
-        "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
-         {BIN} watch {args} --kubeconfig {}; echo EXIT=$?; sleep 60",
-        c.kubeconfig.display()
-    );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "w",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        &command,
-    ]);
-    assert!(
-        out.status.success(),
-        "tmux: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    tmux
 }
 
 /// The plot rows of the "Sessions vs running pods" chart: the lines inside
