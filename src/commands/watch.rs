@@ -72,23 +72,19 @@ pub struct Series {
 
 impl Series {
     fn of(m: &Model, after: Option<jiff::Timestamp>) -> Series {
-        let pairs = |points: &[model::Point]| -> Vec<[f64; 2]> {
+        let pairs = |points: Vec<model::Point>| -> Vec<[f64; 2]> {
             points
                 .iter()
                 .map(|p| [p.at.as_millisecond() as f64 / 1000.0, p.value])
                 .collect()
         };
-        let mut s = Series::default();
-        for (name, points) in m.points_after(after) {
-            let slot = match name {
-                "sessions" => &mut s.sessions,
-                "runningPods" => &mut s.running_pods,
-                "pendingPods" => &mut s.pending_pods,
-                _ => &mut s.nodes,
-            };
-            *slot = pairs(&points);
+        let p = m.points_after(after);
+        Series {
+            sessions: pairs(p.sessions),
+            running_pods: pairs(p.running),
+            pending_pods: pairs(p.pending),
+            nodes: pairs(p.nodes),
         }
-        s
     }
 }
 

@@ -291,6 +291,15 @@ pub struct History {
     pub step_secs: f64,
 }
 
+/// Points of the four series the JSON lines carry, oldest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeriesPoints {
+    pub sessions: Vec<Point>,
+    pub running: Vec<Point>,
+    pub pending: Vec<Point>,
+    pub nodes: Vec<Point>,
+}
+
 /// Where the history read at start stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HistoryState {
@@ -695,19 +704,19 @@ impl Model {
 
     /// The points of every series taken after `after` (all when `None`),
     /// for the JSON lines.
-    pub fn points_after(&self, after: Option<Timestamp>) -> [(&'static str, Vec<Point>); 4] {
+    pub fn points_after(&self, after: Option<Timestamp>) -> SeriesPoints {
         let pick = |ring: &Ring<Point>| -> Vec<Point> {
             ring.iter()
                 .filter(|p| after.is_none_or(|a| p.at > a))
                 .copied()
                 .collect()
         };
-        [
-            ("sessions", pick(&self.sessions)),
-            ("runningPods", pick(&self.running)),
-            ("pendingPods", pick(&self.pending)),
-            ("nodes", pick(&self.nodes)),
-        ]
+        SeriesPoints {
+            sessions: pick(&self.sessions),
+            running: pick(&self.running),
+            pending: pick(&self.pending),
+            nodes: pick(&self.nodes),
+        }
     }
 
     /// The open episode was under way before the watch started: its running
@@ -1505,8 +1514,8 @@ mod tests {
         );
         assert_eq!(m.sessions.iter().next().unwrap().at, t(-400));
         assert_eq!(m.pending.len(), 401);
-        let [(name, points), ..] = m.points_after(Some(t(-1)));
-        assert_eq!((name, points.len()), ("sessions", 1));
+        let after = m.points_after(Some(t(-1)));
+        assert_eq!((after.sessions.len(), after.nodes.len()), (1, 1));
 
         // Before the first frame: the first frame takes the history's start.
         let mut m = Model::new(config());

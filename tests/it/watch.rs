@@ -941,3 +941,69 @@ fn one_read_at_start() {
         requests.join("\n")
     );
 }
+
+/// Issue 11: the start-up read no longer lists pods or nodes, yet "no
+/// cluster at all" is still exit 2 at once, with one error line and a hint,
+/// in every output mode.
+#[test]
+fn no_cluster_at_all_is_still_exit_2_at_once() {
+    let c = Cluster::start("healthy");
+    let text = std::fs::read_to_string(&c.kubeconfig).expect("kubeconfig");
+    let port = c.sim.url().rsplit(':').next().expect("port").to_string();
+    // Port 9 (discard) is closed on loopback: connection refused.
+    let dead = c.dir.path().join("dead.yaml");
+    std::fs::write(
+        &dead,
+        text.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:9"),
+    )
+    .expect("write");
+    let kc = dead.to_str().expect("path");
+    for output in [&["-o", "json"][..], &["-o", "text"][..]] {
+        let mut args = vec!["watch", "--timeout", "30s", "--kubeconfig", kc];
+        args.extend_from_slice(output);
+        let run = crate::support::spice::run_bin(BIN, &args, &[], c.dir.path());
+        assert_eq!(run.code, 2, "{output:?}: {}", run.stderr);
+        assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", run.stderr);
+        assert!(lines[0].starts_with("error: "), "{}", run.stderr);
+        assert!(lines[1].starts_with("hint: "), "{}", run.stderr);
+    }
+}
+
+/// Issue 11: a history that does not answer holds the first frame back no
+/// longer than the request timeout, and is said as a note, not drawn as zero.
+#[test]
+fn a_slow_history_never_holds_the_first_frame_longer_than_its_timeout() {
+    use crate::support::sim::Fault;
+    let c = Cluster::start("healthy");
+    c.sim.inject(
+        "/api/v1/namespaces/observability/services/prometheus:9090/proxy/api/v1/query_range",
+        Fault::latency(Duration::from_secs(20)),
+    );
+    let started = Instant::now();
+    let mut w = Watching::start(
+        &c,
+        &[
+            "watch",
+            "-o",
+            "json",
+            "--interval",
+            "500ms",
+            "--request-timeout",
+            "2s",
+        ],
+    );
+    let first = w.wait_for("the first line", |v| v["kind"] == "WatchEvent");
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(8),
+        "first line after {waited:?}"
+    );
+    assert_eq!(first["runningPods"], 3, "{first}");
+    let note = first["historyNote"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(note.contains("no answer within 2s"), "{note}");
+}
