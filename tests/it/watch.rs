@@ -897,6 +897,10 @@ fn a_failed_history_is_a_visible_note() {
         "2s",
     ]);
     assert!(text.stdout.contains("! no history: "), "{}", text.stdout);
+
+    let tmux = watch_in_tmux(&c, "spice-no-history", "--interval 500ms --timeout 40s");
+    let screen = tmux.wait_for(&["running 3", "Sessions vs running pods · no history: "]);
+    assert!(screen.contains("Prometheus unavailable"), "{screen}");
 }
 
 /// Issue 11: the start-up read lists nothing the watchers list: each watched
