@@ -321,15 +321,7 @@ fn direct_prometheus_url_sends_the_token_and_never_prints_it() {
 #[test]
 fn unreachable_api_server_is_exit_2_with_one_line_and_a_hint() {
     let c = Cluster::start("healthy");
-    let text = std::fs::read_to_string(&c.kubeconfig).expect("kubeconfig");
-    let port = c.sim.url().rsplit(':').next().expect("port").to_string();
-    // Port 9 (discard) is closed on loopback: connection refused.
-    let dead = c.dir.path().join("dead.yaml");
-    std::fs::write(
-        &dead,
-        text.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:9"),
-    )
-    .expect("write");
+    let dead = c.dead_kubeconfig();
     let run = run_bin(
         BIN,
         &["status", "--kubeconfig", dead.to_str().expect("path")],

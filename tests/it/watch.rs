@@ -663,27 +663,59 @@ fn clock(screen: &str) -> String {
     header[at.saturating_sub(8)..at].to_string()
 }
 
+/// A scale-up in a scenario's history: sessions `from` → `to` at offset
+/// `rise` (seconds from now), and `pods` absent before `created`, Pending
+/// from then, Running from `running`; samples every `every` seconds.
+struct Rise<'a> {
+    sessions: (f64, f64),
+    rise: i64,
+    pods: &'a [Value],
+    created: i64,
+    running: i64,
+    every: i64,
+}
+
+impl Rise<'_> {
+    fn history(&self, scenario: &crate::support::scenario::Scenario) -> History {
+        let mut h = History::from_scenario(scenario);
+        h.every(self.every);
+        h.sessions_steps(
+            scenario,
+            &[(-1800, self.sessions.0), (self.rise, self.sessions.1)],
+        );
+        for pod in self.pods {
+            h.pod_phases(
+                pod,
+                &[
+                    (-1800, None),
+                    (self.created, Some("Pending")),
+                    (self.running, Some("Running")),
+                ],
+            );
+        }
+        h
+    }
+}
+
 /// `healthy` with sessions 2 → 3 a minute ago, a third pod Running 10 s
 /// later: a history whose step moves across a 2-minute chart.
 fn recent_rise() -> (crate::support::scenario::Scenario, History) {
     let scenario = crate::support::scenario::Scenario::load("healthy");
-    let mut h = History::from_scenario(&scenario);
-    h.every(2);
-    h.sessions_steps(&scenario, &[(-1800, 2.0), (-60, 3.0)]);
     let third = scenario
         .objects
         .iter()
         .find(|o| o["metadata"]["name"] == "spice-runner-7d9c8b5f4-d4hnb")
         .expect("healthy's third game pod")
         .clone();
-    h.pod_phases(
-        &third,
-        &[
-            (-1800, None),
-            (-58, Some("Pending")),
-            (-50, Some("Running")),
-        ],
-    );
+    let h = Rise {
+        sessions: (2.0, 3.0),
+        rise: -60,
+        pods: &[third],
+        created: -58,
+        running: -50,
+        every: 2,
+    }
+    .history(&scenario);
     (scenario, h)
 }
 
@@ -772,19 +804,15 @@ fn scale_up_four_minutes_ago() -> (crate::support::scenario::Scenario, History) 
         })
         .collect();
     scenario.objects.extend(new.iter().cloned());
-    let mut h = History::from_scenario(&scenario);
-    h.every(1);
-    h.sessions_steps(&scenario, &[(-1800, 2.0), (-240, 6.0)]);
-    for pod in &new {
-        h.pod_phases(
-            pod,
-            &[
-                (-1800, None),
-                (-238, Some("Pending")),
-                (-215, Some("Running")),
-            ],
-        );
+    let h = Rise {
+        sessions: (2.0, 6.0),
+        rise: -240,
+        pods: &new,
+        created: -238,
+        running: -215,
+        every: 1,
     }
+    .history(&scenario);
     (scenario, h)
 }
 
@@ -952,15 +980,7 @@ fn one_read_at_start() {
 #[test]
 fn no_cluster_at_all_is_still_exit_2_at_once() {
     let c = Cluster::start("healthy");
-    let text = std::fs::read_to_string(&c.kubeconfig).expect("kubeconfig");
-    let port = c.sim.url().rsplit(':').next().expect("port").to_string();
-    // Port 9 (discard) is closed on loopback: connection refused.
-    let dead = c.dir.path().join("dead.yaml");
-    std::fs::write(
-        &dead,
-        text.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:9"),
-    )
-    .expect("write");
+    let dead = c.dead_kubeconfig();
     let kc = dead.to_str().expect("path");
     for output in [&["-o", "json"][..], &["-o", "text"][..]] {
         let mut args = vec!["watch", "--timeout", "30s", "--kubeconfig", kc];

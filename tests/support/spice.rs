@@ -76,6 +76,20 @@ impl Cluster {
         }
     }
 
+    /// A kubeconfig like the simulator's that points at a closed loopback
+    /// port (9, discard): every request is refused.
+    pub fn dead_kubeconfig(&self) -> PathBuf {
+        let text = std::fs::read_to_string(&self.kubeconfig).expect("kubeconfig");
+        let port = self.sim.url().rsplit(':').next().expect("port").to_string();
+        let dead = self.dir.path().join("dead.yaml");
+        std::fs::write(
+            &dead,
+            text.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:9"),
+        )
+        .expect("write");
+        dead
+    }
+
     /// Runs `kubectl-spice ARGS --kubeconfig <sim>` with a clean environment.
     pub fn spice(&self, args: &[&str]) -> Run {
         self.spice_env(args, &[])
