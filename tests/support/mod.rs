@@ -8,3 +8,4 @@ pub mod prom;
 pub mod scenario;
 pub mod sim;
 pub mod spice;
+pub mod tmux;
