@@ -7,6 +7,7 @@ pub mod collect;
 pub mod convert;
 pub mod error;
 pub mod live;
+pub mod load;
 pub mod loki;
 pub mod prometheus;
 /// The PromQL builders' old path, kept while other branches still import it.
