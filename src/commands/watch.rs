@@ -8,6 +8,7 @@ use crate::checks::{self, Selection};
 use crate::cli::{Until as UntilArg, WatchArgs, WatchOutput};
 use crate::cluster::collect::{self, Scope, Sources};
 use crate::cluster::live::Live;
+use crate::cluster::load::Load;
 use crate::domain::figures::Figures;
 use crate::domain::promql;
 use crate::domain::snapshot::{API_VERSION, Snapshot};
@@ -17,6 +18,7 @@ use crate::report::num;
 use crate::settings::{DurationRange, Settings, show_duration};
 use crate::watch::model::{self, Config, Episode, FindingChange, Model, Observation, Until};
 use crate::watch::render;
+use crate::watch::view::{Action, Diagnosis, Key, LoadView, View};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -262,16 +264,27 @@ fn text_lines(m: &Model, update: &model::Update) -> String {
     s
 }
 
-/// Keys that matter to the view.
-enum Key {
-    Quit,
-    Redraw,
+/// A terminal key as the view's key; raw mode turns Ctrl-C into a key.
+fn view_key(k: ratatui::crossterm::event::KeyEvent) -> Option<Key> {
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+    Some(match k.code {
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Key::CtrlC,
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        _ => return None,
+    })
 }
 
-/// Reads the terminal's input on its own thread (crossterm's read blocks):
-/// q, Esc and Ctrl-C quit (raw mode turns Ctrl-C into a key); a resize redraws.
+/// Reads the terminal's input on its own thread (crossterm's read blocks);
+/// what a key does is `watch::view`'s.
 fn spawn_key_reader(tx: tokio::sync::mpsc::UnboundedSender<Key>, done: Arc<AtomicBool>) {
-    use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    use ratatui::crossterm::event::{self, Event, KeyEventKind};
     std::thread::spawn(move || {
         while !done.load(Ordering::Relaxed) {
             match event::poll(Duration::from_millis(200)) {
@@ -280,14 +293,8 @@ fn spawn_key_reader(tx: tokio::sync::mpsc::UnboundedSender<Key>, done: Arc<Atomi
                 Err(_) => return,
             }
             let key = match event::read() {
-                Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => match k.code {
-                    KeyCode::Char('q') | KeyCode::Esc => Some(Key::Quit),
-                    KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                        Some(Key::Quit)
-                    }
-                    _ => None,
-                },
-                Ok(Event::Resize(..)) => Some(Key::Redraw),
+                Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => view_key(k),
+                Ok(Event::Resize(..)) => Some(Key::Resize),
                 Ok(_) => None,
                 Err(_) => return,
             };
@@ -318,9 +325,9 @@ impl Screen {
         Ok(Screen { terminal })
     }
 
-    fn draw(&mut self, model: &Model, header: &render::Header) -> Result<(), Fatal> {
+    fn draw(&mut self, model: &Model, header: &render::Header, view: &View) -> Result<(), Fatal> {
         self.terminal
-            .draw(|f| render::draw(f, model, header))
+            .draw(|f| render::draw(f, model, header, view))
             .map(|_| ())
             .map_err(|e| Fatal::new(format!("drawing: {}", crate::error::io_reason(&e)), ""))
     }
@@ -330,6 +337,37 @@ impl Drop for Screen {
     fn drop(&mut self) {
         let _ = self.terminal.show_cursor();
         ratatui::restore();
+    }
+}
+
+/// The load-test view of the latest polls against this frame's nodes and sessions.
+fn load_view(load: &Load, snap: &Snapshot, model: &Model, settings: &Settings) -> LoadView {
+    LoadView::of(
+        &load.node_usage(),
+        &load.heartbeats(),
+        snap.nodes.as_deref(),
+        model.figures.sessions,
+        settings.targets.heartbeat_per_session,
+    )
+}
+
+/// The `d` key: every check of the registry on the current snapshot, as
+/// `diagnose` runs them (silenced checks included), pure.
+fn diagnose(snap: &Snapshot, settings: &Settings) -> Diagnosis {
+    let selection = Selection {
+        silenced: settings.silence.clone(),
+        ..Selection::default()
+    };
+    Diagnosis::of(&checks::run(snap, settings, &selection), snap.captured_at)
+}
+
+/// The next change of an optional signal; never, without one.
+async fn changed(
+    rx: &mut Option<tokio::sync::watch::Receiver<u64>>,
+) -> Result<(), tokio::sync::watch::error::RecvError> {
+    match rx {
+        Some(rx) => rx.changed().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -446,6 +484,17 @@ pub async fn run(
     if screen.is_some() {
         spawn_key_reader(keys_tx, keys_done.clone());
     }
+    // The load-test readings are shown only on the full screen.
+    let load = screen.is_some().then(|| {
+        Load::start(
+            sources.kube.clone(),
+            sources.loki.clone(),
+            &settings,
+            interval,
+        )
+    });
+    let mut load_changes = load.as_ref().map(Load::changes);
+    let mut view = View::default();
     let stop = stop_requested();
     tokio::pin!(stop);
     let mut dirty = true;
@@ -460,9 +509,16 @@ pub async fn run(
             let obs = observation(&snap, &settings, live.api_error(), live.prometheus_error());
             let first = model.frames() == 0;
             let update = model.observe(obs);
+            let load_changed = load.as_ref().is_some_and(|l| {
+                let now = load_view(l, &snap, &model, &settings);
+                let changed = now != view.load;
+                view.load = now;
+                changed
+            });
             if let Some(screen) = screen.as_mut() {
-                if first || update.changed {
-                    screen.draw(&model, &header)?;
+                // While paused the screen shows the frozen frame.
+                if (first || update.changed || load_changed) && !view.paused() {
+                    screen.draw(&model, &header, &view)?;
                 }
             } else if first || update.changed {
                 if json {
@@ -499,15 +555,25 @@ pub async fn run(
                 break ("timeout", if until.is_some() { ExitStatus::Findings } else { ExitStatus::Ok });
             }
             _ = &mut stop => break ("interrupted", ExitStatus::Ok),
-            key = keys.recv(), if screen.is_some() => match key {
-                Some(Key::Quit) => break ("quit", ExitStatus::Ok),
-                Some(Key::Redraw) => {
-                    if let Some(screen) = screen.as_mut() {
-                        screen.draw(&model, &header)?;
+            r = changed(&mut load_changes) => match r {
+                Ok(()) => dirty = true,
+                Err(_) => load_changes = None,
+            },
+            key = keys.recv(), if screen.is_some() => {
+                let Some(key) = key else { continue };
+                match view.key(key, &model) {
+                    Action::Quit => break ("quit", ExitStatus::Ok),
+                    Action::Nothing => continue,
+                    Action::Redraw => {}
+                    Action::Diagnose => {
+                        let snap = live.snapshot(&base, &settings, jiff::Timestamp::now());
+                        view.diagnosis = Some(diagnose(&snap, &settings));
                     }
                 }
-                None => {}
-            },
+                if let Some(screen) = screen.as_mut() {
+                    screen.draw(&model, &header, &view)?;
+                }
+            }
         }
     };
     keys_done.store(true, Ordering::Relaxed);

@@ -266,6 +266,7 @@ pub struct Figures {
     pub requests_per_pod: Option<f64>,
 }
 
+#[derive(Clone)]
 pub struct Model {
     pub config: Config,
     pub sessions: Ring<Point>,
