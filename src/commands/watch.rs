@@ -495,6 +495,7 @@ pub async fn run(
     });
     let mut load_changes = load.as_ref().map(Load::changes);
     let mut view = View::default();
+    let mut keys_open = true;
     let stop = stop_requested();
     tokio::pin!(stop);
     let mut dirty = true;
@@ -559,8 +560,12 @@ pub async fn run(
                 Ok(()) => dirty = true,
                 Err(_) => load_changes = None,
             },
-            key = keys.recv(), if screen.is_some() => {
-                let Some(key) = key else { continue };
+            key = keys.recv(), if screen.is_some() && keys_open => {
+                // The reader ends only when the terminal cannot be read.
+                let Some(key) = key else {
+                    keys_open = false;
+                    continue;
+                };
                 match view.key(key, &model) {
                     Action::Quit => break ("quit", ExitStatus::Ok),
                     Action::Nothing => continue,

@@ -37,39 +37,6 @@ use support::tmux::Tmux;
 /// The first frame must be up within this long, or the run is reported failed.
 const READY_WITHIN: Duration = Duration::from_secs(120);
 
-/// The healthy scenario with `pods` running game pods, `nodes` nodes, and as
-/// many sessions as pods (a steady, green cluster).
-fn scenario(pods: usize, nodes: usize) -> Scenario {
-    let mut s = Scenario::load("healthy");
-    let is_game_pod = |o: &serde_json::Value| {
-        o["kind"] == "Pod" && o["metadata"]["labels"]["app"] == "spice-runner"
-    };
-    let pod = s
-        .objects
-        .iter()
-        .find(|o| is_game_pod(o))
-        .cloned()
-        .expect("a spice-runner pod");
-    let node = s.of_kind("Node").next().cloned().expect("a node");
-    s.objects.retain(|o| !is_game_pod(o));
-    let existing_nodes = s.of_kind("Node").count();
-    for i in 0..pods {
-        let mut p = pod.clone();
-        p["metadata"]["name"] = format!("spice-runner-7d9c8b5f4-w{i:04}").into();
-        p["metadata"]["uid"] = serde_json::Value::Null;
-        s.objects.push(p);
-    }
-    for i in existing_nodes..nodes {
-        let mut n = node.clone();
-        n["metadata"]["name"] =
-            format!("ip-10-0-{}-{}.us-west-2.compute.internal", i / 250, i % 250).into();
-        n["metadata"]["uid"] = serde_json::Value::Null;
-        s.objects.push(n);
-    }
-    s.meta.metrics.sessions = Some(pods as f64);
-    s
-}
-
 struct Bed {
     _prom: Prom,
     sim: Sim,
@@ -78,7 +45,7 @@ struct Bed {
 }
 
 fn bed(pods: usize, nodes: usize) -> Bed {
-    let scenario = scenario(pods, nodes);
+    let scenario = Scenario::healthy_scaled(pods, nodes);
     let prom = Prom::start(&History::from_scenario(&scenario));
     let sim = Sim::start(scenario);
     sim.set_proxy_upstream("observability", "prometheus", "9090", &prom.url());

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// A game pod as the API server shows it: Pending (not yet started), or
 /// Running and Ready with its container started.
-fn game_pod(name: &str, created: &str, running: bool) -> Value {
+pub(crate) fn game_pod(name: &str, created: &str, running: bool) -> Value {
     let mut status = json!({
         "phase": "Pending",
         "conditions": [

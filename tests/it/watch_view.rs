@@ -69,34 +69,9 @@ fn with_metrics_server() -> Scenario {
     s
 }
 
-/// A running game pod as the API server shows it.
+/// A game pod Running and Ready for 10 minutes.
 fn game_pod(name: &str) -> Value {
-    let created = rel_time(600);
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "creationTimestamp": created,
-            "labels": {"app": "spice-runner", "pod-template-hash": "7d9c8b5f4"}
-        },
-        "spec": {
-            "nodeName": "ip-10-0-45-112.us-west-2.compute.internal",
-            "containers": [{"name": "spice-runner", "image": "spice-runner:1.4.2"}]
-        },
-        "status": {
-            "phase": "Running",
-            "conditions": [
-                {"type": "Ready", "status": "True", "lastTransitionTime": created}
-            ],
-            "containerStatuses": [{
-                "name": "spice-runner", "ready": true, "restartCount": 0, "started": true,
-                "image": "spice-runner:1.4.2", "imageID": "",
-                "state": {"running": {"startedAt": created}}
-            }]
-        }
-    })
+    crate::watch::game_pod(name, &rel_time(600), true)
 }
 
 /// Metrics API and Loki served: node CPU/memory and heartbeats per session
