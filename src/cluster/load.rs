@@ -6,6 +6,8 @@
 //!   discovery says the API is served;
 //! - the runbook's Heartbeat Rate from Loki, no more often than every 10 s
 //!   (a LogQL range query is far heavier than a PromQL one).
+//!
+//! A source that keeps failing is asked less often, down to once a minute.
 
 use super::error::{Failure, ReadTarget, classify};
 use super::prometheus::HttpApi;
@@ -26,6 +28,8 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 /// An API that discovery said is not served is asked again after this long
 /// (metrics-server may be installed while the watch runs).
 const REDISCOVER_AFTER: Duration = Duration::from_secs(60);
+/// The longest wait between polls of a failing source.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const METRICS_GROUP_VERSION: &str = "metrics.k8s.io/v1beta1";
 
 /// The running pollers. Dropping it stops them.
@@ -138,10 +142,9 @@ where
     Fut: Future<Output = Result<T, Failure>> + Send,
 {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut failures = 0u32;
         loop {
-            tick.tick().await;
+            let started = Instant::now();
             let result = match tokio::time::timeout(deadline, fetch()).await {
                 // The client's own read timeout may fire first: the same news.
                 Ok(Err(f)) if f.reason != GapReason::Timeout => Err(f),
@@ -156,28 +159,42 @@ where
                         .into(),
                 }),
             };
-            let mut s = state.lock().expect("polled");
-            let before = (s.gap.clone(), s.latest.is_some());
-            let changed = match result {
-                Ok(v) => {
-                    let same = s.gap.is_none() && s.latest.as_ref().is_some_and(|(l, _)| *l == v);
-                    s.latest = Some((v, jiff::Timestamp::now()));
-                    s.gap = None;
-                    !same
-                }
-                Err(f) => {
-                    s.gap = Some(gap_line(&f));
-                    before != (s.gap.clone(), s.latest.is_some())
-                }
+            failures = if result.is_ok() { 0 } else { failures + 1 };
+            // The guard lives in a block of its own: it must not be held
+            // across the await below.
+            let notify = {
+                let mut s = state.lock().expect("polled");
+                let before = (s.gap.clone(), s.latest.is_some());
+                let changed = match result {
+                    Ok(v) => {
+                        let same =
+                            s.gap.is_none() && s.latest.as_ref().is_some_and(|(l, _)| *l == v);
+                        s.latest = Some((v, jiff::Timestamp::now()));
+                        s.gap = None;
+                        !same
+                    }
+                    Err(f) => {
+                        s.gap = Some(gap_line(&f));
+                        before != (s.gap.clone(), s.latest.is_some())
+                    }
+                };
+                s.polls += 1;
+                s.polls == 1 || changed
             };
-            s.polls += 1;
-            let first = s.polls == 1;
-            drop(s);
-            if first || changed {
+            if notify {
                 tx.send_modify(|n| *n = n.wrapping_add(1));
             }
+            tokio::time::sleep_until(started + backoff(every, failures)).await;
         }
     })
+}
+
+/// The wait before the next poll: `every`, doubled for each failure in a
+/// row up to `MAX_BACKOFF` (a missing Loki or metrics-server does not come
+/// back within seconds, and each try costs a request through the API server).
+fn backoff(every: Duration, failures: u32) -> Duration {
+    let doubled = every.saturating_mul(1u32 << failures.min(16));
+    doubled.min(MAX_BACKOFF.max(every))
 }
 
 /// A failure as the view's one gap line: what, then what to do.
@@ -308,6 +325,18 @@ mod tests {
         assert_eq!(nodes[0].name, "ip-10-0-45-112");
         assert!((nodes[0].cpu_cores - 1.5).abs() < 1e-9);
         assert!((nodes[0].memory_bytes - 2_147_483_648.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn a_failing_source_is_asked_less_often_up_to_a_minute() {
+        let s = Duration::from_secs;
+        assert_eq!(backoff(s(10), 0), s(10));
+        assert_eq!(backoff(s(10), 1), s(20));
+        assert_eq!(backoff(s(10), 2), s(40));
+        assert_eq!(backoff(s(10), 3), s(60));
+        assert_eq!(backoff(s(10), 40), s(60));
+        assert_eq!(backoff(Duration::from_millis(500), 1), s(1));
+        assert_eq!(backoff(s(120), 5), s(120), "never more often than asked");
     }
 
     #[test]

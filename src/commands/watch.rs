@@ -361,6 +361,26 @@ fn diagnose(snap: &Snapshot, settings: &Settings) -> Diagnosis {
     Diagnosis::of(&checks::run(snap, settings, &selection), snap.captured_at)
 }
 
+/// Applies a key to the view, running the checks for `d`; what is left for
+/// the loop: quit, redraw, or nothing.
+fn on_key(
+    key: Key,
+    view: &mut View,
+    model: &Model,
+    live: &Live,
+    base: &Snapshot,
+    settings: &Settings,
+) -> Action {
+    match view.key(key, model) {
+        Action::Diagnose => {
+            let snap = live.snapshot(base, settings, jiff::Timestamp::now());
+            view.diagnosis = Some(diagnose(&snap, settings));
+            Action::Redraw
+        }
+        other => other,
+    }
+}
+
 /// The next change of an optional signal; never, without one.
 async fn changed(
     rx: &mut Option<tokio::sync::watch::Receiver<u64>>,
@@ -560,25 +580,19 @@ pub async fn run(
                 Ok(()) => dirty = true,
                 Err(_) => load_changes = None,
             },
-            key = keys.recv(), if screen.is_some() && keys_open => {
-                // The reader ends only when the terminal cannot be read.
-                let Some(key) = key else {
-                    keys_open = false;
-                    continue;
-                };
-                match view.key(key, &model) {
+            // The reader ends only when the terminal cannot be read.
+            key = keys.recv(), if screen.is_some() && keys_open => match key {
+                None => keys_open = false,
+                Some(key) => match on_key(key, &mut view, &model, &live, &base, &settings) {
                     Action::Quit => break ("quit", ExitStatus::Ok),
-                    Action::Nothing => continue,
-                    Action::Redraw => {}
-                    Action::Diagnose => {
-                        let snap = live.snapshot(&base, &settings, jiff::Timestamp::now());
-                        view.diagnosis = Some(diagnose(&snap, &settings));
+                    Action::Nothing => {}
+                    _ => {
+                        if let Some(screen) = screen.as_mut() {
+                            screen.draw(&model, &header, &view)?;
+                        }
                     }
-                }
-                if let Some(screen) = screen.as_mut() {
-                    screen.draw(&model, &header, &view)?;
-                }
-            }
+                },
+            },
         }
     };
     keys_done.store(true, Ordering::Relaxed);

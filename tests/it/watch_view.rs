@@ -120,6 +120,11 @@ fn load_readings_help_pause_scroll_and_q() {
         "paused, the screen holds: {still}"
     );
     assert!(!still.contains("running 43"), "{still}");
+    assert_eq!(
+        still.lines().next(),
+        paused.lines().next(),
+        "paused, the header clock holds too"
+    );
     tmux.keys("p");
     let resumed = tmux.wait_for(&["running 43", "Pods (43, rows 1–"]);
     assert!(!resumed.contains("PAUSED"), "{resumed}");
