@@ -667,14 +667,17 @@ mod tests {
 
     /// The characters of one 140×40 frame.
     fn screen(m: &Model, context: &str) -> String {
+        screen_with(m, context, &View::default())
+    }
+
+    fn screen_with(m: &Model, context: &str, view: &View) -> String {
         let mut term = Terminal::new(TestBackend::new(140, 40)).unwrap();
         let header = Header {
             context: context.into(),
             namespace: "default".into(),
             color: false,
         };
-        term.draw(|f| draw(f, m, &header, &View::default()))
-            .unwrap();
+        term.draw(|f| draw(f, m, &header, view)).unwrap();
         term.backend()
             .buffer()
             .content()
@@ -719,6 +722,68 @@ mod tests {
         ] {
             assert!(screen.contains(shown), "{shown} in {screen}");
         }
+    }
+
+    #[test]
+    fn load_lines_and_panels_show_cluster_text_escaped() {
+        use crate::watch::view::{Diagnosis, NodeLoad, RootCause};
+        let m = model(&["game-a"], &["game-a"], "keda-hpa-x replicas 1/1");
+        let mut view = View::default();
+        view.load.nodes = Some(Ok(NodeLoad {
+            reporting: 3,
+            nodes: 3,
+            cpu_avg: 43.0,
+            cpu_max: 90.0,
+            cpu_max_node: "evil\u{1b}[2J.compute.internal".into(),
+            memory_avg: 30.0,
+            memory_max: 50.0,
+            memory_max_node: "ip-10-0-45-112.compute.internal".into(),
+        }));
+        view.load.heartbeats = Some(Err("Loki answered HTTP 502: \u{1b}]0;x\u{7}".into()));
+        let screen = screen_with(&m, "sim", &view);
+        assert!(
+            !screen.chars().any(crate::report::text::is_unsafe),
+            "{screen:?}"
+        );
+        assert!(
+            screen.contains("node CPU avg 43% max 90% evil\\u001b[2J"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("node memory avg 30% max 50% ip-10-0-45-112"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("heartbeats: ? Loki answered HTTP 502"),
+            "{screen}"
+        );
+
+        view.diagnosis = Some(Diagnosis {
+            at: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            root: Some(RootCause {
+                id: "keda.paused".into(),
+                message: "paused by \u{1b}[31mx".into(),
+                evidence: vec![],
+                fix: Some("kubectl annotate scaledobject x autoscaling.keda.sh/paused-".into()),
+                command: None,
+                blocks: vec!["keda.active".into()],
+            }),
+            fail: 1,
+            warn: 0,
+            error: 0,
+            first_warn: None,
+        });
+        let screen = screen_with(&m, "sim", &view);
+        assert!(
+            !screen.chars().any(crate::report::text::is_unsafe),
+            "{screen:?}"
+        );
+        assert!(
+            screen.contains("ROOT CAUSE ✗ keda.paused: paused by \\u001b[31mx"),
+            "{screen}"
+        );
+        assert!(screen.contains("fix: kubectl annotate"), "{screen}");
+        assert!(screen.contains("blocks: keda.active"), "{screen}");
     }
 
     #[test]
