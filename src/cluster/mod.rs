@@ -9,6 +9,7 @@ pub mod error;
 pub mod live;
 pub mod loki;
 pub mod prometheus;
+pub mod transport;
 /// The PromQL builders' old path, kept while other branches still import it.
 pub use crate::domain::promql;
 
