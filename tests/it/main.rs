@@ -23,3 +23,4 @@ mod sim;
 mod status;
 mod version;
 mod watch;
+mod wire;
