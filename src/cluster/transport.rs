@@ -211,7 +211,8 @@ impl tower::Service<Uri> for Http1Connector {
 #[derive(Clone)]
 enum Conn {
     H2(http2::SendRequest<Body>),
-    Http1(legacy::Client<Http1Connector, Body>),
+    // Boxed: the pooled client is large, and the enum is cloned per request.
+    Http1(Box<legacy::Client<Http1Connector, Body>>),
 }
 
 /// A connection attempt every concurrent request shares. Its error is kept
@@ -385,7 +386,7 @@ async fn establish(dialer: Arc<Dialer>) -> Result<Conn, (io::ErrorKind, String)>
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .build(connector);
-    Ok(Conn::Http1(client))
+    Ok(Conn::Http1(Box::new(client)))
 }
 
 impl tower::Service<Request<Body>> for Transport {
