@@ -308,3 +308,43 @@ fn waves_count_sequential_rounds() {
     assert_eq!(waves(&[ex(0, 50), ex(1, 60), ex(55, 100)]), 2);
     assert_eq!(waves(&[ex(0, 50), ex(51, 90), ex(95, 120)]), 3);
 }
+
+#[test]
+fn a_watch_refreshes_an_expiring_exec_token_on_the_shared_connection() {
+    let c = Cluster::without_prometheus("healthy");
+    let runs = c.dir.path().join("plugin-runs");
+    // The token expires in 5 s, inside kube-rs's 10 s refresh margin, so
+    // every request of the watch asks the plugin again.
+    let script = format!(
+        "echo run >> '{runs}'\n\
+         exp=$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)\n\
+         echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"'$exp'\"}}}}'",
+        runs = runs.display(),
+        token = c.sim.token(),
+    );
+    let kubeconfig = crate::edges::exec_kubeconfig(&c, &script);
+    c.sim.reset_wire();
+    let run = crate::support::spice::run_bin(
+        crate::support::spice::BIN,
+        &[
+            "watch",
+            "--until",
+            "idle",
+            "--timeout",
+            "2s",
+            "--kubeconfig",
+            kubeconfig.to_str().expect("utf-8"),
+        ],
+        &[],
+        c.dir.path(),
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("running 3"), "{}", run.stdout);
+    let ran = std::fs::read_to_string(&runs)
+        .expect("plugin ran")
+        .lines()
+        .count();
+    // Once before the run, once for the watch client, again on its requests.
+    assert!(ran >= 3, "the plugin ran {ran} times");
+    assert_eq!(c.sim.connections(), ["h2"]);
+}
