@@ -332,26 +332,35 @@ impl Transport {
         }
     }
 
-    async fn send(self, req: Request<Body>) -> Result<Response<Incoming>, BoxError> {
+    async fn send(self, mut req: Request<Body>) -> Result<Response<Incoming>, BoxError> {
         // A second attempt only when the HTTP/2 connection turned out closed
-        // before this request went out on it (nothing was sent yet).
+        // (a GOAWAY, a reset) before this request went out on it: hyper then
+        // hands the unsent request back, and it goes on a new connection.
         for attempt in 0..2 {
             let (generation, conn) = self.connection().await?;
-            match conn {
-                Conn::H2(mut send) => {
-                    if send.ready().await.is_err() || send.is_closed() {
-                        self.forget(generation);
-                        if attempt == 0 {
-                            continue;
-                        }
-                        return Err("the HTTP/2 connection to the API server closed".into());
-                    }
-                    return Ok(send.send_request(req).await?);
-                }
+            let mut send = match conn {
+                Conn::H2(send) => send,
                 Conn::Http1(client) => return Ok(client.request(req).await?),
+            };
+            if send.ready().await.is_err() {
+                self.forget(generation);
+                if attempt == 0 {
+                    continue;
+                }
+                return Err("the HTTP/2 connection to the API server closed".into());
+            }
+            match send.try_send_request(req).await {
+                Ok(resp) => return Ok(resp),
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if attempt == 0 => {
+                        self.forget(generation);
+                        req = unsent;
+                    }
+                    _ => return Err(Box::new(e.into_error())),
+                },
             }
         }
-        unreachable!("the loop returns on its second attempt")
+        Err("the HTTP/2 connection to the API server closed twice".into())
     }
 }
 

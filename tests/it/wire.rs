@@ -228,6 +228,41 @@ fn a_connection_dropped_mid_run_is_a_gap_and_the_run_ends() {
 }
 
 #[test]
+fn after_a_goaway_the_next_read_goes_on_a_new_connection() {
+    let c = Cluster::start("healthy");
+    // The KEDA pods' lists answer last (every other first-wave read is sent
+    // by then) and with a GOAWAY; the operator's log read, which follows
+    // them, must find a new connection, not fail on the closing one.
+    c.sim.inject(
+        "/api/v1/namespaces/keda/pods?",
+        Fault {
+            latency: Some(Duration::from_millis(300)),
+            goaway: true,
+            ..Fault::default()
+        },
+    );
+    c.sim.reset_wire();
+    let run = c.spice(&["diagnose", "-o", "json"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    // Only Loki, which this scenario does not run, is missing.
+    let gaps = run.json()["gaps"].clone();
+    let sources: Vec<&str> = gaps
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .filter_map(|g| g["source"].as_str())
+        .collect();
+    assert_eq!(sources, ["loki"], "{gaps}");
+    let exchanges = c.sim.exchanges();
+    assert!(
+        exchanges.iter().any(|e| e.line.contains("/log?")),
+        "{}",
+        timeline(&exchanges)
+    );
+    assert_eq!(c.sim.connections(), ["h2", "h2"]);
+}
+
+#[test]
 fn tls_settings_of_the_kubeconfig_still_hold() {
     let c = Cluster::start("healthy");
     let write = |name: &str, cluster: &str| {

@@ -65,6 +65,10 @@ pub struct Fault {
     pub close: bool,
     /// Drop the whole connection (every request on it, over HTTP/2 too).
     pub drop_connection: bool,
+    /// Answer, but shut the connection down gracefully: an HTTP/2 GOAWAY
+    /// (what kube-apiserver's `--goaway-chance` sends), so the requests in
+    /// flight finish and later ones need a new connection.
+    pub goaway: bool,
     /// Answer with this code, content type and body verbatim: what a broken
     /// proxy in front of an API server sends (HTML, truncated JSON).
     pub raw: Option<(u16, &'static str, String)>,

@@ -180,6 +180,9 @@ async fn answer(
                 "injected connection drop",
             ));
         }
+        if fault.goaway {
+            conn.goaway.notify_one();
+        }
         if fault.close {
             // hyper drops the connection without answering when the service fails.
             return Err(io::Error::new(

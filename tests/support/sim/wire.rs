@@ -80,6 +80,8 @@ pub struct ConnControl {
     /// Notified by a `drop_connection` fault: the connection is closed at
     /// once, every request on it unanswered.
     pub drop: Notify,
+    /// Notified by a `goaway` fault: the connection shuts down gracefully.
+    pub goaway: Notify,
 }
 
 #[allow(dead_code)] // Each test binary uses some of these.
@@ -254,10 +256,15 @@ async fn connection(
         builder.http1_only()
     };
     let conn = builder.serve_connection(TokioIo::new(tls), service);
-    tokio::select! {
-        _ = conn => {}
-        _ = control.drop.notified() => {}
-        _ = stop.changed() => {}
+    tokio::pin!(conn);
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => break,
+            _ = control.drop.notified() => break,
+            _ = stop.changed() => break,
+            // The connection goes on serving what is in flight.
+            _ = control.goaway.notified() => conn.as_mut().graceful_shutdown(),
+        }
     }
 }
 
