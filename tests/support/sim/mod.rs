@@ -1,7 +1,8 @@
 //! The cluster simulator: a stand-in kube-apiserver for the integration tests
 //! and the benchmarks.
 //!
-//! It speaks the real REST/JSON protocol over HTTPS with a bearer token, so
+//! It speaks the real REST/JSON protocol over HTTPS (HTTP/2 or HTTP/1.1, see
+//! `wire.rs`) with a bearer token, so
 //! the real `kubectl` and kube-rs both work against it: legacy discovery
 //! (`/api`, `/apis`, resource lists; KEDA and Karpenter only when the scenario
 //! installs them), list / get with label and field selectors, watch (with
@@ -92,14 +93,6 @@ impl Fault {
     pub fn close() -> Fault {
         Fault {
             close: true,
-            ..Fault::default()
-        }
-    }
-
-    #[allow(dead_code)] // Used by some test binaries, not all.
-    pub fn drop_connection() -> Fault {
-        Fault {
-            drop_connection: true,
             ..Fault::default()
         }
     }
