@@ -10,6 +10,7 @@ pub mod live;
 pub mod load;
 pub mod loki;
 pub mod prometheus;
+pub mod transport;
 /// The PromQL builders' old path, kept while other branches still import it.
 pub use crate::domain::promql;
 

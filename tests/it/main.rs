@@ -24,3 +24,4 @@ mod status;
 mod version;
 mod watch;
 mod watch_view;
+mod wire;
