@@ -93,6 +93,8 @@ pub fn node(name: &str, pool: Option<&str>) -> NodeInfo {
         instance_type: Some("m6i.large".into()),
         capacity_type: Some("on-demand".into()),
         zone: Some("us-west-2a".into()),
+        allocatable_cpu: Some(1.93),
+        allocatable_memory: Some(7_291_944_960.0),
     }
 }
 

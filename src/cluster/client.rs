@@ -4,11 +4,13 @@
 //! `~/.kube/config`, then the in-cluster service account.
 
 use super::error::Error;
+use super::transport::{self, Transport};
 use kube::config::{ExecConfig, ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
 use serde::Deserialize;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The kube context to use, resolved but not yet connected.
@@ -22,6 +24,9 @@ pub struct KubeTarget {
     /// The context's own namespace, if it sets one.
     pub context_namespace: Option<String>,
     pub server: String,
+    /// The run's one connection to the API server, made by the first
+    /// client and shared by every later one (see `transport`).
+    transport: OnceLock<Transport>,
 }
 
 /// kubectl's `--kubeconfig --context --cluster --user`: which kubeconfig
@@ -71,6 +76,7 @@ impl KubeTarget {
                         context: None,
                         context_namespace: ns,
                         server,
+                        transport: OnceLock::new(),
                     })
                 } else {
                     Err(Error::NoKubeconfig(
@@ -140,6 +146,7 @@ impl KubeTarget {
             context: Some(context_name),
             context_namespace,
             server,
+            transport: OnceLock::new(),
         })
     }
 
@@ -153,11 +160,9 @@ impl KubeTarget {
         // Prometheus with no endpoints answers 503 at once, and that answer is
         // the finding; retrying would only hold the whole report back.
         config.default_retry = false;
-        kube::Client::try_from(config).map_err(|e| Error::Kubeconfig {
-            path: self.context.clone().unwrap_or_else(|| "in-cluster".into()),
-            message: crate::error::chain_text(&e),
-        })
+        self.build(&config, Some(timeout))
     }
+
     /// A client for watch streams: a quiet watch may idle for minutes, so
     /// there is no read timeout (the server ends each watch after its
     /// `timeoutSeconds`, and the watcher resumes).
@@ -172,10 +177,36 @@ impl KubeTarget {
         config.read_timeout = None;
         config.write_timeout = Some(connect_timeout);
         config.default_retry = false;
-        kube::Client::try_from(config).map_err(|e| Error::Kubeconfig {
+        self.build(&config, None)
+    }
+
+    /// A kube client on the run's shared connection; `request_timeout`
+    /// bounds each request until its response headers arrive.
+    fn build(
+        &self,
+        config: &kube::Config,
+        request_timeout: Option<Duration>,
+    ) -> Result<kube::Client, Error> {
+        let failed = |message: String| Error::Kubeconfig {
             path: self.context.clone().unwrap_or_else(|| "in-cluster".into()),
-            message: crate::error::chain_text(&e),
-        })
+            message,
+        };
+        // A proxy-url is left to kube-rs, which answers it as before: this
+        // build has no proxy support, and says so.
+        if config.proxy_url.is_some() {
+            return kube::Client::try_from(config.clone())
+                .map_err(|e| failed(crate::error::chain_text(&e)));
+        }
+        let shared = match self.transport.get() {
+            Some(t) => t.clone(),
+            None => {
+                let t =
+                    Transport::new(config).map_err(|e| failed(crate::error::chain_text(&*e)))?;
+                self.transport.get_or_init(|| t).clone()
+            }
+        };
+        transport::kube_client(config, shared.with_request_timeout(request_timeout))
+            .map_err(|e| failed(crate::error::chain_text(&*e)))
     }
 }
 
@@ -368,6 +399,7 @@ mod tests {
             context: Some("test".into()),
             context_namespace: None,
             server: "https://127.0.0.1:1".into(),
+            transport: OnceLock::new(),
         }
     }
 

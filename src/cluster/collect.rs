@@ -243,7 +243,7 @@ const CONTEXT_LOG_LINES: usize = 10;
 
 /// Reads the KEDA operator's recent logs and keeps the lines about this
 /// ScaledObject or its scalers, and the failure of a pod's read if any. A
-/// second round trip: it needs the pod names.
+/// second round trip after the operator pods' list: it needs their names.
 async fn read_operator_logs(
     client: &kube::Client,
     settings: &Settings,
@@ -367,11 +367,21 @@ pub async fn run(
         namespace,
     };
 
-    let discovery = read(
-        timeout,
-        t("get", "apis", "", None),
-        client.list_api_groups(),
-    );
+    // Discovery and the Karpenter v1 lists go together: only when both are
+    // in does it show whether the older v1beta1 must be read instead, and
+    // that read starts then, not after every other read.
+    let discovery_and_karpenter = async {
+        let discovery = read(
+            timeout,
+            t("get", "apis", "", None),
+            client.list_api_groups(),
+        );
+        let (discovery, v1) =
+            tokio::join!(discovery, read_karpenter(client, timeout, KARPENTER_V1));
+        let discovered = discovery.as_ref().ok().map(karpenter_versions);
+        let karpenter = karpenter_fallback(client, timeout, discovered.as_deref(), v1).await;
+        (discovery, karpenter)
+    };
     let pods = read(
         timeout,
         t("list", "pods", "", Some(ns)),
@@ -398,23 +408,36 @@ pub async fn run(
         t("list", "events", "", Some(ns)),
         event_api.list(&all),
     );
-    let operator = read(
-        timeout,
-        t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-        operator_api.list(&operator_params),
-    );
+    // The operator's log read needs only the operator pods' names: it starts
+    // as soon as their list is in, overlapping the other reads (the game
+    // pods' list can be megabytes).
+    let operator = async {
+        let list = read(
+            timeout,
+            t("list", "pods", "", Some(settings.keda_namespace.as_str())),
+            operator_api.list(&operator_params),
+        )
+        .await;
+        let logs = match (&list, scope) {
+            (Ok(pods), Scope::Full) => {
+                let pods: Vec<PodInfo> = pods.items.iter().map(convert::pod).collect();
+                Some(read_operator_logs(client, settings, &pods).await)
+            }
+            _ => None,
+        };
+        (list, logs)
+    };
     let metrics_apiserver = read(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
         operator_api.list(&metrics_apiserver_params),
     );
-    let karpenter = read_karpenter(client, timeout, KARPENTER_V1);
     let karpenter_events = read_karpenter_events(client, timeout, ns);
 
     let (kube_reads, (prom, rules, loki)) = tokio::join!(
         async {
             tokio::join!(
-                discovery,
+                discovery_and_karpenter,
                 pods,
                 deployment,
                 scaled_object,
@@ -423,23 +446,21 @@ pub async fn run(
                 events,
                 operator,
                 metrics_apiserver,
-                karpenter,
                 karpenter_events
             )
         },
         http_reads(sources, settings, scope)
     );
     let (
-        discovery,
+        (discovery, (pools, claims, karpenter_version)),
         pods,
         deployment,
         scaled_object,
         hpas,
         nodes,
         events,
-        operator,
+        (operator, operator_logs),
         metrics_apiserver,
-        karpenter,
         karpenter_events,
     ) = kube_reads;
 
@@ -456,9 +477,6 @@ pub async fn run(
         return Err(e);
     }
 
-    let discovered = discovery.as_ref().ok().map(karpenter_versions);
-    let (pools, claims, karpenter_version) =
-        karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
     let mut b = SnapshotBuilder::new(snap);
     b.discovery(discovery.as_ref().map_err(Clone::clone));
     b.pods(pods.as_ref().map(|l| &l.items).map_err(Clone::clone));
@@ -471,10 +489,7 @@ pub async fn run(
         karpenter_events,
     );
     b.operator_pods(operator.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    if scope == Scope::Full
-        && let Some(pods) = b.get().operator_pods.clone()
-    {
-        let (lines, failure) = read_operator_logs(client, settings, &pods).await;
+    if let Some((lines, failure)) = operator_logs {
         b.operator_logs(lines, failure);
     }
     b.metrics_apiserver_pods(

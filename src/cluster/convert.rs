@@ -159,7 +159,14 @@ pub fn node(n: &Node) -> NodeInfo {
         instance_type: labels.get("node.kubernetes.io/instance-type").cloned(),
         capacity_type: labels.get("karpenter.sh/capacity-type").cloned(),
         zone: labels.get("topology.kubernetes.io/zone").cloned(),
+        allocatable_cpu: allocatable(n, "cpu"),
+        allocatable_memory: allocatable(n, "memory"),
     }
+}
+
+fn allocatable(n: &Node, resource: &str) -> Option<f64> {
+    let q = n.status.as_ref()?.allocatable.as_ref()?.get(resource)?;
+    crate::domain::quantity::parse(&q.0)
 }
 
 /// When an event was last seen and how many times, from either API that

@@ -68,6 +68,17 @@ pub async fn collect(
     Ok(data)
 }
 
+/// The runbook's Heartbeat Rate: heartbeat events per second over the last
+/// minute, `sum(rate(<lokiQuery> [1m]))`; `None` when no stream matched.
+pub async fn heartbeat_rate(
+    api: &HttpApi,
+    query: &str,
+    tenant: Option<&str>,
+) -> Result<Option<f64>, Failure> {
+    let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
+    instant(api, &format!("sum(rate({query} [1m]))"), &headers).await
+}
+
 /// One instant metric query; `None` when it matched nothing.
 async fn instant(
     api: &HttpApi,

@@ -8,9 +8,11 @@ pub mod convert;
 pub mod error;
 pub mod history;
 pub mod live;
+pub mod load;
 pub mod loki;
 pub mod prometheus;
 pub mod start;
+pub mod transport;
 /// The PromQL builders' old path, kept while other branches still import it.
 pub use crate::domain::promql;
 

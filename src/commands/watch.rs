@@ -8,6 +8,7 @@ use crate::checks::{self, Selection};
 use crate::cli::{Until as UntilArg, WatchArgs, WatchOutput};
 use crate::cluster::collect::Sources;
 use crate::cluster::live::Live;
+use crate::cluster::load::Load;
 use crate::cluster::{history, start};
 use crate::domain::figures::Figures;
 use crate::domain::promql;
@@ -20,6 +21,7 @@ use crate::watch::model::{
     self, Config, Episode, FindingChange, HistoryState, Model, Observation, Until,
 };
 use crate::watch::render;
+use crate::watch::view::{Action, Diagnosis, Key, LoadView, View};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -342,16 +344,27 @@ fn text_lines(m: &Model, update: &model::Update) -> String {
     s
 }
 
-/// Keys that matter to the view.
-enum Key {
-    Quit,
-    Redraw,
+/// A terminal key as the view's key; raw mode turns Ctrl-C into a key.
+fn view_key(k: ratatui::crossterm::event::KeyEvent) -> Option<Key> {
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+    Some(match k.code {
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Key::CtrlC,
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        _ => return None,
+    })
 }
 
-/// Reads the terminal's input on its own thread (crossterm's read blocks):
-/// q, Esc and Ctrl-C quit (raw mode turns Ctrl-C into a key); a resize redraws.
+/// Reads the terminal's input on its own thread (crossterm's read blocks);
+/// what a key does is `watch::view`'s.
 fn spawn_key_reader(tx: tokio::sync::mpsc::UnboundedSender<Key>, done: Arc<AtomicBool>) {
-    use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    use ratatui::crossterm::event::{self, Event, KeyEventKind};
     std::thread::spawn(move || {
         while !done.load(Ordering::Relaxed) {
             match event::poll(Duration::from_millis(200)) {
@@ -360,14 +373,8 @@ fn spawn_key_reader(tx: tokio::sync::mpsc::UnboundedSender<Key>, done: Arc<Atomi
                 Err(_) => return,
             }
             let key = match event::read() {
-                Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => match k.code {
-                    KeyCode::Char('q') | KeyCode::Esc => Some(Key::Quit),
-                    KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                        Some(Key::Quit)
-                    }
-                    _ => None,
-                },
-                Ok(Event::Resize(..)) => Some(Key::Redraw),
+                Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => view_key(k),
+                Ok(Event::Resize(..)) => Some(Key::Resize),
                 Ok(_) => None,
                 Err(_) => return,
             };
@@ -398,9 +405,9 @@ impl Screen {
         Ok(Screen { terminal })
     }
 
-    fn draw(&mut self, model: &Model, header: &render::Header) -> Result<(), Fatal> {
+    fn draw(&mut self, model: &Model, header: &render::Header, view: &View) -> Result<(), Fatal> {
         self.terminal
-            .draw(|f| render::draw(f, model, header))
+            .draw(|f| render::draw(f, model, header, view))
             .map(|_| ())
             .map_err(|e| Fatal::new(format!("drawing: {}", crate::error::io_reason(&e)), ""))
     }
@@ -410,6 +417,57 @@ impl Drop for Screen {
     fn drop(&mut self) {
         let _ = self.terminal.show_cursor();
         ratatui::restore();
+    }
+}
+
+/// The load-test view of the latest polls against this frame's nodes and sessions.
+fn load_view(load: &Load, snap: &Snapshot, model: &Model, settings: &Settings) -> LoadView {
+    LoadView::of(
+        &load.node_usage(),
+        &load.heartbeats(),
+        snap.nodes.as_deref(),
+        model.figures.sessions,
+        settings.targets.heartbeat_per_session,
+    )
+}
+
+/// The `d` key: every check of the registry on the current snapshot, as
+/// `diagnose` runs them (silenced checks included), pure.
+fn diagnose(snap: &Snapshot, settings: &Settings) -> Diagnosis {
+    let selection = Selection {
+        silenced: settings.silence.clone(),
+        ..Selection::default()
+    };
+    Diagnosis::of(&checks::run(snap, settings, &selection), snap.captured_at)
+}
+
+/// Applies a key to the view, running the checks for `d`; what is left for
+/// the loop: quit, redraw, or nothing.
+fn on_key(
+    key: Key,
+    view: &mut View,
+    model: &Model,
+    live: &Live,
+    base: &Snapshot,
+    settings: &Settings,
+) -> Action {
+    match view.key(key, model) {
+        Action::Diagnose => {
+            let snap = live.snapshot(base, settings, jiff::Timestamp::now());
+            view.diagnosis = Some(diagnose(&snap, settings));
+            Action::Redraw
+        }
+        other => other,
+    }
+}
+
+/// The next change of an optional signal; never, without one.
+async fn changed(
+    rx: &mut Option<tokio::sync::watch::Receiver<u64>>,
+) -> Result<(), tokio::sync::watch::error::RecvError> {
+    match rx {
+        Some(rx) => rx.changed().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -648,6 +706,18 @@ pub async fn run(
     if screen.is_some() {
         spawn_key_reader(keys_tx, keys_done.clone());
     }
+    // The load-test readings are shown only on the full screen.
+    let load = screen.is_some().then(|| {
+        Load::start(
+            sources.kube.clone(),
+            sources.loki.clone(),
+            &settings,
+            interval,
+        )
+    });
+    let mut load_changes = load.as_ref().map(Load::changes);
+    let mut view = View::default();
+    let mut keys_open = true;
     let stop = stop_requested();
     tokio::pin!(stop);
     // A sample every interval, whether or not a value changed: the clock,
@@ -666,11 +736,18 @@ pub async fn run(
                 let first = model.frames() == 0;
                 let update = model.observe(obs);
                 let news = first || update.changed || fresh_history;
+                let load_changed = load.as_ref().is_some_and(|l| {
+                    let now = load_view(l, &snap, &model, &settings);
+                    let changed = now != view.load;
+                    view.load = now;
+                    changed
+                });
                 if let Some(screen) = screen.as_mut() {
                     // Identical frames are not drawn: the clock shows seconds.
-                    let key = FrameKey::of(&model, news);
-                    if news || shown != Some(key) {
-                        screen.draw(&model, &header)?;
+                    // While paused the screen shows the frozen frame.
+                    let key = FrameKey::of(&model, news || load_changed);
+                    if (news || load_changed || shown != Some(key)) && !view.paused() {
+                        screen.draw(&model, &header, &view)?;
                         shown = Some(key);
                     }
                 } else if news {
@@ -703,14 +780,22 @@ pub async fn run(
                 break ("timeout", if until.is_some() { ExitStatus::Findings } else { ExitStatus::Ok });
             }
             _ = &mut stop => break ("interrupted", ExitStatus::Ok),
-            key = keys.recv(), if screen.is_some() => match key {
-                Some(Key::Quit) => break ("quit", ExitStatus::Ok),
-                Some(Key::Redraw) => {
-                    if let Some(screen) = screen.as_mut() {
-                        screen.draw(&model, &header)?;
+            // The load readings are read at the next tick too.
+            r = changed(&mut load_changes) => if r.is_err() {
+                load_changes = None;
+            },
+            // The reader ends only when the terminal cannot be read.
+            key = keys.recv(), if screen.is_some() && keys_open => match key {
+                None => keys_open = false,
+                Some(key) => match on_key(key, &mut view, &model, &live, &base, &settings) {
+                    Action::Quit => break ("quit", ExitStatus::Ok),
+                    Action::Nothing => {}
+                    _ => {
+                        if let Some(screen) = screen.as_mut() {
+                            screen.draw(&model, &header, &view)?;
+                        }
                     }
-                }
-                None => {}
+                },
             },
         }
     };

@@ -10,6 +10,7 @@
 
 pub mod figures;
 pub mod kinds;
+pub mod load;
 pub mod promql;
 pub mod quantity;
 pub mod snapshot;

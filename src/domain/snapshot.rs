@@ -636,6 +636,13 @@ pub struct NodeInfo {
     pub capacity_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
+    /// `status.allocatable.cpu` in cores: what `watch` measures node CPU use
+    /// against, as `kubectl top nodes` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocatable_cpu: Option<f64>,
+    /// `status.allocatable.memory` in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocatable_memory: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -320,6 +320,7 @@ pub struct HistoryOpen {
     pub before_window: bool,
 }
 
+#[derive(Clone)]
 pub struct Model {
     pub config: Config,
     pub sessions: Ring<Point>,

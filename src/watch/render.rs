@@ -3,6 +3,7 @@
 //! Colour never carries meaning alone: bands and outcomes are words too.
 
 use super::model::{Model, episode_line};
+use super::view::{Diagnosis, HELP, LoadView, View};
 use crate::checks::Outcome;
 use crate::domain::figures::is_running;
 use crate::report::status::Band;
@@ -14,7 +15,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Borders, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Table,
+    Axis, Block, Borders, Cell, Chart, Clear, Dataset, Gauge, GraphType, Paragraph, Row, Table,
+    Wrap,
 };
 
 /// What the screen says about where it reads from.
@@ -57,8 +59,10 @@ fn band_color(b: Option<Band>) -> Color {
     }
 }
 
-/// Draws one frame.
-pub fn draw(f: &mut Frame, m: &Model, h: &Header) {
+/// Draws one frame: the live model, or the frozen one while paused, with
+/// the help or diagnosis panel on top when open.
+pub fn draw(f: &mut Frame, live: &Model, h: &Header, view: &View) {
+    let (m, load) = view.shown(live);
     let banner = m.banner();
     let [top, body, status] = Layout::vertical([
         Constraint::Length(if banner.is_some() { 2 } else { 1 }),
@@ -66,29 +70,41 @@ pub fn draw(f: &mut Frame, m: &Model, h: &Header) {
         Constraint::Length(2),
     ])
     .areas(f.area());
-    draw_header(f, top, m, h, banner.as_deref());
+    draw_header(f, top, m, h, banner.as_deref(), view.paused());
     let [upper, lower] =
         Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
     let [chart, side] =
         Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(upper);
     draw_chart(f, chart, m, h);
-    draw_side(f, side, m, h);
+    draw_side(f, side, m, h, load);
     let [pods, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(lower);
-    draw_pods(f, pods, m, h);
+    draw_pods(f, pods, m, h, view);
     let [events, episodes] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
     draw_events(f, events, m, h);
     draw_episodes(f, episodes, m, h);
-    draw_status(f, status, m, h);
+    draw_status(f, status, m, h, view.paused());
+    if let Some(d) = &view.diagnosis {
+        draw_diagnosis(f, body, d, h);
+    } else if view.help {
+        draw_help(f, body);
+    }
 }
 
-fn draw_header(f: &mut Frame, area: Rect, m: &Model, h: &Header, banner: Option<&str>) {
+fn draw_header(
+    f: &mut Frame,
+    area: Rect,
+    m: &Model,
+    h: &Header,
+    banner: Option<&str>,
+    paused: bool,
+) {
     let at = m
         .last_at
         .map(|t| t.strftime("%H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "waiting for data".into());
-    let mut lines = vec![Line::from(vec![
+    let mut spans = vec![
         Span::styled(
             "kubectl spice watch",
             Style::default().add_modifier(Modifier::BOLD),
@@ -98,7 +114,14 @@ fn draw_header(f: &mut Frame, area: Rect, m: &Model, h: &Header, banner: Option<
             safe(&h.context),
             safe(&h.namespace)
         )),
-    ])];
+    ];
+    if paused {
+        spans.push(Span::styled(
+            "  PAUSED (p resumes; sources keep recording)",
+            style(h.color, Color::Yellow).add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ));
+    }
+    let mut lines = vec![Line::from(spans)];
     if let Some(b) = banner {
         lines.push(Line::from(Span::styled(
             format!("! {}", safe(b)),
@@ -171,7 +194,7 @@ fn draw_chart(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
     f.render_widget(chart, area);
 }
 
-fn draw_side(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+fn draw_side(f: &mut Frame, area: Rect, m: &Model, h: &Header, load: &LoadView) {
     let [gauge, text] = Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
     let fig = &m.figures;
     let band = fig.band;
@@ -201,7 +224,7 @@ fn draw_side(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
         gauge,
     );
     let opt = |v: Option<usize>| v.map_or("?".to_string(), |v| v.to_string());
-    let lines = vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled(
                 format!("sessions {}", fig.sessions.map_or("?".to_string(), num)),
@@ -232,17 +255,29 @@ fn draw_side(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
             hl("scaledobject"),
         )),
     ];
+    lines.extend(load_lines(load, h));
     f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Scaling ")),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Scaling and load "),
+        ),
         text,
     );
 }
 
-fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header, view: &View) {
     let now = m.last_at;
     let mut pods: Vec<_> = m.pods.values().collect();
     // Pods that are not running yet come first: they are the news.
     pods.sort_by_key(|p| (is_running(p), p.name.clone()));
+    // Borders and the header row take three lines; the rest are pod rows.
+    let fit = area.height.saturating_sub(3) as usize;
+    view.pod_rows.set(pods.len());
+    view.pod_rows_shown.set(fit);
+    let first = view.scroll.min(pods.len().saturating_sub(fit));
+    let total = pods.len();
+    let pods: Vec<_> = pods.into_iter().skip(first).take(fit).collect();
     let rows: Vec<Row> = pods
         .iter()
         .map(|p| {
@@ -302,7 +337,15 @@ fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
     .block(
         Block::default()
             .borders(Borders::ALL)
-            .title(format!(" Pods ({}) ", m.pods.len())),
+            .title(if total > pods.len() {
+                format!(
+                    " Pods ({total}, rows {}–{}, ↑↓ PgUp/PgDn scroll) ",
+                    first + 1,
+                    first + pods.len()
+                )
+            } else {
+                format!(" Pods ({total}) ")
+            }),
     );
     f.render_widget(table, area);
 }
@@ -375,7 +418,7 @@ fn draw_episodes(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
     );
 }
 
-fn draw_status(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
+fn draw_status(f: &mut Frame, area: Rect, m: &Model, h: &Header, paused: bool) {
     let bad: Vec<String> = m
         .findings
         .iter()
@@ -394,11 +437,197 @@ fn draw_status(f: &mut Frame, area: Rect, m: &Model, h: &Header) {
     let lines = vec![
         Line::from(Span::styled(text, style(h.color, c))),
         Line::from(Span::styled(
-            "q quit · changed rows are highlighted for one refresh · kubectl spice diagnose for details",
+            format!(
+                "q/Esc quit · ? help · p {} · d diagnose · ↑↓ PgUp/PgDn scroll pods · changed rows are highlighted for one refresh",
+                if paused { "resume" } else { "pause" }
+            ),
             Style::default().add_modifier(Modifier::DIM),
         )),
     ];
     f.render_widget(Paragraph::new(lines), area);
+}
+
+/// The load-test lines (runbook Test 3): node CPU and memory as `kubectl top
+/// nodes` would show them, and heartbeats per session against the target. A
+/// source without an answer is a gap line, never a blank.
+fn load_lines(load: &LoadView, h: &Header) -> Vec<Line<'static>> {
+    let gap = |what: &str, why: &str| {
+        Line::from(Span::styled(
+            format!("{what}: ? {}", safe(why)),
+            style(h.color, Color::Yellow),
+        ))
+    };
+    let mut lines = Vec::new();
+    match &load.nodes {
+        None => lines.push(Line::from("node CPU/memory: waiting for the metrics API")),
+        Some(Err(why)) => lines.push(gap("node CPU/memory", why)),
+        Some(Ok(n)) => {
+            let hot = |p: f64| {
+                if p >= 90.0 {
+                    style(h.color, Color::Red)
+                } else {
+                    Style::default()
+                }
+            };
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "node CPU avg {:.0}% max {:.0}% {}",
+                    n.cpu_avg,
+                    n.cpu_max,
+                    safe(short_node(&n.cpu_max_node))
+                ),
+                hot(n.cpu_max),
+            )));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "node memory avg {:.0}% max {:.0}% {}",
+                    n.memory_avg,
+                    n.memory_max,
+                    safe(short_node(&n.memory_max_node))
+                ),
+                hot(n.memory_max),
+            )));
+            if n.reporting < n.nodes {
+                lines.push(gap(
+                    "node metrics",
+                    &format!("{} of {} nodes reporting", n.reporting, n.nodes),
+                ));
+            }
+        }
+    }
+    match &load.heartbeats {
+        None => lines.push(Line::from("heartbeats: waiting for Loki")),
+        Some(Err(why)) => lines.push(gap("heartbeats", why)),
+        Some(Ok(hb)) => {
+            let text = match hb.per_session {
+                Some(per) => {
+                    // Within half to double the target, as loki.heartbeats judges.
+                    let ok = per >= hb.target / 2.0 && per <= hb.target * 2.0;
+                    format!(
+                        "heartbeats {:.2}/s per session (target {}/s) {}",
+                        per,
+                        num(hb.target),
+                        if ok { "ok" } else { "OFF TARGET" }
+                    )
+                }
+                None => format!(
+                    "heartbeats {:.2}/s in all (sessions unknown, target {}/s per session)",
+                    hb.per_second,
+                    num(hb.target)
+                ),
+            };
+            lines.push(Line::from(text));
+        }
+    }
+    lines
+}
+
+/// A node's name up to its first dot (`ip-10-0-45-112` of an EC2 name), so
+/// a load line fits the panel; the first label names the node uniquely in
+/// the usual cloud naming schemes.
+fn short_node(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}
+
+/// A rectangle of at most `w`×`h` in the middle of `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_help(f: &mut Frame, area: Rect) {
+    let mut lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("  {k:<14}"),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(
+        "  Changed rows are highlighted for one refresh. Node CPU/memory come from",
+    ));
+    lines.push(Line::from(
+        "  the metrics API (kubectl top nodes); heartbeats from Loki every 10 s.",
+    ));
+    let rect = centered(area, 84, lines.len() as u16 + 2);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Keys (? or Esc closes) "),
+        ),
+        rect,
+    );
+}
+
+/// The root cause of the current snapshot and its fix, as `diagnose` says it.
+fn draw_diagnosis(f: &mut Frame, area: Rect, d: &Diagnosis, h: &Header) {
+    let mut lines = Vec::new();
+    match &d.root {
+        Some(r) => {
+            lines.push(Line::from(Span::styled(
+                format!("ROOT CAUSE ✗ {}: {}", r.id, safe(&r.message)),
+                style(h.color, Color::Red).add_modifier(Modifier::BOLD),
+            )));
+            for e in &r.evidence {
+                lines.push(Line::from(format!("  {}", safe(e))));
+            }
+            if let Some(fix) = &r.fix {
+                lines.push(Line::from(format!("fix: {}", safe(fix))));
+            }
+            if let Some(c) = &r.command {
+                lines.push(Line::from(format!("look: {}", safe(c))));
+            }
+            if !r.blocks.is_empty() {
+                lines.push(Line::from(format!("blocks: {}", r.blocks.join(", "))));
+            }
+        }
+        None if d.warn == 0 && d.error == 0 => {
+            lines.push(Line::from(Span::styled(
+                "✓ no check fails: pod-per-session scaling is healthy",
+                style(h.color, Color::Green),
+            )));
+        }
+        None => {
+            lines.push(Line::from("no check fails"));
+            if let Some((id, message)) = &d.first_warn {
+                lines.push(Line::from(format!("! {id}: {}", safe(message))));
+            }
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(format!(
+        "{} fail · {} warn · {} could not look · checks of the KEDA operator log, alert rules and Loki need kubectl spice diagnose",
+        d.fail, d.warn, d.error
+    )));
+    let rect = centered(
+        area,
+        area.width.saturating_sub(8),
+        area.height.saturating_sub(4),
+    );
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default().borders(Borders::ALL).title(format!(
+                " Diagnose: snapshot of {} (d or Esc closes) ",
+                d.at.strftime("%H:%M:%S UTC")
+            )),
+        ),
+        rect,
+    );
 }
 
 #[cfg(test)]
@@ -447,13 +676,17 @@ mod tests {
 
     /// The characters of one 140×40 frame.
     fn screen(m: &Model, context: &str) -> String {
+        screen_with(m, context, &View::default())
+    }
+
+    fn screen_with(m: &Model, context: &str, view: &View) -> String {
         let mut term = Terminal::new(TestBackend::new(140, 40)).unwrap();
         let header = Header {
             context: context.into(),
             namespace: "default".into(),
             color: false,
         };
-        term.draw(|f| draw(f, m, &header)).unwrap();
+        term.draw(|f| draw(f, m, &header, view)).unwrap();
         term.backend()
             .buffer()
             .content()
@@ -498,6 +731,68 @@ mod tests {
         ] {
             assert!(screen.contains(shown), "{shown} in {screen}");
         }
+    }
+
+    #[test]
+    fn load_lines_and_panels_show_cluster_text_escaped() {
+        use crate::watch::view::{Diagnosis, NodeLoad, RootCause};
+        let m = model(&["game-a"], &["game-a"], "keda-hpa-x replicas 1/1");
+        let mut view = View::default();
+        view.load.nodes = Some(Ok(NodeLoad {
+            reporting: 3,
+            nodes: 3,
+            cpu_avg: 43.0,
+            cpu_max: 90.0,
+            cpu_max_node: "evil\u{1b}[2J.compute.internal".into(),
+            memory_avg: 30.0,
+            memory_max: 50.0,
+            memory_max_node: "ip-10-0-45-112.compute.internal".into(),
+        }));
+        view.load.heartbeats = Some(Err("Loki answered HTTP 502: \u{1b}]0;x\u{7}".into()));
+        let screen = screen_with(&m, "sim", &view);
+        assert!(
+            !screen.chars().any(crate::report::text::is_unsafe),
+            "{screen:?}"
+        );
+        assert!(
+            screen.contains("node CPU avg 43% max 90% evil\\u001b[2J"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("node memory avg 30% max 50% ip-10-0-45-112"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("heartbeats: ? Loki answered HTTP 502"),
+            "{screen}"
+        );
+
+        view.diagnosis = Some(Diagnosis {
+            at: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            root: Some(RootCause {
+                id: "keda.paused".into(),
+                message: "paused by \u{1b}[31mx".into(),
+                evidence: vec![],
+                fix: Some("kubectl annotate scaledobject x autoscaling.keda.sh/paused-".into()),
+                command: None,
+                blocks: vec!["keda.active".into()],
+            }),
+            fail: 1,
+            warn: 0,
+            error: 0,
+            first_warn: None,
+        });
+        let screen = screen_with(&m, "sim", &view);
+        assert!(
+            !screen.chars().any(crate::report::text::is_unsafe),
+            "{screen:?}"
+        );
+        assert!(
+            screen.contains("ROOT CAUSE ✗ keda.paused: paused by \\u001b[31mx"),
+            "{screen}"
+        );
+        assert!(screen.contains("fix: kubectl annotate"), "{screen}");
+        assert!(screen.contains("blocks: keda.active"), "{screen}");
     }
 
     #[test]

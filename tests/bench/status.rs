@@ -1,15 +1,27 @@
-//! Benchmarks against the cluster simulator with 50 ms of added latency per
-//! request (and a real Prometheus behind its service proxy):
+//! Benchmarks against the cluster simulator (and a real Prometheus behind
+//! its service proxy), per cluster size in [`SIZES`]:
 //!
-//! - `kubectl spice status` at 20 and 200 matching pods;
-//! - `kubectl spice diagnose` at 200 pods and 20 nodes;
+//! - `kubectl spice status` and `diagnose`, over HTTP/2 and against a
+//!   server that offers only HTTP/1.1;
+//! - `kubectl get` of the same lists (the real kubectl, one command after
+//!   another);
 //! - the runbook's own commands run one after another by hand (the real
 //!   kubectl for its kubectl lines, curl for its PromQL through the same
-//!   API-server proxy), on the same cluster.
+//!   API-server proxy).
 //!
-//! Prints wall time (median of 7 runs), API requests per run (from the
-//! simulator's log) and peak RSS of the plugin. Run with
-//! `cargo bench --bench status` (needs /usr/bin/time, Debian package `time`).
+//! Two network models: 50 ms added to every request (`latency`: the
+//! measure issue 13 set its targets in), and a 50 ms round trip with its
+//! handshakes (`rtt`: accepting a connection and the TLS handshake take one
+//! round trip each, every request one more), which is what a new process
+//! pays on a real link.
+//!
+//! Prints per row: wall time (median of 7 runs; the runbook by hand runs
+//! once and at 200 pods only, its log step alone takes one round trip per
+//! pod), waves
+//! (sequential request rounds, from the simulator's request timings),
+//! connections, API requests, bytes the server sent and peak RSS (largest
+//! process). Run with `cargo bench --bench status` (needs /usr/bin/time,
+//! Debian package `time`, and curl).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -18,41 +30,48 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::prom::{History, Prom};
-use support::scenario::Scenario;
-use support::sim::Sim;
+use support::sim::{Sim, waves};
+use support::sized;
 
 const RUNS: usize = 7;
-const LATENCY: Duration = Duration::from_millis(50);
+const DELAY: Duration = Duration::from_millis(50);
+/// The largest size the runbook by hand is run at.
+const RUNBOOK_UP_TO_PODS: usize = 200;
 
-/// The healthy scenario with `pods` game pods and `nodes` nodes.
-fn scenario(pods: usize, nodes: usize) -> Scenario {
-    let mut s = Scenario::load("healthy");
-    let is_game_pod = |o: &serde_json::Value| {
-        o["kind"] == "Pod" && o["metadata"]["labels"]["app"] == "spice-runner"
-    };
-    let pod = s
-        .objects
-        .iter()
-        .find(|o| is_game_pod(o))
-        .cloned()
-        .expect("a spice-runner pod");
-    let node = s.of_kind("Node").next().cloned().expect("a node");
-    s.objects.retain(|o| !is_game_pod(o));
-    let existing_nodes = s.of_kind("Node").count();
-    for i in 0..pods {
-        let mut p = pod.clone();
-        p["metadata"]["name"] = format!("spice-runner-7d9c8b5f4-b{i:04}").into();
-        p["metadata"]["uid"] = serde_json::Value::Null;
-        s.objects.push(p);
+/// A cluster size the benchmark measures. Add a row here for another size.
+struct Size {
+    pods: usize,
+    nodes: usize,
+}
+
+const SIZES: &[Size] = &[
+    Size {
+        pods: 200,
+        nodes: 20,
+    },
+    Size {
+        pods: 2_000,
+        nodes: 100,
+    },
+];
+
+/// How the simulator models the network.
+#[derive(Clone, Copy)]
+enum Net {
+    /// [`DELAY`] added to every request, nothing to connections.
+    Latency,
+    /// A round trip of [`DELAY`]: TCP and TLS handshakes one each, every
+    /// request one.
+    Rtt,
+}
+
+impl Net {
+    fn name(self) -> &'static str {
+        match self {
+            Net::Latency => "latency",
+            Net::Rtt => "rtt",
+        }
     }
-    for i in existing_nodes..nodes {
-        let mut n = node.clone();
-        n["metadata"]["name"] = format!("ip-10-0-200-{i}.us-west-2.compute.internal").into();
-        n["metadata"]["uid"] = serde_json::Value::Null;
-        s.objects.push(n);
-    }
-    s.meta.metrics.sessions = Some(pods as f64);
-    s
 }
 
 struct Bed {
@@ -62,12 +81,11 @@ struct Bed {
     kubeconfig: String,
 }
 
-fn bed(pods: usize, nodes: usize) -> Bed {
-    let scenario = scenario(pods, nodes);
+fn bed(size: &Size) -> Bed {
+    let scenario = sized::healthy(size.pods, size.nodes);
     let prom = Prom::start(&History::from_scenario(&scenario));
     let sim = Sim::start(scenario);
     sim.set_proxy_upstream("observability", "prometheus", "9090", &prom.url());
-    sim.set_latency(LATENCY);
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = sim
         .write_kubeconfig(dir.path())
@@ -82,7 +100,19 @@ fn bed(pods: usize, nodes: usize) -> Bed {
     }
 }
 
-/// Runs the plugin under `/usr/bin/time` and returns (exit code, stdout,
+impl Bed {
+    fn network(&self, net: Net, http1_only: bool) {
+        let (latency, rtt) = match net {
+            Net::Latency => (DELAY, Duration::ZERO),
+            Net::Rtt => (Duration::ZERO, DELAY),
+        };
+        self.sim.set_latency(latency);
+        self.sim.set_rtt(rtt);
+        self.sim.set_http1_only(http1_only);
+    }
+}
+
+/// Runs a program under `/usr/bin/time` and returns (exit code, stdout,
 /// stderr, peak RSS in KiB). The RSS must come from a small parent: a child
 /// forked from this process (which holds the simulator and all its objects)
 /// would report our own pages as its peak.
@@ -110,92 +140,153 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// One row of the table.
 struct Measured {
-    median: Duration,
+    wall: Duration,
+    runs: usize,
+    waves: usize,
+    connections: usize,
     requests: usize,
+    bytes: u64,
+    peak_rss_kib: i64,
 }
 
-fn plugin(b: &Bed, bin: &str, label: &str, args: &[&str], pods: usize) -> Measured {
+impl Measured {
+    fn print(&self, what: &str, size: &Size, net: Net) {
+        let runs = match self.runs {
+            RUNS => String::new(),
+            1 => " (1 run)".into(),
+            n => format!(" ({n} runs)"),
+        };
+        println!(
+            "| {what}{runs} | {} / {} | {} | {} ms | {} | {} | {} | {:.1} KiB | {:.1} MiB |",
+            size.pods,
+            size.nodes,
+            net.name(),
+            self.wall.as_millis(),
+            self.waves,
+            self.connections,
+            self.requests,
+            self.bytes as f64 / 1024.0,
+            self.peak_rss_kib as f64 / 1024.0,
+        );
+    }
+}
+
+/// Runs `one` `runs` times on a fresh counter each time; the counts are
+/// the last run's (they do not vary between runs), the wall time the median.
+fn measure(b: &Bed, runs: usize, mut one: impl FnMut() -> i64) -> Measured {
+    let mut times = Vec::new();
+    let mut peak_rss_kib = 0;
+    for _ in 0..runs {
+        b.sim.reset_wire();
+        let start = Instant::now();
+        peak_rss_kib = peak_rss_kib.max(one());
+        times.push(start.elapsed());
+    }
+    let exchanges = b.sim.exchanges();
+    Measured {
+        wall: median(times),
+        runs,
+        waves: waves(&exchanges),
+        connections: b.sim.connections().len(),
+        requests: exchanges.len(),
+        bytes: b.sim.bytes_out(),
+        peak_rss_kib,
+    }
+}
+
+fn plugin(b: &Bed, bin: &str, args: &[&str], pods: usize) -> Measured {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["-o", "json", "--kubeconfig", &b.kubeconfig]);
-    let mut times = Vec::new();
-    let mut requests = Vec::new();
-    let mut peak_rss = 0i64;
-    for _ in 0..RUNS {
-        b.sim.reset_requests();
-        let start = Instant::now();
+    measure(b, RUNS, || {
         let (code, stdout, stderr, rss) = run_measured(bin, &all, b.dir.path());
-        times.push(start.elapsed());
         assert!(
             code == 0 || code == 1,
             "{}",
             String::from_utf8_lossy(&stderr)
         );
-        peak_rss = peak_rss.max(rss);
         let json: serde_json::Value = serde_json::from_slice(&stdout).expect("json");
         if args[0] == "status" {
             assert_eq!(json["pods"]["total"], pods, "every pod was read");
         }
-        requests.push(b.sim.requests().len());
+        rss
+    })
+}
+
+fn kubectl_bin() -> &'static str {
+    if Path::new("/usr/bin/kubectl").exists() {
+        "/usr/bin/kubectl"
+    } else {
+        "kubectl"
     }
-    let med = median(times.clone());
-    println!(
-        "{label:<34} wall median {:>4} ms (min {}, max {}, {RUNS} runs) · {} API requests · ≈{:.1} round trips · peak RSS {:.1} MiB",
-        med.as_millis(),
-        times.iter().min().expect("runs").as_millis(),
-        times.iter().max().expect("runs").as_millis(),
-        requests[0],
-        med.as_secs_f64() / LATENCY.as_secs_f64(),
-        peak_rss as f64 / 1024.0,
-    );
-    Measured {
-        median: med,
-        requests: requests[0],
-    }
+}
+
+/// Runs kubectl `args` against the bed; returns its peak RSS in KiB.
+fn kubectl(b: &Bed, args: &[&str]) -> i64 {
+    let mut all = args.to_vec();
+    all.extend(["--kubeconfig", &b.kubeconfig]);
+    run_measured(kubectl_bin(), &all, b.dir.path()).3
+}
+
+/// `kubectl get` of the lists `status` reads, one command after another, as
+/// JSON (so every object is decoded, as the plugin does).
+fn kubectl_get(b: &Bed) -> Measured {
+    let commands: [&[&str]; 4] = [
+        &[
+            "get",
+            "pods",
+            "-l",
+            "app=spice-runner",
+            "-n",
+            "default",
+            "-o",
+            "json",
+        ],
+        &["get", "nodes", "-o", "json"],
+        &[
+            "get",
+            "hpa,events,deployments,scaledobjects.keda.sh",
+            "-n",
+            "default",
+            "-o",
+            "json",
+        ],
+        &["get", "pods", "-n", "keda", "-o", "json"],
+    ];
+    measure(b, RUNS, || {
+        commands.iter().map(|c| kubectl(b, c)).max().unwrap_or(-1)
+    })
 }
 
 /// The runbook's own checks, by hand, one after another: its kubectl lines
 /// with the real kubectl, its PromQL with curl through the API-server proxy.
 fn runbook_by_hand(b: &Bed) -> Measured {
-    let kubectl = if Path::new("/usr/bin/kubectl").exists() {
-        "/usr/bin/kubectl"
-    } else {
-        "kubectl"
-    };
     let ca = b.dir.path().join("ca.pem");
     std::fs::write(&ca, b.sim.ca_pem()).expect("ca");
-    let kube = |args: &[&str]| {
-        let out = Command::new(kubectl)
-            .args(args)
-            .args(["--kubeconfig", &b.kubeconfig])
-            .env("HOME", b.dir.path())
-            .env("KUBECACHEDIR", b.dir.path().join("cache"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("kubectl");
-        let _ = out;
-    };
+    let url = format!(
+        "{}/api/v1/namespaces/observability/services/prometheus:9090/proxy/api/v1/query",
+        b.sim.url()
+    );
+    let auth = format!("Authorization: Bearer {}", b.sim.token());
     let promql = |q: &str| {
-        let url = format!(
-            "{}/api/v1/namespaces/observability/services/prometheus:9090/proxy/api/v1/query",
-            b.sim.url()
-        );
-        let status = Command::new("curl")
-            .args([
-                "-sS",
-                "-o",
-                "/dev/null",
-                "--cacert",
-                ca.to_str().expect("ca"),
-                "-G",
-                &url,
-            ])
-            .args(["--data-urlencode", &format!("query={q}")])
-            .args(["-H", &format!("Authorization: Bearer {}", b.sim.token())])
-            .status()
-            .expect("curl");
-        assert!(status.success());
+        let query = format!("query={q}");
+        let args = [
+            "-sS",
+            "-o",
+            "/dev/null",
+            "--cacert",
+            ca.to_str().expect("ca"),
+            "-G",
+            &url,
+            "--data-urlencode",
+            &query,
+            "-H",
+            &auth,
+        ];
+        let (code, _, stderr, rss) = run_measured("curl", &args, b.dir.path());
+        assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stderr));
+        rss
     };
     let queries = [
         r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[1m]))"#,
@@ -206,97 +297,47 @@ fn runbook_by_hand(b: &Bed) -> Measured {
         r#"sum(kube_pod_status_phase{pod=~"spice-runner-.*", phase="Pending"})"#,
         r#"nginx_http_requests_total{service="spice-runner-nginx"}"#,
     ];
-    let steps: Vec<(&str, Vec<&str>)> = vec![
-        (
-            "get pods",
-            vec!["get", "pods", "-l", "app=spice-runner", "-n", "default"],
-        ),
-        (
-            "get scaledobject",
-            vec!["get", "scaledobject", "spice-runner-keda", "-n", "default"],
-        ),
-        ("get hpa", vec!["get", "hpa", "-n", "default"]),
-        ("get nodes", vec!["get", "nodes"]),
-        (
-            "operator logs",
-            vec![
-                "logs",
-                "-n",
-                "keda",
-                "-l",
-                "app.kubernetes.io/name=keda-operator",
-                "--tail",
-                "200",
-            ],
-        ),
-        (
-            "events",
-            vec!["get", "events", "-n", "default", "--sort-by=.lastTimestamp"],
-        ),
-        (
-            "alloy logs of every pod",
-            vec![
-                "logs",
-                "-l",
-                "app=spice-runner",
-                "-n",
-                "default",
-                "-c",
-                "alloy",
-                "--tail",
-                "20",
-            ],
-        ),
-        (
-            "describe scaledobject",
-            vec![
-                "describe",
-                "scaledobject",
-                "spice-runner-keda",
-                "-n",
-                "default",
-            ],
-        ),
+    let steps: [&[&str]; 8] = [
+        &["get", "pods", "-l", "app=spice-runner", "-n", "default"],
+        &["get", "scaledobject", "spice-runner-keda", "-n", "default"],
+        &["get", "hpa", "-n", "default"],
+        &["get", "nodes"],
+        &[
+            "logs",
+            "-n",
+            "keda",
+            "-l",
+            "app.kubernetes.io/name=keda-operator",
+            "--tail",
+            "200",
+        ],
+        &["get", "events", "-n", "default", "--sort-by=.lastTimestamp"],
+        // The Alloy sidecar's logs of every game pod: kubectl reads them one
+        // pod after another.
+        &[
+            "logs",
+            "-l",
+            "app=spice-runner",
+            "-n",
+            "default",
+            "-c",
+            "alloy",
+            "--tail",
+            "20",
+        ],
+        &[
+            "describe",
+            "scaledobject",
+            "spice-runner-keda",
+            "-n",
+            "default",
+        ],
     ];
-    let mut times = Vec::new();
-    let mut per_step: Vec<Vec<Duration>> = vec![Vec::new(); steps.len() + 1];
-    let mut requests = 0;
-    for _ in 0..RUNS {
-        b.sim.reset_requests();
-        let start = Instant::now();
-        for (i, (_, args)) in steps.iter().enumerate() {
-            let t = Instant::now();
-            kube(args);
-            per_step[i].push(t.elapsed());
-        }
-        let t = Instant::now();
-        for q in queries {
-            promql(q);
-        }
-        per_step[steps.len()].push(t.elapsed());
-        times.push(start.elapsed());
-        requests = b.sim.requests().len();
-    }
-    let med = median(times.clone());
-    println!(
-        "{:<34} wall median {:>4} ms (min {}, max {}, {RUNS} runs) · {requests} API requests",
-        "runbook by hand (kubectl + curl)",
-        med.as_millis(),
-        times.iter().min().expect("runs").as_millis(),
-        times.iter().max().expect("runs").as_millis(),
-    );
-    let names: Vec<&str> = steps
-        .iter()
-        .map(|(n, _)| *n)
-        .chain(["7 PromQL queries (curl)"])
-        .collect();
-    for (name, t) in names.iter().zip(per_step) {
-        println!("    {name:<30} median {:>5} ms", median(t).as_millis());
-    }
-    Measured {
-        median: med,
-        requests,
-    }
+    measure(b, 1, || {
+        let kube = steps.iter().map(|s| kubectl(b, s)).max().unwrap_or(-1);
+        let curl = queries.iter().map(|q| promql(q)).max().unwrap_or(-1);
+        kube.max(curl)
+    })
 }
 
 fn main() {
@@ -307,37 +348,44 @@ fn main() {
         "debug"
     };
     println!(
-        "binary: {bin} ({profile}), latency {} ms per request",
-        LATENCY.as_millis()
-    );
-    let small = bed(20, 3);
-    let s20 = plugin(&small, bin, "status  (20 pods, 3 nodes)", &["status"], 20);
-    let d20 = plugin(
-        &small,
-        bin,
-        "diagnose (20 pods, 3 nodes)",
-        &["diagnose"],
-        20,
-    );
-    drop(small);
-    let big = bed(200, 20);
-    let s200 = plugin(&big, bin, "status  (200 pods, 20 nodes)", &["status"], 200);
-    let d200 = plugin(
-        &big,
-        bin,
-        "diagnose (200 pods, 20 nodes)",
-        &["diagnose"],
-        200,
-    );
-    let by_hand = runbook_by_hand(&big);
-    println!(
-        "requests independent of pod count: status {} → {}, diagnose {} → {}",
-        s20.requests, s200.requests, d20.requests, d200.requests
+        "binary: {bin} ({profile}); network: {} ms per request (latency) or per round trip with handshakes (rtt)",
+        DELAY.as_millis()
     );
     println!(
-        "diagnose is {:.1}× faster than the runbook by hand",
-        by_hand.median.as_secs_f64() / d200.median.as_secs_f64()
+        "| what | pods / nodes | network | wall time | waves | connections | requests | bytes sent | peak RSS |"
     );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for size in SIZES {
+        let b = bed(size);
+        for net in [Net::Latency, Net::Rtt] {
+            b.network(net, false);
+            plugin(&b, bin, &["status"], size.pods).print("`status`", size, net);
+            plugin(&b, bin, &["diagnose"], size.pods).print("`diagnose`", size, net);
+        }
+        b.network(Net::Rtt, true);
+        plugin(&b, bin, &["status"], size.pods).print(
+            "`status`, HTTP/1.1-only server",
+            size,
+            Net::Rtt,
+        );
+        plugin(&b, bin, &["diagnose"], size.pods).print(
+            "`diagnose`, HTTP/1.1-only server",
+            size,
+            Net::Rtt,
+        );
+        b.network(Net::Rtt, false);
+        kubectl_get(&b).print(
+            "`kubectl get` of the same lists (4 commands)",
+            size,
+            Net::Rtt,
+        );
+        // By hand, the Alloy log step alone costs a round trip per pod (43 s
+        // at 200 pods); at larger sizes it would hold the benchmark for many
+        // minutes to show the same line grown tenfold.
+        if size.pods <= RUNBOOK_UP_TO_PODS {
+            runbook_by_hand(&b).print("the runbook by hand (kubectl + curl)", size, Net::Rtt);
+        }
+    }
     if let Ok(meta) = std::fs::metadata(bin) {
         println!(
             "binary size: {:.1} MiB",

@@ -147,7 +147,7 @@ fn durations_out_of_range_are_usage_errors_not_panics() {
 
 /// Writes an executable shell script and a kubeconfig whose user runs it as
 /// an exec credential plugin against the simulator.
-fn exec_kubeconfig(c: &Cluster, script: &str) -> PathBuf {
+pub(crate) fn exec_kubeconfig(c: &Cluster, script: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let plugin = c.dir.path().join("credential-plugin.sh");
     std::fs::write(&plugin, format!("#!/bin/sh\n{script}\n")).unwrap();

@@ -23,3 +23,5 @@ mod sim;
 mod status;
 mod version;
 mod watch;
+mod watch_view;
+mod wire;

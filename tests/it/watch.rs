@@ -4,6 +4,7 @@
 use crate::support::prom::History;
 use crate::support::sim::rel_time;
 use crate::support::spice::{BIN, Cluster};
+use crate::support::tmux::Tmux;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// A game pod as the API server shows it: Pending (not yet started), or
 /// Running and Ready with its container started.
-fn game_pod(name: &str, created: &str, running: bool) -> Value {
+pub(crate) fn game_pod(name: &str, created: &str, running: bool) -> Value {
     let mut status = json!({
         "phase": "Pending",
         "conditions": [
@@ -450,74 +451,17 @@ fn soak_ten_minutes_rss_stays_bounded() {
     );
 }
 
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "w"]).stdout).into_owned()
-    }
-
-    /// Waits (bounded) until the screen shows every one of `want`.
-    fn wait_for(&self, want: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if want.iter().all(|w| screen.contains(w)) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("the screen never showed {want:?}:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
 /// Starts `kubectl-spice watch ARGS` in a tmux pane of 160×48 on its own socket.
 fn watch_in_tmux(c: &Cluster, socket: &str, args: &str) -> Tmux {
-    let tmux = Tmux {
-        socket: format!("{socket}-{}", std::process::id()),
-    };
     let home = c.dir.path().display().to_string();
-    let command = format!(
-        "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
-         {BIN} watch {args} --kubeconfig {}; echo EXIT=$?; sleep 60",
-        c.kubeconfig.display()
-    );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "w",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        &command,
-    ]);
-    assert!(
-        out.status.success(),
-        "tmux: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    tmux
+    Tmux::start(
+        socket,
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
+             {BIN} watch {args} --kubeconfig {}; echo EXIT=$?; sleep 60",
+            c.kubeconfig.display()
+        ),
+    )
 }
 
 #[test]
@@ -1029,5 +973,6 @@ fn a_slow_history_never_holds_the_first_frame_longer_than_its_timeout() {
     let note = first["historyNote"]
         .as_str()
         .unwrap_or_else(|| panic!("{first}"));
-    assert!(note.contains("no answer within 2s"), "{note}");
+    // The client's own timeout or the history read's, whichever fires first.
+    assert!(note.contains("within 2s"), "{note}");
 }

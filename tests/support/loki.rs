@@ -37,6 +37,8 @@ pub struct LokiConfig {
     /// Multi-tenant: a request whose `X-Scope-OrgID` is not this tenant is
     /// answered HTTP 401 `no org id`.
     tenant: Option<String>,
+    /// Answer every request this much later (a slow Loki).
+    delay: Option<Duration>,
 }
 
 impl LokiConfig {
@@ -74,6 +76,12 @@ impl LokiConfig {
     /// another tenant sees no streams, modelled here the same way.
     pub fn tenant(mut self, tenant: &str) -> LokiConfig {
         self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Every answer comes this much later: a Loki too slow for the view.
+    pub fn delay(mut self, by: Duration) -> LokiConfig {
+        self.delay = Some(by);
         self
     }
 
@@ -210,6 +218,10 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
         .iter()
         .find(|(k, _)| k == "query")
         .map(|(_, v)| v.clone());
+    let delay = shared.lock().unwrap().config.delay;
+    if let Some(d) = delay {
+        std::thread::sleep(d);
+    }
     let (code, content_type, body) = {
         let mut s = shared.lock().unwrap();
         s.seen.push(match &logql {

@@ -198,6 +198,39 @@ impl Scenario {
     }
 
     /// Objects of one kind, in file order.
+    /// The healthy scenario scaled to `pods` running game pods (copies of
+    /// its first) on `nodes` nodes (copies of its first node), with as many
+    /// sessions as pods: a steady, green cluster of any size for benchmarks.
+    pub fn healthy_scaled(pods: usize, nodes: usize) -> Scenario {
+        let mut s = Scenario::load("healthy");
+        let is_game_pod =
+            |o: &Value| o["kind"] == "Pod" && o["metadata"]["labels"]["app"] == "spice-runner";
+        let pod = s
+            .objects
+            .iter()
+            .find(|o| is_game_pod(o))
+            .cloned()
+            .expect("a spice-runner pod");
+        let node = s.of_kind("Node").next().cloned().expect("a node");
+        s.objects.retain(|o| !is_game_pod(o));
+        let existing_nodes = s.of_kind("Node").count();
+        for i in 0..pods {
+            let mut p = pod.clone();
+            p["metadata"]["name"] = format!("spice-runner-7d9c8b5f4-b{i:04}").into();
+            p["metadata"]["uid"] = Value::Null;
+            s.objects.push(p);
+        }
+        for i in existing_nodes..nodes {
+            let mut n = node.clone();
+            n["metadata"]["name"] =
+                format!("ip-10-0-{}-{}.us-west-2.compute.internal", i / 250, i % 250).into();
+            n["metadata"]["uid"] = Value::Null;
+            s.objects.push(n);
+        }
+        s.meta.metrics.sessions = Some(pods as f64);
+        s
+    }
+
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
         self.objects.iter().filter(move |o| o["kind"] == kind)
     }

@@ -1,7 +1,8 @@
 //! The cluster simulator: a stand-in kube-apiserver for the integration tests
 //! and the benchmarks.
 //!
-//! It speaks the real REST/JSON protocol over HTTPS with a bearer token, so
+//! It speaks the real REST/JSON protocol over HTTPS (HTTP/2 or HTTP/1.1, see
+//! `wire.rs`) with a bearer token, so
 //! the real `kubectl` and kube-rs both work against it: legacy discovery
 //! (`/api`, `/apis`, resource lists; KEDA and Karpenter only when the scenario
 //! installs them), list / get with label and field selectors, watch (with
@@ -26,6 +27,7 @@ mod status;
 mod store;
 mod time;
 mod tls;
+mod wire;
 
 #[allow(unused_imports)] // Used by some test binaries and benchmarks, not all.
 pub use client::RawResponse;
@@ -33,13 +35,15 @@ pub use client::RawResponse;
 pub use controller::{Controller, Timings};
 #[allow(unused_imports)]
 pub use time::{rel_time, resolve_times, rfc3339};
+#[allow(unused_imports)]
+pub use wire::{Exchange, waves};
 
 use super::scenario::{Forbidden, Scenario};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -57,8 +61,15 @@ pub struct Fault {
     pub status: Option<u16>,
     /// Delay the answer by this much (on top of [`Sim::set_latency`]).
     pub latency: Option<Duration>,
-    /// Drop the connection without answering.
+    /// Leave this request unanswered: over HTTP/1.1 the connection drops,
+    /// over HTTP/2 the request's stream is reset (the others go on).
     pub close: bool,
+    /// Drop the whole connection (every request on it, over HTTP/2 too).
+    pub drop_connection: bool,
+    /// Answer, but shut the connection down gracefully: an HTTP/2 GOAWAY
+    /// (what kube-apiserver's `--goaway-chance` sends), so the requests in
+    /// flight finish and later ones need a new connection.
+    pub goaway: bool,
     /// Answer with this code, content type and body verbatim: what a broken
     /// proxy in front of an API server sends (HTML, truncated JSON).
     pub raw: Option<(u16, &'static str, String)>,
@@ -121,6 +132,7 @@ struct Shared {
     control: Mutex<Control>,
     shutdown: watch::Receiver<bool>,
     proxy_client: Client<HttpConnector, Full<Bytes>>,
+    wire: wire::Wire,
 }
 
 impl Shared {
@@ -194,6 +206,7 @@ impl Sim {
             control: Mutex::new(control),
             shutdown: shutdown_rx.clone(),
             proxy_client: Client::builder(TokioExecutor::new()).build_http(),
+            wire: wire::Wire::default(),
         });
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -202,12 +215,15 @@ impl Sim {
             .enable_all()
             .build()
             .expect("simulator runtime");
-        let acceptor = tokio_rustls::TlsAcceptor::from(pki.server.clone());
+        let acceptors = wire::Acceptors {
+            both: tokio_rustls::TlsAcceptor::from(pki.server.clone()),
+            http1: tokio_rustls::TlsAcceptor::from(pki.server_http1.clone()),
+        };
         let serving = shared.clone();
         let thread = std::thread::Builder::new()
             .name("cluster-sim".into())
             .spawn(move || {
-                runtime.block_on(serve(listener, acceptor, serving, shutdown_rx));
+                runtime.block_on(wire::serve(listener, acceptors, serving, shutdown_rx));
                 runtime.shutdown_timeout(Duration::from_secs(1));
             })
             .expect("simulator thread");
@@ -366,38 +382,6 @@ impl Drop for Sim {
         let _ = self.shutdown.send(true);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
-        }
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else { continue };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let shared = shared.clone();
-                let mut stop = shutdown.clone();
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    let service = hyper::service::service_fn(move |req| server::handle(shared.clone(), req));
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .serve_connection(TokioIo::new(tls), service);
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = stop.changed() => {}
-                    }
-                });
-            }
-            _ = shutdown.changed() => break,
         }
     }
 }

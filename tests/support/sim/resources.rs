@@ -154,6 +154,13 @@ pub static RESOURCES: &[ResDef] = &[
         addon: Some("karpenter-v1beta1"), subs: &[("status", "NodePool", STATUS_VERBS)], fields: &[]),
     res!("karpenter.sh", "v1beta1", "nodeclaims", "nodeclaim", "NodeClaim", false, short: &[], cat: &["karpenter"],
         addon: Some("karpenter-v1beta1"), subs: &[("status", "NodeClaim", STATUS_VERBS)], fields: &[]),
+    // The resource metrics API as metrics-server v0.7 serves it through the
+    // aggregation layer (NodeMetrics: k8s.io/metrics
+    // pkg/apis/metrics/v1beta1/types.go, Kubernetes v1.33: metadata,
+    // timestamp, window, usage{cpu, memory}). Off unless a test installs
+    // "metrics-server": then a real server answers 404 for the group.
+    res!("metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", false, short: &[], cat: &[],
+        addon: Some("metrics-server"), subs: NO_SUBS, fields: &[]),
 ];
 
 impl ResDef {

@@ -77,8 +77,77 @@ pub fn status_response(status: &Status) -> Response<Body> {
     resp
 }
 
-/// Entry point for every request.
-pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
+/// Entry point for every request: records it, waits out the modelled
+/// network, and gzips a large answer when the client accepts gzip.
+pub async fn handle(
+    shared: Arc<Shared>,
+    conn: Arc<super::wire::ConnControl>,
+    req: Request<Incoming>,
+) -> Reply {
+    let line = format!(
+        "{} {}",
+        req.method(),
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    let index = shared.wire.started(line);
+    let accept_encoding = req
+        .headers()
+        .get(hyper::header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // One round trip: the request travels to the server and the answer back.
+    let rtt = shared.wire.rtt();
+    if !rtt.is_zero() {
+        tokio::time::sleep(rtt).await;
+    }
+    let reply = answer(shared.clone(), &conn, req).await;
+    let Ok(resp) = reply else {
+        return reply;
+    };
+    let (resp, encoding) = encode(resp, accept_encoding.as_deref()).await;
+    shared.wire.answered(index, encoding);
+    Ok(resp)
+}
+
+/// The response gzipped when kube-apiserver would gzip it: a whole body
+/// (never a stream such as a watch or a followed log) over the threshold.
+async fn encode(
+    resp: Response<Body>,
+    accept_encoding: Option<&str>,
+) -> (Response<Body>, Option<String>) {
+    use hyper::body::Body as _;
+    let whole = resp.body().size_hint().exact().is_some();
+    if !whole || accept_encoding.is_none() {
+        return (resp, None);
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    match super::wire::gzip_if_accepted(accept_encoding, &bytes) {
+        Some(gz) => {
+            parts.headers.insert(
+                hyper::header::CONTENT_ENCODING,
+                HeaderValue::from_static("gzip"),
+            );
+            parts.headers.append(
+                hyper::header::VARY,
+                HeaderValue::from_static("Accept-Encoding"),
+            );
+            parts.headers.remove(hyper::header::CONTENT_LENGTH);
+            (Response::from_parts(parts, full(gz)), Some("gzip".into()))
+        }
+        None => (Response::from_parts(parts, full(bytes)), None),
+    }
+}
+
+/// The answer to one request, faults first.
+async fn answer(
+    shared: Arc<Shared>,
+    conn: &super::wire::ConnControl,
+    req: Request<Incoming>,
+) -> Reply {
     let path_and_query = req
         .uri()
         .path_and_query()
@@ -102,6 +171,18 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
         tokio::time::sleep(delay).await;
     }
     if let Some(fault) = &fault {
+        if fault.drop_connection {
+            // The whole connection goes, as when a server restarts or a load
+            // balancer cuts it: every request on it is left unanswered.
+            conn.drop.notify_one();
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "injected connection drop",
+            ));
+        }
+        if fault.goaway {
+            conn.goaway.notify_one();
+        }
         if fault.close {
             // hyper drops the connection without answering when the service fails.
             return Err(io::Error::new(

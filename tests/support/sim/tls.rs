@@ -13,7 +13,12 @@ use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
 pub struct Pki {
     pub ca_pem: String,
     pub ca_der: Vec<u8>,
+    /// Offers `h2` and `http/1.1` in ALPN, as kube-apiserver does (Go's
+    /// net/http server with HTTP/2 enabled).
     pub server: Arc<ServerConfig>,
+    /// Offers only `http/1.1`: a server (or a proxy in front of it) without
+    /// HTTP/2, so clients must fall back.
+    pub server_http1: Arc<ServerConfig>,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -55,11 +60,14 @@ impl Pki {
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .expect("server config");
-        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let mut server_http1 = server.clone();
+        server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        server_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
         Pki {
             ca_pem: ca.pem(),
             ca_der: ca.der().to_vec(),
             server: Arc::new(server),
+            server_http1: Arc::new(server_http1),
         }
     }
 }

@@ -1,0 +1,385 @@
+//! The transport end to end (issue 13): the real binary against the
+//! simulator serving HTTP/2 (or HTTP/1.1 only), counted per connection.
+
+use crate::support::sim::{Exchange, Fault, waves};
+use crate::support::sized;
+use crate::support::spice::Cluster;
+use serde_json::Value;
+use std::time::Duration;
+
+/// `status -o json` without what differs between two runs a moment apart.
+fn stable(mut j: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.retain(|k, _| !matches!(k.as_str(), "capturedAt" | "age" | "ageSeconds"));
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut j);
+    j
+}
+
+/// One line per request: start and answer in ms from the first start.
+fn timeline(exchanges: &[Exchange]) -> String {
+    let Some(t0) = exchanges.iter().map(|e| e.started).min() else {
+        return String::new();
+    };
+    let ms = |t: std::time::Instant| t.duration_since(t0).as_millis();
+    exchanges
+        .iter()
+        .map(|e| {
+            let end = e.answered.map_or("-".to_string(), |a| ms(a).to_string());
+            let line: String = e.line.chars().take(100).collect();
+            format!("{:>6} {end:>6} {line}\n", ms(e.started))
+        })
+        .collect()
+}
+
+#[test]
+fn status_diagnose_and_snapshot_each_use_one_http2_connection() {
+    let c = Cluster::start("healthy");
+    let saved = c.dir.path().join("snap.json");
+    let saved = saved.to_str().expect("utf-8 path");
+    for args in [
+        &["status", "-o", "json"][..],
+        &["diagnose", "-o", "json"],
+        &["snapshot", "-o", saved],
+    ] {
+        c.sim.reset_wire();
+        let run = c.spice(args);
+        assert!(run.code <= 1, "{args:?}: {}", run.stderr);
+        assert_eq!(c.sim.connections(), ["h2"], "{args:?}");
+        let requests = c.sim.requests();
+        // Every API read and every proxied Prometheus query rode on it.
+        assert!(requests.len() >= 10, "{args:?}: {requests:?}");
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.contains("/services/prometheus:9090/proxy/")),
+            "{args:?}: {requests:?}"
+        );
+    }
+}
+
+#[test]
+fn a_watch_runs_its_reads_and_streams_over_one_connection() {
+    let c = Cluster::start("healthy");
+    c.sim.reset_wire();
+    let run = c.spice(&["watch", "--until", "idle", "--timeout", "2s"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let requests = c.sim.requests();
+    assert!(
+        requests.iter().any(|r| r.contains("watch=true")),
+        "{requests:?}"
+    );
+    assert_eq!(c.sim.connections(), ["h2"], "{requests:?}");
+}
+
+#[test]
+fn a_modelled_round_trip_costs_two_handshakes_then_one_round_of_reads() {
+    let c = Cluster::start("healthy");
+    let rtt = Duration::from_millis(200);
+    c.sim.set_rtt(rtt);
+    c.sim.reset_wire();
+    let run = c.spice(&["status", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // TCP, then TLS, then every read at once on the one connection.
+    assert!(run.elapsed >= rtt * 3, "{:?}", run.elapsed);
+    let exchanges = c.sim.exchanges();
+    assert_eq!(waves(&exchanges), 1, "\n{}", timeline(&exchanges));
+    assert_eq!(c.sim.connections(), ["h2"]);
+}
+
+#[test]
+fn an_http1_only_server_gives_the_same_status() {
+    let c = Cluster::start("healthy");
+    let over_h2 = c.spice(&["status", "-o", "json"]);
+    assert_eq!(over_h2.code, 0, "{}", over_h2.stderr);
+    c.sim.set_http1_only(true);
+    c.sim.reset_wire();
+    let over_h1 = c.spice(&["status", "-o", "json"]);
+    assert_eq!(over_h1.code, 0, "{}", over_h1.stderr);
+    assert_eq!(stable(over_h1.json()), stable(over_h2.json()));
+    let connections = c.sim.connections();
+    assert!(
+        !connections.is_empty() && connections.iter().all(|p| p == "http/1.1"),
+        "{connections:?}"
+    );
+}
+
+#[test]
+fn a_large_list_comes_gzipped_and_is_read_whole() {
+    // 600 game pods make a pod list well over the API server's 128 KiB gzip
+    // threshold; the small reads stay uncompressed, as a real server does.
+    // (No Prometheus: its history of 600 pods takes long to load, and the
+    // proxied reads are not what this test is about.)
+    let c = Cluster::with(sized::healthy(600, 3), false);
+    c.sim.reset_wire();
+    let run = c.spice(&["status", "-o", "json"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert_eq!(run.json()["pods"]["total"], 600);
+    let exchanges = c.sim.exchanges();
+    let pods = exchanges
+        .iter()
+        .find(|e| e.line.starts_with("GET /api/v1/namespaces/default/pods?"))
+        .expect("a pod list");
+    assert_eq!(pods.encoding.as_deref(), Some("gzip"), "{pods:?}");
+    assert!(
+        exchanges
+            .iter()
+            .any(|e| e.line.starts_with("GET /apis/apps/") && e.encoding.is_none()),
+        "{exchanges:?}"
+    );
+
+    // The kubeconfig's `disable-compression: true` asks for plain bodies.
+    let text = c.sim.kubeconfig_yaml(c.sim.token()).replace(
+        "    certificate-authority-data:",
+        "    disable-compression: true\n    certificate-authority-data:",
+    );
+    let plain = c.dir.path().join("plain");
+    std::fs::write(&plain, text).expect("write kubeconfig");
+    c.sim.reset_wire();
+    let run = crate::support::spice::run_bin(
+        crate::support::spice::BIN,
+        &[
+            "status",
+            "-o",
+            "json",
+            "--kubeconfig",
+            plain.to_str().expect("utf-8"),
+        ],
+        &[],
+        c.dir.path(),
+    );
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert_eq!(run.json()["pods"]["total"], 600);
+    assert!(
+        c.sim.exchanges().iter().all(|e| e.encoding.is_none()),
+        "{:?}",
+        c.sim.exchanges()
+    );
+}
+
+#[test]
+fn the_operator_log_read_overlaps_the_slow_pod_list() {
+    // The game pods' list is slow; the operator's log read needs only the
+    // operator pod's name, so it must not wait for the pod list. With 200 ms
+    // on every request the reads fall into two rounds: everything at once,
+    // then the log read after the operator pods' list.
+    let c = Cluster::start("healthy");
+    c.sim.set_latency(Duration::from_millis(200));
+    c.sim.inject(
+        "/api/v1/namespaces/default/pods?",
+        Fault::latency(Duration::from_millis(1500)),
+    );
+    c.sim.reset_wire();
+    let run = c.spice(&["diagnose", "-o", "json"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    let exchanges = c.sim.exchanges();
+    let pods = exchanges
+        .iter()
+        .find(|e| e.line.starts_with("GET /api/v1/namespaces/default/pods?"))
+        .expect("a pod list");
+    let log = exchanges
+        .iter()
+        .find(|e| e.line.contains("/log?"))
+        .expect("an operator log read");
+    let pods_answered = pods.answered.expect("pods answered");
+    assert!(
+        log.started < pods_answered,
+        "the log read waited for the pod list:\n{}",
+        timeline(&exchanges)
+    );
+    assert_eq!(waves(&exchanges), 2, "\n{}", timeline(&exchanges));
+}
+
+#[test]
+fn a_connection_dropped_mid_run_is_a_gap_and_the_run_ends() {
+    let c = Cluster::start("healthy");
+    // The node list arrives last and takes the whole connection down with
+    // it; the reads still on it fail, none hangs.
+    c.sim.inject(
+        "/api/v1/nodes",
+        Fault {
+            latency: Some(Duration::from_millis(300)),
+            drop_connection: true,
+            ..Fault::default()
+        },
+    );
+    let run = c.spice(&["status", "-o", "json", "--request-timeout", "5s"]);
+    assert!(run.elapsed < Duration::from_secs(15), "{:?}", run.elapsed);
+    assert!(run.code <= 1, "{}\n{}", run.stdout, run.stderr);
+    let j = run.json();
+    let gaps = j["gaps"].as_array().expect("gaps");
+    assert!(
+        gaps.iter().any(|g| g["source"] == "nodes"),
+        "no nodes gap: {gaps:?}"
+    );
+    // A read after the drop dials again: the next run is whole.
+    c.sim.clear_faults();
+    c.sim.reset_wire();
+    let again = c.spice(&["status", "-o", "json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(c.sim.connections(), ["h2"]);
+}
+
+#[test]
+fn after_a_goaway_the_next_read_goes_on_a_new_connection() {
+    let c = Cluster::start("healthy");
+    // The KEDA pods' lists answer last (every other first-wave read is sent
+    // by then) and with a GOAWAY; the operator's log read, which follows
+    // them, must find a new connection, not fail on the closing one.
+    c.sim.inject(
+        "/api/v1/namespaces/keda/pods?",
+        Fault {
+            latency: Some(Duration::from_millis(300)),
+            goaway: true,
+            ..Fault::default()
+        },
+    );
+    c.sim.reset_wire();
+    let run = c.spice(&["diagnose", "-o", "json"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    // Only Loki, which this scenario does not run, is missing.
+    let gaps = run.json()["gaps"].clone();
+    let sources: Vec<&str> = gaps
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .filter_map(|g| g["source"].as_str())
+        .collect();
+    assert_eq!(sources, ["loki"], "{gaps}");
+    let exchanges = c.sim.exchanges();
+    assert!(
+        exchanges.iter().any(|e| e.line.contains("/log?")),
+        "{}",
+        timeline(&exchanges)
+    );
+    assert_eq!(c.sim.connections(), ["h2", "h2"]);
+}
+
+#[test]
+fn tls_settings_of_the_kubeconfig_still_hold() {
+    let c = Cluster::start("healthy");
+    let write = |name: &str, cluster: &str| {
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\n{cluster}\
+             users:\n- name: alice\n  user:\n    token: {token}\n\
+             contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: alice\n    namespace: default\n\
+             current-context: sim\n",
+            url = c.sim.url(),
+            token = c.sim.token(),
+        );
+        let path = c.dir.path().join(name);
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path.to_str().expect("utf-8 path").to_string()
+    };
+    let ca = format!(
+        "    certificate-authority-data: {}\n",
+        crate::support::sim::base64(c.sim.ca_pem().as_bytes())
+    );
+    let run = |kubeconfig: &str| {
+        crate::support::spice::run_bin(
+            crate::support::spice::BIN,
+            &["status", "-o", "json", "--kubeconfig", kubeconfig],
+            &[],
+            c.dir.path(),
+        )
+    };
+    // insecure-skip-tls-verify: no CA, and the server is still reached.
+    let insecure = run(&write("insecure", "    insecure-skip-tls-verify: true\n"));
+    assert_eq!(insecure.code, 0, "{}", insecure.stderr);
+    // tls-server-name: the certificate is checked against that name.
+    let named = run(&write(
+        "named",
+        &format!("{ca}    tls-server-name: localhost\n"),
+    ));
+    assert_eq!(named.code, 0, "{}", named.stderr);
+    let wrong = run(&write(
+        "wrong",
+        &format!("{ca}    tls-server-name: api.example.invalid\n"),
+    ));
+    assert_eq!(wrong.code, 2, "{}\n{}", wrong.stdout, wrong.stderr);
+    assert!(
+        wrong.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        wrong.stderr
+    );
+    // No CA at all: the simulator's certificate is not trusted.
+    let untrusted = run(&write("untrusted", ""));
+    assert_eq!(untrusted.code, 2, "{}", untrusted.stderr);
+    // proxy-url: this build has no proxy support and says so, as before.
+    let proxied = run(&write(
+        "proxied",
+        &format!("{ca}    proxy-url: http://127.0.0.1:9\n"),
+    ));
+    assert_eq!(proxied.code, 2, "{}", proxied.stderr);
+    assert!(proxied.stderr.contains("proxy"), "{}", proxied.stderr);
+    assert!(
+        proxied.stderr.trim().lines().count() <= 2,
+        "{}",
+        proxied.stderr
+    );
+}
+
+/// The wave counter itself, on made-up timings.
+#[test]
+fn waves_count_sequential_rounds() {
+    use std::time::Instant;
+    let t0 = Instant::now();
+    let at = |ms| t0 + Duration::from_millis(ms);
+    let ex = |start, end| Exchange {
+        line: String::new(),
+        started: at(start),
+        answered: Some(at(end)),
+        encoding: None,
+    };
+    assert_eq!(waves(&[]), 0);
+    assert_eq!(waves(&[ex(0, 50), ex(1, 60), ex(2, 55)]), 1);
+    assert_eq!(waves(&[ex(0, 50), ex(1, 60), ex(55, 100)]), 2);
+    assert_eq!(waves(&[ex(0, 50), ex(51, 90), ex(95, 120)]), 3);
+}
+
+#[test]
+fn a_watch_refreshes_an_expiring_exec_token_on_the_shared_connection() {
+    let c = Cluster::without_prometheus("healthy");
+    let runs = c.dir.path().join("plugin-runs");
+    // The token expires in 5 s, inside kube-rs's 10 s refresh margin, so
+    // every request of the watch asks the plugin again.
+    let script = format!(
+        "echo run >> '{runs}'\n\
+         exp=$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)\n\
+         echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"'$exp'\"}}}}'",
+        runs = runs.display(),
+        token = c.sim.token(),
+    );
+    let kubeconfig = crate::edges::exec_kubeconfig(&c, &script);
+    c.sim.reset_wire();
+    let run = crate::support::spice::run_bin(
+        crate::support::spice::BIN,
+        &[
+            "watch",
+            "--until",
+            "idle",
+            "--timeout",
+            "2s",
+            "--kubeconfig",
+            kubeconfig.to_str().expect("utf-8"),
+        ],
+        &[],
+        c.dir.path(),
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("running 3"), "{}", run.stdout);
+    let ran = std::fs::read_to_string(&runs)
+        .expect("plugin ran")
+        .lines()
+        .count();
+    // Once before the run, once for the watch client, again on its requests.
+    assert!(ran >= 3, "the plugin ran {ran} times");
+    assert_eq!(c.sim.connections(), ["h2"]);
+}
