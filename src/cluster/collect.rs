@@ -5,14 +5,16 @@
 use super::build::SnapshotBuilder;
 use super::convert;
 use super::error::{Error, Failure, ReadTarget, classify};
+use super::lists;
 use super::prometheus::HttpApi;
 use super::promql;
+use super::wire;
 use crate::settings::{Endpoint, Settings};
 use crate::snapshot::*;
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use std::future::Future;
 use std::time::Duration;
@@ -173,7 +175,7 @@ async fn read_karpenter_events(
     if game_namespace == "default" {
         return None;
     }
-    let api: Api<Event> = Api::namespaced(client.clone(), "default");
+    let api: Api<wire::Event> = Api::namespaced(client.clone(), "default");
     let params = ListParams::default().fields("involvedObject.namespace=");
     let target = ReadTarget {
         verb: "list",
@@ -181,10 +183,9 @@ async fn read_karpenter_events(
         group: "",
         namespace: Some("default"),
     };
-    let res = read(timeout, target, api.list(&params)).await;
+    let res = read(timeout, target, lists::paged(&api, &params)).await;
     Some(res.map(|list| {
-        list.items
-            .iter()
+        list.iter()
             .map(convert::event)
             .filter(|e| matches!(e.object_kind.as_str(), "NodePool" | "NodeClaim"))
             .collect()
@@ -339,12 +340,11 @@ pub async fn run(
     snap.context = sources.context.clone();
     snap.server = Some(sources.server.clone());
 
-    let pods_api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let operator_api: Api<Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
+    let pods_api: Api<wire::Pod> = Api::namespaced(client.clone(), ns);
+    let operator_api: Api<wire::Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
     let deploy_api: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let hpa_api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), ns);
-    let node_api: Api<Node> = Api::all(client.clone());
-    let event_api: Api<Event> = Api::namespaced(client.clone(), ns);
+    let event_api: Api<wire::Event> = Api::namespaced(client.clone(), ns);
     let so_api: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         ns,
@@ -353,6 +353,7 @@ pub async fn run(
 
     let all = ListParams::default();
     let pod_params = ListParams::default().labels(&settings.selector);
+    let event_params = ListParams::default().fields(lists::EVENT_FIELDS);
     let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
     let metrics_apiserver_params =
         ListParams::default().labels(&settings.keda_metrics_apiserver_selector);
@@ -371,7 +372,7 @@ pub async fn run(
     let pods = read(
         timeout,
         t("list", "pods", "", Some(ns)),
-        pods_api.list(&pod_params),
+        lists::paged(&pods_api, &pod_params),
     );
     let deployment = read(
         timeout,
@@ -388,21 +389,21 @@ pub async fn run(
         t("list", "horizontalpodautoscalers", "autoscaling", Some(ns)),
         hpa_api.list(&all),
     );
-    let nodes = read(timeout, t("list", "nodes", "", None), node_api.list(&all));
+    let nodes = read(timeout, t("list", "nodes", "", None), lists::nodes(client));
     let events = read(
         timeout,
         t("list", "events", "", Some(ns)),
-        event_api.list(&all),
+        lists::paged(&event_api, &event_params),
     );
     let operator = read(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-        operator_api.list(&operator_params),
+        lists::paged(&operator_api, &operator_params),
     );
     let metrics_apiserver = read(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-        operator_api.list(&metrics_apiserver_params),
+        lists::paged(&operator_api, &metrics_apiserver_params),
     );
     let karpenter = read_karpenter(client, timeout, KARPENTER_V1);
     let karpenter_events = read_karpenter_events(client, timeout, ns);
@@ -457,28 +458,20 @@ pub async fn run(
         karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
     let mut b = SnapshotBuilder::new(snap);
     b.discovery(discovery.as_ref().map_err(Clone::clone));
-    b.pods(pods.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.pods(pods.as_ref().map_err(Clone::clone));
     b.deployment(found(deployment.as_ref()));
     b.scaled_object(found(scaled_object.as_ref()));
     b.hpas(hpas.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    b.nodes(nodes.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    b.events(
-        events.as_ref().map(|l| &l.items).map_err(Clone::clone),
-        karpenter_events,
-    );
-    b.operator_pods(operator.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.nodes(nodes.as_ref().map_err(Clone::clone));
+    b.events(events.as_ref().map_err(Clone::clone), karpenter_events);
+    b.operator_pods(operator.as_ref().map_err(Clone::clone));
     if scope == Scope::Full
         && let Some(pods) = b.get().operator_pods.clone()
     {
         let (lines, failure) = read_operator_logs(client, settings, &pods).await;
         b.operator_logs(lines, failure);
     }
-    b.metrics_apiserver_pods(
-        metrics_apiserver
-            .as_ref()
-            .map(|l| &l.items)
-            .map_err(Clone::clone),
-    );
+    b.metrics_apiserver_pods(metrics_apiserver.as_ref().map_err(Clone::clone));
     b.prometheus_rules(rules);
     b.loki(loki);
     b.node_pools(

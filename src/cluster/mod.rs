@@ -6,9 +6,11 @@ pub mod client;
 pub mod collect;
 pub mod convert;
 pub mod error;
+pub mod lists;
 pub mod live;
 pub mod loki;
 pub mod prometheus;
+pub mod wire;
 /// The PromQL builders' old path, kept while other branches still import it.
 pub use crate::domain::promql;
 

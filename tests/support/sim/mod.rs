@@ -17,8 +17,10 @@
 //! `d`) becomes that RFC 3339 time relative to the simulator's start (for
 //! objects given to [`Sim::apply`]: relative to the call). See [`resolve_times`].
 
+pub mod bulk;
 mod client;
 mod controller;
+mod listing;
 mod resources;
 mod select;
 mod server;
@@ -121,6 +123,8 @@ struct Shared {
     control: Mutex<Control>,
     shutdown: watch::Receiver<bool>,
     proxy_client: Client<HttpConnector, Full<Bytes>>,
+    /// How lists are paged and represented (`listing`).
+    paging: Mutex<listing::Paging>,
 }
 
 impl Shared {
@@ -194,6 +198,7 @@ impl Sim {
             control: Mutex::new(control),
             shutdown: shutdown_rx.clone(),
             proxy_client: Client::builder(TokioExecutor::new()).build_http(),
+            paging: Mutex::default(),
         });
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
