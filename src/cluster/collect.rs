@@ -183,7 +183,7 @@ async fn read_karpenter_events(
         group: "",
         namespace: Some("default"),
     };
-    let res = read(timeout, target, lists::paged(&api, &params)).await;
+    let res = read(timeout, target, lists::paged(&api, &params, lists::PAGE)).await;
     Some(res.map(|list| {
         list.iter()
             .map(convert::event)
@@ -372,7 +372,7 @@ pub async fn run(
     let pods = read(
         timeout,
         t("list", "pods", "", Some(ns)),
-        lists::paged(&pods_api, &pod_params),
+        lists::paged(&pods_api, &pod_params, lists::PAGE),
     );
     let deployment = read(
         timeout,
@@ -393,17 +393,17 @@ pub async fn run(
     let events = read(
         timeout,
         t("list", "events", "", Some(ns)),
-        lists::paged(&event_api, &event_params),
+        lists::paged(&event_api, &event_params, lists::PAGE),
     );
     let operator = read(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-        lists::paged(&operator_api, &operator_params),
+        lists::paged(&operator_api, &operator_params, lists::PAGE),
     );
     let metrics_apiserver = read(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-        lists::paged(&operator_api, &metrics_apiserver_params),
+        lists::paged(&operator_api, &metrics_apiserver_params, lists::PAGE),
     );
     let karpenter = read_karpenter(client, timeout, KARPENTER_V1);
     let karpenter_events = read_karpenter_events(client, timeout, ns);

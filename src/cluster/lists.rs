@@ -2,8 +2,8 @@
 //!
 //! A list is asked for in pages of [`PAGE`] (`limit` and `continue`, as
 //! client-go's pager does), one after another, each decoded into the small
-//! types of `wire` before the next is read: peak memory is one page of JSON,
-//! not the whole list. A continue token the server has compacted away
+//! types of `wire` before the next is read: peak memory is one page of JSON
+//! (held once, see [`fetch`]), not the whole list. A continue token the server has compacted away
 //! answers 410 Expired; the list then starts again once from the first page
 //! (kube-apiserver's own advice in that Status), and a second 410 is the
 //! read's failure (a gap), never a partial list.
@@ -17,6 +17,10 @@ use std::future::Future;
 
 /// Objects per page: client-go's pager default, and what kube's watcher asks.
 pub const PAGE: u32 = 500;
+/// Nodes per page when they come whole (the fallback list and the watch): a
+/// real node is 5–20 KB of JSON, so 500 of them would be a 5–10 MB page held
+/// at once; 100 keep a page near 1 MB.
+pub const NODE_PAGE: u32 = 100;
 /// Pages read at most (a million objects): a server that keeps answering with
 /// a continue token can never hold a read forever.
 const MAX_PAGES: usize = 2000;
@@ -38,8 +42,8 @@ const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
 /// One page: its items and the continue token, if more follow.
 type Page<T> = (Vec<T>, Option<String>);
 
-/// Reads every page `fetch` gives, restarting once on an expired token.
-async fn pages<T, F, Fut>(what: &str, fetch: F) -> Result<Vec<T>, kube::Error>
+/// Reads every page `next_page` gives, restarting once on an expired token.
+async fn pages<T, F, Fut>(what: &str, next_page: F) -> Result<Vec<T>, kube::Error>
 where
     F: Fn(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, kube::Error>>,
@@ -50,7 +54,7 @@ where
         let mut token = None;
         for _ in 0..MAX_PAGES {
             let continued = token.is_some();
-            let (page, next) = match fetch(token.take()).await {
+            let (page, next) = match next_page(token.take()).await {
                 Ok(page) => page,
                 Err(kube::Error::Api(s)) if s.code == 410 && continued && !restarted => {
                     restarted = true;
@@ -74,8 +78,8 @@ where
     }
 }
 
-/// Every object `params` selects, a page at a time.
-pub async fn paged<K>(api: &Api<K>, params: &ListParams) -> Result<Vec<K>, kube::Error>
+/// Every object `params` selects, `page` at a time.
+pub async fn paged<K>(api: &Api<K>, params: &ListParams, page: u32) -> Result<Vec<K>, kube::Error>
 where
     K: kube::Resource + Clone + DeserializeOwned + Debug,
 {
@@ -86,11 +90,15 @@ where
         .unwrap_or("")
         .to_string();
     pages(&what, |token| async move {
-        let mut p = params.clone().limit(PAGE);
+        let mut p = params.clone().limit(page);
         if let Some(t) = &token {
             p = p.continue_token(t);
         }
-        let list = api.list(&p).await?;
+        let mut req = kube::core::Request::new(api.resource_url())
+            .list(&p)
+            .map_err(kube::Error::BuildRequest)?;
+        req.extensions_mut().insert("list");
+        let list: kube::core::ObjectList<K> = fetch(&api.clone().into_client(), req).await?;
         Ok((list.items, list.metadata.continue_))
     })
     .await
@@ -103,12 +111,15 @@ where
 pub async fn nodes(client: &kube::Client) -> Result<Vec<Node>, kube::Error> {
     match node_table(client).await {
         Ok(Some(nodes)) => Ok(nodes),
-        Ok(None) => paged(&Api::<Node>::all(client.clone()), &ListParams::default()).await,
-        Err(kube::Error::Api(s)) if s.code == 406 => {
-            paged(&Api::<Node>::all(client.clone()), &ListParams::default()).await
-        }
+        Ok(None) => plain_nodes(client).await,
+        Err(kube::Error::Api(s)) if s.code == 406 => plain_nodes(client).await,
         Err(e) => Err(e),
     }
+}
+
+async fn plain_nodes(client: &kube::Client) -> Result<Vec<Node>, kube::Error> {
+    let api = Api::<Node>::all(client.clone());
+    paged(&api, &ListParams::default(), NODE_PAGE).await
 }
 
 /// The nodes' Table pages; `None` when the server answered with something
@@ -135,7 +146,7 @@ async fn node_table(client: &kube::Client) -> Result<Option<Vec<Node>>, kube::Er
                 http::HeaderValue::from_static(TABLE_ACCEPT),
             );
             req.extensions_mut().insert("list");
-            let table: NodeTable = client.request(req).await?;
+            let table: NodeTable = fetch(client, req).await?;
             let next = table.metadata.continue_.clone();
             match table.nodes() {
                 Ok(nodes) => Ok((nodes, next)),
@@ -150,6 +161,67 @@ async fn node_table(client: &kube::Client) -> Result<Option<Vec<Node>>, kube::Er
         Ok(nodes) => Ok(Some(nodes)),
         Err(kube::Error::Api(s)) if s.code == NOT_A_TABLE => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Sends `req` and decodes its JSON answer from the chunks as they arrived.
+/// kube's `Client::request` copies a body twice (into one buffer, then into
+/// a string) before parsing, so a page would be held three times; here it is
+/// held once, and only the small types are built from it. A failure is
+/// worded as kube words it (a JSON Status, or the text as a Status), so
+/// `error::classify` reads both the same.
+async fn fetch<T: DeserializeOwned>(
+    client: &kube::Client,
+    req: http::Request<Vec<u8>>,
+) -> Result<T, kube::Error> {
+    use http_body_util::BodyExt;
+    let res = client.send(req.map(kube::client::Body::from)).await?;
+    let code = res.status();
+    let mut body = res.into_body();
+    let mut chunks = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            chunks.push(data);
+        }
+    }
+    let reader = Chunks {
+        chunks: &chunks,
+        at: 0,
+        offset: 0,
+    };
+    if code.is_client_error() || code.is_server_error() {
+        let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        let text = String::from_utf8_lossy(&bytes);
+        let status = serde_json::from_str::<Status>(&text).unwrap_or_else(|_| {
+            Status::failure(text.trim(), "Failed to parse error data").with_code(code.as_u16())
+        });
+        return Err(kube::Error::Api(Box::new(status)));
+    }
+    serde_json::from_reader(reader).map_err(kube::Error::SerdeError)
+}
+
+/// The chunks of a body read in order, as one stream of bytes.
+struct Chunks<'a, B> {
+    chunks: &'a [B],
+    at: usize,
+    offset: usize,
+}
+
+impl<B: AsRef<[u8]>> std::io::Read for Chunks<'_, B> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(chunk) = self.chunks.get(self.at) {
+            let rest = &chunk.as_ref()[self.offset..];
+            if rest.is_empty() {
+                self.at += 1;
+                self.offset = 0;
+                continue;
+            }
+            let n = rest.len().min(out.len());
+            out[..n].copy_from_slice(&rest[..n]);
+            self.offset += n;
+            return Ok(n);
+        }
+        Ok(0)
     }
 }
 
@@ -211,6 +283,18 @@ mod tests {
         })
         .await;
         assert!(matches!(always, Err(kube::Error::Api(s)) if s.code == 410));
+    }
+
+    #[test]
+    fn chunks_read_as_one_stream() {
+        let chunks = [&b"{\"a\""[..], b"", b":[1,", b"2]}"];
+        let v: serde_json::Value = serde_json::from_reader(Chunks {
+            chunks: &chunks,
+            at: 0,
+            offset: 0,
+        })
+        .expect("json");
+        assert_eq!(v, serde_json::json!({"a": [1, 2]}));
     }
 
     #[tokio::test]

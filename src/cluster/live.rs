@@ -186,7 +186,7 @@ impl Live {
         let (nodes, t) = spawn_watch(
             "nodes",
             Api::<Node>::all(watch_client.clone()),
-            base.clone(),
+            base.clone().page_size(super::lists::NODE_PAGE),
             (),
             states.clone(),
             tx.clone(),

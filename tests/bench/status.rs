@@ -55,6 +55,24 @@ fn scenario(pods: usize, nodes: usize) -> Scenario {
     s
 }
 
+/// Issue 13's big cluster: 200 game pods, 5,000 nodes of realistic size
+/// (≈10 KB each) and 10,000 pods of other workloads. Prometheus holds the
+/// game's and the nodes' series (not the other pods', which only slow the
+/// backfill down).
+fn big_cluster_bed() -> Bed {
+    use support::sim::bulk;
+    let mut metrics = scenario(200, 3);
+    let nodes = bulk::nodes(0, 4_997);
+    let names: Vec<String> = nodes
+        .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    metrics.objects.extend(nodes);
+    let mut cluster = metrics.clone();
+    cluster.objects.extend(bulk::other_pods(10_000, &names));
+    bed_of(cluster, &metrics)
+}
+
 struct Bed {
     _prom: Prom,
     sim: Sim,
@@ -64,7 +82,12 @@ struct Bed {
 
 fn bed(pods: usize, nodes: usize) -> Bed {
     let scenario = scenario(pods, nodes);
-    let prom = Prom::start(&History::from_scenario(&scenario));
+    let metrics = scenario.clone();
+    bed_of(scenario, &metrics)
+}
+
+fn bed_of(scenario: Scenario, metrics: &Scenario) -> Bed {
+    let prom = Prom::start(&History::from_scenario(metrics));
     let sim = Sim::start(scenario);
     sim.set_proxy_upstream("observability", "prometheus", "9090", &prom.url());
     sim.set_latency(LATENCY);
@@ -330,6 +353,25 @@ fn main() {
         200,
     );
     let by_hand = runbook_by_hand(&big);
+    drop(big);
+    let huge = big_cluster_bed();
+    huge.sim.take_list_bytes();
+    let label = "status  (200 pods, 5,000 nodes, 10,000 other pods)";
+    let s_huge = plugin(&huge, bin, label, &["status"], 200);
+    let status_bytes = huge.sim.take_list_bytes() / RUNS;
+    let label = "diagnose (200 pods, 5,000 nodes, 10,000 other pods)";
+    let d_huge = plugin(&huge, bin, label, &["diagnose"], 200);
+    println!(
+        "big cluster: list JSON per status run {:.1} MiB; wall vs 200 pods: status {:.1}×, diagnose {:.1}×; requests status {} → {}, diagnose {} → {}",
+        status_bytes as f64 / (1024.0 * 1024.0),
+        s_huge.median.as_secs_f64() / s200.median.as_secs_f64(),
+        d_huge.median.as_secs_f64() / d200.median.as_secs_f64(),
+        s200.requests,
+        s_huge.requests,
+        d200.requests,
+        d_huge.requests,
+    );
+    drop(huge);
     println!(
         "requests independent of pod count: status {} → {}, diagnose {} → {}",
         s20.requests, s200.requests, d20.requests, d200.requests

@@ -107,7 +107,7 @@ pub fn node(i: usize, pool: &str, ready: bool) -> Value {
                 "karpenter.k8s.aws/instance-category": "m", "karpenter.k8s.aws/instance-cpu": "2",
                 "karpenter.k8s.aws/instance-family": "m6i", "karpenter.k8s.aws/instance-generation": "6",
                 "karpenter.k8s.aws/instance-memory": "8192", "karpenter.k8s.aws/instance-size": "large",
-                "karpenter.sh/capacity-type": if i % 4 == 0 { "on-demand" } else { "spot" },
+                "karpenter.sh/capacity-type": if i.is_multiple_of(4) { "on-demand" } else { "spot" },
                 "karpenter.sh/initialized": "true", "karpenter.sh/nodepool": pool, "karpenter.sh/registered": "true",
                 "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
                 "node.kubernetes.io/instance-type": "m6i.large", "topology.ebs.csi.aws.com/zone": zone,

@@ -27,6 +27,8 @@ pub struct Paging {
     /// This many next continue tokens answer 410 Expired, as if etcd had
     /// compacted past them.
     pub expire_continues: usize,
+    /// JSON bytes of the list answers served (before any compression).
+    list_bytes: usize,
     /// Continue tokens handed out: token → (list resourceVersion, last key).
     tokens: BTreeMap<String, (u64, (String, String))>,
 }
@@ -37,6 +39,7 @@ impl Default for Paging {
             tables: true,
             ignore_limit: false,
             expire_continues: 0,
+            list_bytes: 0,
             tokens: BTreeMap::new(),
         }
     }
@@ -51,6 +54,11 @@ impl super::Sim {
     /// Ignores `limit`: every list is one page.
     pub fn ignore_limit(&self, on: bool) {
         self.shared.paging.lock().unwrap().ignore_limit = on;
+    }
+
+    /// JSON bytes of the list answers served since the last call.
+    pub fn take_list_bytes(&self) -> usize {
+        std::mem::take(&mut self.shared.paging.lock().unwrap().list_bytes)
     }
 
     /// The next `n` requests that carry a continue token get 410 Expired.
@@ -89,7 +97,7 @@ enum Form {
 }
 
 /// The first media type of `Accept` this resource can be served as.
-fn negotiate(accept: &str, def: &ResDef, tables: bool) -> Result<Form, Status> {
+fn negotiate(accept: &str, def: &ResDef, tables: bool) -> Result<Form, Box<Status>> {
     if accept.trim().is_empty() {
         return Ok(Form::List);
     }
@@ -113,7 +121,7 @@ fn negotiate(accept: &str, def: &ResDef, tables: bool) -> Result<Form, Status> {
             Some(_) => {}
         }
     }
-    Err(not_acceptable())
+    Err(Box::new(not_acceptable()))
 }
 
 fn strip_type(mut obj: Value) -> Value {
@@ -131,6 +139,11 @@ fn key(obj: &Value) -> (String, String) {
     (text("namespace"), text("name"))
 }
 
+/// Counts the bytes of a list answer.
+pub fn served(shared: &Shared, bytes: usize) {
+    shared.paging.lock().unwrap().list_bytes += bytes;
+}
+
 /// A list request's answer: the body, or the Status of its failure.
 pub fn list(
     shared: &Shared,
@@ -139,7 +152,7 @@ pub fn list(
     selectors: &Selectors,
     query: &BTreeMap<String, String>,
     accept: &str,
-) -> Result<Value, Status> {
+) -> Result<Value, Box<Status>> {
     let mut paging = shared.paging.lock().unwrap();
     let form = negotiate(accept, def, paging.tables)?;
     let store = shared.store.lock().unwrap();
@@ -151,13 +164,13 @@ pub fn list(
         None => (store.rv, None),
         Some(token) => {
             let Some((rv, after)) = paging.tokens.get(token).cloned() else {
-                return Err(Status::bad_request(format!(
+                return Err(Box::new(Status::bad_request(format!(
                     "continue key is not valid: {token}"
-                )));
+                ))));
             };
             if paging.expire_continues > 0 || rv < store.floor {
                 paging.expire_continues = paging.expire_continues.saturating_sub(1);
-                return Err(continue_expired());
+                return Err(Box::new(continue_expired()));
             }
             (rv, Some(after))
         }

@@ -390,7 +390,11 @@ fn list(
     accept: &str,
 ) -> Response<Body> {
     match super::listing::list(shared, def, ns.as_deref(), selectors, query, accept) {
-        Ok(body) => json_response(&body),
+        Ok(body) => {
+            let bytes = serde_json::to_vec(&body).expect("serializes");
+            super::listing::served(shared, bytes.len());
+            respond(200, "application/json", bytes)
+        }
         Err(status) => status_response(&status),
     }
 }
