@@ -2,30 +2,10 @@
 //! Table with the plain list as fallback, and a big cluster of realistic
 //! objects read right. The real binary against the simulator.
 
-use crate::support::prom::{History, Prom};
 use crate::support::scenario::Scenario;
-use crate::support::sim::{Sim, bulk};
+use crate::support::sim::bulk;
 use crate::support::spice::Cluster;
 use serde_json::Value;
-
-/// A simulator serving `s`, with a Prometheus holding the history of
-/// `metrics` only (the game's pods and the nodes: thousands of other pods'
-/// series would only slow the backfill down).
-fn cluster(s: Scenario, metrics: Option<&Scenario>) -> Cluster {
-    let prom = metrics.map(|m| Prom::start(&History::from_scenario(m)));
-    let sim = Sim::start(s);
-    if let Some(p) = &prom {
-        sim.set_proxy_upstream("observability", "prometheus", "9090", &p.url());
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = sim.write_kubeconfig(dir.path());
-    Cluster {
-        sim,
-        prom,
-        dir,
-        kubeconfig,
-    }
-}
 
 /// `v` without the ages, which move between two runs.
 fn ageless(mut v: Value) -> Value {
@@ -116,7 +96,7 @@ fn verdicts(c: &Cluster) -> Vec<(String, String)> {
 
 #[test]
 fn paged_lists_give_what_one_page_gives() {
-    let c = cluster(grown(1_050, 600, 400), None);
+    let c = Cluster::with_metrics(grown(1_050, 600, 400), None);
     c.sim.reset_requests();
     let paged = kube_sections(&c);
     let pod_pages = requests(&c, "/api/v1/namespaces/default/pods?");
@@ -157,7 +137,7 @@ fn nodes_are_read_from_the_plain_list_when_the_table_is_refused() {
     let mut sick = bulk::node(9, "default", false);
     sick["spec"]["unschedulable"] = true.into();
     s.objects.push(sick);
-    let c = cluster(s, None);
+    let c = Cluster::with_metrics(s, None);
     c.sim.take_list_bytes();
     let table = kube_sections(&c);
     let table_bytes = c.sim.take_list_bytes();
@@ -198,7 +178,7 @@ fn nodes_are_read_from_the_plain_list_when_the_table_is_refused() {
 
 #[test]
 fn an_expired_continue_token_restarts_the_list_once_then_is_a_gap() {
-    let c = cluster(grown(1_100, 0, 0), None);
+    let c = Cluster::with_metrics(grown(1_100, 0, 0), None);
     c.sim.expire_continue_tokens(1);
     c.sim.reset_requests();
     let j = c.spice(&["status", "-o", "json"]).json();
@@ -231,12 +211,12 @@ fn an_expired_continue_token_restarts_the_list_once_then_is_a_gap() {
 #[test]
 fn a_big_cluster_of_real_sized_objects_reads_every_node_in_few_requests() {
     let small_scenario = grown(200, 0, 0);
-    let small = cluster(small_scenario.clone(), Some(&small_scenario));
+    let small = Cluster::with_metrics(small_scenario.clone(), Some(&small_scenario));
     small.sim.reset_requests();
     let small_run = small.spice(&["status", "-o", "json"]);
     let small_requests = small.sim.requests().len();
 
-    let c = cluster(grown(200, 1_500, 3_000), Some(&grown(200, 1_500, 0)));
+    let c = Cluster::with_metrics(grown(200, 1_500, 3_000), Some(&grown(200, 1_500, 0)));
     c.sim.reset_requests();
     let run = c.spice(&["status", "-o", "json"]);
     assert_eq!(run.code, small_run.code, "{}", run.stderr);
@@ -296,7 +276,7 @@ fn measured(c: &Cluster, bin: &str, args: &[&str]) -> (String, f64, String) {
 #[ignore = "a measurement: run by hand, in release, on a quiet machine"]
 fn watch_memory_at_2000_pods_and_500_nodes() {
     let bin = std::env::var("SPICE_BIN").unwrap_or_else(|_| crate::support::spice::BIN.into());
-    let small = cluster(grown(3, 0, 0), None);
+    let small = Cluster::with_metrics(grown(3, 0, 0), None);
     let (_, base_rss, _) = measured(&small, &bin, &["status", "-o", "json"]);
     let (_, small_watch_rss, _) =
         measured(&small, &bin, &["watch", "-o", "json", "--timeout", "5s"]);
@@ -306,7 +286,7 @@ fn watch_memory_at_2000_pods_and_500_nodes() {
         small_watch_rss / 1024.0
     );
     drop(small);
-    let c = cluster(grown(2_000, 497, 0), None);
+    let c = Cluster::with_metrics(grown(2_000, 497, 0), None);
     let (_, status_rss, status_times) = measured(&c, &bin, &["status", "-o", "json"]);
     println!(
         "{bin}: status, 2,000 pods + 500 nodes: peak RSS {:.1} MiB (wall user sys: {status_times})",
