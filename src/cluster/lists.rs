@@ -3,7 +3,7 @@
 //! A list is asked for in pages of [`PAGE`] (`limit` and `continue`, as
 //! client-go's pager does), one after another, each decoded into the small
 //! types of `wire` before the next is read: peak memory is one page of JSON
-//! (held once, see [`fetch`]), not the whole list. A continue token the server has compacted away
+//! (held once, see `fetch`), not the whole list. A continue token the server has compacted away
 //! answers 410 Expired; the list then starts again once from the first page
 //! (kube-apiserver's own advice in that Status), and a second 410 is the
 //! read's failure (a gap), never a partial list.
@@ -164,12 +164,12 @@ async fn node_table(client: &kube::Client) -> Result<Option<Vec<Node>>, kube::Er
     }
 }
 
-/// Sends `req` and decodes its JSON answer from the chunks as they arrived.
-/// kube's `Client::request` copies a body twice (into one buffer, then into
-/// a string) before parsing, so a page would be held three times; here it is
-/// held once, and only the small types are built from it. A failure is
-/// worded as kube words it (a JSON Status, or the text as a Status), so
-/// `error::classify` reads both the same.
+/// Sends `req` and decodes its JSON answer. kube's `Client::request` copies
+/// a body twice (into one buffer, then into a string) before parsing, so a
+/// page would be held three times; here each chunk is appended to one buffer
+/// as it arrives and dropped, so the page is held once, and only the small
+/// types are built from it. A failure is worded as kube words it (a JSON
+/// Status, or the text as a Status), so `error::classify` reads both the same.
 async fn fetch<T: DeserializeOwned>(
     client: &kube::Client,
     req: http::Request<Vec<u8>>,
@@ -177,52 +177,26 @@ async fn fetch<T: DeserializeOwned>(
     use http_body_util::BodyExt;
     let res = client.send(req.map(kube::client::Body::from)).await?;
     let code = res.status();
+    let length = res
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    // A length from the server is a hint, never trusted for more than 64 MiB.
+    let mut bytes = Vec::with_capacity(length.unwrap_or(0).min(64 << 20));
     let mut body = res.into_body();
-    let mut chunks = Vec::new();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
-            chunks.push(data);
+            bytes.extend_from_slice(&data);
         }
     }
-    let reader = Chunks {
-        chunks: &chunks,
-        at: 0,
-        offset: 0,
-    };
     if code.is_client_error() || code.is_server_error() {
-        let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
         let text = String::from_utf8_lossy(&bytes);
         let status = serde_json::from_str::<Status>(&text).unwrap_or_else(|_| {
             Status::failure(text.trim(), "Failed to parse error data").with_code(code.as_u16())
         });
         return Err(kube::Error::Api(Box::new(status)));
     }
-    serde_json::from_reader(reader).map_err(kube::Error::SerdeError)
-}
-
-/// The chunks of a body read in order, as one stream of bytes.
-struct Chunks<'a, B> {
-    chunks: &'a [B],
-    at: usize,
-    offset: usize,
-}
-
-impl<B: AsRef<[u8]>> std::io::Read for Chunks<'_, B> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while let Some(chunk) = self.chunks.get(self.at) {
-            let rest = &chunk.as_ref()[self.offset..];
-            if rest.is_empty() {
-                self.at += 1;
-                self.offset = 0;
-                continue;
-            }
-            let n = rest.len().min(out.len());
-            out[..n].copy_from_slice(&rest[..n]);
-            self.offset += n;
-            return Ok(n);
-        }
-        Ok(0)
-    }
+    serde_json::from_slice(&bytes).map_err(kube::Error::SerdeError)
 }
 
 /// A code no server sends, marking an answer that was not a Table.
@@ -283,18 +257,6 @@ mod tests {
         })
         .await;
         assert!(matches!(always, Err(kube::Error::Api(s)) if s.code == 410));
-    }
-
-    #[test]
-    fn chunks_read_as_one_stream() {
-        let chunks = [&b"{\"a\""[..], b"", b":[1,", b"2]}"];
-        let v: serde_json::Value = serde_json::from_reader(Chunks {
-            chunks: &chunks,
-            at: 0,
-            offset: 0,
-        })
-        .expect("json");
-        assert_eq!(v, serde_json::json!({"a": [1, 2]}));
     }
 
     #[tokio::test]
