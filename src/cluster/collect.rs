@@ -5,14 +5,16 @@
 use super::build::SnapshotBuilder;
 use super::convert;
 use super::error::{Error, Failure, ReadTarget, classify};
+use super::lists;
 use super::prometheus::HttpApi;
 use super::promql;
+use super::wire;
 use crate::settings::{Endpoint, Settings};
 use crate::snapshot::*;
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use std::future::Future;
 use std::time::Duration;
@@ -173,7 +175,7 @@ async fn read_karpenter_events(
     if game_namespace == "default" {
         return None;
     }
-    let api: Api<Event> = Api::namespaced(client.clone(), "default");
+    let api: Api<wire::Event> = Api::namespaced(client.clone(), "default");
     let params = ListParams::default().fields("involvedObject.namespace=");
     let target = ReadTarget {
         verb: "list",
@@ -181,10 +183,9 @@ async fn read_karpenter_events(
         group: "",
         namespace: Some("default"),
     };
-    let res = read(timeout, target, api.list(&params)).await;
+    let res = read(timeout, target, lists::paged(&api, &params, lists::PAGE)).await;
     Some(res.map(|list| {
-        list.items
-            .iter()
+        list.iter()
             .map(convert::event)
             .filter(|e| matches!(e.object_kind.as_str(), "NodePool" | "NodeClaim"))
             .collect()
@@ -343,12 +344,11 @@ pub async fn run(
     snap.context = sources.context.clone();
     snap.server = Some(sources.server.clone());
 
-    let pods_api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let operator_api: Api<Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
+    let pods_api: Api<wire::Pod> = Api::namespaced(client.clone(), ns);
+    let operator_api: Api<wire::Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
     let deploy_api: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let hpa_api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), ns);
-    let node_api: Api<Node> = Api::all(client.clone());
-    let event_api: Api<Event> = Api::namespaced(client.clone(), ns);
+    let event_api: Api<wire::Event> = Api::namespaced(client.clone(), ns);
     let so_api: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         ns,
@@ -357,6 +357,7 @@ pub async fn run(
 
     let all = ListParams::default();
     let pod_params = ListParams::default().labels(&settings.selector);
+    let event_params = ListParams::default().fields(lists::EVENT_FIELDS);
     let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
     let metrics_apiserver_params =
         ListParams::default().labels(&settings.keda_metrics_apiserver_selector);
@@ -385,7 +386,7 @@ pub async fn run(
     let pods = read(
         timeout,
         t("list", "pods", "", Some(ns)),
-        pods_api.list(&pod_params),
+        lists::paged(&pods_api, &pod_params, lists::PAGE),
     );
     let deployment = read(
         timeout,
@@ -402,11 +403,11 @@ pub async fn run(
         t("list", "horizontalpodautoscalers", "autoscaling", Some(ns)),
         hpa_api.list(&all),
     );
-    let nodes = read(timeout, t("list", "nodes", "", None), node_api.list(&all));
+    let nodes = read(timeout, t("list", "nodes", "", None), lists::nodes(client));
     let events = read(
         timeout,
         t("list", "events", "", Some(ns)),
-        event_api.list(&all),
+        lists::paged(&event_api, &event_params, lists::PAGE),
     );
     // The operator's log read needs only the operator pods' names: it starts
     // as soon as their list is in, overlapping the other reads (the game
@@ -415,12 +416,12 @@ pub async fn run(
         let list = read(
             timeout,
             t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-            operator_api.list(&operator_params),
+            lists::paged(&operator_api, &operator_params, lists::PAGE),
         )
         .await;
         let logs = match (&list, scope) {
             (Ok(pods), Scope::Full) => {
-                let pods: Vec<PodInfo> = pods.items.iter().map(convert::pod).collect();
+                let pods: Vec<PodInfo> = pods.iter().map(convert::pod).collect();
                 Some(read_operator_logs(client, settings, &pods).await)
             }
             _ => None,
@@ -430,7 +431,7 @@ pub async fn run(
     let metrics_apiserver = read(
         timeout,
         t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-        operator_api.list(&metrics_apiserver_params),
+        lists::paged(&operator_api, &metrics_apiserver_params, lists::PAGE),
     );
     let karpenter_events = read_karpenter_events(client, timeout, ns);
 
@@ -479,25 +480,17 @@ pub async fn run(
 
     let mut b = SnapshotBuilder::new(snap);
     b.discovery(discovery.as_ref().map_err(Clone::clone));
-    b.pods(pods.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.pods(pods.as_ref().map_err(Clone::clone));
     b.deployment(found(deployment.as_ref()));
     b.scaled_object(found(scaled_object.as_ref()));
     b.hpas(hpas.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    b.nodes(nodes.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    b.events(
-        events.as_ref().map(|l| &l.items).map_err(Clone::clone),
-        karpenter_events,
-    );
-    b.operator_pods(operator.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.nodes(nodes.as_ref().map_err(Clone::clone));
+    b.events(events.as_ref().map_err(Clone::clone), karpenter_events);
+    b.operator_pods(operator.as_ref().map_err(Clone::clone));
     if let Some((lines, failure)) = operator_logs {
         b.operator_logs(lines, failure);
     }
-    b.metrics_apiserver_pods(
-        metrics_apiserver
-            .as_ref()
-            .map(|l| &l.items)
-            .map_err(Clone::clone),
-    );
+    b.metrics_apiserver_pods(metrics_apiserver.as_ref().map_err(Clone::clone));
     b.prometheus_rules(rules);
     b.loki(loki);
     b.node_pools(

@@ -1,11 +1,11 @@
 //! Kubernetes objects → the Snapshot's plain summaries. Only what the checks
 //! and views read is kept; nothing secret (env, volumes, trigger auth) is.
 
+use super::wire::{self, Event, Node, Pod};
 use crate::snapshot::*;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -19,99 +19,43 @@ fn ts_str(v: &Value) -> Option<Timestamp> {
 
 pub fn pod(p: &Pod) -> PodInfo {
     let meta = &p.metadata;
-    let status = p.status.clone().unwrap_or_default();
-    let conditions = status.conditions.clone().unwrap_or_default();
-    let ready_cond = conditions.iter().find(|c| c.type_ == "Ready");
+    let status = &p.status;
+    let ready_cond = status.conditions.iter().find(|c| c.type_ == "Ready");
     let ready = ready_cond.is_some_and(|c| c.status == "True");
-    let scheduled = conditions
+    let scheduled = status
+        .conditions
         .iter()
         .find(|c| c.type_ == "PodScheduled")
-        .map(|c| Condition {
-            type_: c.type_.clone(),
-            status: c.status.clone(),
-            reason: c.reason.clone(),
-            message: c.message.clone(),
-            last_transition_time: ts(&c.last_transition_time),
-        });
-    let mut containers = Vec::new();
-    let statuses = status.container_statuses.clone().unwrap_or_default();
-    let spec_containers = p
+        .map(condition);
+    // A native sidecar is an init container with restartPolicy Always; a
+    // plain init container has finished before the pod runs and is left out.
+    let names = p
         .spec
-        .as_ref()
-        .map(|s| s.containers.clone())
-        .unwrap_or_default();
-    let init_sidecars: Vec<String> = p
-        .spec
-        .as_ref()
-        .and_then(|s| s.init_containers.as_ref())
-        .map(|ics| {
-            ics.iter()
-                .filter(|c| c.restart_policy.as_deref() == Some("Always"))
-                .map(|c| c.name.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    let init_statuses = status.init_container_statuses.clone().unwrap_or_default();
-    let names: Vec<(String, bool)> = spec_containers
+        .containers
         .iter()
-        .map(|c| (c.name.clone(), false))
-        .chain(init_sidecars.iter().map(|n| (n.clone(), true)))
+        .map(|c| (c.name.as_str(), false))
+        .chain(
+            p.spec
+                .init_containers
+                .iter()
+                .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+                .map(|c| (c.name.as_str(), true)),
+        );
+    let containers: Vec<ContainerInfo> = names
+        .map(|(name, sidecar)| {
+            let st = status
+                .container_statuses
+                .iter()
+                .chain(status.init_container_statuses.iter())
+                .find(|s| s.name == name);
+            container(name, sidecar, st)
+        })
         .collect();
-    for (name, sidecar) in names {
-        let st = statuses
-            .iter()
-            .chain(init_statuses.iter())
-            .find(|s| s.name == name);
-        let info = match st {
-            None => ContainerInfo {
-                name,
-                ready: false,
-                restarts: 0,
-                state: "unknown".into(),
-                waiting_reason: None,
-                terminated_reason: None,
-                message: None,
-                started_at: None,
-                sidecar,
-            },
-            Some(s) => {
-                let state = s.state.clone().unwrap_or_default();
-                let (state_name, waiting_reason, terminated_reason, message, started_at) =
-                    if let Some(w) = &state.waiting {
-                        ("waiting", w.reason.clone(), None, w.message.clone(), None)
-                    } else if let Some(t) = &state.terminated {
-                        (
-                            "terminated",
-                            None,
-                            t.reason.clone(),
-                            t.message.clone(),
-                            ts(&t.started_at),
-                        )
-                    } else if let Some(r) = &state.running {
-                        ("running", None, None, None, ts(&r.started_at))
-                    } else {
-                        ("unknown", None, None, None, None)
-                    };
-                ContainerInfo {
-                    name,
-                    ready: s.ready,
-                    restarts: s.restart_count,
-                    state: state_name.into(),
-                    waiting_reason,
-                    terminated_reason,
-                    message,
-                    started_at,
-                    sidecar,
-                }
-            }
-        };
-        containers.push(info);
-    }
     PodInfo {
         name: meta.name.clone().unwrap_or_default(),
         namespace: meta.namespace.clone().unwrap_or_default(),
         phase: status.phase.as_deref().unwrap_or_default().into(),
-        node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
+        node: p.spec.node_name.clone(),
         created: ts(&meta.creation_timestamp),
         deleting: ts(&meta.deletion_timestamp),
         ready,
@@ -127,6 +71,61 @@ pub fn pod(p: &Pod) -> PodInfo {
     }
 }
 
+fn condition(c: &wire::Condition) -> Condition {
+    Condition {
+        type_: c.type_.clone(),
+        status: c.status.clone(),
+        reason: c.reason.clone(),
+        message: c.message.clone(),
+        last_transition_time: ts(&c.last_transition_time),
+    }
+}
+
+/// One container of the spec with its status, if the kubelet reported one.
+fn container(name: &str, sidecar: bool, st: Option<&wire::ContainerStatus>) -> ContainerInfo {
+    let Some(s) = st else {
+        return ContainerInfo {
+            name: name.to_string(),
+            ready: false,
+            restarts: 0,
+            state: "unknown".into(),
+            waiting_reason: None,
+            terminated_reason: None,
+            message: None,
+            started_at: None,
+            sidecar,
+        };
+    };
+    let state = &s.state;
+    let (state_name, waiting_reason, terminated_reason, message, started_at) =
+        if let Some(w) = &state.waiting {
+            ("waiting", w.reason.clone(), None, w.message.clone(), None)
+        } else if let Some(t) = &state.terminated {
+            (
+                "terminated",
+                None,
+                t.reason.clone(),
+                t.message.clone(),
+                ts(&t.started_at),
+            )
+        } else if let Some(r) = &state.running {
+            ("running", None, None, None, ts(&r.started_at))
+        } else {
+            ("unknown", None, None, None, None)
+        };
+    ContainerInfo {
+        name: name.to_string(),
+        ready: s.ready,
+        restarts: s.restart_count,
+        state: state_name.into(),
+        waiting_reason,
+        terminated_reason,
+        message,
+        started_at,
+        sidecar,
+    }
+}
+
 pub fn deployment(d: &Deployment) -> DeploymentInfo {
     let status = d.status.clone().unwrap_or_default();
     DeploymentInfo {
@@ -139,34 +138,25 @@ pub fn deployment(d: &Deployment) -> DeploymentInfo {
 }
 
 pub fn node(n: &Node) -> NodeInfo {
-    let labels = n.metadata.labels.clone().unwrap_or_default();
-    let ready = n
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
-        .is_some_and(|c| c.status == "True");
+    let label = |k: &str| n.metadata.labels.as_ref().and_then(|l| l.get(k)).cloned();
     NodeInfo {
         name: n.metadata.name.clone().unwrap_or_default(),
-        ready,
-        unschedulable: n
-            .spec
-            .as_ref()
-            .and_then(|s| s.unschedulable)
-            .unwrap_or(false),
+        ready: n.status.ready,
+        unschedulable: n.spec.unschedulable,
         created: ts(&n.metadata.creation_timestamp),
-        node_pool: labels.get("karpenter.sh/nodepool").cloned(),
-        instance_type: labels.get("node.kubernetes.io/instance-type").cloned(),
-        capacity_type: labels.get("karpenter.sh/capacity-type").cloned(),
-        zone: labels.get("topology.kubernetes.io/zone").cloned(),
-        allocatable_cpu: allocatable(n, "cpu"),
-        allocatable_memory: allocatable(n, "memory"),
+        node_pool: label("karpenter.sh/nodepool"),
+        instance_type: label("node.kubernetes.io/instance-type"),
+        capacity_type: label("karpenter.sh/capacity-type"),
+        zone: label("topology.kubernetes.io/zone"),
+        allocatable_cpu: allocatable(n.status.allocatable.cpu.as_deref()),
+        allocatable_memory: allocatable(n.status.allocatable.memory.as_deref()),
     }
 }
 
-fn allocatable(n: &Node, resource: &str) -> Option<f64> {
-    let q = n.status.as_ref()?.allocatable.as_ref()?.get(resource)?;
-    crate::domain::quantity::parse(&q.0)
+/// A node's allocatable quantity as a number (cores, bytes); absent when the
+/// node was read as a Table row, which carries none.
+fn allocatable(quantity: Option<&str>) -> Option<f64> {
+    crate::domain::quantity::parse(quantity?)
 }
 
 /// When an event was last seen and how many times, from either API that

@@ -3,17 +3,19 @@
 //! exponential backoff are the watcher's own), and Prometheus polled every
 //! interval in its own task with a deadline, so one slow poll never holds a
 //! frame back. [`Live::snapshot`] turns the stores into the same `Snapshot`
-//! the one-shot commands build, so the same checks judge it.
+//! the one-shot commands build, so the same checks judge it. Pods, nodes and
+//! events are watched as the small types of `wire`, so a store holds a few
+//! hundred bytes an object (no managedFields, no full specs).
 
 use super::build::SnapshotBuilder;
 use super::error::Failure;
 use super::prometheus::HttpApi;
 use super::promql::Query;
+use super::wire::{Event, Node, Pod};
 use crate::snapshot::*;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -187,7 +189,7 @@ impl Live {
         let (nodes, t) = spawn_watch(
             "nodes",
             Api::<Node>::all(watch_client.clone()),
-            base.clone(),
+            base.clone().page_size(super::lists::NODE_PAGE),
             (),
             states.clone(),
             tx.clone(),
@@ -205,7 +207,7 @@ impl Live {
         let (events, t) = spawn_watch(
             "events",
             Api::<Event>::namespaced(watch_client.clone(), ns),
-            base.clone(),
+            base.clone().fields(super::lists::EVENT_FIELDS),
             (),
             states.clone(),
             tx.clone(),
@@ -277,6 +279,16 @@ impl Live {
         );
         self.node_claims = Some(store);
         self.tasks.push(task);
+    }
+
+    /// Each watched node's allocatable CPU and memory by node name (what
+    /// `kubectl top nodes` divides usage by), from the node store.
+    pub fn allocatable(&self) -> BTreeMap<String, super::wire::Allocatable> {
+        self.nodes
+            .state()
+            .iter()
+            .filter_map(|n| Some((n.metadata.name.clone()?, n.status.allocatable.clone())))
+            .collect()
     }
 
     /// A receiver that changes whenever a watch event or a poll arrives.

@@ -7,12 +7,14 @@ pub mod collect;
 pub mod convert;
 pub mod error;
 pub mod history;
+pub mod lists;
 pub mod live;
 pub mod load;
 pub mod loki;
 pub mod prometheus;
 pub mod start;
 pub mod transport;
+pub mod wire;
 /// The PromQL builders' old path, kept while other branches still import it.
 pub use crate::domain::promql;
 

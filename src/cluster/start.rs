@@ -11,7 +11,8 @@ use super::collect::{
 use super::error::{Error, ReadTarget};
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
-use k8s_openapi::api::core::v1::Pod;
+use super::lists;
+use super::wire::Pod;
 use kube::api::{Api, ListParams};
 
 /// Reads what is not watched, concurrently. "No cluster at all" (every one
@@ -44,12 +45,12 @@ pub async fn unwatched(
         read(
             timeout,
             t("list", "pods", Some(keda_ns)),
-            keda_api.list(&operator_params)
+            lists::paged(&keda_api, &operator_params, lists::PAGE)
         ),
         read(
             timeout,
             t("list", "pods", Some(keda_ns)),
-            keda_api.list(&metrics_apiserver_params)
+            lists::paged(&keda_api, &metrics_apiserver_params, lists::PAGE)
         ),
         read_karpenter(client, timeout, KARPENTER_V1),
     );
@@ -70,13 +71,8 @@ pub async fn unwatched(
         karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
     let mut b = SnapshotBuilder::new(snap);
     b.discovery(discovery.as_ref().map_err(Clone::clone));
-    b.operator_pods(operator.as_ref().map(|l| &l.items).map_err(Clone::clone));
-    b.metrics_apiserver_pods(
-        metrics_apiserver
-            .as_ref()
-            .map(|l| &l.items)
-            .map_err(Clone::clone),
-    );
+    b.operator_pods(operator.as_ref().map_err(Clone::clone));
+    b.metrics_apiserver_pods(metrics_apiserver.as_ref().map_err(Clone::clone));
     b.node_pools(
         pools.as_ref().map(|l| &l.items).map_err(Clone::clone),
         karpenter_version,

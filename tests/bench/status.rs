@@ -30,7 +30,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::prom::{History, Prom};
-use support::sim::{Sim, waves};
+use support::sim::{Sim, bulk, waves};
 use support::sized;
 
 const RUNS: usize = 7;
@@ -42,18 +42,40 @@ const RUNBOOK_UP_TO_PODS: usize = 200;
 struct Size {
     pods: usize,
     nodes: usize,
+    /// Pods of other workloads (other namespaces and labels), and whether
+    /// the nodes are real-sized (≈10 KB each: images, conditions,
+    /// managedFields) rather than copies of the scenario's small one.
+    other_pods: usize,
 }
 
 const SIZES: &[Size] = &[
     Size {
         pods: 200,
         nodes: 20,
+        other_pods: 0,
     },
     Size {
         pods: 2_000,
         nodes: 100,
+        other_pods: 0,
+    },
+    // Issue 13's big cluster: 5,000 real-sized nodes and 10,000 pods of
+    // other workloads beside 200 game pods.
+    Size {
+        pods: 200,
+        nodes: 5_000,
+        other_pods: 10_000,
     },
 ];
+
+impl Size {
+    fn pods_column(&self) -> String {
+        match self.other_pods {
+            0 => self.pods.to_string(),
+            n => format!("{} (+{n} other)", self.pods),
+        }
+    }
+}
 
 /// How the simulator models the network.
 #[derive(Clone, Copy)]
@@ -81,9 +103,28 @@ struct Bed {
     kubeconfig: String,
 }
 
+/// The cluster of `size`, and the Prometheus history of its game and
+/// nodes. Beside other workloads the nodes are real-sized, and Prometheus
+/// does not hold the other pods' series (they would only slow its start).
 fn bed(size: &Size) -> Bed {
-    let scenario = sized::healthy(size.pods, size.nodes);
-    let prom = Prom::start(&History::from_scenario(&scenario));
+    let (scenario, metrics) = if size.other_pods == 0 {
+        let s = sized::healthy(size.pods, size.nodes);
+        (s.clone(), s)
+    } else {
+        let mut metrics = sized::healthy(size.pods, 3);
+        let nodes = bulk::nodes(0, size.nodes.saturating_sub(3));
+        let names: Vec<String> = nodes
+            .iter()
+            .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        metrics.objects.extend(nodes);
+        let mut cluster = metrics.clone();
+        cluster
+            .objects
+            .extend(bulk::other_pods(size.other_pods, &names));
+        (cluster, metrics)
+    };
+    let prom = Prom::start(&History::from_scenario(&metrics));
     let sim = Sim::start(scenario);
     sim.set_proxy_upstream("observability", "prometheus", "9090", &prom.url());
     let dir = tempfile::tempdir().expect("tempdir");
@@ -160,7 +201,7 @@ impl Measured {
         };
         println!(
             "| {what}{runs} | {} / {} | {} | {} ms | {} | {} | {} | {:.1} KiB | {:.1} MiB |",
-            size.pods,
+            size.pods_column(),
             size.nodes,
             net.name(),
             self.wall.as_millis(),

@@ -18,6 +18,7 @@ mod kubectl;
 mod layers;
 mod loadtest;
 mod man;
+mod payload;
 mod real_clusters;
 mod release;
 mod sim;

@@ -51,7 +51,15 @@ impl Cluster {
     }
 
     pub fn with(scenario: Scenario, with_prometheus: bool) -> Cluster {
-        let prom = with_prometheus.then(|| Prom::start(&History::from_scenario(&scenario)));
+        let metrics = with_prometheus.then(|| scenario.clone());
+        Self::with_metrics(scenario, metrics.as_ref())
+    }
+
+    /// `scenario` served by the simulator, with a Prometheus holding the
+    /// history of `metrics` (a smaller cluster, for big ones whose every pod's
+    /// series would only slow the backfill down), or none.
+    pub fn with_metrics(scenario: Scenario, metrics: Option<&Scenario>) -> Cluster {
+        let prom = metrics.map(|m| Prom::start(&History::from_scenario(m)));
         Self::serve(scenario, prom)
     }
 

@@ -18,8 +18,10 @@
 //! `d`) becomes that RFC 3339 time relative to the simulator's start (for
 //! objects given to [`Sim::apply`]: relative to the call). See [`resolve_times`].
 
+pub mod bulk;
 mod client;
 mod controller;
+mod listing;
 mod resources;
 mod select;
 mod server;
@@ -133,6 +135,8 @@ struct Shared {
     shutdown: watch::Receiver<bool>,
     proxy_client: Client<HttpConnector, Full<Bytes>>,
     wire: wire::Wire,
+    /// How lists are paged and represented (`listing`).
+    paging: Mutex<listing::Paging>,
 }
 
 impl Shared {
@@ -207,6 +211,7 @@ impl Sim {
             shutdown: shutdown_rx.clone(),
             proxy_client: Client::builder(TokioExecutor::new()).build_http(),
             wire: wire::Wire::default(),
+            paging: Mutex::default(),
         });
 
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -33,6 +33,11 @@ impl Selectors {
     pub fn matches(&self, def: &ResDef, obj: &Value) -> bool {
         self.labels.matches(&obj["metadata"]["labels"]) && self.fields.matches(def, obj)
     }
+
+    /// No requirement at all (the list is the whole resource).
+    pub fn is_empty(&self) -> bool {
+        self.labels.0.is_empty() && self.fields.0.is_empty()
+    }
 }
 
 /// Splits at commas outside parentheses.

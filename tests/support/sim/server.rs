@@ -322,7 +322,12 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
             if watch {
                 Ok(start_watch(shared, def, ns, selectors, &query))
             } else {
-                Ok(list(&shared, def, ns, &selectors))
+                let accept = req
+                    .headers()
+                    .get(hyper::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                Ok(list(&shared, def, ns, &selectors, &query, accept))
             }
         }
         (Some(name), None) if watch => {
@@ -450,56 +455,29 @@ fn selectors(query: &BTreeMap<String, String>, def: &ResDef) -> Result<Selectors
     Ok(Selectors { labels, fields })
 }
 
-fn strip_type(mut obj: Value) -> Value {
-    if let Some(map) = obj.as_object_mut() {
-        map.remove("kind");
-        map.remove("apiVersion");
-    }
-    obj
-}
-
 fn with_type(def: &ResDef, mut obj: Value) -> Value {
     obj["kind"] = def.kind.into();
     obj["apiVersion"] = def.api_version().into();
     obj
 }
 
-#[derive(Serialize)]
-struct List {
-    kind: String,
-    #[serde(rename = "apiVersion")]
-    api_version: String,
-    metadata: ListMeta,
-    items: Vec<Value>,
-}
-
-#[derive(Serialize)]
-struct ListMeta {
-    #[serde(rename = "resourceVersion")]
-    resource_version: String,
-}
-
+/// A list: its pages and representations are `listing`'s.
 fn list(
     shared: &Shared,
     def: &ResDef,
     ns: Option<String>,
     selectors: &Selectors,
+    query: &BTreeMap<String, String>,
+    accept: &str,
 ) -> Response<Body> {
-    let store = shared.store.lock().unwrap();
-    let items = store
-        .list(def.storage(), ns.as_deref())
-        .map(|o| def.present(o))
-        .filter(|o| selectors.matches(def, o))
-        .map(strip_type)
-        .collect();
-    json_response(&List {
-        kind: format!("{}List", def.kind),
-        api_version: def.api_version(),
-        metadata: ListMeta {
-            resource_version: store.rv.to_string(),
-        },
-        items,
-    })
+    match super::listing::list(shared, def, ns.as_deref(), selectors, query, accept) {
+        Ok(body) => {
+            let bytes = serde_json::to_vec(&body).expect("serializes");
+            super::listing::served(shared, bytes.len());
+            respond(200, "application/json", bytes)
+        }
+        Err(status) => status_response(&status),
+    }
 }
 
 fn get(shared: &Shared, def: &ResDef, ns: Option<&str>, name: &str) -> Response<Body> {
