@@ -9,10 +9,10 @@ use super::collect::{
     KARPENTER_V1, Sources, karpenter_fallback, karpenter_versions, no_cluster, read, read_karpenter,
 };
 use super::error::{Error, ReadTarget};
-use crate::settings::Settings;
-use crate::snapshot::Snapshot;
 use super::lists;
 use super::wire::Pod;
+use crate::settings::Settings;
+use crate::snapshot::Snapshot;
 use kube::api::{Api, ListParams};
 
 /// Reads what is not watched, concurrently. "No cluster at all" (every one

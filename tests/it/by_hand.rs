@@ -24,7 +24,10 @@ fn serve_a_scenario_by_hand() {
     let cluster = Cluster::start(&name);
     let link = std::env::temp_dir().join("spice-by-hand.kubeconfig");
     std::fs::copy(&cluster.kubeconfig, &link).expect("copy the kubeconfig");
-    println!("scenario {name} served for {minutes} min; KUBECONFIG={}", link.display());
+    println!(
+        "scenario {name} served for {minutes} min; KUBECONFIG={}",
+        link.display()
+    );
     let until = Instant::now() + Duration::from_secs(minutes * 60);
     while Instant::now() < until {
         std::thread::sleep(Duration::from_secs(1));
