@@ -386,7 +386,7 @@ pub async fn run(
     let pods = read(
         timeout,
         t("list", "pods", "", Some(ns)),
-        lists::paged(&pods_api, &pod_params, lists::PAGE),
+        lists::paged(&pods_api, &pod_params, lists::GAME_POD_PAGE),
     );
     let deployment = read(
         timeout,

@@ -17,6 +17,12 @@ use std::future::Future;
 
 /// Objects per page: client-go's pager default, and what kube's watcher asks.
 pub const PAGE: u32 = 500;
+/// Game pods per page. A game runs one pod per session, and `status` should
+/// stay one round trip for the games people run (up to 2,500 sessions), so
+/// this page is larger than [`PAGE`]: at a real pod's 4–5 KB of JSON (two
+/// containers, managedFields) a full page is ≈ 12 MB held while it is decoded
+/// into small structs, against one round trip more per 500 pods.
+pub const GAME_POD_PAGE: u32 = 2_500;
 /// Nodes per page when they come whole (the fallback list and the watch): a
 /// real node is 5–20 KB of JSON, so 500 of them would be a 5–10 MB page held
 /// at once; 100 keep a page near 1 MB.

@@ -30,8 +30,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::prom::{History, Prom};
+use support::scenario::Scenario;
 use support::sim::{Sim, bulk, waves};
-use support::sized;
 
 const RUNS: usize = 7;
 const DELAY: Duration = Duration::from_millis(50);
@@ -108,10 +108,10 @@ struct Bed {
 /// does not hold the other pods' series (they would only slow its start).
 fn bed(size: &Size) -> Bed {
     let (scenario, metrics) = if size.other_pods == 0 {
-        let s = sized::healthy(size.pods, size.nodes);
+        let s = Scenario::healthy_scaled(size.pods, size.nodes);
         (s.clone(), s)
     } else {
-        let mut metrics = sized::healthy(size.pods, 3);
+        let mut metrics = Scenario::healthy_scaled(size.pods, 3);
         let nodes = bulk::nodes(0, size.nodes.saturating_sub(3));
         let names: Vec<String> = nodes
             .iter()

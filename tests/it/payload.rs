@@ -96,13 +96,13 @@ fn verdicts(c: &Cluster) -> Vec<(String, String)> {
 
 #[test]
 fn paged_lists_give_what_one_page_gives() {
-    let c = Cluster::with_metrics(grown(1_050, 600, 400), None);
+    let c = Cluster::with_metrics(grown(2_600, 600, 400), None);
     c.sim.reset_requests();
     let paged = kube_sections(&c);
     let pod_pages = requests(&c, "/api/v1/namespaces/default/pods?");
     assert!(
-        pod_pages.len() >= 3 && pod_pages.iter().all(|r| r.contains("limit=500")),
-        "1,050 pods in pages of 500: {pod_pages:?}"
+        pod_pages.len() >= 2 && pod_pages.iter().all(|r| r.contains("limit=2500")),
+        "2,600 game pods in pages of 2,500: {pod_pages:?}"
     );
     assert!(pod_pages.iter().skip(1).all(|r| r.contains("continue=")));
     let node_pages = requests(&c, "/api/v1/nodes?");
@@ -125,7 +125,7 @@ fn paged_lists_give_what_one_page_gives() {
         let same = ageless(paged_status[k].clone()) == ageless(whole_status[k].clone());
         assert!(same, "status {k} differs");
     }
-    assert_eq!(paged_status["pods"]["total"], 1_050);
+    assert_eq!(paged_status["pods"]["total"], 2_600);
     assert_eq!(paged_status["nodes"]["total"], 603);
     assert_eq!(paged_verdicts, verdicts(&c));
 }
@@ -194,11 +194,15 @@ fn nodes_are_read_from_the_plain_list_when_the_table_is_refused() {
 
 #[test]
 fn an_expired_continue_token_restarts_the_list_once_then_is_a_gap() {
-    let c = Cluster::with_metrics(grown(1_100, 0, 0), None);
+    let c = Cluster::with_metrics(grown(2_600, 0, 0), None);
     c.sim.expire_continue_tokens(1);
     c.sim.reset_requests();
-    let j = c.spice(&["status", "-o", "json"]).json();
-    assert_eq!(j["pods"]["total"], 1_100, "{}", j["gaps"]);
+    // Three pages of 2,500 pods and more, gzipped by a debug-built simulator
+    // and read by a debug-built plugin beside the rest of the suite: the
+    // default 10 s per read is not what this test is about.
+    let status = ["status", "-o", "json", "--request-timeout", "50s"];
+    let j = c.spice(&status).json();
+    assert_eq!(j["pods"]["total"], 2_600, "{}", j["gaps"]);
     let firsts = requests(&c, "/api/v1/namespaces/default/pods?")
         .into_iter()
         .filter(|r| !r.contains("continue="))
@@ -206,7 +210,7 @@ fn an_expired_continue_token_restarts_the_list_once_then_is_a_gap() {
     assert_eq!(firsts, 2, "the list started again once");
 
     c.sim.expire_continue_tokens(2);
-    let j = c.spice(&["status", "-o", "json"]).json();
+    let j = c.spice(&status).json();
     let gap = j["gaps"]
         .as_array()
         .and_then(|g| g.iter().find(|g| g["source"] == "pods").cloned())
@@ -219,7 +223,7 @@ fn an_expired_continue_token_restarts_the_list_once_then_is_a_gap() {
         "{gap}"
     );
     assert_ne!(
-        j["pods"]["total"], 1_100,
+        j["pods"]["total"], 2_600,
         "a partial list is never shown as the list"
     );
 }

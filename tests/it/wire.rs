@@ -1,8 +1,8 @@
 //! The transport end to end (issue 13): the real binary against the
 //! simulator serving HTTP/2 (or HTTP/1.1 only), counted per connection.
 
+use crate::support::scenario::Scenario;
 use crate::support::sim::{Exchange, Fault, waves};
-use crate::support::sized;
 use crate::support::spice::Cluster;
 use serde_json::Value;
 use std::time::Duration;
@@ -117,7 +117,7 @@ fn a_large_list_comes_gzipped_and_is_read_whole() {
     // threshold; the small reads stay uncompressed, as a real server does.
     // (No Prometheus: its history of 600 pods takes long to load, and the
     // proxied reads are not what this test is about.)
-    let c = Cluster::with(sized::healthy(600, 3), false);
+    let c = Cluster::with(Scenario::healthy_scaled(600, 3), false);
     c.sim.reset_wire();
     let run = c.spice(&["status", "-o", "json"]);
     assert!(run.code <= 1, "{}", run.stderr);

@@ -7,6 +7,5 @@ pub mod pipeline;
 pub mod prom;
 pub mod scenario;
 pub mod sim;
-pub mod sized;
 pub mod spice;
 pub mod tmux;
