@@ -229,11 +229,11 @@ async fn with_timeout<T>(
 ) -> Result<T, super::prometheus::Failure> {
     match tokio::time::timeout(timeout, fut).await {
         Ok(r) => r,
-        Err(_) => Err(super::prometheus::Failure {
-            reason: GapReason::Timeout,
-            message: format!("{what}: no answer within {}s", timeout.as_secs_f64()),
-            hint: "the service is slow or unreachable; raise --request-timeout".into(),
-        }),
+        Err(_) => Err(Failure::timed_out(
+            &what,
+            timeout,
+            "the service is slow or unreachable; raise --request-timeout",
+        )),
     }
 }
 
@@ -559,16 +559,11 @@ async fn http_reads(
                 let answers = join_all(queries.iter().map(|q| async move {
                     let res = match tokio::time::timeout(timeout, api.query(&q.promql)).await {
                         Ok(r) => r,
-                        Err(_) => Err(super::prometheus::Failure {
-                            reason: GapReason::Timeout,
-                            message: format!(
-                                "{}: no answer within {}s",
-                                api.describe(),
-                                timeout.as_secs_f64()
-                            ),
-                            hint: "Prometheus is slow or unreachable; raise --request-timeout"
-                                .into(),
-                        }),
+                        Err(_) => Err(Failure::timed_out(
+                            &api.describe(),
+                            timeout,
+                            "Prometheus is slow or unreachable; raise --request-timeout",
+                        )),
                     };
                     (q, res)
                 }))

@@ -55,6 +55,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// `what` gave no answer within `timeout`: the one wording of a read cut
+    /// at its deadline.
+    pub fn timed_out(what: &str, timeout: std::time::Duration, hint: &str) -> Failure {
+        Failure {
+            reason: GapReason::Timeout,
+            message: format!("{what}: no answer within {}s", timeout.as_secs_f64()),
+            hint: hint.into(),
+        }
+    }
+
     pub fn into_gap(self, source: &str) -> Gap {
         Gap {
             source: source.into(),

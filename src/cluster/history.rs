@@ -145,15 +145,11 @@ pub async fn read(
                     parse_range(status, &body, q, &api.describe(), api.is_proxy())
                 }
                 Ok(Err(f)) => Err(f),
-                Err(_) => Err(Failure {
-                    reason: GapReason::Timeout,
-                    message: format!(
-                        "{}: no answer within {}s",
-                        api.describe(),
-                        timeout.as_secs_f64()
-                    ),
-                    hint: "Prometheus is slow; raise --request-timeout".into(),
-                }),
+                Err(_) => Err(Failure::timed_out(
+                    &api.describe(),
+                    timeout,
+                    "Prometheus is slow; raise --request-timeout",
+                )),
             };
             (q.key, res)
         }

@@ -462,15 +462,7 @@ async fn poll_prometheus(
                     hint: WATCH_HINT.into(),
                     ..f
                 }),
-                Err(_) => Err(Failure {
-                    reason: GapReason::Timeout,
-                    message: format!(
-                        "{}: no answer within {}s",
-                        api.describe(),
-                        timeout.as_secs_f64()
-                    ),
-                    hint: WATCH_HINT.into(),
-                }),
+                Err(_) => Err(Failure::timed_out(&api.describe(), timeout, WATCH_HINT)),
             };
             (q, res)
         }))
