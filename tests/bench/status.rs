@@ -29,9 +29,9 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::prom::{History, Prom};
 use support::scenario::Scenario;
-use support::sim::{Sim, bulk, waves};
+use support::sim::{bulk, waves};
+use support::spice::Cluster;
 
 const RUNS: usize = 7;
 const DELAY: Duration = Duration::from_millis(50);
@@ -96,10 +96,9 @@ impl Net {
     }
 }
 
+/// A simulated cluster and the kubeconfig path the plugin is given.
 struct Bed {
-    _prom: Prom,
-    sim: Sim,
-    dir: tempfile::TempDir,
+    c: Cluster,
     kubeconfig: String,
 }
 
@@ -124,21 +123,9 @@ fn bed(size: &Size) -> Bed {
             .extend(bulk::other_pods(size.other_pods, &names));
         (cluster, metrics)
     };
-    let prom = Prom::start(&History::from_scenario(&metrics));
-    let sim = Sim::start(scenario);
-    sim.set_proxy_upstream("observability", "prometheus", "9090", &prom.url());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = sim
-        .write_kubeconfig(dir.path())
-        .to_str()
-        .expect("path")
-        .to_string();
-    Bed {
-        _prom: prom,
-        sim,
-        dir,
-        kubeconfig,
-    }
+    let c = Cluster::with_metrics(scenario, Some(&metrics));
+    let kubeconfig = c.kubeconfig.to_str().expect("path").to_string();
+    Bed { c, kubeconfig }
 }
 
 impl Bed {
@@ -147,9 +134,9 @@ impl Bed {
             Net::Latency => (DELAY, Duration::ZERO),
             Net::Rtt => (Duration::ZERO, DELAY),
         };
-        self.sim.set_latency(latency);
-        self.sim.set_rtt(rtt);
-        self.sim.set_http1_only(http1_only);
+        self.c.sim.set_latency(latency);
+        self.c.sim.set_rtt(rtt);
+        self.c.sim.set_http1_only(http1_only);
     }
 }
 
@@ -220,19 +207,19 @@ fn measure(b: &Bed, runs: usize, mut one: impl FnMut() -> i64) -> Measured {
     let mut times = Vec::new();
     let mut peak_rss_kib = 0;
     for _ in 0..runs {
-        b.sim.reset_wire();
+        b.c.sim.reset_wire();
         let start = Instant::now();
         peak_rss_kib = peak_rss_kib.max(one());
         times.push(start.elapsed());
     }
-    let exchanges = b.sim.exchanges();
+    let exchanges = b.c.sim.exchanges();
     Measured {
         wall: median(times),
         runs,
         waves: waves(&exchanges),
-        connections: b.sim.connections().len(),
+        connections: b.c.sim.connections().len(),
         requests: exchanges.len(),
-        bytes: b.sim.bytes_out(),
+        bytes: b.c.sim.bytes_out(),
         peak_rss_kib,
     }
 }
@@ -241,7 +228,7 @@ fn plugin(b: &Bed, bin: &str, args: &[&str], pods: usize) -> Measured {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["-o", "json", "--kubeconfig", &b.kubeconfig]);
     measure(b, RUNS, || {
-        let (code, stdout, stderr, rss) = run_measured(bin, &all, b.dir.path());
+        let (code, stdout, stderr, rss) = run_measured(bin, &all, b.c.dir.path());
         assert!(
             code == 0 || code == 1,
             "{}",
@@ -267,7 +254,7 @@ fn kubectl_bin() -> &'static str {
 fn kubectl(b: &Bed, args: &[&str]) -> i64 {
     let mut all = args.to_vec();
     all.extend(["--kubeconfig", &b.kubeconfig]);
-    run_measured(kubectl_bin(), &all, b.dir.path()).3
+    run_measured(kubectl_bin(), &all, b.c.dir.path()).3
 }
 
 /// `kubectl get` of the lists `status` reads, one command after another, as
@@ -303,13 +290,13 @@ fn kubectl_get(b: &Bed) -> Measured {
 /// The runbook's own checks, by hand, one after another: its kubectl lines
 /// with the real kubectl, its PromQL with curl through the API-server proxy.
 fn runbook_by_hand(b: &Bed) -> Measured {
-    let ca = b.dir.path().join("ca.pem");
-    std::fs::write(&ca, b.sim.ca_pem()).expect("ca");
+    let ca = b.c.dir.path().join("ca.pem");
+    std::fs::write(&ca, b.c.sim.ca_pem()).expect("ca");
     let url = format!(
         "{}/api/v1/namespaces/observability/services/prometheus:9090/proxy/api/v1/query",
-        b.sim.url()
+        b.c.sim.url()
     );
-    let auth = format!("Authorization: Bearer {}", b.sim.token());
+    let auth = format!("Authorization: Bearer {}", b.c.sim.token());
     let promql = |q: &str| {
         let query = format!("query={q}");
         let args = [
@@ -325,7 +312,7 @@ fn runbook_by_hand(b: &Bed) -> Measured {
             "-H",
             &auth,
         ];
-        let (code, _, stderr, rss) = run_measured("curl", &args, b.dir.path());
+        let (code, _, stderr, rss) = run_measured("curl", &args, b.c.dir.path());
         assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stderr));
         rss
     };

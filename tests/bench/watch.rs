@@ -29,38 +29,25 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
-use support::prom::{History, Prom};
 use support::scenario::Scenario;
-use support::sim::Sim;
+use support::spice::Cluster;
 use support::tmux::Tmux;
 
 /// The first frame must be up within this long, or the run is reported failed.
 const READY_WITHIN: Duration = Duration::from_secs(120);
 
+/// A simulated cluster and the kubeconfig path the plugin is given.
 struct Bed {
-    _prom: Prom,
-    sim: Sim,
-    dir: tempfile::TempDir,
+    c: Cluster,
     kubeconfig: String,
 }
 
 fn bed(pods: usize, nodes: usize) -> Bed {
     let scenario = Scenario::healthy_scaled(pods, nodes);
-    let prom = Prom::start(&History::from_scenario(&scenario));
-    let sim = Sim::start(scenario);
-    sim.set_proxy_upstream("observability", "prometheus", "9090", &prom.url());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = sim
-        .write_kubeconfig(dir.path())
-        .to_str()
-        .expect("path")
-        .to_string();
-    Bed {
-        _prom: prom,
-        sim,
-        dir,
-        kubeconfig,
-    }
+    let metrics = scenario.clone();
+    let c = Cluster::with_metrics(scenario, Some(&metrics));
+    let kubeconfig = c.kubeconfig.to_str().expect("path").to_string();
+    Bed { c, kubeconfig }
 }
 
 /// CPU seconds (user + system) a process has used so far.
@@ -96,7 +83,7 @@ struct Measure {
 /// Waits the steady time and measures the process `pid`.
 fn steady(b: &Bed, pid: u32, seconds: u64, started: Instant) -> Measure {
     let start_secs = started.elapsed().as_secs_f64();
-    b.sim.reset_requests();
+    b.c.sim.reset_requests();
     let cpu0 = cpu_seconds(pid).expect("the watch runs");
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(seconds));
@@ -106,7 +93,7 @@ fn steady(b: &Bed, pid: u32, seconds: u64, started: Instant) -> Measure {
         peak_kib: status_kib(pid, "VmHWM:").unwrap_or(0),
         end_kib: status_kib(pid, "VmRSS:").unwrap_or(0),
         cpu_per_minute: cpu * 60.0 / secs,
-        requests_per_minute: b.sim.requests().len() as f64 * 60.0 / secs,
+        requests_per_minute: b.c.sim.requests().len() as f64 * 60.0 / secs,
         start_secs,
     }
 }
@@ -137,7 +124,7 @@ fn json_run(b: &Bed, bin: &str, pods: usize, seconds: u64) -> Measure {
             &timeout,
         ])
         .args(["--kubeconfig", &b.kubeconfig])
-        .env("HOME", b.dir.path())
+        .env("HOME", b.c.dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -181,7 +168,7 @@ fn lines_of(child: &mut Child) -> Receiver<String> {
 
 /// The full screen in tmux: the pane showing `running N` marks the start.
 fn tmux_run(b: &Bed, bin: &str, pods: usize, seconds: u64) -> Measure {
-    let home = b.dir.path().display().to_string();
+    let home = b.c.dir.path().display().to_string();
     let command = format!(
         "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} {bin} watch --interval 2s --kubeconfig {}; sleep 600",
         b.kubeconfig
