@@ -193,7 +193,7 @@ pub fn keda_not_responding_expr(s: &Settings) -> String {
 }
 
 /// The alert expressions now, and how long they have held (`for:`): the number
-/// of subquery points where the condition held (11 points = the whole window).
+/// of subquery points where the condition held (10 points = the whole window on every Prometheus version).
 pub fn alert_queries(s: &Settings) -> Vec<Query> {
     let ratio = pod_session_ratio_expr(s);
     let keda = keda_not_responding_expr(s);

@@ -912,7 +912,15 @@ fn a_saved_snapshot_replays_offline_to_the_same_verdicts() {
             })
             .collect()
     };
-    assert_eq!(verdicts(&replayed), verdicts(&live));
+    let tables = format!("live:\n{}replayed:\n{}", table(&live), table(&replayed));
+    let (replayed, live) = (verdicts(&replayed), verdicts(&live));
+    let differ: Vec<_> = live
+        .iter()
+        .filter(|(id, outcome)| replayed.get(*id) != Some(*outcome))
+        .map(|(id, outcome)| format!("{id}: live {outcome}, replayed {:?}", replayed.get(id)))
+        .collect();
+    assert!(differ.is_empty(), "verdicts differ: {differ:?}\n{tables}");
+    assert_eq!(replayed.len(), live.len(), "{tables}");
 }
 
 #[test]

@@ -21,8 +21,14 @@ pub static CHECK: Check = Check {
     eval: pod_session_ratio,
 };
 
-/// Points of the 30 s subquery over 5 min: the whole `for: 5m` window.
-const RATIO_POINTS: f64 = 11.0;
+/// Points of the 30 s subquery over 5 min that make `for: 5m`: 5m / 30s.
+/// Prometheus 2.x evaluates a subquery over the closed range [t−5m, t] and
+/// returns 10 points, or 11 when t falls on a 30 s boundary; 3.x made ranges
+/// left-open, (t−5m, t], and returns 10 always (promql/engine.go, subquery
+/// alignment; 3.0 migration guide, "left-open range selectors"). A threshold of
+/// 11 could only be met at an aligned instant on 2.x and never on 3.x, so a
+/// ratio held for an hour read as "pending".
+const RATIO_POINTS: f64 = 10.0;
 
 /// Counts pods of a phase with `count(...)` and never with `sum(...)`: the
 /// runbook's ratio, "running pods" and success-rate forms. The correct success
@@ -71,7 +77,7 @@ pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
         Some(x) if x > 0.5 => Verdict::warn(format!(
             "PodSessionRatioAnomaly pending: |ratio−1| = {} > 0.5, held at {} of {} points in 5 min (fires at {})",
             ratio_text(x),
-            num(held),
+            num(held.min(RATIO_POINTS)),
             num(RATIO_POINTS),
             num(RATIO_POINTS)
         ))
@@ -133,6 +139,22 @@ mod tests {
     fn ratio_firing_after_the_whole_window() {
         let mut s = healthy();
         set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(0.67));
+        // 10 points: Prometheus 3 always, 2.x between 30 s boundaries; 11:
+        // 2.x on a boundary. Both are the whole window.
+        for points in [10.0, 11.0] {
+            set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(points));
+            expect(
+                &eval(pod_session_ratio, &s),
+                Outcome::Fail,
+                "firing: |ratio−1| = 0.67",
+            );
+        }
+        set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(9.0));
+        expect(
+            &eval(pod_session_ratio, &s),
+            Outcome::Warn,
+            "held at 9 of 10 points",
+        );
         set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(11.0));
         let v = eval(pod_session_ratio, &s);
         expect(&v, Outcome::Fail, "firing: |ratio−1| = 0.67");
@@ -152,13 +174,13 @@ mod tests {
         expect(
             &eval(pod_session_ratio, &s),
             Outcome::Warn,
-            "pending: |ratio−1| = 0.67 > 0.5, held at 4 of 11 points",
+            "pending: |ratio−1| = 0.67 > 0.5, held at 4 of 10 points",
         );
         set_prom(&mut s, promql::ALERT_RATIO_FOR, None);
         expect(
             &eval(pod_session_ratio, &s),
             Outcome::Warn,
-            "held at 0 of 11",
+            "held at 0 of 10",
         );
     }
 
