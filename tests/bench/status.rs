@@ -206,13 +206,21 @@ impl Measured {
 fn measure(b: &Bed, runs: usize, mut one: impl FnMut() -> i64) -> Measured {
     let mut times = Vec::new();
     let mut peak_rss_kib = 0;
+    let mut last_start = Instant::now();
     for _ in 0..runs {
         b.c.sim.reset_wire();
-        let start = Instant::now();
+        last_start = Instant::now();
         peak_rss_kib = peak_rss_kib.max(one());
-        times.push(start.elapsed());
+        times.push(last_start.elapsed());
     }
     let exchanges = b.c.sim.exchanges();
+    if std::env::var_os("SPICE_BENCH_TIMELINE").is_some() {
+        print_timeline(
+            last_start,
+            &exchanges,
+            *times.last().unwrap_or(&Duration::ZERO),
+        );
+    }
     Measured {
         wall: median(times),
         runs,
@@ -222,6 +230,22 @@ fn measure(b: &Bed, runs: usize, mut one: impl FnMut() -> i64) -> Measured {
         bytes: b.c.sim.bytes_out(),
         peak_rss_kib,
     }
+}
+
+/// The last run's requests against the clock from its launch (set
+/// `SPICE_BENCH_TIMELINE=1`): where a run's time goes beyond its round trips.
+fn print_timeline(start: Instant, exchanges: &[support::sim::Exchange], wall: Duration) {
+    let ms = |t: Instant| t.saturating_duration_since(start).as_secs_f64() * 1000.0;
+    let mut sorted: Vec<_> = exchanges.iter().collect();
+    sorted.sort_by_key(|e| e.started);
+    for e in sorted {
+        let answered = e
+            .answered
+            .map_or_else(|| "no answer".to_string(), |a| format!("{:7.1} ms", ms(a)));
+        let line: String = e.line.chars().take(110).collect();
+        println!("    {:7.1} ms → {answered}  {line}", ms(e.started));
+    }
+    println!("    exit at {:.1} ms", wall.as_secs_f64() * 1000.0);
 }
 
 fn plugin(b: &Bed, bin: &str, args: &[&str], pods: usize) -> Measured {
@@ -240,6 +264,22 @@ fn plugin(b: &Bed, bin: &str, args: &[&str], pods: usize) -> Measured {
         }
         rss
     })
+}
+
+/// Median wall time and peak RSS (KiB) of a run that reads nothing: the
+/// floor under every row (fork, exec, dynamic loading, exit).
+fn measure_start(bin: &str) -> (Duration, i64) {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut times = Vec::new();
+    let mut rss = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let (code, _, stderr, r) = run_measured(bin, &["version"], home.path());
+        times.push(start.elapsed());
+        assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stderr));
+        rss = rss.max(r);
+    }
+    (median(times), rss)
 }
 
 fn kubectl_bin() -> &'static str {
@@ -383,7 +423,20 @@ fn main() {
         "| what | pods / nodes | network | wall time | waves | connections | requests | bytes sent | peak RSS |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for size in SIZES {
+    // SPICE_BENCH_SIZE=N: only the N-th row of SIZES (from 0).
+    let only: Option<usize> = std::env::var("SPICE_BENCH_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let start_only = measure_start(bin);
+    println!(
+        "process start and exit (`kubectl-spice version`, no network): {} ms, {:.1} MiB",
+        start_only.0.as_millis(),
+        start_only.1 as f64 / 1024.0
+    );
+    for (i, size) in SIZES.iter().enumerate() {
+        if only.is_some_and(|n| n != i) {
+            continue;
+        }
         let b = bed(size);
         for net in [Net::Latency, Net::Rtt] {
             b.network(net, false);
