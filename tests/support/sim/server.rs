@@ -471,8 +471,7 @@ fn list(
     accept: &str,
 ) -> Response<Body> {
     match super::listing::list(shared, def, ns.as_deref(), selectors, query, accept) {
-        Ok(body) => {
-            let bytes = serde_json::to_vec(&body).expect("serializes");
+        Ok(bytes) => {
             super::listing::served(shared, bytes.len());
             respond(200, "application/json", bytes)
         }

@@ -236,6 +236,28 @@ impl Store {
             .get(&(storage, ns.to_string(), name.to_string()))
     }
 
+    /// Objects of one resource after the (namespace, name) key `after`
+    /// (all of them for `None`), in key order: where a continue token
+    /// resumes, found in the index as etcd finds it, without walking the
+    /// pages before it.
+    pub fn list_after<'a>(
+        &'a self,
+        storage: StorageKey,
+        ns: Option<&'a str>,
+        after: Option<&(String, String)>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        use std::ops::Bound;
+        let from = match after {
+            None => Bound::Included((storage, String::new(), String::new())),
+            Some((n, name)) => Bound::Excluded((storage, n.clone(), name.clone())),
+        };
+        self.objects
+            .range((from, Bound::Unbounded))
+            .take_while(move |((s, _, _), _)| *s == storage)
+            .filter(move |((_, n, _), _)| ns.is_none_or(|ns| ns == n))
+            .map(|(_, v)| v)
+    }
+
     /// Objects of one resource, in one namespace or all, in key order (as etcd lists them).
     pub fn list<'a>(
         &'a self,
