@@ -145,22 +145,45 @@ impl Bed {
 /// forked from this process (which holds the simulator and all its objects)
 /// would report our own pages as its peak.
 fn run_measured(bin: &str, args: &[&str], home: &Path) -> (i32, Vec<u8>, Vec<u8>, i64) {
+    let (code, stdout, stderr, rss, _) = run_timed(bin, args, home);
+    (code, stdout, stderr, rss)
+}
+
+/// [`run_measured`], and the process's own CPU time (user + system).
+fn run_timed(bin: &str, args: &[&str], home: &Path) -> (i32, Vec<u8>, Vec<u8>, i64, Duration) {
     let rss_file = home.join("rss.txt");
     let out = Command::new("/usr/bin/time")
         .arg("-o")
         .arg(&rss_file)
-        .args(["-f", "%M", bin])
+        .args(["-f", "%M %U %S", bin])
         .args(args)
         .env("HOME", home)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
         .expect("run /usr/bin/time (apt-get install time)");
-    let rss = std::fs::read_to_string(&rss_file)
-        .ok()
-        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
-        .unwrap_or(-1);
-    (out.status.code().unwrap_or(-1), out.stdout, out.stderr, rss)
+    let text = std::fs::read_to_string(&rss_file).unwrap_or_default();
+    let fields: Vec<&str> = text
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let rss = fields.first().and_then(|f| f.parse().ok()).unwrap_or(-1);
+    let secs = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let cpu = Duration::from_secs_f64(secs(1) + secs(2));
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        out.stderr,
+        rss,
+        cpu,
+    )
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -177,6 +200,10 @@ struct Measured {
     requests: usize,
     bytes: u64,
     peak_rss_kib: i64,
+    /// CPU time of the measured processes themselves (user + system,
+    /// median): what the run costs on the client, whatever the server's
+    /// share of the machine.
+    cpu: Duration,
 }
 
 impl Measured {
@@ -187,11 +214,12 @@ impl Measured {
             n => format!(" ({n} runs)"),
         };
         println!(
-            "| {what}{runs} | {} / {} | {} | {} ms | {} | {} | {} | {:.1} KiB | {:.1} MiB |",
+            "| {what}{runs} | {} / {} | {} | {} ms | {} ms | {} | {} | {} | {:.1} KiB | {:.1} MiB |",
             size.pods_column(),
             size.nodes,
             net.name(),
             self.wall.as_millis(),
+            self.cpu.as_millis(),
             self.waves,
             self.connections,
             self.requests,
@@ -203,15 +231,18 @@ impl Measured {
 
 /// Runs `one` `runs` times on a fresh counter each time; the counts are
 /// the last run's (they do not vary between runs), the wall time the median.
-fn measure(b: &Bed, runs: usize, mut one: impl FnMut() -> i64) -> Measured {
+fn measure(b: &Bed, runs: usize, mut one: impl FnMut() -> (i64, Duration)) -> Measured {
     let mut times = Vec::new();
+    let mut cpus = Vec::new();
     let mut peak_rss_kib = 0;
     let mut last_start = Instant::now();
     for _ in 0..runs {
         b.c.sim.reset_wire();
         last_start = Instant::now();
-        peak_rss_kib = peak_rss_kib.max(one());
+        let (rss, cpu) = one();
         times.push(last_start.elapsed());
+        peak_rss_kib = peak_rss_kib.max(rss);
+        cpus.push(cpu);
     }
     let exchanges = b.c.sim.exchanges();
     if std::env::var_os("SPICE_BENCH_TIMELINE").is_some() {
@@ -229,6 +260,7 @@ fn measure(b: &Bed, runs: usize, mut one: impl FnMut() -> i64) -> Measured {
         requests: exchanges.len(),
         bytes: b.c.sim.bytes_out(),
         peak_rss_kib,
+        cpu: median(cpus),
     }
 }
 
@@ -252,7 +284,7 @@ fn plugin(b: &Bed, bin: &str, args: &[&str], pods: usize) -> Measured {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["-o", "json", "--kubeconfig", &b.kubeconfig]);
     measure(b, RUNS, || {
-        let (code, stdout, stderr, rss) = run_measured(bin, &all, b.c.dir.path());
+        let (code, stdout, stderr, rss, cpu) = run_timed(bin, &all, b.c.dir.path());
         assert!(
             code == 0 || code == 1,
             "{}",
@@ -262,7 +294,7 @@ fn plugin(b: &Bed, bin: &str, args: &[&str], pods: usize) -> Measured {
         if args[0] == "status" {
             assert_eq!(json["pods"]["total"], pods, "every pod was read");
         }
-        rss
+        (rss, cpu)
     })
 }
 
@@ -290,11 +322,23 @@ fn kubectl_bin() -> &'static str {
     }
 }
 
-/// Runs kubectl `args` against the bed; returns its peak RSS in KiB.
-fn kubectl(b: &Bed, args: &[&str]) -> i64 {
+/// Runs kubectl `args` against the bed; returns its peak RSS in KiB and
+/// its CPU time.
+fn kubectl(b: &Bed, args: &[&str]) -> (i64, Duration) {
     let mut all = args.to_vec();
     all.extend(["--kubeconfig", &b.kubeconfig]);
-    run_measured(kubectl_bin(), &all, b.c.dir.path()).3
+    let (_, _, _, rss, cpu) = run_timed(kubectl_bin(), &all, b.c.dir.path());
+    (rss, cpu)
+}
+
+/// The largest peak RSS and the summed CPU time of processes run one after
+/// another.
+fn sequence(costs: impl IntoIterator<Item = (i64, Duration)>) -> (i64, Duration) {
+    costs
+        .into_iter()
+        .fold((-1, Duration::ZERO), |(rss, cpu), (r, c)| {
+            (rss.max(r), cpu + c)
+        })
 }
 
 /// `kubectl get` of the lists `status` reads, one command after another, as
@@ -322,9 +366,7 @@ fn kubectl_get(b: &Bed) -> Measured {
         ],
         &["get", "pods", "-n", "keda", "-o", "json"],
     ];
-    measure(b, RUNS, || {
-        commands.iter().map(|c| kubectl(b, c)).max().unwrap_or(-1)
-    })
+    measure(b, RUNS, || sequence(commands.iter().map(|c| kubectl(b, c))))
 }
 
 /// The runbook's own checks, by hand, one after another: its kubectl lines
@@ -352,9 +394,9 @@ fn runbook_by_hand(b: &Bed) -> Measured {
             "-H",
             &auth,
         ];
-        let (code, _, stderr, rss) = run_measured("curl", &args, b.c.dir.path());
+        let (code, _, stderr, rss, cpu) = run_timed("curl", &args, b.c.dir.path());
         assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stderr));
-        rss
+        (rss, cpu)
     };
     let queries = [
         r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[1m]))"#,
@@ -402,9 +444,9 @@ fn runbook_by_hand(b: &Bed) -> Measured {
         ],
     ];
     measure(b, 1, || {
-        let kube = steps.iter().map(|s| kubectl(b, s)).max().unwrap_or(-1);
-        let curl = queries.iter().map(|q| promql(q)).max().unwrap_or(-1);
-        kube.max(curl)
+        let kube = sequence(steps.iter().map(|s| kubectl(b, s)));
+        let curl = sequence(queries.iter().map(|q| promql(q)));
+        sequence([kube, curl])
     })
 }
 
@@ -420,9 +462,9 @@ fn main() {
         DELAY.as_millis()
     );
     println!(
-        "| what | pods / nodes | network | wall time | waves | connections | requests | bytes sent | peak RSS |"
+        "| what | pods / nodes | network | wall time | client CPU | waves | connections | requests | bytes sent | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     // SPICE_BENCH_SIZE=N: only the N-th row of SIZES (from 0).
     let only: Option<usize> = std::env::var("SPICE_BENCH_SIZE")
         .ok()
@@ -455,6 +497,11 @@ fn main() {
             Net::Rtt,
         );
         b.network(Net::Rtt, false);
+        // SPICE_BENCH_PLUGIN_ONLY=1: only the plugin's rows (the comparisons
+        // with kubectl and the runbook take minutes and do not change).
+        if std::env::var_os("SPICE_BENCH_PLUGIN_ONLY").is_some() {
+            continue;
+        }
         kubectl_get(&b).print(
             "`kubectl get` of the same lists (4 commands)",
             size,
