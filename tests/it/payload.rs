@@ -96,7 +96,8 @@ fn verdicts(c: &Cluster) -> Vec<(String, String)> {
 
 #[test]
 fn paged_lists_give_what_one_page_gives() {
-    let c = Cluster::with_metrics(grown(2_600, 600, 400), None);
+    // Past one page of each: 2,500 game pods and 2,500 node Table rows.
+    let c = Cluster::with_metrics(grown(2_600, 2_600, 400), None);
     c.sim.reset_requests();
     let paged = kube_sections(&c);
     let pod_pages = requests(&c, "/api/v1/namespaces/default/pods?");
@@ -106,7 +107,13 @@ fn paged_lists_give_what_one_page_gives() {
     );
     assert!(pod_pages.iter().skip(1).all(|r| r.contains("continue=")));
     let node_pages = requests(&c, "/api/v1/nodes?");
-    assert_eq!(node_pages.len(), 2, "603 nodes, 2 pages: {node_pages:?}");
+    assert_eq!(
+        node_pages.len(),
+        2,
+        "2,603 nodes as Table rows, 2 pages: {node_pages:?}"
+    );
+    assert!(node_pages.iter().all(|r| r.contains("limit=2500")));
+    assert!(node_pages[1].contains("continue="));
     assert!(
         node_pages
             .iter()
@@ -126,7 +133,7 @@ fn paged_lists_give_what_one_page_gives() {
         assert!(same, "status {k} differs");
     }
     assert_eq!(paged_status["pods"]["total"], 2_600);
-    assert_eq!(paged_status["nodes"]["total"], 603);
+    assert_eq!(paged_status["nodes"]["total"], 2_603);
     assert_eq!(paged_verdicts, verdicts(&c));
 }
 
@@ -247,9 +254,9 @@ fn a_big_cluster_of_real_sized_objects_reads_every_node_in_few_requests() {
         j["pods"]["total"], 200,
         "other workloads' pods are not the game's"
     );
-    // Pages of 500 nodes are the only requests that grow with the cluster.
-    let extra_node_pages = 3;
-    assert_eq!(c.sim.requests().len(), small_requests + extra_node_pages);
+    // 1,503 node Table rows fit one page of 2,500: the request count does
+    // not grow with the cluster at all.
+    assert_eq!(c.sim.requests().len(), small_requests);
     let verdicts_big = verdicts(&c);
     let nodes_ok = verdicts_big
         .iter()
