@@ -452,11 +452,15 @@ fn finding(check: &Check, verdict: Verdict, blocked_by: Option<CheckId>) -> Find
 }
 
 /// The first failing link of the chain: the first `fail` in chain order that
-/// nothing blocked.
+/// nothing blocked. An alert check is never a link: a firing
+/// PodSessionRatioAnomaly or KEDANotResponding restates a symptom that the
+/// chain's own checks judge (a scale-up waiting for its node fires the ratio
+/// alert while pods.pending says why), so it fails the report without being
+/// named its cause.
 pub fn root_cause(findings: &[Finding]) -> Option<&Finding> {
     findings
         .iter()
-        .find(|f| f.outcome == Outcome::Fail && f.blocked_by.is_none())
+        .find(|f| f.outcome == Outcome::Fail && f.blocked_by.is_none() && f.area != Area::Alerts)
 }
 
 /// The runbook's troubleshooting trees, in its order.
@@ -505,6 +509,35 @@ mod tests {
     use super::*;
     use crate::snapshot::Lookup;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn a_firing_alert_fails_the_report_but_is_never_its_root_cause() {
+        let f = |id: &str, area: Area, outcome: Outcome| Finding {
+            id: id.to_string(),
+            area,
+            title: String::new(),
+            outcome,
+            message: String::new(),
+            evidence: Vec::new(),
+            remediation: None,
+            needs: Vec::new(),
+            blocked_by: None,
+            runbook: String::new(),
+        };
+        let scale_up_under_way = [
+            f("pods.pending", Area::Pods, Outcome::Warn),
+            f("alerts.pod-session-ratio", Area::Alerts, Outcome::Fail),
+        ];
+        assert!(root_cause(&scale_up_under_way).is_none());
+        let broken = [
+            f("keda.ready", Area::Keda, Outcome::Fail),
+            f("alerts.pod-session-ratio", Area::Alerts, Outcome::Fail),
+        ];
+        assert_eq!(
+            root_cause(&broken).map(|f| f.id.as_str()),
+            Some("keda.ready")
+        );
+    }
 
     #[test]
     fn every_check_is_registered_once_with_docs_and_needs_earlier() {

@@ -108,6 +108,18 @@ fn badge(st: &Styles, o: Outcome) -> String {
     styled(st, o, &format!("{} {:<5}", o.mark(), o.word()))
 }
 
+/// The ids of the failing checks, for a report whose failures are none of
+/// them a link of the chain (see `checks::root_cause`).
+fn failing(r: &DiagnoseReport) -> String {
+    let ids: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|f| f.outcome == Outcome::Fail)
+        .map(|f| f.id.as_str())
+        .collect();
+    ids.join(", ")
+}
+
 fn remediation(out: &mut dyn Write, st: &Styles, f: &Finding, indent: &str) -> io::Result<()> {
     if let Some(r) = &f.remediation {
         if let Some(fix) = &r.fix {
@@ -168,6 +180,16 @@ pub fn render_table(
                     st.dim(&format!("blocks: {}", blocked.join(", ")))
                 )?;
             }
+        }
+        None if r.summary.fail > 0 => {
+            writeln!(
+                out,
+                "{}",
+                st.bad(&format!(
+                    "✗ no link of the scaling chain fails, but {} does: an alert restates a symptom, see it below",
+                    failing(r)
+                ))
+            )?;
         }
         None if r.summary.fail == 0 && r.summary.warn == 0 && r.summary.error == 0 => {
             writeln!(out, "{}", st.good("✓ pod-per-session scaling is healthy"))?;
@@ -432,6 +454,11 @@ pub fn render_markdown(
                 }
             }
         }
+        None if r.summary.fail > 0 => writeln!(
+            out,
+            "**No link of the scaling chain fails,** but {} does: an alert restates a symptom.",
+            md_text(&failing(r))
+        )?,
         None => writeln!(out, "**No check failed.**")?,
     }
     writeln!(out)?;

@@ -266,4 +266,41 @@ mod regressions {
             "{md}"
         );
     }
+
+    #[test]
+    fn a_report_failing_only_on_an_alert_says_so_and_names_no_root_cause() {
+        let mut snap = testkit::healthy();
+        testkit::set_prom(
+            &mut snap,
+            crate::domain::promql::ALERT_RATIO_NOW,
+            Some(0.67),
+        );
+        testkit::set_prom(
+            &mut snap,
+            crate::domain::promql::ALERT_RATIO_FOR,
+            Some(10.0),
+        );
+        let r = report(&snap);
+        assert_eq!(r.summary.fail, 1, "{:?}", r.summary);
+        assert_eq!(r.root_cause, None);
+        let text = through_writer(|w| diagnose(w, &r, "spice-runner", &Styles::plain(), false));
+        assert!(
+            text.contains(
+                "✗ no link of the scaling chain fails, but alerts.pod-session-ratio does"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("nothing failed") && !text.contains("ROOT CAUSE"),
+            "{text}"
+        );
+        let md = through_writer(|w| render_markdown(w, &r, "spice-runner"));
+        assert!(
+            md.contains(
+                "**No link of the scaling chain fails,** but alerts.pod-session-ratio does"
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("No check failed"), "{md}");
+    }
 }
