@@ -509,21 +509,9 @@ fn sigterm_restores_the_terminal_and_prints_the_summary() {
     let tmux = watch_in_tmux(&c, "spice-watch-term", "--timeout 40s");
     tmux.wait_for(&["kubectl spice watch", "running 3"]);
     // The pane runs sh; its child is the watch.
-    let shell = String::from_utf8_lossy(
-        &tmux
-            .cmd(&["display", "-p", "-t", "w", "#{pane_pid}"])
-            .stdout,
-    )
-    .trim()
-    .to_string();
-    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
-        .expect("children of the pane's shell");
-    let pid = children
-        .split_whitespace()
-        .next()
-        .expect("the watch process");
+    let pid = tmux.child_pid().to_string();
     let status = Command::new("kill")
-        .args(["-TERM", pid])
+        .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(status.success());
