@@ -10,11 +10,26 @@ pub enum ExitStatus {
     Findings = 1,
     /// The command could not run: usage, kubeconfig, API server unreachable, bad file.
     CouldNotRun = 2,
+    /// Nothing failed, but a source that exists could not be read, so some
+    /// checks could not run (the monitoring-plugin convention for UNKNOWN).
+    /// A failure wins over this: `Findings` is returned when both apply.
+    Incomplete = 3,
 }
 
 impl ExitStatus {
     pub fn code(self) -> i32 {
         self as i32
+    }
+
+    /// The verdict of a gate: a failure wins over a gap, a gap over a pass.
+    pub fn verdict(failed: bool, incomplete: bool) -> ExitStatus {
+        if failed {
+            ExitStatus::Findings
+        } else if incomplete {
+            ExitStatus::Incomplete
+        } else {
+            ExitStatus::Ok
+        }
     }
 }
 
