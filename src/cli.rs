@@ -16,7 +16,8 @@ use std::path::PathBuf;
     long_version = crate::commands::version::LONG,
     propagate_version = true,
     max_term_width = 100,
-    after_help = "Exit codes: 0 ok, 1 a check failed, 2 could not run.\n\
+    after_help = "Exit codes: 0 ok, 1 a check failed, 2 could not run, 3 incomplete (nothing failed,\n\
+                  but a source that exists could not be read; 1 wins over 3).\n\
                   Docs: kubectl spice <command> --help"
 )]
 pub struct Cli {
@@ -32,6 +33,13 @@ pub enum Command {
     /// One screen: pods, KEDA, HPA, nodes, sessions and the sessions-per-pod ratio.
     Status(StatusArgs),
     /// Every runbook check chained into a pass/warn/fail report, root cause first.
+    ///
+    /// Exit 0 when nothing failed and every source that exists was read; 1 when a
+    /// check failed (with --fail-on warn: or warned); 2 when it could not run;
+    /// 3 (incomplete) when nothing failed but a source that exists could not be
+    /// read, so some checks are `error`. 1 wins over 3. A source that is not
+    /// installed (no Loki Service, no Karpenter API) is `skip`, not a gap; drop a
+    /// source you do not run with --skip or `silence` in the config file.
     Diagnose(DiagnoseArgs),
     /// The status, live from watch streams, with measured scale-up and scale-down times.
     Watch(WatchArgs),
@@ -79,10 +87,13 @@ pub struct WatchArgs {
     /// at start and kept: --interval to 24h.
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub window: String,
-    /// Stop with exit 0 once this holds (with --timeout: exit 1 if it never does).
+    /// Stop with exit 0 once this holds. Stopped before it held (--timeout,
+    /// Ctrl-C): exit 1 when what was read shows it does not hold, 3 when a
+    /// source could not be read so it could not be judged.
     #[arg(long, value_enum, value_name = "COND")]
     pub until: Option<Until>,
-    /// Give up after this long (exit 1 with --until, else 0): 100ms to 168h (7 days).
+    /// Give up after this long (with --until: exit 1, or 3 if undecided; else 0):
+    /// 100ms to 168h (7 days).
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 }
@@ -116,7 +127,7 @@ pub struct DiagnoseArgs {
     /// Run just the runbook's troubleshooting chain for a symptom, in its order.
     #[arg(long, value_enum)]
     pub symptom: Option<Symptom>,
-    /// Exit 1 on failures only (default), or on warnings too.
+    /// Exit 1 on failures only (default), or on warnings too (a gap still exits 3).
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
     /// Replay a saved snapshot instead of reading the cluster.

@@ -89,6 +89,9 @@ pub struct Verdict {
     pub fix: Option<String>,
     /// For warn/fail: the exact read-only command to look closer.
     pub command: Option<String>,
+    /// For error: the source (a gap's name, e.g. `pods`, `prometheus`) that
+    /// could not be read, so the report can name what made the run incomplete.
+    pub unread: Option<&'static str>,
 }
 
 impl Verdict {
@@ -99,6 +102,7 @@ impl Verdict {
             evidence: Vec::new(),
             fix: None,
             command: None,
+            unread: None,
         }
     }
     pub fn pass(message: impl Into<String>) -> Verdict {
@@ -128,6 +132,11 @@ impl Verdict {
         self.command = Some(command.into());
         self
     }
+    /// Names the source an `error` could not read.
+    pub fn unread(mut self, source: &'static str) -> Verdict {
+        self.unread = Some(source);
+        self
+    }
 }
 
 /// What a check's evaluate function sees: the snapshot, the settings and
@@ -152,12 +161,13 @@ impl<'a> Ctx<'a> {
 impl Ctx<'_> {
     /// The `error` verdict for a source that could not be read, with its reason
     /// and hint, or `None` when the source has no gap.
-    pub fn gap_verdict(&self, source: &str) -> Option<Verdict> {
+    pub fn gap_verdict(&self, source: &'static str) -> Option<Verdict> {
         let g = self.snap.gap(source)?;
         let v = Verdict::error(format!(
             "could not read {source}: {} ({})",
             g.message, g.reason
-        ));
+        ))
+        .unread(source);
         Some(if g.hint.is_empty() {
             v
         } else {
@@ -169,7 +179,7 @@ impl Ctx<'_> {
     /// that could not be read has a gap and is an `error` (its reason and
     /// hint); a source with no gap was not collected in this scope (e.g. the
     /// operator logs under `status`) and is a `skip`.
-    pub fn not_read(&self, source: &str, what: &str) -> Verdict {
+    pub fn not_read(&self, source: &'static str, what: &str) -> Verdict {
         self.gap_verdict(source)
             .unwrap_or_else(|| Verdict::skip(format!("{what} not collected")))
     }
@@ -313,6 +323,9 @@ pub struct Finding {
     pub needs: Vec<String>,
     pub blocked_by: Option<String>,
     pub runbook: String,
+    /// For `error`: the source that could not be read (`pods`, `prometheus`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread_source: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -448,6 +461,10 @@ fn finding(check: &Check, verdict: Verdict, blocked_by: Option<CheckId>) -> Find
         needs: check.needs.iter().map(|n| n.to_string()).collect(),
         blocked_by: blocked_by.map(|b| b.to_string()),
         runbook: check.runbook.to_string(),
+        unread_source: (verdict.outcome == Outcome::Error)
+            .then_some(verdict.unread)
+            .flatten()
+            .map(str::to_string),
     }
 }
 
@@ -523,6 +540,7 @@ mod tests {
             needs: Vec::new(),
             blocked_by: None,
             runbook: String::new(),
+            unread_source: None,
         };
         let scale_up_under_way = [
             f("pods.pending", Area::Pods, Outcome::Warn),

@@ -60,11 +60,29 @@ pub async fn run(
     }
     out.flush()?;
     let failed = report.summary.fail > 0 || (warn_fails && report.summary.outcome == Outcome::Warn);
-    Ok(if failed {
-        ExitStatus::Findings
-    } else {
-        ExitStatus::Ok
-    })
+    if report.summary.incomplete && !matches!(args.output, ReportFormat::Table | ReportFormat::Wide)
+    {
+        // A machine format on stdout still tells a person why the gate did not pass.
+        eprintln_safe(&format!(
+            "{} (exit 3 unless a check failed): {}",
+            report.incomplete_line().unwrap_or_default(),
+            report
+                .summary
+                .unread_sources
+                .iter()
+                .map(|u| format!("{} ({})", u.source, u.reason))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(ExitStatus::verdict(failed, report.summary.incomplete))
+}
+
+/// One line on stderr, neutralised (source names come from the cluster's
+/// answers), and never a panic when stderr is gone.
+fn eprintln_safe(line: &str) {
+    let mut err = crate::report::text::SafeWriter::new(std::io::stderr().lock());
+    let _ = writeln!(err, "{line}");
 }
 
 /// The flag's value as the checks' symptom: the checks do not import `cli`.

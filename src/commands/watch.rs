@@ -111,6 +111,11 @@ pub struct WatchSummary {
     pub episodes: Vec<Episode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub episode_in_progress: Option<InProgress>,
+    /// With `--until`, when the watch stopped before the condition held and
+    /// could not judge it on the latest frame (a source unread): why. The
+    /// exit code is then 3, not 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// `--interval`: short enough to follow a scale-up, long enough not to busy-poll.
@@ -777,7 +782,7 @@ pub async fn run(
                 }
             }
             _ = tokio::time::sleep_until(deadline_at) => {
-                break ("timeout", if until.is_some() { ExitStatus::Findings } else { ExitStatus::Ok });
+                break ("timeout", ExitStatus::Ok);
             }
             _ = &mut stop => break ("interrupted", ExitStatus::Ok),
             // The load readings are read at the next tick too.
@@ -803,7 +808,17 @@ pub async fn run(
     // The terminal is restored before the summary is printed.
     drop(screen);
     drop(live);
-    let (reason, status) = outcome;
+    let (reason, mut status) = outcome;
+    // A gate that stopped before its condition held never exits 0: 1 when
+    // what was read shows it does not hold, 3 when it could not be judged.
+    let undecided = match until {
+        Some(u) if reason != "until" => {
+            let why = model.undecided(u);
+            status = ExitStatus::verdict(why.is_none(), why.is_some());
+            why
+        }
+        _ => None,
+    };
     if json {
         let summary = WatchSummary {
             api_version: API_VERSION,
@@ -811,18 +826,24 @@ pub async fn run(
             reason,
             episodes: model.episodes.iter().cloned().collect(),
             episode_in_progress: in_progress(&model),
+            incomplete: undecided.clone(),
         };
         serde_json::to_writer(&mut *out, &summary).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
     } else {
-        if reason == "timeout" && until.is_some() {
-            out.write_all(
-                format!(
-                    "Timed out after {}s before the --until condition held.\n",
-                    started.elapsed().as_secs()
-                )
-                .as_bytes(),
-            )?;
+        if reason != "until" && until.is_some() {
+            let stopped = if reason == "timeout" {
+                format!("Timed out after {}s", started.elapsed().as_secs())
+            } else {
+                format!("Stopped ({reason}) after {}s", started.elapsed().as_secs())
+            };
+            let line = match &undecided {
+                Some(why) => format!(
+                    "{stopped} before the --until condition held. INCOMPLETE: it could not be judged ({why}).\n"
+                ),
+                None => format!("{stopped} before the --until condition held.\n"),
+            };
+            out.write_all(line.as_bytes())?;
         }
         out.write_all(model.summary().as_bytes())?;
     }

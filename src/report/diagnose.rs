@@ -4,6 +4,7 @@
 use super::Styles;
 use super::text::{is_unsafe, neutralise};
 use crate::checks::{Area, Finding, Outcome, root_cause};
+use crate::domain::text::one_line;
 use crate::snapshot::{API_VERSION, Gap, Snapshot};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -34,6 +35,81 @@ pub struct Summary {
     pub error: usize,
     /// fail if any check failed, else warn if any warned, else pass.
     pub outcome: Outcome,
+    /// Some checks could not run because a source that exists could not be
+    /// read (a check in `error`): the run is no pass whatever `outcome` says,
+    /// and exits 3 unless a check failed.
+    pub incomplete: bool,
+    /// The checks in `error` and the checks they blocked.
+    pub could_not_run: usize,
+    /// Each source that could not be read, with why and the checks it kept
+    /// from running (empty when nothing is incomplete).
+    pub unread_sources: Vec<UnreadSource>,
+}
+
+/// A source that exists but could not be read, and what it kept from running.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UnreadSource {
+    /// The gap's source (`pods`, `prometheus`, …), or the check's id when a
+    /// check could not judge for a reason of its own.
+    pub source: String,
+    /// `forbidden`, `unreachable`, `timed out`, `unauthorized`, `error`, …
+    pub reason: String,
+    /// One line: what went wrong.
+    pub message: String,
+    /// One line: what to do about it (empty when there is nothing to say).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub hint: String,
+    /// The checks in `error` on this source and the checks they blocked.
+    pub checks: Vec<String>,
+}
+
+/// The sources the `error` findings could not read, in the order of the
+/// first check that needed each, and how many checks could not run.
+fn unread_sources(snap: &Snapshot, findings: &[Finding]) -> (usize, Vec<UnreadSource>) {
+    let mut sources: Vec<UnreadSource> = Vec::new();
+    let mut could_not_run = 0;
+    for f in findings.iter().filter(|f| f.outcome == Outcome::Error) {
+        let blocked = findings
+            .iter()
+            .filter(|b| b.outcome == Outcome::Skip && b.blocked_by.as_deref() == Some(&f.id))
+            .map(|b| b.id.clone());
+        let mut checks = vec![f.id.clone()];
+        checks.extend(blocked);
+        could_not_run += checks.len();
+        let source = f.unread_source.clone().unwrap_or_else(|| f.id.clone());
+        if let Some(known) = sources.iter_mut().find(|s| s.source == source) {
+            known.checks.extend(checks);
+            continue;
+        }
+        let gap = f.unread_source.as_deref().and_then(|src| snap.gap(src));
+        let hint = f
+            .remediation
+            .as_ref()
+            .and_then(|r| r.fix.clone())
+            .unwrap_or_default();
+        sources.push(match gap {
+            Some(g) => UnreadSource {
+                source,
+                reason: g.reason.to_string(),
+                message: one_line(&g.message).into_owned(),
+                hint: if g.hint.is_empty() {
+                    hint
+                } else {
+                    one_line(&g.hint).into_owned()
+                },
+                checks,
+            },
+            None => UnreadSource {
+                source,
+                reason: "error".into(),
+                message: f.message.clone(),
+                hint,
+                checks,
+            },
+        });
+    }
+    (could_not_run, sources)
 }
 
 impl DiagnoseReport {
@@ -53,6 +129,7 @@ impl DiagnoseReport {
         } else {
             Outcome::Pass
         };
+        let (could_not_run, unread_sources) = unread_sources(snap, &findings);
         let mut gaps = snap.gaps.clone();
         gaps.sort_by(|a, b| a.source.cmp(&b.source));
         DiagnoseReport {
@@ -69,6 +146,9 @@ impl DiagnoseReport {
                 skip,
                 error,
                 outcome,
+                incomplete: error > 0,
+                could_not_run,
+                unread_sources,
             },
             root_cause: root_cause(&findings).map(|f| f.id.clone()),
             checks: findings,
@@ -82,8 +162,13 @@ impl DiagnoseReport {
 
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
+        let incomplete = if s.incomplete {
+            format!(" · INCOMPLETE: {} could not run", s.could_not_run)
+        } else {
+            String::new()
+        };
         format!(
-            "{} checks: {} pass, {} warn, {} fail, {} skip, {} error",
+            "{} checks: {} pass, {} warn, {} fail, {} skip, {} error{incomplete}",
             self.checks.len(),
             s.pass,
             s.warn,
@@ -91,6 +176,27 @@ impl DiagnoseReport {
             s.skip,
             s.error
         )
+    }
+
+    /// `INCOMPLETE: N checks could not run`, the headline of a run that could
+    /// not look everywhere (with `nothing that was read failed` when true).
+    pub fn incomplete_line(&self) -> Option<String> {
+        let s = &self.summary;
+        if !s.incomplete {
+            return None;
+        }
+        let n = s.could_not_run;
+        let checks = if n == 1 { "check" } else { "checks" };
+        let sources = s.unread_sources.len();
+        let tail = if s.fail > 0 {
+            String::new()
+        } else {
+            "; nothing that was read failed".to_string()
+        };
+        Some(format!(
+            "INCOMPLETE: {n} {checks} could not run ({sources} source{} could not be read){tail}",
+            if sources == 1 { "" } else { "s" }
+        ))
     }
 }
 
@@ -191,21 +297,40 @@ pub fn render_table(
                 ))
             )?;
         }
-        None if r.summary.fail == 0 && r.summary.warn == 0 && r.summary.error == 0 => {
+        // An incomplete run says so below, never that nothing failed.
+        None if r.summary.incomplete => {}
+        None if r.summary.warn == 0 => {
             writeln!(out, "{}", st.good("✓ pod-per-session scaling is healthy"))?;
-        }
-        None if r.summary.fail == 0 && r.summary.warn == 0 => {
-            writeln!(
-                out,
-                "{}",
-                st.warn("? nothing failed, but some checks could not look (see error below)")
-            )?;
         }
         None => writeln!(
             out,
             "{}",
             st.warn("! nothing failed; see the warnings below")
         )?,
+    }
+    if let Some(line) = r.incomplete_line() {
+        if r.summary.fail > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", st.warn(&line))?;
+        for u in &r.summary.unread_sources {
+            writeln!(
+                out,
+                "  {} {} ({}): {}",
+                st.warn(Outcome::Error.mark()),
+                st.bold(&u.source),
+                u.reason,
+                u.message
+            )?;
+            writeln!(
+                out,
+                "    {}",
+                st.dim(&format!("checks: {}", u.checks.join(", ")))
+            )?;
+            if !u.hint.is_empty() {
+                writeln!(out, "    {} {}", st.bold("fix:"), u.hint)?;
+            }
+        }
     }
     let id_width = r.checks.iter().map(|f| f.id.len()).max().unwrap_or(10) + 2;
     // A symptom's chain reads top to bottom in the runbook's order; the full
@@ -459,7 +584,26 @@ pub fn render_markdown(
             "**No link of the scaling chain fails,** but {} does: an alert restates a symptom.",
             md_text(&failing(r))
         )?,
+        None if r.summary.incomplete => {}
         None => writeln!(out, "**No check failed.**")?,
+    }
+    if let Some(line) = r.incomplete_line() {
+        writeln!(out, "\n**{}**\n", md_text(&line))?;
+        for u in &r.summary.unread_sources {
+            writeln!(
+                out,
+                "- {} ({}): {}; checks {}{}",
+                md_code(&u.source),
+                md_text(&u.reason),
+                md_text(&u.message),
+                md_text(&u.checks.join(", ")),
+                if u.hint.is_empty() {
+                    String::new()
+                } else {
+                    format!(". Fix: {}", md_text(&u.hint))
+                }
+            )?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "| | check | result |")?;

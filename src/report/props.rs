@@ -303,4 +303,75 @@ mod regressions {
         );
         assert!(!md.contains("No check failed"), "{md}");
     }
+
+    #[test]
+    fn an_unread_pod_list_makes_the_report_incomplete_and_names_it_never_nothing_failed() {
+        let mut snap = testkit::healthy();
+        snap.pods = None;
+        testkit::gap(
+            &mut snap,
+            "pods",
+            GapReason::Error,
+            "the server has received a request it could not handle",
+        );
+        let r = report(&snap);
+        assert_eq!(r.summary.fail, 0, "{:?}", r.summary);
+        assert!(r.summary.incomplete);
+        assert_eq!(r.summary.unread_sources.len(), 1, "{:?}", r.summary);
+        let pods = &r.summary.unread_sources[0];
+        assert_eq!(
+            (pods.source.as_str(), pods.reason.as_str()),
+            ("pods", "error")
+        );
+        assert!(
+            pods.checks.contains(&"pods.crashloop".to_string()),
+            "{pods:?}"
+        );
+        let errors = r
+            .checks
+            .iter()
+            .filter(|f| f.outcome == checks::Outcome::Error)
+            .count();
+        let blocked = r
+            .checks
+            .iter()
+            .filter(|f| {
+                f.blocked_by
+                    .as_deref()
+                    .is_some_and(|b| pods.checks.iter().any(|c| c == b))
+            })
+            .count();
+        assert_eq!(r.summary.could_not_run, errors + blocked);
+        assert_eq!(pods.checks.len(), r.summary.could_not_run);
+        let text = through_writer(|w| diagnose(w, &r, "spice-runner", &Styles::plain(), false));
+        let head = text.lines().nth(2).unwrap_or_default();
+        assert!(
+            head.starts_with(&format!(
+                "INCOMPLETE: {} checks could not run (1 source could not be read); nothing that was read failed",
+                r.summary.could_not_run
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("? pods (error): the server has received"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("nothing failed;") && !text.contains("healthy"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&r).expect("json");
+        assert_eq!(json["summary"]["incomplete"], true);
+        assert_eq!(json["summary"]["unreadSources"][0]["source"], "pods");
+        let crashloop = json["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == "pods.crashloop"))
+            .expect("pods.crashloop");
+        assert_eq!(crashloop["unreadSource"], "pods");
+
+        // Healthy: complete, and none of the new fields claim otherwise.
+        let r = report(&testkit::healthy());
+        assert!(!r.summary.incomplete && r.summary.unread_sources.is_empty());
+        assert!(r.incomplete_line().is_none());
+    }
 }

@@ -788,6 +788,88 @@ impl Model {
         }
     }
 
+    /// Why `--until` could not be judged on the latest frame, or `None` when
+    /// it was judged (it holds, or what was read shows it does not). A gate
+    /// that gives up undecided exits 3 (incomplete), not 1: the condition may
+    /// well hold on what could not be read.
+    pub fn undecided(&self, until: Until) -> Option<String> {
+        if self.frames == 0 {
+            return Some("nothing was read yet".into());
+        }
+        let sources_down = || -> Option<String> {
+            let down: Vec<String> = [
+                ("kubernetes API", &self.api_error),
+                ("prometheus", &self.prometheus_error),
+            ]
+            .into_iter()
+            .filter_map(|(what, e)| e.as_ref().map(|e| format!("{what}: {e}")))
+            .collect();
+            Some(if down.is_empty() {
+                "a source could not be read".into()
+            } else {
+                down.join("; ")
+            })
+        };
+        match until {
+            Until::Healthy => {
+                let (fail, error): (Vec<&String>, Vec<&String>) = (
+                    self.findings
+                        .iter()
+                        .filter(|(_, (o, _))| *o == Outcome::Fail)
+                        .map(|(id, _)| id)
+                        .collect(),
+                    self.findings
+                        .iter()
+                        .filter(|(_, (o, _))| *o == Outcome::Error)
+                        .map(|(id, _)| id)
+                        .collect(),
+                );
+                if !fail.is_empty() {
+                    return None;
+                }
+                if !self.current {
+                    return sources_down();
+                }
+                if self.findings.is_empty() {
+                    return Some("no check was judged".into());
+                }
+                (!error.is_empty()).then(|| {
+                    let ids: Vec<&str> = error.iter().map(|s| s.as_str()).collect();
+                    format!("checks could not look: {}", ids.join(", "))
+                })
+            }
+            Until::Scaled => {
+                if !self.current || self.figures.band.is_none() {
+                    sources_down()
+                } else {
+                    None
+                }
+            }
+            Until::Idle => {
+                let f = &self.figures;
+                // Each source judges what it read this frame: pods seen by
+                // the API are pods through an outage of Prometheus, and
+                // sessions Prometheus sees are sessions while the API is down.
+                let api_read = self.api_error.is_none() && self.last_api_ok == self.last_at;
+                let prom_read =
+                    self.prometheus_error.is_none() && self.last_prometheus_ok == self.last_at;
+                let busy_pods = api_read
+                    && (f.running.is_some_and(|r| r > 0)
+                        || f.pending.is_some_and(|p| p > 0)
+                        || !self.pods.is_empty());
+                let busy_sessions = prom_read && f.sessions.is_some_and(|s| Self::whole(s) > 0);
+                if busy_pods || busy_sessions {
+                    return None;
+                }
+                if !self.current || f.sessions.is_none() || f.running.is_none() {
+                    sources_down()
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
     /// A banner line when a source is down, with the time of its last good data.
     pub fn banner(&self) -> Option<String> {
         // The age ticks with every sample, like the clock.
@@ -1111,6 +1193,7 @@ mod tests {
             needs: Vec::new(),
             blocked_by: None,
             runbook: String::new(),
+            unread_source: None,
         }
     }
 
@@ -1347,6 +1430,45 @@ mod tests {
         ok.at = t(8);
         m.observe(ok);
         assert!(m.holds(Until::Healthy));
+    }
+
+    #[test]
+    fn an_until_that_gives_up_on_a_gap_is_undecided_not_false() {
+        let mut m = Model::new(config());
+        for u in [Until::Healthy, Until::Scaled, Until::Idle] {
+            assert!(m.undecided(u).is_some(), "{u:?}: nothing read yet");
+        }
+        // Read, and judged not to hold: decided.
+        let mut busy = obs(0, 3.0, running(2));
+        busy.findings = vec![finding("keda.ready", Outcome::Fail)];
+        m.observe(busy.clone());
+        for u in [Until::Healthy, Until::Scaled, Until::Idle] {
+            assert!(!m.holds(u), "{u:?}");
+            assert_eq!(m.undecided(u), None, "{u:?} was judged on what was read");
+        }
+        // The pod list answers 500 and the failing check could not look.
+        let mut gap = Observation::new(t(2));
+        gap.sessions = Some(0.0);
+        gap.api_error = Some("pods: HTTP 500 Internal Server Error".into());
+        gap.findings = vec![finding("keda.ready", Outcome::Error)];
+        m.observe(gap);
+        for u in [Until::Healthy, Until::Scaled, Until::Idle] {
+            assert!(!m.holds(u), "{u:?}");
+            let why = m.undecided(u).unwrap_or_default();
+            assert!(why.contains("HTTP 500"), "{u:?}: {why:?}");
+        }
+        // Both sources read, one check in error and none failing: undecided.
+        let mut error = obs(4, 3.0, running(3));
+        error.findings = vec![
+            finding("keda.ready", Outcome::Pass),
+            finding("hpa.exists", Outcome::Error),
+        ];
+        m.observe(error);
+        assert!(
+            m.undecided(Until::Healthy)
+                .is_some_and(|w| w.contains("hpa.exists"))
+        );
+        assert_eq!(m.undecided(Until::Scaled), None);
     }
 
     #[test]

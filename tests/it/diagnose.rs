@@ -632,17 +632,145 @@ fn crashloop_is_blamed_on_the_crashing_pod() {
     assert_eq!(report["summary"]["fail"], 1, "{}", table(&report));
 }
 
+/// The regression of issue 17: a crash-looping pod hidden behind a pod list
+/// that answers 500 printed "nothing failed" and exited 0.
+#[test]
+fn a_crashloop_behind_an_unreadable_pod_list_is_incomplete_never_a_pass() {
+    let c = Cluster::start("crashloop");
+    c.sim.inject(
+        "/api/v1/namespaces/default/pods",
+        crate::support::sim::Fault::status(500),
+    );
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stderr, table(&report));
+    let summary = &report["summary"];
+    assert_eq!(summary["fail"], 0, "{}", table(&report));
+    assert_eq!(summary["incomplete"], true);
+    let unread = summary["unreadSources"].as_array().expect("unreadSources");
+    let pods = unread
+        .iter()
+        .find(|u| u["source"] == "pods")
+        .unwrap_or_else(|| panic!("pods not named: {summary}"));
+    let blocked: Vec<&str> = pods["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for id in ["pods.crashloop", "pods.pending", "nodes.scale-up"] {
+        assert!(blocked.contains(&id), "{id} not among {blocked:?}");
+        assert_eq!(outcome(&report, id), "error", "{}", table(&report));
+    }
+    assert!(
+        summary["couldNotRun"].as_u64().unwrap_or(0) >= blocked.len() as u64,
+        "{summary}"
+    );
+    assert_summary_counts(&report);
+
+    // Every format says so: the text headline, JUnit errors, Markdown.
+    let text = c.spice(&["diagnose"]);
+    assert_eq!(text.code, 3, "{}", text.stderr);
+    let head = text.stdout.lines().nth(2).unwrap_or_default();
+    assert!(head.starts_with("INCOMPLETE: "), "{}", text.stdout);
+    assert!(head.contains("checks could not run"), "{head}");
+    assert!(text.stdout.contains("? pods (error): "), "{}", text.stdout);
+    assert!(!text.stdout.contains("nothing failed;"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("INCOMPLETE"),
+        "{}",
+        text.stdout
+    );
+    let junit = c.spice(&["diagnose", "-o", "junit"]);
+    assert_eq!(junit.code, 3, "{}", junit.stderr);
+    assert_well_formed_xml(&junit.stdout);
+    let errors = junit.stdout.matches("<error message=").count();
+    assert!(errors >= 5, "{}", junit.stdout);
+    assert!(
+        junit.stdout.contains(r#"name="pods.crashloop""#)
+            && junit.stdout.contains("could not read pods"),
+        "{}",
+        junit.stdout
+    );
+    let md = c.spice(&["diagnose", "-o", "markdown"]);
+    assert_eq!(md.code, 3, "{}", md.stderr);
+    assert!(md.stdout.contains("**INCOMPLETE: "), "{}", md.stdout);
+    assert!(!md.stdout.contains("No check failed"), "{}", md.stdout);
+    // --fail-on warn never turns a gap into a pass.
+    let warn = c.spice(&["diagnose", "--fail-on", "warn"]);
+    assert!(warn.code == 3 || warn.code == 1, "{}", warn.code);
+
+    // The pods are readable again, Prometheus is not: the crash loop fails
+    // the run (1 wins over 3) and the gap is still named.
+    c.sim.clear_faults();
+    let c = Cluster::without_prometheus("crashloop");
+    let (run, report) = diagnose(&c, &[]);
+    assert_root_cause(&run, &report, "pods.crashloop");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(report["summary"]["incomplete"], true);
+    let text = c.spice(&["diagnose"]);
+    assert_eq!(text.code, 1);
+    assert!(text.stdout.contains("ROOT CAUSE"), "{}", text.stdout);
+    assert!(text.stdout.contains("\nINCOMPLETE: "), "{}", text.stdout);
+    assert!(
+        !text.stdout.contains("nothing that was read failed"),
+        "{}",
+        text.stdout
+    );
+}
+
 #[test]
 fn forbidden_scaledobjects_give_errors_and_skips_never_failures() {
     let c = Cluster::start("forbidden-scaledobjects");
     let (run, report) = diagnose(&c, &[]);
     assert_eq!(
         run.code,
-        0,
-        "nothing failed, so exit 0: {}\n{}",
+        3,
+        "nothing failed but 12 checks could not run: incomplete, exit 3: {}\n{}",
         run.stderr,
         table(&report)
     );
+    let summary = &report["summary"];
+    assert_eq!(summary["incomplete"], true, "{summary}");
+    assert_eq!(summary["couldNotRun"], 12, "{}", table(&report));
+    let unread = summary["unreadSources"].as_array().expect("unreadSources");
+    assert_eq!(unread.len(), 1, "{summary}");
+    assert_eq!(unread[0]["source"], "scaledobject");
+    assert_eq!(unread[0]["reason"], "forbidden");
+    assert!(
+        unread[0]["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("scaledobjects"),
+        "{summary}"
+    );
+    assert!(
+        run.stderr.contains("INCOMPLETE: 12 checks could not run"),
+        "a machine format still says why on stderr: {}",
+        run.stderr
+    );
+    // --fail-on warn makes warnings fail; it never turns a gap into a pass.
+    let (run, _) = diagnose(&c, &["--fail-on", "warn"]);
+    assert!(run.code == 1 || run.code == 3, "{}", run.code);
+    // The text report leads with what could not run, never "nothing failed".
+    let text = c.spice(&["diagnose"]);
+    assert_eq!(text.code, 3, "{}", text.stderr);
+    let head = text.stdout.lines().nth(2).unwrap_or_default();
+    assert!(
+        head.starts_with("INCOMPLETE: 12 checks could not run (1 source could not be read)"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("scaledobject (forbidden)"),
+        "{}",
+        text.stdout
+    );
+    assert!(!text.stdout.contains("nothing failed;"), "{}", text.stdout);
+    assert!(!text.stdout.contains("healthy"), "{}", text.stdout);
     assert!(report["rootCause"].is_null(), "{}", table(&report));
     assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
     for c in checks(&report) {
@@ -695,7 +823,13 @@ fn unreachable_prometheus_and_unreadable_logs_are_errors_not_failures() {
     // Prometheus down behind its Service: what needs it could not look.
     let c = Cluster::without_prometheus("healthy");
     let (run, report) = diagnose(&c, &[]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stderr, table(&report));
+    assert_eq!(run.code, 3, "{}\n{}", run.stderr, table(&report));
+    assert_eq!(report["summary"]["incomplete"], true);
+    assert_eq!(
+        report["summary"]["unreadSources"][0]["source"], "prometheus",
+        "{}",
+        report["summary"]
+    );
     assert!(report["rootCause"].is_null(), "{}", table(&report));
     for c in checks(&report) {
         assert_ne!(c["outcome"], "fail", "{}", table(&report));
@@ -778,12 +912,13 @@ fn loki_answers_are_judged_and_loki_trouble_is_never_a_failure() {
     }
     assert_outcome(&report, "loki.zombies", "skip");
 
-    // Loki rejects the LogQL (plain-text 400): the check could not look.
+    // Loki rejects the LogQL (plain-text 400): the check could not look, so
+    // the run is incomplete (exit 3), not a failure.
     loki.set_config(LokiConfig::new().bad_query(
         "parse error at line 1, col 14: syntax error: unexpected IDENTIFIER, expecting STRING",
     ));
     let (run, report) = diagnose(&c, &["--only", "loki.*"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 3, "{}", run.stderr);
     assert_outcome(&report, "loki.heartbeats", "error");
     assert!(
         message(&report, "loki.heartbeats").contains("parse error"),
@@ -798,7 +933,25 @@ fn loki_answers_are_judged_and_loki_trouble_is_never_a_failure() {
     // advice about Loki, not the Prometheus wording of the shared HTTP client.
     drop(loki);
     let (run, report) = diagnose(&c, &["--only", "loki.*"]);
+    assert_eq!(run.code, 3, "Loki is installed but down: {}", run.stderr);
+    let unread = &report["summary"]["unreadSources"][0];
+    assert_eq!(unread["source"], "loki", "{}", report["summary"]);
+    assert_eq!(unread["reason"], "unreachable", "{}", report["summary"]);
+    // The API server's own words for a Service whose pods are gone.
+    assert!(
+        unread["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("error trying to reach service"),
+        "{unread}"
+    );
+    // A team that runs no Loki drops it: --skip or silence make it complete.
+    let (run, _) = diagnose(&c, &["--skip", "loki.*"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    let silence = config_file(&c, "no-loki.yaml", "silence:\n- loki.*\n");
+    let (run, silenced) = diagnose(&c, &["--config", silence.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(silenced["summary"]["incomplete"], false);
     assert_outcome(&report, "loki.reachable", "error");
     let advice = fix(&report, "loki.reachable");
     assert!(
@@ -814,7 +967,8 @@ fn loki_answers_are_judged_and_loki_trouble_is_never_a_failure() {
     // No Loki Service at all: not every cluster runs Loki, so the checks skip.
     c.sim.delete("v1", "Service", Some("observability"), "loki");
     let (run, report) = diagnose(&c, &["--only", "loki.*"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 0, "not installed is no gap: {}", run.stderr);
+    assert_eq!(report["summary"]["incomplete"], false);
     for id in ["loki.reachable", "loki.heartbeats", "loki.zombies"] {
         assert_outcome(&report, id, "skip");
     }

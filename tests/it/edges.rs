@@ -43,22 +43,46 @@ fn watch_until_never_holds_while_the_pod_list_cannot_be_read() {
     );
     drop(healthy);
 
-    // A crash-looping pod behind a pod list that cannot be read must never
-    // look healthy: each run times out (exit 1) instead of exiting 0 at once.
+    // A crash-looping pod is judged unhealthy when it can be seen: the gate
+    // gives up with exit 1 (the condition was judged and does not hold).
+    let c = Cluster::start("crashloop");
+    let run = c.spice(&[
+        "watch",
+        "--until",
+        "healthy",
+        "--timeout",
+        "3s",
+        "--interval",
+        "500ms",
+    ]);
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(!run.stdout.contains("INCOMPLETE"), "{}", run.stdout);
+    drop(c);
+
+    // Behind a pod list that cannot be read it must never look healthy: each
+    // run times out undecided, exit 3 (incomplete), instead of exiting 0 at
+    // once or claiming the condition was judged false.
     let c = Cluster::start("crashloop");
     let truncated = r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[{"metadata":{"name":"spice-"#;
+    // Idle is the exception that proves the rule: Prometheus still sees the
+    // players' sessions, so "not idle" is judged on what was read (exit 1).
     let faults = [
-        ("500", Fault::status(500), "healthy"),
-        ("403", Fault::status(403), "healthy"),
+        ("500", Fault::status(500), "healthy", 3),
+        ("403", Fault::status(403), "healthy", 3),
         (
             "truncated JSON",
             Fault::raw(200, "application/json", truncated),
             "healthy",
+            3,
         ),
-        ("500", Fault::status(500), "scaled"),
-        ("500", Fault::status(500), "idle"),
+        ("500", Fault::status(500), "scaled", 3),
+        ("500", Fault::status(500), "idle", 1),
     ];
-    for (name, fault, until) in faults {
+    for (name, fault, until, code) in faults {
         c.sim.inject(PODS, fault);
         let run = c.spice(&[
             "watch",
@@ -70,9 +94,15 @@ fn watch_until_never_holds_while_the_pod_list_cannot_be_read() {
             "500ms",
         ]);
         assert_eq!(
-            run.code, 1,
+            run.code, code,
             "--until {until} with the pod list answering {name}:\nstdout:\n{}\nstderr:\n{}",
             run.stdout, run.stderr
+        );
+        assert_eq!(
+            run.stdout.contains("INCOMPLETE: it could not be judged"),
+            code == 3,
+            "{name}: {}",
+            run.stdout
         );
         assert!(
             run.stdout.contains("Timed out after"),

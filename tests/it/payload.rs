@@ -80,7 +80,8 @@ fn kube_sections(c: &Cluster) -> Value {
 /// The verdict of every diagnose check, by id.
 fn verdicts(c: &Cluster) -> Vec<(String, String)> {
     let run = c.spice(&["diagnose", "-o", "json"]);
-    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    // 3: a cluster served without Prometheus is incomplete; the verdicts are compared anyway.
+    assert!(matches!(run.code, 0 | 1 | 3), "{}", run.stderr);
     run.json()["checks"]
         .as_array()
         .expect("checks")

@@ -146,6 +146,10 @@ impl FakeLoki {
     /// `observability/loki:3100` service proxy.
     pub fn serve(cluster: &Cluster, config: LokiConfig) -> FakeLoki {
         let loki = FakeLoki::start(config);
+        // The scenarios are clusters without Loki; serving one installs its
+        // Service as the grafana/loki Helm chart (single binary) makes it.
+        // Dropping the fake later leaves the Service with no endpoints: Loki down.
+        cluster.sim.apply(loki_service());
         cluster
             .sim
             .set_proxy_upstream("observability", "loki", "3100", &loki.url());
@@ -300,4 +304,39 @@ fn format_value(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+/// `kubectl get service loki -n observability -o yaml` of a grafana/loki
+/// Helm chart install (6.x, single binary).
+fn loki_service() -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "creationTimestamp": "2026-10-08T09:12:44Z",
+            "labels": {"app.kubernetes.io/name": "loki"},
+            "name": "loki",
+            "namespace": "observability",
+            "uid": "78655cc8-ff59-4135-999f-7361a2df9d91"
+        },
+        "spec": {
+            "clusterIP": "172.20.93.207",
+            "clusterIPs": ["172.20.93.207"],
+            "internalTrafficPolicy": "Cluster",
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "ports": [
+                {"name": "http-metrics", "port": 3100, "protocol": "TCP", "targetPort": "http-metrics"},
+                {"name": "grpc", "port": 9095, "protocol": "TCP", "targetPort": "grpc"}
+            ],
+            "selector": {
+                "app.kubernetes.io/component": "single-binary",
+                "app.kubernetes.io/instance": "loki",
+                "app.kubernetes.io/name": "loki"
+            },
+            "sessionAffinity": "None",
+            "type": "ClusterIP"
+        },
+        "status": {"loadBalancer": {}}
+    })
 }

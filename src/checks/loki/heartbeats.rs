@@ -78,6 +78,7 @@ pub(super) fn heartbeats(ctx: &Ctx) -> Verdict {
     let Some(h) = data.heartbeats_5m else {
         if let Some(e) = &data.error {
             return Verdict::error(format!("Loki could not run the heartbeat query: {e}"))
+                .unread("loki")
                 .evidence(query_evidence)
                 .fix("check the lokiQuery setting (kubectl spice config view)")
                 .command(query_command(ctx, &count_query));

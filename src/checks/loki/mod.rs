@@ -47,7 +47,7 @@ fn loki_data<'a>(ctx: &Ctx<'a>) -> Result<&'a LokiData, Verdict> {
         ))),
         Some(_) => Err(ctx
             .gap_verdict("loki")
-            .unwrap_or_else(|| Verdict::error("could not read loki"))),
+            .unwrap_or_else(|| Verdict::error("could not read loki").unread("loki"))),
         None => Err(Verdict::skip("not in this snapshot: Loki was not queried")),
     }
 }

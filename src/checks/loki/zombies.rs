@@ -31,6 +31,7 @@ pub(super) fn zombies(ctx: &Ctx) -> Verdict {
         (Some(a), _, _) => a,
         (None, Some(e), _) => {
             return Verdict::error(format!("Loki could not count active sessions: {e}"))
+                .unread("loki")
                 .evidence(format!("LogQL: {active_query}"))
                 .fix("check the lokiQuery setting (kubectl spice config view)")
                 .command(query_command(ctx, &active_query));

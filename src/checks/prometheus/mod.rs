@@ -72,6 +72,7 @@ pub(crate) fn samples<'a>(ctx: &Ctx<'a>, key: &str) -> Result<&'a [Sample], Verd
         return Err(v);
     }
     Err(Verdict::error(format!("Prometheus could not answer: {error}"))
+        .unread("prometheus")
         .evidence(format!("query: {}", answer.query))
         .fix("check the settings used in the query (kubectl spice config view) and Prometheus's logs")
         .command(query_command(ctx.settings, &answer.query)))

@@ -38,7 +38,8 @@ pub(super) fn reachable(ctx: &Ctx) -> Verdict {
     let mut v = Verdict::error(format!(
         "could not read prometheus at {at}: {} ({})",
         gap.message, gap.reason
-    ));
+    ))
+    .unread("prometheus");
     let service = match &ctx.settings.prometheus {
         Endpoint::Service(s) => Some(s),
         Endpoint::Url(_) => None,
