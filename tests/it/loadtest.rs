@@ -1075,3 +1075,47 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
         .collect();
     assert!(sessions.is_empty(), "sessions were sent: {sessions:?}");
 }
+
+/// The run ends before any report exists (the scale-down's answer was
+/// lost) and then the put-back fails too: the put-back still decides the
+/// exit and the message, the command included.
+#[test]
+fn a_lost_scale_down_whose_put_back_fails_exits_2_with_the_command_to_run() {
+    let lab = pinned_lab();
+    // The longer prefix (the PATCH's own `?`) wins while it lasts: the
+    // scale-down is applied and unanswered, every PATCH after it gets 500.
+    lab.c.sim.inject(
+        &format!("{SCALE_PATH}?"),
+        Fault::apply_then_hang().for_method("PATCH").times(1),
+    );
+    lab.c
+        .sim
+        .inject(SCALE_PATH, Fault::status(500).for_method("PATCH"));
+    let mut args = SCALE_TO_ZERO.to_vec();
+    args.extend(["--request-timeout", "2s"]);
+    let run = lab.run(&args, &[("SPICE_PUT_BACK_RETRY_SECONDS", "2")], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "no report: {}", run.stdout);
+    let error = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {}", run.stderr));
+    assert!(
+        error.contains("timed out")
+            && error.contains("could not put deployment default/spice-runner back to 2 replicas")
+            && error.ends_with("the game was left at 0 replicas"),
+        "{error}"
+    );
+    assert!(
+        run.stderr
+            .contains("hint: run: kubectl scale deployment/spice-runner --replicas=2 -n default"),
+        "{}",
+        run.stderr
+    );
+    for blame in ["RBAC", "auth can-i", "needs get and patch"] {
+        assert!(!run.stderr.contains(blame), "{blame}: {}", run.stderr);
+    }
+    assert_eq!(lab.game_requests(), 0);
+    assert_eq!(lab.replicas(), 0);
+}
