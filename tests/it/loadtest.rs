@@ -580,6 +580,8 @@ fn scale_to_zero_scales_down_runs_the_test_and_puts_the_replicas_back() {
         "{}",
         run.stderr
     );
+    assert_eq!(report["scale"]["restored"], true, "{report:#}");
+    assert_eq!(report["scale"]["from"], 2);
     assert_eq!(lab.scale_patches(), 2, "{:?}", lab.c.sim.requests());
     assert_eq!(lab.replicas(), 2);
     lab.wait_for_running(2, Duration::from_secs(20));
@@ -613,6 +615,7 @@ fn scale_to_zero_puts_back_on(signal: &str) {
     let report = run.json();
     assert_eq!(run.code, 1, "{report:#}\n{}", run.stderr);
     assert_eq!(report["result"], "interrupted");
+    assert_eq!(report["scale"]["restored"], true, "{report:#}");
     assert!(
         run.stderr
             .contains("put deployment default/spice-runner back to 2 replicas"),
