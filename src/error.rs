@@ -143,15 +143,18 @@ impl Fatal {
         }
     }
 
-    /// Prints `error: ...` and `hint: ...` to stderr (nothing for a closed pipe).
+    /// Prints `error: ...` and `hint: ...` to stderr (nothing for a closed
+    /// pipe). A closed stderr is ignored: `eprintln!` would panic there.
     pub fn print(&self) {
         use crate::report::text::neutralise;
+        use std::io::Write;
         let Fatal::CouldNotRun { message, hint } = self else {
             return;
         };
-        eprintln!("error: {}", neutralise(&message.replace('\n', " ")));
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {}", neutralise(&message.replace('\n', " ")));
         if let Some(h) = hint {
-            eprintln!("hint: {}", neutralise(h));
+            let _ = writeln!(err, "hint: {}", neutralise(h));
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct KubeTarget {
     /// The exec plugin to run again when its token expires (long watches
     /// only); one-shot commands use the token [`KubeTarget::authenticate`] got.
     refresh_exec: Option<ExecConfig>,
+    /// The kubeconfig's exec plugin as written, kept after
+    /// [`KubeTarget::authenticate`] so [`KubeTarget::fresh_client`] can run it again.
+    exec: Option<ExecConfig>,
     /// `None` in-cluster.
     pub context: Option<String>,
     /// The context's own namespace, if it sets one.
@@ -73,6 +76,7 @@ impl KubeTarget {
                     Ok(KubeTarget {
                         config,
                         refresh_exec: None,
+                        exec: None,
                         context: None,
                         context_namespace: ns,
                         server,
@@ -140,9 +144,14 @@ impl KubeTarget {
             exec.interactive_mode = Some(ExecInteractiveMode::Never);
         }
         let server = crate::settings::redact_url(&config.cluster_url.to_string());
+        // A static token wins over the plugin, as it did for the first client.
+        let exec = (config.auth_info.token.is_none())
+            .then(|| config.auth_info.exec.clone())
+            .flatten();
         Ok(KubeTarget {
             config,
             refresh_exec: None,
+            exec,
             context: Some(context_name),
             context_namespace,
             server,
@@ -178,6 +187,43 @@ impl KubeTarget {
         config.write_timeout = Some(connect_timeout);
         config.default_retry = false;
         self.build(&config, None)
+    }
+
+    /// A client with fresh credentials on a connection of its own, for the
+    /// write that must not fail on what an hour-long run left behind: the
+    /// exec plugin runs again (bounded by `timeout`; an EKS token lives 15
+    /// minutes), and the run's shared connection (which may be the one a
+    /// request was just lost on) is not used.
+    pub async fn fresh_client(&self, timeout: Duration) -> Result<kube::Client, Error> {
+        let mut config = self.config.clone();
+        if let Some(exec) = &self.exec {
+            match exec_token(exec, timeout).await? {
+                Some(token) => {
+                    config.auth_info.token = Some(token.into());
+                    config.auth_info.exec = None;
+                }
+                // A client certificate: kube-rs runs the plugin itself.
+                None => {
+                    config.auth_info.token = None;
+                    config.auth_info.exec = Some(exec.clone());
+                }
+            }
+        }
+        config.connect_timeout = Some(timeout);
+        config.read_timeout = Some(timeout);
+        config.write_timeout = Some(timeout);
+        config.default_retry = false;
+        let failed = |message: String| Error::Kubeconfig {
+            path: self.context.clone().unwrap_or_else(|| "in-cluster".into()),
+            message,
+        };
+        if config.proxy_url.is_some() {
+            return kube::Client::try_from(config)
+                .map_err(|e| failed(crate::error::chain_text(&e)));
+        }
+        let own = Transport::new(&config).map_err(|e| failed(crate::error::chain_text(&*e)))?;
+        transport::kube_client(&config, own.with_request_timeout(Some(timeout)))
+            .map_err(|e| failed(crate::error::chain_text(&*e)))
     }
 
     /// A kube client on the run's shared connection; `request_timeout`
@@ -238,30 +284,50 @@ impl KubeTarget {
         if self.config.auth_info.token.is_some() {
             return Ok(());
         }
-        let stdout = run_exec(&exec, timeout).await?;
-        let command = exec_name(&exec);
-        let unreadable = || Error::ExecPlugin {
-            command: command.clone(),
-            message: format!(
-                "printed no ExecCredential with a status ({} bytes of output, not shown as they may hold a credential)",
-                stdout.len()
-            ),
-        };
-        let credential: ExecCredential = serde_json::from_slice(&stdout)
-            .or_else(|_| serde_norway::from_slice(&stdout))
-            .map_err(|_| unreadable())?;
-        let status = credential.status.ok_or_else(unreadable)?;
         // A client certificate instead of a token is left to kube-rs, which
         // runs the plugin again; this run has shown that it answers in time.
-        if let Some(token) = status.token.filter(|t| !t.is_empty()) {
+        if let Some((token, expires)) = exec_credential(&exec, timeout).await? {
             self.config.auth_info.token = Some(token.into());
             self.config.auth_info.exec = None;
-            if status.expiration_timestamp.is_some() {
+            if expires {
                 self.refresh_exec = Some(exec);
             }
         }
         Ok(())
     }
+}
+
+/// Runs the exec plugin once, bounded by `timeout`; returns its token, if
+/// it gave one.
+async fn exec_token(exec: &ExecConfig, timeout: Duration) -> Result<Option<String>, Error> {
+    Ok(exec_credential(exec, timeout)
+        .await?
+        .map(|(token, _)| token))
+}
+
+/// Runs the exec plugin once, bounded by `timeout`; returns its token and
+/// whether it expires, or `None` when it gave no token (a certificate).
+async fn exec_credential(
+    exec: &ExecConfig,
+    timeout: Duration,
+) -> Result<Option<(String, bool)>, Error> {
+    let stdout = run_exec(exec, timeout).await?;
+    let command = exec_name(exec);
+    let unreadable = || Error::ExecPlugin {
+        command: command.clone(),
+        message: format!(
+            "printed no ExecCredential with a status ({} bytes of output, not shown as they may hold a credential)",
+            stdout.len()
+        ),
+    };
+    let credential: ExecCredential = serde_json::from_slice(&stdout)
+        .or_else(|_| serde_norway::from_slice(&stdout))
+        .map_err(|_| unreadable())?;
+    let status = credential.status.ok_or_else(unreadable)?;
+    Ok(status
+        .token
+        .filter(|t| !t.is_empty())
+        .map(|t| (t, status.expiration_timestamp.is_some())))
 }
 
 /// The plugin's command as the kubeconfig names it, without its arguments
@@ -393,9 +459,11 @@ mod tests {
             "interactiveMode": "Never",
         });
         config.auth_info.exec = Some(serde_json::from_value(exec).unwrap());
+        let exec = config.auth_info.exec.clone();
         KubeTarget {
             config,
             refresh_exec: None,
+            exec,
             context: Some("test".into()),
             context_namespace: None,
             server: "https://127.0.0.1:1".into(),
@@ -470,5 +538,33 @@ mod tests {
             .to_string();
         assert!(text.contains("printed no ExecCredential"), "{text}");
         assert!(!text.contains("tok-4711"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_fresh_client_runs_the_plugin_again_and_says_when_it_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let flag = dir.path().join("fail");
+        let script = format!(
+            "echo run >> '{}'; if [ -e '{}' ]; then echo 'session expired' >&2; exit 1; fi; echo '{CREDENTIAL}'",
+            runs.display(),
+            flag.display()
+        );
+        let mut t = target_with_plugin(dir.path(), &script);
+        t.authenticate(Duration::from_secs(5)).await.unwrap();
+        let count = || std::fs::read_to_string(&runs).unwrap().lines().count();
+        assert_eq!(count(), 1);
+        t.fresh_client(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(count(), 2, "the plugin ran again for the fresh client");
+        std::fs::write(&flag, "").unwrap();
+        let e = t
+            .fresh_client(Duration::from_secs(5))
+            .await
+            .err()
+            .expect("the plugin failed")
+            .to_string();
+        assert_eq!(count(), 3);
+        assert!(e.contains("session expired"), "{e}");
+        assert!(!e.contains("tok-4711"), "{e}");
     }
 }

@@ -9,6 +9,7 @@
 
 use super::watch::duration_arg;
 use crate::checks::{self, Outcome as CheckOutcome, Selection};
+use crate::cluster::client::KubeTarget;
 use crate::cluster::collect::{self, Scope, Sources};
 use crate::cluster::live::Live;
 use crate::cluster::prometheus::HttpApi;
@@ -17,7 +18,7 @@ use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use crate::loadtest::driver::{Sessions, Target};
 use crate::loadtest::render::{self, clean};
-use crate::loadtest::{Kind, Plan, Result as RunResult, RootCause, Test, TestReport};
+use crate::loadtest::{Kind, Plan, Result as RunResult, RootCause, ScaleReport, Test, TestReport};
 use crate::settings::{DurationRange, Endpoint, ServiceRef, Settings, redact_url, show_duration};
 use crate::snapshot::Snapshot;
 use clap::{Args, ValueEnum};
@@ -299,14 +300,11 @@ pub async fn run(
     }
     guard_baseline(args, seen, &sources)?;
     // Everything that can fail without writing is done before the scale-down,
-    // so an error there never leaves the Deployment at 0.
+    // so an error there never leaves the Deployment at 0. The signal
+    // handlers are in place before the first PATCH: from here on a signal
+    // only ends the test, and the count is put back before the exit.
     let watch_client = target.watch_client(settings.request_timeout)?;
     let stop = listen_for_stop();
-    let restore = if args.scale_to_zero {
-        scale_down(&client, &settings).await?
-    } else {
-        None
-    };
     let ctx = Ctx {
         settings: &settings,
         sources: &sources,
@@ -314,16 +312,54 @@ pub async fn run(
         yes: args.yes,
         stop,
     };
-    let result = execute(&ctx, plan, sessions_to, watch_client).await;
-    if let Some(replicas) = restore {
-        put_back(&client, &settings, replicas).await;
-    }
-    let report = result?;
+    let mut restore = None;
+    let result = if args.scale_to_zero {
+        match scale_down(&client, &settings).await {
+            ScaleDown::Unchanged => execute(&ctx, plan, sessions_to, watch_client).await,
+            ScaleDown::Down(from) => {
+                restore = Some(from);
+                execute(&ctx, plan, sessions_to, watch_client).await
+            }
+            ScaleDown::Refused(fatal) => Err(fatal),
+            ScaleDown::MaybeApplied { from, fatal } => {
+                restore = Some(from);
+                Err(fatal)
+            }
+        }
+    } else {
+        execute(&ctx, plan, sessions_to, watch_client).await
+    };
+    let scale = match restore {
+        Some(from) => Some(put_back(&target, &settings, from).await),
+        None => None,
+    };
+    // A failed put-back fails the run, whatever else happened: exit 2, the
+    // count it was left at and the command that puts it back.
+    let put_back_failed = scale.as_ref().and_then(|sc| {
+        sc.failure()
+            .map(|f| (f, format!("run: {}", sc.command.as_deref().unwrap_or(""))))
+    });
+    let report = match (result, put_back_failed.clone()) {
+        (Ok(report), _) => report,
+        (Err(fatal), None) => return Err(fatal),
+        (Err(fatal), Some((failure, hint))) => {
+            let message = match fatal.message() {
+                "" => failure,
+                first => format!("{first}; and {failure}"),
+            };
+            return Err(Fatal::new(message, hint));
+        }
+    };
     let report = TestReport {
         context: target.context.clone(),
+        scale,
         ..report
     };
-    write_report(out, &report, args.output, &settings)?;
+    let written = write_report(out, &report, args.output, &settings);
+    if let Some((failure, hint)) = put_back_failed {
+        return Err(Fatal::new(failure, hint));
+    }
+    written?;
     Ok(match report.result {
         RunResult::Pass => ExitStatus::Ok,
         RunResult::Fail | RunResult::Interrupted => ExitStatus::Findings,
@@ -479,26 +515,42 @@ struct Ctx<'a> {
     stop: tokio::sync::watch::Receiver<bool>,
 }
 
-/// Listens for Ctrl-C and SIGTERM from before the first write, so a signal
-/// that arrives while the Deployment is scaled down still ends in the replica
-/// count being put back. The handlers are installed here, synchronously (an
-/// async listener installs its handler only when first polled, and a signal
-/// before that would kill the process); the flag stays set for every later wait.
+/// Listens for Ctrl-C, SIGTERM, SIGHUP (a closed terminal) and SIGQUIT from
+/// before the first write, so a signal that arrives while the Deployment is
+/// scaled down still ends in the replica count being put back. The handlers
+/// are installed here, synchronously (an async listener installs its handler
+/// only when first polled, and a signal before that would kill the process);
+/// the flag stays set for every later wait, and later signals are absorbed
+/// until the put-back is done.
 fn listen_for_stop() -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let (Ok(mut int), Ok(mut term)) = (
+        if let (Ok(mut int), Ok(mut term), Ok(mut hup), Ok(mut quit)) = (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::quit()),
         ) {
             tokio::spawn(async move {
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                    _ = quit.recv() => {}
                 }
                 tx.send_replace(true);
+                // Keep the handlers (and so the signals' dispositions) for
+                // the rest of the run.
+                loop {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                        _ = hup.recv() => {}
+                        _ = quit.recv() => {}
+                    }
+                }
             });
             return rx;
         }
@@ -724,53 +776,259 @@ async fn diagnose(sources: &Sources, settings: &Settings, symptom: &'static str)
     }
 }
 
-/// `--scale-to-zero`: reads the Deployment's replica count and patches its
-/// scale to 0. Returns the count to put back, `None` when it was 0 already
-/// (then nothing is written, now or on exit).
-async fn scale_down(kube: &kube::Client, settings: &Settings) -> Result<Option<i32>, Fatal> {
-    let before = scale_api(kube, settings)
-        .get_scale(&settings.deployment)
-        .await
-        .map_err(|e| scale_error(settings, "read the scale of", &e))?
-        .spec
-        .and_then(|s| s.replicas)
-        .unwrap_or(0);
-    let name = format!("{}/{}", settings.namespace, settings.deployment);
-    if before == 0 {
-        eprintln!(
-            "deployment {} is at 0 replicas already: not scaled",
-            clean(&name)
-        );
-        return Ok(None);
-    }
-    patch_replicas(kube, settings, 0)
-        .await
-        .map_err(|e| scale_error(settings, "scale", &e))?;
-    eprintln!(
-        "scaled deployment {} from {before} to 0 replicas; {before} is put back on exit",
-        clean(&name)
+/// One line on stderr, neutralised, never a panic: the terminal may be gone
+/// (a closed pipe answers EPIPE, a closed pty EIO) and the run must go on to
+/// its put-back. `eprintln!` would panic there.
+fn note(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "{}",
+        crate::report::text::neutralise(&line.replace('\n', " "))
     );
-    Ok(Some(before))
+    let _ = err.flush();
 }
 
-/// Puts the replica count `--scale-to-zero` found back; a failure is a
-/// warning that says how to do it by hand, since the report still matters.
-async fn put_back(kube: &kube::Client, settings: &Settings, replicas: i32) {
+/// How the scale-down went.
+enum ScaleDown {
+    /// At 0 replicas already: nothing written, nothing to put back.
+    Unchanged,
+    /// Patched from this count to 0.
+    Down(i32),
+    /// Refused or not tried (the server said no): nothing was applied.
+    Refused(Fatal),
+    /// The PATCH may have been applied (no answer, a timeout, a server
+    /// error): the count read before it must be put back, and the run ends.
+    MaybeApplied { from: i32, fatal: Fatal },
+}
+
+/// `--scale-to-zero`: reads the Deployment's replica count and patches its
+/// scale to 0.
+async fn scale_down(kube: &kube::Client, settings: &Settings) -> ScaleDown {
+    let before = match scale_api(kube, settings)
+        .get_scale(&settings.deployment)
+        .await
+    {
+        Ok(scale) => scale.spec.and_then(|s| s.replicas).unwrap_or(0),
+        Err(e) => return ScaleDown::Refused(scale_error(settings, "read the scale of", &e)),
+    };
     let name = format!("{}/{}", settings.namespace, settings.deployment);
-    match patch_replicas(kube, settings, replicas).await {
-        Ok(()) => eprintln!(
-            "put deployment {} back to {replicas} replicas",
+    if before == 0 {
+        note(&format!(
+            "deployment {} is at 0 replicas already: not scaled",
             clean(&name)
-        ),
-        Err(e) => eprintln!(
-            "warning: could not put deployment {} back to {replicas} replicas: {}\n\
-             hint: kubectl scale deployment {} -n {} --replicas={replicas}",
-            clean(&name),
-            clean(&crate::error::chain_text(&e)),
-            clean(&settings.deployment),
-            clean(&settings.namespace),
-        ),
+        ));
+        return ScaleDown::Unchanged;
     }
+    match patch_replicas(kube, settings, 0).await {
+        Ok(()) => {
+            note(&format!(
+                "scaled deployment {} from {before} to 0 replicas; {before} is put back on exit",
+                clean(&name)
+            ));
+            ScaleDown::Down(before)
+        }
+        Err(e) if !may_have_applied(&e) => ScaleDown::Refused(scale_error(settings, "scale", &e)),
+        Err(e) => {
+            let lost = lost_answer(&e);
+            note(&format!(
+                "warning: the scale-down of deployment {} to 0 replicas {lost}: it may have been applied; putting {before} replicas back",
+                clean(&name)
+            ));
+            ScaleDown::MaybeApplied {
+                from: before,
+                fatal: Fatal::new(
+                    format!(
+                        "--scale-to-zero: the scale-down of deployment {} to 0 replicas {lost}: it may have been applied (the count read before it is put back); no session was sent",
+                        clean(&name)
+                    ),
+                    "check the API server's health (kubectl get --raw /readyz) or raise --request-timeout, then run the test again",
+                ),
+            }
+        }
+    }
+}
+
+/// Whether a failed write may still have been applied: only an answer in
+/// which the server refused it (a 4xx Status) says for sure that it was not.
+fn may_have_applied(e: &kube::Error) -> bool {
+    !matches!(e, kube::Error::Api(s) if (400..500).contains(&s.code))
+}
+
+/// What became of a write whose answer did not say "refused", in words that
+/// name a timeout as one (never permissions).
+fn lost_answer(e: &kube::Error) -> String {
+    let reason = crate::error::chain_text(e);
+    if is_timeout(e) {
+        format!("timed out ({reason})")
+    } else if let kube::Error::Api(s) = e {
+        format!("failed on the server ({})", crate::error::status_text(s))
+    } else {
+        format!("got no answer ({reason})")
+    }
+}
+
+/// Whether an I/O timeout is somewhere in the error's chain.
+fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// The put-back's retry budget, in seconds, is read from this variable;
+/// it exists so the integration tests can make a failing put-back end in
+/// seconds (default [`PUT_BACK_RETRY_DEFAULT`]; 0 to 3600 accepted).
+const PUT_BACK_RETRY_ENV: &str = "SPICE_PUT_BACK_RETRY_SECONDS";
+/// How long a failing put-back is tried again: long enough for an API
+/// server restart or an expired credential to heal.
+const PUT_BACK_RETRY_DEFAULT: Duration = Duration::from_secs(60);
+/// The longest wait between two put-back attempts.
+const PUT_BACK_BACKOFF_CAP: Duration = Duration::from_secs(16);
+
+fn put_back_budget(env: &dyn Fn(&str) -> Option<String>) -> Duration {
+    env(PUT_BACK_RETRY_ENV)
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && (0.0..=3600.0).contains(s))
+        .map_or(PUT_BACK_RETRY_DEFAULT, Duration::from_secs_f64)
+}
+
+/// The wait after failed attempt `n` (0-based): 1 s, 2 s, 4 s, 8 s, then
+/// 16 s each.
+fn backoff(n: u32) -> Duration {
+    Duration::from_secs(1u64 << n.min(10)).min(PUT_BACK_BACKOFF_CAP)
+}
+
+/// Why one put-back attempt failed, and whether trying again can help.
+struct Failed {
+    reason: String,
+    heals: bool,
+}
+
+impl Failed {
+    fn of(e: &kube::Error) -> Failed {
+        let reason = crate::error::chain_text(e);
+        match e {
+            // Trying again does not change a permission, a missing object
+            // or an invalid count.
+            kube::Error::Api(s) if s.code == 403 => Failed {
+                reason: format!("{reason} (it needs patch on deployments/scale)"),
+                heals: false,
+            },
+            kube::Error::Api(s) if matches!(s.code, 404 | 422) => Failed {
+                reason,
+                heals: false,
+            },
+            _ => Failed {
+                reason,
+                heals: true,
+            },
+        }
+    }
+}
+
+/// Puts the replica count `--scale-to-zero` found back, with fresh
+/// credentials for every attempt (the exec plugin runs again: the token
+/// the test started with may have expired during it), tried again with
+/// backoff for at least the retry budget. Returns what became of it.
+async fn put_back(target: &KubeTarget, settings: &Settings, replicas: i32) -> ScaleReport {
+    let name = format!("{}/{}", settings.namespace, settings.deployment);
+    let budget = put_back_budget(&crate::process_env);
+    let timeout = settings.request_timeout;
+    let started = Instant::now();
+    let mut report = ScaleReport {
+        deployment: settings.deployment.clone(),
+        namespace: settings.namespace.clone(),
+        from: replicas,
+        to: 0,
+        restored: false,
+        left_at: None,
+        error: None,
+        command: None,
+    };
+    let mut attempt = 0u32;
+    let error = loop {
+        match put_back_once(target, settings, replicas, timeout).await {
+            Ok(()) => {
+                note(&format!(
+                    "put deployment {} back to {replicas} replicas",
+                    clean(&name)
+                ));
+                report.restored = true;
+                return report;
+            }
+            Err(failed) => {
+                let elapsed = started.elapsed();
+                if !failed.heals || elapsed >= budget {
+                    break failed.reason;
+                }
+                let wait = backoff(attempt).min(budget - elapsed);
+                note(&format!(
+                    "warning: putting deployment {} back to {replicas} replicas failed: {}; trying again in {}",
+                    clean(&name),
+                    clean(&failed.reason),
+                    show_duration(wait)
+                ));
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
+    };
+    report.left_at = current_replicas(target, settings, timeout).await;
+    report.error = Some(error);
+    report.command = Some(crate::loadtest::scale_command(
+        &settings.namespace,
+        &settings.deployment,
+        replicas,
+    ));
+    report
+}
+
+/// One put-back attempt on a fresh client: reads the scale first (a
+/// put-back whose answer was lost may already have landed), then patches.
+async fn put_back_once(
+    target: &KubeTarget,
+    settings: &Settings,
+    replicas: i32,
+    timeout: Duration,
+) -> Result<(), Failed> {
+    let kube = target.fresh_client(timeout).await.map_err(|e| Failed {
+        reason: e.to_string(),
+        heals: true,
+    })?;
+    let now = scale_api(&kube, settings)
+        .get_scale(&settings.deployment)
+        .await
+        .ok()
+        .and_then(|s| s.spec)
+        .and_then(|s| s.replicas);
+    if now == Some(replicas) {
+        return Ok(());
+    }
+    patch_replicas(&kube, settings, replicas)
+        .await
+        .map_err(|e| Failed::of(&e))
+}
+
+/// The Deployment's replica count now, if it can be read.
+async fn current_replicas(
+    target: &KubeTarget,
+    settings: &Settings,
+    timeout: Duration,
+) -> Option<i32> {
+    let kube = target.fresh_client(timeout).await.ok()?;
+    scale_api(&kube, settings)
+        .get_scale(&settings.deployment)
+        .await
+        .ok()?
+        .spec?
+        .replicas
 }
 
 fn scale_api(
@@ -797,19 +1055,31 @@ async fn patch_replicas(
         .map(|_| ())
 }
 
+/// A scale-down that was refused or not tried: nothing was applied. Only
+/// a 403 names permissions.
 fn scale_error(settings: &Settings, what: &str, e: &kube::Error) -> Fatal {
-    Fatal::new(
-        format!(
-            "--scale-to-zero: cannot {what} deployment {}/{}: {}",
-            settings.namespace,
-            settings.deployment,
-            crate::error::chain_text(e)
-        ),
-        format!(
+    let message = format!(
+        "--scale-to-zero: cannot {what} deployment {}/{}: {}; nothing was changed",
+        settings.namespace,
+        settings.deployment,
+        crate::error::chain_text(e)
+    );
+    let hint = match e {
+        kube::Error::Api(s) if s.code == 403 => format!(
             "it needs get and patch on deployments/scale: kubectl auth can-i patch deployments/scale -n {}",
             settings.namespace
         ),
-    )
+        kube::Error::Api(s) if s.code == 404 => {
+            "check the Deployment's name and namespace (--deployment, -n): kubectl spice config view"
+                .to_string()
+        }
+        _ if is_timeout(e) => {
+            "the API server did not answer in time: raise --request-timeout or check kubectl cluster-info"
+                .to_string()
+        }
+        _ => String::new(),
+    };
+    Fatal::new(message, hint)
 }
 
 /// The live progress line on stderr: redrawn in place on a terminal, else a
@@ -856,5 +1126,92 @@ impl Progress {
             let _ = writeln!(std::io::stderr());
             self.drawn = false;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_put_back_backs_off_1_2_4_8_then_16_seconds() {
+        let waits: Vec<u64> = (0..7).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 16, 16]);
+        assert_eq!(backoff(u32::MAX), Duration::from_secs(16));
+        // Within the default budget that is 6 tries or more after the first.
+        let mut spent = Duration::ZERO;
+        let mut tries = 0;
+        while spent < PUT_BACK_RETRY_DEFAULT {
+            spent += backoff(tries);
+            tries += 1;
+        }
+        assert!(tries >= 6, "{tries}");
+    }
+
+    #[test]
+    fn the_retry_budget_is_a_minute_unless_the_test_variable_says_otherwise() {
+        let none = |_: &str| None;
+        assert_eq!(put_back_budget(&none), Duration::from_secs(60));
+        let env = |v: &'static str| move |k: &str| (k == PUT_BACK_RETRY_ENV).then(|| v.to_string());
+        assert_eq!(put_back_budget(&env("3")), Duration::from_secs(3));
+        assert_eq!(put_back_budget(&env("0.5")), Duration::from_millis(500));
+        for bad in ["-1", "nan", "1e9", "soon"] {
+            assert_eq!(put_back_budget(&env(bad)), PUT_BACK_RETRY_DEFAULT, "{bad}");
+        }
+    }
+
+    fn api(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(
+            kube::core::Status::failure("no", "Reason").with_code(code),
+        ))
+    }
+
+    fn timeout() -> kube::Error {
+        kube::Error::Service(Box::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no response within 2s",
+        )))
+    }
+
+    #[test]
+    fn only_a_refusal_says_a_write_was_not_applied() {
+        assert!(!may_have_applied(&api(403)));
+        assert!(!may_have_applied(&api(409)));
+        assert!(may_have_applied(&api(500)));
+        assert!(may_have_applied(&timeout()));
+    }
+
+    #[test]
+    fn a_timeout_is_named_a_timeout_and_only_a_403_names_permissions() {
+        let lost = lost_answer(&timeout());
+        assert!(
+            lost.starts_with("timed out (") && lost.contains("no response within 2s"),
+            "{lost}"
+        );
+        assert!(lost_answer(&api(503)).starts_with("failed on the server (HTTP 503"));
+        let settings = Settings::defaults();
+        let rbac = |e: &kube::Error| {
+            let f = scale_error(&settings, "scale", e);
+            format!("{} {}", f.message(), f.hint().unwrap_or(""))
+        };
+        assert!(rbac(&api(403)).contains("deployments/scale"));
+        for e in [timeout(), api(404), api(409), api(500)] {
+            let text = rbac(&e);
+            assert!(
+                !text.contains("auth can-i") && !text.contains("needs get and patch"),
+                "{text}"
+            );
+        }
+        assert!(rbac(&timeout()).contains("did not answer in time"));
+        // A put-back refused for good stops retrying, with its reason.
+        assert!(!Failed::of(&api(403)).heals);
+        assert!(
+            Failed::of(&api(403))
+                .reason
+                .contains("needs patch on deployments/scale")
+        );
+        assert!(!Failed::of(&api(404)).heals && !Failed::of(&api(422)).heals);
+        assert!(Failed::of(&api(401)).heals && Failed::of(&api(500)).heals);
+        assert!(Failed::of(&timeout()).heals);
     }
 }

@@ -178,6 +178,79 @@ pub struct TestReport {
     pub nodes_launched: Vec<NodeLaunch>,
     pub events: Vec<TimelineEvent>,
     pub samples: Vec<Sample>,
+    /// `--scale-to-zero`: the one write and whether it was undone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<ScaleReport>,
+}
+
+/// `--scale-to-zero`: the Deployment's replica count before the test
+/// (`from`), what it was scaled to (`to`), and whether it was put back. A
+/// put-back that failed carries its reason, the count it was left at (when
+/// it could be read) and the exact command that puts it back by hand.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleReport {
+    pub deployment: String,
+    pub namespace: String,
+    pub from: i32,
+    pub to: i32,
+    pub restored: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_at: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+impl ScaleReport {
+    /// The failed put-back on one line (untrusted parts neutralised by the
+    /// caller's writer), or `None` when the count was put back.
+    pub fn failure(&self) -> Option<String> {
+        if self.restored {
+            return None;
+        }
+        let left = match self.left_at {
+            Some(n) => format!("the game was left at {n} replicas"),
+            None => format!(
+                "the game may still be at {} replicas (its count could not be read)",
+                self.to
+            ),
+        };
+        Some(format!(
+            "could not put deployment {}/{} back to {} replicas: {}; {left}",
+            self.namespace,
+            self.deployment,
+            self.from,
+            self.error.as_deref().unwrap_or("unknown error"),
+        ))
+    }
+}
+
+/// The exact `kubectl scale` command that puts `replicas` back, its names
+/// quoted for a POSIX shell when they hold anything but a Kubernetes
+/// name's characters (a setting is not checked against the API's rules).
+pub fn scale_command(namespace: &str, deployment: &str, replicas: i32) -> String {
+    format!(
+        "kubectl scale {} --replicas={replicas} -n {}",
+        shell_word(&format!("deployment/{deployment}")),
+        shell_word(namespace)
+    )
+}
+
+/// `s` as one shell word: as is when it holds only `[A-Za-z0-9._/-]`, else
+/// single-quoted and on one line (the writer that shows it neutralises
+/// control characters).
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && !s.starts_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
+    if plain {
+        return s.to_string();
+    }
+    let safe = crate::domain::text::one_line(s);
+    format!("'{}'", safe.replace('\'', "'\\''"))
 }
 
 /// A NodeClaim Karpenter made during the test, and how long its node took.
@@ -469,6 +542,7 @@ impl Test {
             nodes_launched: self.node_launches(),
             events: self.track.events.clone(),
             samples: self.track.samples.clone(),
+            scale: None,
         }
     }
 

@@ -3,7 +3,7 @@
 //! format; every decision is in the report. Text from the cluster goes
 //! through [`clean`] where it is written.
 
-use super::{Outcome, Result as RunResult, Sample, TestReport, Verdict};
+use super::{Outcome, Result as RunResult, Sample, ScaleReport, TestReport, Verdict};
 use crate::report::{Styles, num};
 use std::fmt::Write as _;
 
@@ -118,6 +118,9 @@ pub fn text(r: &TestReport, st: &Styles) -> String {
         .iter()
         .filter(|v| v.outcome == Outcome::Pass)
         .count();
+    if let Some(sc) = &r.scale {
+        scale_lines(&mut s, sc, st);
+    }
     let word = result_word(r.result);
     let word = match r.result {
         RunResult::Pass => st.good(word),
@@ -130,6 +133,30 @@ pub fn text(r: &TestReport, st: &Styles) -> String {
         secs(r.elapsed_seconds)
     );
     s
+}
+
+/// `--scale-to-zero`: the write and its undoing; a failed put-back says
+/// what was left and the command that fixes it.
+fn scale_lines(s: &mut String, sc: &ScaleReport, st: &Styles) {
+    let name = clean(&format!("{}/{}", sc.namespace, sc.deployment));
+    match sc.failure() {
+        None => {
+            let _ = writeln!(
+                s,
+                "\nScale: {} deployment {name} scaled from {} to {} replicas and put back to {}",
+                st.good("✓"),
+                sc.from,
+                sc.to,
+                sc.from
+            );
+        }
+        Some(failure) => {
+            let _ = writeln!(s, "\nScale: {}", st.bad(&format!("✗ {}", clean(&failure))));
+            if let Some(cmd) = &sc.command {
+                let _ = writeln!(s, "  run: {}", clean(cmd));
+            }
+        }
+    }
 }
 
 fn verdict_lines(s: &mut String, v: &Verdict, st: &Styles) {
@@ -231,18 +258,19 @@ pub fn junit(r: &TestReport) -> String {
         .iter()
         .filter(|v| matches!(v.outcome, Outcome::Skip | Outcome::NotJudged))
         .count();
+    // The put-back is a testcase of its own: an error when it failed.
+    let errors = r.scale.as_ref().map_or(0, |sc| usize::from(!sc.restored));
+    let tests = r.verdicts.len() + usize::from(r.scale.is_some());
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         s,
-        "<testsuites name=\"kubectl spice test\" tests=\"{n}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{t}\">",
-        n = r.verdicts.len(),
+        "<testsuites name=\"kubectl spice test\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{t}\">",
         t = r.elapsed_seconds
     );
     let _ = writeln!(
         s,
-        "  <testsuite name=\"spice.test.{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{}\" timestamp=\"{}\">",
+        "  <testsuite name=\"spice.test.{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\" timestamp=\"{}\">",
         r.test.name(),
-        r.verdicts.len(),
         r.elapsed_seconds,
         r.started_at
     );
@@ -266,6 +294,26 @@ pub fn junit(r: &TestReport) -> String {
             Outcome::Skip | Outcome::NotJudged => {
                 let _ = write!(s, "<skipped message=\"{}\"/>", xml(&v.message));
             }
+        }
+        s.push_str("</testcase>\n");
+    }
+    if let Some(sc) = &r.scale {
+        let _ = write!(
+            s,
+            "    <testcase classname=\"spice.test.{}\" name=\"{}\">",
+            r.test.name(),
+            xml(&format!(
+                "scale.put-back: deployment {}/{} is put back to {} replicas",
+                sc.namespace, sc.deployment, sc.from
+            ))
+        );
+        if let Some(failure) = sc.failure() {
+            let _ = write!(
+                s,
+                "<error message=\"{}\">{}</error>",
+                xml(&failure),
+                xml(&format!("run: {}", sc.command.as_deref().unwrap_or("-")))
+            );
         }
         s.push_str("</testcase>\n");
     }
@@ -367,6 +415,28 @@ pub fn markdown(r: &TestReport) -> String {
             md(v.measured.as_deref().unwrap_or("-")),
             md(&cause)
         );
+    }
+    if let Some(sc) = &r.scale {
+        match sc.failure() {
+            None => {
+                let _ = writeln!(
+                    s,
+                    "\n✓ Deployment `{}` scaled from {} to {} replicas for the test and put back to {}.",
+                    md(&format!("{}/{}", sc.namespace, sc.deployment)),
+                    sc.from,
+                    sc.to,
+                    sc.from
+                );
+            }
+            Some(failure) => {
+                let _ = writeln!(
+                    s,
+                    "\n**✗ Put-back failed**: {}. Run `{}`",
+                    md(&failure),
+                    clean(sc.command.as_deref().unwrap_or("-")).replace('`', "'")
+                );
+            }
+        }
     }
     s.push_str("\n<details><summary>Timeline</summary>\n\n");
     for e in &r.events {

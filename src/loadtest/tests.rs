@@ -299,3 +299,121 @@ fn a_crash_looping_or_failed_pod_fails_load_at_once() {
     let kinds: Vec<EventKind> = test.events().iter().map(|e| e.event).collect();
     assert!(kinds.contains(&EventKind::PodCrashLoop) && kinds.contains(&EventKind::PodFailed));
 }
+
+fn scale(restored: bool, left_at: Option<i32>) -> ScaleReport {
+    ScaleReport {
+        deployment: "spice-runner".into(),
+        namespace: "default".into(),
+        from: 2,
+        to: 0,
+        restored,
+        left_at,
+        error: (!restored).then(|| "HTTP 500 Internal Server Error: etcd \u{1b}[31mdown".into()),
+        command: (!restored).then(|| scale_command("default", "spice-runner", 2)),
+    }
+}
+
+#[test]
+fn the_put_back_command_is_exact_and_quotes_what_is_not_a_name() {
+    assert_eq!(
+        scale_command("default", "spice-runner", 2),
+        "kubectl scale deployment/spice-runner --replicas=2 -n default"
+    );
+    assert_eq!(
+        scale_command("team a", "game'; rm -rf /\nx", 3),
+        "kubectl scale 'deployment/game'\\''; rm -rf /⏎x' --replicas=3 -n 'team a'"
+    );
+    assert_eq!(
+        scale_command("-n", "x", 1),
+        "kubectl scale deployment/x --replicas=1 -n '-n'"
+    );
+}
+
+#[test]
+fn a_failed_put_back_names_the_count_left_and_the_reason() {
+    assert_eq!(scale(true, None).failure(), None);
+    assert_eq!(
+        scale(false, Some(0)).failure().unwrap(),
+        "could not put deployment default/spice-runner back to 2 replicas: HTTP 500 Internal Server Error: etcd \u{1b}[31mdown; the game was left at 0 replicas"
+    );
+    assert!(
+        scale(false, None)
+            .failure()
+            .unwrap()
+            .ends_with("the game may still be at 0 replicas (its count could not be read)")
+    );
+}
+
+#[test]
+fn every_format_carries_the_put_back_and_a_failed_one_as_an_error() {
+    let test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
+    let stats = driver::SessionStats {
+        sessions: 1,
+        requests: 0,
+        ok: 0,
+        errors: 0,
+        capped: 0,
+        delivered_per_second: 0.0,
+        latency_p50_ms: None,
+        latency_p95_ms: None,
+        latency_max_ms: None,
+        last_error: None,
+    };
+    let mut report = test.report(Result::Pass, None, "default".into(), stats);
+    // Without --scale-to-zero there is no field and no testcase.
+    let json = serde_json::to_value(&report).unwrap();
+    assert!(json.get("scale").is_none(), "{json:#}");
+    let plain = render::junit(&report);
+
+    report.scale = Some(scale(true, None));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["scale"]["restored"], true);
+    assert_eq!(json["scale"]["from"], 2);
+    assert!(json["scale"].get("command").is_none(), "{json:#}");
+    let xml = render::junit(&report);
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        plain.matches("<testcase ").count() + 1
+    );
+    assert!(!xml.contains("<error "), "{xml}");
+    let text = render::text(&report, &crate::report::Styles::plain());
+    assert!(
+        text.contains(
+            "Scale: ✓ deployment default/spice-runner scaled from 2 to 0 replicas and put back to 2"
+        ),
+        "{text}"
+    );
+
+    report.scale = Some(scale(false, Some(0)));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["scale"]["restored"], false);
+    assert_eq!(json["scale"]["leftAt"], 0);
+    assert_eq!(
+        json["scale"]["command"],
+        "kubectl scale deployment/spice-runner --replicas=2 -n default"
+    );
+    let xml = render::junit(&report);
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+    assert_eq!(xml.matches("<error ").count(), 1, "{xml}");
+    assert!(
+        xml.contains("the game was left at 0 replicas")
+            && xml.contains("run: kubectl scale deployment/spice-runner --replicas=2 -n default"),
+        "{xml}"
+    );
+    assert!(!xml.contains('\u{1b}'), "{xml}");
+    let text = render::text(&report, &crate::report::Styles::plain());
+    assert!(
+        text.contains("the game was left at 0 replicas")
+            && text
+                .contains("  run: kubectl scale deployment/spice-runner --replicas=2 -n default"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+    let md = render::markdown(&report);
+    assert!(
+        md.contains("**✗ Put-back failed**")
+            && md.contains("left at 0 replicas")
+            && md.contains("`kubectl scale deployment/spice-runner --replicas=2 -n default`"),
+        "{md}"
+    );
+}

@@ -82,9 +82,15 @@ fn push_char(out: &mut String, c: char) {
 
 pub use crate::domain::text::one_line;
 
-/// Prints `warning: MESSAGE` on stderr, neutralised, on one line.
+/// Prints `warning: MESSAGE` on stderr, neutralised, on one line (never a
+/// panic when stderr is closed, as `eprintln!` would).
 pub fn warn(message: &str) {
-    eprintln!("warning: {}", neutralise(&message.replace('\n', " ")));
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "warning: {}",
+        neutralise(&message.replace('\n', " "))
+    );
 }
 
 /// The per-process key that proves a colour marker came from `Styles`.

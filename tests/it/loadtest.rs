@@ -8,7 +8,7 @@
 
 use crate::support::pipeline::{Pipeline, RATE_QUERY};
 use crate::support::scenario::{Forbidden, Scenario};
-use crate::support::sim::{Controller, Timings};
+use crate::support::sim::{Controller, Fault, Timings};
 use crate::support::spice::{BIN, Cluster, Run};
 use serde_json::Value;
 use std::io::Read;
@@ -580,6 +580,8 @@ fn scale_to_zero_scales_down_runs_the_test_and_puts_the_replicas_back() {
         "{}",
         run.stderr
     );
+    assert_eq!(report["scale"]["restored"], true, "{report:#}");
+    assert_eq!(report["scale"]["from"], 2);
     assert_eq!(lab.scale_patches(), 2, "{:?}", lab.c.sim.requests());
     assert_eq!(lab.replicas(), 2);
     lab.wait_for_running(2, Duration::from_secs(20));
@@ -613,6 +615,7 @@ fn scale_to_zero_puts_back_on(signal: &str) {
     let report = run.json();
     assert_eq!(run.code, 1, "{report:#}\n{}", run.stderr);
     assert_eq!(report["result"], "interrupted");
+    assert_eq!(report["scale"]["restored"], true, "{report:#}");
     assert!(
         run.stderr
             .contains("put deployment default/spice-runner back to 2 replicas"),
@@ -631,6 +634,263 @@ fn scale_to_zero_puts_the_replicas_back_on_ctrl_c() {
 #[test]
 fn scale_to_zero_puts_the_replicas_back_on_sigterm() {
     scale_to_zero_puts_back_on("TERM");
+}
+
+#[test]
+fn scale_to_zero_puts_the_replicas_back_on_sighup() {
+    scale_to_zero_puts_back_on("HUP");
+}
+
+#[test]
+fn scale_to_zero_puts_the_replicas_back_on_sigquit() {
+    scale_to_zero_puts_back_on("QUIT");
+}
+
+/// The arguments of a `--scale-to-zero` single test that runs until a
+/// signal ends it (KEDA is paused in the pinned lab: no pod ever comes).
+const SCALE_TO_ZERO: &[&str] = &[
+    "test",
+    "single",
+    "--scale-to-zero",
+    "--yes",
+    "--settle",
+    "20s",
+    "-o",
+    "json",
+];
+
+/// Whether process `pid` has ended (gone, or a zombie nobody reaped yet).
+fn ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // `pid (comm) S ...`: the state follows the last `)`.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+/// Closing the terminal (tmux kill-session: SIGHUP, and the pty gone, so
+/// every later write fails) while the Deployment is scaled down: the
+/// process still puts the count back before it ends.
+#[test]
+fn scale_to_zero_puts_the_replicas_back_when_the_terminal_is_closed() {
+    let lab = pinned_lab();
+    let home = lab.c.dir.path().display().to_string();
+    let tmux = crate::support::tmux::Tmux::start(
+        "spice-test-hup",
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
+             {BIN} {} --kubeconfig {}; echo EXIT=$?; sleep 60",
+            SCALE_TO_ZERO.join(" "),
+            lab.c.kubeconfig.display()
+        ),
+    );
+    lab.wait_for_requests(2, Duration::from_secs(30));
+    assert_eq!(lab.replicas(), 0);
+    let pid = tmux.child_pid();
+    let out = tmux.cmd(&["kill-session", "-t", "w"]);
+    assert!(out.status.success(), "kill-session");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ended(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "kubectl-spice still running 30 s after its terminal closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(lab.scale_patches(), 2, "{:?}", lab.c.sim.requests());
+    assert_eq!(lab.replicas(), 2);
+}
+
+/// stdout and stderr are pipes nobody reads any more (the terminal's
+/// program died): every write fails with EPIPE, none may panic or end the
+/// run before the put-back; SIGHUP then ends it and the count comes back.
+#[test]
+fn scale_to_zero_puts_the_replicas_back_with_stdout_and_stderr_closed() {
+    let lab = pinned_lab();
+    let started = Instant::now();
+    let mut child = lab
+        .command(SCALE_TO_ZERO, &[])
+        .spawn()
+        .expect("run kubectl-spice");
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    lab.wait_for_requests(2, Duration::from_secs(30));
+    assert_eq!(lab.replicas(), 0);
+    assert!(child.try_wait().expect("wait").is_none(), "ended early");
+    send(&child, "HUP");
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status.code();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still running after SIGHUP"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // 101 is a panic; a report nobody can read ends like `| head` (0).
+    assert_eq!(code, Some(0), "exit {code:?}");
+    assert_eq!(lab.scale_patches(), 2, "{:?}", lab.c.sim.requests());
+    assert_eq!(lab.replicas(), 2);
+}
+
+const SCALE_PATH: &str = "/apis/apps/v1/namespaces/default/deployments/spice-runner/scale";
+
+/// The scale-down PATCH is applied but its answer never comes: the run
+/// says it timed out (not that permissions are missing), sends no session
+/// and puts the count back.
+#[test]
+fn scale_to_zero_puts_the_count_back_when_the_scale_down_answer_is_lost() {
+    let lab = pinned_lab();
+    lab.c.sim.inject(
+        SCALE_PATH,
+        Fault::apply_then_hang().for_method("PATCH").times(1),
+    );
+    let mut args = SCALE_TO_ZERO.to_vec();
+    args.extend(["--request-timeout", "2s"]);
+    let run = lab.run(&args, &[], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("put deployment default/spice-runner back to 2 replicas"),
+        "{}",
+        run.stderr
+    );
+    for blame in ["RBAC", "auth can-i", "needs get and patch", "permission"] {
+        assert!(!run.stderr.contains(blame), "{blame}: {}", run.stderr);
+    }
+    assert_eq!(lab.game_requests(), 0, "no session after a lost scale-down");
+    assert_eq!(lab.scale_patches(), 2, "{:?}", lab.c.sim.requests());
+    assert_eq!(lab.replicas(), 2);
+}
+
+/// A kubeconfig whose user is an exec credential plugin: a script that
+/// prints an `ExecCredential` with the token in `dir/token` (expiring in an
+/// hour, as EKS's do in 15 minutes), and counts its runs in `dir/runs`. It
+/// replaces the lab's kubeconfig (the harness talks to the simulator with
+/// the simulator's own token).
+fn use_exec_kubeconfig(lab: &Lab, token: &str) {
+    let dir = lab.c.dir.path();
+    std::fs::write(dir.join("token"), token).expect("token");
+    let plugin = dir.join("credential.sh");
+    let expires =
+        crate::support::sim::rfc3339(std::time::SystemTime::now() + Duration::from_secs(3600));
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho run >> '{dir}/runs'\n\
+             printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\
+             \"status\":{{\"token\":\"%s\",\"expirationTimestamp\":\"{expires}\"}}}}\\n' \"$(cat '{dir}/token')\"\n",
+            dir = dir.display()
+        ),
+    )
+    .expect("plugin");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let static_token = lab.c.sim.kubeconfig_yaml("unused");
+    let kubeconfig = static_token.replace(
+        "    token: unused\n",
+        &format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            plugin.display()
+        ),
+    );
+    assert_ne!(kubeconfig, static_token, "no token line replaced");
+    std::fs::write(&lab.c.kubeconfig, kubeconfig).expect("kubeconfig");
+}
+
+/// The token the test started with is revoked during it (a 401 Status
+/// for every request that still carries it): the put-back runs the
+/// plugin again and puts the count back with the new token.
+#[test]
+fn scale_to_zero_puts_back_with_a_fresh_token_after_the_old_one_was_revoked() {
+    let lab = pinned_lab();
+    lab.c.sim.set_user_tokens(&["token-one"]);
+    use_exec_kubeconfig(&lab, "token-one");
+    let runs = || {
+        std::fs::read_to_string(lab.c.dir.path().join("runs"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let started = Instant::now();
+    let child = lab
+        .command(SCALE_TO_ZERO, &[])
+        .spawn()
+        .expect("run kubectl-spice");
+    lab.wait_for_requests(2, Duration::from_secs(30));
+    assert_eq!(lab.replicas(), 0);
+    let before = runs();
+    assert!(before >= 1);
+    // Rotated: the plugin now prints the new token, the old one is revoked.
+    std::fs::write(lab.c.dir.path().join("token"), "token-two").expect("token");
+    lab.c.sim.set_user_tokens(&["token-two"]);
+    send(&child, "INT");
+    let run = finish(child, started, Duration::from_secs(60));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("put deployment default/spice-runner back to 2 replicas"),
+        "{}",
+        run.stderr
+    );
+    assert!(runs() > before, "the plugin did not run again");
+    assert!(!run.stderr.contains("token-"), "{}", run.stderr);
+    assert_eq!(lab.scale_patches(), 2, "{:?}", lab.c.sim.requests());
+    assert_eq!(lab.replicas(), 2);
+}
+
+/// The put-back keeps failing (the scale subresource answers 500 to every
+/// PATCH from the moment the test runs): after the retry budget (3 s
+/// here, a minute by default) the run fails with exit 2, says what the
+/// game was left at and the exact command, and the JSON report has it.
+#[test]
+fn a_put_back_that_keeps_failing_fails_the_run_with_the_command_to_run() {
+    let lab = pinned_lab();
+    let started = Instant::now();
+    let child = lab
+        .command(SCALE_TO_ZERO, &[("SPICE_PUT_BACK_RETRY_SECONDS", "3")])
+        .spawn()
+        .expect("run kubectl-spice");
+    lab.wait_for_requests(2, Duration::from_secs(30));
+    assert_eq!(lab.replicas(), 0);
+    lab.c
+        .sim
+        .inject(SCALE_PATH, Fault::status(500).for_method("PATCH"));
+    let patches = lab.scale_patches();
+    let signalled = Instant::now();
+    send(&child, "INT");
+    let run = finish(child, started, Duration::from_secs(60));
+    let took = signalled.elapsed();
+    let report = run.json();
+    assert_eq!(run.code, 2, "{report:#}\n{}", run.stderr);
+    let command = "kubectl scale deployment/spice-runner --replicas=2 -n default";
+    assert!(
+        run.stderr.contains(
+            "error: could not put deployment default/spice-runner back to 2 replicas: HTTP 500"
+        ) && run.stderr.contains("the game was left at 0 replicas")
+            && run.stderr.contains(&format!("hint: run: {command}")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(report["result"], "interrupted");
+    let scale = &report["scale"];
+    assert_eq!(scale["restored"], false, "{report:#}");
+    assert_eq!(scale["from"], 2);
+    assert_eq!(scale["leftAt"], 0);
+    assert_eq!(scale["command"], command);
+    assert!(scale["error"].as_str().unwrap().contains("HTTP 500"));
+    // Tried again with backoff (1 s, 2 s) for the 3 s budget, then stopped.
+    let tries = lab.scale_patches() - patches;
+    assert!((2..=4).contains(&tries), "{tries} put-back attempts");
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
+    assert_eq!(lab.replicas(), 0);
 }
 
 #[test]
@@ -817,4 +1077,48 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
         .filter(|r| r.contains("services/spice-runner-nginx:80/proxy"))
         .collect();
     assert!(sessions.is_empty(), "sessions were sent: {sessions:?}");
+}
+
+/// The run ends before any report exists (the scale-down's answer was
+/// lost) and then the put-back fails too: the put-back still decides the
+/// exit and the message, the command included.
+#[test]
+fn a_lost_scale_down_whose_put_back_fails_exits_2_with_the_command_to_run() {
+    let lab = pinned_lab();
+    // The longer prefix (the PATCH's own `?`) wins while it lasts: the
+    // scale-down is applied and unanswered, every PATCH after it gets 500.
+    lab.c.sim.inject(
+        &format!("{SCALE_PATH}?"),
+        Fault::apply_then_hang().for_method("PATCH").times(1),
+    );
+    lab.c
+        .sim
+        .inject(SCALE_PATH, Fault::status(500).for_method("PATCH"));
+    let mut args = SCALE_TO_ZERO.to_vec();
+    args.extend(["--request-timeout", "2s"]);
+    let run = lab.run(&args, &[("SPICE_PUT_BACK_RETRY_SECONDS", "2")], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "no report: {}", run.stdout);
+    let error = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {}", run.stderr));
+    assert!(
+        error.contains("timed out")
+            && error.contains("could not put deployment default/spice-runner back to 2 replicas")
+            && error.ends_with("the game was left at 0 replicas"),
+        "{error}"
+    );
+    assert!(
+        run.stderr
+            .contains("hint: run: kubectl scale deployment/spice-runner --replicas=2 -n default"),
+        "{}",
+        run.stderr
+    );
+    for blame in ["RBAC", "auth can-i", "needs get and patch"] {
+        assert!(!run.stderr.contains(blame), "{blame}: {}", run.stderr);
+    }
+    assert_eq!(lab.game_requests(), 0);
+    assert_eq!(lab.replicas(), 0);
 }

@@ -75,6 +75,14 @@ pub struct Fault {
     /// Answer with this code, content type and body verbatim: what a broken
     /// proxy in front of an API server sends (HTML, truncated JSON).
     pub raw: Option<(u16, &'static str, String)>,
+    /// Serve the request (a write is stored and watches see it), then
+    /// withhold the answer until the client gives up: an API server whose
+    /// response was lost after etcd committed the change.
+    pub apply_then_hang: bool,
+    /// Only for requests of this method (`PATCH`); `None`: every method.
+    pub method: Option<&'static str>,
+    /// Only for the next this many matching requests, then the fault is gone.
+    pub times: Option<u32>,
 }
 
 impl Fault {
@@ -105,6 +113,32 @@ impl Fault {
             ..Fault::default()
         }
     }
+
+    #[allow(dead_code)] // Used by some test binaries, not all.
+    pub fn apply_then_hang() -> Fault {
+        Fault {
+            apply_then_hang: true,
+            ..Fault::default()
+        }
+    }
+
+    /// The same fault, only for requests of `method`.
+    #[allow(dead_code)]
+    pub fn for_method(self, method: &'static str) -> Fault {
+        Fault {
+            method: Some(method),
+            ..self
+        }
+    }
+
+    /// The same fault, only for the next `n` matching requests.
+    #[allow(dead_code)]
+    pub fn times(self, n: u32) -> Fault {
+        Fault {
+            times: Some(n),
+            ..self
+        }
+    }
 }
 
 /// What tests change while the simulator runs.
@@ -117,6 +151,9 @@ struct Control {
     upstreams: BTreeMap<(String, String, String), String>,
     /// `namespace/pod/container` (and `.../previous`) → log text.
     logs: BTreeMap<String, String>,
+    /// Bearer tokens accepted besides the simulator's own (which the test
+    /// harness keeps using): an exec credential plugin's, rotated by tests.
+    user_tokens: Vec<String>,
 }
 
 /// State shared by the request handlers and the [`Sim`] handle.
@@ -315,6 +352,14 @@ impl Sim {
         let mut control = self.shared.control.lock().unwrap();
         control.faults.retain(|(p, _)| p != path_prefix);
         control.faults.push((path_prefix.to_string(), fault));
+    }
+
+    /// The bearer tokens accepted besides [`Sim::token`] from now on; a
+    /// token left out is revoked (its next request gets a real 401 Status).
+    #[allow(dead_code)] // Used by some test binaries, not all.
+    pub fn set_user_tokens(&self, tokens: &[&str]) {
+        self.shared.control.lock().unwrap().user_tokens =
+            tokens.iter().map(|t| t.to_string()).collect();
     }
 
     pub fn clear_faults(&self) {

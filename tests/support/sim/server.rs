@@ -153,18 +153,39 @@ async fn answer(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
-    let (latency, fault) = {
+    let (latency, fault, user_token) = {
         let mut control = shared.control.lock().unwrap();
         control
             .requests
             .push(format!("{} {path_and_query}", req.method()));
-        let fault = control
+        let method = req.method().as_str();
+        let found = control
             .faults
             .iter()
-            .filter(|(prefix, _)| path_and_query.starts_with(prefix.as_str()))
-            .max_by_key(|(prefix, _)| prefix.len())
-            .map(|(_, f)| f.clone());
-        (control.latency, fault)
+            .enumerate()
+            .filter(|(_, (prefix, f))| {
+                path_and_query.starts_with(prefix.as_str()) && f.method.is_none_or(|m| m == method)
+            })
+            .max_by_key(|(_, (prefix, _))| prefix.len())
+            .map(|(i, _)| i);
+        let fault = found.map(|i| {
+            let fault = control.faults[i].1.clone();
+            match fault.times {
+                Some(n) if n <= 1 => {
+                    control.faults.remove(i);
+                }
+                Some(n) => control.faults[i].1.times = Some(n - 1),
+                None => {}
+            }
+            fault
+        });
+        let presented = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let user_token = presented.is_some_and(|t| control.user_tokens.iter().any(|u| u == t));
+        (control.latency, fault, user_token)
     };
     let delay = latency + fault.as_ref().and_then(|f| f.latency).unwrap_or_default();
     if !delay.is_zero() {
@@ -206,12 +227,22 @@ async fn answer(
         return Ok(respond(200, "text/plain; charset=utf-8", "ok"));
     }
     let expected = format!("Bearer {}", shared.token);
-    let authorized = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+    let authorized = user_token
+        || req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .is_some_and(|v| v.as_bytes() == expected.as_bytes());
     if !authorized {
         return Ok(status_response(&Status::unauthorized()));
+    }
+    if fault.as_ref().is_some_and(|f| f.apply_then_hang) {
+        // The change is made; the answer never leaves. The client gives up
+        // (and its connection or stream goes, dropping this future), or
+        // the simulator shuts down.
+        let answer = route(shared.clone(), req).await;
+        let mut shutdown = shared.shutdown.clone();
+        let _ = shutdown.wait_for(|s| *s).await;
+        return answer;
     }
     route(shared, req).await
 }
