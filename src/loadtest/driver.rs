@@ -262,12 +262,14 @@ fn halt(tally: &Mutex<Tally>, now: Instant) {
 }
 
 /// Requests `count` sessions at `rate` each, session `i` starting after
-/// `ramp·i/count`, meant to send in the first `ran` of the test.
+/// `ramp·i/count`, meant to send in the first `ran` of the test: each
+/// session's ticks due by then, the first one at its start.
 pub fn planned(count: usize, ramp: Duration, rate: f64, ran: Duration) -> f64 {
     (0..count)
-        .map(|i| {
+        .filter_map(|i| {
             let delay = ramp.mul_f64(i as f64 / count.max(1) as f64);
-            ran.saturating_sub(delay).as_secs_f64() * rate
+            let since = ran.checked_sub(delay)?;
+            Some((since.as_secs_f64() * rate + 1e-9).floor() + 1.0)
         })
         .sum()
 }
@@ -631,10 +633,13 @@ mod tests {
     #[test]
     fn planned_counts_each_session_from_its_ramped_start() {
         let ramp = Duration::from_secs(4);
-        // Sessions start at 0, 1, 2, 3 s; by 5 s they meant 5 + 4 + 3 + 2 at 1/s.
-        assert_eq!(planned(4, ramp, 1.0, Duration::from_secs(5)), 14.0);
-        assert_eq!(planned(4, ramp, 2.0, Duration::from_millis(500)), 1.0);
-        assert_eq!(planned(3, Duration::ZERO, 1.0, Duration::ZERO), 0.0);
+        // Sessions start at 0, 1, 2, 3 s and send at once, then each second:
+        // by 5 s they meant 6 + 5 + 4 + 3 at 1/s.
+        assert_eq!(planned(4, ramp, 1.0, Duration::from_secs(5)), 18.0);
+        assert_eq!(planned(4, ramp, 1.0, Duration::from_millis(4999)), 14.0);
+        // At 2/s, by 0.5 s only the first session started: ticks at 0 and 0.5.
+        assert_eq!(planned(4, ramp, 2.0, Duration::from_millis(500)), 2.0);
+        assert_eq!(planned(3, Duration::ZERO, 1.0, Duration::ZERO), 3.0);
     }
 
     #[test]
