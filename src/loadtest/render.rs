@@ -358,6 +358,9 @@ pub fn markdown(r: &TestReport) -> String {
                     rc.message
                 )
             })
+            // No chain ran: why it failed or was not judged (the first
+            // error, what blocked it, the source that could not be read).
+            .or_else(|| (v.outcome != Outcome::Pass).then(|| v.message.clone()))
             .unwrap_or_default();
         let _ = writeln!(
             s,

@@ -161,6 +161,21 @@ fn delivery_fails_early_only_with_enough_seconds_and_answers_and_blocks_the_rest
     // Judged once: a later good measurement changes nothing.
     assert!(!test.judge_delivery(&stats(20.0, 20, 0, 0), true));
     assert_eq!(outcome(&test, DELIVERED), Outcome::Fail);
+    // Every format says why: the quoted error and what it blocked.
+    let report = test.report(Result::Fail, None, "default".into(), stats(5.5, 0, 6, 0));
+    let md = render::markdown(&report);
+    assert!(
+        md.contains("first error: HTTP 503: no endpoints available for service")
+            && md.contains("not judged: blocked by sessions.delivered"),
+        "{md}"
+    );
+    let text = render::text(&report, &crate::report::Styles::plain());
+    assert!(
+        text.contains("(first error: HTTP 503: no endpoints available for service"),
+        "{text}"
+    );
+    let xml = render::junit(&report);
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
 }
 
 #[test]
