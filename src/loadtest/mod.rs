@@ -267,10 +267,12 @@ pub fn delivery(
         s.errors as f64 / answered as f64
     };
     let errors_ok = s.errors == 0 || error_rate < max_errors;
+    // A tick that fired in its grace period is one more than planned: the
+    // share shown stops at 100 %.
     let measured = format!(
-        "{delivered} of {} planned requests delivered ({}), {} error(s) ({})",
+        "{delivered} requests delivered for {} planned ({}), {} error(s) ({})",
         crate::report::num(s.planned.round()),
-        pct(share.min(9.99)),
+        pct(share.min(1.0)),
         s.errors,
         pct(error_rate)
     );

@@ -959,7 +959,10 @@ fn multi_fails_sessions_delivered_quoting_no_endpoints_and_blocks_the_scaling_ve
         "{v}"
     );
     assert!(
-        v["measured"].as_str().unwrap().contains("0 of ")
+        v["measured"]
+            .as_str()
+            .unwrap()
+            .starts_with("0 requests delivered for ")
             && v["measured"].as_str().unwrap().contains("(100%)"),
         "{v}"
     );
