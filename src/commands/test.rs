@@ -12,16 +12,16 @@ use crate::checks::{self, Outcome as CheckOutcome, Selection};
 use crate::cluster::client::KubeTarget;
 use crate::cluster::collect::{self, Scope, Sources};
 use crate::cluster::live::Live;
-use crate::cluster::prometheus::HttpApi;
 use crate::cluster::promql;
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
-use crate::loadtest::driver::{Sessions, Target};
+use crate::loadtest::driver::{Sessions, Sink, Target};
 use crate::loadtest::render::{self, clean};
 use crate::loadtest::{Kind, Plan, Result as RunResult, RootCause, ScaleReport, Test, TestReport};
-use crate::settings::{DurationRange, Endpoint, ServiceRef, Settings, redact_url, show_duration};
+use crate::settings::{DurationRange, ServiceRef, Settings, redact_url, show_duration};
 use crate::snapshot::Snapshot;
 use clap::{Args, ValueEnum};
+use futures::StreamExt;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -75,9 +75,17 @@ pub struct TestArgs {
     /// Refuse to start when the game already has more sessions than this (unless --yes).
     #[arg(long, value_name = "N", default_value_t = 10.0)]
     pub max_baseline: f64,
-    /// Hard cap on requests per second, over all sessions.
+    /// Hard cap on requests per second, over all sessions (in any one second).
     #[arg(long, value_name = "N", default_value_t = 100.0)]
     pub max_rps: f64,
+    /// sessions.delivered: at least this many percent of the planned requests
+    /// must reach the game (answered 2xx/3xx); it fails the run otherwise.
+    #[arg(long, value_name = "PERCENT", default_value_t = 90.0)]
+    pub min_delivered: f64,
+    /// sessions.delivered: errors must stay under this many percent of the
+    /// answers (0: no error at all).
+    #[arg(long, value_name = "PERCENT", default_value_t = 1.0)]
+    pub max_errors: f64,
     /// Scale the Deployment to 0 first (needs patch on deployments/scale and --yes);
     /// the replica count is put back on exit.
     #[arg(long)]
@@ -85,7 +93,9 @@ pub struct TestArgs {
     /// Confirm --scale-to-zero, or start above --max-baseline.
     #[arg(long)]
     pub yes: bool,
-    /// Print the plan and exit: no session, no write.
+    /// Print the plan and what a real run would find, and exit: no session,
+    /// no write. Exit 0 when a real run would start, 1 when it would refuse
+    /// (or could not deliver its sessions).
     #[arg(long)]
     pub dry_run: bool,
     /// Report format.
@@ -169,6 +179,18 @@ fn plan_from(args: &TestArgs, settings: &Settings) -> Result<Plan, Fatal> {
             "give a percentage above 0 and below 100 (default 17)",
         ));
     }
+    if !(args.min_delivered.is_finite() && (0.0..=100.0).contains(&args.min_delivered)) {
+        return Err(Fatal::new(
+            format!("--min-delivered {} is out of range", args.min_delivered),
+            "give a percentage from 0 to 100 (default 90)",
+        ));
+    }
+    if !(args.max_errors.is_finite() && (0.0..=100.0).contains(&args.max_errors)) {
+        return Err(Fatal::new(
+            format!("--max-errors {} is out of range", args.max_errors),
+            "give a percentage from 0 to 100 (default 1)",
+        ));
+    }
     if !(args.max_baseline.is_finite() && args.max_baseline >= 0.0) {
         return Err(Fatal::new(
             format!("--max-baseline {} is out of range", args.max_baseline),
@@ -218,11 +240,28 @@ fn plan_from(args: &TestArgs, settings: &Settings) -> Result<Plan, Fatal> {
         settle_seconds: (kind == Kind::Single)
             .then(|| f("settle", &args.settle))
             .transpose()?,
+        min_delivered: args.min_delivered / 100.0,
+        max_errors: args.max_errors / 100.0,
     })
 }
 
-/// Where the sessions send: `--url`, else the nginx Service through the API
-/// server's proxy with the user's own credentials.
+/// The nginx Service the sessions go to without `--url`.
+fn service_ref(args: &TestArgs, settings: &Settings) -> Result<ServiceRef, Fatal> {
+    let text = args
+        .service
+        .clone()
+        .unwrap_or_else(|| format!("{}/{}:80", settings.namespace, settings.nginx_service));
+    ServiceRef::parse(&text).map_err(|e| {
+        Fatal::new(
+            format!("--service: {e}"),
+            "e.g. default/spice-runner-nginx:80",
+        )
+    })
+}
+
+/// Where the sessions send: `--url` exactly as given (path and query kept,
+/// no redirect followed: a 3xx is the game's answer), else the nginx Service
+/// through the API server's proxy with the user's own credentials.
 fn sink(
     args: &TestArgs,
     settings: &Settings,
@@ -230,38 +269,54 @@ fn sink(
     plan: &Plan,
 ) -> Result<Target, Fatal> {
     let timeout = settings.request_timeout.min(Duration::from_secs(10));
-    let (endpoint, path) = match &args.url {
+    let (sink, describe) = match &args.url {
         Some(u) => {
             let parsed = url::Url::parse(u)
                 .ok()
                 .filter(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
-            if parsed.is_none() {
+            let Some(url) = parsed else {
                 return Err(Fatal::new(
                     format!("--url {} is not an http(s) URL", redact_url(u)),
                     "give the game's address, e.g. https://game.example.com/spice/",
                 ));
-            }
-            (Endpoint::Url(u.trim_end_matches('/').to_string()), "/")
+            };
+            let http = reqwest::Client::builder()
+                .connect_timeout(timeout)
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("kubectl-spice/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| {
+                    Fatal::new(
+                        format!("cannot send sessions: {}", crate::error::chain_text(&e)),
+                        "",
+                    )
+                })?;
+            (Sink::Url { http, url }, redact_url(u))
         }
         None => {
-            let text = args
-                .service
-                .clone()
-                .unwrap_or_else(|| format!("{}/{}:80", settings.namespace, settings.nginx_service));
-            let service = ServiceRef::parse(&text).map_err(|e| {
-                Fatal::new(
-                    format!("--service: {e}"),
-                    "e.g. default/spice-runner-nginx:80",
-                )
-            })?;
-            (Endpoint::Service(service), "/")
+            let service = service_ref(args, settings)?;
+            let port = if service.port.is_empty() {
+                String::new()
+            } else {
+                format!(":{}", service.port)
+            };
+            let uri = format!(
+                "/api/v1/namespaces/{}/services/{}{port}/proxy/",
+                service.namespace, service.name
+            );
+            (
+                Sink::Proxy {
+                    kube: kube.clone(),
+                    uri,
+                },
+                format!("service {service} (via the API server proxy)"),
+            )
         }
     };
-    let api = HttpApi::new(&endpoint, Some(kube), None, timeout)
-        .map_err(|e| Fatal::new(format!("cannot send sessions: {e}"), ""))?;
     Ok(Target {
-        api,
-        path: path.into(),
+        sink,
+        describe,
         per_session_rate: plan.rate_per_session,
         max_per_second: plan.max_requests_per_second,
         request_timeout: timeout,
@@ -279,7 +334,7 @@ pub async fn run(
     let mut plan = plan_from(args, &settings)?;
     let client = target.client(settings.request_timeout)?;
     let sessions_to = sink(args, &settings, &client, &plan)?;
-    plan.target = sessions_to.api.describe();
+    plan.target = sessions_to.describe.clone();
     let sources = Sources::new(
         client.clone(),
         target.context.clone(),
@@ -291,12 +346,17 @@ pub async fn run(
     let seen = base.prom_value(promql::SESSIONS);
     let pods_now = base.pods.as_ref().map(Vec::len);
     if args.dry_run {
+        let checks = dry_run_checks(args, &plan, &settings, &client, seen, pods_now).await;
         let text = match args.output {
-            TestFormat::Json => dry_run_json(&plan, seen, pods_now)?,
-            _ => dry_run_text(&plan, seen, pods_now, args),
+            TestFormat::Json => dry_run_json(&plan, seen, pods_now, &checks)?,
+            _ => dry_run_text(&plan, seen, pods_now, args, &checks),
         };
         out.write_all(text.as_bytes())?;
-        return Ok(ExitStatus::Ok);
+        return Ok(if checks.iter().all(|c| c.ok) {
+            ExitStatus::Ok
+        } else {
+            ExitStatus::Findings
+        });
     }
     guard_baseline(args, seen, &sources)?;
     // Everything that can fail without writing is done before the scale-down,
@@ -360,9 +420,11 @@ pub async fn run(
         return Err(Fatal::new(failure, hint));
     }
     written?;
+    // An interrupted run stays a failure (1): it judged less than asked.
     Ok(match report.result {
         RunResult::Pass => ExitStatus::Ok,
         RunResult::Fail | RunResult::Interrupted => ExitStatus::Findings,
+        RunResult::Incomplete => ExitStatus::verdict(false, true),
     })
 }
 
@@ -430,7 +492,192 @@ fn guard_baseline(args: &TestArgs, seen: Option<f64>, sources: &Sources) -> Resu
     }
 }
 
-fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &TestArgs) -> String {
+/// One thing a dry run checked: what a real run would meet before it starts.
+struct DryCheck {
+    /// A real run would get past it.
+    ok: bool,
+    message: String,
+}
+
+fn check(ok: bool, message: String) -> DryCheck {
+    DryCheck { ok, message }
+}
+
+/// What a real run checks before it sends, checked now with reads only:
+/// the busy-game guard, `--scale-to-zero`'s confirmation and whether the
+/// scale is readable, single's settling, and whether the nginx Service has
+/// ready endpoints (nothing is sent to the game: `--url` is not probed).
+async fn dry_run_checks(
+    args: &TestArgs,
+    plan: &Plan,
+    settings: &Settings,
+    kube: &kube::Client,
+    seen: Option<f64>,
+    pods: Option<usize>,
+) -> Vec<DryCheck> {
+    let n = crate::report::num;
+    let mut checks = Vec::new();
+    checks.push(match seen {
+        _ if args.yes && !args.scale_to_zero => {
+            check(true, "the busy-game guard is skipped (--yes)".into())
+        }
+        Some(s) if s > args.max_baseline => check(
+            false,
+            format!(
+                "the game has {} sessions, more than --max-baseline {}: a real run would refuse",
+                n(s),
+                n(args.max_baseline)
+            ),
+        ),
+        Some(s) => check(
+            true,
+            format!(
+                "the game has {} sessions, at most --max-baseline {}",
+                n(s),
+                n(args.max_baseline)
+            ),
+        ),
+        None => check(
+            false,
+            "Prometheus did not say how busy the game is: a real run would refuse (add --yes to start anyway)"
+                .into(),
+        ),
+    });
+    let deployment = format!("{}/{}", settings.namespace, settings.deployment);
+    if args.scale_to_zero {
+        if !args.yes {
+            checks.push(check(
+                false,
+                "--scale-to-zero writes to the cluster: a real run would refuse without --yes"
+                    .into(),
+            ));
+        }
+        checks.push(
+            match scale_api(kube, settings)
+                .get_scale(&settings.deployment)
+                .await
+            {
+                Ok(scale) => check(
+                    true,
+                    format!(
+                        "the scale of deployment {} is readable ({} replicas now)",
+                        clean(&deployment),
+                        scale.spec.and_then(|s| s.replicas).unwrap_or(0)
+                    ),
+                ),
+                Err(e) => check(
+                    false,
+                    format!(
+                        "cannot read the scale of deployment {}: {}",
+                        clean(&deployment),
+                        clean(&crate::error::chain_text(&e))
+                    ),
+                ),
+            },
+        );
+    }
+    if let Some(settle) = plan.settle_seconds {
+        let idle = pods == Some(0) && seen.is_some_and(|s| s < IDLE_SESSIONS);
+        let now = format!(
+            "{} pod(s) and {} session(s)",
+            pods.map_or("?".into(), |p| p.to_string()),
+            seen.map_or("?".into(), n)
+        );
+        checks.push(check(
+            true,
+            if idle {
+                format!("the game is idle ({now}): the session would start at once")
+            } else if args.scale_to_zero {
+                format!(
+                    "the game has {now} now: a real run would scale it to 0 first, then wait up to --settle {} for 0 pods and no sessions",
+                    dur(settle)
+                )
+            } else {
+                format!(
+                    "the game has {now} now: a real run would wait up to --settle {} for 0 pods and no sessions, and refuse if they stay",
+                    dur(settle)
+                )
+            },
+        ));
+    }
+    if args.url.is_some() {
+        checks.push(check(
+            true,
+            format!(
+                "{} is not checked: a dry run sends nothing to the game",
+                clean(&plan.target)
+            ),
+        ));
+    } else if let Ok(service) = service_ref(args, settings) {
+        checks.push(endpoints_check(kube, &service).await);
+    }
+    checks
+}
+
+/// Whether the nginx Service exists and has ready endpoints (reads only):
+/// without them every session request fails with the API server's 503.
+async fn endpoints_check(kube: &kube::Client, service: &ServiceRef) -> DryCheck {
+    use k8s_openapi::api::core::v1::{Endpoints, Service};
+    let name = clean(&format!("{}/{}", service.namespace, service.name));
+    let services: kube::Api<Service> = kube::Api::namespaced(kube.clone(), &service.namespace);
+    match services.get_opt(&service.name).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return check(
+                false,
+                format!("service {name} does not exist: every session request would fail"),
+            );
+        }
+        Err(e) => {
+            return check(
+                true,
+                format!(
+                    "could not read service {name}: {} (not checked)",
+                    clean(&crate::error::chain_text(&e))
+                ),
+            );
+        }
+    }
+    let endpoints: kube::Api<Endpoints> = kube::Api::namespaced(kube.clone(), &service.namespace);
+    match endpoints.get_opt(&service.name).await {
+        Ok(found) => {
+            let subsets = found.and_then(|e| e.subsets).unwrap_or_default();
+            let count = |f: fn(&k8s_openapi::api::core::v1::EndpointSubset) -> usize| {
+                subsets.iter().map(f).sum::<usize>()
+            };
+            let ready = count(|s| s.addresses.as_ref().map_or(0, Vec::len));
+            let not_ready = count(|s| s.not_ready_addresses.as_ref().map_or(0, Vec::len));
+            if ready > 0 {
+                check(
+                    true,
+                    format!("service {name} has {ready} ready endpoint(s)"),
+                )
+            } else {
+                check(
+                    false,
+                    format!(
+                        "service {name} has no ready endpoints ({not_ready} not ready): every session request would fail with \"no endpoints available\""
+                    ),
+                )
+            }
+        }
+        Err(e) => check(
+            true,
+            format!(
+                "could not read the endpoints of service {name}: {} (not checked)",
+                clean(&crate::error::chain_text(&e))
+            ),
+        ),
+    }
+}
+
+fn dry_run_text(
+    plan: &Plan,
+    seen: Option<f64>,
+    pods: Option<usize>,
+    args: &TestArgs,
+    checks: &[DryCheck],
+) -> String {
     let n = crate::report::num;
     let mut s = format!("Dry run: kubectl spice test {} would\n", plan.kind.name());
     if args.scale_to_zero {
@@ -464,33 +711,41 @@ fn dry_run_text(plan: &Plan, seen: Option<f64>, pods: Option<usize>, args: &Test
         "  - take up to about {} once the sessions start\n",
         dur(planned(plan))
     ));
-    let start = match seen {
-        _ if args.yes && !args.scale_to_zero => {
-            "a real run would start (--yes skips the check)".to_string()
-        }
-        Some(s) if s > args.max_baseline => format!(
-            "a real run would refuse: more than --max-baseline {} (add --yes to start anyway)",
-            n(args.max_baseline)
-        ),
-        Some(_) => format!(
-            "a real run would start: at most --max-baseline {}",
-            n(args.max_baseline)
-        ),
-        None => "a real run would refuse: Prometheus did not say how busy the game is (add --yes to start anyway)".to_string(),
-    };
     s.push_str(&format!(
-        "Now: {} pod(s), {} session(s) seen; {start}.\nNothing was sent.\n",
+        "Now: {} pod(s), {} session(s) seen.\n",
         pods.map_or("?".into(), |p| p.to_string()),
         seen.map_or("?".into(), n),
     ));
+    for c in checks {
+        s.push_str(&format!(
+            "  {} {}\n",
+            if c.ok { "✓" } else { "✗" },
+            c.message
+        ));
+    }
+    s.push_str(if checks.iter().all(|c| c.ok) {
+        "A real run would start. Nothing was sent.\n"
+    } else {
+        "A real run would refuse, or fail at once (✗ above). Nothing was sent.\n"
+    });
     s
 }
 
-/// `--dry-run -o json`: `kind: TestPlan`, the plan and the verdicts it would judge.
-fn dry_run_json(plan: &Plan, seen: Option<f64>, pods: Option<usize>) -> Result<String, Fatal> {
+/// `--dry-run -o json`: `kind: TestPlan`, the plan, the verdicts it would
+/// judge and what was checked.
+fn dry_run_json(
+    plan: &Plan,
+    seen: Option<f64>,
+    pods: Option<usize>,
+    checks: &[DryCheck],
+) -> Result<String, Fatal> {
     let verdicts: Vec<serde_json::Value> = crate::loadtest::expectations(plan)
         .into_iter()
         .map(|(id, expect, symptom)| serde_json::json!({"id": id, "expect": expect, "symptom": symptom}))
+        .collect();
+    let checked: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|c| serde_json::json!({"ok": c.ok, "message": c.message}))
         .collect();
     let doc = serde_json::json!({
         "apiVersion": crate::snapshot::API_VERSION,
@@ -499,6 +754,8 @@ fn dry_run_json(plan: &Plan, seen: Option<f64>, pods: Option<usize>) -> Result<S
         "verdicts": verdicts,
         "podsNow": pods,
         "sessionsNow": seen,
+        "checks": checked,
+        "wouldStart": checks.iter().all(|c| c.ok),
     });
     serde_json::to_string_pretty(&doc)
         .map(|s| s + "\n")
@@ -615,13 +872,21 @@ async fn execute(
     let count = plan.sessions;
     let ramp = Duration::from_secs_f64(plan.ramp_seconds);
     let mut test = Test::new(plan, at, &snap, seen(&snap));
-    let mut sessions = Sessions::start(sessions_to, count, ramp);
+    let deadline = sending_deadline(&test.plan);
+    let mut sessions = Sessions::start(sessions_to, count, ramp, deadline);
     test.sessions_started(count);
     let mut sending = true;
+    // Root causes are collected beside the loop, never in its way: the
+    // sessions stop on time and the verdicts keep being judged meanwhile.
+    let mut diagnoses = futures::stream::FuturesUnordered::new();
+    let mut broken_since: Option<Instant> = None;
     let result = loop {
         tokio::select! {
             _ = changes.changed() => {}
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            Some((id, cause)) = diagnoses.next(), if !diagnoses.is_empty() => {
+                test.attach_root_cause(id, cause);
+            }
             Ok(_) = stop.wait_for(|s| *s) => {
                 // Every session stops before anything else happens.
                 sessions.stop();
@@ -631,18 +896,50 @@ async fn execute(
                 break RunResult::Interrupted;
             }
         }
-        let now = jiff::Timestamp::now();
-        let snap = live.snapshot(ctx.base, settings, now);
-        let failed = test.observe(now, &snap, sessions.sending(), seen(&snap));
+        if sending && let Some(after) = sessions.stopped_after() {
+            // The sessions' own deadline stopped them.
+            sending = false;
+            let at = test.started_at + jiff::SignedDuration::from_secs_f64(after.as_secs_f64());
+            test.sessions_stopped(at, count);
+            test.judge_delivery(&sessions.stats(), true);
+        }
+        // A broken pods or nodes watch shows a stale game: nothing is judged
+        // on it, and once it stays broken the verdicts left are not judged.
+        let failed = match live.api_error() {
+            Some(e) => {
+                test.clock(jiff::Timestamp::now());
+                let since = *broken_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= WATCH_GRACE {
+                    test.source_lost(&format!(
+                        "the watch of the game broke ({})",
+                        clean(&crate::domain::text::one_line(&e))
+                    ));
+                }
+                Vec::new()
+            }
+            None => {
+                broken_since = None;
+                let now = jiff::Timestamp::now();
+                let snap = live.snapshot(ctx.base, settings, now);
+                // In an outage the stream keeps Prometheus's last good
+                // answer (for `watch`'s display): a verdict is never judged on it.
+                let seen_now = seen(&snap).filter(|_| live.prometheus_error().is_none());
+                test.observe(now, &snap, sessions.sending(), seen_now)
+            }
+        };
         // Each failure gets the chain run on the moment it failed.
         for f in failed {
-            let cause = diagnose(ctx.sources, settings, f.symptom).await;
-            test.attach_root_cause(f.id, cause);
+            let sources = ctx.sources;
+            diagnoses.push(async move { (f.id, diagnose(sources, settings, f.symptom).await) });
+        }
+        if sending {
+            test.judge_delivery(&sessions.stats(), false);
         }
         if sending && !test.wants_sessions() {
             sessions.stop();
             sending = false;
             test.sessions_stopped(jiff::Timestamp::now(), count);
+            test.judge_delivery(&sessions.stats(), true);
         }
         let next = test.expectation();
         progress.show(&render::progress(
@@ -653,15 +950,42 @@ async fn execute(
             next.as_ref(),
         ));
         if test.done() {
-            break if test.failed() {
-                RunResult::Fail
-            } else {
-                RunResult::Pass
-            };
+            break test.result();
         }
     };
+    // The sessions are stopped; the root causes still being collected are
+    // awaited (each collect is bounded by its own timeouts), unless Ctrl-C.
+    if result != RunResult::Interrupted {
+        while let Some((id, cause)) = tokio::select! {
+            next = diagnoses.next() => next,
+            Ok(_) = stop.wait_for(|s| *s) => None,
+        } {
+            test.attach_root_cause(id, cause);
+        }
+    }
     progress.finish();
     Ok(test.report(result, None, settings.namespace.clone(), sessions.stats()))
+}
+
+/// How long the pods or nodes watch may stay broken before the verdicts
+/// left are reported not judged (exit 3 unless one failed).
+const WATCH_GRACE: Duration = Duration::from_secs(10);
+
+/// When the sessions stop by themselves, whatever the loop is busy with:
+/// load at `--duration`; single and multi a little after the last
+/// scale-up deadline (the model stops them as soon as it is judged).
+fn sending_deadline(p: &Plan) -> Duration {
+    let seconds = match p.kind {
+        Kind::Load => p.duration_seconds,
+        Kind::Single => {
+            p.pod_within_seconds
+                .max(p.running_within_seconds)
+                .max(p.scale_up_target_seconds)
+                + 2.0
+        }
+        Kind::Multi => p.within_seconds + 2.0,
+    };
+    Duration::from_secs_f64(seconds)
 }
 
 /// Test 1's "ensure clean state": waits (up to `settle` seconds) for the

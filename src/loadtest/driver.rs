@@ -1,16 +1,22 @@
 //! Synthetic game sessions: one task per session, each sending `GET` at the
 //! rate one real session makes, to the game's URL or through the API server's
-//! service proxy. A shared per-second budget is the hard cap on requests per
-//! second, whatever the sessions' timers do; one stop signal ends every task
-//! at once, dropping requests in flight.
+//! service proxy. A shared sliding-window limiter is the hard cap on requests
+//! per second, whatever the sessions' timers do; one stop signal, or the
+//! sessions' own deadline, ends every task at once, dropping requests in
+//! flight. Redirects are never followed: a 3xx is the game's answer.
 
-use crate::cluster::prometheus::HttpApi;
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+/// At most this many characters of an error body are quoted.
+const QUOTE_CHARS: usize = 200;
+/// At most this much of an answer's body is read to quote it.
+const BODY_BYTES: usize = 16 * 1024;
 
 /// What every session has measured so far.
 #[derive(Debug, Clone, Default)]
@@ -20,14 +26,58 @@ struct Tally {
     errors: u64,
     /// Requests the per-second cap held back (never sent).
     capped: u64,
+    /// Requests the cap delayed (sent late, within their period).
+    delayed: u64,
     latencies_ms: Vec<f64>,
+    first_error: Option<String>,
     last_error: Option<String>,
     /// Sessions currently sending.
     sending: usize,
     first_send: Option<Instant>,
     last_send: Option<Instant>,
-    /// The per-second budget: (the second since the start, requests in it).
-    window: (u64, u64),
+    /// When the sessions stopped (by `stop` or their deadline).
+    stopped: Option<Instant>,
+    /// Requests sent and not answered when the sessions stopped.
+    cut: u64,
+    limiter: Limiter,
+}
+
+/// The hard cap on requests per second, as a sliding window: the send times
+/// of the last `cap` requests admitted. A request is admitted only when
+/// fewer than `cap` were admitted in the `WINDOW` before it, so no interval
+/// of one second, wherever it starts, holds more than `cap` sends. The window
+/// is a little longer than a second so the few milliseconds a request takes
+/// to reach the game cannot make the game see `cap + 1` in one of its seconds.
+/// A request refused waits for room (see `session`) rather than being
+/// dropped, so sessions at exactly the cap lose at most those 3 %.
+#[derive(Debug, Clone, Default)]
+struct Limiter {
+    admitted: VecDeque<Instant>,
+}
+
+/// The limiter's window: a second and a margin for the way to the game.
+const WINDOW: Duration = Duration::from_millis(1030);
+
+impl Limiter {
+    /// Takes one request at `now`; when `cap` were sent in the window, the
+    /// moment the oldest of them leaves it instead.
+    fn admit(&mut self, now: Instant, cap: f64) -> Result<(), Instant> {
+        let cap = cap.floor().max(1.0) as usize;
+        while self
+            .admitted
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= WINDOW)
+        {
+            self.admitted.pop_front();
+        }
+        match self.admitted.front() {
+            Some(&oldest) if self.admitted.len() >= cap => Err(oldest + WINDOW),
+            _ => {
+                self.admitted.push_back(now);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The sessions' measurements, as the report shows them.
@@ -35,25 +85,52 @@ struct Tally {
 #[serde(rename_all = "camelCase")]
 pub struct SessionStats {
     pub sessions: usize,
+    /// Requests the plan meant to send by now (or by the stop): each session
+    /// at its rate from its start (after the ramp) to the stop.
+    pub planned: f64,
     pub requests: u64,
     pub ok: u64,
     pub errors: u64,
     pub capped: u64,
-    /// Requests per second actually delivered while the sessions ran.
+    /// Requests the cap delayed (sent late, but within their period).
+    pub delayed: u64,
+    /// Requests sent but not answered yet (or cut when the sessions stopped):
+    /// neither delivered nor failed.
+    pub in_flight: u64,
+    /// Requests per second sent: `requests / (span + 1 s)`, the span from the
+    /// first send to the last. The requests of a span of T seconds fit in
+    /// ⌊T⌋ + 1 one-second windows, each holding at most the cap, so this
+    /// never reads above `--max-rps`; a steady rate r over T seconds reads
+    /// r·T/(T+1) + …, a little under r on short runs.
     pub delivered_per_second: f64,
     pub latency_p50_ms: Option<f64>,
     pub latency_p95_ms: Option<f64>,
     pub latency_max_ms: Option<f64>,
+    /// The first error, one line, neutralised, at most 200 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+/// Where each request goes. Built once, never changed by an answer.
+#[derive(Clone)]
+pub enum Sink {
+    /// Through the API server's service proxy: `uri` is the whole proxy path.
+    Proxy { kube: kube::Client, uri: String },
+    /// The game's URL exactly as given; `http` follows no redirect.
+    Url {
+        http: reqwest::Client,
+        url: url::Url,
+    },
 }
 
 /// Where and how fast the sessions send.
 #[derive(Clone)]
 pub struct Target {
-    pub api: HttpApi,
-    /// The path each request asks for (`/` through the proxy, empty for a URL).
-    pub path: String,
+    pub sink: Sink,
+    /// Where requests go, for messages (never with credentials).
+    pub describe: String,
     pub per_session_rate: f64,
     pub max_per_second: f64,
     pub request_timeout: Duration,
@@ -65,6 +142,9 @@ pub struct Sessions {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     count: usize,
+    origin: Instant,
+    ramp: Duration,
+    rate: f64,
 }
 
 impl Drop for Sessions {
@@ -76,9 +156,19 @@ impl Drop for Sessions {
     }
 }
 
+fn lock(tally: &Mutex<Tally>) -> std::sync::MutexGuard<'_, Tally> {
+    // A session task that panicked holding the lock leaves counts that are
+    // still counts: keep using them.
+    tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Sessions {
-    /// Starts `count` sessions, session `i` after `ramp * i / count`.
-    pub fn start(target: Target, count: usize, ramp: Duration) -> Sessions {
+    /// Starts `count` sessions, session `i` after `ramp * i / count`; every
+    /// one stops by itself `deadline` after the start, whatever the caller is
+    /// busy with.
+    pub fn start(target: Target, count: usize, ramp: Duration, deadline: Duration) -> Sessions {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let (stop, _) = watch::channel(false);
         let origin = Instant::now();
@@ -87,19 +177,44 @@ impl Sessions {
                 let delay = ramp.mul_f64(i as f64 / count.max(1) as f64);
                 tokio::spawn(session(
                     target.clone(),
-                    origin,
                     delay,
                     tally.clone(),
                     stop.subscribe(),
                 ))
             })
             .collect();
-        Sessions {
+        let mut sessions = Sessions {
             tally,
             stop,
             tasks,
             count,
-        }
+            origin,
+            ramp,
+            rate: target.per_session_rate,
+        };
+        // The deadline: its own task, so nothing the caller awaits delays it.
+        let (tally, stop, handles) = (
+            sessions.tally.clone(),
+            sessions.stop.clone(),
+            sessions
+                .tasks
+                .iter()
+                .map(|t| t.abort_handle())
+                .collect::<Vec<_>>(),
+        );
+        let mut stopped = sessions.stop.subscribe();
+        sessions.tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep_until(origin + deadline) => {}
+                _ = stopped.changed() => return,
+            }
+            let _ = stop.send(true);
+            for h in &handles {
+                h.abort();
+            }
+            halt(&tally, Instant::now());
+        }));
+        sessions
     }
 
     /// Stops every session at once: requests in flight are dropped.
@@ -108,21 +223,64 @@ impl Sessions {
         for t in &self.tasks {
             t.abort();
         }
-        self.tally.lock().expect("tally").sending = 0;
+        halt(&self.tally, Instant::now());
+    }
+
+    /// How long after the start the sessions stopped, once they did (by
+    /// `stop` or by their deadline).
+    pub fn stopped_after(&self) -> Option<Duration> {
+        lock(&self.tally)
+            .stopped
+            .map(|s| s.saturating_duration_since(self.origin))
     }
 
     /// Sessions sending right now.
     pub fn sending(&self) -> usize {
-        self.tally.lock().expect("tally").sending
+        lock(&self.tally).sending
     }
 
     pub fn stats(&self) -> SessionStats {
-        let t = self.tally.lock().expect("tally").clone();
-        summarize(&t, self.count)
+        let t = lock(&self.tally).clone();
+        let end = t.stopped.unwrap_or_else(Instant::now);
+        let ran = end.saturating_duration_since(self.origin);
+        summarize(
+            &t,
+            self.count,
+            planned(self.count, self.ramp, self.rate, ran),
+        )
     }
 }
 
-fn summarize(t: &Tally, sessions: usize) -> SessionStats {
+/// Records the stop once: what was in flight then is cut, not failed.
+fn halt(tally: &Mutex<Tally>, now: Instant) {
+    let mut t = lock(tally);
+    if t.stopped.is_none() {
+        t.stopped = Some(now);
+        t.cut = t.sent.saturating_sub(t.ok + t.errors);
+    }
+    t.sending = 0;
+}
+
+/// Requests `count` sessions at `rate` each, session `i` starting after
+/// `ramp·i/count`, meant to send in the first `ran` of the test: each
+/// session's ticks (the first at its start, then one a period) that have
+/// been due for half a period (at most half a second). A tick due just now
+/// may not have fired yet when the count is read (timers lag on a busy
+/// machine, and a deadline that falls on a tick ends the session first), so
+/// it is not counted as missing; a tick that fired early in that half
+/// period is simply one more request sent.
+pub fn planned(count: usize, ramp: Duration, rate: f64, ran: Duration) -> f64 {
+    let grace = (0.5 / rate).min(0.5);
+    (0..count)
+        .filter_map(|i| {
+            let delay = ramp.mul_f64(i as f64 / count.max(1) as f64);
+            let since = ran.checked_sub(delay)?.as_secs_f64() - grace;
+            (since >= 0.0).then(|| (since * rate + 1e-9).floor() + 1.0)
+        })
+        .sum()
+}
+
+fn summarize(t: &Tally, sessions: usize, planned: f64) -> SessionStats {
     let mut lat = t.latencies_ms.clone();
     lat.sort_by(f64::total_cmp);
     let pick = |q: f64| -> Option<f64> {
@@ -133,24 +291,27 @@ fn summarize(t: &Tally, sessions: usize) -> SessionStats {
         Some(round1(lat[i.min(lat.len() - 1)]))
     };
     let span = match (t.first_send, t.last_send) {
-        (Some(a), Some(b)) => (b - a).as_secs_f64().max(1.0),
-        _ => 1.0,
+        (Some(a), Some(b)) => (b - a).as_secs_f64(),
+        _ => 0.0,
     };
     SessionStats {
         sessions,
+        planned: round1(planned),
         requests: t.sent,
         ok: t.ok,
         errors: t.errors,
         capped: t.capped,
-        // Requests between the first and the last send, over that time.
-        delivered_per_second: if t.sent < 2 {
-            0.0
+        delayed: t.delayed,
+        in_flight: if t.stopped.is_some() {
+            t.cut
         } else {
-            ((t.sent - 1) as f64 / span * 100.0).round() / 100.0
+            t.sent.saturating_sub(t.ok + t.errors)
         },
+        delivered_per_second: (t.sent as f64 / (span + 1.0) * 100.0).floor() / 100.0,
         latency_p50_ms: pick(0.5),
         latency_p95_ms: pick(0.95),
         latency_max_ms: lat.last().copied().map(round1),
+        first_error: t.first_error.clone(),
         last_error: t.last_error.clone(),
     }
 }
@@ -159,25 +320,129 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
-/// Takes one request from this second's budget; false when it is spent.
-fn admit(tally: &Mutex<Tally>, origin: Instant, max_per_second: f64) -> bool {
-    let mut t = tally.lock().expect("tally");
-    let second = origin.elapsed().as_secs();
-    if t.window.0 != second {
-        t.window = (second, 0);
+/// Takes one request from the cap's window, or says when to try again.
+fn admit(tally: &Mutex<Tally>, max_per_second: f64) -> Result<(), Instant> {
+    lock(tally).limiter.admit(Instant::now(), max_per_second)
+}
+
+/// Waits for room under the cap, at most until `give_up` (the session's
+/// next tick): true when admitted, false when held back (counted as capped)
+/// or stopped.
+async fn room(
+    tally: &Mutex<Tally>,
+    max_per_second: f64,
+    give_up: Instant,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut waited = false;
+    loop {
+        match admit(tally, max_per_second) {
+            Ok(()) => {
+                if waited {
+                    lock(tally).delayed += 1;
+                }
+                return true;
+            }
+            Err(at) if at >= give_up => {
+                lock(tally).capped += 1;
+                return false;
+            }
+            Err(at) => {
+                waited = true;
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = stop.changed() => return false,
+                }
+            }
+        }
     }
-    if (t.window.1 as f64) < max_per_second.floor().max(1.0) {
-        t.window.1 += 1;
-        true
+}
+
+/// An answer the game (or the API server in front of it) gave, or why none came.
+enum Answer {
+    Status(u16, String),
+    Failed(String),
+}
+
+/// One `GET`: the status and the start of the body (enough to quote).
+async fn send(sink: &Sink) -> Answer {
+    match sink {
+        Sink::Proxy { kube, uri } => {
+            let request =
+                match http::Request::get(uri.as_str()).body(kube::client::Body::from(Vec::new())) {
+                    Ok(r) => r,
+                    Err(e) => return Answer::Failed(e.to_string()),
+                };
+            match kube.send(request).await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let body = read_bounded(response.into_body()).await;
+                    Answer::Status(status, body)
+                }
+                Err(e) => Answer::Failed(crate::error::chain_text(&e)),
+            }
+        }
+        Sink::Url { http, url } => match http.get(url.clone()).send().await {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let mut body = Vec::new();
+                while let Ok(Some(chunk)) = response.chunk().await {
+                    if body.len() < BODY_BYTES {
+                        body.extend_from_slice(&chunk[..chunk.len().min(BODY_BYTES - body.len())]);
+                    }
+                }
+                Answer::Status(status, String::from_utf8_lossy(&body).into_owned())
+            }
+            // Without the URL: reqwest's message names it, query and all.
+            Err(e) => Answer::Failed(crate::error::chain_text(&e.without_url())),
+        },
+    }
+}
+
+async fn read_bounded(mut body: kube::client::Body) -> String {
+    use http_body_util::BodyExt;
+    let mut kept = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data()
+            && kept.len() < BODY_BYTES
+        {
+            kept.extend_from_slice(&data[..data.len().min(BODY_BYTES - kept.len())]);
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// An error answer as the report quotes it: `HTTP 503: <why>`, the why being
+/// a Kubernetes `Status`'s `message` or the body itself, on one line,
+/// neutralised and at most [`QUOTE_CHARS`] characters.
+pub fn quote_error(code: u16, body: &str) -> String {
+    let status_message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .filter(|v| v["kind"] == "Status")
+        .and_then(|v| v["message"].as_str().map(str::to_string));
+    let why = status_message.unwrap_or_else(|| body.to_string());
+    let why = bounded(&why);
+    if why.is_empty() {
+        format!("HTTP {code}")
     } else {
-        t.capped += 1;
-        false
+        format!("HTTP {code}: {why}")
+    }
+}
+
+/// One line, neutralised, at most [`QUOTE_CHARS`] characters (`…` when cut).
+fn bounded(text: &str) -> String {
+    let line = crate::domain::text::one_line(text.trim());
+    let line: String = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let clean = super::render::clean(&line);
+    if clean.chars().count() <= QUOTE_CHARS {
+        clean
+    } else {
+        clean.chars().take(QUOTE_CHARS - 1).collect::<String>() + "…"
     }
 }
 
 async fn session(
     target: Target,
-    origin: Instant,
     delay: Duration,
     tally: Arc<Mutex<Tally>>,
     mut stop: watch::Receiver<bool>,
@@ -186,7 +451,7 @@ async fn session(
         _ = tokio::time::sleep(delay) => {}
         _ = stop.changed() => return,
     }
-    tally.lock().expect("tally").sending += 1;
+    lock(&tally).sending += 1;
     let period = Duration::from_secs_f64(1.0 / target.per_session_rate);
     let mut tick = tokio::time::interval(period);
     // After a stall, skip missed ticks instead of bursting.
@@ -196,43 +461,43 @@ async fn session(
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        if !admit(&tally, origin, target.max_per_second) {
+        let give_up = Instant::now() + period;
+        if !room(&tally, target.max_per_second, give_up, &mut stop).await {
             continue;
         }
         let started = Instant::now();
         {
-            let mut t = tally.lock().expect("tally");
+            let mut t = lock(&tally);
             t.sent += 1;
             t.first_send.get_or_insert(started);
             t.last_send = Some(started);
         }
         let answer = tokio::select! {
-            a = tokio::time::timeout(target.request_timeout, target.api.get(&target.path, &[])) => a,
+            a = tokio::time::timeout(target.request_timeout, send(&target.sink)) => a,
             _ = stop.changed() => return,
         };
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let mut t = tally.lock().expect("tally");
-        match answer {
-            Ok(Ok((code, _))) if (200..400).contains(&code) => {
+        let mut t = lock(&tally);
+        if t.stopped.is_some() {
+            return;
+        }
+        let error = match answer {
+            // A 3xx is the game's answer: counted, never followed.
+            Ok(Answer::Status(code, _)) if (200..400).contains(&code) => {
                 t.ok += 1;
                 t.latencies_ms.push(ms);
+                continue;
             }
-            Ok(Ok((code, _))) => {
-                t.errors += 1;
-                t.last_error = Some(format!("HTTP {code}"));
-            }
-            Ok(Err(f)) => {
-                t.errors += 1;
-                t.last_error = Some(f.message);
-            }
-            Err(_) => {
-                t.errors += 1;
-                t.last_error = Some(format!(
-                    "no answer within {}s",
-                    target.request_timeout.as_secs_f64()
-                ));
-            }
-        }
+            Ok(Answer::Status(code, body)) => quote_error(code, &body),
+            Ok(Answer::Failed(why)) => bounded(&why),
+            Err(_) => format!(
+                "no answer within {}s",
+                crate::report::num(target.request_timeout.as_secs_f64())
+            ),
+        };
+        t.errors += 1;
+        t.first_error.get_or_insert_with(|| error.clone());
+        t.last_error = Some(error);
     }
 }
 
@@ -240,13 +505,114 @@ async fn session(
 mod tests {
     use super::*;
 
+    /// The most sends any window of `len` holds, over `times`.
+    fn busiest(times: &[Instant], len: Duration) -> usize {
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|&&t| t - times[i] < len)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     #[test]
-    fn the_budget_caps_each_second() {
-        let tally = Mutex::new(Tally::default());
+    fn the_limiter_never_lets_more_than_the_cap_into_any_sliding_second() {
+        // Bursts at the edges of calendar seconds: the old per-second budget
+        // let 2 × cap through between 0.9 s and 1.1 s.
         let origin = Instant::now();
-        let admitted = (0..10).filter(|_| admit(&tally, origin, 3.0)).count();
+        let mut limiter = Limiter::default();
+        let mut sent = Vec::new();
+        for ms in (0..5000u64).step_by(5) {
+            let now = origin + Duration::from_millis(ms);
+            // 20 wanted every 5 ms around each second's end and start.
+            let wanted = if ms % 1000 >= 900 || ms % 1000 < 100 {
+                20
+            } else {
+                1
+            };
+            for _ in 0..wanted {
+                if limiter.admit(now, 100.0).is_ok() {
+                    sent.push(now);
+                }
+            }
+        }
+        let most = busiest(&sent, Duration::from_secs(1));
+        assert!((90..=100).contains(&most), "{most} in one second");
+        // Still sends: about 100 per window.
+        assert!(sent.len() >= 400, "{}", sent.len());
+    }
+
+    #[test]
+    fn the_limiter_admits_the_cap_at_once_then_waits_for_the_window() {
+        let origin = Instant::now();
+        let mut limiter = Limiter::default();
+        let admitted = (0..10)
+            .filter(|_| limiter.admit(origin, 3.0).is_ok())
+            .count();
         assert_eq!(admitted, 3);
-        assert_eq!(tally.lock().unwrap().capped, 7);
+        let soon = origin + Duration::from_millis(1000);
+        assert_eq!(
+            limiter.admit(soon, 3.0),
+            Err(origin + WINDOW),
+            "within the window"
+        );
+        let later = origin + WINDOW;
+        assert!(limiter.admit(later, 3.0).is_ok());
+        // A cap under 1 still lets one request a window through.
+        let mut small = Limiter::default();
+        assert!(small.admit(origin, 0.5).is_ok());
+        assert!(small.admit(origin, 0.5).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_request_waits_for_room_within_its_period_else_is_capped() {
+        let tally = Mutex::new(Tally::default());
+        let (_tx, mut stop) = watch::channel(false);
+        let start = Instant::now();
+        let far = start + Duration::from_secs(5);
+        for _ in 0..3 {
+            assert!(room(&tally, 3.0, far, &mut stop).await);
+        }
+        // The 4th waits for the window to pass the 1st.
+        assert!(room(&tally, 3.0, far, &mut stop).await);
+        let waited = Instant::now() - start;
+        assert!(
+            waited >= WINDOW && waited < WINDOW + Duration::from_secs(1),
+            "{waited:?}"
+        );
+        // The window is full again (the 4th and two more)…
+        for _ in 0..2 {
+            assert!(room(&tally, 3.0, far, &mut stop).await);
+        }
+        // …and no room before the next tick: held back, not sent.
+        let soon = Instant::now() + Duration::from_millis(10);
+        assert!(!room(&tally, 3.0, soon, &mut stop).await);
+        let t = tally.lock().unwrap();
+        assert_eq!((t.delayed, t.capped), (1, 1));
+    }
+
+    #[test]
+    fn the_delivered_rate_never_reads_above_the_cap() {
+        let now = Instant::now();
+        // The old 167 in a second: 100 at 0.95 s and 67 at 1.0 s. With the
+        // limiter that cannot happen; even the worst the limiter allows, cap
+        // at the start of the span and cap just after a window, reads ≤ cap.
+        for (sent, span_ms) in [(200u64, 1030u64), (100, 0), (300, 2060)] {
+            let t = Tally {
+                sent,
+                first_send: Some(now),
+                last_send: Some(now + Duration::from_millis(span_ms)),
+                ..Tally::default()
+            };
+            let s = summarize(&t, 100, 100.0);
+            assert!(
+                s.delivered_per_second <= 100.0,
+                "{sent} in {span_ms} ms: {s:?}"
+            );
+        }
     }
 
     #[test]
@@ -258,13 +624,47 @@ mod tests {
             errors: 1,
             latencies_ms: (1..=19).map(f64::from).collect(),
             first_send: Some(now),
-            last_send: Some(now + Duration::from_secs(10)),
+            last_send: Some(now + Duration::from_secs(9)),
             ..Tally::default()
         };
-        let s = summarize(&t, 2);
-        assert_eq!(s.delivered_per_second, 1.9);
+        let s = summarize(&t, 2, 20.0);
+        assert_eq!(s.delivered_per_second, 2.0);
         assert_eq!(s.latency_p50_ms, Some(10.0));
         assert_eq!(s.latency_max_ms, Some(19.0));
         assert_eq!(s.errors, 1);
+        assert_eq!(s.in_flight, 0);
+        assert_eq!(s.planned, 20.0);
+    }
+
+    #[test]
+    fn planned_counts_each_session_from_its_ramped_start() {
+        let ramp = Duration::from_secs(4);
+        // Sessions start at 0, 1, 2, 3 s and send at once, then each second;
+        // a tick counts once it has been due for half a second: by 5.5 s
+        // they meant 6 + 5 + 4 + 3 at 1/s…
+        assert_eq!(planned(4, ramp, 1.0, Duration::from_millis(5500)), 18.0);
+        // …and by 5.4 s the ticks at 5, 4, 3 and 2 s are not counted yet.
+        assert_eq!(planned(4, ramp, 1.0, Duration::from_millis(5400)), 14.0);
+        // At 2/s half a period is 0.25 s: by 0.5 s only the first session
+        // started, and its tick at 0 counts.
+        assert_eq!(planned(4, ramp, 2.0, Duration::from_millis(500)), 1.0);
+        assert_eq!(planned(4, ramp, 2.0, Duration::from_millis(750)), 2.0);
+        assert_eq!(planned(3, Duration::ZERO, 1.0, Duration::ZERO), 0.0);
+    }
+
+    #[test]
+    fn an_error_quotes_a_status_message_on_one_bounded_clean_line() {
+        let status = r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"no endpoints available for service \"spice-runner-nginx\"","reason":"ServiceUnavailable","code":503}"#;
+        assert_eq!(
+            quote_error(503, status),
+            "HTTP 503: no endpoints available for service \"spice-runner-nginx\""
+        );
+        let hostile = format!("<h1>Bad\n\x1b[31mGateway</h1>{}", "x".repeat(500));
+        let q = quote_error(502, &hostile);
+        assert!(!q.contains('\n') && !q.contains('\x1b'), "{q}");
+        assert!(q.starts_with("HTTP 502: <h1>Bad"), "{q}");
+        assert_eq!(q.chars().count(), "HTTP 502: ".len() + QUOTE_CHARS, "{q}");
+        assert!(q.ends_with('…'));
+        assert_eq!(quote_error(500, "  \n "), "HTTP 500");
     }
 }

@@ -62,6 +62,11 @@ pub struct Plan {
     pub max_requests_per_second: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_seconds: Option<f64>,
+    /// sessions.delivered: at least this fraction of the planned requests
+    /// delivered (0.9 = 90 %).
+    pub min_delivered: f64,
+    /// sessions.delivered: errors under this fraction of the answers (0.01 = 1 %).
+    pub max_errors: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,7 +76,9 @@ pub enum Outcome {
     Fail,
     /// Nothing to judge (e.g. no pod came, so none can go).
     Skip,
-    /// Not decided: the test was interrupted before its deadline.
+    /// Not decided: the test was interrupted before its deadline, a verdict
+    /// it depends on failed (`blocked_by`), or a source could not be read
+    /// (`unread`).
     NotJudged,
 }
 
@@ -140,6 +147,20 @@ pub struct Verdict {
     pub symptom: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub root_cause: Option<RootCause>,
+    /// Not judged because this verdict failed first (`sessions.delivered`:
+    /// the traffic it needs did not arrive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<&'static str>,
+    /// Not judged because a source could not be read: which, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
+}
+
+impl Verdict {
+    /// Judged, or known never to be: blocked, or its source unreadable.
+    fn settled(&self) -> bool {
+        self.outcome != Outcome::NotJudged || self.blocked_by.is_some() || self.unread.is_some()
+    }
 }
 
 /// A verdict that just failed and wants its diagnose chain run now.
@@ -156,6 +177,9 @@ pub enum Result {
     Pass,
     Fail,
     Interrupted,
+    /// Nothing failed, but a verdict could not be judged: a source could not
+    /// be read (exit 3).
+    Incomplete,
 }
 
 /// `kind: TestReport`: everything measured, every event and verdict.
@@ -274,12 +298,63 @@ pub struct Test {
     last_t: f64,
     /// Multi: since when the pods have been steady within ±1 of the target.
     steady_since: Option<f64>,
+    /// Load: the steady state was judged.
+    load_judged: bool,
     verdicts: Vec<Verdict>,
     track: Tracker,
 }
 
 /// Multi: how long the pods must hold within ±1 of the target to count.
 const MULTI_STEADY_SECONDS: f64 = 10.0;
+
+/// sessions.delivered is judged early (to stop a run that cannot deliver)
+/// once the sessions have sent this long…
+pub const EARLY_SECONDS: f64 = 5.0;
+/// …and this many requests have been answered or failed.
+pub const EARLY_ANSWERS: u64 = 5;
+
+/// The verdict every test judges first: the sessions' traffic arrived.
+pub const DELIVERED: &str = "sessions.delivered";
+
+/// sessions.delivered's arithmetic. Delivered is the requests answered
+/// 2xx/3xx plus those still in flight (sent, neither answered nor failed,
+/// e.g. cut when the sessions stopped), over the requests planned by then;
+/// errors are over the requests answered or failed. Pass when at least
+/// `min_delivered` of the planned were delivered and the errors are under
+/// `max_errors` (none at all when it is 0); no plan yet is nothing to judge.
+pub fn delivery(
+    s: &driver::SessionStats,
+    min_delivered: f64,
+    max_errors: f64,
+) -> (Outcome, String) {
+    let pct = |v: f64| crate::report::num((v * 1000.0).round() / 10.0) + "%";
+    if s.planned < 1.0 {
+        return (Outcome::Skip, "no request was planned yet".into());
+    }
+    let delivered = s.ok + s.in_flight;
+    let share = delivered as f64 / s.planned;
+    let answered = s.ok + s.errors;
+    let error_rate = if answered == 0 {
+        0.0
+    } else {
+        s.errors as f64 / answered as f64
+    };
+    let errors_ok = s.errors == 0 || error_rate < max_errors;
+    // A tick that fired in its grace period is one more than planned: the
+    // share shown stops at 100 %.
+    let measured = format!(
+        "{delivered} requests delivered for {} planned ({}), {} error(s) ({})",
+        crate::report::num(s.planned.round()),
+        pct(share.min(1.0)),
+        s.errors,
+        pct(error_rate)
+    );
+    if share + 1e-9 >= min_delivered && errors_ok {
+        (Outcome::Pass, measured)
+    } else {
+        (Outcome::Fail, measured)
+    }
+}
 
 fn secs(v: f64) -> String {
     crate::report::num(v) + "s"
@@ -288,7 +363,17 @@ fn secs(v: f64) -> String {
 /// The verdicts a plan judges: id, expectation and the diagnose chain a failure runs.
 pub fn expectations(plan: &Plan) -> Vec<(&'static str, String, Option<&'static str>)> {
     let p = plan;
-    match p.kind {
+    let delivered = (
+        DELIVERED,
+        format!(
+            "at least {}% of the planned requests delivered, errors under {}%",
+            crate::report::num(p.min_delivered * 100.0),
+            crate::report::num(p.max_errors * 100.0)
+        ),
+        None,
+    );
+    let mut list = vec![delivered];
+    list.extend(match p.kind {
         Kind::Single => vec![
             (
                 "single.pod-created",
@@ -384,7 +469,8 @@ pub fn expectations(plan: &Plan) -> Vec<(&'static str, String, Option<&'static s
                 Some("no-scale-down"),
             ),
         ],
-    }
+    });
+    list
 }
 
 impl Test {
@@ -402,6 +488,8 @@ impl Test {
                 message: "not judged yet".into(),
                 symptom,
                 root_cause: None,
+                blocked_by: None,
+                unread: None,
             })
             .collect();
         Test {
@@ -413,6 +501,7 @@ impl Test {
             up_decided: false,
             last_t: 0.0,
             steady_since: None,
+            load_judged: false,
             verdicts,
             track,
         }
@@ -425,6 +514,12 @@ impl Test {
     /// Seconds since the sessions started, at the last observation.
     pub fn elapsed(&self) -> f64 {
         self.last_t
+    }
+
+    /// Moves the clock to `at` without an observation (nothing to observe:
+    /// the watch is broken).
+    pub fn clock(&mut self, at: jiff::Timestamp) {
+        self.last_t = self.t(at).max(self.last_t);
     }
 
     pub fn verdicts(&self) -> &[Verdict] {
@@ -440,15 +535,104 @@ impl Test {
         !self.up_decided
     }
 
-    /// Every verdict is judged.
+    /// Every verdict is judged, or known never to be.
     pub fn done(&self) -> bool {
-        self.verdicts
-            .iter()
-            .all(|v| v.outcome != Outcome::NotJudged)
+        self.verdicts.iter().all(Verdict::settled)
     }
 
     pub fn failed(&self) -> bool {
         self.verdicts.iter().any(|v| v.outcome == Outcome::Fail)
+    }
+
+    /// A verdict could not be judged because a source could not be read.
+    pub fn incomplete(&self) -> bool {
+        self.verdicts
+            .iter()
+            .any(|v| v.outcome == Outcome::NotJudged && v.unread.is_some())
+    }
+
+    /// How the run ended when it was not interrupted: a failure wins over a
+    /// gap, a gap over a pass.
+    pub fn result(&self) -> Result {
+        if self.failed() {
+            Result::Fail
+        } else if self.incomplete() {
+            Result::Incomplete
+        } else {
+            Result::Pass
+        }
+    }
+
+    /// Judges sessions.delivered from the sessions' measurements. While they
+    /// send (`whole_run` false) it only fails, and only once they have sent
+    /// for [`EARLY_SECONDS`] with [`EARLY_ANSWERS`] answers; when they have
+    /// stopped it judges the whole run. A failure blocks every verdict not
+    /// judged yet (the traffic they need did not arrive) and stops the
+    /// sessions. Returns true when it just failed.
+    pub fn judge_delivery(&mut self, stats: &driver::SessionStats, whole_run: bool) -> bool {
+        if self.judged(DELIVERED) {
+            return false;
+        }
+        let answered = stats.ok + stats.errors;
+        if !whole_run && (self.last_t < EARLY_SECONDS || answered < EARLY_ANSWERS) {
+            return false;
+        }
+        let (outcome, measured) = delivery(stats, self.plan.min_delivered, self.plan.max_errors);
+        if !whole_run && outcome != Outcome::Fail {
+            return false;
+        }
+        let message = match (&stats.first_error, outcome) {
+            (Some(e), Outcome::Fail) => {
+                format!("the game did not get the planned traffic; first error: {e}")
+            }
+            (None, Outcome::Fail) if stats.capped > 0 => format!(
+                "the game did not get the planned traffic: --max-rps held back {} request(s)",
+                stats.capped
+            ),
+            (None, Outcome::Fail) => "the game did not get the planned traffic".into(),
+            (Some(e), _) => format!("first error: {e}"),
+            (None, _) => String::new(),
+        };
+        self.set(DELIVERED, outcome, Some(measured), message);
+        if outcome != Outcome::Fail {
+            return false;
+        }
+        for v in self.verdicts.iter_mut().filter(|v| !v.settled()) {
+            v.blocked_by = Some(DELIVERED);
+            v.message =
+                format!("not judged: blocked by {DELIVERED} (the traffic it needs did not arrive)");
+        }
+        self.up_decided = true;
+        true
+    }
+
+    /// A source every verdict reads is lost (the pods or nodes watch stayed
+    /// broken): every verdict not judged yet is marked unread with `why`,
+    /// except sessions.delivered (the sessions measure it themselves), and
+    /// the sessions stop.
+    pub fn source_lost(&mut self, why: &str) {
+        let ids: Vec<&'static str> = self
+            .verdicts
+            .iter()
+            .filter(|v| !v.settled() && v.id != DELIVERED)
+            .map(|v| v.id)
+            .collect();
+        for id in ids {
+            self.unread(id, why.to_string());
+        }
+        self.up_decided = true;
+    }
+
+    /// Marks a verdict not judged because `source` could not be read.
+    fn unread(&mut self, id: &str, source: String) {
+        if let Some(v) = self
+            .verdicts
+            .iter_mut()
+            .find(|v| v.id == id && !v.settled())
+        {
+            v.message = format!("not judged: {source}");
+            v.unread = Some(source);
+        }
     }
 
     /// Records that the sessions stopped at `at`.
@@ -482,7 +666,7 @@ impl Test {
     pub fn expectation(&self) -> Option<(String, f64)> {
         self.verdicts
             .iter()
-            .filter(|v| v.outcome == Outcome::NotJudged)
+            .filter(|v| !v.settled())
             .filter_map(|v| Some((v.expect.clone(), self.deadline(v.id)?)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
     }
@@ -495,6 +679,8 @@ impl Test {
             "single.pod-running" => Some(p.running_within_seconds),
             "single.scale-up" => Some(p.scale_up_target_seconds),
             "multi.pods-at-target" => Some(p.within_seconds),
+            // Judged when the sessions stop, whenever that is.
+            DELIVERED => None,
             "single.scale-down" => after_stop(p.scale_down_target_seconds),
             "single.pods-gone" | "multi.back-to-baseline" | "load.back-to-baseline" => {
                 after_stop(p.gone_within_seconds)
@@ -579,7 +765,7 @@ impl Test {
         if let Some(v) = self
             .verdicts
             .iter_mut()
-            .find(|v| v.id == id && v.outcome == Outcome::NotJudged)
+            .find(|v| v.id == id && !v.settled())
         {
             v.outcome = outcome;
             v.measured = measured;
@@ -738,9 +924,10 @@ impl Test {
                 ),
             );
         }
-        if t < self.plan.duration_seconds || self.up_decided {
+        if t < self.plan.duration_seconds || self.load_judged {
             return;
         }
+        self.load_judged = true;
         self.judge_steady_state(t, seen);
         let launches = self.track.launches().len();
         for id in [
@@ -801,11 +988,13 @@ impl Test {
                     ),
                 )
             }
-            None => (
-                Outcome::Fail,
-                None,
-                "could not measure: Prometheus did not answer the sessions query".to_string(),
-            ),
+            None => {
+                self.unread(
+                    "load.ratio-in-band",
+                    "Prometheus did not answer the sessions query".into(),
+                );
+                return;
+            }
         };
         self.set("load.ratio-in-band", outcome, measured, message);
     }

@@ -26,6 +26,7 @@ fn result_word(r: RunResult) -> &'static str {
         RunResult::Pass => "PASS",
         RunResult::Fail => "FAIL",
         RunResult::Interrupted => "INTERRUPTED",
+        RunResult::Incomplete => "INCOMPLETE",
     }
 }
 
@@ -62,7 +63,8 @@ pub fn text(r: &TestReport, st: &Styles) -> String {
     let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{} ms", num(v)));
     let _ = writeln!(
         s,
-        "Requests: {} sent, {} ok, {} errors, {} req/s delivered; latency p50 {}, p95 {}, max {}{}",
+        "Requests: {} planned, {} sent, {} ok, {} errors, {} req/s delivered; latency p50 {}, p95 {}, max {}{}",
+        num(ss.planned.round()),
         ss.requests,
         ss.ok,
         ss.errors,
@@ -70,9 +72,9 @@ pub fn text(r: &TestReport, st: &Styles) -> String {
         ms(ss.latency_p50_ms),
         ms(ss.latency_p95_ms),
         ms(ss.latency_max_ms),
-        ss.last_error
+        ss.first_error
             .as_ref()
-            .map(|e| format!(" (last error: {})", clean(e)))
+            .map(|e| format!(" (first error: {})", clean(e)))
             .unwrap_or_default()
     );
     s.push_str("\nVerdicts\n");
@@ -404,6 +406,9 @@ pub fn markdown(r: &TestReport) -> String {
                     rc.message
                 )
             })
+            // No chain ran: why it failed or was not judged (the first
+            // error, what blocked it, the source that could not be read).
+            .or_else(|| (v.outcome != Outcome::Pass).then(|| v.message.clone()))
             .unwrap_or_default();
         let _ = writeln!(
             s,

@@ -25,6 +25,8 @@ fn plan(kind: Kind, sessions: usize) -> Plan {
         pending_grace_seconds: 20.0,
         max_requests_per_second: 100.0,
         settle_seconds: Some(180.0),
+        min_delivered: 0.9,
+        max_errors: 0.01,
     }
 }
 
@@ -61,6 +63,156 @@ fn outcome(test: &Test, id: &str) -> Outcome {
 
 const POD: &str = "spice-runner-7d9c8b5f4-x1";
 
+/// What the sessions measured: `planned` requests, `ok` answered, `errors`
+/// failed, `in_flight` neither yet.
+fn stats(planned: f64, ok: u64, errors: u64, in_flight: u64) -> driver::SessionStats {
+    driver::SessionStats {
+        sessions: 1,
+        planned,
+        requests: ok + errors + in_flight,
+        ok,
+        errors,
+        capped: 0,
+        delayed: 0,
+        in_flight,
+        delivered_per_second: 1.0,
+        latency_p50_ms: None,
+        latency_p95_ms: None,
+        latency_max_ms: None,
+        first_error: (errors > 0)
+            .then(|| "HTTP 503: no endpoints available for service \"spice-runner-nginx\"".into()),
+        last_error: None,
+    }
+}
+
+#[test]
+fn delivery_arithmetic_for_every_outcome() {
+    // 90 % delivered and no error: the edge passes.
+    assert_eq!(
+        delivery(&stats(100.0, 90, 0, 0), 0.9, 0.01).0,
+        Outcome::Pass
+    );
+    // In flight counts as delivered: sent, not failed.
+    assert_eq!(
+        delivery(&stats(100.0, 85, 0, 5), 0.9, 0.01).0,
+        Outcome::Pass
+    );
+    // 89 % delivered: fails.
+    let (o, m) = delivery(&stats(100.0, 89, 0, 0), 0.9, 0.01);
+    assert_eq!(o, Outcome::Fail);
+    assert_eq!(
+        m,
+        "89 requests delivered for 100 planned (89%), 0 error(s) (0%)"
+    );
+    // 1 error in 100 answers is not under 1 %; 1 in 101 is.
+    assert_eq!(
+        delivery(&stats(100.0, 99, 1, 0), 0.9, 0.01).0,
+        Outcome::Fail
+    );
+    assert_eq!(
+        delivery(&stats(100.0, 100, 1, 0), 0.9, 0.01).0,
+        Outcome::Pass
+    );
+    // --max-errors 0: no error at all.
+    assert_eq!(delivery(&stats(10.0, 10, 0, 0), 0.9, 0.0).0, Outcome::Pass);
+    assert_eq!(delivery(&stats(10.0, 100, 1, 0), 0.9, 0.0).0, Outcome::Fail);
+    // Every request failed: 0 % delivered, 100 % errors.
+    let (o, m) = delivery(&stats(11.0, 0, 11, 0), 0.9, 0.01);
+    assert_eq!(o, Outcome::Fail);
+    assert_eq!(
+        m,
+        "0 requests delivered for 11 planned (0%), 11 error(s) (100%)"
+    );
+    // Nothing planned yet: nothing to judge.
+    assert_eq!(delivery(&stats(0.5, 0, 0, 0), 0.9, 0.01).0, Outcome::Skip);
+    // More than planned (a tick that fired in its grace period) is simply
+    // delivered, shown as 100 %.
+    let (o, m) = delivery(&stats(10.0, 11, 0, 0), 0.9, 0.01);
+    assert_eq!(o, Outcome::Pass);
+    assert_eq!(
+        m,
+        "11 requests delivered for 10 planned (100%), 0 error(s) (0%)"
+    );
+}
+
+#[test]
+fn delivery_fails_early_only_with_enough_seconds_and_answers_and_blocks_the_rest() {
+    let mut test = Test::new(plan(Kind::Multi, 1), t0(), &snap(vec![]), Some(0.0));
+    test.observe(at(3.0), &snap(vec![]), 1, Some(0.0));
+    // Before 5 s: not judged, however bad.
+    assert!(!test.judge_delivery(&stats(3.0, 0, 4, 0), false));
+    test.observe(at(5.5), &snap(vec![]), 1, Some(0.0));
+    // 5 s but only 4 answers: not yet.
+    assert!(!test.judge_delivery(&stats(5.5, 0, 4, 0), false));
+    // Delivering well: an early judgment never passes.
+    assert!(!test.judge_delivery(&stats(5.5, 6, 0, 0), false));
+    assert_eq!(outcome(&test, DELIVERED), Outcome::NotJudged);
+    assert!(test.wants_sessions());
+    assert!(test.judge_delivery(&stats(5.5, 0, 6, 0), false));
+    assert_eq!(outcome(&test, DELIVERED), Outcome::Fail);
+    assert!(!test.wants_sessions(), "a run that cannot deliver stops");
+    let v = test.verdicts().iter().find(|v| v.id == DELIVERED).unwrap();
+    assert!(
+        v.message
+            .contains("first error: HTTP 503: no endpoints available for service"),
+        "{}",
+        v.message
+    );
+    for v in test.verdicts().iter().filter(|v| v.id != DELIVERED) {
+        assert_eq!(v.outcome, Outcome::NotJudged, "{v:?}");
+        assert_eq!(v.blocked_by, Some(DELIVERED), "{v:?}");
+    }
+    assert!(test.done(), "blocked verdicts are settled");
+    assert_eq!(test.result(), Result::Fail);
+    // Judged once: a later good measurement changes nothing.
+    assert!(!test.judge_delivery(&stats(20.0, 20, 0, 0), true));
+    assert_eq!(outcome(&test, DELIVERED), Outcome::Fail);
+    // Every format says why: the quoted error and what it blocked.
+    let report = test.report(Result::Fail, None, "default".into(), stats(5.5, 0, 6, 0));
+    let md = render::markdown(&report);
+    assert!(
+        md.contains("first error: HTTP 503: no endpoints available for service")
+            && md.contains("not judged: blocked by sessions.delivered"),
+        "{md}"
+    );
+    let text = render::text(&report, &crate::report::Styles::plain());
+    assert!(
+        text.contains("(first error: HTTP 503: no endpoints available for service"),
+        "{text}"
+    );
+    let xml = render::junit(&report);
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+}
+
+#[test]
+fn an_unread_source_leaves_the_run_incomplete_unless_a_verdict_failed() {
+    let mut p = plan(Kind::Load, 1);
+    p.duration_seconds = 10.0;
+    let pod = || running_pod("spice-runner-7d9c8b5f4-l1", 5);
+    let mut test = Test::new(p.clone(), t0(), &snap(vec![]), Some(0.0));
+    test.observe(at(11.0), &snap(vec![pod()]), 1, None);
+    test.sessions_stopped(at(11.0), 1);
+    test.judge_delivery(&stats(11.0, 11, 0, 0), true);
+    test.observe(at(20.0), &snap(vec![]), 0, None);
+    let v = test
+        .verdicts()
+        .iter()
+        .find(|v| v.id == "load.ratio-in-band")
+        .unwrap();
+    assert_eq!(v.outcome, Outcome::NotJudged);
+    assert_eq!(
+        v.unread.as_deref(),
+        Some("Prometheus did not answer the sessions query")
+    );
+    assert!(test.done(), "{:?}", test.verdicts());
+    assert_eq!(test.result(), Result::Incomplete);
+    // The same gap with a failed verdict: the failure wins.
+    let mut test = Test::new(p, t0(), &snap(vec![]), Some(0.0));
+    test.observe(at(11.0), &snap(vec![]), 1, None);
+    assert_eq!(outcome(&test, "load.pods-in-band"), Outcome::Fail);
+    assert_eq!(test.result(), Result::Fail);
+}
+
 #[test]
 fn single_passes_when_the_pod_comes_runs_and_goes_in_time() {
     let mut test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
@@ -72,6 +224,7 @@ fn single_passes_when_the_pod_comes_runs_and_goes_in_time() {
     test.observe(at(12.0), &snap(vec![running_pod(POD, 8)]), 1, Some(1.0));
     assert!(!test.wants_sessions(), "scale-up judged: the session stops");
     test.sessions_stopped(at(12.5), 1);
+    assert!(!test.judge_delivery(&stats(12.5, 13, 0, 0), true));
     let mut terminating = running_pod(POD, 30);
     terminating.deleting = Some(at(40.0));
     test.observe(at(40.0), &snap(vec![terminating]), 0, Some(0.1));
@@ -80,7 +233,11 @@ fn single_passes_when_the_pod_comes_runs_and_goes_in_time() {
     test.observe(at(42.0), &snap(vec![]), 0, Some(0.0));
     assert!(test.done());
     assert!(!test.failed(), "{:?}", test.verdicts());
-    let v = &test.verdicts()[0];
+    let v = test
+        .verdicts()
+        .iter()
+        .find(|v| v.id == "single.pod-created")
+        .unwrap();
     assert_eq!(v.measured.as_deref(), Some("4s"));
     let kinds: Vec<EventKind> = test.events().iter().map(|e| e.event).collect();
     assert_eq!(
@@ -167,6 +324,7 @@ fn multi_lands_at_baseline_plus_n_and_goes_back() {
     test.observe(at(20.0), &snap(three), 2, Some(3.0));
     assert_eq!(outcome(&test, "multi.pods-at-target"), Outcome::Pass);
     test.sessions_stopped(at(20.0), 2);
+    test.judge_delivery(&stats(40.0, 40, 0, 1), true);
     test.observe(at(50.0), &snap(base), 0, Some(1.0));
     assert!(test.done() && !test.failed(), "{:?}", test.verdicts());
 }
@@ -232,18 +390,7 @@ fn junit_has_a_testcase_per_verdict_and_markdown_a_row_each() {
             warning_only: true,
         },
     );
-    let stats = driver::SessionStats {
-        sessions: 1,
-        requests: 31,
-        ok: 31,
-        errors: 0,
-        capped: 0,
-        delivered_per_second: 1.0,
-        latency_p50_ms: Some(2.0),
-        latency_p95_ms: Some(3.0),
-        latency_max_ms: Some(4.0),
-        last_error: None,
-    };
+    let stats = stats(31.0, 31, 0, 0);
     let report = test.report(
         Result::Interrupted,
         Some("ctx".into()),
@@ -251,9 +398,10 @@ fn junit_has_a_testcase_per_verdict_and_markdown_a_row_each() {
         stats,
     );
     let xml = render::junit(&report);
-    assert_eq!(xml.matches("<testcase ").count(), 5, "{xml}");
+    // sessions.delivered and the 5 of single.
+    assert_eq!(xml.matches("<testcase ").count(), 6, "{xml}");
     assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
-    assert_eq!(xml.matches("<skipped ").count(), 3, "{xml}");
+    assert_eq!(xml.matches("<skipped ").count(), 4, "{xml}");
     assert!(
         xml.contains("paused by &lt;annotation&gt; &amp; \\u001b[31mred"),
         "{xml}"
@@ -277,7 +425,7 @@ fn junit_has_a_testcase_per_verdict_and_markdown_a_row_each() {
         "{md}"
     );
     let rows = md.lines().filter(|l| l.starts_with('|')).count();
-    assert_eq!(rows, 7, "header, rule and 5 rows: {md}");
+    assert_eq!(rows, 8, "header, rule and 6 rows: {md}");
     assert!(
         md.contains("keda.paused: paused by \\<annotation\\>"),
         "{md}"
@@ -349,14 +497,18 @@ fn every_format_carries_the_put_back_and_a_failed_one_as_an_error() {
     let test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
     let stats = driver::SessionStats {
         sessions: 1,
+        planned: 0.0,
         requests: 0,
         ok: 0,
         errors: 0,
         capped: 0,
+        delayed: 0,
+        in_flight: 0,
         delivered_per_second: 0.0,
         latency_p50_ms: None,
         latency_p95_ms: None,
         latency_max_ms: None,
+        first_error: None,
         last_error: None,
     };
     let mut report = test.report(Result::Pass, None, "default".into(), stats);

@@ -62,6 +62,28 @@ fn lab(background: usize, paused: bool, timings: Option<Timings>) -> Lab {
 }
 
 fn lab_from(scenario: Scenario, background: usize, timings: Option<Timings>) -> Lab {
+    lab_wired(scenario, background, timings, true)
+}
+
+/// The nginx Service's Endpoints as the endpoints controller writes them:
+/// one ready address when `ready`, else one not ready (its pod failing readiness).
+fn nginx_endpoints(ready: bool) -> Value {
+    let key = if ready {
+        "addresses"
+    } else {
+        "notReadyAddresses"
+    };
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "spice-runner-nginx", "namespace": "default"},
+        "subsets": [{key: [{"ip": "10.0.1.20"}], "ports": [{"port": 80, "protocol": "TCP"}]}],
+    })
+}
+
+/// A lab whose nginx Service has ready endpoints behind the service proxy
+/// (`nginx`), or none: then the proxy answers the API server's real 503.
+fn lab_wired(scenario: Scenario, background: usize, timings: Option<Timings>, nginx: bool) -> Lab {
     let pipeline = Pipeline::start_scraping_every(background, SCRAPE);
     // rate() needs two scrapes: until then the game's load cannot be told.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -79,8 +101,11 @@ fn lab_from(scenario: Scenario, background: usize, timings: Option<Timings>) -> 
         "9090",
         &pipeline.prometheus_url(),
     );
-    c.sim
-        .set_proxy_upstream("default", "spice-runner-nginx", "80", &pipeline.nginx_url());
+    if nginx {
+        c.sim
+            .set_proxy_upstream("default", "spice-runner-nginx", "80", &pipeline.nginx_url());
+    }
+    c.sim.apply(nginx_endpoints(nginx));
     let controller = timings.map(|t| {
         c.sim
             .start_controller(pipeline.prom().port(), pod_template(), t)
@@ -933,7 +958,8 @@ fn dry_run_sends_no_session_and_writes_nothing() {
         &[],
         Duration::from_secs(30),
     );
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // --scale-to-zero without --yes: a real run would refuse, so exit 1.
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("Nothing was sent."), "{}", run.stdout);
     assert!(
         run.stdout
@@ -947,7 +973,14 @@ fn dry_run_sends_no_session_and_writes_nothing() {
         "wait up to 3m for 0 pods and no sessions (--settle)",
         "(all at once, cap 100 req/s in all)",
         "take up to about 165s once the sessions start",
-        "a real run would start: at most --max-baseline 10.",
+        "judge sessions.delivered: at least 90% of the planned requests delivered, errors under 1%",
+        " sessions, at most --max-baseline 10",
+        "✗ --scale-to-zero writes to the cluster: a real run would refuse without --yes",
+        "✓ the scale of deployment default/spice-runner is readable (0 replicas now)",
+        "✓ the game is idle (0 pod(s) and ",
+        "session(s)): the session would start at once",
+        "✓ service default/spice-runner-nginx has 1 ready endpoint(s)",
+        "A real run would refuse, or fail at once (✗ above). Nothing was sent.",
     ] {
         assert!(run.stdout.contains(line), "{line}\n---\n{}", run.stdout);
     }
@@ -966,10 +999,13 @@ fn dry_run_sends_no_session_and_writes_nothing() {
         Duration::from_secs(30),
     );
     let plan = json.json();
+    assert_eq!(json.code, 0, "{plan:#}\n{}", json.stderr);
+    assert_eq!(plan["wouldStart"], true, "{plan:#}");
     assert_eq!(plan["kind"], "TestPlan");
     assert_eq!(plan["plan"]["sessions"], 30);
     assert_eq!(plan["plan"]["durationSeconds"], 180.0);
-    assert_eq!(plan["verdicts"].as_array().unwrap().len(), 6);
+    assert_eq!(plan["verdicts"].as_array().unwrap().len(), 7);
+    assert_eq!(plan["verdicts"][0]["id"], "sessions.delivered");
     assert_eq!(lab.game_requests(), 0);
 }
 
@@ -1121,4 +1157,476 @@ fn a_lost_scale_down_whose_put_back_fails_exits_2_with_the_command_to_run() {
     }
     assert_eq!(lab.game_requests(), 0);
     assert_eq!(lab.replicas(), 0);
+}
+
+/// A tiny game endpoint on 127.0.0.1: records each request's line and
+/// arrival, answers 200 (or 302 to `redirect`), one request per connection.
+/// With `hold`, every request arriving in the first `hold` after the first
+/// one is answered only when that time is up, all at once: the sessions'
+/// next requests then come in a burst, the case a rate cap must hold in.
+struct Game {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>>,
+}
+
+impl Game {
+    fn start(redirect: Option<String>, hold: Option<Duration>) -> Game {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(Instant, String)>::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let (log, redirect) = (log.clone(), redirect.clone());
+                std::thread::spawn(move || {
+                    use std::io::{BufRead, BufReader, Write};
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let arrived = Instant::now();
+                    // The rest of the head: up to the empty line.
+                    let mut header = String::new();
+                    while reader.read_line(&mut header).unwrap_or(0) > 0 && header != "\r\n" {
+                        header.clear();
+                    }
+                    let first = {
+                        let mut seen = log.lock().unwrap();
+                        seen.push((arrived, line.trim_end().to_string()));
+                        seen[0].0
+                    };
+                    if let Some(hold) = hold
+                        && arrived < first + hold
+                    {
+                        std::thread::sleep(
+                            (first + hold).saturating_duration_since(Instant::now()),
+                        );
+                    }
+                    let answer = match &redirect {
+                        Some(to) => format!(
+                            "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        ),
+                        None => {
+                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                                .to_string()
+                        }
+                    };
+                    let _ = stream.write_all(answer.as_bytes());
+                });
+            }
+        });
+        Game { port, seen }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// (arrival, request line) of every request so far.
+    fn requests(&self) -> Vec<(Instant, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The most requests that arrived within any one second.
+    fn busiest_second(&self) -> usize {
+        let times: Vec<Instant> = self.requests().into_iter().map(|(t, _)| t).collect();
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|&&t| t.duration_since(times[i]) < Duration::from_secs(1))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+#[test]
+fn multi_fails_sessions_delivered_quoting_no_endpoints_and_blocks_the_scaling_verdicts() {
+    // QA's run: `multi --sessions 1` printed 11 errors and PASS.
+    let lab = lab_wired(scenario(false), 0, None, false);
+    let args = ["test", "multi", "--sessions", "1"];
+    let run = lab.run(&[&args[..], &["-o", "json"]].concat(), &[], LIMIT);
+    let report = run.json();
+    assert_eq!(run.code, 1, "{report:#}\n{}", run.stderr);
+    assert_eq!(report["result"], "fail");
+    let v = verdict(&report, "sessions.delivered");
+    assert_eq!(v["outcome"], "fail", "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains(
+            "first error: HTTP 503: no endpoints available for service \"spice-runner-nginx\""
+        ),
+        "{v}"
+    );
+    assert!(
+        v["measured"]
+            .as_str()
+            .unwrap()
+            .starts_with("0 requests delivered for ")
+            && v["measured"].as_str().unwrap().contains("(100%)"),
+        "{v}"
+    );
+    for id in ["multi.pods-at-target", "multi.back-to-baseline"] {
+        let b = verdict(&report, id);
+        assert_eq!(b["outcome"], "notJudged", "{b}");
+        assert_eq!(b["blockedBy"], "sessions.delivered", "{b}");
+    }
+    // Judged early: a run that cannot deliver stops within seconds, not at --within 3m.
+    assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
+    assert_eq!(events(&report, "sessionsStopped"), 1);
+    let junit = lab.run(&[&args[..], &["-o", "junit"]].concat(), &[], LIMIT);
+    assert_eq!(junit.code, 1, "{}", junit.stderr);
+    let failure = junit
+        .stdout
+        .lines()
+        .find(|l| l.contains("sessions.delivered"))
+        .unwrap_or_else(|| panic!("{}", junit.stdout));
+    assert!(
+        failure.contains("<failure ") && failure.contains("no endpoints available for service"),
+        "{}",
+        junit.stdout
+    );
+    assert!(junit.stdout.contains("failures=\"1\""), "{}", junit.stdout);
+    let text = lab.run(&args, &[("NO_COLOR", "1")], LIMIT);
+    assert!(text.stdout.contains("Result: FAIL"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("not judged: blocked by sessions.delivered"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn load_stops_sending_at_duration_while_a_root_cause_is_slow_to_collect() {
+    // QA's run: `--duration 6s` sent for 24 s while diagnose collected.
+    let lab = lab(0, false, None);
+    let started = Instant::now();
+    let child = lab
+        .command(
+            &[
+                "test",
+                "load",
+                "--sessions",
+                "3",
+                "--duration",
+                "6s",
+                "-o",
+                "json",
+            ],
+            &[],
+        )
+        .spawn()
+        .expect("run kubectl-spice");
+    lab.wait_for_requests(1, Duration::from_secs(30));
+    let first = Instant::now();
+    // No pod comes (no controller): load.pods-in-band fails at 6 s and its
+    // chain collects a snapshot whose ScaledObjects take 8 s to read.
+    lab.c
+        .sim
+        .inject("/apis/keda.sh", Fault::latency(Duration::from_secs(8)));
+    std::thread::sleep(
+        (first + Duration::from_millis(7500)).saturating_duration_since(Instant::now()),
+    );
+    let at_margin = lab.game_requests();
+    std::thread::sleep(Duration::from_secs(4));
+    let later = lab.game_requests();
+    let run = finish(child, started, LIMIT);
+    let report = run.json();
+    assert_eq!(
+        later, at_margin,
+        "requests after --duration 6s + 1.5 s: {report:#}"
+    );
+    assert_eq!(run.code, 1, "{report:#}\n{}", run.stderr);
+    let v = verdict(&report, "load.pods-in-band");
+    assert_eq!(v["outcome"], "fail", "{v}");
+    assert!(
+        v["rootCause"].is_object(),
+        "the slow chain still answered: {v}"
+    );
+    let stopped = report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "sessionsStopped")
+        .and_then(|e| e["t"].as_f64())
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert!((6.0..6.6).contains(&stopped), "stopped at +{stopped}s");
+    let sent = report["sessions"]["requests"].as_u64().unwrap();
+    assert!((15..=24).contains(&sent), "3 sessions × 1/s × 6 s: {sent}");
+    assert_eq!(verdict(&report, "sessions.delivered")["outcome"], "pass");
+}
+
+#[test]
+fn max_rps_holds_in_every_sliding_second_and_the_delivered_rate_stays_under_it() {
+    // 20 sessions at exactly the cap, all at once; the game holds its first
+    // answers 1.8 s, so every session sends again at 1.8 s and at 2 s: the
+    // old per-calendar-second budget let 40 through between them.
+    let game = Game::start(None, Some(Duration::from_millis(1800)));
+    let lab = lab(0, false, None);
+    let run = lab.run(
+        &[
+            "test",
+            "load",
+            "--url",
+            &game.url("/"),
+            "--sessions",
+            "20",
+            "--max-rps",
+            "20",
+            "--duration",
+            "6s",
+            "--min-delivered",
+            "50",
+            "-o",
+            "json",
+        ],
+        &[],
+        LIMIT,
+    );
+    let report = run.json();
+    let most = game.busiest_second();
+    assert!(most <= 20, "{most} requests in one second, cap 20");
+    let s = &report["sessions"];
+    let held = s["capped"].as_u64().unwrap() + s["delayed"].as_u64().unwrap();
+    assert!(held > 0, "the burst never met the cap: {s}");
+    let delivered = s["deliveredPerSecond"].as_f64().unwrap();
+    assert!((10.0..=20.0).contains(&delivered), "{s}");
+    assert_eq!(
+        s["requests"].as_u64().unwrap() as usize,
+        game.requests().len(),
+        "{s}"
+    );
+}
+
+#[test]
+fn url_sessions_keep_the_query_follow_no_redirect_and_never_print_the_token() {
+    const TOKEN: &str = "s3cr3tT0ken9f8e";
+    let elsewhere = Game::start(None, None);
+    let game = Game::start(Some(elsewhere.url("/stolen")), None);
+    let lab = lab(0, false, None);
+    let url = game.url(&format!("/play?room=abc&token={TOKEN}"));
+    let run = lab.run(
+        &[
+            "test",
+            "multi",
+            "--sessions",
+            "2",
+            "--within",
+            "5s",
+            "--url",
+            &url,
+            "-o",
+            "json",
+        ],
+        &[],
+        LIMIT,
+    );
+    let report = run.json();
+    let requests = game.requests();
+    assert!(requests.len() >= 6, "{requests:?}\n{report:#}");
+    for (_, line) in &requests {
+        assert_eq!(line, &format!("GET /play?room=abc&token={TOKEN} HTTP/1.1"));
+    }
+    assert!(elsewhere.requests().is_empty(), "a redirect was followed");
+    let v = verdict(&report, "sessions.delivered");
+    assert_eq!(v["outcome"], "pass", "a 3xx is delivered: {v}");
+    assert_eq!(report["sessions"]["errors"], 0);
+    let dry = lab.run(
+        &["test", "multi", "--url", &url, "--dry-run"],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert!(
+        dry.stdout
+            .contains("is not checked: a dry run sends nothing"),
+        "{}",
+        dry.stdout
+    );
+    for (name, text) in [
+        ("stdout", &run.stdout),
+        ("stderr", &run.stderr),
+        ("dry-run stdout", &dry.stdout),
+        ("dry-run stderr", &dry.stderr),
+    ] {
+        assert!(!text.contains(TOKEN), "the token in {name}:\n{text}");
+    }
+    assert!(run.stdout.contains("token=REDACTED"), "{}", run.stdout);
+}
+
+#[test]
+fn dry_run_says_a_busy_single_would_wait_and_a_service_without_endpoints_would_fail() {
+    let lab = pinned_lab();
+    let run = lab.run(
+        &["test", "single", "--dry-run"],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("✓ the game has 2 pod(s) and ")
+            && run.stdout.contains(
+                "now: a real run would wait up to --settle 3m for 0 pods and no sessions, and refuse if they stay"
+            ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("A real run would start."),
+        "{}",
+        run.stdout
+    );
+    let run = lab.run(
+        &["test", "single", "--dry-run", "--scale-to-zero", "--yes"],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for line in [
+        "✓ the scale of deployment default/spice-runner is readable (2 replicas now)",
+        "now: a real run would scale it to 0 first, then wait up to --settle 3m",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n---\n{}", run.stdout);
+    }
+    assert_eq!(lab.scale_patches(), 0, "a dry run wrote");
+    assert_eq!(lab.replicas(), 2);
+
+    let lab = lab_wired(scenario(false), 0, None, false);
+    let run = lab.run(
+        &["test", "multi", "--dry-run"],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "✗ service default/spice-runner-nginx has no ready endpoints (1 not ready): every session request would fail"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("A real run would refuse, or fail at once (✗ above). Nothing was sent."),
+        "{}",
+        run.stdout
+    );
+    let json = lab.run(
+        &["test", "multi", "--dry-run", "-o", "json"],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(json.code, 1);
+    assert_eq!(json.json()["wouldStart"], false);
+    let sessions: Vec<String> = lab
+        .c
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("services/spice-runner-nginx:80/proxy"))
+        .collect();
+    assert!(sessions.is_empty(), "a dry run sent: {sessions:?}");
+}
+
+#[test]
+fn load_is_incomplete_exit_3_when_prometheus_stops_answering_and_nothing_failed() {
+    let lab = lab(0, false, Some(Timings::default()));
+    let started = Instant::now();
+    let child = lab
+        .command(
+            &[
+                "test",
+                "load",
+                "--sessions",
+                "1",
+                "--duration",
+                "20s",
+                "-o",
+                "json",
+            ],
+            &[],
+        )
+        .spawn()
+        .expect("run kubectl-spice");
+    // Once the sessions send, the binary's way to Prometheus breaks (the
+    // controller still reads Prometheus directly and scales).
+    lab.wait_for_requests(1, Duration::from_secs(30));
+    lab.c.sim.inject(
+        "/api/v1/namespaces/observability/services/prometheus",
+        Fault::status(503),
+    );
+    let run = finish(child, started, LIMIT);
+    let report = run.json();
+    assert_eq!(run.code, 3, "{report:#}\n{}", run.stderr);
+    assert_eq!(report["result"], "incomplete");
+    let v = verdict(&report, "load.ratio-in-band");
+    assert_eq!(v["outcome"], "notJudged", "{v}");
+    assert_eq!(
+        v["unread"], "Prometheus did not answer the sessions query",
+        "{v}"
+    );
+    for id in [
+        "sessions.delivered",
+        "load.pods-in-band",
+        "load.back-to-baseline",
+    ] {
+        assert_eq!(verdict(&report, id)["outcome"], "pass", "{id}: {report:#}");
+    }
+}
+
+#[test]
+fn load_is_incomplete_exit_3_when_the_pods_watch_stays_broken() {
+    let lab = lab(0, false, None);
+    let started = Instant::now();
+    let child = lab
+        .command(
+            &[
+                "test",
+                "load",
+                "--sessions",
+                "1",
+                "--duration",
+                "60s",
+                "-o",
+                "json",
+            ],
+            &[],
+        )
+        .spawn()
+        .expect("run kubectl-spice");
+    lab.wait_for_requests(1, Duration::from_secs(30));
+    // The API server starts failing pods requests and drops every watch:
+    // the binary's view of the game goes stale and stays so.
+    lab.c
+        .sim
+        .inject("/api/v1/namespaces/default/pods", Fault::status(500));
+    lab.c.sim.end_watches();
+    let run = finish(child, started, LIMIT);
+    let report = run.json();
+    assert_eq!(run.code, 3, "{report:#}\n{}", run.stderr);
+    assert_eq!(report["result"], "incomplete");
+    for id in [
+        "load.pods-in-band",
+        "load.no-crashloop",
+        "load.back-to-baseline",
+    ] {
+        let v = verdict(&report, id);
+        assert_eq!(v["outcome"], "notJudged", "{v}");
+        assert!(
+            v["unread"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("the watch of the game broke (pods: "),
+            "{v}"
+        );
+    }
+    assert_eq!(verdict(&report, "sessions.delivered")["outcome"], "pass");
+    // It ends about 10 s after the break, not at --duration 60s.
+    let elapsed = report["elapsedSeconds"].as_f64().unwrap();
+    assert!((10.0..40.0).contains(&elapsed), "{elapsed}");
+    assert!(run.elapsed < Duration::from_secs(45), "{:?}", run.elapsed);
 }
