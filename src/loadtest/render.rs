@@ -63,7 +63,7 @@ pub fn text(r: &TestReport, st: &Styles) -> String {
     let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{} ms", num(v)));
     let _ = writeln!(
         s,
-        "Requests: {} planned, {} sent, {} ok, {} errors, {} req/s delivered; latency p50 {}, p95 {}, max {}{}",
+        "Requests: {} planned, {} sent, {} ok, {} errors, {} req/s sent; latency p50 {}, p95 {}, max {}{}",
         num(ss.planned.round()),
         ss.requests,
         ss.ok,
