@@ -1183,27 +1183,13 @@ fn may_have_applied(e: &kube::Error) -> bool {
 /// name a timeout as one (never permissions).
 fn lost_answer(e: &kube::Error) -> String {
     let reason = crate::error::chain_text(e);
-    if is_timeout(e) {
+    if crate::cluster::error::timed_out(e) {
         format!("timed out ({reason})")
     } else if let kube::Error::Api(s) = e {
         format!("failed on the server ({})", crate::error::status_text(s))
     } else {
         format!("got no answer ({reason})")
     }
-}
-
-/// Whether an I/O timeout is somewhere in the error's chain.
-fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(e);
-    while let Some(e) = current {
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
 }
 
 /// The put-back's retry budget, in seconds, is read from this variable;
@@ -1397,7 +1383,7 @@ fn scale_error(settings: &Settings, what: &str, e: &kube::Error) -> Fatal {
             "check the Deployment's name and namespace (--deployment, -n): kubectl spice config view"
                 .to_string()
         }
-        _ if is_timeout(e) => {
+        _ if crate::cluster::error::timed_out(e) => {
             "the API server did not answer in time: raise --request-timeout or check kubectl cluster-info"
                 .to_string()
         }

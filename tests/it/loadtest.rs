@@ -248,6 +248,15 @@ fn finish(mut child: Child, started: Instant, limit: Duration) -> Run {
     }
 }
 
+/// The session requests the simulator proxied to the game's nginx Service.
+fn proxied_sessions(c: &Cluster) -> Vec<String> {
+    c.sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("services/spice-runner-nginx:80/proxy"))
+        .collect()
+}
+
 fn verdict<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["verdicts"]
         .as_array()
@@ -937,13 +946,7 @@ fn single_passes_sending_to_the_game_s_public_url() {
     let ok = report["sessions"]["ok"].as_u64().unwrap();
     assert!(ok >= 2, "{}", report["sessions"]);
     assert!(lab.game_requests() as u64 >= ok);
-    let proxied: Vec<String> = lab
-        .c
-        .sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.contains("services/spice-runner-nginx:80/proxy"))
-        .collect();
+    let proxied = proxied_sessions(&lab.c);
     assert!(
         proxied.is_empty(),
         "sessions went through the API server: {proxied:?}"
@@ -1106,12 +1109,7 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
         .get_raw("/apis/apps/v1/namespaces/default/deployments/spice-runner")
         .json();
     assert_eq!(d["spec"]["replicas"], 3, "the 403 wrote nothing");
-    let sessions: Vec<String> = c
-        .sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.contains("services/spice-runner-nginx:80/proxy"))
-        .collect();
+    let sessions = proxied_sessions(&c);
     assert!(sessions.is_empty(), "sessions were sent: {sessions:?}");
 }
 
@@ -1522,13 +1520,7 @@ fn dry_run_says_a_busy_single_would_wait_and_a_service_without_endpoints_would_f
     );
     assert_eq!(json.code, 1);
     assert_eq!(json.json()["wouldStart"], false);
-    let sessions: Vec<String> = lab
-        .c
-        .sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.contains("services/spice-runner-nginx:80/proxy"))
-        .collect();
+    let sessions = proxied_sessions(&lab.c);
     assert!(sessions.is_empty(), "a dry run sent: {sessions:?}");
 }
 
