@@ -356,6 +356,17 @@ pub fn delivery(
     }
 }
 
+/// Whether the traffic so far shows a run that cannot deliver, so the
+/// early judgment may end it: at least half the answers are errors, or less
+/// than half the share asked for arrived. A stray error or a late timer
+/// early on is for the whole run's judgment to weigh, not a reason to stop.
+fn hopeless(s: &driver::SessionStats, min_delivered: f64) -> bool {
+    let answered = s.ok + s.errors;
+    let delivered = (s.ok + s.in_flight) as f64;
+    (answered > 0 && 2 * s.errors >= answered)
+        || (s.planned >= 1.0 && delivered / s.planned < min_delivered / 2.0)
+}
+
 fn secs(v: f64) -> String {
     crate::report::num(v) + "s"
 }
@@ -578,7 +589,7 @@ impl Test {
             return false;
         }
         let (outcome, measured) = delivery(stats, self.plan.min_delivered, self.plan.max_errors);
-        if !whole_run && outcome != Outcome::Fail {
+        if !whole_run && (outcome != Outcome::Fail || !hopeless(stats, self.plan.min_delivered)) {
             return false;
         }
         let message = match (&stats.first_error, outcome) {

@@ -148,6 +148,10 @@ fn delivery_fails_early_only_with_enough_seconds_and_answers_and_blocks_the_rest
     assert!(!test.judge_delivery(&stats(5.5, 6, 0, 0), false));
     assert_eq!(outcome(&test, DELIVERED), Outcome::NotJudged);
     assert!(test.wants_sessions());
+    // One stray error early on (5 of 6 answers fine) is over 1 % but is no
+    // run that cannot deliver: the whole run's judgment weighs it.
+    assert!(!test.judge_delivery(&stats(5.5, 5, 1, 0), false));
+    assert_eq!(outcome(&test, DELIVERED), Outcome::NotJudged);
     assert!(test.judge_delivery(&stats(5.5, 0, 6, 0), false));
     assert_eq!(outcome(&test, DELIVERED), Outcome::Fail);
     assert!(!test.wants_sessions(), "a run that cannot deliver stops");
