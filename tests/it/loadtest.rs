@@ -1228,7 +1228,7 @@ impl Game {
         self.seen.lock().unwrap().clone()
     }
 
-    /// The most requests that arrived within any one second.
+    /// The most requests that arrived within any one "second" (900 ms, see below).
     fn busiest_second(&self) -> usize {
         let times: Vec<Instant> = self.requests().into_iter().map(|(t, _)| t).collect();
         (0..times.len())
