@@ -64,7 +64,7 @@ impl KubeTarget {
             },
         };
         match kubeconfig {
-            Some(kc) => Self::from_kubeconfig(kc, &options).await,
+            Some(kc) => Self::from_kubeconfig(kc, &options, env).await,
             None => {
                 if env("KUBERNETES_SERVICE_HOST").is_some() {
                     let config = kube::Config::incluster().map_err(|e| Error::Kubeconfig {
@@ -95,6 +95,7 @@ impl KubeTarget {
     async fn from_kubeconfig(
         kc: Kubeconfig,
         options: &KubeConfigOptions,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<KubeTarget, Error> {
         let context_name = match options
             .context
@@ -129,12 +130,33 @@ impl KubeTarget {
                 "user {user:?} not found in the kubeconfig"
             )));
         }
+        let cluster_name = options
+            .cluster
+            .clone()
+            .or_else(|| context.context.as_ref().map(|c| c.cluster.clone()));
+        let kubeconfig_proxy = kc
+            .clusters
+            .iter()
+            .find(|c| Some(&c.name) == cluster_name.as_ref())
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.proxy_url.clone())
+            .filter(|p| !p.is_empty());
         let mut config = kube::Config::from_custom_kubeconfig(kc, options)
             .await
             .map_err(|e| Error::Kubeconfig {
                 path: format!("context {context_name}"),
                 message: crate::error::chain_text(&e),
             })?;
+        // kube-rs takes HTTPS_PROXY for every API server, loopback and
+        // NO_PROXY included (and this build then refuses to run); a proxy
+        // from the environment applies as Go's clients apply it (never to
+        // loopback, NO_PROXY honoured).
+        if kubeconfig_proxy.is_none() {
+            config.proxy_url = url::Url::parse(&config.cluster_url.to_string())
+                .ok()
+                .and_then(|u| super::proxy::proxy_for(&u, env))
+                .and_then(|p| p.parse().ok());
+        }
         // client-go only lets an exec plugin talk to the user when stdin is a
         // terminal; kube-rs would hand it our stdin (a pipe under scripts), so
         // pin non-interactive mode there, as kubectl does.
