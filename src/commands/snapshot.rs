@@ -114,9 +114,19 @@ fn save(path: &Path, bytes: &[u8], force: bool) -> Result<(), Fatal> {
     drop(file);
     let placed = written.and_then(|()| {
         if force {
-            std::fs::rename(&temp, path)
-        } else {
-            std::fs::hard_link(&temp, path)
+            return std::fs::rename(&temp, path);
+        }
+        match std::fs::hard_link(&temp, path) {
+            // A file system without hard links (FAT, some FUSE mounts):
+            // rename, when the path is still free a moment before.
+            Err(e)
+                if e.kind() != std::io::ErrorKind::AlreadyExists
+                    && std::fs::symlink_metadata(path)
+                        .is_err_and(|m| m.kind() == std::io::ErrorKind::NotFound) =>
+            {
+                std::fs::rename(&temp, path)
+            }
+            other => other,
         }
     });
     let _ = std::fs::remove_file(&temp).or_else(|e| match e.kind() {
