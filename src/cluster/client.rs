@@ -637,12 +637,21 @@ async fn run_exec(exec: &ExecConfig, timeout: Duration) -> Result<Vec<u8>, Error
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let run = async {
-        let (out, err) = tokio::join!(read_capped(stdout), read_capped(stderr));
-        (out, err, child.wait().await)
+        let (out, err) =
+            tokio::try_join!(read_capped(stdout, "stdout"), read_capped(stderr, "stderr"))?;
+        Ok::<_, Piped>((out, err, child.wait().await.map_err(Piped::Io)?))
     };
+    // On every early return the child is dropped, which kills it
+    // (kill_on_drop): at the time limit, and at the first byte past the cap.
     let (out, err, status) = match tokio::time::timeout(timeout, run).await {
-        Ok(done) => done,
-        // Dropping the child kills it (kill_on_drop).
+        Ok(Ok(done)) => done,
+        Ok(Err(Piped::Io(e))) => return Err(fail(crate::error::io_reason(&e))),
+        Ok(Err(Piped::Over(pipe))) => {
+            return Err(fail(format!(
+                "printed more than {} MiB on {pipe}, the most a credential plugin may",
+                MAX_PLUGIN_OUTPUT >> 20
+            )));
+        }
         Err(_) => {
             return Err(fail(format!(
                 "did not finish within {} (--request-timeout)",
@@ -650,22 +659,12 @@ async fn run_exec(exec: &ExecConfig, timeout: Duration) -> Result<Vec<u8>, Error
             )));
         }
     };
-    let status = status.map_err(|e| fail(crate::error::io_reason(&e)))?;
-    let (out, out_over) = out.map_err(|e| fail(crate::error::io_reason(&e)))?;
-    let (err, err_over) = err.map_err(|e| fail(crate::error::io_reason(&e)))?;
     if !status.success() {
         let said = match crate::error::quote(&String::from_utf8_lossy(&err)) {
             q if q.is_empty() => String::new(),
             q => format!(": {q}"),
         };
         return Err(fail(format!("failed ({status}){said}")));
-    }
-    if out_over || err_over {
-        return Err(fail(format!(
-            "printed more than {} MiB on {}, the most a credential plugin may",
-            MAX_PLUGIN_OUTPUT >> 20,
-            if out_over { "stdout" } else { "stderr" }
-        )));
     }
     Ok(out)
 }
@@ -674,28 +673,35 @@ async fn run_exec(exec: &ExecConfig, timeout: Duration) -> Result<Vec<u8>, Error
 /// ExecCredential is a few KiB; one with a certificate chain a few more).
 const MAX_PLUGIN_OUTPUT: usize = 1 << 20;
 
-/// Reads a plugin's pipe to its end, keeping at most [`MAX_PLUGIN_OUTPUT`]
-/// bytes (and whether there was more): the rest is read and dropped, so a
-/// plugin that prints gigabytes costs no memory and never blocks on a full
-/// pipe (the time limit still ends it).
+/// Why a plugin's pipe could not be read to its end.
+enum Piped {
+    Io(std::io::Error),
+    /// More than [`MAX_PLUGIN_OUTPUT`] bytes on this pipe.
+    Over(&'static str),
+}
+
+/// Reads a plugin's pipe to its end, in chunks, and gives up at the first
+/// byte past [`MAX_PLUGIN_OUTPUT`]: a plugin that prints gigabytes costs at
+/// most that much memory, and is stopped at once.
 async fn read_capped<R: tokio::io::AsyncRead + Unpin>(
     pipe: Option<R>,
-) -> std::io::Result<(Vec<u8>, bool)> {
+    name: &'static str,
+) -> Result<Vec<u8>, Piped> {
     use tokio::io::AsyncReadExt;
     let Some(mut pipe) = pipe else {
-        return Ok((Vec::new(), false));
+        return Ok(Vec::new());
     };
     let mut kept = Vec::new();
-    let mut over = false;
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let n = pipe.read(&mut chunk).await?;
+        let n = pipe.read(&mut chunk).await.map_err(Piped::Io)?;
         if n == 0 {
-            return Ok((kept, over));
+            return Ok(kept);
         }
-        let room = MAX_PLUGIN_OUTPUT - kept.len();
-        kept.extend_from_slice(&chunk[..n.min(room)]);
-        over |= n > room;
+        if kept.len() + n > MAX_PLUGIN_OUTPUT {
+            return Err(Piped::Over(name));
+        }
+        kept.extend_from_slice(&chunk[..n]);
     }
 }
 
