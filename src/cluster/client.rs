@@ -403,6 +403,10 @@ pub struct Credential {
     exec: ExecConfig,
     timeout: Duration,
     state: tokio::sync::Mutex<Cached>,
+    /// When the API server last refused the token (401), making it due:
+    /// at most once every [`REJECTED_EVERY`], so a token the plugin keeps
+    /// giving back is not asked for on every request.
+    rejected: std::sync::Mutex<Option<std::time::Instant>>,
     /// The latest token, for a reader that cannot wait.
     latest: std::sync::Mutex<String>,
 }
@@ -446,6 +450,7 @@ impl Credential {
         Credential {
             exec,
             timeout,
+            rejected: std::sync::Mutex::new(None),
             latest: std::sync::Mutex::new(token.clone()),
             state: tokio::sync::Mutex::new(Cached::new(token, expires)),
         }
@@ -484,6 +489,26 @@ impl Credential {
         }
     }
 
+    /// The API server refused `token` (401): as client-go does, the plugin
+    /// runs again before the next request (a token revoked or rotated
+    /// before its expiry, or one that gave none).
+    async fn refused(&self, token: &str) {
+        {
+            let Ok(mut rejected) = self.rejected.lock() else {
+                return;
+            };
+            if rejected.is_some_and(|at| at.elapsed() < REJECTED_EVERY) {
+                return;
+            }
+            *rejected = Some(std::time::Instant::now());
+        }
+        let mut cached = self.state.lock().await;
+        if cached.token == token {
+            cached.refresh_at = Some(jiff::Timestamp::now());
+            cached.retry_after = None;
+        }
+    }
+
     /// Runs the plugin again now, bounded by `timeout`.
     async fn renew(&self, timeout: Duration) -> Result<(), Error> {
         let mut cached = self.state.lock().await;
@@ -508,6 +533,9 @@ impl Credential {
         }
     }
 }
+
+/// How often a 401 may make the credential's plugin run again.
+const REJECTED_EVERY: Duration = Duration::from_secs(10);
 
 /// The service under kube's layers that sets `Authorization: Bearer` from
 /// the run's [`Credential`] on every request.
@@ -539,7 +567,11 @@ impl tower::Service<http::Request<kube::client::Body>> for Authorized {
                 .map_err(|_| "the exec plugin's token is not a valid header value")?;
             value.set_sensitive(true);
             req.headers_mut().insert(http::header::AUTHORIZATION, value);
-            tower::Service::call(&mut inner, req).await
+            let response = tower::Service::call(&mut inner, req).await?;
+            if response.status() == http::StatusCode::UNAUTHORIZED {
+                credential.refused(&token).await;
+            }
+            Ok(response)
         }
         .boxed()
     }

@@ -443,9 +443,13 @@ struct Watching {
 
 impl Watching {
     fn start(c: &Cluster, args: &[&str]) -> Watching {
+        Self::with(c, &c.kubeconfig, args)
+    }
+
+    fn with(c: &Cluster, kubeconfig: &Path, args: &[&str]) -> Watching {
         let mut child = Command::new(BIN)
             .args(args)
-            .args(["--kubeconfig", c.kubeconfig.to_str().unwrap()])
+            .args(["--kubeconfig", kubeconfig.to_str().unwrap()])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", c.dir.path())
@@ -523,6 +527,64 @@ fn a_stalled_first_pod_list_is_given_up_and_retried() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn a_refused_plugin_token_is_fetched_again_and_watch_recovers() {
+    let c = Cluster::start("healthy");
+    let file = c.dir.path().join("plugin-runs");
+    // Each run gives tok-<run number>, with no expiry.
+    let script = format!(
+        "echo run >> '{runs}'\n\
+         n=$(wc -l < '{runs}')\n\
+         echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"tok-'$n'\"}}}}'",
+        runs = file.display(),
+    );
+    let kc = plugin_kubeconfig(&c, &script, &[], &[]);
+    c.sim.set_user_tokens(&["tok-1", "tok-2"]);
+    let w = Watching::with(
+        &c,
+        &kc,
+        &[
+            "watch",
+            "-o",
+            "json",
+            "--interval",
+            "500ms",
+            "--timeout",
+            "40s",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    let mut next = |what: &str| -> Value {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match w.lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                serde_json::from_str(&line).unwrap_or(Value::Null)
+            }
+            Err(_) => panic!("no line while waiting for {what}:\n{}", seen.join("\n")),
+        }
+    };
+    while next("sessions")["sessions"].as_f64().is_none() {}
+    assert_eq!(runs(&file), 1);
+    // The first token is revoked before any expiry: the API server says 401.
+    c.sim.set_user_tokens(&["tok-2"]);
+    while runs(&file) < 2 {
+        assert!(Instant::now() < deadline, "the plugin never ran again");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The refusal shows (every query of one poll was refused), then
+    // Prometheus answers again with the new token.
+    while next("the refusal's banner")["banner"].is_null() {}
+    loop {
+        let v = next("a line without a banner");
+        if v["kind"] == "WatchEvent" && v["banner"].is_null() && v["sessions"].as_f64().is_some() {
+            break;
+        }
+    }
+    assert!(runs(&file) <= 3, "the plugin ran {} times", runs(&file));
 }
 
 /// The snapshot binary run under `umask 000`, so a mode the plugin does not
