@@ -185,6 +185,9 @@ pub struct SnapshotArgs {
     /// Where to write the snapshot (JSON); `-` for stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: std::path::PathBuf,
+    /// Replace FILE if it exists (a symlink is replaced, never followed).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,15 +10,15 @@ use serde::Deserialize;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The kube context to use, resolved but not yet connected.
 pub struct KubeTarget {
     config: kube::Config,
-    /// The exec plugin to run again when its token expires (long watches
-    /// only); one-shot commands use the token [`KubeTarget::authenticate`] got.
-    refresh_exec: Option<ExecConfig>,
+    /// The exec plugin's token, run again before it expires, for every
+    /// client of the run (set by [`KubeTarget::authenticate`]).
+    credential: Option<Arc<Credential>>,
     /// The kubeconfig's exec plugin as written, kept after
     /// [`KubeTarget::authenticate`] so [`KubeTarget::fresh_client`] can run it again.
     exec: Option<ExecConfig>,
@@ -64,7 +64,7 @@ impl KubeTarget {
             },
         };
         match kubeconfig {
-            Some(kc) => Self::from_kubeconfig(kc, &options).await,
+            Some(kc) => Self::from_kubeconfig(kc, &options, env).await,
             None => {
                 if env("KUBERNETES_SERVICE_HOST").is_some() {
                     let config = kube::Config::incluster().map_err(|e| Error::Kubeconfig {
@@ -75,7 +75,7 @@ impl KubeTarget {
                     let ns = Some(config.default_namespace.clone());
                     Ok(KubeTarget {
                         config,
-                        refresh_exec: None,
+                        credential: None,
                         exec: None,
                         context: None,
                         context_namespace: ns,
@@ -95,6 +95,7 @@ impl KubeTarget {
     async fn from_kubeconfig(
         kc: Kubeconfig,
         options: &KubeConfigOptions,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<KubeTarget, Error> {
         let context_name = match options
             .context
@@ -129,12 +130,33 @@ impl KubeTarget {
                 "user {user:?} not found in the kubeconfig"
             )));
         }
+        let cluster_name = options
+            .cluster
+            .clone()
+            .or_else(|| context.context.as_ref().map(|c| c.cluster.clone()));
+        let kubeconfig_proxy = kc
+            .clusters
+            .iter()
+            .find(|c| Some(&c.name) == cluster_name.as_ref())
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.proxy_url.clone())
+            .filter(|p| !p.is_empty());
         let mut config = kube::Config::from_custom_kubeconfig(kc, options)
             .await
             .map_err(|e| Error::Kubeconfig {
                 path: format!("context {context_name}"),
                 message: crate::error::chain_text(&e),
             })?;
+        // kube-rs takes HTTPS_PROXY for every API server, loopback and
+        // NO_PROXY included (and this build then refuses to run); a proxy
+        // from the environment applies as Go's clients apply it (never to
+        // loopback, NO_PROXY honoured).
+        if kubeconfig_proxy.is_none() {
+            config.proxy_url = url::Url::parse(&config.cluster_url.to_string())
+                .ok()
+                .and_then(|u| super::proxy::proxy_for(&u, env))
+                .and_then(|p| p.parse().ok());
+        }
         // client-go only lets an exec plugin talk to the user when stdin is a
         // terminal; kube-rs would hand it our stdin (a pipe under scripts), so
         // pin non-interactive mode there, as kubectl does.
@@ -150,7 +172,7 @@ impl KubeTarget {
             .flatten();
         Ok(KubeTarget {
             config,
-            refresh_exec: None,
+            credential: None,
             exec,
             context: Some(context_name),
             context_namespace,
@@ -177,11 +199,6 @@ impl KubeTarget {
     /// `timeoutSeconds`, and the watcher resumes).
     pub fn watch_client(&self, connect_timeout: Duration) -> Result<kube::Client, Error> {
         let mut config = self.config.clone();
-        if let Some(exec) = &self.refresh_exec {
-            // kube-rs runs the plugin again when the token is about to expire.
-            config.auth_info.token = None;
-            config.auth_info.exec = Some(exec.clone());
-        }
         config.connect_timeout = Some(connect_timeout);
         config.read_timeout = None;
         config.write_timeout = Some(connect_timeout);
@@ -193,21 +210,24 @@ impl KubeTarget {
     /// write that must not fail on what an hour-long run left behind: the
     /// exec plugin runs again (bounded by `timeout`; an EKS token lives 15
     /// minutes), and the run's shared connection (which may be the one a
-    /// request was just lost on) is not used.
+    /// request was just lost on) is not used. The fresh token is the run's
+    /// from then on.
     pub async fn fresh_client(&self, timeout: Duration) -> Result<kube::Client, Error> {
         let mut config = self.config.clone();
-        if let Some(exec) = &self.exec {
-            match exec_token(exec, timeout).await? {
-                Some(token) => {
-                    config.auth_info.token = Some(token.into());
-                    config.auth_info.exec = None;
+        match (&self.credential, &self.exec) {
+            (Some(credential), _) => credential.renew(timeout).await?,
+            // A client certificate: the plugin runs again, bounded, and its
+            // certificate goes on this client's own connection.
+            (None, Some(exec)) => match exec_credential(exec, timeout).await? {
+                Given::Certificate { cert, key } => set_certificate(&mut config, &cert, &key),
+                Given::Token { .. } => {
+                    return Err(Error::ExecPlugin {
+                        command: exec_name(exec),
+                        message: "gave a token where it gave a client certificate before".into(),
+                    });
                 }
-                // A client certificate: kube-rs runs the plugin itself.
-                None => {
-                    config.auth_info.token = None;
-                    config.auth_info.exec = Some(exec.clone());
-                }
-            }
+            },
+            (None, None) => {}
         }
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
@@ -218,11 +238,11 @@ impl KubeTarget {
             message,
         };
         if config.proxy_url.is_some() {
-            return kube::Client::try_from(config)
+            return kube::Client::try_from(self.with_static_token(config))
                 .map_err(|e| failed(crate::error::chain_text(&e)));
         }
         let own = Transport::new(&config).map_err(|e| failed(crate::error::chain_text(&*e)))?;
-        transport::kube_client(&config, own.with_request_timeout(Some(timeout)))
+        self.over(&config, own.with_request_timeout(Some(timeout)))
             .map_err(|e| failed(crate::error::chain_text(&*e)))
     }
 
@@ -240,7 +260,7 @@ impl KubeTarget {
         // A proxy-url is left to kube-rs, which answers it as before: this
         // build has no proxy support, and says so.
         if config.proxy_url.is_some() {
-            return kube::Client::try_from(config.clone())
+            return kube::Client::try_from(self.with_static_token(config.clone()))
                 .map_err(|e| failed(crate::error::chain_text(&e)));
         }
         let shared = match self.transport.get() {
@@ -251,8 +271,36 @@ impl KubeTarget {
                 self.transport.get_or_init(|| t).clone()
             }
         };
-        transport::kube_client(config, shared.with_request_timeout(request_timeout))
+        self.over(config, shared.with_request_timeout(request_timeout))
             .map_err(|e| failed(crate::error::chain_text(&*e)))
+    }
+
+    /// The kube client over `transport`, its requests carrying the run's
+    /// credential when an exec plugin gives one.
+    fn over(
+        &self,
+        config: &kube::Config,
+        transport: Transport,
+    ) -> Result<kube::Client, transport::BoxError> {
+        match &self.credential {
+            Some(credential) => transport::kube_client(
+                config,
+                Authorized {
+                    inner: transport,
+                    credential: credential.clone(),
+                },
+            ),
+            None => transport::kube_client(config, transport),
+        }
+    }
+
+    /// `config` with the credential's current token, for kube-rs's own
+    /// client (a kubeconfig proxy-url, which this build refuses anyway).
+    fn with_static_token(&self, mut config: kube::Config) -> kube::Config {
+        if let Some(token) = self.credential.as_ref().and_then(|c| c.current()) {
+            config.auth_info.token = Some(token.into());
+        }
+        config
     }
 }
 
@@ -268,66 +316,304 @@ struct ExecCredential {
 struct ExecCredentialStatus {
     token: Option<String>,
     expiration_timestamp: Option<String>,
+    client_certificate_data: Option<String>,
+    client_key_data: Option<String>,
+}
+
+/// What one run of the plugin gave.
+enum Given {
+    Token {
+        token: String,
+        expires: Option<jiff::Timestamp>,
+    },
+    Certificate {
+        cert: String,
+        key: String,
+    },
 }
 
 impl KubeTarget {
     /// Runs the kubeconfig's exec credential plugin, if any, once and bounded
-    /// by `timeout`. kube-rs runs it itself with no time limit, on the thread
-    /// that builds the client, and quotes its whole output (token included)
-    /// when it exits non-zero. Here a plugin that hangs is killed at the
-    /// limit, one that fails is reported by its exit status and stderr, and
-    /// its stdout is never printed. The token it gives is used as is.
+    /// by `timeout`. kube-rs runs it itself with no time limit (when a
+    /// client is built, again for every client and for the TLS setup), and
+    /// quotes its command line, environment and whole output when it exits
+    /// non-zero. Here every run is bounded in time and output, one that
+    /// fails is reported by its exit status and stderr, and neither its
+    /// arguments, its environment nor its stdout is ever printed. A token
+    /// becomes the run's one [`Credential`], run again before it expires; a
+    /// client certificate is used for the run.
     pub async fn authenticate(&mut self, timeout: Duration) -> Result<(), Error> {
         let Some(exec) = self.config.auth_info.exec.clone() else {
             return Ok(());
         };
+        // A static token wins over the plugin, as it does for kube-rs.
         if self.config.auth_info.token.is_some() {
+            self.config.auth_info.exec = None;
             return Ok(());
         }
-        // A client certificate instead of a token is left to kube-rs, which
-        // runs the plugin again; this run has shown that it answers in time.
-        if let Some((token, expires)) = exec_credential(&exec, timeout).await? {
-            self.config.auth_info.token = Some(token.into());
-            self.config.auth_info.exec = None;
-            if expires {
-                self.refresh_exec = Some(exec);
+        match exec_credential(&exec, timeout).await? {
+            Given::Token { token, expires } => {
+                self.credential = Some(Arc::new(Credential::new(exec, timeout, token, expires)));
             }
+            Given::Certificate { cert, key } => set_certificate(&mut self.config, &cert, &key),
         }
+        // kube-rs never runs the plugin: no exec is left in the config.
+        self.config.auth_info.exec = None;
         Ok(())
     }
 }
 
-/// Runs the exec plugin once, bounded by `timeout`; returns its token, if
-/// it gave one.
-async fn exec_token(exec: &ExecConfig, timeout: Duration) -> Result<Option<String>, Error> {
-    Ok(exec_credential(exec, timeout)
-        .await?
-        .map(|(token, _)| token))
+/// Puts a plugin's client certificate and key into `config`, as kubeconfig
+/// data (base64).
+fn set_certificate(config: &mut kube::Config, cert: &str, key: &str) {
+    config.auth_info.client_certificate_data = Some(base64(cert.as_bytes()));
+    config.auth_info.client_key_data = Some(base64(key.as_bytes()).into());
+    config.auth_info.client_certificate = None;
+    config.auth_info.client_key = None;
+    config.auth_info.exec = None;
+    config.auth_info.token = None;
 }
 
-/// Runs the exec plugin once, bounded by `timeout`; returns its token and
-/// whether it expires, or `None` when it gave no token (a certificate).
-async fn exec_credential(
-    exec: &ExecConfig,
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The run's one credential from an exec plugin: the token it gave, run
+/// again (bounded, one run at a time) shortly before its
+/// `expirationTimestamp`, for every client: watch streams, one-shot reads,
+/// Prometheus and Loki through the service proxy, and the put-back.
+pub struct Credential {
+    exec: ExecConfig,
     timeout: Duration,
-) -> Result<Option<(String, bool)>, Error> {
+    state: tokio::sync::Mutex<Cached>,
+    /// When the API server last refused the token (401), making it due:
+    /// at most once every [`REJECTED_EVERY`], so a token the plugin keeps
+    /// giving back is not asked for on every request.
+    rejected: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The latest token, for a reader that cannot wait.
+    latest: std::sync::Mutex<String>,
+}
+
+struct Cached {
+    token: String,
+    expires: Option<jiff::Timestamp>,
+    /// When to run the plugin again: a little before it expires.
+    refresh_at: Option<jiff::Timestamp>,
+    /// After a failed refresh, not again before this (the old token is
+    /// still good until it expires).
+    retry_after: Option<std::time::Instant>,
+}
+
+impl Cached {
+    fn new(token: String, expires: Option<jiff::Timestamp>) -> Cached {
+        let now = jiff::Timestamp::now();
+        // kube-rs refreshes 10 s early; a short-lived token (a test's, or a
+        // clock-skewed one) a quarter of its life early.
+        let refresh_at = expires.map(|e| {
+            let life = e.duration_since(now).max(jiff::SignedDuration::ZERO);
+            let margin = (life / 4).min(jiff::SignedDuration::from_secs(10));
+            e.checked_sub(margin).unwrap_or(e)
+        });
+        Cached {
+            token,
+            expires,
+            refresh_at,
+            retry_after: None,
+        }
+    }
+}
+
+impl Credential {
+    fn new(
+        exec: ExecConfig,
+        timeout: Duration,
+        token: String,
+        expires: Option<jiff::Timestamp>,
+    ) -> Credential {
+        Credential {
+            exec,
+            timeout,
+            rejected: std::sync::Mutex::new(None),
+            latest: std::sync::Mutex::new(token.clone()),
+            state: tokio::sync::Mutex::new(Cached::new(token, expires)),
+        }
+    }
+
+    fn current(&self) -> Option<String> {
+        Some(self.latest.lock().ok()?.clone())
+    }
+
+    /// The token to send now, running the plugin again first when it is
+    /// about to expire. Concurrent requests wait for the one run.
+    async fn token(&self) -> Result<String, Error> {
+        let mut cached = self.state.lock().await;
+        let now = jiff::Timestamp::now();
+        let due = cached.refresh_at.is_some_and(|at| now >= at);
+        let expired = cached.expires.is_some_and(|e| now >= e);
+        let waiting = cached
+            .retry_after
+            .is_some_and(|t| std::time::Instant::now() < t);
+        if !due || (waiting && !expired) {
+            return Ok(cached.token.clone());
+        }
+        match self.run(self.timeout).await {
+            Ok(fresh) => {
+                *cached = fresh;
+                self.remember(&cached.token);
+                Ok(cached.token.clone())
+            }
+            // The old token is still good for a while: use it, and ask the
+            // plugin again a little later rather than on every request.
+            Err(_) if !expired => {
+                cached.retry_after = Some(std::time::Instant::now() + Duration::from_secs(2));
+                Ok(cached.token.clone())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The API server refused `token` (401): as client-go does, the plugin
+    /// runs again before the next request (a token revoked or rotated
+    /// before its expiry, or one that gave none).
+    async fn refused(&self, token: &str) {
+        {
+            let Ok(mut rejected) = self.rejected.lock() else {
+                return;
+            };
+            if rejected.is_some_and(|at| at.elapsed() < REJECTED_EVERY) {
+                return;
+            }
+            *rejected = Some(std::time::Instant::now());
+        }
+        let mut cached = self.state.lock().await;
+        if cached.token == token {
+            cached.refresh_at = Some(jiff::Timestamp::now());
+            cached.retry_after = None;
+        }
+    }
+
+    /// Runs the plugin again now, bounded by `timeout`.
+    async fn renew(&self, timeout: Duration) -> Result<(), Error> {
+        let mut cached = self.state.lock().await;
+        *cached = self.run(timeout).await?;
+        self.remember(&cached.token);
+        Ok(())
+    }
+
+    fn remember(&self, token: &str) {
+        if let Ok(mut latest) = self.latest.lock() {
+            *latest = token.to_string();
+        }
+    }
+
+    async fn run(&self, timeout: Duration) -> Result<Cached, Error> {
+        match exec_credential(&self.exec, timeout).await? {
+            Given::Token { token, expires } => Ok(Cached::new(token, expires)),
+            Given::Certificate { .. } => Err(Error::ExecPlugin {
+                command: exec_name(&self.exec),
+                message: "gave a client certificate where it gave a token before".into(),
+            }),
+        }
+    }
+}
+
+/// How often a 401 may make the credential's plugin run again.
+const REJECTED_EVERY: Duration = Duration::from_secs(10);
+
+/// The service under kube's layers that sets `Authorization: Bearer` from
+/// the run's [`Credential`] on every request.
+#[derive(Clone)]
+struct Authorized {
+    inner: Transport,
+    credential: Arc<Credential>,
+}
+
+impl tower::Service<http::Request<kube::client::Body>> for Authorized {
+    type Response = http::Response<hyper::body::Incoming>;
+    type Error = transport::BoxError;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<kube::client::Body>) -> Self::Future {
+        use futures::FutureExt;
+        let mut inner = self.inner.clone();
+        let credential = self.credential.clone();
+        async move {
+            let token = credential.token().await?;
+            let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| "the exec plugin's token is not a valid header value")?;
+            value.set_sensitive(true);
+            req.headers_mut().insert(http::header::AUTHORIZATION, value);
+            let response = tower::Service::call(&mut inner, req).await?;
+            if response.status() == http::StatusCode::UNAUTHORIZED {
+                credential.refused(&token).await;
+            }
+            Ok(response)
+        }
+        .boxed()
+    }
+}
+
+/// Runs the exec plugin once, bounded by `timeout`: its token (and when it
+/// expires) or its client certificate.
+async fn exec_credential(exec: &ExecConfig, timeout: Duration) -> Result<Given, Error> {
     let stdout = run_exec(exec, timeout).await?;
     let command = exec_name(exec);
-    let unreadable = || Error::ExecPlugin {
+    let unreadable = |what: &str| Error::ExecPlugin {
         command: command.clone(),
         message: format!(
-            "printed no ExecCredential with a status ({} bytes of output, not shown as they may hold a credential)",
+            "printed no ExecCredential with {what} ({} bytes of output, not shown as they may hold a credential)",
             stdout.len()
         ),
     };
     let credential: ExecCredential = serde_json::from_slice(&stdout)
         .or_else(|_| serde_norway::from_slice(&stdout))
-        .map_err(|_| unreadable())?;
-    let status = credential.status.ok_or_else(unreadable)?;
-    Ok(status
+        .map_err(|_| unreadable("a status"))?;
+    let status = credential.status.ok_or_else(|| unreadable("a status"))?;
+    if let (Some(cert), Some(key)) = (
+        status.client_certificate_data.filter(|c| !c.is_empty()),
+        status.client_key_data.filter(|k| !k.is_empty()),
+    ) {
+        return Ok(Given::Certificate { cert, key });
+    }
+    let token = status
         .token
         .filter(|t| !t.is_empty())
-        .map(|t| (t, status.expiration_timestamp.is_some())))
+        .ok_or_else(|| unreadable("a token or a client certificate"))?;
+    // A time that cannot be read counts as one minute from now: the token
+    // is used, and the plugin asked again soon.
+    let expires = status.expiration_timestamp.map(|t| {
+        let soon = || {
+            let now = jiff::Timestamp::now();
+            now.checked_add(jiff::SignedDuration::from_secs(60))
+                .unwrap_or(now)
+        };
+        t.parse::<jiff::Timestamp>().unwrap_or_else(|_| soon())
+    });
+    Ok(Given::Token { token, expires })
 }
 
 /// The plugin's command as the kubeconfig names it, without its arguments
@@ -377,12 +663,27 @@ async fn run_exec(exec: &ExecConfig, timeout: Duration) -> Result<Vec<u8>, Error
             Stdio::piped()
         })
         .kill_on_drop(true);
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .map_err(|e| fail(format!("cannot start it: {}", crate::error::io_reason(&e))))?;
-    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(out) => out.map_err(|e| fail(crate::error::io_reason(&e)))?,
-        // Dropping the child's future kills it (kill_on_drop).
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let run = async {
+        let (out, err) =
+            tokio::try_join!(read_capped(stdout, "stdout"), read_capped(stderr, "stderr"))?;
+        Ok::<_, Piped>((out, err, child.wait().await.map_err(Piped::Io)?))
+    };
+    // On every early return the child is dropped, which kills it
+    // (kill_on_drop): at the time limit, and at the first byte past the cap.
+    let (out, err, status) = match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(Piped::Io(e))) => return Err(fail(crate::error::io_reason(&e))),
+        Ok(Err(Piped::Over(pipe))) => {
+            return Err(fail(format!(
+                "printed more than {} MiB on {pipe}, the most a credential plugin may",
+                MAX_PLUGIN_OUTPUT >> 20
+            )));
+        }
         Err(_) => {
             return Err(fail(format!(
                 "did not finish within {} (--request-timeout)",
@@ -390,15 +691,50 @@ async fn run_exec(exec: &ExecConfig, timeout: Duration) -> Result<Vec<u8>, Error
             )));
         }
     };
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let said = match crate::error::quote(&stderr) {
+    if !status.success() {
+        let said = match crate::error::quote(&String::from_utf8_lossy(&err)) {
             q if q.is_empty() => String::new(),
             q => format!(": {q}"),
         };
-        return Err(fail(format!("failed ({}){said}", out.status)));
+        return Err(fail(format!("failed ({status}){said}")));
     }
-    Ok(out.stdout)
+    Ok(out)
+}
+
+/// The most a credential plugin may print on stdout, and on stderr (an
+/// ExecCredential is a few KiB; one with a certificate chain a few more).
+const MAX_PLUGIN_OUTPUT: usize = 1 << 20;
+
+/// Why a plugin's pipe could not be read to its end.
+enum Piped {
+    Io(std::io::Error),
+    /// More than [`MAX_PLUGIN_OUTPUT`] bytes on this pipe.
+    Over(&'static str),
+}
+
+/// Reads a plugin's pipe to its end, in chunks, and gives up at the first
+/// byte past [`MAX_PLUGIN_OUTPUT`]: a plugin that prints gigabytes costs at
+/// most that much memory, and is stopped at once.
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(
+    pipe: Option<R>,
+    name: &'static str,
+) -> Result<Vec<u8>, Piped> {
+    use tokio::io::AsyncReadExt;
+    let Some(mut pipe) = pipe else {
+        return Ok(Vec::new());
+    };
+    let mut kept = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = pipe.read(&mut chunk).await.map_err(Piped::Io)?;
+        if n == 0 {
+            return Ok(kept);
+        }
+        if kept.len() + n > MAX_PLUGIN_OUTPUT {
+            return Err(Piped::Over(name));
+        }
+        kept.extend_from_slice(&chunk[..n]);
+    }
 }
 
 fn read_file(path: &Path) -> Result<Kubeconfig, Error> {
@@ -462,7 +798,7 @@ mod tests {
         let exec = config.auth_info.exec.clone();
         KubeTarget {
             config,
-            refresh_exec: None,
+            credential: None,
             exec,
             context: Some("test".into()),
             context_namespace: None,
@@ -479,8 +815,15 @@ mod tests {
         let mut t = target_with_plugin(dir.path(), &format!("echo '{CREDENTIAL}'"));
         t.authenticate(Duration::from_secs(5)).await.unwrap();
         assert!(t.config.auth_info.exec.is_none());
-        assert!(t.config.auth_info.token.is_some());
-        assert!(t.refresh_exec.is_none(), "no expiry: nothing to refresh");
+        let credential = t
+            .credential
+            .as_ref()
+            .expect("the token is the run's credential");
+        assert_eq!(credential.current().as_deref(), Some("tok-4711"));
+        assert!(
+            credential.state.lock().await.refresh_at.is_none(),
+            "no expiry: nothing to refresh"
+        );
 
         let expiring = CREDENTIAL.replace(
             r#""token""#,
@@ -488,9 +831,12 @@ mod tests {
         );
         let mut t = target_with_plugin(dir.path(), &format!("echo '{expiring}'"));
         t.authenticate(Duration::from_secs(5)).await.unwrap();
-        assert!(
-            t.refresh_exec.is_some(),
-            "a watch refreshes an expiring token"
+        let credential = t.credential.as_ref().expect("credential");
+        let refresh_at = credential.state.lock().await.refresh_at;
+        assert_eq!(
+            refresh_at.map(|t| t.to_string()).as_deref(),
+            Some("2029-12-31T23:59:50Z"),
+            "an expiring token is run again 10 s before it expires"
         );
     }
 
@@ -566,5 +912,65 @@ mod tests {
         assert_eq!(count(), 3);
         assert!(e.contains("session expired"), "{e}");
         assert!(!e.contains("tok-4711"), "{e}");
+    }
+
+    #[test]
+    fn base64_is_the_standard_alphabet_with_padding() {
+        for (raw, coded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("-----BEGIN?>", "LS0tLS1CRUdJTj8+"),
+        ] {
+            assert_eq!(base64(raw.as_bytes()), coded, "{raw}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plugin_printing_megabytes_is_cut_at_one_mib_and_never_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        // 8 MiB of 'A' on stdout: read and dropped past 1 MiB, then refused.
+        let mut t = target_with_plugin(dir.path(), "head -c 8388608 /dev/zero | tr '\\\\0' A");
+        let e = t
+            .authenticate(Duration::from_secs(20))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("printed more than 1 MiB on stdout"), "{e}");
+        assert!(!e.contains("AAAA"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_credential_runs_the_plugin_again_before_expiry_and_keeps_a_good_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let flag = dir.path().join("fail");
+        // Each run gives token tok-<run number>, good for 4 s.
+        let script = format!(
+            "echo run >> '{runs}'; if [ -e '{flag}' ]; then echo nope >&2; exit 1; fi\n\
+             n=$(wc -l < '{runs}'); exp=$(date -u -d '+4 seconds' +%Y-%m-%dT%H:%M:%S.%3NZ)\n\
+             echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"tok-'$n'\",\"expirationTimestamp\":\"'$exp'\"}}}}'",
+            runs = runs.display(),
+            flag = flag.display(),
+        );
+        let mut t = target_with_plugin(dir.path(), &script);
+        t.authenticate(Duration::from_secs(5)).await.unwrap();
+        let credential = t.credential.clone().expect("credential");
+        assert_eq!(credential.token().await.unwrap(), "tok-1", "cached");
+        // Past the refresh point (a quarter of its life early): run again.
+        tokio::time::sleep(Duration::from_millis(3300)).await;
+        let fresh = credential.token().await.unwrap();
+        assert_eq!(fresh, "tok-2");
+        // A failing refresh while the token is still good keeps it.
+        std::fs::write(&flag, "").unwrap();
+        tokio::time::sleep(Duration::from_millis(3300)).await;
+        assert_eq!(credential.token().await.unwrap(), "tok-2");
+        // Once it has expired, the failure is the answer, named, no args.
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        let e = credential.token().await.unwrap_err().to_string();
+        assert!(e.contains("failed (exit status: 1): nope"), "{e}");
+        assert!(!e.contains("--secret-arg"), "{e}");
     }
 }

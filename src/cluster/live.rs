@@ -18,7 +18,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -62,6 +62,8 @@ pub struct Live {
     changes: signal::Receiver<u64>,
     tx: signal::Sender<u64>,
     tasks: Vec<JoinHandle<()>>,
+    /// How long each page of a watcher's list may take.
+    list_deadline: Duration,
 }
 
 impl Drop for Live {
@@ -77,6 +79,16 @@ fn bump(tx: &signal::Sender<u64>) {
 }
 
 /// Runs one watcher into a reflector store, recording its health.
+///
+/// Two things kube-runtime's `reflect` with `default_backoff` does not do:
+/// its backoff is reset by every good event, so a watch that fails right
+/// after each good list (410 Gone, an ERROR event) relisted at once for as
+/// long as it ran; here the backoff is client-go's (800 ms doubling to 30 s),
+/// reset only after two minutes without a failure. And a list has no
+/// deadline on a client without a read timeout, so a list whose answer
+/// stalls was waited for forever; here each page of a list must arrive
+/// within `list_deadline` (the one-shot reads' `--request-timeout`), or the
+/// watcher is started again after the backoff.
 fn spawn_watch<K>(
     name: &'static str,
     api: Api<K>,
@@ -84,37 +96,90 @@ fn spawn_watch<K>(
     dyntype: K::DynamicType,
     states: States,
     tx: signal::Sender<u64>,
+    list_deadline: Duration,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
 {
-    let writer = reflector::store::Writer::new(dyntype);
+    let mut writer = reflector::store::Writer::new(dyntype);
     let reader = writer.as_reader();
     states
         .lock()
         .expect("states")
         .insert(name, SourceState::default());
-    let stream = watcher(api, config).default_backoff().reflect(writer);
     let task = tokio::spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(item) = stream.next().await {
-            let mut states = states.lock().expect("states");
-            let state = states.entry(name).or_default();
-            match item {
-                Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => continue,
-                Ok(watcher::Event::InitDone) => {
-                    state.synced = true;
-                    state.error = None;
+        let mut backoff = watcher::DefaultBackoff::default();
+        let delay = |backoff: &mut watcher::DefaultBackoff| {
+            backoff.next().unwrap_or(Duration::from_secs(30))
+        };
+        loop {
+            let stream = watcher(api.clone(), config.clone());
+            let mut stream = std::pin::pin!(stream);
+            // Between the list's start (Init) and its end (InitDone).
+            let mut listing = true;
+            loop {
+                let next = if listing {
+                    match tokio::time::timeout(list_deadline, stream.next()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            record(&states, &tx, name, |state| {
+                                state.error = Some(Failure {
+                                    reason: GapReason::Timeout,
+                                    message: format!(
+                                        "the list did not answer within {}",
+                                        crate::settings::show_duration(list_deadline)
+                                    ),
+                                    hint: WATCH_HINT.into(),
+                                });
+                            });
+                            break;
+                        }
+                    }
+                } else {
+                    stream.next().await
+                };
+                let Some(item) = next else { break };
+                if let Ok(event) = &item {
+                    writer.apply_watcher_event(event);
                 }
-                Ok(_) => state.error = None,
-                Err(e) => state.error = Some(watch_failure(&e)),
+                match item {
+                    Ok(watcher::Event::Init) => listing = true,
+                    Ok(watcher::Event::InitApply(_)) => {}
+                    Ok(watcher::Event::InitDone) => {
+                        listing = false;
+                        record(&states, &tx, name, |state| {
+                            state.synced = true;
+                            state.error = None;
+                        });
+                    }
+                    Ok(_) => record(&states, &tx, name, |state| state.error = None),
+                    Err(e) => {
+                        record(&states, &tx, name, |state| {
+                            state.error = Some(watch_failure(&e))
+                        });
+                        tokio::time::sleep(delay(&mut backoff)).await;
+                    }
+                }
             }
-            drop(states);
-            bump(&tx);
+            // The list stalled (or the stream ended): a new watcher, later.
+            tokio::time::sleep(delay(&mut backoff)).await;
         }
     });
     (reader, task)
+}
+
+/// Changes one source's health and says so.
+fn record(
+    states: &States,
+    tx: &signal::Sender<u64>,
+    name: &'static str,
+    change: impl FnOnce(&mut SourceState),
+) {
+    let mut states = states.lock().expect("states");
+    change(states.entry(name).or_default());
+    drop(states);
+    bump(tx);
 }
 
 /// A watched source whose first list has not answered yet.
@@ -184,6 +249,7 @@ impl Live {
             (),
             states.clone(),
             tx.clone(),
+            settings.request_timeout,
         );
         tasks.push(t);
         let (nodes, t) = spawn_watch(
@@ -193,6 +259,7 @@ impl Live {
             (),
             states.clone(),
             tx.clone(),
+            settings.request_timeout,
         );
         tasks.push(t);
         let (hpas, t) = spawn_watch(
@@ -202,6 +269,7 @@ impl Live {
             (),
             states.clone(),
             tx.clone(),
+            settings.request_timeout,
         );
         tasks.push(t);
         let (events, t) = spawn_watch(
@@ -211,6 +279,7 @@ impl Live {
             (),
             states.clone(),
             tx.clone(),
+            settings.request_timeout,
         );
         tasks.push(t);
         let (deployments, t) = spawn_watch(
@@ -220,6 +289,7 @@ impl Live {
             (),
             states.clone(),
             tx.clone(),
+            settings.request_timeout,
         );
         tasks.push(t);
         let (scaled_objects, t) = spawn_watch(
@@ -229,6 +299,7 @@ impl Live {
             keda_scaled_objects(),
             states.clone(),
             tx.clone(),
+            settings.request_timeout,
         );
         tasks.push(t);
 
@@ -254,6 +325,7 @@ impl Live {
             changes,
             tx,
             tasks,
+            list_deadline: settings.request_timeout,
         }
     }
 
@@ -276,6 +348,7 @@ impl Live {
             ar,
             self.states.clone(),
             self.tx.clone(),
+            self.list_deadline,
         );
         self.node_claims = Some(store);
         self.tasks.push(task);

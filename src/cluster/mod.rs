@@ -12,6 +12,7 @@ pub mod live;
 pub mod load;
 pub mod loki;
 pub mod prometheus;
+pub mod proxy;
 pub mod start;
 pub mod transport;
 pub mod wire;

@@ -42,16 +42,40 @@ impl HttpApi {
                 None => Err("no Kubernetes client to proxy through".into()),
             },
             Endpoint::Url(base) => {
-                let http = reqwest::Client::builder()
+                let token = token.filter(|t| !t.is_empty());
+                // The proxy is chosen here, not by reqwest's system proxy,
+                // which would send a loopback port-forward (and its token)
+                // through HTTP_PROXY.
+                let target =
+                    url::Url::parse(base).map_err(|e| format!("{}: {e}", redact_url(base)))?;
+                let mut builder = reqwest::Client::builder()
                     .connect_timeout(timeout)
                     .timeout(timeout)
                     .user_agent(concat!("kubectl-spice/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| crate::error::chain_text(&e))?;
+                    .no_proxy();
+                if let Some(proxy) = super::proxy::proxy_for(&target, &crate::process_env) {
+                    // The plain-HTTP token rule holds for the proxy hop too:
+                    // an http:// request is sent to the proxy as it is.
+                    if token.is_some()
+                        && target.scheme() == "http"
+                        && !crate::settings::token_may_travel_to(&proxy)
+                    {
+                        return Err(format!(
+                            "refusing to send the bearer token over plain HTTP through the proxy {} to {}: use an https:// URL, or NO_PROXY",
+                            redact_url(&proxy),
+                            redact_url(base)
+                        ));
+                    }
+                    let proxy = reqwest::Proxy::all(&proxy).map_err(|_| {
+                        format!("the proxy URL {} is not valid", redact_url(&proxy))
+                    })?;
+                    builder = builder.proxy(proxy);
+                }
+                let http = builder.build().map_err(|e| crate::error::chain_text(&e))?;
                 Ok(HttpApi::Direct {
                     http,
                     base: base.clone(),
-                    token: token.filter(|t| !t.is_empty()),
+                    token,
                 })
             }
         }

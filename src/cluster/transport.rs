@@ -430,11 +430,20 @@ impl tower::Service<Request<Body>> for Transport {
     }
 }
 
-/// A kube client over `transport`, with `config`'s layers as kube-rs
-/// stacks them: base URI, gzip (unless the kubeconfig disables
-/// compression), authentication (exec plugins refresh their token here) and
-/// extra headers (impersonation).
-pub fn kube_client(config: &kube::Config, transport: Transport) -> Result<kube::Client, BoxError> {
+/// A kube client over `transport` (a [`Transport`], or one wrapped in the
+/// run's exec-plugin credential), with `config`'s layers as kube-rs stacks
+/// them: base URI, gzip (unless the kubeconfig disables compression),
+/// authentication (a static token, a token file) and extra headers
+/// (impersonation).
+pub fn kube_client<S>(config: &kube::Config, transport: S) -> Result<kube::Client, BoxError>
+where
+    S: tower::Service<Request<Body>, Response = Response<Incoming>, Error = BoxError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
     use kube::client::ConfigExt;
     use tower::ServiceBuilder;
     let decompression = tower_http::decompression::DecompressionLayer::new()

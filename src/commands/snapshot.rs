@@ -14,23 +14,19 @@ pub async fn run(
     args: &SnapshotArgs,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Fatal> {
+    let to_file = args.output.as_os_str() != "-";
+    // Said before the cluster is read, so nobody waits for a refusal.
+    if to_file && !args.force {
+        refuse_existing(&args.output)?;
+    }
     let (snapshot, _settings) =
         super::collect(global, crate::cluster::collect::Scope::Full).await?;
     let text = serde_json::to_string_pretty(&snapshot)
         .map_err(|e| Fatal::new(format!("cannot encode the snapshot: {e}"), ""))?;
-    if args.output.as_os_str() == "-" {
+    if !to_file {
         writeln!(out, "{text}")?;
     } else {
-        std::fs::write(&args.output, format!("{text}\n")).map_err(|e| {
-            Fatal::new(
-                format!(
-                    "cannot write {}: {}",
-                    args.output.display(),
-                    crate::error::io_reason(&e)
-                ),
-                "choose a writable path, or `-o -` for stdout",
-            )
-        })?;
+        save(&args.output, format!("{text}\n").as_bytes(), args.force)?;
         eprintln!(
             "saved snapshot of {} ({} gaps) to {}",
             crate::report::text::neutralise(snapshot.context.as_deref().unwrap_or("in-cluster")),
@@ -39,6 +35,111 @@ pub async fn run(
         );
     }
     Ok(ExitStatus::Ok)
+}
+
+const EXISTS_HINT: &str = "pass --force to replace it, or choose another file";
+
+/// Refuses a path that exists as anything, a symlink included (dangling or
+/// not): a snapshot holds Event messages and operator log lines, and is
+/// never written over a file or through a link by accident.
+fn refuse_existing(path: &Path) -> Result<(), Fatal> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => Err(Fatal::new(
+            format!(
+                "{} exists{}",
+                path.display(),
+                if meta.file_type().is_symlink() {
+                    " (a symbolic link)"
+                } else {
+                    ""
+                }
+            ),
+            EXISTS_HINT,
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Writes `bytes` to a new file beside `path` (created 0600 with O_EXCL,
+/// so never through a symlink), then moves it into place: with `force` by
+/// rename (which replaces a file or a link itself, never a link's target),
+/// without by a hard link, which fails if the path has appeared meanwhile.
+fn save(path: &Path, bytes: &[u8], force: bool) -> Result<(), Fatal> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = |e: &std::io::Error| {
+        Fatal::new(
+            format!(
+                "cannot write {}: {}",
+                path.display(),
+                crate::error::io_reason(e)
+            ),
+            "choose a writable path, or `-o -` for stdout",
+        )
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map_or_else(
+        || std::ffi::OsString::from("snapshot"),
+        |n| n.to_os_string(),
+    );
+    let mut file = None;
+    let mut temp = dir.to_path_buf();
+    for attempt in 0..100u32 {
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(&name);
+        temp_name.push(format!(".{}.{attempt}.tmp", std::process::id()));
+        temp = dir.join(temp_name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+        {
+            Ok(f) => {
+                file = Some(f);
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(cannot(&e)),
+        }
+    }
+    let Some(mut file) = file else {
+        return Err(cannot(&std::io::Error::from(
+            std::io::ErrorKind::AlreadyExists,
+        )));
+    };
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
+    let placed = written.and_then(|()| {
+        if force {
+            return std::fs::rename(&temp, path);
+        }
+        match std::fs::hard_link(&temp, path) {
+            // A file system without hard links (FAT, some FUSE mounts):
+            // rename, when the path is still free a moment before.
+            Err(e)
+                if e.kind() != std::io::ErrorKind::AlreadyExists
+                    && std::fs::symlink_metadata(path)
+                        .is_err_and(|m| m.kind() == std::io::ErrorKind::NotFound) =>
+            {
+                std::fs::rename(&temp, path)
+            }
+            other => other,
+        }
+    });
+    let _ = std::fs::remove_file(&temp).or_else(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Ok(()),
+        _ => Err(e),
+    });
+    match placed {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(refuse_existing(path).err().unwrap_or_else(|| cannot(&e)))
+        }
+        Err(e) => Err(cannot(&e)),
+    }
 }
 
 const LOAD_HINT: &str = "save one with `kubectl spice snapshot -o FILE`";

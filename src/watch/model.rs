@@ -331,6 +331,9 @@ pub struct Model {
     pub figures: Figures,
     /// The latest pods, by name.
     pub pods: BTreeMap<String, PodInfo>,
+    /// The pods have been read at least once: until then `pods` is empty
+    /// because nothing is known, not because there are none.
+    pub pods_known: bool,
     rows: BTreeMap<String, String>,
     /// Rows (pod names, or `sessions`, `running`, `pending`, `nodes`, `band`)
     /// that changed in the latest frame: highlighted for one refresh.
@@ -372,6 +375,7 @@ impl Model {
             ratio: Ring::new(cap),
             figures: Figures::default(),
             pods: BTreeMap::new(),
+            pods_known: false,
             rows: BTreeMap::new(),
             highlighted: BTreeSet::new(),
             findings: BTreeMap::new(),
@@ -470,6 +474,7 @@ impl Model {
             }
             self.rows = rows;
             self.pods = pods.iter().map(|p| (p.name.clone(), p.clone())).collect();
+            self.pods_known = true;
         }
 
         if api_ok {

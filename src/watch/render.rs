@@ -343,8 +343,10 @@ fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header, view: &View) {
                     first + 1,
                     first + pods.len()
                 )
-            } else {
+            } else if m.pods_known {
                 format!(" Pods ({total}) ")
+            } else {
+                " Pods (?) ".to_string()
             }),
     );
     f.render_widget(table, area);
@@ -709,6 +711,20 @@ mod tests {
         assert!(screen.contains("1.00 green"), "{screen}");
         assert!(screen.contains("scale-up 1 → 2 sessions"), "{screen}");
         assert!(screen.contains("HPA keda-hpa-x"), "{screen}");
+    }
+
+    #[test]
+    fn pods_never_read_are_a_question_mark_not_zero() {
+        let mut m = model(&[], &[], "keda-hpa-x replicas 0/0");
+        let read = screen(&m, "sim");
+        assert!(read.contains(" Pods (0) "), "{read}");
+        m = Model::new(m.config);
+        let mut o = Observation::new(jiff::Timestamp::from_second(1_800_000_000).unwrap());
+        o.sessions = Some(2.0);
+        m.observe(o);
+        let unknown = screen(&m, "sim");
+        assert!(unknown.contains(" Pods (?) "), "{unknown}");
+        assert!(!unknown.contains(" Pods (0) "), "{unknown}");
     }
 
     #[test]

@@ -1109,7 +1109,7 @@ fn regenerate_example_snapshots() {
         let c = Cluster::start(scenario);
         let _loki = FakeLoki::serve(&c, LokiConfig::heartbeats(heartbeats, sessions));
         let path = examples_dir().join(file);
-        let run = c.spice(&["snapshot", "-o", path.to_str().expect("utf-8")]);
+        let run = c.spice(&["snapshot", "--force", "-o", path.to_str().expect("utf-8")]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let text = std::fs::read_to_string(&path).expect("snapshot");
         assert!(!text.contains(c.sim.token()), "the bearer token leaked");

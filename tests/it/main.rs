@@ -6,6 +6,7 @@ mod support;
 
 mod alerts;
 mod by_hand;
+mod clients;
 mod completion;
 mod dashboard;
 mod diagnose;

@@ -51,7 +51,7 @@ fn assert_finding(report: &Value, id: &str, outcome: &str, needles: &[&str]) {
 fn snapshot(c: &Cluster) -> Value {
     let path = c.dir.path().join("snapshot.json");
     let path_text = path.to_str().expect("utf-8 path");
-    let run = c.spice(&["snapshot", "-o", path_text]);
+    let run = c.spice(&["snapshot", "--force", "-o", path_text]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let text = std::fs::read_to_string(&path).expect("snapshot file");
     serde_json::from_str(&text).expect("snapshot JSON")
