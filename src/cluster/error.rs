@@ -110,7 +110,23 @@ impl ReadTarget<'_> {
 /// the words of its text.
 pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> Failure {
     let kube::Error::Api(status) = err else {
+        if let Some(too_large) = super::bounded::too_large(err) {
+            return Failure {
+                reason: GapReason::Error,
+                message: too_large.to_string(),
+                hint: super::bounded::HINT.into(),
+            };
+        }
         let text = crate::error::chain_text(err);
+        if let kube::Error::SerdeError(e) = err {
+            // The server answered, with something that is not what was
+            // asked for: an error answer, never "unreachable".
+            return Failure {
+                reason: GapReason::Error,
+                message: format!("the answer could not be read: {}", crate::error::quote(&e.to_string())),
+                hint: "the API server (or a proxy before it) sent something that is not this object's JSON; check `kubectl get --raw` of the same path".into(),
+            };
+        }
         return if timed_out(err) {
             Failure {
                 reason: GapReason::Timeout,

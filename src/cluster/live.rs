@@ -124,20 +124,40 @@ const UNLISTED: &str = "the first list has not answered yet";
 const WATCH_HINT: &str =
     "the watch retries with backoff; check the connection and RBAC (list/watch)";
 
+/// A watch line that is no watch event of the watched kind.
+const UNREADABLE: &str =
+    "the server sent a watch event that could not be read (not an object of this kind)";
+
 /// A watcher error as a failure: classified by its type and status code,
 /// worded as one short line (kube nests the same cause several times).
 fn watch_failure(e: &watcher::Error) -> Failure {
     let (reason, text) = match e {
         watcher::Error::InitialListFailed(k)
         | watcher::Error::WatchStartFailed(k)
-        | watcher::Error::WatchFailed(k) => {
-            let reason = match k {
-                kube::Error::Api(status) => super::error::status_reason(status),
-                other if super::error::timed_out(other) => GapReason::Timeout,
-                _ => GapReason::Unreachable,
-            };
-            (reason, crate::error::chain_text(k))
-        }
+        | watcher::Error::WatchFailed(k) => match k {
+            other if super::bounded::too_large(other).is_some() => (
+                GapReason::Error,
+                super::bounded::too_large(other)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            ),
+            // kube reads a watch line it cannot decode as an event as a
+            // Status, all of whose fields default: code 0, no message.
+            kube::Error::Api(status) if status.code == 0 => (GapReason::Error, UNREADABLE.into()),
+            kube::Error::SerdeError(e) => (
+                GapReason::Error,
+                format!("{UNREADABLE}: {}", crate::error::quote(&e.to_string())),
+            ),
+            kube::Error::Api(status) => (
+                super::error::status_reason(status),
+                crate::error::chain_text(k),
+            ),
+            other if super::error::timed_out(other) => {
+                (GapReason::Timeout, crate::error::chain_text(k))
+            }
+            _ => (GapReason::Unreachable, crate::error::chain_text(k)),
+        },
+        watcher::Error::WatchError(s) if s.code == 0 => (GapReason::Error, UNREADABLE.into()),
         watcher::Error::WatchError(s) => {
             (super::error::status_reason(s), crate::error::status_text(s))
         }

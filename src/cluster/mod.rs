@@ -1,6 +1,7 @@
 //! The only code that talks to a network: the API server, Prometheus (and
 //! later Loki). Everything it reads lands in a `Snapshot`.
 
+pub mod bounded;
 pub mod build;
 pub mod client;
 pub mod collect;

@@ -431,7 +431,8 @@ impl tower::Service<Request<Body>> for Transport {
 }
 
 /// A kube client over `transport`, with `config`'s layers as kube-rs
-/// stacks them: base URI, gzip (unless the kubeconfig disables
+/// stacks them: base URI, the limit on decompressed bytes (see `bounded`:
+/// every answer, every watch line), gzip (unless the kubeconfig disables
 /// compression), authentication (exec plugins refresh their token here) and
 /// extra headers (impersonation).
 pub fn kube_client(config: &kube::Config, transport: Transport) -> Result<kube::Client, BoxError> {
@@ -444,6 +445,9 @@ pub fn kube_client(config: &kube::Config, transport: Transport) -> Result<kube::
         .gzip(!config.disable_compression);
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
+        .layer(super::bounded::LimitLayer {
+            limit: super::bounded::ANSWER_LIMIT,
+        })
         .layer(decompression)
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
