@@ -241,3 +241,37 @@ fn install_hint(group: &str) -> String {
         g => format!("install the CRDs of API group {g}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PODS: ReadTarget<'static> = ReadTarget {
+        verb: "list",
+        resource: "pods",
+        group: "",
+        namespace: Some("default"),
+    };
+
+    #[test]
+    fn an_answer_that_cannot_be_decoded_is_an_error_not_unreachable() {
+        let serde = serde_json::from_str::<u8>("{").expect_err("not a number");
+        let f = classify(&kube::Error::SerdeError(serde), PODS);
+        assert_eq!(f.reason, GapReason::Error, "{f:?}");
+        assert!(
+            f.message.starts_with("the answer could not be read"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn an_answer_past_the_limit_is_an_error_that_says_so() {
+        let too_large = super::super::bounded::TooLarge {
+            limit: super::super::bounded::ANSWER_LIMIT,
+            line: false,
+        };
+        let f = classify(&kube::Error::Service(Box::new(too_large)), PODS);
+        assert_eq!(f.reason, GapReason::Error, "{f:?}");
+        assert_eq!(f.message, "answer larger than 32 MiB (read stopped)");
+    }
+}

@@ -5,6 +5,7 @@
 mod support;
 
 mod alerts;
+mod answers;
 mod bombs;
 mod by_hand;
 mod completion;
