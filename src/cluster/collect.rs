@@ -192,6 +192,30 @@ async fn read_karpenter_events(
     }))
 }
 
+/// A custom resource's GET answered with another kind (a PodList from a
+/// proxy that rewrites paths) is an error gap that names what came, never
+/// an object with every field missing. `group` is the apiVersion's group
+/// with its slash (any served version passes).
+fn of_kind(obj: DynamicObject, group: &str, kind: &str) -> Result<DynamicObject, Failure> {
+    let (got_kind, got_version) = obj
+        .types
+        .as_ref()
+        .map(|t| (t.kind.as_str(), t.api_version.as_str()))
+        .unwrap_or_default();
+    if got_kind == kind && got_version.starts_with(group) {
+        return Ok(obj);
+    }
+    Err(Failure {
+        reason: GapReason::Error,
+        message: format!(
+            "asked for a {kind} ({group}…), the server answered a {} ({})",
+            crate::error::quote(if got_kind.is_empty() { "object without kind" } else { got_kind }),
+            crate::error::quote(got_version),
+        ),
+        hint: "something between the plugin and the API server (a proxy, a gateway) answers for it: check `kubectl get --raw` of the same path".into(),
+    })
+}
+
 /// Runs a read with a deadline and words its failure.
 pub(super) async fn read<T, F>(
     timeout: Duration,
@@ -393,11 +417,15 @@ pub async fn run(
         t("get", "deployments", "apps", Some(ns)),
         deploy_api.get(&settings.deployment),
     );
-    let scaled_object = read(
-        timeout,
-        t("get", "scaledobjects", "keda.sh", Some(ns)),
-        so_api.get(&settings.scaled_object),
-    );
+    let scaled_object = async {
+        read(
+            timeout,
+            t("get", "scaledobjects", "keda.sh", Some(ns)),
+            so_api.get(&settings.scaled_object),
+        )
+        .await
+        .and_then(|o| of_kind(o, "keda.sh/", "ScaledObject"))
+    };
     let hpas = read(
         timeout,
         t("list", "horizontalpodautoscalers", "autoscaling", Some(ns)),

@@ -80,3 +80,88 @@ fn a_year_9999_time_on_one_pod_or_event_blinds_neither_source() {
     );
     assert_eq!(first["runningPods"], 3, "{first}");
 }
+
+#[test]
+fn a_scaled_object_get_answered_with_a_pod_list_is_an_error_gap_naming_it() {
+    let c = Cluster::start("healthy");
+    c.sim.inject(
+        "/apis/keda.sh/v1alpha1/namespaces/default/scaledobjects/",
+        Fault::raw(
+            200,
+            "application/json",
+            r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#,
+        ),
+    );
+    let j = c.spice(&["status", "-o", "json"]).json();
+    let gap = gap(&j, "scaledobject").unwrap_or_else(|| panic!("no gap: {}", j["gaps"]));
+    assert_eq!(gap["reason"], "error", "{gap}");
+    let message = gap["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("ScaledObject") && message.contains("PodList"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_pod_list_answered_with_another_kind_is_an_error_gap_not_zero_pods() {
+    let c = Cluster::start("healthy");
+    c.sim.inject(
+        "/api/v1/namespaces/default/pods?",
+        Fault::raw(
+            200,
+            "application/json",
+            r#"{"kind":"EventList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#,
+        ),
+    );
+    let j = c.spice(&["status", "-o", "json"]).json();
+    let gap = gap(&j, "pods").unwrap_or_else(|| panic!("no gap: {}", j["gaps"]));
+    assert_eq!(gap["reason"], "error", "{gap}");
+    let message = gap["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("PodList") && message.contains("EventList"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_watch_line_that_is_no_event_says_so_not_http_0() {
+    let c = Cluster::start("healthy");
+    c.sim.inject(
+        "/api/v1/namespaces/default/pods?",
+        Fault::raw(
+            200,
+            "application/json",
+            "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":5}}}\n",
+        )
+        .when_query("watch=true"),
+    );
+    let run = c.spice(&[
+        "watch",
+        "-o",
+        "json",
+        "--interval",
+        "500ms",
+        "--timeout",
+        "4s",
+    ]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(!all.contains("HTTP 0"), "{all}");
+    assert!(
+        all.contains("pods: the server sent a watch event that could not be read"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_request_timeout_that_rounds_to_zero_is_out_of_range_not_the_default() {
+    let c = Cluster::start("healthy");
+    let run = c.spice(&["status", "--request-timeout", "0.0000000001s"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("out of range"),
+        "{}",
+        run.stderr
+    );
+}
