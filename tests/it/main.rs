@@ -23,6 +23,7 @@ mod man;
 mod payload;
 mod real_clusters;
 mod release;
+mod restore;
 mod sim;
 mod status;
 mod version;
