@@ -215,3 +215,52 @@ fn a_gzip_bomb_on_the_pods_watch_is_a_gap_and_memory_stays_bounded() {
         "pods: a watch event larger than 32 MiB",
     );
 }
+
+/// A Prometheus at a direct URL whose answer is one label value that never
+/// ends (not compressed: endless), sent until the client hangs up or 30 s
+/// pass. Returns its URL.
+fn endless_prometheus() -> String {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n\
+                            {\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"x\":\"";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = vec![b'a'; 64 << 10];
+                while std::time::Instant::now() < deadline {
+                    if stream.write_all(&chunk).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn an_endless_answer_from_a_direct_prometheus_url_is_a_gap_and_memory_stays_bounded() {
+    let c = Cluster::start("healthy");
+    let url = endless_prometheus();
+    let (run, peak) = measured(&c, &["status", "-o", "json", "--prometheus-url", &url]);
+    assert_bounded(
+        "status, direct Prometheus",
+        &run,
+        peak,
+        "answer larger than 8 MiB",
+    );
+    assert!(
+        run.elapsed < std::time::Duration::from_secs(20),
+        "{:?}",
+        run.elapsed
+    );
+}
