@@ -8,6 +8,11 @@
 //! out-of-memory kill: a 1 MB gzip answer can inflate to 1 GB, and kube's
 //! watch line codec has no limit of its own.
 //!
+//! The limit is per answer, and a dozen reads run at once; so all the
+//! answers in flight together may hold at most [`IN_FLIGHT_LIMIT`] (the
+//! bytes of the answers being read, and the current line of each watch):
+//! a server that bombs every read at once is cut there too.
+//!
 //! Why 32 MiB: the largest answers real clusters send are a page of 2,500
 //! game pods (`lists::GAME_POD_PAGE`) at 4–5 KB of JSON each, ≈ 12 MB
 //! (a 2,000-pod page ≈ 10 MB), a node Table page of 2,500 rows at ≈ 4 KB,
@@ -27,6 +32,41 @@ use std::task::{Context, Poll};
 /// Decompressed bytes one answer, or one watch line, may have.
 pub const ANSWER_LIMIT: usize = 32 << 20;
 
+/// Decompressed bytes all answers being read (and the current lines of all
+/// watches) may have together: three times [`ANSWER_LIMIT`], so the largest
+/// real answers read at once (a pod page, a node page, the operator log:
+/// ≈ 30 MB) never meet it, even beside one answer cut at its own limit.
+pub const IN_FLIGHT_LIMIT: usize = 3 * ANSWER_LIMIT;
+
+/// The process's count of bytes in flight, against [`IN_FLIGHT_LIMIT`].
+pub static IN_FLIGHT: Budget = Budget::new(IN_FLIGHT_LIMIT);
+
+/// A count of bytes held by answers being read, shared by all of them.
+pub struct Budget {
+    held: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+impl Budget {
+    pub const fn new(limit: usize) -> Budget {
+        Budget {
+            held: std::sync::atomic::AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Takes `n` bytes; false (having taken them) when that puts the count
+    /// past the limit.
+    fn take(&self, n: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.held.fetch_add(n, Ordering::AcqRel).saturating_add(n) <= self.limit
+    }
+
+    fn give_back(&self, n: usize) {
+        self.held.fetch_sub(n, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// Bytes one Prometheus or Loki answer may have. Their answers here are a
 /// few series each (instant queries, a bounded range of points, the alert
 /// rules of a large kube-prometheus-stack at ≈ 1 MB), and several are read
@@ -41,12 +81,19 @@ pub struct TooLarge {
     pub limit: usize,
     /// A line of a watch stream, not a whole answer.
     pub line: bool,
+    /// All answers in flight together went past `limit`.
+    pub together: bool,
 }
 
 impl std::fmt::Display for TooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mib = self.limit >> 20;
-        if self.line {
+        if self.together {
+            write!(
+                f,
+                "answers in flight larger than {mib} MiB together (read stopped)"
+            )
+        } else if self.line {
             write!(f, "a watch event larger than {mib} MiB (read stopped)")
         } else {
             write!(f, "answer larger than {mib} MiB (read stopped)")
@@ -87,7 +134,11 @@ pub async fn read_reqwest(
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if bytes.len() + chunk.len() > limit {
-            return Ok(Err(TooLarge { limit, line: false }));
+            return Ok(Err(TooLarge {
+                limit,
+                line: false,
+                together: false,
+            }));
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -99,6 +150,7 @@ pub async fn read_reqwest(
 #[derive(Clone, Copy)]
 pub struct LimitLayer {
     pub limit: usize,
+    pub budget: &'static Budget,
 }
 
 impl<S> tower::Layer<S> for LimitLayer {
@@ -108,6 +160,7 @@ impl<S> tower::Layer<S> for LimitLayer {
         Limit {
             inner,
             limit: self.limit,
+            budget: self.budget,
         }
     }
 }
@@ -116,6 +169,7 @@ impl<S> tower::Layer<S> for LimitLayer {
 pub struct Limit<S> {
     inner: S,
     limit: usize,
+    budget: &'static Budget,
 }
 
 /// Whether a request is a watch (its answer a stream of lines).
@@ -146,11 +200,11 @@ where
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         let lines = is_watch(&req);
-        let limit = self.limit;
+        let (limit, budget) = (self.limit, self.budget);
         let fut = self.inner.call(req);
         Box::pin(async move {
             let res = fut.await?;
-            Ok(res.map(|body| Capped::new(body, limit, lines)))
+            Ok(res.map(|body| Capped::new(body, limit, lines, budget)))
         })
     }
 }
@@ -161,44 +215,84 @@ pub struct Capped<B> {
     inner: Pin<Box<B>>,
     limit: usize,
     lines: bool,
-    /// Bytes given so far: in all, or since the last newline.
+    /// Bytes given so far: in all, or since the last newline. They are
+    /// what this body has taken from `budget`.
     seen: usize,
+    budget: &'static Budget,
     done: bool,
 }
 
 impl<B> Capped<B> {
-    pub fn new(inner: B, limit: usize, lines: bool) -> Capped<B> {
+    pub fn new(inner: B, limit: usize, lines: bool, budget: &'static Budget) -> Capped<B> {
         Capped {
             inner: Box::pin(inner),
             limit,
             lines,
             seen: 0,
+            budget,
             done: false,
         }
     }
 
-    /// Counts `data`; false when it goes past the limit.
-    fn count(&mut self, data: &[u8]) -> bool {
+    /// Counts `data`; the limit it went past, if any.
+    fn count(&mut self, data: &[u8]) -> Option<TooLarge> {
+        let mut own = true;
+        let before = self.seen;
         if !self.lines {
             self.seen = self.seen.saturating_add(data.len());
-            return self.seen <= self.limit;
-        }
-        match (
-            data.iter().position(|&b| b == b'\n'),
-            data.iter().rposition(|&b| b == b'\n'),
-        ) {
-            (Some(first), Some(last)) => {
-                // The line the chunk ends, then the one it starts (lines in
-                // between are shorter than the chunk).
-                let ended = self.seen.saturating_add(first);
-                self.seen = data.len() - last - 1;
-                ended <= self.limit && self.seen <= self.limit
+            own = self.seen <= self.limit;
+        } else {
+            match (
+                data.iter().position(|&b| b == b'\n'),
+                data.iter().rposition(|&b| b == b'\n'),
+            ) {
+                (Some(first), Some(last)) => {
+                    // The line the chunk ends, then the one it starts (lines
+                    // in between are shorter than the chunk).
+                    let ended = self.seen.saturating_add(first);
+                    self.seen = data.len() - last - 1;
+                    own = ended <= self.limit && self.seen <= self.limit;
+                }
+                _ => {
+                    self.seen = self.seen.saturating_add(data.len());
+                    own = own && self.seen <= self.limit;
+                }
             }
-            _ => {
-                self.seen = self.seen.saturating_add(data.len());
-                self.seen <= self.limit
-            }
         }
+        // The budget follows `seen`: a finished watch line gives its bytes back.
+        let fits = if self.seen >= before {
+            self.budget.take(self.seen - before)
+        } else {
+            self.budget.give_back(before - self.seen);
+            true
+        };
+        let too_large = |together| TooLarge {
+            limit: if together {
+                self.budget.limit
+            } else {
+                self.limit
+            },
+            line: self.lines,
+            together,
+        };
+        if !own {
+            Some(too_large(false))
+        } else if !fits {
+            Some(too_large(true))
+        } else {
+            None
+        }
+    }
+
+    /// Gives back what this body took from the budget.
+    fn release(&mut self) {
+        self.budget.give_back(std::mem::take(&mut self.seen));
+    }
+}
+
+impl<B> Drop for Capped<B> {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -221,13 +315,11 @@ where
         match polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref()
-                    && !self.count(data)
+                    && let Some(too_large) = self.count(data)
                 {
                     self.done = true;
-                    return Poll::Ready(Some(Err(Box::new(TooLarge {
-                        limit: self.limit,
-                        line: self.lines,
-                    }))));
+                    self.release();
+                    return Poll::Ready(Some(Err(Box::new(too_large))));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -259,26 +351,69 @@ mod tests {
         http_body_util::StreamBody::new(futures::stream::iter(frames))
     }
 
+    /// A budget of this test's own, far from any limit.
+    fn budget() -> &'static Budget {
+        Box::leak(Box::new(Budget::new(usize::MAX / 2)))
+    }
+
+    #[tokio::test]
+    async fn answers_in_flight_together_share_one_budget_given_back_when_they_end() {
+        let shared: &'static Budget = Box::leak(Box::new(Budget::new(10)));
+        // Two answers of 6 bytes each: alone each fits, together they do not.
+        let mut first = Capped::new(body(vec![b"123456"]), 8, false, shared);
+        let second = Capped::new(body(vec![b"123456"]), 8, false, shared);
+        let got = first.frame().await.expect("a frame");
+        assert!(got.is_ok());
+        let err = second.collect().await.expect_err("past the shared budget");
+        assert_eq!(
+            too_large(&*err),
+            Some(TooLarge {
+                limit: 10,
+                line: false,
+                together: true
+            })
+        );
+        assert_eq!(
+            too_large(&*err).map(|t| t.to_string()).as_deref(),
+            Some("answers in flight larger than 0 MiB together (read stopped)")
+        );
+        // The first answer, ended, gives its bytes back.
+        drop(first);
+        let third = Capped::new(body(vec![b"123456"]), 8, false, shared);
+        assert!(third.collect().await.is_ok());
+        // A watch holds only its current line: many lines never exhaust it.
+        let lines = Capped::new(
+            body(vec![b"1234\n1234\n", b"1234\n1234\n12"]),
+            5,
+            true,
+            shared,
+        );
+        assert!(lines.collect().await.is_ok());
+        assert_eq!(shared.held.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
     #[tokio::test]
     async fn an_answer_past_the_limit_fails_with_too_large_and_one_at_it_passes() {
-        let at = Capped::new(body(vec![b"12345", b"678"]), 8, false);
+        let at = Capped::new(body(vec![b"12345", b"678"]), 8, false, budget());
         assert_eq!(
             at.collect().await.expect("8 bytes pass").to_bytes().len(),
             8
         );
-        let past = Capped::new(body(vec![b"12345", b"6789"]), 8, false);
+        let past = Capped::new(body(vec![b"12345", b"6789"]), 8, false, budget());
         let err = past.collect().await.expect_err("9 bytes fail");
         assert_eq!(
             too_large(&*err),
             Some(TooLarge {
                 limit: 8,
-                line: false
+                line: false,
+                together: false
             })
         );
         assert_eq!(
             TooLarge {
                 limit: ANSWER_LIMIT,
-                line: false
+                line: false,
+                together: false
             }
             .to_string(),
             "answer larger than 32 MiB (read stopped)"
@@ -288,14 +423,19 @@ mod tests {
     #[tokio::test]
     async fn a_watch_counts_each_line_not_the_stream() {
         // Many short lines: far more than the limit in all, never one too long.
-        let lines = Capped::new(body(vec![b"1234\n12", b"34\n1234\n", b"1234"]), 5, true);
+        let lines = Capped::new(
+            body(vec![b"1234\n12", b"34\n1234\n", b"1234"]),
+            5,
+            true,
+            budget(),
+        );
         assert!(lines.collect().await.is_ok());
         // One line spread over chunks past the limit.
-        let long = Capped::new(body(vec![b"12\n1234", b"56", b"\n"]), 5, true);
+        let long = Capped::new(body(vec![b"12\n1234", b"56", b"\n"]), 5, true, budget());
         let err = long.collect().await.expect_err("a 6-byte line");
         assert!(too_large(&*err).is_some_and(|t| t.line));
         // A line that ends inside a chunk is counted up to its newline.
-        let ended = Capped::new(body(vec![b"1234", b"56\n12"]), 5, true);
+        let ended = Capped::new(body(vec![b"1234", b"56\n12"]), 5, true, budget());
         assert!(ended.collect().await.is_err());
     }
 
@@ -304,6 +444,7 @@ mod tests {
         let t = TooLarge {
             limit: 1,
             line: true,
+            together: false,
         };
         let kube = kube::Error::Service(Box::new(t));
         let io = std::io::Error::other(kube);

@@ -269,6 +269,7 @@ mod tests {
         let too_large = super::super::bounded::TooLarge {
             limit: super::super::bounded::ANSWER_LIMIT,
             line: false,
+            together: false,
         };
         let f = classify(&kube::Error::Service(Box::new(too_large)), PODS);
         assert_eq!(f.reason, GapReason::Error, "{f:?}");

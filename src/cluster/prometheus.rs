@@ -138,6 +138,7 @@ impl HttpApi {
                             return Err(self.too_large(super::bounded::TooLarge {
                                 limit: super::bounded::HTTP_API_LIMIT,
                                 line: false,
+                                together: false,
                             }));
                         }
                         bytes.extend_from_slice(&data);

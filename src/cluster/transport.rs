@@ -447,6 +447,7 @@ pub fn kube_client(config: &kube::Config, transport: Transport) -> Result<kube::
         .layer(config.base_uri_layer())
         .layer(super::bounded::LimitLayer {
             limit: super::bounded::ANSWER_LIMIT,
+            budget: &super::bounded::IN_FLIGHT,
         })
         .layer(decompression)
         .option_layer(config.auth_layer()?)

@@ -264,3 +264,26 @@ fn an_endless_answer_from_a_direct_prometheus_url_is_a_gap_and_memory_stays_boun
         run.elapsed
     );
 }
+
+#[test]
+fn a_gzip_bomb_on_every_read_at_once_stays_bounded() {
+    // Every read of `diagnose` in flight together, each answered by a bomb:
+    // the limit is per answer, so this is the worst the server can do.
+    let c = Cluster::start("healthy");
+    for prefix in ["/api", "/apis"] {
+        c.sim
+            .inject(prefix, Fault::gzip("application/json", pod_list_bomb()));
+    }
+    let (run, peak) = measured(&c, &["diagnose", "-o", "json"]);
+    eprintln!("diagnose, every read: peak RSS {} MiB", peak / 1024);
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("memory allocation"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        peak < PEAK_BOUND_KB,
+        "every read bombed: peak RSS {} MiB",
+        peak / 1024
+    );
+}
