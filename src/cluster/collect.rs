@@ -5,6 +5,7 @@
 use super::build::SnapshotBuilder;
 use super::convert;
 use super::error::{Error, Failure, ReadTarget, classify};
+use super::lenient::Lenient;
 use super::lists;
 use super::prometheus::HttpApi;
 use super::promql;
@@ -370,10 +371,11 @@ pub async fn run(
 
     let pods_api: Api<wire::Pod> = Api::namespaced(client.clone(), ns);
     let operator_api: Api<wire::Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
-    let deploy_api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let hpa_api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), ns);
+    // Full types, read leniently: one far-future time fails no read.
+    let deploy_api: Api<Lenient<Deployment>> = Api::namespaced(client.clone(), ns);
+    let hpa_api: Api<Lenient<HorizontalPodAutoscaler>> = Api::namespaced(client.clone(), ns);
     let event_api: Api<wire::Event> = Api::namespaced(client.clone(), ns);
-    let so_api: Api<DynamicObject> = Api::namespaced_with(
+    let so_api: Api<Lenient<DynamicObject>> = Api::namespaced_with(
         client.clone(),
         ns,
         &keda_resource("ScaledObject", "scaledobjects"),
@@ -424,7 +426,7 @@ pub async fn run(
             so_api.get(&settings.scaled_object),
         )
         .await
-        .and_then(|o| of_kind(o, "keda.sh/", "ScaledObject"))
+        .and_then(|o| of_kind(o.0, "keda.sh/", "ScaledObject"))
     };
     let hpas = read(
         timeout,
@@ -509,9 +511,13 @@ pub async fn run(
     let mut b = SnapshotBuilder::new(snap);
     b.discovery(discovery.as_ref().map_err(Clone::clone));
     b.pods(pods.as_ref().map_err(Clone::clone));
-    b.deployment(found(deployment.as_ref()));
+    b.deployment(found(deployment.as_ref().map(|d| &d.0)));
     b.scaled_object(found(scaled_object.as_ref()));
-    b.hpas(hpas.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.hpas(
+        hpas.as_ref()
+            .map(|l| l.items.iter().map(|h| &h.0))
+            .map_err(Clone::clone),
+    );
     b.nodes(nodes.as_ref().map_err(Clone::clone));
     b.events(events.as_ref().map_err(Clone::clone), karpenter_events);
     b.operator_pods(operator.as_ref().map_err(Clone::clone));

@@ -9,6 +9,7 @@
 
 use super::build::SnapshotBuilder;
 use super::error::Failure;
+use super::lenient::Lenient;
 use super::prometheus::HttpApi;
 use super::promql::Query;
 use super::wire::{Event, Node, Pod};
@@ -51,10 +52,10 @@ type States = Arc<Mutex<BTreeMap<&'static str, SourceState>>>;
 pub struct Live {
     pods: Store<Pod>,
     nodes: Store<Node>,
-    hpas: Store<HorizontalPodAutoscaler>,
+    hpas: Store<Lenient<HorizontalPodAutoscaler>>,
     events: Store<Event>,
-    deployments: Store<Deployment>,
-    scaled_objects: Store<DynamicObject>,
+    deployments: Store<Lenient<Deployment>>,
+    scaled_objects: Store<Lenient<DynamicObject>>,
     /// Karpenter NodeClaims, watched only when asked ([`Live::watch_node_claims`]).
     node_claims: Option<Store<DynamicObject>>,
     states: States,
@@ -217,7 +218,7 @@ impl Live {
         tasks.push(t);
         let (hpas, t) = spawn_watch(
             "hpa",
-            Api::<HorizontalPodAutoscaler>::namespaced(watch_client.clone(), ns),
+            Api::<Lenient<HorizontalPodAutoscaler>>::namespaced(watch_client.clone(), ns),
             base.clone(),
             (),
             states.clone(),
@@ -235,7 +236,7 @@ impl Live {
         tasks.push(t);
         let (deployments, t) = spawn_watch(
             "deployment",
-            Api::<Deployment>::namespaced(watch_client.clone(), ns),
+            Api::<Lenient<Deployment>>::namespaced(watch_client.clone(), ns),
             base.clone(),
             (),
             states.clone(),
@@ -244,7 +245,11 @@ impl Live {
         tasks.push(t);
         let (scaled_objects, t) = spawn_watch(
             "scaledobject",
-            Api::<DynamicObject>::namespaced_with(watch_client, ns, &keda_scaled_objects()),
+            Api::<Lenient<DynamicObject>>::namespaced_with(
+                watch_client,
+                ns,
+                &keda_scaled_objects(),
+            ),
             base,
             keda_scaled_objects(),
             states.clone(),
@@ -409,7 +414,7 @@ impl Live {
             b.nodes(Ok(self.nodes.state().iter().map(|n| n.as_ref())))
         });
         source(&mut b, "hpa", &|b| {
-            b.hpas(Ok(self.hpas.state().iter().map(|h| h.as_ref())))
+            b.hpas(Ok(self.hpas.state().iter().map(|h| &h.0)))
         });
         source(&mut b, "events", &|b| {
             b.events(Ok(self.events.state().iter().map(|e| e.as_ref())), None)
@@ -419,16 +424,16 @@ impl Live {
             let name = Some(settings.deployment.as_str());
             b.deployment(Ok(store
                 .iter()
-                .find(|d| d.metadata.name.as_deref() == name)
-                .map(|d| d.as_ref())))
+                .find(|d| d.0.metadata.name.as_deref() == name)
+                .map(|d| &d.0)))
         });
         source(&mut b, "scaledobject", &|b| {
             let store = self.scaled_objects.state();
             let name = Some(settings.scaled_object.as_str());
             b.scaled_object(Ok(store
                 .iter()
-                .find(|o| o.metadata.name.as_deref() == name)
-                .map(|o| o.as_ref())))
+                .find(|o| o.0.metadata.name.as_deref() == name)
+                .map(|o| &o.0)))
         });
         // A watch that cannot list NodeClaims is a gap, never "no node is
         // coming".

@@ -8,6 +8,7 @@ pub mod collect;
 pub mod convert;
 pub mod error;
 pub mod history;
+pub mod lenient;
 pub mod lists;
 pub mod live;
 pub mod load;

@@ -19,7 +19,8 @@ fn gap<'a>(j: &'a Value, source: &str) -> Option<&'a Value> {
         .and_then(|g| g.iter().find(|g| g["source"] == source))
 }
 
-/// The healthy scenario with one game pod's conditions and one event at
+/// The healthy scenario with one game pod's conditions, one event, the
+/// HPA's and the Deployment's conditions and the ScaledObject's creation at
 /// year 9999.
 fn far_future() -> Scenario {
     let mut s = Scenario::load("healthy");
@@ -33,6 +34,21 @@ fn far_future() -> Scenario {
         .expect("conditions")
     {
         c["lastTransitionTime"] = json!(FAR);
+    }
+    for o in s.objects.iter_mut() {
+        match o["kind"].as_str() {
+            Some("HorizontalPodAutoscaler" | "Deployment") => {
+                for c in o["status"]["conditions"]
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                {
+                    c["lastTransitionTime"] = json!(FAR);
+                }
+            }
+            Some("ScaledObject") => o["metadata"]["creationTimestamp"] = json!(FAR),
+            _ => {}
+        }
     }
     s.objects.push(json!({
         "apiVersion": "v1",
@@ -50,11 +66,11 @@ fn far_future() -> Scenario {
 }
 
 #[test]
-fn a_year_9999_time_on_one_pod_or_event_blinds_neither_source() {
+fn a_year_9999_time_on_one_object_blinds_no_source() {
     let c = Cluster::with(far_future(), true);
     let run = c.spice(&["status", "-o", "json"]);
     let j = run.json();
-    for source in ["pods", "events"] {
+    for source in ["pods", "events", "hpa", "deployment", "scaledobject"] {
         assert!(
             gap(&j, source).is_none(),
             "{source} blinded by one time: {}",
