@@ -33,10 +33,10 @@ use std::task::{Context, Poll};
 pub const ANSWER_LIMIT: usize = 32 << 20;
 
 /// Decompressed bytes all answers being read (and the current lines of all
-/// watches) may have together: three times [`ANSWER_LIMIT`], so the largest
-/// real answers read at once (a pod page, a node page, the operator log:
-/// ≈ 30 MB) never meet it, even beside one answer cut at its own limit.
-pub const IN_FLIGHT_LIMIT: usize = 3 * ANSWER_LIMIT;
+/// watches) may have together: twice [`ANSWER_LIMIT`], so the largest real
+/// answers read at once (a pod page, a node page, the operator log:
+/// ≈ 25 MB) never meet it, even beside one answer cut at its own limit.
+pub const IN_FLIGHT_LIMIT: usize = 2 * ANSWER_LIMIT;
 
 /// The process's count of bytes in flight, against [`IN_FLIGHT_LIMIT`].
 pub static IN_FLIGHT: Budget = Budget::new(IN_FLIGHT_LIMIT);
