@@ -4,8 +4,9 @@
 //! JSON string (or one log line, one watch line) that never ends. The real
 //! binary runs under `/usr/bin/time`, which reports its peak resident memory;
 //! each read must end as a gap that says "answer larger than 32 MiB", with
-//! the run's peak memory well under 200 MiB (before the limit, the same runs
-//! held the string three or four times over: 0.7–1 GB).
+//! the run's peak memory well under 200 MiB. Before the limits the same runs
+//! peaked at 220 MiB (the pod list, decoded as it streams) to 3 GB
+//! (Prometheus through the proxy, read whole); after, 50–85 MiB.
 
 use crate::support::sim::Fault;
 use crate::support::spice::{BIN, Cluster, Run, run_bin};
