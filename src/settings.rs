@@ -795,13 +795,16 @@ impl Settings {
         }
         // kubectl's "0 means no timeout" would let one dead source hang the
         // whole run; the plugin's default keeps it bounded instead.
+        // Only a written zero (`0`, `0s`, `0.0`) is that: a tiny value that
+        // rounds to zero nanoseconds (`0.0000000001s`) is out of range.
+        let written_zero = |v: &str| v.chars().filter(char::is_ascii_digit).all(|c| c == '0');
         let request_timeout = match vals
             .get("requestTimeout")
             .0
             .as_deref()
-            .map(|v| parse_duration(v.trim()))
+            .map(|v| (parse_duration(v.trim()), written_zero(v)))
         {
-            Some(Ok(d)) if d.is_zero() => Duration::from_secs(10),
+            Some((Ok(d), true)) if d.is_zero() => Duration::from_secs(10),
             _ => vals.duration("requestTimeout", REQUEST_TIMEOUT_RANGE)?,
         };
         let settings = Settings {
@@ -1569,6 +1572,20 @@ mod tests {
         let env = env_of(&[("SPICE_REQUEST_TIMEOUT", "0")]);
         let s = resolve_env(&env).unwrap();
         assert_eq!(s.request_timeout, Duration::from_secs(10));
+        for env in [
+            env_of(&[("SPICE_REQUEST_TIMEOUT", "0s")]),
+            env_of(&[("SPICE_REQUEST_TIMEOUT", "0.0")]),
+            env_of(&[("SPICE_REQUEST_TIMEOUT", "0ms")]),
+        ] {
+            assert_eq!(
+                resolve_env(&env).unwrap().request_timeout,
+                Duration::from_secs(10)
+            );
+        }
+        // A value too small to be a timeout is not zero: it is out of range.
+        let env = env_of(&[("SPICE_REQUEST_TIMEOUT", "0.0000000001s")]);
+        let err = resolve_env(&env).unwrap_err().to_string();
+        assert!(err.contains("out of range"), "{err}");
         assert_eq!(show_duration(Duration::from_secs(7 * 86_400)), "168h");
         assert_eq!(show_duration(Duration::ZERO), "0s");
         assert_eq!(show_duration(Duration::from_millis(100)), "100ms");

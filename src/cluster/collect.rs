@@ -5,6 +5,7 @@
 use super::build::SnapshotBuilder;
 use super::convert;
 use super::error::{Error, Failure, ReadTarget, classify};
+use super::lenient::Lenient;
 use super::lists;
 use super::prometheus::HttpApi;
 use super::promql;
@@ -192,6 +193,30 @@ async fn read_karpenter_events(
     }))
 }
 
+/// A custom resource's GET answered with another kind (a PodList from a
+/// proxy that rewrites paths) is an error gap that names what came, never
+/// an object with every field missing. `group` is the apiVersion's group
+/// with its slash (any served version passes).
+fn of_kind(obj: DynamicObject, group: &str, kind: &str) -> Result<DynamicObject, Failure> {
+    let (got_kind, got_version) = obj
+        .types
+        .as_ref()
+        .map(|t| (t.kind.as_str(), t.api_version.as_str()))
+        .unwrap_or_default();
+    if got_kind == kind && got_version.starts_with(group) {
+        return Ok(obj);
+    }
+    Err(Failure {
+        reason: GapReason::Error,
+        message: format!(
+            "asked for a {kind} ({group}…), the server answered a {} ({})",
+            crate::error::quote(if got_kind.is_empty() { "object without kind" } else { got_kind }),
+            crate::error::quote(got_version),
+        ),
+        hint: "something between the plugin and the API server (a proxy, a gateway) answers for it: check `kubectl get --raw` of the same path".into(),
+    })
+}
+
 /// Runs a read with a deadline and words its failure.
 pub(super) async fn read<T, F>(
     timeout: Duration,
@@ -346,10 +371,11 @@ pub async fn run(
 
     let pods_api: Api<wire::Pod> = Api::namespaced(client.clone(), ns);
     let operator_api: Api<wire::Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
-    let deploy_api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let hpa_api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), ns);
+    // Full types, read leniently: one far-future time fails no read.
+    let deploy_api: Api<Lenient<Deployment>> = Api::namespaced(client.clone(), ns);
+    let hpa_api: Api<Lenient<HorizontalPodAutoscaler>> = Api::namespaced(client.clone(), ns);
     let event_api: Api<wire::Event> = Api::namespaced(client.clone(), ns);
-    let so_api: Api<DynamicObject> = Api::namespaced_with(
+    let so_api: Api<Lenient<DynamicObject>> = Api::namespaced_with(
         client.clone(),
         ns,
         &keda_resource("ScaledObject", "scaledobjects"),
@@ -393,11 +419,15 @@ pub async fn run(
         t("get", "deployments", "apps", Some(ns)),
         deploy_api.get(&settings.deployment),
     );
-    let scaled_object = read(
-        timeout,
-        t("get", "scaledobjects", "keda.sh", Some(ns)),
-        so_api.get(&settings.scaled_object),
-    );
+    let scaled_object = async {
+        read(
+            timeout,
+            t("get", "scaledobjects", "keda.sh", Some(ns)),
+            so_api.get(&settings.scaled_object),
+        )
+        .await
+        .and_then(|o| of_kind(o.0, "keda.sh/", "ScaledObject"))
+    };
     let hpas = read(
         timeout,
         t("list", "horizontalpodautoscalers", "autoscaling", Some(ns)),
@@ -481,9 +511,13 @@ pub async fn run(
     let mut b = SnapshotBuilder::new(snap);
     b.discovery(discovery.as_ref().map_err(Clone::clone));
     b.pods(pods.as_ref().map_err(Clone::clone));
-    b.deployment(found(deployment.as_ref()));
+    b.deployment(found(deployment.as_ref().map(|d| &d.0)));
     b.scaled_object(found(scaled_object.as_ref()));
-    b.hpas(hpas.as_ref().map(|l| &l.items).map_err(Clone::clone));
+    b.hpas(
+        hpas.as_ref()
+            .map(|l| l.items.iter().map(|h| &h.0))
+            .map_err(Clone::clone),
+    );
     b.nodes(nodes.as_ref().map_err(Clone::clone));
     b.events(events.as_ref().map_err(Clone::clone), karpenter_events);
     b.operator_pods(operator.as_ref().map_err(Clone::clone));

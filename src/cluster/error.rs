@@ -110,7 +110,23 @@ impl ReadTarget<'_> {
 /// the words of its text.
 pub fn classify(err: &kube::Error, target: ReadTarget<'_>) -> Failure {
     let kube::Error::Api(status) = err else {
+        if let Some(too_large) = super::bounded::too_large(err) {
+            return Failure {
+                reason: GapReason::Error,
+                message: too_large.to_string(),
+                hint: super::bounded::HINT.into(),
+            };
+        }
         let text = crate::error::chain_text(err);
+        if let kube::Error::SerdeError(e) = err {
+            // The server answered, with something that is not what was
+            // asked for: an error answer, never "unreachable".
+            return Failure {
+                reason: GapReason::Error,
+                message: format!("the answer could not be read: {}", crate::error::quote(&e.to_string())),
+                hint: "the API server (or a proxy before it) sent something that is not this object's JSON; check `kubectl get --raw` of the same path".into(),
+            };
+        }
         return if timed_out(err) {
             Failure {
                 reason: GapReason::Timeout,
@@ -223,5 +239,40 @@ fn install_hint(group: &str) -> String {
         }
         "" => "this API server is missing a core resource; is it a real Kubernetes API?".into(),
         g => format!("install the CRDs of API group {g}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PODS: ReadTarget<'static> = ReadTarget {
+        verb: "list",
+        resource: "pods",
+        group: "",
+        namespace: Some("default"),
+    };
+
+    #[test]
+    fn an_answer_that_cannot_be_decoded_is_an_error_not_unreachable() {
+        let serde = serde_json::from_str::<u8>("{").expect_err("not a number");
+        let f = classify(&kube::Error::SerdeError(serde), PODS);
+        assert_eq!(f.reason, GapReason::Error, "{f:?}");
+        assert!(
+            f.message.starts_with("the answer could not be read"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn an_answer_past_the_limit_is_an_error_that_says_so() {
+        let too_large = super::super::bounded::TooLarge {
+            limit: super::super::bounded::ANSWER_LIMIT,
+            line: false,
+            together: false,
+        };
+        let f = classify(&kube::Error::Service(Box::new(too_large)), PODS);
+        assert_eq!(f.reason, GapReason::Error, "{f:?}");
+        assert_eq!(f.message, "answer larger than 32 MiB (read stopped)");
     }
 }

@@ -97,7 +97,14 @@ where
 pub async fn paged<K>(api: &Api<K>, params: &ListParams, page: u32) -> Result<Vec<K>, kube::Error>
 where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+    K::DynamicType: Default,
 {
+    let dt = K::DynamicType::default();
+    let expected = (
+        K::api_version(&dt).into_owned(),
+        format!("{}List", K::kind(&dt)),
+    );
+    let expected = &expected;
     let what = api
         .resource_url()
         .rsplit('/')
@@ -114,9 +121,30 @@ where
             .map_err(kube::Error::BuildRequest)?;
         req.extensions_mut().insert("list");
         let list: kube::core::ObjectList<K> = fetch(&api.clone().into_client(), req).await?;
+        check_kind(&list.types, &expected.0, &expected.1)?;
         Ok((list.items, list.metadata.continue_))
     })
     .await
+}
+
+/// An answer of another kind than the one asked for (a PodList for the
+/// events) is a decode error that names what came, never objects read as
+/// the wrong kind. A list without kind and apiVersion (kube reads it as
+/// `v1 List`) passes.
+fn check_kind(
+    types: &kube::core::TypeMeta,
+    api_version: &str,
+    kind: &str,
+) -> Result<(), kube::Error> {
+    let untyped = types.kind == "List" && types.api_version == "v1";
+    if untyped || (types.kind == kind && types.api_version == api_version) {
+        return Ok(());
+    }
+    Err(kube::Error::SerdeError(serde::de::Error::custom(format!(
+        "asked for a {kind} ({api_version}), the server answered a {} ({})",
+        crate::error::quote(&types.kind),
+        crate::error::quote(&types.api_version),
+    ))))
 }
 
 /// Every node, as a Table of their Ready/cordoned status and metadata (see

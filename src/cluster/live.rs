@@ -9,6 +9,7 @@
 
 use super::build::SnapshotBuilder;
 use super::error::Failure;
+use super::lenient::Lenient;
 use super::prometheus::HttpApi;
 use super::promql::Query;
 use super::wire::{Event, Node, Pod};
@@ -51,10 +52,10 @@ type States = Arc<Mutex<BTreeMap<&'static str, SourceState>>>;
 pub struct Live {
     pods: Store<Pod>,
     nodes: Store<Node>,
-    hpas: Store<HorizontalPodAutoscaler>,
+    hpas: Store<Lenient<HorizontalPodAutoscaler>>,
     events: Store<Event>,
-    deployments: Store<Deployment>,
-    scaled_objects: Store<DynamicObject>,
+    deployments: Store<Lenient<Deployment>>,
+    scaled_objects: Store<Lenient<DynamicObject>>,
     /// Karpenter NodeClaims, watched only when asked ([`Live::watch_node_claims`]).
     node_claims: Option<Store<DynamicObject>>,
     states: States,
@@ -189,20 +190,40 @@ const UNLISTED: &str = "the first list has not answered yet";
 const WATCH_HINT: &str =
     "the watch retries with backoff; check the connection and RBAC (list/watch)";
 
+/// A watch line that is no watch event of the watched kind.
+const UNREADABLE: &str =
+    "the server sent a watch event that could not be read (not an object of this kind)";
+
 /// A watcher error as a failure: classified by its type and status code,
 /// worded as one short line (kube nests the same cause several times).
 fn watch_failure(e: &watcher::Error) -> Failure {
     let (reason, text) = match e {
         watcher::Error::InitialListFailed(k)
         | watcher::Error::WatchStartFailed(k)
-        | watcher::Error::WatchFailed(k) => {
-            let reason = match k {
-                kube::Error::Api(status) => super::error::status_reason(status),
-                other if super::error::timed_out(other) => GapReason::Timeout,
-                _ => GapReason::Unreachable,
-            };
-            (reason, crate::error::chain_text(k))
-        }
+        | watcher::Error::WatchFailed(k) => match k {
+            other if super::bounded::too_large(other).is_some() => (
+                GapReason::Error,
+                super::bounded::too_large(other)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            ),
+            // kube reads a watch line it cannot decode as an event as a
+            // Status, all of whose fields default: code 0, no message.
+            kube::Error::Api(status) if status.code == 0 => (GapReason::Error, UNREADABLE.into()),
+            kube::Error::SerdeError(e) => (
+                GapReason::Error,
+                format!("{UNREADABLE}: {}", crate::error::quote(&e.to_string())),
+            ),
+            kube::Error::Api(status) => (
+                super::error::status_reason(status),
+                crate::error::chain_text(k),
+            ),
+            other if super::error::timed_out(other) => {
+                (GapReason::Timeout, crate::error::chain_text(k))
+            }
+            _ => (GapReason::Unreachable, crate::error::chain_text(k)),
+        },
+        watcher::Error::WatchError(s) if s.code == 0 => (GapReason::Error, UNREADABLE.into()),
         watcher::Error::WatchError(s) => {
             (super::error::status_reason(s), crate::error::status_text(s))
         }
@@ -264,7 +285,7 @@ impl Live {
         tasks.push(t);
         let (hpas, t) = spawn_watch(
             "hpa",
-            Api::<HorizontalPodAutoscaler>::namespaced(watch_client.clone(), ns),
+            Api::<Lenient<HorizontalPodAutoscaler>>::namespaced(watch_client.clone(), ns),
             base.clone(),
             (),
             states.clone(),
@@ -284,7 +305,7 @@ impl Live {
         tasks.push(t);
         let (deployments, t) = spawn_watch(
             "deployment",
-            Api::<Deployment>::namespaced(watch_client.clone(), ns),
+            Api::<Lenient<Deployment>>::namespaced(watch_client.clone(), ns),
             base.clone(),
             (),
             states.clone(),
@@ -294,7 +315,11 @@ impl Live {
         tasks.push(t);
         let (scaled_objects, t) = spawn_watch(
             "scaledobject",
-            Api::<DynamicObject>::namespaced_with(watch_client, ns, &keda_scaled_objects()),
+            Api::<Lenient<DynamicObject>>::namespaced_with(
+                watch_client,
+                ns,
+                &keda_scaled_objects(),
+            ),
             base,
             keda_scaled_objects(),
             states.clone(),
@@ -462,7 +487,7 @@ impl Live {
             b.nodes(Ok(self.nodes.state().iter().map(|n| n.as_ref())))
         });
         source(&mut b, "hpa", &|b| {
-            b.hpas(Ok(self.hpas.state().iter().map(|h| h.as_ref())))
+            b.hpas(Ok(self.hpas.state().iter().map(|h| &h.0)))
         });
         source(&mut b, "events", &|b| {
             b.events(Ok(self.events.state().iter().map(|e| e.as_ref())), None)
@@ -472,16 +497,16 @@ impl Live {
             let name = Some(settings.deployment.as_str());
             b.deployment(Ok(store
                 .iter()
-                .find(|d| d.metadata.name.as_deref() == name)
-                .map(|d| d.as_ref())))
+                .find(|d| d.0.metadata.name.as_deref() == name)
+                .map(|d| &d.0)))
         });
         source(&mut b, "scaledobject", &|b| {
             let store = self.scaled_objects.state();
             let name = Some(settings.scaled_object.as_str());
             b.scaled_object(Ok(store
                 .iter()
-                .find(|o| o.metadata.name.as_deref() == name)
-                .map(|o| o.as_ref())))
+                .find(|o| o.0.metadata.name.as_deref() == name)
+                .map(|o| &o.0)))
         });
         // A watch that cannot list NodeClaims is a gap, never "no node is
         // coming".

@@ -112,18 +112,23 @@ async fn instant(
         });
     }
     let samples =
-        parse_query_answer(status, &body, &api.describe(), api.is_proxy()).map_err(|mut f| {
-            f.message = f.message.replace("Prometheus", "Loki");
-            f.hint = f.hint.replace("Prometheus", "Loki");
-            f.hint = f
-                .hint
-                .replace("--prometheus-service", "the lokiService setting")
-                .replace("--prometheus-url", "--loki-url");
-            f
-        })?;
+        parse_query_answer(status, &body, &api.describe(), api.is_proxy()).map_err(as_loki)?;
     // NaN or an infinity is no count of events, and a snapshot's JSON could
     // not carry it: it reads as no value.
     Ok(samples.first().map(|s| s.value).filter(|v| v.is_finite()))
+}
+
+/// A failure the Prometheus answer parser worded, in Loki's words (its
+/// query path is `/loki/api/v1/query`).
+fn as_loki(mut f: Failure) -> Failure {
+    f.message = f.message.replace("Prometheus", "Loki");
+    f.hint = f
+        .hint
+        .replace("Prometheus", "Loki")
+        .replace("/api/v1/query", "/loki/api/v1/query")
+        .replace("--prometheus-service", "the lokiService setting")
+        .replace("--prometheus-url", "--loki-url");
+    f
 }
 
 /// A multi-tenant Loki (`auth_enabled: true`) answers a request without a
@@ -145,4 +150,23 @@ fn no_org_id(status: u16, first_line: &str, api: &HttpApi, sent: bool) -> Option
         message: format!("{} answered HTTP 401: no org id", api.describe()),
         hint: hint.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loki_that_is_not_loki_is_told_loki_s_own_query_path() {
+        let f = crate::cluster::prometheus::parse_query_answer(
+            200,
+            "<html>a login page</html>",
+            "http://loki:3100",
+            false,
+        )
+        .expect_err("not an API answer");
+        let f = as_loki(f);
+        assert!(f.hint.contains("/loki/api/v1/query"), "{}", f.hint);
+        assert!(!f.hint.contains("Prometheus"), "{}", f.hint);
+    }
 }

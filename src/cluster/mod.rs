@@ -1,12 +1,14 @@
 //! The only code that talks to a network: the API server, Prometheus (and
 //! later Loki). Everything it reads lands in a `Snapshot`.
 
+pub mod bounded;
 pub mod build;
 pub mod client;
 pub mod collect;
 pub mod convert;
 pub mod error;
 pub mod history;
+pub mod lenient;
 pub mod lists;
 pub mod live;
 pub mod load;

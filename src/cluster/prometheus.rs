@@ -140,19 +140,35 @@ impl HttpApi {
                     hint: "check the API server (`kubectl cluster-info`)".into(),
                 })?;
                 let status = response.status().as_u16();
-                let body = response.into_body().collect().await.map_err(|e| Failure {
-                    reason: GapReason::Unreachable,
-                    message: format!(
-                        "{}: reading the answer: {}",
-                        self.describe(),
-                        crate::error::chain_text(&e)
-                    ),
-                    hint: String::new(),
-                })?;
-                Ok((
-                    status,
-                    String::from_utf8_lossy(&body.to_bytes()).into_owned(),
-                ))
+                // Decompressed by the kube client (whose own limit is
+                // larger), read here up to the HTTP API's.
+                let mut body = response.into_body();
+                let mut bytes = Vec::new();
+                while let Some(frame) = body.frame().await {
+                    let frame = frame.map_err(|e| match super::bounded::too_large(&e) {
+                        Some(t) => self.too_large(t),
+                        None => Failure {
+                            reason: GapReason::Unreachable,
+                            message: format!(
+                                "{}: reading the answer: {}",
+                                self.describe(),
+                                crate::error::chain_text(&e)
+                            ),
+                            hint: String::new(),
+                        },
+                    })?;
+                    if let Ok(data) = frame.into_data() {
+                        if bytes.len() + data.len() > super::bounded::HTTP_API_LIMIT {
+                            return Err(self.too_large(super::bounded::TooLarge {
+                                limit: super::bounded::HTTP_API_LIMIT,
+                                line: false,
+                                together: false,
+                            }));
+                        }
+                        bytes.extend_from_slice(&data);
+                    }
+                }
+                Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
             }
             HttpApi::Direct { http, base, token } => {
                 let url = format!("{base}{path}?{query}");
@@ -186,16 +202,19 @@ impl HttpApi {
                     }
                 })?;
                 let status = response.status().as_u16();
-                let body = response.text().await.map_err(|e| Failure {
-                    reason: GapReason::Unreachable,
-                    message: format!(
-                        "{}: reading the answer: {}",
-                        self.describe(),
-                        connect_reason(e)
-                    ),
-                    hint: String::new(),
-                })?;
-                Ok((status, body))
+                let body = super::bounded::read_reqwest(response, super::bounded::HTTP_API_LIMIT)
+                    .await
+                    .map_err(|e| Failure {
+                        reason: GapReason::Unreachable,
+                        message: format!(
+                            "{}: reading the answer: {}",
+                            self.describe(),
+                            connect_reason(e)
+                        ),
+                        hint: String::new(),
+                    })?
+                    .map_err(|t| self.too_large(t))?;
+                Ok((status, String::from_utf8_lossy(&body).into_owned()))
             }
         }
     }
@@ -237,6 +256,15 @@ impl HttpApi {
             }
         }
         Ok(rules)
+    }
+
+    /// An answer past the limit on one answer, as its gap.
+    fn too_large(&self, t: super::bounded::TooLarge) -> Failure {
+        Failure {
+            reason: GapReason::Error,
+            message: format!("{}: {t}", self.describe()),
+            hint: super::bounded::HINT.into(),
+        }
     }
 
     pub fn is_proxy(&self) -> bool {

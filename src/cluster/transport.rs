@@ -432,9 +432,10 @@ impl tower::Service<Request<Body>> for Transport {
 
 /// A kube client over `transport` (a [`Transport`], or one wrapped in the
 /// run's exec-plugin credential), with `config`'s layers as kube-rs stacks
-/// them: base URI, gzip (unless the kubeconfig disables compression),
-/// authentication (a static token, a token file) and extra headers
-/// (impersonation).
+/// them: base URI, the limit on decompressed bytes (see `bounded`: every
+/// answer, every watch line), gzip (unless the kubeconfig disables
+/// compression), authentication (a static token, a token file) and extra
+/// headers (impersonation).
 pub fn kube_client<S>(config: &kube::Config, transport: S) -> Result<kube::Client, BoxError>
 where
     S: tower::Service<Request<Body>, Response = Response<Incoming>, Error = BoxError>
@@ -453,6 +454,10 @@ where
         .gzip(!config.disable_compression);
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
+        .layer(super::bounded::LimitLayer {
+            limit: super::bounded::ANSWER_LIMIT,
+            budget: &super::bounded::IN_FLIGHT,
+        })
         .layer(decompression)
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)

@@ -34,6 +34,19 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A field read leniently, for times: one the client cannot hold (a year
+/// 9999 time, valid RFC 3339 that the API server accepts, is past what
+/// `jiff` represents) or that is no time at all is unknown for that object,
+/// never the failure of the whole list or watch it came in.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.and_then(|v| T::deserialize(v).ok()))
+}
+
 /// Labels, keeping only [`NODE_LABELS`]. Pods keep none, as no check reads a
 /// pod label (the selector already chose them on the server).
 fn kept_labels<'de, D>(d: D) -> Result<Option<BTreeMap<String, String>>, D::Error>
@@ -58,7 +71,9 @@ struct SlimMeta {
     name: Option<String>,
     namespace: Option<String>,
     resource_version: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     creation_timestamp: Option<Time>,
+    #[serde(default, deserialize_with = "lenient")]
     deletion_timestamp: Option<Time>,
     #[serde(default, deserialize_with = "kept_labels")]
     labels: Option<BTreeMap<String, String>>,
@@ -92,6 +107,7 @@ pub struct Condition {
     pub status: String,
     pub reason: Option<String>,
     pub message: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     pub last_transition_time: Option<Time>,
 }
 
@@ -195,6 +211,7 @@ pub struct ContainerState {
 pub struct StateDetail {
     pub reason: Option<String>,
     pub message: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     pub started_at: Option<Time>,
 }
 
@@ -260,8 +277,11 @@ pub struct Event {
     pub reason: Option<String>,
     pub message: Option<String>,
     pub count: Option<i32>,
+    #[serde(default, deserialize_with = "lenient")]
     pub first_timestamp: Option<Time>,
+    #[serde(default, deserialize_with = "lenient")]
     pub last_timestamp: Option<Time>,
+    #[serde(default, deserialize_with = "lenient")]
     pub event_time: Option<MicroTime>,
     pub series: Option<EventSeries>,
     pub source: Option<EventSource>,
@@ -281,6 +301,7 @@ pub struct ObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct EventSeries {
     pub count: Option<i32>,
+    #[serde(default, deserialize_with = "lenient")]
     pub last_observed_time: Option<MicroTime>,
 }
 
@@ -437,6 +458,41 @@ mod tests {
         assert!(node.metadata.managed_fields.is_none());
         assert!(node.metadata.annotations.is_none());
         assert_eq!(node.metadata.resource_version.as_deref(), Some("48213"));
+    }
+
+    #[test]
+    fn a_year_9999_time_is_unknown_for_its_object_and_fails_no_list() {
+        let far = "9999-12-31T23:59:59Z";
+        let pods: kube::core::ObjectList<Pod> = serde_json::from_value(serde_json::json!({
+            "kind": "PodList", "apiVersion": "v1", "metadata": {},
+            "items": [
+                {"metadata": {"name": "future", "creationTimestamp": far},
+                 "status": {"phase": "Running",
+                            "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": far}],
+                            "containerStatuses": [{"name": "c", "ready": true,
+                                                   "state": {"running": {"startedAt": far}}}]}},
+                {"metadata": {"name": "now", "creationTimestamp": "2026-08-24T09:00:00Z"}}
+            ]
+        }))
+        .expect("one odd time fails no list");
+        assert_eq!(pods.items.len(), 2);
+        let future = &pods.items[0];
+        assert_eq!(future.metadata.name.as_deref(), Some("future"));
+        assert!(future.metadata.creation_timestamp.is_none());
+        assert!(pods.items[1].metadata.creation_timestamp.is_some());
+
+        let event: Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "e"}, "reason": "Odd", "count": 2,
+            "firstTimestamp": far, "lastTimestamp": far, "eventTime": far,
+            "series": {"count": 3, "lastObservedTime": far}
+        }))
+        .expect("an event");
+        assert!(event.last_timestamp.is_none() && event.event_time.is_none());
+        assert_eq!(event.reason.as_deref(), Some("Odd"));
+        // Not a time at all is unknown too.
+        let event: Event =
+            serde_json::from_value(serde_json::json!({"lastTimestamp": 42})).expect("an event");
+        assert!(event.last_timestamp.is_none());
     }
 
     #[test]

@@ -392,14 +392,44 @@ fn spawn_key_reader(tx: tokio::sync::mpsc::UnboundedSender<Key>, done: Arc<Atomi
     });
 }
 
-/// The alternate screen in raw mode; dropping it restores the terminal (a
-/// panic hook installed by `ratatui::try_init` restores it on panic too).
+/// The alternate screen in raw mode; dropping it restores the terminal, a
+/// panic anywhere restores it before the panic is printed (see
+/// [`restore_on_panic`]), and SIGTERM, SIGINT, SIGHUP and SIGQUIT end the
+/// view's loop, which drops it (see [`stop_requested`]). Only an abort
+/// (out of memory) cannot: the bounds on every answer (`cluster::bounded`)
+/// are what keep that from happening.
 struct Screen {
     terminal: ratatui::DefaultTerminal,
 }
 
+/// Leaves the alternate screen and raw mode, and shows the cursor again.
+fn leave_screen() {
+    use ratatui::crossterm::{cursor, execute, terminal};
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+}
+
+/// A panic hook (installed once) that leaves the full screen before the
+/// previous hook prints the panic, so the message lands on the normal
+/// screen of a terminal in cooked mode.
+fn restore_on_panic() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            leave_screen();
+            previous(info);
+        }));
+    });
+}
+
 impl Screen {
     fn start() -> Result<Screen, Fatal> {
+        restore_on_panic();
         let terminal = ratatui::try_init().map_err(|e| {
             ratatui::restore();
             Fatal::new(
@@ -422,6 +452,7 @@ impl Drop for Screen {
     fn drop(&mut self) {
         let _ = self.terminal.show_cursor();
         ratatui::restore();
+        leave_screen();
     }
 }
 
@@ -476,21 +507,28 @@ async fn changed(
     }
 }
 
-/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT), SIGTERM,
+/// SIGHUP (the terminal went away) or SIGQUIT, each of which would
+/// otherwise end it on the spot, with no clean-up (the full screen left
+/// up, a scaled-down game left at zero).
 pub(crate) async fn stop_requested() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        let kinds = [
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+            SignalKind::quit(),
+        ];
+        let mut streams: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
+        if streams.is_empty() {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+        let others = futures::future::select_all(streams.iter_mut().map(|s| Box::pin(s.recv())));
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = others => {}
         }
     }
     #[cfg(not(unix))]
@@ -754,6 +792,12 @@ pub async fn run(
                     if (news || load_changed || shown != Some(key)) && !view.paused() {
                         screen.draw(&model, &header, &view)?;
                         shown = Some(key);
+                        // The tests' way to make the view panic with the
+                        // screen up (debug builds only).
+                        #[cfg(debug_assertions)]
+                        if std::env::var_os("SPICE_DEBUG_PANIC_IN_VIEW").is_some() {
+                            panic!("SPICE_DEBUG_PANIC_IN_VIEW is set");
+                        }
                     }
                 } else if news {
                     if json {

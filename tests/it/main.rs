@@ -5,6 +5,8 @@
 mod support;
 
 mod alerts;
+mod answers;
+mod bombs;
 mod by_hand;
 mod clients;
 mod completion;
@@ -22,6 +24,7 @@ mod man;
 mod payload;
 mod real_clusters;
 mod release;
+mod restore;
 mod sim;
 mod status;
 mod version;

@@ -79,6 +79,12 @@ pub struct Fault {
     /// withhold the answer until the client gives up: an API server whose
     /// response was lost after etcd committed the change.
     pub apply_then_hang: bool,
+    /// Answer 200 with this content type and these already-gzipped bytes
+    /// (`Content-Encoding: gzip`, no length, sent in 64 KiB chunks): a
+    /// hostile server's compression bomb, whatever the client asked for.
+    pub gzip: Option<(&'static str, Bytes)>,
+    /// Only for requests whose query contains this (`watch=true`).
+    pub query: Option<&'static str>,
     /// Only for requests of this method (`PATCH`); `None`: every method.
     pub method: Option<&'static str>,
     /// Only for the next this many matching requests, then the fault is gone.
@@ -119,6 +125,24 @@ impl Fault {
         Fault {
             apply_then_hang: true,
             ..Fault::default()
+        }
+    }
+
+    /// Answers with `gzipped` (see [`Fault::gzip`]).
+    #[allow(dead_code)]
+    pub fn gzip(content_type: &'static str, gzipped: Bytes) -> Fault {
+        Fault {
+            gzip: Some((content_type, gzipped)),
+            ..Fault::default()
+        }
+    }
+
+    /// The same fault, only for requests whose query contains `part`.
+    #[allow(dead_code)]
+    pub fn when_query(self, part: &'static str) -> Fault {
+        Fault {
+            query: Some(part),
+            ..self
         }
     }
 

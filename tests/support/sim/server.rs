@@ -60,6 +60,27 @@ fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Bo
     resp
 }
 
+/// `gzipped` as a streamed 200 answer with `Content-Encoding: gzip`.
+fn gzip_stream(content_type: &str, gzipped: Bytes) -> Response<Body> {
+    let chunks: Vec<Result<hyper::body::Frame<Bytes>, Infallible>> = (0..gzipped.len())
+        .step_by(64 << 10)
+        .map(|at| {
+            let end = (at + (64 << 10)).min(gzipped.len());
+            Ok(hyper::body::Frame::data(gzipped.slice(at..end)))
+        })
+        .collect();
+    let mut resp = Response::new(StreamBody::new(futures::stream::iter(chunks)).boxed_unsync());
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_str(content_type).expect("content type"),
+    );
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_ENCODING,
+        HeaderValue::from_static("gzip"),
+    );
+    resp
+}
+
 fn json_response(body: &impl Serialize) -> Response<Body> {
     respond(
         200,
@@ -164,7 +185,13 @@ async fn answer(
             .iter()
             .enumerate()
             .filter(|(_, (prefix, f))| {
-                path_and_query.starts_with(prefix.as_str()) && f.method.is_none_or(|m| m == method)
+                path_and_query.starts_with(prefix.as_str())
+                    && f.method.is_none_or(|m| m == method)
+                    && f.query.is_none_or(|q| {
+                        path_and_query
+                            .split_once('?')
+                            .is_some_and(|(_, query)| query.contains(q))
+                    })
             })
             .max_by_key(|(_, (prefix, _))| prefix.len())
             .map(|(i, _)| i);
@@ -221,6 +248,9 @@ async fn answer(
         }
         if let Some((code, content_type, body)) = &fault.raw {
             return Ok(respond(*code, content_type, body.clone()));
+        }
+        if let Some((content_type, gzipped)) = &fault.gzip {
+            return Ok(gzip_stream(content_type, gzipped.clone()));
         }
     }
     if matches!(req.uri().path(), "/healthz" | "/livez" | "/readyz") {
