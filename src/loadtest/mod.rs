@@ -317,8 +317,8 @@ pub const EARLY_ANSWERS: u64 = 5;
 pub const DELIVERED: &str = "sessions.delivered";
 
 /// sessions.delivered's arithmetic. Delivered is the requests answered
-/// 2xx/3xx plus those still in flight (sent, neither answered nor failed,
-/// e.g. cut when the sessions stopped), over the requests planned by then;
+/// 2xx/3xx, over the requests planned by then less those still in flight
+/// (sent, neither answered nor failed, e.g. cut when the sessions stopped);
 /// errors are over the requests answered or failed. Pass when at least
 /// `min_delivered` of the planned were delivered and the errors are under
 /// `max_errors` (none at all when it is 0); no plan yet is nothing to judge.
@@ -328,11 +328,15 @@ pub fn delivery(
     max_errors: f64,
 ) -> (Outcome, String) {
     let pct = |v: f64| crate::report::num((v * 1000.0).round() / 10.0) + "%";
-    if s.planned < 1.0 {
+    // A request still in flight (sent, not answered: e.g. cut when the
+    // sessions stopped) is neither delivered nor lost: it leaves the plan
+    // rather than counting either way.
+    let planned = s.planned - s.in_flight as f64;
+    if planned < 1.0 {
         return (Outcome::Skip, "no request was planned yet".into());
     }
-    let delivered = s.ok + s.in_flight;
-    let share = delivered as f64 / s.planned;
+    let delivered = s.ok;
+    let share = delivered as f64 / planned;
     let answered = s.ok + s.errors;
     let error_rate = if answered == 0 {
         0.0
@@ -344,7 +348,7 @@ pub fn delivery(
     // share shown stops at 100 %.
     let measured = format!(
         "{delivered} requests delivered for {} planned ({}), {} error(s) ({})",
-        crate::report::num(s.planned.round()),
+        crate::report::num(planned.round()),
         pct(share.min(1.0)),
         s.errors,
         pct(error_rate)
@@ -362,9 +366,9 @@ pub fn delivery(
 /// early on is for the whole run's judgment to weigh, not a reason to stop.
 fn hopeless(s: &driver::SessionStats, min_delivered: f64) -> bool {
     let answered = s.ok + s.errors;
-    let delivered = (s.ok + s.in_flight) as f64;
+    let planned = s.planned - s.in_flight as f64;
     (answered > 0 && 2 * s.errors >= answered)
-        || (s.planned >= 1.0 && delivered / s.planned < min_delivered / 2.0)
+        || (planned >= 1.0 && s.ok as f64 / planned < min_delivered / 2.0)
 }
 
 fn secs(v: f64) -> String {

@@ -92,10 +92,24 @@ fn delivery_arithmetic_for_every_outcome() {
         delivery(&stats(100.0, 90, 0, 0), 0.9, 0.01).0,
         Outcome::Pass
     );
-    // In flight counts as delivered: sent, not failed.
+    // In flight leaves the plan: neither delivered nor lost (85 of 95).
+    let (o, m) = delivery(&stats(100.0, 85, 0, 5), 0.9, 0.01);
+    assert_eq!(o, Outcome::Fail);
     assert_eq!(
-        delivery(&stats(100.0, 85, 0, 5), 0.9, 0.01).0,
+        m,
+        "85 requests delivered for 95 planned (89.5%), 0 error(s) (0%)"
+    );
+    assert_eq!(
+        delivery(&stats(100.0, 86, 0, 5), 0.9, 0.01).0,
         Outcome::Pass
+    );
+    // The case: every answer an error, one request still in flight
+    // reads 0 delivered, never 1.
+    let (o, m) = delivery(&stats(6.0, 0, 5, 1), 0.9, 0.01);
+    assert_eq!(o, Outcome::Fail);
+    assert!(
+        m.starts_with("0 requests delivered for 5 planned (0%)"),
+        "{m}"
     );
     // 89 % delivered: fails.
     let (o, m) = delivery(&stats(100.0, 89, 0, 0), 0.9, 0.01);
