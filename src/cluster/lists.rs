@@ -150,12 +150,19 @@ fn check_kind(
 /// Every node, as a Table of their Ready/cordoned status and metadata (see
 /// `wire::NodeTable`), falling back to the plain list (decoded as small
 /// nodes) when the server does not offer the Table: 406 Not Acceptable, or an
-/// answer that is not a Table.
+/// answer that is neither a Table nor a NodeList (a NodeList that came for
+/// the Table is used as it is, not asked for again).
 pub async fn nodes(client: &kube::Client) -> Result<Vec<Node>, kube::Error> {
     match node_table(client).await {
         Ok(Some(nodes)) => Ok(nodes),
         Ok(None) => plain_nodes(client).await,
         Err(kube::Error::Api(s)) if s.code == 406 => plain_nodes(client).await,
+        // A NodeList that came for the Table in a page of 2,500 whole nodes
+        // may pass the answer limit where the plain list's pages of 100 do
+        // not.
+        Err(e) if super::bounded::too_large(&e).is_some_and(|t| !t.together && !t.line) => {
+            plain_nodes(client).await
+        }
         Err(e) => Err(e),
     }
 }

@@ -39,6 +39,16 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const KEEPALIVE_EVERY: Duration = Duration::from_secs(30);
 /// How long a ping may go unanswered before the connection counts as dead.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// HTTP/2 receive windows, fixed (no BDP growth: hyper's `adaptive_window`
+/// starts both at the spec's 65,535 bytes, so an answer over 64 KiB waited a
+/// round trip for WINDOW_UPDATE, and a list arriving in many small DATA
+/// frames exhausted h2's frame-overhead budget, which is half the connection
+/// window: `GOAWAY ENHANCE_YOUR_CALM too_many_data_frames`). With these the
+/// reads of a run flow in one round trip; what the process holds stays
+/// bounded by the answer budget (`bounded.rs`), not by the windows. Go's
+/// client advertises 1 GiB / 4 MiB.
+const H2_CONNECTION_WINDOW: u32 = 16 << 20;
+const H2_STREAM_WINDOW: u32 = 8 << 20;
 
 /// A byte stream both plain TCP and TLS over TCP satisfy.
 trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -376,7 +386,8 @@ async fn establish(dialer: Arc<Dialer>) -> Result<Conn, (io::ErrorKind, String)>
             .timer(TokioTimer::new())
             .keep_alive_interval(KEEPALIVE_EVERY)
             .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-            .adaptive_window(true)
+            .initial_connection_window_size(H2_CONNECTION_WINDOW)
+            .initial_stream_window_size(H2_STREAM_WINDOW)
             .handshake(stream)
             .await
             .map_err(|e| fail(&e, io::ErrorKind::ConnectionAborted))?;

@@ -328,16 +328,25 @@ pub struct PageMeta {
 /// node's PartialObjectMetadata (k8s.io/apiserver
 /// pkg/endpoints/handlers/response.go `asTable`). A row is a few hundred
 /// bytes of cells plus the node's metadata, against 5–20 KB for the node.
+///
+/// A server (or proxy) that ignores `as=Table` answers the plain `NodeList`
+/// instead; its items are decoded as small nodes in the same pass and stand
+/// for the Table, so the list is not asked for a second time.
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeTable {
     pub kind: String,
+    #[serde(default)]
+    pub api_version: String,
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: PageMeta,
     #[serde(default, deserialize_with = "nullable")]
     pub column_definitions: Vec<Column>,
     #[serde(default, deserialize_with = "nullable")]
     pub rows: Vec<Row>,
+    /// The nodes of a plain `NodeList` answer.
+    #[serde(default, deserialize_with = "nullable")]
+    pub items: Vec<Node>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -368,7 +377,11 @@ impl NodeTable {
     /// cordoned from the Status cell. Allocatable is not in a Table; it stays
     /// empty (`kube_node_status_allocatable` from kube-state-metrics, or the
     /// watch's plain node objects, carry it).
+    /// A plain `NodeList` gives its items as they are.
     pub fn nodes(self) -> Result<Vec<Node>, NotATable> {
+        if self.kind == "NodeList" && self.api_version == "v1" {
+            return Ok(self.items);
+        }
         if self.kind != "Table" {
             return Err(NotATable(format!("a {} instead of a Table", self.kind)));
         }
@@ -553,9 +566,27 @@ mod tests {
     }
 
     #[test]
-    fn a_list_that_is_not_a_table_is_never_read_as_zero_nodes() {
+    fn a_node_list_answered_for_the_table_gives_its_nodes() {
         let list: NodeTable = serde_json::from_value(serde_json::json!({
-            "kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": [real_node()]
+            "kind": "NodeList", "apiVersion": "v1",
+            "metadata": {"continue": "next"}, "items": [real_node()]
+        }))
+        .expect("decodes");
+        assert_eq!(list.metadata.continue_.as_deref(), Some("next"));
+        let nodes = list.nodes().expect("the list's nodes");
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(
+            nodes[0].metadata.name.as_deref(),
+            Some("ip-10-0-1-7.eu-west-1.compute.internal")
+        );
+        assert!(nodes[0].status.ready);
+        assert!(nodes[0].status.allocatable.cpu.is_some());
+    }
+
+    #[test]
+    fn a_list_of_another_kind_is_never_read_as_zero_nodes() {
+        let list: NodeTable = serde_json::from_value(serde_json::json!({
+            "kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []
         }))
         .expect("decodes");
         assert!(list.nodes().is_err());

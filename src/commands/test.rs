@@ -41,7 +41,8 @@ pub struct TestArgs {
     /// Requests per second of each session (the rate KEDA's threshold 1 assumes).
     #[arg(long, value_name = "PER_SECOND", default_value_t = 1.0)]
     pub rate: f64,
-    /// Spread the sessions' start over this long.
+    /// Spread the sessions' start over this long (each session also sends at
+    /// its own phase within its period, so sessions never tick in lockstep).
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     pub ramp: String,
     /// Send to this URL (the game's public address) instead of the service proxy.
@@ -122,7 +123,8 @@ pub enum TestFormat {
 /// progress loop's granularity is a quarter of one), at most a day.
 const TEST_DURATION_RANGE: DurationRange =
     DurationRange::new(Duration::from_secs(1), Duration::from_secs(86_400));
-/// `--ramp`: 0 starts every session at once; an hour is already absurd.
+/// `--ramp`: 0 starts every session within its first period (at its own
+/// phase); an hour is already absurd.
 const RAMP_RANGE: DurationRange = DurationRange::new(Duration::ZERO, Duration::from_secs(3600));
 /// At most this many sessions, whatever the rate cap allows.
 const MAX_SESSIONS: usize = 1000;

@@ -143,7 +143,8 @@ pub struct Sessions {
     tasks: Vec<JoinHandle<()>>,
     count: usize,
     origin: Instant,
-    ramp: Duration,
+    /// When each session sends its first request, after `origin`.
+    firsts: Vec<Duration>,
     rate: f64,
 }
 
@@ -165,16 +166,17 @@ fn lock(tally: &Mutex<Tally>) -> std::sync::MutexGuard<'_, Tally> {
 }
 
 impl Sessions {
-    /// Starts `count` sessions, session `i` after `ramp * i / count`; every
-    /// one stops by itself `deadline` after the start, whatever the caller is
-    /// busy with.
+    /// Starts `count` sessions, session `i` after `ramp * i / count` plus
+    /// its phase (see [`first_sends`]); every one stops by itself `deadline`
+    /// after the start, whatever the caller is busy with.
     pub fn start(target: Target, count: usize, ramp: Duration, deadline: Duration) -> Sessions {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let (stop, _) = watch::channel(false);
         let origin = Instant::now();
-        let tasks = (0..count)
-            .map(|i| {
-                let delay = ramp.mul_f64(i as f64 / count.max(1) as f64);
+        let firsts = first_sends(count, ramp, target.per_session_rate, PHASE_SEED);
+        let tasks = firsts
+            .iter()
+            .map(|&delay| {
                 tokio::spawn(session(
                     target.clone(),
                     delay,
@@ -189,7 +191,7 @@ impl Sessions {
             tasks,
             count,
             origin,
-            ramp,
+            firsts,
             rate: target.per_session_rate,
         };
         // The deadline: its own task, so nothing the caller awaits delays it.
@@ -243,11 +245,7 @@ impl Sessions {
         let t = lock(&self.tally).clone();
         let end = t.stopped.unwrap_or_else(Instant::now);
         let ran = end.saturating_duration_since(self.origin);
-        summarize(
-            &t,
-            self.count,
-            planned(self.count, self.ramp, self.rate, ran),
-        )
+        summarize(&t, self.count, planned(&self.firsts, self.rate, ran))
     }
 }
 
@@ -261,20 +259,58 @@ fn halt(tally: &Mutex<Tally>, now: Instant) {
     t.sending = 0;
 }
 
-/// Requests `count` sessions at `rate` each, session `i` starting after
-/// `ramp·i/count`, meant to send in the first `ran` of the test: each
-/// session's ticks (the first at its start, then one a period) that have
-/// been due for half a period (at most half a second). A tick due just now
-/// may not have fired yet when the count is read (timers lag on a busy
+/// The seed of the sessions' phases: fixed, so that two runs of one plan
+/// send on the same schedule.
+const PHASE_SEED: u64 = 0x5eed_5e55_1075_0f0f;
+
+/// SplitMix64 (Steele, Lea, Flood 2014): one well-mixed 64-bit number for
+/// each input, enough to spread phases without a crate.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// When each of `count` sessions at `rate` requests a second sends its
+/// first request, after the start: its place in the ramp (`ramp·i/count`)
+/// plus a phase drawn uniformly in [0, period) from `seed`. Players are not
+/// phase-locked: sessions that all tick at the same instant send each
+/// period's requests within a millisecond, and the pool answers such a
+/// burst with a connection per request and self-made queueing.
+pub fn first_sends(count: usize, ramp: Duration, rate: f64, seed: u64) -> Vec<Duration> {
+    // A rate the plan would never allow (0, NaN) gets no phase rather than
+    // a panic.
+    let period = Duration::try_from_secs_f64(1.0 / rate)
+        .ok()
+        .filter(|p| *p <= Duration::from_secs(3600))
+        .unwrap_or(Duration::ZERO);
+    (0..count)
+        .map(|i| {
+            let at = ramp.mul_f64(i as f64 / count.max(1) as f64);
+            // The top 53 bits as a fraction in [0, 1).
+            let unit = (splitmix64(seed ^ (i as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)) >> 11)
+                as f64
+                / (1u64 << 53) as f64;
+            at + period.mul_f64(unit)
+        })
+        .collect()
+}
+
+/// Requests the sessions at `rate` each, session `i` sending first at
+/// `firsts[i]`, meant to send in the first `ran` of the test: each
+/// session's ticks (the first at its first send, then one a period) that
+/// have been due for half a period (at most half a second). A tick due just
+/// now may not have fired yet when the count is read (timers lag on a busy
 /// machine, and a deadline that falls on a tick ends the session first), so
 /// it is not counted as missing; a tick that fired early in that half
 /// period is simply one more request sent.
-pub fn planned(count: usize, ramp: Duration, rate: f64, ran: Duration) -> f64 {
+pub fn planned(firsts: &[Duration], rate: f64, ran: Duration) -> f64 {
     let grace = (0.5 / rate).min(0.5);
-    (0..count)
-        .filter_map(|i| {
-            let delay = ramp.mul_f64(i as f64 / count.max(1) as f64);
-            let since = ran.checked_sub(delay)?.as_secs_f64() - grace;
+    firsts
+        .iter()
+        .filter_map(|&first| {
+            let since = ran.checked_sub(first)?.as_secs_f64() - grace;
             (since >= 0.0).then(|| (since * rate + 1e-9).floor() + 1.0)
         })
         .sum()
@@ -637,19 +673,54 @@ mod tests {
     }
 
     #[test]
-    fn planned_counts_each_session_from_its_ramped_start() {
-        let ramp = Duration::from_secs(4);
-        // Sessions start at 0, 1, 2, 3 s and send at once, then each second;
-        // a tick counts once it has been due for half a second: by 5.5 s
-        // they meant 6 + 5 + 4 + 3 at 1/s…
-        assert_eq!(planned(4, ramp, 1.0, Duration::from_millis(5500)), 18.0);
+    fn planned_counts_each_session_from_its_first_send() {
+        let s = Duration::from_secs;
+        // Sessions send first at 0, 1, 2, 3 s, then each second; a tick
+        // counts once it has been due for half a second: by 5.5 s they
+        // meant 6 + 5 + 4 + 3 at 1/s…
+        let firsts = [s(0), s(1), s(2), s(3)];
+        assert_eq!(planned(&firsts, 1.0, Duration::from_millis(5500)), 18.0);
         // …and by 5.4 s the ticks at 5, 4, 3 and 2 s are not counted yet.
-        assert_eq!(planned(4, ramp, 1.0, Duration::from_millis(5400)), 14.0);
+        assert_eq!(planned(&firsts, 1.0, Duration::from_millis(5400)), 14.0);
         // At 2/s half a period is 0.25 s: by 0.5 s only the first session
         // started, and its tick at 0 counts.
-        assert_eq!(planned(4, ramp, 2.0, Duration::from_millis(500)), 1.0);
-        assert_eq!(planned(4, ramp, 2.0, Duration::from_millis(750)), 2.0);
-        assert_eq!(planned(3, Duration::ZERO, 1.0, Duration::ZERO), 0.0);
+        assert_eq!(planned(&firsts, 2.0, Duration::from_millis(500)), 1.0);
+        assert_eq!(planned(&firsts, 2.0, Duration::from_millis(750)), 2.0);
+        assert_eq!(planned(&[s(0); 3], 1.0, Duration::ZERO), 0.0);
+    }
+
+    #[test]
+    fn phases_spread_over_the_period_and_the_first_send_comes_within_it() {
+        // 1,000 sessions at 1/s without a ramp (the case that sent every
+        // second's 1,000 requests within a millisecond).
+        let firsts = first_sends(1_000, Duration::ZERO, 1.0, PHASE_SEED);
+        assert_eq!(firsts.len(), 1_000);
+        assert!(firsts.iter().all(|f| *f < Duration::from_secs(1)));
+        // Every tenth of the period holds 100 ± 40 of them, and no
+        // millisecond more than 8 (a phase-locked start put all 1,000 in one).
+        let mut tenths = [0usize; 10];
+        let mut millis = vec![0usize; 1_000];
+        for f in &firsts {
+            tenths[(f.as_secs_f64() * 10.0) as usize] += 1;
+            millis[f.as_millis() as usize] += 1;
+        }
+        assert!(tenths.iter().all(|n| (60..=140).contains(n)), "{tenths:?}");
+        assert!(millis.iter().all(|n| *n <= 8), "{:?}", millis.iter().max());
+        // With a ramp, each session still sends within one period of its
+        // place in the ramp: session i of 4 over 4 s at 2/s starts at i s.
+        let ramped = first_sends(4, Duration::from_secs(4), 2.0, PHASE_SEED);
+        for (i, f) in ramped.iter().enumerate() {
+            let start = Duration::from_secs(i as u64);
+            assert!(
+                *f >= start && *f < start + Duration::from_millis(500),
+                "{i}: {f:?}"
+            );
+        }
+        // The same seed gives the same schedule, another seed another one.
+        assert_eq!(firsts, first_sends(1_000, Duration::ZERO, 1.0, PHASE_SEED));
+        assert_ne!(firsts, first_sends(1_000, Duration::ZERO, 1.0, 7));
+        // A rate no plan allows gets no phase, and no panic.
+        assert_eq!(first_sends(2, Duration::ZERO, 0.0, 1), [Duration::ZERO; 2]);
     }
 
     #[test]

@@ -201,6 +201,45 @@ fn nodes_are_read_from_the_plain_list_when_the_table_is_refused() {
 }
 
 #[test]
+fn a_node_list_answered_for_the_table_is_used_without_asking_again() {
+    let mut s = grown(3, 0, 0);
+    let mut sick = bulk::node(9, "default", false);
+    sick["spec"]["unschedulable"] = true.into();
+    s.objects.push(sick);
+    let c = Cluster::with_metrics(s, None);
+    let table = kube_sections(&c);
+    // A server that ignores `as=Table` answers the plain NodeList.
+    c.sim.lists_for_tables(true);
+    c.sim.reset_requests();
+    let listed = kube_sections(&c);
+    let asked = requests(&c, "/api/v1/nodes?");
+    assert_eq!(asked.len(), 1, "one node list request: {asked:?}");
+    assert!(asked[0].contains("includeObject=Metadata"), "{asked:?}");
+    // The same nodes; the plain list adds their allocatable resources.
+    let without_allocatable = |nodes: &serde_json::Value| {
+        let mut nodes = nodes.clone();
+        for n in nodes.as_array_mut().expect("nodes") {
+            let n = n.as_object_mut().expect("a node");
+            n.remove("allocatableCpu");
+            n.remove("allocatableMemory");
+        }
+        nodes
+    };
+    assert_eq!(listed["nodes"].as_array().map(Vec::len), Some(4));
+    let nodes = listed["nodes"].as_array().expect("nodes");
+    assert!(
+        nodes.iter().any(|n| n["allocatableCpu"].is_number()),
+        "{}",
+        listed["nodes"]
+    );
+    assert_eq!(
+        without_allocatable(&table["nodes"]),
+        without_allocatable(&listed["nodes"])
+    );
+    assert_eq!(listed["gaps"], table["gaps"]);
+}
+
+#[test]
 fn an_expired_continue_token_restarts_the_list_once_then_is_a_gap() {
     let c = Cluster::with_metrics(grown(2_600, 0, 0), None);
     c.sim.expire_continue_tokens(1);

@@ -391,3 +391,90 @@ fn a_watch_refreshes_an_expiring_exec_token_on_the_shared_connection() {
     assert!((2..=8).contains(&ran), "the plugin ran {ran} times");
     assert_eq!(c.sim.connections(), ["h2"]);
 }
+
+/// A kubeconfig like the cluster's that reaches the simulator through `proxy`.
+fn through(c: &Cluster, proxy: &crate::support::delay::DelayProxy, name: &str) -> String {
+    let text = std::fs::read_to_string(&c.kubeconfig).expect("kubeconfig");
+    let path = c.dir.path().join(name);
+    let text = text.replace(&c.sim.addr().to_string(), &proxy.addr.to_string());
+    std::fs::write(&path, text).expect("write kubeconfig");
+    path.to_str().expect("utf-8").to_string()
+}
+
+/// The fastest of `n` runs of `status -o json` with `kubeconfig`.
+fn fastest_status(c: &Cluster, kubeconfig: &str, n: usize) -> Duration {
+    (0..n)
+        .map(|_| {
+            let run = crate::support::spice::run_bin(
+                crate::support::spice::BIN,
+                &["status", "-o", "json", "--kubeconfig", kubeconfig],
+                &[],
+                c.dir.path(),
+            );
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            run.elapsed
+        })
+        .min()
+        .expect("at least one run")
+}
+
+#[test]
+fn answers_over_64_kib_come_in_one_round_of_reads_through_a_byte_delaying_proxy() {
+    use crate::support::delay::DelayProxy;
+    // 300 pods: the answers of one run total well over the 65,535 bytes
+    // HTTP/2 allows before a WINDOW_UPDATE unless the client says more.
+    let c = Cluster::with(Scenario::healthy_scaled(300, 3), false);
+    c.sim.reset_wire();
+    let direct = fastest_status(&c, c.kubeconfig.to_str().expect("utf-8"), 1);
+    let answered = c.sim.bytes_out();
+    assert!(answered > 100_000, "{answered} bytes");
+    let direct = direct.min(fastest_status(&c, c.kubeconfig.to_str().expect("utf-8"), 1));
+
+    let rtt = Duration::from_millis(400);
+    let proxy = DelayProxy::start(c.sim.addr(), rtt);
+    let delayed_kc = through(&c, &proxy, "delayed.yaml");
+    let delayed = fastest_status(&c, &delayed_kc, 2);
+    let rounds = (delayed.as_secs_f64() - direct.as_secs_f64()) / rtt.as_secs_f64();
+    eprintln!(
+        "status over HTTP/2, RTT {rtt:?}: {rounds:.2} round trips ({delayed:?} against {direct:?} direct, {answered} bytes answered)"
+    );
+    // TCP, TLS 1.3, then one round of reads: 3. A window that makes the
+    // server wait for WINDOW_UPDATE costs a fourth.
+    assert!((2.8..3.5).contains(&rounds), "{rounds:.2} round trips");
+    assert_eq!(
+        c.sim.connections().iter().filter(|p| *p == "h2").count(),
+        c.sim.connections().len()
+    );
+}
+
+#[test]
+fn five_thousand_nodes_in_small_data_frames_are_read_whole_every_time() {
+    // An HTTP/2 front that relays upstream bytes as they come (nginx with
+    // `proxy_buffering off`) sends a large list as many small DATA frames;
+    // h2 allows a connection frame overhead of half its receive window, so
+    // a 64 KiB window made it end the connection (ENHANCE_YOUR_CALM).
+    let c = Cluster::with(Scenario::healthy_scaled(20, 5_000), false);
+    // The reference: the same cluster in frames as large as h2 makes them
+    // (the scaled scenario's generated node names repeat one of the
+    // scenario's own, so there are a few less than 5,000 distinct nodes).
+    let whole = c.spice(&["status", "-o", "json"]);
+    assert!(whole.code <= 1, "{}", whole.stderr);
+    let nodes = whole.json()["nodes"].clone();
+    assert!(
+        nodes["total"].as_u64().is_some_and(|n| n > 4_990),
+        "{nodes}"
+    );
+    c.sim.set_small_frames(64);
+    for attempt in 1..=5 {
+        let run = c.spice(&["status", "-o", "json"]);
+        assert!(run.code <= 1, "run {attempt}: {}", run.stderr);
+        let j = run.json();
+        assert_eq!(j["nodes"], nodes, "run {attempt}: {}", run.stderr);
+        assert_eq!(j["pods"]["total"], 20, "run {attempt}: {}", run.stderr);
+    }
+    assert!(
+        c.sim.connections().iter().all(|p| p == "h2"),
+        "{:?}",
+        c.sim.connections()
+    );
+}

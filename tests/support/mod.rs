@@ -2,6 +2,7 @@
 //! cluster simulator, the Prometheus / nginx harness and scenario files.
 #![allow(dead_code)]
 
+pub mod delay;
 pub mod loki;
 pub mod pipeline;
 pub mod prom;

@@ -22,6 +22,9 @@ use std::time::SystemTime;
 pub struct Paging {
     /// Nodes are served as a Table when asked (a real server always does).
     pub tables: bool,
+    /// A Table request is answered with the plain list, as a server or proxy
+    /// that ignores `as=Table` does.
+    pub lists_for_tables: bool,
     /// Every list comes whole in one page, `limit` ignored, as a server
     /// answering from its watch cache for `resourceVersion=0` does.
     pub ignore_limit: bool,
@@ -38,6 +41,7 @@ impl Default for Paging {
     fn default() -> Paging {
         Paging {
             tables: true,
+            lists_for_tables: false,
             ignore_limit: false,
             expire_continues: 0,
             list_bytes: 0,
@@ -50,6 +54,11 @@ impl super::Sim {
     /// Serves (or, with `false`, answers 406 to) node Tables.
     pub fn serve_tables(&self, on: bool) {
         self.shared.paging.lock().unwrap().tables = on;
+    }
+
+    /// Answers a Table request with the plain list (`kind: NodeList`).
+    pub fn lists_for_tables(&self, on: bool) {
+        self.shared.paging.lock().unwrap().lists_for_tables = on;
     }
 
     /// Ignores `limit`: every list is one page.
@@ -98,7 +107,8 @@ enum Form {
 }
 
 /// The first media type of `Accept` this resource can be served as.
-fn negotiate(accept: &str, def: &ResDef, tables: bool) -> Result<Form, Box<Status>> {
+fn negotiate(accept: &str, def: &ResDef, paging: &Paging) -> Result<Form, Box<Status>> {
+    let tables = paging.tables;
     if accept.trim().is_empty() {
         return Ok(Form::List);
     }
@@ -111,6 +121,7 @@ fn negotiate(accept: &str, def: &ResDef, tables: bool) -> Result<Form, Box<Statu
         let params: BTreeMap<&str, &str> = parts.filter_map(|p| p.split_once('=')).collect();
         match params.get("as") {
             None => return Ok(Form::List),
+            Some(&"Table") if paging.lists_for_tables => return Ok(Form::List),
             Some(&"Table")
                 if tables
                     && def.kind == "Node"
@@ -150,7 +161,7 @@ pub fn list(
     accept: &str,
 ) -> Result<Vec<u8>, Box<Status>> {
     let mut paging = shared.paging.lock().unwrap();
-    let form = negotiate(accept, def, paging.tables)?;
+    let form = negotiate(accept, def, &paging)?;
     let store = shared.store.lock().unwrap();
     let limit = query
         .get("limit")

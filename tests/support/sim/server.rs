@@ -127,7 +127,32 @@ pub async fn handle(
     };
     let (resp, encoding) = encode(resp, accept_encoding.as_deref()).await;
     shared.wire.answered(index, encoding);
-    Ok(resp)
+    Ok(in_pieces(resp, shared.wire.small_frames()).await)
+}
+
+/// A whole answer re-sent in pieces of `size` bytes, one DATA frame each
+/// (`size` 0: as it is).
+async fn in_pieces(resp: Response<Body>, size: usize) -> Response<Body> {
+    use hyper::body::Body as _;
+    if size == 0 || resp.body().size_hint().exact().is_none() {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    parts.headers.remove(hyper::header::CONTENT_LENGTH);
+    let pieces: Vec<Result<hyper::body::Frame<Bytes>, Infallible>> = (0..bytes.len())
+        .step_by(size)
+        .map(|at| {
+            Ok(hyper::body::Frame::data(
+                bytes.slice(at..(at + size).min(bytes.len())),
+            ))
+        })
+        .collect();
+    let stream = StreamBody::new(futures::stream::iter(pieces));
+    Response::from_parts(parts, stream.boxed_unsync())
 }
 
 /// The response gzipped when kube-apiserver would gzip it: a whole body

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -42,6 +42,9 @@ pub struct Exchange {
 pub struct Wire {
     rtt: Mutex<Duration>,
     http1_only: AtomicBool,
+    /// When not 0, whole answers are sent in pieces of this many bytes, each
+    /// its own HTTP/2 DATA frame.
+    small_frames: AtomicUsize,
     /// The protocol each accepted connection negotiated (`h2`, `http/1.1`,
     /// or `none` when the TLS handshake failed).
     connections: Mutex<Vec<String>>,
@@ -52,6 +55,10 @@ pub struct Wire {
 impl Wire {
     pub fn rtt(&self) -> Duration {
         *self.rtt.lock().unwrap()
+    }
+
+    pub fn small_frames(&self) -> usize {
+        self.small_frames.load(Ordering::SeqCst)
     }
 
     /// Records a request's start; returns its index for [`Wire::answered`].
@@ -96,6 +103,14 @@ impl Sim {
     /// New connections offer only `http/1.1` in ALPN (no HTTP/2).
     pub fn set_http1_only(&self, on: bool) {
         self.shared.wire.http1_only.store(on, Ordering::SeqCst);
+    }
+
+    /// Sends every whole answer (lists, gets; after gzip) in pieces of
+    /// `bytes` (0: off), as an HTTP/2 front such as nginx with
+    /// `proxy_buffering off` relays what it gets from upstream: many small
+    /// DATA frames.
+    pub fn set_small_frames(&self, bytes: usize) {
+        self.shared.wire.small_frames.store(bytes, Ordering::SeqCst);
     }
 
     /// The protocol of every connection accepted so far, in order.
