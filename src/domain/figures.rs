@@ -121,8 +121,12 @@ pub struct GamePods {
     pub failed: usize,
     pub succeeded: usize,
     pub crash_looping: usize,
-    /// Being deleted (kubectl shows them as Terminating, whatever their phase).
+    /// Being deleted (kubectl shows them as Terminating, whatever their
+    /// phase): draining, not running, and not counted by the PromQL either.
     pub terminating: usize,
+    /// The longest deletion grace period of the draining pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draining_grace_secs: Option<i64>,
     pub restarts: i64,
 }
 
@@ -138,6 +142,15 @@ pub fn is_pending(p: &PodInfo) -> bool {
     p.phase == PodPhase::Pending && p.deleting.is_none()
 }
 
+/// "4 draining (deleted, grace period 300 s)": pods being deleted after a
+/// scale-down, which take no new session and are not counted as running.
+pub fn draining_text(n: usize, grace_secs: Option<i64>) -> String {
+    match grace_secs {
+        Some(g) => format!("{n} draining (deleted, grace period {g} s)"),
+        None => format!("{n} draining (deleted)"),
+    }
+}
+
 impl GamePods {
     pub fn count<'a>(pods: impl IntoIterator<Item = &'a PodInfo>) -> GamePods {
         let mut n = GamePods::default();
@@ -150,6 +163,9 @@ impl GamePods {
             n.succeeded += usize::from(p.phase == PodPhase::Succeeded);
             n.crash_looping += usize::from(p.crash_looping().is_some());
             n.terminating += usize::from(p.deleting.is_some());
+            if p.deleting.is_some() {
+                n.draining_grace_secs = n.draining_grace_secs.max(p.grace_period_secs);
+            }
             n.restarts += i64::from(p.restarts);
         }
         n
@@ -388,6 +404,7 @@ mod tests {
             node: None,
             created: None,
             deleting: None,
+            grace_period_secs: None,
             ready: phase == "Running",
             ready_since: None,
             restarts: 1,

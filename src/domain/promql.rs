@@ -85,6 +85,20 @@ fn pod_matchers(s: &Settings) -> String {
     )
 }
 
+/// Game pods in `phase`, less the ones being deleted. kube-state-metrics v2.x
+/// `kube_pod_status_phase` is `status.phase` alone (ksm internal/store/pod.go
+/// `createPodStatusPhaseFamilyGenerator`), and a pod being deleted keeps phase
+/// Running until its containers stop: a scale-down with a long grace period
+/// would still count its draining pods as Running. Deletion is
+/// `kube_pod_deletion_timestamp` (emitted only while `deletionTimestamp` is
+/// set), so those pods are taken out with `unless on(namespace, pod)`.
+fn phase_series(s: &Settings, phase: &str) -> String {
+    format!(
+        "kube_pod_status_phase{{{}, phase=\"{phase}\"}} unless on(namespace, pod) kube_pod_deletion_timestamp",
+        pod_matchers(s)
+    )
+}
+
 /// The rate window of the sessions query, the runbook's `[1m]`.
 pub const SESSIONS_WINDOW_SECS: f64 = 60.0;
 
@@ -96,24 +110,19 @@ pub fn sessions(s: &Settings) -> Query {
     }
 }
 
-/// Running pods, correctly: `sum` of the 0/1 series, not the runbook's `count`.
+/// Running pods, correctly: `sum` of the 0/1 series, not the runbook's
+/// `count`, and without the draining pods (see `phase_series`).
 pub fn running_pods(s: &Settings) -> Query {
     Query {
         key: RUNNING_PODS,
-        promql: format!(
-            "sum(kube_pod_status_phase{{{}, phase=\"Running\"}})",
-            pod_matchers(s)
-        ),
+        promql: format!("sum({})", phase_series(s, "Running")),
     }
 }
 
 pub fn pending_pods(s: &Settings) -> Query {
     Query {
         key: PENDING_PODS,
-        promql: format!(
-            "sum(kube_pod_status_phase{{{}, phase=\"Pending\"}})",
-            pod_matchers(s)
-        ),
+        promql: format!("sum({})", phase_series(s, "Pending")),
     }
 }
 
@@ -174,9 +183,9 @@ pub fn nginx_samples_5m(s: &Settings) -> Query {
 /// Running series instead of `count` (which counts every pod of every phase).
 pub fn pod_session_ratio_expr(s: &Settings) -> String {
     format!(
-        "abs(sum(rate({}[5m])) / sum(kube_pod_status_phase{{{}, phase=\"Running\"}}) - 1)",
+        "abs(sum(rate({}[5m])) / {} - 1)",
         nginx(s),
-        pod_matchers(s)
+        running_pods(s).promql
     )
 }
 
@@ -287,8 +296,8 @@ pub fn keda_not_responding_alert_expr(s: &Settings) -> String {
 /// does not double it. The rule's `for:` is the scale-up target.
 pub fn pod_pending_alert_expr(s: &Settings) -> String {
     format!(
-        "max by (namespace, pod) (kube_pod_status_phase{{{}, phase=\"Pending\"}}) > 0",
-        pod_matchers(s)
+        "max by (namespace, pod) ({}) > 0",
+        phase_series(s, "Pending")
     )
 }
 

@@ -6,7 +6,7 @@ use super::text::neutralise;
 use super::{Styles, human_duration, num};
 /// The band moved to the domain layer; its old path stays for the checks.
 pub use crate::domain::figures::{Band, band};
-use crate::domain::figures::{Figures, GamePods, MetricValue};
+use crate::domain::figures::{Figures, GamePods, MetricValue, draining_text};
 use crate::domain::promql;
 use crate::domain::snapshot::*;
 use crate::domain::text::one_line;
@@ -580,9 +580,10 @@ fn render_pods(
                 "0 Failed".into()
             };
             // Terminating pods are not counted as Running (the figures' one
-            // definition), so they are named when there are any.
+            // definition, and the PromQL's), so they are named when there
+            // are any: draining after a scale-down, with their grace period.
             let terminating = if p.terminating > 0 {
-                format!(", {} Terminating", p.terminating)
+                format!(", {}", draining_text(p.terminating, p.draining_grace_secs))
             } else {
                 String::new()
             };

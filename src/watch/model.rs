@@ -1147,6 +1147,7 @@ mod tests {
             node: None,
             created: Some(t(created)),
             deleting: None,
+            grace_period_secs: None,
             ready: phase == "Running",
             ready_since: None,
             restarts: 0,

@@ -4,7 +4,7 @@
 
 use super::prometheus::{query_command, samples, value};
 use super::{Check, CheckId, Ctx, Docs, Verdict};
-use crate::domain::figures::{Band, NO_SESSIONS, Ratio};
+use crate::domain::figures::{Band, NO_SESSIONS, Ratio, draining_text};
 use crate::domain::promql;
 use crate::domain::quantity::num;
 use crate::domain::snapshot::Lookup;
@@ -43,6 +43,19 @@ pub(crate) fn running_pods(ctx: &Ctx) -> Result<f64, Verdict> {
     Err(Verdict::skip(
         "running pods unknown: no kube_pod_status_phase series (see prometheus.kube-state-metrics)",
     ))
+}
+
+/// Names the game pods being deleted (draining after a scale-down): they are
+/// neither running pods in the figures nor in the PromQL, although
+/// kube-state-metrics' phase series still says Running for them.
+fn with_draining(ctx: &Ctx, v: Verdict) -> Verdict {
+    match ctx.figures.pods {
+        Some(p) if p.terminating > 0 => v.evidence(format!(
+            "{}: not running pods (kube_pod_deletion_timestamp is set; kube_pod_status_phase still says Running)",
+            draining_text(p.terminating, p.draining_grace_secs)
+        )),
+        _ => v,
+    }
 }
 
 /// A one-series query (`sum` without `by`) that answered several series was

@@ -33,6 +33,10 @@ fn pending_pods(ctx: &Ctx) -> f64 {
 }
 
 pub(super) fn ratio(ctx: &Ctx) -> Verdict {
+    with_draining(ctx, ratio_verdict(ctx))
+}
+
+fn ratio_verdict(ctx: &Ctx) -> Verdict {
     let rate = match sessions_now(ctx) {
         Ok(v) => v,
         Err(v) => return v,

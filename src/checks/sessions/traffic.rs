@@ -29,6 +29,10 @@ fn listed_running(ctx: &Ctx) -> Option<f64> {
 }
 
 pub(super) fn traffic(ctx: &Ctx) -> Verdict {
+    with_draining(ctx, traffic_verdict(ctx))
+}
+
+fn traffic_verdict(ctx: &Ctx) -> Verdict {
     let sessions = match sessions_now(ctx) {
         Ok(v) => v,
         Err(v) => return v,

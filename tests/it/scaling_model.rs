@@ -1,0 +1,66 @@
+//! The scaling model end to end (issue 18): the real binary against the
+//! cluster simulator and a real Prometheus. Draining pods after a scale-down
+//! are not running pods, and an idle game's exporter scrapes are not players.
+
+use crate::diagnose::{assert_outcome, check, checks, diagnose, table};
+use crate::support::spice::Cluster;
+use serde_json::Value;
+
+fn evidence(report: &Value, id: &str) -> String {
+    check(report, id)["evidence"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn draining_pods_after_a_scale_down_are_no_alarm_and_status_says_draining() {
+    let c = Cluster::start("draining");
+    // The real Prometheus: kube-state-metrics says Running for all three
+    // (phase alone), and the plugin's query leaves them out.
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert!(report["rootCause"].is_null(), "{}", table(&report));
+    assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+    for c in checks(&report) {
+        let text = format!("{} {}", c["message"], c["fix"]);
+        assert!(!text.contains("outlive"), "{}", table(&report));
+    }
+    assert_outcome(&report, "sessions.ratio", "pass");
+    assert_outcome(&report, "sessions.traffic", "pass");
+    let ev = evidence(&report, "sessions.traffic");
+    assert!(
+        ev.contains("3 draining (deleted, grace period 300 s)"),
+        "{ev}\n{}",
+        table(&report)
+    );
+
+    let j = c.spice(&["status", "-o", "json"]).json();
+    assert_eq!(j["pods"]["total"], 3);
+    assert_eq!(j["pods"]["running"], 0);
+    assert_eq!(j["pods"]["terminating"], 3);
+    assert_eq!(j["pods"]["drainingGraceSecs"], 300);
+    assert_eq!(j["sessions"]["runningPods"].as_f64(), Some(0.0), "{j}");
+    assert_eq!(j["sessions"]["band"], "idle");
+
+    let run = c.spice(&["status"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("0 Running (")
+            && run
+                .stdout
+                .contains("3 draining (deleted, grace period 300 s)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("0 running pods"),
+        "the sessions line counts no draining pod:\n{}",
+        run.stdout
+    );
+}
