@@ -226,6 +226,15 @@ pub fn alert_queries(s: &Settings) -> Vec<Query> {
     ]
 }
 
+/// What `status` asks Prometheus: the status queries plus the nginx sample
+/// spacing, which the idle floor needs (`model::Idle`). `watch` polls the
+/// status queries alone.
+pub fn status_command_queries(s: &Settings) -> Vec<Query> {
+    let mut q = status_queries(s);
+    q.push(nginx_samples_5m(s));
+    q
+}
+
 /// What `diagnose` asks Prometheus: the status queries plus the chain's.
 pub fn diagnose_queries(s: &Settings) -> Vec<Query> {
     let mut q = status_queries(s);

@@ -511,7 +511,12 @@ impl Model {
         let Ratio {
             per_pod: ratio,
             band: b,
-        } = Ratio::of(sessions, running.map(|r| r as f64), &self.config.bands);
+        } = Ratio::of(
+            sessions,
+            running.map(|r| r as f64),
+            &self.config.bands,
+            &crate::domain::model::Idle::default(),
+        );
         let figures = Figures {
             sessions,
             running,

@@ -64,3 +64,41 @@ fn draining_pods_after_a_scale_down_are_no_alarm_and_status_says_draining() {
         run.stdout
     );
 }
+
+/// No players, the exporter's stub_status reads at `scrape` s: diagnose
+/// passes, and sessions.traffic names the floor and says the rate is not
+/// players; status shows the game idle, not red.
+fn idle_at_the_scrape_floor(scenario: &str, scrape: &str, rate: &str) {
+    let c = Cluster::start(scenario);
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert!(report["rootCause"].is_null(), "{}", table(&report));
+    assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+    for id in ["sessions.ratio", "sessions.traffic", "keda.active"] {
+        assert_outcome(&report, id, "pass");
+    }
+    let ev = evidence(&report, "sessions.traffic");
+    assert!(
+        ev.contains(&format!("{rate} req/s is not players: exporter scrapes")),
+        "{ev}"
+    );
+    assert!(
+        ev.contains(&format!("1 exporter series read every {scrape} s")),
+        "{ev}"
+    );
+    assert!(ev.contains("probes on nginx not counted"), "{ev}");
+    assert!(ev.contains("activationThreshold 0.2"), "{ev}");
+
+    let j = c.spice(&["status", "-o", "json"]).json();
+    assert_eq!(j["sessions"]["band"], "idle", "{}", j["sessions"]);
+}
+
+#[test]
+fn idle_at_a_15_s_scrape_floor_passes_and_names_the_exporter_scrapes() {
+    idle_at_the_scrape_floor("idle-floor-15s", "15", "0.067");
+}
+
+#[test]
+fn idle_at_a_30_s_scrape_floor_passes_and_names_the_exporter_scrapes() {
+    idle_at_the_scrape_floor("idle-floor-30s", "30", "0.033");
+}
