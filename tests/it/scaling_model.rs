@@ -102,3 +102,42 @@ fn idle_at_a_15_s_scrape_floor_passes_and_names_the_exporter_scrapes() {
 fn idle_at_a_30_s_scrape_floor_passes_and_names_the_exporter_scrapes() {
     idle_at_the_scrape_floor("idle-floor-30s", "30", "0.033");
 }
+
+#[test]
+fn idle_floor_above_the_activation_threshold_is_the_root_cause_with_its_fix() {
+    let c = Cluster::start("idle-floor-above-activation");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 1, "stderr: {}\n{}", run.stderr, table(&report));
+    let root = report["rootCause"]["id"]
+        .as_str()
+        .or(report["rootCause"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        root == "sessions.ratio" || root == "sessions.traffic",
+        "root cause {root}:\n{}",
+        table(&report)
+    );
+    for id in ["sessions.ratio", "sessions.traffic"] {
+        assert_outcome(&report, id, "fail");
+        let m = crate::diagnose::message(&report, id);
+        assert!(
+            m.contains("KEDA never scales to zero")
+                && m.contains("idle floor 0.067 req/s")
+                && m.contains("activationThreshold 0"),
+            "{id}: {m}"
+        );
+        let fix = crate::diagnose::fix(&report, id);
+        assert!(
+            fix.contains("raise the trigger's activationThreshold above the floor")
+                && fix.contains("subtract the exporter's scrapes"),
+            "{id}: {fix}"
+        );
+        assert!(
+            !m.contains("outlive") && !fix.contains("cooldownPeriod"),
+            "{id}: {m} / {fix}"
+        );
+    }
+    let ev = evidence(&report, "sessions.traffic");
+    assert!(ev.contains("1 exporter series read every 15 s"), "{ev}");
+}
