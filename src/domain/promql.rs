@@ -379,6 +379,29 @@ mod tests {
     }
 
     #[test]
+    fn every_pod_count_the_plugin_runs_or_ships_leaves_out_draining_pods() {
+        let s = Settings::defaults();
+        let draining = "unless on(namespace, pod) kube_pod_deletion_timestamp";
+        for (what, q) in [
+            ("running pods", running_pods(&s).promql),
+            ("pending pods", pending_pods(&s).promql),
+            ("ratio alert now", pod_session_ratio_expr(&s)),
+            ("PodSessionRatioAnomaly", pod_session_ratio_alert_expr(&s)),
+            ("PodPending", pod_pending_alert_expr(&s)),
+            ("dashboard sessions per pod", sessions_per_pod_expr(&s)),
+        ] {
+            assert!(q.contains(draining), "{what}: {q}");
+        }
+        // Every phase selector in the queries of status, diagnose and watch
+        // is followed by the deletion filter.
+        for q in diagnose_queries(&s).iter().map(|q| &q.promql) {
+            for (at, _) in q.match_indices("phase=") {
+                assert!(q[at..].contains(draining), "{q}");
+            }
+        }
+    }
+
+    #[test]
     fn regex_metacharacters_in_names_are_literal() {
         let mut s = Settings::defaults();
         s.deployment = "game.v2".into();

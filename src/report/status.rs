@@ -163,6 +163,14 @@ pub struct SessionsView {
     /// Why the running-pod count is unknown while Prometheus answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running_pods_unknown_reason: Option<String>,
+    /// The request rate nginx reports with no players (the exporter's own
+    /// scrapes), when the scrape spacing and the series were measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_floor: Option<f64>,
+    /// "0.067 req/s is not players: exporter scrapes (...)" when the rate
+    /// is traffic but no sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_players: Option<String>,
 }
 
 fn age(snap: &Snapshot, t: Option<jiff::Timestamp>) -> Option<i64> {
@@ -301,6 +309,8 @@ impl StatusReport {
             pending_pods: figures.pending_pods,
             nodes: figures.nodes,
             query: promql::sessions(settings).promql,
+            idle_floor: figures.idle.floor.map(|f| f.rate()),
+            not_players: figures.sessions.and_then(|s| figures.idle.not_players(s)),
             unknown_reason: figures
                 .sessions
                 .is_none()
@@ -534,6 +544,9 @@ fn render_sessions(
             cont(),
             st.dim(&format!("{} (from Prometheus)", extra.join(" · ")))
         )?;
+        if let Some(said) = s.not_players.as_deref().map(one_line) {
+            writeln!(out, "{}  {}", cont(), st.dim(&said))?;
+        }
         if let Some(why) = s.unknown_reason.as_deref().map(one_line) {
             writeln!(
                 out,

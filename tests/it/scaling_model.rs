@@ -91,6 +91,17 @@ fn idle_at_the_scrape_floor(scenario: &str, scrape: &str, rate: &str) {
 
     let j = c.spice(&["status", "-o", "json"]).json();
     assert_eq!(j["sessions"]["band"], "idle", "{}", j["sessions"]);
+    let floor = j["sessions"]["idleFloor"].as_f64().unwrap_or_default();
+    let expected = 1.0 / scrape.parse::<f64>().unwrap_or(1.0);
+    assert!((floor - expected).abs() < 1e-6, "{}", j["sessions"]);
+    let text = c.spice(&["status"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout
+            .contains(&format!("{rate} req/s is not players: exporter scrapes")),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]
