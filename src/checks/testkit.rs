@@ -52,6 +52,7 @@ pub fn running_pod(name: &str, age: i64) -> PodInfo {
         node: Some("node-a".into()),
         created: Some(ago(age)),
         deleting: None,
+        grace_period_secs: None,
         ready: true,
         ready_since: Some(ago(age - 20)),
         restarts: 0,

@@ -555,7 +555,7 @@ async fn http_reads(
 ) {
     let timeout = settings.request_timeout;
     let queries = match scope {
-        Scope::Status => promql::status_queries(settings),
+        Scope::Status => promql::status_command_queries(settings),
         Scope::Full => promql::diagnose_queries(settings),
     };
     let full = scope == Scope::Full;

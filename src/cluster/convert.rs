@@ -58,6 +58,7 @@ pub fn pod(p: &Pod) -> PodInfo {
         node: p.spec.node_name.clone(),
         created: ts(&meta.creation_timestamp),
         deleting: ts(&meta.deletion_timestamp),
+        grace_period_secs: meta.deletion_grace_period_seconds,
         ready,
         ready_since: if ready {
             ready_cond.and_then(|c| ts(&c.last_transition_time))

@@ -75,6 +75,9 @@ struct SlimMeta {
     creation_timestamp: Option<Time>,
     #[serde(default, deserialize_with = "lenient")]
     deletion_timestamp: Option<Time>,
+    /// How long a deleted pod may drain (set with `deletionTimestamp`).
+    #[serde(default, deserialize_with = "lenient")]
+    deletion_grace_period_seconds: Option<i64>,
     #[serde(default, deserialize_with = "kept_labels")]
     labels: Option<BTreeMap<String, String>>,
 }
@@ -92,6 +95,7 @@ where
         resource_version: m.resource_version,
         creation_timestamp: m.creation_timestamp,
         deletion_timestamp: m.deletion_timestamp,
+        deletion_grace_period_seconds: m.deletion_grace_period_seconds,
         labels: m.labels,
         ..ObjectMeta::default()
     })

@@ -151,6 +151,7 @@ pub fn observation(
     let mut o = Observation::new(snap.captured_at);
     let figures = Figures::of(snap, settings);
     o.sessions = figures.sessions;
+    o.idle = figures.idle;
     o.pods = snap.pods.clone();
     o.nodes = snap.nodes.as_ref().map(Vec::len);
     let running = figures.pods.map(|p| p.running);

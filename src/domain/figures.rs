@@ -3,6 +3,7 @@
 //! by phase, sessions, running pods, the sessions-per-pod ratio and its band,
 //! the scale-down arithmetic and the HPA's metric values as numbers.
 
+use super::model::Idle;
 use super::promql;
 use super::quantity::{self, num};
 use super::snapshot::{HpaMetric, Lookup, PodInfo, PodPhase, ScaledObjectInfo, Snapshot};
@@ -10,8 +11,10 @@ use super::snapshot::{KEDA_DEFAULT_COOLDOWN_PERIOD, KEDA_DEFAULT_POLLING_INTERVA
 use crate::settings::{Bands, Settings};
 use serde::Serialize;
 
-/// Sessions below this rate count as none: nginx also counts the exporter's
-/// own stub_status scrapes, about 0.02 requests per second.
+/// Sessions below this rate always count as none. With the scrape spacing
+/// and the nginx series measured, the idle floor and KEDA's activation
+/// threshold decide instead (`model::Idle`): one exporter at a 15 s scrape
+/// alone reads 0.067 req/s.
 pub const NO_SESSIONS: f64 = 0.05;
 
 /// The sessions query's rate window (the runbook's `[1m]`): the last request
@@ -45,6 +48,8 @@ pub struct Figures {
     pub hpa_metrics: Vec<MetricValue>,
     /// When the Deployment should be down after the last request.
     pub scale_down: ScaleDown,
+    /// What "no sessions" is: the idle floor and KEDA's activation threshold.
+    pub idle: Idle,
 }
 
 impl Figures {
@@ -56,18 +61,20 @@ impl Figures {
             Answer::Empty if running_pods.is_some() => Some(0.0),
             _ => None,
         };
+        let idle = Idle::of(snap, settings);
         Figures {
             pods: snap.pods.as_deref().map(GamePods::count),
             sessions,
             running_pods,
             pending_pods,
             nodes: snap.prom_value(promql::NODES),
-            ratio: Ratio::of(sessions, running_pods, &settings.bands),
+            ratio: Ratio::of(sessions, running_pods, &settings.bands, &idle),
             hpa_metrics: snap
                 .keda_hpa(&settings.scaled_object)
                 .map(|h| h.metrics.iter().map(MetricValue::of).collect())
                 .unwrap_or_default(),
             scale_down: ScaleDown::of(snap, settings),
+            idle,
         }
     }
 }
@@ -121,8 +128,12 @@ pub struct GamePods {
     pub failed: usize,
     pub succeeded: usize,
     pub crash_looping: usize,
-    /// Being deleted (kubectl shows them as Terminating, whatever their phase).
+    /// Being deleted (kubectl shows them as Terminating, whatever their
+    /// phase): draining, not running, and not counted by the PromQL either.
     pub terminating: usize,
+    /// The longest deletion grace period of the draining pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draining_grace_secs: Option<i64>,
     pub restarts: i64,
 }
 
@@ -138,6 +149,15 @@ pub fn is_pending(p: &PodInfo) -> bool {
     p.phase == PodPhase::Pending && p.deleting.is_none()
 }
 
+/// "4 draining (deleted, grace period 300 s)": pods being deleted after a
+/// scale-down, which take no new session and are not counted as running.
+pub fn draining_text(n: usize, grace_secs: Option<i64>) -> String {
+    match grace_secs {
+        Some(g) => format!("{n} draining (deleted, grace period {g} s)"),
+        None => format!("{n} draining (deleted)"),
+    }
+}
+
 impl GamePods {
     pub fn count<'a>(pods: impl IntoIterator<Item = &'a PodInfo>) -> GamePods {
         let mut n = GamePods::default();
@@ -150,6 +170,9 @@ impl GamePods {
             n.succeeded += usize::from(p.phase == PodPhase::Succeeded);
             n.crash_looping += usize::from(p.crash_looping().is_some());
             n.terminating += usize::from(p.deleting.is_some());
+            if p.deleting.is_some() {
+                n.draining_grace_secs = n.draining_grace_secs.max(p.grace_period_secs);
+            }
             n.restarts += i64::from(p.restarts);
         }
         n
@@ -190,19 +213,25 @@ pub struct Ratio {
 }
 
 impl Ratio {
-    pub fn of(sessions: Option<f64>, pods: Option<f64>, bands: &Bands) -> Ratio {
-        let (per_pod, band) = band(sessions, pods, bands);
+    pub fn of(sessions: Option<f64>, pods: Option<f64>, bands: &Bands, idle: &Idle) -> Ratio {
+        let (per_pod, band) = band(sessions, pods, bands, idle);
         Ratio { per_pod, band }
     }
 }
 
-/// The runbook's sessions-per-pod bands. Sessions below `NO_SESSIONS` count
-/// as none.
-pub fn band(rate: Option<f64>, pods: Option<f64>, bands: &Bands) -> (Option<f64>, Band) {
+/// The runbook's sessions-per-pod bands. Sessions the idle model calls none
+/// (the exporter's own scrapes, or at most KEDA's activation threshold) with
+/// no pod are idle.
+pub fn band(
+    rate: Option<f64>,
+    pods: Option<f64>,
+    bands: &Bands,
+    idle: &Idle,
+) -> (Option<f64>, Band) {
     let (Some(rate), Some(pods)) = (rate, pods) else {
         return (None, Band::Unknown);
     };
-    let no_sessions = rate < NO_SESSIONS;
+    let no_sessions = idle.no_sessions(rate);
     if pods < 0.5 {
         return if no_sessions {
             (None, Band::Idle)
@@ -388,6 +417,7 @@ mod tests {
             node: None,
             created: None,
             deleting: None,
+            grace_period_secs: None,
             ready: phase == "Running",
             ready_since: None,
             restarts: 1,
@@ -400,25 +430,55 @@ mod tests {
     #[test]
     fn bands_follow_the_runbook() {
         let b = bands();
-        assert_eq!(band(Some(3.0), Some(3.0), &b), (Some(1.0), Band::Green));
-        assert_eq!(band(Some(1.3), Some(1.0), &b).1, Band::Yellow);
-        assert_eq!(band(Some(0.6), Some(1.0), &b).1, Band::Yellow);
-        assert_eq!(band(Some(0.4), Some(1.0), &b).1, Band::Red);
-        assert_eq!(band(Some(2.0), Some(1.0), &b).1, Band::Red);
+        assert_eq!(
+            band(Some(3.0), Some(3.0), &b, &Idle::default()),
+            (Some(1.0), Band::Green)
+        );
+        assert_eq!(
+            band(Some(1.3), Some(1.0), &b, &Idle::default()).1,
+            Band::Yellow
+        );
+        assert_eq!(
+            band(Some(0.6), Some(1.0), &b, &Idle::default()).1,
+            Band::Yellow
+        );
+        assert_eq!(
+            band(Some(0.4), Some(1.0), &b, &Idle::default()).1,
+            Band::Red
+        );
+        assert_eq!(
+            band(Some(2.0), Some(1.0), &b, &Idle::default()).1,
+            Band::Red
+        );
     }
 
     #[test]
     fn zero_sessions_and_zero_pods_is_idle_not_red() {
-        assert_eq!(band(Some(0.0), Some(0.0), &bands()), (None, Band::Idle));
-        assert_eq!(band(Some(0.01), Some(0.0), &bands()), (None, Band::Idle));
+        assert_eq!(
+            band(Some(0.0), Some(0.0), &bands(), &Idle::default()),
+            (None, Band::Idle)
+        );
+        assert_eq!(
+            band(Some(0.01), Some(0.0), &bands(), &Idle::default()),
+            (None, Band::Idle)
+        );
     }
 
     #[test]
     fn sessions_without_pods_is_red_and_unknown_inputs_are_unknown() {
         let b = bands();
-        assert_eq!(band(Some(2.0), Some(0.0), &b), (None, Band::Red));
-        assert_eq!(band(None, Some(2.0), &b), (None, Band::Unknown));
-        assert_eq!(band(Some(2.0), None, &b), (None, Band::Unknown));
+        assert_eq!(
+            band(Some(2.0), Some(0.0), &b, &Idle::default()),
+            (None, Band::Red)
+        );
+        assert_eq!(
+            band(None, Some(2.0), &b, &Idle::default()),
+            (None, Band::Unknown)
+        );
+        assert_eq!(
+            band(Some(2.0), None, &b, &Idle::default()),
+            (None, Band::Unknown)
+        );
     }
 
     #[test]

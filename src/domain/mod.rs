@@ -11,6 +11,7 @@
 pub mod figures;
 pub mod kinds;
 pub mod load;
+pub mod model;
 pub mod promql;
 pub mod quantity;
 pub mod snapshot;

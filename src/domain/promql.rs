@@ -85,6 +85,20 @@ fn pod_matchers(s: &Settings) -> String {
     )
 }
 
+/// Game pods in `phase`, less the ones being deleted. kube-state-metrics v2.x
+/// `kube_pod_status_phase` is `status.phase` alone (ksm internal/store/pod.go
+/// `createPodStatusPhaseFamilyGenerator`), and a pod being deleted keeps phase
+/// Running until its containers stop: a scale-down with a long grace period
+/// would still count its draining pods as Running. Deletion is
+/// `kube_pod_deletion_timestamp` (emitted only while `deletionTimestamp` is
+/// set), so those pods are taken out with `unless on(namespace, pod)`.
+fn phase_series(s: &Settings, phase: &str) -> String {
+    format!(
+        "kube_pod_status_phase{{{}, phase=\"{phase}\"}} unless on(namespace, pod) kube_pod_deletion_timestamp",
+        pod_matchers(s)
+    )
+}
+
 /// The rate window of the sessions query, the runbook's `[1m]`.
 pub const SESSIONS_WINDOW_SECS: f64 = 60.0;
 
@@ -96,24 +110,19 @@ pub fn sessions(s: &Settings) -> Query {
     }
 }
 
-/// Running pods, correctly: `sum` of the 0/1 series, not the runbook's `count`.
+/// Running pods, correctly: `sum` of the 0/1 series, not the runbook's
+/// `count`, and without the draining pods (see `phase_series`).
 pub fn running_pods(s: &Settings) -> Query {
     Query {
         key: RUNNING_PODS,
-        promql: format!(
-            "sum(kube_pod_status_phase{{{}, phase=\"Running\"}})",
-            pod_matchers(s)
-        ),
+        promql: format!("sum({})", phase_series(s, "Running")),
     }
 }
 
 pub fn pending_pods(s: &Settings) -> Query {
     Query {
         key: PENDING_PODS,
-        promql: format!(
-            "sum(kube_pod_status_phase{{{}, phase=\"Pending\"}})",
-            pod_matchers(s)
-        ),
+        promql: format!("sum({})", phase_series(s, "Pending")),
     }
 }
 
@@ -174,9 +183,9 @@ pub fn nginx_samples_5m(s: &Settings) -> Query {
 /// Running series instead of `count` (which counts every pod of every phase).
 pub fn pod_session_ratio_expr(s: &Settings) -> String {
     format!(
-        "abs(sum(rate({}[5m])) / sum(kube_pod_status_phase{{{}, phase=\"Running\"}}) - 1)",
+        "abs(sum(rate({}[5m])) / {} - 1)",
         nginx(s),
-        pod_matchers(s)
+        running_pods(s).promql
     )
 }
 
@@ -215,6 +224,15 @@ pub fn alert_queries(s: &Settings) -> Vec<Query> {
             promql: format!("count_over_time(({keda})[10m:1m])"),
         },
     ]
+}
+
+/// What `status` asks Prometheus: the status queries plus the nginx sample
+/// spacing, which the idle floor needs (`model::Idle`). `watch` polls the
+/// status queries alone.
+pub fn status_command_queries(s: &Settings) -> Vec<Query> {
+    let mut q = status_queries(s);
+    q.push(nginx_samples_5m(s));
+    q
 }
 
 /// What `diagnose` asks Prometheus: the status queries plus the chain's.
@@ -287,8 +305,8 @@ pub fn keda_not_responding_alert_expr(s: &Settings) -> String {
 /// does not double it. The rule's `for:` is the scale-up target.
 pub fn pod_pending_alert_expr(s: &Settings) -> String {
     format!(
-        "max by (namespace, pod) (kube_pod_status_phase{{{}, phase=\"Pending\"}}) > 0",
-        pod_matchers(s)
+        "max by (namespace, pod) ({}) > 0",
+        phase_series(s, "Pending")
     )
 }
 
@@ -358,6 +376,29 @@ mod tests {
         );
         assert!(q.contains(r#"namespace="default""#), "{q}");
         assert!(q.contains(r#"phase="Running""#), "{q}");
+    }
+
+    #[test]
+    fn every_pod_count_the_plugin_runs_or_ships_leaves_out_draining_pods() {
+        let s = Settings::defaults();
+        let draining = "unless on(namespace, pod) kube_pod_deletion_timestamp";
+        for (what, q) in [
+            ("running pods", running_pods(&s).promql),
+            ("pending pods", pending_pods(&s).promql),
+            ("ratio alert now", pod_session_ratio_expr(&s)),
+            ("PodSessionRatioAnomaly", pod_session_ratio_alert_expr(&s)),
+            ("PodPending", pod_pending_alert_expr(&s)),
+            ("dashboard sessions per pod", sessions_per_pod_expr(&s)),
+        ] {
+            assert!(q.contains(draining), "{what}: {q}");
+        }
+        // Every phase selector in the queries of status, diagnose and watch
+        // is followed by the deletion filter.
+        for q in diagnose_queries(&s).iter().map(|q| &q.promql) {
+            for (at, _) in q.match_indices("phase=") {
+                assert!(q[at..].contains(draining), "{q}");
+            }
+        }
     }
 
     #[test]

@@ -338,6 +338,10 @@ pub struct PodInfo {
     pub created: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting: Option<Timestamp>,
+    /// `metadata.deletionGracePeriodSeconds`: how long a deleted pod may
+    /// drain before it is killed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period_secs: Option<i64>,
     /// The Ready condition is True.
     pub ready: bool,
     /// When the Ready condition last became True.

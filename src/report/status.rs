@@ -6,7 +6,7 @@ use super::text::neutralise;
 use super::{Styles, human_duration, num};
 /// The band moved to the domain layer; its old path stays for the checks.
 pub use crate::domain::figures::{Band, band};
-use crate::domain::figures::{Figures, GamePods, MetricValue};
+use crate::domain::figures::{Figures, GamePods, MetricValue, draining_text};
 use crate::domain::promql;
 use crate::domain::snapshot::*;
 use crate::domain::text::one_line;
@@ -163,6 +163,14 @@ pub struct SessionsView {
     /// Why the running-pod count is unknown while Prometheus answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running_pods_unknown_reason: Option<String>,
+    /// The request rate nginx reports with no players (the exporter's own
+    /// scrapes), when the scrape spacing and the series were measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_floor: Option<f64>,
+    /// "0.067 req/s is not players: exporter scrapes (...)" when the rate
+    /// is traffic but no sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_players: Option<String>,
 }
 
 fn age(snap: &Snapshot, t: Option<jiff::Timestamp>) -> Option<i64> {
@@ -301,6 +309,8 @@ impl StatusReport {
             pending_pods: figures.pending_pods,
             nodes: figures.nodes,
             query: promql::sessions(settings).promql,
+            idle_floor: figures.idle.floor.map(|f| f.rate()),
+            not_players: figures.sessions.and_then(|s| figures.idle.not_players(s)),
             unknown_reason: figures
                 .sessions
                 .is_none()
@@ -534,6 +544,9 @@ fn render_sessions(
             cont(),
             st.dim(&format!("{} (from Prometheus)", extra.join(" · ")))
         )?;
+        if let Some(said) = s.not_players.as_deref().map(one_line) {
+            writeln!(out, "{}  {}", cont(), st.dim(&said))?;
+        }
         if let Some(why) = s.unknown_reason.as_deref().map(one_line) {
             writeln!(
                 out,
@@ -580,9 +593,10 @@ fn render_pods(
                 "0 Failed".into()
             };
             // Terminating pods are not counted as Running (the figures' one
-            // definition), so they are named when there are any.
+            // definition, and the PromQL's), so they are named when there
+            // are any: draining after a scale-down, with their grace period.
             let terminating = if p.terminating > 0 {
-                format!(", {} Terminating", p.terminating)
+                format!(", {}", draining_text(p.terminating, p.draining_grace_secs))
             } else {
                 String::new()
             };

@@ -117,6 +117,9 @@ pub struct Observation {
     pub scaled_object: Option<String>,
     /// The latest scaling-related events, newest first, one line each.
     pub events: Vec<String>,
+    /// What "no sessions" is on this snapshot (the idle floor and KEDA's
+    /// activation threshold), as status and the checks judge it.
+    pub idle: crate::domain::model::Idle,
 }
 
 impl Observation {
@@ -133,6 +136,7 @@ impl Observation {
             hpa: None,
             scaled_object: None,
             events: Vec::new(),
+            idle: crate::domain::model::Idle::default(),
         }
     }
 }
@@ -511,7 +515,12 @@ impl Model {
         let Ratio {
             per_pod: ratio,
             band: b,
-        } = Ratio::of(sessions, running.map(|r| r as f64), &self.config.bands);
+        } = Ratio::of(
+            sessions,
+            running.map(|r| r as f64),
+            &self.config.bands,
+            &obs.idle,
+        );
         let figures = Figures {
             sessions,
             running,
@@ -1147,6 +1156,7 @@ mod tests {
             node: None,
             created: Some(t(created)),
             deleting: None,
+            grace_period_secs: None,
             ready: phase == "Running",
             ready_since: None,
             restarts: 0,

@@ -657,6 +657,7 @@ mod tests {
             node: Some("node-a".into()),
             created: Some(t0),
             deleting: None,
+            grace_period_secs: None,
             ready: true,
             ready_since: None,
             restarts: 0,

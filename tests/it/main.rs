@@ -25,6 +25,7 @@ mod payload;
 mod real_clusters;
 mod release;
 mod restore;
+mod scaling_model;
 mod sim;
 mod status;
 mod version;

@@ -614,8 +614,8 @@ fn hpa_metric_quantities_read_as_numbers() {
 }
 
 /// A pod being deleted keeps phase Running, but it is no longer counted as a
-/// running pod: status counts it as Terminating, as the watch view and the
-/// figures do, so the two views of the same pod list agree.
+/// running pod: status counts it as draining (kubectl's Terminating), as the
+/// watch view and the figures do, so the two views of the same pod list agree.
 #[test]
 fn a_terminating_pod_is_not_counted_as_running() {
     let (dir, file) = edited_example(|snap| {
@@ -635,7 +635,7 @@ fn a_terminating_pod_is_not_counted_as_running() {
     let text = run_bin(BIN, &["status", "--from", from], &[], dir.path());
     assert!(
         text.stdout
-            .contains("PODS      3 total: 2 Running (3 ready), 0 Pending, 0 Failed, 0 CrashLoopBackOff, 1 Terminating"),
+            .contains("PODS      3 total: 2 Running (3 ready), 0 Pending, 0 Failed, 0 CrashLoopBackOff, 1 draining (deleted)"),
         "{}",
         text.stdout
     );

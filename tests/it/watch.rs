@@ -964,3 +964,28 @@ fn a_slow_history_never_holds_the_first_frame_longer_than_its_timeout() {
     // The client's own timeout or the history read's, whichever fires first.
     assert!(note.contains("within 2s"), "{note}");
 }
+
+/// No players, only the exporter's stub_status reads (0.067 req/s at a 15 s
+/// scrape) under activationThreshold 0.2: the watch view judges "no
+/// sessions" with the same idle model as status and diagnose, so the game
+/// is idle, not "sessions but no running pods".
+#[test]
+fn the_exporter_scrape_floor_is_idle_in_the_watch_view_too() {
+    let c = Cluster::start("idle-floor-15s");
+    let mut w = Watching::start(
+        &c,
+        &[
+            "watch",
+            "-o",
+            "json",
+            "--timeout",
+            "20s",
+            "--interval",
+            "500ms",
+        ],
+    );
+    let first = w.wait_for("a line with sessions", |v| v["sessions"].is_number());
+    let sessions = first["sessions"].as_f64().unwrap_or_default();
+    assert!((sessions - 0.0667).abs() < 0.01, "{first}");
+    assert_eq!(first["band"], "idle", "{first}");
+}

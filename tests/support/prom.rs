@@ -304,6 +304,29 @@ impl History {
                     add(self, "kube_pod_status_phase", labels, bool_f64(phase == p));
                 }
             }
+            // ksm internal/store/pod.go `kube_pod_deletion_timestamp`: only
+            // while `metadata.deletionTimestamp` is set, its unix seconds.
+            if let Some(deleting) = str_at(pod, &["metadata", "deletionTimestamp"]) {
+                // Scenario times are `$NOW±n` until the simulator resolves
+                // them; resolve this one the same way.
+                let mut at = Value::String(deleting.to_string());
+                super::sim::resolve_times(&mut at, SystemTime::now());
+                let at = at
+                    .as_str()
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .unwrap_or_else(|| panic!("pod {name}: bad deletionTimestamp {deleting}"));
+                let labels = with_ksm(&[
+                    ("namespace", ns.clone()),
+                    ("pod", name.clone()),
+                    ("uid", uid.clone()),
+                ]);
+                add(
+                    self,
+                    "kube_pod_deletion_timestamp",
+                    labels,
+                    at.as_second() as f64,
+                );
+            }
             let statuses = pod["status"]["containerStatuses"].as_array();
             for cs in statuses.into_iter().flatten() {
                 let waiting = &cs["state"]["waiting"];

@@ -82,7 +82,7 @@ pub(super) fn keda_not_responding(ctx: &Ctx) -> Verdict {
             )
         };
         let running = running_pods(ctx).ok();
-        let (per_pod, b) = band(rate, running, &ctx.settings.bands);
+        let (per_pod, b) = band(rate, running, &ctx.settings.bands, &ctx.figures.idle);
         match (b, per_pod, running) {
             // Pods already match sessions: nothing needed to scale.
             (Band::Green, Some(r), Some(pods)) => Verdict::warn(format!(

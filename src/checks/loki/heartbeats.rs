@@ -97,7 +97,7 @@ pub(super) fn heartbeats(ctx: &Ctx) -> Verdict {
             .evidence(query_evidence);
         }
     };
-    if sessions < NO_SESSIONS {
+    if ctx.figures.idle.no_sessions(sessions) {
         return if h < 0.5 {
             Verdict::pass("idle: 0 sessions, 0 heartbeat events in 5 min")
         } else {
@@ -165,7 +165,7 @@ fn no_heartbeats(ctx: &Ctx, data: &LokiData, count_query: &str) -> Verdict {
         .command(labels_command(ctx));
     }
     match sessions_now(ctx) {
-        Ok(s) if s >= NO_SESSIONS => Verdict::fail(format!(
+        Ok(s) if !ctx.figures.idle.no_sessions(s) => Verdict::fail(format!(
             "no heartbeat events in 5 min for {} sessions",
             num(s)
         ))

@@ -7,7 +7,6 @@
 use super::prometheus::{api_command, value};
 use super::sessions::sessions_now;
 use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
-use crate::domain::figures::NO_SESSIONS;
 use crate::domain::promql;
 use crate::domain::quantity::num;
 use crate::domain::snapshot::{GapReason, LokiData};

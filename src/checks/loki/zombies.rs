@@ -46,9 +46,9 @@ pub(super) fn zombies(ctx: &Ctx) -> Verdict {
         Ok(s) => s,
         Err(v) => return v,
     };
-    if active >= 0.5 && sessions < NO_SESSIONS {
+    if active >= 0.5 && ctx.figures.idle.no_sessions(sessions) {
         if let Ok(Some(recent)) = value(ctx, promql::SESSIONS_MAX_5M)
-            && recent >= NO_SESSIONS
+            && !ctx.figures.idle.no_sessions(recent)
         {
             return Verdict::pass(format!(
                 "{} sessions heartbeated status=active in the last 2 min; traffic stopped less than 5 min ago, so they may just have ended",
@@ -64,7 +64,7 @@ pub(super) fn zombies(ctx: &Ctx) -> Verdict {
         .fix("make the client stop heartbeating, or send status=ended, when the session ends (e.g. on pagehide); if pods are not scaling down, see sessions.traffic and keda.cooldown")
         .command(query_command(ctx, &active_query));
     }
-    if sessions >= NO_SESSIONS && active > 2.0 * sessions {
+    if !ctx.figures.idle.no_sessions(sessions) && active > 2.0 * sessions {
         return Verdict::warn(format!(
             "{} sessions heartbeating status=active in Loki vs {} nginx sessions (over 2×)",
             num(active),

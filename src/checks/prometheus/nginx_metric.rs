@@ -113,15 +113,7 @@ pub(super) fn nginx_metric(ctx: &Ctx) -> Verdict {
 /// although it is scraped as often as the rest. One sample or none in 5
 /// minutes gives 300 s (at least).
 pub(crate) fn nginx_sample_spacing(ctx: &Ctx) -> Option<f64> {
-    let answer = ctx.snap.prometheus.get(promql::NGINX_SAMPLES_5M)?;
-    let most = answer
-        .samples
-        .as_ref()?
-        .iter()
-        .map(|s| s.value)
-        .filter(|v| v.is_finite())
-        .reduce(f64::max)?;
-    Some(promql::SPACING_WINDOW_SECS / most.max(1.0))
+    crate::domain::model::scrape_spacing(ctx.snap)
 }
 
 /// A rate window as PromQL writes it (`1m`, `90s`, `2m30s`).

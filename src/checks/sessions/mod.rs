@@ -4,7 +4,8 @@
 
 use super::prometheus::{query_command, samples, value};
 use super::{Check, CheckId, Ctx, Docs, Verdict};
-use crate::domain::figures::{Band, NO_SESSIONS, Ratio};
+use crate::domain::figures::{Band, Ratio, draining_text};
+use crate::domain::model::rate_text;
 use crate::domain::promql;
 use crate::domain::quantity::num;
 use crate::domain::snapshot::Lookup;
@@ -43,6 +44,66 @@ pub(crate) fn running_pods(ctx: &Ctx) -> Result<f64, Verdict> {
     Err(Verdict::skip(
         "running pods unknown: no kube_pod_status_phase series (see prometheus.kube-state-metrics)",
     ))
+}
+
+/// Names the game pods being deleted (draining after a scale-down): they are
+/// neither running pods in the figures nor in the PromQL, although
+/// kube-state-metrics' phase series still says Running for them.
+fn with_draining(ctx: &Ctx, v: Verdict) -> Verdict {
+    match ctx.figures.pods {
+        Some(p) if p.terminating > 0 => v.evidence(format!(
+            "{}: not running pods (kube_pod_deletion_timestamp is set; kube_pod_status_phase still says Running)",
+            draining_text(p.terminating, p.draining_grace_secs)
+        )),
+        _ => v,
+    }
+}
+
+/// The idle model's word on a rate that is no sessions: the floor it sits
+/// at (exporter scrapes, probes) and KEDA's activation threshold.
+fn with_idle(ctx: &Ctx, mut v: Verdict, sessions: f64) -> Verdict {
+    let idle = ctx.figures.idle;
+    if let Some(said) = idle.not_players(sessions) {
+        v = v.evidence(said);
+    }
+    match idle.evidence() {
+        Some(e) => v.evidence(e),
+        None => v,
+    }
+}
+
+/// With no players, the idle floor above the trigger's activationThreshold
+/// keeps KEDA active (it activates on a value strictly above the threshold),
+/// so a ScaledObject with minReplicaCount 0 never scales to zero: the cause,
+/// named with the fix. `None` when the floor is below it or not measured.
+fn floor_keeps_keda_active(ctx: &Ctx, sessions: f64) -> Option<Verdict> {
+    let idle = ctx.figures.idle;
+    if !idle.no_sessions(sessions) || ctx.figures.scale_down.floor != 0 {
+        return None;
+    }
+    let (floor, activation) = idle.floor_above_activation()?;
+    let ns = ctx.ns();
+    Some(
+        Verdict::fail(format!(
+            "KEDA never scales to zero: the idle floor {} req/s (exporter scrapes, no players) is above activationThreshold {}",
+            rate_text(floor.rate()),
+            rate_text(activation)
+        ))
+        .evidence(format!("idle floor {}", floor.arithmetic()))
+        .evidence(format!(
+            "KEDA counts the trigger active while its value is above activationThreshold (strictly): {} > {} with no player, so the ScaledObject stays Active and the HPA keeps at least 1 pod",
+            rate_text(floor.rate()),
+            rate_text(activation)
+        ))
+        .fix(format!(
+            "raise the trigger's activationThreshold above the floor (e.g. \"{}\", below one session's 1 req/s), or subtract the exporter's scrapes in the trigger query",
+            rate_text((floor.rate() * 2.0).clamp(0.2, 0.5))
+        ))
+        .command(format!(
+            "kubectl edit scaledobject {} -n {ns}",
+            crate::checks::shell_arg(&ctx.settings.scaled_object)
+        )),
+    )
 }
 
 /// A one-series query (`sum` without `by`) that answered several series was

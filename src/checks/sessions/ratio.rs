@@ -33,6 +33,15 @@ fn pending_pods(ctx: &Ctx) -> f64 {
 }
 
 pub(super) fn ratio(ctx: &Ctx) -> Verdict {
+    let v = ratio_verdict(ctx);
+    let v = match sessions_now(ctx) {
+        Ok(s) => with_idle(ctx, v, s),
+        Err(_) => v,
+    };
+    with_draining(ctx, v)
+}
+
+fn ratio_verdict(ctx: &Ctx) -> Verdict {
     let rate = match sessions_now(ctx) {
         Ok(v) => v,
         Err(v) => return v,
@@ -41,6 +50,9 @@ pub(super) fn ratio(ctx: &Ctx) -> Verdict {
         Ok(v) => v,
         Err(v) => return v,
     };
+    if let Some(v) = floor_keeps_keda_active(ctx, rate) {
+        return v;
+    }
     let b = ctx.settings.bands;
     // The figures' ratio is of these same two figures.
     let Ratio { per_pod, band } = ctx.figures.ratio;

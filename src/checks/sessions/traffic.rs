@@ -29,6 +29,15 @@ fn listed_running(ctx: &Ctx) -> Option<f64> {
 }
 
 pub(super) fn traffic(ctx: &Ctx) -> Verdict {
+    let v = traffic_verdict(ctx);
+    let v = match sessions_now(ctx) {
+        Ok(s) => with_idle(ctx, v, s),
+        Err(_) => v,
+    };
+    with_draining(ctx, v)
+}
+
+fn traffic_verdict(ctx: &Ctx) -> Verdict {
     let sessions = match sessions_now(ctx) {
         Ok(v) => v,
         Err(v) => return v,
@@ -54,7 +63,11 @@ pub(super) fn traffic(ctx: &Ctx) -> Verdict {
     );
     let running_text = format!("{} running {}", num(running), pods_word(running));
 
-    if sessions >= NO_SESSIONS {
+    let idle = ctx.figures.idle;
+    if let Some(v) = floor_keeps_keda_active(ctx, sessions) {
+        return v;
+    }
+    if !idle.no_sessions(sessions) {
         if running >= 0.5 {
             return Verdict::pass(format!("{} sessions, {running_text}", num(sessions)))
                 .evidence(format!("running pods from {source}"));
@@ -109,7 +122,7 @@ pub(super) fn traffic(ctx: &Ctx) -> Verdict {
         }
         Err(v) => return v,
     };
-    if recent >= NO_SESSIONS {
+    if !idle.no_sessions(recent) {
         return Verdict::pass(format!(
             "scale-down in progress: 0 sessions now, up to {} in the last 5 min, {running_text}",
             num(recent)
