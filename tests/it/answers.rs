@@ -97,21 +97,28 @@ fn a_year_9999_time_on_one_object_blinds_no_source() {
     assert_eq!(first["runningPods"], 3, "{first}");
 }
 
+/// `status -o json` with `path` answered by an empty list of `kind`: the
+/// error gap of `source`, whose message is returned.
+fn wrong_kind_gap(path: &str, kind: &str, source: &str) -> String {
+    let c = Cluster::start("healthy");
+    let body = format!(
+        r#"{{"kind":"{kind}","apiVersion":"v1","metadata":{{"resourceVersion":"1"}},"items":[]}}"#
+    );
+    c.sim
+        .inject(path, Fault::raw(200, "application/json", body));
+    let j = c.spice(&["status", "-o", "json"]).json();
+    let gap = gap(&j, source).unwrap_or_else(|| panic!("no gap: {}", j["gaps"]));
+    assert_eq!(gap["reason"], "error", "{gap}");
+    gap["message"].as_str().unwrap_or("").to_string()
+}
+
 #[test]
 fn a_scaled_object_get_answered_with_a_pod_list_is_an_error_gap_naming_it() {
-    let c = Cluster::start("healthy");
-    c.sim.inject(
+    let message = wrong_kind_gap(
         "/apis/keda.sh/v1alpha1/namespaces/default/scaledobjects/",
-        Fault::raw(
-            200,
-            "application/json",
-            r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#,
-        ),
+        "PodList",
+        "scaledobject",
     );
-    let j = c.spice(&["status", "-o", "json"]).json();
-    let gap = gap(&j, "scaledobject").unwrap_or_else(|| panic!("no gap: {}", j["gaps"]));
-    assert_eq!(gap["reason"], "error", "{gap}");
-    let message = gap["message"].as_str().unwrap_or("");
     assert!(
         message.contains("ScaledObject") && message.contains("PodList"),
         "{message}"
@@ -120,19 +127,7 @@ fn a_scaled_object_get_answered_with_a_pod_list_is_an_error_gap_naming_it() {
 
 #[test]
 fn a_pod_list_answered_with_another_kind_is_an_error_gap_not_zero_pods() {
-    let c = Cluster::start("healthy");
-    c.sim.inject(
-        "/api/v1/namespaces/default/pods?",
-        Fault::raw(
-            200,
-            "application/json",
-            r#"{"kind":"EventList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#,
-        ),
-    );
-    let j = c.spice(&["status", "-o", "json"]).json();
-    let gap = gap(&j, "pods").unwrap_or_else(|| panic!("no gap: {}", j["gaps"]));
-    assert_eq!(gap["reason"], "error", "{gap}");
-    let message = gap["message"].as_str().unwrap_or("");
+    let message = wrong_kind_gap("/api/v1/namespaces/default/pods?", "EventList", "pods");
     assert!(
         message.contains("PodList") && message.contains("EventList"),
         "{message}"
