@@ -219,6 +219,24 @@ impl GlobalArgs {
             user: self.user.clone(),
         }
     }
+
+    /// The settings the flags give, as the settings layer takes them.
+    pub fn overrides(&self) -> crate::settings::Overrides {
+        crate::settings::Overrides {
+            namespace: self.namespace.clone(),
+            selector: self.selector.clone(),
+            deployment: self.deployment.clone(),
+            scaled_object: self.scaled_object.clone(),
+            nginx_service: self.nginx_service.clone(),
+            prometheus_service: self.prometheus_service.clone(),
+            prometheus_url: self.prometheus_url.clone(),
+            loki_url: self.loki_url.clone(),
+            loki_tenant: self.loki_tenant.clone(),
+            keda_namespace: self.keda_namespace.clone(),
+            request_timeout: self.request_timeout.clone(),
+            color: self.color,
+        }
+    }
 }
 
 /// Flags every command takes: kubectl's connection flags, then the names the
@@ -356,4 +374,50 @@ pub enum Shell {
     Zsh,
     Fish,
     Powershell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_definition_flag_is_a_clap_flag_and_every_setting_flag_has_a_definition() {
+        use clap::{CommandFactory, Parser};
+        let cmd = Cli::command();
+        let clap_flags: Vec<String> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        for d in crate::settings::SETTINGS.iter().filter_map(|d| d.flag) {
+            assert!(clap_flags.iter().any(|f| f == d), "{d} is not a clap flag");
+        }
+        // Connection flags are kubectl's, not settings.
+        let connection = [
+            "--kubeconfig",
+            "--context",
+            "--cluster",
+            "--user",
+            "--config",
+        ];
+        for f in clap_flags
+            .iter()
+            .filter(|f| !connection.contains(&f.as_str()))
+        {
+            if f == "--help" || f == "--version" {
+                continue;
+            }
+            let def = crate::settings::SETTINGS
+                .iter()
+                .find(|d| d.flag == Some(f.as_str()));
+            let def = def.unwrap_or_else(|| panic!("global flag {f} has no setting definition"));
+            // The flag's value reaches the setting.
+            let cli = Cli::try_parse_from(["kubectl-spice", f.as_str(), "never", "status"])
+                .expect("a global flag with a value");
+            assert_eq!(
+                cli.global.overrides().value(def.key).as_deref(),
+                Some("never"),
+                "{f}"
+            );
+        }
+    }
 }

@@ -97,7 +97,7 @@ pub async fn resolve_settings(global: &GlobalArgs) -> Result<Settings, Fatal> {
         }
     };
     Ok(Settings::resolve(
-        global,
+        &global.overrides(),
         &env,
         &file,
         context.as_deref(),

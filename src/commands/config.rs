@@ -37,7 +37,7 @@ pub async fn run(
         }
     };
     let settings = Settings::resolve(
-        global,
+        &global.overrides(),
         &env,
         &file,
         context.as_deref(),

@@ -24,7 +24,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<(KubeTarget, Settings), Fata
     let file = ConfigFile::load(global.config.as_deref())?;
     let mut target = KubeTarget::load(&global.kubeconfig_choice(), &env).await?;
     let settings = Settings::resolve(
-        global,
+        &global.overrides(),
         &env,
         &file,
         target.context.as_deref(),

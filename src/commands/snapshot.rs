@@ -174,7 +174,7 @@ pub fn load(global: &GlobalArgs, path: &Path) -> Result<(Snapshot, Settings), Fa
     crate::cluster::prometheus::vet_snapshot(&mut snapshot);
     let config = ConfigFile::load(global.config.as_deref())?;
     let settings = Settings::resolve(
-        global,
+        &global.overrides(),
         &crate::process_env,
         &config,
         snapshot.context.as_deref(),

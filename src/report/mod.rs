@@ -21,13 +21,8 @@ pub enum Output {
     Yaml,
 }
 
-/// `--color`: decided once into [`Styles`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
+/// `--color`: decided once into [`Styles`]; the `color` setting's type.
+pub use crate::settings::ColorChoice;
 use serde::Serialize;
 use std::io::Write;
 

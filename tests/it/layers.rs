@@ -40,6 +40,14 @@ const RULES: &[Rule] = &[
         layer: "loadtest",
         forbidden: &["commands", "cli"],
     },
+    // Settings sit under everything that reads them: the command line fills
+    // a plain `settings::Overrides`, so the settings never import it.
+    Rule {
+        layer: "settings",
+        forbidden: &[
+            "cli", "commands", "report", "checks", "watch", "cluster", "loadtest", "domain",
+        ],
+    },
 ];
 
 /// The modules a source text imports through `crate::` paths, comments and
