@@ -101,6 +101,11 @@ impl SnapshotBuilder {
         self.snap.operator_pods = list(&mut self.snap.gaps, "keda-operator", read, convert::pod);
     }
 
+    /// Where KEDA's pods were found (`discover`).
+    pub fn keda_found(&mut self, found: crate::snapshot::KedaFound) {
+        self.snap.keda_found = Some(found);
+    }
+
     pub fn metrics_apiserver_pods<'a>(&mut self, read: Read<impl IntoIterator<Item = &'a Pod>>) {
         self.snap.metrics_apiserver_pods = list(
             &mut self.snap.gaps,

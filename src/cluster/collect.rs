@@ -273,9 +273,10 @@ const CONTEXT_LOG_LINES: usize = 10;
 async fn read_operator_logs(
     client: &kube::Client,
     settings: &Settings,
+    keda_namespace: &str,
     pods: &[PodInfo],
 ) -> (Option<Vec<LogLine>>, Option<Failure>) {
-    let api: Api<Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
+    let api: Api<Pod> = Api::namespaced(client.clone(), keda_namespace);
     let reads = pods.iter().filter(|p| p.phase == "Running").map(|p| {
         let container = p
             .containers
@@ -291,7 +292,7 @@ async fn read_operator_logs(
         };
         let api = api.clone();
         let name = p.name.clone();
-        let ns = settings.keda_namespace.clone();
+        let ns = keda_namespace.to_string();
         async move {
             let target = ReadTarget {
                 verb: "get",
@@ -370,7 +371,6 @@ pub async fn run(
     snap.server = Some(sources.server.clone());
 
     let pods_api: Api<wire::Pod> = Api::namespaced(client.clone(), ns);
-    let operator_api: Api<wire::Pod> = Api::namespaced(client.clone(), &settings.keda_namespace);
     // Full types, read leniently: one far-future time fails no read.
     let deploy_api: Api<Lenient<Deployment>> = Api::namespaced(client.clone(), ns);
     let hpa_api: Api<Lenient<HorizontalPodAutoscaler>> = Api::namespaced(client.clone(), ns);
@@ -384,9 +384,6 @@ pub async fn run(
     let all = ListParams::default();
     let pod_params = ListParams::default().labels(&settings.selector);
     let event_params = ListParams::default().fields(lists::EVENT_FIELDS);
-    let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
-    let metrics_apiserver_params =
-        ListParams::default().labels(&settings.keda_metrics_apiserver_selector);
     let t = |verb, resource, group, namespace| ReadTarget {
         verb,
         resource,
@@ -441,28 +438,19 @@ pub async fn run(
     );
     // The operator's log read needs only the operator pods' names: it starts
     // as soon as their list is in, overlapping the other reads (the game
-    // pods' list can be megabytes).
+    // pods' list can be megabytes). Where KEDA runs is found with them
+    // (`discover`): the APIService is read beside the configured lists.
     let operator = async {
-        let list = read(
-            timeout,
-            t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-            lists::paged(&operator_api, &operator_params, lists::PAGE),
-        )
-        .await;
-        let logs = match (&list, scope) {
+        let found = super::discover::keda_pods(client, settings, timeout).await;
+        let logs = match (&found.operator, scope) {
             (Ok(pods), Scope::Full) => {
                 let pods: Vec<PodInfo> = pods.iter().map(convert::pod).collect();
-                Some(read_operator_logs(client, settings, &pods).await)
+                Some(read_operator_logs(client, settings, &found.found.namespace, &pods).await)
             }
             _ => None,
         };
-        (list, logs)
+        (found, logs)
     };
-    let metrics_apiserver = read(
-        timeout,
-        t("list", "pods", "", Some(settings.keda_namespace.as_str())),
-        lists::paged(&operator_api, &metrics_apiserver_params, lists::PAGE),
-    );
     let karpenter_events = read_karpenter_events(client, timeout, ns);
 
     let (kube_reads, (prom, rules, loki)) = tokio::join!(
@@ -476,7 +464,6 @@ pub async fn run(
                 nodes,
                 events,
                 operator,
-                metrics_apiserver,
                 karpenter_events
             )
         },
@@ -490,8 +477,7 @@ pub async fn run(
         hpas,
         nodes,
         events,
-        (operator, operator_logs),
-        metrics_apiserver,
+        (keda, operator_logs),
         karpenter_events,
     ) = kube_reads;
 
@@ -520,11 +506,12 @@ pub async fn run(
     );
     b.nodes(nodes.as_ref().map_err(Clone::clone));
     b.events(events.as_ref().map_err(Clone::clone), karpenter_events);
-    b.operator_pods(operator.as_ref().map_err(Clone::clone));
+    b.operator_pods(keda.operator.as_ref().map_err(Clone::clone));
+    b.keda_found(keda.found);
     if let Some((lines, failure)) = operator_logs {
         b.operator_logs(lines, failure);
     }
-    b.metrics_apiserver_pods(metrics_apiserver.as_ref().map_err(Clone::clone));
+    b.metrics_apiserver_pods(keda.metrics_apiserver.as_ref().map_err(Clone::clone));
     b.prometheus_rules(rules);
     b.loki(loki);
     b.node_pools(

@@ -6,6 +6,7 @@ pub mod build;
 pub mod client;
 pub mod collect;
 pub mod convert;
+pub mod discover;
 pub mod error;
 pub mod history;
 pub mod lenient;

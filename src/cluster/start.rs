@@ -9,11 +9,8 @@ use super::collect::{
     KARPENTER_V1, Sources, karpenter_fallback, karpenter_versions, no_cluster, read, read_karpenter,
 };
 use super::error::{Error, ReadTarget};
-use super::lists;
-use super::wire::Pod;
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
-use kube::api::{Api, ListParams};
 
 /// Reads what is not watched, concurrently. "No cluster at all" (every one
 /// of these reads unreachable, or 401) is the same error as `collect::run`'s,
@@ -25,40 +22,26 @@ pub async fn unwatched(
 ) -> Result<Snapshot, Error> {
     let client = &sources.kube;
     let timeout = settings.request_timeout;
-    let keda_ns = settings.keda_namespace.as_str();
     let mut snap = Snapshot::new(captured_at, &settings.namespace);
     snap.context = sources.context.clone();
     snap.server = Some(sources.server.clone());
 
-    let keda_api: Api<Pod> = Api::namespaced(client.clone(), keda_ns);
-    let operator_params = ListParams::default().labels(&settings.keda_operator_selector);
-    let metrics_apiserver_params =
-        ListParams::default().labels(&settings.keda_metrics_apiserver_selector);
     let t = |verb, resource, namespace| ReadTarget {
         verb,
         resource,
         group: "",
         namespace,
     };
-    let (discovery, operator, metrics_apiserver, karpenter) = tokio::join!(
+    let (discovery, keda, karpenter) = tokio::join!(
         read(timeout, t("get", "apis", None), client.list_api_groups()),
-        read(
-            timeout,
-            t("list", "pods", Some(keda_ns)),
-            lists::paged(&keda_api, &operator_params, lists::PAGE)
-        ),
-        read(
-            timeout,
-            t("list", "pods", Some(keda_ns)),
-            lists::paged(&keda_api, &metrics_apiserver_params, lists::PAGE)
-        ),
+        super::discover::keda_pods(client, settings, timeout),
         read_karpenter(client, timeout, KARPENTER_V1),
     );
     if let Some(e) = no_cluster(
         [
             discovery.as_ref().err(),
-            operator.as_ref().err(),
-            metrics_apiserver.as_ref().err(),
+            keda.operator.as_ref().err(),
+            keda.metrics_apiserver.as_ref().err(),
             karpenter.0.as_ref().err(),
         ],
         &sources.server,
@@ -71,8 +54,9 @@ pub async fn unwatched(
         karpenter_fallback(client, timeout, discovered.as_deref(), karpenter).await;
     let mut b = SnapshotBuilder::new(snap);
     b.discovery(discovery.as_ref().map_err(Clone::clone));
-    b.operator_pods(operator.as_ref().map_err(Clone::clone));
-    b.metrics_apiserver_pods(metrics_apiserver.as_ref().map_err(Clone::clone));
+    b.operator_pods(keda.operator.as_ref().map_err(Clone::clone));
+    b.keda_found(keda.found);
+    b.metrics_apiserver_pods(keda.metrics_apiserver.as_ref().map_err(Clone::clone));
     b.node_pools(
         pools.as_ref().map(|l| &l.items).map_err(Clone::clone),
         karpenter_version,

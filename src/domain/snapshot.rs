@@ -46,6 +46,10 @@ pub struct Snapshot {
     pub events: Option<Vec<EventInfo>>,
     #[serde(default)]
     pub operator_pods: Option<Vec<PodInfo>>,
+    /// Where KEDA's pods were looked for and found, and how that place was
+    /// known (`None`: an older snapshot, or not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keda_found: Option<KedaFound>,
     /// KEDA's metrics API server pods (`keda-operator-metrics-apiserver`),
     /// which serve the HPA its external metric.
     #[serde(default)]
@@ -87,6 +91,7 @@ impl Snapshot {
             node_claims: None,
             events: None,
             operator_pods: None,
+            keda_found: None,
             metrics_apiserver_pods: None,
             operator_logs: None,
             prometheus_rules: None,
@@ -260,6 +265,53 @@ pub struct Apis {
     /// or `v1beta1` on Karpenter before 1.0 (v0.32–v0.37).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub karpenter_version: Option<String>,
+}
+
+/// Where KEDA runs, as the collect step found it: the settings say where to
+/// look first; the APIService `v1beta1.external.metrics.k8s.io` names the
+/// namespace of KEDA's metrics server; the pods carry the Helm chart's
+/// labels or the release manifests' (issue 19).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KedaFound {
+    /// The namespace the operator pods were read in.
+    pub namespace: String,
+    /// How it was known.
+    pub how: KedaHow,
+    /// The selectors that matched (the configured ones when none did).
+    pub operator_selector: String,
+    pub metrics_apiserver_selector: String,
+    /// Every namespace looked in (the first is the configured one).
+    #[serde(default)]
+    pub searched: Vec<String>,
+}
+
+/// How the KEDA namespace was known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum KedaHow {
+    /// The setting (flag, env or config file) said so.
+    Setting,
+    /// The default namespace held KEDA's pods.
+    Default,
+    /// The APIService named the metrics server's namespace.
+    ApiService,
+    /// A namespace KEDA's installers use (AKS add-on, OpenShift) held them.
+    WellKnown,
+    /// No namespace looked in held KEDA's pods.
+    NotFound,
+}
+
+impl KedaHow {
+    pub fn describe(self) -> &'static str {
+        match self {
+            KedaHow::Setting => "setting",
+            KedaHow::Default => "default",
+            KedaHow::ApiService => "APIService",
+            KedaHow::WellKnown => "well-known namespace",
+            KedaHow::NotFound => "not found",
+        }
+    }
 }
 
 /// Something the collect step could not read, and how to fix that.

@@ -456,6 +456,15 @@ impl Settings {
         })
     }
 
+    /// Whether a key was given (flag, environment, config file, kube
+    /// context) rather than left at its default: a given value is an
+    /// override discovery never second-guesses.
+    pub fn is_set(&self, key: &str) -> bool {
+        self.effective
+            .iter()
+            .any(|e| e.key == key && e.source != Source::Default)
+    }
+
     /// The settings with every default and nothing else (for unit tests and examples).
     pub fn defaults() -> Settings {
         let effective = SETTINGS

@@ -12,6 +12,7 @@ mod clients;
 mod completion;
 mod dashboard;
 mod diagnose;
+mod discovery;
 mod edges;
 mod harness;
 mod hostile;

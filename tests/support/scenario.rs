@@ -33,6 +33,10 @@ pub struct ScenarioMeta {
     /// this scenario gives none. Nothing else is inherited.
     #[serde(default)]
     pub base: Option<String>,
+    /// Objects of the base left out, as `Kind namespace/name` (`Kind name`
+    /// for cluster-scoped ones): another install shape moves them.
+    #[serde(default)]
+    pub remove: Vec<String>,
     /// Which optional API groups the simulated cluster serves (discovery and
     /// REST): any of `keda` (keda.sh/v1alpha1), `karpenter` (karpenter.sh/v1)
     /// and `karpenter-v1beta1` (karpenter.sh/v1beta1, Karpenter before 1.0).
@@ -56,6 +60,7 @@ impl Default for ScenarioMeta {
         ScenarioMeta {
             description: String::new(),
             base: None,
+            remove: Vec::new(),
             installed: default_installed(),
             user: default_user(),
             forbidden: Vec::new(),
@@ -171,7 +176,9 @@ impl Scenario {
         };
         let mut meta = meta;
         if let Some(base) = &meta.base {
-            let base = Scenario::load(base);
+            let mut base = Scenario::load(base);
+            base.objects
+                .retain(|o| !meta.remove.contains(&object_key(o)));
             objects = overlay(base.objects, objects);
             if meta.logs.is_empty() {
                 meta.logs = base.meta.logs;
@@ -252,6 +259,16 @@ fn push_objects(value: Value, out: &mut Vec<Value>) {
         }
     } else {
         out.push(value);
+    }
+}
+
+/// `Kind namespace/name`, or `Kind name` for a cluster-scoped object.
+fn object_key(o: &Value) -> String {
+    let kind = o["kind"].as_str().unwrap_or_default();
+    let name = o["metadata"]["name"].as_str().unwrap_or_default();
+    match o["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
     }
 }
 

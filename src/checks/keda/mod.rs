@@ -234,6 +234,31 @@ fn sessions(ctx: &Ctx) -> Result<f64, String> {
 // ---------------------------------------------------------------------------
 // The checks
 
+/// The namespace KEDA's pods were read in: where the collect step found
+/// them, else the setting (an older snapshot).
+pub(super) fn keda_namespace<'a>(ctx: &'a Ctx) -> &'a str {
+    match &ctx.snap.keda_found {
+        Some(f) => &f.namespace,
+        None => &ctx.settings.keda_namespace,
+    }
+}
+
+/// The selector KEDA's operator pods were read with (see [`keda_namespace`]).
+pub(super) fn keda_operator_selector<'a>(ctx: &'a Ctx) -> &'a str {
+    match &ctx.snap.keda_found {
+        Some(f) => &f.operator_selector,
+        None => &ctx.settings.keda_operator_selector,
+    }
+}
+
+/// The selector KEDA's metrics server pods were read with.
+pub(super) fn keda_metrics_apiserver_selector<'a>(ctx: &'a Ctx) -> &'a str {
+    match &ctx.snap.keda_found {
+        Some(f) => &f.metrics_apiserver_selector,
+        None => &ctx.settings.keda_metrics_apiserver_selector,
+    }
+}
+
 /// One of KEDA's Deployments, as its pods' verdict needs it.
 struct KedaPods<'a> {
     pods: Option<&'a Vec<crate::domain::snapshot::PodInfo>>,
@@ -254,8 +279,21 @@ fn keda_pods(ctx: &Ctx, k: KedaPods) -> Verdict {
     let Some(pods) = k.pods else {
         return ctx.not_read(k.source, &format!("the {} pods were", k.what));
     };
-    let ns = &ctx.settings.keda_namespace;
+    let ns = keda_namespace(ctx);
     let cmd = format!("kubectl get pods -n {ns} -l {}", shell_arg(k.selector));
+    if pods.is_empty()
+        && let Some(found) = &ctx.snap.keda_found
+        && found.how == crate::domain::snapshot::KedaHow::NotFound
+    {
+        // Nothing of KEDA anywhere the plugin looked: the plugin does not
+        // know where KEDA runs, which is not a fault of KEDA's.
+        return Verdict::error(format!(
+            "KEDA's pods not found in {}; set kedaNamespace",
+            found.searched.join(", ")
+        ))
+        .fix("set kedaNamespace (and kedaOperatorSelector / kedaMetricsApiserverSelector) to where KEDA's pods run: `kubectl get pods -A -l app=keda-operator` or `-l app.kubernetes.io/name=keda-operator` finds them")
+        .command("kubectl get apiservice v1beta1.external.metrics.k8s.io -o jsonpath='{.spec.service}'");
+    }
     if pods.is_empty() {
         return Verdict::fail(format!(
             "no {} pods in namespace {ns} with labels {}",

@@ -25,7 +25,7 @@ pub(super) fn operator(ctx: &Ctx) -> Verdict {
             pods: ctx.snap.operator_pods.as_ref(),
             source: "keda-operator",
             what: "KEDA operator",
-            selector: &ctx.settings.keda_operator_selector,
+            selector: keda_operator_selector(ctx),
             none_fix: "install KEDA, or set kedaNamespace / kedaOperatorSelector to where its operator runs (`kubectl get pods -A -l app=keda-operator`)",
             down: "without the operator nothing scales",
             some_fix: "look at the pods that are not Ready (a stuck rollout or a crash loop); the leader among the Ready ones keeps scaling",

@@ -81,10 +81,10 @@ fn truncate_str(text: &str, max: usize) -> &str {
 
 pub(super) fn operator_logs(ctx: &Ctx) -> Verdict {
     let gap = ctx.snap.gap("keda-operator-logs");
-    let ns = &ctx.settings.keda_namespace;
+    let ns = keda_namespace(ctx);
     let grep = format!(
         "kubectl logs -n {ns} -l {} --tail=500 | grep -E {}",
-        shell_arg(&ctx.settings.keda_operator_selector),
+        shell_arg(keda_operator_selector(ctx)),
         shell_arg(&format!(
             "prometheus_scaler|scale_handler|{}",
             ctx.settings.scaled_object

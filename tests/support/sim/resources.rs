@@ -134,6 +134,13 @@ pub static RESOURCES: &[ResDef] = &[
         fields: EVENT_V1_FIELDS,
         view_of: Some(("", "events")),
     },
+    // The aggregation layer's registrations (kube-aggregator, Kubernetes
+    // v1.33 staging/src/k8s.io/kube-aggregator/pkg/apis/apiregistration/v1/
+    // types.go): cluster-scoped, always served. KEDA's metrics server
+    // registers v1beta1.external.metrics.k8s.io, whose spec.service names
+    // its Service and namespace.
+    res!("apiregistration.k8s.io", "v1", "apiservices", "apiservice", "APIService", false, short: &[],
+        cat: &["api-extensions"], addon: None, subs: &[("status", "APIService", STATUS_VERBS)], fields: &[]),
     res!("keda.sh", "v1alpha1", "scaledobjects", "scaledobject", "ScaledObject", true, short: &["so"],
         cat: &["keda"], addon: Some("keda"), subs: &[("status", "ScaledObject", STATUS_VERBS)], fields: &[]),
     res!("keda.sh", "v1alpha1", "scaledjobs", "scaledjob", "ScaledJob", true, short: &["sj"],

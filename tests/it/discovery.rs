@@ -1,0 +1,122 @@
+//! Works on any install (issue 19): the plugin finds KEDA where the cluster
+//! has it — the APIService `v1beta1.external.metrics.k8s.io` names the
+//! metrics server's namespace, the pods carry the Helm chart's labels or the
+//! release manifests' — instead of assuming the runbook's one install. Each
+//! scenario is an upstream install shape (see its objects.yaml).
+
+use crate::diagnose::{assert_outcome, check, diagnose, message, table};
+use crate::support::sim::{Exchange, waves};
+use crate::support::spice::Cluster;
+
+/// KEDA's pods found for one install shape: every check about them passes,
+/// the operator's logs are read from the pods found, diagnose exits 0.
+#[track_caller]
+fn healthy_keda_found_in(scenario: &str, namespace: &str, operator_pod: &str) {
+    let c = Cluster::start(scenario);
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(
+        run.code,
+        0,
+        "{scenario}: stderr: {}\n{}",
+        run.stderr,
+        table(&report)
+    );
+    for id in ["keda.operator", "keda.metrics-apiserver"] {
+        assert_outcome(&report, id, "pass");
+    }
+    let evidence = check(&report, "keda.operator")["evidence"].to_string();
+    assert!(evidence.contains(operator_pod), "{scenario}: {evidence}");
+    let log = format!("/api/v1/namespaces/{namespace}/pods/{operator_pod}/log");
+    assert!(
+        c.sim.requests().iter().any(|r| r.contains(&log)),
+        "{scenario}: the operator's logs were not read from {log}:\n{:#?}",
+        c.sim.requests()
+    );
+}
+
+#[test]
+fn keda_from_the_release_yaml_is_found_by_its_app_labels() {
+    healthy_keda_found_in("keda-release-yaml", "keda", "keda-operator-7c9d6f5b8-q2w8z");
+}
+
+#[test]
+fn keda_from_openshifts_operator_is_found_through_the_apiservice() {
+    healthy_keda_found_in(
+        "keda-openshift",
+        "openshift-keda",
+        "keda-operator-7c9d6f5b8-q2w8z",
+    );
+}
+
+#[test]
+fn keda_as_the_aks_add_on_in_kube_system_is_found_through_the_apiservice() {
+    healthy_keda_found_in(
+        "keda-aks-addon",
+        "kube-system",
+        "keda-operator-6b8f9d7c5d-xk2lp",
+    );
+}
+
+/// Nothing found anywhere the plugin looked is the plugin not knowing where
+/// KEDA runs: `error` naming the namespaces and the setting, never a
+/// `fail` blamed on KEDA; the setting then finds it.
+#[test]
+fn keda_not_found_is_an_error_naming_where_it_looked_and_the_setting_finds_it() {
+    let c = Cluster::start("keda-unfound");
+    let (run, report) = diagnose(&c, &[]);
+    assert_outcome(&report, "keda.operator", "error");
+    assert_outcome(&report, "keda.metrics-apiserver", "error");
+    assert_eq!(
+        message(&report, "keda.operator"),
+        "KEDA's pods not found in keda, kube-system, openshift-keda; set kedaNamespace",
+        "{}",
+        table(&report)
+    );
+    assert_ne!(run.code, 0, "{}", table(&report));
+    assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+
+    let (run, report) = diagnose(&c, &["--keda-namespace", "autoscaling"]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.operator", "pass");
+}
+
+/// The Helm default install is found in the first wave: reading the
+/// APIService adds no sequential round trip to `status`.
+#[test]
+fn the_helm_default_costs_no_extra_round_trip() {
+    let rtt = std::time::Duration::from_millis(50);
+    let c = Cluster::start("healthy");
+    c.sim.set_rtt(rtt);
+    c.sim.reset_wire();
+    let run = c.spice(&["status", "--color", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let exchanges: Vec<Exchange> = c.sim.exchanges();
+    let apiservice = exchanges
+        .iter()
+        .filter(|e| {
+            e.line
+                .contains("/apis/apiregistration.k8s.io/v1/apiservices/")
+        })
+        .count();
+    assert_eq!(apiservice, 1, "the APIService is read once");
+    let keda_lists = exchanges
+        .iter()
+        .filter(|e| e.line.contains("/api/v1/namespaces/keda/pods?"))
+        .count();
+    assert_eq!(keda_lists, 2, "only the two configured lists in keda");
+    assert!(
+        !exchanges.iter().any(|e| e.line.contains("kube-system")),
+        "no fallback when the default holds KEDA"
+    );
+    assert_eq!(waves(&exchanges), 1, "status stays one round");
+    let moved = Cluster::start("keda-release-yaml");
+    moved.sim.set_rtt(rtt);
+    moved.sim.reset_wire();
+    let run = moved.spice(&["status", "--color", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        waves(&moved.sim.exchanges()),
+        2,
+        "the fallback is the one extra round, taken only off the default"
+    );
+}
