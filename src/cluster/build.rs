@@ -101,6 +101,11 @@ impl SnapshotBuilder {
         self.snap.operator_pods = list(&mut self.snap.gaps, "keda-operator", read, convert::pod);
     }
 
+    /// The Prometheus read and why that one.
+    pub fn prometheus_read(&mut self, read: crate::snapshot::ReadFrom) {
+        self.snap.prometheus_read = Some(read);
+    }
+
     /// Where KEDA's pods were found (`discover`).
     pub fn keda_found(&mut self, found: crate::snapshot::KedaFound) {
         self.snap.keda_found = Some(found);

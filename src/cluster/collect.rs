@@ -494,7 +494,43 @@ pub async fn run(
         return Err(e);
     }
 
+    // The configured Prometheus Service does not exist: read the one the
+    // ScaledObject's trigger names (one more round, only then).
+    let configured = match &sources.prometheus {
+        Ok(api) => api.describe(),
+        Err(_) => settings.prometheus.to_string(),
+    };
+    let how = if settings.is_set("prometheusService") || settings.is_set("prometheusUrl") {
+        "setting"
+    } else {
+        "default"
+    };
+    let mut prometheus_read = crate::snapshot::ReadFrom {
+        address: shown_address(&settings.prometheus),
+        how: how.into(),
+        instead_of: None,
+    };
+    let (prom, rules) =
+        match trigger_prometheus(sources, prom.1.as_ref(), scaled_object.as_ref().ok()) {
+            Some((api, addr)) => {
+                let (prom2, rules2) = prometheus_reads(&Ok(api), settings, scope).await;
+                prometheus_read = crate::snapshot::ReadFrom {
+                    address: addr.show(),
+                    how: "ScaledObject trigger".into(),
+                    instead_of: Some(format!(
+                        "{configured}: {}",
+                        prom.1
+                            .as_ref()
+                            .map(|f| f.message.as_str())
+                            .unwrap_or("not found")
+                    )),
+                };
+                (prom2, rules2)
+            }
+            None => (prom, rules),
+        };
     let mut b = SnapshotBuilder::new(snap);
+    b.prometheus_read(prometheus_read);
     b.discovery(discovery.as_ref().map_err(Clone::clone));
     b.pods(pods.as_ref().map_err(Clone::clone));
     b.deployment(found(deployment.as_ref().map(|d| &d.0)));
@@ -541,17 +577,7 @@ async fn http_reads(
     Option<Result<LokiData, Failure>>,
 ) {
     let timeout = settings.request_timeout;
-    let queries = match scope {
-        Scope::Status => promql::status_command_queries(settings),
-        Scope::Full => promql::diagnose_queries(settings),
-    };
     let full = scope == Scope::Full;
-    let rules = async {
-        match (&sources.prometheus, full) {
-            (Ok(api), true) => Some(with_timeout(timeout, api.describe(), api.alert_rules()).await),
-            _ => None,
-        }
-    };
     let loki = async {
         match (&sources.loki, full) {
             (Ok(api), true) => Some(
@@ -574,8 +600,30 @@ async fn http_reads(
             _ => None,
         }
     };
+    let (prom, loki) = tokio::join!(prometheus_reads(&sources.prometheus, settings, scope), loki);
+    (prom.0, prom.1, loki)
+}
+
+/// Every query against one Prometheus, and for a full scope its alert rules.
+async fn prometheus_reads(
+    prometheus: &Result<HttpApi, String>,
+    settings: &Settings,
+    scope: Scope,
+) -> (PromRead, Option<Result<Vec<RuleInfo>, Failure>>) {
+    let timeout = settings.request_timeout;
+    let queries = match scope {
+        Scope::Status => promql::status_command_queries(settings),
+        Scope::Full => promql::diagnose_queries(settings),
+    };
+    let full = scope == Scope::Full;
+    let rules = async {
+        match (prometheus, full) {
+            (Ok(api), true) => Some(with_timeout(timeout, api.describe(), api.alert_rules()).await),
+            _ => None,
+        }
+    };
     let prom = async {
-        match &sources.prometheus {
+        match prometheus {
             Ok(api) => {
                 let answers = join_all(queries.iter().map(|q| async move {
                     let res = match tokio::time::timeout(timeout, api.query(&q.promql)).await {
@@ -595,7 +643,7 @@ async fn http_reads(
         }
     };
 
-    let (prom, rules, loki) = tokio::join!(prom, rules, loki);
+    let (prom, rules) = tokio::join!(prom, rules);
     let prom = match prom {
         Ok(answers) => prometheus_answers(answers),
         Err(message) => (
@@ -607,7 +655,52 @@ async fn http_reads(
             }),
         ),
     };
-    (prom, rules, loki)
+    (prom, rules)
+}
+
+/// The `serverAddress` of a ScaledObject's first prometheus trigger.
+fn trigger_server_address(so: &DynamicObject) -> Option<String> {
+    so.data["spec"]["triggers"]
+        .as_array()?
+        .iter()
+        .find(|t| t["type"] == "prometheus")?["metadata"]["serverAddress"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// When the configured Prometheus Service does not exist (the proxy's 404),
+/// the Prometheus the ScaledObject's trigger names, if it is another
+/// in-cluster Service: the one KEDA itself reads.
+fn trigger_prometheus(
+    sources: &Sources,
+    failure: Option<&Failure>,
+    scaled_object: Option<&DynamicObject>,
+) -> Option<(HttpApi, crate::domain::address::ServiceAddress)> {
+    let Ok(HttpApi::Proxy { kube, service, .. }) = &sources.prometheus else {
+        return None;
+    };
+    if failure.is_none_or(|f| f.reason != GapReason::NotFound) {
+        return None;
+    }
+    let addr = crate::domain::address::service_address(&trigger_server_address(scaled_object?)?)?;
+    if addr.service == *service && addr.prefix.is_empty() {
+        return None;
+    }
+    let api = HttpApi::Proxy {
+        kube: kube.clone(),
+        service: addr.service.clone(),
+        prefix: addr.prefix.clone(),
+    };
+    Some((api, addr))
+}
+
+/// An endpoint as the header shows it: `NS/NAME:PORT`, or the URL without
+/// credentials.
+fn shown_address(endpoint: &Endpoint) -> String {
+    match endpoint {
+        Endpoint::Service(s) => s.to_string(),
+        Endpoint::Url(u) => crate::settings::redact_url(u),
+    }
 }
 
 /// No cluster at all: every basic Kubernetes read (discovery, pods, nodes,

@@ -16,6 +16,8 @@ pub enum HttpApi {
     Proxy {
         kube: kube::Client,
         service: ServiceRef,
+        /// The route prefix the server is mounted under (`/prometheus`), or empty.
+        prefix: String,
     },
     Direct {
         http: reqwest::Client,
@@ -38,6 +40,7 @@ impl HttpApi {
                 Some(k) => Ok(HttpApi::Proxy {
                     kube: k.clone(),
                     service: service.clone(),
+                    prefix: String::new(),
                 }),
                 None => Err("no Kubernetes client to proxy through".into()),
             },
@@ -84,8 +87,10 @@ impl HttpApi {
     /// Where requests go, for messages (never with credentials).
     pub fn describe(&self) -> String {
         match self {
-            HttpApi::Proxy { service, .. } => {
-                format!("service {service} (via the API server proxy)")
+            HttpApi::Proxy {
+                service, prefix, ..
+            } => {
+                format!("service {service}{prefix} (via the API server proxy)")
             }
             HttpApi::Direct { base, .. } => redact_url(base),
         }
@@ -108,14 +113,18 @@ impl HttpApi {
             .extend_pairs(params)
             .finish();
         match self {
-            HttpApi::Proxy { kube, service } => {
+            HttpApi::Proxy {
+                kube,
+                service,
+                prefix,
+            } => {
                 let port = if service.port.is_empty() {
                     String::new()
                 } else {
                     format!(":{}", service.port)
                 };
                 let uri = format!(
-                    "/api/v1/namespaces/{}/services/{}{port}/proxy{path}?{query}",
+                    "/api/v1/namespaces/{}/services/{}{port}/proxy{prefix}{path}?{query}",
                     service.namespace, service.name
                 );
                 let mut request = http::Request::get(uri);

@@ -8,6 +8,7 @@
 //! `checks`, `report`, `cluster`, `commands`, `cli` or `watch` (the layers
 //! test in `tests/it/layers.rs` enforces it).
 
+pub mod address;
 pub mod figures;
 pub mod kinds;
 pub mod load;

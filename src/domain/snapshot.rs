@@ -65,6 +65,10 @@ pub struct Snapshot {
     /// Heartbeat data from Loki; `None` when Loki was not reached (see gaps).
     #[serde(default)]
     pub loki: Option<LokiData>,
+    /// The Prometheus the answers came from and how it was chosen (`None`:
+    /// an older snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_read: Option<ReadFrom>,
     /// Prometheus answers, keyed by the query's purpose (see `domain::promql`).
     #[serde(default)]
     pub prometheus: BTreeMap<String, PromAnswer>,
@@ -96,6 +100,7 @@ impl Snapshot {
             operator_logs: None,
             prometheus_rules: None,
             loki: None,
+            prometheus_read: None,
             prometheus: BTreeMap::new(),
             gaps: Vec::new(),
         }
@@ -284,6 +289,19 @@ pub struct KedaFound {
     /// Every namespace looked in (the first is the configured one).
     #[serde(default)]
     pub searched: Vec<String>,
+}
+
+/// An HTTP API the collect step read (Prometheus, Loki), and why that one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadFrom {
+    /// `monitoring/prometheus-operated:9090`, or a URL without credentials.
+    pub address: String,
+    /// `setting`, `default`, or `ScaledObject trigger`.
+    pub how: String,
+    /// Why the first choice was not read (the configured Service's 404).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instead_of: Option<String>,
 }
 
 /// How the KEDA namespace was known.

@@ -120,3 +120,64 @@ fn the_helm_default_costs_no_extra_round_trip() {
         "the fallback is the one extra round, taken only off the default"
     );
 }
+
+/// kube-prometheus-stack: the configured Service does not exist, so the
+/// plugin reads the Prometheus the ScaledObject's trigger names and says
+/// which one and why.
+#[test]
+fn prometheus_from_kube_prometheus_stack_is_read_through_the_triggers_address() {
+    let c = Cluster::start("kube-prometheus-stack");
+    let prom = c.prom.as_ref().expect("a Prometheus").url();
+    c.sim
+        .set_proxy_upstream("monitoring", "prometheus-operated", "9090", &prom);
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.trigger", "pass");
+    let evidence = check(&report, "keda.trigger")["evidence"].to_string();
+    assert!(
+        evidence.contains("from the ScaledObject's trigger")
+            && evidence.contains("observability/prometheus:9090"),
+        "{evidence}"
+    );
+    assert!(
+        c.sim.requests().iter().any(|r| r.contains(
+            "/api/v1/namespaces/monitoring/services/prometheus-operated:9090/proxy/api/v1/query"
+        )),
+        "{:#?}",
+        c.sim.requests()
+    );
+}
+
+/// The trigger names another Prometheus than the one that answers: both
+/// addresses, and the address the plugin knows works as the fix.
+#[test]
+fn a_trigger_naming_another_prometheus_is_said_with_both_addresses_and_the_working_one() {
+    let c = Cluster::start("trigger-other-prometheus");
+    let (_, report) = diagnose(&c, &[]);
+    assert_outcome(&report, "keda.trigger", "warn");
+    let msg = message(&report, "keda.trigger");
+    assert!(
+        msg.contains("http://prometheus.monitoring.svc:9090")
+            && msg.contains("observability/prometheus:9090"),
+        "{msg}"
+    );
+    let fix = crate::diagnose::fix(&report, "keda.trigger");
+    assert!(
+        fix.contains("serverAddress: http://prometheus.observability.svc:9090"),
+        "{fix}"
+    );
+}
+
+/// Neither the configured Service nor the trigger's exists: the trigger
+/// names a Service that does not exist, a failure with the 404's words.
+#[test]
+fn a_trigger_naming_a_service_that_does_not_exist_fails_keda_trigger() {
+    let c = Cluster::without_prometheus("prometheus-nowhere");
+    let (_, report) = diagnose(&c, &[]);
+    assert_outcome(&report, "keda.trigger", "fail");
+    let msg = message(&report, "keda.trigger");
+    assert!(
+        msg.contains("names a Service that does not exist") && msg.contains("prometheus-operated"),
+        "{msg}"
+    );
+}

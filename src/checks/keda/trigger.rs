@@ -45,6 +45,69 @@ fn same_prometheus(server_address: &str, setting: &Endpoint) -> Option<bool> {
     })
 }
 
+/// The trigger's serverAddress against the Prometheus the plugin read: the
+/// same one is evidence; another one, or a Service that does not exist, is
+/// said with both addresses and the address the plugin knows answers.
+fn server_address(ctx: &Ctx, addr: &str, issues: &mut Vec<Issue>, evidence: &mut Vec<String>) {
+    let read = ctx.snap.prometheus_read.as_ref();
+    let from_trigger = read.is_some_and(|r| r.how == "ScaledObject trigger");
+    if from_trigger {
+        let missing = ctx
+            .snap
+            .gap("prometheus")
+            .filter(|g| g.reason == crate::domain::snapshot::GapReason::NotFound);
+        if let Some(g) = missing {
+            issues.push(Issue::fail(
+                format!(
+                    "serverAddress {addr} names a Service that does not exist ({})",
+                    g.message
+                ),
+                "point serverAddress at the Prometheus Service (`kubectl get svc -A | grep -i prometheus`), e.g. http://prometheus-operated.monitoring.svc:9090 for kube-prometheus-stack, and set prometheusService to the same",
+            ));
+            return;
+        }
+        let why = read
+            .and_then(|r| r.instead_of.as_deref())
+            .map(|w| format!(", read because {w}"))
+            .unwrap_or_default();
+        evidence.push(format!(
+            "serverAddress: {addr} (the Prometheus the plugin reads, from the ScaledObject's trigger{why})"
+        ));
+        return;
+    }
+    let shown = read
+        .map(|r| r.address.clone())
+        .unwrap_or_else(|| match &ctx.settings.prometheus {
+            Endpoint::Service(s) => s.to_string(),
+            other => other.to_string(),
+        });
+    match same_prometheus(addr, &ctx.settings.prometheus) {
+        Some(true) => evidence.push(format!(
+            "serverAddress: {addr} (the Prometheus the plugin reads: {shown})"
+        )),
+        Some(false) if ctx.snap.gap("prometheus").is_none() => {
+            let fix = match &ctx.settings.prometheus {
+                Endpoint::Service(s) => format!(
+                    "if KEDA should read the Prometheus that answers, set serverAddress: http://{}.{}.svc{} (or set prometheusService to the one KEDA reads)",
+                    s.name,
+                    s.namespace,
+                    if s.port.is_empty() { String::new() } else { format!(":{}", s.port) }
+                ),
+                Endpoint::Url(_) => "point serverAddress at the Prometheus the plugin reads, or set prometheusService to the one KEDA reads".to_string(),
+            };
+            issues.push(Issue::warn(
+                format!(
+                    "the trigger's serverAddress {addr} is not the Prometheus the plugin reads ({shown}): KEDA's numbers may differ from the plugin's"
+                ),
+                fix,
+            ));
+        }
+        Some(false) | None => evidence.push(format!(
+            "serverAddress: {addr} (cannot compare with the plugin's Prometheus: {shown})"
+        )),
+    }
+}
+
 pub(super) fn trigger(ctx: &Ctx) -> Verdict {
     let so = match scaled_object(ctx) {
         Ok(so) => so,
@@ -227,17 +290,7 @@ pub(super) fn trigger(ctx: &Ctx) -> Verdict {
     }
 
     if let Some(addr) = t.metadata.get("serverAddress") {
-        let note = match same_prometheus(addr, &ctx.settings.prometheus) {
-            Some(true) => "the Prometheus the plugin reads",
-            Some(false) => {
-                "not the Prometheus the plugin reads: KEDA's numbers may differ from the plugin's"
-            }
-            None => "cannot compare with the plugin's Prometheus",
-        };
-        evidence.push(format!(
-            "serverAddress: {addr} ({note}: {})",
-            ctx.settings.prometheus
-        ));
+        server_address(ctx, addr, &mut issues, &mut evidence);
     }
 
     combine(
@@ -290,12 +343,20 @@ mod tests {
             "serverAddress".into(),
             "http://thanos-query.monitoring:9090".into(),
         );
+        // Another Prometheus than the one read is said, with both
+        // addresses and the one that answers (issue 19 item 2).
         let v = eval(trigger, &s);
-        expect(&v, Outcome::Pass, "one element");
+        expect(
+            &v,
+            Outcome::Warn,
+            "serverAddress http://thanos-query.monitoring:9090 is not the Prometheus the plugin reads (observability/prometheus:9090)",
+        );
         assert!(
-            v.evidence
-                .iter()
-                .any(|e| e.contains("not the Prometheus the plugin reads"))
+            v.fix
+                .as_deref()
+                .is_some_and(|f| f.contains("http://prometheus.observability.svc:9090")),
+            "{:?}",
+            v.fix
         );
     }
 
