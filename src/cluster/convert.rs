@@ -311,6 +311,7 @@ pub fn hpa(h: &HorizontalPodAutoscaler) -> HpaInfo {
             .filter(|o| o.kind == "ScaledObject")
             .map(|o| o.name.clone())
             .collect(),
+        behavior: spec.behavior.as_ref().map(behavior),
     }
 }
 
@@ -427,6 +428,83 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
             })
             .unwrap_or_default(),
         paused_replica_count: int(&status["pausedReplicaCount"]),
+        hpa_behavior: hpa_config["behavior"]
+            .as_object()
+            .map(|_| behavior_json(&hpa_config["behavior"])),
+        scaling_modifiers: spec["advanced"]["scalingModifiers"].as_object().map(|_| {
+            let m = &spec["advanced"]["scalingModifiers"];
+            let text = |v: &Value| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            ScalingModifiersInfo {
+                formula: m["formula"]
+                    .as_str()
+                    .map(|f| f.chars().take(FORMULA_MAX).collect()),
+                target: text(&m["target"]),
+                activation_target: text(&m["activationTarget"]),
+                metric_type: m["metricType"].as_str().map(str::to_string),
+            }
+        }),
+    }
+}
+
+/// `behavior` from a ScaledObject's JSON (the same shape as the HPA's).
+fn behavior_json(b: &Value) -> BehaviorInfo {
+    let rules = |r: &Value| {
+        r.as_object().map(|_| ScalingRulesInfo {
+            stabilization_window_seconds: int(&r["stabilizationWindowSeconds"]),
+            select_policy: r["selectPolicy"].as_str().map(str::to_string),
+            policies: r["policies"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| {
+                            Some(ScalingPolicyInfo {
+                                type_: p["type"].as_str()?.to_string(),
+                                value: int(&p["value"])?,
+                                period_seconds: int(&p["periodSeconds"])?,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            tolerance: match &r["tolerance"] {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            },
+        })
+    };
+    BehaviorInfo {
+        scale_up: rules(&b["scaleUp"]),
+        scale_down: rules(&b["scaleDown"]),
+    }
+}
+
+/// An HPA's `behavior` from its typed spec.
+fn behavior(
+    b: &k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerBehavior,
+) -> BehaviorInfo {
+    let rules = |r: &k8s_openapi::api::autoscaling::v2::HPAScalingRules| ScalingRulesInfo {
+        stabilization_window_seconds: r.stabilization_window_seconds.map(i64::from),
+        select_policy: r.select_policy.clone(),
+        policies: r
+            .policies
+            .iter()
+            .flatten()
+            .map(|p| ScalingPolicyInfo {
+                type_: p.type_.clone(),
+                value: i64::from(p.value),
+                period_seconds: i64::from(p.period_seconds),
+            })
+            .collect(),
+        tolerance: r.tolerance.as_ref().map(|q| q.0.clone()),
+    };
+    BehaviorInfo {
+        scale_up: b.scale_up.as_ref().map(rules),
+        scale_down: b.scale_down.as_ref().map(rules),
     }
 }
 

@@ -613,6 +613,8 @@ mod tests {
             last_active_time: None,
             external_metric_names: Vec::new(),
             paused_replica_count: None,
+            hpa_behavior: None,
+            scaling_modifiers: None,
         }));
         snap
     }
@@ -654,6 +656,7 @@ mod tests {
             last_scale_time: None,
             scale_down_stabilization: Some(30),
             owners: Vec::new(),
+            behavior: None,
         }]);
         let from_hpa = ScaleDown::of(&snap, &Settings::defaults());
         assert_eq!(from_hpa.expected_secs(), 60 + 30 + 15);
