@@ -433,13 +433,12 @@ impl Scaling {
             Rules::default_down(),
         );
         // The older snapshot fields, when behavior itself was not kept.
-        if behavior.is_none() {
-            if let Some(s) = so
+        if behavior.is_none()
+            && let Some(s) = so
                 .and_then(|s| s.scale_down_stabilization)
                 .or_else(|| hpa.and_then(|h| h.scale_down_stabilization.map(i64::from)))
-            {
-                down.stabilization_secs = s.max(0);
-            }
+        {
+            down.stabilization_secs = s.max(0);
         }
         let up = Rules::of(
             behavior.and_then(|b| b.scale_up.as_ref()),
@@ -642,10 +641,8 @@ impl Scaling {
                 self.down.policies_text()
             ));
             true
-        } else if running > desired && self.down.select == Select::Disabled {
-            true
         } else {
-            false
+            running > desired && self.down.select == Select::Disabled
         };
         Expectation {
             desired,
@@ -882,7 +879,8 @@ mod tests {
     /// desired.
     #[test]
     fn desired_replicas_follow_the_upstream_replica_calculator_and_keda_loop() {
-        let cases: &[(f64, bool, i64, i64, i64, f64, i64, &str)] = &[
+        type Case = (f64, bool, i64, i64, i64, f64, i64, &'static str);
+        let cases: &[Case] = &[
             (3.0, true, 3, 0, 200, 1.0, 3, "at target"),
             (30.0, true, 28, 0, 200, 1.0, 28, "1.07 within tolerance"),
             (31.0, true, 30, 0, 200, 1.0, 30, "1.03 within"),
