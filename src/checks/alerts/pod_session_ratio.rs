@@ -46,6 +46,20 @@ fn ratio_text(x: f64) -> String {
     }
 }
 
+/// The running pods are what the scaling model expects for the sessions,
+/// at or below the HPA's minimum (a warm pool): the case the shipped rule
+/// leaves out.
+fn expected(ctx: &Ctx) -> bool {
+    ctx.figures.ratio.band == crate::domain::figures::Band::Expected
+        && ctx.figures.expectation.as_ref().is_some_and(|e| {
+            e.warm_pool
+                || ctx
+                    .figures
+                    .running_pods
+                    .is_some_and(|r| r.round() as i64 <= ctx.figures.scaling.hpa_min())
+        })
+}
+
 pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
     let now = match samples(ctx, promql::ALERT_RATIO_NOW) {
         Ok(s) => s,
@@ -68,6 +82,23 @@ pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
         Some(x) if x.is_nan() => {
             Verdict::pass("PodSessionRatioAnomaly not evaluable: 0 sessions / 0 running pods")
         }
+        // Pods the scaling model expects (a warm pool at minReplicaCount,
+        // the HPA's tolerance or a held scale-down): the shipped rule stays
+        // quiet at or below the HPA's minimum, and so does this check.
+        Some(x) if x > 0.5 && expected(ctx) => Verdict::pass(format!(
+            "PodSessionRatioAnomaly quiet: |ratio−1| = {}, but the pods are what the scaling model expects{}",
+            ratio_text(x),
+            ctx.figures
+                .expectation
+                .as_ref()
+                .and_then(|e| e.why.clone())
+                .map(|w| format!(": {w}"))
+                .unwrap_or_default()
+        ))
+        .evidence(format!(
+            "the shipped rule fires below {} sessions per pod only while the running pods exceed kube_horizontalpodautoscaler_spec_min_replicas (max(minReplicaCount, 1))",
+            num(ctx.settings.bands.yellow_min)
+        )),
         Some(x) if x > 0.5 && held >= RATIO_POINTS => Verdict::fail(format!(
             "PodSessionRatioAnomaly firing: |ratio−1| = {} > 0.5 for the whole 5 min",
             ratio_text(x)

@@ -399,6 +399,8 @@ pub struct Expectation {
     pub why: Option<String>,
     /// The pods are a warm pool (minReplicaCount) with no sessions.
     pub warm_pool: bool,
+    /// No sessions, but force-activation holds KEDA active and the pods up.
+    pub forced: bool,
 }
 
 impl Scaling {
@@ -611,6 +613,7 @@ impl Scaling {
                     )
                 }),
                 warm_pool: warm,
+                forced: false,
             };
         }
         let mut why = None;
@@ -649,6 +652,7 @@ impl Scaling {
             holds,
             why,
             warm_pool: false,
+            forced: no_sessions && self.force_activation,
         }
     }
 
