@@ -139,9 +139,17 @@ pub(crate) fn forced_active(ctx: &Ctx, running: f64) -> Option<Verdict> {
 /// The scaling model's word on the running pods (tolerance, warm pool,
 /// stabilization), as evidence.
 pub(crate) fn with_model(ctx: &Ctx, v: Verdict) -> Verdict {
-    match ctx.figures.expectation.as_ref().and_then(|e| e.why.clone()) {
+    let Some(e) = ctx.figures.expectation.as_ref() else {
+        return v;
+    };
+    let v = match e.why.clone() {
         Some(why) => v.evidence(why),
         None => v,
+    };
+    if e.within_tolerance {
+        v.evidence(ctx.figures.scaling.tolerance_fix())
+    } else {
+        v
     }
 }
 

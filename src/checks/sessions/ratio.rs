@@ -345,6 +345,13 @@ mod tests {
                 == "31 sessions / 30 pods = 1.03, within tolerance 0.1: no change until 34 sessions"),
             "{v:#?}"
         );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e
+                    .contains("advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.tolerance")),
+            "{v:#?}"
+        );
     }
 
     #[test]

@@ -401,6 +401,8 @@ pub struct Expectation {
     pub warm_pool: bool,
     /// No sessions, but force-activation holds KEDA active and the pods up.
     pub forced: bool,
+    /// More sessions than pods, held by the HPA's tolerance alone.
+    pub within_tolerance: bool,
 }
 
 impl Scaling {
@@ -614,9 +616,11 @@ impl Scaling {
                 }),
                 warm_pool: warm,
                 forced: false,
+                within_tolerance: false,
             };
         }
         let mut why = None;
+        let mut within_tolerance = false;
         let holds = if running == desired {
             if running > 0
                 && self.target.average
@@ -634,6 +638,7 @@ impl Scaling {
                     why = Some(format!("maxReplicaCount {} caps the pods", self.max));
                 } else if self.within(ratio) {
                     why = Some(self.tolerance_text(sessions, running));
+                    within_tolerance = ratio > 1.0;
                 }
             }
             true
@@ -647,12 +652,17 @@ impl Scaling {
         } else {
             running > desired && self.down.select == Select::Disabled
         };
+        let forced = no_sessions && self.force_activation;
+        if forced {
+            why = self.force_activation_text();
+        }
         Expectation {
             desired,
             holds,
             why,
             warm_pool: false,
-            forced: no_sessions && self.force_activation,
+            forced,
+            within_tolerance,
         }
     }
 
@@ -798,14 +808,17 @@ impl Scaling {
                 self.target.text()
             ),
             format!(
-                "tolerance: up {}, down {}{}: with threshold 1 the HPA changes N pods only beyond N × (1 ± tolerance) sessions",
+                "tolerance: up {}, down {}{}: the HPA changes N pods only beyond N × {} × (1 ± tolerance) sessions (10 pods: up to {}, 30 pods: up to {})",
                 rate_text(self.up.tolerance),
                 rate_text(self.down.tolerance),
                 if self.up.tolerance_written || self.down.tolerance_written {
                     " (set on the HPA)"
                 } else {
                     " (cluster default)"
-                }
+                },
+                rate_text(self.target.value),
+                self.band(10).0 - 1,
+                self.band(30).0 - 1
             ),
             self.zero_to_one_text(),
             self.one_to_n_text(),
@@ -966,6 +979,7 @@ mod tests {
         let e = s.expect(30.0, false, 28, false);
         assert!(e.holds, "{e:?}");
         assert_eq!(e.desired, 28);
+        assert!(e.within_tolerance);
         let why = e.why.unwrap_or_default();
         assert!(why.contains("within tolerance 0.1"), "{why}");
     }
