@@ -708,6 +708,61 @@ mod tests {
         );
     }
 
+    // behavior as autoscaling/v2 serves it (k8s.io/api v0.33 HPAScalingRules,
+    // tolerance alpha in 1.33) and a ScaledObject's advanced section (keda
+    // v2.20 scaledobject_types.go): policies, selectPolicy, tolerance and
+    // scalingModifiers reach the snapshot, and the model reads them.
+    #[test]
+    fn behavior_tolerance_and_scaling_modifiers_reach_the_model() {
+        let obj: HorizontalPodAutoscaler = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "keda-hpa-spice-runner-keda"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "spice-runner"},
+                "maxReplicas": 50,
+                "behavior": {
+                    "scaleUp": {"tolerance": "50m", "selectPolicy": "Max",
+                                "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15}]},
+                    "scaleDown": {"selectPolicy": "Disabled", "stabilizationWindowSeconds": 60,
+                                  "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+                }
+            }
+        }))
+        .expect("an HPA");
+        let h = hpa(&obj);
+        let so = scaled_object(&serde_json::json!({
+            "metadata": {"name": "spice-runner-keda",
+                         "annotations": {"autoscaling.keda.sh/force-activation": "true"}},
+            "spec": {
+                "scaleTargetRef": {"name": "spice-runner"},
+                "advanced": {
+                    "scalingModifiers": {"formula": "a + b", "target": "2", "activationTarget": "0.5", "metricType": "AverageValue"},
+                    "horizontalPodAutoscalerConfig": {"behavior": {"scaleDown": {
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}}
+                },
+                "triggers": [{"type": "prometheus", "metadata": {"threshold": "5", "query": "q"}}]
+            }
+        }));
+        assert_eq!(
+            so.hpa_behavior
+                .as_ref()
+                .and_then(|b| b.scale_down.as_ref())
+                .map(|d| d.policies.len()),
+            Some(1)
+        );
+        let m = crate::domain::model::Scaling::from_parts(Some(&so), Some(&h), None);
+        // The HPA's own behavior is what runs.
+        assert!((m.up.tolerance - 0.05).abs() < 1e-9, "{m:?}");
+        assert!(m.up.tolerance_written);
+        assert_eq!(m.down.select, crate::domain::model::Select::Disabled);
+        assert_eq!(m.down.stabilization_secs, 60);
+        assert_eq!(
+            m.target.value, 2.0,
+            "scalingModifiers' target, not threshold 5"
+        );
+        assert!(m.force_activation);
+        assert!(!m.scrape_measured);
+    }
+
     // A ScaledObject as the runbook ships it (keda v2.17
     // apis/keda/v1alpha1/scaledobject_types.go): counts may be written as
     // strings, and a token in serverAddress's query must never be kept.
