@@ -183,6 +183,8 @@ pub fn scaled_object() -> ScaledObjectInfo {
         last_active_time: Some(ago(5)),
         external_metric_names: vec!["s0-prometheus".into()],
         paused_replica_count: None,
+        hpa_behavior: None,
+        scaling_modifiers: None,
     }
 }
 
@@ -223,6 +225,7 @@ pub fn hpa(replicas: i32) -> HpaInfo {
         last_scale_time: Some(ago(300)),
         scale_down_stabilization: None,
         owners: vec!["spice-runner-keda".into()],
+        behavior: None,
     }
 }
 

@@ -311,6 +311,7 @@ pub fn hpa(h: &HorizontalPodAutoscaler) -> HpaInfo {
             .filter(|o| o.kind == "ScaledObject")
             .map(|o| o.name.clone())
             .collect(),
+        behavior: spec.behavior.as_ref().map(behavior),
     }
 }
 
@@ -427,6 +428,83 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
             })
             .unwrap_or_default(),
         paused_replica_count: int(&status["pausedReplicaCount"]),
+        hpa_behavior: hpa_config["behavior"]
+            .as_object()
+            .map(|_| behavior_json(&hpa_config["behavior"])),
+        scaling_modifiers: spec["advanced"]["scalingModifiers"].as_object().map(|_| {
+            let m = &spec["advanced"]["scalingModifiers"];
+            let text = |v: &Value| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            ScalingModifiersInfo {
+                formula: m["formula"]
+                    .as_str()
+                    .map(|f| f.chars().take(FORMULA_MAX).collect()),
+                target: text(&m["target"]),
+                activation_target: text(&m["activationTarget"]),
+                metric_type: m["metricType"].as_str().map(str::to_string),
+            }
+        }),
+    }
+}
+
+/// `behavior` from a ScaledObject's JSON (the same shape as the HPA's).
+fn behavior_json(b: &Value) -> BehaviorInfo {
+    let rules = |r: &Value| {
+        r.as_object().map(|_| ScalingRulesInfo {
+            stabilization_window_seconds: int(&r["stabilizationWindowSeconds"]),
+            select_policy: r["selectPolicy"].as_str().map(str::to_string),
+            policies: r["policies"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| {
+                            Some(ScalingPolicyInfo {
+                                type_: p["type"].as_str()?.to_string(),
+                                value: int(&p["value"])?,
+                                period_seconds: int(&p["periodSeconds"])?,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            tolerance: match &r["tolerance"] {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            },
+        })
+    };
+    BehaviorInfo {
+        scale_up: rules(&b["scaleUp"]),
+        scale_down: rules(&b["scaleDown"]),
+    }
+}
+
+/// An HPA's `behavior` from its typed spec.
+fn behavior(
+    b: &k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerBehavior,
+) -> BehaviorInfo {
+    let rules = |r: &k8s_openapi::api::autoscaling::v2::HPAScalingRules| ScalingRulesInfo {
+        stabilization_window_seconds: r.stabilization_window_seconds.map(i64::from),
+        select_policy: r.select_policy.clone(),
+        policies: r
+            .policies
+            .iter()
+            .flatten()
+            .map(|p| ScalingPolicyInfo {
+                type_: p.type_.clone(),
+                value: i64::from(p.value),
+                period_seconds: i64::from(p.period_seconds),
+            })
+            .collect(),
+        tolerance: r.tolerance.as_ref().map(|q| q.0.clone()),
+    };
+    BehaviorInfo {
+        scale_up: b.scale_up.as_ref().map(rules),
+        scale_down: b.scale_down.as_ref().map(rules),
     }
 }
 
@@ -628,6 +706,61 @@ mod tests {
             info.conditions[0].reason.as_deref(),
             Some("ValidMetricFound")
         );
+    }
+
+    // behavior as autoscaling/v2 serves it (k8s.io/api v0.33 HPAScalingRules,
+    // tolerance alpha in 1.33) and a ScaledObject's advanced section (keda
+    // v2.20 scaledobject_types.go): policies, selectPolicy, tolerance and
+    // scalingModifiers reach the snapshot, and the model reads them.
+    #[test]
+    fn behavior_tolerance_and_scaling_modifiers_reach_the_model() {
+        let obj: HorizontalPodAutoscaler = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "keda-hpa-spice-runner-keda"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "spice-runner"},
+                "maxReplicas": 50,
+                "behavior": {
+                    "scaleUp": {"tolerance": "50m", "selectPolicy": "Max",
+                                "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15}]},
+                    "scaleDown": {"selectPolicy": "Disabled", "stabilizationWindowSeconds": 60,
+                                  "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+                }
+            }
+        }))
+        .expect("an HPA");
+        let h = hpa(&obj);
+        let so = scaled_object(&serde_json::json!({
+            "metadata": {"name": "spice-runner-keda",
+                         "annotations": {"autoscaling.keda.sh/force-activation": "true"}},
+            "spec": {
+                "scaleTargetRef": {"name": "spice-runner"},
+                "advanced": {
+                    "scalingModifiers": {"formula": "a + b", "target": "2", "activationTarget": "0.5", "metricType": "AverageValue"},
+                    "horizontalPodAutoscalerConfig": {"behavior": {"scaleDown": {
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}}
+                },
+                "triggers": [{"type": "prometheus", "metadata": {"threshold": "5", "query": "q"}}]
+            }
+        }));
+        assert_eq!(
+            so.hpa_behavior
+                .as_ref()
+                .and_then(|b| b.scale_down.as_ref())
+                .map(|d| d.policies.len()),
+            Some(1)
+        );
+        let m = crate::domain::model::Scaling::from_parts(Some(&so), Some(&h), None);
+        // The HPA's own behavior is what runs.
+        assert!((m.up.tolerance - 0.05).abs() < 1e-9, "{m:?}");
+        assert!(m.up.tolerance_written);
+        assert_eq!(m.down.select, crate::domain::model::Select::Disabled);
+        assert_eq!(m.down.stabilization_secs, 60);
+        assert_eq!(
+            m.target.value, 2.0,
+            "scalingModifiers' target, not threshold 5"
+        );
+        assert!(m.force_activation);
+        assert!(!m.scrape_measured);
     }
 
     // A ScaledObject as the runbook ships it (keda v2.17

@@ -152,6 +152,9 @@ pub fn observation(
     let figures = Figures::of(snap, settings);
     o.sessions = figures.sessions;
     o.idle = figures.idle;
+    o.scaling = Some(figures.scaling.clone());
+    o.hpa_holding =
+        crate::domain::model::scaling::hpa_holding(snap.keda_hpa(&settings.scaled_object));
     o.pods = snap.pods.clone();
     o.nodes = snap.nodes.as_ref().map(Vec::len);
     let running = figures.pods.map(|p| p.running);

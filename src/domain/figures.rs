@@ -3,7 +3,8 @@
 //! by phase, sessions, running pods, the sessions-per-pod ratio and its band,
 //! the scale-down arithmetic and the HPA's metric values as numbers.
 
-use super::model::Idle;
+use super::model::scaling::hpa_holding;
+use super::model::{Expectation, Idle, Scaling};
 use super::promql;
 use super::quantity::{self, num};
 use super::snapshot::{HpaMetric, Lookup, PodInfo, PodPhase, ScaledObjectInfo, Snapshot};
@@ -50,6 +51,11 @@ pub struct Figures {
     pub scale_down: ScaleDown,
     /// What "no sessions" is: the idle floor and KEDA's activation threshold.
     pub idle: Idle,
+    /// Who decides at each replica count and what they decide.
+    pub scaling: Scaling,
+    /// The running pods judged against what the scaling model expects for
+    /// the sessions; `None` when either is unknown.
+    pub expectation: Option<Expectation>,
 }
 
 impl Figures {
@@ -62,21 +68,49 @@ impl Figures {
             _ => None,
         };
         let idle = Idle::of(snap, settings);
+        let scaling = Scaling::of(snap, settings);
+        let expectation = expect(
+            &scaling,
+            &idle,
+            sessions,
+            running_pods,
+            hpa_holding(snap.keda_hpa(&settings.scaled_object)),
+        );
         Figures {
             pods: snap.pods.as_deref().map(GamePods::count),
             sessions,
             running_pods,
             pending_pods,
             nodes: snap.prom_value(promql::NODES),
-            ratio: Ratio::of(sessions, running_pods, &settings.bands, &idle),
+            ratio: Ratio::of(sessions, running_pods, &settings.bands, &idle)
+                .judged(expectation.as_ref()),
             hpa_metrics: snap
                 .keda_hpa(&settings.scaled_object)
                 .map(|h| h.metrics.iter().map(MetricValue::of).collect())
                 .unwrap_or_default(),
             scale_down: ScaleDown::of(snap, settings),
             idle,
+            scaling,
+            expectation,
         }
     }
+}
+
+/// The running pods against the model, for sessions and pods both known.
+pub fn expect(
+    scaling: &Scaling,
+    idle: &Idle,
+    sessions: Option<f64>,
+    running: Option<f64>,
+    stabilizing: bool,
+) -> Option<Expectation> {
+    let (sessions, running) = (sessions?, running?);
+    Some(scaling.expect(
+        sessions,
+        idle.no_sessions(sessions),
+        running.round() as i64,
+        stabilizing,
+    ))
 }
 
 /// What a one-series query (`sum(...)`, `count(...)` without `by`) answered.
@@ -188,6 +222,10 @@ pub enum Band {
     Red,
     /// No sessions and no pods: scaled to zero, as designed.
     Idle,
+    /// Outside the bands, but the pods are what KEDA and the HPA keep for
+    /// these sessions by design: a warm pool (minReplicaCount), the HPA's
+    /// tolerance, or a scale-down held by its stabilization window.
+    Expected,
     /// The inputs could not be read.
     Unknown,
 }
@@ -199,6 +237,7 @@ impl Band {
             Band::Yellow => "yellow",
             Band::Red => "red",
             Band::Idle => "idle",
+            Band::Expected => "expected",
             Band::Unknown => "unknown",
         }
     }
@@ -216,6 +255,18 @@ impl Ratio {
     pub fn of(sessions: Option<f64>, pods: Option<f64>, bands: &Bands, idle: &Idle) -> Ratio {
         let (per_pod, band) = band(sessions, pods, bands, idle);
         Ratio { per_pod, band }
+    }
+
+    /// A yellow or red ratio whose pods the scaling model expects (and that
+    /// force-activation does not hold up with no sessions) is `Expected`.
+    pub fn judged(self, expectation: Option<&Expectation>) -> Ratio {
+        match (self.band, expectation) {
+            (Band::Yellow | Band::Red, Some(e)) if e.holds && !e.forced => Ratio {
+                band: Band::Expected,
+                ..self
+            },
+            _ => self,
+        }
     }
 }
 
@@ -613,6 +664,8 @@ mod tests {
             last_active_time: None,
             external_metric_names: Vec::new(),
             paused_replica_count: None,
+            hpa_behavior: None,
+            scaling_modifiers: None,
         }));
         snap
     }
@@ -654,6 +707,7 @@ mod tests {
             last_scale_time: None,
             scale_down_stabilization: Some(30),
             owners: Vec::new(),
+            behavior: None,
         }]);
         let from_hpa = ScaleDown::of(&snap, &Settings::defaults());
         assert_eq!(from_hpa.expected_secs(), 60 + 30 + 15);

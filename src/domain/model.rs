@@ -17,6 +17,10 @@
 //! When the floor itself is above the activation threshold, KEDA stays active
 //! with no player and never scales to zero.
 
+pub mod scaling;
+
+pub use scaling::{Expectation, Scaling, Select};
+
 use super::figures::NO_SESSIONS;
 use super::promql;
 use super::snapshot::{Lookup, Snapshot};

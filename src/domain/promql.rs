@@ -269,6 +269,13 @@ pub fn sessions_per_pod_expr(s: &Settings) -> String {
 /// leaves `$value` the ratio itself. No Running pod at all counts as 0 pods
 /// (`or vector(0)`), so traffic with every pod gone gives +Inf and fires,
 /// while no traffic and no pods gives NaN and stays quiet.
+///
+/// Too few sessions per pod fires only while the running pods exceed the
+/// HPA's minimum (kube-state-metrics'
+/// `kube_horizontalpodautoscaler_spec_min_replicas`, which KEDA sets to
+/// max(minReplicaCount, 1)): a warm pool kept by minReplicaCount at idle
+/// is the design, not an anomaly (`domain::model::Scaling::expect`). Without
+/// that series the minimum counts as 0, as before.
 pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
     let ratio = format!(
         "(\n  sum(rate({}[5m]))\n/\n  ({} or vector(0))\n)",
@@ -276,9 +283,12 @@ pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
         running_pods(s).promql
     );
     format!(
-        "{ratio} > {}\nor\n{ratio} < {}",
+        "{ratio} > {}\nor\n(\n  {ratio} < {}\n  and on()\n  ({} > on() (max(kube_horizontalpodautoscaler_spec_min_replicas{{namespace=\"{}\", horizontalpodautoscaler=\"keda-hpa-{}\"}}) or vector(0)))\n)",
         number(s.bands.yellow_max),
-        number(s.bands.yellow_min)
+        number(s.bands.yellow_min),
+        running_pods(s).promql,
+        escape(&s.namespace),
+        escape(&s.scaled_object)
     )
 }
 

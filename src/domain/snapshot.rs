@@ -517,7 +517,7 @@ pub struct ScaledObjectInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_down_stabilization: Option<i64>,
     pub triggers: Vec<TriggerInfo>,
-    /// Only KEDA's pause-related annotations.
+    /// Only KEDA's own annotations (`autoscaling.keda.sh/*`: pause, force-activation).
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
     #[serde(default)]
@@ -530,12 +530,80 @@ pub struct ScaledObjectInfo {
     pub external_metric_names: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_replica_count: Option<i64>,
+    /// `advanced.horizontalPodAutoscalerConfig.behavior`, which KEDA copies
+    /// to its HPA as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hpa_behavior: Option<BehaviorInfo>,
+    /// `advanced.scalingModifiers`: when present the HPA scales on KEDA's
+    /// `composite-metric` against its target, not on the trigger's threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling_modifiers: Option<ScalingModifiersInfo>,
+}
+
+/// `advanced.scalingModifiers` of a ScaledObject (kedacore/keda v2.20
+/// `apis/keda/v1alpha1/scaledobject_types.go` ScalingModifiers).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingModifiersInfo {
+    /// The formula as written, cut to `FORMULA_MAX` characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formula: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_target: Option<String>,
+    /// `AverageValue` (KEDA's default) or `Value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_type: Option<String>,
+}
+
+/// The longest scalingModifiers formula a snapshot keeps.
+pub const FORMULA_MAX: usize = 200;
+
+/// An HPA's `behavior` (autoscaling/v2 HorizontalPodAutoscalerBehavior) as
+/// written; unset fields take the API's defaults in `domain::model`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BehaviorInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<ScalingRulesInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<ScalingRulesInfo>,
+}
+
+/// One direction of `behavior` (autoscaling/v2 HPAScalingRules).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingRulesInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stabilization_window_seconds: Option<i64>,
+    /// `Max`, `Min` or `Disabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<ScalingPolicyInfo>,
+    /// `tolerance` (Kubernetes 1.33+, alpha feature gate
+    /// HPAConfigurableTolerance), as the quantity written (`"0.05"`, `"50m"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<String>,
+}
+
+/// One scaling policy: `Pods` or `Percent`, `value` per `periodSeconds`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingPolicyInfo {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub value: i64,
+    pub period_seconds: i64,
 }
 
 pub const PAUSED: &str = "autoscaling.keda.sh/paused";
 pub const PAUSED_REPLICAS: &str = "autoscaling.keda.sh/paused-replicas";
 pub const PAUSED_SCALE_IN: &str = "autoscaling.keda.sh/paused-scale-in";
 pub const PAUSED_SCALE_OUT: &str = "autoscaling.keda.sh/paused-scale-out";
+/// KEDA ≥ 2.18: the ScaledObject counts as active whatever its triggers say.
+pub const FORCE_ACTIVATION: &str = "autoscaling.keda.sh/force-activation";
 
 /// KEDA's defaults (keda v2.20): see notes/keda-prometheus-facts.md §1.2.
 pub const KEDA_DEFAULT_POLLING_INTERVAL: i64 = 30;
@@ -679,6 +747,9 @@ pub struct HpaInfo {
     /// Names of the ScaledObjects that own it (ownerReferences).
     #[serde(default)]
     pub owners: Vec<String>,
+    /// `spec.behavior` as the API server serves it (defaults filled in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<BehaviorInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -33,6 +33,10 @@ pub struct StatusReport {
     /// Notes that are not failures (e.g. "KEDA is not installed").
     #[serde(skip)]
     pub pod_list: Vec<PodRow>,
+    /// The scaling model in words (who decides, tolerance, latencies), for
+    /// `-o wide`.
+    #[serde(skip)]
+    pub scaling_lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,6 +175,14 @@ pub struct SessionsView {
     /// is traffic but no sessions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_players: Option<String>,
+    /// What the scaling model says of the running pods for these sessions
+    /// (a warm pool, the HPA's tolerance, a held scale-down), when it
+    /// explains them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling_note: Option<String>,
+    /// The pods the scaling model expects for these sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_pods: Option<i64>,
 }
 
 fn age(snap: &Snapshot, t: Option<jiff::Timestamp>) -> Option<i64> {
@@ -311,6 +323,8 @@ impl StatusReport {
             query: promql::sessions(settings).promql,
             idle_floor: figures.idle.floor.map(|f| f.rate()),
             not_players: figures.sessions.and_then(|s| figures.idle.not_players(s)),
+            scaling_note: figures.expectation.as_ref().and_then(|e| e.why.clone()),
+            expected_pods: figures.expectation.as_ref().map(|e| e.desired),
             unknown_reason: figures
                 .sessions
                 .is_none()
@@ -343,6 +357,7 @@ impl StatusReport {
             namespace: snap.namespace.clone(),
             selector: settings.selector.clone(),
             pod_list: pods.as_ref().map(|p| p.items.clone()).unwrap_or_default(),
+            scaling_lines: figures.scaling.lines(),
             pods,
             keda,
             hpa,
@@ -482,6 +497,12 @@ pub fn render_table(
     render_pods(out, r, snap, st)?;
     render_keda(out, r, snap, settings, st)?;
     render_hpa(out, r, snap, settings, st)?;
+    if wide {
+        for (i, line) in r.scaling_lines.iter().enumerate() {
+            let label = if i == 0 { head(st, "SCALING") } else { cont() };
+            writeln!(out, "{label}{}", one_line(line))?;
+        }
+    }
     render_rest(out, r, snap, st, wide)
 }
 
@@ -517,6 +538,14 @@ fn render_sessions(
                 None => st.bad("✗ sessions but no running pods (red)"),
             },
             Band::Idle => st.good("✓ idle: no sessions, no pods"),
+            Band::Expected => st.good(&format!(
+                "✓ {} per pod: expected{}",
+                s.per_pod.map(num).unwrap_or_default(),
+                s.scaling_note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            )),
             Band::Unknown => st.warn("? ratio unknown"),
         };
         writeln!(
@@ -546,6 +575,11 @@ fn render_sessions(
         )?;
         if let Some(said) = s.not_players.as_deref().map(one_line) {
             writeln!(out, "{}  {}", cont(), st.dim(&said))?;
+        }
+        if s.band != Band::Expected
+            && let Some(note) = s.scaling_note.as_deref().map(one_line)
+        {
+            writeln!(out, "{}  {}", cont(), st.dim(&note))?;
         }
         if let Some(why) = s.unknown_reason.as_deref().map(one_line) {
             writeln!(

@@ -120,6 +120,11 @@ pub struct Observation {
     /// What "no sessions" is on this snapshot (the idle floor and KEDA's
     /// activation threshold), as status and the checks judge it.
     pub idle: crate::domain::model::Idle,
+    /// The scaling model on this snapshot, and whether the HPA says it
+    /// holds a scale-down: running pods are judged against what it expects,
+    /// as status and the checks judge them.
+    pub scaling: Option<crate::domain::model::Scaling>,
+    pub hpa_holding: bool,
 }
 
 impl Observation {
@@ -137,6 +142,8 @@ impl Observation {
             scaled_object: None,
             events: Vec::new(),
             idle: crate::domain::model::Idle::default(),
+            scaling: None,
+            hpa_holding: false,
         }
     }
 }
@@ -520,6 +527,20 @@ impl Model {
             running.map(|r| r as f64),
             &self.config.bands,
             &obs.idle,
+        )
+        .judged(
+            obs.scaling
+                .as_ref()
+                .and_then(|m| {
+                    crate::domain::figures::expect(
+                        m,
+                        &obs.idle,
+                        sessions,
+                        running.map(|r| r as f64),
+                        obs.hpa_holding,
+                    )
+                })
+                .as_ref(),
         );
         let figures = Figures {
             sessions,
@@ -792,7 +813,10 @@ impl Model {
                         .values()
                         .any(|(o, _)| matches!(o, Outcome::Fail | Outcome::Error))
             }
-            Until::Scaled => matches!(self.figures.band, Some(Band::Green | Band::Idle)),
+            Until::Scaled => matches!(
+                self.figures.band,
+                Some(Band::Green | Band::Idle | Band::Expected)
+            ),
             Until::Idle => {
                 self.figures.sessions.is_some_and(|s| Self::whole(s) == 0)
                     && self.figures.running == Some(0)

@@ -52,7 +52,7 @@ fn safe(s: &str) -> String {
 
 fn band_color(b: Option<Band>) -> Color {
     match b {
-        Some(Band::Green | Band::Idle) => Color::Green,
+        Some(Band::Green | Band::Idle | Band::Expected) => Color::Green,
         Some(Band::Yellow) => Color::Yellow,
         Some(Band::Red) => Color::Red,
         _ => Color::Gray,

@@ -563,3 +563,59 @@ fn alerts_follow_the_settings() {
     ];
     test_rules(&text, &cases, dir.path());
 }
+
+/// Issue 18 item 10: a warm pool (minReplicaCount 2, so KEDA writes the
+/// HPA's minReplicas 2) with no players is the design: the shipped
+/// PodSessionRatioAnomaly stays quiet at or below
+/// kube_horizontalpodautoscaler_spec_min_replicas and fires above it.
+#[test]
+fn pod_session_ratio_stays_quiet_on_a_warm_pool_at_idle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = alerts(&["-o", "rules"], &[], dir.path()).stdout;
+    let rules: Value = serde_norway::from_str(&text).expect("YAML");
+    let labels = [
+        ("severity", "warning"),
+        ("namespace", "default"),
+        ("deployment", "spice-runner"),
+    ];
+    let min = |n: u32| {
+        (
+            r#"kube_horizontalpodautoscaler_spec_min_replicas{namespace="default", horizontalpodautoscaler="keda-hpa-spice-runner-keda", job="kube-state-metrics"}"#,
+            format!("{n}x160"),
+        )
+    };
+    let warm = [
+        ("default", "spice-runner-7d9f8-k2x9m", "Running"),
+        ("default", "spice-runner-7d9f8-p4rtw", "Running"),
+    ];
+    let (m, v) = min(2);
+    let cases = vec![
+        // 0 sessions, 2 Running pods, minReplicas 2: a warm pool.
+        with_pods(Case::new().series(NGINX, "0x160").series(m, &v), &warm).expect(
+            "10m",
+            "PodSessionRatioAnomaly",
+            vec![],
+        ),
+        // 0.5 sessions (7.5 requests per 15 s) on the same pool: still at the minimum.
+        with_pods(Case::new().series(NGINX, "0+7.5x160").series(m, &v), &warm).expect(
+            "10m",
+            "PodSessionRatioAnomaly",
+            vec![],
+        ),
+        // One pod more than the pool with no players: pods outlive sessions.
+        with_pods(
+            Case::new().series(NGINX, "0x160").series(m, &v),
+            &[
+                warm[0],
+                warm[1],
+                ("default", "spice-runner-7d9f8-z7hqv", "Running"),
+            ],
+        )
+        .expect(
+            "10m",
+            "PodSessionRatioAnomaly",
+            vec![alert(&rules, "PodSessionRatioAnomaly", Some(0.0), &labels)],
+        ),
+    ];
+    test_rules(&text, &cases, dir.path());
+}

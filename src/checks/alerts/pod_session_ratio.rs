@@ -46,6 +46,31 @@ fn ratio_text(x: f64) -> String {
     }
 }
 
+/// Too few sessions per pod with the running pods at or below the HPA's
+/// minimum (max(minReplicaCount, 1)): the case the shipped rule leaves out
+/// (a warm pool, the last pod before KEDA's 1 → 0, force-activation). The
+/// reason, from the scaling model.
+fn at_the_minimum(ctx: &Ctx) -> Option<String> {
+    let f = &ctx.figures;
+    let (sessions, running) = (f.sessions?, f.running_pods?);
+    if running < 0.5 || sessions >= running || running.round() as i64 > f.scaling.hpa_min() {
+        return None;
+    }
+    Some(
+        f.scaling
+            .force_activation_text()
+            .filter(|_| f.expectation.as_ref().is_some_and(|e| e.forced))
+            .or_else(|| f.expectation.as_ref().and_then(|e| e.why.clone()))
+            .unwrap_or_else(|| {
+                format!(
+                    "{} running at the HPA's minimum {}",
+                    num(running),
+                    f.scaling.hpa_min()
+                )
+            }),
+    )
+}
+
 pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
     let now = match samples(ctx, promql::ALERT_RATIO_NOW) {
         Ok(s) => s,
@@ -68,6 +93,18 @@ pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
         Some(x) if x.is_nan() => {
             Verdict::pass("PodSessionRatioAnomaly not evaluable: 0 sessions / 0 running pods")
         }
+        // Pods the scaling model expects (a warm pool at minReplicaCount,
+        // the HPA's tolerance or a held scale-down): the shipped rule stays
+        // quiet at or below the HPA's minimum, and so does this check.
+        Some(x) if x > 0.5 && at_the_minimum(ctx).is_some() => Verdict::pass(format!(
+            "PodSessionRatioAnomaly quiet: |ratio−1| = {}, but the running pods are at the HPA's minimum: {}",
+            ratio_text(x),
+            at_the_minimum(ctx).unwrap_or_default()
+        ))
+        .evidence(format!(
+            "the shipped rule fires below {} sessions per pod only while the running pods exceed kube_horizontalpodautoscaler_spec_min_replicas (max(minReplicaCount, 1))",
+            num(ctx.settings.bands.yellow_min)
+        )),
         Some(x) if x > 0.5 && held >= RATIO_POINTS => Verdict::fail(format!(
             "PodSessionRatioAnomaly firing: |ratio−1| = {} > 0.5 for the whole 5 min",
             ratio_text(x)

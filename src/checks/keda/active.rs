@@ -66,6 +66,16 @@ pub(super) fn active(ctx: &Ctx) -> Verdict {
             "Active=True with {numbers}: expected, minReplicaCount {min} ≥ 1 keeps KEDA active"
         ))
         .evidence(evidence),
+        "True" if ctx.figures.scaling.force_activation => Verdict::warn(format!(
+            "Active=True with {numbers}: forced, not traffic: {}",
+            ctx.figures.scaling.force_activation_text().unwrap_or_default()
+        ))
+        .evidence(evidence)
+        .fix(format!(
+            "remove the annotation {} from the ScaledObject when the forced activation is over",
+            crate::domain::snapshot::FORCE_ACTIVATION
+        ))
+        .command(cmd),
         "True" => Verdict::warn(format!(
             "Active=True with {numbers}: scale-to-zero will not happen while KEDA sees activity"
         ))

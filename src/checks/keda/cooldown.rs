@@ -5,6 +5,9 @@ use super::query_shape::rate_window_secs;
 use super::*;
 use crate::checks::shell_arg;
 use crate::domain::figures::{HPA_DEFAULT_SCALE_DOWN_STABILIZATION_SECS, RATE_WINDOW_SECS};
+use crate::domain::model::Select;
+use crate::domain::model::scaling::BehaviorSource;
+use crate::domain::snapshot::FORCE_ACTIVATION;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaCooldown,
@@ -46,6 +49,7 @@ pub(super) fn cooldown(ctx: &Ctx) -> Verdict {
         None => (DEFAULT_RATE_WINDOW_SECS, "rate window, assumed"),
     };
     let hpa_name = ctx.snap.keda_hpa_name(&ctx.settings.scaled_object);
+    let m = &ctx.figures.scaling;
     let (stab, stab_source) = match (
         so.scale_down_stabilization,
         ctx.snap
@@ -62,11 +66,29 @@ pub(super) fn cooldown(ctx: &Ctx) -> Verdict {
             "Kubernetes default, behavior unset".to_string(),
         ),
     };
+    // A behavior written on the HPA or the ScaledObject is what the HPA runs.
+    let (stab, stab_source) = match &m.behavior_source {
+        BehaviorSource::Defaults => (stab, stab_source),
+        source => (m.down.stabilization_secs, source.text()),
+    };
     let min = so.min_replicas_or_default();
     let to_zero = w + cd + p;
     let mut evidence = Vec::new();
     let mut issues = Vec::new();
-    if min == 0 {
+    if min == 0 && m.force_activation {
+        // KEDA counts the ScaledObject active whatever the trigger says:
+        // cooldownPeriod never starts.
+        issues.push(Issue::warn(
+            m.force_activation_text().unwrap_or_default(),
+            format!(
+                "remove the annotation {FORCE_ACTIVATION} from ScaledObject {} when the forced activation is over; lowering cooldownPeriod changes nothing while it is set",
+                shell_arg(&ctx.settings.scaled_object)
+            ),
+        ));
+        evidence.push(format!(
+            "to zero: never while {FORCE_ACTIVATION} is set (cooldownPeriod {cd} s{cd_source} does not start)"
+        ));
+    } else if min == 0 {
         evidence.push(format!(
             "to zero ≈ {w} s ({w_source}) + {cd} s (cooldownPeriod{cd_source}) + {p} s (pollingInterval) = {to_zero} s vs target {} s",
             num(target)
@@ -94,10 +116,53 @@ pub(super) fn cooldown(ctx: &Ctx) -> Verdict {
             "minReplicaCount {min}: no scale to zero, cooldownPeriod does not apply"
         ));
     }
-    evidence.push(format!(
-        "N→M shrink ≈ {w} s (window) + up to {HPA_SYNC_SECS} s (HPA sync) + {stab} s scale-down stabilization ({stab_source}); cooldownPeriod only governs 1→0"
-    ));
-    if stab as f64 > target {
+    let disabled = m.down.select == Select::Disabled;
+    if disabled {
+        // KEDA writes it for paused-scale-in: the HPA never shrinks.
+        evidence.push(format!(
+            "N→M shrink: never: the HPA's scaleDown selectPolicy is Disabled ({stab_source}); cooldownPeriod only governs 1→0"
+        ));
+        let paused_in = so.bool_annotation(crate::domain::snapshot::PAUSED_SCALE_IN);
+        issues.push(Issue::warn(
+            "the HPA never scales down between N and 1 pods: behavior.scaleDown.selectPolicy is Disabled",
+            if paused_in {
+                format!(
+                    "KEDA writes Disabled for the annotation {}: remove it when the pause is over",
+                    crate::domain::snapshot::PAUSED_SCALE_IN
+                )
+            } else {
+                "set advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.selectPolicy: Max (or remove it) on the ScaledObject".to_string()
+            },
+        ));
+    } else {
+        evidence.push(format!(
+            "N→M shrink ≈ {w} s (window) + up to {HPA_SYNC_SECS} s (HPA sync) + {stab} s scale-down stabilization ({stab_source}); cooldownPeriod only governs 1→0"
+        ));
+        // The policies' pace, on an example as large as the Deployment is now.
+        let from = ctx
+            .snap
+            .keda_hpa(&ctx.settings.scaled_object)
+            .and_then(|h| h.current_replicas)
+            .map(i64::from)
+            .filter(|c| *c >= 8)
+            .unwrap_or(20);
+        let to = (from / 4).max(m.hpa_min());
+        if let Some(steps) = m.down.steps_secs(from, to).filter(|s| *s > HPA_SYNC_SECS) {
+            let line = format!(
+                "scaleDown policy {}: {from} → {to} pods takes ≈ {} ({steps} s of steps after the {stab} s window)",
+                m.down.policies_text(),
+                crate::domain::quantity::human_duration(steps + stab)
+            );
+            evidence.push(line.clone());
+            if (steps + stab) as f64 > target {
+                issues.push(Issue::warn(
+                    line,
+                    "allow more per period in advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.policies on the ScaledObject (e.g. type Percent, value 100, periodSeconds 15)",
+                ));
+            }
+        }
+    }
+    if stab as f64 > target && !disabled {
         let suggest = ((target / 2.0).round() as i64).max(0);
         issues.push(Issue::warn(
             format!(
@@ -198,5 +263,82 @@ mod tests {
         let v = eval(cooldown, &s);
         expect(&v, Outcome::Warn, "N to M");
         assert!(!v.message.contains("scale to zero"));
+    }
+
+    fn behavior(
+        down: crate::domain::snapshot::ScalingRulesInfo,
+    ) -> crate::domain::snapshot::BehaviorInfo {
+        crate::domain::snapshot::BehaviorInfo {
+            scale_up: None,
+            scale_down: Some(down),
+        }
+    }
+
+    #[test]
+    fn a_disabled_scale_down_is_never_promised_a_shrink() {
+        let mut s = healthy();
+        s.hpas.as_mut().unwrap()[0].behavior =
+            Some(behavior(crate::domain::snapshot::ScalingRulesInfo {
+                select_policy: Some("Disabled".into()),
+                ..Default::default()
+            }));
+        let v = eval(cooldown, &s);
+        let all = format!("{v:#?}");
+        assert!(!all.contains("N→M shrink ≈"), "{all}");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.starts_with("N→M shrink: never")),
+            "{all}"
+        );
+        assert!(all.contains("selectPolicy is Disabled"), "{all}");
+    }
+
+    #[test]
+    fn a_one_pod_per_60_s_policy_says_20_to_5_takes_minutes() {
+        let mut s = healthy();
+        s.hpas.as_mut().unwrap()[0].behavior =
+            Some(behavior(crate::domain::snapshot::ScalingRulesInfo {
+                stabilization_window_seconds: Some(60),
+                policies: vec![crate::domain::snapshot::ScalingPolicyInfo {
+                    type_: "Pods".into(),
+                    value: 1,
+                    period_seconds: 60,
+                }],
+                ..Default::default()
+            }));
+        let v = eval(cooldown, &s);
+        let all = format!("{v:#?}");
+        assert!(
+            all.contains("scaleDown policy 1 pod per 60 s: 20 → 5 pods takes ≈ 15m (840 s of steps after the 60 s window)"),
+            "{all}"
+        );
+        assert!(all.contains("scaleDown.policies"), "{all}");
+    }
+
+    #[test]
+    fn force_activation_names_the_annotation_not_cooldown() {
+        let mut s = healthy();
+        so_mut(&mut s)
+            .annotations
+            .insert(FORCE_ACTIVATION.into(), "true".into());
+        so_mut(&mut s).conditions = vec![cond(
+            "Active",
+            "True",
+            "ScalerActive",
+            "Scaling is performed because triggers are active",
+        )];
+        let v = eval(cooldown, &s);
+        let all = format!("{v:#?}");
+        assert!(all.contains("so KEDA never scales 1 → 0"), "{all}");
+        assert!(
+            all.contains("Active=True: \\\"Scaling is performed"),
+            "{all}"
+        );
+        assert!(
+            all.contains("remove the annotation autoscaling.keda.sh/force-activation"),
+            "{all}"
+        );
+        assert!(!all.contains("set spec.cooldownPeriod"), "{all}");
     }
 }

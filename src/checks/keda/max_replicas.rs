@@ -45,7 +45,14 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
             ));
         }
     };
-    let th = threshold_or_one(so);
+    // The model's target: the trigger's threshold, or scalingModifiers'
+    // target for composite-metric.
+    let th = match ctx.figures.scaling.target.source {
+        crate::domain::model::scaling::TargetSource::Composite { .. } => {
+            ctx.figures.scaling.target.value
+        }
+        _ => threshold_or_one(so),
+    };
     let desired = (s / th).ceil().max(0.0);
     // Running pods as status counts them: kube-state-metrics, else the pod list.
     let pods = ctx
@@ -54,8 +61,16 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
         .or_else(|| ctx.figures.pods.map(|p| p.running as f64));
     let pods_text = pods.map_or("unknown".to_string(), num);
     let arithmetic = format!(
-        "desired = ceil({} sessions / threshold {}) = {}; maxReplicaCount {max}{source}; Running pods {pods_text}",
+        "desired = ceil({} sessions / {} {}) = {}; maxReplicaCount {max}{source}; Running pods {pods_text}",
         num(s),
+        if matches!(
+            ctx.figures.scaling.target.source,
+            crate::domain::model::scaling::TargetSource::Composite { .. }
+        ) {
+            "scalingModifiers target"
+        } else {
+            "threshold"
+        },
         num(th),
         num(desired)
     );

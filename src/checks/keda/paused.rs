@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::checks::shell_arg;
+use crate::domain::snapshot::FORCE_ACTIVATION;
 
 pub static CHECK: Check = Check {
     id: CheckId::KedaPaused,
@@ -91,6 +92,22 @@ pub(super) fn paused(ctx: &Ctx) -> Verdict {
             shell_arg(name)
         ))
         .command(look);
+    }
+    if ctx.figures.scaling.force_activation {
+        // Not a pause, the opposite: KEDA (≥ 2.18) holds the ScaledObject
+        // active whatever the triggers say, so it never scales to zero.
+        let mut v = Verdict::warn(format!(
+            "ScaledObject {name} is not paused, but {FORCE_ACTIVATION} is set: KEDA holds it Active with no traffic, so pods never go to zero"
+        ))
+        .fix(format!(
+            "kubectl annotate scaledobject {} -n {ns} {FORCE_ACTIVATION}- (when the forced activation is over; cooldownPeriod does not apply while it is set)",
+            shell_arg(name)
+        ))
+        .command(look);
+        if let Some(m) = ctx.figures.scaling.active_message() {
+            v = v.evidence(m);
+        }
+        return v;
     }
     Verdict::pass(format!("ScaledObject {name} is not paused"))
 }
@@ -272,5 +289,29 @@ mod tests {
             .insert(PAUSED_SCALE_OUT.into(), "true".into());
         expect(&eval(paused, &s), Outcome::Warn, "scale-out is paused");
         assert!(!so_mut(&mut s).paused(), "a one-way pause is not a pause");
+    }
+
+    #[test]
+    fn force_activation_is_not_a_pause_but_is_named_with_the_active_message() {
+        let mut s = healthy();
+        so_mut(&mut s).annotations.insert(
+            crate::domain::snapshot::FORCE_ACTIVATION.into(),
+            "true".into(),
+        );
+        so_mut(&mut s).conditions = vec![cond(
+            "Active",
+            "True",
+            "ScalerActive",
+            "Scaling is performed because triggers are active",
+        )];
+        let v = eval(paused, &s);
+        expect(&v, Outcome::Warn, "force-activation is set");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("Active=True") && e.contains("triggers are active")),
+            "{v:#?}"
+        );
+        assert!(v.fix.unwrap_or_default().contains("force-activation-"));
     }
 }

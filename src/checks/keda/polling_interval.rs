@@ -8,22 +8,15 @@ pub static CHECK: Check = Check {
     title: "pollingInterval meets the scale-up target",
     runbook: "Scaling Too Slow, Check 2; Scaling Too Fast",
     needs: &[CheckId::KedaScaledobject],
-    reads: "scaledObject.pollingInterval, pods (created, readySince), settings targets.scaleUp",
+    reads: "scaledObject.pollingInterval, nginx scrape spacing, pods (created, readySince), settings targets.scaleUp",
     docs: Docs {
-        what: "Worst-case time to a new pod: pollingInterval (default 30 s) + ~15 s metric lag (scrape), then the pods' median creation→Ready time.",
-        why: "The runbook wants the pod within 30 s (Test 1: Pending at 30 s, Running at 45 s); KEDA only notices a first session on its next poll. Below 5 s KEDA loads Prometheus without scaling faster (the HPA syncs every 15 s).",
-        fix: "Lower spec.pollingInterval (runbook Scaling Too Slow: 5 → 3); if it flaps or loads Prometheus, raise it (Scaling Too Fast: 5 → 10 or 15).",
+        what: "Time to a first pod from zero (KEDA's loop): the measured scrape spacing (the first request must reach the [1m] rate) + pollingInterval (default 30 s), then the pods' median creation→Ready time. Above one pod the HPA decides (15 s sync + scrape spacing + rate ramp), and pollingInterval plays no part.",
+        why: "The runbook wants the pod within 30 s (Test 1: Pending at 30 s, Running at 45 s); KEDA only notices a first session on its next poll. pollingInterval governs 0→1 (and the 1→0 check) only: 1→N is the HPA's own 15 s loop on KEDA's metric, so a short pollingInterval speeds up the first pod and nothing else.",
+        fix: "Lower spec.pollingInterval for a faster first pod (runbook Scaling Too Slow: 5 → 3); if it loads Prometheus, raise it (Scaling Too Fast: 5 → 10 or 15). 1→N is faster only with a shorter scrape interval or a lower HPA tolerance.",
     },
     source: file!(),
     eval: polling_interval,
 };
-
-/// Prometheus scrape interval assumed for the metric lag (the usual 15 s).
-const SCRAPE_LAG_SECS: i64 = 15;
-
-/// Below this pollingInterval KEDA queries Prometheus more often without
-/// scaling faster, so no advice goes lower.
-const MIN_USEFUL_POLLING_SECS: i64 = 5;
 
 /// Pod start assumed when no pod has a creation and a Ready time.
 const DEFAULT_POD_START_SECS: i64 = 20;
@@ -60,12 +53,14 @@ pub(super) fn polling_interval(ctx: &Ctx) -> Verdict {
         Ok(so) => so,
         Err(v) => return v,
     };
-    let p = so.polling_interval_or_default();
+    let m = &ctx.figures.scaling;
+    let p = m.polling_secs;
     let p_source = if so.polling_interval.is_some() {
         String::new()
     } else {
         format!(", KEDA default {KEDA_DEFAULT_POLLING_INTERVAL}")
     };
+    let scrape = m.scrape_secs.ceil() as i64;
     let target = ctx.settings.targets.scale_up_seconds;
     let (start, start_source) = match median_pod_start(ctx) {
         Some((m, n)) => (m, format!("median creation→Ready of {n} pod(s)")),
@@ -74,53 +69,45 @@ pub(super) fn polling_interval(ctx: &Ctx) -> Verdict {
             "assumed, no pod with a Ready time".to_string(),
         ),
     };
-    let appear = p + SCRAPE_LAG_SECS;
+    let appear = m.zero_to_one_secs();
     let ready_at = appear + start;
     let ready_limit = target + RUNBOOK_READY_ALLOWANCE_SECS as f64;
-    let evidence = vec![
-        format!(
-            "pod appears ≈ {p} s (pollingInterval{p_source}) + {SCRAPE_LAG_SECS} s (scrape/rate lag) = {appear} s vs target {} s",
-            num(target)
-        ),
+    let mut evidence = vec![
+        format!("{} vs target {} s", m.zero_to_one_text(), num(target)),
         format!(
             "pod Ready ≈ {appear} s + {start} s ({start_source}) = {ready_at} s vs {} s (runbook Test 1: Pending at 30 s, Running at 45 s)",
             num(ready_limit)
         ),
+        format!("{}", m.one_to_n_text()),
     ];
-    let cmd = so_jsonpath(ctx, "{.spec.pollingInterval}");
-    let mut issues = Vec::new();
-    if p < MIN_USEFUL_POLLING_SECS {
-        issues.push(Issue::warn(
-            format!(
-                "pollingInterval {p} s: KEDA queries Prometheus every {p} s without scaling faster (the HPA syncs every {HPA_SYNC_SECS} s)"
-            ),
-            format!("raise spec.pollingInterval to {MIN_USEFUL_POLLING_SECS} or more (runbook Scaling Too Fast: 5 → 10 or 15 if it flaps)"),
+    if p < HPA_SYNC_SECS {
+        evidence.push(format!(
+            "pollingInterval {p} s speeds up the first pod only: above 1 pod the HPA syncs every {HPA_SYNC_SECS} s on its own"
         ));
     }
-    // The time the fixed lags leave for polling. Below the useful minimum,
-    // "lower pollingInterval" would contradict the advice above: the target
-    // is then out of pollingInterval's reach, and the message says what
-    // dominates instead.
-    let room = target.floor() as i64 - SCRAPE_LAG_SECS;
-    if appear as f64 > target && room < MIN_USEFUL_POLLING_SECS {
+    let cmd = so_jsonpath(ctx, "{.spec.pollingInterval}");
+    let mut issues = Vec::new();
+    // The time the scrape leaves for polling. With none left, lowering
+    // pollingInterval cannot meet the target: the scrape spacing dominates.
+    let room = target.floor() as i64 - scrape;
+    if appear as f64 > target && room < 1 {
         issues.push(Issue::warn(
             format!(
-                "the {} s scale-up target cannot be met by pollingInterval: the {SCRAPE_LAG_SECS} s metric lag (scrape and rate window) alone leaves {} s, under the {MIN_USEFUL_POLLING_SECS} s below which polling only loads Prometheus",
+                "the {} s scale-up target cannot be met by pollingInterval: the scrape spacing ({scrape} s{}) alone leaves {} s",
                 num(target),
+                if m.scrape_measured { ", measured" } else { ", assumed" },
                 room.max(0)
             ),
-            format!(
-                "keep spec.pollingInterval at {MIN_USEFUL_POLLING_SECS} s or more; to gain time shorten the metric lag (scrape the nginx exporter more often), keep spare pods (a low-priority placeholder Deployment), or relax targets.scaleUp"
-            ),
+            "shorten the metric lag (scrape the nginx exporter more often), keep spare pods (minReplicaCount, or a low-priority placeholder Deployment), or relax targets.scaleUp",
         ));
     } else if appear as f64 > target {
         issues.push(Issue::warn(
             format!(
-                "worst-case scale-up ≈ {p} s pollingInterval + {SCRAPE_LAG_SECS} s metric lag = {appear} s > {} s target",
+                "0→1 ≈ {p} s pollingInterval + {scrape} s scrape spacing = {appear} s > {} s target",
                 num(target)
             ),
             format!(
-                "lower spec.pollingInterval to ≤ {room} s (runbook Scaling Too Slow, Check 2: 5 → 3)"
+                "lower spec.pollingInterval to ≤ {room} s (runbook Scaling Too Slow, Check 2: 5 → 3); it governs the first pod only"
             ),
         ));
     } else if ready_at as f64 > ready_limit {
@@ -135,7 +122,7 @@ pub(super) fn polling_interval(ctx: &Ctx) -> Verdict {
     combine(
         issues,
         format!(
-            "pollingInterval {p} s{p_source}: a pod appears within ≈ {appear} s (target {} s), Ready ≈ {ready_at} s",
+            "pollingInterval {p} s{p_source}: a first pod appears within ≈ {appear} s (target {} s), Ready ≈ {ready_at} s",
             num(target)
         ),
         evidence,
@@ -159,6 +146,11 @@ mod tests {
             "{:#?}",
             v.evidence
         );
+        assert!(
+            v.evidence[2].starts_with("1→N (HPA): ≈ 36 s = HPA sync 15 s"),
+            "{:#?}",
+            v.evidence
+        );
     }
 
     #[test]
@@ -169,22 +161,28 @@ mod tests {
         expect(
             &v,
             Outcome::Warn,
-            "30 s pollingInterval + 15 s metric lag = 45 s > 30 s target",
+            "0→1 ≈ 30 s pollingInterval + 15 s scrape spacing = 45 s > 30 s target",
         );
         assert!(v.fix.unwrap().contains("5 → 3"));
     }
 
     #[test]
-    fn very_short_polling_interval_warns_about_load() {
+    fn a_short_polling_interval_is_not_called_useless_it_speeds_up_the_first_pod_only() {
         let mut s = healthy();
         so_mut(&mut s).polling_interval = Some(2);
         let v = eval(polling_interval, &s);
-        expect(&v, Outcome::Warn, "pollingInterval 2 s");
-        assert!(v.fix.unwrap().contains("10 or 15"));
+        expect(&v, Outcome::Pass, "a first pod appears within ≈ 17 s");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("speeds up the first pod only")),
+            "{v:#?}"
+        );
+        assert!(!v.message.contains("without scaling faster"), "{v:#?}");
     }
 
     #[test]
-    fn a_target_below_the_metric_lag_gets_no_contradictory_polling_advice() {
+    fn a_target_below_the_scrape_spacing_is_out_of_polling_intervals_reach() {
         let mut s = healthy();
         so_mut(&mut s).polling_interval = Some(2);
         let mut settings = crate::settings::Settings::defaults();
@@ -192,11 +190,10 @@ mod tests {
         let v = polling_interval(&Ctx::new(&s, &settings));
         let text = format!("{} {}", v.message, v.fix.as_deref().unwrap_or(""));
         expect(&v, Outcome::Warn, "cannot be met by pollingInterval");
-        assert!(text.contains("15 s metric lag"), "{v:#?}");
-        assert!(text.contains("raise spec.pollingInterval to 5"), "{v:#?}");
+        assert!(text.contains("scrape spacing (15 s, assumed)"), "{v:#?}");
         assert!(!text.contains("lower spec.pollingInterval"), "{v:#?}");
 
-        // With room for a useful interval, lowering it is the advice.
+        // With room for polling, lowering it is the advice.
         settings.targets.scale_up_seconds = 25.0;
         so_mut(&mut s).polling_interval = Some(15);
         let v = polling_interval(&Ctx::new(&s, &settings));

@@ -233,6 +233,10 @@ pub(super) fn trigger(ctx: &Ctx) -> Verdict {
         }
     }
 
+    let composite = matches!(
+        ctx.figures.scaling.target.source,
+        crate::domain::model::scaling::TargetSource::Composite { .. }
+    );
     let raw_threshold = t.metadata.get("threshold");
     match (raw_threshold, t.threshold()) {
         (None, _) => issues.push(Issue::fail(
@@ -247,6 +251,15 @@ pub(super) fn trigger(ctx: &Ctx) -> Verdict {
             format!("threshold {} must be above 0", num(th)),
             "set metadata.threshold: \"1\" (one pod per session)",
         )),
+        (Some(_), Some(th)) if composite => {
+            // advanced.scalingModifiers: the HPA scales on composite-metric
+            // (kedacore/keda controllers/keda/hpa.go); this threshold is unused.
+            evidence.push(format!(
+                "threshold {}: not used for replicas: {}",
+                num(th),
+                ctx.figures.scaling.target.text()
+            ));
+        }
         (Some(_), Some(th)) => {
             let mut line = format!(
                 "threshold: {} → desired pods = ceil(sessions / {})",
@@ -276,6 +289,10 @@ pub(super) fn trigger(ctx: &Ctx) -> Verdict {
     }
 
     match t.metric_type.as_deref() {
+        _ if composite => evidence.push(format!(
+            "metricType: the HPA reads composite-metric ({}), not the trigger's metric",
+            ctx.figures.scaling.target.text()
+        )),
         None | Some("") | Some("AverageValue") => {
             evidence.push("metricType: AverageValue (per pod: desired = ceil(value / threshold))".to_string());
         }
@@ -500,5 +517,27 @@ mod tests {
         expect(&v, Outcome::Fail, "at least [2m]");
         set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(20.0));
         assert_eq!(eval(trigger, &s).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn with_scaling_modifiers_the_threshold_is_unused_and_not_blamed() {
+        let mut s = healthy();
+        let so = so_mut(&mut s);
+        if let Some(t) = so.triggers.first_mut() {
+            t.metadata.insert("threshold".into(), "5".into());
+        }
+        so.scaling_modifiers = Some(crate::domain::snapshot::ScalingModifiersInfo {
+            formula: Some("s0".into()),
+            target: Some("1".into()),
+            activation_target: Some("0.2".into()),
+            metric_type: None,
+        });
+        let v = eval(trigger, &s);
+        let all = format!("{v:#?}");
+        assert!(!all.contains("the HPA wants ceil(sessions / 5)"), "{all}");
+        assert!(
+            all.contains("threshold 5: not used for replicas: scalingModifiers target 1"),
+            "{all}"
+        );
     }
 }

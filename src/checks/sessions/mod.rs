@@ -106,6 +106,53 @@ fn floor_keeps_keda_active(ctx: &Ctx, sessions: f64) -> Option<Verdict> {
     )
 }
 
+/// With no players, `autoscaling.keda.sh/force-activation` holds the
+/// ScaledObject Active and the pods up: the cause, named with its fix (and
+/// the Active condition's message). `None` without the annotation or with
+/// players.
+pub(crate) fn forced_active(ctx: &Ctx, running: f64) -> Option<Verdict> {
+    let e = ctx.figures.expectation.as_ref()?;
+    let scaling = &ctx.figures.scaling;
+    if !e.forced || running < scaling.floor() as f64 + 0.5 {
+        return None;
+    }
+    let why = scaling.force_activation_text()?;
+    let so = crate::checks::shell_arg(&ctx.settings.scaled_object);
+    Some(
+        Verdict::warn(format!(
+            "no sessions, {} running {}: pods never go to zero: {why}",
+            num(running),
+            pods_word(running)
+        ))
+        .fix(format!(
+            "remove the annotation {} from ScaledObject {so} when the forced activation is over (cooldownPeriod does not apply while it is set)",
+            crate::domain::snapshot::FORCE_ACTIVATION
+        ))
+        .command(format!(
+            "kubectl annotate scaledobject {so} -n {} {}-",
+            ctx.ns(),
+            crate::domain::snapshot::FORCE_ACTIVATION
+        )),
+    )
+}
+
+/// The scaling model's word on the running pods (tolerance, warm pool,
+/// stabilization), as evidence.
+pub(crate) fn with_model(ctx: &Ctx, v: Verdict) -> Verdict {
+    let Some(e) = ctx.figures.expectation.as_ref() else {
+        return v;
+    };
+    let v = match e.why.clone() {
+        Some(why) => v.evidence(why),
+        None => v,
+    };
+    if e.within_tolerance {
+        v.evidence(ctx.figures.scaling.tolerance_fix())
+    } else {
+        v
+    }
+}
+
 /// A one-series query (`sum` without `by`) that answered several series was
 /// not answered as asked; its value is unknown rather than added up.
 fn not_one_series(n: usize, what: &str) -> Verdict {

@@ -53,6 +53,9 @@ fn ratio_verdict(ctx: &Ctx) -> Verdict {
     if let Some(v) = floor_keeps_keda_active(ctx, rate) {
         return v;
     }
+    if let Some(v) = forced_active(ctx, running) {
+        return v.evidence(format!("query: {}", ratio_query(ctx)));
+    }
     let b = ctx.settings.bands;
     // The figures' ratio is of these same two figures.
     let Ratio { per_pod, band } = ctx.figures.ratio;
@@ -70,6 +73,20 @@ fn ratio_verdict(ctx: &Ctx) -> Verdict {
                 .evidence(format!("query: {query}"));
         }
         (Band::Unknown, _) => return Verdict::skip("sessions or running pods unknown"),
+        // Outside the bands by design: the model expects these pods.
+        (Band::Expected, r) => {
+            let why = ctx
+                .figures
+                .expectation
+                .as_ref()
+                .and_then(|e| e.why.clone())
+                .unwrap_or_else(|| "what KEDA and the HPA keep for these sessions".into());
+            return Verdict::pass(format!(
+                "{observed} = {}: expected, {why}",
+                r.map_or_else(|| "-".into(), |r| format!("{r:.2}"))
+            ))
+            .evidence(format!("query: {query}"));
+        }
         (Band::Green, Some(r)) => Verdict::pass(format!("{observed} = {r:.2} (green {green})")),
         (Band::Yellow, Some(r)) => {
             Verdict::warn(format!("{observed} = {r:.2} (yellow: green is {green})"))
@@ -89,7 +106,7 @@ fn ratio_verdict(ctx: &Ctx) -> Verdict {
         )),
         (_, None) => Verdict::fail(format!("{observed} (red: sessions with no pod)")),
     };
-    v = v.evidence(format!("query: {query}"));
+    v = with_model(ctx, v.evidence(format!("query: {query}")));
     if let Some(total) = ctx.snap.pods.as_ref().map(|p| p.len() as f64)
         && (total - running).abs() >= 0.5
     {
@@ -110,11 +127,40 @@ fn ratio_verdict(ctx: &Ctx) -> Verdict {
     }
     let too_few_pods = per_pod.is_none_or(|r| r > b.green_max);
     let fix = if too_few_pods {
-        "pods lag sessions: KEDA's threshold must be 1 (one pod per session per second of requests); check keda.active, hpa.metric, and Pending pods (pods.pending, nodes.scale-up)"
+        "pods lag sessions: KEDA's threshold must be 1 (one pod per session per second of requests); check keda.active, hpa.metric, and Pending pods (pods.pending, nodes.scale-up)".to_string()
     } else {
-        "pods outlive sessions: lower cooldownPeriod (scale to zero) and the HPA's scale-down stabilization (advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds, 300 s by default); check minReplicaCount"
+        outlive_fix(ctx)
     };
     v.fix(fix).command(query_command(ctx.settings, &query))
+}
+
+/// Pods above what the model expects: what holds them, from the model.
+fn outlive_fix(ctx: &Ctx) -> String {
+    let m = &ctx.figures.scaling;
+    let desired = ctx.figures.expectation.as_ref().map(|e| e.desired);
+    let expects = desired.map_or(String::new(), |d| {
+        format!(" (the model expects {d} for these sessions)")
+    });
+    if m.floor() == 0
+        && ctx
+            .figures
+            .sessions
+            .is_some_and(|s| ctx.figures.idle.no_sessions(s))
+    {
+        format!(
+            "pods outlive sessions{expects}: KEDA scales 1 → 0 cooldownPeriod {} s after the trigger goes idle: lower spec.cooldownPeriod; above 1 pod the HPA's scale-down stabilization ({} s) and policies ({}) apply: advanced.horizontalPodAutoscalerConfig.behavior.scaleDown",
+            m.cooldown_secs,
+            m.down.stabilization_secs,
+            m.down.policies_text()
+        )
+    } else {
+        format!(
+            "pods outlive sessions{expects}: the HPA shrinks N → M after its scale-down stabilization window ({} s) at {}: set advanced.horizontalPodAutoscalerConfig.behavior.scaleDown (stabilizationWindowSeconds, policies) on the ScaledObject; minReplicaCount {} is the floor",
+            m.down.stabilization_secs,
+            m.down.policies_text(),
+            m.min
+        )
+    }
 }
 
 #[cfg(test)]
@@ -251,5 +297,79 @@ mod tests {
             Outcome::Error,
             "could not read prometheus",
         );
+    }
+
+    fn so_of(
+        s: &mut crate::domain::snapshot::Snapshot,
+    ) -> &mut crate::domain::snapshot::ScaledObjectInfo {
+        match s.scaled_object.as_mut() {
+            Some(crate::domain::snapshot::Lookup::Found(so)) => so,
+            _ => panic!("the healthy snapshot has a ScaledObject"),
+        }
+    }
+
+    #[test]
+    fn a_warm_pool_at_idle_is_expected_not_red() {
+        // minReplicaCount 2, no players: the 2 pods are the design.
+        let mut s = with(Some(0.0), Some(2.0));
+        so_of(&mut s).min_replicas = Some(2);
+        if let Some(p) = s.pods.as_mut() {
+            p.truncate(2);
+        }
+        let v = eval(ratio, &s);
+        expect(
+            &v,
+            Outcome::Pass,
+            "expected, minReplicaCount 2 keeps 2 pods warm",
+        );
+        assert!(v.fix.is_none(), "{v:#?}");
+        // One more than the pool is pods outliving sessions again, and the
+        // fix comes from the model (the HPA's window and policy).
+        let mut s = with(Some(0.0), Some(3.0));
+        so_of(&mut s).min_replicas = Some(2);
+        let v = eval(ratio, &s);
+        expect(&v, Outcome::Fail, "(red");
+        let fix = v.fix.unwrap_or_default();
+        assert!(fix.contains("stabilization window (300 s)"), "{fix}");
+        assert!(fix.contains("minReplicaCount 2 is the floor"), "{fix}");
+    }
+
+    #[test]
+    fn sessions_within_the_hpas_tolerance_are_explained() {
+        let mut s = with(Some(31.0), Some(30.0));
+        s.hpas.as_mut().unwrap()[0].current_replicas = Some(30);
+        let v = eval(ratio, &s);
+        expect(&v, Outcome::Pass, "31 sessions / 30 running pods = 1.03");
+        assert!(
+            v.evidence.iter().any(|e| e
+                == "31 sessions / 30 pods = 1.03, within tolerance 0.1: no change until 34 sessions"),
+            "{v:#?}"
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e
+                    .contains("advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.tolerance")),
+            "{v:#?}"
+        );
+    }
+
+    #[test]
+    fn force_activation_at_idle_names_the_annotation_not_cooldown() {
+        let mut s = with(Some(0.0), Some(1.0));
+        let so = so_of(&mut s);
+        so.annotations.insert(
+            crate::domain::snapshot::FORCE_ACTIVATION.into(),
+            "true".into(),
+        );
+        let v = eval(ratio, &s);
+        expect(
+            &v,
+            Outcome::Warn,
+            "autoscaling.keda.sh/force-activation holds",
+        );
+        let fix = v.fix.unwrap_or_default();
+        assert!(fix.contains("remove the annotation"), "{fix}");
+        assert!(!fix.contains("lower cooldownPeriod"), "{fix}");
     }
 }

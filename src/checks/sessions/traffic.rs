@@ -67,6 +67,9 @@ fn traffic_verdict(ctx: &Ctx) -> Verdict {
     if let Some(v) = floor_keeps_keda_active(ctx, sessions) {
         return v;
     }
+    if let Some(v) = forced_active(ctx, running) {
+        return v;
+    }
     if !idle.no_sessions(sessions) {
         if running >= 0.5 {
             return Verdict::pass(format!("{} sessions, {running_text}", num(sessions)))

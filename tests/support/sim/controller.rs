@@ -16,8 +16,11 @@
 //!   stops all of it.
 //! - HPA (kubernetes v1.33, `pkg/controller/podautoscaler/replica_calculator.go`,
 //!   `GetExternalPerPodMetricReplicas` for KEDA's `AverageValue` target):
-//!   usageRatio = metric / (target × current); within the 0.1 tolerance keep
-//!   current, else ceil(metric / target); clamp to min/max; scale-down takes
+//!   usageRatio = metric / (target × current); within the tolerance
+//!   (`Tolerances.isWithin`: 1 − scaleDown ≤ ratio ≤ 1 + scaleUp, 0.1 each
+//!   unless the ScaledObject's `advanced.horizontalPodAutoscalerConfig.behavior`
+//!   sets `scaleUp/scaleDown.tolerance`) keep current, else
+//!   ceil(metric / target); clamp to min/max; scale-down takes
 //!   the highest recommendation of the stabilization window. It does nothing
 //!   at 0 replicas (`ScalingDisabled`).
 //! - Scheduler: a pod goes to a Karpenter node with a free slot, else it stays
@@ -158,6 +161,28 @@ struct State {
     pods: BTreeMap<String, Pod>,
     claims: BTreeMap<String, Claim>,
     serial: u64,
+}
+
+/// The simulated HPA's replica count for KEDA's AverageValue metric from
+/// `current` (> 0) replicas: the usage ratio within `(up, down)` tolerance
+/// keeps `current`, else ceil(metric / target); then clamped to
+/// [min, max] (min ≥ 1: KEDA writes max(minReplicaCount, 1)).
+pub fn hpa_wanted(
+    metric: f64,
+    target: f64,
+    current: usize,
+    min: usize,
+    max: usize,
+    (up, down): (f64, f64),
+) -> usize {
+    let ratio = metric / (target * current as f64);
+    let within = (1.0 - down) <= ratio && ratio <= (1.0 + up);
+    if within {
+        current
+    } else {
+        (metric / target).ceil() as usize
+    }
+    .clamp(min.max(1), max.max(1))
 }
 
 fn now_rfc3339() -> String {
@@ -326,13 +351,22 @@ impl State {
         let min = (spec["minReplicaCount"].as_u64().unwrap_or(0) as usize).max(1);
         let max = spec["maxReplicaCount"].as_u64().unwrap_or(100) as usize;
         let current = self.replicas;
-        let ratio = self.metric / (target * current as f64);
-        let wanted = if (1.0 - ratio).abs() <= 0.1 {
-            current
-        } else {
-            (self.metric / target).ceil() as usize
-        }
-        .clamp(min, max);
+        let behavior = &spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"];
+        let tolerance = |dir: &str| {
+            behavior[dir]["tolerance"]
+                .as_str()
+                .and_then(|v| v.parse::<f64>().ok())
+                .or_else(|| behavior[dir]["tolerance"].as_f64())
+                .unwrap_or(0.1)
+        };
+        let wanted = hpa_wanted(
+            self.metric,
+            target,
+            current,
+            min,
+            max,
+            (tolerance("scaleUp"), tolerance("scaleDown")),
+        );
         let window = self.t.scale_down_stabilization;
         self.recommendations.retain(|(at, _)| now < *at + window);
         self.recommendations.push((now, wanted));

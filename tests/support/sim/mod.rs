@@ -34,7 +34,7 @@ mod wire;
 #[allow(unused_imports)] // Used by some test binaries and benchmarks, not all.
 pub use client::RawResponse;
 #[allow(unused_imports)]
-pub use controller::{Controller, Timings};
+pub use controller::{Controller, Timings, hpa_wanted};
 #[allow(unused_imports)]
 pub use time::{rel_time, resolve_times, rfc3339};
 #[allow(unused_imports)]

@@ -1,0 +1,1063 @@
+//! Who decides at each replica count, and what they decide (issue 18 items 2,
+//! 3, 4, 6 and 10): KEDA's loop for 0↔1, the HPA for 1↔N with its tolerance,
+//! stabilization windows and policies, the effective target (the trigger's
+//! threshold or `scalingModifiers`), and the latencies of 0→1, 1→N, N→M and
+//! 1→0. Computed once from the Snapshot; checks, `status` and `watch` read it.
+//!
+//! Upstream, read for this (facts carried over, no code):
+//! - kubernetes v1.33 `pkg/controller/podautoscaler/replica_calculator.go`:
+//!   `Tolerances.isWithin(r)` is `1 − scaleDown ≤ r ≤ 1 + scaleUp`;
+//!   `GetExternalPerPodMetricReplicas` (KEDA's AverageValue) keeps the current
+//!   count while metric / (target × current) is within, else
+//!   ceil(metric / target); `GetExternalMetricReplicas` (Value) uses
+//!   ceil(metric / target × ready pods). The default tolerance is 0.1
+//!   (`--horizontal-pod-autoscaler-tolerance`); per-HPA
+//!   `behavior.scaleUp/scaleDown.tolerance` is alpha in 1.33
+//!   (HPAConfigurableTolerance).
+//! - kubernetes v1.33 `pkg/controller/podautoscaler/horizontal.go`:
+//!   `stabilizeRecommendationWithBehaviors` (up: the lowest recommendation of
+//!   the scale-up window, down: the highest of the scale-down window),
+//!   `calculateScaleUpLimitWithScalingRules` and
+//!   `calculateScaleDownLimitWithBehaviors` (each policy proposes from the
+//!   replicas at the start of its period; `Max` takes the largest change,
+//!   `Min` the smallest, `Disabled` keeps the current count; a Percent
+//!   scale-down rounds down, a Percent scale-up rounds up); the sync period
+//!   is 15 s. Defaults (autoscaling/v2 `SetDefaults_HorizontalPodAutoscalerBehavior`):
+//!   scale-up window 0, policies 4 Pods / 15 s and 100 Percent / 15 s, Max;
+//!   scale-down window 300 s, 100 Percent / 15 s, Max.
+//! - kedacore/keda `pkg/scaling/executor/scale_scaledobjects.go`
+//!   (`RequestScale`, read at commit 01305c86; the branches are the same in
+//!   v2.20): active at 0 replicas → max(minReplicaCount, 1); inactive above
+//!   0 with minReplicaCount 0 → 0 once lastActiveTime + cooldownPeriod has
+//!   passed; active above 0 → only lastActiveTime moves (the HPA decides).
+//!   `controllers/keda/hpa.go`: with `advanced.scalingModifiers` the HPA gets
+//!   one metric, `composite-metric`, with `scalingModifiers.target` and
+//!   `metricType` (AverageValue by default); the triggers' thresholds are
+//!   not used for replicas. The `autoscaling.keda.sh/force-activation`
+//!   annotation (KEDA ≥ 2.18) keeps the ScaledObject active whatever the
+//!   triggers say.
+
+use super::super::figures::{HPA_SYNC_SECS, RATE_WINDOW_SECS};
+use super::super::quantity;
+use super::super::snapshot::{
+    BehaviorInfo, FORCE_ACTIVATION, HpaInfo, KEDA_DEFAULT_COOLDOWN_PERIOD,
+    KEDA_DEFAULT_MAX_REPLICAS, KEDA_DEFAULT_POLLING_INTERVAL, Lookup, ScaledObjectInfo,
+    ScalingRulesInfo, Snapshot, condition,
+};
+use super::{rate_text, scrape_spacing};
+use crate::settings::Settings;
+
+/// The HPA's cluster-wide tolerance (kube-controller-manager
+/// `--horizontal-pod-autoscaler-tolerance`, 0.1).
+pub const HPA_DEFAULT_TOLERANCE: f64 = 0.1;
+
+/// The scale-down stabilization window when `behavior` leaves it unset.
+pub const HPA_DEFAULT_DOWN_WINDOW_SECS: i64 = 300;
+
+/// The scrape interval assumed when it was not measured (Prometheus
+/// Operator's usual ServiceMonitor interval).
+pub const ASSUMED_SCRAPE_SECS: f64 = 15.0;
+
+/// The field that sets the HPA's scale-up tolerance through KEDA.
+pub const TOLERANCE_FIELD: &str =
+    "advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.tolerance";
+
+/// How a direction picks among its policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    Max,
+    Min,
+    /// The HPA never changes replicas in this direction.
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyKind {
+    Pods,
+    Percent,
+}
+
+/// One scaling policy: at most `value` pods (or percent) per `period_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub kind: PolicyKind,
+    pub value: i64,
+    pub period_secs: i64,
+}
+
+impl Policy {
+    fn text(&self) -> String {
+        match self.kind {
+            PolicyKind::Pods => format!(
+                "{} {} per {} s",
+                self.value,
+                if self.value == 1 { "pod" } else { "pods" },
+                self.period_secs
+            ),
+            PolicyKind::Percent => format!("{} % per {} s", self.value, self.period_secs),
+        }
+    }
+}
+
+/// One direction of the HPA's behavior, with the API's defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    pub stabilization_secs: i64,
+    pub select: Select,
+    pub policies: Vec<Policy>,
+    pub tolerance: f64,
+    /// The tolerance was written on the HPA (not the cluster-wide default).
+    pub tolerance_written: bool,
+}
+
+impl Rules {
+    pub fn default_up() -> Rules {
+        Rules {
+            stabilization_secs: 0,
+            select: Select::Max,
+            policies: vec![
+                Policy {
+                    kind: PolicyKind::Pods,
+                    value: 4,
+                    period_secs: 15,
+                },
+                Policy {
+                    kind: PolicyKind::Percent,
+                    value: 100,
+                    period_secs: 15,
+                },
+            ],
+            tolerance: HPA_DEFAULT_TOLERANCE,
+            tolerance_written: false,
+        }
+    }
+
+    pub fn default_down() -> Rules {
+        Rules {
+            stabilization_secs: HPA_DEFAULT_DOWN_WINDOW_SECS,
+            select: Select::Max,
+            policies: vec![Policy {
+                kind: PolicyKind::Percent,
+                value: 100,
+                period_secs: 15,
+            }],
+            tolerance: HPA_DEFAULT_TOLERANCE,
+            tolerance_written: false,
+        }
+    }
+
+    /// `info` over `default`, field by field, as the API server defaults it.
+    pub fn of(info: Option<&ScalingRulesInfo>, default: Rules) -> Rules {
+        let Some(info) = info else { return default };
+        let policies: Vec<Policy> = info
+            .policies
+            .iter()
+            .filter_map(|p| {
+                let kind = match p.type_.as_str() {
+                    "Pods" => PolicyKind::Pods,
+                    "Percent" => PolicyKind::Percent,
+                    _ => return None,
+                };
+                (p.value > 0 && p.period_seconds > 0).then_some(Policy {
+                    kind,
+                    value: p.value,
+                    period_secs: p.period_seconds,
+                })
+            })
+            .collect();
+        let tolerance = info
+            .tolerance
+            .as_deref()
+            .and_then(quantity::parse)
+            .filter(|t| t.is_finite() && *t >= 0.0);
+        Rules {
+            stabilization_secs: info
+                .stabilization_window_seconds
+                .map_or(default.stabilization_secs, |s| s.clamp(0, 3600)),
+            select: match info.select_policy.as_deref() {
+                Some("Min") => Select::Min,
+                Some("Disabled") => Select::Disabled,
+                _ => Select::Max,
+            },
+            policies: if policies.is_empty() {
+                default.policies
+            } else {
+                policies
+            },
+            tolerance: tolerance.unwrap_or(default.tolerance),
+            tolerance_written: tolerance.is_some(),
+        }
+    }
+
+    /// "1 pod per 60 s" or "4 pods per 15 s or 100 % per 15 s, whichever is more".
+    pub fn policies_text(&self) -> String {
+        let list: Vec<String> = self.policies.iter().map(Policy::text).collect();
+        match self.select {
+            Select::Disabled => "selectPolicy Disabled: never".into(),
+            _ if list.len() == 1 => list.join(""),
+            Select::Max => format!("{}, whichever is more", list.join(" or ")),
+            Select::Min => format!("{}, whichever is less", list.join(" or ")),
+        }
+    }
+
+    /// The most one sync may scale up to from `current`, given `added`
+    /// replicas in each policy's period (`horizontal.go`
+    /// `calculateScaleUpLimitWithScalingRules`).
+    fn up_limit(&self, current: i64, changes: &[(i64, i64)], now: i64) -> i64 {
+        let pick = match self.select {
+            Select::Disabled => return current,
+            Select::Min => i64::min,
+            Select::Max => i64::max,
+        };
+        let mut result: Option<i64> = None;
+        for p in &self.policies {
+            let start = current - changed_within(changes, now, p.period_secs);
+            let proposed = match p.kind {
+                PolicyKind::Pods => start + p.value,
+                PolicyKind::Percent => {
+                    (start as f64 * (1.0 + p.value as f64 / 100.0)).ceil() as i64
+                }
+            };
+            result = Some(result.map_or(proposed, |r| pick(r, proposed)));
+        }
+        result.unwrap_or(current)
+    }
+
+    /// The least one sync may scale down to from `current`
+    /// (`calculateScaleDownLimitWithBehaviors`).
+    fn down_limit(&self, current: i64, changes: &[(i64, i64)], now: i64) -> i64 {
+        let pick = match self.select {
+            Select::Disabled => return current,
+            Select::Min => i64::max,
+            Select::Max => i64::min,
+        };
+        let mut result: Option<i64> = None;
+        for p in &self.policies {
+            // changes are negative for a scale-down
+            let start = current - changed_within(changes, now, p.period_secs);
+            let proposed = match p.kind {
+                PolicyKind::Pods => start - p.value,
+                PolicyKind::Percent => (start as f64 * (1.0 - p.value as f64 / 100.0)) as i64,
+            };
+            result = Some(result.map_or(proposed, |r| pick(r, proposed)));
+        }
+        result.unwrap_or(current)
+    }
+
+    /// Seconds from the HPA's first step until `from` reaches `to` under
+    /// these policies, syncing every 15 s; `None` when the direction is
+    /// disabled (it never gets there).
+    pub fn steps_secs(&self, from: i64, to: i64) -> Option<i64> {
+        if from == to {
+            return Some(0);
+        }
+        if self.select == Select::Disabled {
+            return None;
+        }
+        let up = to > from;
+        let mut current = from;
+        let mut changes: Vec<(i64, i64)> = Vec::new();
+        let mut t = 0;
+        // Bounded: 100 000 syncs is 17 days.
+        for _ in 0..100_000 {
+            let next = if up {
+                to.min(self.up_limit(current, &changes, t))
+            } else {
+                to.max(self.down_limit(current, &changes, t))
+            };
+            if next != current {
+                changes.push((t, next - current));
+                current = next;
+            }
+            if current == to {
+                return Some(t);
+            }
+            t += HPA_SYNC_SECS;
+        }
+        None
+    }
+}
+
+/// Replicas changed in the `period` seconds before `now` (a change exactly
+/// `period` ago is out, as upstream's `timestamp.After(cutoff)`).
+fn changed_within(changes: &[(i64, i64)], now: i64, period: i64) -> i64 {
+    changes
+        .iter()
+        .filter(|(at, _)| *at > now - period)
+        .map(|(_, d)| d)
+        .sum()
+}
+
+/// What the HPA scales on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The target value (per pod for AverageValue).
+    pub value: f64,
+    /// `AverageValue` (per pod) rather than `Value`.
+    pub average: bool,
+    pub source: TargetSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetSource {
+    /// The prometheus trigger's `threshold`.
+    Threshold,
+    /// `advanced.scalingModifiers`: the HPA scales on `composite-metric`.
+    Composite {
+        /// The formula, as written (untrusted: neutralise before printing).
+        formula: Option<String>,
+        activation: Option<f64>,
+    },
+    /// Nothing readable: the runbook's threshold 1 assumed.
+    Assumed,
+}
+
+impl Target {
+    /// "threshold 1 (AverageValue, per pod)" or "scalingModifiers target 5
+    /// (composite-metric, AverageValue)".
+    pub fn text(&self) -> String {
+        let kind = if self.average {
+            "AverageValue, per pod"
+        } else {
+            "Value"
+        };
+        match &self.source {
+            TargetSource::Threshold => format!("threshold {} ({kind})", rate_text(self.value)),
+            TargetSource::Composite { .. } => format!(
+                "scalingModifiers target {} (composite-metric, {kind}; the trigger's threshold is not used)",
+                rate_text(self.value)
+            ),
+            TargetSource::Assumed => {
+                format!("threshold {} assumed ({kind})", rate_text(self.value))
+            }
+        }
+    }
+}
+
+/// Where the behavior came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BehaviorSource {
+    /// The HPA's `spec.behavior` (the API server filled its defaults).
+    Hpa(String),
+    /// The ScaledObject's `advanced.horizontalPodAutoscalerConfig.behavior`.
+    ScaledObject,
+    /// Nothing written: the autoscaling/v2 defaults.
+    Defaults,
+}
+
+impl BehaviorSource {
+    pub fn text(&self) -> String {
+        match self {
+            BehaviorSource::Hpa(name) => format!("HPA {name} spec.behavior"),
+            BehaviorSource::ScaledObject => {
+                "ScaledObject advanced.horizontalPodAutoscalerConfig.behavior".into()
+            }
+            BehaviorSource::Defaults => "autoscaling/v2 defaults, behavior unset".into(),
+        }
+    }
+}
+
+/// The whole loop, as KEDA and the HPA run it for this game.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaling {
+    /// KEDA's poll, s: governs 0→1 and the 1→0 check only.
+    pub polling_secs: i64,
+    /// KEDA's cooldownPeriod, s: governs 1→0 only.
+    pub cooldown_secs: i64,
+    /// minReplicaCount (0 when unread).
+    pub min: i64,
+    pub max: i64,
+    /// idleReplicaCount, when written.
+    pub idle_replicas: Option<i64>,
+    pub target: Target,
+    pub up: Rules,
+    pub down: Rules,
+    pub behavior_source: BehaviorSource,
+    /// The measured scrape spacing of the nginx series, s.
+    pub scrape_secs: f64,
+    pub scrape_measured: bool,
+    /// `autoscaling.keda.sh/force-activation` is set (true by Go's ParseBool).
+    pub force_activation: bool,
+    /// The ScaledObject's Active condition: status and message.
+    pub active: Option<(String, Option<String>)>,
+    /// The ScaledObject was not read: KEDA's defaults stand in.
+    pub defaults: bool,
+}
+
+/// What the model expects of the running pods for some sessions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    /// The count the loop settles at for these sessions from the current
+    /// count (tolerance included), clamped to the HPA's range.
+    pub desired: i64,
+    /// The running count is what the loop leaves alone (or is on its way
+    /// down within the stabilization window / policies).
+    pub holds: bool,
+    /// Why, in one line ("31 sessions / 30 pods = 1.03, within tolerance
+    /// 0.1: no change until 34 sessions"); `None` when there is nothing to
+    /// explain (the plain one pod per session).
+    pub why: Option<String>,
+    /// The pods are a warm pool (minReplicaCount) with no sessions.
+    pub warm_pool: bool,
+    /// No sessions, but force-activation holds KEDA active and the pods up.
+    pub forced: bool,
+    /// More sessions than pods, held by the HPA's tolerance alone.
+    pub within_tolerance: bool,
+}
+
+impl Scaling {
+    pub fn of(snap: &Snapshot, settings: &Settings) -> Scaling {
+        let so = snap
+            .scaled_object
+            .as_ref()
+            .and_then(Lookup::found)
+            .filter(|so| so.name == settings.scaled_object);
+        let hpa = snap.keda_hpa(&settings.scaled_object);
+        Scaling::from_parts(so, hpa, scrape_spacing(snap))
+    }
+
+    pub fn from_parts(
+        so: Option<&ScaledObjectInfo>,
+        hpa: Option<&HpaInfo>,
+        scrape: Option<f64>,
+    ) -> Scaling {
+        let (behavior, behavior_source): (Option<&BehaviorInfo>, BehaviorSource) = match (
+            hpa.and_then(|h| h.behavior.as_ref()),
+            so.and_then(|s| s.hpa_behavior.as_ref()),
+        ) {
+            (Some(b), _) => (
+                Some(b),
+                BehaviorSource::Hpa(hpa.map(|h| h.name.clone()).unwrap_or_default()),
+            ),
+            (None, Some(b)) => (Some(b), BehaviorSource::ScaledObject),
+            (None, None) => (None, BehaviorSource::Defaults),
+        };
+        let mut down = Rules::of(
+            behavior.and_then(|b| b.scale_down.as_ref()),
+            Rules::default_down(),
+        );
+        // The older snapshot fields, when behavior itself was not kept.
+        if behavior.is_none()
+            && let Some(s) = so
+                .and_then(|s| s.scale_down_stabilization)
+                .or_else(|| hpa.and_then(|h| h.scale_down_stabilization.map(i64::from)))
+        {
+            down.stabilization_secs = s.max(0);
+        }
+        let up = Rules::of(
+            behavior.and_then(|b| b.scale_up.as_ref()),
+            Rules::default_up(),
+        );
+        let trigger = so.and_then(ScaledObjectInfo::prometheus_trigger);
+        let target = match so.and_then(|s| s.scaling_modifiers.as_ref()) {
+            Some(m) => Target {
+                value: m
+                    .target
+                    .as_deref()
+                    .and_then(quantity::parse)
+                    .filter(|t| *t > 0.0)
+                    .unwrap_or(1.0),
+                average: m.metric_type.as_deref() != Some("Value"),
+                source: TargetSource::Composite {
+                    formula: m.formula.clone(),
+                    activation: m.activation_target.as_deref().and_then(quantity::parse),
+                },
+            },
+            None => match trigger.and_then(|t| t.threshold()).filter(|t| *t > 0.0) {
+                Some(value) => Target {
+                    value,
+                    average: trigger.and_then(|t| t.metric_type.as_deref()) != Some("Value"),
+                    source: TargetSource::Threshold,
+                },
+                None => Target {
+                    value: 1.0,
+                    average: true,
+                    source: TargetSource::Assumed,
+                },
+            },
+        };
+        Scaling {
+            polling_secs: so.map_or(
+                KEDA_DEFAULT_POLLING_INTERVAL,
+                ScaledObjectInfo::polling_interval_or_default,
+            ),
+            cooldown_secs: so.map_or(
+                KEDA_DEFAULT_COOLDOWN_PERIOD,
+                ScaledObjectInfo::cooldown_period_or_default,
+            ),
+            min: so
+                .map_or(0, ScaledObjectInfo::min_replicas_or_default)
+                .max(0),
+            max: so.map_or(
+                KEDA_DEFAULT_MAX_REPLICAS,
+                ScaledObjectInfo::max_replicas_or_default,
+            ),
+            idle_replicas: so.and_then(|s| s.idle_replicas),
+            target,
+            up,
+            down,
+            behavior_source,
+            scrape_secs: scrape.unwrap_or(ASSUMED_SCRAPE_SECS),
+            scrape_measured: scrape.is_some(),
+            force_activation: so.is_some_and(|s| s.bool_annotation(FORCE_ACTIVATION)),
+            active: so.and_then(|s| {
+                condition(&s.conditions, "Active").map(|c| (c.status.clone(), c.message.clone()))
+            }),
+            defaults: so.is_none(),
+        }
+    }
+
+    /// The HPA's lower bound: KEDA writes max(minReplicaCount, 1).
+    pub fn hpa_min(&self) -> i64 {
+        self.min.max(1)
+    }
+
+    /// The pods kept with no sessions: idleReplicaCount, else minReplicaCount.
+    pub fn floor(&self) -> i64 {
+        self.idle_replicas.unwrap_or(self.min).max(0)
+    }
+
+    /// The HPA's replica calculator for KEDA's one external metric, from
+    /// `current` (> 0) replicas, before min/max and behavior: within the
+    /// tolerance the count stays.
+    pub fn calculate(&self, metric: f64, current: i64) -> i64 {
+        let t = self.target.value;
+        if current <= 0 || t <= 0.0 || !metric.is_finite() {
+            return current.max(0);
+        }
+        let ratio = if self.target.average {
+            metric / (t * current as f64)
+        } else {
+            metric / t
+        };
+        if self.within(ratio) {
+            return current;
+        }
+        if self.target.average {
+            (metric / t).ceil() as i64
+        } else {
+            (ratio * current as f64).ceil() as i64
+        }
+    }
+
+    /// `Tolerances.isWithin`: 1 − down ≤ ratio ≤ 1 + up.
+    pub fn within(&self, ratio: f64) -> bool {
+        (1.0 - self.down.tolerance) <= ratio && ratio <= (1.0 + self.up.tolerance)
+    }
+
+    /// Where the loop settles from `current` for a metric value, once KEDA
+    /// and the HPA have both acted: KEDA takes 0 → max(min, 1) when active
+    /// and 1 → 0 when idle with minReplicaCount 0; the HPA keeps the count
+    /// within tolerance, else ceil(metric / target), clamped to
+    /// [max(min, 1), max], and never moves a direction whose selectPolicy is
+    /// Disabled.
+    pub fn desired(&self, metric: f64, active: bool, current: i64) -> i64 {
+        let active = active || self.force_activation;
+        if !active {
+            if self.min == 0 {
+                return self.idle_replicas.unwrap_or(0).max(0);
+            }
+            if current == 0 {
+                return self.min;
+            }
+        }
+        let current = if current == 0 {
+            self.hpa_min()
+        } else {
+            current
+        };
+        let wanted = self
+            .calculate(metric, current)
+            .clamp(self.hpa_min(), self.max.max(1));
+        if (wanted > current && self.up.select == Select::Disabled)
+            || (wanted < current && self.down.select == Select::Disabled)
+        {
+            return current;
+        }
+        wanted
+    }
+
+    /// The smallest whole session count at which `pods` pods grow, and the
+    /// largest at which they shrink (AverageValue): the tolerance band.
+    pub fn band(&self, pods: i64) -> (i64, i64) {
+        let edge = self.target.value * pods as f64;
+        let grow = (edge * (1.0 + self.up.tolerance) + 1e-9).floor() as i64 + 1;
+        let shrink = (edge * (1.0 - self.down.tolerance) - 1e-9).ceil() as i64 - 1;
+        (grow, shrink.max(0))
+    }
+
+    /// Judge `running` pods against `sessions` (the trigger's value), with
+    /// `no_sessions` the idle model's verdict on them and `stabilizing` the
+    /// HPA's own word that it holds a scale-down (AbleToScale
+    /// ScaleDownStabilized) or a policy limits it.
+    pub fn expect(
+        &self,
+        sessions: f64,
+        no_sessions: bool,
+        running: i64,
+        stabilizing: bool,
+    ) -> Expectation {
+        let active = !no_sessions || self.force_activation;
+        // The metric the HPA sees: the sessions query, or the composite
+        // metric, which the model takes to follow the sessions.
+        let desired = self.desired(if no_sessions { 0.0 } else { sessions }, active, running);
+        let floor = self.floor();
+        if no_sessions && !self.force_activation {
+            let warm = running > 0 && running <= floor;
+            return Expectation {
+                desired: floor,
+                holds: running == floor || (running > floor && stabilizing),
+                why: (floor > 0).then(|| {
+                    format!(
+                        "minReplicaCount {} keeps {floor} {} warm with no sessions, by design",
+                        self.min,
+                        if floor == 1 { "pod" } else { "pods" }
+                    )
+                }),
+                warm_pool: warm,
+                forced: false,
+                within_tolerance: false,
+            };
+        }
+        let mut why = None;
+        let mut within_tolerance = false;
+        let holds = if running == desired {
+            if running > 0
+                && self.target.average
+                && running != (sessions / self.target.value).ceil() as i64
+            {
+                let ratio = sessions / (self.target.value * running as f64);
+                if running == self.hpa_min() && sessions < self.target.value * running as f64 {
+                    why = Some(format!(
+                        "{} sessions, {running} {}: minReplicaCount {} keeps them",
+                        rate_text(sessions),
+                        pods_word(running),
+                        self.min
+                    ));
+                } else if running == self.max && ratio > 1.0 {
+                    why = Some(format!("maxReplicaCount {} caps the pods", self.max));
+                } else if self.within(ratio) {
+                    why = Some(self.tolerance_text(sessions, running));
+                    within_tolerance = ratio > 1.0;
+                }
+            }
+            true
+        } else if running > desired && stabilizing {
+            why = Some(format!(
+                "scale-down from {running} to {desired} under way: the HPA holds it for its {} s stabilization window and policy {}",
+                self.down.stabilization_secs,
+                self.down.policies_text()
+            ));
+            true
+        } else {
+            running > desired && self.down.select == Select::Disabled
+        };
+        let forced = no_sessions && self.force_activation;
+        if forced {
+            why = self.force_activation_text();
+        }
+        Expectation {
+            desired,
+            holds,
+            why,
+            warm_pool: false,
+            forced,
+            within_tolerance,
+        }
+    }
+
+    /// "31 sessions / 30 pods = 1.03, within tolerance 0.1: no change until
+    /// 34 sessions".
+    pub fn tolerance_text(&self, sessions: f64, pods: i64) -> String {
+        let ratio = sessions / (self.target.value * pods as f64);
+        let (grow, shrink) = self.band(pods);
+        let per = if (self.target.value - 1.0).abs() > 1e-9 {
+            format!(" × {}", rate_text(self.target.value))
+        } else {
+            String::new()
+        };
+        let (tol, edge) = if ratio >= 1.0 {
+            (
+                self.up.tolerance,
+                format!("no change until {grow} sessions"),
+            )
+        } else {
+            (
+                self.down.tolerance,
+                format!("no change until {shrink} sessions"),
+            )
+        };
+        format!(
+            "{} sessions / {pods}{per} pods = {ratio:.2}, within tolerance {}: {edge}",
+            rate_text(sessions),
+            rate_text(tol)
+        )
+    }
+
+    /// The fix for a tolerance that leaves sessions without a pod.
+    pub fn tolerance_fix(&self) -> String {
+        format!(
+            "to give every session its pod above 10 pods, lower the HPA's tolerance: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; Kubernetes ≥ 1.33 with the HPAConfigurableTolerance feature gate), or the cluster-wide --horizontal-pod-autoscaler-tolerance"
+        )
+    }
+
+    /// Seconds from a first session to a new pod at 0 replicas: the rate
+    /// ramp (one scrape must land in the [1m] window), the scrape spacing,
+    /// then KEDA's next poll.
+    pub fn zero_to_one_secs(&self) -> i64 {
+        self.scrape_secs.ceil() as i64 + self.polling_secs
+    }
+
+    pub fn zero_to_one_text(&self) -> String {
+        format!(
+            "0→1 (KEDA): ≈ {} s = scrape spacing {} s{} (the first request must be scraped into the [1m] rate) + pollingInterval {} s",
+            self.zero_to_one_secs(),
+            rate_text(self.scrape_secs),
+            if self.scrape_measured {
+                " measured"
+            } else {
+                " assumed"
+            },
+            self.polling_secs
+        )
+    }
+
+    /// The share of the [1m] rate window a new session at 1 req/s needs
+    /// before `pods` pods grow by one: the metric must pass
+    /// target × pods × (1 + tolerance), so the ramp is window × tolerance ×
+    /// pods; from 10 pods on (tolerance 0.1) one session alone never does.
+    pub fn ramp_secs(&self, pods: i64) -> Option<i64> {
+        let share = self.up.tolerance * pods.max(1) as f64 * self.target.value;
+        (share < 1.0).then(|| (RATE_WINDOW_SECS as f64 * share).ceil() as i64)
+    }
+
+    /// Seconds from one more session to one more pod at 1 pod (the HPA):
+    /// the rate ramp, the scrape spacing that brings it to Prometheus, and
+    /// up to one 15 s HPA sync.
+    pub fn one_to_n_secs(&self) -> i64 {
+        HPA_SYNC_SECS
+            + self.scrape_secs.ceil() as i64
+            + self.ramp_secs(1).unwrap_or(RATE_WINDOW_SECS)
+    }
+
+    pub fn one_to_n_text(&self) -> String {
+        format!(
+            "1→N (HPA): ≈ {} s = HPA sync {HPA_SYNC_SECS} s + scrape spacing {} s + the [1m] rate ramp {} s past tolerance {} (pollingInterval does not apply)",
+            self.one_to_n_secs(),
+            rate_text(self.scrape_secs),
+            self.ramp_secs(1).unwrap_or(RATE_WINDOW_SECS),
+            rate_text(self.up.tolerance)
+        )
+    }
+
+    /// Seconds from the last session of `from` pods until `to` pods remain
+    /// (N→M, the HPA): the rate window, the stabilization window, then the
+    /// policies' steps, one sync each. `None` when scale-down is Disabled.
+    pub fn shrink_secs(&self, from: i64, to: i64) -> Option<i64> {
+        let steps = self.down.steps_secs(from, to)?;
+        Some(RATE_WINDOW_SECS + self.down.stabilization_secs + HPA_SYNC_SECS + steps)
+    }
+
+    /// Seconds from the last session until 1 → 0 (KEDA): the rate window,
+    /// cooldownPeriod, and KEDA's next poll. `None` when KEDA never scales
+    /// to zero (minReplicaCount above 0, or force-activation).
+    pub fn one_to_zero_secs(&self) -> Option<i64> {
+        (self.min == 0 && !self.force_activation)
+            .then_some(RATE_WINDOW_SECS + self.cooldown_secs + self.polling_secs)
+    }
+
+    /// The Active condition's message, cut to one line (for evidence).
+    pub fn active_message(&self) -> Option<String> {
+        let (status, message) = self.active.as_ref()?;
+        Some(format!(
+            "Active={status}{}",
+            message
+                .as_deref()
+                .map(|m| format!(": \"{}\"", super::super::text::one_line(&bounded(m, 200))))
+                .unwrap_or_default()
+        ))
+    }
+
+    /// Why the pods never go to zero when force-activation holds KEDA
+    /// active.
+    pub fn force_activation_text(&self) -> Option<String> {
+        self.force_activation.then(|| {
+            format!(
+                "annotation {FORCE_ACTIVATION} holds the ScaledObject Active with no traffic (KEDA ≥ 2.18), so KEDA never scales 1 → 0{}",
+                self.active_message()
+                    .map(|m| format!("; {m}"))
+                    .unwrap_or_default()
+            )
+        })
+    }
+
+    /// The wide view: who decides, tolerance and latencies, one line each.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![
+            format!(
+                "who decides: KEDA 0↔1 (poll {} s, cooldown {} s{}), the HPA {}↔{} ({})",
+                self.polling_secs,
+                self.cooldown_secs,
+                if self.force_activation {
+                    ", force-activation: never idle"
+                } else {
+                    ""
+                },
+                self.hpa_min(),
+                self.max,
+                self.target.text()
+            ),
+            format!(
+                "tolerance: up {}, down {}{}: the HPA changes N pods only beyond N × {} × (1 ± tolerance) sessions (10 pods: up to {}, 30 pods: up to {})",
+                rate_text(self.up.tolerance),
+                rate_text(self.down.tolerance),
+                if self.up.tolerance_written || self.down.tolerance_written {
+                    " (set on the HPA)"
+                } else {
+                    " (cluster default)"
+                },
+                rate_text(self.target.value),
+                self.band(10).0 - 1,
+                self.band(30).0 - 1
+            ),
+            self.zero_to_one_text(),
+            self.one_to_n_text(),
+        ];
+        out.push(match self.down.select {
+            Select::Disabled => "N→M (HPA): never: scaleDown selectPolicy Disabled".into(),
+            _ => format!(
+                "N→M (HPA): after the {} s stabilization window, {} ({})",
+                self.down.stabilization_secs,
+                self.down.policies_text(),
+                self.behavior_source.text()
+            ),
+        });
+        out.push(match self.one_to_zero_secs() {
+            Some(s) => format!(
+                "1→0 (KEDA): ≈ {s} s = [1m] rate window + cooldownPeriod {} s + pollingInterval {} s",
+                self.cooldown_secs, self.polling_secs
+            ),
+            None if self.force_activation => {
+                format!("1→0 (KEDA): never: {FORCE_ACTIVATION} is set")
+            }
+            None => format!("1→0: never: minReplicaCount {}", self.min),
+        });
+        out
+    }
+}
+
+/// At most `max` characters of untrusted text.
+fn bounded(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
+fn pods_word(n: i64) -> &'static str {
+    if n == 1 { "pod" } else { "pods" }
+}
+
+/// The HPA's own word that it holds a scale-down or a policy limits it:
+/// AbleToScale True with reason ScaleDownStabilized, or ScalingLimited True
+/// with ScaleDownLimit/ScaleUpLimit.
+pub fn hpa_holding(hpa: Option<&HpaInfo>) -> bool {
+    let Some(h) = hpa else { return false };
+    h.conditions.iter().any(|c| {
+        c.status == "True"
+            && matches!(
+                c.reason.as_deref(),
+                Some("ScaleDownStabilized" | "ScaleDownLimit" | "ScaleUpLimit")
+            )
+    }) || h.current_replicas.is_some_and(|c| c > h.desired_replicas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scaling(min: i64, max: i64, threshold: f64) -> Scaling {
+        let mut s = Scaling::from_parts(None, None, Some(15.0));
+        s.min = min;
+        s.max = max;
+        s.target.value = threshold;
+        s.defaults = false;
+        s
+    }
+
+    /// Cases from kubernetes v1.33 replica_calculator.go
+    /// (GetExternalPerPodMetricReplicas: ratio = metric / (target × current),
+    /// within 1 ± 0.1 keep current, else ceil(metric / target)) and
+    /// horizontal.go (clamp to [minReplicas, maxReplicas]), with KEDA's
+    /// scale_scaledobjects.go for 0 replicas (active → max(min, 1), idle with
+    /// min 0 → 0). Columns: metric, active, current, min, max, threshold →
+    /// desired.
+    #[test]
+    fn desired_replicas_follow_the_upstream_replica_calculator_and_keda_loop() {
+        type Case = (f64, bool, i64, i64, i64, f64, i64, &'static str);
+        let cases: &[Case] = &[
+            (3.0, true, 3, 0, 200, 1.0, 3, "at target"),
+            (30.0, true, 28, 0, 200, 1.0, 28, "1.07 within tolerance"),
+            (31.0, true, 30, 0, 200, 1.0, 30, "1.03 within"),
+            (33.0, true, 30, 0, 200, 1.0, 30, "1.10 is still within (≤)"),
+            (34.0, true, 30, 0, 200, 1.0, 34, "1.13 scales to ceil(34/1)"),
+            (27.0, true, 30, 0, 200, 1.0, 30, "0.90 is within (≥)"),
+            (26.0, true, 30, 0, 200, 1.0, 26, "0.87 shrinks"),
+            (11.0, true, 10, 0, 200, 1.0, 10, "1.10 within at 10 pods"),
+            (12.0, true, 10, 0, 200, 1.0, 12, "1.2 beyond"),
+            (
+                2.0,
+                true,
+                1,
+                0,
+                200,
+                1.0,
+                2,
+                "below 10 pods one session moves",
+            ),
+            (
+                7.0,
+                true,
+                2,
+                0,
+                200,
+                5.0,
+                2,
+                "threshold 5: 0.7 → ceil(7/5)=2",
+            ),
+            (0.5, true, 1, 0, 200, 1.0, 1, "clamped to max(min,1)"),
+            (500.0, true, 100, 0, 200, 1.0, 200, "clamped to max"),
+            (0.0, true, 4, 2, 200, 1.0, 2, "to minReplicaCount"),
+            (5.0, true, 0, 0, 200, 1.0, 5, "KEDA 0→1 then the HPA"),
+            (0.0, false, 1, 0, 200, 1.0, 0, "KEDA 1→0 after cooldown"),
+            (0.0, false, 2, 2, 200, 1.0, 2, "warm pool kept"),
+            (
+                0.0,
+                false,
+                0,
+                2,
+                200,
+                1.0,
+                2,
+                "KEDA restores minReplicaCount",
+            ),
+        ];
+        for &(metric, active, current, min, max, threshold, want, why) in cases {
+            let s = scaling(min, max, threshold);
+            assert_eq!(s.desired(metric, active, current), want, "{why}");
+        }
+    }
+
+    #[test]
+    fn value_targets_scale_by_the_ratio_times_current() {
+        // GetExternalMetricReplicas: ceil(metric / target × current).
+        let mut s = scaling(0, 200, 10.0);
+        s.target.average = false;
+        assert_eq!(s.desired(30.0, true, 2), 6);
+        assert_eq!(s.desired(10.5, true, 2), 2, "1.05 within");
+    }
+
+    #[test]
+    fn per_hpa_tolerance_moves_the_band() {
+        let mut s = scaling(0, 200, 1.0);
+        s.up.tolerance = 0.01;
+        assert_eq!(s.desired(31.0, true, 30), 31);
+        assert_eq!(s.band(30), (31, 26));
+        let d = scaling(0, 200, 1.0);
+        assert_eq!(d.band(30), (34, 26));
+        assert_eq!(
+            d.tolerance_text(31.0, 30),
+            "31 sessions / 30 pods = 1.03, within tolerance 0.1: no change until 34 sessions"
+        );
+    }
+
+    #[test]
+    fn sessions_28_to_30_on_28_pods_hold_and_are_explained() {
+        let s = scaling(0, 200, 1.0);
+        let e = s.expect(30.0, false, 28, false);
+        assert!(e.holds, "{e:?}");
+        assert_eq!(e.desired, 28);
+        assert!(e.within_tolerance);
+        let why = e.why.unwrap_or_default();
+        assert!(why.contains("within tolerance 0.1"), "{why}");
+    }
+
+    #[test]
+    fn a_warm_pool_at_idle_is_expected() {
+        let s = scaling(2, 200, 1.0);
+        let e = s.expect(0.0, true, 2, false);
+        assert!(e.holds && e.warm_pool, "{e:?}");
+        assert!(e.why.unwrap_or_default().contains("minReplicaCount 2"));
+        // Three at idle with a floor of two: not held, unless the HPA says
+        // it is stabilizing.
+        assert!(!s.expect(0.0, true, 3, false).holds);
+        assert!(s.expect(0.0, true, 3, true).holds);
+    }
+
+    /// horizontal.go calculateScaleDownLimitWithBehaviors: one step per
+    /// period from the replicas at the period's start.
+    #[test]
+    fn a_one_pod_per_60_s_policy_makes_20_to_5_take_14_minutes_of_steps() {
+        let mut r = Rules::default_down();
+        r.policies = vec![Policy {
+            kind: PolicyKind::Pods,
+            value: 1,
+            period_secs: 60,
+        }];
+        assert_eq!(r.steps_secs(20, 5), Some(14 * 60));
+        // The default 100 % per 15 s does it in one sync.
+        assert_eq!(Rules::default_down().steps_secs(20, 5), Some(0));
+        // 50 % per 60 s: 20 → 10 → 5.
+        r.policies = vec![Policy {
+            kind: PolicyKind::Percent,
+            value: 50,
+            period_secs: 60,
+        }];
+        assert_eq!(r.steps_secs(20, 5), Some(60));
+        r.select = Select::Disabled;
+        assert_eq!(r.steps_secs(20, 5), None);
+    }
+
+    /// calculateScaleUpLimitWithScalingRules with the defaults: max(4 pods,
+    /// 100 %) per 15 s: 1 → 5 → 10 → 20 → 40.
+    #[test]
+    fn default_scale_up_policies_double_or_add_four_per_15_s() {
+        let r = Rules::default_up();
+        assert_eq!(r.steps_secs(1, 5), Some(0));
+        assert_eq!(r.steps_secs(1, 40), Some(45));
+        let mut min = Rules::default_up();
+        min.select = Select::Min;
+        // Min: min(+4, ×2) per 15 s: 1 → 2 → 4 → 8.
+        assert_eq!(min.steps_secs(1, 8), Some(30));
+    }
+
+    #[test]
+    fn disabled_scale_down_never_shrinks_and_force_activation_never_reaches_zero() {
+        let mut s = scaling(0, 200, 1.0);
+        s.down.select = Select::Disabled;
+        assert_eq!(s.desired(2.0, true, 10), 10);
+        assert_eq!(s.shrink_secs(10, 2), None);
+        s.force_activation = true;
+        assert_eq!(s.desired(0.0, false, 1), 1);
+        assert_eq!(s.one_to_zero_secs(), None);
+    }
+
+    #[test]
+    fn latencies_split_by_who_decides() {
+        let mut s = scaling(0, 200, 1.0);
+        s.polling_secs = 5;
+        s.cooldown_secs = 30;
+        assert_eq!(s.zero_to_one_secs(), 15 + 5);
+        assert_eq!(s.one_to_n_secs(), 15 + 15 + 6);
+        assert_eq!(s.ramp_secs(5), Some(30));
+        assert_eq!(
+            s.ramp_secs(10),
+            None,
+            "one session alone never grows 10 pods"
+        );
+        assert_eq!(s.one_to_zero_secs(), Some(60 + 30 + 5));
+        assert_eq!(s.shrink_secs(10, 5), Some(60 + 300 + 15));
+    }
+}
