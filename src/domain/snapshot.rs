@@ -732,9 +732,49 @@ impl PromAnswer {
 pub struct Sample {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// `+Inf` (a shipped alert's ratio at zero pods) is written as Prometheus
+    /// writes it, the string `"+Inf"`: JSON has no infinity.
+    #[serde(with = "prom_float")]
     pub value: f64,
     /// Sample time, unix seconds.
     pub timestamp: f64,
+}
+
+/// A sample value: a JSON number, or Prometheus's `"+Inf"`, `"-Inf"`,
+/// `"NaN"` for what JSON cannot hold.
+mod prom_float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if v.is_infinite() {
+            s.serialize_str(if *v > 0.0 { "+Inf" } else { "-Inf" })
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Either::deserialize(d)? {
+            Either::Number(v) => Ok(v),
+            Either::Text(t) => match t.as_str() {
+                "+Inf" | "Inf" => Ok(f64::INFINITY),
+                "-Inf" => Ok(f64::NEG_INFINITY),
+                "NaN" => Ok(f64::NAN),
+                other => other.parse().map_err(|_| {
+                    serde::de::Error::custom("a sample value: a number, +Inf, -Inf or NaN")
+                }),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
