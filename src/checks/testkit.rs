@@ -282,6 +282,14 @@ pub fn healthy() -> Snapshot {
         consolidate_after: Some("30s".into()),
         nodes: Some(2),
         conditions: vec![cond("Ready", "True", "Ready", "")],
+        budgets: vec![BudgetInfo {
+            nodes: "10%".into(),
+            schedule: None,
+            duration: None,
+            reasons: vec![],
+        }],
+        limits: Default::default(),
+        resources: Default::default(),
     }]);
     s.node_claims = Some(vec![]);
     s.events = Some(vec![]);

@@ -66,6 +66,13 @@ pub struct Snapshot {
     pub prometheus: BTreeMap<String, PromAnswer>,
     #[serde(default)]
     pub gaps: Vec<Gap>,
+    /// Cluster Autoscaler's status ConfigMap; `None`: not there or not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_autoscaler: Option<ClusterAutoscalerInfo>,
+    /// Karpenter's controller pods (`app.kubernetes.io/name=karpenter` in
+    /// `kube-system` on EKS add-on installs, `karpenter` elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub karpenter_pods: Option<Vec<PodInfo>>,
 }
 
 impl Snapshot {
@@ -93,6 +100,8 @@ impl Snapshot {
             loki: None,
             prometheus: BTreeMap::new(),
             gaps: Vec::new(),
+            cluster_autoscaler: None,
+            karpenter_pods: None,
         }
     }
 
@@ -658,6 +667,43 @@ pub struct NodePoolInfo {
     pub nodes: Option<i64>,
     #[serde(default)]
     pub conditions: Vec<Condition>,
+    /// `spec.disruption.budgets`, in order (Karpenter's CRD default is one
+    /// budget of `nodes: 10%`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetInfo>,
+    /// `spec.limits`: resource name → quantity as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, String>,
+    /// `status.resources`: what the pool's nodes hold now.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
+}
+
+/// One NodePool disruption budget (karpenter.sh/v1 `Budget`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetInfo {
+    /// `"0"`, `"3"` or a percentage `"10%"`.
+    pub nodes: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+}
+
+/// Cluster Autoscaler's status ConfigMap (`kube-system/cluster-autoscaler-status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterAutoscalerInfo {
+    /// `namespace/name` of the ConfigMap read.
+    pub config_map: String,
+    /// Its `status` key (YAML in CA ≥ 1.30, plain text before), bounded.
+    pub status: String,
+    /// The `cluster-autoscaler.kubernetes.io/last-updated` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
