@@ -92,3 +92,113 @@ fn a_zero_budget_scheduled_for_another_time_is_not_active() {
         "{evidence}"
     );
 }
+
+/// A NodePool at its `spec.limits` with Pending pods: broken, and the fix
+/// names `spec.limits`.
+#[test]
+fn a_nodepool_at_its_limits_names_spec_limits() {
+    let c = Cluster::start("karpenter-limits-reached");
+    let (run, report) = diagnose(&c, &[]);
+    assert_root_cause(&run, &report, "pods.pending");
+    assert_outcome(&report, "nodes.scale-up", "fail");
+    let m = message(&report, "nodes.scale-up");
+    assert!(
+        m.contains("NodePool default reached spec.limits (cpu 8 of 8)"),
+        "{m}"
+    );
+    let f = fix(&report, "nodes.scale-up");
+    assert!(f.contains("raise spec.limits.cpu"), "{f}");
+    // The root cause's fix names the field too.
+    let f = fix(&report, "pods.pending");
+    assert!(
+        f.contains("NodePool default reached its limits (cpu 8 of 8): raise spec.limits.cpu"),
+        "{f}"
+    );
+    let evidence = check(&report, "nodes.scale-up")["evidence"].to_string();
+    assert!(
+        evidence.contains("exceed limits for nodepool"),
+        "{evidence}"
+    );
+    // Karpenter's controller, found where the EKS add-on runs it.
+    assert!(
+        evidence.contains("Karpenter controller: karpenter-6f9d8c7b5d-w4xkq Running"),
+        "{evidence}"
+    );
+}
+
+/// Cluster Autoscaler scaling up within its timings: healthy, and the
+/// verdicts say what Cluster Autoscaler said, not "no node autoscaler known".
+#[test]
+fn cluster_autoscaler_scaling_up_is_healthy() {
+    let report = assert_healthy("cluster-autoscaler-scale-up");
+    assert_outcome(&report, "nodes.scale-up", "pass");
+    let m = message(&report, "nodes.scale-up");
+    assert!(
+        m.contains(
+            "1 unschedulable pod, Cluster Autoscaler scaling up: eks-game-5cc6a1f2-9e3b-4d7a-b812-3f0c6d9e2a47 2->3 (max: 20)"
+        ),
+        "{m}"
+    );
+    let evidence = check(&report, "nodes.scale-up")["evidence"].to_string();
+    assert!(evidence.contains("scaleUp InProgress"), "{evidence}");
+    assert!(evidence.contains("YAML, CA ≥ 1.30"), "{evidence}");
+    let ready = message(&report, "nodes.ready");
+    assert!(
+        ready.contains("Cluster Autoscaler node groups eks-game-5cc6a1f2"),
+        "{ready}"
+    );
+    assert!(!ready.contains("from Karpenter"), "{ready}");
+    // pods.pending sees the node coming from Cluster Autoscaler.
+    assert!(
+        check(&report, "pods.pending")["evidence"]
+            .to_string()
+            .contains("node coming: node group eks-game-5cc6a1f2-9e3b-4d7a-b812-3f0c6d9e2a47 2->3"),
+        "{}",
+        table(&report)
+    );
+}
+
+/// Cluster Autoscaler refusing at the node group's max size: broken, and the
+/// fix names the node group's maximum.
+#[test]
+fn cluster_autoscaler_at_max_size_names_the_node_group_maximum() {
+    let c = Cluster::start("cluster-autoscaler-max-size");
+    let (run, report) = diagnose(&c, &[]);
+    assert_root_cause(&run, &report, "pods.pending");
+    assert_outcome(&report, "nodes.scale-up", "fail");
+    let m = message(&report, "nodes.scale-up");
+    assert!(m.contains("Cluster Autoscaler will not add a node"), "{m}");
+    assert!(m.contains("1 max node group size reached"), "{m}");
+    let f = fix(&report, "nodes.scale-up");
+    assert!(
+        f.contains("node group eks-game-5cc6a1f2-9e3b-4d7a-b812-3f0c6d9e2a47 (at its maxSize 2)"),
+        "{f}"
+    );
+    let f = fix(&report, "pods.pending");
+    assert!(
+        f.contains("node group eks-game-5cc6a1f2-9e3b-4d7a-b812-3f0c6d9e2a47 is at its maxSize 2"),
+        "{f}"
+    );
+}
+
+/// Cluster Autoscaler removing an empty node: healthy.
+#[test]
+fn cluster_autoscaler_scaling_down_is_healthy() {
+    let report = assert_healthy("cluster-autoscaler-scale-down");
+    assert_outcome(&report, "nodes.scale-down", "pass");
+    let m = message(&report, "nodes.scale-down");
+    assert!(
+        m.contains(
+            "Cluster Autoscaler is removing node(s) ip-10-0-78-9.us-west-2.compute.internal"
+        ),
+        "{m}"
+    );
+    let evidence = check(&report, "nodes.scale-down")["evidence"].to_string();
+    assert!(
+        evidence.contains(
+            "ScaleDown (14s ago, cluster-autoscaler): marked the node as toBeDeleted/unschedulable"
+        ),
+        "{evidence}"
+    );
+    assert!(evidence.contains("scale-down-unneeded-time"), "{evidence}");
+}

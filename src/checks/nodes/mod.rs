@@ -142,6 +142,38 @@ pub(super) fn ca_status(snap: &Snapshot) -> Option<CaStatus> {
         .and_then(|c| CaStatus::parse(&c.status))
 }
 
+/// Why no node autoscaler adds a node, when it is a cap the cluster set: a
+/// NodePool at its `spec.limits`, or a Cluster Autoscaler node group at its
+/// maximum size. One sentence with the field to change, for pods.pending.
+pub(super) fn capacity_cap(snap: &Snapshot) -> Option<String> {
+    for pool in snap.node_pools.iter().flatten() {
+        let reached = na::limits_reached(pool);
+        if let Some((r, used, limit)) = reached.first() {
+            return Some(format!(
+                "NodePool {} reached its limits ({r} {used} of {limit}): raise spec.limits.{r} on \
+                 the NodePool, or Karpenter adds no node (see nodes.scale-up).",
+                pool.name
+            ));
+        }
+    }
+    let status = ca_status(snap)?;
+    let g = status
+        .groups
+        .iter()
+        .find(|g| matches!((g.target, g.max_size), (Some(t), Some(m)) if t >= m))?;
+    let refused = snap.events.iter().flatten().any(|e| {
+        e.reason == "NotTriggerScaleUp" && e.message.contains("max node group size reached")
+    });
+    refused.then(|| {
+        format!(
+            "Cluster Autoscaler node group {} is at its maxSize {}: raise the node group's \
+             maximum size, or it adds no node (see nodes.scale-up).",
+            g.name,
+            g.max_size.unwrap_or_default()
+        )
+    })
+}
+
 /// Whether Karpenter is installed: `Some(true)`/`Some(false)`, `None` if unknown.
 fn karpenter(snap: &Snapshot) -> Option<bool> {
     if snap.apis.karpenter == Some(true) || snap.node_pools.is_some() {
