@@ -257,7 +257,10 @@ pub fn sessions_per_pod_expr(s: &Settings) -> String {
 /// takes the band edges from the settings (so asymmetric bands work) and
 /// leaves `$value` the ratio itself. No Running pod at all counts as 0 pods
 /// (`or vector(0)`), so traffic with every pod gone gives +Inf and fires,
-/// while no traffic and no pods gives NaN and stays quiet.
+/// while no traffic and no pods gives NaN and stays quiet. The high side
+/// needs at least [`RATIO_ALERT_MIN_SESSIONS`]: below half a session the
+/// traffic is not players (the exporter's own stub_status reads, probes:
+/// `domain::model::Idle`), and at zero pods it would page +Inf every night.
 pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
     let ratio = format!(
         "(\n  sum(rate({}[5m]))\n/\n  ({} or vector(0))\n)",
@@ -265,11 +268,17 @@ pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
         running_pods(s).promql
     );
     format!(
-        "{ratio} > {}\nor\n{ratio} < {}",
+        "(\n{ratio} > {}\nand on()\nsum(rate({}[5m])) >= {}\n)\nor\n{ratio} < {}",
         number(s.bands.yellow_max),
+        nginx(s),
+        number(RATIO_ALERT_MIN_SESSIONS),
         number(s.bands.yellow_min)
     )
 }
+
+/// The fewest sessions (req/s) over which too few pods is an anomaly: half a
+/// session, the cap of the idle model's "no sessions".
+pub const RATIO_ALERT_MIN_SESSIONS: f64 = 0.5;
 
 /// The HPA KEDA makes for the ScaledObject, by the name KEDA gives it
 /// (`keda-hpa-<scaledObject>`, kedacore/keda `controllers/keda/hpa.go`

@@ -313,6 +313,11 @@ fn alerts_fire_and_stay_quiet_as_they_should() {
                     &ratio_labels,
                 )],
             ),
+        // Idle at the exporter's scrape floor: its stub_status read every
+        // 15 s (0.067 req/s, not players) and no pod is not +Inf.
+        Case::new()
+            .series(NGINX, "0+1x160")
+            .expect("10m", "PodSessionRatioAnomaly", vec![]),
         // Idle: no traffic, no pods (0/0) is not an anomaly.
         Case::new()
             .series(NGINX, "0x160")

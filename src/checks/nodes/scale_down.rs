@@ -9,13 +9,16 @@ pub static CHECK: Check = Check {
     title: "Nodes go when sessions end",
     runbook: "Quick Validation Checklist: Nodes scale down when utilization low",
     needs: &[],
-    reads: "nodePools (consolidationPolicy, consolidateAfter), nodes, pods (node), \
-            prometheus[sessions, sessionsMax5m], apis.karpenter, capturedAt",
+    reads: "nodePools (consolidationPolicy, consolidateAfter, budgets), nodes, pods (node), \
+            events (NodePool/Node/NodeClaim DisruptionBlocked, Unconsolidatable; Node ScaleDown), \
+            clusterAutoscaler, prometheus[sessions, sessionsMax5m], apis.karpenter, capturedAt",
     docs: Docs {
         what: "Checks each Karpenter NodePool consolidates (consolidationPolicy WhenEmpty or \
                WhenEmptyOrUnderutilized, the default; consolidateAfter not Never), and, with \
                no sessions, looks for Karpenter nodes with no spice-runner pods that are \
-               older than consolidateAfter + 5 minutes.",
+               older than consolidateAfter + 5 minutes; a disruption budget of 0 active now \
+               (spec.disruption.budgets, with its cron schedule and duration) that keeps them \
+               fails. Without Karpenter, reads Cluster Autoscaler's node events and status.",
         why: "When sessions end, pods go, and the nodes they used should follow; a node that \
               lingers costs money. The plugin sees only the game's pods, so a node may still \
               be held by other workloads.",

@@ -9,12 +9,15 @@ pub static CHECK: Check = Check {
     title: "Nodes come for Pending pods",
     runbook: "Quick Validation Checklist: Nodes scale up when pods pending",
     needs: &[],
-    reads: "pods (phase, scheduled), events (Pod Nominated/FailedScheduling, NodePool), \
-            nodeClaims, nodePools, apis.karpenter, capturedAt",
+    reads: "pods (phase, scheduled), events (Pod Nominated/FailedScheduling/TriggeredScaleUp/\
+            NotTriggerScaleUp, NodePool), nodeClaims, nodePools (limits, resources), \
+            karpenterPods, clusterAutoscaler, apis.karpenter, capturedAt",
     docs: Docs {
         what: "For game pods the scheduler marked Unschedulable, looks for a node on the way: \
                Karpenter's Nominated event on the pod, or a NodeClaim not yet initialized \
-               that was created after the pod.",
+               that was created after the pod; a NodePool at its spec.limits is named. Without \
+               Karpenter, Cluster Autoscaler's TriggeredScaleUp / NotTriggerScaleUp events and \
+               status ConfigMap, with its timings.",
         why: "Pod-per-session means a scale-up often needs a new node. If Karpenter creates \
               no NodeClaim, the pods stay Pending for good; a NodeClaim that does not \
               register within a few minutes points at the cloud side (Karpenter gives up \
