@@ -503,4 +503,44 @@ mod tests {
             "{v:#?}"
         );
     }
+
+    #[test]
+    fn lingering_nodes_quote_unconsolidatable_on_the_node_and_its_nodeclaim() {
+        let mut s = healthy();
+        s.pods = Some(vec![]);
+        set_prom(&mut s, promql::SESSIONS, Some(0.0));
+        set_prom(&mut s, promql::SESSIONS_MAX_5M, Some(0.0));
+        let node = s.nodes.as_ref().unwrap()[0].name.clone();
+        let mut claim = crate::checks::testkit::node_claim("default-4kq9z", 9000, true);
+        claim.node_name = Some(node.clone());
+        s.node_claims = Some(vec![claim]);
+        // karpenter v1.6 pkg/controllers/disruption/events/events.go Unconsolidatable:
+        // the same message on the Node and on its NodeClaim.
+        let msg = "pdb default/spice-runner-nginx prevents pod evictions";
+        let on_node =
+            crate::checks::testkit::event("Node", &node, "Normal", "Unconsolidatable", msg, 60);
+        let on_claim = crate::checks::testkit::event(
+            "NodeClaim",
+            "default-4kq9z",
+            "Normal",
+            "Unconsolidatable",
+            msg,
+            60,
+        );
+        s.events = Some(vec![on_node, on_claim]);
+        let v = eval(scale_down, &s);
+        expect(&v, Outcome::Warn, "empty nodes lingering");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|l| l.starts_with(&format!("node/{node}: Normal Unconsolidatable"))),
+            "{v:#?}"
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|l| l.starts_with("nodeclaim/default-4kq9z: Normal Unconsolidatable")),
+            "{v:#?}"
+        );
+    }
 }
