@@ -367,6 +367,10 @@ impl CaStatus {
         {
             return Some(Self::parse_text(text));
         }
+        // Untrusted text: a flow-bracket bomb never reaches the parser.
+        if crate::domain::snapshot::nested_too_deep(text.as_bytes(), 32).is_some() {
+            return None;
+        }
         let y: YStatus = serde_norway::from_str(text).ok()?;
         if y.autoscaler_status.is_none() && y.node_groups.is_empty() {
             return None;
@@ -658,6 +662,8 @@ nodeGroups:
             ("CandidatesPresent", Some(1))
         );
         assert!(CaStatus::parse("hello: world").is_none());
+        let bomb = format!("autoscalerStatus: {}{}", "[".repeat(5000), "]".repeat(5000));
+        assert!(CaStatus::parse(&bomb).is_none());
     }
 
     #[test]

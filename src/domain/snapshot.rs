@@ -224,7 +224,7 @@ fn data_error(text: &str, at: &str) -> String {
 /// The 1-based line where `[`/`{` nesting first exceeds `limit`, counting
 /// brackets outside quotes only roughly: balanced brackets inside strings
 /// never add up, so a real snapshot never comes near the limit.
-fn nested_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
+pub(crate) fn nested_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut line = 1;
     for b in bytes {
