@@ -202,3 +202,62 @@ fn cluster_autoscaler_scaling_down_is_healthy() {
     );
     assert!(evidence.contains("scale-down-unneeded-time"), "{evidence}");
 }
+
+/// Karpenter's controller installed with its Helm chart in `karpenter`
+/// (not the EKS add-on's `kube-system`) is found there too.
+#[test]
+fn karpenters_controller_is_found_in_the_karpenter_namespace() {
+    let mut s = crate::support::scenario::Scenario::load("karpenter-limits-reached");
+    let mut ns = s
+        .of_kind("Namespace")
+        .find(|n| n["metadata"]["name"] == "kube-system")
+        .cloned()
+        .expect("kube-system");
+    ns["metadata"]["name"] = "karpenter".into();
+    ns["metadata"]["labels"]["kubernetes.io/metadata.name"] = "karpenter".into();
+    ns["metadata"]["uid"] = "4e1c9a72-3b5d-4f08-8d26-c7a0e5b9f312".into();
+    s.objects.push(ns);
+    for o in &mut s.objects {
+        if o["kind"] == "Pod" && o["metadata"]["name"] == "karpenter-6f9d8c7b5d-w4xkq" {
+            o["metadata"]["namespace"] = "karpenter".into();
+        }
+    }
+    let c = Cluster::with(s, true);
+    let (_, report) = diagnose(&c, &[]);
+    let evidence = check(&report, "nodes.scale-up")["evidence"].to_string();
+    assert!(
+        evidence.contains("Karpenter controller: karpenter-6f9d8c7b5d-w4xkq Running"),
+        "{evidence}"
+    );
+}
+
+/// Node events are recorded in `default` (a Node has no namespace): with the
+/// game in `games`, Cluster Autoscaler's ScaleDown on a node is still read.
+#[test]
+fn node_events_are_read_in_default_when_the_game_runs_elsewhere() {
+    let mut s = crate::support::scenario::Scenario::load("cluster-autoscaler-scale-down");
+    s.name = "cluster-autoscaler-scale-down-in-games".into();
+    for o in &mut s.objects {
+        let cluster_scoped_subject = o["kind"] == "Event"
+            && matches!(
+                o["involvedObject"]["kind"].as_str(),
+                Some("Node" | "NodePool" | "NodeClaim")
+            );
+        if o["metadata"]["namespace"] == "default" && !cluster_scoped_subject {
+            o["metadata"]["namespace"] = "games".into();
+            if o["involvedObject"]["namespace"] == "default" {
+                o["involvedObject"]["namespace"] = "games".into();
+            }
+        }
+    }
+    let c = Cluster::with(s, true);
+    let (_, report) = diagnose(&c, &["-n", "games", "--only", "nodes.*"]);
+    let m = message(&report, "nodes.scale-down");
+    assert!(
+        m.contains(
+            "Cluster Autoscaler is removing node(s) ip-10-0-78-9.us-west-2.compute.internal"
+        ),
+        "{}",
+        table(&report)
+    );
+}
