@@ -285,6 +285,14 @@ pub fn healthy() -> Snapshot {
         consolidate_after: Some("30s".into()),
         nodes: Some(2),
         conditions: vec![cond("Ready", "True", "Ready", "")],
+        budgets: vec![BudgetInfo {
+            nodes: "10%".into(),
+            schedule: None,
+            duration: None,
+            reasons: vec![],
+        }],
+        limits: Default::default(),
+        resources: Default::default(),
     }]);
     s.node_claims = Some(vec![]);
     s.events = Some(vec![]);
@@ -328,12 +336,8 @@ pub fn healthy() -> Snapshot {
     put(promql::ksm_series(), Some(45.0));
     put(promql::sessions_max_5m(&settings), Some(3.0));
     for q in promql::alert_queries(&settings) {
-        // Healthy: the ratio is 0 off target, the KEDA condition does not hold.
-        let v = match q.key {
-            promql::ALERT_RATIO_NOW => Some(0.0),
-            _ => None,
-        };
-        put(q, v);
+        // Healthy: neither shipped alert's expression has a value.
+        put(q, None);
     }
     s
 }

@@ -353,6 +353,9 @@ mod tests {
             consolidate_after: None,
             nodes,
             conditions: vec![],
+            budgets: vec![],
+            limits: Default::default(),
+            resources: Default::default(),
         };
         let mut pools = vec![pool(None)];
         count_pool_nodes(&mut pools, Some(&nodes));

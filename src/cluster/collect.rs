@@ -164,8 +164,8 @@ pub(super) async fn karpenter_fallback(
     (v1.0, v1.1, KARPENTER_V1)
 }
 
-/// Karpenter records NodePool and NodeClaim events (cluster-scoped objects)
-/// in the `default` namespace: client-go's recorder puts an event whose
+/// Karpenter records NodePool, NodeClaim and Node events (cluster-scoped
+/// objects; Cluster Autoscaler's node events too) in the `default` namespace: client-go's recorder puts an event whose
 /// object has no namespace there. Read them when the game runs elsewhere;
 /// `involvedObject.namespace=` selects exactly the cluster-scoped objects.
 async fn read_karpenter_events(
@@ -188,9 +188,86 @@ async fn read_karpenter_events(
     Some(res.map(|list| {
         list.iter()
             .map(convert::event)
-            .filter(|e| matches!(e.object_kind.as_str(), "NodePool" | "NodeClaim"))
+            .filter(|e| matches!(e.object_kind.as_str(), "NodePool" | "NodeClaim" | "Node"))
             .collect()
     }))
+}
+
+/// Where Cluster Autoscaler writes its status (`--status-config-map-name`,
+/// default `cluster-autoscaler-status`, in the namespace it runs in:
+/// `kube-system` on every managed install; cluster-autoscaler-1.33.0
+/// `config/flags/flags.go`).
+const CA_STATUS: (&str, &str) = ("kube-system", "cluster-autoscaler-status");
+
+/// The most of CA's status text kept (it lists every node group).
+const CA_STATUS_BYTES: usize = 64 * 1024;
+
+/// Reads Cluster Autoscaler's status ConfigMap. Not there (no Cluster
+/// Autoscaler), not readable (no access to `kube-system`) or slow: `None`,
+/// never a gap; the checks then judge from events alone.
+async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<ClusterAutoscalerInfo> {
+    let (ns, name) = CA_STATUS;
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
+    let target = ReadTarget {
+        verb: "get",
+        resource: "configmaps",
+        group: "",
+        namespace: Some(ns),
+    };
+    let cm = read(timeout, target, api.get(name)).await.ok()?;
+    let mut status = cm.data.as_ref()?.get("status")?.clone();
+    if status.len() > CA_STATUS_BYTES {
+        let mut cut = CA_STATUS_BYTES;
+        while !status.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        status.truncate(cut);
+    }
+    Some(ClusterAutoscalerInfo {
+        config_map: format!("{ns}/{name}"),
+        status,
+        last_updated: cm
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("cluster-autoscaler.kubernetes.io/last-updated"))
+            .map(|s| s.chars().take(64).collect()),
+    })
+}
+
+/// Where Karpenter's controller runs: `kube-system` on EKS add-on installs
+/// (and the AWS getting-started guide), `karpenter` with the Helm chart's
+/// usual namespace. Its pods carry the chart's `app.kubernetes.io/name=karpenter`.
+const KARPENTER_NAMESPACES: &[&str] = &["kube-system", "karpenter"];
+const KARPENTER_SELECTOR: &str = "app.kubernetes.io/name=karpenter";
+
+/// Karpenter's controller pods wherever they run; `None` when no namespace
+/// could be read.
+async fn read_karpenter_pods(client: &kube::Client, timeout: Duration) -> Option<Vec<PodInfo>> {
+    let params = ListParams::default().labels(KARPENTER_SELECTOR);
+    let reads = KARPENTER_NAMESPACES.iter().map(|ns| {
+        let api: Api<wire::Pod> = Api::namespaced(client.clone(), ns);
+        let params = params.clone();
+        async move {
+            let target = ReadTarget {
+                verb: "list",
+                resource: "pods",
+                group: "",
+                namespace: Some(ns),
+            };
+            read(timeout, target, lists::paged(&api, &params, lists::PAGE)).await
+        }
+    });
+    let mut found: Option<Vec<PodInfo>> = None;
+    for list in join_all(reads).await.into_iter().flatten() {
+        found
+            .get_or_insert_with(Vec::new)
+            .extend(list.iter().map(convert::pod));
+    }
+    if let Some(pods) = &mut found {
+        pods.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    found
 }
 
 /// A custom resource's GET answered with another kind (a PodList from a
@@ -452,6 +529,12 @@ pub async fn run(
         (found, logs)
     };
     let karpenter_events = read_karpenter_events(client, timeout, ns);
+    let node_autoscalers = async {
+        tokio::join!(
+            read_ca_status(client, timeout),
+            read_karpenter_pods(client, timeout)
+        )
+    };
 
     let (kube_reads, (prom, rules, loki)) = tokio::join!(
         async {
@@ -464,7 +547,8 @@ pub async fn run(
                 nodes,
                 events,
                 operator,
-                karpenter_events
+                karpenter_events,
+                node_autoscalers
             )
         },
         http_reads(sources, settings, scope)
@@ -479,6 +563,7 @@ pub async fn run(
         events,
         (keda, operator_logs),
         karpenter_events,
+        (ca_status, karpenter_pods),
     ) = kube_reads;
 
     if let Some(e) = no_cluster(
@@ -557,7 +642,10 @@ pub async fn run(
     b.node_claims(claims.as_ref().map(|l| &l.items).map_err(Clone::clone));
     let (answers, failure) = prom;
     b.prometheus(answers, failure);
-    Ok(b.finish())
+    let mut snap = b.finish();
+    snap.cluster_autoscaler = ca_status;
+    snap.karpenter_pods = karpenter_pods;
+    Ok(snap)
 }
 
 type PromRead = (

@@ -522,7 +522,55 @@ pub fn node_pool(obj: &Value) -> NodePoolInfo {
             .map(str::to_string),
         nodes: int(&obj["status"]["nodes"]),
         conditions: conditions(&obj["status"]["conditions"]),
+        budgets: obj["spec"]["disruption"]["budgets"]
+            .as_array()
+            .map(|bs| bs.iter().take(50).map(budget).collect())
+            .unwrap_or_default(),
+        limits: quantities(&obj["spec"]["limits"]),
+        resources: quantities(&obj["status"]["resources"]),
     }
+}
+
+/// A budget's `nodes` is a string in karpenter.sh/v1 (`"10%"`, `"0"`);
+/// a bare number is read as written.
+fn budget(b: &Value) -> BudgetInfo {
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    BudgetInfo {
+        nodes: text(&b["nodes"]).unwrap_or_else(|| "10%".into()),
+        schedule: b["schedule"].as_str().map(str::to_string),
+        duration: text(&b["duration"]),
+        reasons: b["reasons"]
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// A resource list (`{cpu: "8", memory: 32Gi}`) as strings, at most 32.
+fn quantities(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .take(32)
+                .filter_map(|(k, v)| {
+                    let q = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        _ => return None,
+                    };
+                    Some((k.clone(), q))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn node_claim(obj: &Value) -> NodeClaimInfo {

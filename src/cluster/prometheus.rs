@@ -405,6 +405,11 @@ enum Kind {
     Time,
     /// Anything else (ratios): NaN and ±Inf mean "no value" and are dropped.
     Other,
+    /// A shipped alert's expression now: a series means the rule's condition
+    /// holds, whatever its value; `+Inf` (sessions over zero Running pods)
+    /// fires the rule and is kept. Only NaN, which no comparison passes, is
+    /// dropped.
+    Firing,
 }
 
 fn kind(key: &str) -> Kind {
@@ -416,6 +421,7 @@ fn kind(key: &str) -> Kind {
         promql::ALERT_RATIO_FOR | promql::ALERT_KEDA_FOR => Kind::Count("a number of points"),
         promql::NGINX_SAMPLES_5M => Kind::Count("a number of samples"),
         promql::NGINX_SERIES => Kind::Time,
+        promql::ALERT_RATIO_NOW | promql::ALERT_KEDA_NOW => Kind::Firing,
         _ => Kind::Other,
     }
 }
@@ -428,6 +434,10 @@ pub fn vet(key: &str, promql: &str, mut samples: Vec<Sample>) -> Result<Vec<Samp
     let kind = kind(key);
     if kind == Kind::Other {
         samples.retain(|s| s.value.is_finite());
+        return Ok(samples);
+    }
+    if kind == Kind::Firing {
+        samples.retain(|s| !s.value.is_nan());
         return Ok(samples);
     }
     for sample in &samples {
@@ -685,6 +695,18 @@ mod tests {
             answer_of(promql::SESSIONS, "0").samples.unwrap()[0].value,
             0.0
         );
+    }
+
+    #[test]
+    fn a_shipped_alert_firing_at_plus_inf_is_kept_and_survives_a_saved_snapshot() {
+        let a = answer_of(promql::ALERT_RATIO_NOW, "+Inf");
+        let samples = a.samples.clone().expect("samples");
+        assert_eq!(samples.len(), 1);
+        assert!(samples[0].value.is_infinite());
+        let json = serde_json::to_string(&a).expect("json");
+        assert!(json.contains(r#""value":"+Inf""#), "{json}");
+        let back: PromAnswer = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, a);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod figures;
 pub mod kinds;
 pub mod load;
 pub mod model;
+pub mod node_autoscalers;
 pub mod promql;
 pub mod quantity;
 pub mod snapshot;

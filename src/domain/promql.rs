@@ -179,33 +179,22 @@ pub fn nginx_samples_5m(s: &Settings) -> Query {
     }
 }
 
-/// The runbook's PodSessionRatioAnomaly expression, corrected: `sum` of the
-/// Running series instead of `count` (which counts every pod of every phase).
-pub fn pod_session_ratio_expr(s: &Settings) -> String {
-    format!(
-        "abs(sum(rate({}[5m])) / {} - 1)",
-        nginx(s),
-        running_pods(s).promql
-    )
-}
+/// How long each shipped alert's condition must hold before it fires
+/// (its `for:`): `kubectl spice alerts` writes these and the alert checks
+/// count the subquery points over the same windows.
+pub const RATIO_ALERT_FOR_SECS: f64 = 300.0;
+pub const KEDA_ALERT_FOR_SECS: f64 = 600.0;
 
-/// The runbook's KEDANotResponding expression, corrected: `and on()`. Without
-/// `on()`, `and` matches on all labels and the two sides never share a label
-/// set, so the runbook's alert can never fire.
-pub fn keda_not_responding_expr(s: &Settings) -> String {
-    format!(
-        "(changes(kube_deployment_status_replicas{{namespace=\"{}\", deployment=\"{}\"}}[10m]) == 0) and on() (sum(rate({}[5m])) > 5)",
-        escape(&s.namespace),
-        escape(&s.deployment),
-        nginx(s)
-    )
-}
-
-/// The alert expressions now, and how long they have held (`for:`): the number
-/// of subquery points where the condition held (10 points = the whole window on every Prometheus version).
+/// The alert expressions `kubectl spice alerts` ships, now, and how long they
+/// have held (`for:`): the number of subquery points where the expression had
+/// a value (10 points = the whole window on every Prometheus version). The
+/// very strings of the shipped rules, so a check says what the rule does.
 pub fn alert_queries(s: &Settings) -> Vec<Query> {
-    let ratio = pod_session_ratio_expr(s);
-    let keda = keda_not_responding_expr(s);
+    let ratio = pod_session_ratio_alert_expr(s);
+    let keda = keda_not_responding_alert_expr(s);
+    let held = |expr: &str, secs: f64, step: &str| {
+        format!("count_over_time(({expr})[{}s:{step}])", secs.round() as i64)
+    };
     vec![
         Query {
             key: ALERT_RATIO_NOW,
@@ -213,7 +202,7 @@ pub fn alert_queries(s: &Settings) -> Vec<Query> {
         },
         Query {
             key: ALERT_RATIO_FOR,
-            promql: format!("count_over_time((({ratio}) > 0.5)[5m:30s])"),
+            promql: held(&ratio, RATIO_ALERT_FOR_SECS, "30s"),
         },
         Query {
             key: ALERT_KEDA_NOW,
@@ -221,7 +210,7 @@ pub fn alert_queries(s: &Settings) -> Vec<Query> {
         },
         Query {
             key: ALERT_KEDA_FOR,
-            promql: format!("count_over_time(({keda})[10m:1m])"),
+            promql: held(&keda, KEDA_ALERT_FOR_SECS, "1m"),
         },
     ]
 }
@@ -268,7 +257,10 @@ pub fn sessions_per_pod_expr(s: &Settings) -> String {
 /// takes the band edges from the settings (so asymmetric bands work) and
 /// leaves `$value` the ratio itself. No Running pod at all counts as 0 pods
 /// (`or vector(0)`), so traffic with every pod gone gives +Inf and fires,
-/// while no traffic and no pods gives NaN and stays quiet.
+/// while no traffic and no pods gives NaN and stays quiet. The high side
+/// needs at least [`RATIO_ALERT_MIN_SESSIONS`]: below half a session the
+/// traffic is not players (the exporter's own stub_status reads, probes:
+/// `domain::model::Idle`), and at zero pods it would page +Inf every night.
 ///
 /// Too few sessions per pod fires only while the running pods exceed the
 /// HPA's minimum (kube-state-metrics'
@@ -283,8 +275,10 @@ pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
         running_pods(s).promql
     );
     format!(
-        "{ratio} > {}\nor\n(\n  {ratio} < {}\n  and on()\n  ({} > on() (max(kube_horizontalpodautoscaler_spec_min_replicas{{namespace=\"{}\", horizontalpodautoscaler=\"keda-hpa-{}\"}}) or vector(0)))\n)",
+        "(\n{ratio} > {}\nand on()\nsum(rate({}[5m])) >= {}\n)\nor\n(\n  {ratio} < {}\n  and on()\n  ({} > on() (max(kube_horizontalpodautoscaler_spec_min_replicas{{namespace=\"{}\", horizontalpodautoscaler=\"keda-hpa-{}\"}}) or vector(0)))\n)",
         number(s.bands.yellow_max),
+        nginx(s),
+        number(RATIO_ALERT_MIN_SESSIONS),
         number(s.bands.yellow_min),
         running_pods(s).promql,
         escape(&s.namespace),
@@ -292,21 +286,35 @@ pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
     )
 }
 
-/// The request rate (req/s) over which KEDANotResponding expects scaling.
-pub const KEDA_ALERT_MIN_RATE: f64 = 5.0;
+/// The fewest sessions (req/s) over which too few pods is an anomaly: half a
+/// session, the cap of the idle model's "no sessions".
+pub const RATIO_ALERT_MIN_SESSIONS: f64 = 0.5;
 
-/// The KEDANotResponding alert: traffic over 5 req/s while the Deployment's
-/// replica count has not changed for 10 minutes. Corrected with `and on()`
-/// (the runbook's bare `and` matches on all labels, which the two sides
-/// never share, so it can never fire), and with the request rate on the left
-/// so that `$value` in the description is the rate, as the runbook meant.
-pub fn keda_not_responding_alert_expr(s: &Settings) -> String {
+/// The HPA KEDA makes for the ScaledObject, by the name KEDA gives it
+/// (`keda-hpa-<scaledObject>`, kedacore/keda `controllers/keda/hpa.go`
+/// getHPAName), as kube-state-metrics labels it.
+fn keda_hpa_matchers(s: &Settings) -> String {
     format!(
-        "sum(rate({}[5m])) > {}\nand on()\n(changes(kube_deployment_status_replicas{{namespace=\"{}\", deployment=\"{}\"}}[10m]) == 0)",
-        nginx(s),
-        number(KEDA_ALERT_MIN_RATE),
+        "namespace=\"{}\", horizontalpodautoscaler=\"keda-hpa-{}\"",
         escape(&s.namespace),
-        escape(&s.deployment)
+        escape(&s.scaled_object)
+    )
+}
+
+/// The KEDANotResponding alert: the KEDA HPA's desired replicas differ from
+/// its current replicas, i.e. a scale it decided is not carried out (the
+/// rule's `for: 10m` makes that "for 10 minutes": a normal scale closes the
+/// gap within one 15 s HPA sync). kube-state-metrics v2.x
+/// `kube_horizontalpodautoscaler_status_desired_replicas` and
+/// `..._current_replicas` (docs/horizontalpodautoscaler-metrics.md, labels
+/// `namespace`, `horizontalpodautoscaler`); `max by` so a second
+/// kube-state-metrics replica does not double them. `$value` is the desired
+/// count. Steady load (desired = current) never fires it, unlike the
+/// runbook's "no replica change for 10 minutes over 5 req/s".
+pub fn keda_not_responding_alert_expr(s: &Settings) -> String {
+    let m = keda_hpa_matchers(s);
+    format!(
+        "max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_desired_replicas{{{m}}})\n!= on(namespace, horizontalpodautoscaler)\nmax by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{m}}})"
     )
 }
 
@@ -395,7 +403,6 @@ mod tests {
         for (what, q) in [
             ("running pods", running_pods(&s).promql),
             ("pending pods", pending_pods(&s).promql),
-            ("ratio alert now", pod_session_ratio_expr(&s)),
             ("PodSessionRatioAnomaly", pod_session_ratio_alert_expr(&s)),
             ("PodPending", pod_pending_alert_expr(&s)),
             ("dashboard sessions per pod", sessions_per_pod_expr(&s)),

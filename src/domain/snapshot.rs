@@ -74,6 +74,13 @@ pub struct Snapshot {
     pub prometheus: BTreeMap<String, PromAnswer>,
     #[serde(default)]
     pub gaps: Vec<Gap>,
+    /// Cluster Autoscaler's status ConfigMap; `None`: not there or not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_autoscaler: Option<ClusterAutoscalerInfo>,
+    /// Karpenter's controller pods (`app.kubernetes.io/name=karpenter` in
+    /// `kube-system` on EKS add-on installs, `karpenter` elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub karpenter_pods: Option<Vec<PodInfo>>,
 }
 
 impl Snapshot {
@@ -103,6 +110,8 @@ impl Snapshot {
             prometheus_read: None,
             prometheus: BTreeMap::new(),
             gaps: Vec::new(),
+            cluster_autoscaler: None,
+            karpenter_pods: None,
         }
     }
 
@@ -225,7 +234,7 @@ fn data_error(text: &str, at: &str) -> String {
 /// The 1-based line where `[`/`{` nesting first exceeds `limit`, counting
 /// brackets outside quotes only roughly: balanced brackets inside strings
 /// never add up, so a real snapshot never comes near the limit.
-fn nested_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
+pub(crate) fn nested_too_deep(bytes: &[u8], limit: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut line = 1;
     for b in bytes {
@@ -799,6 +808,43 @@ pub struct NodePoolInfo {
     pub nodes: Option<i64>,
     #[serde(default)]
     pub conditions: Vec<Condition>,
+    /// `spec.disruption.budgets`, in order (Karpenter's CRD default is one
+    /// budget of `nodes: 10%`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetInfo>,
+    /// `spec.limits`: resource name → quantity as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, String>,
+    /// `status.resources`: what the pool's nodes hold now.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
+}
+
+/// One NodePool disruption budget (karpenter.sh/v1 `Budget`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetInfo {
+    /// `"0"`, `"3"` or a percentage `"10%"`.
+    pub nodes: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+}
+
+/// Cluster Autoscaler's status ConfigMap (`kube-system/cluster-autoscaler-status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterAutoscalerInfo {
+    /// `namespace/name` of the ConfigMap read.
+    pub config_map: String,
+    /// Its `status` key (YAML in CA ≥ 1.30, plain text before), bounded.
+    pub status: String,
+    /// The `cluster-autoscaler.kubernetes.io/last-updated` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -873,9 +919,49 @@ impl PromAnswer {
 pub struct Sample {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// `+Inf` (a shipped alert's ratio at zero pods) is written as Prometheus
+    /// writes it, the string `"+Inf"`: JSON has no infinity.
+    #[serde(with = "prom_float")]
     pub value: f64,
     /// Sample time, unix seconds.
     pub timestamp: f64,
+}
+
+/// A sample value: a JSON number, or Prometheus's `"+Inf"`, `"-Inf"`,
+/// `"NaN"` for what JSON cannot hold.
+mod prom_float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if v.is_infinite() {
+            s.serialize_str(if *v > 0.0 { "+Inf" } else { "-Inf" })
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Either::deserialize(d)? {
+            Either::Number(v) => Ok(v),
+            Either::Text(t) => match t.as_str() {
+                "+Inf" | "Inf" => Ok(f64::INFINITY),
+                "-Inf" => Ok(f64::NEG_INFINITY),
+                "NaN" => Ok(f64::NAN),
+                other => other.parse().map_err(|_| {
+                    serde::de::Error::custom("a sample value: a number, +Inf, -Inf or NaN")
+                }),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

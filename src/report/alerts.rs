@@ -104,18 +104,18 @@ pub fn rule_file(s: &Settings) -> RuleFile {
         Rule {
             alert: "KEDANotResponding".into(),
             expr: promql::keda_not_responding_alert_expr(s),
-            for_: "10m".into(),
+            for_: prometheus_duration(promql::KEDA_ALERT_FOR_SECS),
             labels: map(&[
                 ("severity", "critical"),
                 ("namespace", ns),
                 ("deployment", dep),
             ]),
             annotations: map(&[
-                ("summary", "KEDA is not scaling despite load"),
+                ("summary", "KEDA's HPA does not reach the replicas it wants"),
                 (
                     "description",
                     &format!(
-                        "Request rate is {{{{ $value | printf \"%.1f\" }}}} req/s but Deployment {ns}/{dep} has not changed its replicas for 10 minutes. Run `kubectl spice diagnose -n {ns} --symptom no-scale-up`."
+                        "HPA {{{{ $labels.namespace }}}}/{{{{ $labels.horizontalpodautoscaler }}}} wants {{{{ $value | printf \"%.0f\" }}}} replicas of Deployment {ns}/{dep} but has had a different count for 10 minutes: scaling is stuck. Run `kubectl spice diagnose -n {ns} --symptom no-scale-up`."
                     ),
                 ),
             ]),
@@ -274,8 +274,64 @@ mod tests {
         );
         assert!(!rules[0].expr.contains("count("), "{}", rules[0].expr);
         assert!(rules[0].expr.contains("sum(kube_pod_status_phase{"));
-        assert!(rules[1].expr.contains("and on()"), "{}", rules[1].expr);
+        assert!(
+            rules[1]
+                .expr
+                .contains("kube_horizontalpodautoscaler_status_desired_replicas"),
+            "{}",
+            rules[1].expr
+        );
         assert_eq!(rules[2].for_, "30s");
+    }
+
+    /// One source of truth: the alert checks evaluate the very expressions
+    /// shipped here, over the rules' own `for:` windows.
+    #[test]
+    fn the_alert_checks_evaluate_exactly_the_shipped_expressions() {
+        let s = Settings::defaults();
+        let file = rule_file(&s);
+        let rule = |name: &str| {
+            file.groups[0]
+                .rules
+                .iter()
+                .find(|r| r.alert == name)
+                .unwrap_or_else(|| panic!("no rule {name}"))
+        };
+        let queries = promql::alert_queries(&s);
+        let query = |key: &str| {
+            queries
+                .iter()
+                .find(|q| q.key == key)
+                .map(|q| q.promql.clone())
+                .unwrap_or_else(|| panic!("no query {key}"))
+        };
+        for (alert, now, held, for_secs) in [
+            (
+                "PodSessionRatioAnomaly",
+                promql::ALERT_RATIO_NOW,
+                promql::ALERT_RATIO_FOR,
+                promql::RATIO_ALERT_FOR_SECS,
+            ),
+            (
+                "KEDANotResponding",
+                promql::ALERT_KEDA_NOW,
+                promql::ALERT_KEDA_FOR,
+                promql::KEDA_ALERT_FOR_SECS,
+            ),
+        ] {
+            let r = rule(alert);
+            assert_eq!(query(now), r.expr, "{alert}");
+            assert!(
+                query(held).starts_with(&format!("count_over_time(({})[", r.expr)),
+                "{alert}: {}",
+                query(held)
+            );
+            assert!(
+                query(held).contains(&format!("[{}s:", for_secs as i64)),
+                "{alert}"
+            );
+            assert_eq!(r.for_, prometheus_duration(for_secs), "{alert}");
+        }
     }
 
     #[test]

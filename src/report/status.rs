@@ -956,6 +956,29 @@ fn render_rest(
                 cont(),
                 st.dim("Karpenter not installed (no karpenter.sh API)")
             )?;
+            if let Some(ca) = snap
+                .cluster_autoscaler
+                .as_ref()
+                .and_then(|c| crate::domain::node_autoscalers::CaStatus::parse(&c.status))
+            {
+                let groups: Vec<String> = ca
+                    .groups
+                    .iter()
+                    .take(5)
+                    .map(|g| match (g.target, g.max_size) {
+                        (Some(t), Some(m)) => format!("{} {t}/{m}", g.name),
+                        _ => g.name.clone(),
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "{}Cluster Autoscaler: scaleUp {} · scaleDown {} · node groups {}",
+                    cont(),
+                    one_line(&ca.scale_up),
+                    one_line(&ca.scale_down),
+                    one_line(&groups.join(", "))
+                )?;
+            }
         }
         (None, Some(g)) => {
             writeln!(

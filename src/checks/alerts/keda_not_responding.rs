@@ -7,15 +7,12 @@ pub static CHECK: Check = Check {
     id: CheckId::AlertsKedaNotResponding,
     title: "KEDANotResponding",
     runbook: "Alert Rules: KEDANotResponding",
-    needs: &[
-        CheckId::PrometheusNginxMetric,
-        CheckId::PrometheusKubeStateMetrics,
-    ],
-    reads: "Prometheus changes(kube_deployment_status_replicas[10m]) == 0 and on() request rate > 5, now and over 10 min; loaded alert rules",
+    needs: &[CheckId::PrometheusKubeStateMetrics],
+    reads: "Prometheus: the shipped KEDANotResponding expression (the KEDA HPA's desired != current replicas, kube-state-metrics) now and over 10 min; loaded alert rules",
     docs: Docs {
-        what: "The runbook's KEDANotResponding (no replica change in 10 min while over 5 req/s, for 10m), evaluated with `and on()`; and any loaded rule with the runbook's bare `and`.",
-        why: "`and` matches on all labels; the two sides share none, so the runbook's rule matches no series and can never fire. The alert also holds at steady load, when pods already match sessions.",
-        fix: "Use `(changes(kube_deployment_status_replicas{...}[10m]) == 0) and on() (sum(rate(nginx_http_requests_total{...}[5m])) > 5)`. When it fires with pods not matching sessions, follow keda.* and hpa.*.",
+        what: "Evaluates exactly the KEDANotResponding rule `kubectl spice alerts` ships: the KEDA HPA's desired replicas differ from its current replicas (kube_horizontalpodautoscaler_status_desired_replicas vs _current_replicas), for 10m. Scans the loaded rules for the runbook's form (no replica change for 10 min over 5 req/s).",
+        why: "A scale the HPA decided but that is not carried out is scaling really stuck. The runbook's rule fires at steady load, whenever replicas do not change for 10 minutes while sessions run (every calm evening); with its bare `and` it matches no series and never fires at all.",
+        fix: "When it fires, the Deployment does not reach the HPA's count: follow hpa.conditions (FailedRescale), pods.pending and nodes.scale-up. Replace the runbook's rule with the one `kubectl spice alerts` prints.",
     },
     source: file!(),
     eval: keda_not_responding,
@@ -51,8 +48,17 @@ fn bare_and(query: &str) -> bool {
     false
 }
 
+/// The runbook's form: "no replica change in 10 minutes".
+fn runbook_form(r: &RuleInfo) -> bool {
+    compact(&r.query).contains("changes(kube_deployment_status_replicas")
+}
+
 fn never_fires(r: &RuleInfo) -> bool {
-    compact(&r.query).contains("changes(kube_deployment_status_replicas") && bare_and(&r.query)
+    runbook_form(r) && bare_and(&r.query)
+}
+
+fn fires_at_steady_load(r: &RuleInfo) -> bool {
+    runbook_form(r) && !bare_and(&r.query)
 }
 
 pub(super) fn keda_not_responding(ctx: &Ctx) -> Verdict {
@@ -60,58 +66,62 @@ pub(super) fn keda_not_responding(ctx: &Ctx) -> Verdict {
         Ok(s) => s,
         Err(v) => return v,
     };
-    let expr = promql::keda_not_responding_expr(ctx.settings);
+    let expr = promql::keda_not_responding_alert_expr(ctx.settings);
+    if let Some(v) = other_expression(ctx, promql::ALERT_KEDA_NOW, &expr, "KEDANotResponding") {
+        return v;
+    }
+    let one_line = expr.split_whitespace().collect::<Vec<_>>().join(" ");
     let held = value(ctx, promql::ALERT_KEDA_FOR)
         .ok()
         .flatten()
         .unwrap_or(0.0);
-    let rate = sessions_now(ctx).ok();
-    let v = if now.is_empty() {
-        Verdict::pass(
-            "KEDANotResponding ok: replicas changed in the last 10 min, or requests are at most 5/s",
-        )
-    } else {
-        let rate_text = rate.map_or_else(|| "over 5".to_string(), num);
-        let state = if held >= KEDA_POINTS {
-            format!("firing: {rate_text} req/s and no replica change for 10 min")
-        } else {
-            format!(
-                "pending: {rate_text} req/s and no replica change, held at {} of {} points in 10 min",
-                num(held),
-                num(KEDA_POINTS)
-            )
-        };
-        let running = running_pods(ctx).ok();
-        let (per_pod, b) = band(rate, running, &ctx.settings.bands, &ctx.figures.idle);
-        match (b, per_pod, running) {
-            // Pods already match sessions: nothing needed to scale.
-            (Band::Green, Some(r), Some(pods)) => Verdict::warn(format!(
-                "KEDANotResponding {state}, but pods match sessions ({} / {} = {r:.2}): the alert fires at steady load",
-                rate_text,
-                num(pods)
-            ))
-            .fix("the alert cannot tell steady load from a stuck KEDA: alert on PodSessionRatioAnomaly, or on the KEDA HPA's desired vs current replicas, instead")
-            .command(query_command(ctx.settings, &expr)),
-            _ if held >= KEDA_POINTS => Verdict::fail(format!("KEDANotResponding {state}"))
-                .fix("KEDA or the HPA does not act on the load: follow keda.ready, keda.active, keda.operator-logs and hpa.metric")
-                .command(query_command(ctx.settings, &expr)),
-            _ => Verdict::warn(format!("KEDANotResponding {state}"))
-                .fix("no scaling under load so far: it fires if this lasts 10 min; see keda.active and hpa.metric")
-                .command(query_command(ctx.settings, &expr)),
-        }
+    let hpa_name = ctx.snap.keda_hpa_name(&ctx.settings.scaled_object);
+    let current = ctx
+        .snap
+        .keda_hpa(&ctx.settings.scaled_object)
+        .and_then(|h| h.current_replicas)
+        .map(|c| format!(", has {c}"))
+        .unwrap_or_default();
+    let v = match now.first().map(|s| s.value) {
+        None => Verdict::pass(format!(
+            "KEDANotResponding quiet: HPA {hpa_name} has the replicas it wants (desired = current), steady load included"
+        )),
+        Some(desired) if held >= KEDA_POINTS => Verdict::fail(format!(
+            "KEDANotResponding firing: HPA {hpa_name} wants {}{current} and has not reached it for 10 min: scaling is stuck",
+            num(desired)
+        ))
+        .fix("the Deployment does not reach the HPA's count: follow hpa.conditions (FailedRescale), pods.pending and nodes.scale-up")
+        .command(query_command(ctx.settings, &one_line)),
+        Some(desired) => Verdict::warn(format!(
+            "KEDANotResponding pending: HPA {hpa_name} wants {}{current}, held at {} of {} points in 10 min (fires at {})",
+            num(desired),
+            num(held.min(KEDA_POINTS)),
+            num(KEDA_POINTS),
+            num(KEDA_POINTS)
+        ))
+        .fix("a scale is under way or stuck: it fires if desired and current replicas differ for 10 min; see hpa.conditions and pods.pending")
+        .command(query_command(ctx.settings, &one_line)),
     };
-    let v = v.evidence(format!("corrected expression: {expr}, for: 10m"));
+    let v = v.evidence(format!("shipped expression: {one_line}, for: 10m"));
     let (rules, unread) = flawed_rules(ctx, never_fires);
     let v = match unread {
         Some(line) => v.evidence(line),
         None => v,
     };
-    with_rules(
+    let v = with_rules(
         ctx,
         v,
         &rules,
         "can never fire: `and` without on() matches no series (the two sides share no labels)",
-        format!("use `and on()`: {expr}"),
+        format!("replace it with the rule `kubectl spice alerts` prints: {one_line}"),
+    );
+    let (steady, _) = flawed_rules(ctx, fires_at_steady_load);
+    with_rules(
+        ctx,
+        v,
+        &steady,
+        "pages at steady load: replicas that do not change for 10 minutes while sessions run are what a calm evening looks like",
+        format!("replace it with the rule `kubectl spice alerts` prints: {one_line}"),
     )
 }
 
@@ -128,19 +138,24 @@ mod tests {
         expect(
             &eval(keda_not_responding, &healthy()),
             Outcome::Pass,
-            "KEDANotResponding ok",
+            "KEDANotResponding quiet: HPA keda-hpa-spice-runner-keda has the replicas it wants",
         );
     }
 
     #[test]
-    fn keda_firing_when_pods_do_not_follow() {
+    fn keda_firing_when_the_hpa_does_not_reach_its_count() {
         let v = eval(keda_not_responding, &keda_holds(12.0, 3.0, 10.0));
         expect(
             &v,
             Outcome::Fail,
-            "KEDANotResponding firing: 12 req/s and no replica change for 10 min",
+            "KEDANotResponding firing: HPA keda-hpa-spice-runner-keda wants 5, has 3 and has not reached it for 10 min",
         );
-        assert!(v.command.as_deref().unwrap_or("").contains("and+on%28%29"));
+        assert!(
+            v.command
+                .as_deref()
+                .unwrap_or("")
+                .contains("kube_horizontalpodautoscaler_status_desired_replicas")
+        );
     }
 
     #[test]
@@ -148,16 +163,25 @@ mod tests {
         expect(
             &eval(keda_not_responding, &keda_holds(12.0, 3.0, 4.0)),
             Outcome::Warn,
-            "pending: 12 req/s and no replica change, held at 4 of 10 points",
+            "pending: HPA keda-hpa-spice-runner-keda wants 5, has 3, held at 4 of 10 points",
         );
     }
 
     #[test]
-    fn keda_firing_at_steady_load_is_only_a_warning() {
+    fn steady_load_is_quiet_and_a_loaded_runbook_rule_is_named() {
+        let mut s = healthy();
+        set_prom(&mut s, promql::SESSIONS, Some(12.0));
+        set_prom(&mut s, promql::RUNNING_PODS, Some(12.0));
+        expect(&eval(keda_not_responding, &s), Outcome::Pass, "quiet");
+        s.prometheus_rules = Some(vec![rule(
+            "spice",
+            "Corrected",
+            r#"(changes(kube_deployment_status_replicas{deployment="spice-runner"}[10m]) == 0) and on() (sum(rate(nginx_http_requests_total[5m])) > 5)"#,
+        )]);
         expect(
-            &eval(keda_not_responding, &keda_holds(12.0, 12.0, 10.0)),
+            &eval(keda_not_responding, &s),
             Outcome::Warn,
-            "but pods match sessions (12 / 12 = 1.00)",
+            "the loaded rule spice/Corrected pages at steady load",
         );
     }
 
@@ -183,7 +207,7 @@ mod tests {
             v.fix
                 .as_deref()
                 .unwrap_or("")
-                .contains(") and on() (sum(rate(")
+                .contains("kube_horizontalpodautoscaler_status_current_replicas")
         );
     }
 

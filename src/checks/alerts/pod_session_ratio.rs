@@ -76,43 +76,56 @@ pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
         Ok(s) => s,
         Err(v) => return v,
     };
-    let expr = promql::pod_session_ratio_expr(ctx.settings);
+    // Exactly the rule `kubectl spice alerts` ships: a series now means it
+    // holds, with the ratio as its value (+Inf for sessions over no pod).
+    let shipped = promql::pod_session_ratio_alert_expr(ctx.settings);
+    if let Some(v) = other_expression(
+        ctx,
+        promql::ALERT_RATIO_NOW,
+        &shipped,
+        "PodSessionRatioAnomaly",
+    ) {
+        return v;
+    }
+    let expr = shipped.split_whitespace().collect::<Vec<_>>().join(" ");
     let held = value(ctx, promql::ALERT_RATIO_FOR)
         .ok()
         .flatten()
         .unwrap_or(0.0);
+    let bands = &ctx.settings.bands;
+    let band_text = format!("{}–{}", num(bands.yellow_min), num(bands.yellow_max));
     let v = match now.first().map(|s| s.value) {
-        None => match running_pods(ctx) {
-            Ok(r) if r < 0.5 => Verdict::pass(
-                "PodSessionRatioAnomaly not evaluable: no running pods (the expression has no value at zero pods)",
-            ),
-            _ => Verdict::skip(
-                "PodSessionRatioAnomaly not evaluable: its expression returned no value (no request or pod series)",
-            ),
+        None => match (sessions_now(ctx).ok(), running_pods(ctx).ok()) {
+            (Some(s), Some(r)) if r >= 0.5 => Verdict::pass(format!(
+                "PodSessionRatioAnomaly ok (ratio {:.2}, within {band_text})",
+                s / r
+            )),
+            _ => Verdict::pass(format!(
+                "PodSessionRatioAnomaly quiet: the shipped rule has no value (no sessions over no running pod, or a ratio within {band_text})"
+            )),
         },
-        Some(x) if x.is_nan() => {
-            Verdict::pass("PodSessionRatioAnomaly not evaluable: 0 sessions / 0 running pods")
-        }
         // Pods the scaling model expects (a warm pool at minReplicaCount,
-        // the HPA's tolerance or a held scale-down): the shipped rule stays
-        // quiet at or below the HPA's minimum, and so does this check.
-        Some(x) if x > 0.5 && at_the_minimum(ctx).is_some() => Verdict::pass(format!(
-            "PodSessionRatioAnomaly quiet: |ratio−1| = {}, but the running pods are at the HPA's minimum: {}",
-            ratio_text(x),
-            at_the_minimum(ctx).unwrap_or_default()
-        ))
-        .evidence(format!(
-            "the shipped rule fires below {} sessions per pod only while the running pods exceed kube_horizontalpodautoscaler_spec_min_replicas (max(minReplicaCount, 1))",
-            num(ctx.settings.bands.yellow_min)
-        )),
-        Some(x) if x > 0.5 && held >= RATIO_POINTS => Verdict::fail(format!(
-            "PodSessionRatioAnomaly firing: |ratio−1| = {} > 0.5 for the whole 5 min",
+        // the last pod before KEDA's 1 → 0): the shipped rule stays quiet
+        // at or below the HPA's minimum, and so does this check.
+        Some(x) if x < bands.yellow_min && at_the_minimum(ctx).is_some() => {
+            Verdict::pass(format!(
+                "PodSessionRatioAnomaly quiet: sessions / running pods = {}, but the running pods are at the HPA's minimum: {}",
+                ratio_text(x),
+                at_the_minimum(ctx).unwrap_or_default()
+            ))
+            .evidence(format!(
+                "the shipped rule fires below {} sessions per pod only while the running pods exceed kube_horizontalpodautoscaler_spec_min_replicas (max(minReplicaCount, 1))",
+                num(bands.yellow_min)
+            ))
+        }
+        Some(x) if held >= RATIO_POINTS => Verdict::fail(format!(
+            "PodSessionRatioAnomaly firing: sessions / running pods = {}, outside {band_text} for the whole 5 min",
             ratio_text(x)
         ))
         .fix("pods do not follow sessions: sessions.ratio and sessions.traffic say in which direction")
         .command(query_command(ctx.settings, &expr)),
-        Some(x) if x > 0.5 => Verdict::warn(format!(
-            "PodSessionRatioAnomaly pending: |ratio−1| = {} > 0.5, held at {} of {} points in 5 min (fires at {})",
+        Some(x) => Verdict::warn(format!(
+            "PodSessionRatioAnomaly pending: sessions / running pods = {}, outside {band_text}, held at {} of {} points in 5 min (fires at {})",
             ratio_text(x),
             num(held.min(RATIO_POINTS)),
             num(RATIO_POINTS),
@@ -120,9 +133,8 @@ pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
         ))
         .fix("pods lag or outlive sessions right now: see sessions.ratio; it fires if this lasts 5 min")
         .command(query_command(ctx.settings, &expr)),
-        Some(x) => Verdict::pass(format!("PodSessionRatioAnomaly ok (|ratio−1| = {x:.2})")),
     };
-    let v = v.evidence(format!("corrected expression: {expr} > 0.5, for: 5m"));
+    let v = v.evidence(format!("shipped expression: {expr}, for: 5m"));
     let (rules, unread) = flawed_rules(ctx, counts_pods);
     let v = match unread {
         Some(line) => v.evidence(line),
@@ -134,7 +146,7 @@ pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
         &rules,
         "counts pods with count(kube_pod_status_phase...): that counts every pod in every phase, not the Running ones",
         format!(
-            "replace count(kube_pod_status_phase{{...}}) with sum(kube_pod_status_phase{{...}}); the corrected PodSessionRatioAnomaly is: {expr} > 0.5"
+            "replace count(kube_pod_status_phase{{...}}) with sum(kube_pod_status_phase{{...}}); the corrected PodSessionRatioAnomaly is: {expr}"
         ),
     );
     // The runbook's pod=~"<deployment>-.*" also matches the nginx pods.
@@ -168,7 +180,7 @@ mod tests {
         expect(
             &eval(pod_session_ratio, &healthy()),
             Outcome::Pass,
-            "ok (|ratio−1| = 0.00)",
+            "ok (ratio 1.00, within 0.5–1.5)",
         );
     }
 
@@ -183,7 +195,7 @@ mod tests {
             expect(
                 &eval(pod_session_ratio, &s),
                 Outcome::Fail,
-                "firing: |ratio−1| = 0.67",
+                "firing: sessions / running pods = 0.67, outside 0.5–1.5",
             );
         }
         set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(9.0));
@@ -194,12 +206,16 @@ mod tests {
         );
         set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(11.0));
         let v = eval(pod_session_ratio, &s);
-        expect(&v, Outcome::Fail, "firing: |ratio−1| = 0.67");
+        expect(
+            &v,
+            Outcome::Fail,
+            "firing: sessions / running pods = 0.67, outside 0.5–1.5",
+        );
         assert!(
             v.command
                 .as_deref()
                 .unwrap_or("")
-                .contains("query=abs%28sum")
+                .contains("or+vector%280%29")
         );
     }
 
@@ -211,7 +227,7 @@ mod tests {
         expect(
             &eval(pod_session_ratio, &s),
             Outcome::Warn,
-            "pending: |ratio−1| = 0.67 > 0.5, held at 4 of 10 points",
+            "pending: sessions / running pods = 0.67, outside 0.5–1.5, held at 4 of 10 points",
         );
         set_prom(&mut s, promql::ALERT_RATIO_FOR, None);
         expect(
@@ -227,22 +243,36 @@ mod tests {
         set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(f64::INFINITY));
         set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(11.0));
         expect(&eval(pod_session_ratio, &s), Outcome::Fail, "+Inf");
-        set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(f64::NAN));
-        expect(&eval(pod_session_ratio, &s), Outcome::Pass, "not evaluable");
+        set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(3.0));
+        expect(&eval(pod_session_ratio, &s), Outcome::Warn, "+Inf");
     }
 
     #[test]
-    fn ratio_at_zero_pods_is_not_evaluable() {
+    fn an_answer_to_an_older_expression_is_not_taken_for_the_shipped_rule() {
+        let mut s = healthy();
+        if let Some(a) = s.prometheus.get_mut(promql::ALERT_RATIO_NOW) {
+            a.query = "abs(sum(rate(x[5m])) / sum(y) - 1)".into();
+        }
+        set_prom(&mut s, promql::ALERT_RATIO_NOW, Some(0.99));
+        set_prom(&mut s, promql::ALERT_RATIO_FOR, Some(10.0));
+        expect(
+            &eval(pod_session_ratio, &s),
+            Outcome::Skip,
+            "the snapshot answers another expression",
+        );
+    }
+
+    #[test]
+    fn the_shipped_rule_quiet_at_no_sessions_and_no_pods_passes() {
         let mut s = healthy();
         set_prom(&mut s, promql::ALERT_RATIO_NOW, None);
-        set_prom(&mut s, promql::RUNNING_PODS, None);
+        set_prom(&mut s, promql::RUNNING_PODS, Some(0.0));
+        set_prom(&mut s, promql::SESSIONS, Some(0.0));
         expect(
             &eval(pod_session_ratio, &s),
             Outcome::Pass,
-            "not evaluable: no running pods",
+            "quiet: the shipped rule has no value",
         );
-        set_prom(&mut s, promql::RUNNING_PODS, Some(3.0));
-        expect(&eval(pod_session_ratio, &s), Outcome::Skip, "not evaluable");
     }
 
     #[test]

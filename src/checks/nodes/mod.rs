@@ -6,13 +6,15 @@ use super::pods::{
     age, events_for, is_pending, pod_age, quote_event, shorten, why_pending, with_evidence,
 };
 use super::{Check, CheckId, Ctx, Docs, Verdict};
+use crate::domain::node_autoscalers::{self as na, CaStatus};
 use crate::domain::promql;
 use crate::domain::quantity::{human_duration, num};
 use crate::domain::snapshot::{
-    GapReason, NodeClaimInfo, NodeInfo, NodePoolInfo, PodInfo, Snapshot,
+    EventInfo, GapReason, NodeClaimInfo, NodeInfo, NodePoolInfo, PodInfo, Snapshot,
 };
 use crate::settings::parse_duration;
 
+pub(super) mod ca;
 pub(super) mod ready;
 pub(super) mod scale_down;
 pub(super) mod scale_up;
@@ -56,6 +58,9 @@ fn nomination_target(message: &str) -> (Option<&str>, Option<&str>) {
 /// Whether a node is on its way for a Pending pod: Karpenter nominated it for
 /// a NodeClaim (or node), or a NodeClaim still in flight was created after it.
 pub(super) fn node_coming(snap: &Snapshot, pod: &PodInfo) -> Option<Coming> {
+    if let Some(c) = ca::coming(snap, pod) {
+        return Some(c);
+    }
     let claims = snap.node_claims.as_deref();
     for e in events_for(snap, "Pod", &pod.name) {
         if e.reason != "Nominated" {
@@ -116,6 +121,57 @@ pub(super) fn claims_unreadable(snap: &Snapshot) -> Option<&crate::snapshot::Gap
     }
     snap.gap("nodeclaims")
         .filter(|g| g.reason != GapReason::NotInstalled)
+}
+
+/// Cluster Autoscaler's events: its recorder's component name, or the
+/// reasons only it writes.
+pub(super) fn from_ca(e: &EventInfo) -> bool {
+    e.source.as_deref() == Some(ca::SOURCE)
+        || matches!(e.reason.as_str(), "TriggeredScaleUp" | "NotTriggerScaleUp")
+}
+
+/// Whether Cluster Autoscaler runs: its status ConfigMap, or its events.
+pub(super) fn ca_seen(snap: &Snapshot) -> bool {
+    snap.cluster_autoscaler.is_some() || snap.events.iter().flatten().any(from_ca)
+}
+
+/// Cluster Autoscaler's status, read from its ConfigMap.
+pub(super) fn ca_status(snap: &Snapshot) -> Option<CaStatus> {
+    snap.cluster_autoscaler
+        .as_ref()
+        .and_then(|c| CaStatus::parse(&c.status))
+}
+
+/// Why no node autoscaler adds a node, when it is a cap the cluster set: a
+/// NodePool at its `spec.limits`, or a Cluster Autoscaler node group at its
+/// maximum size. One sentence with the field to change, for pods.pending.
+pub(super) fn capacity_cap(snap: &Snapshot) -> Option<String> {
+    for pool in snap.node_pools.iter().flatten() {
+        let reached = na::limits_reached(pool);
+        if let Some((r, used, limit)) = reached.first() {
+            return Some(format!(
+                "NodePool {} reached its limits ({r} {used} of {limit}): raise spec.limits.{r} on \
+                 the NodePool, or Karpenter adds no node (see nodes.scale-up).",
+                pool.name
+            ));
+        }
+    }
+    let status = ca_status(snap)?;
+    let g = status
+        .groups
+        .iter()
+        .find(|g| matches!((g.target, g.max_size), (Some(t), Some(m)) if t >= m))?;
+    let refused = snap.events.iter().flatten().any(|e| {
+        e.reason == "NotTriggerScaleUp" && e.message.contains("max node group size reached")
+    });
+    refused.then(|| {
+        format!(
+            "Cluster Autoscaler node group {} is at its maxSize {}: raise the node group's \
+             maximum size, or it adds no node (see nodes.scale-up).",
+            g.name,
+            g.max_size.unwrap_or_default()
+        )
+    })
 }
 
 /// Whether Karpenter is installed: `Some(true)`/`Some(false)`, `None` if unknown.

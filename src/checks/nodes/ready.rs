@@ -109,8 +109,13 @@ pub(super) fn ready(ctx: &Ctx) -> Verdict {
         .command("kubectl get nodes");
     }
     let karpenter_nodes = nodes.iter().filter(|n| n.node_pool.is_some()).count();
+    let origin = match karpenter(snap) {
+        Some(false) if ca_seen(snap) => format!(" ({})", ca::ready_note(snap)),
+        Some(false) => " (no Karpenter)".to_string(),
+        _ => format!(" ({karpenter_nodes} from Karpenter)"),
+    };
     Verdict::pass(format!(
-        "{total}/{total} nodes Ready and schedulable ({karpenter_nodes} from Karpenter)"
+        "{total}/{total} nodes Ready and schedulable{origin}"
     ))
 }
 

@@ -9,13 +9,16 @@ pub static CHECK: Check = Check {
     title: "Nodes go when sessions end",
     runbook: "Quick Validation Checklist: Nodes scale down when utilization low",
     needs: &[],
-    reads: "nodePools (consolidationPolicy, consolidateAfter), nodes, pods (node), \
-            prometheus[sessions, sessionsMax5m], apis.karpenter, capturedAt",
+    reads: "nodePools (consolidationPolicy, consolidateAfter, budgets), nodes, pods (node), \
+            events (NodePool/Node/NodeClaim DisruptionBlocked, Unconsolidatable; Node ScaleDown), \
+            clusterAutoscaler, prometheus[sessions, sessionsMax5m], apis.karpenter, capturedAt",
     docs: Docs {
         what: "Checks each Karpenter NodePool consolidates (consolidationPolicy WhenEmpty or \
                WhenEmptyOrUnderutilized, the default; consolidateAfter not Never), and, with \
                no sessions, looks for Karpenter nodes with no spice-runner pods that are \
-               older than consolidateAfter + 5 minutes.",
+               older than consolidateAfter + 5 minutes; a disruption budget of 0 active now \
+               (spec.disruption.budgets, with its cron schedule and duration) that keeps them \
+               fails. Without Karpenter, reads Cluster Autoscaler's node events and status.",
         why: "When sessions end, pods go, and the nodes they used should follow; a node that \
               lingers costs money. The plugin sees only the game's pods, so a node may still \
               be held by other workloads.",
@@ -56,6 +59,7 @@ fn policies(snap: &Snapshot) -> (&'static [&'static str], &'static str, String) 
 pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
     let snap = ctx.snap;
     match karpenter(snap) {
+        Some(false) if ca_seen(snap) => return ca::scale_down(ctx),
         Some(false) => return Verdict::skip("Karpenter not installed"),
         None => {
             return snap.gap("nodepools").map_or_else(
@@ -127,6 +131,38 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
         .command(disruption_cmd(p0));
     }
 
+    // Disruption budgets: which pools' budgets block disrupting empty nodes
+    // now, and every scheduled budget's state, as evidence.
+    let now = snap.captured_at;
+    let mut budget_notes = Vec::new();
+    for p in pools {
+        for (i, b) in p.budgets.iter().enumerate() {
+            let state = match na::budget_state(b, now) {
+                na::BudgetState::Always if na::allowed(b, p.nodes.unwrap_or(0)) == Some(0) => {
+                    "active (no schedule): Karpenter disrupts no node".to_string()
+                }
+                na::BudgetState::Always => continue,
+                na::BudgetState::Active { since, until } => format!(
+                    "active now (since {}, until {})",
+                    short_time(since),
+                    short_time(until)
+                ),
+                na::BudgetState::Inactive => "not active now".to_string(),
+                na::BudgetState::Invalid(why) => format!("ignored: {why}"),
+            };
+            budget_notes.push(format!(
+                "NodePool {} spec.disruption.budgets[{i}] ({}): {state}",
+                p.name,
+                na::budget_text(b)
+            ));
+        }
+    }
+    let blocking = |pool: &str| {
+        pools.iter().find(|p| p.name == pool).and_then(|p| {
+            na::blocking_budget(p, "Empty", p.nodes.unwrap_or(0), now).map(|b| (p, b))
+        })
+    };
+
     // Lingering nodes: only meaningful when there are no sessions.
     let sessions = snap
         .prom_value(promql::SESSIONS_MAX_5M)
@@ -146,8 +182,56 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
                     (!has_game_pod && a > grace).then_some((n, a))
                 })
                 .collect();
+            let blocked = lingering
+                .iter()
+                .find_map(|(n, _)| n.node_pool.as_deref().and_then(blocking).map(|b| (*n, b)));
+            if let Some((n0, (pool, (i, budget, state)))) = blocked {
+                let names: Vec<&str> = lingering.iter().map(|(n, _)| n.name.as_str()).collect();
+                let when = match state {
+                    na::BudgetState::Active { until, .. } => {
+                        format!("active now, until {}", short_time(until))
+                    }
+                    _ => "active at all times (no schedule)".to_string(),
+                };
+                let mut evidence: Vec<String> =
+                    lingering.iter().map(|(n, _)| node_line(snap, n)).collect();
+                evidence.extend(karpenter_events(snap, pool, &names));
+                evidence.extend(budget_notes);
+                evidence.extend(summary);
+                return with_evidence(
+                    Verdict::fail(format!(
+                        "consolidation blocked: NodePool {}'s disruption budget \
+                         spec.disruption.budgets[{i}] ({}) is {when} and allows 0 nodes, so {} \
+                         empty Karpenter node(s) stay while sessions are {}: {}",
+                        pool.name,
+                        na::budget_text(budget),
+                        lingering.len(),
+                        num(s),
+                        shorten(&names.join(", "), 200)
+                    )),
+                    evidence,
+                )
+                .fix(format!(
+                    "Karpenter disrupts no node of NodePool {} while spec.disruption.budgets[{i}] \
+                     allows 0. If empty nodes should go at this time, change that budget: a \
+                     non-zero nodes (e.g. \"10%\"), a schedule/duration that leaves this time out, \
+                     or reasons: [Underutilized, Drifted] so that Empty nodes still go.",
+                    pool.name
+                ))
+                .command(format!(
+                    "kubectl get nodepool {} -o jsonpath='{{.spec.disruption.budgets}}'",
+                    shell_arg(&pool.name)
+                ))
+                .evidence(format!("first empty node: {}", n0.name));
+            }
             if let Some((n0, _)) = lingering.first() {
                 let names: Vec<&str> = lingering.iter().map(|(n, _)| n.name.as_str()).collect();
+                let pool = pools
+                    .iter()
+                    .find(|p| n0.node_pool.as_deref() == Some(p.name.as_str()));
+                let quoted = pool
+                    .map(|p| karpenter_events(snap, p, &names))
+                    .unwrap_or_default();
                 return with_evidence(
                     Verdict::warn(format!(
                         "empty nodes lingering: {} Karpenter node(s) with no spice-runner pods \
@@ -159,6 +243,8 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
                     lingering
                         .iter()
                         .map(|(n, _)| node_line(snap, n))
+                        .chain(quoted)
+                        .chain(budget_notes)
                         .chain(summary),
                 )
                 .fix(
@@ -179,8 +265,55 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
     }
     with_evidence(
         Verdict::pass(format!("{} (read as {version})", summary.join("; "))),
-        notes,
+        budget_notes.into_iter().chain(notes),
     )
+}
+
+/// `09:00 UTC` (today) or `2026-12-07 09:00 UTC`: when a budget window turns.
+fn short_time(t: jiff::Timestamp) -> String {
+    let dt = t.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute()
+    )
+}
+
+/// Karpenter's own words on why it keeps nodes: Normal DisruptionBlocked on
+/// the NodePool ("No allowed disruptions for disruption reason Empty due to
+/// blocking budget") and Unconsolidatable / DisruptionBlocked on the Nodes
+/// and their NodeClaims (kubernetes-sigs/karpenter v1.6
+/// `pkg/controllers/disruption/events/events.go`), all in `default`.
+fn karpenter_events(snap: &Snapshot, pool: &NodePoolInfo, nodes: &[&str]) -> Vec<String> {
+    const REASONS: &[&str] = &["DisruptionBlocked", "Unconsolidatable"];
+    let mut out: Vec<String> = events_for(snap, "NodePool", &pool.name)
+        .into_iter()
+        .filter(|e| REASONS.contains(&e.reason.as_str()))
+        .take(3)
+        .map(|e| format!("nodepool/{}: {}", pool.name, quote_event(snap, e)))
+        .collect();
+    let claims: Vec<&str> = snap
+        .node_claims
+        .iter()
+        .flatten()
+        .filter(|c| c.node_name.as_deref().is_some_and(|n| nodes.contains(&n)))
+        .map(|c| c.name.as_str())
+        .collect();
+    for (kind, names) in [("Node", nodes.to_vec()), ("NodeClaim", claims)] {
+        for name in names.iter().take(5) {
+            out.extend(
+                events_for(snap, kind, name)
+                    .into_iter()
+                    .filter(|e| REASONS.contains(&e.reason.as_str()))
+                    .take(2)
+                    .map(|e| format!("{}/{name}: {}", kind.to_lowercase(), quote_event(snap, e))),
+            );
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -320,5 +453,94 @@ mod tests {
         let v = eval(scale_down, &s);
         expect(&v, Outcome::Pass, "NodePool default");
         assert!(v.evidence[0].contains("sessions unknown"));
+    }
+
+    #[test]
+    fn a_zero_budget_active_now_with_empty_nodes_fails_naming_the_budget() {
+        let mut s = healthy();
+        s.pods = Some(vec![]);
+        set_prom(&mut s, promql::SESSIONS, Some(0.0));
+        set_prom(&mut s, promql::SESSIONS_MAX_5M, Some(0.0));
+        s.node_pools.as_mut().unwrap()[0].budgets = vec![crate::domain::snapshot::BudgetInfo {
+            nodes: "0".into(),
+            schedule: None,
+            duration: None,
+            reasons: vec![],
+        }];
+        let mut e = crate::checks::testkit::event(
+            "NodePool",
+            "default",
+            "Normal",
+            "DisruptionBlocked",
+            "No allowed disruptions for disruption reason Empty due to blocking budget",
+            20,
+        );
+        e.source = Some("karpenter".into());
+        s.events = Some(vec![e]);
+        let v = eval(scale_down, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "consolidation blocked: NodePool default's disruption budget spec.disruption.budgets[0] (nodes: \"0\")",
+        );
+        assert!(
+            v.evidence.iter().any(|l| l.contains("DisruptionBlocked")),
+            "{v:#?}"
+        );
+        assert!(
+            v.fix
+                .unwrap_or_default()
+                .contains("spec.disruption.budgets[0]")
+        );
+
+        // Scheduled outside the current time: not active, the usual warn.
+        s.node_pools.as_mut().unwrap()[0].budgets[0].schedule = Some("@yearly".into());
+        s.node_pools.as_mut().unwrap()[0].budgets[0].duration = Some("1h".into());
+        let v = eval(scale_down, &s);
+        expect(&v, Outcome::Warn, "empty nodes lingering");
+        assert!(
+            v.evidence.iter().any(|l| l.contains("not active now")),
+            "{v:#?}"
+        );
+    }
+
+    #[test]
+    fn lingering_nodes_quote_unconsolidatable_on_the_node_and_its_nodeclaim() {
+        let mut s = healthy();
+        s.pods = Some(vec![]);
+        set_prom(&mut s, promql::SESSIONS, Some(0.0));
+        set_prom(&mut s, promql::SESSIONS_MAX_5M, Some(0.0));
+        let node = s.nodes.as_ref().unwrap()[0].name.clone();
+        let mut claim = crate::checks::testkit::node_claim("default-4kq9z", 9000, true);
+        claim.node_name = Some(node.clone());
+        s.node_claims = Some(vec![claim]);
+        // karpenter v1.6 pkg/controllers/disruption/events/events.go Unconsolidatable:
+        // the same message on the Node and on its NodeClaim.
+        let msg = "pdb default/spice-runner-nginx prevents pod evictions";
+        let on_node =
+            crate::checks::testkit::event("Node", &node, "Normal", "Unconsolidatable", msg, 60);
+        let on_claim = crate::checks::testkit::event(
+            "NodeClaim",
+            "default-4kq9z",
+            "Normal",
+            "Unconsolidatable",
+            msg,
+            60,
+        );
+        s.events = Some(vec![on_node, on_claim]);
+        let v = eval(scale_down, &s);
+        expect(&v, Outcome::Warn, "empty nodes lingering");
+        assert!(
+            v.evidence
+                .iter()
+                .any(|l| l.starts_with(&format!("node/{node}: Normal Unconsolidatable"))),
+            "{v:#?}"
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|l| l.starts_with("nodeclaim/default-4kq9z: Normal Unconsolidatable")),
+            "{v:#?}"
+        );
     }
 }

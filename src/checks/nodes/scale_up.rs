@@ -9,12 +9,15 @@ pub static CHECK: Check = Check {
     title: "Nodes come for Pending pods",
     runbook: "Quick Validation Checklist: Nodes scale up when pods pending",
     needs: &[],
-    reads: "pods (phase, scheduled), events (Pod Nominated/FailedScheduling, NodePool), \
-            nodeClaims, nodePools, apis.karpenter, capturedAt",
+    reads: "pods (phase, scheduled), events (Pod Nominated/FailedScheduling/TriggeredScaleUp/\
+            NotTriggerScaleUp, NodePool), nodeClaims, nodePools (limits, resources), \
+            karpenterPods, clusterAutoscaler, apis.karpenter, capturedAt",
     docs: Docs {
         what: "For game pods the scheduler marked Unschedulable, looks for a node on the way: \
                Karpenter's Nominated event on the pod, or a NodeClaim not yet initialized \
-               that was created after the pod.",
+               that was created after the pod; a NodePool at its spec.limits is named. Without \
+               Karpenter, Cluster Autoscaler's TriggeredScaleUp / NotTriggerScaleUp events and \
+               status ConfigMap, with its timings.",
         why: "Pod-per-session means a scale-up often needs a new node. If Karpenter creates \
               no NodeClaim, the pods stay Pending for good; a NodeClaim that does not \
               register within a few minutes points at the cloud side (Karpenter gives up \
@@ -40,6 +43,124 @@ fn unschedulable<'a>(snap: &Snapshot, pods: &'a [PodInfo]) -> Vec<&'a PodInfo> {
                 .any(|e| e.reason == "FailedScheduling"),
         })
         .collect()
+}
+
+/// Karpenter's own word that a NodePool is at its limits, on a pod
+/// (kubernetes-sigs/karpenter v1.0 `pkg/controllers/provisioning/scheduling/
+/// scheduler.go`: "all available instance types exceed limits for nodepool:
+/// \"NAME\"", in a Warning FailedScheduling "Failed to schedule pod, ...").
+const LIMITS_EVENT: &str = "exceed limits for nodepool";
+
+/// The verdict when the waiting pods have no node because a NodePool reached
+/// its `spec.limits` (its `status.resources`, or Karpenter's event, say so).
+fn at_limits(
+    ctx: &Ctx,
+    waiting: &[&PodInfo],
+    pools: &[NodePoolInfo],
+    evidence: &[String],
+) -> Option<Verdict> {
+    let snap = ctx.snap;
+    let said: Vec<&crate::snapshot::EventInfo> = waiting
+        .iter()
+        .flat_map(|p| events_for(snap, "Pod", &p.name))
+        .filter(|e| e.message.contains(LIMITS_EVENT))
+        .collect();
+    let full: Vec<(&NodePoolInfo, Vec<na::Reached>)> = pools
+        .iter()
+        .map(|p| (p, na::limits_reached(p)))
+        .filter(|(p, r)| {
+            !r.is_empty()
+                || said
+                    .iter()
+                    .any(|e| e.message.contains(&format!("\"{}\"", p.name)))
+        })
+        .collect();
+    let (pool, reached) = full.first()?;
+    let what = if reached.is_empty() {
+        "Karpenter says all instance types exceed them".to_string()
+    } else {
+        reached
+            .iter()
+            .map(|(r, used, limit)| format!("{r} {used} of {limit}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let fields: Vec<String> = if reached.is_empty() {
+        pool.limits
+            .keys()
+            .map(|k| format!("spec.limits.{k}"))
+            .collect()
+    } else {
+        reached
+            .iter()
+            .map(|(r, _, _)| format!("spec.limits.{r}"))
+            .collect()
+    };
+    let fields = if fields.is_empty() {
+        "spec.limits".to_string()
+    } else {
+        fields.join(", ")
+    };
+    let first = waiting.first()?;
+    let mut ev = evidence.to_vec();
+    ev.push(format!(
+        "nodepool/{}: spec.limits {}; status.resources {}",
+        pool.name,
+        map_text(&pool.limits),
+        map_text(&pool.resources)
+    ));
+    Some(
+        with_evidence(
+            Verdict::fail(format!(
+                "{} {} FailedScheduling with no node coming: NodePool {} reached spec.limits ({what}) \
+                 (oldest {}, {})",
+                waiting.len(),
+                if waiting.len() == 1 { "pod" } else { "pods" },
+                pool.name,
+                first.name,
+                human_duration(pod_age(snap, first))
+            )),
+            ev,
+        )
+        .fix(format!(
+            "Karpenter launches no node that would take NodePool {} past its limits: raise {fields} \
+             on the NodePool (its nodes hold what status.resources says), or let another NodePool \
+             take these pods.",
+            pool.name
+        ))
+        .command(format!(
+            "kubectl get nodepool {} -o jsonpath='{{.spec.limits}}{{\"\\n\"}}{{.status.resources}}'",
+            shell_arg(&pool.name)
+        )),
+    )
+}
+
+fn map_text(m: &std::collections::BTreeMap<String, String>) -> String {
+    if m.is_empty() {
+        return "(none)".into();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Karpenter's controller pods as evidence: where they run, or that none
+/// was found where Karpenter runs.
+fn controller_line(snap: &Snapshot) -> Option<String> {
+    let pods = snap.karpenter_pods.as_ref()?;
+    Some(if pods.is_empty() {
+        "no Karpenter controller pod found in kube-system or karpenter (label app.kubernetes.io/name=karpenter)".into()
+    } else {
+        format!(
+            "Karpenter controller: {}",
+            pods.iter()
+                .take(4)
+                .map(|p| format!("{} {}", p.name, p.phase))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
@@ -73,6 +194,7 @@ pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
     let describe_pod = crate::checks::pods::describe_pod(ctx, &oldest.name);
 
     match karpenter(snap) {
+        Some(false) if ca_seen(snap) => return ca::scale_up(ctx, &stuck, pod_lines),
         Some(false) => {
             return with_evidence(
                 Verdict::warn(format!(
@@ -145,6 +267,7 @@ pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
             .filter(|c| in_flight(c))
             .map(|c| c.name.as_str())
             .collect();
+        evidence.extend(controller_line(snap));
         evidence.push(if flying.is_empty() {
             "no NodeClaim in flight".into()
         } else {
@@ -157,6 +280,9 @@ pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
             [one] => format!("kubectl describe nodepool {}", shell_arg(&one.name)),
             _ => "kubectl describe nodepools".into(),
         };
+        if let Some(v) = at_limits(ctx, &waiting, pools, &evidence) {
+            return v;
+        }
         return with_evidence(
             Verdict::fail(format!(
                 "{} {} FailedScheduling with no node coming (oldest {}, {}): {}",
@@ -415,5 +541,39 @@ mod tests {
         s.pods = None;
         gap(&mut s, "pods", GapReason::Timeout, "pods timed out");
         expect(&eval(scale_up, &s), Outcome::Error, "pods timed out");
+    }
+
+    #[test]
+    fn a_nodepool_at_its_limits_fails_naming_spec_limits() {
+        let mut s = healthy();
+        s.pods.as_mut().unwrap().push(pending_pod(POD, 90));
+        let pool = &mut s.node_pools.as_mut().unwrap()[0];
+        pool.limits = [("cpu".to_string(), "8".to_string())].into();
+        pool.resources = [("cpu".to_string(), "8".to_string())].into();
+        let v = eval(scale_up, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "NodePool default reached spec.limits (cpu 8 of 8)",
+        );
+        assert!(v.fix.unwrap_or_default().contains("raise spec.limits.cpu"));
+
+        // Below the limit, but Karpenter says so on the pod.
+        s.node_pools.as_mut().unwrap()[0].resources = [("cpu".to_string(), "4".to_string())].into();
+        let mut e = event(
+            "Pod",
+            POD,
+            "Warning",
+            "FailedScheduling",
+            "Failed to schedule pod, all available instance types exceed limits for nodepool: \"default\"",
+            20,
+        );
+        e.source = Some("karpenter".into());
+        s.events = Some(vec![e]);
+        expect(
+            &eval(scale_up, &s),
+            Outcome::Fail,
+            "reached spec.limits (Karpenter says all instance types exceed them)",
+        );
     }
 }

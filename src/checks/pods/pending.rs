@@ -118,7 +118,10 @@ pub(super) fn pending(ctx: &Ctx) -> Verdict {
     }
     if let Some((p, a)) = stuck.first() {
         let unschedulable = unschedulable(p);
-        let fix = if unschedulable {
+        let cap = crate::checks::nodes::capacity_cap(snap);
+        let fix = if let (true, Some(cap)) = (unschedulable, cap.as_deref()) {
+            cap
+        } else if unschedulable {
             "No node fits the pod and none is on the way: see nodes.scale-up (Karpenter NodePool \
              limits and requirements, NoCompatibleInstanceTypes events), or lower the pod's \
              requests and check its nodeSelector, affinity and tolerations."
