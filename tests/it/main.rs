@@ -30,5 +30,6 @@ mod sim;
 mod status;
 mod version;
 mod watch;
+mod watch_layout;
 mod watch_view;
 mod wire;
