@@ -269,7 +269,7 @@ pub fn render_table(
                 st.bad(&format!("✗ {}", f.id)),
                 f.message
             )?;
-            for e in f.evidence.iter().take(3) {
+            for e in super::evidence::arrange(&f.evidence).iter().take(3) {
                 writeln!(out, "  {}", st.dim(e))?;
             }
             remediation(out, st, f, "  ")?;
@@ -368,14 +368,17 @@ pub fn render_table(
             let problem = matches!(f.outcome, Outcome::Warn | Outcome::Fail | Outcome::Error);
             if wide || problem {
                 let max = if wide { usize::MAX } else { 3 };
-                for e in f.evidence.iter().take(max) {
+                // Grouped and ranked first: the cut never hides a cause
+                // behind repeats of its symptom.
+                let evidence = super::evidence::arrange(&f.evidence);
+                for e in evidence.iter().take(max) {
                     writeln!(out, "{indent}{}", st.dim(e))?;
                 }
-                if f.evidence.len() > max {
+                if evidence.len() > max {
                     writeln!(
                         out,
                         "{indent}{}",
-                        st.dim(&format!("… {} more (-o wide)", f.evidence.len() - max))
+                        st.dim(&format!("… {} more (-o wide)", evidence.len() - max))
                     )?;
                 }
                 if Some(f.id.as_str()) != r.root_cause.as_deref() {

@@ -920,35 +920,51 @@ fn draw_help(f: &mut Frame, area: Rect) {
 /// The root cause of the current snapshot and its fix, as `diagnose` says it.
 fn draw_diagnosis(f: &mut Frame, area: Rect, d: &Diagnosis, h: &Header) {
     let mut lines = Vec::new();
-    match &d.root {
-        Some(r) => {
+    let cause = |lines: &mut Vec<Line<'static>>, r: &super::view::RootCause| {
+        for e in &r.evidence {
+            lines.push(Line::from(format!("  {}", safe(e))));
+        }
+        if let Some(fix) = &r.fix {
+            lines.push(Line::from(format!("fix: {}", safe(fix))));
+        }
+        if let Some(c) = &r.command {
+            lines.push(Line::from(format!("look: {}", safe(c))));
+        }
+        if !r.blocks.is_empty() {
+            lines.push(Line::from(format!("blocks: {}", r.blocks.join(", "))));
+        }
+    };
+    match (&d.root, &d.warning) {
+        (Some(r), _) => {
             lines.push(Line::from(Span::styled(
                 format!("ROOT CAUSE ✗ {}: {}", r.id, safe(&r.message)),
                 style(h.color, Color::Red).add_modifier(Modifier::BOLD),
             )));
-            for e in &r.evidence {
-                lines.push(Line::from(format!("  {}", safe(e))));
-            }
-            if let Some(fix) = &r.fix {
-                lines.push(Line::from(format!("fix: {}", safe(fix))));
-            }
-            if let Some(c) = &r.command {
-                lines.push(Line::from(format!("look: {}", safe(c))));
-            }
-            if !r.blocks.is_empty() {
-                lines.push(Line::from(format!("blocks: {}", r.blocks.join(", "))));
-            }
+            cause(&mut lines, r);
         }
-        None if d.warn == 0 && d.error == 0 => {
+        (None, None) if d.error == 0 => {
             lines.push(Line::from(Span::styled(
                 "✓ no check fails: pod-per-session scaling is healthy",
                 style(h.color, Color::Green),
             )));
         }
-        None => {
-            lines.push(Line::from("no check fails"));
-            if let Some((id, message)) = &d.first_warn {
-                lines.push(Line::from(format!("! {id}: {}", safe(message))));
+        (None, None) => {
+            lines.push(Line::from(Span::styled(
+                "no check fails, but some could not look (see below)",
+                style(h.color, Color::Yellow),
+            )));
+        }
+        (None, Some(w)) => {
+            lines.push(Line::from(Span::styled(
+                format!("no check fails · WARNING ! {}: {}", w.id, safe(&w.message)),
+                style(h.color, Color::Yellow).add_modifier(Modifier::BOLD),
+            )));
+            cause(&mut lines, w);
+            if !d.other_warnings.is_empty() {
+                lines.push(Line::from(format!(
+                    "other warnings: {}",
+                    d.other_warnings.join(", ")
+                )));
             }
         }
     }
@@ -1139,7 +1155,8 @@ mod tests {
             fail: 1,
             warn: 0,
             error: 0,
-            first_warn: None,
+            warning: None,
+            other_warnings: Vec::new(),
         });
         let screen = screen_with(&m, "sim", &view);
         assert!(
@@ -1350,5 +1367,37 @@ mod tests {
             "12:00:05 Warning FailedGetExternalMetric HPA/x: no"
         );
         assert_eq!(event_line("odd line"), "odd line");
+    }
+
+    #[test]
+    fn the_d_panel_without_a_failure_shows_the_warning_and_why_it_matters() {
+        use crate::watch::view::{Diagnosis, RootCause};
+        let m = model(&["game-a"], &["game-a"], "keda-hpa-x replicas 1/1");
+        let view = View {
+            diagnosis: Some(Diagnosis {
+                at: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+                root: None,
+                fail: 0,
+                warn: 2,
+                error: 0,
+                warning: Some(RootCause {
+                    id: "sessions.ratio".into(),
+                    message: "4 sessions / 2 running pods = 2.00".into(),
+                    evidence: vec!["2× a, b Pending 3m: Unschedulable".into()],
+                    fix: Some("pods lag sessions".into()),
+                    command: None,
+                    blocks: vec![],
+                }),
+                other_warnings: vec!["keda.cooldown".into()],
+            }),
+            ..View::default()
+        };
+        let screen = screen_with(&m, "sim", &view);
+        assert!(
+            screen.contains("no check fails · WARNING ! sessions.ratio: 4 sessions"),
+            "{screen}"
+        );
+        assert!(screen.contains("fix: pods lag sessions"), "{screen}");
+        assert!(screen.contains("other warnings: keda.cooldown"), "{screen}");
     }
 }

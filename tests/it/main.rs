@@ -13,6 +13,7 @@ mod completion;
 mod dashboard;
 mod diagnose;
 mod edges;
+mod evidence;
 mod harness;
 mod hostile;
 mod keda_versions;

@@ -81,3 +81,35 @@ fn at_80x24_100x30_160x50_and_200x60_a_whole_pod_name_phase_and_reason_are_visib
     tmux.keys("q");
     tmux.wait_for(&["EXIT=0"]);
 }
+
+/// `d` with nothing failing (`idle`: empty Karpenter nodes linger, and the
+/// scale-to-zero time is over target): the panel holds the warning about
+/// what the screen shows (nodes) before the configuration one, with its
+/// evidence and fix, and names the other.
+#[test]
+fn d_without_a_failure_shows_the_warning_about_the_screen_and_why_it_matters() {
+    let c = Cluster::start("idle");
+    let home = c.dir.path().display().to_string();
+    let tmux = Tmux::start(
+        "d-warning",
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
+             {BIN} watch --interval 500ms --timeout 60s --kubeconfig {}; echo EXIT=$?; sleep 30",
+            c.kubeconfig.display()
+        ),
+    );
+    tmux.wait_for(&["kubectl spice watch", "ScaledObject spice-runner-keda"]);
+    tmux.keys("d");
+    let screen = tmux.wait_for(&[
+        "Diagnose: snapshot of",
+        "no check fails · WARNING ! nodes.scale-down",
+    ]);
+    assert!(screen.contains("fix: "), "why it matters: {screen}");
+    assert!(
+        screen.contains("keda.cooldown"),
+        "the other warning named: {screen}"
+    );
+    assert!(!screen.contains("ROOT CAUSE"), "{screen}");
+    tmux.keys("q");
+    tmux.wait_for(&["EXIT=0"]);
+}
