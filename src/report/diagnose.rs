@@ -23,6 +23,9 @@ pub struct DiagnoseReport {
     pub root_cause: Option<String>,
     pub checks: Vec<Finding>,
     pub gaps: Vec<Gap>,
+    /// Set when the snapshot is a replay (`--from FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::replay::Replay>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +156,7 @@ impl DiagnoseReport {
             root_cause: root_cause(&findings).map(|f| f.id.clone()),
             checks: findings,
             gaps,
+            replay: None,
         }
     }
 
@@ -247,6 +251,9 @@ pub fn render_table(
     wide: bool,
 ) -> io::Result<()> {
     let when = r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC");
+    if let Some(replay) = &r.replay {
+        writeln!(out, "{}", st.warn(&replay.line()))?;
+    }
     writeln!(
         out,
         "{} in namespace {} · context {} · {}{}",
@@ -452,6 +459,13 @@ pub fn render_junit(out: &mut dyn Write, r: &DiagnoseReport, warn_fails: bool) -
             cases.iter().filter(|f| f.outcome == Outcome::Skip).count(),
             r.captured_at
         )?;
+        if let Some(replay) = &r.replay {
+            writeln!(
+                out,
+                r#"    <properties><property name="replay" value="{}"/></properties>"#,
+                xml_escape(&replay.line())
+            )?;
+        }
         for f in cases {
             let class = f.id.split('.').next().unwrap_or("spice");
             write!(
@@ -556,6 +570,10 @@ pub fn render_markdown(
     r: &DiagnoseReport,
     deployment: &str,
 ) -> io::Result<()> {
+    if let Some(replay) = &r.replay {
+        writeln!(out, "> **{}**", md_text(&replay.line()))?;
+        writeln!(out)?;
+    }
     writeln!(
         out,
         "### kubectl spice diagnose: {} in {} (context {}, {})",

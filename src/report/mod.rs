@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod dashboard;
 pub mod diagnose;
 pub mod evidence;
+pub mod replay;
 pub mod status;
 pub mod text;
 

@@ -30,6 +30,9 @@ pub struct StatusReport {
     pub karpenter: Option<KarpenterView>,
     pub sessions: SessionsView,
     pub gaps: Vec<Gap>,
+    /// Set when the snapshot is a replay (`--from FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::replay::Replay>,
     /// Notes that are not failures (e.g. "KEDA is not installed").
     #[serde(skip)]
     pub pod_list: Vec<PodRow>,
@@ -349,6 +352,7 @@ impl StatusReport {
             nodes,
             karpenter,
             sessions,
+            replay: None,
             gaps,
         }
     }
@@ -468,6 +472,9 @@ pub fn render_table(
     wide: bool,
 ) -> io::Result<()> {
     let when = r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC");
+    if let Some(replay) = &r.replay {
+        writeln!(out, "{}", st.warn(&replay.line()))?;
+    }
     writeln!(
         out,
         "{} in namespace {} · context {} · {}",

@@ -25,6 +25,7 @@ mod man;
 mod payload;
 mod real_clusters;
 mod release;
+mod replay;
 mod restore;
 mod scaling_model;
 mod sim;
