@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod diagnose;
 pub mod evidence;
 pub mod replay;
+pub mod round;
 pub mod status;
 pub mod text;
 

@@ -152,9 +152,11 @@ pub struct KarpenterView {
 #[serde(rename_all = "camelCase")]
 pub struct SessionsView {
     /// Active sessions ≈ nginx requests per second.
+    #[serde(serialize_with = "super::round::option")]
     pub rate: Option<f64>,
     /// Running pods per kube-state-metrics (`sum`, not the runbook's `count`).
     pub running_pods: Option<f64>,
+    #[serde(serialize_with = "super::round::option")]
     pub per_pod: Option<f64>,
     pub band: Band,
     pub pending_pods: Option<f64>,
@@ -168,7 +170,10 @@ pub struct SessionsView {
     pub running_pods_unknown_reason: Option<String>,
     /// The request rate nginx reports with no players (the exporter's own
     /// scrapes), when the scrape spacing and the series were measured.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::round::option"
+    )]
     pub idle_floor: Option<f64>,
     /// "0.067 req/s is not players: exporter scrapes (...)" when the rate
     /// is traffic but no sessions.

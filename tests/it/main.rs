@@ -22,6 +22,7 @@ mod kubectl;
 mod layers;
 mod loadtest;
 mod man;
+mod numbers;
 mod payload;
 mod real_clusters;
 mod release;
