@@ -36,7 +36,10 @@ pub async fn run(
         chain: args.symptom.map(|s| checks::symptom_chain(symptom(s))),
     };
     let findings = checks::run(&snapshot, &settings, &selection);
-    let report = DiagnoseReport::build(&snapshot, findings, args.symptom.map(|s| s.name()));
+    let mut report = DiagnoseReport::build(&snapshot, findings, args.symptom.map(|s| s.name()));
+    report.replay = args.from.as_deref().map(|path| {
+        crate::report::replay::Replay::of(path, snapshot.captured_at, jiff::Timestamp::now())
+    });
     let warn_fails = args.fail_on == FailOn::Warn;
     match args.output {
         ReportFormat::Json => write_data(out, &report, crate::cli::Output::Json)?,

@@ -28,9 +28,14 @@ pub async fn run(
     } else {
         save(&args.output, format!("{text}\n").as_bytes(), args.force)?;
         eprintln!(
-            "saved snapshot of {} ({} gaps) to {}",
+            "saved snapshot of {} ({} {}) to {}",
             crate::report::text::neutralise(snapshot.context.as_deref().unwrap_or("in-cluster")),
             snapshot.gaps.len(),
+            if snapshot.gaps.len() == 1 {
+                "gap"
+            } else {
+                "gaps"
+            },
             args.output.display()
         );
     }

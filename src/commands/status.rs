@@ -16,7 +16,10 @@ pub async fn run(
         Some(path) => load_snapshot(global, path)?,
         None => super::collect(global, crate::cluster::collect::Scope::Status).await?,
     };
-    let report = StatusReport::build(&snapshot, &settings);
+    let mut report = StatusReport::build(&snapshot, &settings);
+    report.replay = args.from.as_deref().map(|path| {
+        crate::report::replay::Replay::of(path, snapshot.captured_at, jiff::Timestamp::now())
+    });
     match args.output {
         Output::Json | Output::Yaml => write_data(out, &report, args.output)?,
         Output::Table | Output::Wide => {

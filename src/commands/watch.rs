@@ -36,10 +36,12 @@ pub struct WatchEvent {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub captured_at: jiff::Timestamp,
+    #[serde(serialize_with = "crate::report::round::option")]
     pub sessions: Option<f64>,
     pub running_pods: Option<usize>,
     pub pending_pods: Option<usize>,
     pub nodes: Option<usize>,
+    #[serde(serialize_with = "crate::report::round::option")]
     pub ratio: Option<f64>,
     pub band: &'static str,
     /// Rows that changed since the previous line (pod names, `running`, ...).
@@ -77,7 +79,12 @@ impl Series {
         let pairs = |points: Vec<model::Point>| -> Vec<[f64; 2]> {
             points
                 .iter()
-                .map(|p| [p.at.as_millisecond() as f64 / 1000.0, p.value])
+                .map(|p| {
+                    [
+                        p.at.as_millisecond() as f64 / 1000.0,
+                        crate::report::round::rate(p.value),
+                    ]
+                })
                 .collect()
         };
         let p = m.points_after(after);

@@ -23,6 +23,9 @@ pub struct DiagnoseReport {
     pub root_cause: Option<String>,
     pub checks: Vec<Finding>,
     pub gaps: Vec<Gap>,
+    /// Set when the snapshot is a replay (`--from FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::replay::Replay>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +156,7 @@ impl DiagnoseReport {
             root_cause: root_cause(&findings).map(|f| f.id.clone()),
             checks: findings,
             gaps,
+            replay: None,
         }
     }
 
@@ -247,6 +251,9 @@ pub fn render_table(
     wide: bool,
 ) -> io::Result<()> {
     let when = r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC");
+    if let Some(replay) = &r.replay {
+        writeln!(out, "{}", st.warn(&replay.line()))?;
+    }
     writeln!(
         out,
         "{} in namespace {} · context {} · {}{}",
@@ -269,7 +276,7 @@ pub fn render_table(
                 st.bad(&format!("✗ {}", f.id)),
                 f.message
             )?;
-            for e in f.evidence.iter().take(3) {
+            for e in super::evidence::arrange(&f.evidence).iter().take(3) {
                 writeln!(out, "  {}", st.dim(e))?;
             }
             remediation(out, st, f, "  ")?;
@@ -368,14 +375,17 @@ pub fn render_table(
             let problem = matches!(f.outcome, Outcome::Warn | Outcome::Fail | Outcome::Error);
             if wide || problem {
                 let max = if wide { usize::MAX } else { 3 };
-                for e in f.evidence.iter().take(max) {
+                // Grouped and ranked first: the cut never hides a cause
+                // behind repeats of its symptom.
+                let evidence = super::evidence::arrange(&f.evidence);
+                for e in evidence.iter().take(max) {
                     writeln!(out, "{indent}{}", st.dim(e))?;
                 }
-                if f.evidence.len() > max {
+                if evidence.len() > max {
                     writeln!(
                         out,
                         "{indent}{}",
-                        st.dim(&format!("… {} more (-o wide)", f.evidence.len() - max))
+                        st.dim(&format!("… {} more (-o wide)", evidence.len() - max))
                     )?;
                 }
                 if Some(f.id.as_str()) != r.root_cause.as_deref() {
@@ -449,6 +459,13 @@ pub fn render_junit(out: &mut dyn Write, r: &DiagnoseReport, warn_fails: bool) -
             cases.iter().filter(|f| f.outcome == Outcome::Skip).count(),
             r.captured_at
         )?;
+        if let Some(replay) = &r.replay {
+            writeln!(
+                out,
+                r#"    <properties><property name="replay" value="{}"/></properties>"#,
+                xml_escape(&replay.line())
+            )?;
+        }
         for f in cases {
             let class = f.id.split('.').next().unwrap_or("spice");
             write!(
@@ -553,6 +570,10 @@ pub fn render_markdown(
     r: &DiagnoseReport,
     deployment: &str,
 ) -> io::Result<()> {
+    if let Some(replay) = &r.replay {
+        writeln!(out, "> **{}**", md_text(&replay.line()))?;
+        writeln!(out)?;
+    }
     writeln!(
         out,
         "### kubectl spice diagnose: {} in {} (context {}, {})",

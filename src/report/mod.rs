@@ -6,6 +6,9 @@
 pub mod alerts;
 pub mod dashboard;
 pub mod diagnose;
+pub mod evidence;
+pub mod replay;
+pub mod round;
 pub mod status;
 pub mod text;
 

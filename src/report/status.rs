@@ -30,6 +30,9 @@ pub struct StatusReport {
     pub karpenter: Option<KarpenterView>,
     pub sessions: SessionsView,
     pub gaps: Vec<Gap>,
+    /// Set when the snapshot is a replay (`--from FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::replay::Replay>,
     /// Notes that are not failures (e.g. "KEDA is not installed").
     #[serde(skip)]
     pub pod_list: Vec<PodRow>,
@@ -153,9 +156,11 @@ pub struct KarpenterView {
 #[serde(rename_all = "camelCase")]
 pub struct SessionsView {
     /// Active sessions ≈ nginx requests per second.
+    #[serde(serialize_with = "super::round::option")]
     pub rate: Option<f64>,
     /// Running pods per kube-state-metrics (`sum`, not the runbook's `count`).
     pub running_pods: Option<f64>,
+    #[serde(serialize_with = "super::round::option")]
     pub per_pod: Option<f64>,
     pub band: Band,
     pub pending_pods: Option<f64>,
@@ -169,7 +174,10 @@ pub struct SessionsView {
     pub running_pods_unknown_reason: Option<String>,
     /// The request rate nginx reports with no players (the exporter's own
     /// scrapes), when the scrape spacing and the series were measured.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::round::option"
+    )]
     pub idle_floor: Option<f64>,
     /// "0.067 req/s is not players: exporter scrapes (...)" when the rate
     /// is traffic but no sessions.
@@ -364,6 +372,7 @@ impl StatusReport {
             nodes,
             karpenter,
             sessions,
+            replay: None,
             gaps,
         }
     }
@@ -483,6 +492,9 @@ pub fn render_table(
     wide: bool,
 ) -> io::Result<()> {
     let when = r.captured_at.strftime("%Y-%m-%d %H:%M:%S UTC");
+    if let Some(replay) = &r.replay {
+        writeln!(out, "{}", st.warn(&replay.line()))?;
+    }
     writeln!(
         out,
         "{} in namespace {} · context {} · {}",

@@ -163,8 +163,12 @@ pub struct Diagnosis {
     pub fail: usize,
     pub warn: usize,
     pub error: usize,
-    /// The first warning (id, message), shown when nothing failed.
-    pub first_warn: Option<(String, String)>,
+    /// When nothing fails: the warning about what the screen shows first
+    /// (sessions, pods, nodes, the HPA before configuration), with its
+    /// evidence and fix, which say why it matters.
+    pub warning: Option<RootCause>,
+    /// The other warnings' ids.
+    pub other_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,10 +186,13 @@ impl Diagnosis {
     /// From the findings of `checks::run` on one snapshot.
     pub fn of(findings: &[Finding], at: jiff::Timestamp) -> Diagnosis {
         let count = |o: Outcome| findings.iter().filter(|f| f.outcome == o).count();
-        let root = crate::checks::root_cause(findings).map(|f| RootCause {
+        let panel = |f: &Finding| RootCause {
             id: f.id.clone(),
             message: f.message.clone(),
-            evidence: f.evidence.iter().take(3).cloned().collect(),
+            evidence: crate::report::evidence::arrange(&f.evidence)
+                .into_iter()
+                .take(3)
+                .collect(),
             fix: f.remediation.as_ref().and_then(|r| r.fix.clone()),
             command: f.remediation.as_ref().and_then(|r| r.command.clone()),
             blocks: findings
@@ -193,6 +200,26 @@ impl Diagnosis {
                 .filter(|b| b.blocked_by.as_deref() == Some(f.id.as_str()))
                 .map(|b| b.id.clone())
                 .collect(),
+        };
+        let root = crate::checks::root_cause(findings).map(panel);
+        let mut warnings: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.outcome == Outcome::Warn)
+            .collect();
+        // What the screen shows first: its figures (sessions), pods, nodes,
+        // the HPA; configuration and sources after.
+        warnings.sort_by_key(|f| {
+            use crate::checks::Area;
+            match f.area {
+                Area::Sessions => 0,
+                Area::Pods => 1,
+                Area::Nodes => 2,
+                Area::Hpa => 3,
+                Area::Keda => 4,
+                Area::Prometheus => 5,
+                Area::Loki => 6,
+                Area::Alerts => 7,
+            }
         });
         Diagnosis {
             at,
@@ -200,10 +227,8 @@ impl Diagnosis {
             fail: count(Outcome::Fail),
             warn: count(Outcome::Warn),
             error: count(Outcome::Error),
-            first_warn: findings
-                .iter()
-                .find(|f| f.outcome == Outcome::Warn)
-                .map(|f| (f.id.clone(), f.message.clone())),
+            warning: warnings.first().map(|f| panel(f)),
+            other_warnings: warnings.iter().skip(1).map(|f| f.id.clone()).collect(),
         }
     }
 }
@@ -471,5 +496,45 @@ mod tests {
                 .filter(|f| f.outcome == Outcome::Fail)
                 .count()
         );
+    }
+
+    fn finding(id: &str, area: crate::checks::Area, outcome: Outcome) -> Finding {
+        Finding {
+            id: id.into(),
+            area,
+            title: id.into(),
+            outcome,
+            message: format!("{id} says so"),
+            evidence: vec![format!("{id} evidence")],
+            remediation: Some(crate::checks::Remediation {
+                fix: Some(format!("why {id} matters")),
+                command: None,
+            }),
+            needs: Vec::new(),
+            blocked_by: None,
+            runbook: String::new(),
+            unread_source: None,
+        }
+    }
+
+    #[test]
+    fn with_nothing_failing_the_panel_holds_the_warning_about_what_is_on_screen_and_why() {
+        use crate::checks::Area;
+        let findings = [
+            finding("keda.cooldown", Area::Keda, Outcome::Warn),
+            finding("keda.ready", Area::Keda, Outcome::Pass),
+            finding("sessions.ratio", Area::Sessions, Outcome::Warn),
+            finding("pods.success-rate", Area::Pods, Outcome::Warn),
+        ];
+        let d = Diagnosis::of(&findings, jiff::Timestamp::UNIX_EPOCH);
+        assert!(d.root.is_none());
+        let w = d.warning.expect("a warning");
+        assert_eq!(
+            w.id, "sessions.ratio",
+            "the screen's figures first, config last"
+        );
+        assert_eq!(w.fix.as_deref(), Some("why sessions.ratio matters"));
+        assert_eq!(w.evidence, vec!["sessions.ratio evidence".to_string()]);
+        assert_eq!(d.other_warnings, vec!["pods.success-rate", "keda.cooldown"]);
     }
 }

@@ -13,6 +13,12 @@ impl Tmux {
     /// Starts `command` (run by sh) in a detached 160×48 pane; `name` makes
     /// the socket unique within this process.
     pub fn start(name: &str, command: &str) -> Tmux {
+        Tmux::start_sized(name, command, 160, 48)
+    }
+
+    /// Starts `command` in a detached `width`×`height` pane.
+    pub fn start_sized(name: &str, command: &str, width: u16, height: u16) -> Tmux {
+        let (width, height) = (width.to_string(), height.to_string());
         let tmux = Tmux {
             socket: format!("spice-{name}-{}", std::process::id()),
         };
@@ -22,9 +28,9 @@ impl Tmux {
             "-s",
             "w",
             "-x",
-            "160",
+            &width,
             "-y",
-            "48",
+            &height,
             command,
         ]);
         assert!(
@@ -41,6 +47,24 @@ impl Tmux {
             .args(args)
             .output()
             .expect("run tmux")
+    }
+
+    /// Resizes the window (the program under test gets SIGWINCH).
+    pub fn resize(&self, width: u16, height: u16) {
+        let out = self.cmd(&[
+            "resize-window",
+            "-t",
+            "w",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+        assert!(
+            out.status.success(),
+            "resize-window: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Sends keys as tmux names them (`q`, `Escape`, `C-c`, `PageDown`, `?`).
