@@ -14,6 +14,7 @@ mod dashboard;
 mod diagnose;
 mod edges;
 mod harness;
+mod history;
 mod hostile;
 mod keda_versions;
 mod krew;
