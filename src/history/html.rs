@@ -90,10 +90,11 @@ fn lines_chart(s: &Series, from: f64, to: f64) -> String {
         PAD + 4.0,
         H - PAD
     );
-    for (pts, colour, name) in [
-        (&s.sessions, SESSIONS, "sessions"),
-        (&s.running, PODS, "running pods"),
-        (&s.nodes, NODES, "nodes"),
+    // Pods under sessions, wider, so both show where they are equal.
+    for (pts, colour, name, width) in [
+        (&s.running, PODS, "running pods", 5.0),
+        (&s.nodes, NODES, "nodes", 2.5),
+        (&s.sessions, SESSIONS, "sessions", 2.0),
     ] {
         let mut d = String::new();
         for (i, (t, v)) in thin(pts).into_iter().enumerate() {
@@ -108,7 +109,7 @@ fn lines_chart(s: &Series, from: f64, to: f64) -> String {
         if !d.is_empty() {
             let _ = write!(
                 svg,
-                "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2.5\"><title>{name}</title></path>"
+                "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{width}\"><title>{name}</title></path>"
             );
         }
     }
@@ -211,8 +212,8 @@ pub fn report_html(out: &mut dyn Write, r: &Report, s: &Series) -> io::Result<()
     let _ = writeln!(
         h,
         "<h1>Key metrics {} → {} (UTC)</h1>",
-        escape(&r.since.to_string()),
-        escape(&r.until.to_string())
+        r.since.strftime("%Y-%m-%d %H:%M:%S"),
+        r.until.strftime("%Y-%m-%d %H:%M:%S")
     );
     h.push_str("<h2>Sessions, running pods and nodes</h2>\n");
     h.push_str(&lines_chart(s, from, to));
@@ -270,8 +271,8 @@ pub fn timeline_html(out: &mut dyn Write, t: &Timeline) -> io::Result<()> {
     let _ = writeln!(
         h,
         "<h1>Timeline {} → {} (UTC)</h1>",
-        escape(&t.since.to_string()),
-        escape(&t.until.to_string())
+        t.since.strftime("%Y-%m-%d %H:%M:%S"),
+        t.until.strftime("%Y-%m-%d %H:%M:%S")
     );
     for n in &t.notes {
         let _ = writeln!(h, "<p>{}</p>", escape(n));

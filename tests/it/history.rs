@@ -445,3 +445,228 @@ fn report_without_prometheus_is_incomplete_exit_3() {
     );
     assert!(run.stderr.contains("incomplete:"), "{}", run.stderr);
 }
+
+/// `operator-erroring` with its operator log moved to 20 minutes ago (the
+/// file's lines carry fixed 2026-08-24T09:MM:SSZ times).
+fn erroring_now() -> Scenario {
+    let mut s = Scenario::load("operator-erroring");
+    let base = now_unix() - 20 * 60;
+    for text in s.meta.logs.values_mut() {
+        *text = text
+            .lines()
+            .map(|l| match l.strip_prefix("2026-08-24T09:") {
+                Some(rest) if rest.len() > 6 => {
+                    let mm: i64 = rest[..2].parse().unwrap_or(33);
+                    let ss: i64 = rest[3..5].parse().unwrap_or(0);
+                    let at = base + (mm - 33) * 60 + ss;
+                    let t = jiff::Timestamp::from_second(at).expect("time");
+                    format!("{}{}", t.strftime("%Y-%m-%dT%H:%M:%SZ"), &rest[6..])
+                }
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    s
+}
+
+#[test]
+fn timeline_lists_episodes_events_operator_errors_and_flapping_in_order() {
+    let g = Game::start(erroring_now());
+    let run = g.spice(&["timeline", "--since", "90m", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let j = run.json();
+    assert_eq!(j["kind"], "Timeline");
+    let entries = j["entries"].as_array().expect("entries");
+    let times: Vec<i64> = entries.iter().map(|e| ts(&e["at"])).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "chronological");
+    let has = |source: &str, text: &str| {
+        entries.iter().any(|e| {
+            e["source"] == source && e["sentence"].as_str().is_some_and(|s| s.contains(text))
+        })
+    };
+    assert!(has("history", "scale-down began"), "{entries:#?}");
+    assert!(has("history", "ratio band"), "{entries:#?}");
+    assert!(has("event", "KEDAScalerFailed"), "{entries:#?}");
+    assert!(
+        has("keda-operator", "error executing prometheus query"),
+        "{entries:#?}"
+    );
+    assert!(has("history", "flapping:"), "{entries:#?}");
+    // The sources that do not reach back 90 minutes say so.
+    let notes = j["notes"].to_string();
+    assert!(notes.contains("events reach back about 1 h"), "{notes}");
+    assert!(
+        notes.contains("operator log is read for its last 30 min"),
+        "{notes}"
+    );
+
+    let text = g.spice(&["timeline", "--since", "90m"]);
+    assert_eq!(text.code, 0);
+    assert!(
+        text.stdout.contains("keda-operator") && text.stdout.contains("Timeline "),
+        "{}",
+        text.stdout
+    );
+    if let Ok(path) = std::env::var("SPICE_WRITE_EXAMPLES") {
+        std::fs::write(Path::new(&path).join("timeline.txt"), &text.stdout).expect("write");
+    }
+}
+
+/// The RGB pixels of a PNG as Chromium writes a screenshot (8-bit RGB or
+/// RGBA, not interlaced): `(width, height, rgb bytes)`.
+fn decode_png(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    use std::io::Read;
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let (mut pos, mut idat) = (8, Vec::new());
+    let (mut w, mut h, mut channels) = (0, 0, 3);
+    while pos + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().expect("len")) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        let data = &bytes[pos + 8..pos + 8 + len];
+        match kind {
+            b"IHDR" => {
+                w = u32::from_be_bytes(data[0..4].try_into().expect("w")) as usize;
+                h = u32::from_be_bytes(data[4..8].try_into().expect("h")) as usize;
+                assert_eq!(data[8], 8, "bit depth");
+                channels = match data[9] {
+                    2 => 3,
+                    6 => 4,
+                    other => panic!("colour type {other}"),
+                };
+                assert_eq!(data[12], 0, "interlaced");
+            }
+            b"IDAT" => idat.extend_from_slice(data),
+            _ => {}
+        }
+        pos += 12 + len;
+    }
+    let mut raw = Vec::new();
+    flate2::read::ZlibDecoder::new(&idat[..])
+        .read_to_end(&mut raw)
+        .expect("inflate");
+    let stride = w * channels;
+    let mut img = vec![0u8; h * stride];
+    for y in 0..h {
+        let filter = raw[y * (stride + 1)];
+        let line = &raw[y * (stride + 1) + 1..(y + 1) * (stride + 1)];
+        for x in 0..stride {
+            let a = if x >= channels {
+                img[y * stride + x - channels]
+            } else {
+                0
+            } as i16;
+            let b = if y > 0 { img[(y - 1) * stride + x] } else { 0 } as i16;
+            let c = if x >= channels && y > 0 {
+                img[(y - 1) * stride + x - channels]
+            } else {
+                0
+            } as i16;
+            let pred = match filter {
+                0 => 0,
+                1 => a,
+                2 => b,
+                3 => (a + b) / 2,
+                4 => {
+                    let p = a + b - c;
+                    let (pa, pb, pc) = ((p - a).abs(), (p - b).abs(), (p - c).abs());
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
+                }
+                f => panic!("filter {f}"),
+            };
+            img[y * stride + x] = (line[x] as i16 + pred) as u8;
+        }
+    }
+    let rgb = img
+        .chunks(channels)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    (w, h, rgb)
+}
+
+/// Pixels within 3 of `#rrggbb`.
+fn count_colour(rgb: &[u8], hex: &str) -> usize {
+    let c: Vec<i16> = (0..3)
+        .map(|i| i16::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).expect("hex"))
+        .collect();
+    rgb.chunks(3)
+        .filter(|p| (0..3).all(|i| (p[i] as i16 - c[i]).abs() <= 3))
+        .count()
+}
+
+/// A headless Chromium screenshot of `html` (1000×900), bounded to 60 s.
+fn screenshot(html: &Path, png: &Path, profile: &Path) {
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--window-size=1000,900",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("chromium not installed: run tests/run.sh (it installs it)");
+    assert!(
+        out.status.success() && png.exists(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_a_browser_draws_its_charts() {
+    let g = Game::start(Scenario::load("healthy"));
+    let run = g.spice(&["report", "--since", "7d", "-o", "html"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let html = &run.stdout;
+    // Nothing to fetch and nothing to run.
+    for banned in ["<script", "src=", "href=", "url(", "@import"] {
+        assert!(!html.contains(banned), "{banned} in the HTML");
+    }
+    let dir = g.dir.path();
+    let (page, png) = (dir.join("report.html"), dir.join("report.png"));
+    std::fs::write(&page, html).expect("write html");
+    screenshot(&page, &png, &dir.join("chromium"));
+    let bytes = std::fs::read(&png).expect("png");
+    let (w, h, rgb) = decode_png(&bytes);
+    assert_eq!((w, h), (1000, 900));
+    // Each chart's own colour is on screen: the three lines (beyond their
+    // 14×14 legend swatches), the episode bars and their target line, the
+    // band bar.
+    for (what, colour, least) in [
+        ("sessions line", "#1f77b4", 800),
+        ("running pods line", "#ff7f0e", 800),
+        ("nodes line", "#2ca02c", 800),
+        ("episode bars", "#9467bd", 300),
+        ("target line", "#d62728", 300),
+        ("green band", "#3cb44b", 3000),
+        ("idle band", "#a9a9a9", 100),
+    ] {
+        let n = count_colour(&rgb, colour);
+        assert!(n >= least, "{what} ({colour}): {n} pixels");
+    }
+    // The same count on a page without charts (the timeline) finds none.
+    let t = g.spice(&["timeline", "-o", "html"]);
+    let (tpage, tpng) = (dir.join("timeline.html"), dir.join("timeline.png"));
+    std::fs::write(&tpage, &t.stdout).expect("write html");
+    screenshot(&tpage, &tpng, &dir.join("chromium"));
+    let (_, _, trgb) = decode_png(&std::fs::read(&tpng).expect("png"));
+    assert_eq!(count_colour(&trgb, "#9467bd"), 0);
+    if let Ok(path) = std::env::var("SPICE_WRITE_EXAMPLES") {
+        std::fs::write(Path::new(&path).join("report.png"), &bytes).expect("write");
+        std::fs::write(Path::new(&path).join("report.html"), html).expect("write");
+    }
+}
