@@ -316,6 +316,76 @@ pub fn stored(snap: &Snapshot) -> Option<Read> {
     Some(Read { series, pods })
 }
 
+/// The running pods over the last 30 minutes, as `sessions.flapping`
+/// reads them (`diagnose --symptom too-fast`): one sample per 15 s point.
+pub async fn running_pods_30m(
+    global: &crate::cli::GlobalArgs,
+    settings: &Settings,
+    end: Timestamp,
+) -> PromAnswer {
+    let query = promql::running_pods(settings);
+    let failed = |e: String| PromAnswer {
+        query: query.promql.clone(),
+        samples: None,
+        error: Some(e),
+    };
+    let api = match super::connect(global).await {
+        Ok((target, _)) => match target.client(settings.request_timeout) {
+            Ok(client) => {
+                crate::cluster::collect::Sources::new(
+                    client,
+                    target.context.clone(),
+                    target.server.clone(),
+                    settings,
+                    &crate::process_env,
+                )
+                .prometheus
+            }
+            Err(e) => Err(crate::error::chain_text(&e)),
+        },
+        Err(e) => Err(e.message().to_string()),
+    };
+    let api = match api {
+        Ok(a) => a,
+        Err(e) => return failed(e),
+    };
+    let to = secs(end);
+    let mut read = match range::read(
+        &api,
+        &[query.clone(), promql::nodes()],
+        to - crate::domain::flapping::WINDOW_SECS,
+        to,
+        15.0,
+        settings.request_timeout,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(f) => return failed(f.message),
+    };
+    let mut series = Series {
+        running: read.series.remove(promql::RUNNING_PODS).unwrap_or_default(),
+        nodes: read.series.remove(promql::NODES).unwrap_or_default(),
+        ..Series::default()
+    };
+    series.fill_absent_pods();
+    PromAnswer {
+        query: query.promql,
+        samples: Some(
+            series
+                .running
+                .into_iter()
+                .map(|(timestamp, value)| Sample {
+                    labels: Default::default(),
+                    value,
+                    timestamp,
+                })
+                .collect(),
+        ),
+        error: None,
+    }
+}
+
 pub(crate) fn since_ts(until: Timestamp, since: Duration) -> Result<Timestamp, Fatal> {
     until
         .checked_sub(jiff::SignedDuration::try_from(since).unwrap_or_default())

@@ -9,6 +9,7 @@
 //! test in `tests/it/layers.rs` enforces it).
 
 pub mod figures;
+pub mod flapping;
 pub mod kinds;
 pub mod load;
 pub mod model;

@@ -44,6 +44,10 @@ pub const PENDING_PODS: &str = "pendingPods";
 pub const NODES: &str = "nodes";
 pub const NGINX_SERIES: &str = "nginxSeries";
 pub const KSM_SERIES: &str = "kubeStateMetricsSeries";
+/// The running pods over the last 30 minutes (`running_pods` as a range,
+/// one sample per point), read by `diagnose --symptom too-fast` for
+/// `sessions.flapping`.
+pub const RUNNING_PODS_30M: &str = "runningPods30m";
 
 fn nginx(s: &Settings) -> String {
     format!(

@@ -5,7 +5,7 @@
 //! Pure: the command reads the series (`cluster::range`) and hands them
 //! here; nothing in this module touches a network or the clock.
 
-pub mod flapping;
+pub use crate::domain::flapping;
 pub mod html;
 pub mod render;
 pub mod timeline;

@@ -670,3 +670,29 @@ fn the_html_report_is_self_contained_and_a_browser_draws_its_charts() {
         std::fs::write(Path::new(&path).join("report.html"), html).expect("write");
     }
 }
+
+#[test]
+fn diagnose_too_fast_finds_the_flapping_in_the_last_half_hour() {
+    let g = Game::start(Scenario::load("healthy"));
+    let run = g.spice(&["diagnose", "--symptom", "too-fast", "-o", "json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let j = run.json();
+    let checks = j["checks"].as_array().expect("checks");
+    let flapping = checks
+        .iter()
+        .find(|c| c["id"] == "sessions.flapping")
+        .unwrap_or_else(|| panic!("{j:#}"));
+    assert_eq!(flapping["outcome"], "fail", "{flapping:#}");
+    assert!(
+        flapping["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("flapping: ") && m.contains("direction reversals")),
+        "{flapping:#}"
+    );
+    assert_eq!(j["rootCause"], "sessions.flapping", "{:#}", j["rootCause"]);
+    // Without the symptom, no history is read and the check skips.
+    let plain = g
+        .spice(&["diagnose", "--only", "sessions.flapping", "-o", "json"])
+        .json();
+    assert_eq!(plain["checks"][0]["outcome"], "skip", "{plain:#}");
+}
