@@ -61,6 +61,12 @@ pub enum Command {
     Completion(CompletionArgs),
     /// Print the man page (roff): `kubectl spice man | man -l -`.
     Man,
+    /// The runbook's Key Metrics over a past period (24h, 7d) from Prometheus
+    /// history, each against its target; exit 1 when one is missed.
+    Report(crate::commands::report::ReportArgs),
+    /// One chronological list for an incident: scaling episodes, band changes,
+    /// Kubernetes events and KEDA operator errors.
+    Timeline(crate::commands::timeline::TimelineArgs),
 }
 
 #[derive(Debug, Args)]

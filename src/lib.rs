@@ -10,6 +10,7 @@ pub mod commands;
 pub mod domain;
 pub mod error;
 pub mod exit;
+pub mod history;
 pub mod keda_log;
 pub mod loadtest;
 pub mod report;
@@ -61,6 +62,8 @@ pub fn run(cli: Cli) -> ExitStatus {
             Command::Dashboard => commands::dashboard::run(&cli.global, &mut out).await,
             Command::Completion(args) => commands::completion::run(args.shell, &mut out),
             Command::Man => commands::man::run(&mut out),
+            Command::Report(args) => commands::report::run(&cli.global, args, &mut out).await,
+            Command::Timeline(args) => commands::timeline::run(&cli.global, args, &mut out).await,
         }
     });
     // Do not wait for slow background reads (e.g. a hung exec plugin).

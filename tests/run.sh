@@ -12,6 +12,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-nginx-exporter >/dev/null 2>&1 || need+=(prometheus-nginx-exporter)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)   # the watch view's terminal test
+command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the HTML report's browser test
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}" >&2
   SUDO=""

@@ -109,6 +109,7 @@ check_ids! {
     NodesScaleUp = "nodes.scale-up" in Nodes,
     NodesScaleDown = "nodes.scale-down" in Nodes,
     SessionsRatio = "sessions.ratio" in Sessions,
+    SessionsFlapping = "sessions.flapping" in Sessions,
     SessionsTraffic = "sessions.traffic" in Sessions,
     LokiReachable = "loki.reachable" in Loki,
     LokiHeartbeats = "loki.heartbeats" in Loki,

@@ -274,6 +274,7 @@ static REGISTRY: &[&Check] = &[
     &nodes::scale_down::CHECK,
     &sessions::ratio::CHECK,
     &sessions::traffic::CHECK,
+    &sessions::flapping::CHECK,
     &loki::reachable::CHECK,
     &loki::heartbeats::CHECK,
     &loki::zombies::CHECK,
@@ -504,6 +505,7 @@ pub fn symptom_chain(symptom: Symptom) -> &'static [CheckId] {
             CheckId::LokiZombies,
         ],
         Symptom::TooFast => &[
+            CheckId::SessionsFlapping,
             CheckId::KedaPollingInterval,
             CheckId::KedaCooldown,
             CheckId::HpaConditions,

@@ -339,6 +339,24 @@ pub fn healthy() -> Snapshot {
         // Healthy: neither shipped alert's expression has a value.
         put(q, None);
     }
+    // The last 30 min of running pods (diagnose --symptom too-fast): steady.
+    let end = now().as_millisecond() as f64 / 1000.0;
+    s.prometheus.insert(
+        promql::RUNNING_PODS_30M.into(),
+        PromAnswer {
+            query: String::new(),
+            samples: Some(
+                (0..120)
+                    .map(|i| Sample {
+                        labels: Default::default(),
+                        value: 3.0,
+                        timestamp: end - f64::from(119 - i) * 15.0,
+                    })
+                    .collect(),
+            ),
+            error: None,
+        },
+    );
     s
 }
 

@@ -59,7 +59,7 @@ struct RangeSeries {
 /// Parses a `query_range` answer into points, vetted as the instant
 /// answers are (a `-5` sessions is a data problem, not a point). An error
 /// answer is worded by the instant-query parser.
-fn parse_range(
+pub(crate) fn parse_range(
     status: u16,
     body: &str,
     query: &Query,

@@ -79,6 +79,23 @@ pub async fn heartbeat_rate(
     instant(api, &format!("sum(rate({query} [1m]))"), &headers).await
 }
 
+/// Heartbeat events over the `secs` before now, `sum(count_over_time(<lokiQuery> [Ns]))`
+/// (`report`'s heartbeats per session); `None` when no stream matched.
+pub async fn heartbeat_count(
+    api: &HttpApi,
+    query: &str,
+    tenant: Option<&str>,
+    secs: u64,
+) -> Result<Option<f64>, Failure> {
+    let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
+    instant(
+        api,
+        &format!("sum(count_over_time({query} [{secs}s]))"),
+        &headers,
+    )
+    .await
+}
+
 /// One instant metric query; `None` when it matched nothing.
 async fn instant(
     api: &HttpApi,

@@ -16,6 +16,7 @@ pub mod load;
 pub mod loki;
 pub mod prometheus;
 pub mod proxy;
+pub mod range;
 pub mod start;
 pub mod transport;
 pub mod wire;

@@ -25,10 +25,19 @@ pub async fn run(
             ));
         }
     }
-    let (snapshot, settings) = match &args.from {
+    let (mut snapshot, settings) = match &args.from {
         Some(path) => super::status::load_snapshot(global, path)?,
         None => super::collect(global, Scope::Full).await?,
     };
+    // "Scaling too fast" is judged on the last 30 minutes of history
+    // (sessions.flapping), read only when that symptom is asked about.
+    if args.symptom == Some(cli::Symptom::TooFast) && args.from.is_none() {
+        let history =
+            super::report::running_pods_30m(global, &settings, snapshot.captured_at).await;
+        snapshot
+            .prometheus
+            .insert(crate::domain::promql::RUNNING_PODS_30M.into(), history);
+    }
     let selection = Selection {
         only: args.only.clone(),
         skip: args.skip.clone(),

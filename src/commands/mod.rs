@@ -7,9 +7,11 @@ pub mod dashboard;
 pub mod diagnose;
 pub mod explain;
 pub mod man;
+pub mod report;
 pub mod snapshot;
 pub mod status;
 pub mod test;
+pub mod timeline;
 pub mod version;
 pub mod watch;
 

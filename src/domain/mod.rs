@@ -10,6 +10,7 @@
 
 pub mod address;
 pub mod figures;
+pub mod flapping;
 pub mod kinds;
 pub mod load;
 pub mod model;

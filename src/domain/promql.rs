@@ -44,6 +44,10 @@ pub const PENDING_PODS: &str = "pendingPods";
 pub const NODES: &str = "nodes";
 pub const NGINX_SERIES: &str = "nginxSeries";
 pub const KSM_SERIES: &str = "kubeStateMetricsSeries";
+/// The running pods over the last 30 minutes (`running_pods` as a range,
+/// one sample per point), read by `diagnose --symptom too-fast` for
+/// `sessions.flapping`.
+pub const RUNNING_PODS_30M: &str = "runningPods30m";
 
 fn nginx(s: &Settings) -> String {
     format!(
@@ -366,6 +370,37 @@ pub fn status_queries(s: &Settings) -> Vec<Query> {
         nginx_series(s),
         ksm_series(),
     ]
+}
+
+/// `report`'s pod counts over a past period of `secs` seconds, evaluated at
+/// its end: game pods that existed, that were Ready at some point, that
+/// failed, and container restarts (kube-state-metrics series).
+pub fn pods_created_over(s: &Settings, secs: u64) -> String {
+    format!(
+        "count(max_over_time(kube_pod_created{{{}}}[{secs}s]))",
+        pod_matchers(s)
+    )
+}
+
+pub fn pods_ready_over(s: &Settings, secs: u64) -> String {
+    format!(
+        "count(max_over_time(kube_pod_status_ready{{{}, condition=\"true\"}}[{secs}s]) > 0)",
+        pod_matchers(s)
+    )
+}
+
+pub fn pods_failed_over(s: &Settings, secs: u64) -> String {
+    format!(
+        "count(max_over_time(kube_pod_status_phase{{{}, phase=\"Failed\"}}[{secs}s]) > 0)",
+        pod_matchers(s)
+    )
+}
+
+pub fn restarts_over(s: &Settings, secs: u64) -> String {
+    format!(
+        "sum(increase(kube_pod_container_status_restarts_total{{{}}}[{secs}s]))",
+        pod_matchers(s)
+    )
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod discovery;
 mod edges;
 mod evidence;
 mod harness;
+mod history;
 mod hostile;
 mod keda_versions;
 mod krew;

@@ -10,6 +10,7 @@ use crate::domain::promql;
 use crate::domain::quantity::num;
 use crate::domain::snapshot::Lookup;
 
+pub(super) mod flapping;
 pub(super) mod ratio;
 pub(super) mod traffic;
 

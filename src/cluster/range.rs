@@ -1,0 +1,150 @@
+//! The reads behind `report` and `timeline`: every series over a past
+//! period in one round of `query_range` requests, and the period's pod
+//! counts as instant queries at its end.
+//!
+//! Prometheus refuses more than 11,000 points per series in one answer. A
+//! week at the 15 s a 30 s scale-up target needs is 40,320 points, so the
+//! period is cut into chunks of at most [`CHUNK_POINTS`] points, all asked
+//! at once; a coarser step would hide every scale-up shorter than it.
+
+use super::error::Failure;
+use super::history::{Ranges, parse_range};
+use super::prometheus::{HttpApi, parse_query_answer};
+use super::promql::Query;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Points asked per request, under Prometheus's 11,000 limit.
+pub const CHUNK_POINTS: f64 = 10_000.0;
+/// Most requests one series may need (bounds the work and the memory:
+/// 16 × 10,000 points of 16 bytes is 2.5 MB per series).
+pub const MAX_CHUNKS: usize = 16;
+
+/// The chunks `[start, end]` of a period at `step`, each at most
+/// [`CHUNK_POINTS`] points, none overlapping.
+pub fn chunks(start: f64, end: f64, step: f64) -> Vec<(f64, f64)> {
+    let span = CHUNK_POINTS * step;
+    let mut out = Vec::new();
+    let mut from = start;
+    while from <= end && out.len() < MAX_CHUNKS {
+        let to = (from + span - step).min(end);
+        out.push((from, to));
+        from = to + step;
+    }
+    out
+}
+
+/// The step for a period: `preferred`, or coarser when the period would
+/// need more than [`MAX_CHUNKS`] chunks.
+pub fn step_for(period_secs: f64, preferred: f64) -> f64 {
+    preferred
+        .max(1.0)
+        .max((period_secs / (CHUNK_POINTS * MAX_CHUNKS as f64)).ceil())
+}
+
+/// Reads every query over `[start, end]` at `step`, all chunks at once,
+/// each request bounded by `timeout`.
+pub async fn read(
+    api: &HttpApi,
+    queries: &[Query],
+    start: f64,
+    end: f64,
+    step: f64,
+    timeout: Duration,
+) -> Result<Ranges, Failure> {
+    let parts = chunks(start, end, step);
+    let step_text = step.to_string();
+    let reads = queries.iter().flat_map(|q| {
+        let step_text = step_text.clone();
+        parts.iter().map(move |&(from, to)| {
+            let (from, to, step_text) = (from.to_string(), to.to_string(), step_text.clone());
+            async move {
+                let params = [
+                    ("query", q.promql.as_str()),
+                    ("start", from.as_str()),
+                    ("end", to.as_str()),
+                    ("step", step_text.as_str()),
+                ];
+                let answer = tokio::time::timeout(timeout, api.get("/api/v1/query_range", &params));
+                let res = match answer.await {
+                    Ok(Ok((status, body))) => {
+                        parse_range(status, &body, q, &api.describe(), api.is_proxy())
+                    }
+                    Ok(Err(f)) => Err(f),
+                    Err(_) => Err(Failure::timed_out(
+                        &api.describe(),
+                        timeout,
+                        "Prometheus is slow over this period; raise --request-timeout or shorten --since",
+                    )),
+                };
+                (q.key, res)
+            }
+        })
+    });
+    let mut series: BTreeMap<&'static str, Vec<(f64, f64)>> = BTreeMap::new();
+    for (key, res) in futures::future::join_all(reads).await {
+        series.entry(key).or_default().extend(res?);
+    }
+    for points in series.values_mut() {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points.dedup_by(|a, b| a.0 == b.0);
+    }
+    Ok(Ranges {
+        series,
+        step_secs: step,
+    })
+}
+
+/// One instant query evaluated at `at`: the sum of its samples, `None` when
+/// nothing matched.
+pub async fn instant_at(
+    api: &HttpApi,
+    promql: &str,
+    at: f64,
+    timeout: Duration,
+) -> Result<Option<f64>, Failure> {
+    let at = at.to_string();
+    let params = [("query", promql), ("time", at.as_str())];
+    let answer = tokio::time::timeout(timeout, api.get("/api/v1/query", &params));
+    let samples = match answer.await {
+        Ok(Ok((status, body))) => {
+            parse_query_answer(status, &body, &api.describe(), api.is_proxy())?
+        }
+        Ok(Err(f)) => return Err(f),
+        Err(_) => {
+            return Err(Failure::timed_out(
+                &api.describe(),
+                timeout,
+                "Prometheus is slow over this period; raise --request-timeout or shorten --since",
+            ));
+        }
+    };
+    Ok((!samples.is_empty()).then(|| samples.iter().map(|s| s.value).sum()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_week_at_fifteen_seconds_is_five_chunks_under_the_point_limit() {
+        let week = 7.0 * 86_400.0;
+        let c = chunks(0.0, week, 15.0);
+        assert_eq!(c.len(), 5);
+        assert_eq!(c[0], (0.0, 149_985.0));
+        assert_eq!(c[1].0, 150_000.0);
+        assert_eq!(c.last().map(|c| c.1), Some(week));
+        for (a, b) in &c {
+            assert!((b - a) / 15.0 + 1.0 <= 11_000.0);
+        }
+    }
+
+    #[test]
+    fn a_long_period_gets_a_coarser_step_not_more_requests() {
+        assert_eq!(step_for(7.0 * 86_400.0, 15.0), 15.0);
+        let year = 365.0 * 86_400.0;
+        let step = step_for(year, 15.0);
+        assert!(chunks(0.0, year, step).len() <= MAX_CHUNKS);
+        assert!(chunks(0.0, year, step).last().map(|c| c.1) == Some(year));
+    }
+}

@@ -1,0 +1,580 @@
+//! `kubectl spice report`: the runbook's Key Metrics over a past period,
+//! from one round of Prometheus range queries (the same queries and the
+//! same episode logic as `watch`'s history). Exit 1 when a target is
+//! missed, 3 when a source could not be read.
+
+use crate::cluster::{prometheus::HttpApi, range};
+use crate::domain::promql;
+use crate::error::Fatal;
+use crate::exit::ExitStatus;
+use crate::history::{self, Inputs, PodCounts, Series};
+use crate::settings::Settings;
+use crate::snapshot::{PromAnswer, Sample, Snapshot};
+use clap::{Args, ValueEnum};
+use jiff::Timestamp;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// How far back: 24h, 7d, 90m, 1w (at most 31d).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub since: String,
+    /// The end of the period: an RFC 3339 time (2026-12-07T04:00:00Z), or
+    /// a duration before now (2h) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Seconds between points: fine enough to see a 30 s scale-up (a week
+    /// at 15 s is five requests per series).
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub step: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = HistoryFormat::Text)]
+    pub output: HistoryFormat,
+    /// Replay a snapshot taken with `snapshot --history` instead of reading
+    /// the cluster.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Text,
+    Json,
+    Markdown,
+    Html,
+}
+
+/// The longest period: a month of 15 s points is still only 16 requests
+/// per series at a coarser step.
+const MAX_SINCE_SECS: f64 = 31.0 * 86_400.0;
+
+/// `7d`, `1w`, or any duration `settings` reads (`24h`, `90m`, `1h30m`).
+pub fn period_arg(flag: &str, v: &str) -> Result<Duration, Fatal> {
+    let hint = "give a duration such as 1h, 24h, 7d, from 1m to 31d";
+    let t = v.trim();
+    let days = |n: &str, mult: f64| {
+        n.parse::<f64>()
+            .ok()
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map(|d| d * mult * 86_400.0)
+    };
+    let secs = if let Some(n) = t.strip_suffix('d') {
+        days(n, 1.0)
+    } else if let Some(n) = t.strip_suffix('w') {
+        days(n, 7.0)
+    } else {
+        crate::settings::parse_duration(t)
+            .ok()
+            .map(|d| d.as_secs_f64())
+    };
+    match secs {
+        Some(s) if (60.0..=MAX_SINCE_SECS).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        Some(_) => Err(Fatal::new(
+            format!("--{flag} {}: out of range", crate::error::quote(t)),
+            hint,
+        )),
+        None => Err(Fatal::new(
+            format!("--{flag}: {} is not a duration", crate::error::quote(t)),
+            hint,
+        )),
+    }
+}
+
+/// `--until`: an RFC 3339 time or a duration before `now`.
+pub fn until_arg(v: Option<&str>, now: Timestamp) -> Result<Timestamp, Fatal> {
+    let Some(v) = v else { return Ok(now) };
+    if let Ok(t) = v.trim().parse::<Timestamp>() {
+        return Ok(t.min(now));
+    }
+    let ago = period_arg("until", v).map_err(|_| {
+        Fatal::new(
+            format!(
+                "--until: {} is neither a time nor a duration",
+                crate::error::quote(v)
+            ),
+            "give an RFC 3339 time such as 2026-12-07T04:00:00Z, or a duration before now such as 2h",
+        )
+    })?;
+    now.checked_sub(jiff::SignedDuration::try_from(ago).unwrap_or_default())
+        .map_err(|_| Fatal::new("--until: before 1970", ""))
+}
+
+fn secs(t: Timestamp) -> f64 {
+    t.as_millisecond() as f64 / 1000.0
+}
+
+/// The snapshot keys the history series are kept under (`snapshot --history`).
+pub const HISTORY_KEYS: [(&str, &str); 4] = [
+    (promql::SESSIONS, "history.sessions"),
+    (promql::RUNNING_PODS, "history.runningPods"),
+    (promql::PENDING_PODS, "history.pendingPods"),
+    (promql::NODES, "history.nodes"),
+];
+/// The snapshot keys of the pod counts.
+const POD_KEYS: [&str; 4] = [
+    "history.podsCreated",
+    "history.podsReady",
+    "history.podsFailed",
+    "history.restarts",
+];
+
+fn history_queries(s: &Settings) -> Vec<promql::Query> {
+    vec![
+        promql::sessions(s),
+        promql::running_pods(s),
+        promql::pending_pods(s),
+        promql::nodes(),
+    ]
+}
+
+/// What one read of the past holds.
+pub struct Read {
+    pub series: Result<Series, String>,
+    pub pods: Result<PodCounts, String>,
+}
+
+/// One round of reads: the four series in chunks, the pod counts at the end.
+pub async fn read_history(
+    api: &Result<HttpApi, String>,
+    settings: &Settings,
+    since: Timestamp,
+    until: Timestamp,
+    step: f64,
+) -> Read {
+    let api = match api {
+        Ok(a) => a,
+        Err(e) => {
+            return Read {
+                series: Err(e.clone()),
+                pods: Err(e.clone()),
+            };
+        }
+    };
+    let (from, to) = (secs(since), secs(until));
+    let period = (to - from).max(1.0) as u64;
+    let timeout = settings.request_timeout;
+    let queries = history_queries(settings);
+    let counts = [
+        promql::pods_created_over(settings, period),
+        promql::pods_ready_over(settings, period),
+        promql::pods_failed_over(settings, period),
+        promql::restarts_over(settings, period),
+    ];
+    let pod_reads = futures::future::join_all(
+        counts
+            .iter()
+            .map(|q| range::instant_at(api, q, to, timeout)),
+    );
+    let (ranges, pods) = tokio::join!(
+        range::read(api, &queries, from, to, step, timeout),
+        pod_reads
+    );
+    let series = ranges
+        .map(|r| {
+            let get = |k: &str| r.series.get(k).cloned().unwrap_or_default();
+            let mut s = Series {
+                sessions: get(promql::SESSIONS),
+                running: get(promql::RUNNING_PODS),
+                pending: get(promql::PENDING_PODS),
+                nodes: get(promql::NODES),
+                step_secs: r.step_secs,
+            };
+            s.fill_absent_pods();
+            s
+        })
+        .map_err(|f| f.message);
+    let mut values = [0.0; 4];
+    let mut pods_err = None;
+    for (i, p) in pods.into_iter().enumerate() {
+        match p {
+            Ok(v) => values[i] = v.unwrap_or(0.0),
+            Err(f) => pods_err = Some(f.message),
+        }
+    }
+    Read {
+        series,
+        pods: match pods_err {
+            Some(e) => Err(e),
+            None => Ok(PodCounts {
+                created: values[0],
+                ready: values[1],
+                failed: values[2],
+                restarts: values[3],
+            }),
+        },
+    }
+}
+
+/// Keeps a read in a snapshot's `prometheus` map, so `--from` can replay it.
+pub fn store(snap: &mut Snapshot, read: &Read, since: Timestamp) {
+    let answer = |query: &str, samples: Option<Vec<Sample>>, error: Option<String>| PromAnswer {
+        query: query.to_string(),
+        samples,
+        error,
+    };
+    let points = |v: &[(f64, f64)]| {
+        v.iter()
+            .map(|&(timestamp, value)| Sample {
+                labels: Default::default(),
+                value,
+                timestamp,
+            })
+            .collect()
+    };
+    for (i, (_, key)) in HISTORY_KEYS.iter().enumerate() {
+        let a = match &read.series {
+            Ok(s) => {
+                let v = [&s.sessions, &s.running, &s.pending, &s.nodes][i];
+                answer(
+                    &format!("since {since}, step {}", s.step_secs),
+                    Some(points(v)),
+                    None,
+                )
+            }
+            Err(e) => answer("", None, Some(e.clone())),
+        };
+        snap.prometheus.insert((*key).to_string(), a);
+    }
+    for (i, key) in POD_KEYS.iter().enumerate() {
+        let a = match &read.pods {
+            Ok(p) => {
+                let v = [p.created, p.ready, p.failed, p.restarts][i];
+                answer(
+                    "",
+                    Some(vec![Sample {
+                        labels: Default::default(),
+                        value: v,
+                        timestamp: 0.0,
+                    }]),
+                    None,
+                )
+            }
+            Err(e) => answer("", None, Some(e.clone())),
+        };
+        snap.prometheus.insert((*key).to_string(), a);
+    }
+}
+
+/// The read a snapshot holds; `None` when it was taken without `--history`.
+pub fn stored(snap: &Snapshot) -> Option<Read> {
+    let first = snap.prometheus.get(HISTORY_KEYS[0].1)?;
+    let step = first
+        .query
+        .rsplit("step ")
+        .next()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(15.0);
+    let series = (|| {
+        let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+        for (_, key) in HISTORY_KEYS {
+            let a = snap
+                .prometheus
+                .get(key)
+                .ok_or_else(|| format!("the snapshot has no {key}"))?;
+            if let Some(e) = &a.error {
+                return Err(e.clone());
+            }
+            let mut v: Vec<(f64, f64)> = a
+                .samples
+                .iter()
+                .flatten()
+                .map(|s| (s.timestamp, s.value))
+                .collect();
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            out.push(v);
+        }
+        let mut it = out.into_iter();
+        let mut next = || it.next().unwrap_or_default();
+        Ok(Series {
+            sessions: next(),
+            running: next(),
+            pending: next(),
+            nodes: next(),
+            step_secs: step,
+        })
+    })();
+    let pods = (|| {
+        let mut v = [0.0; 4];
+        for (i, key) in POD_KEYS.iter().enumerate() {
+            let a = snap
+                .prometheus
+                .get(*key)
+                .ok_or_else(|| format!("the snapshot has no {key}"))?;
+            if let Some(e) = &a.error {
+                return Err(e.clone());
+            }
+            v[i] = a.scalar().unwrap_or(0.0);
+        }
+        Ok(PodCounts {
+            created: v[0],
+            ready: v[1],
+            failed: v[2],
+            restarts: v[3],
+        })
+    })();
+    Some(Read { series, pods })
+}
+
+/// The running pods over the last 30 minutes, as `sessions.flapping`
+/// reads them (`diagnose --symptom too-fast`): one sample per 15 s point.
+pub async fn running_pods_30m(
+    global: &crate::cli::GlobalArgs,
+    settings: &Settings,
+    end: Timestamp,
+) -> PromAnswer {
+    let query = promql::running_pods(settings);
+    let failed = |e: String| PromAnswer {
+        query: query.promql.clone(),
+        samples: None,
+        error: Some(e),
+    };
+    let api = match super::connect(global).await {
+        Ok((target, _)) => match target.client(settings.request_timeout) {
+            Ok(client) => {
+                crate::cluster::collect::Sources::new(
+                    client,
+                    target.context.clone(),
+                    target.server.clone(),
+                    settings,
+                    &crate::process_env,
+                )
+                .prometheus
+            }
+            Err(e) => Err(crate::error::chain_text(&e)),
+        },
+        Err(e) => Err(e.message().to_string()),
+    };
+    let api = match api {
+        Ok(a) => a,
+        Err(e) => return failed(e),
+    };
+    let to = secs(end);
+    let mut read = match range::read(
+        &api,
+        &[query.clone(), promql::nodes()],
+        to - crate::domain::flapping::WINDOW_SECS,
+        to,
+        15.0,
+        settings.request_timeout,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(f) => return failed(f.message),
+    };
+    let mut series = Series {
+        running: read.series.remove(promql::RUNNING_PODS).unwrap_or_default(),
+        nodes: read.series.remove(promql::NODES).unwrap_or_default(),
+        ..Series::default()
+    };
+    series.fill_absent_pods();
+    PromAnswer {
+        query: query.promql,
+        samples: Some(
+            series
+                .running
+                .into_iter()
+                .map(|(timestamp, value)| Sample {
+                    labels: Default::default(),
+                    value,
+                    timestamp,
+                })
+                .collect(),
+        ),
+        error: None,
+    }
+}
+
+pub(crate) fn since_ts(until: Timestamp, since: Duration) -> Result<Timestamp, Fatal> {
+    until
+        .checked_sub(jiff::SignedDuration::try_from(since).unwrap_or_default())
+        .map_err(|_| Fatal::new("--since reaches before 1970", ""))
+}
+
+pub async fn run(
+    global: &crate::cli::GlobalArgs,
+    args: &ReportArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Fatal> {
+    let since_d = period_arg("since", &args.since)?;
+    let step = crate::settings::parse_duration(&args.step)
+        .ok()
+        .map(|d| d.as_secs_f64())
+        .filter(|s| (1.0..=3600.0).contains(s))
+        .ok_or_else(|| {
+            Fatal::new(
+                format!(
+                    "--step: {} is not 1s to 1h",
+                    crate::error::quote(&args.step)
+                ),
+                "give a duration such as 15s or 1m",
+            )
+        })?;
+    let (read, settings, since, until, heartbeats) = match &args.from {
+        Some(path) => {
+            let (snap, settings) = super::status::load_snapshot(global, path)?;
+            let read = stored(&snap).ok_or_else(|| {
+                Fatal::new(
+                    format!("{}: the snapshot holds no history", path.display()),
+                    "take it with `kubectl spice snapshot --history 24h -o FILE`",
+                )
+            })?;
+            // The period ends when the snapshot was taken.
+            let until = snap.captured_at;
+            (read, settings, since_ts(until, since_d)?, until, None)
+        }
+        None => {
+            let (target, settings) = super::connect(global).await?;
+            let client = target.client(settings.request_timeout)?;
+            let sources = crate::cluster::collect::Sources::new(
+                client,
+                target.context.clone(),
+                target.server.clone(),
+                &settings,
+                &crate::process_env,
+            );
+            let now = Timestamp::now();
+            let until = until_arg(args.until.as_deref(), now)?;
+            let since = since_ts(until, since_d)?;
+            let reading = read_history(&sources.prometheus, &settings, since, until, step);
+            // Heartbeats are counted up to now only (Loki's instant query).
+            let hb = async {
+                if args.until.is_some() {
+                    return None;
+                }
+                let api = sources.loki.as_ref().ok()?;
+                match crate::cluster::loki::heartbeat_count(
+                    api,
+                    &settings.loki_query,
+                    settings.loki_tenant.as_deref(),
+                    since_d.as_secs(),
+                )
+                .await
+                {
+                    Ok(v) => Some(Ok(v)),
+                    // No Loki Service: not configured, not a gap.
+                    Err(f)
+                        if matches!(
+                            f.reason,
+                            crate::snapshot::GapReason::NotFound
+                                | crate::snapshot::GapReason::NotInstalled
+                        ) =>
+                    {
+                        None
+                    }
+                    Err(f) => Some(Err(f.message)),
+                }
+            };
+            let (read, hb) = tokio::join!(reading, hb);
+            (read, settings, since, until, Some(hb))
+        }
+    };
+    render_report(
+        out,
+        args.output,
+        &read,
+        &settings,
+        since,
+        until,
+        heartbeats.flatten(),
+    )
+}
+
+fn render_report(
+    out: &mut dyn Write,
+    format: HistoryFormat,
+    read: &Read,
+    settings: &Settings,
+    since: Timestamp,
+    until: Timestamp,
+    heartbeats: Option<Result<Option<f64>, String>>,
+) -> Result<ExitStatus, Fatal> {
+    let series = read.series.clone().unwrap_or_default();
+    // Heartbeats per session: events over the session-seconds of the period.
+    let session_secs: f64 = series
+        .sessions
+        .iter()
+        .map(|p| p.1 * series.step_secs.max(1.0))
+        .sum();
+    let heartbeats = heartbeats.map(|r| {
+        r.map(|count| count.and_then(|c| (session_secs >= 1.0).then(|| c / session_secs)))
+    });
+    let mut report = history::build(&Inputs {
+        since,
+        until,
+        series: series.clone(),
+        pods: read.pods.clone(),
+        heartbeats,
+        targets: settings.targets,
+        bands: settings.bands,
+    });
+    if let Err(e) = &read.series {
+        report.unread.insert(0, format!("Prometheus history: {e}"));
+        report.incomplete = true;
+        for m in &mut report.metrics {
+            if !matches!(m.id, "podSuccess" | "heartbeats") {
+                m.verdict = history::Verdict::Unknown;
+                m.shown = "could not be read".into();
+            }
+        }
+        report.failed = report
+            .metrics
+            .iter()
+            .any(|m| m.verdict == history::Verdict::Fail);
+    }
+    match format {
+        HistoryFormat::Text => history::render::report_text(out, &report)?,
+        HistoryFormat::Json => crate::report::write_data(out, &report, crate::cli::Output::Json)?,
+        HistoryFormat::Markdown => history::render::report_markdown(out, &report)?,
+        HistoryFormat::Html => history::html::report_html(out, &report, &series)?,
+    }
+    out.flush()?;
+    if report.incomplete && format != HistoryFormat::Text {
+        let mut err = crate::report::text::SafeWriter::new(std::io::stderr().lock());
+        let _ = writeln!(err, "incomplete: {}", report.unread.join("; "));
+    }
+    Ok(ExitStatus::verdict(report.failed, report.incomplete))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_read_days_weeks_and_durations_and_refuse_the_absurd() {
+        assert_eq!(
+            period_arg("since", "7d").ok(),
+            Some(Duration::from_secs(604_800))
+        );
+        assert_eq!(
+            period_arg("since", "1w").ok(),
+            Some(Duration::from_secs(604_800))
+        );
+        assert_eq!(
+            period_arg("since", "24h").ok(),
+            Some(Duration::from_secs(86_400))
+        );
+        assert!(period_arg("since", "90d").is_err());
+        assert!(period_arg("since", "-1d").is_err());
+        assert!(period_arg("since", "soon").is_err());
+        assert!(period_arg("since", "10s").is_err());
+    }
+
+    #[test]
+    fn until_is_a_time_or_a_duration_before_now() {
+        let now: Timestamp = "2026-12-07T04:00:00Z".parse().unwrap_or_default();
+        assert_eq!(until_arg(None, now).ok(), Some(now));
+        assert_eq!(
+            until_arg(Some("2h"), now).ok().map(|t| t.to_string()),
+            Some("2026-12-07T02:00:00Z".into())
+        );
+        assert_eq!(
+            until_arg(Some("2026-12-06T00:00:00Z"), now)
+                .ok()
+                .map(|t| t.to_string()),
+            Some("2026-12-06T00:00:00Z".into())
+        );
+        assert!(until_arg(Some("yesterday"), now).is_err());
+    }
+}

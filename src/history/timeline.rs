@@ -1,0 +1,283 @@
+//! `kind: Timeline`: one chronological list for an incident ticket, from
+//! the metric history (episodes, band changes, flapping), the Kubernetes
+//! events still kept, and the KEDA operator's log errors about our
+//! ScaledObject. Every string from the cluster is made one line and
+//! bounded here; the renderers neutralise it where they write.
+
+use super::{API_VERSION, Series, at, episodes, flapping};
+use crate::domain::figures::{Band, band};
+use crate::domain::model::Idle;
+use crate::domain::snapshot::Snapshot;
+use crate::settings::{Bands, Targets};
+use crate::watch::model::Direction;
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// Longest sentence kept from one event or log line, in characters.
+const SENTENCE_LIMIT: usize = 300;
+/// Most band changes listed: a flapping hour would bury everything else.
+const BAND_CHANGES_LIMIT: usize = 60;
+/// How long Kubernetes keeps events by default (kube-apiserver `--event-ttl`).
+pub const EVENTS_TTL_SECS: f64 = 3600.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub at: Timestamp,
+    /// `history`, `event`, `keda-operator`.
+    pub source: String,
+    /// What it is about (`Deployment/spice-runner`), when it is an object.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub object: String,
+    pub sentence: String,
+    /// A warning, a failure or an episode over its target.
+    pub bad: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub since: Timestamp,
+    pub until: Timestamp,
+    pub entries: Vec<Entry>,
+    pub flapping: flapping::Flapping,
+    /// Where a source does not reach back to `since`, or could not be read.
+    pub notes: Vec<String>,
+    /// Some source could not be read.
+    pub incomplete: bool,
+}
+
+/// One line, at most [`SENTENCE_LIMIT`] characters.
+pub fn sentence(text: &str) -> String {
+    let one = crate::domain::text::one_line(text.trim());
+    let mut s: String = one.chars().take(SENTENCE_LIMIT).collect();
+    if one.chars().count() > SENTENCE_LIMIT {
+        s.push('…');
+    }
+    s
+}
+
+/// The time a KEDA log line was written: a console line's first column, or
+/// a JSON line's `ts` (seconds or RFC 3339).
+pub fn log_time(line: &str) -> Option<Timestamp> {
+    let t = line.trim_start();
+    if t.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(t).ok()?;
+        return match v.get("ts")? {
+            serde_json::Value::Number(n) => {
+                Timestamp::from_millisecond((n.as_f64()? * 1000.0) as i64).ok()
+            }
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        };
+    }
+    t.split(['\t', ' ']).next()?.parse().ok()
+}
+
+fn secs(t: Timestamp) -> f64 {
+    t.as_millisecond() as f64 / 1000.0
+}
+
+/// What the timeline is built from.
+pub struct TimelineInputs<'a> {
+    pub since: Timestamp,
+    pub until: Timestamp,
+    /// `Err`: why the history could not be read.
+    pub series: Result<&'a Series, String>,
+    pub snapshot: &'a Snapshot,
+    pub namespace: &'a str,
+    pub scaled_object: &'a str,
+    pub targets: Targets,
+    pub bands: Bands,
+}
+
+pub fn build(inp: &TimelineInputs<'_>) -> Timeline {
+    let mut entries = Vec::new();
+    let mut notes = Vec::new();
+    let mut incomplete = false;
+    let (from, to) = (secs(inp.since), secs(inp.until));
+    let inside = |t: Timestamp| secs(t) >= from && secs(t) <= to;
+    let mut flap = flapping::Flapping::default();
+    match &inp.series {
+        Ok(s) => {
+            for e in episodes(s, inp.targets, inp.bands) {
+                let verb = match e.direction {
+                    Direction::ScaleUp => "rose to",
+                    Direction::ScaleDown => "fell to",
+                };
+                entries.push(Entry {
+                    at: e.started_at,
+                    source: "history".into(),
+                    object: String::new(),
+                    sentence: format!(
+                        "{} began: sessions {verb} {} with {} pods running; took {}{:.0} s (target {:.0} s{})",
+                        e.direction.word(),
+                        e.sessions,
+                        e.from_pods,
+                        if e.started_before_watch { "at least " } else { "" },
+                        e.seconds,
+                        e.target_seconds,
+                        if e.within_target { "" } else { ", missed" }
+                    ),
+                    bad: !e.within_target,
+                });
+            }
+            let idle = Idle::default();
+            let mut last: Option<Band> = None;
+            let mut changes = 0;
+            for &(t, sessions) in &s.sessions {
+                let (ratio, b) = band(Some(sessions), at(&s.running, t), &inp.bands, &idle);
+                if last.is_some_and(|l| l != b) {
+                    changes += 1;
+                    if changes <= BAND_CHANGES_LIMIT
+                        && let Ok(at) = Timestamp::from_millisecond((t * 1000.0) as i64)
+                    {
+                        entries.push(Entry {
+                            at,
+                            source: "history".into(),
+                            object: String::new(),
+                            sentence: format!(
+                                "ratio band {} → {}: {sessions:.1} sessions{}",
+                                last.map_or("", Band::word),
+                                b.word(),
+                                ratio.map_or(" and no pod".into(), |r| format!(", {r:.2} per pod"))
+                            ),
+                            bad: matches!(b, Band::Red),
+                        });
+                    }
+                }
+                last = Some(b);
+            }
+            if changes > BAND_CHANGES_LIMIT {
+                notes.push(format!(
+                    "{changes} band changes; the first {BAND_CHANGES_LIMIT} are listed"
+                ));
+            }
+            flap = flapping::measure(&s.running, to);
+            if flap.flapping
+                && let Ok(at) = Timestamp::from_millisecond((to * 1000.0) as i64)
+            {
+                entries.push(Entry {
+                    at,
+                    source: "history".into(),
+                    object: String::new(),
+                    sentence: flap.line(),
+                    bad: true,
+                });
+            }
+        }
+        Err(e) => {
+            incomplete = true;
+            notes.push(format!("no metric history: {}", sentence(e)));
+        }
+    }
+
+    let snap = inp.snapshot;
+    match &snap.events {
+        Some(events) => {
+            let mut oldest: Option<Timestamp> = None;
+            for ev in events {
+                let Some(t) = ev.last_seen else { continue };
+                oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                if !inside(t) {
+                    continue;
+                }
+                let count = if ev.count > 1 {
+                    format!(" (×{})", ev.count)
+                } else {
+                    String::new()
+                };
+                entries.push(Entry {
+                    at: t,
+                    source: "event".into(),
+                    object: sentence(&format!("{}/{}", ev.object_kind, ev.object_name)),
+                    sentence: sentence(&format!("{}: {}{count}", ev.reason, ev.message)),
+                    bad: ev.type_ == "Warning",
+                });
+            }
+            let reach = snap.captured_at.as_millisecond() as f64 / 1000.0 - EVENTS_TTL_SECS;
+            if from < reach {
+                notes.push(format!(
+                    "Kubernetes events reach back about 1 h (their TTL){}: earlier ones are gone",
+                    oldest.map_or(String::new(), |o| format!(", the oldest kept is from {o}"))
+                ));
+            }
+        }
+        None => {
+            incomplete = true;
+            notes.push("Kubernetes events could not be read".into());
+        }
+    }
+    match &snap.operator_logs {
+        Some(lines) => {
+            for l in lines {
+                if !crate::keda_log::is_error(&l.line)
+                    || crate::keda_log::about(&l.line, inp.namespace, inp.scaled_object)
+                        != crate::keda_log::About::Ours
+                {
+                    continue;
+                }
+                let Some(t) = log_time(&l.line).filter(|t| inside(*t)) else {
+                    continue;
+                };
+                let (msg, err) = crate::keda_log::message_and_error(&l.line);
+                let text = match (msg, err) {
+                    (Some(m), Some(e)) => format!("{m}: {e}"),
+                    (Some(m), None) => m,
+                    (None, Some(e)) => e,
+                    (None, None) => l.line.clone(),
+                };
+                entries.push(Entry {
+                    at: t,
+                    source: "keda-operator".into(),
+                    object: sentence(&format!("ScaledObject/{}", inp.scaled_object)),
+                    sentence: sentence(&text),
+                    bad: true,
+                });
+            }
+            if from < snap.captured_at.as_millisecond() as f64 / 1000.0 - 1800.0 {
+                notes.push(
+                    "the KEDA operator log is read for its last 30 min (500 lines): earlier errors are not listed".into(),
+                );
+            }
+        }
+        None => notes.push("the KEDA operator log was not read".into()),
+    }
+    entries.sort_by(|a, b| a.at.cmp(&b.at).then(a.source.cmp(&b.source)));
+    Timeline {
+        api_version: API_VERSION,
+        kind: "Timeline",
+        since: inp.since,
+        until: inp.until,
+        entries,
+        flapping: flap,
+        notes,
+        incomplete,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_times_are_read_from_console_and_json_lines() {
+        let console = "2026-12-07T04:00:00Z\tERROR\tscale_handler\terror\t{\"name\":\"x\"}";
+        assert_eq!(
+            log_time(console).map(|t| t.as_second()),
+            Some(1_796_616_000)
+        );
+        let json = r#"{"level":"error","ts":1796616000.5,"msg":"m"}"#;
+        assert_eq!(log_time(json).map(|t| t.as_second()), Some(1_796_616_000));
+        assert_eq!(log_time("goroutine 1 [running]:"), None);
+    }
+
+    #[test]
+    fn sentences_are_one_bounded_line() {
+        let s = sentence(&format!("a\nb{}", "x".repeat(1000)));
+        assert!(!s.contains('\n'));
+        assert!(s.chars().count() <= SENTENCE_LIMIT + 1);
+    }
+}
