@@ -132,7 +132,9 @@ pub struct BandTime {
 impl BandTime {
     fn add(&mut self, b: Band, secs: f64) {
         match b {
-            Band::Green => self.green_seconds += secs,
+            // Pods the scaling model expects (a warm pool, a held scale-down)
+            // are healthy time: counted with green.
+            Band::Green | Band::Expected => self.green_seconds += secs,
             Band::Yellow => self.yellow_seconds += secs,
             Band::Red => self.red_seconds += secs,
             Band::Idle => self.idle_seconds += secs,

@@ -439,8 +439,11 @@ fn answers_over_64_kib_come_in_one_round_of_reads_through_a_byte_delaying_proxy(
         "status over HTTP/2, RTT {rtt:?}: {rounds:.2} round trips ({delayed:?} against {direct:?} direct, {answered} bytes answered)"
     );
     // TCP, TLS 1.3, then one round of reads: 3. A window that makes the
-    // server wait for WINDOW_UPDATE costs a fourth.
-    assert!((2.8..3.5).contains(&rounds), "{rounds:.2} round trips");
+    // server wait for WINDOW_UPDATE costs a fourth (3.9 measured before the
+    // fix). The lower edge is loose: on a loaded machine the direct run is
+    // slowed more than the delayed one (2.25 seen with six builds running);
+    // `cargo bench --bench rtt` gives the figure on a quiet machine.
+    assert!((2.0..3.6).contains(&rounds), "{rounds:.2} round trips");
     assert_eq!(
         c.sim.connections().iter().filter(|p| *p == "h2").count(),
         c.sim.connections().len()
