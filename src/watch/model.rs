@@ -1434,6 +1434,29 @@ mod tests {
     }
 
     #[test]
+    fn a_warm_pool_and_the_hpas_tolerance_are_expected_as_status_judges_them() {
+        let mut scaling = crate::domain::model::Scaling::from_parts(None, None, Some(15.0));
+        scaling.min = 2;
+        let mut m = Model::new(config());
+        let mut o = obs(0, 0.0, running(2));
+        o.scaling = Some(scaling.clone());
+        m.observe(o);
+        assert_eq!(m.figures.band, Some(Band::Expected));
+        assert!(m.holds(Until::Scaled), "a warm pool is scaled as designed");
+        // Without the model the same pods are red.
+        let mut plain = Model::new(config());
+        plain.observe(obs(0, 0.0, running(2)));
+        assert_eq!(plain.figures.band, Some(Band::Red));
+        // 3 sessions on 2 pods is yellow and the HPA moves (1.5 is beyond
+        // 1 + 0.1), so it is not expected.
+        let mut o = obs(2, 3.0, running(2));
+        scaling.min = 0;
+        o.scaling = Some(scaling);
+        m.observe(o);
+        assert_eq!(m.figures.band, Some(Band::Yellow));
+    }
+
+    #[test]
     fn until_never_holds_on_a_gap() {
         let mut m = Model::new(config());
         let mut ok = obs(0, 0.0, Vec::new());

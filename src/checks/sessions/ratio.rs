@@ -355,6 +355,22 @@ mod tests {
     }
 
     #[test]
+    fn sessions_28_to_30_on_28_pods_pass_within_tolerance_not_sessions_with_no_pod() {
+        let mut s = with(Some(30.0), Some(28.0));
+        s.hpas.as_mut().unwrap()[0].current_replicas = Some(28);
+        let v = eval(ratio, &s);
+        expect(&v, Outcome::Pass, "30 sessions / 28 running pods = 1.07");
+        let all = format!("{v:#?}");
+        assert!(!all.contains("with no pod"), "{all}");
+        assert!(
+            all.contains(
+                "30 sessions / 28 pods = 1.07, within tolerance 0.1: no change until 31 sessions"
+            ),
+            "{all}"
+        );
+    }
+
+    #[test]
     fn force_activation_at_idle_names_the_annotation_not_cooldown() {
         let mut s = with(Some(0.0), Some(1.0));
         let so = so_of(&mut s);
