@@ -222,7 +222,9 @@ pub fn blocking_budget<'a>(
         }
         let state = budget_state(b, now);
         let active = matches!(state, BudgetState::Always | BudgetState::Active { .. });
-        (active && allowed(b, nodes) == Some(0)).then_some((i, b, state))
+        // A pool with nodes to judge has at least one: "10%" of an unknown
+        // count is never read as 0.
+        (active && allowed(b, nodes.max(1)) == Some(0)).then_some((i, b, state))
     })
 }
 
@@ -578,6 +580,9 @@ mod tests {
         assert!(blocking_budget(&pool, "Empty", 2, at("2026-12-07T20:00:00Z")).is_none());
         pool.budgets[1].reasons = vec!["Drifted".into()];
         assert!(blocking_budget(&pool, "Empty", 2, now).is_none());
+        // An unknown node count never turns a percentage into 0.
+        pool.budgets = vec![budget("10%", None, None)];
+        assert!(blocking_budget(&pool, "Empty", 0, now).is_none());
     }
 
     #[test]

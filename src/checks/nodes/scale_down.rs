@@ -138,7 +138,9 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
     for p in pools {
         for (i, b) in p.budgets.iter().enumerate() {
             let state = match na::budget_state(b, now) {
-                na::BudgetState::Always if na::allowed(b, p.nodes.unwrap_or(0)) == Some(0) => {
+                na::BudgetState::Always
+                    if na::allowed(b, p.nodes.unwrap_or(0).max(1)) == Some(0) =>
+                {
                     "active (no schedule): Karpenter disrupts no node".to_string()
                 }
                 na::BudgetState::Always => continue,
