@@ -15,6 +15,7 @@ pub mod load;
 pub mod loki;
 pub mod prometheus;
 pub mod proxy;
+pub mod remember;
 pub mod start;
 pub mod transport;
 pub mod wire;
