@@ -13,6 +13,7 @@ pub mod lists;
 pub mod live;
 pub mod load;
 pub mod loki;
+pub mod operator_first;
 pub mod prometheus;
 pub mod proxy;
 pub mod remember;

@@ -581,3 +581,55 @@ fn a_server_remembered_as_http1_only_that_speaks_http2_now_gives_the_same_answer
     assert!(again.code <= 1, "{}", again.stderr);
     assert_eq!(c.sim.connections(), ["h2"]);
 }
+
+#[test]
+fn a_warm_diagnose_reads_the_remembered_operator_log_beside_the_pod_list() {
+    let c = Cluster::without_prometheus("healthy");
+    // 100 ms on every request: the rounds of reads are plain to count.
+    c.sim.set_latency(Duration::from_millis(100));
+    let diagnose = || {
+        c.sim.reset_wire();
+        let run = c.spice(&["diagnose", "-o", "json"]);
+        // 3: Prometheus, which this cluster does not run, is a gap.
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        let exchanges = c.sim.exchanges();
+        let logs: Vec<String> = exchanges
+            .iter()
+            .filter(|e| e.line.contains("/log?"))
+            .map(|e| e.line.clone())
+            .collect();
+        (
+            stable(run.json()),
+            waves(&exchanges),
+            logs,
+            timeline(&exchanges),
+        )
+    };
+
+    // Cold: the log read needs the operator pods' list first.
+    let (cold, rounds, cold_logs, t) = diagnose();
+    assert_eq!(rounds, 2, "\n{t}");
+    assert_eq!(cold_logs.len(), 1, "\n{t}");
+    let entries = remembered(&c, "operator");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = std::fs::read_to_string(&entries[0]).expect("entry");
+
+    // Warm: the remembered pod's log is read beside the list.
+    let (warm, rounds, logs, t) = diagnose();
+    assert_eq!(rounds, 1, "\n{t}");
+    assert_eq!(logs, cold_logs, "\n{t}");
+    assert_eq!(warm, cold);
+
+    // The operator restarted since (the remembered pod is gone): its early
+    // read is dropped and the pod the list names is read after it.
+    std::fs::write(&entries[0], "keda-operator-restarted-0 keda-operator\n").expect("write");
+    let (after, rounds, logs, t) = diagnose();
+    assert_eq!(rounds, 2, "\n{t}");
+    assert_eq!(logs.len(), 2, "\n{t}");
+    assert_eq!(after, cold);
+    assert_eq!(
+        std::fs::read_to_string(&entries[0]).expect("entry"),
+        entry,
+        "the pod the list named is remembered"
+    );
+}
