@@ -523,9 +523,12 @@ impl Live {
     }
 }
 
-/// Polls every query each interval, all at once, each bounded by `timeout`
-/// (and never longer than the interval would allow the screen to go stale:
-/// the poll runs in its own task, the view reads only the latest result).
+/// Polls the queries each interval, folded into one request (see
+/// `folded`), the slow ones in a second folded request every
+/// [`folded::SLOW_EVERY`] only (their last answers stay in between), each
+/// bounded by `timeout` (and never longer than the interval would allow the
+/// screen to go stale: the poll runs in its own task, the view reads only
+/// the latest result).
 async fn poll_prometheus(
     api: Result<HttpApi, String>,
     queries: Vec<Query>,
@@ -534,8 +537,13 @@ async fn poll_prometheus(
     state: Arc<Mutex<PromState>>,
     tx: signal::Sender<u64>,
 ) {
+    let (slow, fast): (Vec<Query>, Vec<Query>) = queries
+        .into_iter()
+        .partition(|q| super::folded::is_slow(q.key));
+    let slow_every = super::folded::slow_every(interval);
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut round: u64 = 0;
     loop {
         tick.tick().await;
         let api = match &api {
@@ -553,8 +561,16 @@ async fn poll_prometheus(
                 return;
             }
         };
-        let results = futures::future::join_all(queries.iter().map(|q| async move {
-            let res = match tokio::time::timeout(timeout, api.query(&q.promql)).await {
+        let due: Vec<&[Query]> = [&fast[..], &slow[..]]
+            .into_iter()
+            .enumerate()
+            .filter(|(i, g)| !g.is_empty() && (*i == 0 || round.is_multiple_of(slow_every)))
+            .map(|(_, g)| g)
+            .collect();
+        round = round.wrapping_add(1);
+        let results = futures::future::join_all(due.into_iter().map(|group| async move {
+            let promql = super::folded::fold(group);
+            let res = match tokio::time::timeout(timeout, api.query(&promql)).await {
                 Ok(Ok(samples)) => Ok(samples),
                 Ok(Err(f)) => Err(Failure {
                     hint: WATCH_HINT.into(),
@@ -562,40 +578,46 @@ async fn poll_prometheus(
                 }),
                 Err(_) => Err(Failure::timed_out(&api.describe(), timeout, WATCH_HINT)),
             };
-            (q, res)
+            (group, res)
         }))
         .await;
         let mut answers = BTreeMap::new();
         let mut first_error = None;
         let mut any_ok = false;
-        for (q, res) in results {
-            let answer = match res {
+        for (group, res) in results {
+            match res {
                 Ok(samples) => {
                     any_ok = true;
-                    super::prometheus::answer(q, samples)
-                }
-                Err(f) => {
-                    let message = f.message.clone();
-                    first_error.get_or_insert(f);
-                    PromAnswer {
-                        query: q.promql.clone(),
-                        samples: None,
-                        error: Some(message),
+                    let mut by_key = super::folded::split(samples);
+                    for q in group {
+                        let samples = by_key.remove(q.key).unwrap_or_default();
+                        answers.insert(q.key.to_string(), super::prometheus::answer(q, samples));
                     }
                 }
-            };
-            answers.insert(q.key.to_string(), answer);
+                Err(f) => {
+                    for q in group {
+                        answers.insert(
+                            q.key.to_string(),
+                            PromAnswer {
+                                query: q.promql.clone(),
+                                samples: None,
+                                error: Some(f.message.clone()),
+                            },
+                        );
+                    }
+                    first_error.get_or_insert(f);
+                }
+            }
         }
         let mut s = state.lock().expect("prom");
         let error = if any_ok { None } else { first_error };
         // Sample timestamps move every poll; only values and errors are news.
         let same = s.error == error && same_values(&s.answers, &answers);
-        if error.is_none() || s.answers.is_empty() {
-            s.answers = answers;
-        } else {
-            // In an outage keep the last good answers (the banner says how old).
-            for (k, v) in answers {
-                s.answers.entry(k).or_insert(v);
+        for (k, v) in answers {
+            // In an outage keep the last good answers (the banner says how
+            // old); a query not polled this time keeps its last answer.
+            if error.is_none() || !s.answers.contains_key(&k) {
+                s.answers.insert(k, v);
             }
         }
         s.error = error;
@@ -608,7 +630,14 @@ async fn poll_prometheus(
     }
 }
 
-fn same_values(a: &BTreeMap<String, PromAnswer>, b: &BTreeMap<String, PromAnswer>) -> bool {
+/// Whether every answer of `new` has the values `old` holds for its query.
+fn same_values(old: &BTreeMap<String, PromAnswer>, new: &BTreeMap<String, PromAnswer>) -> bool {
+    let old: BTreeMap<String, PromAnswer> = old
+        .iter()
+        .filter(|(k, _)| new.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let (a, b) = (&old, new);
     let values = |m: &BTreeMap<String, PromAnswer>| -> Vec<(String, Option<Vec<u64>>)> {
         m.iter()
             .map(|(k, v)| {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod collect;
 pub mod convert;
 pub mod error;
+pub mod folded;
 pub mod history;
 pub mod lenient;
 pub mod lists;
