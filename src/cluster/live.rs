@@ -35,6 +35,9 @@ pub struct SourceState {
     pub synced: bool,
     /// The latest failure, cleared by the next successful event.
     pub error: Option<Failure>,
+    /// Bumped by every event recorded, after the store took it: a store
+    /// whose version did not move holds what it held.
+    pub version: u64,
 }
 
 /// The latest Prometheus poll.
@@ -65,6 +68,16 @@ pub struct Live {
     tasks: Vec<JoinHandle<()>>,
     /// How long each page of a watcher's list may take.
     list_deadline: Duration,
+    /// The pods and nodes stores as the snapshot holds them, converted
+    /// when their store last changed, not every frame (issue 21, item 4).
+    converted: Mutex<Converted>,
+}
+
+/// Converted stores, each with the source version it was converted at.
+#[derive(Default)]
+struct Converted {
+    pods: Option<(u64, Vec<PodInfo>)>,
+    nodes: Option<(u64, Vec<NodeInfo>)>,
 }
 
 impl Drop for Live {
@@ -178,7 +191,9 @@ fn record(
     change: impl FnOnce(&mut SourceState),
 ) {
     let mut states = states.lock().expect("states");
-    change(states.entry(name).or_default());
+    let state = states.entry(name).or_default();
+    change(state);
+    state.version = state.version.wrapping_add(1);
     drop(states);
     bump(tx);
 }
@@ -351,6 +366,7 @@ impl Live {
             tx,
             tasks,
             list_deadline: settings.request_timeout,
+            converted: Mutex::default(),
         }
     }
 
@@ -481,10 +497,35 @@ impl Live {
             }
         };
         source(&mut b, "pods", &|b| {
-            b.pods(Ok(self.pods.state().iter().map(|p| p.as_ref())))
+            // The version is read before the store: a change after it only
+            // makes the next frame convert again.
+            let version = self.state("pods").version;
+            let mut converted = self.converted.lock().expect("converted");
+            let pods = match &converted.pods {
+                Some((v, pods)) if *v == version => pods.clone(),
+                _ => {
+                    let pods =
+                        super::build::converted_pods(self.pods.state().iter().map(|p| p.as_ref()));
+                    converted.pods = Some((version, pods.clone()));
+                    pods
+                }
+            };
+            b.pods_converted(pods);
         });
         source(&mut b, "nodes", &|b| {
-            b.nodes(Ok(self.nodes.state().iter().map(|n| n.as_ref())))
+            let version = self.state("nodes").version;
+            let mut converted = self.converted.lock().expect("converted");
+            let nodes = match &converted.nodes {
+                Some((v, nodes)) if *v == version => nodes.clone(),
+                _ => {
+                    let nodes = super::build::converted_nodes(
+                        self.nodes.state().iter().map(|n| n.as_ref()),
+                    );
+                    converted.nodes = Some((version, nodes.clone()));
+                    nodes
+                }
+            };
+            b.nodes_converted(nodes);
         });
         source(&mut b, "hpa", &|b| {
             b.hpas(Ok(self.hpas.state().iter().map(|h| &h.0)))
