@@ -56,6 +56,16 @@ fn list<'a, K: 'a, T: Named>(
     }
 }
 
+/// Pods as [`SnapshotBuilder::pods`] converts and orders them.
+pub fn converted_pods<'a>(items: impl IntoIterator<Item = &'a Pod>) -> Vec<PodInfo> {
+    list(&mut Vec::new(), "pods", Ok(items), convert::pod).unwrap_or_default()
+}
+
+/// Nodes as [`SnapshotBuilder::nodes`] converts and orders them.
+pub fn converted_nodes<'a>(items: impl IntoIterator<Item = &'a Node>) -> Vec<NodeInfo> {
+    list(&mut Vec::new(), "nodes", Ok(items), convert::node).unwrap_or_default()
+}
+
 /// The Snapshot under construction. Gaps are recorded in the order the
 /// sources are given, which the callers keep fixed.
 pub struct SnapshotBuilder {
@@ -122,6 +132,17 @@ impl SnapshotBuilder {
 
     pub fn nodes<'a>(&mut self, read: Read<impl IntoIterator<Item = &'a Node>>) {
         self.snap.nodes = list(&mut self.snap.gaps, "nodes", read, convert::node);
+    }
+
+    /// Pods converted and ordered already, by [`converted_pods`] (`watch`
+    /// converts a store once per change, not every frame).
+    pub fn pods_converted(&mut self, pods: Vec<PodInfo>) {
+        self.snap.pods = Some(pods);
+    }
+
+    /// Nodes converted and ordered already, by [`converted_nodes`].
+    pub fn nodes_converted(&mut self, nodes: Vec<NodeInfo>) {
+        self.snap.nodes = Some(nodes);
     }
 
     pub fn hpas<'a>(&mut self, read: Read<impl IntoIterator<Item = &'a HorizontalPodAutoscaler>>) {

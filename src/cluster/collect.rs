@@ -7,8 +7,10 @@ use super::convert;
 use super::error::{Error, Failure, ReadTarget, classify};
 use super::lenient::Lenient;
 use super::lists;
+use super::operator_first;
 use super::prometheus::HttpApi;
 use super::promql;
+use super::remember::LogPod;
 use super::wire;
 use crate::settings::{Endpoint, Settings};
 use crate::snapshot::*;
@@ -344,43 +346,56 @@ const OPERATOR_LOG_LINES: usize = 50;
 /// How many error lines about other ScaledObjects a snapshot keeps as context.
 const CONTEXT_LOG_LINES: usize = 10;
 
+/// Reads one KEDA operator pod's recent log.
+async fn read_pod_log(
+    client: &kube::Client,
+    settings: &Settings,
+    namespace: &str,
+    pod: &LogPod,
+) -> Result<String, Failure> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let params = kube::api::LogParams {
+        container: pod.container.clone(),
+        tail_lines: Some(500),
+        since_seconds: Some(1800),
+        ..Default::default()
+    };
+    let target = ReadTarget {
+        verb: "get",
+        resource: "pods/log",
+        group: "",
+        namespace: Some(namespace),
+    };
+    read(
+        settings.request_timeout,
+        target,
+        api.logs(&pod.name, &params),
+    )
+    .await
+}
+
 /// Reads the KEDA operator's recent logs and keeps the lines about this
-/// ScaledObject or its scalers, and the failure of a pod's read if any. A
-/// second round trip after the operator pods' list: it needs their names.
+/// ScaledObject or its scalers, and the failure of a pod's read if any.
+/// `early` holds the reads made before the operator pods' list was in (see
+/// `operator_first`); a pod of `targets` without one is read now, a second
+/// round trip after the list.
 async fn read_operator_logs(
     client: &kube::Client,
     settings: &Settings,
     keda_namespace: &str,
-    pods: &[PodInfo],
+    targets: &[LogPod],
+    early: Vec<(LogPod, Result<String, Failure>)>,
 ) -> (Option<Vec<LogLine>>, Option<Failure>) {
-    let api: Api<Pod> = Api::namespaced(client.clone(), keda_namespace);
-    let reads = pods.iter().filter(|p| p.phase == "Running").map(|p| {
-        let container = p
-            .containers
-            .iter()
-            .find(|c| c.name.contains("keda-operator"))
-            .or_else(|| p.containers.first())
-            .map(|c| c.name.clone());
-        let params = kube::api::LogParams {
-            container,
-            tail_lines: Some(500),
-            since_seconds: Some(1800),
-            ..Default::default()
-        };
-        let api = api.clone();
-        let name = p.name.clone();
-        let ns = keda_namespace.to_string();
-        async move {
-            let target = ReadTarget {
-                verb: "get",
-                resource: "pods/log",
-                group: "",
-                namespace: Some(ns.as_str()),
-            };
-            let res = read(settings.request_timeout, target, api.logs(&name, &params)).await;
-            (name, res)
-        }
-    });
+    let reads =
+        operator_first::match_early(targets, early)
+            .into_iter()
+            .map(|(pod, answer)| async move {
+                let res = match answer {
+                    Some(res) => res,
+                    None => read_pod_log(client, settings, keda_namespace, &pod).await,
+                };
+                (pod.name, res)
+            });
     let mut lines = Vec::new();
     let mut context = Vec::new();
     let mut failure = None;
@@ -517,12 +532,40 @@ pub async fn run(
     // as soon as their list is in, overlapping the other reads (the game
     // pods' list can be megabytes). Where KEDA runs is found with them
     // (`discover`): the APIService is read beside the configured lists.
+    // A warm `diagnose` reads the log of the operator pods the last run read
+    // beside their list, in the first round; those early answers count only
+    // when KEDA was found in the configured namespace they were read in.
     let operator = async {
-        let found = super::discover::keda_pods(client, settings, timeout).await;
+        let key = super::remember::operator_key(
+            &sources.server,
+            sources.context.as_deref(),
+            &settings.keda_namespace,
+        );
+        let early = match scope {
+            Scope::Full => operator_first::early(&key),
+            Scope::Status => Vec::new(),
+        };
+        let early_reads = join_all(early.into_iter().map(|pod| async move {
+            let res = read_pod_log(client, settings, &settings.keda_namespace, &pod).await;
+            (pod, res)
+        }));
+        let (found, early) = tokio::join!(
+            super::discover::keda_pods(client, settings, timeout),
+            early_reads
+        );
         let logs = match (&found.operator, scope) {
             (Ok(pods), Scope::Full) => {
                 let pods: Vec<PodInfo> = pods.iter().map(convert::pod).collect();
-                Some(read_operator_logs(client, settings, &found.found.namespace, &pods).await)
+                let targets = operator_first::log_targets(&pods);
+                let here = found.found.namespace == settings.keda_namespace;
+                let early = if here { early } else { Vec::new() };
+                if here {
+                    operator_first::remember(&key, &targets);
+                }
+                Some(
+                    read_operator_logs(client, settings, &found.found.namespace, &targets, early)
+                        .await,
+                )
             }
             _ => None,
         };

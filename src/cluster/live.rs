@@ -35,6 +35,9 @@ pub struct SourceState {
     pub synced: bool,
     /// The latest failure, cleared by the next successful event.
     pub error: Option<Failure>,
+    /// Bumped by every event recorded, after the store took it: a store
+    /// whose version did not move holds what it held.
+    pub version: u64,
 }
 
 /// The latest Prometheus poll.
@@ -65,6 +68,16 @@ pub struct Live {
     tasks: Vec<JoinHandle<()>>,
     /// How long each page of a watcher's list may take.
     list_deadline: Duration,
+    /// The pods and nodes stores as the snapshot holds them, converted
+    /// when their store last changed, not every frame (issue 21, item 4).
+    converted: Mutex<Converted>,
+}
+
+/// Converted stores, each with the source version it was converted at.
+#[derive(Default)]
+struct Converted {
+    pods: Option<(u64, Vec<PodInfo>)>,
+    nodes: Option<(u64, Vec<NodeInfo>)>,
 }
 
 impl Drop for Live {
@@ -178,7 +191,9 @@ fn record(
     change: impl FnOnce(&mut SourceState),
 ) {
     let mut states = states.lock().expect("states");
-    change(states.entry(name).or_default());
+    let state = states.entry(name).or_default();
+    change(state);
+    state.version = state.version.wrapping_add(1);
     drop(states);
     bump(tx);
 }
@@ -351,6 +366,7 @@ impl Live {
             tx,
             tasks,
             list_deadline: settings.request_timeout,
+            converted: Mutex::default(),
         }
     }
 
@@ -481,10 +497,35 @@ impl Live {
             }
         };
         source(&mut b, "pods", &|b| {
-            b.pods(Ok(self.pods.state().iter().map(|p| p.as_ref())))
+            // The version is read before the store: a change after it only
+            // makes the next frame convert again.
+            let version = self.state("pods").version;
+            let mut converted = self.converted.lock().expect("converted");
+            let pods = match &converted.pods {
+                Some((v, pods)) if *v == version => pods.clone(),
+                _ => {
+                    let pods =
+                        super::build::converted_pods(self.pods.state().iter().map(|p| p.as_ref()));
+                    converted.pods = Some((version, pods.clone()));
+                    pods
+                }
+            };
+            b.pods_converted(pods);
         });
         source(&mut b, "nodes", &|b| {
-            b.nodes(Ok(self.nodes.state().iter().map(|n| n.as_ref())))
+            let version = self.state("nodes").version;
+            let mut converted = self.converted.lock().expect("converted");
+            let nodes = match &converted.nodes {
+                Some((v, nodes)) if *v == version => nodes.clone(),
+                _ => {
+                    let nodes = super::build::converted_nodes(
+                        self.nodes.state().iter().map(|n| n.as_ref()),
+                    );
+                    converted.nodes = Some((version, nodes.clone()));
+                    nodes
+                }
+            };
+            b.nodes_converted(nodes);
         });
         source(&mut b, "hpa", &|b| {
             b.hpas(Ok(self.hpas.state().iter().map(|h| &h.0)))
@@ -523,9 +564,12 @@ impl Live {
     }
 }
 
-/// Polls every query each interval, all at once, each bounded by `timeout`
-/// (and never longer than the interval would allow the screen to go stale:
-/// the poll runs in its own task, the view reads only the latest result).
+/// Polls the queries each interval, folded into one request (see
+/// `folded`), the slow ones in a second folded request every
+/// [`folded::SLOW_EVERY`] only (their last answers stay in between), each
+/// bounded by `timeout` (and never longer than the interval would allow the
+/// screen to go stale: the poll runs in its own task, the view reads only
+/// the latest result).
 async fn poll_prometheus(
     api: Result<HttpApi, String>,
     queries: Vec<Query>,
@@ -534,8 +578,13 @@ async fn poll_prometheus(
     state: Arc<Mutex<PromState>>,
     tx: signal::Sender<u64>,
 ) {
+    let (slow, fast): (Vec<Query>, Vec<Query>) = queries
+        .into_iter()
+        .partition(|q| super::folded::is_slow(q.key));
+    let slow_every = super::folded::slow_every(interval);
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut round: u64 = 0;
     loop {
         tick.tick().await;
         let api = match &api {
@@ -553,8 +602,16 @@ async fn poll_prometheus(
                 return;
             }
         };
-        let results = futures::future::join_all(queries.iter().map(|q| async move {
-            let res = match tokio::time::timeout(timeout, api.query(&q.promql)).await {
+        let due: Vec<&[Query]> = [&fast[..], &slow[..]]
+            .into_iter()
+            .enumerate()
+            .filter(|(i, g)| !g.is_empty() && (*i == 0 || round.is_multiple_of(slow_every)))
+            .map(|(_, g)| g)
+            .collect();
+        round = round.wrapping_add(1);
+        let results = futures::future::join_all(due.into_iter().map(|group| async move {
+            let promql = super::folded::fold(group);
+            let res = match tokio::time::timeout(timeout, api.query(&promql)).await {
                 Ok(Ok(samples)) => Ok(samples),
                 Ok(Err(f)) => Err(Failure {
                     hint: WATCH_HINT.into(),
@@ -562,40 +619,46 @@ async fn poll_prometheus(
                 }),
                 Err(_) => Err(Failure::timed_out(&api.describe(), timeout, WATCH_HINT)),
             };
-            (q, res)
+            (group, res)
         }))
         .await;
         let mut answers = BTreeMap::new();
         let mut first_error = None;
         let mut any_ok = false;
-        for (q, res) in results {
-            let answer = match res {
+        for (group, res) in results {
+            match res {
                 Ok(samples) => {
                     any_ok = true;
-                    super::prometheus::answer(q, samples)
-                }
-                Err(f) => {
-                    let message = f.message.clone();
-                    first_error.get_or_insert(f);
-                    PromAnswer {
-                        query: q.promql.clone(),
-                        samples: None,
-                        error: Some(message),
+                    let mut by_key = super::folded::split(samples);
+                    for q in group {
+                        let samples = by_key.remove(q.key).unwrap_or_default();
+                        answers.insert(q.key.to_string(), super::prometheus::answer(q, samples));
                     }
                 }
-            };
-            answers.insert(q.key.to_string(), answer);
+                Err(f) => {
+                    for q in group {
+                        answers.insert(
+                            q.key.to_string(),
+                            PromAnswer {
+                                query: q.promql.clone(),
+                                samples: None,
+                                error: Some(f.message.clone()),
+                            },
+                        );
+                    }
+                    first_error.get_or_insert(f);
+                }
+            }
         }
         let mut s = state.lock().expect("prom");
         let error = if any_ok { None } else { first_error };
         // Sample timestamps move every poll; only values and errors are news.
         let same = s.error == error && same_values(&s.answers, &answers);
-        if error.is_none() || s.answers.is_empty() {
-            s.answers = answers;
-        } else {
-            // In an outage keep the last good answers (the banner says how old).
-            for (k, v) in answers {
-                s.answers.entry(k).or_insert(v);
+        for (k, v) in answers {
+            // In an outage keep the last good answers (the banner says how
+            // old); a query not polled this time keeps its last answer.
+            if error.is_none() || !s.answers.contains_key(&k) {
+                s.answers.insert(k, v);
             }
         }
         s.error = error;
@@ -608,7 +671,14 @@ async fn poll_prometheus(
     }
 }
 
-fn same_values(a: &BTreeMap<String, PromAnswer>, b: &BTreeMap<String, PromAnswer>) -> bool {
+/// Whether every answer of `new` has the values `old` holds for its query.
+fn same_values(old: &BTreeMap<String, PromAnswer>, new: &BTreeMap<String, PromAnswer>) -> bool {
+    let old: BTreeMap<String, PromAnswer> = old
+        .iter()
+        .filter(|(k, _)| new.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let (a, b) = (&old, new);
     let values = |m: &BTreeMap<String, PromAnswer>| -> Vec<(String, Option<Vec<u64>>)> {
         m.iter()
             .map(|(k, v)| {

@@ -12,6 +12,11 @@
 //! service-proxy reads of Prometheus and Loki, watch streams) over it,
 //! `http/1.1` hands it to a pooled HTTP/1.1 client as its first connection.
 //! A connection that closes (GOAWAY, reset) is replaced on the next request.
+//!
+//! A server that offered no HTTP/2 is remembered (see `remember`): the next
+//! run skips the wait for the first handshake's ALPN answer and opens its
+//! parallel connections at once, each still offering `h2`, so a server that
+//! has learnt HTTP/2 since is used as such (and forgotten as HTTP/1.1-only).
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
@@ -74,6 +79,9 @@ enum Offer {
 struct Dialer {
     host: String,
     port: u16,
+    /// The server as remembered: scheme, host and port (no path, no
+    /// credentials).
+    key: String,
     /// `None` for a plain `http://` server (HTTP/1.1 only then).
     tls: Option<Tls>,
     connect_timeout: Option<Duration>,
@@ -181,8 +189,14 @@ impl hyper::rt::Write for Stream {
 
 impl Connection for Stream {
     fn connected(&self) -> Connected {
-        // The pooled client only ever gets HTTP/1.1 connections.
-        Connected::new()
+        // Pooled connections speak HTTP/1.1, unless the server was remembered
+        // as HTTP/1.1-only and has offered `h2` since: then the pool speaks
+        // HTTP/2 on it.
+        if self.h2 {
+            Connected::new().negotiated_h2()
+        } else {
+            Connected::new()
+        }
     }
 }
 
@@ -193,6 +207,9 @@ impl Connection for Stream {
 struct Http1Connector {
     dialer: Arc<Dialer>,
     first: Arc<Mutex<Option<Stream>>>,
+    /// What new connections offer: `Http1` once this run saw the server's
+    /// answer; `Both` when only a past run did (the memory may be stale).
+    offer: Offer,
 }
 
 impl tower::Service<Uri> for Http1Connector {
@@ -207,10 +224,18 @@ impl tower::Service<Uri> for Http1Connector {
     fn call(&mut self, _: Uri) -> Self::Future {
         let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
         let dialer = self.dialer.clone();
+        let offer = self.offer;
         async move {
             match first {
                 Some(stream) => Ok(stream),
-                None => dialer.dial(Offer::Http1).await,
+                None => {
+                    let stream = dialer.dial(offer).await?;
+                    if stream.h2 {
+                        // Stale: the server speaks HTTP/2 now.
+                        super::remember::set_http1_only(&dialer.key, false);
+                    }
+                    Ok(stream)
+                }
             }
         }
         .boxed()
@@ -294,6 +319,11 @@ impl Transport {
         };
         Ok(Transport {
             dialer: Arc::new(Dialer {
+                key: format!(
+                    "{}://{}:{port}",
+                    if https { "https" } else { "http" },
+                    host.to_ascii_lowercase()
+                ),
                 host,
                 port,
                 tls,
@@ -377,6 +407,11 @@ impl Transport {
 /// Opens the run's first connection and readies the protocol it negotiated.
 async fn establish(dialer: Arc<Dialer>) -> Result<Conn, (io::ErrorKind, String)> {
     let fail = |e: &(dyn std::error::Error + 'static), kind| (kind, crate::error::chain_text(e));
+    if super::remember::http1_only(&dialer.key) {
+        // No wait for a first handshake: every concurrent request opens its
+        // own connection at once, as an HTTP/1.1 client must anyway.
+        return Ok(pooled(dialer, None, Offer::Both));
+    }
     let stream = dialer.dial(Offer::Both).await.map_err(|e| {
         let kind = e.kind();
         fail(&e, kind)
@@ -398,15 +433,27 @@ async fn establish(dialer: Arc<Dialer>) -> Result<Conn, (io::ErrorKind, String)>
         });
         return Ok(Conn::H2(send));
     }
+    super::remember::set_http1_only(&dialer.key, true);
+    Ok(pooled(dialer, Some(stream), Offer::Http1))
+}
+
+/// The pooled client, starting from `first` if the run has a connection.
+fn pooled(dialer: Arc<Dialer>, first: Option<Stream>, offer: Offer) -> Conn {
     let connector = Http1Connector {
         dialer,
-        first: Arc::new(Mutex::new(Some(stream))),
+        first: Arc::new(Mutex::new(first)),
+        offer,
     };
     let client = legacy::Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
+        // Used only when a server remembered as HTTP/1.1-only offers h2 now.
+        .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
+        .http2_initial_stream_window_size(H2_STREAM_WINDOW)
+        .http2_keep_alive_interval(KEEPALIVE_EVERY)
+        .http2_keep_alive_timeout(KEEPALIVE_TIMEOUT)
         .build(connector);
-    Ok(Conn::Http1(Box::new(client)))
+    Conn::Http1(Box::new(client))
 }
 
 impl tower::Service<Request<Body>> for Transport {

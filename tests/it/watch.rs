@@ -390,8 +390,11 @@ fn at_200_pods_steady_state_requests_are_the_polls_and_idle_is_cheap() {
         kube.len() <= 2,
         "Kubernetes requests in steady state: {kube:#?}"
     );
-    // Six status queries per 2 s interval, whatever the pod count.
-    assert!(per_minute(proxied) <= 200.0, "{proxied} in {secs}s");
+    // The status queries folded into one request per 2 s interval, and the
+    // slow pair (nodes, kube-state-metrics) in another every 30 s: 32 a
+    // minute, whatever the pod count (six requests per interval, 180 a
+    // minute, before they were folded).
+    assert!(per_minute(proxied) <= 36.0, "{proxied} in {secs}s");
     // A frame every interval (issue 11) costs 0.6–0.7 % of a core measured
     // alone over 60 s at 200 pods in a debug build, and 1.05 % once in CI
     // with the rest of the suite on the same two cores. This is a guard
