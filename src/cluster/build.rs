@@ -101,6 +101,11 @@ impl SnapshotBuilder {
         self.snap.operator_pods = list(&mut self.snap.gaps, "keda-operator", read, convert::pod);
     }
 
+    /// The Loki read and why that one.
+    pub fn loki_read(&mut self, read: crate::snapshot::ReadFrom) {
+        self.snap.loki_read = Some(read);
+    }
+
     /// The Prometheus read and why that one.
     pub fn prometheus_read(&mut self, read: crate::snapshot::ReadFrom) {
         self.snap.prometheus_read = Some(read);

@@ -531,6 +531,14 @@ pub async fn run(
         };
     let mut b = SnapshotBuilder::new(snap);
     b.prometheus_read(prometheus_read);
+    if scope == Scope::Full {
+        let set = settings.is_set("lokiService") || settings.is_set("lokiUrl");
+        b.loki_read(crate::snapshot::ReadFrom {
+            address: shown_address(&settings.loki),
+            how: if set { "setting" } else { "default" }.into(),
+            instead_of: None,
+        });
+    }
     b.discovery(discovery.as_ref().map_err(Clone::clone));
     b.pods(pods.as_ref().map_err(Clone::clone));
     b.deployment(found(deployment.as_ref().map(|d| &d.0)));

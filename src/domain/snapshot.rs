@@ -62,6 +62,9 @@ pub struct Snapshot {
     /// Alerting rules Prometheus has loaded (to spot the runbook's flawed forms).
     #[serde(default)]
     pub prometheus_rules: Option<Vec<RuleInfo>>,
+    /// The Loki read and how it was chosen (`diagnose` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loki_read: Option<ReadFrom>,
     /// Heartbeat data from Loki; `None` when Loki was not reached (see gaps).
     #[serde(default)]
     pub loki: Option<LokiData>,
@@ -99,6 +102,7 @@ impl Snapshot {
             metrics_apiserver_pods: None,
             operator_logs: None,
             prometheus_rules: None,
+            loki_read: None,
             loki: None,
             prometheus_read: None,
             prometheus: BTreeMap::new(),

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod dashboard;
 pub mod diagnose;
+pub mod sources;
 pub mod status;
 pub mod text;
 
