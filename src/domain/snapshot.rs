@@ -33,6 +33,11 @@ pub struct Snapshot {
     pub deployment: Option<Lookup<DeploymentInfo>>,
     #[serde(default)]
     pub scaled_object: Option<Lookup<ScaledObjectInfo>>,
+    /// Set when the ScaledObject was not found because the namespace itself
+    /// does not exist: the namespaces holding a ScaledObject that targets a
+    /// Deployment of the configured name (issue 19 item 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_missing: Option<Vec<String>>,
     /// Every HPA in the namespace (the one KEDA owns is picked by name).
     #[serde(default)]
     pub hpas: Option<Vec<HpaInfo>>,
@@ -92,6 +97,7 @@ impl Snapshot {
             pods: None,
             deployment: None,
             scaled_object: None,
+            namespace_missing: None,
             hpas: None,
             nodes: None,
             node_pools: None,

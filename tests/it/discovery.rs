@@ -208,3 +208,36 @@ fn a_trigger_naming_a_service_that_does_not_exist_fails_keda_trigger() {
         "{msg}"
     );
 }
+
+/// `-n games` (a typo): the namespace does not exist, and the one holding
+/// a ScaledObject for the game's Deployment is named; the cluster-wide list
+/// is read once, and only when the namespace is missing.
+#[test]
+fn a_namespace_that_does_not_exist_is_said_with_where_the_scaled_object_is() {
+    let c = Cluster::start("healthy");
+    let (_, report) = diagnose(&c, &["-n", "games"]);
+    assert_outcome(&report, "keda.scaledobject", "error");
+    assert_eq!(
+        message(&report, "keda.scaledobject"),
+        "namespace games does not exist; a ScaledObject targeting Deployment spice-runner is in namespace default",
+        "{}",
+        table(&report)
+    );
+    assert_eq!(
+        crate::diagnose::fix(&report, "keda.scaledobject"),
+        "run with -n default"
+    );
+    let all = |c: &Cluster| {
+        c.sim
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/apis/keda.sh/v1alpha1/scaledobjects?"))
+            .count()
+    };
+    assert_eq!(all(&c), 1, "{:#?}", c.sim.requests());
+    // A namespace that exists without the ScaledObject reads no list.
+    c.sim.reset_requests();
+    let (_, report) = diagnose(&c, &["--scaled-object", "nope"]);
+    assert_outcome(&report, "keda.scaledobject", "fail");
+    assert_eq!(all(&c), 0, "{:#?}", c.sim.requests());
+}
