@@ -111,6 +111,17 @@ impl SnapshotBuilder {
         self.snap.operator_pods = list(&mut self.snap.gaps, "keda-operator", read, convert::pod);
     }
 
+    /// The namespaces holding the game's ScaledObject when the configured
+    /// namespace does not exist.
+    pub fn namespace_missing(&mut self, elsewhere: Option<Vec<String>>) {
+        self.snap.namespace_missing = elsewhere;
+    }
+
+    /// The Loki read and why that one.
+    pub fn loki_read(&mut self, read: crate::snapshot::ReadFrom) {
+        self.snap.loki_read = Some(read);
+    }
+
     /// The Prometheus read and why that one.
     pub fn prometheus_read(&mut self, read: crate::snapshot::ReadFrom) {
         self.snap.prometheus_read = Some(read);

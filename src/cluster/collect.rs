@@ -657,8 +657,25 @@ pub async fn run(
             }
             None => (prom, rules),
         };
+    // The ScaledObject is not there: say whether the namespace itself is
+    // missing (a typo in -n), and where a ScaledObject for the game is.
+    let namespace_missing = match &scaled_object {
+        Err(f) if f.reason == GapReason::NotFound => {
+            super::discover::missing_namespace(client, timeout, ns, &settings.deployment).await
+        }
+        _ => None,
+    };
     let mut b = SnapshotBuilder::new(snap);
+    b.namespace_missing(namespace_missing);
     b.prometheus_read(prometheus_read);
+    if scope == Scope::Full {
+        let set = settings.is_set("lokiService") || settings.is_set("lokiUrl");
+        b.loki_read(crate::snapshot::ReadFrom {
+            address: shown_address(&settings.loki),
+            how: if set { "setting" } else { "default" }.into(),
+            instead_of: None,
+        });
+    }
     b.discovery(discovery.as_ref().map_err(Clone::clone));
     b.pods(pods.as_ref().map_err(Clone::clone));
     b.deployment(found(deployment.as_ref().map(|d| &d.0)));

@@ -254,6 +254,77 @@ pub async fn keda_pods(client: &kube::Client, settings: &Settings, timeout: Dura
     }
 }
 
+/// When the ScaledObject was not found: whether the namespace exists, and
+/// if not, the namespaces whose ScaledObjects target a Deployment named
+/// `deployment` (one `scaledobjects -A` list, read only then). `None`: the
+/// namespace exists, or that could not be read.
+pub async fn missing_namespace(
+    client: &kube::Client,
+    timeout: Duration,
+    namespace: &str,
+    deployment: &str,
+) -> Option<Vec<String>> {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let target = ReadTarget {
+        verb: "get",
+        resource: "namespaces",
+        group: "",
+        namespace: None,
+    };
+    match read(timeout, target, api.get(namespace)).await {
+        Err(f) if f.reason == crate::snapshot::GapReason::NotFound => {}
+        _ => return None,
+    }
+    let so_api: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource {
+            group: "keda.sh".into(),
+            version: "v1alpha1".into(),
+            api_version: "keda.sh/v1alpha1".into(),
+            kind: "ScaledObject".into(),
+            plural: "scaledobjects".into(),
+        },
+    );
+    let target = ReadTarget {
+        verb: "list",
+        resource: "scaledobjects",
+        group: "keda.sh",
+        namespace: None,
+    };
+    // One page, bounded: the names are a hint, not an inventory.
+    let list = read(
+        timeout,
+        target,
+        so_api.list(&ListParams::default().limit(500)),
+    )
+    .await
+    .map(|l| l.items)
+    .unwrap_or_default();
+    Some(namespaces_targeting(&list, deployment))
+}
+
+/// The namespaces (sorted, once each) of the ScaledObjects whose
+/// `scaleTargetRef` is a Deployment named `deployment`.
+pub fn namespaces_targeting(objects: &[DynamicObject], deployment: &str) -> Vec<String> {
+    let mut out: Vec<String> = objects
+        .iter()
+        .filter(|o| {
+            let t = &o.data["spec"]["scaleTargetRef"];
+            t["name"] == deployment && t["kind"].as_str().is_none_or(|k| k == "Deployment")
+        })
+        .filter_map(|o| o.metadata.namespace.clone())
+        .filter(|ns| {
+            ns.len() <= 63
+                && ns
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The selectors to try: the user's own when set, else each known label set.
 fn alternatives(set: bool, configured: &str, known: &[&str]) -> Vec<String> {
     if set {
@@ -287,6 +358,30 @@ mod tests {
         ] {
             assert_eq!(namespace_of_apiservice(&bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_namespaces_targeting_a_deployment_are_listed_once_each_and_sorted() {
+        let so = |ns: &str, kind: Option<&str>, name: &str| {
+            let mut o = DynamicObject::new(
+                "x",
+                &ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
+            )
+            .within(ns);
+            o.data = serde_json::json!({"spec": {"scaleTargetRef": {"kind": kind, "name": name}}});
+            o
+        };
+        let objects = [
+            so("prod", Some("Deployment"), "spice-runner"),
+            so("default", None, "spice-runner"),
+            so("prod", Some("Deployment"), "spice-runner"),
+            so("jobs", Some("StatefulSet"), "spice-runner"),
+            so("other", Some("Deployment"), "api"),
+        ];
+        assert_eq!(
+            namespaces_targeting(&objects, "spice-runner"),
+            ["default", "prod"]
+        );
     }
 
     #[test]

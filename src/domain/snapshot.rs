@@ -33,6 +33,11 @@ pub struct Snapshot {
     pub deployment: Option<Lookup<DeploymentInfo>>,
     #[serde(default)]
     pub scaled_object: Option<Lookup<ScaledObjectInfo>>,
+    /// Set when the ScaledObject was not found because the namespace itself
+    /// does not exist: the namespaces holding a ScaledObject that targets a
+    /// Deployment of the configured name (issue 19 item 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_missing: Option<Vec<String>>,
     /// Every HPA in the namespace (the one KEDA owns is picked by name).
     #[serde(default)]
     pub hpas: Option<Vec<HpaInfo>>,
@@ -62,6 +67,9 @@ pub struct Snapshot {
     /// Alerting rules Prometheus has loaded (to spot the runbook's flawed forms).
     #[serde(default)]
     pub prometheus_rules: Option<Vec<RuleInfo>>,
+    /// The Loki read and how it was chosen (`diagnose` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loki_read: Option<ReadFrom>,
     /// Heartbeat data from Loki; `None` when Loki was not reached (see gaps).
     #[serde(default)]
     pub loki: Option<LokiData>,
@@ -96,6 +104,7 @@ impl Snapshot {
             pods: None,
             deployment: None,
             scaled_object: None,
+            namespace_missing: None,
             hpas: None,
             nodes: None,
             node_pools: None,
@@ -106,6 +115,7 @@ impl Snapshot {
             metrics_apiserver_pods: None,
             operator_logs: None,
             prometheus_rules: None,
+            loki_read: None,
             loki: None,
             prometheus_read: None,
             prometheus: BTreeMap::new(),

@@ -18,6 +18,9 @@ pub struct DiagnoseReport {
     pub context: Option<String>,
     pub namespace: String,
     pub symptom: Option<String>,
+    /// Which KEDA, Prometheus and Loki were read, and how each was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<String>,
     pub summary: Summary,
     /// The first failing link of the chain (a check id), or null.
     pub root_cause: Option<String>,
@@ -142,6 +145,7 @@ impl DiagnoseReport {
             context: snap.context.clone(),
             namespace: snap.namespace.clone(),
             symptom: symptom.map(str::to_string),
+            read_from: super::sources::read_from(snap, true),
             summary: Summary {
                 pass,
                 warn,
@@ -266,6 +270,9 @@ pub fn render_table(
             .map(|s| format!(" · symptom {s}"))
             .unwrap_or_default()
     )?;
+    if let Some(line) = &r.read_from {
+        writeln!(out, "{}", st.dim(line))?;
+    }
     writeln!(out)?;
     match r.root_cause.as_deref().and_then(|id| r.find(id)) {
         Some(f) => {

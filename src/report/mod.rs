@@ -9,6 +9,7 @@ pub mod diagnose;
 pub mod evidence;
 pub mod replay;
 pub mod round;
+pub mod sources;
 pub mod status;
 pub mod text;
 

@@ -23,6 +23,9 @@ pub struct StatusReport {
     pub context: Option<String>,
     pub namespace: String,
     pub selector: String,
+    /// Which KEDA, Prometheus and Loki were read, and how each was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<String>,
     pub pods: Option<PodsView>,
     pub keda: Option<KedaView>,
     pub hpa: Option<HpaView>,
@@ -364,6 +367,7 @@ impl StatusReport {
             context: snap.context.clone(),
             namespace: snap.namespace.clone(),
             selector: settings.selector.clone(),
+            read_from: super::sources::read_from(snap, false),
             pod_list: pods.as_ref().map(|p| p.items.clone()).unwrap_or_default(),
             scaling_lines: figures.scaling.lines(),
             pods,
@@ -503,6 +507,9 @@ pub fn render_table(
         r.context.as_deref().unwrap_or("in-cluster"),
         st.dim(&when.to_string())
     )?;
+    if let Some(line) = &r.read_from {
+        writeln!(out, "{}", st.dim(line))?;
+    }
     writeln!(out)?;
 
     render_sessions(out, r, snap, settings, st)?;

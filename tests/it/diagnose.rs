@@ -34,6 +34,14 @@ fn checked_report(run: &Run) -> Value {
     j
 }
 
+/// The first line after the header block of a text report.
+fn headline(text: &str) -> &str {
+    text.lines()
+        .skip_while(|l| !l.is_empty())
+        .nth(1)
+        .unwrap_or_default()
+}
+
 pub(crate) fn checks(report: &Value) -> &Vec<Value> {
     report["checks"].as_array().expect("checks[]")
 }
@@ -552,11 +560,9 @@ fn pending_without_a_node_coming_is_blamed_on_pending_pods_and_every_format_says
         "{}",
         lines[0]
     );
-    let body = lines
-        .iter()
-        .find(|l| !l.trim().is_empty() && **l != lines[0]);
+    let body = headline(&human.stdout);
     assert!(
-        body.is_some_and(|l| l.starts_with("ROOT CAUSE ✗ pods.pending")),
+        body.starts_with("ROOT CAUSE ✗ pods.pending"),
         "the body starts with the root cause:\n{}",
         human.stdout
     );
@@ -670,7 +676,8 @@ fn a_crashloop_behind_an_unreadable_pod_list_is_incomplete_never_a_pass() {
     // Every format says so: the text headline, JUnit errors, Markdown.
     let text = c.spice(&["diagnose"]);
     assert_eq!(text.code, 3, "{}", text.stderr);
-    let head = text.stdout.lines().nth(2).unwrap_or_default();
+    // The headline follows the header block (its lines, then a blank one).
+    let head = headline(&text.stdout);
     assert!(head.starts_with("INCOMPLETE: "), "{}", text.stdout);
     assert!(head.contains("checks could not run"), "{head}");
     assert!(text.stdout.contains("? pods (error): "), "{}", text.stdout);
@@ -758,7 +765,8 @@ fn forbidden_scaledobjects_give_errors_and_skips_never_failures() {
     // The text report leads with what could not run, never "nothing failed".
     let text = c.spice(&["diagnose"]);
     assert_eq!(text.code, 3, "{}", text.stderr);
-    let head = text.stdout.lines().nth(2).unwrap_or_default();
+    // The headline follows the header block (its lines, then a blank one).
+    let head = headline(&text.stdout);
     assert!(
         head.starts_with("INCOMPLETE: 12 checks could not run (1 source could not be read)"),
         "{}",

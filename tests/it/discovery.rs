@@ -11,7 +11,7 @@ use crate::support::spice::Cluster;
 /// KEDA's pods found for one install shape: every check about them passes,
 /// the operator's logs are read from the pods found, diagnose exits 0.
 #[track_caller]
-fn healthy_keda_found_in(scenario: &str, namespace: &str, operator_pod: &str) {
+fn healthy_keda_found_in(scenario: &str, namespace: &str, operator_pod: &str, how: &str) {
     let c = Cluster::start(scenario);
     let (run, report) = diagnose(&c, &[]);
     assert_eq!(
@@ -24,6 +24,12 @@ fn healthy_keda_found_in(scenario: &str, namespace: &str, operator_pod: &str) {
     for id in ["keda.operator", "keda.metrics-apiserver"] {
         assert_outcome(&report, id, "pass");
     }
+    // The header says where KEDA was read and how it was found.
+    let read_from = report["readFrom"].as_str().unwrap_or_default();
+    assert!(
+        read_from.starts_with(&format!("KEDA {namespace} ({how}) · Prometheus ")),
+        "{scenario}: {read_from}"
+    );
     let evidence = check(&report, "keda.operator")["evidence"].to_string();
     assert!(evidence.contains(operator_pod), "{scenario}: {evidence}");
     let log = format!("/api/v1/namespaces/{namespace}/pods/{operator_pod}/log");
@@ -36,7 +42,12 @@ fn healthy_keda_found_in(scenario: &str, namespace: &str, operator_pod: &str) {
 
 #[test]
 fn keda_from_the_release_yaml_is_found_by_its_app_labels() {
-    healthy_keda_found_in("keda-release-yaml", "keda", "keda-operator-7c9d6f5b8-q2w8z");
+    healthy_keda_found_in(
+        "keda-release-yaml",
+        "keda",
+        "keda-operator-7c9d6f5b8-q2w8z",
+        "APIService",
+    );
 }
 
 #[test]
@@ -45,6 +56,7 @@ fn keda_from_openshifts_operator_is_found_through_the_apiservice() {
         "keda-openshift",
         "openshift-keda",
         "keda-operator-7c9d6f5b8-q2w8z",
+        "APIService",
     );
 }
 
@@ -54,6 +66,7 @@ fn keda_as_the_aks_add_on_in_kube_system_is_found_through_the_apiservice() {
         "keda-aks-addon",
         "kube-system",
         "keda-operator-6b8f9d7c5d-xk2lp",
+        "APIService",
     );
 }
 
@@ -90,6 +103,13 @@ fn the_helm_default_costs_no_extra_round_trip() {
     c.sim.reset_wire();
     let run = c.spice(&["status", "--color", "never"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.lines().nth(1).is_some_and(
+            |l| l == "KEDA keda (default) · Prometheus observability/prometheus:9090 (default)"
+        ),
+        "{}",
+        run.stdout
+    );
     let exchanges: Vec<Exchange> = c.sim.exchanges();
     let apiservice = exchanges
         .iter()
@@ -133,6 +153,13 @@ fn prometheus_from_kube_prometheus_stack_is_read_through_the_triggers_address() 
     let (run, report) = diagnose(&c, &[]);
     assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
     assert_outcome(&report, "keda.trigger", "pass");
+    let read_from = report["readFrom"].as_str().unwrap_or_default();
+    assert!(
+        read_from.contains(
+            "Prometheus monitoring/prometheus-operated:9090 (ScaledObject trigger) · Loki "
+        ),
+        "{read_from}"
+    );
     let evidence = check(&report, "keda.trigger")["evidence"].to_string();
     assert!(
         evidence.contains("from the ScaledObject's trigger")
@@ -180,4 +207,37 @@ fn a_trigger_naming_a_service_that_does_not_exist_fails_keda_trigger() {
         msg.contains("names a Service that does not exist") && msg.contains("prometheus-operated"),
         "{msg}"
     );
+}
+
+/// `-n games` (a typo): the namespace does not exist, and the one holding
+/// a ScaledObject for the game's Deployment is named; the cluster-wide list
+/// is read once, and only when the namespace is missing.
+#[test]
+fn a_namespace_that_does_not_exist_is_said_with_where_the_scaled_object_is() {
+    let c = Cluster::start("healthy");
+    let (_, report) = diagnose(&c, &["-n", "games"]);
+    assert_outcome(&report, "keda.scaledobject", "error");
+    assert_eq!(
+        message(&report, "keda.scaledobject"),
+        "namespace games does not exist; a ScaledObject targeting Deployment spice-runner is in namespace default",
+        "{}",
+        table(&report)
+    );
+    assert_eq!(
+        crate::diagnose::fix(&report, "keda.scaledobject"),
+        "run with -n default"
+    );
+    let all = |c: &Cluster| {
+        c.sim
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/apis/keda.sh/v1alpha1/scaledobjects?"))
+            .count()
+    };
+    assert_eq!(all(&c), 1, "{:#?}", c.sim.requests());
+    // A namespace that exists without the ScaledObject reads no list.
+    c.sim.reset_requests();
+    let (_, report) = diagnose(&c, &["--scaled-object", "nope"]);
+    assert_outcome(&report, "keda.scaledobject", "fail");
+    assert_eq!(all(&c), 0, "{:#?}", c.sim.requests());
 }

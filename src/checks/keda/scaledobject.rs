@@ -21,6 +21,33 @@ pub static CHECK: Check = Check {
 pub(super) fn scaled_object_check(ctx: &Ctx) -> Verdict {
     let (name, ns) = (&ctx.settings.scaled_object, ctx.ns());
     let so = match &ctx.snap.scaled_object {
+        Some(Lookup::Missing) if ctx.snap.namespace_missing.is_some() => {
+            let elsewhere = ctx.snap.namespace_missing.as_deref().unwrap_or_default();
+            let deployment = &ctx.settings.deployment;
+            let (found, fix) = match elsewhere {
+                [] => (
+                    format!("no namespace holds a ScaledObject targeting Deployment {deployment}"),
+                    "check the namespace's name (`kubectl get namespaces`) and pass it with -n"
+                        .to_string(),
+                ),
+                [one] => (
+                    format!(
+                        "a ScaledObject targeting Deployment {deployment} is in namespace {one}"
+                    ),
+                    format!("run with -n {one}"),
+                ),
+                many => (
+                    format!(
+                        "ScaledObjects targeting Deployment {deployment} are in namespaces {}",
+                        many.join(", ")
+                    ),
+                    format!("run with -n set to one of {}", many.join(", ")),
+                ),
+            };
+            return Verdict::error(format!("namespace {ns} does not exist; {found}"))
+                .fix(fix)
+                .command("kubectl get scaledobjects -A".to_string());
+        }
         Some(Lookup::Missing) => {
             return Verdict::fail(format!(
                 "ScaledObject {name} not found in namespace {ns}"

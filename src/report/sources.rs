@@ -1,0 +1,67 @@
+//! The header line that says which KEDA, Prometheus and Loki a report read
+//! and how each was found (issue 19): `KEDA kube-system (APIService) ·
+//! Prometheus monitoring/prometheus-operated:9090 (ScaledObject trigger) ·
+//! Loki not installed`.
+
+use crate::domain::snapshot::{GapReason, KedaHow, ReadFrom, Snapshot};
+use crate::domain::text::one_line;
+
+/// The line, or `None` for a snapshot that recorded none of it. `status`
+/// reads no Loki, so it leaves Loki out (`with_loki`).
+pub fn read_from(snap: &Snapshot, with_loki: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(k) = &snap.keda_found {
+        parts.push(match k.how {
+            KedaHow::NotFound => format!("KEDA not found (looked in {})", k.searched.join(", ")),
+            how => format!("KEDA {} ({})", k.namespace, how.describe()),
+        });
+    }
+    if let Some(p) = &snap.prometheus_read {
+        parts.push(http_api(
+            "Prometheus",
+            p,
+            snap.gap("prometheus").map(|g| g.reason),
+        ));
+    }
+    if let Some(l) = snap.loki_read.as_ref().filter(|_| with_loki) {
+        parts.push(http_api("Loki", l, snap.gap("loki").map(|g| g.reason)));
+    }
+    (!parts.is_empty()).then(|| one_line(&parts.join(" · ")).into_owned())
+}
+
+fn http_api(what: &str, read: &ReadFrom, gap: Option<GapReason>) -> String {
+    match gap {
+        Some(GapReason::NotFound | GapReason::NotInstalled) => {
+            format!("{what} not installed at {} ({})", read.address, read.how)
+        }
+        _ => format!("{what} {} ({})", read.address, read.how),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::snapshot::KedaFound;
+
+    #[test]
+    fn the_line_names_each_source_and_how_it_was_found() {
+        let mut s = Snapshot::new(jiff::Timestamp::UNIX_EPOCH, "default");
+        assert_eq!(read_from(&s, true), None);
+        s.keda_found = Some(KedaFound {
+            namespace: "kube-system".into(),
+            how: KedaHow::ApiService,
+            operator_selector: String::new(),
+            metrics_apiserver_selector: String::new(),
+            searched: vec!["keda".into()],
+        });
+        s.prometheus_read = Some(ReadFrom {
+            address: "monitoring/prometheus-operated:9090".into(),
+            how: "ScaledObject trigger".into(),
+            instead_of: None,
+        });
+        assert_eq!(
+            read_from(&s, false).unwrap(),
+            "KEDA kube-system (APIService) · Prometheus monitoring/prometheus-operated:9090 (ScaledObject trigger)"
+        );
+    }
+}
