@@ -747,3 +747,47 @@ fn diagnose_too_fast_finds_the_flapping_in_the_last_half_hour() {
         .json();
     assert_eq!(plain["checks"][0]["outcome"], "skip", "{plain:#}");
 }
+
+#[test]
+fn a_snapshot_with_history_replays_report_and_timeline_offline() {
+    let g = Game::start(Scenario::load("healthy"));
+    let file = g.dir.path().join("week.json");
+    let f = file.to_str().expect("utf-8");
+    let saved = g.spice(&["snapshot", "--history", "7d", "-o", f]);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    let live = g.spice(&["report", "--since", "7d", "-o", "json"]).json();
+    // Offline: no kubeconfig at all.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replay = run_bin(
+        BIN,
+        &["report", "--from", f, "--since", "7d", "-o", "json"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(replay.code, 1, "{}", replay.stderr);
+    let r = replay.json();
+    // The same figures (the live run is a second later: its points are too).
+    for key in ["scaleUp", "flapping", "pods"] {
+        assert_eq!(r[key], live[key], "{key}");
+    }
+    assert_eq!(r["coverage"]["partial"], true);
+    let tl = run_bin(
+        BIN,
+        &["timeline", "--from", f, "-o", "json"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(tl.code, 0, "{}", tl.stderr);
+    assert_eq!(tl.json()["flapping"]["flapping"], true);
+    // A snapshot without history says how to take one.
+    let plain = g.dir.path().join("plain.json");
+    let p = plain.to_str().expect("utf-8");
+    assert_eq!(g.spice(&["snapshot", "-o", p]).code, 0);
+    let none = run_bin(BIN, &["report", "--from", p], &[], dir.path());
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("snapshot --history"),
+        "{}",
+        none.stderr
+    );
+}
