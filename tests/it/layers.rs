@@ -40,6 +40,10 @@ const RULES: &[Rule] = &[
         layer: "loadtest",
         forbidden: &["commands", "cli"],
     },
+    Rule {
+        layer: "history",
+        forbidden: &["commands", "cli", "cluster", "checks"],
+    },
 ];
 
 /// The modules a source text imports through `crate::` paths, comments and
