@@ -194,6 +194,10 @@ pub struct SnapshotArgs {
     /// Replace FILE if it exists (a symlink is replaced, never followed).
     #[arg(long)]
     pub force: bool,
+    /// Also keep this much metric history (e.g. 24h, 7d), for `report --from`
+    /// and `timeline --from`.
+    #[arg(long, value_name = "DURATION")]
+    pub history: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ command -v prometheus-nginx-exporter >/dev/null 2>&1 || need+=(prometheus-nginx-
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)   # the watch view's terminal test
 command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the HTML report's browser test
+[ -x /usr/bin/time ] || need+=(time)   # peak RSS in the report's cost test
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}" >&2
   SUDO=""

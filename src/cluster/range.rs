@@ -4,8 +4,8 @@
 //!
 //! Prometheus refuses more than 11,000 points per series in one answer. A
 //! week at the 15 s a 30 s scale-up target needs is 40,320 points, so the
-//! period is cut into chunks of at most [`CHUNK_POINTS`] points, all asked
-//! at once; a coarser step would hide every scale-up shorter than it.
+//! period is cut into chunks of at most [`CHUNK_POINTS`] points, asked a
+//! few at a time; a coarser step would hide every scale-up shorter than it.
 
 use super::error::Failure;
 use super::history::{Ranges, parse_range};
@@ -16,6 +16,10 @@ use std::time::Duration;
 
 /// Points asked per request, under Prometheus's 11,000 limit.
 pub const CHUNK_POINTS: f64 = 10_000.0;
+/// Requests in flight at once: each answer is parsed through text values
+/// and samples before it shrinks to points, so a week's twenty answers at
+/// once would hold several times the points' memory.
+const IN_FLIGHT: usize = 4;
 /// Most requests one series may need (bounds the work and the memory:
 /// 16 × 10,000 points of 16 bytes is 2.5 MB per series).
 pub const MAX_CHUNKS: usize = 16;
@@ -42,8 +46,8 @@ pub fn step_for(period_secs: f64, preferred: f64) -> f64 {
         .max((period_secs / (CHUNK_POINTS * MAX_CHUNKS as f64)).ceil())
 }
 
-/// Reads every query over `[start, end]` at `step`, all chunks at once,
-/// each request bounded by `timeout`.
+/// Reads every query over `[start, end]` at `step`, [`IN_FLIGHT`] chunks
+/// at a time, each request bounded by `timeout`.
 pub async fn read(
     api: &HttpApi,
     queries: &[Query],
@@ -82,7 +86,12 @@ pub async fn read(
         })
     });
     let mut series: BTreeMap<&'static str, Vec<(f64, f64)>> = BTreeMap::new();
-    for (key, res) in futures::future::join_all(reads).await {
+    use futures::StreamExt;
+    let answers: Vec<_> = futures::stream::iter(reads)
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    for (key, res) in answers {
         series.entry(key).or_default().extend(res?);
     }
     for points in series.values_mut() {

@@ -316,20 +316,12 @@ pub fn stored(snap: &Snapshot) -> Option<Read> {
     Some(Read { series, pods })
 }
 
-/// The running pods over the last 30 minutes, as `sessions.flapping`
-/// reads them (`diagnose --symptom too-fast`): one sample per 15 s point.
-pub async fn running_pods_30m(
+/// The Prometheus client a command that already collected builds again.
+async fn prometheus_api(
     global: &crate::cli::GlobalArgs,
     settings: &Settings,
-    end: Timestamp,
-) -> PromAnswer {
-    let query = promql::running_pods(settings);
-    let failed = |e: String| PromAnswer {
-        query: query.promql.clone(),
-        samples: None,
-        error: Some(e),
-    };
-    let api = match super::connect(global).await {
+) -> Result<HttpApi, String> {
+    match super::connect(global).await {
         Ok((target, _)) => match target.client(settings.request_timeout) {
             Ok(client) => {
                 crate::cluster::collect::Sources::new(
@@ -344,7 +336,40 @@ pub async fn running_pods_30m(
             Err(e) => Err(crate::error::chain_text(&e)),
         },
         Err(e) => Err(e.message().to_string()),
+    }
+}
+
+/// `snapshot --history DURATION`: the period before the snapshot, kept in
+/// it for `report --from` and `timeline --from`.
+pub async fn add_history(
+    global: &crate::cli::GlobalArgs,
+    settings: &Settings,
+    snap: &mut Snapshot,
+    period: &str,
+) -> Result<(), Fatal> {
+    let since_d = period_arg("history", period)?;
+    let until = snap.captured_at;
+    let since = since_ts(until, since_d)?;
+    let api = prometheus_api(global, settings).await;
+    let read = read_history(&api, settings, since, until, 15.0).await;
+    store(snap, &read, since);
+    Ok(())
+}
+
+/// The running pods over the last 30 minutes, as `sessions.flapping`
+/// reads them (`diagnose --symptom too-fast`): one sample per 15 s point.
+pub async fn running_pods_30m(
+    global: &crate::cli::GlobalArgs,
+    settings: &Settings,
+    end: Timestamp,
+) -> PromAnswer {
+    let query = promql::running_pods(settings);
+    let failed = |e: String| PromAnswer {
+        query: query.promql.clone(),
+        samples: None,
+        error: Some(e),
     };
+    let api = prometheus_api(global, settings).await;
     let api = match api {
         Ok(a) => a,
         Err(e) => return failed(e),

@@ -19,8 +19,14 @@ pub async fn run(
     if to_file && !args.force {
         refuse_existing(&args.output)?;
     }
-    let (snapshot, _settings) =
+    if let Some(period) = &args.history {
+        super::report::period_arg("history", period)?;
+    }
+    let (mut snapshot, settings) =
         super::collect(global, crate::cluster::collect::Scope::Full).await?;
+    if let Some(period) = &args.history {
+        super::report::add_history(global, &settings, &mut snapshot, period).await?;
+    }
     let text = serde_json::to_string_pretty(&snapshot)
         .map_err(|e| Fatal::new(format!("cannot encode the snapshot: {e}"), ""))?;
     if !to_file {

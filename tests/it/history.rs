@@ -374,8 +374,59 @@ fn report_over_a_week_finds_the_missed_scale_ups_the_flapping_and_the_short_rete
     assert_eq!(j["pods"]["created"], 6.0, "{:#}", j["pods"]);
     assert_eq!(metric(&j, "podSuccess")["verdict"], "pass");
     assert!(j["nodeLaunches"].as_u64() >= Some(1));
-    // Cost: the answer in seconds (the README quotes the measured figure).
+    // Cost: the answer in seconds and under 50 MiB (the README quotes the
+    // measured figures): peak RSS from /usr/bin/time.
     assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
+    let kc = g.kubeconfig.to_str().expect("utf-8");
+    let peak = |since: &str| -> (u64, Run) {
+        let timed = run_bin(
+            "/usr/bin/time",
+            &[
+                "-f",
+                "peak-rss-kib %M",
+                BIN,
+                "report",
+                "--since",
+                since,
+                "-o",
+                "json",
+                "--kubeconfig",
+                kc,
+            ],
+            &[],
+            g.dir.path(),
+        );
+        let rss = timed
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("peak-rss-kib "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no peak RSS: {}", timed.stderr));
+        (rss, timed)
+    };
+    // What a week of 15 s points adds over an hour's, and the whole: this
+    // test runs the debug build, whose own pages are most of the baseline
+    // (the README has the figures).
+    let (hour, _) = peak("1h");
+    let (rss, timed) = peak("7d");
+    assert!(
+        rss.saturating_sub(hour) < 20 * 1024,
+        "a week adds {} KiB over an hour ({hour} → {rss})",
+        rss.saturating_sub(hour)
+    );
+    assert!(rss < 64 * 1024, "report --since 7d peaked at {rss} KiB");
+
+    if let Ok(path) = std::env::var("SPICE_WRITE_EXAMPLES") {
+        std::fs::write(
+            Path::new(&path).join("cost.txt"),
+            format!(
+                "{:?} {rss} KiB (1h: {hour} KiB) {} bytes of JSON\n",
+                timed.elapsed,
+                timed.stdout.len()
+            ),
+        )
+        .expect("write");
+    }
 
     // The text says the same at 3 a.m.
     let text = g.spice(&["report", "--since", "7d"]);
@@ -695,4 +746,48 @@ fn diagnose_too_fast_finds_the_flapping_in_the_last_half_hour() {
         .spice(&["diagnose", "--only", "sessions.flapping", "-o", "json"])
         .json();
     assert_eq!(plain["checks"][0]["outcome"], "skip", "{plain:#}");
+}
+
+#[test]
+fn a_snapshot_with_history_replays_report_and_timeline_offline() {
+    let g = Game::start(Scenario::load("healthy"));
+    let file = g.dir.path().join("week.json");
+    let f = file.to_str().expect("utf-8");
+    let saved = g.spice(&["snapshot", "--history", "7d", "-o", f]);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    let live = g.spice(&["report", "--since", "7d", "-o", "json"]).json();
+    // Offline: no kubeconfig at all.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replay = run_bin(
+        BIN,
+        &["report", "--from", f, "--since", "7d", "-o", "json"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(replay.code, 1, "{}", replay.stderr);
+    let r = replay.json();
+    // The same figures (the live run is a second later: its points are too).
+    for key in ["scaleUp", "flapping", "pods"] {
+        assert_eq!(r[key], live[key], "{key}");
+    }
+    assert_eq!(r["coverage"]["partial"], true);
+    let tl = run_bin(
+        BIN,
+        &["timeline", "--from", f, "-o", "json"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(tl.code, 0, "{}", tl.stderr);
+    assert_eq!(tl.json()["flapping"]["flapping"], true);
+    // A snapshot without history says how to take one.
+    let plain = g.dir.path().join("plain.json");
+    let p = plain.to_str().expect("utf-8");
+    assert_eq!(g.spice(&["snapshot", "-o", p]).code, 0);
+    let none = run_bin(BIN, &["report", "--from", p], &[], dir.path());
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("snapshot --history"),
+        "{}",
+        none.stderr
+    );
 }

@@ -46,7 +46,12 @@ const RULES: &[Rule] = &[
         layer: "settings",
         forbidden: &[
             "cli", "commands", "report", "checks", "watch", "cluster", "loadtest", "domain",
+            "history",
         ],
+    },
+    Rule {
+        layer: "history",
+        forbidden: &["commands", "cli", "cluster", "checks"],
     },
 ];
 
