@@ -25,9 +25,10 @@ pub async fn run(
             ));
         }
     }
-    let (snapshot, settings) = match &args.from {
-        Some(path) => super::status::load_snapshot(global, path)?,
-        None => super::collect(global, Scope::Full).await?,
+    let (snapshot, settings) = match (&args.from, &args.example) {
+        (Some(path), _) => super::status::load_snapshot(global, path)?,
+        (None, Some(name)) => super::snapshot::load_example(global, name)?,
+        (None, None) => super::collect(global, Scope::Full).await?,
     };
     let selection = Selection {
         only: args.only.clone(),
@@ -37,7 +38,11 @@ pub async fn run(
     };
     let findings = checks::run(&snapshot, &settings, &selection);
     let mut report = DiagnoseReport::build(&snapshot, findings, args.symptom.map(|s| s.name()));
-    report.replay = args.from.as_deref().map(|path| {
+    let replayed = args
+        .from
+        .clone()
+        .or_else(|| args.example.as_ref().map(|e| format!("example {e}").into()));
+    report.replay = replayed.as_deref().map(|path| {
         crate::report::replay::Replay::of(path, snapshot.captured_at, jiff::Timestamp::now())
     });
     let warn_fails = args.fail_on == FailOn::Warn;

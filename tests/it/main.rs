@@ -15,6 +15,7 @@ mod diagnose;
 mod edges;
 mod evidence;
 mod harness;
+mod hints;
 mod hostile;
 mod keda_versions;
 mod krew;
