@@ -9,6 +9,7 @@ mod answers;
 mod bombs;
 mod by_hand;
 mod clients;
+mod colour;
 mod completion;
 mod dashboard;
 mod diagnose;
