@@ -1227,13 +1227,12 @@ mod tests {
     }
 
     fn file(text: &str) -> Result<ConfigFile, SettingsError> {
-        let dir = std::env::temp_dir().join(format!(
-            "spice-settings-{}-{}",
-            std::process::id(),
-            text.len()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("config.yaml");
+        // A folder of its own, removed when the file is read.
+        let dir = tempfile::Builder::new()
+            .prefix("spice-settings-")
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join("config.yaml");
         std::fs::write(&path, text).unwrap();
         ConfigFile::load(Some(&path))
     }

@@ -26,6 +26,7 @@ mod loadtest;
 mod man;
 mod numbers;
 mod payload;
+mod readme_text;
 mod real_clusters;
 mod release;
 mod replay;
