@@ -139,6 +139,10 @@ pub struct DiagnoseArgs {
     /// Replay a saved snapshot instead of reading the cluster.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+    /// Replay an example shipped inside the plugin (`broken-chain`,
+    /// `healthy`): try it without a cluster, from any directory.
+    #[arg(long, value_name = "NAME", conflicts_with = "from")]
+    pub example: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

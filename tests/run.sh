@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
-command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# One package holds both prometheus and promtool: asked for once.
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-nginx-exporter >/dev/null 2>&1 || need+=(prometheus-nginx-exporter)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)   # the watch view's terminal test

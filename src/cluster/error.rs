@@ -26,7 +26,7 @@ impl Error {
     pub fn hint(&self) -> String {
         match self {
             Error::NoKubeconfig(_) => {
-                "pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod with a service account; to try it without a cluster: kubectl spice diagnose --from tests/scenarios/examples/broken-chain.snapshot.json".into()
+                "pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod with a service account; to try it without a cluster: kubectl spice diagnose --example broken-chain".into()
             }
             Error::Kubeconfig { .. } => "check the file with `kubectl config view`".into(),
             Error::Context(_) => "list contexts with `kubectl config get-contexts`".into(),

@@ -25,13 +25,14 @@ pub async fn run(
             ));
         }
     }
-    let (mut snapshot, settings) = match &args.from {
-        Some(path) => super::status::load_snapshot(global, path)?,
-        None => super::collect(global, Scope::Full).await?,
+    let (mut snapshot, settings) = match (&args.from, &args.example) {
+        (Some(path), _) => super::status::load_snapshot(global, path)?,
+        (None, Some(name)) => super::snapshot::load_example(global, name)?,
+        (None, None) => super::collect(global, Scope::Full).await?,
     };
     // "Scaling too fast" is judged on the last 30 minutes of history
     // (sessions.flapping), read only when that symptom is asked about.
-    if args.symptom == Some(cli::Symptom::TooFast) && args.from.is_none() {
+    if args.symptom == Some(cli::Symptom::TooFast) && args.from.is_none() && args.example.is_none() {
         let history =
             super::report::running_pods_30m(global, &settings, snapshot.captured_at).await;
         snapshot
@@ -46,7 +47,11 @@ pub async fn run(
     };
     let findings = checks::run(&snapshot, &settings, &selection);
     let mut report = DiagnoseReport::build(&snapshot, findings, args.symptom.map(|s| s.name()));
-    report.replay = args.from.as_deref().map(|path| {
+    let replayed = args
+        .from
+        .clone()
+        .or_else(|| args.example.as_ref().map(|e| format!("example {e}").into()));
+    report.replay = replayed.as_deref().map(|path| {
         crate::report::replay::Replay::of(path, snapshot.captured_at, jiff::Timestamp::now())
     });
     let warn_fails = args.fail_on == FailOn::Warn;

@@ -157,6 +157,49 @@ const LOAD_HINT: &str = "save one with `kubectl spice snapshot -o FILE`";
 
 /// Reads a saved snapshot (JSON or YAML, at most 64 MiB) for offline replay,
 /// with the settings it is judged by. Errors never quote the file's content.
+/// The example snapshots shipped inside the binary, by name: `kubectl
+/// spice diagnose --example NAME` works from any directory, without a cluster.
+pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "broken-chain",
+        include_str!("../../tests/scenarios/examples/broken-chain.snapshot.json"),
+    ),
+    (
+        "healthy",
+        include_str!("../../tests/scenarios/examples/healthy.snapshot.json"),
+    ),
+];
+
+/// A shipped example (see [`EXAMPLES`]) with the settings, as [`load`] reads a file.
+pub fn load_example(global: &GlobalArgs, name: &str) -> Result<(Snapshot, Settings), Fatal> {
+    let names = || EXAMPLES.iter().map(|e| e.0).collect::<Vec<_>>().join(", ");
+    let Some((_, text)) = EXAMPLES.iter().find(|e| e.0 == name) else {
+        return Err(Fatal::new(
+            format!(
+                "--example {}: no such example",
+                crate::report::text::neutralise(name)
+            ),
+            format!("the examples are: {}", names()),
+        ));
+    };
+    let mut snapshot = crate::snapshot::parse_file(text.as_bytes()).map_err(|e| {
+        Fatal::new(
+            format!("example {name}: not a kubectl-spice snapshot: {e}"),
+            "",
+        )
+    })?;
+    crate::cluster::prometheus::vet_snapshot(&mut snapshot);
+    let config = ConfigFile::load(global.config.as_deref())?;
+    let settings = Settings::resolve(
+        global,
+        &crate::process_env,
+        &config,
+        snapshot.context.as_deref(),
+        Some(snapshot.namespace.as_str()),
+    )?;
+    Ok((snapshot, settings))
+}
+
 pub fn load(global: &GlobalArgs, path: &Path) -> Result<(Snapshot, Settings), Fatal> {
     let fail = |what: String| Fatal::new(format!("snapshot {}: {what}", path.display()), LOAD_HINT);
     let file = std::fs::File::open(path).map_err(|e| fail(crate::error::io_reason(&e)))?;

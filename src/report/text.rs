@@ -20,7 +20,7 @@
 //! - The plugin's own colour cannot be forged by the text it prints. `Styles`
 //!   never writes ESC: it writes a *marker* (U+FDD0, a per-process random key,
 //!   the SGR parameters, U+FDD1), and only `SafeWriter` turns a marker bearing
-//!   the right key into `ESC [ params m`. The key is drawn when the process
+//!   the right key into the style's escape sequence, written by `owo-colors`. The key is drawn when the process
 //!   starts and never printed, so a string from the cluster cannot carry a
 //!   valid marker; any other U+FDD0/U+FDD1 is escaped like a control. So with
 //!   `--color always` the only ESC bytes on stdout are the plugin's own SGR.
@@ -112,7 +112,7 @@ fn key() -> &'static str {
     })
 }
 
-/// The marker `SafeWriter` turns into `ESC [ params m`. Only `Styles` calls it.
+/// The marker `SafeWriter` turns into the style's escape sequence (see `sgr`). Only `Styles` calls it.
 pub(crate) fn sgr_marker(params: &str) -> String {
     debug_assert!(
         params.len() <= MAX_PARAMS && params.bytes().all(|b| b.is_ascii_digit() || b == b';')
@@ -155,9 +155,7 @@ pub fn render(text: &str) -> Cow<'_, str> {
         if c == MARK_OPEN
             && let Some((params, after)) = parse_marker(&rest[c.len_utf8()..])
         {
-            out.push_str("\u{1b}[");
-            out.push_str(params);
-            out.push('m');
+            out.push_str(&sgr(params));
             rest = after;
             continue;
         }
@@ -165,6 +163,38 @@ pub fn render(text: &str) -> Cow<'_, str> {
         rest = &rest[c.len_utf8()..];
     }
     Cow::Owned(out)
+}
+
+/// The escape sequence of a marker, rendered by `owo-colors`: a style's
+/// opening for the parameters `Styles` opens with (`32` green, `33` yellow,
+/// `1;31` bold red, `2` dim, `1` bold), its end for the others.
+fn sgr(params: &str) -> String {
+    use owo_colors::Style;
+    struct Prefix(Style);
+    impl std::fmt::Display for Prefix {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fmt_prefix(f)
+        }
+    }
+    struct Suffix(Style);
+    impl std::fmt::Display for Suffix {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fmt_suffix(f)
+        }
+    }
+    let open = match params {
+        "32" => Some(Style::new().green()),
+        "33" => Some(Style::new().yellow()),
+        "1;31" => Some(Style::new().bold().red()),
+        "2" => Some(Style::new().dimmed()),
+        "1" => Some(Style::new().bold()),
+        _ => None,
+    };
+    match open {
+        Some(style) => Prefix(style).to_string(),
+        // Any end: the style's end, as owo-colors writes it (a reset).
+        None => Suffix(Style::new().bold()).to_string(),
+    }
 }
 
 /// After a `MARK_OPEN`: the SGR parameters and the text after the marker,
@@ -242,7 +272,7 @@ mod tests {
         let st = Styles { color: true };
         let line = format!("{} \u{1b}]52;c;ZXZpbA==\u{7}\n", st.good("ok"));
         let out = through_writer(&line);
-        assert_eq!(out, "\u{1b}[32mok\u{1b}[39m \\u001b]52;c;ZXZpbA==\\u0007\n");
+        assert_eq!(out, "\u{1b}[32mok\u{1b}[0m \\u001b]52;c;ZXZpbA==\\u0007\n");
     }
 
     #[test]
@@ -276,5 +306,30 @@ mod tests {
         assert!(!out.chars().any(is_unsafe), "{out:?}");
         let back: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn each_style_is_rendered_by_owo_colors() {
+        use owo_colors::OwoColorize;
+        let st = Styles { color: true };
+        for (styled, owo) in [
+            (st.good("ok"), format!("{}", "ok".green())),
+            (st.warn("ok"), format!("{}", "ok".yellow())),
+            (st.dim("ok"), format!("{}", "ok".dimmed())),
+            (st.bold("ok"), format!("{}", "ok".bold())),
+        ] {
+            let shown = render(&styled).into_owned();
+            let (open, _) = owo.split_once("ok").unwrap_or_default();
+            assert!(
+                shown.starts_with(open) && shown.contains("ok"),
+                "{shown:?} vs {owo:?}"
+            );
+            assert!(shown.ends_with("\u{1b}[0m"), "{shown:?}");
+        }
+        assert!(
+            render(&st.bad("x")).starts_with("\u{1b}[31;1m"),
+            "{:?}",
+            render(&st.bad("x"))
+        );
     }
 }

@@ -93,10 +93,7 @@ fn read_keys(
         }
         let full = format!("{prefix}{name}");
         let Some(def) = SETTINGS.iter().find(|d| d.key == full) else {
-            return Err(format!(
-                "line {}: unknown key `{name}` (`kubectl spice config view` lists them)",
-                line()
-            ));
+            return Err(format!("line {}: unknown key `{name}`", line()));
         };
         let value = match v {
             Value::Null => continue,

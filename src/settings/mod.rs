@@ -54,8 +54,12 @@ impl SettingsError {
             SettingsError::PlainHttpToken { .. } => {
                 "use an https:// URL, or a port-forward to localhost (loopback may use http://)"
             }
+            // Not `config view`: it reads the same value and fails the same way.
+            SettingsError::Value { .. } => {
+                "write the value in the form shown, where the error says it is set (file and line, flag or environment variable)"
+            }
             _ => {
-                "run `kubectl spice config view` to see every key, its value and where it came from"
+                "fix that line of the file; every key with its default and form: kubectl spice config view --config /dev/null"
             }
         }
     }

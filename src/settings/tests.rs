@@ -14,13 +14,12 @@ fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Op
 }
 
 fn file(text: &str) -> Result<ConfigFile, SettingsError> {
-    let dir = std::env::temp_dir().join(format!(
-        "spice-settings-{}-{}",
-        std::process::id(),
-        text.len()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("config.yaml");
+    // A folder of its own, removed when the file is read.
+    let dir = tempfile::Builder::new()
+        .prefix("spice-settings-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("config.yaml");
     std::fs::write(&path, text).unwrap();
     ConfigFile::load(Some(&path))
 }

@@ -292,3 +292,25 @@ fn dashboard_promql_runs_on_a_real_prometheus() {
         "req/s per pod"
     );
 }
+
+/// The grafanaService setting is used: the dashboard says where to import
+/// it, on stderr (stdout stays the JSON alone).
+#[test]
+fn dashboard_says_where_to_import_it_from_the_grafana_service_setting() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let run = run_bin(
+        BIN,
+        &["dashboard"],
+        &[("SPICE_GRAFANA_SERVICE", "monitoring/grafana-ui:80")],
+        home.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let _ = run.json();
+    assert!(
+        run.stderr.contains(
+            "import it into Grafana (monitoring/grafana-ui:80): kubectl port-forward -n monitoring svc/grafana-ui 80:80"
+        ),
+        "{}",
+        run.stderr
+    );
+}
