@@ -32,7 +32,8 @@ pub async fn run(
     };
     // "Scaling too fast" is judged on the last 30 minutes of history
     // (sessions.flapping), read only when that symptom is asked about.
-    if args.symptom == Some(cli::Symptom::TooFast) && args.from.is_none() && args.example.is_none() {
+    if args.symptom == Some(cli::Symptom::TooFast) && args.from.is_none() && args.example.is_none()
+    {
         let history =
             super::report::running_pods_30m(global, &settings, snapshot.captured_at).await;
         snapshot

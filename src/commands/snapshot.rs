@@ -191,7 +191,7 @@ pub fn load_example(global: &GlobalArgs, name: &str) -> Result<(Snapshot, Settin
     crate::cluster::prometheus::vet_snapshot(&mut snapshot);
     let config = ConfigFile::load(global.config.as_deref())?;
     let settings = Settings::resolve(
-        global,
+        &global.overrides(),
         &crate::process_env,
         &config,
         snapshot.context.as_deref(),
