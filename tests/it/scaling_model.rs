@@ -93,7 +93,8 @@ fn idle_at_the_scrape_floor(scenario: &str, scrape: &str, rate: &str) {
     assert_eq!(j["sessions"]["band"], "idle", "{}", j["sessions"]);
     let floor = j["sessions"]["idleFloor"].as_f64().unwrap_or_default();
     let expected = 1.0 / scrape.parse::<f64>().unwrap_or(1.0);
-    assert!((floor - expected).abs() < 1e-6, "{}", j["sessions"]);
+    // Rates in JSON are rounded to 3 decimals (what the sources can tell).
+    assert!((floor - expected).abs() <= 0.0005, "{}", j["sessions"]);
     let text = c.spice(&["status"]);
     assert_eq!(text.code, 0, "{}", text.stderr);
     assert!(
