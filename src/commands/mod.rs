@@ -41,6 +41,17 @@ pub async fn collect(
     global: &GlobalArgs,
     scope: crate::cluster::collect::Scope,
 ) -> Result<(crate::snapshot::Snapshot, Settings), Fatal> {
+    let (sources, settings) = sources(global).await?;
+    let snap =
+        crate::cluster::collect::run(&sources, &settings, jiff::Timestamp::now(), scope).await?;
+    Ok((snap, settings))
+}
+
+/// What every reading command starts from: the kube context's client and
+/// the Prometheus/Loki sources reached through it, with the settings.
+pub async fn sources(
+    global: &GlobalArgs,
+) -> Result<(crate::cluster::collect::Sources, Settings), Fatal> {
     let (target, settings) = connect(global).await?;
     let client = target.client(settings.request_timeout)?;
     let sources = crate::cluster::collect::Sources::new(
@@ -50,7 +61,5 @@ pub async fn collect(
         &settings,
         &crate::process_env,
     );
-    let snap =
-        crate::cluster::collect::run(&sources, &settings, jiff::Timestamp::now(), scope).await?;
-    Ok((snap, settings))
+    Ok((sources, settings))
 }

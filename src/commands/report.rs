@@ -450,15 +450,7 @@ pub async fn run(
             (read, settings, since_ts(until, since_d)?, until, None)
         }
         None => {
-            let (target, settings) = super::connect(global).await?;
-            let client = target.client(settings.request_timeout)?;
-            let sources = crate::cluster::collect::Sources::new(
-                client,
-                target.context.clone(),
-                target.server.clone(),
-                &settings,
-                &crate::process_env,
-            );
+            let (sources, settings) = super::sources(global).await?;
             let now = Timestamp::now();
             let until = until_arg(args.until.as_deref(), now)?;
             let since = since_ts(until, since_d)?;

@@ -182,12 +182,21 @@ pub fn load_example(global: &GlobalArgs, name: &str) -> Result<(Snapshot, Settin
             format!("the examples are: {}", names()),
         ));
     };
-    let mut snapshot = crate::snapshot::parse_file(text.as_bytes()).map_err(|e| {
+    let snapshot = crate::snapshot::parse_file(text.as_bytes()).map_err(|e| {
         Fatal::new(
             format!("example {name}: not a kubectl-spice snapshot: {e}"),
             "",
         )
     })?;
+    with_settings(global, snapshot)
+}
+
+/// A parsed snapshot, vetted, with the settings resolved for its context
+/// and namespace (flags, environment and config file still apply).
+fn with_settings(
+    global: &GlobalArgs,
+    mut snapshot: Snapshot,
+) -> Result<(Snapshot, Settings), Fatal> {
     crate::cluster::prometheus::vet_snapshot(&mut snapshot);
     let config = ConfigFile::load(global.config.as_deref())?;
     let settings = Settings::resolve(
@@ -223,16 +232,7 @@ pub fn load(global: &GlobalArgs, path: &Path) -> Result<(Snapshot, Settings), Fa
     if bytes.len() > MAX_FILE_BYTES {
         return Err(too_big());
     }
-    let mut snapshot = crate::snapshot::parse_file(&bytes)
+    let snapshot = crate::snapshot::parse_file(&bytes)
         .map_err(|e| fail(format!("not a kubectl-spice snapshot: {e}")))?;
-    crate::cluster::prometheus::vet_snapshot(&mut snapshot);
-    let config = ConfigFile::load(global.config.as_deref())?;
-    let settings = Settings::resolve(
-        &global.overrides(),
-        &crate::process_env,
-        &config,
-        snapshot.context.as_deref(),
-        Some(snapshot.namespace.as_str()),
-    )?;
-    Ok((snapshot, settings))
+    with_settings(global, snapshot)
 }
