@@ -59,7 +59,6 @@ pub fn report_text(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "  Node launches: {}", r.node_launches)?;
-    writeln!(out, "  {}", r.flapping.line())?;
     if !r.worst_episodes.is_empty() {
         writeln!(out, "\nWorst episodes")?;
         for w in &r.worst_episodes {
@@ -131,7 +130,6 @@ pub fn report_markdown(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "- Node launches: {}", r.node_launches)?;
-    writeln!(out, "- {}", md(&r.flapping.line()))?;
     if !r.worst_episodes.is_empty() {
         writeln!(out, "\n### Worst episodes\n")?;
         writeln!(
