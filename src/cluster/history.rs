@@ -116,6 +116,22 @@ fn bad(where_: &str, what: &str) -> Failure {
     }
 }
 
+/// One `/api/v1/query_range` request for `q` with `params`, bounded by
+/// `timeout` (`slow` is the hint when it runs out), parsed as a range.
+pub(super) async fn query_range(
+    api: &HttpApi,
+    q: &Query,
+    params: &[(&str, &str)],
+    timeout: Duration,
+    slow: &str,
+) -> Result<Vec<(f64, f64)>, Failure> {
+    match tokio::time::timeout(timeout, api.get("/api/v1/query_range", params)).await {
+        Ok(Ok((status, body))) => parse_range(status, &body, q, &api.describe(), api.is_proxy()),
+        Ok(Err(f)) => Err(f),
+        Err(_) => Err(Failure::timed_out(&api.describe(), timeout, slow)),
+    }
+}
+
 /// Reads every query over `window` before `end_unix`, all at once, each
 /// bounded by `timeout`. Any series that cannot be read fails the history:
 /// a chart with one line missing would read as zero.
@@ -139,18 +155,14 @@ pub async fn read(
             ("step", step_text.as_str()),
         ];
         async move {
-            let answer = tokio::time::timeout(timeout, api.get("/api/v1/query_range", &params));
-            let res = match answer.await {
-                Ok(Ok((status, body))) => {
-                    parse_range(status, &body, q, &api.describe(), api.is_proxy())
-                }
-                Ok(Err(f)) => Err(f),
-                Err(_) => Err(Failure::timed_out(
-                    &api.describe(),
-                    timeout,
-                    "Prometheus is slow; raise --request-timeout",
-                )),
-            };
+            let res = query_range(
+                api,
+                q,
+                &params,
+                timeout,
+                "Prometheus is slow; raise --request-timeout",
+            )
+            .await;
             (q.key, res)
         }
     });

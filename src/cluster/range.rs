@@ -8,7 +8,7 @@
 //! few at a time; a coarser step would hide every scale-up shorter than it.
 
 use super::error::Failure;
-use super::history::{Ranges, parse_range};
+use super::history::{Ranges, query_range};
 use super::prometheus::{HttpApi, parse_query_answer};
 use super::promql::Query;
 use std::collections::BTreeMap;
@@ -69,18 +69,14 @@ pub async fn read(
                     ("end", to.as_str()),
                     ("step", step_text.as_str()),
                 ];
-                let answer = tokio::time::timeout(timeout, api.get("/api/v1/query_range", &params));
-                let res = match answer.await {
-                    Ok(Ok((status, body))) => {
-                        parse_range(status, &body, q, &api.describe(), api.is_proxy())
-                    }
-                    Ok(Err(f)) => Err(f),
-                    Err(_) => Err(Failure::timed_out(
-                        &api.describe(),
-                        timeout,
-                        "Prometheus is slow over this period; raise --request-timeout or shorten --since",
-                    )),
-                };
+                let res = query_range(
+                    api,
+                    q,
+                    &params,
+                    timeout,
+                    "Prometheus is slow over this period; raise --request-timeout or shorten --since",
+                )
+                .await;
                 (q.key, res)
             }
         })
