@@ -601,8 +601,9 @@ pub struct ScalingRulesInfo {
     pub select_policy: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<ScalingPolicyInfo>,
-    /// `tolerance` (Kubernetes 1.33+, alpha feature gate
-    /// HPAConfigurableTolerance), as the quantity written (`"0.05"`, `"50m"`).
+    /// `tolerance` (feature gate HPAConfigurableTolerance: alpha, off, in
+    /// 1.33–1.34; beta, on, from 1.35; a server with it off drops the field),
+    /// as the quantity written (`"0.05"`, `"50m"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<String>,
 }

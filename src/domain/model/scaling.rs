@@ -13,7 +13,9 @@
 //!   ceil(metric / target × ready pods). The default tolerance is 0.1
 //!   (`--horizontal-pod-autoscaler-tolerance`); per-HPA
 //!   `behavior.scaleUp/scaleDown.tolerance` is alpha in 1.33
-//!   (HPAConfigurableTolerance).
+//!   (HPAConfigurableTolerance, off by default) and beta, on by default, from
+//!   1.35 (`pkg/features/kube_features.go`); a server with the gate off drops
+//!   the field when the HPA is written, so KEDA's HPA then has none.
 //! - kubernetes v1.33 `pkg/controller/podautoscaler/horizontal.go`:
 //!   `stabilizeRecommendationWithBehaviors` (up: the lowest recommendation of
 //!   the scale-up window, down: the highest of the scale-down window),
@@ -382,6 +384,10 @@ pub struct Scaling {
     pub active: Option<(String, Option<String>)>,
     /// The ScaledObject was not read: KEDA's defaults stand in.
     pub defaults: bool,
+    /// The ScaledObject sets a tolerance its HPA does not carry: the API
+    /// server dropped it (HPAConfigurableTolerance off). One line, said where
+    /// the tolerance is.
+    pub tolerance_dropped: Option<String>,
 }
 
 /// What the model expects of the running pods for some sessions.
@@ -448,6 +454,7 @@ impl Scaling {
             behavior.and_then(|b| b.scale_up.as_ref()),
             Rules::default_up(),
         );
+        let tolerance_dropped = dropped_tolerance(so, hpa);
         let trigger = so.and_then(ScaledObjectInfo::prometheus_trigger);
         let target = match so.and_then(|s| s.scaling_modifiers.as_ref()) {
             Some(m) => Target {
@@ -504,6 +511,7 @@ impl Scaling {
                 condition(&s.conditions, "Active").map(|c| (c.status.clone(), c.message.clone()))
             }),
             defaults: so.is_none(),
+            tolerance_dropped,
         }
     }
 
@@ -696,8 +704,13 @@ impl Scaling {
 
     /// The fix for a tolerance that leaves sessions without a pod.
     pub fn tolerance_fix(&self) -> String {
+        if let Some(dropped) = &self.tolerance_dropped {
+            return format!(
+                "{dropped}; to lower it, run Kubernetes ≥ 1.35 (HPAConfigurableTolerance on by default) or turn the gate on in kube-apiserver and kube-controller-manager, or set the cluster-wide --horizontal-pod-autoscaler-tolerance"
+            );
+        }
         format!(
-            "to give every session its pod above 10 pods, lower the HPA's tolerance: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; Kubernetes ≥ 1.33 with the HPAConfigurableTolerance feature gate), or the cluster-wide --horizontal-pod-autoscaler-tolerance"
+            "to give every session its pod above 10 pods, lower the HPA's tolerance: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; Kubernetes ≥ 1.35, or 1.33–1.34 with the HPAConfigurableTolerance feature gate on), or the cluster-wide --horizontal-pod-autoscaler-tolerance"
         )
     }
 
@@ -811,10 +824,13 @@ impl Scaling {
                 "tolerance: up {}, down {}{}: the HPA changes N pods only beyond N × {} × (1 ± tolerance) sessions (10 pods: up to {}, 30 pods: up to {})",
                 rate_text(self.up.tolerance),
                 rate_text(self.down.tolerance),
-                if self.up.tolerance_written || self.down.tolerance_written {
-                    " (set on the HPA)"
-                } else {
-                    " (cluster default)"
+                match (
+                    &self.tolerance_dropped,
+                    self.up.tolerance_written || self.down.tolerance_written
+                ) {
+                    (Some(d), _) => format!(" (cluster default: {d})"),
+                    (None, true) => " (set on the HPA)".into(),
+                    (None, false) => " (cluster default)".into(),
                 },
                 rate_text(self.target.value),
                 self.band(10).0 - 1,
@@ -844,6 +860,40 @@ impl Scaling {
         });
         out
     }
+}
+
+/// "the ScaledObject sets scaleUp.tolerance 0.01 but HPA keda-hpa-x has
+/// none: …" when the ScaledObject's behavior writes a tolerance the HPA
+/// KEDA made from it does not carry. KEDA copies the behavior verbatim; an
+/// API server with HPAConfigurableTolerance off (alpha, off by default, in
+/// 1.33–1.34; absent before) drops the field on write, and the HPA keeps the
+/// cluster-wide 0.1. `None` without an HPA, or without its behavior (then
+/// nothing was copied yet).
+fn dropped_tolerance(so: Option<&ScaledObjectInfo>, hpa: Option<&HpaInfo>) -> Option<String> {
+    let wrote = so?.hpa_behavior.as_ref()?;
+    let hpa = hpa?;
+    let has = hpa.behavior.as_ref()?;
+    let lost: Vec<String> = [
+        ("scaleUp", &wrote.scale_up, &has.scale_up),
+        ("scaleDown", &wrote.scale_down, &has.scale_down),
+    ]
+    .into_iter()
+    .filter_map(|(dir, wrote, has)| {
+        let value = wrote.as_ref()?.tolerance.as_deref()?;
+        quantity::parse(value).filter(|t| t.is_finite() && *t >= 0.0)?;
+        let kept = has.as_ref().and_then(|r| r.tolerance.as_deref());
+        kept.is_none()
+            .then(|| format!("{dir}.tolerance {}", bounded(value, 16)))
+    })
+    .collect();
+    if lost.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the ScaledObject sets {} but HPA {} has none: this API server dropped it (Kubernetes before 1.35 keeps a per-HPA tolerance only with the HPAConfigurableTolerance feature gate on), so the HPA uses the cluster-wide tolerance",
+        lost.join(" and "),
+        bounded(&hpa.name, 63)
+    ))
 }
 
 /// At most `max` characters of untrusted text.
@@ -877,6 +927,77 @@ pub fn hpa_holding(hpa: Option<&HpaInfo>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// KEDA copies the ScaledObject's behavior to its HPA verbatim; a
+    /// Kubernetes 1.33–1.34 API server with HPAConfigurableTolerance off
+    /// (its default) drops `tolerance` on write. The HPA then uses 0.1, and
+    /// the plugin says so instead of "set on the HPA" or "set the field".
+    #[test]
+    fn a_tolerance_the_api_server_dropped_is_said_and_never_modelled() {
+        use crate::checks::testkit::{hpa, scaled_object};
+        let rules = |tol: Option<&str>| ScalingRulesInfo {
+            tolerance: tol.map(str::to_string),
+            ..ScalingRulesInfo::default()
+        };
+        let mut so = scaled_object();
+        so.hpa_behavior = Some(BehaviorInfo {
+            scale_up: Some(rules(Some("0.01"))),
+            scale_down: None,
+        });
+        // 1.33 / 1.34 without the gate: the HPA's scaleUp has no tolerance.
+        let mut old = hpa(30);
+        old.behavior = Some(BehaviorInfo {
+            scale_up: Some(rules(None)),
+            scale_down: Some(rules(None)),
+        });
+        let s = Scaling::from_parts(Some(&so), Some(&old), Some(15.0));
+        assert!((s.up.tolerance - 0.1).abs() < 1e-9, "{s:?}");
+        let dropped = s.tolerance_dropped.clone().expect("dropped");
+        assert!(
+            dropped.starts_with("the ScaledObject sets scaleUp.tolerance 0.01 but HPA ")
+                && dropped.contains("has none: this API server dropped it"),
+            "{dropped}"
+        );
+        assert!(
+            s.tolerance_fix().contains("Kubernetes ≥ 1.35"),
+            "{}",
+            s.tolerance_fix()
+        );
+        assert!(
+            !s.tolerance_fix().contains("e.g. \"0.01\""),
+            "{}",
+            s.tolerance_fix()
+        );
+        let wide = s.lines().join("\n");
+        assert!(wide.contains("tolerance: up 0.1, down 0.1 (cluster default: the ScaledObject sets scaleUp.tolerance 0.01"), "{wide}");
+        // 1.35+: the HPA carries it; nothing is said, the model uses it.
+        let mut new = old.clone();
+        new.behavior = Some(BehaviorInfo {
+            scale_up: Some(rules(Some("10m"))),
+            scale_down: Some(rules(None)),
+        });
+        let s = Scaling::from_parts(Some(&so), Some(&new), Some(15.0));
+        assert_eq!(s.tolerance_dropped, None);
+        assert!((s.up.tolerance - 0.01).abs() < 1e-9, "{s:?}");
+        assert!(
+            s.tolerance_fix().contains(
+                "Kubernetes ≥ 1.35, or 1.33–1.34 with the HPAConfigurableTolerance feature gate on"
+            ),
+            "{}",
+            s.tolerance_fix()
+        );
+        // No HPA behavior yet (KEDA has not written it) or no HPA: no claim.
+        let mut bare = old.clone();
+        bare.behavior = None;
+        assert_eq!(
+            Scaling::from_parts(Some(&so), Some(&bare), None).tolerance_dropped,
+            None
+        );
+        assert_eq!(
+            Scaling::from_parts(Some(&so), None, None).tolerance_dropped,
+            None
+        );
+    }
 
     fn scaling(min: i64, max: i64, threshold: f64) -> Scaling {
         let mut s = Scaling::from_parts(None, None, Some(15.0));
