@@ -42,6 +42,18 @@ pub struct ScenarioMeta {
     /// and `karpenter-v1beta1` (karpenter.sh/v1beta1, Karpenter before 1.0).
     #[serde(default = "default_installed")]
     pub installed: Vec<String>,
+    /// The Kubernetes minor the API server is, `"1.33"` to `"1.37"`: its
+    /// `/version`, the HPA fields it keeps (`behavior.*.tolerance` only from
+    /// 1.35) and its deprecation warnings (`sim::version`). Tests may set it
+    /// on a loaded scenario to run one scenario at several versions.
+    #[serde(default = "default_kubernetes")]
+    pub kubernetes: String,
+    /// The KEDA release the install runs, e.g. `"2.20.2"`: the `kedacore/keda*`
+    /// image tags and the chart's `app.kubernetes.io/version` /
+    /// `helm.sh/chart: keda-X` labels of every object (the base's included)
+    /// are set to it. Absent: whatever the objects say.
+    #[serde(default)]
+    pub keda: Option<String>,
     /// The user name the bearer token maps to (used in 403 messages).
     #[serde(default = "default_user")]
     pub user: String,
@@ -62,6 +74,8 @@ impl Default for ScenarioMeta {
             base: None,
             remove: Vec::new(),
             installed: default_installed(),
+            kubernetes: default_kubernetes(),
+            keda: None,
             user: default_user(),
             forbidden: Vec::new(),
             logs: BTreeMap::new(),
@@ -72,6 +86,12 @@ impl Default for ScenarioMeta {
 
 fn default_installed() -> Vec<String> {
     vec!["keda".into(), "karpenter".into()]
+}
+
+/// The oldest minor in upstream support on 2026-12-07 (1.35, 1.36, 1.37);
+/// the scenarios' nodes run kubelet 1.33, within the kubelet's n-3 skew.
+fn default_kubernetes() -> String {
+    "1.35".into()
 }
 
 fn default_user() -> String {
@@ -184,11 +204,28 @@ impl Scenario {
                 meta.logs = base.meta.logs;
             }
         }
+        if let Some(version) = &meta.keda {
+            for o in &mut objects {
+                set_keda_version(o, version);
+            }
+        }
         Scenario {
             name: name.to_string(),
             objects,
             meta,
         }
+    }
+
+    /// The KEDA release the operator's pods run, from their image tag
+    /// (`.../kedacore/keda:2.19.0` → `2.19.0`); `None` without KEDA.
+    pub fn keda_version(&self) -> Option<String> {
+        self.of_kind("Pod")
+            .flat_map(|p| p["spec"]["containers"].as_array().into_iter().flatten())
+            .filter_map(|c| c["image"].as_str())
+            .find_map(|i| {
+                let (repo, tag) = i.rsplit_once(':')?;
+                repo.ends_with("/kedacore/keda").then(|| tag.to_string())
+            })
     }
 
     /// A scenario built in code (for tests that assemble objects themselves).
@@ -259,6 +296,37 @@ fn push_objects(value: Value, out: &mut Vec<Value>) {
         }
     } else {
         out.push(value);
+    }
+}
+
+/// `kedacore/keda*` image tags and KEDA's chart labels, anywhere in `v`
+/// (pods, and the pod templates of Deployments and ReplicaSets), set to
+/// `version`.
+fn set_keda_version(v: &mut Value, version: &str) {
+    match v {
+        Value::String(s) => {
+            if let Some((repo, _)) = s.rsplit_once(':')
+                && repo.contains("/kedacore/keda")
+                && !repo.contains('@')
+            {
+                *s = format!("{repo}:{version}");
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| set_keda_version(i, version)),
+        Value::Object(map) => {
+            let chart = map
+                .get("helm.sh/chart")
+                .and_then(Value::as_str)
+                .is_some_and(|c| c.starts_with("keda-"));
+            if chart {
+                map.insert("helm.sh/chart".into(), format!("keda-{version}").into());
+                if map.contains_key("app.kubernetes.io/version") {
+                    map.insert("app.kubernetes.io/version".into(), version.into());
+                }
+            }
+            map.values_mut().for_each(|i| set_keda_version(i, version));
+        }
+        _ => {}
     }
 }
 

@@ -352,11 +352,14 @@ impl State {
         let max = spec["maxReplicaCount"].as_u64().unwrap_or(100) as usize;
         let current = self.replicas;
         let behavior = &spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"];
+        // Before 1.35 the API server drops the tolerance KEDA copies to the HPA.
+        let kept = self.shared.version.keeps_hpa_tolerance();
         let tolerance = |dir: &str| {
             behavior[dir]["tolerance"]
                 .as_str()
                 .and_then(|v| v.parse::<f64>().ok())
                 .or_else(|| behavior[dir]["tolerance"].as_f64())
+                .filter(|_| kept)
                 .unwrap_or(0.1)
         };
         let wanted = hpa_wanted(

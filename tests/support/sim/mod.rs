@@ -29,6 +29,7 @@ mod status;
 mod store;
 mod time;
 mod tls;
+pub mod version;
 mod wire;
 
 #[allow(unused_imports)] // Used by some test binaries and benchmarks, not all.
@@ -185,6 +186,8 @@ struct Shared {
     token: String,
     user: String,
     installed: Vec<String>,
+    /// The Kubernetes minor served (`/version`, dropped fields, warnings).
+    version: version::ServedVersion,
     forbidden: Vec<Forbidden>,
     port: u16,
     store: Mutex<Store>,
@@ -249,8 +252,11 @@ impl Sim {
         let started = UNIX_EPOCH
             + Duration::from_secs(now.duration_since(UNIX_EPOCH).expect("clock").as_secs());
 
+        let served = version::ServedVersion::parse(&scenario.meta.kubernetes);
+        let mut objects = scenario.objects.clone();
+        served.admit(&mut objects);
         let mut store = Store::new();
-        store.load(scenario.objects.clone(), started);
+        store.load(objects, started);
         let mut rng = Rng::from_os();
         let token = format!("{:016x}{:016x}", rng.next(), rng.next());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -263,6 +269,7 @@ impl Sim {
             token,
             user: scenario.meta.user.clone(),
             installed: scenario.meta.installed.clone(),
+            version: served,
             forbidden: scenario.meta.forbidden.clone(),
             port: addr.port(),
             store: Mutex::new(store),

@@ -299,7 +299,16 @@ async fn answer(
         let _ = shutdown.wait_for(|s| *s).await;
         return answer;
     }
-    route(shared, req).await
+    let endpoints =
+        shared.version.warns_on_endpoints() && super::version::is_endpoints_path(req.uri().path());
+    let mut answer = route(shared, req).await;
+    if endpoints && let Ok(resp) = &mut answer {
+        resp.headers_mut().insert(
+            "warning",
+            HeaderValue::from_static(super::version::ENDPOINTS_WARNING),
+        );
+    }
+    answer
 }
 
 /// A parsed resource path: `/api/v1/namespaces/NS/pods/NAME/log` and kin.
@@ -336,7 +345,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {
     };
     let installed = &shared.installed;
     match segs.as_slice() {
-        ["version"] => return Ok(json_response(&version())),
+        ["version"] => return Ok(json_response(&shared.version.json())),
         ["api"] => return Ok(json_response(&api_versions(shared.port))),
         ["apis"] => return Ok(json_response(&group_list(installed))),
         ["api", "v1"] => return Ok(json_response(&resource_list("", "v1", installed))),
@@ -1169,24 +1178,6 @@ fn reach_error(upstream: &str, err: &(dyn std::error::Error + 'static)) -> Strin
 }
 
 // ---------------------------------------------------------------- discovery
-
-fn version() -> Value {
-    json!({
-        "major": "1",
-        "minor": "33",
-        "emulationMajor": "1",
-        "emulationMinor": "33",
-        "minCompatibilityMajor": "1",
-        "minCompatibilityMinor": "32",
-        "gitVersion": "v1.33.0",
-        "gitCommit": "60a317eadfcb839692a68eab88b2096f4d708f4f",
-        "gitTreeState": "clean",
-        "buildDate": "2025-04-23T13:07:07Z",
-        "goVersion": "go1.24.2",
-        "compiler": "gc",
-        "platform": "linux/amd64"
-    })
-}
 
 fn api_versions(port: u16) -> Value {
     json!({
