@@ -38,6 +38,7 @@ mod scaling_model;
 mod sim;
 mod status;
 mod version;
+mod versions;
 mod watch;
 mod watch_layout;
 mod watch_view;
