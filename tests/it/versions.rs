@@ -170,7 +170,7 @@ fn a_tolerance_1_34_drops_is_said_and_the_one_1_35_keeps_is_modelled() {
     for (kubernetes, says, never) in [
         (
             "1.34",
-            "tolerance: up 0.1, down 0.1 (cluster default: the ScaledObject sets scaleUp.tolerance 0.05 but HPA keda-hpa-spice-runner-keda has none: this API server dropped it",
+            "tolerance not in effect: the ScaledObject sets scaleUp.tolerance 0.05 but HPA keda-hpa-spice-runner-keda has none: this API server dropped it",
             "(set on the HPA)",
         ),
         (

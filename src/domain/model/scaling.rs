@@ -824,13 +824,10 @@ impl Scaling {
                 "tolerance: up {}, down {}{}: the HPA changes N pods only beyond N × {} × (1 ± tolerance) sessions (10 pods: up to {}, 30 pods: up to {})",
                 rate_text(self.up.tolerance),
                 rate_text(self.down.tolerance),
-                match (
-                    &self.tolerance_dropped,
-                    self.up.tolerance_written || self.down.tolerance_written
-                ) {
-                    (Some(d), _) => format!(" (cluster default: {d})"),
-                    (None, true) => " (set on the HPA)".into(),
-                    (None, false) => " (cluster default)".into(),
+                if self.up.tolerance_written || self.down.tolerance_written {
+                    " (set on the HPA)"
+                } else {
+                    " (cluster default)"
                 },
                 rate_text(self.target.value),
                 self.band(10).0 - 1,
@@ -839,6 +836,10 @@ impl Scaling {
             self.zero_to_one_text(),
             self.one_to_n_text(),
         ];
+        if let Some(dropped) = &self.tolerance_dropped {
+            // Right under the tolerance it explains.
+            out.insert(2, format!("tolerance not in effect: {dropped}"));
+        }
         out.push(match self.down.select {
             Select::Disabled => "N→M (HPA): never: scaleDown selectPolicy Disabled".into(),
             _ => format!(
@@ -969,7 +970,13 @@ mod tests {
             s.tolerance_fix()
         );
         let wide = s.lines().join("\n");
-        assert!(wide.contains("tolerance: up 0.1, down 0.1 (cluster default: the ScaledObject sets scaleUp.tolerance 0.01"), "{wide}");
+        assert!(
+            wide.contains("tolerance: up 0.1, down 0.1 (cluster default): ")
+                && wide.contains(
+                    "\ntolerance not in effect: the ScaledObject sets scaleUp.tolerance 0.01"
+                ),
+            "{wide}"
+        );
         // 1.35+: the HPA carries it; nothing is said, the model uses it.
         let mut new = old.clone();
         new.behavior = Some(BehaviorInfo {
