@@ -865,4 +865,70 @@ mod tests {
         assert_eq!(pool.consolidate_after.as_deref(), Some("1m"));
         assert_eq!(pool.conditions[0].type_, "Ready");
     }
+
+    // What a 1.37 server adds to the objects the plugin reads (kubernetes
+    // CHANGELOG-1.33 to -1.37): pod `status.observedGeneration` and
+    // `observedGeneration` on conditions, the in-place resize conditions
+    // (`PodResizePending`, `PodResizeInProgress`), `PodReadyToStartContainers`,
+    // container `allocatedResources`/`resources`/`stopSignal`, HPA conditions
+    // with `observedGeneration` (1.37) and the per-HPA `tolerance` (beta,
+    // on by default, from 1.35). Unknown fields are skipped, the conditions
+    // read by type stay what they were, the tolerance reaches the model.
+    #[test]
+    fn objects_of_a_1_37_server_read_as_those_of_1_33() {
+        let obj: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "spice-runner-7d9c8b5f4-k2x9m", "namespace": "default",
+                         "generation": 2, "creationTimestamp": "2026-12-07T09:00:00Z"},
+            "spec": {"nodeName": "ip-10-0-45-112", "containers": [{"name": "spice-runner"}],
+                     "initContainers": [{"name": "alloy", "restartPolicy": "Always"}]},
+            "status": {
+                "observedGeneration": 2,
+                "phase": "Running",
+                "conditions": [
+                    {"type": "PodReadyToStartContainers", "status": "True", "observedGeneration": 2,
+                     "lastTransitionTime": "2026-12-07T09:00:02Z"},
+                    {"type": "PodResizePending", "status": "True", "reason": "Deferred",
+                     "observedGeneration": 2, "lastTransitionTime": "2026-12-07T09:05:00Z"},
+                    {"type": "Ready", "status": "True", "observedGeneration": 2,
+                     "lastTransitionTime": "2026-12-07T09:00:09Z"},
+                    {"type": "PodScheduled", "status": "True", "observedGeneration": 1,
+                     "lastTransitionTime": "2026-12-07T09:00:01Z"}
+                ],
+                "containerStatuses": [{
+                    "name": "spice-runner", "ready": true, "restartCount": 0, "image": "g", "imageID": "",
+                    "allocatedResources": {"cpu": "1"}, "resources": {"requests": {"cpu": "1"}},
+                    "stopSignal": "SIGTERM",
+                    "state": {"running": {"startedAt": "2026-12-07T09:00:05Z"}}
+                }],
+                "initContainerStatuses": [{
+                    "name": "alloy", "ready": true, "restartCount": 0, "image": "a", "imageID": "",
+                    "state": {"running": {"startedAt": "2026-12-07T09:00:03Z"}}
+                }]
+            }
+        }))
+        .expect("a 1.37 Pod");
+        let info = pod(&obj);
+        assert!(info.ready);
+        assert_eq!(info.phase, "Running");
+        assert_eq!(info.ready_since, at("2026-12-07T09:00:09Z"));
+        assert_eq!(
+            info.scheduled.as_ref().map(|c| c.status.as_str()),
+            Some("True")
+        );
+        assert_eq!(info.containers.len(), 2, "{:?}", info.containers);
+        let h: HorizontalPodAutoscaler = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "keda-hpa-spice-runner-keda", "namespace": "default"},
+            "spec": {"maxReplicas": 200, "minReplicas": 1,
+                     "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "spice-runner"},
+                     "behavior": {"scaleUp": {"tolerance": "50m", "stabilizationWindowSeconds": 0}}},
+            "status": {"currentReplicas": 3, "desiredReplicas": 3,
+                       "conditions": [{"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound",
+                                       "observedGeneration": 4, "lastTransitionTime": "2026-12-07T09:00:00Z"}]}
+        }))
+        .expect("a 1.37 HPA");
+        let info = hpa(&h);
+        assert_eq!(info.conditions[0].type_, "ScalingActive");
+        let up = info.behavior.and_then(|b| b.scale_up).expect("scaleUp");
+        assert_eq!(up.tolerance.as_deref(), Some("50m"));
+    }
 }
