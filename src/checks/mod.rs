@@ -22,6 +22,7 @@ pub mod loki;
 pub mod nodes;
 pub mod pods;
 pub mod prometheus;
+pub mod runbook;
 pub mod sessions;
 
 pub use id::{Area, CheckId, Symptom, UnknownCheck};

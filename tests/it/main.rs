@@ -16,6 +16,7 @@ mod diagnose;
 mod discovery;
 mod edges;
 mod evidence;
+mod explain_runbook;
 mod harness;
 mod hints;
 mod history;
