@@ -294,6 +294,10 @@ fn single_fails_on_a_slow_pod_start_naming_the_phase_and_the_root_cause() {
     );
     assert!(text.contains("Result: FAIL"), "{text}");
     assert!(text.contains("Chart (sessions"), "{text}");
+    // The README's failing sample is this run: its verdicts and advice.
+    crate::readme_samples::check_masked("test-single-failing", text, |l| {
+        l.starts_with("  ✓") || l.starts_with("  ✗") || l.starts_with("               ")
+    });
 }
 
 #[test]

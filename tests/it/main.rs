@@ -30,6 +30,7 @@ mod man;
 mod node_autoscalers;
 mod numbers;
 mod payload;
+mod readme_samples;
 mod readme_text;
 mod real_clusters;
 mod release;
