@@ -69,8 +69,20 @@ fn serve_a_scenario_by_hand() {
             "closed loop served for {minutes} min (simulator, controller, nginx, exporter, Prometheus, Loki); KUBECONFIG={}",
             kubeconfig.0.display()
         );
+        // `test` asks Prometheus how busy the game is first: rate() needs
+        // two scrapes. Ctrl-C still stops everything while it waits.
+        let ready_by = Instant::now() + Duration::from_secs(30);
+        while lab.pipeline.prom().value(RATE_QUERY).is_none()
+            && Instant::now() < ready_by
+            && !stop.load(Ordering::SeqCst)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
         println!(
-            "try: KUBECONFIG={} kubectl spice test single   (and kubectl spice watch in another terminal); Ctrl-C stops it",
+            "ready: KUBECONFIG={} kubectl spice test single   (and kubectl spice watch in another terminal); Ctrl-C stops it",
             kubeconfig.0.display()
         );
         let mut next = Instant::now();
