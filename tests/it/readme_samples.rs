@@ -170,21 +170,23 @@ fn masked(text: &str) -> String {
 /// a sample may be an excerpt. With `SPICE_BLESS=1` the whole output is
 /// written.
 pub fn check_masked(name: &str, produced: &str, keep: impl Fn(&str) -> bool) {
+    if let Err(e) = compare(name, produced, |readme, run| is_excerpt(readme, run, &keep)) {
+        panic!("{e}");
+    }
+}
+
+/// Whether the kept lines of `readme`, masked, appear in those of `run`, in
+/// order. A line `…` alone marks where an excerpt leaves lines out.
+fn is_excerpt(readme: &str, run: &str, keep: &impl Fn(&str) -> bool) -> bool {
     let pick = |t: &str| -> Vec<String> {
-        // A line `…` alone marks where an excerpt leaves lines out.
         t.lines()
             .filter(|l| keep(l) && l.trim() != "…")
             .map(|l| masked(&unbarred(l)))
             .collect()
     };
-    let excerpt = |readme: &str, run: &str| {
-        let run = pick(run);
-        let mut at = run.iter();
-        pick(readme).iter().all(|l| at.any(|r| r == l))
-    };
-    if let Err(e) = compare(name, produced, excerpt) {
-        panic!("{e}");
-    }
+    let run = pick(run);
+    let mut at = run.iter();
+    pick(readme).iter().all(|l| at.any(|r| r == l))
 }
 
 /// A chart row's bars (between the first and the last `│`) made `…`.
@@ -336,4 +338,17 @@ fn masking_hides_numbers_and_pod_suffixes_but_not_words() {
         masked("spice-runner-nginx-5c6b8d9f47-q7wzt"),
         "spice-runner-nginx-#c#b#d#f#-q#wzt"
     );
+}
+
+#[test]
+fn a_masked_sample_holds_other_timings_but_not_other_words_or_order() {
+    let all = |_: &str| true;
+    let readme = "fix: raise spec.pollingInterval to 5\n…\nResult: FAIL (4/6, 27.1s)\n  seen │▁▂▃│ max 0.48\n";
+    let run = "header\nfix: raise spec.pollingInterval to 7\nmore\nResult: FAIL (3/6, 30s)\n  seen │▅▅▅▅▅│ max 0.4\n";
+    assert!(is_excerpt(readme, run, &all));
+    let other_advice = run.replace("raise", "lower");
+    assert!(!is_excerpt(readme, &other_advice, &all));
+    let other_order =
+        "Result: FAIL (3/6, 30s)\nfix: raise spec.pollingInterval to 7\n  seen │▅│ max 0.4\n";
+    assert!(!is_excerpt(readme, other_order, &all));
 }
