@@ -43,7 +43,12 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// The status, live from watch streams, with measured scale-up and scale-down times.
     Watch(WatchArgs),
-    /// What a check looks at, why, and how to fix what it finds.
+    /// What a check looks at, why, and how to fix what it finds; `explain runbook`: the runbook's own mistakes.
+    ///
+    /// `kubectl spice explain runbook` lists each command or query of the
+    /// runbook the plugin does differently; `kubectl spice explain runbook N`
+    /// (or its name, e.g. `wc-header`) shows what is wrong with it and the
+    /// corrected command, as the plugin runs it.
     Explain(ExplainArgs),
     /// Save everything collected (no secrets) to a file, to replay with `--from`.
     Snapshot(SnapshotArgs),
@@ -182,9 +187,12 @@ pub enum FailOn {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// A check id, e.g. keda.ready.
+    /// A check id, e.g. keda.ready; or `runbook` for the runbook's own mistakes.
     #[arg(required_unless_present = "list", add = ArgValueCandidates::new(completion::check_ids))]
     pub id: Option<String>,
+    /// With `runbook`: one of its mistakes, by number or name (e.g. 2, wc-header).
+    #[arg(value_name = "ENTRY", add = ArgValueCandidates::new(completion::runbook_flaws))]
+    pub entry: Option<String>,
     /// List every check.
     #[arg(long)]
     pub list: bool,

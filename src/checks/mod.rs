@@ -22,6 +22,7 @@ pub mod loki;
 pub mod nodes;
 pub mod pods;
 pub mod prometheus;
+pub mod runbook;
 pub mod sessions;
 
 pub use id::{Area, CheckId, Symptom, UnknownCheck};
@@ -415,11 +416,47 @@ fn evaluate_all(
                 };
                 (v, Some(b))
             }
-            None => ((check.eval)(ctx), None),
+            None => {
+                let v = (check.eval)(ctx);
+                match unread_before(check, &v, &results) {
+                    // One source that could not be read is one error line:
+                    // the check that said so first holds it.
+                    Some(root) => (
+                        Verdict::skip(format!("blocked by {root} (could not look)")),
+                        Some(root),
+                    ),
+                    None => (v, None),
+                }
+            }
         };
         results.insert(check.id, verdict);
     }
     results
+}
+
+/// The check up the `needs` chain that is already in `error` on the very
+/// source `verdict` could not read (a skipped need leads to the check that
+/// blocked it): Loki down is `loki.reachable`'s error, and `loki.zombies`,
+/// two links further, is no second error about the same Loki.
+fn unread_before(
+    check: &Check,
+    verdict: &Verdict,
+    results: &BTreeMap<CheckId, (Verdict, Option<CheckId>)>,
+) -> Option<CheckId> {
+    if verdict.outcome != Outcome::Error {
+        return None;
+    }
+    let source = verdict.unread?;
+    check.needs.iter().find_map(|n| {
+        let (need, blocked_by) = results.get(n)?;
+        let root = match need.outcome {
+            Outcome::Error => *n,
+            _ => (*blocked_by)?,
+        };
+        let (root_verdict, _) = results.get(&root)?;
+        (root_verdict.outcome == Outcome::Error && root_verdict.unread == Some(source))
+            .then_some(root)
+    })
 }
 
 /// A check is blocked by a need that failed, or by whatever failure blocked

@@ -15,10 +15,8 @@ pub async fn collect(
     // A multi-tenant Loki reads the tenant from this header (Loki's
     // `auth_enabled: true`); without it every request answers "no org id".
     let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
-    let heartbeats = format!("sum(count_over_time({query} [5m]))");
-    let active = format!(
-        "count(sum by (session_id) (count_over_time({query} | event_data_status=\"active\" [2m])))"
-    );
+    let heartbeats = crate::domain::promql::heartbeats_5m_logql(query);
+    let active = crate::domain::promql::active_sessions_logql(query);
     let (a, b) = tokio::join!(
         instant(api, &heartbeats, &headers),
         instant(api, &active, &headers)

@@ -133,11 +133,23 @@ pub fn run(shell: Shell, out: &mut dyn Write) -> Result<ExitStatus, Fatal> {
 // Candidates
 // ---------------------------------------------------------------------------
 
-/// Every check id, with its title as the help.
+/// Every check id, with its title as the help, and `runbook` (`explain runbook`).
 pub fn check_ids() -> Vec<CompletionCandidate> {
     crate::checks::registry()
         .into_iter()
         .map(|c| CompletionCandidate::new(c.id.as_str()).help(Some(c.title.into())))
+        .chain(std::iter::once(
+            CompletionCandidate::new("runbook").help(Some("the runbook's own mistakes".into())),
+        ))
+        .collect()
+}
+
+/// The names of the runbook's mistakes (`explain runbook NAME`), with the
+/// runbook section as the help.
+pub fn runbook_flaws() -> Vec<CompletionCandidate> {
+    crate::checks::runbook::flaws(&crate::settings::Settings::defaults())
+        .into_iter()
+        .map(|f| CompletionCandidate::new(f.slug).help(Some(f.section.into())))
         .collect()
 }
 

@@ -53,7 +53,7 @@ pub async fn run(
         .clone()
         .or_else(|| args.example.as_ref().map(|e| format!("example {e}").into()));
     report.replay = replayed.as_deref().map(|path| {
-        crate::report::replay::Replay::of(path, snapshot.captured_at, jiff::Timestamp::now())
+        crate::report::replay::Replay::of(path, snapshot.captured_at, super::replay_now())
     });
     let warn_fails = args.fail_on == FailOn::Warn;
     match args.output {

@@ -6,7 +6,21 @@ use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use std::io::Write;
 
+mod runbook;
+
 pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> Result<ExitStatus, Fatal> {
+    if args.id.as_deref() == Some("runbook") {
+        return runbook::run(args.entry.as_deref(), out);
+    }
+    if let Some(entry) = &args.entry {
+        return Err(Fatal::new(
+            format!(
+                "unexpected argument {:?}",
+                entry.chars().take(60).collect::<String>()
+            ),
+            "only `kubectl spice explain runbook` takes a second argument (a number or a name)",
+        ));
+    }
     let registry = checks::registry();
     if args.list {
         let width = registry

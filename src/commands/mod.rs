@@ -63,3 +63,15 @@ pub async fn sources(
     );
     Ok((sources, settings))
 }
+
+/// Now, for the "N ago" of a replayed snapshot (`--from`, `--example`). The
+/// tests that produce the README's samples fix it with `SPICE_TEST_NOW`
+/// (RFC 3339), so a sample does not change with the day it is checked;
+/// nothing else reads that variable, and a value that does not parse is
+/// ignored.
+pub(crate) fn replay_now() -> jiff::Timestamp {
+    std::env::var("SPICE_TEST_NOW")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(jiff::Timestamp::now)
+}

@@ -18,7 +18,7 @@ pub async fn run(
     };
     let mut report = StatusReport::build(&snapshot, &settings);
     report.replay = args.from.as_deref().map(|path| {
-        crate::report::replay::Replay::of(path, snapshot.captured_at, jiff::Timestamp::now())
+        crate::report::replay::Replay::of(path, snapshot.captured_at, super::replay_now())
     });
     match args.output {
         Output::Json | Output::Yaml => write_data(out, &report, args.output)?,

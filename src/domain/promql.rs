@@ -360,6 +360,39 @@ pub fn heartbeat_sessions_logql(s: &Settings) -> String {
     format!("{} / {}", heartbeat_rate_logql(s), number(per_session))
 }
 
+/// LogQL the collect step sends to Loki: heartbeat events in the last 5
+/// minutes, from the configured heartbeat query (`lokiQuery`).
+pub fn heartbeats_5m_logql(loki_query: &str) -> String {
+    format!("sum(count_over_time({loki_query} [5m]))")
+}
+
+/// LogQL: heartbeats of the last 2 minutes with status active, per session.
+/// Faro attributes arrive after `logfmt` as `event_data_<key>`, so the
+/// filter is `event_data_status`, not the runbook's `status`.
+pub fn active_sessions_by_id_logql(loki_query: &str) -> String {
+    format!(
+        "sum by (session_id) (count_over_time({loki_query} | event_data_status=\"active\" [2m]))"
+    )
+}
+
+/// LogQL the collect step sends: how many sessions heartbeat as active.
+pub fn active_sessions_logql(loki_query: &str) -> String {
+    format!("count({})", active_sessions_by_id_logql(loki_query))
+}
+
+/// The pod success rate as PromQL: Running game pods over all game pods
+/// that are neither Succeeded nor being deleted, the same fraction
+/// `pods.success-rate` computes from the API server. The runbook's
+/// `count(...{phase="Running"}) / count(kube_pod_status_phase)` is 1/5
+/// whatever the pods do (one 0/1 series per phase of every pod).
+pub fn pod_success_rate_expr(s: &Settings) -> String {
+    format!(
+        "sum({}) / sum(kube_pod_status_phase{{{}, phase!=\"Succeeded\"}} unless on(namespace, pod) kube_pod_deletion_timestamp)",
+        phase_series(s, "Running"),
+        pod_matchers(s)
+    )
+}
+
 /// What `status` asks Prometheus, all sent at once.
 pub fn status_queries(s: &Settings) -> Vec<Query> {
     vec![

@@ -212,3 +212,15 @@ fn every_shell_gets_a_script_that_calls_back() {
     let run = run_bin(BIN, &["completion", "tcsh"], &[], home.path());
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+#[test]
+fn complete_hook_offers_runbook_then_the_runbooks_flaws() {
+    let s = Setup::new();
+    let (values, _) = cobra(&s.run(BIN, &["__complete", "explain", "runb"]));
+    assert_eq!(values, ["runbook"]);
+    let (values, _) = cobra(&s.run(BIN, &["__complete", "explain", "runbook", "wc"]));
+    assert_eq!(values, ["wc-header"]);
+    let (values, _) = cobra(&s.run(BIN, &["__complete", "explain", "runbook", ""]));
+    assert!(values.len() >= 15, "{values:?}");
+    assert!(values.contains(&"alloy-grep".to_string()), "{values:?}");
+}

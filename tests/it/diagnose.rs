@@ -944,6 +944,9 @@ fn loki_answers_are_judged_and_loki_trouble_is_never_a_failure() {
     assert_eq!(run.code, 3, "Loki is installed but down: {}", run.stderr);
     let unread = &report["summary"]["unreadSources"][0];
     assert_eq!(unread["source"], "loki", "{}", report["summary"]);
+    // One Loki that could not be read is one error line, not one per check.
+    assert_eq!(report["summary"]["error"], 1, "{}", table(&report));
+    assert_outcome(&report, "loki.zombies", "skip");
     assert_eq!(unread["reason"], "unreachable", "{}", report["summary"]);
     // The API server's own words for a Service whose pods are gone.
     assert!(

@@ -444,6 +444,7 @@ fn report_over_a_week_finds_the_missed_scale_ups_the_flapping_and_the_short_rete
     if let Ok(path) = std::env::var("SPICE_WRITE_EXAMPLES") {
         std::fs::write(Path::new(&path).join("report.txt"), &text.stdout).expect("write example");
     }
+    crate::readme_samples::check_masked("report-week", &text.stdout, |_| true);
 }
 
 #[test]
@@ -564,6 +565,7 @@ fn timeline_lists_episodes_events_operator_errors_and_flapping_in_order() {
     if let Ok(path) = std::env::var("SPICE_WRITE_EXAMPLES") {
         std::fs::write(Path::new(&path).join("timeline.txt"), &text.stdout).expect("write");
     }
+    crate::readme_samples::check_masked("timeline-week", &text.stdout, |_| true);
 }
 
 /// The RGB pixels of a PNG as Chromium writes a screenshot (8-bit RGB or

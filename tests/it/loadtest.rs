@@ -6,56 +6,14 @@
 //! Timings are scaled down (a 2 s polling interval, a 3 s cooldown, a 4 s
 //! scrape) so the suite stays short; what is measured is real.
 
-use crate::support::pipeline::{Pipeline, RATE_QUERY};
+use crate::support::closed_loop::{ClosedLoop as Lab, scenario};
 use crate::support::scenario::{Forbidden, Scenario};
-use crate::support::sim::{Controller, Fault, Timings};
+use crate::support::sim::{Fault, Timings};
 use crate::support::spice::{BIN, Cluster, Run};
 use serde_json::Value;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// How often Prometheus scrapes the exporter here. Each scrape is one request
-/// to nginx, 0.25 req/s on top of the sessions.
-const SCRAPE: &str = "4s";
-/// The test ScaledObject's trigger query: the runbook's, over a window short
-/// enough for the scaled-down test, minus the exporter's own scrape requests
-/// (in production a 15–30 s scrape adds too little to matter).
-const TRIGGER: &str =
-    r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[12s])) - 0.25"#;
-
-/// A simulated cluster with the real metrics pipeline and the controller.
-struct Lab {
-    // Field order is drop order: the controller stops before Prometheus.
-    _controller: Option<Controller>,
-    c: Cluster,
-    pipeline: Pipeline,
-}
-
-/// The `idle` scenario (0 pods), its ScaledObject tuned for the test.
-fn scenario(paused: bool) -> Scenario {
-    let mut s = Scenario::load("idle");
-    for so in s.objects.iter_mut().filter(|o| o["kind"] == "ScaledObject") {
-        so["spec"]["pollingInterval"] = 2.into();
-        so["spec"]["cooldownPeriod"] = 3.into();
-        so["spec"]["triggers"][0]["metadata"]["query"] = TRIGGER.into();
-        if paused {
-            // As `kubectl annotate scaledobject spice-runner-keda autoscaling.keda.sh/paused=true`
-            // leaves it (keda v2.19 apis/keda/v1alpha1/scaledobject_types.go: PausedAnnotation).
-            so["metadata"]["annotations"]["autoscaling.keda.sh/paused"] = "true".into();
-        }
-    }
-    s
-}
-
-/// A game pod as `kubectl get -o yaml` prints it, from the healthy scenario.
-fn pod_template() -> Value {
-    Scenario::load("healthy")
-        .of_kind("Pod")
-        .find(|p| p["metadata"]["labels"]["app"] == "spice-runner")
-        .cloned()
-        .expect("a game pod in the healthy scenario")
-}
 
 fn lab(background: usize, paused: bool, timings: Option<Timings>) -> Lab {
     lab_from(scenario(paused), background, timings)
@@ -65,56 +23,10 @@ fn lab_from(scenario: Scenario, background: usize, timings: Option<Timings>) -> 
     lab_wired(scenario, background, timings, true)
 }
 
-/// The nginx Service's Endpoints as the endpoints controller writes them:
-/// one ready address when `ready`, else one not ready (its pod failing readiness).
-fn nginx_endpoints(ready: bool) -> Value {
-    let key = if ready {
-        "addresses"
-    } else {
-        "notReadyAddresses"
-    };
-    serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Endpoints",
-        "metadata": {"name": "spice-runner-nginx", "namespace": "default"},
-        "subsets": [{key: [{"ip": "10.0.1.20"}], "ports": [{"port": 80, "protocol": "TCP"}]}],
-    })
-}
-
 /// A lab whose nginx Service has ready endpoints behind the service proxy
 /// (`nginx`), or none: then the proxy answers the API server's real 503.
 fn lab_wired(scenario: Scenario, background: usize, timings: Option<Timings>, nginx: bool) -> Lab {
-    let pipeline = Pipeline::start_scraping_every(background, SCRAPE);
-    // rate() needs two scrapes: until then the game's load cannot be told.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while pipeline.prom().value(RATE_QUERY).is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "no nginx request rate after 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let c = Cluster::with(scenario, false);
-    c.sim.set_proxy_upstream(
-        "observability",
-        "prometheus",
-        "9090",
-        &pipeline.prometheus_url(),
-    );
-    if nginx {
-        c.sim
-            .set_proxy_upstream("default", "spice-runner-nginx", "80", &pipeline.nginx_url());
-    }
-    c.sim.apply(nginx_endpoints(nginx));
-    let controller = timings.map(|t| {
-        c.sim
-            .start_controller(pipeline.prom().port(), pod_template(), t)
-    });
-    Lab {
-        _controller: controller,
-        c,
-        pipeline,
-    }
+    Lab::start(scenario, background, timings, nginx)
 }
 
 impl Lab {
@@ -382,6 +294,10 @@ fn single_fails_on_a_slow_pod_start_naming_the_phase_and_the_root_cause() {
     );
     assert!(text.contains("Result: FAIL"), "{text}");
     assert!(text.contains("Chart (sessions"), "{text}");
+    // The README's failing sample is this run: its verdicts and advice.
+    crate::readme_samples::check_masked("test-single-failing", text, |l| {
+        l.starts_with("  ✓") || l.starts_with("  ✗") || l.starts_with("               ")
+    });
 }
 
 #[test]

@@ -59,3 +59,10 @@ fn man_page_documents_every_subcommand_and_flag() {
         );
     }
 }
+
+#[test]
+fn man_page_says_explain_runbook_and_its_entry() {
+    let page = man_page();
+    assert!(page.contains("explain runbook"), "no explain runbook");
+    assert!(page.contains("ENTRY"), "no ENTRY argument");
+}

@@ -2,6 +2,7 @@
 //! cluster simulator, the Prometheus / nginx harness and scenario files.
 #![allow(dead_code)]
 
+pub mod closed_loop;
 pub mod delay;
 pub mod loki;
 pub mod pipeline;

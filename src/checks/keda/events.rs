@@ -19,6 +19,14 @@ pub static CHECK: Check = Check {
     eval: events,
 };
 
+/// The events of the ScaledObject alone, as the check reads them.
+pub(crate) fn command(namespace: &str, scaled_object: &str) -> String {
+    format!(
+        "kubectl get events -n {namespace} --field-selector {}",
+        shell_arg(&format!("involvedObject.name={scaled_object}"))
+    )
+}
+
 pub(super) fn events(ctx: &Ctx) -> Verdict {
     let Some(all) = &ctx.snap.events else {
         return ctx.not_read("events", "events were");
@@ -75,10 +83,7 @@ pub(super) fn events(ctx: &Ctx) -> Verdict {
         ))
     }
     .fix(fix)
-    .command(format!(
-        "kubectl get events -n {ns} --field-selector {}",
-        shell_arg(&format!("involvedObject.name={name}"))
-    ));
+    .command(command(ns, name));
     for e in sorted.iter().take(5) {
         v = v.evidence(format!(
             "{}: {} (count {}, {})",

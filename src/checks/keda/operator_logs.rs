@@ -79,17 +79,21 @@ fn truncate_str(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// The command that shows the operator's lines about scaling: the loggers
+/// that log a failed Prometheus query or scale decision, and the
+/// ScaledObject's name (the runbook's "querying prometheus" is never logged).
+pub(crate) fn log_grep(namespace: &str, selector: &str, scaled_object: &str) -> String {
+    format!(
+        "kubectl logs -n {namespace} -l {} --tail=500 | grep -E {}",
+        shell_arg(selector),
+        shell_arg(&format!("prometheus_scaler|scale_handler|{scaled_object}"))
+    )
+}
+
 pub(super) fn operator_logs(ctx: &Ctx) -> Verdict {
     let gap = ctx.snap.gap("keda-operator-logs");
     let ns = keda_namespace(ctx);
-    let grep = format!(
-        "kubectl logs -n {ns} -l {} --tail=500 | grep -E {}",
-        shell_arg(keda_operator_selector(ctx)),
-        shell_arg(&format!(
-            "prometheus_scaler|scale_handler|{}",
-            ctx.settings.scaled_object
-        ))
-    );
+    let grep = log_grep(ns, keda_operator_selector(ctx), &ctx.settings.scaled_object);
     let not_logged = "KEDA never logs the runbook's \"querying prometheus\": successful queries are silent at info level; failures log `error executing prometheus query` (prometheus_scaler) and `error getting scale decision` (scale_handler)";
     match (&ctx.snap.operator_logs, gap) {
         (Some(_), _) => {}

@@ -73,7 +73,7 @@ pub(super) fn heartbeats(ctx: &Ctx) -> Verdict {
         Ok(d) => d,
         Err(v) => return v,
     };
-    let count_query = format!("sum(count_over_time({} [5m]))", data.query);
+    let count_query = promql::heartbeats_5m_logql(&data.query);
     let query_evidence = format!("LogQL: {count_query}");
     let Some(h) = data.heartbeats_5m else {
         if let Some(e) = &data.error {

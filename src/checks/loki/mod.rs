@@ -93,6 +93,39 @@ mod tests {
     }
 
     #[test]
+    fn loki_down_is_one_error_and_the_checks_below_it_say_blocked() {
+        let s = no_loki(GapReason::Unreachable);
+        let findings = crate::checks::run(
+            &s,
+            &crate::settings::Settings::defaults(),
+            &crate::checks::Selection::default(),
+        );
+        let loki: Vec<_> = findings
+            .iter()
+            .filter(|f| f.id.starts_with("loki."))
+            .collect();
+        let errors: Vec<&str> = loki
+            .iter()
+            .filter(|f| f.outcome == Outcome::Error)
+            .map(|f| f.id.as_str())
+            .collect();
+        assert_eq!(errors, ["loki.reachable"], "{loki:#?}");
+        for id in ["loki.heartbeats", "loki.zombies"] {
+            let f = loki.iter().find(|f| f.id == id).expect(id);
+            assert_eq!(f.outcome, Outcome::Skip, "{f:#?}");
+            assert_eq!(f.blocked_by.as_deref(), Some("loki.reachable"), "{f:#?}");
+        }
+        // The summary counts one error, and one source with all three checks.
+        let report = crate::report::diagnose::DiagnoseReport::build(&s, findings, None);
+        assert_eq!(report.summary.error, 1);
+        assert_eq!(report.summary.unread_sources.len(), 1);
+        assert_eq!(
+            report.summary.unread_sources[0].checks,
+            ["loki.reachable", "loki.heartbeats", "loki.zombies"]
+        );
+    }
+
+    #[test]
     fn other_loki_gaps_are_errors() {
         let s = no_loki(GapReason::Forbidden);
         let v = eval(reachable, &s);

@@ -23,10 +23,7 @@ pub(super) fn zombies(ctx: &Ctx) -> Verdict {
         Ok(d) => d,
         Err(v) => return v,
     };
-    let active_query = format!(
-        "sum by (session_id) (count_over_time({} | event_data_status=\"active\" [2m]))",
-        data.query
-    );
+    let active_query = promql::active_sessions_by_id_logql(&data.query);
     let active = match (data.active_sessions_2m, &data.error, data.heartbeats_5m) {
         (Some(a), _, _) => a,
         (None, Some(e), _) => {
