@@ -10,6 +10,7 @@ pub mod discover;
 pub mod error;
 pub mod folded;
 pub mod history;
+pub mod kubeconfig;
 pub mod lenient;
 pub mod lists;
 pub mod live;
