@@ -15,6 +15,7 @@ pub mod lists;
 pub mod live;
 pub mod load;
 pub mod loki;
+pub mod nginx;
 pub mod operator_first;
 pub mod prometheus;
 pub mod proxy;
