@@ -416,6 +416,14 @@ impl Scaling {
         Scaling::from_parts(so, hpa, scrape_spacing(snap))
     }
 
+    /// The model of whatever ScaledObject the snapshot holds (for `test`,
+    /// which judges the snapshot it was handed).
+    pub fn of_snapshot(snap: &Snapshot) -> Scaling {
+        let so = snap.scaled_object.as_ref().and_then(Lookup::found);
+        let hpa = so.and_then(|so| snap.keda_hpa(&so.name));
+        Scaling::from_parts(so, hpa, scrape_spacing(snap))
+    }
+
     pub fn from_parts(
         so: Option<&ScaledObjectInfo>,
         hpa: Option<&HpaInfo>,
@@ -575,6 +583,77 @@ impl Scaling {
             return current;
         }
         wanted
+    }
+
+    /// The count the loop settles at for `metric` from `from` replicas:
+    /// KEDA's 0 → max(min, 1) when active, then the HPA's calculator until
+    /// it holds (a count within tolerance stays), clamped to
+    /// [max(min, 1), max]. The one place `test`, the checks and the views
+    /// get "the pods N sessions want" from.
+    pub fn settles_at(&self, metric: f64, from: i64) -> i64 {
+        let active = metric > 0.0;
+        let mut current = from.max(0);
+        // Bounded: the calculator reaches its fixed point in two steps.
+        for _ in 0..16 {
+            let next = self.desired(metric, active, current);
+            if next == current {
+                break;
+            }
+            current = next;
+        }
+        current
+    }
+
+    /// ceil(metric / target): the count the calculator moves to once the
+    /// metric is beyond tolerance (AverageValue), for a check's explanation
+    /// of a threshold.
+    pub fn ceil_pods(&self, metric: f64) -> i64 {
+        let t = self.target.value;
+        if t <= 0.0 || !metric.is_finite() {
+            return 0;
+        }
+        (metric / t).ceil().max(0.0) as i64
+    }
+
+    /// What the HPA's calculator alone wants for `metric` from `current`
+    /// replicas (tolerance included), bounded below by the HPA's minimum but
+    /// not capped by maxReplicaCount: "the pods the sessions want".
+    pub fn wanted(&self, metric: f64, current: i64) -> i64 {
+        let current = if current <= 0 {
+            self.hpa_min()
+        } else {
+            current
+        };
+        self.calculate(metric, current).max(self.hpa_min())
+    }
+
+    /// The lowest and highest replica counts the HPA leaves alone for some
+    /// metric in [`low`, `high`]: the count is within tolerance of it, or is
+    /// ceil(metric / target) itself; clamped to [max(min, 1), max].
+    pub fn holds_between(&self, low: f64, high: f64) -> (i64, i64) {
+        let (lo_m, hi_m) = (low.min(high).max(0.0), high.max(low).max(0.0));
+        let (first, last) = (self.hpa_min(), self.max.max(self.hpa_min()));
+        let holds = |n: i64| {
+            let t = self.target.value.max(f64::MIN_POSITIVE);
+            let per = if self.target.average { t * n as f64 } else { t };
+            // Within tolerance for some metric of the interval.
+            let within = hi_m >= per * (1.0 - self.down.tolerance)
+                && lo_m <= per * (1.0 + self.up.tolerance);
+            // ceil is monotone and steps by one: every count between
+            // ceil(low / target) and ceil(high / target) is one of them.
+            let ceil_is_n = self.target.average
+                && ((lo_m / t).ceil() as i64..=(hi_m / t).ceil() as i64).contains(&n);
+            within || ceil_is_n
+        };
+        // Bounded by maxReplicaCount (at most a few thousand).
+        let lo = (first..=last.min(first + 100_000))
+            .find(|n| holds(*n))
+            .unwrap_or(first);
+        let hi = (lo..=last.min(first + 100_000))
+            .rev()
+            .find(|n| holds(*n))
+            .unwrap_or(lo);
+        (lo, hi)
     }
 
     /// The smallest whole session count at which `pods` pods grow, and the
@@ -948,6 +1027,29 @@ mod tests {
             let s = scaling(min, max, threshold);
             assert_eq!(s.desired(metric, active, current), want, "{why}");
         }
+    }
+
+    /// One function gives "the pods N sessions want" to checks and `test`:
+    /// from below the HPA jumps to ceil(metric / target), from near it the
+    /// tolerance keeps the count.
+    #[test]
+    fn settles_at_and_holds_between_follow_the_calculator_with_tolerance() {
+        let s = scaling(0, 200, 1.0);
+        assert_eq!(s.settles_at(5.0, 0), 5, "0 → 1 (KEDA) → 5 (HPA)");
+        assert_eq!(s.settles_at(3.06, 2), 4, "ceil of a rate just above 3");
+        assert_eq!(s.settles_at(3.06, 3), 3, "1.02 within tolerance");
+        assert_eq!(s.settles_at(31.0, 30), 30);
+        assert_eq!(s.settles_at(31.0, 0), 31);
+        assert_eq!(s.settles_at(0.0, 3), 0, "idle, minReplicaCount 0");
+        assert_eq!(scaling(2, 200, 1.0).settles_at(0.0, 0), 2);
+        assert_eq!(scaling(0, 10, 1.0).settles_at(31.0, 2), 10, "capped");
+        assert_eq!(scaling(0, 10, 1.0).wanted(31.0, 2), 31, "not capped");
+        // 6 sessions ± one: 5..7 (ceil), and 6 within tolerance of nothing else.
+        assert_eq!(s.holds_between(5.0, 7.0), (5, 7));
+        // 30 ± 0 at 30 pods: the HPA leaves 28..33 alone (0.9..1.1 of 30 is
+        // within for 28 ≤ n ≤ 33).
+        assert_eq!(s.holds_between(30.0, 30.0), (28, 33));
+        assert_eq!(scaling(0, 200, 5.0).holds_between(7.0, 7.0), (2, 2));
     }
 
     #[test]
