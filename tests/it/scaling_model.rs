@@ -304,6 +304,40 @@ fn tolerance_at_30_pods_is_healthy_and_said_with_its_field() {
     assert_eq!(j["sessions"]["expectedPods"], 30, "{}", j["sessions"]);
 }
 
+/// The ScaledObject asks for scaleUp.tolerance 0.01, the HPA KEDA wrote
+/// has spec.behavior without it (HPAConfigurableTolerance off: the API
+/// server dropped it). Healthy, said, and the fix no longer promises the
+/// field.
+#[test]
+fn a_tolerance_the_api_server_dropped_is_said_and_the_fix_names_the_gate() {
+    let c = Cluster::start("tolerance-dropped");
+    let report = healthy(&c);
+    let ev = evidence(&report, "sessions.ratio");
+    assert!(
+        ev.contains(
+            "31 sessions / 30 pods = 1.03, within tolerance 0.1: no change until 34 sessions"
+        ),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("the HPA has no tolerance: the API server dropped it; needs Kubernetes ≥ 1.33 with HPAConfigurableTolerance"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("enable that feature gate on kube-apiserver and kube-controller-manager")
+            && ev.contains("--horizontal-pod-autoscaler-tolerance"),
+        "{ev}"
+    );
+    assert!(!ev.contains("on the ScaledObject set advanced."), "{ev}");
+    let wide = c.spice(&["status", "-o", "wide"]);
+    assert!(
+        wide.stdout
+            .contains("(cluster default: the API server dropped the ScaledObject's tolerance)"),
+        "{}",
+        wide.stdout
+    );
+}
+
 /// kedacore/keda controllers/keda/hpa.go: with scalingModifiers the HPA
 /// scales on composite-metric against the modifiers' target (1); the
 /// trigger's threshold 5 is unused, and nothing says it is.

@@ -154,6 +154,10 @@ pub(crate) fn with_model(ctx: &Ctx, v: Verdict) -> Verdict {
         None => v,
     };
     if e.within_tolerance {
+        let v = match ctx.figures.scaling.tolerance_served.text() {
+            Some(served) => v.evidence(served),
+            None => v,
+        };
         v.evidence(ctx.figures.scaling.tolerance_fix())
     } else {
         v

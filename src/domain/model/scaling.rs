@@ -382,6 +382,97 @@ pub struct Scaling {
     pub active: Option<(String, Option<String>)>,
     /// The ScaledObject was not read: KEDA's defaults stand in.
     pub defaults: bool,
+    /// Whether this cluster serves the per-HPA tolerance, from what it shows.
+    pub tolerance_served: ToleranceServed,
+}
+
+/// Whether the API server serves `behavior.scaleUp/scaleDown.tolerance`
+/// (kubernetes `pkg/features/kube_features.go`: HPAConfigurableTolerance is
+/// alpha, off by default, in 1.33 and 1.34, beta and on by default from
+/// 1.35; the API server drops the field when the gate is off,
+/// `pkg/registry/autoscaling/horizontalpodautoscaler/strategy.go`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ToleranceServed {
+    /// Nothing tells (no version read, no tolerance written anywhere).
+    #[default]
+    Unknown,
+    /// The ScaledObject asks for a tolerance and the HPA KEDA wrote has
+    /// `spec.behavior` without it: the API server dropped it.
+    Dropped,
+    /// The API server is older than 1.33: the field does not exist.
+    TooOld(String),
+    /// The HPA carries the tolerance written.
+    Served,
+    /// 1.35 or newer: the gate is on by default.
+    OnByDefault(String),
+    /// 1.33 or 1.34: served only with the alpha gate on.
+    Gated(String),
+}
+
+/// `v1.33.0`, `v1.31.4-eks-1fb4a2b`, `1.35` → (1, 33).
+pub fn parse_version(v: &str) -> Option<(u32, u32)> {
+    let v = v.trim().trim_start_matches('v');
+    let mut parts = v.split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts
+        .next()?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((major, minor.parse().ok()?))
+}
+
+impl ToleranceServed {
+    /// From the ScaledObject's behavior, the HPA's, and `/version`.
+    pub fn of(
+        so: Option<&ScaledObjectInfo>,
+        hpa: Option<&HpaInfo>,
+        server_version: Option<&str>,
+    ) -> ToleranceServed {
+        let asked = |b: Option<&BehaviorInfo>| {
+            b.is_some_and(|b| {
+                [&b.scale_up, &b.scale_down]
+                    .iter()
+                    .any(|r| r.as_ref().is_some_and(|r| r.tolerance.is_some()))
+            })
+        };
+        let version = server_version.and_then(parse_version);
+        let shown = server_version.map(|v| v.to_string()).unwrap_or_default();
+        if let Some((1, minor)) = version
+            && minor < 33
+        {
+            return ToleranceServed::TooOld(shown);
+        }
+        if asked(so.and_then(|s| s.hpa_behavior.as_ref())) {
+            match hpa {
+                Some(h) if asked(h.behavior.as_ref()) => return ToleranceServed::Served,
+                // The HPA's behavior is read and the field is not in it.
+                Some(h) if h.behavior.is_some() => return ToleranceServed::Dropped,
+                _ => {}
+            }
+        }
+        if asked(hpa.and_then(|h| h.behavior.as_ref())) {
+            return ToleranceServed::Served;
+        }
+        match version {
+            Some((1, minor)) if minor >= 35 => ToleranceServed::OnByDefault(shown),
+            Some((1, _)) => ToleranceServed::Gated(shown),
+            _ => ToleranceServed::Unknown,
+        }
+    }
+
+    /// One line for the evidence, when there is something to say.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            ToleranceServed::Dropped => Some(format!(
+                "the HPA has no tolerance: the API server dropped it; needs Kubernetes ≥ 1.33 with HPAConfigurableTolerance (the ScaledObject sets {TOLERANCE_FIELD} or scaleDown's, the HPA KEDA wrote has spec.behavior without it)"
+            )),
+            ToleranceServed::TooOld(v) => Some(format!(
+                "the API server is {v}: per-HPA tolerance needs Kubernetes ≥ 1.33 (HPAConfigurableTolerance), only the cluster-wide --horizontal-pod-autoscaler-tolerance applies"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// What the model expects of the running pods for some sessions.
@@ -413,7 +504,9 @@ impl Scaling {
             .and_then(Lookup::found)
             .filter(|so| so.name == settings.scaled_object);
         let hpa = snap.keda_hpa(&settings.scaled_object);
-        Scaling::from_parts(so, hpa, scrape_spacing(snap))
+        let mut s = Scaling::from_parts(so, hpa, scrape_spacing(snap));
+        s.tolerance_served = ToleranceServed::of(so, hpa, snap.server_version.as_deref());
+        s
     }
 
     /// The model of whatever ScaledObject the snapshot holds (for `test`,
@@ -512,6 +605,7 @@ impl Scaling {
                 condition(&s.conditions, "Active").map(|c| (c.status.clone(), c.message.clone()))
             }),
             defaults: so.is_none(),
+            tolerance_served: ToleranceServed::of(so, hpa, None),
         }
     }
 
@@ -773,11 +867,31 @@ impl Scaling {
         )
     }
 
-    /// The fix for a tolerance that leaves sessions without a pod.
+    /// The fix for a tolerance that leaves sessions without a pod, as this
+    /// cluster can take it: the per-HPA field only where the API server
+    /// serves it, else the cluster-wide flag.
     pub fn tolerance_fix(&self) -> String {
-        format!(
-            "to give every session its pod above 10 pods, lower the HPA's tolerance: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; Kubernetes ≥ 1.33 with the HPAConfigurableTolerance feature gate), or the cluster-wide --horizontal-pod-autoscaler-tolerance"
-        )
+        const FLAG: &str = "kube-controller-manager's cluster-wide --horizontal-pod-autoscaler-tolerance (e.g. 0.01; on a managed control plane ask the provider)";
+        let lead = "to give every session its pod above 10 pods, lower the HPA's tolerance";
+        match &self.tolerance_served {
+            ToleranceServed::TooOld(v) => format!(
+                "{lead}: the API server is {v}, older than 1.33, so no HPA can carry its own tolerance; lower {FLAG}, or upgrade to Kubernetes ≥ 1.33 for {TOLERANCE_FIELD}"
+            ),
+            ToleranceServed::Dropped => format!(
+                "{lead}: the API server dropped the ScaledObject's tolerance (HPAConfigurableTolerance is off: alpha in 1.33 and 1.34, on by default from 1.35), so enable that feature gate on kube-apiserver and kube-controller-manager, or lower {FLAG}"
+            ),
+            ToleranceServed::OnByDefault(v) => {
+                format!(
+                    "{lead}: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; served by this {v} API server: HPAConfigurableTolerance is on by default from 1.35)"
+                )
+            }
+            ToleranceServed::Gated(v) => format!(
+                "{lead}: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; this {v} API server serves it only with the alpha feature gate HPAConfigurableTolerance on: if the HPA then shows no tolerance, the gate is off), or lower {FLAG}"
+            ),
+            _ => format!(
+                "{lead}: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; Kubernetes ≥ 1.33 with the HPAConfigurableTolerance feature gate, on by default from 1.35), or lower {FLAG}"
+            ),
+        }
     }
 
     /// Seconds from a first session to a new pod at 0 replicas: the rate
@@ -892,6 +1006,8 @@ impl Scaling {
                 rate_text(self.down.tolerance),
                 if self.up.tolerance_written || self.down.tolerance_written {
                     " (set on the HPA)"
+                } else if self.tolerance_served == ToleranceServed::Dropped {
+                    " (cluster default: the API server dropped the ScaledObject's tolerance)"
                 } else {
                     " (cluster default)"
                 },
@@ -1050,6 +1166,123 @@ mod tests {
         // within for 28 ≤ n ≤ 33).
         assert_eq!(s.holds_between(30.0, 30.0), (28, 33));
         assert_eq!(scaling(0, 200, 5.0).holds_between(7.0, 7.0), (2, 2));
+    }
+
+    fn behavior(tolerance: Option<&str>) -> BehaviorInfo {
+        BehaviorInfo {
+            scale_up: Some(ScalingRulesInfo {
+                tolerance: tolerance.map(str::to_string),
+                ..ScalingRulesInfo::default()
+            }),
+            scale_down: None,
+        }
+    }
+
+    fn so_asking(tolerance: Option<&str>) -> ScaledObjectInfo {
+        let snap = crate::checks::testkit::healthy();
+        let mut so = snap
+            .scaled_object
+            .as_ref()
+            .and_then(Lookup::found)
+            .cloned()
+            .expect("the healthy snapshot has a ScaledObject");
+        so.hpa_behavior = Some(behavior(tolerance));
+        so
+    }
+
+    fn hpa_with(b: Option<BehaviorInfo>) -> HpaInfo {
+        let snap = crate::checks::testkit::healthy();
+        let mut h = snap
+            .hpas
+            .as_ref()
+            .and_then(|l| l.first())
+            .cloned()
+            .expect("the healthy snapshot has an HPA");
+        h.behavior = b;
+        h
+    }
+
+    /// The ScaledObject asks for scaleUp.tolerance, the HPA KEDA wrote has
+    /// spec.behavior without it: the API server dropped it (gate off), and
+    /// the fix does not promise the field.
+    #[test]
+    fn a_tolerance_the_api_server_dropped_is_said_and_not_promised() {
+        let so = so_asking(Some("0.01"));
+        let hpa = hpa_with(Some(behavior(None)));
+        let t = ToleranceServed::of(Some(&so), Some(&hpa), Some("v1.33.0"));
+        assert_eq!(t, ToleranceServed::Dropped);
+        let said = t.text().unwrap_or_default();
+        assert!(
+            said.starts_with("the HPA has no tolerance: the API server dropped it; needs Kubernetes ≥ 1.33 with HPAConfigurableTolerance"),
+            "{said}"
+        );
+        let mut m = Scaling::from_parts(Some(&so), Some(&hpa), Some(15.0));
+        m.tolerance_served = t;
+        assert_eq!(m.up.tolerance, 0.1, "the HPA's own: the cluster default");
+        let fix = m.tolerance_fix();
+        assert!(!fix.contains("set advanced."), "{fix}");
+        assert!(
+            fix.contains("enable that feature gate")
+                && fix.contains("--horizontal-pod-autoscaler-tolerance"),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn a_tolerance_the_hpa_carries_is_served() {
+        let so = so_asking(Some("0.01"));
+        let hpa = hpa_with(Some(behavior(Some("10m"))));
+        let t = ToleranceServed::of(Some(&so), Some(&hpa), Some("v1.33.0"));
+        assert_eq!(t, ToleranceServed::Served);
+        assert_eq!(t.text(), None);
+        let m = Scaling::from_parts(Some(&so), Some(&hpa), Some(15.0));
+        assert!((m.up.tolerance - 0.01).abs() < 1e-9);
+    }
+
+    /// Older than 1.33 no HPA has the field: the fix is kube-controller-
+    /// manager's flag, never the ScaledObject field.
+    #[test]
+    fn before_1_33_the_fix_is_the_cluster_wide_flag() {
+        let so = so_asking(None);
+        let t = ToleranceServed::of(Some(&so), None, Some("v1.31.4-eks-1fb4a2b"));
+        assert_eq!(t, ToleranceServed::TooOld("v1.31.4-eks-1fb4a2b".into()));
+        let mut m = scaling(0, 200, 1.0);
+        m.tolerance_served = t;
+        let fix = m.tolerance_fix();
+        assert!(
+            fix.contains("older than 1.33")
+                && fix.contains(
+                    "kube-controller-manager's cluster-wide --horizontal-pod-autoscaler-tolerance"
+                ),
+            "{fix}"
+        );
+        assert!(!fix.contains("on the ScaledObject set"), "{fix}");
+    }
+
+    /// kubernetes pkg/features/kube_features.go: alpha (off) in 1.33 and
+    /// 1.34, beta (on by default) from 1.35.
+    #[test]
+    fn the_server_version_says_whether_the_gate_is_on_by_default() {
+        let t = |v| ToleranceServed::of(None, None, Some(v));
+        assert_eq!(t("v1.35.1"), ToleranceServed::OnByDefault("v1.35.1".into()));
+        assert_eq!(t("v1.34.2"), ToleranceServed::Gated("v1.34.2".into()));
+        assert_eq!(t("v1.33.0"), ToleranceServed::Gated("v1.33.0".into()));
+        assert_eq!(
+            ToleranceServed::of(None, None, None),
+            ToleranceServed::Unknown
+        );
+        assert_eq!(parse_version("v1.33.0"), Some((1, 33)));
+        assert_eq!(parse_version("v1.30+"), Some((1, 30)));
+        assert_eq!(parse_version("junk"), None);
+        let mut m = scaling(0, 200, 1.0);
+        m.tolerance_served = t("v1.35.1");
+        assert!(
+            m.tolerance_fix()
+                .contains("on the ScaledObject set advanced.")
+        );
+        m.tolerance_served = t("v1.34.2");
+        let fix = m.tolerance_fix();
+        assert!(fix.contains("only with the alpha feature gate"), "{fix}");
     }
 
     #[test]
