@@ -4,45 +4,58 @@
 //! threshold or `scalingModifiers`), and the latencies of 0→1, 1→N, N→M and
 //! 1→0. Computed once from the Snapshot; checks, `status` and `watch` read it.
 //!
-//! Upstream, read for this (facts carried over, no code):
-//! - kubernetes v1.33 `pkg/controller/podautoscaler/replica_calculator.go`:
-//!   `Tolerances.isWithin(r)` is `1 − scaleDown ≤ r ≤ 1 + scaleUp`;
-//!   `GetExternalPerPodMetricReplicas` (KEDA's AverageValue) keeps the current
-//!   count while metric / (target × current) is within, else
-//!   ceil(metric / target); `GetExternalMetricReplicas` (Value) uses
-//!   ceil(metric / target × ready pods). The default tolerance is 0.1
+//! Upstream, re-read for this (facts carried over, no code):
+//! - kubernetes `pkg/controller/podautoscaler/replica_calculator.go` (the
+//!   v1.33+ form with `Tolerances`): `Tolerances.isWithin(r)` is
+//!   `1 − scaleDown ≤ r ≤ 1 + scaleUp`; `GetExternalPerPodMetricReplicas`
+//!   (KEDA's AverageValue) keeps `statusReplicas` while
+//!   metric / (target × statusReplicas) is within, else ceil(metric /
+//!   target); `GetExternalMetricReplicas` (Value) → `getUsageRatioReplicaCount`:
+//!   within tolerance of metric / target keep the count, else ceil(ratio ×
+//!   ready pods) (the model takes every pod as ready: it cannot know which
+//!   will be). The default tolerance is 0.1
 //!   (`--horizontal-pod-autoscaler-tolerance`); per-HPA
-//!   `behavior.scaleUp/scaleDown.tolerance` is alpha in 1.33
-//!   (HPAConfigurableTolerance).
-//! - kubernetes v1.33 `pkg/controller/podautoscaler/horizontal.go`:
+//!   `behavior.scaleUp/scaleDown.tolerance` is HPAConfigurableTolerance,
+//!   alpha (off) in 1.33 and 1.34, beta (on) from 1.35
+//!   (`pkg/features/kube_features.go`).
+//! - kubernetes `pkg/controller/podautoscaler/horizontal.go` (v1.33+):
 //!   `stabilizeRecommendationWithBehaviors` (up: the lowest recommendation of
 //!   the scale-up window, down: the highest of the scale-down window),
 //!   `calculateScaleUpLimitWithScalingRules` and
-//!   `calculateScaleDownLimitWithBehaviors` (each policy proposes from the
-//!   replicas at the start of its period; `Max` takes the largest change,
-//!   `Min` the smallest, `Disabled` keeps the current count; a Percent
-//!   scale-down rounds down, a Percent scale-up rounds up); the sync period
-//!   is 15 s. Defaults (autoscaling/v2 `SetDefaults_HorizontalPodAutoscalerBehavior`):
-//!   scale-up window 0, policies 4 Pods / 15 s and 100 Percent / 15 s, Max;
-//!   scale-down window 300 s, 100 Percent / 15 s, Max.
-//! - kedacore/keda `pkg/scaling/executor/scale_scaledobjects.go`
-//!   (`RequestScale`, read at commit 01305c86; the branches are the same in
-//!   v2.20): active at 0 replicas → max(minReplicaCount, 1); inactive above
-//!   0 with minReplicaCount 0 → 0 once lastActiveTime + cooldownPeriod has
-//!   passed; active above 0 → only lastActiveTime moves (the HPA decides).
-//!   `controllers/keda/hpa.go`: with `advanced.scalingModifiers` the HPA gets
-//!   one metric, `composite-metric`, with `scalingModifiers.target` and
-//!   `metricType` (AverageValue by default); the triggers' thresholds are
-//!   not used for replicas. The `autoscaling.keda.sh/force-activation`
-//!   annotation (KEDA ≥ 2.18) keeps the ScaledObject active whatever the
-//!   triggers say.
+//!   `calculateScaleDownLimitWithBehaviors`: each policy proposes from
+//!   `periodStartReplicas = current − added + deleted` within its period
+//!   (events of both directions); `Max` takes the largest change, `Min` the
+//!   smallest, `Disabled` keeps the current count; a Percent scale-up rounds
+//!   up (`math.Ceil`), a Percent scale-down truncates (`int32(...)`); the
+//!   sync period is 15 s. Defaults (autoscaling/v2
+//!   `SetDefaults_HorizontalPodAutoscalerBehavior`): scale-up window 0,
+//!   policies 4 Pods / 15 s and 100 Percent / 15 s, Max; scale-down window
+//!   300 s, 100 Percent / 15 s, Max.
+//! - kedacore/keda v2.20.2 `pkg/scaling/executor/scale_scaledobjects.go`
+//!   (`RequestScale`): active (or force-activation) at 0 replicas, or below
+//!   minReplicaCount with idleReplicaCount set → `scaleFromZeroOrIdle`:
+//!   max(minReplicaCount, 1); active above that → only lastActiveTime moves
+//!   (the HPA decides); inactive above idleReplicaCount, or above 0 with
+//!   minReplicaCount 0 → `scaleToZeroOrIdle`: idleReplicaCount (else 0)
+//!   once lastActiveTime + cooldownPeriod has passed, never while
+//!   `paused-scale-in` is set; inactive below minReplicaCount without
+//!   idleReplicaCount → minReplicaCount.
+//!   v2.20.2 `controllers/keda/hpa.go`: the HPA's minReplicas is
+//!   max(minReplicaCount, 1) (`GetHPAMinReplicas`); behavior is copied from
+//!   `advanced.horizontalPodAutoscalerConfig.behavior`, with scaleDown (or
+//!   scaleUp) `selectPolicy: Disabled` for paused-scale-in (-out); with
+//!   `advanced.scalingModifiers` the HPA gets one metric,
+//!   `composite-metric`, with `scalingModifiers.target` and `metricType`
+//!   (AverageValue by default); the triggers' thresholds are not used for
+//!   replicas. The `autoscaling.keda.sh/force-activation` annotation (KEDA ≥
+//!   2.18) keeps the ScaledObject active whatever the triggers say.
 
 use super::super::figures::{HPA_SYNC_SECS, RATE_WINDOW_SECS};
 use super::super::quantity;
 use super::super::snapshot::{
     BehaviorInfo, FORCE_ACTIVATION, HpaInfo, KEDA_DEFAULT_COOLDOWN_PERIOD,
-    KEDA_DEFAULT_MAX_REPLICAS, KEDA_DEFAULT_POLLING_INTERVAL, Lookup, ScaledObjectInfo,
-    ScalingRulesInfo, Snapshot, condition,
+    KEDA_DEFAULT_MAX_REPLICAS, KEDA_DEFAULT_POLLING_INTERVAL, Lookup, PAUSED_SCALE_IN,
+    ScaledObjectInfo, ScalingRulesInfo, Snapshot, condition,
 };
 use super::{rate_text, scrape_spacing};
 use crate::settings::Settings;
@@ -378,6 +391,9 @@ pub struct Scaling {
     pub scrape_measured: bool,
     /// `autoscaling.keda.sh/force-activation` is set (true by Go's ParseBool).
     pub force_activation: bool,
+    /// `autoscaling.keda.sh/paused-scale-in` is set: KEDA never scales to
+    /// zero or idle.
+    pub pause_scale_in: bool,
     /// The ScaledObject's Active condition: status and message.
     pub active: Option<(String, Option<String>)>,
     /// The ScaledObject was not read: KEDA's defaults stand in.
@@ -601,6 +617,7 @@ impl Scaling {
             scrape_secs: scrape.unwrap_or(ASSUMED_SCRAPE_SECS),
             scrape_measured: scrape.is_some(),
             force_activation: so.is_some_and(|s| s.bool_annotation(FORCE_ACTIVATION)),
+            pause_scale_in: so.is_some_and(|s| s.bool_annotation(PAUSED_SCALE_IN)),
             active: so.and_then(|s| {
                 condition(&s.conditions, "Active").map(|c| (c.status.clone(), c.message.clone()))
             }),
@@ -656,11 +673,25 @@ impl Scaling {
     pub fn desired(&self, metric: f64, active: bool, current: i64) -> i64 {
         let active = active || self.force_activation;
         if !active {
-            if self.min == 0 {
-                return self.idle_replicas.unwrap_or(0).max(0);
+            // scaleToZeroOrIdle, after the cooldown, unless paused-scale-in.
+            let idle_target = match self.idle_replicas {
+                Some(idle) if current > idle => Some(idle.max(0)),
+                None if current > 0 && self.min == 0 => Some(0),
+                _ => None,
+            };
+            if let Some(to) = idle_target {
+                return if self.pause_scale_in { current } else { to };
+            }
+            if self.idle_replicas.is_some() {
+                // At or below idleReplicaCount: KEDA leaves it there.
+                return current.max(0);
+            }
+            if current < self.min {
+                return self.min;
             }
             if current == 0 {
-                return self.min;
+                // KEDA leaves it at zero; the HPA does not act at zero.
+                return 0;
             }
         }
         let current = if current == 0 {
@@ -1138,6 +1169,8 @@ mod tests {
                 2,
                 "KEDA restores minReplicaCount",
             ),
+            (0.0, false, 0, 0, 200, 1.0, 0, "idle at zero stays"),
+            (3.0, true, 1, 2, 200, 1.0, 3, "active below min: the HPA"),
         ];
         for &(metric, active, current, min, max, threshold, want, why) in cases {
             let s = scaling(min, max, threshold);
@@ -1283,6 +1316,30 @@ mod tests {
         m.tolerance_served = t("v1.34.2");
         let fix = m.tolerance_fix();
         assert!(fix.contains("only with the alpha feature gate"), "{fix}");
+    }
+
+    /// kedacore/keda v2.20.2 scale_scaledobjects.go: with idleReplicaCount
+    /// KEDA scales an inactive target down to it (not to minReplicaCount),
+    /// back to max(min, 1) once active; paused-scale-in stops the way down.
+    #[test]
+    fn idle_replica_count_and_paused_scale_in_follow_keda_2_20() {
+        let mut s = scaling(3, 200, 1.0);
+        s.idle_replicas = Some(0);
+        assert_eq!(s.desired(0.0, false, 5), 0, "inactive above idle → idle");
+        assert_eq!(s.desired(0.0, false, 0), 0, "at idle it stays");
+        assert_eq!(
+            s.desired(2.0, true, 0),
+            3,
+            "active from idle → max(min, 1), then the HPA"
+        );
+        assert_eq!(s.desired(5.0, true, 0), 5);
+        let mut p = scaling(0, 200, 1.0);
+        p.pause_scale_in = true;
+        assert_eq!(
+            p.desired(0.0, false, 4),
+            4,
+            "paused-scale-in: never to zero"
+        );
     }
 
     #[test]
