@@ -5,6 +5,7 @@
 //! so no extra round trip. Only the probes are kept.
 
 use crate::domain::probes::{DEFAULT_PERIOD_SECS, NginxPod, ProbeInfo};
+use crate::domain::text::one_line;
 use k8s_openapi::api::core::v1::{Container, Pod, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, ListParams};
@@ -98,7 +99,7 @@ pub fn pod(p: &Pod) -> NginxPod {
         }
     }
     NginxPod {
-        name: crate::domain::text::one_line(p.metadata.name.as_deref().unwrap_or("")).into_owned(),
+        name: one_line(p.metadata.name.as_deref().unwrap_or("")).into_owned(),
         probes,
     }
 }
@@ -114,7 +115,9 @@ fn probe_info(
         (
             "httpGet",
             port(&h.port, c),
-            h.path.as_deref().map(|p| p.chars().take(100).collect()),
+            h.path
+                .as_deref()
+                .map(|p| one_line(&p.chars().take(100).collect::<String>()).into_owned()),
         )
     } else if let Some(t) = &probe.tcp_socket {
         ("tcpSocket", port(&t.port, c), None)
@@ -130,7 +133,7 @@ fn probe_info(
         _ => own,
     };
     ProbeInfo {
-        container: c.name.chars().take(63).collect(),
+        container: one_line(&c.name.chars().take(63).collect::<String>()).into_owned(),
         kind: kind.into(),
         handler: handler.into(),
         period_seconds: probe
