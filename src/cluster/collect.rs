@@ -578,6 +578,26 @@ pub async fn run(
             read_karpenter_pods(client, timeout)
         )
     };
+    // The nginx pods' probes (idle floor) and the API server's version
+    // (whether it can serve per-HPA tolerance): two small reads in the
+    // first wave, never a round of their own.
+    let model_reads = async {
+        tokio::join!(
+            super::nginx::read(client, ns, &settings.nginx_service, timeout),
+            async {
+                tokio::time::timeout(timeout, client.apiserver_version())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(|v| {
+                        crate::domain::text::one_line(
+                            &v.git_version.chars().take(64).collect::<String>(),
+                        )
+                        .into_owned()
+                    })
+            }
+        )
+    };
 
     let (kube_reads, (prom, rules, loki)) = tokio::join!(
         async {
@@ -591,7 +611,8 @@ pub async fn run(
                 events,
                 operator,
                 karpenter_events,
-                node_autoscalers
+                node_autoscalers,
+                model_reads
             )
         },
         http_reads(sources, settings, scope)
@@ -607,6 +628,7 @@ pub async fn run(
         (keda, operator_logs),
         karpenter_events,
         (ca_status, karpenter_pods),
+        (nginx_pods, server_version),
     ) = kube_reads;
 
     if let Some(e) = no_cluster(
@@ -705,6 +727,8 @@ pub async fn run(
     let mut snap = b.finish();
     snap.cluster_autoscaler = ca_status;
     snap.karpenter_pods = karpenter_pods;
+    snap.nginx_pods = nginx_pods;
+    snap.server_version = server_version;
     Ok(snap)
 }
 

@@ -16,6 +16,7 @@ pub mod lists;
 pub mod live;
 pub mod load;
 pub mod loki;
+pub mod nginx;
 pub mod operator_first;
 pub mod prometheus;
 pub mod proxy;

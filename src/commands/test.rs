@@ -29,7 +29,7 @@ use tokio::time::Instant;
 #[derive(Debug, Args)]
 pub struct TestArgs {
     /// single: 1 session → 1 pod within 30s, Running by 45s, gone by 120s after it
-    /// stops; multi: baseline + N pods (±1); load: N sessions for --duration.
+    /// stops; multi: baseline + N pods (where the HPA holds them); load: N sessions for --duration.
     #[arg(value_enum)]
     pub kind: TestKind,
     /// Synthetic sessions [default: single 1, multi 5, load 30].

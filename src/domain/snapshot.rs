@@ -89,6 +89,14 @@ pub struct Snapshot {
     /// `kube-system` on EKS add-on installs, `karpenter` elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub karpenter_pods: Option<Vec<PodInfo>>,
+    /// The nginx pods (labelled `app=<nginxService>`) with the probes the
+    /// kubelet sends them, for the idle floor; `None`: not read (an older
+    /// snapshot, or the read failed), so probes are not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx_pods: Option<Vec<super::probes::NginxPod>>,
+    /// The API server's `/version` gitVersion (`v1.33.0`); `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
 }
 
 impl Snapshot {
@@ -122,6 +130,8 @@ impl Snapshot {
             gaps: Vec::new(),
             cluster_autoscaler: None,
             karpenter_pods: None,
+            nginx_pods: None,
+            server_version: None,
         }
     }
 

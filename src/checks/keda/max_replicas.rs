@@ -19,13 +19,6 @@ pub static CHECK: Check = Check {
     eval: max_replicas,
 };
 
-fn threshold_or_one(so: &ScaledObjectInfo) -> f64 {
-    so.prometheus_trigger()
-        .and_then(TriggerInfo::threshold)
-        .filter(|t| *t > 0.0)
-        .unwrap_or(1.0)
-}
-
 pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
     let so = match scaled_object(ctx) {
         Ok(so) => so,
@@ -45,23 +38,20 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
             ));
         }
     };
-    // The model's target: the trigger's threshold, or scalingModifiers'
-    // target for composite-metric.
-    let th = match ctx.figures.scaling.target.source {
-        crate::domain::model::scaling::TargetSource::Composite { .. } => {
-            ctx.figures.scaling.target.value
-        }
-        _ => threshold_or_one(so),
-    };
-    let desired = (s / th).ceil().max(0.0);
+    // The model's target (the trigger's threshold, or scalingModifiers'
+    // target for composite-metric) and what its calculator wants for the
+    // sessions from the pods running now (tolerance included), uncapped.
+    let model = &ctx.figures.scaling;
+    let th = model.target.value;
     // Running pods as status counts them: kube-state-metrics, else the pod list.
     let pods = ctx
         .figures
         .running_pods
         .or_else(|| ctx.figures.pods.map(|p| p.running as f64));
+    let desired = model.wanted(s, pods.map_or(0, |p| p.round() as i64)) as f64;
     let pods_text = pods.map_or("unknown".to_string(), num);
     let arithmetic = format!(
-        "desired = ceil({} sessions / {} {}) = {}; maxReplicaCount {max}{source}; Running pods {pods_text}",
+        "desired = ceil({} sessions / {} {}) = {} (the scaling model, tolerance {}); maxReplicaCount {max}{source}; Running pods {pods_text}",
         num(s),
         if matches!(
             ctx.figures.scaling.target.source,
@@ -72,7 +62,8 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
             "threshold"
         },
         num(th),
-        num(desired)
+        num(desired),
+        num(model.up.tolerance)
     );
     let hpa_cmd = format!(
         "kubectl get hpa {} -n {}",

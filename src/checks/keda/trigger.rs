@@ -271,7 +271,7 @@ pub(super) fn trigger(ctx: &Ctx) -> Verdict {
                     " = ceil({} / {}) = {}",
                     num(s),
                     num(th),
-                    (s / th).ceil()
+                    ctx.figures.scaling.ceil_pods(s)
                 ));
             }
             evidence.push(line);
