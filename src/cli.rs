@@ -244,6 +244,7 @@ impl GlobalArgs {
             nginx_service: self.nginx_service.clone(),
             prometheus_service: self.prometheus_service.clone(),
             prometheus_url: self.prometheus_url.clone(),
+            prometheus_tenant: self.prometheus_tenant.clone(),
             loki_url: self.loki_url.clone(),
             loki_tenant: self.loki_tenant.clone(),
             keda_namespace: self.keda_namespace.clone(),
@@ -332,6 +333,10 @@ pub struct GlobalArgs {
     /// from $SPICE_PROMETHEUS_TOKEN (never from a flag).
     #[arg(long, global = true, value_name = "URL", help_heading = "Spice")]
     pub prometheus_url: Option<String>,
+    /// Tenant for a multi-tenant Prometheus (Mimir, Cortex, Thanos receive),
+    /// sent as X-Scope-OrgID [default: the ScaledObject trigger's customHeaders].
+    #[arg(long, global = true, value_name = "TENANT", help_heading = "Spice")]
+    pub prometheus_tenant: Option<String>,
     /// Loki base URL, instead of the service proxy (token from $SPICE_LOKI_TOKEN).
     #[arg(long, global = true, value_name = "URL", help_heading = "Spice")]
     pub loki_url: Option<String>,

@@ -54,7 +54,8 @@ impl Sources {
                 Endpoint::Service(_) => None,
             },
             settings.request_timeout,
-        );
+        )
+        .map(|api| api.with_tenant(settings.prometheus_tenant.clone()));
         let loki = HttpApi::new(
             &settings.loki,
             Some(&kube),
@@ -637,11 +638,33 @@ pub async fn run(
         address: shown_address(&settings.prometheus),
         how: how.into(),
         instead_of: None,
+        tenant: None,
+        tenant_from: None,
     };
+    // The tenant KEDA's trigger sends (its customHeaders), used when the
+    // prometheusTenant setting is not set.
+    let trigger_tenant = scaled_object.as_ref().ok().and_then(trigger_tenant);
+    let tenant_of = |api: &HttpApi| -> Option<(String, &'static str)> {
+        let t = api.tenant()?.to_string();
+        let from = if settings.prometheus_tenant.as_deref() == Some(t.as_str()) {
+            "setting"
+        } else {
+            "ScaledObject trigger"
+        };
+        Some((t, from))
+    };
+    let mut used = sources.prometheus.as_ref().ok().cloned();
     let (prom, rules) =
         match trigger_prometheus(sources, prom.1.as_ref(), scaled_object.as_ref().ok()) {
             Some((api, addr)) => {
-                let (prom2, rules2) = prometheus_reads(&Ok(api), settings, scope).await;
+                let api = api.with_tenant(
+                    settings
+                        .prometheus_tenant
+                        .clone()
+                        .or_else(|| trigger_tenant.clone()),
+                );
+                let (prom2, rules2) = prometheus_reads(&Ok(api.clone()), settings, scope).await;
+                used = Some(api);
                 prometheus_read = crate::snapshot::ReadFrom {
                     address: addr.show(),
                     how: "ScaledObject trigger".into(),
@@ -652,11 +675,28 @@ pub async fn run(
                             .map(|f| f.message.as_str())
                             .unwrap_or("not found")
                     )),
+                    tenant: None,
+                    tenant_from: None,
                 };
                 (prom2, rules2)
             }
             None => (prom, rules),
         };
+    // A multi-tenant Prometheus said `no org id` and no tenant was set: read
+    // it again with the tenant KEDA's trigger sends (one more round, only then).
+    let (prom, rules) = match (&used, &trigger_tenant) {
+        (Some(api), Some(t)) if api.tenant().is_none() && said_no_org_id(prom.1.as_ref()) => {
+            let api = api.clone().with_tenant(Some(t.clone()));
+            let again = prometheus_reads(&Ok(api.clone()), settings, scope).await;
+            used = Some(api);
+            again
+        }
+        _ => (prom, rules),
+    };
+    if let Some((tenant, from)) = used.as_ref().and_then(tenant_of) {
+        prometheus_read.tenant = Some(tenant);
+        prometheus_read.tenant_from = Some(from.into());
+    }
     // The ScaledObject is not there: say whether the namespace itself is
     // missing (a typo in -n), and where a ScaledObject for the game is.
     let namespace_missing = match &scaled_object {
@@ -674,6 +714,8 @@ pub async fn run(
             address: shown_address(&settings.loki),
             how: if set { "setting" } else { "default" }.into(),
             instead_of: None,
+            tenant: None,
+            tenant_from: None,
         });
     }
     b.discovery(discovery.as_ref().map_err(Clone::clone));
@@ -816,6 +858,23 @@ fn trigger_server_address(so: &DynamicObject) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The tenant in the `customHeaders` of a ScaledObject's first prometheus trigger.
+fn trigger_tenant(so: &DynamicObject) -> Option<String> {
+    let headers = so.data["spec"]["triggers"]
+        .as_array()?
+        .iter()
+        .find(|t| t["type"] == "prometheus")?["metadata"]["customHeaders"]
+        .as_str()?;
+    crate::domain::address::tenant_of_custom_headers(headers)
+}
+
+/// Whether Prometheus answered `401 no org id` (it wants a tenant).
+fn said_no_org_id(failure: Option<&Failure>) -> bool {
+    failure.is_some_and(|f| {
+        f.reason == GapReason::Unauthorized && f.message.ends_with("HTTP 401: no org id")
+    })
+}
+
 /// When the configured Prometheus Service does not exist (the proxy's 404),
 /// the Prometheus the ScaledObject's trigger names, if it is another
 /// in-cluster Service: the one KEDA itself reads.
@@ -838,6 +897,7 @@ fn trigger_prometheus(
         kube: kube.clone(),
         service: addr.service.clone(),
         prefix: addr.prefix.clone(),
+        tenant: None,
     };
     Some((api, addr))
 }

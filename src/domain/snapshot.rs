@@ -321,6 +321,12 @@ pub struct ReadFrom {
     /// Why the first choice was not read (the configured Service's 404).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instead_of: Option<String>,
+    /// The tenant sent as `X-Scope-OrgID` (a multi-tenant Prometheus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Where that tenant came from: `setting` or `ScaledObject trigger`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_from: Option<String>,
 }
 
 /// How the KEDA namespace was known.
@@ -731,6 +737,9 @@ pub const TRIGGER_KEYS_KEPT: &[&str] = &[
     "unsafeSsl",
     "timeout",
     "authModes",
+    // Kept as its tenant alone (`X-Scope-OrgID=<tenant>`): other headers
+    // may carry credentials and never enter a snapshot.
+    "customHeaders",
 ];
 
 impl TriggerInfo {

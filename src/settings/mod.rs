@@ -16,7 +16,7 @@ pub use duration::{
 pub use env::{redact_url, redact_url_if_url, token_may_travel_to};
 pub use file::{ConfigFile, home_dir};
 pub use table::{SETTINGS, SettingDef, env_name};
-pub use values::validate_selector;
+pub use values::{valid_tenant, validate_selector};
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -183,6 +183,9 @@ pub struct Settings {
     pub scaled_object: String,
     pub nginx_service: String,
     pub prometheus: Endpoint,
+    /// The tenant a multi-tenant Prometheus (Mimir, Cortex, Thanos receive)
+    /// wants in `X-Scope-OrgID`, sent on every Prometheus request.
+    pub prometheus_tenant: Option<String>,
     pub grafana_service: ServiceRef,
     pub loki: Endpoint,
     pub loki_query: String,
@@ -223,6 +226,7 @@ pub struct Overrides {
     pub nginx_service: Option<String>,
     pub prometheus_service: Option<String>,
     pub prometheus_url: Option<String>,
+    pub prometheus_tenant: Option<String>,
     pub loki_url: Option<String>,
     pub loki_tenant: Option<String>,
     pub keda_namespace: Option<String>,
@@ -243,6 +247,7 @@ impl Overrides {
             "nginxService" => &self.nginx_service,
             "prometheusService" => &self.prometheus_service,
             "prometheusUrl" => &self.prometheus_url,
+            "prometheusTenant" => &self.prometheus_tenant,
             "lokiUrl" => &self.loki_url,
             "lokiTenant" => &self.loki_tenant,
             "kedaNamespace" => &self.keda_namespace,
@@ -430,6 +435,7 @@ impl Settings {
             scaled_object: vals.name("scaledObject")?,
             nginx_service: vals.text("nginxService")?,
             prometheus,
+            prometheus_tenant: vals.tenant("prometheusTenant")?,
             grafana_service: vals.service("grafanaService")?,
             loki,
             loki_query: vals.text("lokiQuery")?,

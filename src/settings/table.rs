@@ -81,6 +81,12 @@ pub const SETTINGS: &[SettingDef] = &[
         "direct Prometheus URL (instead of the service proxy)",
     ),
     def(
+        "prometheusTenant",
+        Some("--prometheus-tenant"),
+        None,
+        "Prometheus tenant (X-Scope-OrgID) for Mimir, Cortex or Thanos receive (else the trigger's customHeaders)",
+    ),
+    def(
         "grafanaService",
         None,
         Some("observability/grafana:3000"),
