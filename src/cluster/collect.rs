@@ -206,9 +206,13 @@ const CA_STATUS: (&str, &str) = ("kube-system", "cluster-autoscaler-status");
 const CA_STATUS_BYTES: usize = 64 * 1024;
 
 /// Reads Cluster Autoscaler's status ConfigMap. Not there (no Cluster
-/// Autoscaler), not readable (no access to `kube-system`) or slow: `None`,
-/// never a gap; the checks then judge from events alone.
-async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<ClusterAutoscalerInfo> {
+/// Autoscaler) or slow: `None`; the checks then judge from events alone.
+/// Forbidden is a gap: the user cannot see what CA says, which is not "no
+/// Cluster Autoscaler".
+async fn read_ca_status(
+    client: &kube::Client,
+    timeout: Duration,
+) -> Result<Option<ClusterAutoscalerInfo>, Failure> {
     let (ns, name) = CA_STATUS;
     let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
     let target = ReadTarget {
@@ -217,8 +221,14 @@ async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<Clus
         group: "",
         namespace: Some(ns),
     };
-    let cm = read(timeout, target, api.get(name)).await.ok()?;
-    let mut status = cm.data.as_ref()?.get("status")?.clone();
+    let cm = match read(timeout, target, api.get(name)).await {
+        Ok(cm) => cm,
+        Err(f) if f.reason == GapReason::Forbidden => return Err(f),
+        Err(_) => return Ok(None),
+    };
+    let Some(mut status) = cm.data.as_ref().and_then(|d| d.get("status")).cloned() else {
+        return Ok(None);
+    };
     if status.len() > CA_STATUS_BYTES {
         let mut cut = CA_STATUS_BYTES;
         while !status.is_char_boundary(cut) {
@@ -226,7 +236,7 @@ async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<Clus
         }
         status.truncate(cut);
     }
-    Some(ClusterAutoscalerInfo {
+    Ok(Some(ClusterAutoscalerInfo {
         config_map: format!("{ns}/{name}"),
         status,
         last_updated: cm
@@ -235,20 +245,31 @@ async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<Clus
             .as_ref()
             .and_then(|a| a.get("cluster-autoscaler.kubernetes.io/last-updated"))
             .map(|s| s.chars().take(64).collect()),
-    })
+    }))
 }
 
-/// Where Karpenter's controller runs: `kube-system` on EKS add-on installs
-/// (and the AWS getting-started guide), `karpenter` with the Helm chart's
-/// usual namespace. Its pods carry the chart's `app.kubernetes.io/name=karpenter`.
-const KARPENTER_NAMESPACES: &[&str] = &["kube-system", "karpenter"];
+/// Where Karpenter's controller runs unless `karpenterNamespace` says:
+/// `kube-system` on EKS add-on installs (and the AWS getting-started
+/// guide), `karpenter` with the Helm chart's usual namespace. Its pods carry
+/// the chart's `app.kubernetes.io/name=karpenter`.
+pub const KARPENTER_NAMESPACES: &[&str] = &["kube-system", "karpenter"];
 const KARPENTER_SELECTOR: &str = "app.kubernetes.io/name=karpenter";
 
-/// Karpenter's controller pods wherever they run; `None` when no namespace
-/// could be read.
-async fn read_karpenter_pods(client: &kube::Client, timeout: Duration) -> Option<Vec<PodInfo>> {
+/// Karpenter's controller pods wherever they run (the `karpenterNamespace`
+/// setting, else each of [`KARPENTER_NAMESPACES`]); `Ok(None)` when no
+/// namespace could be read. A 403 where no pod was found elsewhere is a gap
+/// (the user cannot see the controller), never "no controller".
+async fn read_karpenter_pods(
+    client: &kube::Client,
+    timeout: Duration,
+    namespace: Option<&str>,
+) -> Result<Option<Vec<PodInfo>>, Failure> {
     let params = ListParams::default().labels(KARPENTER_SELECTOR);
-    let reads = KARPENTER_NAMESPACES.iter().map(|ns| {
+    let namespaces: Vec<&str> = match namespace {
+        Some(ns) => vec![ns],
+        None => KARPENTER_NAMESPACES.to_vec(),
+    };
+    let reads = namespaces.into_iter().map(|ns| {
         let api: Api<wire::Pod> = Api::namespaced(client.clone(), ns);
         let params = params.clone();
         async move {
@@ -262,15 +283,27 @@ async fn read_karpenter_pods(client: &kube::Client, timeout: Duration) -> Option
         }
     });
     let mut found: Option<Vec<PodInfo>> = None;
-    for list in join_all(reads).await.into_iter().flatten() {
-        found
-            .get_or_insert_with(Vec::new)
-            .extend(list.iter().map(convert::pod));
+    let mut forbidden = None;
+    for res in join_all(reads).await {
+        match res {
+            Ok(list) => found
+                .get_or_insert_with(Vec::new)
+                .extend(list.iter().map(convert::pod)),
+            Err(f) if f.reason == GapReason::Forbidden => {
+                forbidden.get_or_insert(f);
+            }
+            Err(_) => {}
+        }
+    }
+    if let Some(f) = forbidden
+        && found.as_ref().is_none_or(Vec::is_empty)
+    {
+        return Err(f);
     }
     if let Some(pods) = &mut found {
         pods.sort_by(|a, b| a.name.cmp(&b.name));
     }
-    found
+    Ok(found)
 }
 
 /// A custom resource's GET answered with another kind (a PodList from a
@@ -576,7 +609,7 @@ pub async fn run(
     let node_autoscalers = async {
         tokio::join!(
             read_ca_status(client, timeout),
-            read_karpenter_pods(client, timeout)
+            read_karpenter_pods(client, timeout, settings.karpenter_namespace.as_deref())
         )
     };
 
@@ -745,8 +778,14 @@ pub async fn run(
     let (answers, failure) = prom;
     b.prometheus(answers, failure);
     let mut snap = b.finish();
-    snap.cluster_autoscaler = ca_status;
-    snap.karpenter_pods = karpenter_pods;
+    match ca_status {
+        Ok(info) => snap.cluster_autoscaler = info,
+        Err(f) => snap.gaps.push(f.into_gap("cluster-autoscaler-status")),
+    }
+    match karpenter_pods {
+        Ok(pods) => snap.karpenter_pods = pods,
+        Err(f) => snap.gaps.push(f.into_gap("karpenter-pods")),
+    }
     Ok(snap)
 }
 

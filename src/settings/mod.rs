@@ -194,6 +194,8 @@ pub struct Settings {
     pub keda_namespace: String,
     pub keda_operator_selector: String,
     pub keda_metrics_apiserver_selector: String,
+    /// Where Karpenter's controller runs; `None`: look in kube-system and karpenter.
+    pub karpenter_namespace: Option<String>,
     pub sidecar_container: String,
     pub request_timeout: Duration,
     pub color: ColorChoice,
@@ -443,6 +445,10 @@ impl Settings {
             keda_namespace: vals.name("kedaNamespace")?,
             keda_operator_selector: vals.selector("kedaOperatorSelector")?,
             keda_metrics_apiserver_selector: vals.selector("kedaMetricsApiserverSelector")?,
+            karpenter_namespace: match vals.optional("karpenterNamespace") {
+                Some(_) => Some(vals.name("karpenterNamespace")?),
+                None => None,
+            },
             sidecar_container: vals.name("sidecarContainer")?,
             request_timeout,
             color,

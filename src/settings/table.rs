@@ -130,6 +130,12 @@ pub const SETTINGS: &[SettingDef] = &[
         "label selector of KEDA's metrics API server pods",
     ),
     def(
+        "karpenterNamespace",
+        None,
+        None,
+        "namespace of Karpenter's controller (else kube-system, then karpenter)",
+    ),
+    def(
         "sidecarContainer",
         None,
         Some("alloy"),

@@ -110,3 +110,96 @@ fn a_prometheus_tenant_other_than_the_triggers_warns_with_both() {
     assert!(bad.stderr.contains("prometheusTenant"), "{}", bad.stderr);
     assert!(!bad.stderr.contains("X-Injected: 1\n"), "{}", bad.stderr);
 }
+
+/// Cluster Autoscaler's status ConfigMap forbidden: the plugin cannot see
+/// what CA says, which is not "no node autoscaler": `nodes.scale-up` is an
+/// error naming the ConfigMap and the RBAC to grant.
+#[test]
+fn a_forbidden_cluster_autoscaler_status_is_a_gap_with_the_rbac_fix() {
+    let mut s = crate::support::scenario::Scenario::load("cluster-autoscaler-scale-up");
+    // Without its status and its events (both unreadable or gone) nothing
+    // says Cluster Autoscaler runs; the 403 must still be said.
+    s.objects
+        .retain(|o| o["kind"] != "Event" || o["source"]["component"] != "cluster-autoscaler");
+    s.meta.forbidden.push(crate::support::scenario::Forbidden {
+        verb: "get".into(),
+        resource: "configmaps".into(),
+        group: String::new(),
+        namespace: Some("kube-system".into()),
+    });
+    let c = Cluster::with(s, true);
+    let (_, report) = diagnose(&c, &[]);
+    assert_outcome(&report, "nodes.scale-up", "error");
+    // The pending pod still fails pods.pending (exit 1 wins over 3); the
+    // run says it is incomplete and which source it could not read.
+    assert_eq!(report["summary"]["incomplete"], true, "{}", table(&report));
+    assert_eq!(
+        report["summary"]["unreadSources"][0]["source"],
+        "cluster-autoscaler-status"
+    );
+    let msg = message(&report, "nodes.scale-up");
+    assert!(msg.contains("cluster-autoscaler-status"), "{msg}");
+    let hint = fix(&report, "nodes.scale-up");
+    assert!(
+        hint.contains("configmaps") && hint.contains("kube-system"),
+        "{hint}"
+    );
+}
+
+/// `karpenterNamespace` overrides the search: only that namespace is read
+/// for Karpenter's controller; a 403 there is said with the RBAC, not "no
+/// controller pod found".
+#[test]
+fn karpenter_namespace_is_the_only_place_read_and_a_403_there_is_said() {
+    let c = Cluster::start("karpenter-limits-reached");
+    let (_, report) = {
+        let run = c.spice_env(
+            &["diagnose", "-o", "json"],
+            &[("SPICE_KARPENTER_NAMESPACE", "kube-system")],
+        );
+        let report = run.json();
+        (run, report)
+    };
+    let evidence = check(&report, "nodes.scale-up")["evidence"].to_string();
+    assert!(
+        evidence.contains("Karpenter controller: karpenter-6f9d8c7b5d-w4xkq Running"),
+        "{evidence}"
+    );
+    let karpenter_lists = |c: &Cluster, ns: &str| {
+        c.sim
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.contains(&format!("/api/v1/namespaces/{ns}/pods?"))
+                    && r.contains("app.kubernetes.io%2Fname%3Dkarpenter")
+            })
+            .count()
+    };
+    assert_eq!(
+        karpenter_lists(&c, "karpenter"),
+        0,
+        "{:#?}",
+        c.sim.requests()
+    );
+    assert!(
+        karpenter_lists(&c, "kube-system") >= 1,
+        "{:#?}",
+        c.sim.requests()
+    );
+
+    let mut s = crate::support::scenario::Scenario::load("karpenter-limits-reached");
+    s.meta.forbidden.push(crate::support::scenario::Forbidden {
+        verb: "list".into(),
+        resource: "pods".into(),
+        group: String::new(),
+        namespace: Some("kube-system".into()),
+    });
+    let c = Cluster::with(s, true);
+    let (_, report) = diagnose(&c, &[]);
+    let evidence = check(&report, "nodes.scale-up")["evidence"].to_string();
+    assert!(
+        evidence.contains("Karpenter's controller pods could not be read")
+            && !evidence.contains("no Karpenter controller pod found"),
+        "{evidence}"
+    );
+}
