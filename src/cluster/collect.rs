@@ -196,6 +196,11 @@ async fn read_karpenter_events(
     }))
 }
 
+/// The gateway Service of the grafana/loki Helm chart (`<release>-gateway`,
+/// nginx, port 80, serving `/loki/api/v1/...` like Loki itself), for the
+/// usual release name `loki`.
+const LOKI_GATEWAY: (&str, &str) = ("loki-gateway", "80");
+
 /// Where Cluster Autoscaler writes its status (`--status-config-map-name`,
 /// default `cluster-autoscaler-status`, in the namespace it runs in:
 /// `kube-system` on every managed install; cluster-autoscaler-1.33.0
@@ -613,7 +618,7 @@ pub async fn run(
         )
     };
 
-    let (kube_reads, (prom, rules, loki)) = tokio::join!(
+    let (kube_reads, (prom, rules, loki, loki_gateway)) = tokio::join!(
         async {
             tokio::join!(
                 discovery_and_karpenter,
@@ -730,6 +735,38 @@ pub async fn run(
         prometheus_read.tenant = Some(tenant);
         prometheus_read.tenant_from = Some(from.into());
     }
+    // The configured Loki Service does not exist and the usual Loki chart's
+    // nginx gateway does (`loki-gateway` port 80 in the same namespace,
+    // probed in the first wave): read Loki through it (one more round, only then).
+    let set = settings.is_set("lokiService") || settings.is_set("lokiUrl");
+    let mut loki_read = crate::snapshot::ReadFrom {
+        address: shown_address(&settings.loki),
+        how: if set { "setting" } else { "default" }.into(),
+        instead_of: None,
+        tenant: None,
+        tenant_from: None,
+    };
+    let loki = match (loki, loki_gateway) {
+        (Some(Err(f)), Some(api)) if f.reason == GapReason::NotFound && !set => {
+            let res = with_timeout(
+                timeout,
+                api.describe(),
+                super::loki::collect(&api, &settings.loki_query, settings.loki_tenant.as_deref()),
+            )
+            .await;
+            if let HttpApi::Proxy { service, .. } = &api {
+                loki_read = crate::snapshot::ReadFrom {
+                    address: service.to_string(),
+                    how: crate::snapshot::LOKI_GATEWAY_HOW.into(),
+                    instead_of: Some(format!("{}: {}", loki_read.address, f.message)),
+                    tenant: None,
+                    tenant_from: None,
+                };
+            }
+            Some(res)
+        }
+        (loki, _) => loki,
+    };
     // The ScaledObject is not there: say whether the namespace itself is
     // missing (a typo in -n), and where a ScaledObject for the game is.
     let namespace_missing = match &scaled_object {
@@ -742,14 +779,7 @@ pub async fn run(
     b.namespace_missing(namespace_missing);
     b.prometheus_read(prometheus_read);
     if scope == Scope::Full {
-        let set = settings.is_set("lokiService") || settings.is_set("lokiUrl");
-        b.loki_read(crate::snapshot::ReadFrom {
-            address: shown_address(&settings.loki),
-            how: if set { "setting" } else { "default" }.into(),
-            instead_of: None,
-            tenant: None,
-            tenant_from: None,
-        });
+        b.loki_read(loki_read);
     }
     b.discovery(discovery.as_ref().map_err(Clone::clone));
     b.pods(pods.as_ref().map_err(Clone::clone));
@@ -804,13 +834,14 @@ async fn http_reads(
     PromRead,
     Option<Result<Vec<RuleInfo>, Failure>>,
     Option<Result<LokiData, Failure>>,
+    Option<HttpApi>,
 ) {
     let timeout = settings.request_timeout;
     let full = scope == Scope::Full;
     let loki = async {
         match (&sources.loki, full) {
-            (Ok(api), true) => Some(
-                with_timeout(
+            (Ok(api), true) => {
+                let read = with_timeout(
                     timeout,
                     api.describe(),
                     super::loki::collect(
@@ -818,19 +849,62 @@ async fn http_reads(
                         &settings.loki_query,
                         settings.loki_tenant.as_deref(),
                     ),
-                )
-                .await,
-            ),
-            (Err(e), true) => Some(Err(super::prometheus::Failure {
-                reason: GapReason::Error,
-                message: e.clone(),
-                hint: "check --loki-url".into(),
-            })),
+                );
+                let (read, gateway) = tokio::join!(read, loki_gateway(api, settings));
+                Some((read, gateway))
+            }
+            (Err(e), true) => Some((
+                Err(super::prometheus::Failure {
+                    reason: GapReason::Error,
+                    message: e.clone(),
+                    hint: "check --loki-url".into(),
+                }),
+                None,
+            )),
             _ => None,
         }
     };
     let (prom, loki) = tokio::join!(prometheus_reads(&sources.prometheus, settings, scope), loki);
-    (prom.0, prom.1, loki)
+    let (loki, gateway) = match loki {
+        Some((read, gateway)) => (Some(read), gateway),
+        None => (None, None),
+    };
+    (prom.0, prom.1, loki, gateway)
+}
+
+/// The grafana/loki chart's gateway beside the configured Loki Service, when
+/// the Loki settings are defaults: one cheap GET of its `/` in the same wave
+/// as the Loki queries (so finding it costs no round on any path), and the
+/// API if the Service exists (anything but the API server's 404 Status).
+async fn loki_gateway(configured: &HttpApi, settings: &Settings) -> Option<HttpApi> {
+    let HttpApi::Proxy { kube, service, .. } = configured else {
+        return None;
+    };
+    if settings.is_set("lokiService") || settings.is_set("lokiUrl") {
+        return None;
+    }
+    let gateway = crate::settings::ServiceRef {
+        namespace: service.namespace.clone(),
+        name: LOKI_GATEWAY.0.into(),
+        port: LOKI_GATEWAY.1.into(),
+    };
+    if gateway == *service {
+        return None;
+    }
+    let api = HttpApi::Proxy {
+        kube: kube.clone(),
+        service: gateway,
+        prefix: String::new(),
+        tenant: None,
+    };
+    let (status, body) = tokio::time::timeout(settings.request_timeout, api.get("/", &[]))
+        .await
+        .ok()?
+        .ok()?;
+    let missing = status == 404
+        && serde_json::from_str::<serde_json::Value>(&body)
+            .is_ok_and(|v| v["kind"] == "Status" && v["reason"] == "NotFound");
+    (!missing && status != 503).then_some(api)
 }
 
 /// Every query against one Prometheus, and for a full scope its alert rules.

@@ -329,6 +329,10 @@ pub struct ReadFrom {
     pub tenant_from: Option<String>,
 }
 
+/// `ReadFrom::how` of the Loki chart's gateway, read when the configured
+/// Loki Service did not exist.
+pub const LOKI_GATEWAY_HOW: &str = "gateway";
+
 /// How the KEDA namespace was known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -203,3 +203,45 @@ fn karpenter_namespace_is_the_only_place_read_and_a_403_there_is_said() {
         "{evidence}"
     );
 }
+
+/// Loki behind the usual chart's gateway: the configured `observability/loki`
+/// does not exist, the gateway probed beside the Loki reads does, so Loki
+/// is read through it (one more round, only then) and the header says so;
+/// readiness comes from the query, not `/ready`.
+#[test]
+fn loki_behind_the_charts_gateway_is_found_and_read_through_it() {
+    use crate::support::loki::{FakeLoki, LokiConfig};
+    let c = Cluster::start("loki-gateway");
+    let loki = FakeLoki::start(LokiConfig::heartbeats(180.0, 3.0));
+    c.sim
+        .set_proxy_upstream("observability", "loki-gateway", "80", &loki.url());
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "loki.reachable", "pass");
+    assert!(
+        message(&report, "loki.reachable").contains("observability/loki-gateway:80"),
+        "{}",
+        table(&report)
+    );
+    assert_outcome(&report, "loki.heartbeats", "pass");
+    let read_from = report["readFrom"].as_str().unwrap_or_default();
+    assert!(
+        read_from.ends_with("Loki observability/loki-gateway:80 (gateway)"),
+        "{read_from}"
+    );
+    assert!(
+        loki.seen()
+            .iter()
+            .any(|r| r.starts_with("/loki/api/v1/query"))
+            && !loki.seen().iter().any(|r| r == "/ready"),
+        "{:?}",
+        loki.seen()
+    );
+    // The gateway's Service without endpoints (Loki down behind it) is no
+    // gateway to read: Loki is not installed at the configured Service.
+    drop(loki);
+    let c = Cluster::start("loki-gateway");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "loki.reachable", "skip");
+}
