@@ -216,6 +216,10 @@ pub enum ConfigCommand {
     View {
         #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
         output: Output,
+        /// Also read the cluster (the reads diagnose makes, each bounded by
+        /// --request-timeout) and show the values found there and what said so.
+        #[arg(long)]
+        discover: bool,
     },
 }
 

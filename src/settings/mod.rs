@@ -15,6 +15,12 @@ pub use duration::{
 };
 pub use env::{redact_url, redact_url_if_url, token_may_travel_to};
 pub use file::{ConfigFile, home_dir};
+
+/// The 1-based line where `key` (dotted: its last part) is written in a
+/// config file's text, for `config view`'s `file PATH:LINE`.
+pub fn file_line(file: &ConfigFile, key: &str) -> Option<usize> {
+    file::line_of(&file.text, key.rsplit('.').next().unwrap_or(key), 1)
+}
 pub use table::{SETTINGS, SettingDef, env_name};
 pub use values::{valid_tenant, validate_selector};
 
@@ -73,6 +79,8 @@ pub enum Source {
     Env(String),
     File(String),
     KubeContext(String),
+    /// Found in the cluster (`config view --discover`): what said so.
+    Discovered(String),
     Default,
 }
 
@@ -83,6 +91,7 @@ impl std::fmt::Display for Source {
             Source::Env(var) => write!(f, "env {var}"),
             Source::File(path) => write!(f, "file {path}"),
             Source::KubeContext(ctx) => write!(f, "kube context {ctx}"),
+            Source::Discovered(what) => write!(f, "discovered: {what}"),
             Source::Default => write!(f, "default"),
         }
     }

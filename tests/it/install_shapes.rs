@@ -245,3 +245,101 @@ fn loki_behind_the_charts_gateway_is_found_and_read_through_it() {
     assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
     assert_outcome(&report, "loki.reachable", "skip");
 }
+
+/// `config view` stays offline and says which values the cluster would
+/// decide; `--discover` reads the cluster and shows what it found and what
+/// said so (table and JSON).
+#[test]
+fn config_view_says_what_is_discoverable_offline_and_shows_it_with_discover() {
+    let (c, _front) = mimir("mimir-tenant");
+    let setting = |view: &serde_json::Value, key: &str| {
+        view["settings"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["key"] == key))
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    c.sim.reset_requests();
+    let offline = c.spice(&["config", "view", "-o", "json"]);
+    assert_eq!(offline.code, 0, "{}", offline.stderr);
+    assert!(c.sim.requests().is_empty(), "{:#?}", c.sim.requests());
+    let view = offline.json();
+    assert_eq!(view["discovered"], false);
+    let prom = setting(&view, "prometheusService");
+    assert_eq!(prom["value"], "observability/prometheus:9090", "{prom}");
+    assert_eq!(prom["source"]["kind"], "default", "{prom}");
+    assert!(
+        prom["discoverable"]
+            .as_str()
+            .is_some_and(|d| d.contains("ScaledObject trigger serverAddress")),
+        "{prom}"
+    );
+    let table = c.spice(&["config", "view"]);
+    assert!(
+        table.stdout.contains("default (else discovered*)")
+            && table
+                .stdout
+                .contains("kubectl spice config view --discover"),
+        "{}",
+        table.stdout
+    );
+
+    let found = c.spice(&["config", "view", "--discover", "-o", "json"]);
+    assert_eq!(found.code, 0, "{}", found.stderr);
+    let view = found.json();
+    assert_eq!(view["discovered"], true);
+    let prom = setting(&view, "prometheusService");
+    assert_eq!(prom["value"], "mimir/mimir-nginx:80/prometheus", "{prom}");
+    assert_eq!(prom["source"]["kind"], "discovered", "{prom}");
+    assert_eq!(
+        prom["source"]["from"], "ScaledObject trigger serverAddress",
+        "{prom}"
+    );
+    let tenant = setting(&view, "prometheusTenant");
+    assert_eq!(tenant["value"], "spice-prod", "{tenant}");
+    assert_eq!(
+        tenant["source"]["from"], "ScaledObject trigger customHeaders",
+        "{tenant}"
+    );
+    // A value that is set is never replaced by what the cluster says.
+    let set = c.spice(&[
+        "config",
+        "view",
+        "--discover",
+        "-o",
+        "json",
+        "--prometheus-service",
+        "mimir/mimir-nginx:80",
+    ]);
+    let prom = setting(&set.json(), "prometheusService");
+    assert_eq!(prom["source"]["kind"], "flag", "{prom}");
+    let table = c.spice(&["config", "view", "--discover"]);
+    assert!(
+        table
+            .stdout
+            .contains("discovered: ScaledObject trigger customHeaders"),
+        "{}",
+        table.stdout
+    );
+}
+
+/// KEDA found through the APIService (the AKS add-on in kube-system) is
+/// shown with that source.
+#[test]
+fn config_view_discover_names_the_apiservice_for_keda() {
+    let c = Cluster::start("keda-aks-addon");
+    let run = c.spice(&["config", "view", "--discover", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let view = run.json();
+    let keda = view["settings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["key"] == "kedaNamespace"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(keda["value"], "kube-system", "{keda}");
+    assert_eq!(
+        keda["source"]["from"], "APIService v1beta1.external.metrics.k8s.io",
+        "{keda}"
+    );
+}
