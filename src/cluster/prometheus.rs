@@ -459,7 +459,7 @@ pub fn no_org_id(status: u16, body: &str, where_: &str) -> Option<Failure> {
 }
 
 /// The hint of a 401 `no org id` from Prometheus.
-pub const NO_ORG_ID_HINT: &str = "this Prometheus is multi-tenant (Mimir, Cortex, Thanos receive): set prometheusTenant (X-Scope-OrgID) with --prometheus-tenant, SPICE_PROMETHEUS_TENANT or the config file, to the tenant KEDA's trigger reads (its customHeaders)";
+pub const NO_ORG_ID_HINT: &str = "this Prometheus is multi-tenant (Mimir, Cortex, Thanos receive): set prometheusTenant (X-Scope-OrgID) with --prometheus-tenant, SPICE_PROMETHEUS_TENANT or the config file, to the tenant KEDA's trigger sends (its customHeaders X-Scope-OrgID, or its TriggerAuthentication's customAuthValue)";
 
 /// The most a count can be here: more sessions, pods or nodes than this is
 /// not a cluster, it is a broken exporter or recording rule.
