@@ -21,6 +21,7 @@ mod harness;
 mod hints;
 mod history;
 mod hostile;
+mod install_shapes;
 mod keda_versions;
 mod krew;
 mod kubectl;
