@@ -131,8 +131,8 @@ const RAMP_RANGE: DurationRange = DurationRange::new(Duration::ZERO, Duration::f
 /// driver holds on one core with the latency it reports still the game's,
 /// measured with `loadtest::driver_ceiling` (README, `test`). Beyond, a
 /// dedicated load generator (k6, as the runbook uses) takes over.
-const MAX_SESSIONS: usize = 25_000;
-const MAX_RPS: f64 = 25_000.0;
+const MAX_SESSIONS: usize = 5_000;
+const MAX_RPS: f64 = 20_000.0;
 /// Below this many sessions seen, the game counts as idle (the nginx rate
 /// includes the exporter's own scrapes, a fraction of a request per second).
 const IDLE_SESSIONS: f64 = 0.5;
@@ -1573,12 +1573,13 @@ mod ceilings {
         // The former ceilings are well inside.
         assert!(plan(&["load", "--sessions", "1001", "--max-rps", "10001"]).is_ok());
         // Many sessions at a high rate each still meet the cap.
+        let rate = (MAX_RPS / MAX_SESSIONS as f64 + 1.0).to_string();
         let (message, hint) = refused(&[
             "load",
             "--sessions",
             &most,
             "--rate",
-            "2",
+            &rate,
             "--max-rps",
             &cap,
         ]);
