@@ -1295,6 +1295,46 @@ mod tests {
     }
 
     #[test]
+    fn the_same_pod_list_again_is_no_news_and_a_new_list_is_compared_row_by_row() {
+        let mut m = Model::new(config());
+        let first = obs(0, 3.0, running(3));
+        let list = first.pods.clone();
+        m.observe(first);
+        // The next frame shares the list (nothing changed): nothing to show.
+        let mut again = obs(2, 3.0, Vec::new());
+        again.pods = list.clone();
+        m.observe(again);
+        assert!(m.highlighted.is_empty(), "{:?}", m.highlighted);
+        assert_eq!((m.figures.running, m.figures.pending), (Some(3), Some(0)));
+        // A new list with one pod Pending: that row, and the counts, move.
+        let mut pods = running(3);
+        pods[1].phase = "Pending".into();
+        let u = m.observe(obs(4, 3.0, pods));
+        assert!(u.changed);
+        assert!(m.highlighted.contains("p1"), "{:?}", m.highlighted);
+        assert!(!m.highlighted.contains("p0"), "{:?}", m.highlighted);
+        assert_eq!((m.figures.running, m.figures.pending), (Some(2), Some(1)));
+        assert_eq!(m.pods.get("p1").map(|p| p.phase.as_str()), Some("Pending"));
+    }
+
+    #[test]
+    fn the_model_s_pods_are_in_name_order_one_per_name_whatever_order_they_came_in() {
+        let mut pods = running(3);
+        pods.reverse();
+        pods.push(pod("p1", "Pending", -10));
+        let list = Arc::new(pods);
+        let kept = Pods::of(&list);
+        let names: Vec<&String> = kept.keys().collect();
+        assert_eq!(names, ["p0", "p1", "p2"]);
+        // The later of two pods with one name wins, as a map by name keeps it.
+        assert_eq!(kept.get("p1").map(|p| p.phase.as_str()), Some("Pending"));
+        assert!(kept.get("p9").is_none());
+        // A list in name order is shared, not copied.
+        let sorted = Arc::new(running(3));
+        assert!(Arc::ptr_eq(&Pods::of(&sorted).0, &sorted));
+    }
+
+    #[test]
     fn a_scale_up_is_timed_from_the_rise_until_pods_catch_up() {
         let mut m = Model::new(config());
         m.observe(obs(0, 2.0, running(2)));
