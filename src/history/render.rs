@@ -80,6 +80,11 @@ pub fn report_text(out: &mut dyn Write, r: &Report) -> io::Result<()> {
                 }
             )?;
             writeln!(out, "      {}", neutralise(&w.cause))?;
+            writeln!(
+                out,
+                "      chain: {}",
+                neutralise(&super::chain_line(&w.chain))
+            )?;
         }
     }
     for u in &r.unread {
@@ -134,19 +139,20 @@ pub fn report_markdown(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(out, "\n### Worst episodes\n")?;
         writeln!(
             out,
-            "| Start (UTC) | Direction | Seconds | Target | Cause |"
+            "| Start (UTC) | Direction | Seconds | Target | Cause | Chain |"
         )?;
-        writeln!(out, "|---|---|---|---|---|")?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
         for w in &r.worst_episodes {
             let e = &w.episode;
             writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.0} | {} |",
+                "| {} | {} | {:.0} | {:.0} | {} | {} |",
                 short(e.started_at),
                 e.direction.word(),
                 e.seconds,
                 e.target_seconds,
-                md(&w.cause)
+                md(&w.cause),
+                md(&super::chain_line(&w.chain))
             )?;
         }
     }
