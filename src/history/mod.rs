@@ -883,13 +883,23 @@ pub fn build(inp: &Inputs) -> Report {
             let max_pending = in_span(&s.pending, from, to).fold(0.0, f64::max);
             let nb = at(&s.nodes, from);
             let na = at(&s.nodes, to);
+            let chain = chain(e, s, inp.launches.as_deref().ok());
+            // A scale-down's cause is the HPA's reaction when history has
+            // it (held by cooldown, or pods ending slowly after it let go).
+            let cooldown = chain
+                .iter()
+                .find(|l| l.check == "keda.cooldown" && l.outcome != LinkOutcome::NotJudged);
+            let cause = match (e.direction, cooldown) {
+                (Direction::ScaleDown, Some(l)) => l.says.clone(),
+                _ => cause(e, s, max_pending, nb, na),
+            };
             WorstEpisode {
                 episode: e.clone(),
                 max_pending,
                 nodes_before: nb,
                 nodes_after: na,
-                cause: cause(e, s, max_pending, nb, na),
-                chain: chain(e, s, inp.launches.as_deref().ok()),
+                cause,
+                chain,
             }
         })
         .collect();
@@ -1091,8 +1101,9 @@ pub fn build(inp: &Inputs) -> Report {
                 Verdict::NoData
             },
             detail: format!(
-                "{} nodes registered → Ready{}{}",
+                "{} node{} registered → Ready{}{}",
                 n.count,
+                if n.count == 1 { "" } else { "s" },
                 if n.not_ready > 0 {
                     format!(", {} never Ready", n.not_ready)
                 } else {

@@ -36,13 +36,18 @@ pub fn report_text(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(out)?;
     let width = r.metrics.iter().map(|m| m.title.len()).max().unwrap_or(0);
     for m in &r.metrics {
+        // "no runbook target" stands alone, not after "target".
+        let target = if m.verdict == Verdict::NotJudged {
+            format!("{:<21}", m.target)
+        } else {
+            format!("target {:<14}", m.target)
+        };
         writeln!(
             out,
-            "  {} {:<width$}  {:<36} target {:<14} {}",
+            "  {} {:<width$}  {:<36} {target} {}",
             m.verdict.mark(),
             m.title,
             m.shown,
-            m.target,
             m.verdict.word()
         )?;
         if !m.detail.is_empty() {

@@ -181,7 +181,8 @@ pub fn build(inp: &TimelineInputs<'_>) -> Timeline {
                         entries.push(Entry {
                             at,
                             source: "history".into(),
-                            object: sentence(&format!("{kind}/{name}")),
+                            // The sentence names it.
+                            object: String::new(),
                             sentence: sentence(&format!(
                                 "{kind} {name} spec changed (generation {before:.0} → {after:.0})"
                             )),

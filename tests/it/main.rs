@@ -19,6 +19,7 @@ mod evidence;
 mod harness;
 mod hints;
 mod history;
+mod history_cost;
 mod hostile;
 mod keda_versions;
 mod krew;
