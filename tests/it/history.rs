@@ -28,7 +28,7 @@ use crate::support::loki::{FakeLoki, LokiConfig};
 use crate::support::prom::{Proc, binary, free_port, http_get, url_encode};
 use crate::support::scenario::Scenario;
 use crate::support::sim::Sim;
-use crate::support::spice::{BIN, Run, run_bin};
+use crate::support::spice::{BIN, Cluster, Run, run_bin};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -671,6 +671,41 @@ fn heartbeats_per_session_come_from_loki_over_the_period_and_a_silence_with_sess
         "{}",
         text.stdout
     );
+}
+
+#[test]
+fn a_prometheus_without_kube_pod_created_says_pod_success_cannot_be_measured_not_a_gap() {
+    // The scenario harness's kube-state-metrics writes the phases, not
+    // kube_pod_created: the plugin names the series and what writes it.
+    let c = Cluster::start("healthy");
+    let run = run_bin(
+        BIN,
+        &[
+            "report",
+            "--since",
+            "1h",
+            "-o",
+            "json",
+            "--kubeconfig",
+            c.kubeconfig.to_str().expect("utf-8"),
+        ],
+        &[],
+        c.dir.path(),
+    );
+    let j = run.json();
+    let m = metric(&j, "podSuccess");
+    assert_eq!(m["shown"], "cannot measure", "{m:#}");
+    assert_eq!(m["verdict"], "noData", "{m:#}");
+    assert!(
+        m["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("kube_pod_created") && d.contains("kube-state-metrics")),
+        "{m:#}"
+    );
+    assert_eq!(j["pods"]["creationSeriesMissing"], true, "{:#}", j["pods"]);
+    // Prometheus was read: no gap, no exit 3.
+    assert_eq!(j["incomplete"], false, "{:#}", j["unread"]);
+    assert_eq!(run.code, 0, "{:#}\n{}", j["metrics"], run.stderr);
 }
 
 #[test]
