@@ -46,6 +46,19 @@ fn pod_at(slot: i64, t: i64) -> (i64, i64) {
     (generation * SLOTS + slot, offset + generation * POD_LIFE)
 }
 
+/// A pod name's 5-character suffix as the ReplicaSet controller makes them
+/// (apimachinery's `rand.String` alphabet, no vowels, no 0, 1, 3), from its
+/// number: the plugin matches game pods by exactly that shape.
+fn suffix(mut n: i64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut out = [b'b'; 5];
+    for c in out.iter_mut().rev() {
+        *c = ALPHABET[n.rem_euclid(27) as usize];
+        n /= 27;
+    }
+    String::from_utf8(out.to_vec()).expect("ascii")
+}
+
 /// One UTC day `[from, to)` as OpenMetrics text, each family together.
 fn write_day(path: &std::path::Path, from: i64, to: i64, week_start: i64) {
     let f = std::fs::File::create(path).expect("create");
@@ -53,7 +66,7 @@ fn write_day(path: &std::path::Path, from: i64, to: i64, week_start: i64) {
     let first = from + (SCRAPE - (from - week_start).rem_euclid(SCRAPE)) % SCRAPE;
     let times = || (first..to).step_by(SCRAPE as usize);
     let ns = "namespace=\"default\"";
-    let pod = |n: i64| format!("spice-runner-7d4b9c8f5-{n:06}");
+    let pod = |n: i64| format!("spice-runner-7d4b9c8f5-{}", suffix(n));
     writeln!(w, "# TYPE nginx_http_requests counter").unwrap();
     for t in times() {
         writeln!(
@@ -313,6 +326,11 @@ fn report_cost_on_a_2000_pod_week() {
             run.stdout.len(),
             j["pods"]["created"],
             j["unread"]
+        );
+        assert!(
+            j["pods"]["created"].as_f64() > Some(100_000.0),
+            "the game's pods were not matched: {:#}",
+            j["pods"]
         );
         assert!(
             run.code == 0 || run.code == 1,
