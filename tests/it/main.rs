@@ -20,6 +20,7 @@ mod explain_runbook;
 mod harness;
 mod hints;
 mod history;
+mod history_cost;
 mod hostile;
 mod install_shapes;
 mod keda_versions;
