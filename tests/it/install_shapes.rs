@@ -127,6 +127,14 @@ fn a_forbidden_cluster_autoscaler_status_is_a_gap_with_the_rbac_fix() {
         group: String::new(),
         namespace: Some("kube-system".into()),
     });
+    // Its base (pending-no-node) holds a Helm install in `karpenter`: forbid
+    // that one too, or the controller is rightly found there.
+    s.meta.forbidden.push(crate::support::scenario::Forbidden {
+        verb: "list".into(),
+        resource: "pods".into(),
+        group: String::new(),
+        namespace: Some("karpenter".into()),
+    });
     let c = Cluster::with(s, true);
     let (_, report) = diagnose(&c, &[]);
     assert_outcome(&report, "nodes.scale-up", "error");
@@ -193,6 +201,14 @@ fn karpenter_namespace_is_the_only_place_read_and_a_403_there_is_said() {
         resource: "pods".into(),
         group: String::new(),
         namespace: Some("kube-system".into()),
+    });
+    // Its base (pending-no-node) holds a Helm install in `karpenter`: forbid
+    // that one too, or the controller is rightly found there.
+    s.meta.forbidden.push(crate::support::scenario::Forbidden {
+        verb: "list".into(),
+        resource: "pods".into(),
+        group: String::new(),
+        namespace: Some("karpenter".into()),
     });
     let c = Cluster::with(s, true);
     let (_, report) = diagnose(&c, &[]);
