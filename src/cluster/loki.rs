@@ -114,34 +114,44 @@ pub async fn heartbeat_range(
     let (status, body) = api
         .get_with_headers("/loki/api/v1/query_range", &params, &headers)
         .await?;
-    if !(200..300).contains(&status) && !body.trim_start().starts_with('{') {
-        let first = crate::error::quote(body.lines().next().unwrap_or(""));
-        if let Some(f) = no_org_id(status, &first, api, !headers.is_empty()) {
-            return Err(f);
-        }
-        return Err(Failure {
-            reason: if status == 400 {
-                GapReason::Error
-            } else {
-                GapReason::Unreachable
-            },
-            message: if status == 400 {
-                format!("Loki rejected the query: {first}")
-            } else {
-                format!("{} answered HTTP {status}: {first}", api.describe())
-            },
-            hint: if status == 400 {
-                "check the lokiQuery setting (kubectl spice config view)".into()
-            } else {
-                "is Loki running? check its pods, or set --loki-url".into()
-            },
-        });
+    if let Some(f) = plain_text_error(api, status, &body, !headers.is_empty()) {
+        return Err(f);
     }
     let q = super::promql::Query {
         key: "heartbeats",
         promql: logql.clone(),
     };
     super::history::parse_range(status, &body, &q, &api.describe(), api.is_proxy()).map_err(as_loki)
+}
+
+/// Loki's errors are plain text, not JSON (a 400 for LogQL it rejects): the
+/// failure for an answer outside 2xx that is not JSON, else `None`.
+fn plain_text_error(api: &HttpApi, status: u16, body: &str, tenant_sent: bool) -> Option<Failure> {
+    if (200..300).contains(&status) || body.trim_start().starts_with('{') {
+        return None;
+    }
+    let first = crate::error::quote(body.lines().next().unwrap_or(""));
+    if let Some(f) = no_org_id(status, &first, api, tenant_sent) {
+        return Some(f);
+    }
+    let rejected = status == 400;
+    Some(Failure {
+        reason: if rejected {
+            GapReason::Error
+        } else {
+            GapReason::Unreachable
+        },
+        message: if rejected {
+            format!("Loki rejected the query: {first}")
+        } else {
+            format!("{} answered HTTP {status}: {first}", api.describe())
+        },
+        hint: if rejected {
+            "check the lokiQuery setting (kubectl spice config view)".into()
+        } else {
+            "is Loki running? check its pods, or set --loki-url".into()
+        },
+    })
 }
 
 /// One instant metric query; `None` when it matched nothing.
@@ -153,28 +163,8 @@ async fn instant(
     let (status, body) = api
         .get_with_headers("/loki/api/v1/query", &[("query", logql)], headers)
         .await?;
-    if !(200..300).contains(&status) && !body.trim_start().starts_with('{') {
-        let first = crate::error::quote(body.lines().next().unwrap_or(""));
-        if let Some(f) = no_org_id(status, &first, api, !headers.is_empty()) {
-            return Err(f);
-        }
-        return Err(Failure {
-            reason: if status == 400 {
-                GapReason::Error
-            } else {
-                GapReason::Unreachable
-            },
-            message: if status == 400 {
-                format!("Loki rejected the query: {first}")
-            } else {
-                format!("{} answered HTTP {status}: {first}", api.describe())
-            },
-            hint: if status == 400 {
-                "check the lokiQuery setting (kubectl spice config view)".into()
-            } else {
-                "is Loki running? check its pods, or set --loki-url".into()
-            },
-        });
+    if let Some(f) = plain_text_error(api, status, &body, !headers.is_empty()) {
+        return Err(f);
     }
     let samples =
         parse_query_answer(status, &body, &api.describe(), api.is_proxy()).map_err(as_loki)?;
