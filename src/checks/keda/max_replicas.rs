@@ -70,6 +70,15 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
         shell_arg(&ctx.snap.keda_hpa_name(&ctx.settings.scaled_object)),
         ctx.ns()
     );
+    // Traffic at the idle floor (exporter scrapes, probes) is not players:
+    // no pod is wanted for it, whatever the calculator would make of it.
+    if ctx.figures.idle.no_sessions(s) {
+        return Verdict::pass(format!(
+            "no players ({} req/s is at or below the idle floor): no pod wanted, maxReplicaCount {max}{source}",
+            num(s)
+        ))
+        .evidence(arithmetic);
+    }
     let fix = "raise spec.maxReplicaCount above the peak session count, and check that the Karpenter NodePool limits can hold that many pods";
     let max_f = max as f64;
     if desired > max_f && pods.is_some_and(|p| p >= max_f) {
@@ -95,9 +104,10 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
         .command(hpa_cmd);
     }
     Verdict::pass(format!(
-        "{} sessions want {} pods, maxReplicaCount {max}{source}",
+        "{} sessions want {} {}, maxReplicaCount {max}{source}",
         num(s),
-        num(desired)
+        num(desired),
+        if desired == 1.0 { "pod" } else { "pods" }
     ))
     .evidence(arithmetic)
 }
@@ -116,6 +126,28 @@ mod tests {
             Outcome::Pass,
             "3 sessions want 3 pods, maxReplicaCount 200",
         );
+
+        // One session on one pod: singular.
+        let mut s = healthy();
+        set_prom(&mut s, promql::SESSIONS, Some(1.0));
+        set_prom(&mut s, promql::RUNNING_PODS, Some(1.0));
+        expect(
+            &eval(max_replicas, &s),
+            Outcome::Pass,
+            "want 1 pod, maxReplicaCount",
+        );
+
+        // The idle floor (0.067 req/s of exporter scrapes) is no player.
+        let mut s = healthy();
+        set_prom(&mut s, promql::SESSIONS, Some(0.067));
+        set_prom(&mut s, promql::RUNNING_PODS, Some(0.0));
+        let v = eval(max_replicas, &s);
+        expect(
+            &v,
+            Outcome::Pass,
+            "no players (0.07 req/s is at or below the idle floor): no pod wanted",
+        );
+        assert!(!v.message.contains("want 1"), "{}", v.message);
 
         let mut s = healthy();
         set_prom(&mut s, promql::SESSIONS, Some(170.0));
