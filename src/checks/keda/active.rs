@@ -41,8 +41,8 @@ pub(super) fn active(ctx: &Ctx) -> Verdict {
     let status = cond.map_or("absent", |c| c.status.as_str());
     let shown = cond.map_or("no Active condition".to_string(), cond_text);
     let numbers = format!(
-        "{} sessions vs activationThreshold {}",
-        num(s),
+        "{} vs activationThreshold {}",
+        ctx.figures.idle.sessions_text(s),
         num(activation)
     );
     let cmd = describe_so(ctx);
