@@ -248,6 +248,17 @@ pub fn status_command_queries(s: &Settings) -> Vec<Query> {
     q
 }
 
+/// What `watch` polls: the status queries, and, every 30 s only (slow, see
+/// `cluster::folded::is_slow`), the nginx sample spacing the idle floor needs
+/// and which pods hold each node, so the checks each frame judges read what
+/// `diagnose` reads for them.
+pub fn watch_queries(s: &Settings) -> Vec<Query> {
+    let mut q = status_queries(s);
+    q.push(nginx_samples_5m(s));
+    q.push(node_reschedulable_pods());
+    q
+}
+
 /// What `diagnose` asks Prometheus: the status queries plus the chain's.
 pub fn diagnose_queries(s: &Settings) -> Vec<Query> {
     let mut q = status_queries(s);

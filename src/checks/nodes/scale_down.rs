@@ -196,13 +196,18 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
                 .collect();
             // Nodes another workload holds are not empty to Karpenter either.
             let (held, lingering) = split_held(snap, lingering);
-            notes.extend(held);
-            if lingering.is_empty() {
+            if lingering.is_empty() && !held.is_empty() {
                 return with_evidence(
-                    Verdict::pass(format!("{} (read as {version})", summary.join("; "))),
-                    budget_notes.into_iter().chain(notes),
+                    Verdict::pass(format!(
+                        "{} (read as {version}); {} {} without spice-runner pods kept by other workloads' pods",
+                        summary.join("; "),
+                        held.len(),
+                        if held.len() == 1 { "node" } else { "nodes" }
+                    )),
+                    held.into_iter().chain(budget_notes),
                 );
             }
+            notes.extend(held);
             let blocked = lingering
                 .iter()
                 .find_map(|(n, _)| n.node_pool.as_deref().and_then(blocking).map(|b| (*n, b)));
