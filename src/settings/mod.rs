@@ -4,6 +4,7 @@
 //! only) > defaults. Each value remembers where it came from, which
 //! `kubectl spice config view` prints.
 
+mod discovered;
 mod duration;
 mod env;
 mod file;
@@ -483,11 +484,12 @@ impl Settings {
 
     /// Whether a key was given (flag, environment, config file, kube
     /// context) rather than left at its default: a given value is an
-    /// override discovery never second-guesses.
+    /// override discovery never second-guesses. A value the cluster gave
+    /// (`Source::Discovered`) is not one the user gave.
     pub fn is_set(&self, key: &str) -> bool {
         self.effective
             .iter()
-            .any(|e| e.key == key && e.source != Source::Default)
+            .any(|e| e.key == key && !matches!(e.source, Source::Default | Source::Discovered(_)))
     }
 
     /// The settings with every default and nothing else (for unit tests and examples).
