@@ -689,9 +689,9 @@ pub async fn run(
     let follow = super::target::to_follow(settings, scaled_object.as_ref().ok());
     let following;
     let judged: &Settings = match &follow {
-        Some(name) => {
+        Some(what) => {
             let mut s = settings.clone();
-            s.take_discovered("deployment", name, super::target::FROM_SCALE_TARGET);
+            what.apply(&mut s);
             following = s;
             &following
         }
@@ -775,7 +775,7 @@ pub async fn run(
     // and again the queries whose text names the Deployment (its pods' names),
     // together: one more round, only then.
     let (followed, prom) = match &follow {
-        Some(name) => {
+        Some(what) => {
             let again = async {
                 match &used {
                     Some(api) if !reread => {
@@ -785,7 +785,7 @@ pub async fn run(
                 }
             };
             let (f, p) = tokio::join!(
-                super::target::follow(client, settings, name, timeout),
+                super::target::follow(client, settings, what, timeout),
                 again
             );
             (Some(f), p)
@@ -794,13 +794,14 @@ pub async fn run(
     };
     let mut scale_target = None;
     let (deployment, pods) = match (followed, &follow) {
-        (Some(f), Some(name)) => {
+        (Some(f), Some(what)) => {
             scale_target = Some(crate::snapshot::TargetFound {
-                deployment: name.clone(),
+                kind: what.kind().into(),
+                name: what.name().into(),
                 instead_of: settings.deployment.clone(),
                 selector: f.selector.clone(),
             });
-            (f.deployment, f.pods.unwrap_or(pods))
+            (f.deployment.unwrap_or(deployment), f.pods.unwrap_or(pods))
         }
         _ => (deployment, pods),
     };

@@ -3,8 +3,10 @@
 //! Deployment other than the configured one and the `deployment` setting was
 //! not given, the collect step reads that Deployment instead, takes the pod
 //! selector from its `spec.selector` (unless `selector` was given) and re-reads
-//! the game pods with it. The first wave reads the configured names, so the
-//! usual install (the target is the configured Deployment) costs nothing.
+//! the game pods with it. A StatefulSet is followed the same way for its pod
+//! selector and pod names (`<name>-<ordinal>`); the Deployment checks do not
+//! apply to it. The first wave reads the configured names, so the usual
+//! install (the target is the configured Deployment) costs nothing.
 
 use super::collect::read;
 use super::error::{Failure, ReadTarget};
@@ -12,7 +14,7 @@ use super::lenient::Lenient;
 use super::lists;
 use super::wire;
 use crate::settings::Settings;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::{Api, DynamicObject, ListParams};
 use std::time::Duration;
 
@@ -56,17 +58,58 @@ fn is_dns_subdomain(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
-/// The Deployment to read instead of the configured one: the ScaledObject
-/// scales a Deployment (`apps`) of another name, and `deployment` was not
-/// given. `None` on the usual path.
-pub fn to_follow(settings: &Settings, so: Option<&DynamicObject>) -> Option<String> {
+/// The workload to follow instead of the configured Deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Follow {
+    /// A Deployment of another name.
+    Deployment(String),
+    /// A StatefulSet (any name: its pods are named differently).
+    StatefulSet(String),
+}
+
+impl Follow {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Follow::Deployment(_) => "Deployment",
+            Follow::StatefulSet(_) => "StatefulSet",
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Follow::Deployment(n) | Follow::StatefulSet(n) => n,
+        }
+    }
+
+    /// The settings the reads after the first wave (and the checks) use.
+    pub fn apply(&self, settings: &mut Settings) {
+        match self {
+            Follow::Deployment(name) => {
+                settings.take_discovered("deployment", name, FROM_SCALE_TARGET);
+            }
+            Follow::StatefulSet(name) => {
+                settings.follow_statefulset(name);
+            }
+        }
+    }
+}
+
+/// What to follow: the ScaledObject scales a Deployment (`apps`) of another
+/// name, or a StatefulSet, and `deployment` was not given. `None` on the
+/// usual path, and for kinds the plugin cannot read (Argo Rollouts, …).
+pub fn to_follow(settings: &Settings, so: Option<&DynamicObject>) -> Option<Follow> {
+    if settings.is_set("deployment") {
+        return None;
+    }
     let t = scale_target(&so?.data)?;
-    let apps = t.api_version == "apps/v1" || t.api_version.starts_with("apps/");
-    (t.kind == "Deployment"
-        && apps
-        && t.name != settings.deployment
-        && !settings.is_set("deployment"))
-    .then_some(t.name)
+    if !t.api_version.starts_with("apps/") {
+        return None;
+    }
+    match t.kind.as_str() {
+        "Deployment" if t.name != settings.deployment => Some(Follow::Deployment(t.name)),
+        "StatefulSet" => Some(Follow::StatefulSet(t.name)),
+        _ => None,
+    }
 }
 
 /// kubectl's string of a `metav1.LabelSelector` (`LabelSelectorAsSelector`):
@@ -138,39 +181,62 @@ fn valid_value(v: &str) -> bool {
 
 /// The reads of the extra round.
 pub struct Followed {
-    /// The Deployment `scaleTargetRef` names (`Err` NotFound when missing).
-    pub deployment: Result<Lenient<Deployment>, Failure>,
+    /// The Deployment `scaleTargetRef` names (`Err` NotFound when missing);
+    /// `None` for a StatefulSet (the configured Deployment's read stays).
+    pub deployment: Option<Result<Lenient<Deployment>, Failure>>,
     /// The selector built from it, when `selector` was not given.
     pub selector: Option<String>,
     /// The game pods listed with that selector.
     pub pods: Option<Result<Vec<wire::Pod>, Failure>>,
 }
 
-/// Reads the Deployment `name`, then the pods its selector selects (unless
-/// the `selector` setting was given, or the Deployment has no usable one).
+/// Reads the workload, then the pods its selector selects (unless the
+/// `selector` setting was given, or the workload has no usable one).
 pub async fn follow(
     client: &kube::Client,
     settings: &Settings,
-    name: &str,
+    what: &Follow,
     timeout: Duration,
 ) -> Followed {
     let ns = settings.namespace.as_str();
-    let api: Api<Lenient<Deployment>> = Api::namespaced(client.clone(), ns);
     let target = |verb, resource, group| ReadTarget {
         verb,
         resource,
         group,
         namespace: Some(ns),
     };
-    let deployment = read(timeout, target("get", "deployments", "apps"), api.get(name)).await;
-    let selector = match &deployment {
-        Ok(d) if !settings.is_set("selector") => {
-            d.0.spec
+    let selector_of = |sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
+        serde_json::to_value(sel)
+            .ok()
+            .and_then(|s| selector_string(&s))
+            .filter(|_| !settings.is_set("selector"))
+    };
+    let (deployment, selector) = match what {
+        Follow::Deployment(name) => {
+            let api: Api<Lenient<Deployment>> = Api::namespaced(client.clone(), ns);
+            let d = read(timeout, target("get", "deployments", "apps"), api.get(name)).await;
+            let selector = d
                 .as_ref()
-                .and_then(|s| serde_json::to_value(&s.selector).ok())
-                .and_then(|s| selector_string(&s))
+                .ok()
+                .and_then(|d| d.0.spec.as_ref())
+                .and_then(|s| selector_of(&s.selector));
+            (Some(d), selector)
         }
-        _ => None,
+        Follow::StatefulSet(name) => {
+            let api: Api<Lenient<StatefulSet>> = Api::namespaced(client.clone(), ns);
+            let s = read(
+                timeout,
+                target("get", "statefulsets", "apps"),
+                api.get(name),
+            )
+            .await;
+            let selector = s
+                .as_ref()
+                .ok()
+                .and_then(|s| s.0.spec.as_ref())
+                .and_then(|s| selector_of(&s.selector));
+            (None, selector)
+        }
     };
     let pods = match &selector {
         Some(sel) if *sel != settings.selector => {
@@ -272,8 +338,8 @@ mod tests {
         let defaults = Settings::defaults();
         let game = so(json!({"name": "spice-game"}));
         assert_eq!(
-            to_follow(&defaults, Some(&game)).as_deref(),
-            Some("spice-game")
+            to_follow(&defaults, Some(&game)),
+            Some(Follow::Deployment("spice-game".into()))
         );
         assert_eq!(
             to_follow(&defaults, Some(&so(json!({"name": "spice-runner"})))),
@@ -282,7 +348,16 @@ mod tests {
         assert_eq!(
             to_follow(
                 &defaults,
-                Some(&so(json!({"kind": "StatefulSet", "name": "spice-game"})))
+                Some(&so(json!({"kind": "StatefulSet", "name": "spice-runner"})))
+            ),
+            Some(Follow::StatefulSet("spice-runner".into()))
+        );
+        assert_eq!(
+            to_follow(
+                &defaults,
+                Some(&so(
+                    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "spice-runner"})
+                ))
             ),
             None
         );

@@ -149,16 +149,18 @@ pub fn discovered(snap: &Snapshot, settings: &Settings) -> Vec<(&'static str, St
     if let Some(t) = &snap.scale_target
         && unset("deployment")
     {
-        out.push((
-            "deployment",
-            t.deployment.clone(),
-            crate::cluster::target::FROM_SCALE_TARGET.into(),
-        ));
+        if t.kind == "Deployment" {
+            out.push((
+                "deployment",
+                t.name.clone(),
+                crate::cluster::target::FROM_SCALE_TARGET.into(),
+            ));
+        }
         if let Some(selector) = t.selector.as_ref().filter(|_| unset("selector")) {
             out.push((
                 "selector",
                 selector.clone(),
-                format!("the selector of Deployment {}", t.deployment),
+                format!("the selector of {} {}", t.kind, t.name),
             ));
         }
     }

@@ -326,12 +326,14 @@ pub struct KedaFound {
     pub searched: Vec<String>,
 }
 
-/// The Deployment the collect step read because the ScaledObject's
+/// The workload the collect step read because the ScaledObject's
 /// scaleTargetRef names it, and the pod selector taken from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetFound {
-    pub deployment: String,
+    /// `Deployment` or `StatefulSet`.
+    pub kind: String,
+    pub name: String,
     /// The configured Deployment it replaces.
     pub instead_of: String,
     /// kubectl's string of its `spec.selector`; `None`: the configured

@@ -27,15 +27,13 @@ pub fn read_from(snap: &Snapshot, with_loki: bool) -> Option<String> {
         parts.push(http_api("Loki", l, snap.gap("loki").map(|g| g.reason)));
     }
     if let Some(t) = &snap.scale_target {
+        let what = format!(
+            "{} {} from the ScaledObject's scaleTargetRef",
+            t.kind, t.name
+        );
         parts.push(match &t.selector {
-            Some(sel) => format!(
-                "Deployment {} from the ScaledObject's scaleTargetRef (pods {sel})",
-                t.deployment
-            ),
-            None => format!(
-                "Deployment {} from the ScaledObject's scaleTargetRef",
-                t.deployment
-            ),
+            Some(sel) => format!("{what} (pods {sel})"),
+            None => what,
         });
     }
     (!parts.is_empty()).then(|| one_line(&parts.join(" · ")).into_owned())
@@ -98,7 +96,8 @@ mod tests {
     fn the_line_says_the_deployment_came_from_the_scale_target_and_its_pods_selector() {
         let mut s = Snapshot::new(jiff::Timestamp::UNIX_EPOCH, "default");
         s.scale_target = Some(crate::domain::snapshot::TargetFound {
-            deployment: "spice-game".into(),
+            kind: "Deployment".into(),
+            name: "spice-game".into(),
             instead_of: "spice-runner".into(),
             selector: Some("app.kubernetes.io/name=spice-game".into()),
         });

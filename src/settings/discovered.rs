@@ -4,6 +4,17 @@
 
 use super::{Settings, Source};
 
+/// How the game pods are named, for the PromQL that counts them
+/// (kube-state-metrics has no label selector, only pod names).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PodNames {
+    /// `<deployment>-<pod-template-hash>-<suffix>`: the Deployment's ReplicaSets.
+    #[default]
+    ReplicaSet,
+    /// `<name>-<ordinal>`: the pods of StatefulSet `name`, which KEDA scales.
+    StatefulSet(String),
+}
+
 impl Settings {
     /// Takes `value` for `key` when the key was not given, recording `what`
     /// said so as its source (`config view` shows it). Only the keys the
@@ -27,6 +38,16 @@ impl Settings {
             e.value = Some(value.to_string());
             e.source = Source::Discovered(what.to_string());
         }
+        true
+    }
+
+    /// KEDA scales StatefulSet `name`: its pods are `<name>-<ordinal>`.
+    /// An invalid name (from a snapshot file) changes nothing.
+    pub fn follow_statefulset(&mut self, name: &str) -> bool {
+        if !super::values::is_dns_name(name) {
+            return false;
+        }
+        self.pod_names = PodNames::StatefulSet(name.to_string());
         true
     }
 }

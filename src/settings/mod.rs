@@ -22,6 +22,7 @@ pub use file::{ConfigFile, home_dir};
 pub fn file_line(file: &ConfigFile, key: &str) -> Option<usize> {
     file::line_of(&file.text, key.rsplit('.').next().unwrap_or(key), 1)
 }
+pub use discovered::PodNames;
 pub use table::{SETTINGS, SettingDef, env_name};
 pub use values::{valid_tenant, validate_selector};
 
@@ -213,6 +214,9 @@ pub struct Settings {
     pub silence: Vec<String>,
     pub bands: Bands,
     pub targets: Targets,
+    /// How the game pods are named: after the Deployment's ReplicaSets, or
+    /// after a StatefulSet KEDA scales (found in the cluster, never set).
+    pub pod_names: PodNames,
     /// Every key with its effective value and source, in key order.
     pub effective: Vec<Effective>,
 }
@@ -474,6 +478,7 @@ impl Settings {
                 .collect(),
             bands,
             targets,
+            pod_names: PodNames::default(),
             effective: Vec::new(),
         };
         Ok(Settings {

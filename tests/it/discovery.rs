@@ -297,7 +297,8 @@ fn the_deployment_and_its_pods_follow_the_scaledobjects_scale_target() {
         "{}",
         snap["prometheus"]["runningPods"]
     );
-    assert_eq!(snap["scaleTarget"]["deployment"], "spice-game");
+    assert_eq!(snap["scaleTarget"]["name"], "spice-game");
+    assert_eq!(snap["scaleTarget"]["kind"], "Deployment");
 
     let view = c.spice(&["config", "view", "--discover", "-o", "json"]);
     assert_eq!(view.code, 0, "{}", view.stderr);
@@ -353,5 +354,35 @@ fn a_set_deployment_is_not_followed_and_its_name_does_not_count_pods_sharing_its
             .contains("targets Deployment/spice-game, not Deployment/spice-runner"),
         "{}",
         table(&report)
+    );
+}
+
+/// KEDA scales a StatefulSet: the plugin checks Deployments, which it says
+/// plainly as a warning naming the pods it counts; no failure is blamed on
+/// the cluster and the run exits 0.
+#[test]
+fn a_statefulset_target_is_a_warning_naming_the_pods_counted_never_a_root_cause() {
+    let c = Cluster::start("target-statefulset");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.scaledobject", "warn");
+    assert_eq!(
+        message(&report, "keda.scaledobject"),
+        "KEDA scales StatefulSet spice-runner: the plugin checks Deployments; pod checks use the pods labelled app=spice-runner"
+    );
+    assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+    // Its pods (`spice-runner-0` …) are counted by their ordinal names.
+    assert_outcome(&report, "sessions.ratio", "pass");
+    assert!(
+        message(&report, "sessions.ratio").contains("3 running pods"),
+        "{}",
+        table(&report)
+    );
+    let read_from = report["readFrom"].as_str().unwrap_or_default();
+    assert!(
+        read_from.ends_with(
+            " · StatefulSet spice-runner from the ScaledObject's scaleTargetRef (pods app=spice-runner)"
+        ),
+        "{read_from}"
     );
 }
