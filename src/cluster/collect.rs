@@ -1083,7 +1083,7 @@ fn trigger_server_address(so: &DynamicObject) -> Option<String> {
 }
 
 /// The tenant in the `customHeaders` of a ScaledObject's first prometheus trigger.
-fn trigger_tenant(so: &DynamicObject) -> Option<String> {
+pub(super) fn trigger_tenant(so: &DynamicObject) -> Option<String> {
     let headers = so.data["spec"]["triggers"]
         .as_array()?
         .iter()
@@ -1092,8 +1092,44 @@ fn trigger_tenant(so: &DynamicObject) -> Option<String> {
     crate::domain::address::tenant_of_custom_headers(headers)
 }
 
+/// For a command that reads Prometheus without collecting (`report`, the
+/// history of `timeline`): when Prometheus answered `error` with `401 no org
+/// id` and no tenant is set, the API with the tenant the ScaledObject's
+/// trigger sends (one GET of the ScaledObject, only then); else `None`.
+pub async fn with_trigger_tenant(
+    kube: &kube::Client,
+    prometheus: &Result<HttpApi, String>,
+    settings: &Settings,
+    error: Option<&str>,
+) -> Option<HttpApi> {
+    let api = prometheus.as_ref().ok()?;
+    if api.tenant().is_some() || !error.is_some_and(|e| e.ends_with("HTTP 401: no org id")) {
+        return None;
+    }
+    let so_api: Api<Lenient<DynamicObject>> = Api::namespaced_with(
+        kube.clone(),
+        &settings.namespace,
+        &keda_resource("ScaledObject", "scaledobjects"),
+    );
+    let target = ReadTarget {
+        verb: "get",
+        resource: "scaledobjects",
+        group: "keda.sh",
+        namespace: Some(&settings.namespace),
+    };
+    let so = read(
+        settings.request_timeout,
+        target,
+        so_api.get(&settings.scaled_object),
+    )
+    .await
+    .ok()?;
+    let tenant = trigger_tenant(&so.0)?;
+    Some(api.clone().with_tenant(Some(tenant)))
+}
+
 /// Whether Prometheus answered `401 no org id` (it wants a tenant).
-fn said_no_org_id(failure: Option<&Failure>) -> bool {
+pub(super) fn said_no_org_id(failure: Option<&Failure>) -> bool {
     failure.is_some_and(|f| {
         f.reason == GapReason::Unauthorized && f.message.ends_with("HTTP 401: no org id")
     })
