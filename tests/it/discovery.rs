@@ -386,3 +386,16 @@ fn a_statefulset_target_is_a_warning_naming_the_pods_counted_never_a_root_cause(
         "{read_from}"
     );
 }
+
+/// Following scaleTargetRef costs rounds only off the default: the
+/// Deployment's GET (beside the queries read again), then its pods' list.
+#[test]
+fn following_the_scale_target_costs_two_rounds_only_when_it_names_another_deployment() {
+    let rtt = std::time::Duration::from_millis(50);
+    let c = Cluster::start("target-other-deployment");
+    c.sim.set_rtt(rtt);
+    c.sim.reset_wire();
+    let run = c.spice(&["status", "--color", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(waves(&c.sim.exchanges()), 3, "{}", run.stdout);
+}
