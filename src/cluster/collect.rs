@@ -683,6 +683,22 @@ pub async fn run(
         return Err(e);
     }
 
+    // KEDA scales a Deployment other than the configured one and
+    // `deployment` was not given: the checks judge that one, and every read
+    // from here on uses its name (issue 19 item 6).
+    let follow = super::target::to_follow(settings, scaled_object.as_ref().ok());
+    let following;
+    let judged: &Settings = match &follow {
+        Some(what) => {
+            let mut s = settings.clone();
+            what.apply(&mut s);
+            following = s;
+            &following
+        }
+        None => settings,
+    };
+    // Whether the Prometheus answers were read again below (with `judged`).
+    let mut reread = false;
     // The configured Prometheus Service does not exist: read the one the
     // ScaledObject's trigger names (one more round, only then).
     let configured = match &sources.prometheus {
@@ -723,7 +739,8 @@ pub async fn run(
                         .clone()
                         .or_else(|| trigger_tenant.clone()),
                 );
-                let (prom2, rules2) = prometheus_reads(&Ok(api.clone()), settings, scope).await;
+                let (prom2, rules2) = prometheus_reads(&Ok(api.clone()), judged, scope).await;
+                reread = true;
                 used = Some(api);
                 prometheus_read = crate::snapshot::ReadFrom {
                     address: addr.show(),
@@ -747,11 +764,46 @@ pub async fn run(
     let (prom, rules) = match (&used, &trigger_tenant) {
         (Some(api), Some(t)) if api.tenant().is_none() && said_no_org_id(prom.1.as_ref()) => {
             let api = api.clone().with_tenant(Some(t.clone()));
-            let again = prometheus_reads(&Ok(api.clone()), settings, scope).await;
+            let again = prometheus_reads(&Ok(api.clone()), judged, scope).await;
+            reread = true;
             used = Some(api);
             again
         }
         _ => (prom, rules),
+    };
+    // Following the ScaledObject's target: read that Deployment and its pods,
+    // and again the queries whose text names the Deployment (its pods' names),
+    // together: one more round, only then.
+    let (followed, prom) = match &follow {
+        Some(what) => {
+            let again = async {
+                match &used {
+                    Some(api) if !reread => {
+                        reread_changed(api, settings, judged, scope, prom).await
+                    }
+                    _ => prom,
+                }
+            };
+            let (f, p) = tokio::join!(
+                super::target::follow(client, settings, what, timeout),
+                again
+            );
+            (Some(f), p)
+        }
+        None => (None, prom),
+    };
+    let mut scale_target = None;
+    let (deployment, pods) = match (followed, &follow) {
+        (Some(f), Some(what)) => {
+            scale_target = Some(crate::snapshot::TargetFound {
+                kind: what.kind().into(),
+                name: what.name().into(),
+                instead_of: settings.deployment.clone(),
+                selector: f.selector.clone(),
+            });
+            (f.deployment.unwrap_or(deployment), f.pods.unwrap_or(pods))
+        }
+        _ => (deployment, pods),
     };
     if let Some((tenant, from)) = used.as_ref().and_then(tenant_of) {
         prometheus_read.tenant = Some(tenant);
@@ -840,6 +892,7 @@ pub async fn run(
     }
     snap.nginx_pods = nginx_pods;
     snap.server_version = server_version;
+    snap.scale_target = scale_target;
     Ok(snap)
 }
 
@@ -952,18 +1005,7 @@ async fn prometheus_reads(
     let prom = async {
         match prometheus {
             Ok(api) => {
-                let answers = join_all(queries.iter().map(|q| async move {
-                    let res = match tokio::time::timeout(timeout, api.query(&q.promql)).await {
-                        Ok(r) => r,
-                        Err(_) => Err(Failure::timed_out(
-                            &api.describe(),
-                            timeout,
-                            "Prometheus is slow or unreachable; raise --request-timeout",
-                        )),
-                    };
-                    (q, res)
-                }))
-                .await;
+                let answers = join_all(queries.iter().map(|q| query_one(api, q, timeout))).await;
                 Ok(answers)
             }
             Err(e) => Err(e.clone()),
@@ -985,6 +1027,51 @@ async fn prometheus_reads(
     (prom, rules)
 }
 
+/// One query with a deadline.
+async fn query_one<'q>(
+    api: &HttpApi,
+    q: &'q promql::Query,
+    timeout: Duration,
+) -> (&'q promql::Query, Result<Vec<Sample>, Failure>) {
+    let res = match tokio::time::timeout(timeout, api.query(&q.promql)).await {
+        Ok(r) => r,
+        Err(_) => Err(Failure::timed_out(
+            &api.describe(),
+            timeout,
+            "Prometheus is slow or unreachable; raise --request-timeout",
+        )),
+    };
+    (q, res)
+}
+
+/// Reads again the queries whose text differs between `before` and `after`
+/// (those naming the Deployment's pods) and puts their answers in `prom`.
+async fn reread_changed(
+    api: &HttpApi,
+    before: &Settings,
+    after: &Settings,
+    scope: Scope,
+    mut prom: PromRead,
+) -> PromRead {
+    let queries = |s| match scope {
+        Scope::Status => promql::status_command_queries(s),
+        Scope::Full => promql::diagnose_queries(s),
+    };
+    let old = queries(before);
+    let changed: Vec<promql::Query> = queries(after)
+        .into_iter()
+        .filter(|q| !old.iter().any(|o| o.key == q.key && o.promql == q.promql))
+        .collect();
+    let timeout = after.request_timeout;
+    let answers = join_all(changed.iter().map(|q| query_one(api, q, timeout))).await;
+    let (answers, failure) = prometheus_answers(answers);
+    prom.0.extend(answers);
+    if prom.1.is_none() {
+        prom.1 = failure;
+    }
+    prom
+}
+
 /// The `serverAddress` of a ScaledObject's first prometheus trigger.
 fn trigger_server_address(so: &DynamicObject) -> Option<String> {
     so.data["spec"]["triggers"]
@@ -996,7 +1083,7 @@ fn trigger_server_address(so: &DynamicObject) -> Option<String> {
 }
 
 /// The tenant in the `customHeaders` of a ScaledObject's first prometheus trigger.
-fn trigger_tenant(so: &DynamicObject) -> Option<String> {
+pub(super) fn trigger_tenant(so: &DynamicObject) -> Option<String> {
     let headers = so.data["spec"]["triggers"]
         .as_array()?
         .iter()
@@ -1005,8 +1092,44 @@ fn trigger_tenant(so: &DynamicObject) -> Option<String> {
     crate::domain::address::tenant_of_custom_headers(headers)
 }
 
+/// For a command that reads Prometheus without collecting (`report`, the
+/// history of `timeline`): when Prometheus answered `error` with `401 no org
+/// id` and no tenant is set, the API with the tenant the ScaledObject's
+/// trigger sends (one GET of the ScaledObject, only then); else `None`.
+pub async fn with_trigger_tenant(
+    kube: &kube::Client,
+    prometheus: &Result<HttpApi, String>,
+    settings: &Settings,
+    error: Option<&str>,
+) -> Option<HttpApi> {
+    let api = prometheus.as_ref().ok()?;
+    if api.tenant().is_some() || !error.is_some_and(|e| e.ends_with("HTTP 401: no org id")) {
+        return None;
+    }
+    let so_api: Api<Lenient<DynamicObject>> = Api::namespaced_with(
+        kube.clone(),
+        &settings.namespace,
+        &keda_resource("ScaledObject", "scaledobjects"),
+    );
+    let target = ReadTarget {
+        verb: "get",
+        resource: "scaledobjects",
+        group: "keda.sh",
+        namespace: Some(&settings.namespace),
+    };
+    let so = read(
+        settings.request_timeout,
+        target,
+        so_api.get(&settings.scaled_object),
+    )
+    .await
+    .ok()?;
+    let tenant = trigger_tenant(&so.0)?;
+    Some(api.clone().with_tenant(Some(tenant)))
+}
+
 /// Whether Prometheus answered `401 no org id` (it wants a tenant).
-fn said_no_org_id(failure: Option<&Failure>) -> bool {
+pub(super) fn said_no_org_id(failure: Option<&Failure>) -> bool {
     failure.is_some_and(|f| {
         f.reason == GapReason::Unauthorized && f.message.ends_with("HTTP 401: no org id")
     })

@@ -347,6 +347,12 @@ impl Live {
         tasks.push(t);
 
         let prom = Arc::new(Mutex::new(PromState::default()));
+        // Without a prometheusTenant, the watched ScaledObject's trigger
+        // names the tenant to send when Prometheus answers `no org id`.
+        let tenant_source = settings
+            .prometheus_tenant
+            .is_none()
+            .then(|| (scaled_objects.clone(), settings.scaled_object.clone()));
         tasks.push(tokio::spawn(poll_prometheus(
             prometheus,
             queries,
@@ -354,6 +360,7 @@ impl Live {
             settings.request_timeout,
             prom.clone(),
             tx.clone(),
+            tenant_source,
         )));
         Live {
             pods,
@@ -622,13 +629,23 @@ impl Live {
 /// bounded by `timeout` (and never longer than the interval would allow the
 /// screen to go stale: the poll runs in its own task, the view reads only
 /// the latest result).
+/// The tenant in the trigger of the watched ScaledObject `name`, if any.
+fn watched_trigger_tenant(store: &Store<Lenient<DynamicObject>>, name: &str) -> Option<String> {
+    store
+        .state()
+        .iter()
+        .find(|o| o.0.metadata.name.as_deref() == Some(name))
+        .and_then(|o| super::collect::trigger_tenant(&o.0))
+}
+
 async fn poll_prometheus(
-    api: Result<HttpApi, String>,
+    mut prom_api: Result<HttpApi, String>,
     queries: Vec<Query>,
     interval: Duration,
     timeout: Duration,
     state: Arc<Mutex<PromState>>,
     tx: signal::Sender<u64>,
+    tenant_source: Option<(Store<Lenient<DynamicObject>>, String)>,
 ) {
     let (slow, fast): (Vec<Query>, Vec<Query>) = queries
         .into_iter()
@@ -637,9 +654,13 @@ async fn poll_prometheus(
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut round: u64 = 0;
+    let mut again_now = false;
     loop {
-        tick.tick().await;
-        let api = match &api {
+        if !std::mem::take(&mut again_now) {
+            tick.tick().await;
+        }
+        let api_now = prom_api.clone();
+        let api = match &api_now {
             Ok(a) => a,
             Err(e) => {
                 let mut s = state.lock().expect("prom");
@@ -703,8 +724,26 @@ async fn poll_prometheus(
                 }
             }
         }
-        let mut s = state.lock().expect("prom");
         let error = if any_ok { None } else { first_error };
+        // A multi-tenant Prometheus wants a tenant and none is set: send the
+        // one the ScaledObject's trigger sends, and poll again at once.
+        let wants_tenant = api.tenant().is_none() && super::collect::said_no_org_id(error.as_ref());
+        if wants_tenant && let Some((store, _)) = &tenant_source {
+            // The ScaledObject's first list may not be in yet (bounded).
+            let _ = tokio::time::timeout(timeout, store.wait_until_ready()).await;
+        }
+        if wants_tenant
+            && let Some(t) = tenant_source
+                .as_ref()
+                .and_then(|(store, name)| watched_trigger_tenant(store, name))
+        {
+            prom_api = Ok(api.clone().with_tenant(Some(t)));
+            // The same groups again (the slow ones included), at once.
+            round = round.wrapping_sub(1);
+            again_now = true;
+            continue;
+        }
+        let mut s = state.lock().expect("prom");
         // Sample timestamps move every poll; only values and errors are news.
         let same = s.error == error && same_values(&s.answers, &answers);
         for (k, v) in answers {

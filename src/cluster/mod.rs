@@ -23,6 +23,7 @@ pub mod proxy;
 pub mod range;
 pub mod remember;
 pub mod start;
+pub mod target;
 pub mod transport;
 pub mod wire;
 /// The PromQL builders' old path, kept while other branches still import it.

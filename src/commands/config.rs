@@ -71,6 +71,14 @@ pub const DISCOVERABLE: &[(&str, &str)] = &[
         "karpenterNamespace",
         "where Karpenter's controller pods run (kube-system, then karpenter)",
     ),
+    (
+        "deployment",
+        "ScaledObject scaleTargetRef, when it names another Deployment",
+    ),
+    (
+        "selector",
+        "the spec.selector of the Deployment scaleTargetRef names, when that is not the configured one",
+    ),
 ];
 
 /// The values the collect step found in the cluster for settings left at
@@ -137,6 +145,24 @@ pub fn discovered(snap: &Snapshot, settings: &Settings) -> Vec<(&'static str, St
             l.address.clone(),
             "the Loki chart's gateway Service".into(),
         ));
+    }
+    if let Some(t) = &snap.scale_target
+        && unset("deployment")
+    {
+        if t.kind == "Deployment" {
+            out.push((
+                "deployment",
+                t.name.clone(),
+                crate::cluster::target::FROM_SCALE_TARGET.into(),
+            ));
+        }
+        if let Some(selector) = t.selector.as_ref().filter(|_| unset("selector")) {
+            out.push((
+                "selector",
+                selector.clone(),
+                format!("the selector of {} {}", t.kind, t.name),
+            ));
+        }
     }
     if let Some(pod) = snap.karpenter_pods.iter().flatten().next()
         && unset("karpenterNamespace")

@@ -44,7 +44,28 @@ pub async fn collect(
     let (sources, settings) = sources(global).await?;
     let snap =
         crate::cluster::collect::run(&sources, &settings, jiff::Timestamp::now(), scope).await?;
+    let mut settings = settings;
+    follow_scale_target(&mut settings, &snap);
     Ok((snap, settings))
+}
+
+/// The settings a snapshot is judged by: when its collect step followed the
+/// ScaledObject's scaleTargetRef to another Deployment or a StatefulSet
+/// (issue 19 item 6), that workload and the pod selector taken from it,
+/// unless the user gave `deployment` (then nothing is followed) or `selector`.
+pub fn follow_scale_target(settings: &mut Settings, snap: &crate::snapshot::Snapshot) {
+    let Some(t) = &snap.scale_target else {
+        return;
+    };
+    let what = crate::cluster::target::FROM_SCALE_TARGET;
+    let followed = match t.kind.as_str() {
+        "Deployment" => settings.take_discovered("deployment", &t.name, what),
+        "StatefulSet" => !settings.is_set("deployment") && settings.follow_statefulset(&t.name),
+        _ => false,
+    };
+    if followed && let Some(selector) = &t.selector {
+        settings.take_discovered("selector", selector, what);
+    }
 }
 
 /// What every reading command starts from: the kube context's client and

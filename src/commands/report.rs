@@ -622,6 +622,19 @@ pub async fn run(
                 }
             };
             let (read, hb) = tokio::join!(reading, hb);
+            // A multi-tenant Prometheus wants the tenant KEDA's trigger sends.
+            let error = read.series.as_ref().err().map(String::as_str);
+            let read = match crate::cluster::collect::with_trigger_tenant(
+                &sources.kube,
+                &sources.prometheus,
+                &settings,
+                error,
+            )
+            .await
+            {
+                Some(api) => read_history(&Ok(api), &settings, since, until, step).await,
+                None => read,
+            };
             (read, settings, since, until, Some(hb))
         }
     };

@@ -199,13 +199,14 @@ fn with_settings(
 ) -> Result<(Snapshot, Settings), Fatal> {
     crate::cluster::prometheus::vet_snapshot(&mut snapshot);
     let config = ConfigFile::load(global.config.as_deref())?;
-    let settings = Settings::resolve(
+    let mut settings = Settings::resolve(
         &global.overrides(),
         &crate::process_env,
         &config,
         snapshot.context.as_deref(),
         Some(snapshot.namespace.as_str()),
     )?;
+    super::follow_scale_target(&mut settings, &snapshot);
     Ok((snapshot, settings))
 }
 

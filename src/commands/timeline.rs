@@ -62,7 +62,29 @@ pub async fn run(
                 ),
                 read_history(&sources.prometheus, &settings, since, until, STEP_SECS)
             );
-            (snap?, settings, read.series, since, until)
+            let snap = snap?;
+            // The collect step found another Deployment (scaleTargetRef) or
+            // the tenant KEDA's trigger sends: read the history as it did.
+            let mut settings = settings;
+            super::follow_scale_target(&mut settings, &snap);
+            let tenant = snap
+                .prometheus_read
+                .as_ref()
+                .filter(|r| r.tenant_from.as_deref() == Some("ScaledObject trigger"))
+                .and_then(|r| r.tenant.clone());
+            let api = match (&sources.prometheus, tenant) {
+                (Ok(api), Some(t)) if api.tenant().is_none() => {
+                    Some(Ok(api.clone().with_tenant(Some(t))))
+                }
+                _ => None,
+            };
+            let read = if api.is_some() || snap.scale_target.is_some() {
+                let api = api.unwrap_or_else(|| sources.prometheus.clone());
+                read_history(&api, &settings, since, until, STEP_SECS).await
+            } else {
+                read
+            };
+            (snap, settings, read.series, since, until)
         }
     };
     let timeline = build(&TimelineInputs {

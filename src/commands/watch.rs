@@ -622,11 +622,29 @@ impl HistoryRead {
         ];
         let timeout = settings.request_timeout;
         let end = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+        let (kube, settings) = (sources.kube.clone(), settings.clone());
         let task = tokio::spawn(async move {
-            let api = api?;
-            let ranges = history::read(&api, &queries, window, interval, timeout, end)
+            let read = |api: crate::cluster::prometheus::HttpApi| {
+                let queries = &queries;
+                async move { history::read(&api, queries, window, interval, timeout, end).await }
+            };
+            let ranges = match read(api.clone()?).await {
+                // A multi-tenant Prometheus wants the tenant KEDA's trigger
+                // sends (one GET of the ScaledObject, only then).
+                Err(f) => match crate::cluster::collect::with_trigger_tenant(
+                    &kube,
+                    &api,
+                    &settings,
+                    Some(&f.message),
+                )
                 .await
-                .map_err(|f| f.message)?;
+                {
+                    Some(with) => read(with).await,
+                    None => Err(f),
+                },
+                ok => ok,
+            }
+            .map_err(|f| f.message)?;
             Ok(to_history(ranges))
         });
         HistoryRead { task }

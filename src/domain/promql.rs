@@ -85,8 +85,20 @@ fn pod_matchers(s: &Settings) -> String {
     format!(
         "namespace=\"{}\", pod=~\"{}\"",
         escape(&s.namespace),
-        deployment_pod_regex(&s.deployment)
+        pod_regex(s)
     )
+}
+
+/// The game pods' names: the Deployment's (see `deployment_pod_regex`), or
+/// a StatefulSet's `<name>-<ordinal>` when KEDA scales one (kubernetes
+/// pkg/controller/statefulset/stateful_set_utils.go `getPodName`).
+pub fn pod_regex(s: &Settings) -> String {
+    match &s.pod_names {
+        crate::settings::PodNames::ReplicaSet => deployment_pod_regex(&s.deployment),
+        crate::settings::PodNames::StatefulSet(name) => {
+            format!("{}-(0|[1-9][0-9]*)", escape_regex(name))
+        }
+    }
 }
 
 /// Game pods in `phase`, less the ones being deleted. kube-state-metrics v2.x
@@ -585,6 +597,19 @@ mod tests {
                 assert!(q[at..].contains(draining), "{q}");
             }
         }
+    }
+
+    #[test]
+    fn a_statefulsets_pods_are_counted_by_their_ordinal_names() {
+        let mut s = Settings::defaults();
+        s.pod_names = crate::settings::PodNames::StatefulSet("game.v2".into());
+        assert!(
+            running_pods(&s)
+                .promql
+                .contains(r#"pod=~"game\\.v2-(0|[1-9][0-9]*)""#),
+            "{}",
+            running_pods(&s).promql
+        );
     }
 
     #[test]

@@ -97,6 +97,11 @@ pub struct Snapshot {
     /// The API server's `/version` gitVersion (`v1.33.0`); `None`: not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// The game's Deployment as the ScaledObject's scaleTargetRef names it,
+    /// read instead of the configured default (issue 19 item 6); `None`: the
+    /// configured one (or the one set) was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_target: Option<TargetFound>,
 }
 
 impl Snapshot {
@@ -132,6 +137,7 @@ impl Snapshot {
             karpenter_pods: None,
             nginx_pods: None,
             server_version: None,
+            scale_target: None,
         }
     }
 
@@ -318,6 +324,22 @@ pub struct KedaFound {
     /// Every namespace looked in (the first is the configured one).
     #[serde(default)]
     pub searched: Vec<String>,
+}
+
+/// The workload the collect step read because the ScaledObject's
+/// scaleTargetRef names it, and the pod selector taken from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetFound {
+    /// `Deployment` or `StatefulSet`.
+    pub kind: String,
+    pub name: String,
+    /// The configured Deployment it replaces.
+    pub instead_of: String,
+    /// kubectl's string of its `spec.selector`; `None`: the configured
+    /// selector was kept (set, or the Deployment could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
 }
 
 /// An HTTP API the collect step read (Prometheus, Loki), and why that one.

@@ -26,6 +26,16 @@ pub fn read_from(snap: &Snapshot, with_loki: bool) -> Option<String> {
     if let Some(l) = snap.loki_read.as_ref().filter(|_| with_loki) {
         parts.push(http_api("Loki", l, snap.gap("loki").map(|g| g.reason)));
     }
+    if let Some(t) = &snap.scale_target {
+        let what = format!(
+            "{} {} from the ScaledObject's scaleTargetRef",
+            t.kind, t.name
+        );
+        parts.push(match &t.selector {
+            Some(sel) => format!("{what} (pods {sel})"),
+            None => what,
+        });
+    }
     (!parts.is_empty()).then(|| one_line(&parts.join(" · ")).into_owned())
 }
 
@@ -79,6 +89,26 @@ mod tests {
             read_from(&s, false).unwrap().ends_with(
                 "(ScaledObject trigger, tenant tenant-a from the ScaledObject's trigger)"
             )
+        );
+    }
+
+    #[test]
+    fn the_line_says_the_deployment_came_from_the_scale_target_and_its_pods_selector() {
+        let mut s = Snapshot::new(jiff::Timestamp::UNIX_EPOCH, "default");
+        s.scale_target = Some(crate::domain::snapshot::TargetFound {
+            kind: "Deployment".into(),
+            name: "spice-game".into(),
+            instead_of: "spice-runner".into(),
+            selector: Some("app.kubernetes.io/name=spice-game".into()),
+        });
+        assert_eq!(
+            read_from(&s, true).unwrap(),
+            "Deployment spice-game from the ScaledObject's scaleTargetRef (pods app.kubernetes.io/name=spice-game)"
+        );
+        s.scale_target.as_mut().unwrap().selector = None;
+        assert_eq!(
+            read_from(&s, true).unwrap(),
+            "Deployment spice-game from the ScaledObject's scaleTargetRef"
         );
     }
 }

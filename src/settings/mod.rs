@@ -4,6 +4,7 @@
 //! only) > defaults. Each value remembers where it came from, which
 //! `kubectl spice config view` prints.
 
+mod discovered;
 mod duration;
 mod env;
 mod file;
@@ -21,6 +22,7 @@ pub use file::{ConfigFile, home_dir};
 pub fn file_line(file: &ConfigFile, key: &str) -> Option<usize> {
     file::line_of(&file.text, key.rsplit('.').next().unwrap_or(key), 1)
 }
+pub use discovered::PodNames;
 pub use table::{SETTINGS, SettingDef, env_name};
 pub use values::{valid_tenant, validate_selector};
 
@@ -212,6 +214,9 @@ pub struct Settings {
     pub silence: Vec<String>,
     pub bands: Bands,
     pub targets: Targets,
+    /// How the game pods are named: after the Deployment's ReplicaSets, or
+    /// after a StatefulSet KEDA scales (found in the cluster, never set).
+    pub pod_names: PodNames,
     /// Every key with its effective value and source, in key order.
     pub effective: Vec<Effective>,
 }
@@ -473,6 +478,7 @@ impl Settings {
                 .collect(),
             bands,
             targets,
+            pod_names: PodNames::default(),
             effective: Vec::new(),
         };
         Ok(Settings {
@@ -483,11 +489,12 @@ impl Settings {
 
     /// Whether a key was given (flag, environment, config file, kube
     /// context) rather than left at its default: a given value is an
-    /// override discovery never second-guesses.
+    /// override discovery never second-guesses. A value the cluster gave
+    /// (`Source::Discovered`) is not one the user gave.
     pub fn is_set(&self, key: &str) -> bool {
         self.effective
             .iter()
-            .any(|e| e.key == key && e.source != Source::Default)
+            .any(|e| e.key == key && !matches!(e.source, Source::Default | Source::Discovered(_)))
     }
 
     /// The settings with every default and nothing else (for unit tests and examples).

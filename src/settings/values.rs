@@ -152,7 +152,7 @@ pub fn valid_tenant(v: &str) -> bool {
     !v.is_empty() && v.len() <= 150 && v.chars().all(allowed)
 }
 
-fn is_dns_name(v: &str) -> bool {
+pub(super) fn is_dns_name(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 253
         && v.chars()

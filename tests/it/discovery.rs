@@ -245,3 +245,157 @@ fn a_namespace_that_does_not_exist_is_said_with_where_the_scaled_object_is() {
     assert_outcome(&report, "keda.scaledobject", "fail");
     assert_eq!(all(&c), 0, "{:#?}", c.sim.requests());
 }
+
+/// The ScaledObject scales `spice-game`, not the runbook's `spice-runner`
+/// (issue 19 item 6): the plugin follows scaleTargetRef, takes the pod
+/// selector from that Deployment's spec.selector, and counts neither the
+/// admin tool's pod labelled `app=spice-runner` nor its pod names.
+#[test]
+fn the_deployment_and_its_pods_follow_the_scaledobjects_scale_target() {
+    let c = Cluster::start("target-other-deployment");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.scaledobject", "pass");
+    assert_eq!(
+        message(&report, "keda.scaledobject"),
+        "ScaledObject spice-runner-keda targets Deployment spice-game (3 replicas, 3 ready)"
+    );
+    let read_from = report["readFrom"].as_str().unwrap_or_default();
+    assert!(
+        read_from.ends_with(
+            " · Deployment spice-game from the ScaledObject's scaleTargetRef (pods app.kubernetes.io/name=spice-game)"
+        ),
+        "{read_from}"
+    );
+    let requests = c.sim.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("/namespaces/default/pods?")
+                && r.contains("labelSelector=app.kubernetes.io%2Fname%3Dspice-game")),
+        "the game pods are listed with the Deployment's selector: {requests:#?}"
+    );
+
+    let snap = c.spice(&["snapshot", "-o", "-"]);
+    assert_eq!(snap.code, 0, "{}", snap.stderr);
+    let snap = snap.json();
+    let pods: Vec<&str> = snap["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(pods.len(), 3, "{pods:?}");
+    assert!(
+        pods.iter().all(|p| p.starts_with("spice-game-6c7f8b9d5-")),
+        "{pods:?}"
+    );
+    // kube-state-metrics has the admin pod too; the pod-name regex of the
+    // followed Deployment leaves it out (3 running, not 4).
+    assert_eq!(
+        snap["prometheus"]["runningPods"]["samples"][0]["value"], 3.0,
+        "{}",
+        snap["prometheus"]["runningPods"]
+    );
+    assert_eq!(snap["scaleTarget"]["name"], "spice-game");
+    assert_eq!(snap["scaleTarget"]["kind"], "Deployment");
+
+    let view = c.spice(&["config", "view", "--discover", "-o", "json"]);
+    assert_eq!(view.code, 0, "{}", view.stderr);
+    let view = view.json();
+    let setting = |key: &str| {
+        view["settings"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["key"] == key))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deployment = setting("deployment");
+    assert_eq!(deployment["value"], "spice-game", "{deployment}");
+    assert_eq!(
+        deployment["source"]["from"], "ScaledObject scaleTargetRef",
+        "{deployment}"
+    );
+    let selector = setting("selector");
+    assert_eq!(
+        selector["value"], "app.kubernetes.io/name=spice-game",
+        "{selector}"
+    );
+    assert_eq!(selector["source"]["kind"], "discovered", "{selector}");
+}
+
+/// A `deployment` the user gave is never second-guessed: the mismatch is
+/// the finding, and the configured name's pod regex does not count the
+/// `spice-runner-admin-…` pods beside it (real Prometheus, real RE2).
+#[test]
+fn a_set_deployment_is_not_followed_and_its_name_does_not_count_pods_sharing_its_prefix() {
+    let c = Cluster::start("target-other-deployment");
+    let snap = c.spice(&["snapshot", "-o", "-", "--deployment", "spice-runner"]);
+    assert_eq!(snap.code, 0, "{}", snap.stderr);
+    let snap = snap.json();
+    assert!(snap.get("scaleTarget").is_none(), "{}", snap["scaleTarget"]);
+    let running = &snap["prometheus"]["runningPods"];
+    assert!(
+        running["error"].is_null()
+            && running["query"]
+                .as_str()
+                .is_some_and(|q| q.contains("spice-runner-[")),
+        "{running}"
+    );
+    let counted = running["samples"][0]["value"].as_f64().unwrap_or(0.0);
+    assert_eq!(
+        counted, 0.0,
+        "spice-runner-admin-… counted as spice-runner's: {running}"
+    );
+    let (_, report) = diagnose(&c, &["--deployment", "spice-runner"]);
+    assert_outcome(&report, "keda.scaledobject", "fail");
+    assert!(
+        message(&report, "keda.scaledobject")
+            .contains("targets Deployment/spice-game, not Deployment/spice-runner"),
+        "{}",
+        table(&report)
+    );
+}
+
+/// KEDA scales a StatefulSet: the plugin checks Deployments, which it says
+/// plainly as a warning naming the pods it counts; no failure is blamed on
+/// the cluster and the run exits 0.
+#[test]
+fn a_statefulset_target_is_a_warning_naming_the_pods_counted_never_a_root_cause() {
+    let c = Cluster::start("target-statefulset");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.scaledobject", "warn");
+    assert_eq!(
+        message(&report, "keda.scaledobject"),
+        "KEDA scales StatefulSet spice-runner: the plugin checks Deployments; pod checks use the pods labelled app=spice-runner"
+    );
+    assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+    // Its pods (`spice-runner-0` …) are counted by their ordinal names.
+    assert_outcome(&report, "sessions.ratio", "pass");
+    assert!(
+        message(&report, "sessions.ratio").contains("3 running pods"),
+        "{}",
+        table(&report)
+    );
+    let read_from = report["readFrom"].as_str().unwrap_or_default();
+    assert!(
+        read_from.ends_with(
+            " · StatefulSet spice-runner from the ScaledObject's scaleTargetRef (pods app=spice-runner)"
+        ),
+        "{read_from}"
+    );
+}
+
+/// Following scaleTargetRef costs rounds only off the default: the
+/// Deployment's GET (beside the queries read again), then its pods' list.
+#[test]
+fn following_the_scale_target_costs_two_rounds_only_when_it_names_another_deployment() {
+    let rtt = std::time::Duration::from_millis(50);
+    let c = Cluster::start("target-other-deployment");
+    c.sim.set_rtt(rtt);
+    c.sim.reset_wire();
+    let run = c.spice(&["status", "--color", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(waves(&c.sim.exchanges()), 3, "{}", run.stdout);
+}

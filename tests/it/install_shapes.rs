@@ -359,3 +359,50 @@ fn config_view_discover_names_the_apiservice_for_keda() {
         "{keda}"
     );
 }
+
+/// `report`, `timeline` and `watch` send the tenant the trigger's
+/// customHeaders name, as `diagnose` does, when none is set: Prometheus's
+/// `401 no org id` is answered with it (report: one GET of the ScaledObject
+/// then; timeline: the tenant its collect step found; watch: the watched
+/// ScaledObject's).
+#[test]
+fn report_timeline_and_watch_send_the_triggers_tenant_when_none_is_set() {
+    let (c, front) = mimir("mimir-tenant");
+    let url = format!("{}/prometheus", front.url());
+    let sent_since = |from: usize| front.seen().into_iter().skip(from).collect::<Vec<_>>();
+    for (what, args) in [
+        ("report", vec!["report", "--since", "1h", "-o", "json"]),
+        ("timeline", vec!["timeline", "--since", "30m", "-o", "json"]),
+        (
+            "watch",
+            vec![
+                "watch",
+                "-o",
+                "json",
+                "--timeout",
+                "3s",
+                "--interval",
+                "500ms",
+            ],
+        ),
+    ] {
+        let before = front.seen().len();
+        let mut all = args.clone();
+        all.extend(["--prometheus-url", url.as_str()]);
+        let run = c.spice(&all);
+        let sent = sent_since(before);
+        assert!(
+            sent.contains(&Some("spice-prod".to_string())),
+            "{what}: the trigger's tenant was never sent: {sent:?}\nstdout: {}\nstderr: {}",
+            run.stdout,
+            run.stderr
+        );
+        // Every reading, the first watch frame and watch's history included.
+        assert!(
+            !run.stdout.contains("no org id") && !run.stderr.contains("no org id"),
+            "{what}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}

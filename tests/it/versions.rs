@@ -1,7 +1,8 @@
 //! The versions the README claims, each run end to end: a healthy and a
 //! broken cluster at every Kubernetes minor in upstream support on
 //! 2026-12-07 (1.35, 1.36, 1.37: kubernetes/sig-release
-//! `releases/release-1.3x/README.md`) and at every KEDA minor claimed
+//! `releases/release-1.3x/README.md`) and the two before it still run under
+//! managed extended support (1.33, 1.34), and at every KEDA minor claimed
 //! (2.19, 2.20: kedacore/keda `CHANGELOG.md`, newest v2.20.2), and the one
 //! field the plugin reads that a minor changes: the HPA's per-object
 //! tolerance, dropped by 1.34 and kept from 1.35 (HPAConfigurableTolerance
@@ -27,6 +28,29 @@ pub struct VersionRun {
 /// 2.20 (2.20.0 reports HPA health in Ready, 2.20.2 in HPAActive) each
 /// healthy and broken.
 pub const RUNS: &[VersionRun] = &[
+    // Past upstream end of life, still run under the managed providers'
+    // extended support: 1.33 with KEDA 2.19, 1.34 with KEDA 2.20 (KEDA's
+    // "N-2" window, keda.sh/docs operate/cluster).
+    VersionRun {
+        kubernetes: "1.33",
+        scenario: "healthy",
+        root_cause: None,
+    },
+    VersionRun {
+        kubernetes: "1.33",
+        scenario: "operator-erroring",
+        root_cause: Some("keda.ready"),
+    },
+    VersionRun {
+        kubernetes: "1.34",
+        scenario: "keda-2.20.0",
+        root_cause: None,
+    },
+    VersionRun {
+        kubernetes: "1.34",
+        scenario: "keda-2.20.0-hpa-unhealthy",
+        root_cause: Some("keda.metrics-apiserver"),
+    },
     VersionRun {
         kubernetes: "1.35",
         scenario: "healthy",

@@ -10,7 +10,7 @@ pub static CHECK: Check = Check {
     needs: &[CheckId::KedaInstalled],
     reads: "scaledObject (scaleTargetRef), deployment, gaps[scaledobject], gaps[deployment]",
     docs: Docs {
-        what: "The ScaledObject exists, its scaleTargetRef is kind Deployment with the configured name, and that Deployment exists.",
+        what: "The ScaledObject exists, its scaleTargetRef is kind Deployment with the configured name (when the deployment setting is not given, the Deployment it names is the one checked), and that Deployment exists. Another kind (StatefulSet, Argo Rollout) is a warning: the plugin checks Deployments.",
         why: "KEDA scales only what scaleTargetRef names; a typo there leaves the game at a fixed pod count (KEDA: \"Target resource doesn't exist\").",
         fix: "Create the ScaledObject, or set spec.scaleTargetRef to {kind: Deployment, name: <deployment>}; set the scaledObject/deployment settings if the names differ.",
     },
@@ -71,7 +71,10 @@ pub(super) fn scaled_object_check(ctx: &Ctx) -> Verdict {
             .unwrap_or("apps/v1 (default)"),
         so.target_name
     );
-    if kind != "Deployment" || so.target_name != ctx.settings.deployment {
+    if kind != "Deployment" {
+        return other_kind(ctx, so, kind, evidence);
+    }
+    if so.target_name != ctx.settings.deployment {
         return Verdict::fail(format!(
             "ScaledObject {name} targets {target}, not Deployment/{}",
             ctx.settings.deployment
@@ -111,6 +114,37 @@ pub(super) fn scaled_object_check(ctx: &Ctx) -> Verdict {
             .evidence(evidence)
         }
     }
+}
+
+/// KEDA scales a StatefulSet, an Argo Rollout or another workload: the
+/// plugin's Deployment reads do not apply, which is a limit of the plugin,
+/// not a fault of the cluster. Says which pods the pod checks count.
+fn other_kind(ctx: &Ctx, so: &ScaledObjectInfo, kind: &str, evidence: String) -> Verdict {
+    let group = so
+        .target_api_version
+        .as_deref()
+        .and_then(|v| v.split_once('/'))
+        .map(|(g, _)| g)
+        .filter(|g| *g != "apps");
+    let resource = match group {
+        Some(g) => format!("{}.{g}", kind.to_lowercase()),
+        None => kind.to_lowercase(),
+    };
+    let selector = &ctx.settings.selector;
+    Verdict::warn(format!(
+        "KEDA scales {kind} {}: the plugin checks Deployments; pod checks use the pods labelled {selector}",
+        so.target_name
+    ))
+    .evidence(evidence)
+    .fix(format!(
+        "nothing to change in the cluster; if the {kind}'s pods are not labelled {selector}, set the selector setting (--selector) to its spec.selector"
+    ))
+    .command(format!(
+        "kubectl get {} {} -n {} -o jsonpath={{.spec.selector}}",
+        shell_arg(&resource),
+        shell_arg(&so.target_name),
+        ctx.ns()
+    ))
 }
 
 #[cfg(test)]
@@ -157,10 +191,26 @@ mod tests {
         );
         let mut s = healthy();
         so_mut(&mut s).target_kind = Some("StatefulSet".into());
+        let v = eval(scaled_object_check, &s);
         expect(
-            &eval(scaled_object_check, &s),
-            Outcome::Fail,
-            "StatefulSet/spice-runner",
+            &v,
+            Outcome::Warn,
+            "KEDA scales StatefulSet spice-runner: the plugin checks Deployments; pod checks use the pods labelled app=spice-runner",
+        );
+        assert_eq!(
+            v.command.as_deref(),
+            Some("kubectl get statefulset spice-runner -n default -o jsonpath={.spec.selector}")
+        );
+        let mut s = healthy();
+        so_mut(&mut s).target_kind = Some("Rollout".into());
+        so_mut(&mut s).target_api_version = Some("argoproj.io/v1alpha1".into());
+        let v = eval(scaled_object_check, &s);
+        expect(&v, Outcome::Warn, "KEDA scales Rollout spice-runner");
+        assert!(
+            v.command
+                .as_deref()
+                .is_some_and(|c| c.starts_with("kubectl get rollout.argoproj.io spice-runner")),
+            "{v:?}"
         );
         let mut s = healthy();
         so_mut(&mut s).target_kind = None;

@@ -18,8 +18,30 @@ pub static CHECK: Check = Check {
     eval: reachable,
 };
 
+/// The Prometheus the collect step read instead of the configured one (the
+/// one the ScaledObject's trigger names): its Service and route prefix.
+fn read_instead(ctx: &Ctx) -> Option<(crate::settings::ServiceRef, String)> {
+    let read = ctx
+        .snap
+        .prometheus_read
+        .as_ref()
+        .filter(|r| r.how == "ScaledObject trigger")?;
+    // `NS/NAME:PORT` then the prefix (`/prometheus`), if any.
+    let slash = read.address.find('/')?;
+    let (service, prefix) = match read.address[slash + 1..].find('/') {
+        Some(at) => read.address.split_at(slash + 1 + at),
+        None => (read.address.as_str(), ""),
+    };
+    let service = crate::settings::ServiceRef::parse(service).ok()?;
+    Some((service, prefix.to_string()))
+}
+
 pub(super) fn reachable(ctx: &Ctx) -> Verdict {
-    let at = ctx.settings.prometheus.to_string();
+    let instead = read_instead(ctx);
+    let at = match &instead {
+        Some((s, prefix)) => format!("service {s}{prefix} (from the ScaledObject's trigger)"),
+        None => ctx.settings.prometheus.to_string(),
+    };
     let answers = &ctx.snap.prometheus;
     let answered = answers.values().filter(|a| a.samples.is_some()).count();
     if answered > 0 {
@@ -40,9 +62,10 @@ pub(super) fn reachable(ctx: &Ctx) -> Verdict {
         gap.message, gap.reason
     ))
     .unread("prometheus");
-    let service = match &ctx.settings.prometheus {
-        Endpoint::Service(s) => Some(s),
-        Endpoint::Url(_) => None,
+    let service = match (&instead, &ctx.settings.prometheus) {
+        (Some((s, _)), _) => Some(s),
+        (None, Endpoint::Service(s)) => Some(s),
+        (None, Endpoint::Url(_)) => None,
     };
     let hint = if gap.hint.is_empty() && gap.reason == GapReason::Forbidden {
         match service {
@@ -63,7 +86,14 @@ pub(super) fn reachable(ctx: &Ctx) -> Verdict {
             format!("kubectl auth can-i get services/proxy -n {}", s.namespace)
         }
         (GapReason::NotFound, Some(s)) => format!("kubectl get services -n {}", s.namespace),
-        _ => api_command(&ctx.settings.prometheus, "/-/ready", &[]),
+        _ => match &instead {
+            Some((s, prefix)) => api_command(
+                &Endpoint::Service(s.clone()),
+                &format!("{prefix}/-/ready"),
+                &[],
+            ),
+            None => api_command(&ctx.settings.prometheus, "/-/ready", &[]),
+        },
     };
     v.command(command)
 }
@@ -80,6 +110,44 @@ mod tests {
     fn reachable_pass_names_the_endpoint() {
         let v = eval(reachable, &healthy());
         expect(&v, Outcome::Pass, "service observability/prometheus:9090");
+    }
+
+    #[test]
+    fn the_prometheus_read_from_the_trigger_is_the_one_named_with_its_prefix() {
+        let mut s = unreachable(GapReason::Unauthorized, "HTTP 401: no org id");
+        s.prometheus_read = Some(crate::domain::snapshot::ReadFrom {
+            address: "mimir/mimir-nginx:80/prometheus".into(),
+            how: "ScaledObject trigger".into(),
+            instead_of: Some("observability/prometheus:9090: not found".into()),
+            tenant: None,
+            tenant_from: None,
+        });
+        let v = eval(reachable, &s);
+        expect(
+            &v,
+            Outcome::Error,
+            "could not read prometheus at service mimir/mimir-nginx:80/prometheus (from the ScaledObject's trigger)",
+        );
+        assert_eq!(
+            v.command.as_deref(),
+            Some(
+                "kubectl get --raw /api/v1/namespaces/mimir/services/mimir-nginx:80/proxy/prometheus/-/ready"
+            )
+        );
+        assert!(!v.message.contains("observability"), "{v:#?}");
+        let mut s = healthy();
+        s.prometheus_read = Some(crate::domain::snapshot::ReadFrom {
+            address: "monitoring/prometheus-operated:9090".into(),
+            how: "ScaledObject trigger".into(),
+            instead_of: None,
+            tenant: None,
+            tenant_from: None,
+        });
+        expect(
+            &eval(reachable, &s),
+            Outcome::Pass,
+            "Prometheus answers at service monitoring/prometheus-operated:9090 (from the ScaledObject's trigger)",
+        );
     }
 
     #[test]

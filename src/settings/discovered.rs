@@ -1,0 +1,87 @@
+//! Values the cluster gave for keys left at their default (issue 19 item 6:
+//! the game's Deployment and pod selector from the ScaledObject's
+//! scaleTargetRef). A value given by the user is never replaced.
+
+use super::{Settings, Source};
+
+/// How the game pods are named, for the PromQL that counts them
+/// (kube-state-metrics has no label selector, only pod names).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PodNames {
+    /// `<deployment>-<pod-template-hash>-<suffix>`: the Deployment's ReplicaSets.
+    #[default]
+    ReplicaSet,
+    /// `<name>-<ordinal>`: the pods of StatefulSet `name`, which KEDA scales.
+    StatefulSet(String),
+}
+
+impl Settings {
+    /// Takes `value` for `key` when the key was not given, recording `what`
+    /// said so as its source (`config view` shows it). Only the keys the
+    /// cluster can decide this way are taken, each validated as the key's
+    /// own values are; anything else, or an invalid value, changes nothing.
+    /// Returns whether the value was taken.
+    pub fn take_discovered(&mut self, key: &str, value: &str, what: &str) -> bool {
+        if self.is_set(key) {
+            return false;
+        }
+        match key {
+            "deployment" if super::values::is_dns_name(value) => {
+                self.deployment = value.to_string()
+            }
+            "selector" if super::validate_selector(value).is_ok() => {
+                self.selector = value.to_string()
+            }
+            _ => return false,
+        }
+        if let Some(e) = self.effective.iter_mut().find(|e| e.key == key) {
+            e.value = Some(value.to_string());
+            e.source = Source::Discovered(what.to_string());
+        }
+        true
+    }
+
+    /// KEDA scales StatefulSet `name`: its pods are `<name>-<ordinal>`.
+    /// An invalid name (from a snapshot file) changes nothing.
+    pub fn follow_statefulset(&mut self, name: &str) -> bool {
+        if !super::values::is_dns_name(name) {
+            return false;
+        }
+        self.pod_names = PodNames::StatefulSet(name.to_string());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_discovered_value_replaces_a_default_but_never_a_given_value_or_junk() {
+        let mut s = Settings::defaults();
+        assert!(s.take_discovered("deployment", "spice-game", "ScaledObject scaleTargetRef"));
+        assert!(s.take_discovered("selector", "app.kubernetes.io/name=spice-game", "x"));
+        assert_eq!(s.deployment, "spice-game");
+        assert_eq!(s.selector, "app.kubernetes.io/name=spice-game");
+        let row = s.effective.iter().find(|e| e.key == "deployment").unwrap();
+        assert_eq!(
+            row.source,
+            Source::Discovered("ScaledObject scaleTargetRef".into())
+        );
+        // A discovered value is not one the user gave.
+        assert!(!s.is_set("deployment"));
+
+        let mut s = Settings::defaults();
+        assert!(!s.take_discovered("deployment", "Bad\u{1b}[31m", "x"));
+        assert!(!s.take_discovered("selector", "app=a;rm", "x"));
+        assert!(!s.take_discovered("namespace", "other", "x"));
+        assert_eq!(s.deployment, "spice-runner");
+        assert_eq!(s.selector, "app=spice-runner");
+
+        for e in s.effective.iter_mut().filter(|e| e.key == "deployment") {
+            e.source = Source::Flag("--deployment".into());
+        }
+        assert!(!s.take_discovered("deployment", "spice-game", "x"));
+        assert_eq!(s.deployment, "spice-runner");
+    }
+}
