@@ -18,8 +18,10 @@
 //! with no player and never scales to zero.
 
 pub mod scaling;
+pub mod spacing;
 
 pub use scaling::{Expectation, Scaling, Select};
+pub use spacing::{Spacing, scrape_spacing, spacing};
 
 use super::figures::NO_SESSIONS;
 use super::promql;
@@ -185,24 +187,6 @@ impl Idle {
             }
         ))
     }
-}
-
-/// The scrape interval of the nginx series in seconds, measured as 5 minutes
-/// divided by the samples the densest series has in them; `None` when it was
-/// not measured or no series exists. The densest series, because a target
-/// that appeared a minute ago (or went away) has few samples in the window
-/// although it is scraped as often as the rest. One sample or none in 5
-/// minutes gives 300 s (at least).
-pub fn scrape_spacing(snap: &Snapshot) -> Option<f64> {
-    let answer = snap.prometheus.get(promql::NGINX_SAMPLES_5M)?;
-    let most = answer
-        .samples
-        .as_ref()?
-        .iter()
-        .map(|s| s.value)
-        .filter(|v| v.is_finite())
-        .reduce(f64::max)?;
-    Some(promql::SPACING_WINDOW_SECS / most.max(1.0))
 }
 
 #[cfg(test)]

@@ -70,9 +70,11 @@ fn serve_a_scenario_by_hand() {
             kubeconfig.0.display()
         );
         // `test` asks Prometheus how busy the game is first: rate() needs
-        // two scrapes. Ctrl-C still stops everything while it waits.
+        // two scrapes; `diagnose` needs kube-state-metrics scraped and three
+        // nginx samples to measure the scrape spacing. Ctrl-C still stops
+        // everything while it waits.
         let ready_by = Instant::now() + Duration::from_secs(30);
-        while lab.pipeline.prom().value(RATE_QUERY).is_none()
+        while !closed_loop::ready(&lab)
             && Instant::now() < ready_by
             && !stop.load(Ordering::SeqCst)
         {

@@ -1,12 +1,15 @@
 //! The closed loop: a simulated cluster with the real metrics pipeline
 //! (nginx, exporter, Prometheus) behind its service proxy and the
 //! simulator's controller playing KEDA, the HPA, the scheduler, the kubelet
-//! and Karpenter from that Prometheus. `tests/it/loadtest.rs` tests
+//! and Karpenter from that Prometheus. Prometheus also scrapes a
+//! kube-state-metrics stand-in rendering the simulator's objects
+//! (`support::ksm`), as on a cluster. `tests/it/loadtest.rs` tests
 //! `kubectl spice test` on it; `tests/it/by_hand.rs` serves it by hand.
 //!
 //! Timings are scaled down (a 2 s polling interval, a 3 s cooldown, a 4 s
 //! scrape) so a scale-up takes seconds; what is measured is real.
 
+use super::ksm::Ksm;
 use super::pipeline::{Pipeline, RATE_QUERY};
 use super::scenario::Scenario;
 use super::sim::{Controller, Timings};
@@ -25,11 +28,16 @@ pub const TRIGGER: &str =
 
 /// A simulated cluster with the real metrics pipeline and the controller.
 pub struct ClosedLoop {
-    // Field order is drop order: the controller stops before Prometheus.
+    // Field order is drop order: the controller stops before Prometheus,
+    // Prometheus before kube-state-metrics and the simulator it reads.
     pub controller: Option<Controller>,
-    pub c: Cluster,
     pub pipeline: Pipeline,
+    pub ksm: Ksm,
+    pub c: Cluster,
 }
+
+/// Prometheus has scraped kube-state-metrics: the pod phase series exist.
+pub const KSM_QUERY: &str = "count(kube_pod_status_phase)";
 
 /// The `idle` scenario (0 pods), its ScaledObject tuned for the loop.
 pub fn scenario(paused: bool) -> Scenario {
@@ -72,6 +80,20 @@ pub fn nginx_endpoints(ready: bool) -> Value {
     })
 }
 
+/// Three nginx samples in the last minute: enough to measure the spacing.
+const SAMPLES_QUERY: &str =
+    r#"count_over_time(nginx_http_requests_total{service="spice-runner-nginx"}[1m])"#;
+
+/// Whether everything the plugin reads is there: a request rate (two
+/// scrapes), kube-state-metrics' series, and the three nginx samples the
+/// scrape spacing is measured from.
+pub fn ready(lab: &ClosedLoop) -> bool {
+    let prom = lab.pipeline.prom();
+    prom.value(RATE_QUERY).is_some()
+        && prom.value(KSM_QUERY).is_some_and(|n| n > 0.0)
+        && prom.value(SAMPLES_QUERY).is_some_and(|n| n >= 3.0)
+}
+
 impl ClosedLoop {
     /// The loop with `background` sessions, and the nginx Service's ready
     /// endpoints behind the service proxy (`nginx`), or none: then the proxy
@@ -104,8 +126,9 @@ impl ClosedLoop {
         timings: Option<Timings>,
         nginx: bool,
     ) -> ClosedLoop {
-        let pipeline = Pipeline::start_scraping_every(background, SCRAPE);
         let c = Cluster::with(scenario, false);
+        let ksm = Ksm::serve(c.sim.store_reader());
+        let pipeline = Pipeline::start_with_jobs(background, SCRAPE, &ksm.scrape_job(SCRAPE));
         c.sim.set_proxy_upstream(
             "observability",
             "prometheus",
@@ -123,8 +146,9 @@ impl ClosedLoop {
         });
         ClosedLoop {
             controller,
-            c,
             pipeline,
+            ksm,
+            c,
         }
     }
 }

@@ -46,7 +46,8 @@ use super::super::snapshot::{
     KEDA_DEFAULT_MAX_REPLICAS, KEDA_DEFAULT_POLLING_INTERVAL, Lookup, ScaledObjectInfo,
     ScalingRulesInfo, Snapshot, condition,
 };
-use super::{rate_text, scrape_spacing};
+use super::rate_text;
+use super::spacing::{Spacing, spacing};
 use crate::settings::Settings;
 
 /// The HPA's cluster-wide tolerance (kube-controller-manager
@@ -378,6 +379,9 @@ pub struct Scaling {
     /// The measured scrape spacing of the nginx series, s.
     pub scrape_secs: f64,
     pub scrape_measured: bool,
+    /// The nginx series is too young to measure the spacing yet (so it is
+    /// assumed, and the model says why).
+    pub scrape_not_yet: bool,
     /// `autoscaling.keda.sh/force-activation` is set (true by Go's ParseBool).
     pub force_activation: bool,
     /// The ScaledObject's Active condition: status and message.
@@ -419,7 +423,10 @@ impl Scaling {
             .and_then(Lookup::found)
             .filter(|so| so.name == settings.scaled_object);
         let hpa = snap.keda_hpa(&settings.scaled_object);
-        Scaling::from_parts(so, hpa, scrape_spacing(snap))
+        let spacing = spacing(snap);
+        let mut m = Scaling::from_parts(so, hpa, spacing.secs());
+        m.scrape_not_yet = spacing == Spacing::NotYet;
+        m
     }
 
     pub fn from_parts(
@@ -506,6 +513,7 @@ impl Scaling {
             behavior_source,
             scrape_secs: scrape.unwrap_or(ASSUMED_SCRAPE_SECS),
             scrape_measured: scrape.is_some(),
+            scrape_not_yet: false,
             force_activation: so.is_some_and(|s| s.bool_annotation(FORCE_ACTIVATION)),
             active: so.and_then(|s| {
                 condition(&s.conditions, "Active").map(|c| (c.status.clone(), c.message.clone()))
@@ -721,16 +729,24 @@ impl Scaling {
         self.scrape_secs.ceil() as i64 + self.polling_secs
     }
 
+    /// How the scrape spacing is known: " measured", " assumed", or
+    /// " assumed (not measured yet: ...)" while the series is too young.
+    pub fn scrape_how(&self) -> &'static str {
+        if self.scrape_measured {
+            " measured"
+        } else if self.scrape_not_yet {
+            " assumed (not measured yet: the nginx series has fewer than 3 samples in Prometheus)"
+        } else {
+            " assumed"
+        }
+    }
+
     pub fn zero_to_one_text(&self) -> String {
         format!(
             "0→1 (KEDA): ≈ {} s = scrape spacing {} s{} (the first request must be scraped into the [1m] rate) + pollingInterval {} s",
             self.zero_to_one_secs(),
             rate_text(self.scrape_secs),
-            if self.scrape_measured {
-                " measured"
-            } else {
-                " assumed"
-            },
+            self.scrape_how(),
             self.polling_secs
         )
     }
