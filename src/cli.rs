@@ -224,6 +224,10 @@ pub enum ConfigCommand {
     View {
         #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table)]
         output: Output,
+        /// Also read the cluster (the reads diagnose makes, each bounded by
+        /// --request-timeout) and show the values found there and what said so.
+        #[arg(long)]
+        discover: bool,
     },
 }
 
@@ -252,6 +256,7 @@ impl GlobalArgs {
             nginx_service: self.nginx_service.clone(),
             prometheus_service: self.prometheus_service.clone(),
             prometheus_url: self.prometheus_url.clone(),
+            prometheus_tenant: self.prometheus_tenant.clone(),
             loki_url: self.loki_url.clone(),
             loki_tenant: self.loki_tenant.clone(),
             keda_namespace: self.keda_namespace.clone(),
@@ -340,6 +345,10 @@ pub struct GlobalArgs {
     /// from $SPICE_PROMETHEUS_TOKEN (never from a flag).
     #[arg(long, global = true, value_name = "URL", help_heading = "Spice")]
     pub prometheus_url: Option<String>,
+    /// Tenant for a multi-tenant Prometheus (Mimir, Cortex, Thanos receive),
+    /// sent as X-Scope-OrgID [default: the ScaledObject trigger's customHeaders].
+    #[arg(long, global = true, value_name = "TENANT", help_heading = "Spice")]
+    pub prometheus_tenant: Option<String>,
     /// Loki base URL, instead of the service proxy (token from $SPICE_LOKI_TOKEN).
     #[arg(long, global = true, value_name = "URL", help_heading = "Spice")]
     pub loki_url: Option<String>,

@@ -744,9 +744,9 @@ fn read_file(path: &Path) -> Result<Kubeconfig, Error> {
             message: "no such file".into(),
         });
     }
-    Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
+    super::kubeconfig::read(path).map_err(|message| Error::Kubeconfig {
         path: path.display().to_string(),
-        message: crate::error::chain_text(&e),
+        message,
     })
 }
 

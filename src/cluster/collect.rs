@@ -54,7 +54,8 @@ impl Sources {
                 Endpoint::Service(_) => None,
             },
             settings.request_timeout,
-        );
+        )
+        .map(|api| api.with_tenant(settings.prometheus_tenant.clone()));
         let loki = HttpApi::new(
             &settings.loki,
             Some(&kube),
@@ -195,6 +196,11 @@ async fn read_karpenter_events(
     }))
 }
 
+/// The gateway Service of the grafana/loki Helm chart (`<release>-gateway`,
+/// nginx, port 80, serving `/loki/api/v1/...` like Loki itself), for the
+/// usual release name `loki`.
+const LOKI_GATEWAY: (&str, &str) = ("loki-gateway", "80");
+
 /// Where Cluster Autoscaler writes its status (`--status-config-map-name`,
 /// default `cluster-autoscaler-status`, in the namespace it runs in:
 /// `kube-system` on every managed install; cluster-autoscaler-1.33.0
@@ -205,9 +211,13 @@ const CA_STATUS: (&str, &str) = ("kube-system", "cluster-autoscaler-status");
 const CA_STATUS_BYTES: usize = 64 * 1024;
 
 /// Reads Cluster Autoscaler's status ConfigMap. Not there (no Cluster
-/// Autoscaler), not readable (no access to `kube-system`) or slow: `None`,
-/// never a gap; the checks then judge from events alone.
-async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<ClusterAutoscalerInfo> {
+/// Autoscaler) or slow: `None`; the checks then judge from events alone.
+/// Forbidden is a gap: the user cannot see what CA says, which is not "no
+/// Cluster Autoscaler".
+async fn read_ca_status(
+    client: &kube::Client,
+    timeout: Duration,
+) -> Result<Option<ClusterAutoscalerInfo>, Failure> {
     let (ns, name) = CA_STATUS;
     let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
     let target = ReadTarget {
@@ -216,8 +226,14 @@ async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<Clus
         group: "",
         namespace: Some(ns),
     };
-    let cm = read(timeout, target, api.get(name)).await.ok()?;
-    let mut status = cm.data.as_ref()?.get("status")?.clone();
+    let cm = match read(timeout, target, api.get(name)).await {
+        Ok(cm) => cm,
+        Err(f) if f.reason == GapReason::Forbidden => return Err(f),
+        Err(_) => return Ok(None),
+    };
+    let Some(mut status) = cm.data.as_ref().and_then(|d| d.get("status")).cloned() else {
+        return Ok(None);
+    };
     if status.len() > CA_STATUS_BYTES {
         let mut cut = CA_STATUS_BYTES;
         while !status.is_char_boundary(cut) {
@@ -225,7 +241,7 @@ async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<Clus
         }
         status.truncate(cut);
     }
-    Some(ClusterAutoscalerInfo {
+    Ok(Some(ClusterAutoscalerInfo {
         config_map: format!("{ns}/{name}"),
         status,
         last_updated: cm
@@ -234,20 +250,31 @@ async fn read_ca_status(client: &kube::Client, timeout: Duration) -> Option<Clus
             .as_ref()
             .and_then(|a| a.get("cluster-autoscaler.kubernetes.io/last-updated"))
             .map(|s| s.chars().take(64).collect()),
-    })
+    }))
 }
 
-/// Where Karpenter's controller runs: `kube-system` on EKS add-on installs
-/// (and the AWS getting-started guide), `karpenter` with the Helm chart's
-/// usual namespace. Its pods carry the chart's `app.kubernetes.io/name=karpenter`.
-const KARPENTER_NAMESPACES: &[&str] = &["kube-system", "karpenter"];
+/// Where Karpenter's controller runs unless `karpenterNamespace` says:
+/// `kube-system` on EKS add-on installs (and the AWS getting-started
+/// guide), `karpenter` with the Helm chart's usual namespace. Its pods carry
+/// the chart's `app.kubernetes.io/name=karpenter`.
+pub const KARPENTER_NAMESPACES: &[&str] = &["kube-system", "karpenter"];
 const KARPENTER_SELECTOR: &str = "app.kubernetes.io/name=karpenter";
 
-/// Karpenter's controller pods wherever they run; `None` when no namespace
-/// could be read.
-async fn read_karpenter_pods(client: &kube::Client, timeout: Duration) -> Option<Vec<PodInfo>> {
+/// Karpenter's controller pods wherever they run (the `karpenterNamespace`
+/// setting, else each of [`KARPENTER_NAMESPACES`]); `Ok(None)` when no
+/// namespace could be read. A 403 where no pod was found elsewhere is a gap
+/// (the user cannot see the controller), never "no controller".
+async fn read_karpenter_pods(
+    client: &kube::Client,
+    timeout: Duration,
+    namespace: Option<&str>,
+) -> Result<Option<Vec<PodInfo>>, Failure> {
     let params = ListParams::default().labels(KARPENTER_SELECTOR);
-    let reads = KARPENTER_NAMESPACES.iter().map(|ns| {
+    let namespaces: Vec<&str> = match namespace {
+        Some(ns) => vec![ns],
+        None => KARPENTER_NAMESPACES.to_vec(),
+    };
+    let reads = namespaces.into_iter().map(|ns| {
         let api: Api<wire::Pod> = Api::namespaced(client.clone(), ns);
         let params = params.clone();
         async move {
@@ -261,15 +288,27 @@ async fn read_karpenter_pods(client: &kube::Client, timeout: Duration) -> Option
         }
     });
     let mut found: Option<Vec<PodInfo>> = None;
-    for list in join_all(reads).await.into_iter().flatten() {
-        found
-            .get_or_insert_with(Vec::new)
-            .extend(list.iter().map(convert::pod));
+    let mut forbidden = None;
+    for res in join_all(reads).await {
+        match res {
+            Ok(list) => found
+                .get_or_insert_with(Vec::new)
+                .extend(list.iter().map(convert::pod)),
+            Err(f) if f.reason == GapReason::Forbidden => {
+                forbidden.get_or_insert(f);
+            }
+            Err(_) => {}
+        }
+    }
+    if let Some(f) = forbidden
+        && found.as_ref().is_none_or(Vec::is_empty)
+    {
+        return Err(f);
     }
     if let Some(pods) = &mut found {
         pods.sort_by(|a, b| a.name.cmp(&b.name));
     }
-    found
+    Ok(found)
 }
 
 /// A custom resource's GET answered with another kind (a PodList from a
@@ -575,11 +614,31 @@ pub async fn run(
     let node_autoscalers = async {
         tokio::join!(
             read_ca_status(client, timeout),
-            read_karpenter_pods(client, timeout)
+            read_karpenter_pods(client, timeout, settings.karpenter_namespace.as_deref())
+        )
+    };
+    // The nginx pods' probes (idle floor) and the API server's version
+    // (whether it can serve per-HPA tolerance): two small reads in the
+    // first wave, never a round of their own.
+    let model_reads = async {
+        tokio::join!(
+            super::nginx::read(client, ns, &settings.nginx_service, timeout),
+            async {
+                tokio::time::timeout(timeout, client.apiserver_version())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(|v| {
+                        crate::domain::text::one_line(
+                            &v.git_version.chars().take(64).collect::<String>(),
+                        )
+                        .into_owned()
+                    })
+            }
         )
     };
 
-    let (kube_reads, (prom, rules, loki)) = tokio::join!(
+    let (kube_reads, (prom, rules, loki, loki_gateway)) = tokio::join!(
         async {
             tokio::join!(
                 discovery_and_karpenter,
@@ -591,7 +650,8 @@ pub async fn run(
                 events,
                 operator,
                 karpenter_events,
-                node_autoscalers
+                node_autoscalers,
+                model_reads
             )
         },
         http_reads(sources, settings, scope)
@@ -607,6 +667,7 @@ pub async fn run(
         (keda, operator_logs),
         karpenter_events,
         (ca_status, karpenter_pods),
+        (nginx_pods, server_version),
     ) = kube_reads;
 
     if let Some(e) = no_cluster(
@@ -637,11 +698,33 @@ pub async fn run(
         address: shown_address(&settings.prometheus),
         how: how.into(),
         instead_of: None,
+        tenant: None,
+        tenant_from: None,
     };
+    // The tenant KEDA's trigger sends (its customHeaders), used when the
+    // prometheusTenant setting is not set.
+    let trigger_tenant = scaled_object.as_ref().ok().and_then(trigger_tenant);
+    let tenant_of = |api: &HttpApi| -> Option<(String, &'static str)> {
+        let t = api.tenant()?.to_string();
+        let from = if settings.prometheus_tenant.as_deref() == Some(t.as_str()) {
+            "setting"
+        } else {
+            "ScaledObject trigger"
+        };
+        Some((t, from))
+    };
+    let mut used = sources.prometheus.as_ref().ok().cloned();
     let (prom, rules) =
         match trigger_prometheus(sources, prom.1.as_ref(), scaled_object.as_ref().ok()) {
             Some((api, addr)) => {
-                let (prom2, rules2) = prometheus_reads(&Ok(api), settings, scope).await;
+                let api = api.with_tenant(
+                    settings
+                        .prometheus_tenant
+                        .clone()
+                        .or_else(|| trigger_tenant.clone()),
+                );
+                let (prom2, rules2) = prometheus_reads(&Ok(api.clone()), settings, scope).await;
+                used = Some(api);
                 prometheus_read = crate::snapshot::ReadFrom {
                     address: addr.show(),
                     how: "ScaledObject trigger".into(),
@@ -652,11 +735,60 @@ pub async fn run(
                             .map(|f| f.message.as_str())
                             .unwrap_or("not found")
                     )),
+                    tenant: None,
+                    tenant_from: None,
                 };
                 (prom2, rules2)
             }
             None => (prom, rules),
         };
+    // A multi-tenant Prometheus said `no org id` and no tenant was set: read
+    // it again with the tenant KEDA's trigger sends (one more round, only then).
+    let (prom, rules) = match (&used, &trigger_tenant) {
+        (Some(api), Some(t)) if api.tenant().is_none() && said_no_org_id(prom.1.as_ref()) => {
+            let api = api.clone().with_tenant(Some(t.clone()));
+            let again = prometheus_reads(&Ok(api.clone()), settings, scope).await;
+            used = Some(api);
+            again
+        }
+        _ => (prom, rules),
+    };
+    if let Some((tenant, from)) = used.as_ref().and_then(tenant_of) {
+        prometheus_read.tenant = Some(tenant);
+        prometheus_read.tenant_from = Some(from.into());
+    }
+    // The configured Loki Service does not exist and the usual Loki chart's
+    // nginx gateway does (`loki-gateway` port 80 in the same namespace,
+    // probed in the first wave): read Loki through it (one more round, only then).
+    let set = settings.is_set("lokiService") || settings.is_set("lokiUrl");
+    let mut loki_read = crate::snapshot::ReadFrom {
+        address: shown_address(&settings.loki),
+        how: if set { "setting" } else { "default" }.into(),
+        instead_of: None,
+        tenant: None,
+        tenant_from: None,
+    };
+    let loki = match (loki, loki_gateway) {
+        (Some(Err(f)), Some(api)) if f.reason == GapReason::NotFound && !set => {
+            let res = with_timeout(
+                timeout,
+                api.describe(),
+                super::loki::collect(&api, &settings.loki_query, settings.loki_tenant.as_deref()),
+            )
+            .await;
+            if let HttpApi::Proxy { service, .. } = &api {
+                loki_read = crate::snapshot::ReadFrom {
+                    address: service.to_string(),
+                    how: crate::snapshot::LOKI_GATEWAY_HOW.into(),
+                    instead_of: Some(format!("{}: {}", loki_read.address, f.message)),
+                    tenant: None,
+                    tenant_from: None,
+                };
+            }
+            Some(res)
+        }
+        (loki, _) => loki,
+    };
     // The ScaledObject is not there: say whether the namespace itself is
     // missing (a typo in -n), and where a ScaledObject for the game is.
     let namespace_missing = match &scaled_object {
@@ -669,12 +801,7 @@ pub async fn run(
     b.namespace_missing(namespace_missing);
     b.prometheus_read(prometheus_read);
     if scope == Scope::Full {
-        let set = settings.is_set("lokiService") || settings.is_set("lokiUrl");
-        b.loki_read(crate::snapshot::ReadFrom {
-            address: shown_address(&settings.loki),
-            how: if set { "setting" } else { "default" }.into(),
-            instead_of: None,
-        });
+        b.loki_read(loki_read);
     }
     b.discovery(discovery.as_ref().map_err(Clone::clone));
     b.pods(pods.as_ref().map_err(Clone::clone));
@@ -703,8 +830,16 @@ pub async fn run(
     let (answers, failure) = prom;
     b.prometheus(answers, failure);
     let mut snap = b.finish();
-    snap.cluster_autoscaler = ca_status;
-    snap.karpenter_pods = karpenter_pods;
+    match ca_status {
+        Ok(info) => snap.cluster_autoscaler = info,
+        Err(f) => snap.gaps.push(f.into_gap("cluster-autoscaler-status")),
+    }
+    match karpenter_pods {
+        Ok(pods) => snap.karpenter_pods = pods,
+        Err(f) => snap.gaps.push(f.into_gap("karpenter-pods")),
+    }
+    snap.nginx_pods = nginx_pods;
+    snap.server_version = server_version;
     Ok(snap)
 }
 
@@ -723,13 +858,14 @@ async fn http_reads(
     PromRead,
     Option<Result<Vec<RuleInfo>, Failure>>,
     Option<Result<LokiData, Failure>>,
+    Option<HttpApi>,
 ) {
     let timeout = settings.request_timeout;
     let full = scope == Scope::Full;
     let loki = async {
         match (&sources.loki, full) {
-            (Ok(api), true) => Some(
-                with_timeout(
+            (Ok(api), true) => {
+                let read = with_timeout(
                     timeout,
                     api.describe(),
                     super::loki::collect(
@@ -737,19 +873,62 @@ async fn http_reads(
                         &settings.loki_query,
                         settings.loki_tenant.as_deref(),
                     ),
-                )
-                .await,
-            ),
-            (Err(e), true) => Some(Err(super::prometheus::Failure {
-                reason: GapReason::Error,
-                message: e.clone(),
-                hint: "check --loki-url".into(),
-            })),
+                );
+                let (read, gateway) = tokio::join!(read, loki_gateway(api, settings));
+                Some((read, gateway))
+            }
+            (Err(e), true) => Some((
+                Err(super::prometheus::Failure {
+                    reason: GapReason::Error,
+                    message: e.clone(),
+                    hint: "check --loki-url".into(),
+                }),
+                None,
+            )),
             _ => None,
         }
     };
     let (prom, loki) = tokio::join!(prometheus_reads(&sources.prometheus, settings, scope), loki);
-    (prom.0, prom.1, loki)
+    let (loki, gateway) = match loki {
+        Some((read, gateway)) => (Some(read), gateway),
+        None => (None, None),
+    };
+    (prom.0, prom.1, loki, gateway)
+}
+
+/// The grafana/loki chart's gateway beside the configured Loki Service, when
+/// the Loki settings are defaults: one cheap GET of its `/` in the same wave
+/// as the Loki queries (so finding it costs no round on any path), and the
+/// API if the Service exists (anything but the API server's 404 Status).
+async fn loki_gateway(configured: &HttpApi, settings: &Settings) -> Option<HttpApi> {
+    let HttpApi::Proxy { kube, service, .. } = configured else {
+        return None;
+    };
+    if settings.is_set("lokiService") || settings.is_set("lokiUrl") {
+        return None;
+    }
+    let gateway = crate::settings::ServiceRef {
+        namespace: service.namespace.clone(),
+        name: LOKI_GATEWAY.0.into(),
+        port: LOKI_GATEWAY.1.into(),
+    };
+    if gateway == *service {
+        return None;
+    }
+    let api = HttpApi::Proxy {
+        kube: kube.clone(),
+        service: gateway,
+        prefix: String::new(),
+        tenant: None,
+    };
+    let (status, body) = tokio::time::timeout(settings.request_timeout, api.get("/", &[]))
+        .await
+        .ok()?
+        .ok()?;
+    let missing = status == 404
+        && serde_json::from_str::<serde_json::Value>(&body)
+            .is_ok_and(|v| v["kind"] == "Status" && v["reason"] == "NotFound");
+    (!missing && status != 503).then_some(api)
 }
 
 /// Every query against one Prometheus, and for a full scope its alert rules.
@@ -816,6 +995,23 @@ fn trigger_server_address(so: &DynamicObject) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The tenant in the `customHeaders` of a ScaledObject's first prometheus trigger.
+fn trigger_tenant(so: &DynamicObject) -> Option<String> {
+    let headers = so.data["spec"]["triggers"]
+        .as_array()?
+        .iter()
+        .find(|t| t["type"] == "prometheus")?["metadata"]["customHeaders"]
+        .as_str()?;
+    crate::domain::address::tenant_of_custom_headers(headers)
+}
+
+/// Whether Prometheus answered `401 no org id` (it wants a tenant).
+fn said_no_org_id(failure: Option<&Failure>) -> bool {
+    failure.is_some_and(|f| {
+        f.reason == GapReason::Unauthorized && f.message.ends_with("HTTP 401: no org id")
+    })
+}
+
 /// When the configured Prometheus Service does not exist (the proxy's 404),
 /// the Prometheus the ScaledObject's trigger names, if it is another
 /// in-cluster Service: the one KEDA itself reads.
@@ -838,6 +1034,7 @@ fn trigger_prometheus(
         kube: kube.clone(),
         service: addr.service.clone(),
         prefix: addr.prefix.clone(),
+        tenant: None,
     };
     Some((api, addr))
 }

@@ -377,11 +377,16 @@ pub fn scaled_object(obj: &Value) -> ScaledObjectInfo {
                                     };
                                     let text = if k == "serverAddress" {
                                         crate::settings::redact_url(&text)
+                                    } else if k == "customHeaders" {
+                                        crate::domain::address::tenant_of_custom_headers(&text)
+                                            .map(|t| format!("X-Scope-OrgID={t}"))
+                                            .unwrap_or_default()
                                     } else {
                                         text
                                     };
                                     (k.clone(), text)
                                 })
+                                .filter(|(k, v)| k != "customHeaders" || !v.is_empty())
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -598,6 +603,27 @@ mod tests {
 
     fn at(text: &str) -> Option<Timestamp> {
         Some(text.parse().expect("a time"))
+    }
+
+    #[test]
+    fn custom_headers_keep_only_the_tenant_and_never_other_headers() {
+        let so = |headers: &str| {
+            scaled_object(&serde_json::json!({
+                "metadata": {"name": "x"},
+                "spec": {"scaleTargetRef": {"name": "d"}, "triggers": [{"type": "prometheus",
+                    "metadata": {"customHeaders": headers}}]}
+            }))
+        };
+        let kept = so("Authorization=Bearer s3cret,X-Scope-OrgID=tenant-a");
+        assert_eq!(
+            kept.triggers[0]
+                .metadata
+                .get("customHeaders")
+                .map(String::as_str),
+            Some("X-Scope-OrgID=tenant-a")
+        );
+        let none = so("Authorization=Bearer s3cret");
+        assert_eq!(none.triggers[0].metadata.get("customHeaders"), None);
     }
 
     #[test]

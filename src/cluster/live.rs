@@ -47,6 +47,9 @@ pub struct PromState {
     /// Every query failed: why (for the banner).
     pub error: Option<Failure>,
     pub polls: u64,
+    /// Bumped when an answer's values or the error changed (not by a poll
+    /// that only moved the samples' timestamps).
+    pub version: u64,
 }
 
 type States = Arc<Mutex<BTreeMap<&'static str, SourceState>>>;
@@ -76,7 +79,7 @@ pub struct Live {
 /// Converted stores, each with the source version it was converted at.
 #[derive(Default)]
 struct Converted {
-    pods: Option<(u64, Vec<PodInfo>)>,
+    pods: Option<(u64, Arc<Vec<PodInfo>>)>,
     nodes: Option<(u64, Vec<NodeInfo>)>,
 }
 
@@ -445,6 +448,39 @@ impl Live {
         prom.error.as_ref().map(|f| f.message.clone())
     }
 
+    /// What the watched Kubernetes sources hold, as a number that moves
+    /// whenever one of them took an event or changed its health: two frames
+    /// with the same number read the same objects and the same gaps.
+    pub fn kube_version(&self) -> u64 {
+        self.states
+            .lock()
+            .expect("states")
+            .values()
+            // `+ 1`: a source watched since (NodeClaims) moves it too.
+            .fold(0u64, |sum, s| sum.wrapping_add(s.version).wrapping_add(1))
+    }
+
+    /// The version of Prometheus's answers ([`PromState::version`]).
+    pub fn prometheus_version(&self) -> u64 {
+        self.prometheus.lock().expect("prom").version
+    }
+
+    /// A snapshot taken by [`Live::snapshot`] brought to `at` when the
+    /// Kubernetes sources did not change since ([`Live::kube_version`]):
+    /// only the Prometheus answers (and their gap) are read again, so a
+    /// frame on a steady cluster costs what changed, not the pod count.
+    pub fn refresh(&self, snap: &mut Snapshot, at: jiff::Timestamp) {
+        snap.captured_at = at;
+        let prom = self.prometheus.lock().expect("prom").clone();
+        if prom.polls > 0 {
+            snap.gaps.retain(|g| g.source != "prometheus");
+            snap.prometheus = prom.answers;
+            if let Some(f) = prom.error {
+                snap.gaps.push(f.into_gap("prometheus"));
+            }
+        }
+    }
+
     /// The stores as a Snapshot. `base` holds what is not watched (API
     /// discovery, Karpenter, the KEDA operator), read once at start.
     pub fn snapshot(
@@ -453,6 +489,19 @@ impl Live {
         settings: &crate::settings::Settings,
         at: jiff::Timestamp,
     ) -> Snapshot {
+        self.snapshot_sharing_pods(base, settings, at).0
+    }
+
+    /// [`Live::snapshot`], and the converted pod list its `pods` were
+    /// copied from (when the pods store was read), shared: `watch` hands
+    /// it to its model instead of a third copy.
+    pub fn snapshot_sharing_pods(
+        &self,
+        base: &Snapshot,
+        settings: &crate::settings::Settings,
+        at: jiff::Timestamp,
+    ) -> (Snapshot, Option<Arc<Vec<PodInfo>>>) {
+        let shared: Mutex<Option<Arc<Vec<PodInfo>>>> = Mutex::new(None);
         let mut snap = base.clone();
         snap.captured_at = at;
         let watched = [
@@ -504,13 +553,15 @@ impl Live {
             let pods = match &converted.pods {
                 Some((v, pods)) if *v == version => pods.clone(),
                 _ => {
-                    let pods =
-                        super::build::converted_pods(self.pods.state().iter().map(|p| p.as_ref()));
+                    let pods = Arc::new(super::build::converted_pods(
+                        self.pods.state().iter().map(|p| p.as_ref()),
+                    ));
                     converted.pods = Some((version, pods.clone()));
                     pods
                 }
             };
-            b.pods_converted(pods);
+            b.pods_converted(pods.as_ref().clone());
+            *shared.lock().expect("shared") = Some(pods);
         });
         source(&mut b, "nodes", &|b| {
             let version = self.state("nodes").version;
@@ -560,7 +611,8 @@ impl Live {
         if prom.polls > 0 {
             b.prometheus(prom.answers, prom.error);
         }
-        b.finish()
+        let pods = shared.into_inner().expect("shared");
+        (b.finish(), pods)
     }
 }
 
@@ -597,6 +649,7 @@ async fn poll_prometheus(
                     hint: WATCH_HINT.into(),
                 });
                 s.polls += 1;
+                s.version = s.version.wrapping_add(1);
                 drop(s);
                 bump(&tx);
                 return;
@@ -664,8 +717,9 @@ async fn poll_prometheus(
         s.error = error;
         let first = s.polls == 0;
         s.polls += 1;
-        drop(s);
         if first || !same {
+            s.version = s.version.wrapping_add(1);
+            drop(s);
             bump(&tx);
         }
     }

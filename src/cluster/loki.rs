@@ -77,21 +77,81 @@ pub async fn heartbeat_rate(
     instant(api, &format!("sum(rate({query} [1m]))"), &headers).await
 }
 
-/// Heartbeat events over the `secs` before now, `sum(count_over_time(<lokiQuery> [Ns]))`
-/// (`report`'s heartbeats per session); `None` when no stream matched.
-pub async fn heartbeat_count(
+/// The step of the heartbeat range read over `period_secs`: at least a
+/// minute, whole minutes, and no more than about 2,000 points (Loki refuses
+/// more than 11,000 points per series, `pkg/loghttp/params.go` in Loki v3.x,
+/// like Prometheus).
+pub fn heartbeat_step(period_secs: f64) -> f64 {
+    ((period_secs / 2000.0 / 60.0).ceil() * 60.0).max(60.0)
+}
+
+/// Heartbeat events per step over `[start, end]` (unix seconds):
+/// `sum(count_over_time(<lokiQuery> [step]))` through Loki's
+/// `/loki/api/v1/query_range` (its answer is Prometheus's matrix; a step with
+/// no event has no point). One request: a month at the coarsest step is
+/// under 2,000 points.
+pub async fn heartbeat_range(
     api: &HttpApi,
     query: &str,
     tenant: Option<&str>,
-    secs: u64,
-) -> Result<Option<f64>, Failure> {
+    start: f64,
+    end: f64,
+    step: f64,
+) -> Result<Vec<(f64, f64)>, Failure> {
     let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
-    instant(
-        api,
-        &format!("sum(count_over_time({query} [{secs}s]))"),
-        &headers,
-    )
-    .await
+    let logql = format!("sum(count_over_time({query} [{step:.0}s]))");
+    let (start, end, step_text) = (
+        format!("{start:.0}"),
+        format!("{end:.0}"),
+        format!("{step:.0}"),
+    );
+    let params = [
+        ("query", logql.as_str()),
+        ("start", start.as_str()),
+        ("end", end.as_str()),
+        ("step", step_text.as_str()),
+    ];
+    let (status, body) = api
+        .get_with_headers("/loki/api/v1/query_range", &params, &headers)
+        .await?;
+    if let Some(f) = plain_text_error(api, status, &body, !headers.is_empty()) {
+        return Err(f);
+    }
+    let q = super::promql::Query {
+        key: "heartbeats",
+        promql: logql.clone(),
+    };
+    super::history::parse_range(status, &body, &q, &api.describe(), api.is_proxy()).map_err(as_loki)
+}
+
+/// Loki's errors are plain text, not JSON (a 400 for LogQL it rejects): the
+/// failure for an answer outside 2xx that is not JSON, else `None`.
+fn plain_text_error(api: &HttpApi, status: u16, body: &str, tenant_sent: bool) -> Option<Failure> {
+    if (200..300).contains(&status) || body.trim_start().starts_with('{') {
+        return None;
+    }
+    let first = crate::error::quote(body.lines().next().unwrap_or(""));
+    if let Some(f) = no_org_id(status, &first, api, tenant_sent) {
+        return Some(f);
+    }
+    let rejected = status == 400;
+    Some(Failure {
+        reason: if rejected {
+            GapReason::Error
+        } else {
+            GapReason::Unreachable
+        },
+        message: if rejected {
+            format!("Loki rejected the query: {first}")
+        } else {
+            format!("{} answered HTTP {status}: {first}", api.describe())
+        },
+        hint: if rejected {
+            "check the lokiQuery setting (kubectl spice config view)".into()
+        } else {
+            "is Loki running? check its pods, or set --loki-url".into()
+        },
+    })
 }
 
 /// One instant metric query; `None` when it matched nothing.
@@ -103,28 +163,8 @@ async fn instant(
     let (status, body) = api
         .get_with_headers("/loki/api/v1/query", &[("query", logql)], headers)
         .await?;
-    if !(200..300).contains(&status) && !body.trim_start().starts_with('{') {
-        let first = crate::error::quote(body.lines().next().unwrap_or(""));
-        if let Some(f) = no_org_id(status, &first, api, !headers.is_empty()) {
-            return Err(f);
-        }
-        return Err(Failure {
-            reason: if status == 400 {
-                GapReason::Error
-            } else {
-                GapReason::Unreachable
-            },
-            message: if status == 400 {
-                format!("Loki rejected the query: {first}")
-            } else {
-                format!("{} answered HTTP {status}: {first}", api.describe())
-            },
-            hint: if status == 400 {
-                "check the lokiQuery setting (kubectl spice config view)".into()
-            } else {
-                "is Loki running? check its pods, or set --loki-url".into()
-            },
-        });
+    if let Some(f) = plain_text_error(api, status, &body, !headers.is_empty()) {
+        return Err(f);
     }
     let samples =
         parse_query_answer(status, &body, &api.describe(), api.is_proxy()).map_err(as_loki)?;

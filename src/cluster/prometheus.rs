@@ -18,15 +18,22 @@ pub enum HttpApi {
         service: ServiceRef,
         /// The route prefix the server is mounted under (`/prometheus`), or empty.
         prefix: String,
+        /// Sent as `X-Scope-OrgID` on every request (a multi-tenant
+        /// Prometheus: Mimir, Cortex, Thanos receive); validated as a tenant ID.
+        tenant: Option<String>,
     },
     Direct {
         http: reqwest::Client,
         base: String,
         token: Option<String>,
+        tenant: Option<String>,
     },
 }
 
 pub use super::error::Failure;
+
+/// The header a multi-tenant Prometheus or Loki reads the tenant from.
+pub const TENANT_HEADER: &str = "X-Scope-OrgID";
 
 impl HttpApi {
     pub fn new(
@@ -41,6 +48,7 @@ impl HttpApi {
                     kube: k.clone(),
                     service: service.clone(),
                     prefix: String::new(),
+                    tenant: None,
                 }),
                 None => Err("no Kubernetes client to proxy through".into()),
             },
@@ -79,8 +87,27 @@ impl HttpApi {
                     http,
                     base: base.clone(),
                     token,
+                    tenant: None,
                 })
             }
+        }
+    }
+
+    /// The same API with `tenant` sent as `X-Scope-OrgID` on every request;
+    /// a value that is not a tenant ID (it may come from the cluster) is
+    /// never sent.
+    pub fn with_tenant(mut self, tenant: Option<String>) -> HttpApi {
+        let tenant = tenant.filter(|t| crate::settings::valid_tenant(t));
+        match &mut self {
+            HttpApi::Proxy { tenant: t, .. } | HttpApi::Direct { tenant: t, .. } => *t = tenant,
+        }
+        self
+    }
+
+    /// The tenant sent as `X-Scope-OrgID`, if any.
+    pub fn tenant(&self) -> Option<&str> {
+        match self {
+            HttpApi::Proxy { tenant, .. } | HttpApi::Direct { tenant, .. } => tenant.as_deref(),
         }
     }
 
@@ -112,11 +139,23 @@ impl HttpApi {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
+        // The API's own tenant, unless the caller sends one (Loki's).
+        let own = self
+            .tenant()
+            .filter(|_| {
+                !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(TENANT_HEADER))
+            })
+            .map(|t| (TENANT_HEADER, t));
+        let headers: Vec<(&str, &str)> = headers.iter().copied().chain(own).collect();
+        let headers = headers.as_slice();
         match self {
             HttpApi::Proxy {
                 kube,
                 service,
                 prefix,
+                ..
             } => {
                 let port = if service.port.is_empty() {
                     String::new()
@@ -179,7 +218,9 @@ impl HttpApi {
                 }
                 Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
             }
-            HttpApi::Direct { http, base, token } => {
+            HttpApi::Direct {
+                http, base, token, ..
+            } => {
                 let url = format!("{base}{path}?{query}");
                 let mut request = http
                     .get(&url)
@@ -231,7 +272,12 @@ impl HttpApi {
     /// An instant PromQL query.
     pub async fn query(&self, promql: &str) -> Result<Vec<Sample>, Failure> {
         let (status, body) = self.get("/api/v1/query", &[("query", promql)]).await?;
-        parse_query_answer(status, &body, &self.describe(), self.is_proxy())
+        parse_query_answer(status, &body, &self.describe(), self.is_proxy()).map_err(|mut f| {
+            if f.hint == NO_ORG_ID_HINT && self.tenant().is_some() {
+                f.hint = "the tenant was sent as X-Scope-OrgID and did not arrive: check that nothing between (a gateway, an auth proxy) drops the header".into();
+            }
+            f
+        })
     }
 
     /// The alerting rules Prometheus has loaded (`/api/v1/rules?type=alert`).
@@ -374,6 +420,9 @@ pub fn parse_query_answer(
             hint,
         });
     }
+    if let Some(f) = no_org_id(status, body, where_) {
+        return Err(f);
+    }
     Err(Failure {
         reason: if status == 401 || status == 403 {
             GapReason::Forbidden
@@ -391,6 +440,26 @@ pub fn parse_query_answer(
         },
     })
 }
+
+/// A multi-tenant Prometheus (Mimir, Cortex, Thanos receive) answers a
+/// request without a tenant with HTTP 401 and the plain text `no org id`
+/// (dskit's `user.ErrNoOrgID`, written by its HTTP auth middleware): it
+/// wants `X-Scope-OrgID`, not a bearer token. Whether a tenant was sent
+/// decides the hint: `message` says which.
+pub fn no_org_id(status: u16, body: &str, where_: &str) -> Option<Failure> {
+    let first = body.lines().next().unwrap_or("").trim();
+    if status != 401 || !first.eq_ignore_ascii_case("no org id") {
+        return None;
+    }
+    Some(Failure {
+        reason: GapReason::Unauthorized,
+        message: format!("{where_} answered HTTP 401: no org id"),
+        hint: NO_ORG_ID_HINT.into(),
+    })
+}
+
+/// The hint of a 401 `no org id` from Prometheus.
+pub const NO_ORG_ID_HINT: &str = "this Prometheus is multi-tenant (Mimir, Cortex, Thanos receive): set prometheusTenant (X-Scope-OrgID) with --prometheus-tenant, SPICE_PROMETHEUS_TENANT or the config file, to the tenant KEDA's trigger sends (its customHeaders X-Scope-OrgID, or its TriggerAuthentication's customAuthValue)";
 
 /// The most a count can be here: more sessions, pods or nodes than this is
 /// not a cluster, it is a broken exporter or recording rule.

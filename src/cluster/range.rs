@@ -11,6 +11,7 @@ use super::error::Failure;
 use super::history::{Ranges, query_range};
 use super::prometheus::{HttpApi, parse_query_answer};
 use super::promql::Query;
+use crate::snapshot::Sample;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -100,6 +101,29 @@ pub async fn read(
     })
 }
 
+/// The samples of one instant query evaluated at `at`, within `timeout`.
+async fn samples_at(
+    api: &HttpApi,
+    promql: &str,
+    at: f64,
+    timeout: Duration,
+) -> Result<Vec<Sample>, Failure> {
+    let at = at.to_string();
+    let params = [("query", promql), ("time", at.as_str())];
+    let answer = tokio::time::timeout(timeout, api.get("/api/v1/query", &params));
+    match answer.await {
+        Ok(Ok((status, body))) => {
+            parse_query_answer(status, &body, &api.describe(), api.is_proxy())
+        }
+        Ok(Err(f)) => Err(f),
+        Err(_) => Err(Failure::timed_out(
+            &api.describe(),
+            timeout,
+            "Prometheus is slow over this period; raise --request-timeout or shorten --since",
+        )),
+    }
+}
+
 /// One instant query evaluated at `at`: the sum of its samples, `None` when
 /// nothing matched.
 pub async fn instant_at(
@@ -108,23 +132,30 @@ pub async fn instant_at(
     at: f64,
     timeout: Duration,
 ) -> Result<Option<f64>, Failure> {
-    let at = at.to_string();
-    let params = [("query", promql), ("time", at.as_str())];
-    let answer = tokio::time::timeout(timeout, api.get("/api/v1/query", &params));
-    let samples = match answer.await {
-        Ok(Ok((status, body))) => {
-            parse_query_answer(status, &body, &api.describe(), api.is_proxy())?
-        }
-        Ok(Err(f)) => return Err(f),
-        Err(_) => {
-            return Err(Failure::timed_out(
-                &api.describe(),
-                timeout,
-                "Prometheus is slow over this period; raise --request-timeout or shorten --since",
-            ));
-        }
-    };
+    let samples = samples_at(api, promql, at, timeout).await?;
     Ok((!samples.is_empty()).then(|| samples.iter().map(|s| s.value).sum()))
+}
+
+/// Most labelled samples one instant query may bring back (the nodes
+/// created in a month of a big game are far fewer).
+pub const MAX_LABELLED: usize = 5_000;
+
+/// One instant query evaluated at `at`, its samples by the value of
+/// `label` (at most [`MAX_LABELLED`]; a sample without the label is left out).
+pub async fn instant_by(
+    api: &HttpApi,
+    promql: &str,
+    label: &str,
+    at: f64,
+    timeout: Duration,
+) -> Result<Vec<(String, f64)>, Failure> {
+    let samples = samples_at(api, promql, at, timeout).await?;
+    Ok(samples
+        .into_iter()
+        .filter(|s| s.value.is_finite())
+        .filter_map(|s| Some((s.labels.get(label)?.clone(), s.value)))
+        .take(MAX_LABELLED)
+        .collect())
 }
 
 #[cfg(test)]

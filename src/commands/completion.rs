@@ -187,7 +187,7 @@ fn kubeconfigs() -> Vec<kube::config::Kubeconfig> {
     kubeconfig_files()
         .into_iter()
         .filter(|p| p.is_file())
-        .filter_map(|p| kube::config::Kubeconfig::read_from(&p).ok())
+        .filter_map(|p| crate::cluster::kubeconfig::read(&p).ok())
         .collect()
 }
 

@@ -7,7 +7,7 @@ use crate::cluster::{prometheus::HttpApi, range};
 use crate::domain::promql;
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
-use crate::history::{self, Inputs, PodCounts, Series};
+use crate::history::{self, Heartbeats, Inputs, NodeLaunch, PodCounts, Series};
 use crate::settings::Settings;
 use crate::snapshot::{PromAnswer, Sample, Snapshot};
 use clap::{Args, ValueEnum};
@@ -105,12 +105,21 @@ fn secs(t: Timestamp) -> f64 {
 }
 
 /// The snapshot keys the history series are kept under (`snapshot --history`).
-pub const HISTORY_KEYS: [(&str, &str); 4] = [
+/// The last three came later: a snapshot without them replays with them empty.
+pub const HISTORY_KEYS: [(&str, &str); 7] = [
     (promql::SESSIONS, "history.sessions"),
     (promql::RUNNING_PODS, "history.runningPods"),
     (promql::PENDING_PODS, "history.pendingPods"),
     (promql::NODES, "history.nodes"),
+    (promql::HPA_DESIRED, "history.hpaDesired"),
+    (
+        promql::DEPLOYMENT_GENERATION,
+        "history.deploymentGeneration",
+    ),
+    (promql::HPA_GENERATION, "history.hpaGeneration"),
 ];
+/// Keys every history snapshot has.
+const REQUIRED_KEYS: usize = 4;
 /// The snapshot keys of the pod counts.
 const POD_KEYS: [&str; 4] = [
     "history.podsCreated",
@@ -118,6 +127,8 @@ const POD_KEYS: [&str; 4] = [
     "history.podsFailed",
     "history.restarts",
 ];
+/// The snapshot keys of the node launches (labelled `node`).
+const LAUNCH_KEYS: [&str; 2] = ["history.nodeCreated", "history.nodeFirstReady"];
 
 fn history_queries(s: &Settings) -> Vec<promql::Query> {
     vec![
@@ -125,6 +136,9 @@ fn history_queries(s: &Settings) -> Vec<promql::Query> {
         promql::running_pods(s),
         promql::pending_pods(s),
         promql::nodes(),
+        promql::hpa_desired(s),
+        promql::deployment_generation(s),
+        promql::hpa_generation(s),
     ]
 }
 
@@ -132,6 +146,31 @@ fn history_queries(s: &Settings) -> Vec<promql::Query> {
 pub struct Read {
     pub series: Result<Series, String>,
     pub pods: Result<PodCounts, String>,
+    pub launches: Result<Vec<NodeLaunch>, String>,
+}
+
+/// Node launches from the created and first-Ready times by node (unix
+/// seconds): names bounded and made one line, at most [`range::MAX_LABELLED`].
+fn launches_of(created: &[(String, f64)], ready: &[(String, f64)]) -> Vec<NodeLaunch> {
+    let ready: std::collections::BTreeMap<&str, f64> =
+        ready.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+    let mut out: Vec<NodeLaunch> = created
+        .iter()
+        .filter_map(|(node, c)| {
+            let created_at = Timestamp::from_millisecond((c * 1000.0) as i64).ok()?;
+            let name: String = crate::domain::text::one_line(node)
+                .chars()
+                .take(120)
+                .collect();
+            Some(NodeLaunch {
+                node: name,
+                created_at,
+                ready_seconds: ready.get(node.as_str()).map(|r| (r - c).max(0.0)),
+            })
+        })
+        .collect();
+    out.sort_by_key(|a| a.created_at);
+    out
 }
 
 /// One round of reads: the four series in chunks, the pod counts at the end.
@@ -148,6 +187,7 @@ pub async fn read_history(
             return Read {
                 series: Err(e.clone()),
                 pods: Err(e.clone()),
+                launches: Err(e.clone()),
             };
         }
     };
@@ -166,10 +206,24 @@ pub async fn read_history(
             .iter()
             .map(|q| range::instant_at(api, q, to, timeout)),
     );
-    let (ranges, pods) = tokio::join!(
-        range::read(api, &queries, from, to, step, timeout),
-        pod_reads
+    let sub_step = step.max(15.0).round() as u64;
+    let (created_q, ready_q) = (
+        promql::nodes_created_over(period, from),
+        promql::nodes_first_ready_over(period, sub_step, from),
     );
+    let launch_reads = futures::future::join(
+        range::instant_by(api, &created_q, "node", to, timeout),
+        range::instant_by(api, &ready_q, "node", to, timeout),
+    );
+    let (ranges, pods, (created, ready)) = tokio::join!(
+        range::read(api, &queries, from, to, step, timeout),
+        pod_reads,
+        launch_reads
+    );
+    let launches = match (created, ready) {
+        (Ok(c), Ok(r)) => Ok(launches_of(&c, &r)),
+        (Err(f), _) | (_, Err(f)) => Err(f.message),
+    };
     let series = ranges
         .map(|r| {
             let get = |k: &str| r.series.get(k).cloned().unwrap_or_default();
@@ -178,6 +232,9 @@ pub async fn read_history(
                 running: get(promql::RUNNING_PODS),
                 pending: get(promql::PENDING_PODS),
                 nodes: get(promql::NODES),
+                desired: get(promql::HPA_DESIRED),
+                deployment_generation: get(promql::DEPLOYMENT_GENERATION),
+                hpa_generation: get(promql::HPA_GENERATION),
                 step_secs: r.step_secs,
             };
             s.fill_absent_pods();
@@ -186,12 +243,22 @@ pub async fn read_history(
         .map_err(|f| f.message);
     let mut values = [0.0; 4];
     let mut pods_err = None;
+    let mut created_answered = false;
     for (i, p) in pods.into_iter().enumerate() {
         match p {
-            Ok(v) => values[i] = v.unwrap_or(0.0),
+            Ok(v) => {
+                created_answered |= i == 0 && v.is_some();
+                values[i] = v.unwrap_or(0.0)
+            }
             Err(f) => pods_err = Some(f.message),
         }
     }
+    // No `kube_pod_created` while other pod series show game pods: the
+    // series is not collected (a "cannot measure" row, not a gap).
+    let pods_seen = values[1] > 0.0
+        || series
+            .as_ref()
+            .is_ok_and(|s| s.running.iter().chain(&s.pending).any(|p| p.1 > 0.0));
     Read {
         series,
         pods: match pods_err {
@@ -201,8 +268,10 @@ pub async fn read_history(
                 ready: values[1],
                 failed: values[2],
                 restarts: values[3],
+                creation_series_missing: !created_answered && pods_seen,
             }),
         },
+        launches,
     }
 }
 
@@ -225,7 +294,15 @@ pub fn store(snap: &mut Snapshot, read: &Read, since: Timestamp) {
     for (i, (_, key)) in HISTORY_KEYS.iter().enumerate() {
         let a = match &read.series {
             Ok(s) => {
-                let v = [&s.sessions, &s.running, &s.pending, &s.nodes][i];
+                let v = [
+                    &s.sessions,
+                    &s.running,
+                    &s.pending,
+                    &s.nodes,
+                    &s.desired,
+                    &s.deployment_generation,
+                    &s.hpa_generation,
+                ][i];
                 answer(
                     &format!("since {since}, step {}", s.step_secs),
                     Some(points(v)),
@@ -238,6 +315,8 @@ pub fn store(snap: &mut Snapshot, read: &Read, since: Timestamp) {
     }
     for (i, key) in POD_KEYS.iter().enumerate() {
         let a = match &read.pods {
+            // An absent creation series is kept as an empty answer.
+            Ok(p) if i == 0 && p.creation_series_missing => answer("", Some(vec![]), None),
             Ok(p) => {
                 let v = [p.created, p.ready, p.failed, p.restarts][i];
                 answer(
@@ -250,6 +329,29 @@ pub fn store(snap: &mut Snapshot, read: &Read, since: Timestamp) {
                     None,
                 )
             }
+            Err(e) => answer("", None, Some(e.clone())),
+        };
+        snap.prometheus.insert((*key).to_string(), a);
+    }
+    for (i, key) in LAUNCH_KEYS.iter().enumerate() {
+        let a = match &read.launches {
+            Ok(l) => answer(
+                "",
+                Some(
+                    l.iter()
+                        .filter_map(|l| {
+                            let c = l.created_at.as_millisecond() as f64 / 1000.0;
+                            let value = if i == 0 { c } else { c + l.ready_seconds? };
+                            Some(Sample {
+                                labels: [("node".to_string(), l.node.clone())].into(),
+                                value,
+                                timestamp: 0.0,
+                            })
+                        })
+                        .collect(),
+                ),
+                None,
+            ),
             Err(e) => answer("", None, Some(e.clone())),
         };
         snap.prometheus.insert((*key).to_string(), a);
@@ -267,11 +369,14 @@ pub fn stored(snap: &Snapshot) -> Option<Read> {
         .unwrap_or(15.0);
     let series = (|| {
         let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
-        for (_, key) in HISTORY_KEYS {
-            let a = snap
-                .prometheus
-                .get(key)
-                .ok_or_else(|| format!("the snapshot has no {key}"))?;
+        for (i, (_, key)) in HISTORY_KEYS.iter().enumerate() {
+            let Some(a) = snap.prometheus.get(*key) else {
+                if i >= REQUIRED_KEYS {
+                    out.push(Vec::new());
+                    continue;
+                }
+                return Err(format!("the snapshot has no {key}"));
+            };
             if let Some(e) = &a.error {
                 return Err(e.clone());
             }
@@ -291,6 +396,9 @@ pub fn stored(snap: &Snapshot) -> Option<Read> {
             running: next(),
             pending: next(),
             nodes: next(),
+            desired: next(),
+            deployment_generation: next(),
+            hpa_generation: next(),
             step_secs: step,
         })
     })();
@@ -306,14 +414,39 @@ pub fn stored(snap: &Snapshot) -> Option<Read> {
             }
             v[i] = a.scalar().unwrap_or(0.0);
         }
+        let missing = snap
+            .prometheus
+            .get(POD_KEYS[0])
+            .is_some_and(|a| a.samples.as_ref().is_some_and(|s| s.is_empty()));
         Ok(PodCounts {
             created: v[0],
             ready: v[1],
             failed: v[2],
             restarts: v[3],
+            creation_series_missing: missing,
         })
     })();
-    Some(Read { series, pods })
+    let by_node = |key: &str| -> Result<Vec<(String, f64)>, String> {
+        // A snapshot from before node launches were kept has none.
+        let Some(a) = snap.prometheus.get(key) else {
+            return Ok(Vec::new());
+        };
+        if let Some(e) = &a.error {
+            return Err(e.clone());
+        }
+        Ok(a.samples
+            .iter()
+            .flatten()
+            .filter_map(|s| Some((s.labels.get("node")?.clone(), s.value)))
+            .collect())
+    };
+    let launches =
+        by_node(LAUNCH_KEYS[0]).and_then(|c| Ok(launches_of(&c, &by_node(LAUNCH_KEYS[1])?)));
+    Some(Read {
+        series,
+        pods,
+        launches,
+    })
 }
 
 /// The Prometheus client a command that already collected builds again.
@@ -455,21 +588,26 @@ pub async fn run(
             let until = until_arg(args.until.as_deref(), now)?;
             let since = since_ts(until, since_d)?;
             let reading = read_history(&sources.prometheus, &settings, since, until, step);
-            // Heartbeats are counted up to now only (Loki's instant query).
+            // Heartbeats per step over the same period (Loki's query_range).
             let hb = async {
-                if args.until.is_some() {
-                    return None;
-                }
                 let api = sources.loki.as_ref().ok()?;
-                match crate::cluster::loki::heartbeat_count(
+                let (from, to) = (secs(since), secs(until));
+                let step = crate::cluster::loki::heartbeat_step(to - from);
+                match crate::cluster::loki::heartbeat_range(
                     api,
                     &settings.loki_query,
                     settings.loki_tenant.as_deref(),
-                    since_d.as_secs(),
+                    from + step,
+                    to,
+                    step,
                 )
                 .await
                 {
-                    Ok(v) => Some(Ok(v)),
+                    Ok(points) => Some(Ok(Heartbeats {
+                        points,
+                        start: from + step,
+                        step_secs: step,
+                    })),
                     // No Loki Service: not configured, not a gap.
                     Err(f)
                         if matches!(
@@ -505,24 +643,16 @@ fn render_report(
     settings: &Settings,
     since: Timestamp,
     until: Timestamp,
-    heartbeats: Option<Result<Option<f64>, String>>,
+    heartbeats: Option<Result<Heartbeats, String>>,
 ) -> Result<ExitStatus, Fatal> {
     let series = read.series.clone().unwrap_or_default();
-    // Heartbeats per session: events over the session-seconds of the period.
-    let session_secs: f64 = series
-        .sessions
-        .iter()
-        .map(|p| p.1 * series.step_secs.max(1.0))
-        .sum();
-    let heartbeats = heartbeats.map(|r| {
-        r.map(|count| count.and_then(|c| (session_secs >= 1.0).then(|| c / session_secs)))
-    });
     let mut report = history::build(&Inputs {
         since,
         until,
         series: series.clone(),
         pods: read.pods.clone(),
         heartbeats,
+        launches: read.launches.clone(),
         targets: settings.targets,
         bands: settings.bands,
     });

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 #[derive(Debug, Args)]
 pub struct TestArgs {
     /// single: 1 session → 1 pod within 30s, Running by 45s, gone by 120s after it
-    /// stops; multi: baseline + N pods (±1); load: N sessions for --duration.
+    /// stops; multi: baseline + N pods (where the HPA holds them); load: N sessions for --duration.
     #[arg(value_enum)]
     pub kind: TestKind,
     /// Synthetic sessions [default: single 1, multi 5, load 30].
@@ -126,8 +126,13 @@ const TEST_DURATION_RANGE: DurationRange =
 /// `--ramp`: 0 starts every session within its first period (at its own
 /// phase); an hour is already absurd.
 const RAMP_RANGE: DurationRange = DurationRange::new(Duration::ZERO, Duration::from_secs(3600));
-/// At most this many sessions, whatever the rate cap allows.
-const MAX_SESSIONS: usize = 1000;
+/// At most this many sessions, whatever the rate cap allows, and at most
+/// this many requests a second over all of them (`--max-rps`): what the
+/// driver holds on one core with the latency it reports still the game's,
+/// measured with `loadtest::driver_ceiling` (README, `test`). Beyond, a
+/// dedicated load generator (k6, as the runbook uses) takes over.
+const MAX_SESSIONS: usize = 5_000;
+const MAX_RPS: f64 = 20_000.0;
 /// Below this many sessions seen, the game counts as idle (the nginx rate
 /// includes the exporter's own scrapes, a fraction of a request per second).
 const IDLE_SESSIONS: f64 = 0.5;
@@ -148,7 +153,10 @@ fn plan_from(args: &TestArgs, settings: &Settings) -> Result<Plan, Fatal> {
     if sessions == 0 || sessions > MAX_SESSIONS {
         return Err(Fatal::new(
             format!("--sessions {sessions} is out of range"),
-            format!("use 1 to {MAX_SESSIONS}"),
+            format!(
+                "use 1 to {}; for more, a dedicated load generator (k6) is the tool",
+                crate::report::num(MAX_SESSIONS as f64)
+            ),
         ));
     }
     if !(args.rate.is_finite() && args.rate > 0.0 && args.rate <= 50.0) {
@@ -157,10 +165,13 @@ fn plan_from(args: &TestArgs, settings: &Settings) -> Result<Plan, Fatal> {
             "use a rate above 0 and at most 50 requests per second per session (default 1)",
         ));
     }
-    if !(args.max_rps.is_finite() && args.max_rps >= 1.0 && args.max_rps <= 10_000.0) {
+    if !(args.max_rps.is_finite() && args.max_rps >= 1.0 && args.max_rps <= MAX_RPS) {
         return Err(Fatal::new(
             format!("--max-rps {} is out of range", args.max_rps),
-            "use 1 to 10000",
+            format!(
+                "use 1 to {}; for more, a dedicated load generator (k6) is the tool",
+                crate::report::num(MAX_RPS)
+            ),
         ));
     }
     let wanted = sessions as f64 * args.rate;
@@ -1525,5 +1536,93 @@ mod tests {
         assert!(!Failed::of(&api(404)).heals && !Failed::of(&api(422)).heals);
         assert!(Failed::of(&api(401)).heals && Failed::of(&api(500)).heals);
         assert!(Failed::of(&timeout()).heals);
+    }
+}
+
+#[cfg(test)]
+mod ceilings {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        test: TestArgs,
+    }
+
+    fn plan(args: &[&str]) -> Result<Plan, Fatal> {
+        let cli = Cli::try_parse_from(std::iter::once("test").chain(args.iter().copied()))
+            .expect("valid flags");
+        plan_from(&cli.test, &Settings::defaults())
+    }
+
+    fn refused(args: &[&str]) -> (String, String) {
+        let Err(f) = plan(args) else {
+            panic!("{args:?} was accepted")
+        };
+        (f.message().to_string(), f.hint().unwrap_or("").to_string())
+    }
+
+    #[test]
+    fn sessions_and_the_rate_cap_go_up_to_what_one_core_holds() {
+        let most = MAX_SESSIONS.to_string();
+        let cap = MAX_RPS.to_string();
+        let p = plan(&["load", "--sessions", &most, "--max-rps", &cap]).expect("the ceilings");
+        assert_eq!(p.sessions, MAX_SESSIONS);
+        assert_eq!(p.max_requests_per_second, MAX_RPS);
+        // The former ceilings are well inside.
+        assert!(plan(&["load", "--sessions", "1001", "--max-rps", "10001"]).is_ok());
+        // Many sessions at a high rate each still meet the cap.
+        let rate = (MAX_RPS / MAX_SESSIONS as f64 + 1.0).to_string();
+        let (message, hint) = refused(&[
+            "load",
+            "--sessions",
+            &most,
+            "--rate",
+            &rate,
+            "--max-rps",
+            &cap,
+        ]);
+        assert!(message.contains("over the --max-rps cap"), "{message}");
+        assert!(hint.contains("lower --sessions or --rate"), "{hint}");
+    }
+
+    #[test]
+    fn above_the_ceilings_is_one_line_naming_the_range_and_the_tool_beyond() {
+        let over_sessions = (MAX_SESSIONS + 1).to_string();
+        let over_cap = (MAX_RPS + 1.0).to_string();
+        for (args, needle) in [
+            (
+                vec!["load", "--sessions", over_sessions.as_str()],
+                format!("--sessions {over_sessions} is out of range"),
+            ),
+            (
+                vec!["load", "--sessions", "0"],
+                "--sessions 0 is out of range".to_string(),
+            ),
+            (
+                vec!["load", "--max-rps", over_cap.as_str()],
+                format!("--max-rps {over_cap} is out of range"),
+            ),
+            (
+                vec!["load", "--max-rps", "0.5"],
+                "--max-rps 0.5 is out of range".to_string(),
+            ),
+            (
+                vec!["load", "--max-rps", "NaN"],
+                "--max-rps NaN is out of range".to_string(),
+            ),
+        ] {
+            let (message, hint) = refused(&args);
+            assert_eq!(message, needle, "{args:?}");
+            assert!(
+                !message.contains('\n') && !hint.contains('\n'),
+                "{message} / {hint}"
+            );
+            assert!(
+                hint.starts_with("use 1 to ") && hint.contains("k6"),
+                "{hint}"
+            );
+        }
     }
 }

@@ -71,6 +71,7 @@ pub async fn run(
         series: series.as_ref().map_err(Clone::clone),
         snapshot: &snap,
         namespace: &settings.namespace,
+        deployment: &settings.deployment,
         scaled_object: &settings.scaled_object,
         targets: settings.targets,
         bands: settings.bands,

@@ -51,9 +51,47 @@ pub fn service_address(addr: &str) -> Option<ServiceAddress> {
     })
 }
 
+/// The tenant a KEDA prometheus trigger sends: `X-Scope-OrgID` in its
+/// `customHeaders` metadata, which KEDA parses as `key=value` pairs split on
+/// `,` with spaces trimmed (kedacore/keda pkg/scalers/scalersconfig
+/// typed_config.go, `setConfigValueMap`); Go canonicalises the header name,
+/// so its case does not matter. `None` without one, or for a value that is
+/// not a tenant ID (it would go into a header: nothing else passes).
+pub fn tenant_of_custom_headers(custom_headers: &str) -> Option<String> {
+    custom_headers.split(',').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        let value = value.trim();
+        (key.trim().eq_ignore_ascii_case("X-Scope-OrgID")
+            && !value.contains('=')
+            && crate::settings::valid_tenant(value))
+        .then(|| value.to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tenant_is_read_from_custom_headers_as_keda_parses_them_and_junk_is_none() {
+        let t = |h: &str| tenant_of_custom_headers(h);
+        assert_eq!(t("X-Scope-OrgID=tenant-a").as_deref(), Some("tenant-a"));
+        assert_eq!(
+            t("X-Client-Id=cid, x-scope-orgid = tenant-b ,Other=x").as_deref(),
+            Some("tenant-b")
+        );
+        for none in [
+            "",
+            "X-Client-Id=cid",
+            "X-Scope-OrgID=",
+            "X-Scope-OrgID=a=b",
+            "X-Scope-OrgID=bad\r\nInjected: yes",
+            "X-Scope-OrgID=a b",
+        ] {
+            assert_eq!(t(none), None, "{none:?}");
+        }
+        assert_eq!(t(&format!("X-Scope-OrgID={}", "a".repeat(151))), None);
+    }
 
     #[test]
     fn in_cluster_addresses_become_the_service_and_keep_the_route_prefix() {

@@ -150,6 +150,8 @@ string_enum! {
         Prometheus = "prometheus",
         PrometheusRules = "prometheus-rules",
         Loki = "loki",
+        ClusterAutoscalerStatus = "cluster-autoscaler-status",
+        KarpenterPods = "karpenter-pods",
         /// No source named (only ever a default).
         Unnamed = "",
     }

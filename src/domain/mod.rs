@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod load;
 pub mod model;
 pub mod node_autoscalers;
+pub mod probes;
 pub mod promql;
 pub mod quantity;
 pub mod snapshot;

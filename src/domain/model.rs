@@ -24,6 +24,7 @@ pub use scaling::{Expectation, Scaling, Select};
 pub use spacing::{Spacing, scrape_spacing, spacing};
 
 use super::figures::NO_SESSIONS;
+use super::probes::Probes;
 use super::promql;
 use super::snapshot::{Lookup, Snapshot};
 use crate::settings::Settings;
@@ -46,9 +47,9 @@ pub struct IdleFloor {
     pub series: usize,
     /// The measured spacing of the nginx samples (the scrape interval), s.
     pub scrape_secs: f64,
-    /// Requests per second from HTTP probes on the nginx pods; `None` when the
+    /// The HTTP probes of the nginx pods that nginx counts; `None` when the
     /// snapshot does not hold the nginx pods' spec, so probes are not counted.
-    pub probes: Option<f64>,
+    pub probes: Option<Probes>,
 }
 
 impl IdleFloor {
@@ -59,26 +60,51 @@ impl IdleFloor {
 
     /// The whole floor, req/s.
     pub fn rate(&self) -> f64 {
-        self.scrapes() + self.probes.unwrap_or(0.0)
+        self.scrapes() + self.probes.map_or(0.0, |p| p.rate)
     }
 
-    /// "0.067 req/s = 1 exporter series read every 15 s (probes not counted)".
-    pub fn arithmetic(&self) -> String {
-        let probes = match self.probes {
-            Some(p) => format!(" + probes {}", rate_text(p)),
-            None => " (HTTP probes on nginx not counted: the snapshot has no nginx pod spec; a 10 s probe adds 0.1 req/s per pod)".into(),
-        };
-        format!(
-            "{} req/s = {} exporter {} read every {} s (each scrape's stub_status read is one nginx request){probes}",
-            rate_text(self.rate()),
+    /// "1 exporter scrape every 15 s + 2 HTTP probes every 10 s".
+    pub fn sources(&self) -> String {
+        let scrapes = format!(
+            "{} exporter {} every {} s",
             self.series,
             if self.series == 1 {
-                "series"
+                "scrape"
             } else {
-                "series, each"
+                "scrapes"
             },
             rate_text(self.scrape_secs)
+        );
+        match self.probes {
+            Some(p) if p.count > 0 => format!("{scrapes} + {}", p.counted_text()),
+            _ => scrapes,
+        }
+    }
+
+    /// "0.267 req/s = 1 exporter scrape every 15 s + 2 HTTP probes every
+    /// 10 s (...)", saying what was not counted and why.
+    pub fn arithmetic(&self) -> String {
+        format!(
+            "{} req/s = {} (each scrape's stub_status read and each HTTP probe is one nginx request{})",
+            rate_text(self.rate()),
+            self.sources(),
+            self.probe_note()
         )
+    }
+
+    /// What of the probes was not counted, and why ("; 2 other probes not
+    /// counted: tcpSocket ..."), or nothing.
+    pub fn probe_note(&self) -> String {
+        match self.probes {
+            None => "; HTTP probes on nginx not counted: the snapshot has no nginx pod spec (a 10 s probe adds 0.1 req/s per pod)".to_string(),
+            Some(p) if p.uncounted > 0 => format!("; {}", p.uncounted_text()),
+            Some(p) if p.count == 0 => format!(
+                "; no HTTP probe on the {} nginx {}",
+                p.pods,
+                if p.pods == 1 { "pod" } else { "pods" }
+            ),
+            Some(_) => String::new(),
+        }
     }
 }
 
@@ -111,7 +137,7 @@ impl Idle {
             (Some(series), Some(scrape_secs)) => Some(IdleFloor {
                 series,
                 scrape_secs,
-                probes: None,
+                probes: snap.nginx_pods.as_deref().map(Probes::of),
             }),
             _ => None,
         };
@@ -149,14 +175,11 @@ impl Idle {
         }
         Some(match self.floor {
             Some(f) if rate <= f.rate() + FLOOR_SLACK => format!(
-                "{} req/s is not players: exporter scrapes{} (idle floor {})",
+                "{} req/s is not players: {} (idle floor {} req/s{})",
                 rate_text(rate),
-                if f.probes.is_some() {
-                    " and probes"
-                } else {
-                    ""
-                },
-                f.arithmetic()
+                f.sources(),
+                rate_text(f.rate()),
+                f.probe_note()
             ),
             _ => format!(
                 "{} req/s is not players: at or below KEDA's activationThreshold {} (each session sends about 1 req/s)",
@@ -214,14 +237,60 @@ mod tests {
         assert!(!m.no_sessions(1.0), "one session is players");
         let said = m.not_players(0.0667).unwrap_or_default();
         assert!(
-            said.starts_with("0.067 req/s is not players: exporter scrapes"),
+            said.starts_with("0.067 req/s is not players: 1 exporter scrape every 15 s"),
             "{said}"
         );
-        assert!(said.contains("read every 15 s"), "{said}");
+        assert!(said.contains("1 exporter scrape every 15 s"), "{said}");
         assert!(said.contains("probes on nginx not counted"), "{said}");
         assert_eq!(m.not_players(0.0), None, "zero needs no excuse");
         assert_eq!(m.not_players(1.0), None);
         assert_eq!(m.floor_above_activation(), None);
+    }
+
+    /// kubernetes v1.33 `pkg/probe/http` sends one GET per probe run, which
+    /// nginx counts: a 10 s readiness probe on each of 2 nginx pods adds
+    /// 0.2 req/s to one exporter's 0.067 at a 15 s scrape.
+    #[test]
+    fn http_probes_on_the_nginx_pods_raise_the_floor_and_are_said() {
+        let mut m = idle(1, 15.0, Some(0.2));
+        let pods = Probes {
+            count: 2,
+            rate: 0.2,
+            period: Some(10),
+            uncounted: 0,
+            pods: 2,
+        };
+        if let Some(f) = m.floor.as_mut() {
+            f.probes = Some(pods);
+        }
+        let floor = m.floor.map(|f| f.rate()).unwrap_or_default();
+        assert!((floor - (1.0 / 15.0 + 0.2)).abs() < 1e-9, "{floor}");
+        assert!(m.no_sessions(0.267), "the floor is not players");
+        assert_eq!(m.floor_above_activation().map(|(f, _)| f.series), Some(1));
+        let said = m.not_players(0.267).unwrap_or_default();
+        assert!(
+            said.starts_with(
+                "0.267 req/s is not players: 1 exporter scrape every 15 s + 2 HTTP probes every 10 s"
+            ),
+            "{said}"
+        );
+        // The same pods with tcpSocket probes: nginx never counts them.
+        let tcp = Probes {
+            count: 0,
+            rate: 0.0,
+            period: None,
+            uncounted: 2,
+            pods: 2,
+        };
+        if let Some(f) = m.floor.as_mut() {
+            f.probes = Some(tcp);
+        }
+        assert!((m.floor.map(|f| f.rate()).unwrap_or_default() - 1.0 / 15.0).abs() < 1e-9);
+        let said = m.not_players(0.0667).unwrap_or_default();
+        assert!(
+            said.contains("2 other probes not counted: tcpSocket"),
+            "{said}"
+        );
     }
 
     #[test]

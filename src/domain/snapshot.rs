@@ -89,6 +89,14 @@ pub struct Snapshot {
     /// `kube-system` on EKS add-on installs, `karpenter` elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub karpenter_pods: Option<Vec<PodInfo>>,
+    /// The nginx pods (labelled `app=<nginxService>`) with the probes the
+    /// kubelet sends them, for the idle floor; `None`: not read (an older
+    /// snapshot, or the read failed), so probes are not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx_pods: Option<Vec<super::probes::NginxPod>>,
+    /// The API server's `/version` gitVersion (`v1.33.0`); `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
 }
 
 impl Snapshot {
@@ -122,6 +130,8 @@ impl Snapshot {
             gaps: Vec::new(),
             cluster_autoscaler: None,
             karpenter_pods: None,
+            nginx_pods: None,
+            server_version: None,
         }
     }
 
@@ -321,7 +331,17 @@ pub struct ReadFrom {
     /// Why the first choice was not read (the configured Service's 404).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instead_of: Option<String>,
+    /// The tenant sent as `X-Scope-OrgID` (a multi-tenant Prometheus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Where that tenant came from: `setting` or `ScaledObject trigger`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_from: Option<String>,
 }
+
+/// `ReadFrom::how` of the Loki chart's gateway, read when the configured
+/// Loki Service did not exist.
+pub const LOKI_GATEWAY_HOW: &str = "gateway";
 
 /// How the KEDA namespace was known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -732,6 +752,9 @@ pub const TRIGGER_KEYS_KEPT: &[&str] = &[
     "unsafeSsl",
     "timeout",
     "authModes",
+    // Kept as its tenant alone (`X-Scope-OrgID=<tenant>`): other headers
+    // may carry credentials and never enter a snapshot.
+    "customHeaders",
 ];
 
 impl TriggerInfo {

@@ -243,17 +243,18 @@ pub fn report_html(out: &mut dyn Write, r: &Report, s: &Series) -> io::Result<()
     }
     h.push_str("</table>\n");
     if !r.worst_episodes.is_empty() {
-        h.push_str("<h2>Worst episodes</h2>\n<table><tr><th>Start (UTC)</th><th>Direction</th><th>Seconds</th><th>Target</th><th>Cause</th></tr>\n");
+        h.push_str("<h2>Worst episodes</h2>\n<table><tr><th>Start (UTC)</th><th>Direction</th><th>Seconds</th><th>Target</th><th>Cause</th><th>Chain</th></tr>\n");
         for w in &r.worst_episodes {
             let e = &w.episode;
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td></tr>",
                 escape(&e.started_at.to_string()),
                 e.direction.word(),
                 e.seconds,
                 e.target_seconds,
-                escape(&w.cause)
+                escape(&w.cause),
+                escape(&super::chain_line(&w.chain))
             );
         }
         h.push_str("</table>\n");

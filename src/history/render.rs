@@ -36,13 +36,18 @@ pub fn report_text(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(out)?;
     let width = r.metrics.iter().map(|m| m.title.len()).max().unwrap_or(0);
     for m in &r.metrics {
+        // "no runbook target" stands alone, not after "target".
+        let target = if m.verdict == Verdict::NotJudged {
+            format!("{:<21}", m.target)
+        } else {
+            format!("target {:<14}", m.target)
+        };
         writeln!(
             out,
-            "  {} {:<width$}  {:<36} target {:<14} {}",
+            "  {} {:<width$}  {:<36} {target} {}",
             m.verdict.mark(),
             m.title,
             m.shown,
-            m.target,
             m.verdict.word()
         )?;
         if !m.detail.is_empty() {
@@ -80,6 +85,11 @@ pub fn report_text(out: &mut dyn Write, r: &Report) -> io::Result<()> {
                 }
             )?;
             writeln!(out, "      {}", neutralise(&w.cause))?;
+            writeln!(
+                out,
+                "      chain: {}",
+                neutralise(&super::chain_line(&w.chain))
+            )?;
         }
     }
     for u in &r.unread {
@@ -134,19 +144,20 @@ pub fn report_markdown(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(out, "\n### Worst episodes\n")?;
         writeln!(
             out,
-            "| Start (UTC) | Direction | Seconds | Target | Cause |"
+            "| Start (UTC) | Direction | Seconds | Target | Cause | Chain |"
         )?;
-        writeln!(out, "|---|---|---|---|---|")?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
         for w in &r.worst_episodes {
             let e = &w.episode;
             writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.0} | {} |",
+                "| {} | {} | {:.0} | {:.0} | {} | {} |",
                 short(e.started_at),
                 e.direction.word(),
                 e.seconds,
                 e.target_seconds,
-                md(&w.cause)
+                md(&w.cause),
+                md(&super::chain_line(&w.chain))
             )?;
         }
     }

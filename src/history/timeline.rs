@@ -17,6 +17,8 @@ use serde::Serialize;
 const SENTENCE_LIMIT: usize = 300;
 /// Most band changes listed: a flapping hour would bury everything else.
 const BAND_CHANGES_LIMIT: usize = 60;
+/// Most spec changes listed.
+const GENERATION_CHANGES_LIMIT: usize = 40;
 /// How long Kubernetes keeps events by default (kube-apiserver `--event-ttl`).
 pub const EVENTS_TTL_SECS: f64 = 3600.0;
 
@@ -88,6 +90,7 @@ pub struct TimelineInputs<'a> {
     pub series: Result<&'a Series, String>,
     pub snapshot: &'a Snapshot,
     pub namespace: &'a str,
+    pub deployment: &'a str,
     pub scaled_object: &'a str,
     pub targets: Targets,
     pub bands: Bands,
@@ -153,6 +156,44 @@ pub fn build(inp: &TimelineInputs<'_>) -> Timeline {
             if changes > BAND_CHANGES_LIMIT {
                 notes.push(format!(
                     "{changes} band changes; the first {BAND_CHANGES_LIMIT} are listed"
+                ));
+            }
+            // Spec changes: `metadata.generation` grows by one per change of
+            // the spec (kube-state-metrics keeps it for the Deployment and the
+            // HPA; KEDA rewrites its HPA when the ScaledObject's scaling spec
+            // changes, and exports no generation of the ScaledObject itself).
+            let hpa = format!("keda-hpa-{}", inp.scaled_object);
+            let mut spec_changes = 0;
+            for (kind, name, series) in [
+                ("Deployment", inp.deployment, &s.deployment_generation),
+                ("HorizontalPodAutoscaler", hpa.as_str(), &s.hpa_generation),
+            ] {
+                for w in series.windows(2) {
+                    let (before, after) = (w[0].1, w[1].1);
+                    if after <= before {
+                        continue;
+                    }
+                    spec_changes += 1;
+                    if spec_changes > GENERATION_CHANGES_LIMIT || w[1].0 < from {
+                        continue;
+                    }
+                    if let Ok(at) = Timestamp::from_millisecond((w[1].0 * 1000.0) as i64) {
+                        entries.push(Entry {
+                            at,
+                            source: "history".into(),
+                            // The sentence names it.
+                            object: String::new(),
+                            sentence: sentence(&format!(
+                                "{kind} {name} spec changed (generation {before:.0} → {after:.0})"
+                            )),
+                            bad: false,
+                        });
+                    }
+                }
+            }
+            if spec_changes > GENERATION_CHANGES_LIMIT {
+                notes.push(format!(
+                    "{spec_changes} spec changes; the first {GENERATION_CHANGES_LIMIT} are listed"
                 ));
             }
             flap = flapping::measure(&s.running, to);
@@ -272,6 +313,63 @@ mod tests {
         let json = r#"{"level":"error","ts":1796616000.5,"msg":"m"}"#;
         assert_eq!(log_time(json).map(|t| t.as_second()), Some(1_796_616_000));
         assert_eq!(log_time("goroutine 1 [running]:"), None);
+    }
+
+    #[test]
+    fn generation_steps_are_spec_changes_one_line_each() {
+        let t0 = 1_800_000_000.0;
+        let pts = |v: &[f64]| -> Vec<(f64, f64)> {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (t0 + i as f64 * 15.0, *x))
+                .collect()
+        };
+        let series = Series {
+            sessions: pts(&[2.0; 6]),
+            running: pts(&[2.0; 6]),
+            nodes: pts(&[1.0; 6]),
+            deployment_generation: pts(&[7.0, 7.0, 8.0, 8.0, 8.0, 9.0]),
+            hpa_generation: pts(&[3.0, 3.0, 3.0, 4.0, 4.0, 4.0]),
+            step_secs: 15.0,
+            ..Series::default()
+        };
+        let ts = |x: f64| Timestamp::from_second(x as i64).unwrap_or_default();
+        let snap = Snapshot::new(ts(t0 + 90.0), "default");
+        let d = crate::settings::Settings::defaults();
+        let t = build(&TimelineInputs {
+            since: ts(t0),
+            until: ts(t0 + 90.0),
+            series: Ok(&series),
+            snapshot: &snap,
+            namespace: "default",
+            deployment: "spice-runner",
+            scaled_object: "spice-runner-keda",
+            targets: d.targets,
+            bands: d.bands,
+        });
+        let changes: Vec<(i64, &str)> = t
+            .entries
+            .iter()
+            .filter(|e| e.sentence.contains("spec changed"))
+            .map(|e| (e.at.as_second() - t0 as i64, e.sentence.as_str()))
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                (
+                    30,
+                    "Deployment spice-runner spec changed (generation 7 → 8)"
+                ),
+                (
+                    45,
+                    "HorizontalPodAutoscaler keda-hpa-spice-runner-keda spec changed (generation 3 → 4)"
+                ),
+                (
+                    75,
+                    "Deployment spice-runner spec changed (generation 8 → 9)"
+                ),
+            ]
+        );
     }
 
     #[test]

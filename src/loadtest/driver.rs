@@ -28,7 +28,7 @@ struct Tally {
     capped: u64,
     /// Requests the cap delayed (sent late, within their period).
     delayed: u64,
-    latencies_ms: Vec<f64>,
+    latencies: Latencies,
     first_error: Option<String>,
     last_error: Option<String>,
     /// Sessions currently sending.
@@ -53,6 +53,78 @@ struct Tally {
 #[derive(Debug, Clone, Default)]
 struct Limiter {
     admitted: VecDeque<Instant>,
+}
+
+/// The answered requests' latencies as a histogram of fixed resolution:
+/// memory and the cost of a percentile do not grow with the request count
+/// (a list of every latency, copied and sorted on every progress tick
+/// under the sessions' lock, held 1.8 million after 30 minutes at 1,000
+/// requests a second: 14 MB, sorted 4 times a second). Below 1,024 µs a bucket is one microsecond;
+/// above, each power of two holds [`SUB`] buckets, so a latency is kept to
+/// within 0.1 % (the reports show a tenth of a millisecond). The maximum is
+/// kept exactly.
+#[derive(Debug, Clone, Default)]
+struct Latencies {
+    counts: Vec<u64>,
+    total: u64,
+    max_ms: Option<f64>,
+}
+
+/// Buckets per power of two above the exact range (whose size is `2 * SUB`).
+const SUB: u64 = 512;
+/// Latencies are kept up to 2^36 µs (19 hours); a longer one counts as that.
+const TOP_BIT: u32 = 36;
+
+impl Latencies {
+    fn index(us: u64) -> usize {
+        let us = us.min((1 << TOP_BIT) - 1);
+        if us < 2 * SUB {
+            return us as usize;
+        }
+        let bit = 63 - us.leading_zeros() as u64; // >= 10
+        let shift = bit - 9;
+        (2 * SUB + (bit - 10) * SUB + ((us >> shift) - SUB)) as usize
+    }
+
+    /// The middle of bucket `i`, in milliseconds.
+    fn value_ms(i: usize) -> f64 {
+        let i = i as u64;
+        if i < 2 * SUB {
+            return i as f64 / 1000.0;
+        }
+        let octave = (i - 2 * SUB) / SUB;
+        let shift = octave + 1;
+        let lower = (SUB + (i - 2 * SUB) % SUB) << shift;
+        (lower as f64 + (1u64 << shift) as f64 / 2.0) / 1000.0
+    }
+
+    fn push(&mut self, ms: f64) {
+        let i = Self::index((ms.max(0.0) * 1000.0).round() as u64);
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
+        self.total += 1;
+        self.max_ms = Some(self.max_ms.map_or(ms, |m| m.max(ms)));
+    }
+
+    /// The latency of rank `round((n - 1)·q)` in ascending order, as a
+    /// sorted list picks it.
+    fn quantile_ms(&self, q: f64) -> Option<f64> {
+        if self.total == 0 {
+            return None;
+        }
+        let rank = ((self.total - 1) as f64 * q).round() as u64;
+        let mut seen = 0;
+        for (i, &n) in self.counts.iter().enumerate() {
+            seen += n;
+            if seen > rank {
+                // Never above the exact maximum (the top bucket's middle may be).
+                return Some(Self::value_ms(i).min(self.max_ms.unwrap_or(f64::MAX)));
+            }
+        }
+        self.max_ms
+    }
 }
 
 /// The limiter's window: a second and a margin for the way to the game.
@@ -242,10 +314,12 @@ impl Sessions {
     }
 
     pub fn stats(&self) -> SessionStats {
-        let t = lock(&self.tally).clone();
-        let end = t.stopped.unwrap_or_else(Instant::now);
-        let ran = end.saturating_duration_since(self.origin);
-        summarize(&t, self.count, planned(&self.firsts, self.rate, ran))
+        let stopped = lock(&self.tally).stopped;
+        let ran = stopped
+            .unwrap_or_else(Instant::now)
+            .saturating_duration_since(self.origin);
+        let planned = planned(&self.firsts, self.rate, ran);
+        summarize(&lock(&self.tally), self.count, planned)
     }
 }
 
@@ -317,15 +391,7 @@ pub fn planned(firsts: &[Duration], rate: f64, ran: Duration) -> f64 {
 }
 
 fn summarize(t: &Tally, sessions: usize, planned: f64) -> SessionStats {
-    let mut lat = t.latencies_ms.clone();
-    lat.sort_by(f64::total_cmp);
-    let pick = |q: f64| -> Option<f64> {
-        if lat.is_empty() {
-            return None;
-        }
-        let i = ((lat.len() as f64 - 1.0) * q).round() as usize;
-        Some(round1(lat[i.min(lat.len() - 1)]))
-    };
+    let pick = |q: f64| t.latencies.quantile_ms(q).map(round1);
     let span = match (t.first_send, t.last_send) {
         (Some(a), Some(b)) => (b - a).as_secs_f64(),
         _ => 0.0,
@@ -346,7 +412,7 @@ fn summarize(t: &Tally, sessions: usize, planned: f64) -> SessionStats {
         delivered_per_second: (t.sent as f64 / (span + 1.0) * 100.0).floor() / 100.0,
         latency_p50_ms: pick(0.5),
         latency_p95_ms: pick(0.95),
-        latency_max_ms: lat.last().copied().map(round1),
+        latency_max_ms: t.latencies.max_ms.map(round1),
         first_error: t.first_error.clone(),
         last_error: t.last_error.clone(),
     }
@@ -521,7 +587,7 @@ async fn session(
             // A 3xx is the game's answer: counted, never followed.
             Ok(Answer::Status(code, _)) if (200..400).contains(&code) => {
                 t.ok += 1;
-                t.latencies_ms.push(ms);
+                t.latencies.push(ms);
                 continue;
             }
             Ok(Answer::Status(code, body)) => quote_error(code, &body),
@@ -658,7 +724,11 @@ mod tests {
             sent: 20,
             ok: 19,
             errors: 1,
-            latencies_ms: (1..=19).map(f64::from).collect(),
+            latencies: {
+                let mut l = Latencies::default();
+                (1..=19).for_each(|ms| l.push(f64::from(ms)));
+                l
+            },
             first_send: Some(now),
             last_send: Some(now + Duration::from_secs(9)),
             ..Tally::default()
@@ -670,6 +740,34 @@ mod tests {
         assert_eq!(s.errors, 1);
         assert_eq!(s.in_flight, 0);
         assert_eq!(s.planned, 20.0);
+    }
+
+    #[test]
+    fn latency_percentiles_are_within_a_thousandth_of_the_exact_ones_in_bounded_memory() {
+        let mut l = Latencies::default();
+        let mut exact = Vec::new();
+        // 0.3 ms to 30 s, spread over every octave the histogram has.
+        let mut x: u64 = 12_345;
+        for _ in 0..200_000 {
+            x = splitmix64(x);
+            let ms = 0.3 * 100_000f64.powf((x >> 11) as f64 / (1u64 << 53) as f64);
+            l.push(ms);
+            exact.push(ms);
+        }
+        exact.sort_by(f64::total_cmp);
+        for q in [0.0, 0.5, 0.9, 0.95, 0.99, 1.0] {
+            let want = exact[((exact.len() - 1) as f64 * q).round() as usize];
+            let got = l.quantile_ms(q).unwrap();
+            assert!(
+                (got - want).abs() <= want * 0.001 + 0.001,
+                "q {q}: {got} vs {want}"
+            );
+        }
+        assert_eq!(l.max_ms, exact.last().copied());
+        // A day at the largest rate fits the same buckets: ~15,000 at most.
+        l.push(1e9);
+        assert!(l.counts.len() <= 15_000, "{}", l.counts.len());
+        assert_eq!(Latencies::default().quantile_ms(0.5), None);
     }
 
     #[test]

@@ -296,15 +296,18 @@ pub struct Test {
     stopped: Option<f64>,
     up_decided: bool,
     last_t: f64,
-    /// Multi: since when the pods have been steady within ±1 of the target.
+    /// Multi: since when the pods have been steady where the HPA holds them.
     steady_since: Option<f64>,
     /// Load: the steady state was judged.
     load_judged: bool,
     verdicts: Vec<Verdict>,
     track: Tracker,
+    /// The scaling model of the game under test: what the pods should be
+    /// for the sessions (the same function the checks read).
+    scaling: crate::domain::model::Scaling,
 }
 
-/// Multi: how long the pods must hold within ±1 of the target to count.
+/// Multi: how long the pods must hold where the HPA holds them to count.
 const MULTI_STEADY_SECONDS: f64 = 10.0;
 
 /// sessions.delivered is judged early (to stop a run that cannot deliver)
@@ -435,7 +438,7 @@ pub fn expectations(plan: &Plan) -> Vec<(&'static str, String, Option<&'static s
             (
                 "multi.pods-at-target",
                 format!(
-                    "baseline + {} pods (±1) Running within {}",
+                    "baseline + {} pods (as the HPA holds them: ±1, its tolerance above 10 pods) Running within {}",
                     p.sessions,
                     secs(p.within_seconds)
                 ),
@@ -519,7 +522,30 @@ impl Test {
             load_judged: false,
             verdicts,
             track,
+            scaling: crate::domain::model::Scaling::of_snapshot(snap),
         }
+    }
+
+    /// The sessions' metric: the baseline's (or one per baseline pod) plus
+    /// the test's sessions at their rate.
+    fn metric(&self) -> f64 {
+        self.baseline_sessions
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(self.baseline_pods as f64)
+            + self.plan.sessions as f64 * self.plan.rate_per_session
+    }
+
+    /// The pods the model expects for the test's sessions, and the counts the
+    /// HPA leaves alone while the [1m] rate is up to one session off (a
+    /// session ramping in or out): below 10 pods that is ±1 (the ceil of a
+    /// rate), above it the HPA's tolerance.
+    fn expected_pods(&self) -> (usize, usize, usize) {
+        let m = self.metric();
+        let expected = self.scaling.settles_at(m, self.baseline_pods as i64);
+        let one = self.plan.rate_per_session.max(0.0);
+        let (lo, hi) = self.scaling.holds_between(m - one, m + one);
+        let n = |v: i64| usize::try_from(v.max(0)).unwrap_or(0);
+        (n(expected), n(lo.min(expected)), n(hi.max(expected)))
     }
 
     fn t(&self, at: jiff::Timestamp) -> f64 {
@@ -862,13 +888,15 @@ impl Test {
     }
 
     fn judge_multi(&mut self, t: f64) {
-        let expected = self.baseline_pods + self.plan.sessions;
+        let (expected, low, high) = self.expected_pods();
         let c = self.track.counts();
         let settled = c.pending == 0 && c.ready == c.running;
         let exact = settled && c.running == expected;
-        // The HPA may settle one pod off (ceil of a rate): accept that once it
-        // has held still for a while, as the runbook's ±1 allows.
-        if settled && c.running.abs_diff(expected) <= 1 {
+        // The HPA may settle off the exact count where the model says it
+        // holds (the ceil of a rate, its tolerance): accept that once it has
+        // held still for a while.
+        let held = (low..=high).contains(&c.running);
+        if settled && held {
             self.steady_since.get_or_insert(t);
         } else {
             self.steady_since = None;
@@ -880,10 +908,10 @@ impl Test {
         {
             return;
         }
-        let within = c.running.abs_diff(expected) <= 1;
+        let within = held;
         let measured = Some(format!("{} pods at {}", c.running, secs(t)));
         let message = format!(
-            "{} Running for baseline {} + {} sessions (expected {expected} ±1)",
+            "{} Running for baseline {} + {} sessions (expected {expected}, the HPA holds {low}–{high})",
             c.running, self.baseline_pods, self.plan.sessions
         );
         if within {
@@ -962,11 +990,14 @@ impl Test {
 
     fn judge_steady_state(&mut self, t: f64, seen: Option<f64>) {
         let c = self.track.counts();
-        let expected = (self.baseline_pods + self.plan.sessions) as f64;
+        // The model's count for the sessions, and the user's --tolerance
+        // band around it, widened to the counts the HPA itself leaves alone.
+        let (expected, held_low, held_high) = self.expected_pods();
         let tol = self.plan.tolerance;
+        let expected_f = expected as f64;
         let (low, high) = (
-            (expected * (1.0 - tol) - 1e-9).ceil() as usize,
-            (expected * (1.0 + tol) + 1e-9).floor() as usize,
+            ((expected_f * (1.0 - tol) - 1e-9).ceil() as usize).min(held_low),
+            ((expected_f * (1.0 + tol) + 1e-9).floor() as usize).max(held_high),
         );
         let measured = Some(format!("{} pods", c.running));
         let message = format!(

@@ -587,3 +587,37 @@ fn every_format_carries_the_put_back_and_a_failed_one_as_an_error() {
         "{md}"
     );
 }
+
+/// `test` reads the scaling model: 30 sessions on top of nothing want 30
+/// pods, and 33 held still is where the HPA leaves them (33 × 0.9 ≤ 30 + 1
+/// session ramping: within its 0.1 tolerance), so it passes once steady;
+/// 36 is beyond the tolerance and fails. The old ±1 failed both.
+#[test]
+fn multi_accepts_the_count_the_models_tolerance_holds_and_no_other() {
+    let pods = |n: usize| -> Vec<PodInfo> {
+        (0..n)
+            .map(|i| running_pod(&format!("spice-runner-7d9c8b5f4-p{i}"), 5))
+            .collect()
+    };
+    let mut held = Test::new(plan(Kind::Multi, 30), t0(), &snap(vec![]), Some(0.0));
+    assert_eq!(held.expected_pods(), (30, 27, 34));
+    held.observe(at(10.0), &snap(pods(33)), 30, Some(30.0));
+    held.observe(at(25.0), &snap(pods(33)), 30, Some(30.0));
+    assert_eq!(outcome(&held, "multi.pods-at-target"), Outcome::Pass);
+    let v = held
+        .verdicts()
+        .iter()
+        .find(|v| v.id == "multi.pods-at-target")
+        .cloned();
+    assert!(
+        v.is_some_and(|v| v.message.contains("expected 30, the HPA holds 27–34")),
+        "{:?}",
+        held.verdicts()
+    );
+
+    let mut beyond = Test::new(plan(Kind::Multi, 30), t0(), &snap(vec![]), Some(0.0));
+    beyond.observe(at(10.0), &snap(pods(36)), 30, Some(30.0));
+    beyond.observe(at(25.0), &snap(pods(36)), 30, Some(30.0));
+    beyond.observe(at(181.0), &snap(pods(36)), 30, Some(30.0));
+    assert_eq!(outcome(&beyond, "multi.pods-at-target"), Outcome::Fail);
+}

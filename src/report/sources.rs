@@ -30,11 +30,18 @@ pub fn read_from(snap: &Snapshot, with_loki: bool) -> Option<String> {
 }
 
 fn http_api(what: &str, read: &ReadFrom, gap: Option<GapReason>) -> String {
+    let tenant = match (&read.tenant, read.tenant_from.as_deref()) {
+        (Some(t), Some("ScaledObject trigger")) => {
+            format!(", tenant {t} from the ScaledObject's trigger")
+        }
+        (Some(t), _) => format!(", tenant {t}"),
+        (None, _) => String::new(),
+    };
     match gap {
         Some(GapReason::NotFound | GapReason::NotInstalled) => {
             format!("{what} not installed at {} ({})", read.address, read.how)
         }
-        _ => format!("{what} {} ({})", read.address, read.how),
+        _ => format!("{what} {} ({}{tenant})", read.address, read.how),
     }
 }
 
@@ -58,10 +65,20 @@ mod tests {
             address: "monitoring/prometheus-operated:9090".into(),
             how: "ScaledObject trigger".into(),
             instead_of: None,
+            tenant: None,
+            tenant_from: None,
         });
         assert_eq!(
             read_from(&s, false).unwrap(),
             "KEDA kube-system (APIService) · Prometheus monitoring/prometheus-operated:9090 (ScaledObject trigger)"
+        );
+        let p = s.prometheus_read.as_mut().unwrap();
+        p.tenant = Some("tenant-a".into());
+        p.tenant_from = Some("ScaledObject trigger".into());
+        assert!(
+            read_from(&s, false).unwrap().ends_with(
+                "(ScaledObject trigger, tenant tenant-a from the ScaledObject's trigger)"
+            )
         );
     }
 }

@@ -15,8 +15,14 @@ pub use duration::{
 };
 pub use env::{redact_url, redact_url_if_url, token_may_travel_to};
 pub use file::{ConfigFile, home_dir};
+
+/// The 1-based line where `key` (dotted: its last part) is written in a
+/// config file's text, for `config view`'s `file PATH:LINE`.
+pub fn file_line(file: &ConfigFile, key: &str) -> Option<usize> {
+    file::line_of(&file.text, key.rsplit('.').next().unwrap_or(key), 1)
+}
 pub use table::{SETTINGS, SettingDef, env_name};
-pub use values::validate_selector;
+pub use values::{valid_tenant, validate_selector};
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -73,6 +79,8 @@ pub enum Source {
     Env(String),
     File(String),
     KubeContext(String),
+    /// Found in the cluster (`config view --discover`): what said so.
+    Discovered(String),
     Default,
 }
 
@@ -83,6 +91,7 @@ impl std::fmt::Display for Source {
             Source::Env(var) => write!(f, "env {var}"),
             Source::File(path) => write!(f, "file {path}"),
             Source::KubeContext(ctx) => write!(f, "kube context {ctx}"),
+            Source::Discovered(what) => write!(f, "discovered: {what}"),
             Source::Default => write!(f, "default"),
         }
     }
@@ -183,6 +192,9 @@ pub struct Settings {
     pub scaled_object: String,
     pub nginx_service: String,
     pub prometheus: Endpoint,
+    /// The tenant a multi-tenant Prometheus (Mimir, Cortex, Thanos receive)
+    /// wants in `X-Scope-OrgID`, sent on every Prometheus request.
+    pub prometheus_tenant: Option<String>,
     pub grafana_service: ServiceRef,
     pub loki: Endpoint,
     pub loki_query: String,
@@ -191,6 +203,8 @@ pub struct Settings {
     pub keda_namespace: String,
     pub keda_operator_selector: String,
     pub keda_metrics_apiserver_selector: String,
+    /// Where Karpenter's controller runs; `None`: look in kube-system and karpenter.
+    pub karpenter_namespace: Option<String>,
     pub sidecar_container: String,
     pub request_timeout: Duration,
     pub color: ColorChoice,
@@ -223,6 +237,7 @@ pub struct Overrides {
     pub nginx_service: Option<String>,
     pub prometheus_service: Option<String>,
     pub prometheus_url: Option<String>,
+    pub prometheus_tenant: Option<String>,
     pub loki_url: Option<String>,
     pub loki_tenant: Option<String>,
     pub keda_namespace: Option<String>,
@@ -243,6 +258,7 @@ impl Overrides {
             "nginxService" => &self.nginx_service,
             "prometheusService" => &self.prometheus_service,
             "prometheusUrl" => &self.prometheus_url,
+            "prometheusTenant" => &self.prometheus_tenant,
             "lokiUrl" => &self.loki_url,
             "lokiTenant" => &self.loki_tenant,
             "kedaNamespace" => &self.keda_namespace,
@@ -430,6 +446,7 @@ impl Settings {
             scaled_object: vals.name("scaledObject")?,
             nginx_service: vals.text("nginxService")?,
             prometheus,
+            prometheus_tenant: vals.tenant("prometheusTenant")?,
             grafana_service: vals.service("grafanaService")?,
             loki,
             loki_query: vals.text("lokiQuery")?,
@@ -437,6 +454,10 @@ impl Settings {
             keda_namespace: vals.name("kedaNamespace")?,
             keda_operator_selector: vals.selector("kedaOperatorSelector")?,
             keda_metrics_apiserver_selector: vals.selector("kedaMetricsApiserverSelector")?,
+            karpenter_namespace: match vals.optional("karpenterNamespace") {
+                Some(_) => Some(vals.name("karpenterNamespace")?),
+                None => None,
+            },
             sidecar_container: vals.name("sidecarContainer")?,
             request_timeout,
             color,

@@ -81,6 +81,12 @@ pub const SETTINGS: &[SettingDef] = &[
         "direct Prometheus URL (instead of the service proxy)",
     ),
     def(
+        "prometheusTenant",
+        Some("--prometheus-tenant"),
+        None,
+        "Prometheus tenant (X-Scope-OrgID) for Mimir, Cortex or Thanos receive (else the trigger's customHeaders)",
+    ),
+    def(
         "grafanaService",
         None,
         Some("observability/grafana:3000"),
@@ -122,6 +128,12 @@ pub const SETTINGS: &[SettingDef] = &[
         None,
         Some("app.kubernetes.io/name=keda-operator-metrics-apiserver"),
         "label selector of KEDA's metrics API server pods",
+    ),
+    def(
+        "karpenterNamespace",
+        None,
+        None,
+        "namespace of Karpenter's controller (else kube-system, then karpenter)",
     ),
     def(
         "sidecarContainer",

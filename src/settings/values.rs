@@ -99,20 +99,19 @@ impl Values<'_> {
         ServiceRef::parse(&self.text(key)?).map_err(|m| self.fail(key, m))
     }
 
-    /// Loki's tenant IDs: letters, digits and !-_.*'() (up to 150), with
-    /// `|` joining several for a federated query; it goes into a header.
+    /// Tenant IDs of Loki, Mimir and Cortex (dskit's rules): letters, digits
+    /// and !-_.*'() (up to 150), with `|` joining several for a federated
+    /// query; it goes into a header, so nothing else passes.
     pub(super) fn tenant(&self, key: &str) -> Result<Option<String>, SettingsError> {
         let Some(v) = self.optional(key) else {
             return Ok(None);
         };
-        let allowed = |c: char| c.is_ascii_alphanumeric() || "!-_.*'()|".contains(c);
-        if v.len() <= 150 && v.chars().all(allowed) {
+        if valid_tenant(v) {
             Ok(Some(v.to_string()))
         } else {
             Err(self.fail(
                 key,
-                "a Loki tenant ID is at most 150 letters, digits and !-_.*'() (| joins several)"
-                    .into(),
+                "a tenant ID is at most 150 letters, digits and !-_.*'() (| joins several)".into(),
             ))
         }
     }
@@ -144,6 +143,13 @@ impl Values<'_> {
             _ => Err(self.fail(key, format!("{:?} is not an http(s) URL", redact_url(v)))),
         }
     }
+}
+
+/// Whether `v` is a tenant ID (see `Values::tenant`): the same rule holds
+/// for a tenant read from the cluster (a trigger's `customHeaders`).
+pub fn valid_tenant(v: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "!-_.*'()|".contains(c);
+    !v.is_empty() && v.len() <= 150 && v.chars().all(allowed)
 }
 
 fn is_dns_name(v: &str) -> bool {

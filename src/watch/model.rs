@@ -10,6 +10,7 @@ use crate::settings::{Bands, Targets};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// A fixed-capacity ring: pushing onto a full ring drops the oldest value, so
 /// memory stays bounded however long the watch runs.
@@ -100,8 +101,10 @@ pub struct Observation {
     pub at: Timestamp,
     /// Active sessions (the nginx request rate); `None` when Prometheus did not answer.
     pub sessions: Option<f64>,
-    /// The game pods; `None` when the API could not be read.
-    pub pods: Option<Vec<PodInfo>>,
+    /// The game pods; `None` when the API could not be read. Shared: the
+    /// same list as the previous frame's (the pods did not change) is not
+    /// compared again, pod by pod.
+    pub pods: Option<Arc<Vec<PodInfo>>>,
     pub nodes: Option<usize>,
     /// Requests per second per running pod, when known.
     pub requests_per_pod: Option<f64>,
@@ -278,6 +281,49 @@ fn pod_row(p: &PodInfo) -> String {
     )
 }
 
+/// The latest game pods in name order, one per name: the list of the
+/// frame they came from, shared rather than copied (a copy only when a
+/// list came unsorted or with a name twice, the later one kept).
+#[derive(Debug, Clone, Default)]
+pub struct Pods(Arc<Vec<PodInfo>>);
+
+impl Pods {
+    fn of(list: &Arc<Vec<PodInfo>>) -> Pods {
+        if list.windows(2).all(|w| w[0].name < w[1].name) {
+            return Pods(list.clone());
+        }
+        let mut by_name = BTreeMap::new();
+        for p in list.iter() {
+            by_name.insert(p.name.as_str(), p);
+        }
+        Pods(Arc::new(by_name.into_values().cloned().collect()))
+    }
+
+    pub fn values(&self) -> std::slice::Iter<'_, PodInfo> {
+        self.0.iter()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|p| &p.name)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&PodInfo> {
+        let i = self
+            .0
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+            .ok()?;
+        self.0.get(i)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The figures shown at the top of the view.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
@@ -341,11 +387,14 @@ pub struct Model {
     pub ratio: Ring<Point>,
     pub figures: Figures,
     /// The latest pods, by name.
-    pub pods: BTreeMap<String, PodInfo>,
+    pub pods: Pods,
     /// The pods have been read at least once: until then `pods` is empty
     /// because nothing is known, not because there are none.
     pub pods_known: bool,
     rows: BTreeMap<String, String>,
+    /// The list `pods` and `rows` were made from, and its Running and
+    /// Pending counts.
+    pods_from: Option<(Arc<Vec<PodInfo>>, usize, usize)>,
     /// Rows (pod names, or `sessions`, `running`, `pending`, `nodes`, `band`)
     /// that changed in the latest frame: highlighted for one refresh.
     pub highlighted: BTreeSet<String>,
@@ -385,8 +434,9 @@ impl Model {
             nodes: Ring::new(cap),
             ratio: Ring::new(cap),
             figures: Figures::default(),
-            pods: BTreeMap::new(),
+            pods: Pods::default(),
             pods_known: false,
+            pods_from: None,
             rows: BTreeMap::new(),
             highlighted: BTreeSet::new(),
             findings: BTreeMap::new(),
@@ -470,10 +520,16 @@ impl Model {
         self.api_error = obs.api_error.clone();
         self.prometheus_error = obs.prometheus_error.clone();
 
-        // Pods: rows added, changed or gone.
-        if let Some(pods) = &obs.pods {
+        // Pods: rows added, changed or gone (a list seen last frame is
+        // the same list: nothing to compare).
+        if let Some(pods) = &obs.pods
+            && !self
+                .pods_from
+                .as_ref()
+                .is_some_and(|(from, ..)| Arc::ptr_eq(from, pods))
+        {
             let mut rows = BTreeMap::new();
-            for p in pods {
+            for p in pods.iter() {
                 let row = pod_row(p);
                 if self.rows.get(&p.name) != Some(&row) {
                     highlighted.insert(p.name.clone());
@@ -484,8 +540,10 @@ impl Model {
                 highlighted.insert(gone.clone());
             }
             self.rows = rows;
-            self.pods = pods.iter().map(|p| (p.name.clone(), p.clone())).collect();
+            self.pods = Pods::of(pods);
             self.pods_known = true;
+            let counted = GamePods::count(self.pods.values());
+            self.pods_from = Some((pods.clone(), counted.running, counted.pending));
         }
 
         if api_ok {
@@ -509,8 +567,8 @@ impl Model {
             self.figures.sessions
         };
         let (running, pending) = if api_ok {
-            let pods = GamePods::count(self.pods.values());
-            (Some(pods.running), Some(pods.pending))
+            let (running, pending) = self.pods_from.as_ref().map_or((0, 0), |(_, r, p)| (*r, *p));
+            (Some(running), Some(pending))
         } else {
             (self.figures.running, self.figures.pending)
         };
@@ -1210,7 +1268,7 @@ mod tests {
         let mut o = Observation::new(t(at));
         o.sessions = Some(sessions);
         o.nodes = Some(2);
-        o.pods = Some(pods);
+        o.pods = Some(Arc::new(pods));
         o
     }
 
@@ -1234,6 +1292,46 @@ mod tests {
             runbook: String::new(),
             unread_source: None,
         }
+    }
+
+    #[test]
+    fn the_same_pod_list_again_is_no_news_and_a_new_list_is_compared_row_by_row() {
+        let mut m = Model::new(config());
+        let first = obs(0, 3.0, running(3));
+        let list = first.pods.clone();
+        m.observe(first);
+        // The next frame shares the list (nothing changed): nothing to show.
+        let mut again = obs(2, 3.0, Vec::new());
+        again.pods = list.clone();
+        m.observe(again);
+        assert!(m.highlighted.is_empty(), "{:?}", m.highlighted);
+        assert_eq!((m.figures.running, m.figures.pending), (Some(3), Some(0)));
+        // A new list with one pod Pending: that row, and the counts, move.
+        let mut pods = running(3);
+        pods[1].phase = "Pending".into();
+        let u = m.observe(obs(4, 3.0, pods));
+        assert!(u.changed);
+        assert!(m.highlighted.contains("p1"), "{:?}", m.highlighted);
+        assert!(!m.highlighted.contains("p0"), "{:?}", m.highlighted);
+        assert_eq!((m.figures.running, m.figures.pending), (Some(2), Some(1)));
+        assert_eq!(m.pods.get("p1").map(|p| p.phase.as_str()), Some("Pending"));
+    }
+
+    #[test]
+    fn the_model_s_pods_are_in_name_order_one_per_name_whatever_order_they_came_in() {
+        let mut pods = running(3);
+        pods.reverse();
+        pods.push(pod("p1", "Pending", -10));
+        let list = Arc::new(pods);
+        let kept = Pods::of(&list);
+        let names: Vec<&String> = kept.keys().collect();
+        assert_eq!(names, ["p0", "p1", "p2"]);
+        // The later of two pods with one name wins, as a map by name keeps it.
+        assert_eq!(kept.get("p1").map(|p| p.phase.as_str()), Some("Pending"));
+        assert!(kept.get("p9").is_none());
+        // A list in name order is shared, not copied.
+        let sorted = Arc::new(running(3));
+        assert!(Arc::ptr_eq(&Pods::of(&sorted).0, &sorted));
     }
 
     #[test]
@@ -1419,7 +1517,7 @@ mod tests {
         assert!(m.holds(Until::Healthy));
         assert!(!m.holds(Until::Idle));
         o.at = t(2);
-        o.pods = Some(running(2));
+        o.pods = Some(Arc::new(running(2)));
         o.findings = vec![finding("keda.ready", Outcome::Fail)];
         m.observe(o);
         assert!(!m.holds(Until::Scaled), "3 sessions on 2 pods is yellow");

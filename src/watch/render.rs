@@ -545,7 +545,7 @@ fn draw_pods(f: &mut Frame, area: Rect, m: &Model, h: &Header, view: &View, bord
     let now = m.last_at;
     let mut pods: Vec<_> = m.pods.values().collect();
     // Pods that are not running yet come first: they are the news.
-    pods.sort_by_key(|p| (is_running(p), p.name.clone()));
+    pods.sort_by(|a, b| (is_running(a), &a.name).cmp(&(is_running(b), &b.name)));
     // Borders and the header row take the lines around the pod rows.
     let frame = if borders.contains(Borders::BOTTOM) {
         3
@@ -1025,12 +1025,12 @@ mod tests {
         };
         let mut o = Observation::new(t0);
         o.sessions = Some(2.0);
-        o.pods = Some(first.iter().map(pod).collect());
+        o.pods = Some(std::sync::Arc::new(first.iter().map(pod).collect()));
         o.nodes = Some(1);
         o.hpa = Some(hpa.into());
         m.observe(o.clone());
         o.at = jiff::Timestamp::from_second(1_800_000_010).unwrap();
-        o.pods = Some(second.iter().map(pod).collect());
+        o.pods = Some(std::sync::Arc::new(second.iter().map(pod).collect()));
         m.observe(o);
         m
     }
@@ -1222,12 +1222,12 @@ mod tests {
         };
         let mut o = Observation::new(t0);
         o.sessions = Some(4.0);
-        o.pods = Some(vec![
+        o.pods = Some(std::sync::Arc::new(vec![
             pod("spice-runner-7d9c8b5f4-6vtrl", "Pending"),
             pod("spice-runner-7d9c8b5f4-s8gcf", "Pending"),
             pod("spice-runner-7d9c8b5f4-k2x9m", "Running"),
             pod("spice-runner-7d9c8b5f4-p7wqz", "Running"),
-        ]);
+        ]));
         o.nodes = Some(3);
         o.hpa = Some("keda-hpa-spice-runner-keda replicas 4/4".into());
         o.events = vec![

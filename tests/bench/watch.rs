@@ -2,8 +2,10 @@
 //! costs to keep open during a load test.
 //!
 //! For 200 game pods on 20 nodes and 2,000 game pods on 500 nodes (the
-//! healthy scenario, scaled), against the cluster simulator and a real
-//! Prometheus behind its service proxy, it runs the plugin twice per size:
+//! healthy scenario, scaled; the nodes real-sized, as a kubelet writes them:
+//! images, conditions, managedFields, ≈ 10 KB each, see `sim::bulk`),
+//! against the cluster simulator and a real Prometheus behind its service
+//! proxy, it runs the plugin twice per size:
 //!
 //! - `watch -o json` (piped, one line per change);
 //! - the full screen in a tmux pane of 160×48 (what an on-call looks at).
@@ -11,7 +13,9 @@
 //! and prints, once the first frame is up and for a bounded time after it:
 //! peak RSS (VmHWM, which counts the initial lists), RSS at the end, CPU
 //! seconds per minute of steady state (utime + stime from /proc/PID/stat), and
-//! the requests the simulator saw per minute.
+//! the requests the simulator saw per minute. Last, per mode, the two
+//! figures of issue 21 item 4: CPU at the largest size over CPU at the
+//! smallest (target ≤ 2) and peak RSS at the largest (target ≤ 30 MiB).
 //!
 //! Run: `cargo bench --bench watch` (release build), or `cargo test --release
 //! --bench watch` / `cargo test --bench watch` for a quicker build (debug
@@ -43,7 +47,11 @@ struct Bed {
 }
 
 fn bed(pods: usize, nodes: usize) -> Bed {
-    let scenario = Scenario::healthy_scaled(pods, nodes);
+    let mut scenario = Scenario::healthy_scaled(pods, 0);
+    let have = scenario.of_kind("Node").count();
+    scenario
+        .objects
+        .extend(support::sim::bulk::nodes(0, nodes.saturating_sub(have)));
     let metrics = scenario.clone();
     let c = Cluster::with_metrics(scenario, Some(&metrics));
     let kubeconfig = c.kubeconfig.to_str().expect("path").to_string();
@@ -211,21 +219,48 @@ fn main() {
         .output()
         .is_ok_and(|o| o.status.success());
     println!("binary: {bin} ({profile}); steady time {seconds} s per run, --interval 2s");
-    for (pods, nodes) in sizes {
+    // (mode, pods, measure) of every run, for the ratios at the end.
+    let mut runs: Vec<(&str, usize, Measure)> = Vec::new();
+    for &(pods, nodes) in &sizes {
         let b = bed(pods, nodes);
         if modes.contains("json") {
             let m = json_run(&b, bin, pods, seconds);
             print(&format!("watch -o json ({pods} pods, {nodes} nodes)"), &m);
+            runs.push(("-o json", pods, m));
         }
         if modes.contains("tmux") {
             if tmux_here {
                 let m = tmux_run(&b, bin, pods, seconds);
                 print(&format!("full screen ({pods} pods, {nodes} nodes)"), &m);
+                runs.push(("full screen", pods, m));
             } else {
                 println!(
                     "full screen ({pods} pods, {nodes} nodes): skipped, tmux is not installed"
                 );
             }
         }
+    }
+    for mode in ["-o json", "full screen"] {
+        let of_mode: Vec<&(&str, usize, Measure)> =
+            runs.iter().filter(|(m, ..)| *m == mode).collect();
+        let (Some(small), Some(large)) = (
+            of_mode.iter().min_by_key(|(_, p, _)| *p),
+            of_mode.iter().max_by_key(|(_, p, _)| *p),
+        ) else {
+            continue;
+        };
+        if small.1 == large.1 {
+            continue;
+        }
+        let ratio = large.2.cpu_per_minute / small.2.cpu_per_minute.max(1e-9);
+        let peak = large.2.peak_kib as f64 / 1024.0;
+        println!(
+            "{mode}: CPU at {} pods / CPU at {} pods = {ratio:.2} (target ≤ 2: {}); peak RSS at {} pods {peak:.1} MiB (target ≤ 30: {})",
+            large.1,
+            small.1,
+            if ratio <= 2.0 { "met" } else { "not met" },
+            large.1,
+            if peak <= 30.0 { "met" } else { "not met" },
+        );
     }
 }

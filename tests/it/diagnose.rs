@@ -1107,6 +1107,44 @@ fn the_example_snapshots_replay_offline() {
     }
 }
 
+/// The embedded examples hold the queries the shipped alert rules evaluate
+/// (regenerated after the rules changed), so the alert checks judge them
+/// instead of skipping: healthy passes everything, broken-chain keeps its
+/// root cause and its ratio alert fires (2 sessions per running pod).
+#[test]
+fn the_embedded_examples_evaluate_the_shipped_alert_rules() {
+    for (example, code, root) in [
+        ("healthy", 0, Value::Null),
+        ("broken-chain", 1, Value::from("pods.pending")),
+    ] {
+        let run = offline(&["diagnose", "--example", example, "-o", "json"]);
+        let report = checked_report(&run);
+        assert_eq!(
+            run.code,
+            code,
+            "{example}: {}\n{}",
+            run.stderr,
+            table(&report)
+        );
+        assert_eq!(report["rootCause"], root, "{example}:\n{}", table(&report));
+        for id in ["alerts.pod-session-ratio", "alerts.keda-not-responding"] {
+            assert_ne!(
+                check(&report, id)["outcome"],
+                "skip",
+                "{example} {id}:\n{}",
+                table(&report)
+            );
+        }
+        if example == "healthy" {
+            assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+            assert_outcome(&report, "alerts.pod-session-ratio", "pass");
+        } else {
+            assert_outcome(&report, "alerts.pod-session-ratio", "fail");
+        }
+        assert_outcome(&report, "alerts.keda-not-responding", "pass");
+    }
+}
+
 /// Regenerates `tests/scenarios/examples/*.snapshot.json` with the real
 /// binary: `cargo test --test it regenerate_example_snapshots -- --ignored`.
 #[test]

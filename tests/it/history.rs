@@ -12,15 +12,23 @@
 //!   second node is launched;
 //! - at N-1d a scale-up 3 → 6 that misses its target with pods Pending 90 s
 //!   and no new node;
-//! - the last hour flaps: 3 sessions, pods 3 ↔ 5 every 4 minutes.
+//! - the last hour flaps: 3 sessions, pods 3 ↔ 5 every 4 minutes;
+//! - node `node-1` registers 40 s into the night's scale-up and is Ready
+//!   60 s later (`kube_node_created`, `kube_node_status_condition`), and
+//!   stays six hours;
+//! - the KEDA HPA wants as many pods as there are sessions at once
+//!   (`kube_horizontalpodautoscaler_status_desired_replicas`);
+//! - the Deployment's spec changes at N-30m (generation 7 → 8) and KEDA
+//!   rewrites its HPA at N-20m (generation 2 → 3).
 //!
 //! Prometheus keeps 5 days (`--storage.tsdb.retention.time=5d`) of day-long
 //! blocks, so `--since 7d` reaches back only to between N-6d and N-5d.
 
+use crate::support::loki::{FakeLoki, LokiConfig};
 use crate::support::prom::{Proc, binary, free_port, http_get, url_encode};
 use crate::support::scenario::Scenario;
 use crate::support::sim::Sim;
-use crate::support::spice::{BIN, Run, run_bin};
+use crate::support::spice::{BIN, Cluster, Run, run_bin};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -61,7 +69,11 @@ fn state(t: i64) -> (f64, usize, usize, usize) {
         };
     }
     if (night_end..night_end + 150).contains(&t) {
-        let nodes = if t - night_end >= 100 { 2 } else { 1 };
+        let nodes = if t - night_end >= NODE_1_CREATED {
+            2
+        } else {
+            1
+        };
         return (3.0, 0, 3, nodes);
     }
     // The slow scale-up with no new node.
@@ -87,6 +99,23 @@ fn state(t: i64) -> (f64, usize, usize, usize) {
     (3.0, 3, 0, 1)
 }
 
+/// `node-1`: registered this long after the night's end, Ready
+/// [`NODE_1_READY_AFTER`] later, gone six hours after.
+const NODE_1_CREATED: i64 = 40;
+const NODE_1_READY_AFTER: i64 = 60;
+const NODE_1_LIFE: i64 = 6 * 3600;
+
+/// The nodes at `t`: `state`'s count, with `node-1` kept its six hours.
+fn node_count(t: i64) -> usize {
+    let since = t - (-3 * DAY + NODE_1_CREATED);
+    let (_, _, _, n) = state(t);
+    if (0..NODE_1_LIFE).contains(&since) {
+        n.max(2)
+    } else {
+        n
+    }
+}
+
 /// The week as OpenMetrics text, one sample every [`SCRAPE`] s from
 /// N-7d to N+5m (the queries at "now" answer the same during the test).
 fn openmetrics(now: i64) -> String {
@@ -95,12 +124,37 @@ fn openmetrics(now: i64) -> String {
     let mut created = String::new();
     let mut ready = String::new();
     let mut nodes = String::new();
+    // One buffer per family: OpenMetrics keeps a family's samples together.
+    let mut fam: [String; 5] = Default::default();
     let mut total = 0.0;
+    let hpa = "namespace=\"default\",horizontalpodautoscaler=\"keda-hpa-spice-runner-keda\"";
+    let deploy = "namespace=\"default\",deployment=\"spice-runner\"";
+    let node_1_created = now - 3 * DAY + NODE_1_CREATED;
     let mut t = -WEEK;
     let ns = "namespace=\"default\"";
     while t <= 300 {
-        let (sessions, running, pending, node_count) = state(t);
+        let (sessions, running, pending, _) = state(t);
+        let node_count = node_count(t);
         let at = now + t;
+        // The HPA wants a pod per session at once; the specs change late.
+        writeln!(
+            fam[0],
+            "kube_horizontalpodautoscaler_status_desired_replicas{{{hpa}}} {} {at}",
+            sessions.ceil()
+        )
+        .unwrap();
+        writeln!(
+            fam[1],
+            "kube_deployment_metadata_generation{{{deploy}}} {} {at}",
+            if t >= -1800 { 8 } else { 7 }
+        )
+        .unwrap();
+        writeln!(
+            fam[2],
+            "kube_horizontalpodautoscaler_metadata_generation{{{hpa}}} {} {at}",
+            if t >= -1200 { 3 } else { 2 }
+        )
+        .unwrap();
         // The counter grows by `sessions` requests a second.
         writeln!(
             nginx,
@@ -147,13 +201,34 @@ fn openmetrics(now: i64) -> String {
         }
         for n in 0..node_count {
             writeln!(nodes, "kube_node_info{{node=\"node-{n}\"}} 1 {at}").unwrap();
+            let (created, ready) = if n == 0 {
+                (now - 30 * DAY, true)
+            } else {
+                (node_1_created, at >= node_1_created + NODE_1_READY_AFTER)
+            };
+            writeln!(
+                fam[3],
+                "kube_node_created{{node=\"node-{n}\"}} {created} {at}"
+            )
+            .unwrap();
+            writeln!(
+                fam[4],
+                "kube_node_status_condition{{node=\"node-{n}\",condition=\"Ready\",status=\"true\"}} {} {at}",
+                ready as u8
+            )
+            .unwrap();
         }
         t += SCRAPE;
     }
     format!(
         "# TYPE nginx_http_requests counter\n{nginx}# TYPE kube_pod_status_phase gauge\n{phase}\
 # TYPE kube_pod_created gauge\n{created}# TYPE kube_pod_status_ready gauge\n{ready}\
-# TYPE kube_node_info gauge\n{nodes}# EOF\n"
+# TYPE kube_node_info gauge\n{nodes}\
+# TYPE kube_horizontalpodautoscaler_status_desired_replicas gauge\n{}\
+# TYPE kube_deployment_metadata_generation gauge\n{}\
+# TYPE kube_horizontalpodautoscaler_metadata_generation gauge\n{}\
+# TYPE kube_node_created gauge\n{}# TYPE kube_node_status_condition gauge\n{}# EOF\n",
+        fam[0], fam[1], fam[2], fam[3], fam[4]
     )
 }
 
@@ -374,6 +449,56 @@ fn report_over_a_week_finds_the_missed_scale_ups_the_flapping_and_the_short_rete
     assert_eq!(j["pods"]["created"], 6.0, "{:#}", j["pods"]);
     assert_eq!(metric(&j, "podSuccess")["verdict"], "pass");
     assert!(j["nodeLaunches"].as_u64() >= Some(1));
+    // Each node launch's time from kube-state-metrics: node-1, Ready 60 s
+    // after it registered, first scraped Ready 80 s after (the 30 s scrape),
+    // read to the 15 s step; measured but not judged: the runbook gives no
+    // node provisioning target.
+    let launch = &j["nodeLaunchTimes"];
+    assert_eq!(launch["count"], 1, "{launch:#} {:#}", j["unread"]);
+    assert_eq!(launch["slowest"][0]["node"], "node-1", "{launch:#}");
+    assert!(
+        launch["maxSeconds"]
+            .as_f64()
+            .is_some_and(|s| (80.0..=95.0).contains(&s)),
+        "{launch:#}"
+    );
+    assert_eq!(metric(&j, "nodeLaunch")["verdict"], "notJudged");
+    assert_eq!(metric(&j, "nodeLaunch")["target"], "no runbook target");
+    // The worst episodes judged link by link on history: the night's end
+    // waited for node-1, the N-1d one for a node that never came.
+    let link = |w: &Value, id: &str| -> Value {
+        w["chain"]
+            .as_array()
+            .and_then(|c| c.iter().find(|l| l["check"] == id).cloned())
+            .unwrap_or_else(|| panic!("no {id} in {w:#}"))
+    };
+    let nodes = link(worst, "nodes.scale-up");
+    assert_eq!(nodes["outcome"], "fail", "{nodes:#}");
+    assert!(
+        nodes["says"].as_str().is_some_and(|s| s.contains("node-1")),
+        "{nodes:#}"
+    );
+    assert_eq!(link(worst, "pods.pending")["outcome"], "fail");
+    assert_eq!(link(worst, "keda.polling-interval")["outcome"], "pass");
+    assert_eq!(link(worst, "keda.ready")["outcome"], "notJudged");
+    // Before the flapping hour (whose scale-downs outrank it), the N-1d
+    // scale-up is among the worst.
+    let before = g
+        .spice(&["report", "--since", "3d", "--until", "2h", "-o", "json"])
+        .json();
+    let day = before["worstEpisodes"]
+        .as_array()
+        .and_then(|w| {
+            w.iter()
+                .find(|w| (ts(&w["startedAt"]) - (now - DAY)).abs() <= 120)
+        })
+        .unwrap_or_else(|| panic!("N-1d not among {:#}", before["worstEpisodes"]));
+    assert!(
+        link(day, "nodes.scale-up")["says"]
+            .as_str()
+            .is_some_and(|s| s.contains("no node was added")),
+        "{day:#}"
+    );
     // Cost: the answer in seconds and under 50 MiB (the README quotes the
     // measured figures): peak RSS from /usr/bin/time.
     assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
@@ -470,6 +595,120 @@ fn a_day_without_the_planted_misses_passes_and_markdown_is_a_table() {
     );
 }
 
+/// Heartbeat lines at `per_session` a second per session of the week, as
+/// the fake Loki's rates, until `stop` seconds from now (`None`: never).
+fn heartbeat_rates(now: i64, per_session: f64, stop: Option<i64>) -> Vec<(f64, f64, f64)> {
+    let mut out: Vec<(f64, f64, f64)> = Vec::new();
+    let mut t = -WEEK;
+    while t <= 300 {
+        let rate = if stop.is_some_and(|s| t >= s) {
+            0.0
+        } else {
+            state(t).0 * per_session
+        };
+        let (from, to) = ((now + t) as f64, (now + t + SCRAPE) as f64);
+        match out.last_mut() {
+            Some(last) if last.2 == rate && last.1 == from => last.1 = to,
+            _ => out.push((from, to, rate)),
+        }
+        t += SCRAPE;
+    }
+    out
+}
+
+#[test]
+fn heartbeats_per_session_come_from_loki_over_the_period_and_a_silence_with_sessions_is_a_miss() {
+    let g = Game::start(Scenario::load("healthy"));
+    let now = now_unix();
+    let loki = FakeLoki::serve_sim(
+        &g._sim,
+        LokiConfig::new().heartbeat_rates(heartbeat_rates(now, 0.2, None)),
+    );
+    // The quiet day: 0.2 per session, exit 0.
+    let args = ["report", "--since", "20h", "--until", "2h", "-o", "json"];
+    let run = g.spice(&args);
+    let j = run.json();
+    assert_eq!(run.code, 0, "{:#}\n{}", j["metrics"], run.stderr);
+    let hb = metric(&j, "heartbeats");
+    assert_eq!(hb["verdict"], "pass", "{hb:#}");
+    assert!(
+        hb["value"].as_f64().is_some_and(|v| (v - 0.2).abs() < 0.01),
+        "{hb:#}"
+    );
+    // One query_range over the period, Loki's matrix, a minute a step.
+    let seen = loki.seen();
+    let ranges: Vec<&String> = seen
+        .iter()
+        .filter(|r| r.starts_with("/loki/api/v1/query_range"))
+        .collect();
+    assert_eq!(ranges.len(), 1, "{seen:#?}");
+    assert!(
+        ranges[0].contains("count_over_time") && ranges[0].contains("[60s]"),
+        "{seen:#?}"
+    );
+    // The heartbeats stop at N-10h, the sessions do not: a miss, with when.
+    loki.set_config(LokiConfig::new().heartbeat_rates(heartbeat_rates(now, 0.2, Some(-10 * 3600))));
+    let run = g.spice(&args);
+    let j = run.json();
+    assert_eq!(run.code, 1, "{:#}\n{}", j["metrics"], run.stderr);
+    let hb = metric(&j, "heartbeats");
+    assert_eq!(hb["verdict"], "fail", "{hb:#}");
+    assert!(
+        hb["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("no heartbeat from")),
+        "{hb:#}"
+    );
+    let gap = &j["heartbeatGaps"][0];
+    assert!(
+        (ts(&gap["from"]) - (now - 10 * 3600)).abs() <= 120,
+        "{gap:#}"
+    );
+    assert!((ts(&gap["to"]) - (now - 2 * 3600)).abs() <= 120, "{gap:#}");
+    let text = g.spice(&["report", "--since", "20h", "--until", "2h"]);
+    assert!(
+        text.stdout.contains("✗ Heartbeats per session")
+            && text.stdout.contains("no heartbeat from"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn a_prometheus_without_kube_pod_created_says_pod_success_cannot_be_measured_not_a_gap() {
+    // The scenario harness's kube-state-metrics writes the phases, not
+    // kube_pod_created: the plugin names the series and what writes it.
+    let c = Cluster::start("healthy");
+    let run = run_bin(
+        BIN,
+        &[
+            "report",
+            "--since",
+            "1h",
+            "-o",
+            "json",
+            "--kubeconfig",
+            c.kubeconfig.to_str().expect("utf-8"),
+        ],
+        &[],
+        c.dir.path(),
+    );
+    let j = run.json();
+    let m = metric(&j, "podSuccess");
+    assert_eq!(m["shown"], "cannot measure", "{m:#}");
+    assert_eq!(m["verdict"], "noData", "{m:#}");
+    assert!(
+        m["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("kube_pod_created") && d.contains("kube-state-metrics")),
+        "{m:#}"
+    );
+    assert_eq!(j["pods"]["creationSeriesMissing"], true, "{:#}", j["pods"]);
+    // Prometheus was read: no gap, no exit 3.
+    assert_eq!(j["incomplete"], false, "{:#}", j["unread"]);
+    assert_eq!(run.code, 0, "{:#}\n{}", j["metrics"], run.stderr);
+}
+
 #[test]
 fn report_without_prometheus_is_incomplete_exit_3() {
     let sim = Sim::start(Scenario::load("healthy"));
@@ -547,6 +786,21 @@ fn timeline_lists_episodes_events_operator_errors_and_flapping_in_order() {
         "{entries:#?}"
     );
     assert!(has("history", "flapping:"), "{entries:#?}");
+    // Spec changes, from the generations kube-state-metrics keeps.
+    assert!(
+        has(
+            "history",
+            "Deployment spice-runner spec changed (generation 7 → 8)"
+        ),
+        "{entries:#?}"
+    );
+    assert!(
+        has(
+            "history",
+            "HorizontalPodAutoscaler keda-hpa-spice-runner-keda spec changed (generation 2 → 3)"
+        ),
+        "{entries:#?}"
+    );
     // The sources that do not reach back 90 minutes say so.
     let notes = j["notes"].to_string();
     assert!(notes.contains("events reach back about 1 h"), "{notes}");

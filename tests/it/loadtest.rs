@@ -1030,6 +1030,14 @@ fn bad_flags_and_busy_games_are_refused_before_any_session() {
             &["test", "load", "--sessions", "200"][..],
             "over the --max-rps cap of 100",
         ),
+        (
+            &["test", "load", "--sessions", "5001"][..],
+            "--sessions 5001 is out of range",
+        ),
+        (
+            &["test", "load", "--max-rps", "20001"][..],
+            "--max-rps 20001 is out of range",
+        ),
         (&["test", "single", "--scale-to-zero"][..], "needs --yes"),
         (
             &["test", "multi", "--max-baseline", "2"][..],
@@ -1603,4 +1611,143 @@ fn load_is_incomplete_exit_3_when_the_pods_watch_stays_broken() {
     let elapsed = report["elapsedSeconds"].as_f64().unwrap();
     assert!((10.0..40.0).contains(&elapsed), "{elapsed}");
     assert!(run.elapsed < Duration::from_secs(45), "{:?}", run.elapsed);
+}
+
+/// A bare nginx on loopback answering `200 ok` to every request, without an
+/// access log and with unlimited keep-alive: a game that costs as little as
+/// possible, so what is measured is the driver.
+struct BareNginx {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl BareNginx {
+    fn start() -> BareNginx {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = crate::support::prom::free_port();
+        let p = dir.path().display();
+        let conf = format!(
+            "daemon off; master_process off; worker_processes 1; pid {p}/nginx.pid; error_log {p}/error.log;\n\
+             events {{ worker_connections 4096; }}\n\
+             http {{ access_log off; client_body_temp_path {p}; proxy_temp_path {p}; fastcgi_temp_path {p}; uwsgi_temp_path {p}; scgi_temp_path {p};\n\
+             keepalive_requests 10000000; keepalive_timeout 60s;\n\
+             server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"ok\"; }} }} }}\n"
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).expect("write nginx.conf");
+        let child = Command::new(crate::support::prom::binary("nginx"))
+            .args(["-p", &p.to_string(), "-c"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        BareNginx {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for BareNginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the session driver of `test load` holds: for each step of sessions
+/// × rate (`SPICE_LOAD_STEPS`, e.g. `1000x1,10000x2`; `--max-rps` their
+/// product, `--ramp 1s`, 15 s each, `--url` a bare nginx on loopback) the
+/// requests a second delivered, the driver's CPU per request (user + system
+/// of the whole process over the requests sent, so the watch of the game is
+/// counted in), p50/p95 latency and peak RSS. `SPICE_BIN` measures another
+/// build (a release one for the figures in the README). Run by hand:
+/// `SPICE_BIN=target/release/kubectl-spice cargo test --test it driver_ceiling -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: run by hand, in release, on a quiet machine"]
+fn driver_ceiling_requests_per_second_and_cpu_per_request() {
+    let bin = std::env::var("SPICE_BIN").unwrap_or_else(|_| BIN.into());
+    let steps = std::env::var("SPICE_LOAD_STEPS")
+        .unwrap_or_else(|_| "1000x1,5000x2,10000x2,25000x1".into());
+    let lab = lab(0, false, None);
+    let nginx = BareNginx::start();
+    let url = format!("http://127.0.0.1:{}/", nginx.port);
+    println!("{bin}: test load --url (bare nginx on loopback), --ramp 1s, 15 s a step");
+    for step in steps.split(',') {
+        let Some((sessions, rate)) = step.trim().split_once('x') else {
+            panic!("SPICE_LOAD_STEPS: {step:?} is not SESSIONSxRATE")
+        };
+        let rps = (sessions.parse::<f64>().expect("sessions") * rate.parse::<f64>().expect("rate"))
+            .to_string();
+        let timing = lab.c.dir.path().join("time.txt");
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.arg("-o").arg(&timing).args(["-f", "%U %S %M", &bin]);
+        let args = [
+            "test",
+            "load",
+            "--url",
+            &url,
+            "--sessions",
+            sessions,
+            "--rate",
+            rate,
+            "--max-rps",
+            &rps,
+            "--ramp",
+            "1s",
+            "--duration",
+            "15s",
+            "--max-errors",
+            "100",
+            "-o",
+            "json",
+            "--kubeconfig",
+        ];
+        cmd.args(args)
+            .arg(&lab.c.kubeconfig)
+            .env("HOME", lab.c.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let run = finish(
+            cmd.spawn().expect("run"),
+            Instant::now(),
+            Duration::from_secs(120),
+        );
+        let report: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+        let s = &report["sessions"];
+        let times = std::fs::read_to_string(&timing).expect("time's output");
+        // The last line: before it, time says when the exit status was not 0.
+        let f: Vec<f64> = times
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let (cpu, peak_kib) = (f[0] + f[1], f[2]);
+        let sent = s["requests"].as_f64().unwrap_or(0.0);
+        println!(
+            "{sessions:>6} sessions × {rate}/s: {} req/s delivered of {rps} ({} sent, {} ok, {} errors, {} capped) · {:.1} µs CPU a request ({:.2} s CPU) · p50 {} ms p95 {} ms · peak RSS {:.1} MiB",
+            s["deliveredPerSecond"],
+            s["requests"],
+            s["ok"],
+            s["errors"],
+            s["capped"],
+            cpu * 1e6 / sent.max(1.0),
+            cpu,
+            s["latencyP50Ms"],
+            s["latencyP95Ms"],
+            peak_kib / 1024.0
+        );
+    }
 }

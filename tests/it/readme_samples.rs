@@ -24,8 +24,26 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// The clock of a replay in the samples: three hours after the shipped
-/// examples were taken.
-const NOW: &str = "2026-11-30T11:05:02Z";
+/// healthy example was taken (read from it, so regenerating the examples
+/// moves the clock with them).
+fn now() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scenarios/examples/healthy.snapshot.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the healthy example");
+    let snap: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let taken: jiff::Timestamp = snap["capturedAt"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("capturedAt");
+    let later = taken
+        .checked_add(jiff::SignedDuration::from_hours(3))
+        .expect("time");
+    jiff::Timestamp::from_second(later.as_second())
+        .expect("time")
+        .to_string()
+}
 
 /// Samples checked by the test that produces them (see [`check_masked`]).
 const MASKED: &[&str] = &["test-single-failing", "report-week", "timeline-week"];
@@ -204,7 +222,7 @@ fn spice(args: &[&str]) -> String {
     cmd_args.extend(["--color", "never"]);
     // The test binary runs in the repository root: `--from` paths are the
     // README's.
-    let run = run_bin(BIN, &cmd_args, &[("SPICE_TEST_NOW", NOW)], home.path());
+    let run = run_bin(BIN, &cmd_args, &[("SPICE_TEST_NOW", &now())], home.path());
     assert!(run.code <= 3, "{args:?}: {}", run.stderr);
     run.stdout
 }

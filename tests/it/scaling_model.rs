@@ -79,14 +79,13 @@ fn idle_at_the_scrape_floor(scenario: &str, scrape: &str, rate: &str) {
     }
     let ev = evidence(&report, "sessions.traffic");
     assert!(
-        ev.contains(&format!("{rate} req/s is not players: exporter scrapes")),
+        ev.contains(&format!(
+            "{rate} req/s is not players: 1 exporter scrape every {scrape} s"
+        )),
         "{ev}"
     );
-    assert!(
-        ev.contains(&format!("1 exporter series read every {scrape} s")),
-        "{ev}"
-    );
-    assert!(ev.contains("probes on nginx not counted"), "{ev}");
+    // The nginx pods were read: they have no probe, so none is counted.
+    assert!(ev.contains("no HTTP probe on the 2 nginx pods"), "{ev}");
     assert!(ev.contains("activationThreshold 0.2"), "{ev}");
 
     let j = c.spice(&["status", "-o", "json"]).json();
@@ -99,7 +98,7 @@ fn idle_at_the_scrape_floor(scenario: &str, scrape: &str, rate: &str) {
     assert_eq!(text.code, 0, "{}", text.stderr);
     assert!(
         text.stdout
-            .contains(&format!("{rate} req/s is not players: exporter scrapes")),
+            .contains(&format!("{rate} req/s is not players: 1 exporter scrape")),
         "{}",
         text.stdout
     );
@@ -113,6 +112,48 @@ fn idle_at_a_15_s_scrape_floor_passes_and_names_the_exporter_scrapes() {
 #[test]
 fn idle_at_a_30_s_scrape_floor_passes_and_names_the_exporter_scrapes() {
     idle_at_the_scrape_floor("idle-floor-30s", "30", "0.033");
+}
+
+/// Two nginx pods with a 10 s httpGet readiness probe on nginx's port: the
+/// kubelet's GETs are counted by nginx (kubernetes v1.33 pkg/probe/http), so
+/// the floor is 1/15 + 2/10 = 0.267 req/s, and that is not players.
+#[test]
+fn idle_with_http_probes_on_nginx_counts_them_in_the_floor_and_passes() {
+    let c = Cluster::start("idle-floor-probes");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+    for id in ["sessions.ratio", "sessions.traffic", "keda.active"] {
+        assert_outcome(&report, id, "pass");
+    }
+    let ev = evidence(&report, "sessions.traffic");
+    assert!(
+        ev.contains(
+            "0.267 req/s is not players: 1 exporter scrape every 15 s + 2 HTTP probes every 10 s"
+        ),
+        "{ev}"
+    );
+    let j = c.spice(&["status", "-o", "json"]).json();
+    assert_eq!(j["sessions"]["band"], "idle", "{}", j["sessions"]);
+    let floor = j["sessions"]["idleFloor"].as_f64().unwrap_or_default();
+    assert!((floor - 0.267).abs() <= 0.0005, "{}", j["sessions"]);
+}
+
+/// The same pods with a tcpSocket probe: a TCP connect is no request, so
+/// the floor stays the exporter's 0.067 req/s and the probes are named as
+/// not counted.
+#[test]
+fn idle_with_tcp_socket_probes_on_nginx_does_not_count_them() {
+    let c = Cluster::start("idle-floor-tcp-probe");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+    let ev = evidence(&report, "sessions.traffic");
+    assert!(
+        ev.contains("0.067 req/s is not players: 1 exporter scrape every 15 s (idle floor 0.067 req/s; 2 other probes not counted: tcpSocket"),
+        "{ev}"
+    );
+    assert!(!ev.contains("HTTP probes every"), "{ev}");
 }
 
 #[test]
@@ -151,7 +192,7 @@ fn idle_floor_above_the_activation_threshold_is_the_root_cause_with_its_fix() {
         );
     }
     let ev = evidence(&report, "sessions.traffic");
-    assert!(ev.contains("1 exporter series read every 15 s"), "{ev}");
+    assert!(ev.contains("1 exporter scrape every 15 s"), "{ev}");
 }
 
 /// A seeded xorshift64* generator: the property test is the same on every
@@ -261,6 +302,41 @@ fn tolerance_at_30_pods_is_healthy_and_said_with_its_field() {
     );
     let j = c.spice(&["status", "-o", "json"]).json();
     assert_eq!(j["sessions"]["expectedPods"], 30, "{}", j["sessions"]);
+}
+
+/// The ScaledObject asks for scaleUp.tolerance 0.01, the HPA KEDA wrote
+/// has spec.behavior without it (HPAConfigurableTolerance off: the API
+/// server dropped it). Healthy, said, and the fix no longer promises the
+/// field.
+#[test]
+fn a_tolerance_the_api_server_dropped_is_said_and_the_fix_names_the_gate() {
+    let c = Cluster::start("tolerance-dropped");
+    let report = healthy(&c);
+    let ev = evidence(&report, "sessions.ratio");
+    assert!(
+        ev.contains(
+            "31 sessions / 30 pods = 1.03, within tolerance 0.1: no change until 34 sessions"
+        ),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("the HPA has no tolerance: the API server dropped it; needs Kubernetes ≥ 1.33 with HPAConfigurableTolerance"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("enable that feature gate on kube-apiserver and kube-controller-manager")
+            && ev.contains("--horizontal-pod-autoscaler-tolerance"),
+        "{ev}"
+    );
+    assert!(!ev.contains("on the ScaledObject set advanced."), "{ev}");
+    let wide = c.spice(&["status", "-o", "wide"]);
+    assert!(
+        wide.stdout.contains(
+            "tolerance not in effect: the ScaledObject sets scaleUp.tolerance 0.01 but HPA "
+        ),
+        "{}",
+        wide.stdout
+    );
 }
 
 /// kedacore/keda controllers/keda/hpa.go: with scalingModifiers the HPA

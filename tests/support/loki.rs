@@ -4,6 +4,20 @@
 //! - `GET /loki/api/v1/query`: answers a metric (vector) query with the value
 //!   configured for the first substring the LogQL contains, or an empty vector
 //!   when none matches (Loki's answer for a selector that matches no stream).
+//! - `GET /loki/api/v1/query_range`: a metric query over `[start, end]` at
+//!   `step`, answered as Loki v3.x answers it (`pkg/loghttp/params.go`,
+//!   `pkg/querier/queryrange`): `start`/`end` in unix seconds, RFC 3339 or
+//!   unix nanoseconds, `step` in seconds or a duration (default
+//!   `max(1, floor((end - start) / 250))` s); more than 11,000 points per
+//!   series is HTTP 400 "exceeded maximum resolution of 11,000 points per
+//!   time series. Try increasing the value of the step parameter", a range
+//!   longer than `max_query_length` (721h) is HTTP 400 "the query time range
+//!   exceeds the limit (query length: …, limit: 721h)". The answer is a
+//!   `matrix` with one series whose values are `[unix seconds, "count"]`
+//!   at `start + k·step`, the steps with no event left out (count_over_time
+//!   has no sample where no line fell in the range), or no series at all.
+//!   Counts come from [`LokiConfig::heartbeat_rates`]: events per second
+//!   over time, integrated over each step's `[range]` window.
 //! - `GET /loki/api/v1/labels`: the configured label names.
 //! - `GET /ready`: `ready`.
 //!
@@ -39,6 +53,9 @@ pub struct LokiConfig {
     tenant: Option<String>,
     /// Answer every request this much later (a slow Loki).
     delay: Option<Duration>,
+    /// `(from, to, events per second)`, unix seconds: the heartbeat lines
+    /// `query_range` counts.
+    rates: Vec<(f64, f64, f64)>,
 }
 
 impl LokiConfig {
@@ -82,6 +99,13 @@ impl LokiConfig {
     /// Every answer comes this much later: a Loki too slow for the view.
     pub fn delay(mut self, by: Duration) -> LokiConfig {
         self.delay = Some(by);
+        self
+    }
+
+    /// Heartbeat lines over time for `query_range`: `(from, to, events per
+    /// second)` in unix seconds; no event outside them.
+    pub fn heartbeat_rates(mut self, rates: Vec<(f64, f64, f64)>) -> LokiConfig {
+        self.rates = rates;
         self
     }
 
@@ -153,6 +177,14 @@ impl FakeLoki {
         cluster
             .sim
             .set_proxy_upstream("observability", "loki", "3100", &loki.url());
+        loki
+    }
+
+    /// [`FakeLoki::serve`] for a simulator started on its own.
+    pub fn serve_sim(sim: &super::sim::Sim, config: LokiConfig) -> FakeLoki {
+        let loki = FakeLoki::start(config);
+        sim.apply(loki_service());
+        sim.set_proxy_upstream("observability", "loki", "3100", &loki.url());
         loki
     }
 
@@ -236,7 +268,7 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
             Some(t) if path != "/ready" && org_id.as_deref() != Some(t.as_str()) => {
                 (401, "text/plain; charset=utf-8", "no org id\n".to_string())
             }
-            _ => answer(&s.config, path, logql.as_deref()),
+            _ => answer(&s.config, path, logql.as_deref(), &params),
         }
     };
     let reason = match code {
@@ -254,7 +286,12 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
     out.flush()
 }
 
-fn answer(config: &LokiConfig, path: &str, logql: Option<&str>) -> (u16, &'static str, String) {
+fn answer(
+    config: &LokiConfig,
+    path: &str,
+    logql: Option<&str>,
+    params: &[(String, String)],
+) -> (u16, &'static str, String) {
     const JSON: &str = "application/json; charset=utf-8";
     const TEXT: &str = "text/plain; charset=utf-8";
     match path {
@@ -293,8 +330,135 @@ fn answer(config: &LokiConfig, path: &str, logql: Option<&str>) -> (u16, &'stati
             });
             (200, JSON, data.to_string())
         }
+        "/loki/api/v1/query_range" => {
+            if let Some(message) = &config.bad_query {
+                return (400, TEXT, format!("{message}\n"));
+            }
+            query_range(config, params)
+        }
         _ => (404, TEXT, "404 page not found\n".into()),
     }
+}
+
+/// Loki's `max_query_length` default (`pkg/validation/limits.go`: 721h).
+const MAX_QUERY_LENGTH_SECS: f64 = 721.0 * 3600.0;
+
+/// A time as Loki reads `start`/`end`: RFC 3339, or a number (unix seconds
+/// with a fraction, or integer nanoseconds when longer than 10 digits).
+fn loki_time(v: &str) -> Option<f64> {
+    if let Ok(t) = v.parse::<jiff::Timestamp>() {
+        return Some(t.as_millisecond() as f64 / 1000.0);
+    }
+    if v.contains('.') {
+        return v.parse().ok();
+    }
+    let n: i64 = v.parse().ok()?;
+    Some(if v.len() > 10 {
+        n as f64 / 1e9
+    } else {
+        n as f64
+    })
+}
+
+/// `step` as Loki reads it: seconds (a number) or a duration (`1m`, `30s`).
+fn loki_step(v: &str) -> Option<f64> {
+    if let Ok(n) = v.parse::<f64>() {
+        return Some(n);
+    }
+    let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic())?);
+    let n: f64 = num.parse().ok()?;
+    Some(match unit {
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    })
+}
+
+/// The `[range]` of a LogQL range aggregation (`[300s]`, `[5m]`), seconds.
+fn logql_range(logql: &str) -> Option<f64> {
+    let open = logql.rfind('[')?;
+    let close = open + logql[open..].find(']')?;
+    loki_step(logql[open + 1..close].trim())
+}
+
+fn query_range(config: &LokiConfig, params: &[(String, String)]) -> (u16, &'static str, String) {
+    const JSON: &str = "application/json; charset=utf-8";
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let bad = |m: &str| (400, TEXT, format!("{m}\n"));
+    let Some(logql) = get("query") else {
+        return bad("parse error : syntax error: unexpected $end");
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let end = match get("end").map(loki_time) {
+        None => now,
+        Some(Some(t)) => t,
+        Some(None) => return bad("invalid end parameter"),
+    };
+    let start = match get("start").map(loki_time) {
+        None => end - 3600.0,
+        Some(Some(t)) => t,
+        Some(None) => return bad("invalid start parameter"),
+    };
+    if end <= start {
+        return bad("end timestamp must not be before or equal to start time");
+    }
+    let step = match get("step").map(loki_step) {
+        None => ((end - start) / 250.0).floor().max(1.0),
+        Some(Some(s)) if s > 0.0 => s,
+        Some(_) => {
+            return bad(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            );
+        }
+    };
+    if (end - start) / step > 11_000.0 {
+        return bad(
+            "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter",
+        );
+    }
+    if end - start > MAX_QUERY_LENGTH_SECS {
+        return bad(&format!(
+            "the query time range exceeds the limit (query length: {}h, limit: 721h)",
+            ((end - start) / 3600.0).round()
+        ));
+    }
+    let Some(range) = logql_range(logql) else {
+        // A log query (no range aggregation) answers streams: not modelled.
+        return bad("parse error : a metric query is needed here");
+    };
+    let mut values = Vec::new();
+    let mut t = start;
+    while t <= end + 1e-6 {
+        // Lines in (t - range, t]: the rates integrated over that window.
+        let n: f64 = config
+            .rates
+            .iter()
+            .map(|&(from, to, per_sec)| {
+                let overlap = (to.min(t) - from.max(t - range)).max(0.0);
+                overlap * per_sec
+            })
+            .sum::<f64>()
+            .round();
+        if n > 0.0 {
+            values.push(serde_json::json!([t, format_value(n)]));
+        }
+        t += step;
+    }
+    let result = if values.is_empty() {
+        serde_json::json!([])
+    } else {
+        serde_json::json!([{"metric": {}, "values": values}])
+    };
+    let data = serde_json::json!({
+        "status": "success",
+        "data": {"resultType": "matrix", "result": result, "stats": {}}
+    });
+    (200, JSON, data.to_string())
 }
 
 /// Loki writes sample values as strings, integers without a fraction.

@@ -11,4 +11,5 @@ pub mod prom;
 pub mod scenario;
 pub mod sim;
 pub mod spice;
+pub mod tenant;
 pub mod tmux;

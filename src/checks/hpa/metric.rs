@@ -173,12 +173,27 @@ pub(super) fn metric(ctx: &Ctx) -> Verdict {
                 num(ratio)
             ));
             if m.target_type.as_deref() == Some("AverageValue") {
+                // What the HPA wants comes from the scaling model (its
+                // replica calculator with tolerance, the scalingModifiers
+                // target, min/max), never from arithmetic here.
+                let model = &ctx.figures.scaling;
+                let metric = current * replicas as f64;
+                let settles = model.desired(metric, true, replicas as i64);
                 v = v.evidence(format!(
-                    "AverageValue: the HPA shows ceil(metric / replicas), so the metric is about \
-                     {} × {replicas} = {} and the HPA wants about {} replicas",
+                    "AverageValue: the HPA shows the metric / replicas, so the metric is about \
+                     {} × {replicas} = {}; the scaling model ({}, tolerance {}, {}–{} pods) wants {} {}",
                     num(current),
-                    num(current * replicas as f64),
-                    num((current * replicas as f64 / target).ceil())
+                    num(metric),
+                    model.target.text(),
+                    num(model.up.tolerance),
+                    model.hpa_min(),
+                    model.max,
+                    model.wanted(metric, replicas as i64),
+                    if settles == replicas as i64 {
+                        "and holds the count".to_string()
+                    } else {
+                        format!("and settles at {settles}")
+                    }
                 ));
             }
             return with_evidence(v, older.into_iter().chain(events_note))
@@ -266,11 +281,38 @@ mod tests {
             Outcome::Warn,
             "s0-prometheus 2.5/1 (avg) with 3 replicas: 2.5×",
         );
-        assert!(v.evidence[0].contains("about 8 replicas"), "{v:#?}");
+        assert!(
+            v.evidence[0].contains("the metric is about 2.5 × 3 = 7.5")
+                && v.evidence[0].contains("threshold 1 (AverageValue, per pod), tolerance 0.1")
+                && v.evidence[0].contains("wants 8 and settles at 8"),
+            "{v:#?}"
+        );
         s.hpas.as_mut().unwrap()[0].metrics[0].current = Some("334m".into());
         expect(&eval(metric, &s), Outcome::Warn, "0.33×");
         s.hpas.as_mut().unwrap()[0].metrics[0].current = Some("1200m".into());
         expect(&eval(metric, &s), Outcome::Pass, "1.2/1");
+    }
+
+    /// The wanted count is the model's: with scalingModifiers target 5 the
+    /// HPA scales composite-metric 7.5 / 5 → 2 pods, not 8 by the slot's 1.
+    #[test]
+    fn what_the_hpa_wants_is_read_from_the_scaling_model() {
+        let mut s = healthy();
+        s.hpas.as_mut().unwrap()[0].metrics[0].current = Some("2500m".into());
+        if let Some(crate::snapshot::Lookup::Found(so)) = s.scaled_object.as_mut() {
+            so.scaling_modifiers = Some(crate::domain::snapshot::ScalingModifiersInfo {
+                formula: Some("s0".into()),
+                target: Some("5".into()),
+                activation_target: None,
+                metric_type: None,
+            });
+        }
+        let v = eval(metric, &s);
+        assert!(
+            v.evidence[0].contains("scalingModifiers target 5")
+                && v.evidence[0].contains("wants 2 and settles at 2"),
+            "{v:#?}"
+        );
     }
 
     #[test]

@@ -19,13 +19,6 @@ pub static CHECK: Check = Check {
     eval: max_replicas,
 };
 
-fn threshold_or_one(so: &ScaledObjectInfo) -> f64 {
-    so.prometheus_trigger()
-        .and_then(TriggerInfo::threshold)
-        .filter(|t| *t > 0.0)
-        .unwrap_or(1.0)
-}
-
 pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
     let so = match scaled_object(ctx) {
         Ok(so) => so,
@@ -45,23 +38,20 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
             ));
         }
     };
-    // The model's target: the trigger's threshold, or scalingModifiers'
-    // target for composite-metric.
-    let th = match ctx.figures.scaling.target.source {
-        crate::domain::model::scaling::TargetSource::Composite { .. } => {
-            ctx.figures.scaling.target.value
-        }
-        _ => threshold_or_one(so),
-    };
-    let desired = (s / th).ceil().max(0.0);
+    // The model's target (the trigger's threshold, or scalingModifiers'
+    // target for composite-metric) and what its calculator wants for the
+    // sessions from the pods running now (tolerance included), uncapped.
+    let model = &ctx.figures.scaling;
+    let th = model.target.value;
     // Running pods as status counts them: kube-state-metrics, else the pod list.
     let pods = ctx
         .figures
         .running_pods
         .or_else(|| ctx.figures.pods.map(|p| p.running as f64));
+    let desired = model.wanted(s, pods.map_or(0, |p| p.round() as i64)) as f64;
     let pods_text = pods.map_or("unknown".to_string(), num);
     let arithmetic = format!(
-        "desired = ceil({} sessions / {} {}) = {}; maxReplicaCount {max}{source}; Running pods {pods_text}",
+        "desired = ceil({} sessions / {} {}) = {} (the scaling model, tolerance {}); maxReplicaCount {max}{source}; Running pods {pods_text}",
         num(s),
         if matches!(
             ctx.figures.scaling.target.source,
@@ -72,13 +62,23 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
             "threshold"
         },
         num(th),
-        num(desired)
+        num(desired),
+        num(model.up.tolerance)
     );
     let hpa_cmd = format!(
         "kubectl get hpa {} -n {}",
         shell_arg(&ctx.snap.keda_hpa_name(&ctx.settings.scaled_object)),
         ctx.ns()
     );
+    // Traffic at the idle floor (exporter scrapes, probes) is not players:
+    // no pod is wanted for it, whatever the calculator would make of it.
+    if ctx.figures.idle.no_sessions(s) {
+        return Verdict::pass(format!(
+            "no players ({} req/s is at or below the idle floor): no pod wanted, maxReplicaCount {max}{source}",
+            num(s)
+        ))
+        .evidence(arithmetic);
+    }
     let fix = "raise spec.maxReplicaCount above the peak session count, and check that the Karpenter NodePool limits can hold that many pods";
     let max_f = max as f64;
     if desired > max_f && pods.is_some_and(|p| p >= max_f) {
@@ -104,9 +104,10 @@ pub(super) fn max_replicas(ctx: &Ctx) -> Verdict {
         .command(hpa_cmd);
     }
     Verdict::pass(format!(
-        "{} sessions want {} pods, maxReplicaCount {max}{source}",
+        "{} sessions want {} {}, maxReplicaCount {max}{source}",
         num(s),
-        num(desired)
+        num(desired),
+        if desired == 1.0 { "pod" } else { "pods" }
     ))
     .evidence(arithmetic)
 }
@@ -125,6 +126,28 @@ mod tests {
             Outcome::Pass,
             "3 sessions want 3 pods, maxReplicaCount 200",
         );
+
+        // One session on one pod: singular.
+        let mut s = healthy();
+        set_prom(&mut s, promql::SESSIONS, Some(1.0));
+        set_prom(&mut s, promql::RUNNING_PODS, Some(1.0));
+        expect(
+            &eval(max_replicas, &s),
+            Outcome::Pass,
+            "want 1 pod, maxReplicaCount",
+        );
+
+        // The idle floor (0.067 req/s of exporter scrapes) is no player.
+        let mut s = healthy();
+        set_prom(&mut s, promql::SESSIONS, Some(0.067));
+        set_prom(&mut s, promql::RUNNING_PODS, Some(0.0));
+        let v = eval(max_replicas, &s);
+        expect(
+            &v,
+            Outcome::Pass,
+            "no players (0.07 req/s is at or below the idle floor): no pod wanted",
+        );
+        assert!(!v.message.contains("want 1"), "{}", v.message);
 
         let mut s = healthy();
         set_prom(&mut s, promql::SESSIONS, Some(170.0));

@@ -108,6 +108,39 @@ fn server_address(ctx: &Ctx, addr: &str, issues: &mut Vec<Issue>, evidence: &mut
     }
 }
 
+/// The tenant the trigger sends (`X-Scope-OrgID` in its customHeaders)
+/// against the prometheusTenant the plugin sends: another tenant is another
+/// set of series, so KEDA and the plugin would see different numbers.
+fn tenant(
+    ctx: &Ctx,
+    t: &crate::domain::snapshot::TriggerInfo,
+    issues: &mut Vec<Issue>,
+    evidence: &mut Vec<String>,
+) {
+    let keda = t
+        .metadata
+        .get("customHeaders")
+        .and_then(|h| crate::domain::address::tenant_of_custom_headers(h));
+    let plugin = ctx.settings.prometheus_tenant.as_deref();
+    match (keda.as_deref(), plugin) {
+        (Some(k), Some(p)) if k != p => issues.push(Issue::warn(
+            format!(
+                "the trigger's customHeaders send tenant {k} (X-Scope-OrgID), the plugin reads tenant {p} (prometheusTenant): KEDA's numbers come from another tenant's series"
+            ),
+            format!(
+                "set prometheusTenant to {k} (--prometheus-tenant {k}) if KEDA's tenant is right, else the trigger's customHeaders to X-Scope-OrgID={p}"
+            ),
+        )),
+        (Some(k), _) => evidence.push(format!(
+            "tenant: {k} (X-Scope-OrgID in customHeaders, the tenant the plugin reads)"
+        )),
+        (None, Some(p)) => evidence.push(format!(
+            "tenant: the plugin reads {p} (prometheusTenant); the trigger's customHeaders name none (a TriggerAuthentication may send it)"
+        )),
+        (None, None) => {}
+    }
+}
+
 pub(super) fn trigger(ctx: &Ctx) -> Verdict {
     let so = match scaled_object(ctx) {
         Ok(so) => so,
@@ -271,7 +304,7 @@ pub(super) fn trigger(ctx: &Ctx) -> Verdict {
                     " = ceil({} / {}) = {}",
                     num(s),
                     num(th),
-                    (s / th).ceil()
+                    ctx.figures.scaling.ceil_pods(s)
                 ));
             }
             evidence.push(line);
@@ -309,6 +342,7 @@ pub(super) fn trigger(ctx: &Ctx) -> Verdict {
     if let Some(addr) = t.metadata.get("serverAddress") {
         server_address(ctx, addr, &mut issues, &mut evidence);
     }
+    tenant(ctx, t, &mut issues, &mut evidence);
 
     combine(
         issues,
@@ -327,6 +361,27 @@ mod tests {
     use super::*;
 
     use crate::checks::testkit::*;
+
+    #[test]
+    fn a_tenant_other_than_the_triggers_warns_with_both_and_the_same_one_is_evidence() {
+        let mut s = healthy();
+        trig_mut(&mut s).metadata.insert(
+            "customHeaders".into(),
+            "X-Scope-OrgID=tenant-a,Other=x".into(),
+        );
+        let mut settings = crate::settings::Settings::defaults();
+        settings.prometheus_tenant = Some("tenant-b".into());
+        let v = trigger(&Ctx::new(&s, &settings));
+        expect(&v, Outcome::Warn, "tenant tenant-a");
+        assert!(v.message.contains("tenant tenant-b"), "{}", v.message);
+        settings.prometheus_tenant = Some("tenant-a".into());
+        let v = trigger(&Ctx::new(&s, &settings));
+        expect(&v, Outcome::Pass, "threshold 1");
+        assert!(v.evidence.iter().any(|e| e.contains("tenant: tenant-a")));
+        settings.prometheus_tenant = None;
+        let v = trigger(&Ctx::new(&s, &settings));
+        expect(&v, Outcome::Pass, "threshold 1");
+    }
 
     #[test]
     fn trigger_with_the_runbook_query_passes() {

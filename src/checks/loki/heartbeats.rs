@@ -20,7 +20,7 @@ pub static CHECK: Check = Check {
 
 fn labels_command(ctx: &Ctx) -> String {
     api_command(
-        &ctx.settings.loki,
+        &super::endpoint(ctx),
         "/loki/api/v1/labels",
         &[("since", "1h")],
     )

@@ -16,21 +16,29 @@ pub(super) mod heartbeats;
 pub(super) mod reachable;
 pub(super) mod zombies;
 
-/// Where Loki is, as the user wrote it (`observability/loki:3100` or a URL).
+/// The Loki that was read: the configured one, or the chart's gateway the
+/// collect step found when the configured Service did not exist.
+fn endpoint(ctx: &Ctx) -> Endpoint {
+    ctx.snap
+        .loki_read
+        .as_ref()
+        .filter(|r| r.how == crate::domain::snapshot::LOKI_GATEWAY_HOW)
+        .and_then(|r| crate::settings::ServiceRef::parse(&r.address).ok())
+        .map(Endpoint::Service)
+        .unwrap_or_else(|| ctx.settings.loki.clone())
+}
+
+/// Where Loki is (`observability/loki:3100`, the gateway found, or a URL).
 fn location(ctx: &Ctx) -> String {
-    match &ctx.settings.loki {
+    match endpoint(ctx) {
         Endpoint::Service(s) => s.to_string(),
-        Endpoint::Url(u) => redact_url(u),
+        Endpoint::Url(u) => redact_url(&u),
     }
 }
 
 /// The command that runs one LogQL metric query against the configured Loki.
 fn query_command(ctx: &Ctx, logql: &str) -> String {
-    api_command(
-        &ctx.settings.loki,
-        "/loki/api/v1/query",
-        &[("query", logql)],
-    )
+    api_command(&endpoint(ctx), "/loki/api/v1/query", &[("query", logql)])
 }
 
 /// The Loki data, or the verdict that says why there is none: no Loki

@@ -22,7 +22,7 @@ pub(super) fn reachable(ctx: &Ctx) -> Verdict {
     match loki_data(ctx) {
         Ok(_) => Verdict::pass(format!("Loki answers at {}", location(ctx))),
         Err(v) if v.outcome == Outcome::Error => {
-            v.command(api_command(&ctx.settings.loki, "/ready", &[]))
+            v.command(api_command(&super::endpoint(ctx), "/ready", &[]))
         }
         Err(v) => v,
     }

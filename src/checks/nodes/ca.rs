@@ -98,7 +98,13 @@ fn status_lines(status: Option<&CaStatus>, snap: &Snapshot) -> Vec<String> {
                 "{}: status not readable as Cluster Autoscaler's",
                 c.config_map
             ),
-            None => "cluster-autoscaler-status ConfigMap not read (kube-system)".into(),
+            None => match snap.gap("cluster-autoscaler-status") {
+                Some(g) => format!(
+                    "cluster-autoscaler-status ConfigMap could not be read: {} ({})",
+                    g.message, g.hint
+                ),
+                None => "cluster-autoscaler-status ConfigMap not read (kube-system)".into(),
+            },
         }];
     };
     let mut v = vec![format!(

@@ -60,6 +60,9 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
     let snap = ctx.snap;
     match karpenter(snap) {
         Some(false) if ca_seen(snap) => return ca::scale_down(ctx),
+        Some(false) if snap.gap("cluster-autoscaler-status").is_some() => {
+            return ctx.not_read("cluster-autoscaler-status", "Cluster Autoscaler's status");
+        }
         Some(false) => return Verdict::skip("Karpenter not installed"),
         None => {
             return snap.gap("nodepools").map_or_else(

@@ -148,6 +148,12 @@ fn map_text(m: &std::collections::BTreeMap<String, String>) -> String {
 /// Karpenter's controller pods as evidence: where they run, or that none
 /// was found where Karpenter runs.
 fn controller_line(snap: &Snapshot) -> Option<String> {
+    if let Some(g) = snap.gap("karpenter-pods") {
+        return Some(format!(
+            "Karpenter's controller pods could not be read: {} ({})",
+            g.message, g.hint
+        ));
+    }
     let pods = snap.karpenter_pods.as_ref()?;
     Some(if pods.is_empty() {
         "no Karpenter controller pod found in kube-system or karpenter (label app.kubernetes.io/name=karpenter)".into()
@@ -195,6 +201,11 @@ pub(super) fn scale_up(ctx: &Ctx) -> Verdict {
 
     match karpenter(snap) {
         Some(false) if ca_seen(snap) => return ca::scale_up(ctx, &stuck, pod_lines),
+        // Cluster Autoscaler's status could not be read (403): what adds
+        // nodes here is unknown, not absent.
+        Some(false) if snap.gap("cluster-autoscaler-status").is_some() => {
+            return ctx.not_read("cluster-autoscaler-status", "Cluster Autoscaler's status");
+        }
         Some(false) => {
             return with_evidence(
                 Verdict::warn(format!(
@@ -377,6 +388,26 @@ mod tests {
         cond, eval, event, expect, gap, healthy, node_claim as claim, nominated as nominated_event,
         pending_pod,
     };
+
+    #[test]
+    fn a_forbidden_cluster_autoscaler_status_is_an_error_naming_it_not_no_autoscaler() {
+        let mut s = healthy();
+        s.apis.karpenter = Some(false);
+        s.node_pools = None;
+        s.pods
+            .as_mut()
+            .unwrap()
+            .push(pending_pod("spice-runner-7d9c8b5f4-zz9zz", 300));
+        gap(
+            &mut s,
+            "cluster-autoscaler-status",
+            GapReason::Forbidden,
+            "configmaps \"cluster-autoscaler-status\" is forbidden",
+        );
+        let v = eval(scale_up, &s);
+        assert_eq!(v.outcome, Outcome::Error, "{v:?}");
+        assert!(v.message.contains("cluster-autoscaler-status"), "{v:?}");
+    }
 
     #[test]
     fn scale_up_with_nomination_passes_and_slow_claim_warns() {

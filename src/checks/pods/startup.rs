@@ -40,7 +40,7 @@ pub(super) fn startup(ctx: &Ctx) -> Verdict {
     if lat.is_empty() {
         return Verdict::skip("no Ready pods to measure");
     }
-    lat.sort_by_key(|(s, p)| (*s, p.name.clone()));
+    lat.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.name.cmp(&q.name)));
     let n = lat.len();
     let median = if n % 2 == 1 {
         lat[n / 2].0

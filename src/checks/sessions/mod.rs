@@ -86,8 +86,9 @@ fn floor_keeps_keda_active(ctx: &Ctx, sessions: f64) -> Option<Verdict> {
     let ns = ctx.ns();
     Some(
         Verdict::fail(format!(
-            "KEDA never scales to zero: the idle floor {} req/s (exporter scrapes, no players) is above activationThreshold {}",
+            "KEDA never scales to zero: the idle floor {} req/s ({}, no players) is above activationThreshold {}",
             rate_text(floor.rate()),
+            floor.sources(),
             rate_text(activation)
         ))
         .evidence(format!("idle floor {}", floor.arithmetic()))
@@ -97,8 +98,13 @@ fn floor_keeps_keda_active(ctx: &Ctx, sessions: f64) -> Option<Verdict> {
             rate_text(activation)
         ))
         .fix(format!(
-            "raise the trigger's activationThreshold above the floor (e.g. \"{}\", below one session's 1 req/s), or subtract the exporter's scrapes in the trigger query",
-            rate_text((floor.rate() * 2.0).clamp(0.2, 0.5))
+            "raise the trigger's activationThreshold above the floor (e.g. \"{}\", below one session's 1 req/s), or subtract the exporter's scrapes{} in the trigger query",
+            rate_text((floor.rate() * 2.0).clamp(0.2, 0.5)),
+            if floor.probes.is_some_and(|p| p.count > 0) {
+                " and probes"
+            } else {
+                ""
+            }
         ))
         .command(format!(
             "kubectl edit scaledobject {} -n {ns}",
@@ -148,6 +154,10 @@ pub(crate) fn with_model(ctx: &Ctx, v: Verdict) -> Verdict {
         None => v,
     };
     if e.within_tolerance {
+        let v = match ctx.figures.scaling.tolerance_served.text() {
+            Some(served) => v.evidence(served),
+            None => v,
+        };
         v.evidence(ctx.figures.scaling.tolerance_fix())
     } else {
         v

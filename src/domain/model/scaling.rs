@@ -4,47 +4,58 @@
 //! threshold or `scalingModifiers`), and the latencies of 0→1, 1→N, N→M and
 //! 1→0. Computed once from the Snapshot; checks, `status` and `watch` read it.
 //!
-//! Upstream, read for this (facts carried over, no code):
-//! - kubernetes v1.33 `pkg/controller/podautoscaler/replica_calculator.go`:
-//!   `Tolerances.isWithin(r)` is `1 − scaleDown ≤ r ≤ 1 + scaleUp`;
-//!   `GetExternalPerPodMetricReplicas` (KEDA's AverageValue) keeps the current
-//!   count while metric / (target × current) is within, else
-//!   ceil(metric / target); `GetExternalMetricReplicas` (Value) uses
-//!   ceil(metric / target × ready pods). The default tolerance is 0.1
+//! Upstream, re-read for this (facts carried over, no code):
+//! - kubernetes `pkg/controller/podautoscaler/replica_calculator.go` (the
+//!   v1.33+ form with `Tolerances`): `Tolerances.isWithin(r)` is
+//!   `1 − scaleDown ≤ r ≤ 1 + scaleUp`; `GetExternalPerPodMetricReplicas`
+//!   (KEDA's AverageValue) keeps `statusReplicas` while
+//!   metric / (target × statusReplicas) is within, else ceil(metric /
+//!   target); `GetExternalMetricReplicas` (Value) → `getUsageRatioReplicaCount`:
+//!   within tolerance of metric / target keep the count, else ceil(ratio ×
+//!   ready pods) (the model takes every pod as ready: it cannot know which
+//!   will be). The default tolerance is 0.1
 //!   (`--horizontal-pod-autoscaler-tolerance`); per-HPA
-//!   `behavior.scaleUp/scaleDown.tolerance` is alpha in 1.33
-//!   (HPAConfigurableTolerance, off by default) and beta, on by default, from
-//!   1.35 (`pkg/features/kube_features.go`); a server with the gate off drops
-//!   the field when the HPA is written, so KEDA's HPA then has none.
-//! - kubernetes v1.33 `pkg/controller/podautoscaler/horizontal.go`:
+//!   `behavior.scaleUp/scaleDown.tolerance` is HPAConfigurableTolerance,
+//!   alpha (off) in 1.33 and 1.34, beta (on) from 1.35
+//!   (`pkg/features/kube_features.go`).
+//! - kubernetes `pkg/controller/podautoscaler/horizontal.go` (v1.33+):
 //!   `stabilizeRecommendationWithBehaviors` (up: the lowest recommendation of
 //!   the scale-up window, down: the highest of the scale-down window),
 //!   `calculateScaleUpLimitWithScalingRules` and
-//!   `calculateScaleDownLimitWithBehaviors` (each policy proposes from the
-//!   replicas at the start of its period; `Max` takes the largest change,
-//!   `Min` the smallest, `Disabled` keeps the current count; a Percent
-//!   scale-down rounds down, a Percent scale-up rounds up); the sync period
-//!   is 15 s. Defaults (autoscaling/v2 `SetDefaults_HorizontalPodAutoscalerBehavior`):
-//!   scale-up window 0, policies 4 Pods / 15 s and 100 Percent / 15 s, Max;
-//!   scale-down window 300 s, 100 Percent / 15 s, Max.
-//! - kedacore/keda `pkg/scaling/executor/scale_scaledobjects.go`
-//!   (`RequestScale`, read at commit 01305c86; the branches are the same in
-//!   v2.20): active at 0 replicas → max(minReplicaCount, 1); inactive above
-//!   0 with minReplicaCount 0 → 0 once lastActiveTime + cooldownPeriod has
-//!   passed; active above 0 → only lastActiveTime moves (the HPA decides).
-//!   `controllers/keda/hpa.go`: with `advanced.scalingModifiers` the HPA gets
-//!   one metric, `composite-metric`, with `scalingModifiers.target` and
-//!   `metricType` (AverageValue by default); the triggers' thresholds are
-//!   not used for replicas. The `autoscaling.keda.sh/force-activation`
-//!   annotation (KEDA ≥ 2.18) keeps the ScaledObject active whatever the
-//!   triggers say.
+//!   `calculateScaleDownLimitWithBehaviors`: each policy proposes from
+//!   `periodStartReplicas = current − added + deleted` within its period
+//!   (events of both directions); `Max` takes the largest change, `Min` the
+//!   smallest, `Disabled` keeps the current count; a Percent scale-up rounds
+//!   up (`math.Ceil`), a Percent scale-down truncates (`int32(...)`); the
+//!   sync period is 15 s. Defaults (autoscaling/v2
+//!   `SetDefaults_HorizontalPodAutoscalerBehavior`): scale-up window 0,
+//!   policies 4 Pods / 15 s and 100 Percent / 15 s, Max; scale-down window
+//!   300 s, 100 Percent / 15 s, Max.
+//! - kedacore/keda v2.20.2 `pkg/scaling/executor/scale_scaledobjects.go`
+//!   (`RequestScale`): active (or force-activation) at 0 replicas, or below
+//!   minReplicaCount with idleReplicaCount set → `scaleFromZeroOrIdle`:
+//!   max(minReplicaCount, 1); active above that → only lastActiveTime moves
+//!   (the HPA decides); inactive above idleReplicaCount, or above 0 with
+//!   minReplicaCount 0 → `scaleToZeroOrIdle`: idleReplicaCount (else 0)
+//!   once lastActiveTime + cooldownPeriod has passed, never while
+//!   `paused-scale-in` is set; inactive below minReplicaCount without
+//!   idleReplicaCount → minReplicaCount.
+//!   v2.20.2 `controllers/keda/hpa.go`: the HPA's minReplicas is
+//!   max(minReplicaCount, 1) (`GetHPAMinReplicas`); behavior is copied from
+//!   `advanced.horizontalPodAutoscalerConfig.behavior`, with scaleDown (or
+//!   scaleUp) `selectPolicy: Disabled` for paused-scale-in (-out); with
+//!   `advanced.scalingModifiers` the HPA gets one metric,
+//!   `composite-metric`, with `scalingModifiers.target` and `metricType`
+//!   (AverageValue by default); the triggers' thresholds are not used for
+//!   replicas. The `autoscaling.keda.sh/force-activation` annotation (KEDA ≥
+//!   2.18) keeps the ScaledObject active whatever the triggers say.
 
 use super::super::figures::{HPA_SYNC_SECS, RATE_WINDOW_SECS};
 use super::super::quantity;
 use super::super::snapshot::{
     BehaviorInfo, FORCE_ACTIVATION, HpaInfo, KEDA_DEFAULT_COOLDOWN_PERIOD,
-    KEDA_DEFAULT_MAX_REPLICAS, KEDA_DEFAULT_POLLING_INTERVAL, Lookup, ScaledObjectInfo,
-    ScalingRulesInfo, Snapshot, condition,
+    KEDA_DEFAULT_MAX_REPLICAS, KEDA_DEFAULT_POLLING_INTERVAL, Lookup, PAUSED_SCALE_IN,
+    ScaledObjectInfo, ScalingRulesInfo, Snapshot, condition,
 };
 use super::rate_text;
 use super::spacing::{Spacing, spacing};
@@ -384,6 +395,9 @@ pub struct Scaling {
     pub scrape_not_yet: bool,
     /// `autoscaling.keda.sh/force-activation` is set (true by Go's ParseBool).
     pub force_activation: bool,
+    /// `autoscaling.keda.sh/paused-scale-in` is set: KEDA never scales to
+    /// zero or idle.
+    pub pause_scale_in: bool,
     /// The ScaledObject's Active condition: status and message.
     pub active: Option<(String, Option<String>)>,
     /// The ScaledObject was not read: KEDA's defaults stand in.
@@ -392,6 +406,97 @@ pub struct Scaling {
     /// server dropped it (HPAConfigurableTolerance off). One line, said where
     /// the tolerance is.
     pub tolerance_dropped: Option<String>,
+    /// Whether this cluster serves the per-HPA tolerance, from what it shows.
+    pub tolerance_served: ToleranceServed,
+}
+
+/// Whether the API server serves `behavior.scaleUp/scaleDown.tolerance`
+/// (kubernetes `pkg/features/kube_features.go`: HPAConfigurableTolerance is
+/// alpha, off by default, in 1.33 and 1.34, beta and on by default from
+/// 1.35; the API server drops the field when the gate is off,
+/// `pkg/registry/autoscaling/horizontalpodautoscaler/strategy.go`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ToleranceServed {
+    /// Nothing tells (no version read, no tolerance written anywhere).
+    #[default]
+    Unknown,
+    /// The ScaledObject asks for a tolerance and the HPA KEDA wrote has
+    /// `spec.behavior` without it: the API server dropped it.
+    Dropped,
+    /// The API server is older than 1.33: the field does not exist.
+    TooOld(String),
+    /// The HPA carries the tolerance written.
+    Served,
+    /// 1.35 or newer: the gate is on by default.
+    OnByDefault(String),
+    /// 1.33 or 1.34: served only with the alpha gate on.
+    Gated(String),
+}
+
+/// `v1.33.0`, `v1.31.4-eks-1fb4a2b`, `1.35` → (1, 33).
+pub fn parse_version(v: &str) -> Option<(u32, u32)> {
+    let v = v.trim().trim_start_matches('v');
+    let mut parts = v.split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts
+        .next()?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((major, minor.parse().ok()?))
+}
+
+impl ToleranceServed {
+    /// From the ScaledObject's behavior, the HPA's, and `/version`.
+    pub fn of(
+        so: Option<&ScaledObjectInfo>,
+        hpa: Option<&HpaInfo>,
+        server_version: Option<&str>,
+    ) -> ToleranceServed {
+        let asked = |b: Option<&BehaviorInfo>| {
+            b.is_some_and(|b| {
+                [&b.scale_up, &b.scale_down]
+                    .iter()
+                    .any(|r| r.as_ref().is_some_and(|r| r.tolerance.is_some()))
+            })
+        };
+        let version = server_version.and_then(parse_version);
+        let shown = server_version.map(|v| v.to_string()).unwrap_or_default();
+        if let Some((1, minor)) = version
+            && minor < 33
+        {
+            return ToleranceServed::TooOld(shown);
+        }
+        if asked(so.and_then(|s| s.hpa_behavior.as_ref())) {
+            match hpa {
+                Some(h) if asked(h.behavior.as_ref()) => return ToleranceServed::Served,
+                // The HPA's behavior is read and the field is not in it.
+                Some(h) if h.behavior.is_some() => return ToleranceServed::Dropped,
+                _ => {}
+            }
+        }
+        if asked(hpa.and_then(|h| h.behavior.as_ref())) {
+            return ToleranceServed::Served;
+        }
+        match version {
+            Some((1, minor)) if minor >= 35 => ToleranceServed::OnByDefault(shown),
+            Some((1, _)) => ToleranceServed::Gated(shown),
+            _ => ToleranceServed::Unknown,
+        }
+    }
+
+    /// One line for the evidence, when there is something to say.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            ToleranceServed::Dropped => Some(format!(
+                "the HPA has no tolerance: the API server dropped it; needs Kubernetes ≥ 1.33 with HPAConfigurableTolerance (the ScaledObject sets {TOLERANCE_FIELD} or scaleDown's, the HPA KEDA wrote has spec.behavior without it)"
+            )),
+            ToleranceServed::TooOld(v) => Some(format!(
+                "the API server is {v}: per-HPA tolerance needs Kubernetes ≥ 1.33 (HPAConfigurableTolerance), only the cluster-wide --horizontal-pod-autoscaler-tolerance applies"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// What the model expects of the running pods for some sessions.
@@ -423,10 +528,31 @@ impl Scaling {
             .and_then(Lookup::found)
             .filter(|so| so.name == settings.scaled_object);
         let hpa = snap.keda_hpa(&settings.scaled_object);
+        let mut s = Scaling::with_spacing(so, hpa, snap);
+        s.tolerance_served = ToleranceServed::of(so, hpa, snap.server_version.as_deref());
+        s
+    }
+
+    /// The model of whatever ScaledObject the snapshot holds (for `test`,
+    /// which judges the snapshot it was handed).
+    pub fn of_snapshot(snap: &Snapshot) -> Scaling {
+        let so = snap.scaled_object.as_ref().and_then(Lookup::found);
+        let hpa = so.and_then(|so| snap.keda_hpa(&so.name));
+        Scaling::with_spacing(so, hpa, snap)
+    }
+
+    /// [`Scaling::from_parts`] with the scrape spacing the snapshot tells:
+    /// measured, or assumed and (while the nginx series is too young) said
+    /// to be not measured yet.
+    fn with_spacing(
+        so: Option<&ScaledObjectInfo>,
+        hpa: Option<&HpaInfo>,
+        snap: &Snapshot,
+    ) -> Scaling {
         let spacing = spacing(snap);
-        let mut m = Scaling::from_parts(so, hpa, spacing.secs());
-        m.scrape_not_yet = spacing == Spacing::NotYet;
-        m
+        let mut s = Scaling::from_parts(so, hpa, spacing.secs());
+        s.scrape_not_yet = spacing == Spacing::NotYet;
+        s
     }
 
     pub fn from_parts(
@@ -515,11 +641,13 @@ impl Scaling {
             scrape_measured: scrape.is_some(),
             scrape_not_yet: false,
             force_activation: so.is_some_and(|s| s.bool_annotation(FORCE_ACTIVATION)),
+            pause_scale_in: so.is_some_and(|s| s.bool_annotation(PAUSED_SCALE_IN)),
             active: so.and_then(|s| {
                 condition(&s.conditions, "Active").map(|c| (c.status.clone(), c.message.clone()))
             }),
             defaults: so.is_none(),
             tolerance_dropped,
+            tolerance_served: ToleranceServed::of(so, hpa, None),
         }
     }
 
@@ -570,11 +698,25 @@ impl Scaling {
     pub fn desired(&self, metric: f64, active: bool, current: i64) -> i64 {
         let active = active || self.force_activation;
         if !active {
-            if self.min == 0 {
-                return self.idle_replicas.unwrap_or(0).max(0);
+            // scaleToZeroOrIdle, after the cooldown, unless paused-scale-in.
+            let idle_target = match self.idle_replicas {
+                Some(idle) if current > idle => Some(idle.max(0)),
+                None if current > 0 && self.min == 0 => Some(0),
+                _ => None,
+            };
+            if let Some(to) = idle_target {
+                return if self.pause_scale_in { current } else { to };
+            }
+            if self.idle_replicas.is_some() {
+                // At or below idleReplicaCount: KEDA leaves it there.
+                return current.max(0);
+            }
+            if current < self.min {
+                return self.min;
             }
             if current == 0 {
-                return self.min;
+                // KEDA leaves it at zero; the HPA does not act at zero.
+                return 0;
             }
         }
         let current = if current == 0 {
@@ -591,6 +733,77 @@ impl Scaling {
             return current;
         }
         wanted
+    }
+
+    /// The count the loop settles at for `metric` from `from` replicas:
+    /// KEDA's 0 → max(min, 1) when active, then the HPA's calculator until
+    /// it holds (a count within tolerance stays), clamped to
+    /// [max(min, 1), max]. The one place `test`, the checks and the views
+    /// get "the pods N sessions want" from.
+    pub fn settles_at(&self, metric: f64, from: i64) -> i64 {
+        let active = metric > 0.0;
+        let mut current = from.max(0);
+        // Bounded: the calculator reaches its fixed point in two steps.
+        for _ in 0..16 {
+            let next = self.desired(metric, active, current);
+            if next == current {
+                break;
+            }
+            current = next;
+        }
+        current
+    }
+
+    /// ceil(metric / target): the count the calculator moves to once the
+    /// metric is beyond tolerance (AverageValue), for a check's explanation
+    /// of a threshold.
+    pub fn ceil_pods(&self, metric: f64) -> i64 {
+        let t = self.target.value;
+        if t <= 0.0 || !metric.is_finite() {
+            return 0;
+        }
+        (metric / t).ceil().max(0.0) as i64
+    }
+
+    /// What the HPA's calculator alone wants for `metric` from `current`
+    /// replicas (tolerance included), bounded below by the HPA's minimum but
+    /// not capped by maxReplicaCount: "the pods the sessions want".
+    pub fn wanted(&self, metric: f64, current: i64) -> i64 {
+        let current = if current <= 0 {
+            self.hpa_min()
+        } else {
+            current
+        };
+        self.calculate(metric, current).max(self.hpa_min())
+    }
+
+    /// The lowest and highest replica counts the HPA leaves alone for some
+    /// metric in [`low`, `high`]: the count is within tolerance of it, or is
+    /// ceil(metric / target) itself; clamped to [max(min, 1), max].
+    pub fn holds_between(&self, low: f64, high: f64) -> (i64, i64) {
+        let (lo_m, hi_m) = (low.min(high).max(0.0), high.max(low).max(0.0));
+        let (first, last) = (self.hpa_min(), self.max.max(self.hpa_min()));
+        let holds = |n: i64| {
+            let t = self.target.value.max(f64::MIN_POSITIVE);
+            let per = if self.target.average { t * n as f64 } else { t };
+            // Within tolerance for some metric of the interval.
+            let within = hi_m >= per * (1.0 - self.down.tolerance)
+                && lo_m <= per * (1.0 + self.up.tolerance);
+            // ceil is monotone and steps by one: every count between
+            // ceil(low / target) and ceil(high / target) is one of them.
+            let ceil_is_n = self.target.average
+                && ((lo_m / t).ceil() as i64..=(hi_m / t).ceil() as i64).contains(&n);
+            within || ceil_is_n
+        };
+        // Bounded by maxReplicaCount (at most a few thousand).
+        let lo = (first..=last.min(first + 100_000))
+            .find(|n| holds(*n))
+            .unwrap_or(first);
+        let hi = (lo..=last.min(first + 100_000))
+            .rev()
+            .find(|n| holds(*n))
+            .unwrap_or(lo);
+        (lo, hi)
     }
 
     /// The smallest whole session count at which `pods` pods grow, and the
@@ -710,16 +923,31 @@ impl Scaling {
         )
     }
 
-    /// The fix for a tolerance that leaves sessions without a pod.
+    /// The fix for a tolerance that leaves sessions without a pod, as this
+    /// cluster can take it: the per-HPA field only where the API server
+    /// serves it, else the cluster-wide flag.
     pub fn tolerance_fix(&self) -> String {
-        if let Some(dropped) = &self.tolerance_dropped {
-            return format!(
-                "{dropped}; to lower it, run Kubernetes ≥ 1.35 (HPAConfigurableTolerance on by default) or turn the gate on in kube-apiserver and kube-controller-manager, or set the cluster-wide --horizontal-pod-autoscaler-tolerance"
-            );
+        const FLAG: &str = "kube-controller-manager's cluster-wide --horizontal-pod-autoscaler-tolerance (e.g. 0.01; on a managed control plane ask the provider)";
+        let lead = "to give every session its pod above 10 pods, lower the HPA's tolerance";
+        match &self.tolerance_served {
+            ToleranceServed::TooOld(v) => format!(
+                "{lead}: the API server is {v}, older than 1.33, so no HPA can carry its own tolerance; lower {FLAG}, or upgrade to Kubernetes ≥ 1.33 for {TOLERANCE_FIELD}"
+            ),
+            ToleranceServed::Dropped => format!(
+                "{lead}: the API server dropped the ScaledObject's tolerance (HPAConfigurableTolerance is off: alpha in 1.33 and 1.34, on by default from 1.35), so enable that feature gate on kube-apiserver and kube-controller-manager, or lower {FLAG}"
+            ),
+            ToleranceServed::OnByDefault(v) => {
+                format!(
+                    "{lead}: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; served by this {v} API server: HPAConfigurableTolerance is on by default from 1.35)"
+                )
+            }
+            ToleranceServed::Gated(v) => format!(
+                "{lead}: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; this {v} API server serves it only with the alpha feature gate HPAConfigurableTolerance on: if the HPA then shows no tolerance, the gate is off), or lower {FLAG}"
+            ),
+            _ => format!(
+                "{lead}: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; Kubernetes ≥ 1.33 with the HPAConfigurableTolerance feature gate, on by default from 1.35), or lower {FLAG}"
+            ),
         }
-        format!(
-            "to give every session its pod above 10 pods, lower the HPA's tolerance: on the ScaledObject set {TOLERANCE_FIELD} (e.g. \"0.01\"; KEDA passes behavior through to the HPA; Kubernetes ≥ 1.35, or 1.33–1.34 with the HPAConfigurableTolerance feature gate on), or the cluster-wide --horizontal-pod-autoscaler-tolerance"
-        )
     }
 
     /// Seconds from a first session to a new pod at 0 replicas: the rate
@@ -842,6 +1070,11 @@ impl Scaling {
                 rate_text(self.down.tolerance),
                 if self.up.tolerance_written || self.down.tolerance_written {
                     " (set on the HPA)"
+                } else if self.tolerance_served == ToleranceServed::Dropped
+                    && self.tolerance_dropped.is_none()
+                {
+                    // Said on its own line below when the directions are known.
+                    " (cluster default: the API server dropped the ScaledObject's tolerance)"
                 } else {
                     " (cluster default)"
                 },
@@ -975,8 +1208,9 @@ mod tests {
                 && dropped.contains("has none: this API server dropped it"),
             "{dropped}"
         );
+        assert_eq!(s.tolerance_served, ToleranceServed::Dropped);
         assert!(
-            s.tolerance_fix().contains("Kubernetes ≥ 1.35"),
+            s.tolerance_fix().contains("on by default from 1.35"),
             "{}",
             s.tolerance_fix()
         );
@@ -1004,7 +1238,7 @@ mod tests {
         assert!((s.up.tolerance - 0.01).abs() < 1e-9, "{s:?}");
         assert!(
             s.tolerance_fix().contains(
-                "Kubernetes ≥ 1.35, or 1.33–1.34 with the HPAConfigurableTolerance feature gate on"
+                "with the HPAConfigurableTolerance feature gate, on by default from 1.35"
             ),
             "{}",
             s.tolerance_fix()
@@ -1087,11 +1321,177 @@ mod tests {
                 2,
                 "KEDA restores minReplicaCount",
             ),
+            (0.0, false, 0, 0, 200, 1.0, 0, "idle at zero stays"),
+            (3.0, true, 1, 2, 200, 1.0, 3, "active below min: the HPA"),
         ];
         for &(metric, active, current, min, max, threshold, want, why) in cases {
             let s = scaling(min, max, threshold);
             assert_eq!(s.desired(metric, active, current), want, "{why}");
         }
+    }
+
+    /// One function gives "the pods N sessions want" to checks and `test`:
+    /// from below the HPA jumps to ceil(metric / target), from near it the
+    /// tolerance keeps the count.
+    #[test]
+    fn settles_at_and_holds_between_follow_the_calculator_with_tolerance() {
+        let s = scaling(0, 200, 1.0);
+        assert_eq!(s.settles_at(5.0, 0), 5, "0 → 1 (KEDA) → 5 (HPA)");
+        assert_eq!(s.settles_at(3.06, 2), 4, "ceil of a rate just above 3");
+        assert_eq!(s.settles_at(3.06, 3), 3, "1.02 within tolerance");
+        assert_eq!(s.settles_at(31.0, 30), 30);
+        assert_eq!(s.settles_at(31.0, 0), 31);
+        assert_eq!(s.settles_at(0.0, 3), 0, "idle, minReplicaCount 0");
+        assert_eq!(scaling(2, 200, 1.0).settles_at(0.0, 0), 2);
+        assert_eq!(scaling(0, 10, 1.0).settles_at(31.0, 2), 10, "capped");
+        assert_eq!(scaling(0, 10, 1.0).wanted(31.0, 2), 31, "not capped");
+        // 6 sessions ± one: 5..7 (ceil), and 6 within tolerance of nothing else.
+        assert_eq!(s.holds_between(5.0, 7.0), (5, 7));
+        // 30 ± 0 at 30 pods: the HPA leaves 28..33 alone (0.9..1.1 of 30 is
+        // within for 28 ≤ n ≤ 33).
+        assert_eq!(s.holds_between(30.0, 30.0), (28, 33));
+        assert_eq!(scaling(0, 200, 5.0).holds_between(7.0, 7.0), (2, 2));
+    }
+
+    fn behavior(tolerance: Option<&str>) -> BehaviorInfo {
+        BehaviorInfo {
+            scale_up: Some(ScalingRulesInfo {
+                tolerance: tolerance.map(str::to_string),
+                ..ScalingRulesInfo::default()
+            }),
+            scale_down: None,
+        }
+    }
+
+    fn so_asking(tolerance: Option<&str>) -> ScaledObjectInfo {
+        let snap = crate::checks::testkit::healthy();
+        let mut so = snap
+            .scaled_object
+            .as_ref()
+            .and_then(Lookup::found)
+            .cloned()
+            .expect("the healthy snapshot has a ScaledObject");
+        so.hpa_behavior = Some(behavior(tolerance));
+        so
+    }
+
+    fn hpa_with(b: Option<BehaviorInfo>) -> HpaInfo {
+        let snap = crate::checks::testkit::healthy();
+        let mut h = snap
+            .hpas
+            .as_ref()
+            .and_then(|l| l.first())
+            .cloned()
+            .expect("the healthy snapshot has an HPA");
+        h.behavior = b;
+        h
+    }
+
+    /// The ScaledObject asks for scaleUp.tolerance, the HPA KEDA wrote has
+    /// spec.behavior without it: the API server dropped it (gate off), and
+    /// the fix does not promise the field.
+    #[test]
+    fn a_tolerance_the_api_server_dropped_is_said_and_not_promised() {
+        let so = so_asking(Some("0.01"));
+        let hpa = hpa_with(Some(behavior(None)));
+        let t = ToleranceServed::of(Some(&so), Some(&hpa), Some("v1.33.0"));
+        assert_eq!(t, ToleranceServed::Dropped);
+        let said = t.text().unwrap_or_default();
+        assert!(
+            said.starts_with("the HPA has no tolerance: the API server dropped it; needs Kubernetes ≥ 1.33 with HPAConfigurableTolerance"),
+            "{said}"
+        );
+        let mut m = Scaling::from_parts(Some(&so), Some(&hpa), Some(15.0));
+        m.tolerance_served = t;
+        assert_eq!(m.up.tolerance, 0.1, "the HPA's own: the cluster default");
+        let fix = m.tolerance_fix();
+        assert!(!fix.contains("set advanced."), "{fix}");
+        assert!(
+            fix.contains("enable that feature gate")
+                && fix.contains("--horizontal-pod-autoscaler-tolerance"),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn a_tolerance_the_hpa_carries_is_served() {
+        let so = so_asking(Some("0.01"));
+        let hpa = hpa_with(Some(behavior(Some("10m"))));
+        let t = ToleranceServed::of(Some(&so), Some(&hpa), Some("v1.33.0"));
+        assert_eq!(t, ToleranceServed::Served);
+        assert_eq!(t.text(), None);
+        let m = Scaling::from_parts(Some(&so), Some(&hpa), Some(15.0));
+        assert!((m.up.tolerance - 0.01).abs() < 1e-9);
+    }
+
+    /// Older than 1.33 no HPA has the field: the fix is kube-controller-
+    /// manager's flag, never the ScaledObject field.
+    #[test]
+    fn before_1_33_the_fix_is_the_cluster_wide_flag() {
+        let so = so_asking(None);
+        let t = ToleranceServed::of(Some(&so), None, Some("v1.31.4-eks-1fb4a2b"));
+        assert_eq!(t, ToleranceServed::TooOld("v1.31.4-eks-1fb4a2b".into()));
+        let mut m = scaling(0, 200, 1.0);
+        m.tolerance_served = t;
+        let fix = m.tolerance_fix();
+        assert!(
+            fix.contains("older than 1.33")
+                && fix.contains(
+                    "kube-controller-manager's cluster-wide --horizontal-pod-autoscaler-tolerance"
+                ),
+            "{fix}"
+        );
+        assert!(!fix.contains("on the ScaledObject set"), "{fix}");
+    }
+
+    /// kubernetes pkg/features/kube_features.go: alpha (off) in 1.33 and
+    /// 1.34, beta (on by default) from 1.35.
+    #[test]
+    fn the_server_version_says_whether_the_gate_is_on_by_default() {
+        let t = |v| ToleranceServed::of(None, None, Some(v));
+        assert_eq!(t("v1.35.1"), ToleranceServed::OnByDefault("v1.35.1".into()));
+        assert_eq!(t("v1.34.2"), ToleranceServed::Gated("v1.34.2".into()));
+        assert_eq!(t("v1.33.0"), ToleranceServed::Gated("v1.33.0".into()));
+        assert_eq!(
+            ToleranceServed::of(None, None, None),
+            ToleranceServed::Unknown
+        );
+        assert_eq!(parse_version("v1.33.0"), Some((1, 33)));
+        assert_eq!(parse_version("v1.30+"), Some((1, 30)));
+        assert_eq!(parse_version("junk"), None);
+        let mut m = scaling(0, 200, 1.0);
+        m.tolerance_served = t("v1.35.1");
+        assert!(
+            m.tolerance_fix()
+                .contains("on the ScaledObject set advanced.")
+        );
+        m.tolerance_served = t("v1.34.2");
+        let fix = m.tolerance_fix();
+        assert!(fix.contains("only with the alpha feature gate"), "{fix}");
+    }
+
+    /// kedacore/keda v2.20.2 scale_scaledobjects.go: with idleReplicaCount
+    /// KEDA scales an inactive target down to it (not to minReplicaCount),
+    /// back to max(min, 1) once active; paused-scale-in stops the way down.
+    #[test]
+    fn idle_replica_count_and_paused_scale_in_follow_keda_2_20() {
+        let mut s = scaling(3, 200, 1.0);
+        s.idle_replicas = Some(0);
+        assert_eq!(s.desired(0.0, false, 5), 0, "inactive above idle → idle");
+        assert_eq!(s.desired(0.0, false, 0), 0, "at idle it stays");
+        assert_eq!(
+            s.desired(2.0, true, 0),
+            3,
+            "active from idle → max(min, 1), then the HPA"
+        );
+        assert_eq!(s.desired(5.0, true, 0), 5);
+        let mut p = scaling(0, 200, 1.0);
+        p.pause_scale_in = true;
+        assert_eq!(
+            p.desired(0.0, false, 4),
+            4,
+            "paused-scale-in: never to zero"
+        );
     }
 
     #[test]

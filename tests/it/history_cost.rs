@@ -1,0 +1,342 @@
+//! What `report --since 7d` costs on a 2,000-pod game (the README quotes
+//! the figures). Ignored: the backfill takes minutes and ~2 GB of scratch
+//! space at a time. Run it with
+//!
+//! ```text
+//! cargo test --test it report_cost_on_a_2000_pod_week -- --ignored --nocapture
+//! ```
+//!
+//! `SPICE_COST_BIN=/a/kubectl-spice:/b/kubectl-spice` measures those builds
+//! (e.g. debug and release) instead of the debug one; `SPICE_COST_DATA=DIR`
+//! keeps the backfilled week in DIR and reuses it on the next run within the
+//! hour (delete DIR and DIR.backfilled afterwards: about 1 GB).
+//!
+//! The week: 2,000 sessions and 2,000 game pods at every moment; each pod
+//! lives two hours (a session), then a new pod with a new name takes its
+//! slot, the slots staggered, so the week holds 170,000 pods (each with
+//! kube-state-metrics' `kube_pod_status_phase` Running and Pending,
+//! `kube_pod_created` and `kube_pod_status_ready`, sampled every 60 s, the
+//! Prometheus default scrape), 500 nodes, the nginx counter, the HPA's and
+//! the Deployment's series: 81 million samples. Only the Running and Pending
+//! phases are written (the plugin's queries select those; kube-state-metrics
+//! also writes Succeeded, Failed and Unknown at 0, which enlarge the index,
+//! not what the queries read). Backfilled one UTC day at a time
+//! (`promtool tsdb create-blocks-from openmetrics`), so no block overlaps.
+
+use crate::support::prom::{Proc, binary, free_port, http_get, url_encode};
+use crate::support::scenario::Scenario;
+use crate::support::sim::Sim;
+use crate::support::spice::{BIN, run_bin};
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const DAY: i64 = 86_400;
+const SLOTS: i64 = 2_000;
+const POD_LIFE: i64 = 2 * 3600;
+const SCRAPE: i64 = 60;
+const NODES: i64 = 500;
+/// A new pod is Pending this long before it runs.
+const PENDING: i64 = 60;
+
+/// The pod in `slot` at `t` (unix seconds): its number and start time.
+fn pod_at(slot: i64, t: i64) -> (i64, i64) {
+    let offset = slot * POD_LIFE / SLOTS;
+    let generation = (t - offset).div_euclid(POD_LIFE);
+    (generation * SLOTS + slot, offset + generation * POD_LIFE)
+}
+
+/// A pod name's 5-character suffix as the ReplicaSet controller makes them
+/// (apimachinery's `rand.String` alphabet, no vowels, no 0, 1, 3), from its
+/// number: the plugin matches game pods by exactly that shape.
+fn suffix(mut n: i64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut out = [b'b'; 5];
+    for c in out.iter_mut().rev() {
+        *c = ALPHABET[n.rem_euclid(27) as usize];
+        n /= 27;
+    }
+    String::from_utf8(out.to_vec()).expect("ascii")
+}
+
+/// One UTC day `[from, to)` as OpenMetrics text, each family together.
+fn write_day(path: &std::path::Path, from: i64, to: i64, week_start: i64) {
+    let f = std::fs::File::create(path).expect("create");
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let first = from + (SCRAPE - (from - week_start).rem_euclid(SCRAPE)) % SCRAPE;
+    let times = || (first..to).step_by(SCRAPE as usize);
+    let ns = "namespace=\"default\"";
+    let pod = |n: i64| format!("spice-runner-7d4b9c8f5-{}", suffix(n));
+    writeln!(w, "# TYPE nginx_http_requests counter").unwrap();
+    for t in times() {
+        writeln!(
+            w,
+            "nginx_http_requests_total{{service=\"spice-runner-nginx\"}} {} {t}",
+            (t - week_start) * SLOTS
+        )
+        .unwrap();
+    }
+    writeln!(w, "# TYPE kube_pod_status_phase gauge").unwrap();
+    for t in times() {
+        for slot in 0..SLOTS {
+            let (n, start) = pod_at(slot, t);
+            let running = (t - start >= PENDING) as u8;
+            let p = pod(n);
+            writeln!(
+                w,
+                "kube_pod_status_phase{{{ns},pod=\"{p}\",phase=\"Running\"}} {running} {t}\n\
+kube_pod_status_phase{{{ns},pod=\"{p}\",phase=\"Pending\"}} {} {t}",
+                1 - running
+            )
+            .unwrap();
+        }
+    }
+    writeln!(w, "# TYPE kube_pod_created gauge").unwrap();
+    for t in times() {
+        for slot in 0..SLOTS {
+            let (n, start) = pod_at(slot, t);
+            writeln!(w, "kube_pod_created{{{ns},pod=\"{}\"}} {start} {t}", pod(n)).unwrap();
+        }
+    }
+    writeln!(w, "# TYPE kube_pod_status_ready gauge").unwrap();
+    for t in times() {
+        for slot in 0..SLOTS {
+            let (n, start) = pod_at(slot, t);
+            writeln!(
+                w,
+                "kube_pod_status_ready{{{ns},pod=\"{}\",condition=\"true\"}} {} {t}",
+                pod(n),
+                (t - start >= PENDING) as u8
+            )
+            .unwrap();
+        }
+    }
+    for (family, value) in [("kube_node_info", None), ("kube_node_created", Some(()))] {
+        writeln!(w, "# TYPE {family} gauge").unwrap();
+        for t in times() {
+            for n in 0..NODES {
+                let v = value.map_or(1, |_| week_start - 30 * DAY);
+                writeln!(
+                    w,
+                    "{family}{{node=\"ip-10-0-{}-{}\"}} {v} {t}",
+                    n / 250,
+                    n % 250
+                )
+                .unwrap();
+            }
+        }
+    }
+    writeln!(w, "# TYPE kube_node_status_condition gauge").unwrap();
+    for t in times() {
+        for n in 0..NODES {
+            writeln!(
+                w,
+                "kube_node_status_condition{{node=\"ip-10-0-{}-{}\",condition=\"Ready\",status=\"true\"}} 1 {t}",
+                n / 250,
+                n % 250
+            )
+            .unwrap();
+        }
+    }
+    let hpa = "namespace=\"default\",horizontalpodautoscaler=\"keda-hpa-spice-runner-keda\"";
+    for (family, labels, v) in [
+        (
+            "kube_horizontalpodautoscaler_status_desired_replicas",
+            hpa,
+            SLOTS,
+        ),
+        ("kube_horizontalpodautoscaler_metadata_generation", hpa, 3),
+        (
+            "kube_deployment_metadata_generation",
+            "namespace=\"default\",deployment=\"spice-runner\"",
+            8,
+        ),
+    ] {
+        writeln!(w, "# TYPE {family} gauge").unwrap();
+        for t in times() {
+            writeln!(w, "{family}{{{labels}}} {v} {t}").unwrap();
+        }
+    }
+    writeln!(w, "# EOF").unwrap();
+    w.flush().unwrap();
+}
+
+/// `prometheus_engine_query_duration_seconds_sum` over its slices: the
+/// seconds Prometheus spent on queries so far.
+fn engine_seconds(port: u16) -> f64 {
+    let (_, body) = http_get(port, "/metrics").expect("metrics");
+    body.lines()
+        .filter(|l| l.starts_with("prometheus_engine_query_duration_seconds_sum"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+#[ignore = "a measurement: backfills a 2,000-pod week (about 5 min), run by hand for the README figure"]
+fn report_cost_on_a_2000_pod_week() {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let dir = tempfile::Builder::new()
+        .prefix("spice-cost-")
+        .tempdir()
+        .expect("tempdir");
+    let kept = std::env::var("SPICE_COST_DATA")
+        .ok()
+        .map(std::path::PathBuf::from);
+    let data = kept.clone().unwrap_or_else(|| dir.path().join("data"));
+    let done = data.with_extension("backfilled");
+    // A week kept from a run within the hour is reused.
+    let reuse: Option<i64> = std::fs::read_to_string(&done)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .filter(|at: &i64| now - at < 3600);
+    let base = reuse.unwrap_or(now);
+    let week_start = base - 7 * DAY - 3600;
+    let end = if reuse.is_some() {
+        week_start
+    } else {
+        base + 3600
+    };
+    std::fs::create_dir_all(&data).expect("data");
+    let om = dir.path().join("day.om");
+    let started = Instant::now();
+    let mut from = week_start;
+    while from < end {
+        let to = ((from / DAY) + 1) * DAY;
+        let to = to.min(end);
+        write_day(&om, from, to, week_start);
+        let size = std::fs::metadata(&om).map(|m| m.len()).unwrap_or(0);
+        let out = Command::new(binary("promtool"))
+            .args([
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                "--quiet",
+                "--max-block-duration=24h",
+            ])
+            .arg(&om)
+            .arg(&data)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run promtool");
+        assert!(
+            out.status.success(),
+            "promtool: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!(
+            "backfilled {} ({} MB of text) at {:?}",
+            jiff::Timestamp::from_second(from).expect("time"),
+            size >> 20,
+            started.elapsed()
+        );
+        from = to;
+    }
+    let _ = std::fs::remove_file(&om);
+    if reuse.is_none() {
+        std::fs::write(&done, base.to_string()).expect("mark");
+    }
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        "global:\n  scrape_interval: 60s\nscrape_configs: []\n",
+    )
+    .expect("config");
+    let port = free_port();
+    let mut cmd = Command::new(binary("prometheus"));
+    cmd.arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--storage.tsdb.retention.time=9d")
+        .arg("--log.level=warn");
+    let mut proc = Proc::spawn("prometheus", &mut cmd, dir.path());
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let probe = format!(
+        "/api/v1/query?query={}",
+        url_encode("count(kube_node_info)")
+    );
+    loop {
+        proc.assert_running("while loading the week");
+        if let Ok((200, body)) = http_get(port, &probe)
+            && body.contains("\"value\"")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", proc.output_tail());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let blocks = std::fs::read_dir(&data).map(|d| d.count()).unwrap_or(0);
+    eprintln!(
+        "prometheus ready at {:?} ({blocks} entries in the data dir)",
+        started.elapsed()
+    );
+
+    let sim = Sim::start(Scenario::load("healthy"));
+    sim.set_proxy_upstream(
+        "observability",
+        "prometheus",
+        "9090",
+        &format!("http://127.0.0.1:{port}"),
+    );
+    let home = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = sim.write_kubeconfig(home.path());
+    let kc = kubeconfig.to_str().expect("utf-8");
+    let bins = std::env::var("SPICE_COST_BIN").unwrap_or_else(|_| BIN.to_string());
+    let rounds: Vec<(&str, &str)> = bins
+        .split(':')
+        .flat_map(|b| [(b, "cold"), (b, "warm")])
+        .collect();
+    for (bin, round) in rounds {
+        let before = engine_seconds(port);
+        let run = run_bin(
+            "/usr/bin/time",
+            &[
+                "-f",
+                "peak-rss-kib %M",
+                bin,
+                "report",
+                "--since",
+                "7d",
+                "-o",
+                "json",
+                "--request-timeout",
+                "60s",
+                "--kubeconfig",
+                kc,
+            ],
+            &[],
+            home.path(),
+        );
+        let engine = engine_seconds(port) - before;
+        let rss = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("peak-rss-kib "))
+            .unwrap_or("?")
+            .trim()
+            .to_string();
+        let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+        eprintln!(
+            "{bin} {round}: exit {} in {:?}, peak RSS {rss} KiB, Prometheus query time {engine:.2} s, \
+             {} bytes of JSON; pods created {}, unread {}",
+            run.code,
+            run.elapsed,
+            run.stdout.len(),
+            j["pods"]["created"],
+            j["unread"]
+        );
+        assert!(
+            j["pods"]["created"].as_f64() > Some(100_000.0),
+            "the game's pods were not matched: {:#}",
+            j["pods"]
+        );
+        assert!(
+            run.code == 0 || run.code == 1,
+            "{}\n{}",
+            run.stdout.chars().take(2000).collect::<String>(),
+            run.stderr
+        );
+    }
+}
