@@ -19,6 +19,7 @@
 
 pub mod scaling;
 pub mod spacing;
+pub mod subtracted;
 
 pub use scaling::{Expectation, Scaling, Select};
 pub use spacing::{Spacing, scrape_spacing, spacing};
@@ -123,6 +124,10 @@ pub struct Idle {
     /// key is absent); `None` when there is no trigger to read or it does
     /// not parse.
     pub activation: Option<f64>,
+    /// The constant the trigger query subtracts last (`... - 0.25`, e.g. the
+    /// exporter's scrapes), 0 when none: KEDA compares the rate minus it
+    /// with the activation threshold.
+    pub subtracted: f64,
 }
 
 impl Idle {
@@ -151,7 +156,20 @@ impl Idle {
                 None => Some(0.0),
                 Some(_) => t.activation_threshold(),
             });
-        Idle { floor, activation }
+        let subtracted = snap
+            .scaled_object
+            .as_ref()
+            .and_then(Lookup::found)
+            .filter(|so| so.name == settings.scaled_object)
+            .and_then(|so| so.triggers.iter().find(|t| t.type_ == "prometheus"))
+            .and_then(|t| t.metadata.get("query"))
+            .and_then(|q| subtracted::subtracted(q))
+            .unwrap_or(0.0);
+        Idle {
+            floor,
+            activation,
+            subtracted,
+        }
     }
 
     /// The rate at or below which there are no sessions.
@@ -191,10 +209,11 @@ impl Idle {
 
     /// The floor when it keeps KEDA active with no players: KEDA activates
     /// on a value strictly above activationThreshold, so a floor above it
-    /// never lets the ScaledObject go idle and scale to zero.
+    /// never lets the ScaledObject go idle and scale to zero. What the
+    /// trigger query subtracts is taken off the floor first.
     pub fn floor_above_activation(&self) -> Option<(IdleFloor, f64)> {
         let (floor, activation) = (self.floor?, self.activation?);
-        (floor.rate() > activation).then_some((floor, activation))
+        (floor.rate() - self.subtracted > activation).then_some((floor, activation))
     }
 
     /// One line naming the floor, for a check's evidence.
@@ -224,6 +243,7 @@ mod tests {
                 probes: None,
             }),
             activation,
+            subtracted: 0.0,
         }
     }
 
@@ -335,8 +355,22 @@ mod tests {
         let m = Idle {
             floor: None,
             activation: Some(5.0),
+            subtracted: 0.0,
         };
         assert_eq!(m.limit(), HALF_A_SESSION);
         assert!(!m.no_sessions(3.0));
+    }
+
+    /// The closed loop's trigger, `sum(rate(...[12s])) - 0.25`, takes its
+    /// 4 s scrapes off: its floor 0.25 is not above activationThreshold 0.2
+    /// for KEDA, which sees 0; a smaller subtraction still leaves it above.
+    #[test]
+    fn what_the_trigger_query_subtracts_is_taken_off_the_floor() {
+        let mut m = idle(1, 4.0, Some(0.2));
+        assert!(m.floor_above_activation().is_some());
+        m.subtracted = 0.25;
+        assert_eq!(m.floor_above_activation(), None);
+        m.subtracted = 0.01;
+        assert!(m.floor_above_activation().is_some());
     }
 }
