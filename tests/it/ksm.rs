@@ -156,10 +156,7 @@ kube_pod_status_ready{namespace="default",pod="spice-runner-7d9c8b5f4-bbbbb",uid
 fn the_stand_in_writes_what_kube_state_metrics_v2_writes_for_the_same_objects() {
     let text = ksm::exposition(&objects());
     if text != EXPECTED {
-        let first = text
-            .lines()
-            .zip(EXPECTED.lines())
-            .position(|(a, b)| a != b);
+        let first = text.lines().zip(EXPECTED.lines()).position(|(a, b)| a != b);
         panic!("first differing line {first:?}\n--- got ---\n{text}");
     }
 }
@@ -239,10 +236,7 @@ fn the_stand_in_serves_the_simulator_s_objects_at_scrape_time() {
         .filter(|l| l.starts_with("kube_pod_status_phase{") && l.ends_with(" 1"))
         .collect();
     assert!(!pods.is_empty(), "{first}");
-    assert!(
-        pods.iter().all(|l| l.contains("uid=\"")),
-        "{pods:#?}"
-    );
+    assert!(pods.iter().all(|l| l.contains("uid=\"")), "{pods:#?}");
     // A pod the API server gets now is in the next scrape.
     sim.apply(json!({
         "apiVersion": "v1", "kind": "Pod",
@@ -250,7 +244,8 @@ fn the_stand_in_serves_the_simulator_s_objects_at_scrape_time() {
         "status": {"phase": "Pending"},
     }));
     let second = scrape();
-    let new_pod = "kube_pod_status_phase{namespace=\"default\",pod=\"spice-runner-7d9c8b5f4-zzzzz\",uid=\"";
+    let new_pod =
+        "kube_pod_status_phase{namespace=\"default\",pod=\"spice-runner-7d9c8b5f4-zzzzz\",uid=\"";
     assert!(
         second
             .lines()

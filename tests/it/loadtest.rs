@@ -853,10 +853,10 @@ fn diagnose_is_healthy_on_the_idle_closed_loop(lab: &Lab) {
     // What `by_hand` waits for before it says ready (a few seconds more
     // than Lab::start's two scrapes).
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !closed_loop::ready(lab) {
+    while let Err(why) = closed_loop::ready(lab) {
         assert!(
             Instant::now() < deadline,
-            "the closed loop is not ready after 15 s"
+            "the closed loop is not ready after 15 s: {why}"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -870,12 +870,20 @@ fn diagnose_is_healthy_on_the_idle_closed_loop(lab: &Lab) {
         .filter(|c| c["outcome"] == "fail" || c["outcome"] == "error")
         .map(|c| format!("{} {}: {}", c["id"], c["outcome"], c["message"]))
         .collect();
-    assert!(bad.is_empty(), "{bad:#?}
+    assert!(
+        bad.is_empty(),
+        "{bad:#?}
 stderr:
-{}", run.stderr);
-    assert_eq!(run.code, 0, "{report:#}
+{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.code, 0,
+        "{report:#}
 stderr:
-{}", run.stderr);
+{}",
+        run.stderr
+    );
     let check = |id: &str| {
         checks
             .iter()
@@ -891,16 +899,18 @@ stderr:
             .is_some_and(|m| m.contains("kube_pod_status_phase series")),
         "{ksm:#}"
     );
-    for id in ["sessions.ratio", "alerts.pod-session-ratio", "alerts.keda-not-responding"] {
+    for id in [
+        "sessions.ratio",
+        "sessions.traffic",
+        "alerts.pod-session-ratio",
+        "alerts.keda-not-responding",
+    ] {
         assert_eq!(check(id)["outcome"], "pass", "{:#}", check(id));
     }
     // Prometheus is seconds old: the spacing is its scrape interval, not
     // 5 minutes over the few samples it has (then "60 s" or "100 s").
     let polling = check("keda.polling-interval").to_string();
-    assert!(
-        polling.contains("scrape spacing 4 s measured"),
-        "{polling}"
-    );
+    assert!(polling.contains("scrape spacing 4 s measured"), "{polling}");
 }
 
 #[test]

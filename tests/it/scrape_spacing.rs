@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A gauge sampled from `from` seconds on (`None`: since before the window),
 /// until `until` (`None`: still scraped), every `every` seconds (a multiple
 /// of the history's 15 s).
-fn series(from: Option<i64>, until: Option<i64>, every: i64) -> Vec<(i64, Option<f64>)> {
+fn series(from: Option<i64>, until: Option<i64>, every: i64) -> Steps {
     let mut steps = Vec::new();
     let mut t = -1800;
     while t <= 1800 {
@@ -30,6 +30,9 @@ fn series(from: Option<i64>, until: Option<i64>, every: i64) -> Vec<(i64, Option
     }
     steps
 }
+
+/// A gauge's samples: (seconds from now, value or none).
+type Steps = Vec<(i64, Option<f64>)>;
 
 /// The plugin's answer to `query` at unix time `at`, as the snapshot keeps it.
 fn answer(prom: &Prom, query: &str, at: f64) -> PromAnswer {
@@ -62,18 +65,42 @@ fn answer(prom: &Prom, query: &str, at: f64) -> PromAnswer {
 #[test]
 fn the_scrape_spacing_is_measured_right_at_any_age_and_not_yet_when_too_young() {
     // (service label, the series, what the plugin must read)
-    let cases: Vec<(&str, Vec<(i64, Option<f64>)>, Spacing)> = vec![
-        ("steady-15s", series(None, None, 15), Spacing::Measured(15.0)),
-        ("steady-30s", series(None, None, 30), Spacing::Measured(30.0)),
-        ("steady-60s", series(None, None, 60), Spacing::Measured(60.0)),
+    let cases: Vec<(&str, Steps, Spacing)> = vec![
+        (
+            "steady-15s",
+            series(None, None, 15),
+            Spacing::Measured(15.0),
+        ),
+        (
+            "steady-30s",
+            series(None, None, 30),
+            Spacing::Measured(30.0),
+        ),
+        (
+            "steady-60s",
+            series(None, None, 60),
+            Spacing::Measured(60.0),
+        ),
         // A Prometheus (or target) 30 s and 90 s old: 3 and 7 samples,
         // read as 100 s and 43 s by 5 minutes over the samples.
-        ("young-30s", series(Some(-30), None, 15), Spacing::Measured(15.0)),
-        ("young-90s", series(Some(-90), None, 15), Spacing::Measured(15.0)),
+        (
+            "young-30s",
+            series(Some(-30), None, 15),
+            Spacing::Measured(15.0),
+        ),
+        (
+            "young-90s",
+            series(Some(-90), None, 15),
+            Spacing::Measured(15.0),
+        ),
         // Two samples: one interval, too few to tell.
         ("young-15s", series(Some(-15), None, 15), Spacing::NotYet),
         // A target that went away 2 minutes ago.
-        ("gone-2m", series(None, Some(-120), 15), Spacing::Measured(15.0)),
+        (
+            "gone-2m",
+            series(None, Some(-120), 15),
+            Spacing::Measured(15.0),
+        ),
     ];
     let mut history = History::new();
     for (service, steps, _) in &cases {

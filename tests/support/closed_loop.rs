@@ -14,6 +14,8 @@ use super::pipeline::{Pipeline, RATE_QUERY};
 use super::scenario::Scenario;
 use super::sim::{Controller, Timings};
 use super::spice::Cluster;
+use kubectl_spice::domain::promql;
+use kubectl_spice::settings::Settings;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -80,18 +82,24 @@ pub fn nginx_endpoints(ready: bool) -> Value {
     })
 }
 
-/// Three nginx samples in the last minute: enough to measure the spacing.
-const SAMPLES_QUERY: &str =
-    r#"count_over_time(nginx_http_requests_total{service="spice-runner-nginx"}[1m])"#;
-
 /// Whether everything the plugin reads is there: a request rate (two
-/// scrapes), kube-state-metrics' series, and the three nginx samples the
-/// scrape spacing is measured from.
-pub fn ready(lab: &ClosedLoop) -> bool {
+/// scrapes), kube-state-metrics' series, and the nginx samples the scrape
+/// spacing is measured from (the plugin's own query answers: three
+/// samples, the last one inside its 1 s subquery step). `Err` says what is
+/// missing yet, or why Prometheus could not tell.
+pub fn ready(lab: &ClosedLoop) -> Result<(), String> {
     let prom = lab.pipeline.prom();
-    prom.value(RATE_QUERY).is_some()
-        && prom.value(KSM_QUERY).is_some_and(|n| n > 0.0)
-        && prom.value(SAMPLES_QUERY).is_some_and(|n| n >= 3.0)
+    if prom.try_value(RATE_QUERY)?.is_none() {
+        return Err("no nginx request rate yet (two scrapes)".into());
+    }
+    if !prom.try_value(KSM_QUERY)?.is_some_and(|n| n > 0.0) {
+        return Err("no kube-state-metrics series yet".into());
+    }
+    let spacing = promql::nginx_samples_5m(&Settings::defaults()).promql;
+    if prom.try_value(&spacing)?.is_none() {
+        return Err("the scrape spacing is not measured yet (three nginx samples)".into());
+    }
+    Ok(())
 }
 
 impl ClosedLoop {

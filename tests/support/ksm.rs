@@ -179,7 +179,10 @@ pub fn exposition(o: &Objects) -> String {
 fn deployments(out: &mut String, list: &[Value]) {
     let labels = |d: &Value| {
         [
-            ("namespace", str_at(d, &["metadata", "namespace"]).to_string()),
+            (
+                "namespace",
+                str_at(d, &["metadata", "namespace"]).to_string(),
+            ),
             ("deployment", str_at(d, &["metadata", "name"]).to_string()),
         ]
     };
@@ -288,7 +291,7 @@ fn nodes(out: &mut String, list: &[Value]) {
             .flatten()
             .filter(|a| a["type"] == "InternalIP")
             .filter_map(|a| a["address"].as_str())
-            .last()
+            .next_back()
             .unwrap_or_default();
         f.series(
             name,

@@ -225,10 +225,8 @@ mod tests {
         set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(4.0));
         if let Some(a) = s.prometheus.get_mut(promql::NGINX_SAMPLES_5M) {
             for x in a.samples.iter_mut().flatten() {
-                x.labels.insert(
-                    promql::SPACING_LABEL.into(),
-                    promql::SPACING_SECONDS.into(),
-                );
+                x.labels
+                    .insert(promql::SPACING_LABEL.into(), promql::SPACING_SECONDS.into());
             }
         }
         let v = polling_interval(&Ctx::new(&s, &settings));
@@ -238,7 +236,9 @@ mod tests {
             "0→1 ≈ 2 s pollingInterval + 4 s scrape spacing = 6 s > 5 s target",
         );
         assert!(
-            v.evidence.iter().any(|e| e.contains("scrape spacing 4 s measured")),
+            v.evidence
+                .iter()
+                .any(|e| e.contains("scrape spacing 4 s measured")),
             "{v:#?}"
         );
     }

@@ -59,7 +59,10 @@ pub fn spacing(snap: &Snapshot) -> Spacing {
     let labelled = |s: &&crate::domain::snapshot::Sample| {
         s.labels.get(promql::SPACING_LABEL).map(String::as_str) == Some(promql::SPACING_SECONDS)
     };
-    if samples.iter().any(|s| s.labels.contains_key(promql::SPACING_LABEL)) || samples.is_empty()
+    if samples
+        .iter()
+        .any(|s| s.labels.contains_key(promql::SPACING_LABEL))
+        || samples.is_empty()
     {
         let densest = finite()
             .filter(labelled)
@@ -188,14 +191,21 @@ mod tests {
         let unasked = Scaling::of(&snap(None, 1), &Settings::defaults());
         assert!(!unasked.scrape_not_yet);
         assert!(
-            unasked.zero_to_one_text().contains("scrape spacing 15 s assumed (the"),
+            unasked
+                .zero_to_one_text()
+                .contains("scrape spacing 15 s assumed (the"),
             "{}",
             unasked.zero_to_one_text()
         );
-        let measured = Scaling::of(&snap(Some(vec![seconds("a", 4.0)]), 1), &Settings::defaults());
+        let measured = Scaling::of(
+            &snap(Some(vec![seconds("a", 4.0)]), 1),
+            &Settings::defaults(),
+        );
         assert_eq!(measured.scrape_secs, 4.0);
         assert!(
-            measured.zero_to_one_text().contains("scrape spacing 4 s measured"),
+            measured
+                .zero_to_one_text()
+                .contains("scrape spacing 4 s measured"),
             "{}",
             measured.zero_to_one_text()
         );
@@ -205,7 +215,10 @@ mod tests {
     fn an_older_snapshot_s_sample_counts_still_read_as_before() {
         // Samples per series in 5 minutes, unlabelled: 20 at 15 s, and a
         // target that appeared 45 s ago with 3.
-        let s = snap(Some(vec![sample("a", None, 20.0), sample("b", None, 3.0)]), 2);
+        let s = snap(
+            Some(vec![sample("a", None, 20.0), sample("b", None, 3.0)]),
+            2,
+        );
         assert_eq!(spacing(&s), Spacing::Measured(15.0));
         let one = snap(Some(vec![sample("a", None, 1.0)]), 1);
         assert_eq!(spacing(&one), Spacing::Measured(300.0));
