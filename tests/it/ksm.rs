@@ -17,24 +17,26 @@ use std::time::Duration;
 fn objects() -> Objects {
     Objects {
         deployments: vec![json!({
-            "metadata": {"namespace": "default", "name": "spice-runner"},
+            "metadata": {"namespace": "default", "name": "spice-runner", "generation": 3},
             "spec": {"replicas": 2},
             "status": {"replicas": 2, "readyReplicas": 1, "availableReplicas": 1,
                        "unavailableReplicas": 1, "updatedReplicas": 2},
         })],
         // No minReplicas: kube-state-metrics says 1, the API's default.
         hpas: vec![json!({
-            "metadata": {"namespace": "default", "name": "keda-hpa-spice-runner-keda"},
+            "metadata": {"namespace": "default", "name": "keda-hpa-spice-runner-keda", "generation": 2},
             "spec": {"maxReplicas": 200},
             "status": {"currentReplicas": 2, "desiredReplicas": 3},
         })],
         nodes: vec![json!({
-            "metadata": {"name": "ip-10-0-1-1"},
+            "metadata": {"name": "ip-10-0-1-1", "creationTimestamp": "2026-12-07T07:30:00Z"},
             "spec": {"providerID": "aws:///us-west-2a/i-0abc", "podCIDR": "10.244.1.0/24"},
             "status": {
                 "nodeInfo": {"kernelVersion": "6.1.0", "osImage": "Bottlerocket",
                              "containerRuntimeVersion": "containerd://1.7.2",
                              "kubeletVersion": "v1.33.1", "systemUUID": "ec2-uuid"},
+                "conditions": [{"type": "MemoryPressure", "status": "False"},
+                               {"type": "Ready", "status": "True"}],
                 "addresses": [{"type": "InternalIP", "address": "10.0.1.1"},
                               {"type": "Hostname", "address": "ip-10-0-1-1"}],
             },
@@ -94,6 +96,12 @@ kube_deployment_status_replicas_updated{namespace="default",deployment="spice-ru
 # HELP kube_deployment_spec_replicas [STABLE] Number of desired pods for a deployment.
 # TYPE kube_deployment_spec_replicas gauge
 kube_deployment_spec_replicas{namespace="default",deployment="spice-runner"} 2
+# HELP kube_deployment_metadata_generation [STABLE] Sequence number representing a specific generation of the desired state.
+# TYPE kube_deployment_metadata_generation gauge
+kube_deployment_metadata_generation{namespace="default",deployment="spice-runner"} 3
+# HELP kube_horizontalpodautoscaler_metadata_generation [STABLE] The generation observed by the HorizontalPodAutoscaler controller.
+# TYPE kube_horizontalpodautoscaler_metadata_generation gauge
+kube_horizontalpodautoscaler_metadata_generation{namespace="default",horizontalpodautoscaler="keda-hpa-spice-runner-keda"} 2
 # HELP kube_horizontalpodautoscaler_spec_max_replicas [STABLE] Upper limit for the number of pods that can be set by the autoscaler; cannot be smaller than MinReplicas.
 # TYPE kube_horizontalpodautoscaler_spec_max_replicas gauge
 kube_horizontalpodautoscaler_spec_max_replicas{namespace="default",horizontalpodautoscaler="keda-hpa-spice-runner-keda"} 200
@@ -109,6 +117,17 @@ kube_horizontalpodautoscaler_status_desired_replicas{namespace="default",horizon
 # HELP kube_node_info [STABLE] Information about a cluster node.
 # TYPE kube_node_info gauge
 kube_node_info{node="ip-10-0-1-1",kernel_version="6.1.0",os_image="Bottlerocket",container_runtime_version="containerd://1.7.2",kubelet_version="v1.33.1",kubeproxy_version="deprecated",provider_id="aws:///us-west-2a/i-0abc",pod_cidr="10.244.1.0/24",system_uuid="ec2-uuid",internal_ip="10.0.1.1"} 1
+# HELP kube_node_created [STABLE] Unix creation timestamp
+# TYPE kube_node_created gauge
+kube_node_created{node="ip-10-0-1-1"} 1.7966286e+09
+# HELP kube_node_status_condition [STABLE] The condition of a cluster node.
+# TYPE kube_node_status_condition gauge
+kube_node_status_condition{node="ip-10-0-1-1",condition="MemoryPressure",status="true"} 0
+kube_node_status_condition{node="ip-10-0-1-1",condition="MemoryPressure",status="false"} 1
+kube_node_status_condition{node="ip-10-0-1-1",condition="MemoryPressure",status="unknown"} 0
+kube_node_status_condition{node="ip-10-0-1-1",condition="Ready",status="true"} 1
+kube_node_status_condition{node="ip-10-0-1-1",condition="Ready",status="false"} 0
+kube_node_status_condition{node="ip-10-0-1-1",condition="Ready",status="unknown"} 0
 # HELP kube_pod_container_status_restarts_total [STABLE] The number of container restarts per container.
 # TYPE kube_pod_container_status_restarts_total counter
 kube_pod_container_status_restarts_total{namespace="default",pod="spice-runner-7d9c8b5f4-aaaaa",uid="u-a",container="spice-runner"} 1

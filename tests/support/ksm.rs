@@ -29,7 +29,10 @@
 //! - `kube_pod_deletion_timestamp` only while `deletionTimestamp` is set;
 //! - `kube_pod_container_status_waiting_reason` only for waiting containers;
 //! - `kube_deployment_spec_replicas` only when `spec.replicas` is set;
-//! - `kube_horizontalpodautoscaler_spec_min_replicas` defaults to 1.
+//! - `kube_horizontalpodautoscaler_spec_min_replicas` defaults to 1;
+//! - `kube_node_status_condition`: one series per condition and status
+//!   (`true`, `false`, `unknown`), as `kube_pod_status_ready`;
+//! - `kube_node_created` only when the node has a creation time.
 //!
 //! Families are written family by family, objects in list order, stores in
 //! kube-state-metrics' resource order (deployments, horizontalpodautoscalers,
@@ -234,11 +237,30 @@ fn deployments(out: &mut String, list: &[Value]) {
             f.series(name, &[(k1, &v1), (k2, &v2)], v);
         }
     }
+    // `report` and `timeline` read it: it grows on every spec change.
+    let name = "kube_deployment_metadata_generation";
+    let mut f = Family::new(
+        out,
+        name,
+        "Sequence number representing a specific generation of the desired state.",
+        "gauge",
+        Stability::Stable,
+    );
+    for d in list {
+        let [(k1, v1), (k2, v2)] = labels(d);
+        let v = number(&d["metadata"]["generation"]).unwrap_or(0.0);
+        f.series(name, &[(k1, &v1), (k2, &v2)], v);
+    }
 }
 
 fn hpas(out: &mut String, list: &[Value]) {
     type Read = fn(&Value) -> Option<f64>;
-    let families: [(&str, &str, Read); 4] = [
+    let families: [(&str, &str, Read); 5] = [
+        (
+            "kube_horizontalpodautoscaler_metadata_generation",
+            "The generation observed by the HorizontalPodAutoscaler controller.",
+            |h| Some(number(&h["metadata"]["generation"]).unwrap_or(0.0)),
+        ),
         (
             "kube_horizontalpodautoscaler_spec_max_replicas",
             "Upper limit for the number of pods that can be set by the autoscaler; cannot be smaller than MinReplicas.",
@@ -309,6 +331,48 @@ fn nodes(out: &mut String, list: &[Value]) {
             ],
             1.0,
         );
+    }
+    // `report` and `timeline` read both: nodes created in a period, and the
+    // first time each was Ready.
+    let name = "kube_node_created";
+    let mut f = Family::new(
+        out,
+        name,
+        "Unix creation timestamp",
+        "gauge",
+        Stability::Stable,
+    );
+    for n in list {
+        if let Some(t) = unix(str_at(n, &["metadata", "creationTimestamp"])) {
+            f.series(name, &[("node", str_at(n, &["metadata", "name"]))], t);
+        }
+    }
+    // One series per condition and status (`addConditionMetrics`: true,
+    // false, unknown), 1 for the condition's.
+    let name = "kube_node_status_condition";
+    let mut f = Family::new(
+        out,
+        name,
+        "The condition of a cluster node.",
+        "gauge",
+        Stability::Stable,
+    );
+    for n in list {
+        let conditions = n["status"]["conditions"].as_array().into_iter().flatten();
+        for c in conditions {
+            let status = str_at(c, &["status"]);
+            for each in ["True", "False", "Unknown"] {
+                f.series(
+                    name,
+                    &[
+                        ("node", str_at(n, &["metadata", "name"])),
+                        ("condition", str_at(c, &["type"])),
+                        ("status", &each.to_lowercase()),
+                    ],
+                    f64::from(u8::from(each == status)),
+                );
+            }
+        }
     }
 }
 

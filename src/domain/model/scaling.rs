@@ -958,12 +958,12 @@ impl Scaling {
     }
 
     /// How the scrape spacing is known: " measured", " assumed", or
-    /// " assumed (not measured yet: ...)" while the series is too young.
+    /// " assumed, not measured yet: ..." while the series is too young.
     pub fn scrape_how(&self) -> &'static str {
         if self.scrape_measured {
             " measured"
         } else if self.scrape_not_yet {
-            " assumed (not measured yet: the nginx series has fewer than 3 samples in Prometheus)"
+            " assumed, not measured yet: fewer than 3 nginx samples in Prometheus"
         } else {
             " assumed"
         }

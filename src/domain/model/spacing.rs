@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(young.scrape_secs, ASSUMED_SCRAPE_SECS);
         let text = young.zero_to_one_text();
         assert!(
-            text.contains("scrape spacing 15 s assumed (not measured yet: the nginx series has fewer than 3 samples"),
+            text.contains("scrape spacing 15 s assumed, not measured yet: fewer than 3 nginx samples in Prometheus (the first"),
             "{text}"
         );
         let unasked = Scaling::of(&snap(None, 1), &Settings::defaults());
