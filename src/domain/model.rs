@@ -175,7 +175,8 @@ impl Idle {
     /// The rate at or below which there are no sessions.
     pub fn limit(&self) -> f64 {
         let floor = self.floor.map_or(0.0, |f| f.rate() + FLOOR_SLACK);
-        let activation = self.activation.unwrap_or(0.0).min(HALF_A_SESSION);
+        // KEDA is idle up to activationThreshold plus what its query subtracts.
+        let activation = (self.activation.unwrap_or(0.0) + self.subtracted).min(HALF_A_SESSION);
         NO_SESSIONS.max(floor).max(activation)
     }
 
@@ -200,9 +201,17 @@ impl Idle {
                 f.probe_note()
             ),
             _ => format!(
-                "{} req/s is not players: at or below KEDA's activationThreshold {} (each session sends about 1 req/s)",
+                "{} req/s is not players: at or below KEDA's activationThreshold {}{} (each session sends about 1 req/s)",
                 rate_text(rate),
-                rate_text(self.activation.unwrap_or(0.0))
+                rate_text(self.activation.unwrap_or(0.0)),
+                if self.subtracted > 0.0 {
+                    format!(
+                        " plus the {} its query subtracts",
+                        rate_text(self.subtracted)
+                    )
+                } else {
+                    String::new()
+                }
             ),
         })
     }
@@ -372,5 +381,17 @@ mod tests {
         assert_eq!(m.floor_above_activation(), None);
         m.subtracted = 0.01;
         assert!(m.floor_above_activation().is_some());
+        // Unmeasured floor (`watch`): KEDA is idle up to 0.2 + 0.25.
+        let m = Idle {
+            floor: None,
+            activation: Some(0.2),
+            subtracted: 0.25,
+        };
+        assert!((m.limit() - 0.45).abs() < 1e-9, "{}", m.limit());
+        let said = m.not_players(0.24).unwrap_or_default();
+        assert!(
+            said.contains("activationThreshold 0.2 plus the 0.25 its query subtracts"),
+            "{said}"
+        );
     }
 }

@@ -12,8 +12,9 @@
 //!
 //! `closed-loop` is the lab `tests/it/loadtest.rs` runs `test` in: the
 //! simulator with its controller (KEDA, the HPA, the scheduler, Karpenter),
-//! nginx, the nginx exporter, a real Prometheus scraping it, and a Loki whose
-//! heartbeats follow the sessions. Any other name serves that scenario's
+//! nginx, the nginx exporter, a real Prometheus scraping it and a
+//! kube-state-metrics stand-in, and a Loki whose heartbeats follow the
+//! sessions. `diagnose` on it, idle, exits 0. Any other name serves that scenario's
 //! objects and metric history, frozen (no controller, no Loki).
 
 use crate::support::closed_loop::{self, ClosedLoop};
