@@ -67,7 +67,7 @@ fn serve_a_scenario_by_hand() {
         let loki = FakeLoki::serve(&lab.c, LokiConfig::heartbeats(0.0, 0.0));
         let kubeconfig = Served::new(&name, &lab.c.kubeconfig);
         println!(
-            "closed loop served for {minutes} min (simulator, controller, nginx, exporter, Prometheus, Loki); KUBECONFIG={}",
+            "closed loop served for {minutes} min (simulator, controller, nginx, exporter, Prometheus, kube-state-metrics, Loki); KUBECONFIG={}",
             kubeconfig.0.display()
         );
         // `test` asks Prometheus how busy the game is first: rate() needs
