@@ -70,7 +70,7 @@ pub fn spacing(snap: &Snapshot) -> Spacing {
             .filter(|v| *v > 0.0)
             .reduce(f64::min);
         return match densest {
-            Some(secs) => Spacing::Measured(secs),
+            Some(secs) => Spacing::Measured(to_tenths(secs)),
             None if nginx_series_exists(snap) => Spacing::NotYet,
             None => Spacing::Unknown,
         };
@@ -79,6 +79,15 @@ pub fn spacing(snap: &Snapshot) -> Spacing {
         Some(most) => Spacing::Measured(promql::SPACING_WINDOW_SECS / most.max(1.0)),
         None => Spacing::Unknown,
     }
+}
+
+/// A measured spacing to a tenth of a second. Scrape times jitter by
+/// milliseconds, so a 4 s scrape measures 4.0004 s, and every latency built
+/// on it rounds the spacing up (`ceil`): 5 s, flipping the advice between
+/// runs. No scrape interval is set finer than a tenth.
+fn to_tenths(secs: f64) -> f64 {
+    let tenths = (secs * 10.0).round() / 10.0;
+    if tenths > 0.0 { tenths } else { secs }
 }
 
 /// The measured scrape spacing in seconds; `None` when it was not measured
@@ -155,6 +164,18 @@ mod tests {
         let s = snap(Some(vec![seconds("a", 15.0), seconds("b", 30.0)]), 2);
         assert_eq!(spacing(&s), Spacing::Measured(15.0));
         assert_eq!(scrape_spacing(&s), Some(15.0));
+    }
+
+    #[test]
+    fn the_jitter_of_scrape_times_is_rounded_off_to_a_tenth() {
+        // A 4 s scrape over two intervals, its times a few ms late.
+        let s = snap(Some(vec![seconds("a", 4.0004)]), 1);
+        assert_eq!(spacing(&s), Spacing::Measured(4.0));
+        let s = snap(Some(vec![seconds("a", 7.4996)]), 1);
+        assert_eq!(spacing(&s), Spacing::Measured(7.5));
+        // Finer than a tenth is kept as measured, not made 0.
+        let s = snap(Some(vec![seconds("a", 0.04)]), 1);
+        assert_eq!(spacing(&s), Spacing::Measured(0.04));
     }
 
     #[test]
