@@ -5,7 +5,8 @@
 //! (their label sets differ by that label, so none hides another); the
 //! answer is split back by the label, and each part vetted as its own
 //! query's answer. Slow-moving series (the node count, whether
-//! kube-state-metrics runs at all) are polled less often than the rest.
+//! kube-state-metrics runs at all, the scrape spacing, which pods hold each
+//! node) are polled less often than the rest.
 
 use super::promql::{self, Query};
 use crate::snapshot::Sample;
@@ -21,7 +22,10 @@ pub const SLOW_EVERY: Duration = Duration::from_secs(30);
 /// Whether the query with `key` moves slowly enough to poll every
 /// [`SLOW_EVERY`] only.
 pub fn is_slow(key: &str) -> bool {
-    matches!(key, promql::NODES | promql::KSM_SERIES)
+    matches!(
+        key,
+        promql::NODES | promql::KSM_SERIES | promql::NGINX_SAMPLES_5M | promql::NODE_HELD_PODS
+    )
 }
 
 /// `queries` as one query.

@@ -321,7 +321,7 @@ fn text_lines(m: &Model, update: &model::Update) -> String {
         m.last_at
             .map(|t| t.strftime("%H:%M:%S").to_string())
             .unwrap_or_default(),
-        f.sessions.map_or("?".to_string(), num),
+        m.sessions_shown(),
         opt(f.running),
         opt(f.pending),
         opt(f.nodes),
@@ -745,7 +745,7 @@ pub async fn run(
     let mut live = Live::start(
         watch_client.clone(),
         sources.prometheus.clone(),
-        promql::status_queries(&settings),
+        promql::watch_queries(&settings),
         &settings,
         interval,
     );

@@ -186,6 +186,27 @@ impl Idle {
         rate < NO_SESSIONS || rate <= self.limit()
     }
 
+    /// The trigger's value as an SRE reads it: "3 sessions", "0 sessions", or
+    /// at the idle floor "no players (0.27 req/s is the idle floor)", never
+    /// "0.27 sessions" for exporter scrapes and probes.
+    pub fn sessions_text(&self, rate: f64) -> String {
+        if rate < 0.001 {
+            return "0 sessions".to_string();
+        }
+        if !self.no_sessions(rate) {
+            return format!("{} sessions", crate::domain::quantity::num(rate));
+        }
+        match self.floor {
+            Some(f) if rate <= f.rate() + FLOOR_SLACK => {
+                format!("no players ({} req/s is the idle floor)", rate_text(rate))
+            }
+            _ => format!(
+                "no players ({} req/s, at or below what KEDA counts as idle)",
+                rate_text(rate)
+            ),
+        }
+    }
+
     /// Traffic that is there but is not players: "0.067 req/s is not players:
     /// exporter scrapes (...)". `None` when the rate is zero or players.
     pub fn not_players(&self, rate: f64) -> Option<String> {
@@ -274,6 +295,27 @@ mod tests {
         assert_eq!(m.not_players(0.0), None, "zero needs no excuse");
         assert_eq!(m.not_players(1.0), None);
         assert_eq!(m.floor_above_activation(), None);
+    }
+
+    #[test]
+    fn the_idle_floor_is_said_as_no_players_never_as_a_fraction_of_a_session() {
+        let m = idle(1, 15.0, Some(0.5));
+        assert_eq!(m.sessions_text(0.0), "0 sessions");
+        assert_eq!(
+            m.sessions_text(0.0667),
+            "no players (0.067 req/s is the idle floor)"
+        );
+        // Above the floor but at or below the activation threshold (capped at
+        // half a session): KEDA counts it as idle, and so does the plugin.
+        assert_eq!(
+            m.sessions_text(0.3),
+            "no players (0.3 req/s, at or below what KEDA counts as idle)"
+        );
+        assert_eq!(m.sessions_text(0.9), "0.9 sessions");
+        assert_eq!(m.sessions_text(3.0), "3 sessions");
+        // Nothing measured: only the fixed cut, so 0.27 is players.
+        let unmeasured = Idle::default();
+        assert_eq!(unmeasured.sessions_text(0.27), "0.27 sessions");
     }
 
     /// kubernetes v1.33 `pkg/probe/http` sends one GET per probe run, which

@@ -154,6 +154,26 @@ pub fn ksm_series() -> Query {
     }
 }
 
+pub const NODE_HELD_PODS: &str = "nodeReschedulablePods";
+
+/// Per node, in every namespace, the pods that keep Karpenter from calling
+/// the node empty. Karpenter (sigs.k8s.io/karpenter v1.x
+/// pkg/utils/pod/scheduling.go `IsReschedulable`) counts an active pod (not
+/// Succeeded/Failed, not terminating) that no DaemonSet and no Node (a static
+/// pod's mirror) owns. kube-state-metrics v2.x `kube_pod_info` carries the
+/// pod's `node` and its controller's kind as `created_by_kind`. The plugin
+/// lists only the game's pods; this tells a node held by another workload
+/// from one Karpenter should have removed.
+pub fn node_reschedulable_pods() -> Query {
+    Query {
+        key: NODE_HELD_PODS,
+        promql: "count by (node) (kube_pod_info{node!=\"\", created_by_kind!~\"DaemonSet|Node\"} \
+                 and on(namespace, pod) (kube_pod_status_phase{phase=~\"Pending|Running\"} == 1) \
+                 unless on(namespace, pod) kube_pod_deletion_timestamp)"
+            .into(),
+    }
+}
+
 pub const SESSIONS_MAX_5M: &str = "sessionsMax5m";
 pub const NGINX_SAMPLES_5M: &str = "nginxSamples5m";
 pub const ALERT_RATIO_NOW: &str = "alertPodSessionRatioNow";
@@ -246,11 +266,23 @@ pub fn status_command_queries(s: &Settings) -> Vec<Query> {
     q
 }
 
+/// What `watch` polls: the status queries, and, every 30 s only (slow, see
+/// `cluster::folded::is_slow`), the nginx sample spacing the idle floor needs
+/// and which pods hold each node, so the checks each frame judges read what
+/// `diagnose` reads for them.
+pub fn watch_queries(s: &Settings) -> Vec<Query> {
+    let mut q = status_queries(s);
+    q.push(nginx_samples_5m(s));
+    q.push(node_reschedulable_pods());
+    q
+}
+
 /// What `diagnose` asks Prometheus: the status queries plus the chain's.
 pub fn diagnose_queries(s: &Settings) -> Vec<Query> {
     let mut q = status_queries(s);
     q.push(sessions_max_5m(s));
     q.push(nginx_samples_5m(s));
+    q.push(node_reschedulable_pods());
     q.extend(alert_queries(s));
     q
 }

@@ -541,7 +541,12 @@ fn render_sessions(
     {
         gap_lines(out, st, "SESSIONS", g)?;
     } else {
-        let rate = s.rate.map(num).unwrap_or_else(|| "?".into());
+        // Traffic at the idle floor is no player: "0 active", and the line
+        // below says what the req/s are (not "0.27 active").
+        let rate = match (s.rate, &s.not_players) {
+            (Some(_), Some(_)) => "0".to_string(),
+            (rate, _) => rate.map(num).unwrap_or_else(|| "?".into()),
+        };
         let running = s.running_pods.map(num).unwrap_or_else(|| "?".into());
         let ratio = match s.band {
             Band::Green => st.good(&format!(

@@ -386,6 +386,9 @@ pub struct Model {
     pub nodes: Ring<Point>,
     pub ratio: Ring<Point>,
     pub figures: Figures,
+    /// What "no sessions" is on the latest frame (the idle floor, KEDA's
+    /// activation threshold): the sessions figure is shown by it.
+    pub idle: crate::domain::model::Idle,
     /// The latest pods, by name.
     pub pods: Pods,
     /// The pods have been read at least once: until then `pods` is empty
@@ -454,6 +457,7 @@ impl Model {
             history_open: None,
             frames: 0,
             current: false,
+            idle: crate::domain::model::Idle::default(),
         }
     }
 
@@ -628,6 +632,7 @@ impl Model {
         mark("nodes", old.nodes != figures.nodes);
         mark("band", old.band != figures.band);
         self.figures = figures.clone();
+        self.idle = obs.idle;
 
         if let Some(s) = sessions {
             self.record(|m| &mut m.sessions, at, s);
@@ -851,6 +856,19 @@ impl Model {
     }
 
     /// The open episode: its direction and when it started.
+    /// The sessions figure as the screen and the lines show it: `3`, `?`, or
+    /// at the idle floor `0 (0.27 req/s)`: exporter scrapes and probes are
+    /// no player.
+    pub fn sessions_shown(&self) -> String {
+        match self.figures.sessions {
+            None => "?".to_string(),
+            Some(s) if s >= 0.001 && self.idle.no_sessions(s) => {
+                format!("0 ({} req/s)", crate::domain::model::rate_text(s))
+            }
+            Some(s) => crate::domain::quantity::num(s),
+        }
+    }
+
     pub fn open_episode(&self) -> Option<(Direction, Timestamp)> {
         self.open.as_ref().map(|o| (o.direction, o.started_at))
     }
@@ -1228,6 +1246,29 @@ mod tests {
             targets: s.targets,
             bands: s.bands,
         }
+    }
+
+    /// Exporter scrapes and probes at the idle floor are no player: the
+    /// screen and the lines say "sessions 0 (0.267 req/s)", not "0.27".
+    #[test]
+    fn sessions_at_the_idle_floor_are_shown_as_zero_with_the_rate() {
+        let mut m = Model::new(config());
+        assert_eq!(m.sessions_shown(), "?");
+        m.idle = crate::domain::model::Idle {
+            floor: Some(crate::domain::model::IdleFloor {
+                series: 1,
+                scrape_secs: 15.0,
+                probes: None,
+            }),
+            activation: Some(0.5),
+            subtracted: 0.0,
+        };
+        m.figures.sessions = Some(0.0667);
+        assert_eq!(m.sessions_shown(), "0 (0.067 req/s)");
+        m.figures.sessions = Some(0.0);
+        assert_eq!(m.sessions_shown(), "0");
+        m.figures.sessions = Some(3.0);
+        assert_eq!(m.sessions_shown(), "3");
     }
 
     fn pod(name: &str, phase: &str, created: i64) -> PodInfo {

@@ -344,10 +344,7 @@ fn figure_lines(m: &Model, h: &Header, with_ratio: bool) -> Vec<Line<'static>> {
         counts.push(Span::raw("  "));
     }
     counts.extend([
-        Span::styled(
-            format!("sessions {}", fig.sessions.map_or("?".to_string(), num)),
-            hl("sessions"),
-        ),
+        Span::styled(format!("sessions {}", m.sessions_shown()), hl("sessions")),
         Span::raw("  "),
         Span::styled(format!("running {}", opt(fig.running)), hl("running")),
         Span::raw("  "),

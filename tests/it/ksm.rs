@@ -44,8 +44,11 @@ fn objects() -> Objects {
         pods: vec![
             json!({
                 "metadata": {"namespace": "default", "name": "spice-runner-7d9c8b5f4-aaaaa",
-                             "uid": "u-a", "creationTimestamp": "2026-12-07T08:00:00Z"},
-                "status": {"phase": "Running",
+                             "uid": "u-a", "creationTimestamp": "2026-12-07T08:00:00Z",
+                             "ownerReferences": [{"kind": "ReplicaSet", "name": "spice-runner-7d9c8b5f4",
+                                                  "controller": true}]},
+                "spec": {"nodeName": "ip-10-0-1-1", "priorityClassName": "game"},
+                "status": {"phase": "Running", "hostIP": "10.0.1.1", "podIP": "10.244.1.7",
                            "conditions": [{"type": "Ready", "status": "True"}],
                            "containerStatuses": [{"name": "spice-runner", "restartCount": 1,
                                                   "state": {"running": {}}}]},
@@ -144,6 +147,12 @@ kube_pod_created{namespace="keda",pod="keda-operator-x",uid="u-d"} 1.7966304e+09
 # HELP kube_pod_deletion_timestamp Unix deletion timestamp
 # TYPE kube_pod_deletion_timestamp gauge
 kube_pod_deletion_timestamp{namespace="default",pod="spice-runner-7d9c8b5f4-ccccc",uid="u-c"} 1.79663055e+09
+# HELP kube_pod_info [STABLE] Information about pod.
+# TYPE kube_pod_info gauge
+kube_pod_info{namespace="default",pod="spice-runner-7d9c8b5f4-aaaaa",uid="u-a",host_ip="10.0.1.1",pod_ip="10.244.1.7",node="ip-10-0-1-1",created_by_kind="ReplicaSet",created_by_name="spice-runner-7d9c8b5f4",priority_class="game",host_network="false"} 1
+kube_pod_info{namespace="default",pod="spice-runner-7d9c8b5f4-bbbbb",uid="u-b",host_ip="",pod_ip="",node="",created_by_kind="",created_by_name="",priority_class="",host_network="false"} 1
+kube_pod_info{namespace="default",pod="spice-runner-7d9c8b5f4-ccccc",uid="u-c",host_ip="",pod_ip="",node="",created_by_kind="",created_by_name="",priority_class="",host_network="false"} 1
+kube_pod_info{namespace="keda",pod="keda-operator-x",uid="u-d",host_ip="",pod_ip="",node="",created_by_kind="",created_by_name="",priority_class="",host_network="false"} 1
 # HELP kube_pod_status_phase [STABLE] The pods current phase.
 # TYPE kube_pod_status_phase gauge
 kube_pod_status_phase{namespace="default",pod="spice-runner-7d9c8b5f4-aaaaa",uid="u-a",phase="Pending"} 0

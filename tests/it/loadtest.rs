@@ -1394,10 +1394,14 @@ fn max_rps_holds_in_every_sliding_second_and_the_delivered_rate_stays_under_it()
     assert!(held > 0, "the burst never met the cap: {s}");
     let delivered = s["deliveredPerSecond"].as_f64().unwrap();
     assert!((10.0..=20.0).contains(&delivered), "{s}");
-    assert_eq!(
-        s["requests"].as_u64().unwrap() as usize,
-        game.requests().len(),
-        "{s}"
+    // Every request sent reached the game, except those cut in flight when
+    // the sessions stopped (sent, maybe not yet written to the socket).
+    let sent = s["requests"].as_u64().unwrap() as usize;
+    let cut = s["inFlight"].as_u64().unwrap_or_else(|| panic!("{s}")) as usize;
+    let seen = game.requests().len();
+    assert!(
+        (sent - cut..=sent).contains(&seen),
+        "the game saw {seen}: {s}"
     );
 }
 

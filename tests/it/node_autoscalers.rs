@@ -261,3 +261,44 @@ fn node_events_are_read_in_default_when_the_game_runs_elsewhere() {
         table(&report)
     );
 }
+
+/// Idle at night on a shared cluster: the game's two Karpenter nodes still
+/// run another workload's pod each (a Prometheus StatefulSet pod, a
+/// `spice-runner-admin` Deployment pod), so Karpenter rightly keeps them and
+/// no lingering node is reported. The DaemonSet pods and a finished Job pod
+/// beside them do not hold a node (Karpenter `IsReschedulable`); without the
+/// admin pod, its node lingers and is the one named.
+#[test]
+fn idle_nodes_other_workloads_hold_are_not_lingering_and_daemonsets_do_not_hold() {
+    let report = assert_healthy("idle-nodes-held");
+    assert_outcome(&report, "nodes.scale-down", "pass");
+    let evidence = check(&report, "nodes.scale-down")["evidence"].to_string();
+    for node in [
+        "ip-10-0-45-112.us-west-2.compute.internal: no spice-runner pods, but 1 other pod",
+        "ip-10-0-78-9.us-west-2.compute.internal: no spice-runner pods, but 1 other pod",
+    ] {
+        assert!(evidence.contains(node), "{node}: {evidence}");
+    }
+    // The admin pod shares the game's name prefix but is not a game pod.
+    assert_outcome(&report, "sessions.ratio", "pass");
+    assert!(
+        message(&report, "sessions.ratio").contains("0 pods"),
+        "{}",
+        table(&report)
+    );
+
+    let mut s = crate::support::scenario::Scenario::load("idle-nodes-held");
+    s.objects
+        .retain(|o| o["metadata"]["name"] != "spice-runner-admin-6f7d8c9b5-x2k4p");
+    let c = Cluster::with(s, true);
+    let (run, report) = diagnose(&c, &["--only", "nodes.*"]);
+    assert_eq!(run.code, 0, "{}", table(&report));
+    assert_outcome(&report, "nodes.scale-down", "warn");
+    let said = message(&report, "nodes.scale-down");
+    assert!(
+        said.contains("1 Karpenter node(s) with no spice-runner pods")
+            && said.contains("ip-10-0-78-9")
+            && !said.contains("ip-10-0-45-112"),
+        "{said}"
+    );
+}

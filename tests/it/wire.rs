@@ -437,8 +437,19 @@ fn answers_over_64_kib_come_in_one_round_of_reads_through_a_byte_delaying_proxy(
     let rtt = Duration::from_millis(400);
     let proxy = DelayProxy::start(c.sim.addr(), rtt);
     let delayed_kc = through(&c, &proxy, "delayed.yaml");
-    let delayed = fastest_status(&c, &delayed_kc, 2);
-    let rounds = (delayed.as_secs_f64() - direct.as_secs_f64()) / rtt.as_secs_f64();
+    // CPU contention only ever adds time, so the fastest run is the figure:
+    // run until one lands under 3.6 round trips, at most five times (one on
+    // a quiet machine). A window that waits for WINDOW_UPDATE adds a whole
+    // round trip to every run, so it never gets there.
+    let mut delayed = Duration::MAX;
+    let mut rounds = f64::MAX;
+    for _ in 0..5 {
+        delayed = delayed.min(fastest_status(&c, &delayed_kc, 1));
+        rounds = (delayed.as_secs_f64() - direct.as_secs_f64()) / rtt.as_secs_f64();
+        if rounds < 3.6 {
+            break;
+        }
+    }
     eprintln!(
         "status over HTTP/2, RTT {rtt:?}: {rounds:.2} round trips ({delayed:?} against {direct:?} direct, {answered} bytes answered)"
     );

@@ -32,7 +32,9 @@
 //! - `kube_horizontalpodautoscaler_spec_min_replicas` defaults to 1;
 //! - `kube_node_status_condition`: one series per condition and status
 //!   (`true`, `false`, `unknown`), as `kube_pod_status_ready`;
-//! - `kube_node_created` only when the node has a creation time.
+//! - `kube_node_created` only when the node has a creation time;
+//! - `kube_pod_info`: one series a pod, its node and its controller
+//!   (`created_by_kind`, `created_by_name`, "" without one).
 //!
 //! Families are written family by family, objects in list order, stores in
 //! kube-state-metrics' resource order (deployments, horizontalpodautoscalers,
@@ -469,6 +471,41 @@ fn pods(out: &mut String, list: &[Value]) {
                     .map(|t| (with(id, &[]), t))
                     .into_iter()
                     .collect()
+            }),
+        ),
+        (
+            "kube_pod_info",
+            "Information about pod.",
+            "gauge",
+            Stability::Stable,
+            // `metav1.GetControllerOf`: the owner with controller=true, ""
+            // without one.
+            Box::new(|p, id| {
+                let controller = p["metadata"]["ownerReferences"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|r| r["controller"].as_bool() == Some(true));
+                let by = |k: &str| controller.map_or("", |r| str_at(r, &[k])).to_string();
+                let host_network = p["spec"]["hostNetwork"].as_bool().unwrap_or(false);
+                vec![(
+                    with(
+                        id,
+                        &[
+                            ("host_ip", str_at(p, &["status", "hostIP"]).to_string()),
+                            ("pod_ip", str_at(p, &["status", "podIP"]).to_string()),
+                            ("node", str_at(p, &["spec", "nodeName"]).to_string()),
+                            ("created_by_kind", by("kind")),
+                            ("created_by_name", by("name")),
+                            (
+                                "priority_class",
+                                str_at(p, &["spec", "priorityClassName"]).to_string(),
+                            ),
+                            ("host_network", host_network.to_string()),
+                        ],
+                    ),
+                    1.0,
+                )]
             }),
         ),
         (

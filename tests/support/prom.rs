@@ -304,6 +304,60 @@ impl History {
                     add(self, "kube_pod_status_phase", labels, bool_f64(phase == p));
                 }
             }
+            // ksm v2.x internal/store/pod.go `kube_pod_info`: one series a pod,
+            // value 1, its node ("" before scheduling) and its controller
+            // (`created_by_kind`/`created_by_name`, "<none>" without one).
+            let controller = pod["metadata"]["ownerReferences"]
+                .as_array()
+                .and_then(|refs| {
+                    refs.iter()
+                        .find(|r| r["controller"].as_bool() == Some(true))
+                });
+            let by = |field: &str| {
+                controller
+                    .and_then(|r| r[field].as_str())
+                    .unwrap_or("<none>")
+                    .to_string()
+            };
+            let labels = with_ksm(&[
+                ("namespace", ns.clone()),
+                ("pod", name.clone()),
+                ("uid", uid.clone()),
+                (
+                    "node",
+                    str_at(pod, &["spec", "nodeName"])
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                ("created_by_kind", by("kind")),
+                ("created_by_name", by("name")),
+                (
+                    "host_ip",
+                    str_at(pod, &["status", "hostIP"])
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                (
+                    "pod_ip",
+                    str_at(pod, &["status", "podIP"])
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                (
+                    "priority_class",
+                    str_at(pod, &["spec", "priorityClassName"])
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                (
+                    "host_network",
+                    pod["spec"]["hostNetwork"]
+                        .as_bool()
+                        .unwrap_or(false)
+                        .to_string(),
+                ),
+            ]);
+            add(self, "kube_pod_info", labels, 1.0);
             // ksm internal/store/pod.go `kube_pod_deletion_timestamp`: only
             // while `metadata.deletionTimestamp` is set, its unix seconds.
             if let Some(deleting) = str_at(pod, &["metadata", "deletionTimestamp"]) {

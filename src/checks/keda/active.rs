@@ -43,21 +43,20 @@ pub(super) fn active(ctx: &Ctx) -> Verdict {
     // The trigger's value: the rate less what its query subtracts last
     // (`... - 0.25`, the exporter's scrapes).
     let subtracted = ctx.figures.idle.subtracted;
-    let numbers = if subtracted > 0.0 {
-        format!(
-            "{} sessions ({} after the {} the trigger query subtracts) vs activationThreshold {}",
-            num(s),
-            num((s - subtracted).max(0.0)),
-            num(subtracted),
-            num(activation)
-        )
-    } else {
-        format!(
-            "{} sessions vs activationThreshold {}",
-            num(s),
-            num(activation)
-        )
-    };
+    let numbers = format!(
+        "{}{} vs activationThreshold {}",
+        ctx.figures.idle.sessions_text(s),
+        if subtracted > 0.0 {
+            format!(
+                ", {} after the trigger query's - {},",
+                num((s - subtracted).max(0.0)),
+                num(subtracted)
+            )
+        } else {
+            String::new()
+        },
+        num(activation)
+    );
     let cmd = describe_so(ctx);
     let evidence = format!(
         "KEDA is active when its query's value > activationThreshold; it polls every {} s",
@@ -156,9 +155,8 @@ mod tests {
         let v = eval(active, &s);
         expect(&v, Outcome::Pass, "idle: Active=False");
         assert!(
-            v.message.contains(
-                "0.24 sessions (0 after the 0.25 the trigger query subtracts) vs activationThreshold 0.2"
-            ),
+            v.message
+                .contains("0 after the trigger query's - 0.25, vs activationThreshold 0.2"),
             "{v:#?}"
         );
     }

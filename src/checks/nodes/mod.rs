@@ -8,7 +8,7 @@ use super::pods::{
 use super::{Check, CheckId, Ctx, Docs, Verdict};
 use crate::domain::node_autoscalers::{self as na, CaStatus};
 use crate::domain::promql;
-use crate::domain::quantity::{human_duration, num};
+use crate::domain::quantity::human_duration;
 use crate::domain::snapshot::{
     EventInfo, GapReason, NodeClaimInfo, NodeInfo, NodePoolInfo, PodInfo, Snapshot,
 };

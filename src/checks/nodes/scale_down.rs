@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::checks::shell_arg;
+use crate::domain::quantity::num;
+use crate::domain::text::one_line;
 
 pub static CHECK: Check = Check {
     id: CheckId::NodesScaleDown,
@@ -174,7 +176,12 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
         .or_else(|| snap.prom_value(promql::SESSIONS));
     let mut notes = Vec::new();
     match (sessions, &snap.nodes, &snap.pods) {
-        (Some(s), Some(nodes), Some(pods)) if s < 0.5 => {
+        (Some(s), Some(nodes), Some(pods)) if s < 0.5 || ctx.figures.idle.no_sessions(s) => {
+            let idle_text = if s < 0.001 {
+                "sessions are 0".to_string()
+            } else {
+                format!("there are {}", ctx.figures.idle.sessions_text(s))
+            };
             let lingering: Vec<(&NodeInfo, i64)> = nodes
                 .iter()
                 .filter_map(|n| {
@@ -187,6 +194,20 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
                     (!has_game_pod && a > grace).then_some((n, a))
                 })
                 .collect();
+            // Nodes another workload holds are not empty to Karpenter either.
+            let (held, lingering) = split_held(snap, lingering);
+            if lingering.is_empty() && !held.is_empty() {
+                return with_evidence(
+                    Verdict::pass(format!(
+                        "{} (read as {version}); {} {} without spice-runner pods kept by other workloads' pods",
+                        summary.join("; "),
+                        held.len(),
+                        if held.len() == 1 { "node" } else { "nodes" }
+                    )),
+                    held.into_iter().chain(budget_notes),
+                );
+            }
+            notes.extend(held);
             let blocked = lingering
                 .iter()
                 .find_map(|(n, _)| n.node_pool.as_deref().and_then(blocking).map(|b| (*n, b)));
@@ -207,11 +228,11 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
                     Verdict::fail(format!(
                         "consolidation blocked: NodePool {}'s disruption budget \
                          spec.disruption.budgets[{i}] ({}) is {when} and allows 0 nodes, so {} \
-                         empty Karpenter node(s) stay while sessions are {}: {}",
+                         empty Karpenter node(s) stay while {}: {}",
                         pool.name,
                         na::budget_text(budget),
                         lingering.len(),
-                        num(s),
+                        idle_text,
                         shorten(&names.join(", "), 200)
                     )),
                     evidence,
@@ -240,15 +261,16 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
                 return with_evidence(
                     Verdict::warn(format!(
                         "empty nodes lingering: {} Karpenter node(s) with no spice-runner pods \
-                         while sessions are {}: {}",
+                         while {}: {}",
                         lingering.len(),
-                        num(s),
+                        idle_text,
                         shorten(&names.join(", "), 200)
                     )),
                     lingering
                         .iter()
                         .map(|(n, _)| node_line(snap, n))
                         .chain(quoted)
+                        .chain(notes)
                         .chain(budget_notes)
                         .chain(summary),
                 )
@@ -272,6 +294,55 @@ pub(super) fn scale_down(ctx: &Ctx) -> Verdict {
         Verdict::pass(format!("{} (read as {version})", summary.join("; "))),
         budget_notes.into_iter().chain(notes),
     )
+}
+
+/// Lingering candidates that other pods hold, by kube-state-metrics
+/// (`promql::node_reschedulable_pods`): one evidence line each, and the rest,
+/// which are empty as far as anything read can tell. When that answer is
+/// missing, every candidate stays, with a line saying other workloads were
+/// not read.
+fn split_held<'a>(
+    snap: &Snapshot,
+    lingering: Vec<(&'a NodeInfo, i64)>,
+) -> (Vec<String>, Vec<(&'a NodeInfo, i64)>) {
+    if lingering.is_empty() {
+        return (Vec::new(), lingering);
+    }
+    let Some(samples) = snap
+        .prometheus
+        .get(promql::NODE_HELD_PODS)
+        .and_then(|a| a.samples.as_ref())
+    else {
+        return (
+            vec![
+                "other workloads' pods on these nodes not read (kube-state-metrics kube_pod_info unanswered): a pod of another workload keeps a node".into(),
+            ],
+            lingering,
+        );
+    };
+    let held_by = |node: &str| {
+        samples
+            .iter()
+            .filter(|s| s.labels.get("node").map(String::as_str) == Some(node))
+            .map(|s| s.value)
+            .sum::<f64>()
+    };
+    let mut notes = Vec::new();
+    let mut empty = Vec::new();
+    for (n, a) in lingering {
+        let pods = held_by(&n.name);
+        if pods >= 0.5 {
+            notes.push(format!(
+                "{}: no spice-runner pods, but {} other {} (not DaemonSet, not static) keep it: Karpenter removes only empty or underutilized nodes",
+                one_line(&n.name),
+                num(pods),
+                if pods < 1.5 { "pod" } else { "pods" }
+            ));
+        } else {
+            empty.push((n, a));
+        }
+    }
+    (notes, empty)
 }
 
 /// `09:00 UTC` (today) or `2026-12-07 09:00 UTC`: when a budget window turns.
@@ -326,7 +397,9 @@ mod tests {
     use super::*;
 
     use crate::checks::Outcome;
-    use crate::checks::testkit::{ago, eval, expect, gap, healthy, set_prom};
+    use crate::checks::testkit::{ago, eval, expect, gap, healthy, set_prom, set_prom_error};
+    use crate::domain::snapshot::Sample;
+    use std::collections::BTreeMap;
 
     #[test]
     fn karpenter_v1beta1_policies_are_judged_in_their_own_terms() {
@@ -458,6 +531,80 @@ mod tests {
         let v = eval(scale_down, &s);
         expect(&v, Outcome::Pass, "NodePool default");
         assert!(v.evidence[0].contains("sessions unknown"));
+    }
+
+    /// A node Karpenter keeps because another workload's pod runs on it is
+    /// not lingering: only a node with nothing but DaemonSet or static pods
+    /// (or nothing) is, as Karpenter's `IsReschedulable` counts them.
+    #[test]
+    fn nodes_other_workloads_hold_are_not_lingering_and_unread_holders_are_said() {
+        let mut s = healthy();
+        s.pods = Some(vec![]);
+        set_prom(&mut s, promql::SESSIONS, Some(0.0));
+        set_prom(&mut s, promql::SESSIONS_MAX_5M, Some(0.0));
+        let names: Vec<String> = s
+            .nodes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|n| n.name.clone())
+            .collect();
+        assert!(names.len() >= 2, "{names:?}");
+        let held = |node: &str, pods: f64| Sample {
+            labels: BTreeMap::from([("node".to_string(), node.to_string())]),
+            value: pods,
+            timestamp: 0.0,
+        };
+
+        // Both held by other pods (e.g. a Prometheus StatefulSet's pod).
+        set_prom(&mut s, promql::NODE_HELD_PODS, None);
+        s.prometheus
+            .get_mut(promql::NODE_HELD_PODS)
+            .unwrap()
+            .samples = Some(names.iter().map(|n| held(n, 2.0)).collect());
+        let v = eval(scale_down, &s);
+        expect(&v, Outcome::Pass, "NodePool default");
+        assert!(
+            v.evidence.iter().any(|l| l.contains(&names[0])
+                && l.contains("2 other pods (not DaemonSet, not static) keep it")),
+            "{v:#?}"
+        );
+
+        // One held, the other with nothing Karpenter counts: that one lingers.
+        s.prometheus
+            .get_mut(promql::NODE_HELD_PODS)
+            .unwrap()
+            .samples = Some(vec![held(&names[0], 1.0)]);
+        let v = eval(scale_down, &s);
+        expect(
+            &v,
+            Outcome::Warn,
+            "empty nodes lingering: 1 Karpenter node(s)",
+        );
+        assert!(
+            v.message.contains(&names[1]) && !v.message.contains(&names[0]),
+            "{v:#?}"
+        );
+        assert!(
+            v.evidence.iter().any(|l| l.contains("1 other pod ")),
+            "{v:#?}"
+        );
+
+        // Prometheus did not answer that query: still a warning, and it says
+        // what was not read.
+        set_prom_error(&mut s, promql::NODE_HELD_PODS, "query timed out");
+        let v = eval(scale_down, &s);
+        expect(
+            &v,
+            Outcome::Warn,
+            "empty nodes lingering: 2 Karpenter node(s)",
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|l| l.contains("other workloads' pods on these nodes not read")),
+            "{v:#?}"
+        );
     }
 
     #[test]

@@ -69,8 +69,11 @@ fn ratio_verdict(ctx: &Ctx) -> Verdict {
     let green = format!("{}–{}", num(b.green_min), num(b.green_max));
     let mut v = match (band, per_pod) {
         (Band::Idle, _) => {
-            return Verdict::pass(format!("idle: {} sessions, 0 pods", num(rate)))
-                .evidence(format!("query: {query}"));
+            return Verdict::pass(format!(
+                "idle: {}, 0 pods",
+                ctx.figures.idle.sessions_text(rate)
+            ))
+            .evidence(format!("query: {query}"));
         }
         (Band::Unknown, _) => return Verdict::skip("sessions or running pods unknown"),
         // Outside the bands by design: the model expects these pods.

@@ -109,7 +109,10 @@ fn traffic_verdict(ctx: &Ctx) -> Verdict {
     let floor = scale_down.floor;
     if running < floor as f64 + 0.5 {
         return if running < 0.5 {
-            Verdict::pass(format!("idle: {} sessions, 0 pods", num(sessions)))
+            Verdict::pass(format!(
+                "idle: {}, 0 pods",
+                ctx.figures.idle.sessions_text(sessions)
+            ))
         } else {
             Verdict::pass(format!(
                 "no sessions, {running_text} = minReplicaCount {floor}"
