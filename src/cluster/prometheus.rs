@@ -488,7 +488,7 @@ fn kind(key: &str) -> Kind {
         promql::NODES => Kind::Count("a number of nodes"),
         promql::KSM_SERIES => Kind::Count("a number of series"),
         promql::ALERT_RATIO_FOR | promql::ALERT_KEDA_FOR => Kind::Count("a number of points"),
-        promql::NGINX_SAMPLES_5M => Kind::Count("a number of samples"),
+        promql::NGINX_SAMPLES_5M => Kind::Count("a sample spacing in seconds"),
         promql::NGINX_SERIES => Kind::Time,
         promql::ALERT_RATIO_NOW | promql::ALERT_KEDA_NOW => Kind::Firing,
         _ => Kind::Other,

@@ -18,8 +18,11 @@
 //! with no player and never scales to zero.
 
 pub mod scaling;
+pub mod spacing;
+pub mod subtracted;
 
 pub use scaling::{Expectation, Scaling, Select};
+pub use spacing::{Spacing, scrape_spacing, spacing};
 
 use super::figures::NO_SESSIONS;
 use super::probes::Probes;
@@ -121,6 +124,10 @@ pub struct Idle {
     /// key is absent); `None` when there is no trigger to read or it does
     /// not parse.
     pub activation: Option<f64>,
+    /// The constant the trigger query subtracts last (`... - 0.25`, e.g. the
+    /// exporter's scrapes), 0 when none: KEDA compares the rate minus it
+    /// with the activation threshold.
+    pub subtracted: f64,
 }
 
 impl Idle {
@@ -149,13 +156,27 @@ impl Idle {
                 None => Some(0.0),
                 Some(_) => t.activation_threshold(),
             });
-        Idle { floor, activation }
+        let subtracted = snap
+            .scaled_object
+            .as_ref()
+            .and_then(Lookup::found)
+            .filter(|so| so.name == settings.scaled_object)
+            .and_then(|so| so.triggers.iter().find(|t| t.type_ == "prometheus"))
+            .and_then(|t| t.metadata.get("query"))
+            .and_then(|q| subtracted::subtracted(q))
+            .unwrap_or(0.0);
+        Idle {
+            floor,
+            activation,
+            subtracted,
+        }
     }
 
     /// The rate at or below which there are no sessions.
     pub fn limit(&self) -> f64 {
         let floor = self.floor.map_or(0.0, |f| f.rate() + FLOOR_SLACK);
-        let activation = self.activation.unwrap_or(0.0).min(HALF_A_SESSION);
+        // KEDA is idle up to activationThreshold plus what its query subtracts.
+        let activation = (self.activation.unwrap_or(0.0) + self.subtracted).min(HALF_A_SESSION);
         NO_SESSIONS.max(floor).max(activation)
     }
 
@@ -201,19 +222,28 @@ impl Idle {
                 f.probe_note()
             ),
             _ => format!(
-                "{} req/s is not players: at or below KEDA's activationThreshold {} (each session sends about 1 req/s)",
+                "{} req/s is not players: at or below KEDA's activationThreshold {}{} (each session sends about 1 req/s)",
                 rate_text(rate),
-                rate_text(self.activation.unwrap_or(0.0))
+                rate_text(self.activation.unwrap_or(0.0)),
+                if self.subtracted > 0.0 {
+                    format!(
+                        " plus the {} its query subtracts",
+                        rate_text(self.subtracted)
+                    )
+                } else {
+                    String::new()
+                }
             ),
         })
     }
 
     /// The floor when it keeps KEDA active with no players: KEDA activates
     /// on a value strictly above activationThreshold, so a floor above it
-    /// never lets the ScaledObject go idle and scale to zero.
+    /// never lets the ScaledObject go idle and scale to zero. What the
+    /// trigger query subtracts is taken off the floor first.
     pub fn floor_above_activation(&self) -> Option<(IdleFloor, f64)> {
         let (floor, activation) = (self.floor?, self.activation?);
-        (floor.rate() > activation).then_some((floor, activation))
+        (floor.rate() - self.subtracted > activation).then_some((floor, activation))
     }
 
     /// One line naming the floor, for a check's evidence.
@@ -231,24 +261,6 @@ impl Idle {
     }
 }
 
-/// The scrape interval of the nginx series in seconds, measured as 5 minutes
-/// divided by the samples the densest series has in them; `None` when it was
-/// not measured or no series exists. The densest series, because a target
-/// that appeared a minute ago (or went away) has few samples in the window
-/// although it is scraped as often as the rest. One sample or none in 5
-/// minutes gives 300 s (at least).
-pub fn scrape_spacing(snap: &Snapshot) -> Option<f64> {
-    let answer = snap.prometheus.get(promql::NGINX_SAMPLES_5M)?;
-    let most = answer
-        .samples
-        .as_ref()?
-        .iter()
-        .map(|s| s.value)
-        .filter(|v| v.is_finite())
-        .reduce(f64::max)?;
-    Some(promql::SPACING_WINDOW_SECS / most.max(1.0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +273,7 @@ mod tests {
                 probes: None,
             }),
             activation,
+            subtracted: 0.0,
         }
     }
 
@@ -393,8 +406,34 @@ mod tests {
         let m = Idle {
             floor: None,
             activation: Some(5.0),
+            subtracted: 0.0,
         };
         assert_eq!(m.limit(), HALF_A_SESSION);
         assert!(!m.no_sessions(3.0));
+    }
+
+    /// The closed loop's trigger, `sum(rate(...[12s])) - 0.25`, takes its
+    /// 4 s scrapes off: its floor 0.25 is not above activationThreshold 0.2
+    /// for KEDA, which sees 0; a smaller subtraction still leaves it above.
+    #[test]
+    fn what_the_trigger_query_subtracts_is_taken_off_the_floor() {
+        let mut m = idle(1, 4.0, Some(0.2));
+        assert!(m.floor_above_activation().is_some());
+        m.subtracted = 0.25;
+        assert_eq!(m.floor_above_activation(), None);
+        m.subtracted = 0.01;
+        assert!(m.floor_above_activation().is_some());
+        // Unmeasured floor (`watch`): KEDA is idle up to 0.2 + 0.25.
+        let m = Idle {
+            floor: None,
+            activation: Some(0.2),
+            subtracted: 0.25,
+        };
+        assert!((m.limit() - 0.45).abs() < 1e-9, "{}", m.limit());
+        let said = m.not_players(0.24).unwrap_or_default();
+        assert!(
+            said.contains("activationThreshold 0.2 plus the 0.25 its query subtracts"),
+            "{said}"
+        );
     }
 }

@@ -204,14 +204,32 @@ pub fn sessions_max_5m(s: &Settings) -> Query {
 /// The window over which the sample spacing of the nginx series is measured.
 pub const SPACING_WINDOW_SECS: f64 = 300.0;
 
-/// Samples per nginx series in the last 5 minutes: 300 s divided by it is the
-/// scrape interval, which decides the shortest rate window that works
-/// (`rate()` needs two samples in its window; Prometheus scrapes every 1 m by
-/// default, the Prometheus Operator every 30 s).
+/// The label the spacing answer carries (`domain::model::spacing`), so a
+/// snapshot tells it from the sample counts older versions asked for.
+pub const SPACING_LABEL: &str = "spice_spacing";
+pub const SPACING_SECONDS: &str = "seconds";
+
+/// The scrape spacing of each nginx series over the last 5 minutes, in
+/// seconds: the span from its first to its last sample divided by the
+/// intervals between them, which decides the shortest rate window that
+/// works (`rate()` needs two samples in its window; Prometheus scrapes every
+/// 1 m by default, the Prometheus Operator every 30 s).
+///
+/// `timestamp()` of the series at every second of the window is the time of
+/// its newest sample then; its min and max are the first and last sample
+/// times, and it `changes()` once per new sample. This holds at any age of
+/// the series: 5 minutes divided by the samples counted in them read a
+/// series a minute old at a 4 s scrape (15 samples) as 20 s, and one 30 s old
+/// at a 15 s scrape (3 samples) as 100 s. A series with fewer than two intervals (three samples) has no
+/// answer: too young to tell. (Scrapes closer than the 1 s step would read
+/// wide; none is.) The result is labelled `spice_spacing="seconds"`.
 pub fn nginx_samples_5m(s: &Settings) -> Query {
+    let times = format!("timestamp({})[5m:1s]", nginx(s));
     Query {
         key: NGINX_SAMPLES_5M,
-        promql: format!("count_over_time({}[5m])", nginx(s)),
+        promql: format!(
+            "label_replace((max_over_time({times}) - min_over_time({times})) / (changes({times}) >= 2), \"{SPACING_LABEL}\", \"{SPACING_SECONDS}\", \"\", \"\")"
+        ),
     }
 }
 

@@ -1261,6 +1261,7 @@ mod tests {
                 probes: None,
             }),
             activation: Some(0.5),
+            subtracted: 0.0,
         };
         m.figures.sessions = Some(0.0667);
         assert_eq!(m.sessions_shown(), "0 (0.067 req/s)");

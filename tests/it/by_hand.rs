@@ -12,8 +12,9 @@
 //!
 //! `closed-loop` is the lab `tests/it/loadtest.rs` runs `test` in: the
 //! simulator with its controller (KEDA, the HPA, the scheduler, Karpenter),
-//! nginx, the nginx exporter, a real Prometheus scraping it, and a Loki whose
-//! heartbeats follow the sessions. Any other name serves that scenario's
+//! nginx, the nginx exporter, a real Prometheus scraping it and a
+//! kube-state-metrics stand-in, and a Loki whose heartbeats follow the
+//! sessions. `diagnose` on it, idle, exits 0. Any other name serves that scenario's
 //! objects and metric history, frozen (no controller, no Loki).
 
 use crate::support::closed_loop::{self, ClosedLoop};
@@ -66,35 +67,53 @@ fn serve_a_scenario_by_hand() {
         let loki = FakeLoki::serve(&lab.c, LokiConfig::heartbeats(0.0, 0.0));
         let kubeconfig = Served::new(&name, &lab.c.kubeconfig);
         println!(
-            "closed loop served for {minutes} min (simulator, controller, nginx, exporter, Prometheus, Loki); KUBECONFIG={}",
+            "closed loop served for {minutes} min (simulator, controller, nginx, exporter, Prometheus, kube-state-metrics, Loki); KUBECONFIG={}",
             kubeconfig.0.display()
         );
         // `test` asks Prometheus how busy the game is first: rate() needs
-        // two scrapes. Ctrl-C still stops everything while it waits.
-        let ready_by = Instant::now() + Duration::from_secs(30);
-        while lab.pipeline.prom().value(RATE_QUERY).is_none()
-            && Instant::now() < ready_by
-            && !stop.load(Ordering::SeqCst)
-        {
+        // two scrapes; `diagnose` needs kube-state-metrics scraped and three
+        // nginx samples to measure the scrape spacing. Ctrl-C still stops
+        // everything while it waits, and the wait ends with the minutes.
+        let ready_by = (Instant::now() + Duration::from_secs(30)).min(until);
+        let mut missing = closed_loop::ready(&lab);
+        while missing.is_err() && Instant::now() < ready_by && !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(100));
+            missing = closed_loop::ready(&lab);
         }
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        println!(
-            "ready: KUBECONFIG={} kubectl spice test single   (and kubectl spice watch in another terminal); Ctrl-C stops it",
-            kubeconfig.0.display()
-        );
+        match missing {
+            Ok(()) => println!(
+                "ready: KUBECONFIG={} kubectl spice test single   (and kubectl spice watch in another terminal); Ctrl-C stops it",
+                kubeconfig.0.display()
+            ),
+            Err(why) => println!(
+                "not ready after 30 s ({why}); serving anyway: KUBECONFIG={}; Ctrl-C stops it",
+                kubeconfig.0.display()
+            ),
+        }
         let mut next = Instant::now();
+        let mut said: Option<String> = None;
         while Instant::now() < until && !stop.load(Ordering::SeqCst) {
             if Instant::now() >= next {
-                // Loki's heartbeats follow the sessions nginx sees.
-                let sessions =
-                    (lab.pipeline.prom().value(RATE_QUERY).unwrap_or(0.0) - SCRAPE_FLOOR).max(0.0);
-                loki.set_config(LokiConfig::heartbeats(
-                    (sessions * HEARTBEATS_PER_SESSION * 300.0).round(),
-                    sessions.round(),
-                ));
+                // Loki's heartbeats follow the sessions nginx sees. A failed
+                // read is said once and leaves Loki as it was.
+                match lab.pipeline.prom().try_value(RATE_QUERY) {
+                    Ok(rate) => {
+                        let sessions = (rate.unwrap_or(0.0) - SCRAPE_FLOOR).max(0.0);
+                        loki.set_config(LokiConfig::heartbeats(
+                            (sessions * HEARTBEATS_PER_SESSION * 300.0).round(),
+                            sessions.round(),
+                        ));
+                        said = None;
+                    }
+                    Err(why) if said.as_ref() != Some(&why) => {
+                        eprintln!("Loki's heartbeats stay as they were: {why}");
+                        said = Some(why);
+                    }
+                    Err(_) => {}
+                }
                 next = Instant::now() + Duration::from_secs(2);
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -250,27 +269,42 @@ fn comm(pid: u32) -> Option<String> {
         .map(|c| c.trim().to_string())
 }
 
+/// The by-hand server of a test, killed if the test fails before it stops
+/// it: a failed assertion never leaves the lab serving for its minutes.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[test]
 fn a_closed_loop_served_by_hand_stops_its_children_and_removes_its_files_on_sigint() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut server = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "by_hand::serve_a_scenario_by_hand",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("SPICE_BY_HAND_SCENARIO", CLOSED_LOOP)
-        .env("SPICE_BY_HAND_MINUTES", "2")
-        .env("TMPDIR", tmp.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the by-hand server");
-    let stdout = server.stdout.take().expect("stdout");
+    let mut server = KillOnDrop(
+        Command::new(std::env::current_exe().expect("the test binary"))
+            .args([
+                "by_hand::serve_a_scenario_by_hand",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("SPICE_BY_HAND_SCENARIO", CLOSED_LOOP)
+            .env("SPICE_BY_HAND_MINUTES", "2")
+            .env("TMPDIR", tmp.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the by-hand server"),
+    );
+    let stdout = server.0.stdout.take().expect("stdout");
     let (lines, seen) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -288,8 +322,8 @@ fn a_closed_loop_served_by_hand_stops_its_children_and_removes_its_files_on_sigi
             }
             Ok(_) => {}
             Err(e) => {
-                let _ = server.kill();
-                let _ = server.wait();
+                let _ = server.0.kill();
+                let _ = server.0.wait();
                 panic!("no KUBECONFIG line within 30 s: {e}");
             }
         }
@@ -300,25 +334,25 @@ fn a_closed_loop_served_by_hand_stops_its_children_and_removes_its_files_on_sigi
         kubeconfig.display()
     );
     assert!(kubeconfig.is_file(), "{}", kubeconfig.display());
-    let children = children_of(server.id());
+    let children = children_of(server.0.id());
     let names: Vec<&str> = children.iter().map(|(_, c)| c.as_str()).collect();
     assert!(
         names.contains(&"nginx") && names.contains(&"prometheus") && names.len() >= 3,
         "nginx, the exporter and Prometheus: {children:?}"
     );
     let sent = Command::new("kill")
-        .args(["-INT", &server.id().to_string()])
+        .args(["-INT", &server.0.id().to_string()])
         .status()
         .expect("kill -INT");
     assert!(sent.success());
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(status) = server.try_wait().expect("try_wait") {
+        if let Some(status) = server.0.try_wait().expect("try_wait") {
             break status;
         }
         if Instant::now() >= deadline {
-            let _ = server.kill();
-            let _ = server.wait();
+            let _ = server.0.kill();
+            let _ = server.0.wait();
             panic!("the server did not stop within 15 s of SIGINT");
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -423,9 +423,9 @@ fn answer(stream: std::net::TcpStream, sessions: &str) {
         .as_secs_f64();
     let value = if query.starts_with("timestamp(") {
         format!("{now}")
-    } else if query.starts_with("count_over_time(nginx_http_requests_total") {
-        // Samples per series in 5 minutes: a 15s scrape interval.
-        "20".to_string()
+    } else if query.contains("changes(timestamp(nginx_http_requests_total") {
+        // The scrape spacing of the nginx series: 15 s.
+        "15".to_string()
     } else if query.starts_with("abs(") || query.starts_with("count_over_time") {
         "0".to_string()
     } else if query.contains("rate(nginx_http_requests_total") {
@@ -437,11 +437,17 @@ fn answer(stream: std::net::TcpStream, sessions: &str) {
     } else {
         "0".to_string()
     };
+    // The spacing answer is labelled as Prometheus's label_replace labels it.
+    let metric = if query.contains("spice_spacing") {
+        r#"{"spice_spacing":"seconds"}"#
+    } else {
+        "{}"
+    };
     let body = if target.starts_with("/api/v1/rules") {
         r#"{"status":"success","data":{"groups":[]}}"#.to_string()
     } else {
         format!(
-            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[{now},"{value}"]}}]}}}}"#
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{metric},"value":[{now},"{value}"]}}]}}}}"#
         )
     };
     let mut out = &stream;

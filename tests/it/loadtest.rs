@@ -6,7 +6,8 @@
 //! Timings are scaled down (a 2 s polling interval, a 3 s cooldown, a 4 s
 //! scrape) so the suite stays short; what is measured is real.
 
-use crate::support::closed_loop::{ClosedLoop as Lab, scenario};
+use crate::support::closed_loop::{self, ClosedLoop as Lab, scenario};
+use crate::support::loki::{FakeLoki, LokiConfig};
 use crate::support::scenario::{Forbidden, Scenario};
 use crate::support::sim::{Fault, Timings};
 use crate::support::spice::{BIN, Cluster, Run};
@@ -843,9 +844,80 @@ fn a_put_back_that_keeps_failing_fails_the_run_with_the_command_to_run() {
     assert_eq!(lab.replicas(), 0);
 }
 
+/// `diagnose -o json` on the idle closed loop, served as `by_hand` serves
+/// it (a Loki whose heartbeats follow the idle sessions): exit 0, nothing
+/// failing, nothing in error, kube-state-metrics read from the stand-in,
+/// and the scrape spacing of the young Prometheus measured at its 4 s.
+fn diagnose_is_healthy_on_the_idle_closed_loop(lab: &Lab) {
+    let _loki = FakeLoki::serve(&lab.c, LokiConfig::heartbeats(0.0, 0.0));
+    // What `by_hand` waits for before it says ready (a few seconds more
+    // than Lab::start's two scrapes).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while let Err(why) = closed_loop::ready(lab) {
+        assert!(
+            Instant::now() < deadline,
+            "the closed loop is not ready after 15 s: {why}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let run = lab.run(&["diagnose", "-o", "json"], &[], Duration::from_secs(30));
+    let report = run.json();
+    let checks = report["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no checks in {report:#}"));
+    let bad: Vec<String> = checks
+        .iter()
+        .filter(|c| c["outcome"] == "fail" || c["outcome"] == "error")
+        .map(|c| format!("{} {}: {}", c["id"], c["outcome"], c["message"]))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{bad:#?}
+stderr:
+{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.code, 0,
+        "{report:#}
+stderr:
+{}",
+        run.stderr
+    );
+    let check = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {report:#}"))
+    };
+    let ksm = check("prometheus.kube-state-metrics");
+    assert_eq!(ksm["outcome"], "pass", "{ksm:#}");
+    // The stand-in serves every pod of the cluster (the KEDA pods here).
+    assert!(
+        ksm["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("kube_pod_status_phase series")),
+        "{ksm:#}"
+    );
+    for id in [
+        "sessions.ratio",
+        "sessions.traffic",
+        "alerts.pod-session-ratio",
+        "alerts.keda-not-responding",
+    ] {
+        assert_eq!(check(id)["outcome"], "pass", "{:#}", check(id));
+    }
+    // Prometheus is seconds old: the spacing is its scrape interval, not
+    // 5 minutes over the few samples it has (then "60 s" or "100 s").
+    let polling = check("keda.polling-interval").to_string();
+    assert!(polling.contains("scrape spacing 4 s measured"), "{polling}");
+}
+
 #[test]
 fn single_passes_sending_to_the_game_s_public_url() {
     let lab = lab(0, false, Some(Timings::default()));
+    diagnose_is_healthy_on_the_idle_closed_loop(&lab);
+    lab.c.sim.reset_requests();
     let url = lab.pipeline.nginx_url();
     let run = lab.run(
         &[

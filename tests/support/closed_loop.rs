@@ -1,16 +1,21 @@
 //! The closed loop: a simulated cluster with the real metrics pipeline
 //! (nginx, exporter, Prometheus) behind its service proxy and the
 //! simulator's controller playing KEDA, the HPA, the scheduler, the kubelet
-//! and Karpenter from that Prometheus. `tests/it/loadtest.rs` tests
+//! and Karpenter from that Prometheus. Prometheus also scrapes a
+//! kube-state-metrics stand-in rendering the simulator's objects
+//! (`support::ksm`), as on a cluster. `tests/it/loadtest.rs` tests
 //! `kubectl spice test` on it; `tests/it/by_hand.rs` serves it by hand.
 //!
 //! Timings are scaled down (a 2 s polling interval, a 3 s cooldown, a 4 s
 //! scrape) so a scale-up takes seconds; what is measured is real.
 
+use super::ksm::Ksm;
 use super::pipeline::{Pipeline, RATE_QUERY};
 use super::scenario::Scenario;
 use super::sim::{Controller, Timings};
 use super::spice::Cluster;
+use kubectl_spice::domain::promql;
+use kubectl_spice::settings::Settings;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -25,11 +30,16 @@ pub const TRIGGER: &str =
 
 /// A simulated cluster with the real metrics pipeline and the controller.
 pub struct ClosedLoop {
-    // Field order is drop order: the controller stops before Prometheus.
+    // Field order is drop order: the controller stops before Prometheus,
+    // Prometheus before kube-state-metrics and the simulator it reads.
     pub controller: Option<Controller>,
-    pub c: Cluster,
     pub pipeline: Pipeline,
+    pub ksm: Ksm,
+    pub c: Cluster,
 }
+
+/// Prometheus has scraped kube-state-metrics: the pod phase series exist.
+pub const KSM_QUERY: &str = "count(kube_pod_status_phase)";
 
 /// The `idle` scenario (0 pods), its ScaledObject tuned for the loop.
 pub fn scenario(paused: bool) -> Scenario {
@@ -72,6 +82,26 @@ pub fn nginx_endpoints(ready: bool) -> Value {
     })
 }
 
+/// Whether everything the plugin reads is there: a request rate (two
+/// scrapes), kube-state-metrics' series, and the nginx samples the scrape
+/// spacing is measured from (the plugin's own query answers: three
+/// samples, the last one inside its 1 s subquery step). `Err` says what is
+/// missing yet, or why Prometheus could not tell.
+pub fn ready(lab: &ClosedLoop) -> Result<(), String> {
+    let prom = lab.pipeline.prom();
+    if prom.try_value(RATE_QUERY)?.is_none() {
+        return Err("no nginx request rate yet (two scrapes)".into());
+    }
+    if !prom.try_value(KSM_QUERY)?.is_some_and(|n| n > 0.0) {
+        return Err("no kube-state-metrics series yet".into());
+    }
+    let spacing = promql::nginx_samples_5m(&Settings::defaults()).promql;
+    if prom.try_value(&spacing)?.is_none() {
+        return Err("the scrape spacing is not measured yet (three nginx samples)".into());
+    }
+    Ok(())
+}
+
 impl ClosedLoop {
     /// The loop with `background` sessions, and the nginx Service's ready
     /// endpoints behind the service proxy (`nginx`), or none: then the proxy
@@ -104,8 +134,9 @@ impl ClosedLoop {
         timings: Option<Timings>,
         nginx: bool,
     ) -> ClosedLoop {
-        let pipeline = Pipeline::start_scraping_every(background, SCRAPE);
         let c = Cluster::with(scenario, false);
+        let ksm = Ksm::serve(c.sim.store_reader());
+        let pipeline = Pipeline::start_with_jobs(background, SCRAPE, &ksm.scrape_job(SCRAPE));
         c.sim.set_proxy_upstream(
             "observability",
             "prometheus",
@@ -123,8 +154,9 @@ impl ClosedLoop {
         });
         ClosedLoop {
             controller,
-            c,
             pipeline,
+            ksm,
+            c,
         }
     }
 }

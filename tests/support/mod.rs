@@ -4,6 +4,7 @@
 
 pub mod closed_loop;
 pub mod delay;
+pub mod ksm;
 pub mod loki;
 pub mod pipeline;
 pub mod prom;

@@ -59,6 +59,13 @@ impl Pipeline {
     /// (e.g. `"5s"`): each scrape is one request to nginx, so a slower scrape
     /// adds less to the request rate that counts sessions.
     pub fn start_scraping_every(sessions: usize, scrape: &'static str) -> Pipeline {
+        Self::start_with_jobs(sessions, scrape, "")
+    }
+
+    /// The same, with more scrape jobs for Prometheus (`extra_jobs`: YAML
+    /// list items under `scrape_configs:`, e.g. the kube-state-metrics
+    /// stand-in's `support::ksm::Ksm::scrape_job`).
+    pub fn start_with_jobs(sessions: usize, scrape: &'static str, extra_jobs: &str) -> Pipeline {
         let nginx_bin = binary("nginx");
         let exporter_bin = binary("prometheus-nginx-exporter");
         let dir = tempfile::Builder::new()
@@ -116,7 +123,7 @@ impl Pipeline {
 
         // Prometheus, scraping the exporter every second
         let job = format!(
-            "- job_name: nginx-exporter\n  scrape_interval: {scrape}\n  scrape_timeout: 1s\n  static_configs:\n    - targets: [\"127.0.0.1:{exporter_port}\"]\n      labels:\n        service: {NGINX_SERVICE}\n"
+            "- job_name: nginx-exporter\n  scrape_interval: {scrape}\n  scrape_timeout: 1s\n  static_configs:\n    - targets: [\"127.0.0.1:{exporter_port}\"]\n      labels:\n        service: {NGINX_SERVICE}\n{extra_jobs}"
         );
         let prom = Prom::start_with(
             &super::prom::History::new(),

@@ -951,6 +951,41 @@ impl Prom {
         })
     }
 
+    /// Like [`Prom::value`], but never panics: a transport error, an error
+    /// envelope or an answer that is not one number is one line (for a
+    /// server that keeps serving through it, `by_hand`).
+    pub fn try_value(&self, promql: &str) -> Result<Option<f64>, String> {
+        let path = format!("/api/v1/query?query={}", url_encode(promql));
+        let (code, body) = http_get(self.port, &path)
+            .map_err(|e| format!("Prometheus at {} did not answer: {e}", self.url()))?;
+        let v: Value = serde_json::from_str(&body)
+            .map_err(|e| format!("Prometheus answered HTTP {code} without JSON ({e})"))?;
+        if v["status"] != "success" {
+            return Err(format!(
+                "Prometheus answered {promql:?} with HTTP {code}: {}",
+                v["error"].as_str().unwrap_or("no error text")
+            ));
+        }
+        let sample = match (
+            v["data"]["resultType"].as_str(),
+            v["data"]["result"].as_array(),
+        ) {
+            (Some("scalar"), Some(_)) => &v["data"]["result"],
+            (Some("vector"), Some(r)) if r.is_empty() => return Ok(None),
+            (Some("vector"), Some(r)) if r.len() == 1 => &r[0]["value"],
+            _ => {
+                return Err(format!(
+                    "Prometheus answered {promql:?} with no single number"
+                ));
+            }
+        };
+        sample[1]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .map(Some)
+            .ok_or_else(|| format!("Prometheus answered {promql:?} with no number"))
+    }
+
     /// A raw GET against this Prometheus; panics on a transport error.
     pub fn get(&self, path_and_query: &str) -> (u16, String) {
         http_get(self.port, path_and_query).unwrap_or_else(|e| {

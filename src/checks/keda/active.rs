@@ -40,9 +40,21 @@ pub(super) fn active(ctx: &Ctx) -> Verdict {
     let cond = condition(&so.conditions, "Active");
     let status = cond.map_or("absent", |c| c.status.as_str());
     let shown = cond.map_or("no Active condition".to_string(), cond_text);
+    // The trigger's value: the rate less what its query subtracts last
+    // (`... - 0.25`, the exporter's scrapes).
+    let subtracted = ctx.figures.idle.subtracted;
     let numbers = format!(
-        "{} vs activationThreshold {}",
+        "{}{} vs activationThreshold {}",
         ctx.figures.idle.sessions_text(s),
+        if subtracted > 0.0 {
+            format!(
+                ", {} after the trigger query's - {},",
+                num((s - subtracted).max(0.0)),
+                num(subtracted)
+            )
+        } else {
+            String::new()
+        },
         num(activation)
     );
     let cmd = describe_so(ctx);
@@ -50,7 +62,7 @@ pub(super) fn active(ctx: &Ctx) -> Verdict {
         "KEDA is active when its query's value > activationThreshold; it polls every {} s",
         so.polling_interval_or_default()
     );
-    if s > activation {
+    if s - subtracted > activation {
         if status == "True" {
             return Verdict::pass(format!("Active=True with {numbers}")).evidence(evidence);
         }
@@ -117,6 +129,35 @@ mod tests {
             &eval(active, &healthy()),
             Outcome::Pass,
             "Active=True with 3 sessions",
+        );
+    }
+
+    /// The closed loop's trigger subtracts its exporter's scrapes: 0.24 req/s
+    /// is 0 for KEDA, so Active=False is idle, not a trigger that is blind.
+    #[test]
+    fn what_the_trigger_query_subtracts_is_not_traffic_for_keda() {
+        let mut s = healthy();
+        so_mut(&mut s).triggers[0].metadata.insert(
+            "query".into(),
+            r#"sum(rate(nginx_http_requests_total{service="spice-runner-nginx"}[12s])) - 0.25"#
+                .into(),
+        );
+        set_prom(&mut s, promql::SESSIONS, Some(0.24));
+        set_cond(
+            &mut s,
+            cond(
+                "Active",
+                "False",
+                "ScalerNotActive",
+                "Scaling is not performed because triggers are not active",
+            ),
+        );
+        let v = eval(active, &s);
+        expect(&v, Outcome::Pass, "idle: Active=False");
+        assert!(
+            v.message
+                .contains("0 after the trigger query's - 0.25, vs activationThreshold 0.2"),
+            "{v:#?}"
         );
     }
 

@@ -95,7 +95,7 @@ pub(super) fn polling_interval(ctx: &Ctx) -> Verdict {
             format!(
                 "the {} s scale-up target cannot be met by pollingInterval: the scrape spacing ({scrape} s{}) alone leaves {} s",
                 num(target),
-                if m.scrape_measured { ", measured" } else { ", assumed" },
+                m.scrape_how().replacen(' ', ", ", 1),
                 room.max(0)
             ),
             "shorten the metric lag (scrape the nginx exporter more often), keep spare pods (minReplicaCount, or a low-priority placeholder Deployment), or relax targets.scaleUp",
@@ -202,6 +202,43 @@ mod tests {
                 .as_deref()
                 .unwrap_or("")
                 .contains("lower spec.pollingInterval to ≤ 10 s"),
+            "{v:#?}"
+        );
+    }
+
+    #[test]
+    fn a_scrape_spacing_not_measured_yet_is_assumed_and_said_so_and_a_measured_one_is_used() {
+        let mut s = healthy();
+        so_mut(&mut s).polling_interval = Some(2);
+        let mut settings = crate::settings::Settings::defaults();
+        settings.targets.scale_up_seconds = 5.0;
+        // Prometheus answered, but the nginx series is too young to tell.
+        set_prom_samples(&mut s, promql::NGINX_SAMPLES_5M, &[]);
+        let v = polling_interval(&Ctx::new(&s, &settings));
+        assert!(
+            v.message.contains(
+                "the scrape spacing (15 s, assumed, not measured yet: fewer than 3 nginx samples in Prometheus) alone leaves 0 s"
+            ),
+            "{v:#?}"
+        );
+        // Measured at 4 s (the closed loop's scrape): 1 s is left for polling.
+        set_prom(&mut s, promql::NGINX_SAMPLES_5M, Some(4.0));
+        if let Some(a) = s.prometheus.get_mut(promql::NGINX_SAMPLES_5M) {
+            for x in a.samples.iter_mut().flatten() {
+                x.labels
+                    .insert(promql::SPACING_LABEL.into(), promql::SPACING_SECONDS.into());
+            }
+        }
+        let v = polling_interval(&Ctx::new(&s, &settings));
+        expect(
+            &v,
+            Outcome::Warn,
+            "0→1 ≈ 2 s pollingInterval + 4 s scrape spacing = 6 s > 5 s target",
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("scrape spacing 4 s measured")),
             "{v:#?}"
         );
     }

@@ -12,7 +12,7 @@ pub static CHECK: Check = Check {
     title: "Prometheus trigger queries sessions 1:1",
     runbook: "Prometheus Queries: Active Game Sessions; Troubleshooting: No Pods Scaling Up, Check 3",
     needs: &[CheckId::KedaScaledobject],
-    reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress); Prometheus count_over_time(nginx_http_requests_total{service=...}[5m])",
+    reads: "scaledObject.triggers (type, metricType, metadata.query/threshold/serverAddress); Prometheus: the spacing of the nginx samples over 5m",
     docs: Docs {
         what: "The prometheus trigger: its query reads nginx_http_requests_total of the game's service and returns one element, its rate window holds two samples at the series' scrape interval, threshold is 1, metricType is AverageValue.",
         why: "KEDA errors on a query that returns several series (\"returned multiple elements\"); the HPA wants ceil(sessions / threshold) pods, so only threshold 1 with AverageValue gives one pod per session.",

@@ -8,9 +8,9 @@ pub static CHECK: Check = Check {
     title: "nginx request series is scraped and fresh",
     runbook: "Troubleshooting: No Pods Scaling Up, Check 2",
     needs: &[CheckId::PrometheusReachable],
-    reads: "Prometheus timestamp(nginx_http_requests_total{service=...}), count_over_time(nginx_http_requests_total{service=...}[5m])",
+    reads: "Prometheus timestamp(nginx_http_requests_total{service=...}), the spacing of its samples over 5m (changes(timestamp(...)[5m:1s]))",
     docs: Docs {
-        what: "Whether nginx_http_requests_total{service=\"<nginxService>\"} exists, its newest sample is under 2 minutes old, and the sessions query's [1m] rate window holds two samples at the series' scrape interval (5 minutes divided by the samples in them).",
+        what: "Whether nginx_http_requests_total{service=\"<nginxService>\"} exists, its newest sample is under 2 minutes old, and the sessions query's [1m] rate window holds two samples at the series' scrape interval (the span of its samples over the last 5 minutes divided by the intervals between them; not measured while a series has fewer than 3 samples).",
         why: "KEDA scales on the rate of this counter. The exporter adds no service label itself: a ServiceMonitor (the Service's name) or the exporter's -prometheus.const-labels must put it there. The runbook's Heartbeat Event Rate query also filters status=\"200\", which matches nothing: stub_status has no status label.",
         fix: "Scrape the exporter with service=\"<nginxService>\" (ServiceMonitor on that Service, relabel __meta_kubernetes_service_name to service, or -prometheus.const-labels=service=<name>), or set nginxService to the label the series carry. A stale series means the exporter is down or its scrape fails: look at its target on /api/v1/targets. Prometheus scrapes every 1m by default (the Prometheus Operator every 30s): then rate(...[1m]) is empty although the series is fine; widen the window to two scrape intervals or more, or scrape every 15s.",
     },
@@ -76,7 +76,7 @@ pub(super) fn nginx_metric(ctx: &Ctx) -> Verdict {
                 "the sessions query {} is the runbook's and KEDA's",
                 promql::sessions(ctx.settings).promql
             ))
-            .evidence(format!("samples per series in 5m: {query}"))
+            .evidence(format!("scrape spacing per series over 5m: {query}"))
             .fix(fix)
             .command(query_command(ctx.settings, &query));
     }
@@ -106,12 +106,10 @@ pub(super) fn nginx_metric(ctx: &Ctx) -> Verdict {
     v
 }
 
-/// The scrape interval of the nginx series in seconds, measured as 5 minutes
-/// divided by the samples the densest series has in them; `None` when it was
-/// not measured or no series exists. The densest series, because a target
-/// that appeared a minute ago (or went away) has few samples in the window
-/// although it is scraped as often as the rest. One sample or none in 5
-/// minutes gives 300 s (at least).
+/// The scrape interval of the nginx series in seconds, measured from the
+/// sample times of the densest series (`domain::model::spacing`); `None`
+/// when it was not measured, no series exists, or the series is too young
+/// to tell.
 pub(crate) fn nginx_sample_spacing(ctx: &Ctx) -> Option<f64> {
     crate::domain::model::scrape_spacing(ctx.snap)
 }
@@ -193,7 +191,7 @@ mod tests {
             v.command
                 .as_deref()
                 .unwrap_or("")
-                .contains("count_over_time"),
+                .contains("changes%28timestamp%28nginx_http_requests_total"),
             "{v:#?}"
         );
 

@@ -86,15 +86,23 @@ fn floor_keeps_keda_active(ctx: &Ctx, sessions: f64) -> Option<Verdict> {
     let ns = ctx.ns();
     Some(
         Verdict::fail(format!(
-            "KEDA never scales to zero: the idle floor {} req/s ({}, no players) is above activationThreshold {}",
+            "KEDA never scales to zero: the idle floor {} req/s ({}, no players){} is above activationThreshold {}",
             rate_text(floor.rate()),
             floor.sources(),
+            if idle.subtracted > 0.0 {
+                format!(
+                    " less the {} the trigger query subtracts",
+                    rate_text(idle.subtracted)
+                )
+            } else {
+                String::new()
+            },
             rate_text(activation)
         ))
         .evidence(format!("idle floor {}", floor.arithmetic()))
         .evidence(format!(
             "KEDA counts the trigger active while its value is above activationThreshold (strictly): {} > {} with no player, so the ScaledObject stays Active and the HPA keeps at least 1 pod",
-            rate_text(floor.rate()),
+            rate_text(floor.rate() - idle.subtracted),
             rate_text(activation)
         ))
         .fix(format!(

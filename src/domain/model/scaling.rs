@@ -57,7 +57,8 @@ use super::super::snapshot::{
     KEDA_DEFAULT_MAX_REPLICAS, KEDA_DEFAULT_POLLING_INTERVAL, Lookup, PAUSED_SCALE_IN,
     ScaledObjectInfo, ScalingRulesInfo, Snapshot, condition,
 };
-use super::{rate_text, scrape_spacing};
+use super::rate_text;
+use super::spacing::{Spacing, spacing};
 use crate::settings::Settings;
 
 /// The HPA's cluster-wide tolerance (kube-controller-manager
@@ -389,6 +390,9 @@ pub struct Scaling {
     /// The measured scrape spacing of the nginx series, s.
     pub scrape_secs: f64,
     pub scrape_measured: bool,
+    /// The nginx series is too young to measure the spacing yet (so it is
+    /// assumed, and the model says why).
+    pub scrape_not_yet: bool,
     /// `autoscaling.keda.sh/force-activation` is set (true by Go's ParseBool).
     pub force_activation: bool,
     /// `autoscaling.keda.sh/paused-scale-in` is set: KEDA never scales to
@@ -524,7 +528,7 @@ impl Scaling {
             .and_then(Lookup::found)
             .filter(|so| so.name == settings.scaled_object);
         let hpa = snap.keda_hpa(&settings.scaled_object);
-        let mut s = Scaling::from_parts(so, hpa, scrape_spacing(snap));
+        let mut s = Scaling::with_spacing(so, hpa, snap);
         s.tolerance_served = ToleranceServed::of(so, hpa, snap.server_version.as_deref());
         s
     }
@@ -534,7 +538,21 @@ impl Scaling {
     pub fn of_snapshot(snap: &Snapshot) -> Scaling {
         let so = snap.scaled_object.as_ref().and_then(Lookup::found);
         let hpa = so.and_then(|so| snap.keda_hpa(&so.name));
-        Scaling::from_parts(so, hpa, scrape_spacing(snap))
+        Scaling::with_spacing(so, hpa, snap)
+    }
+
+    /// [`Scaling::from_parts`] with the scrape spacing the snapshot tells:
+    /// measured, or assumed and (while the nginx series is too young) said
+    /// to be not measured yet.
+    fn with_spacing(
+        so: Option<&ScaledObjectInfo>,
+        hpa: Option<&HpaInfo>,
+        snap: &Snapshot,
+    ) -> Scaling {
+        let spacing = spacing(snap);
+        let mut s = Scaling::from_parts(so, hpa, spacing.secs());
+        s.scrape_not_yet = spacing == Spacing::NotYet;
+        s
     }
 
     pub fn from_parts(
@@ -621,6 +639,7 @@ impl Scaling {
             behavior_source,
             scrape_secs: scrape.unwrap_or(ASSUMED_SCRAPE_SECS),
             scrape_measured: scrape.is_some(),
+            scrape_not_yet: false,
             force_activation: so.is_some_and(|s| s.bool_annotation(FORCE_ACTIVATION)),
             pause_scale_in: so.is_some_and(|s| s.bool_annotation(PAUSED_SCALE_IN)),
             active: so.and_then(|s| {
@@ -938,16 +957,24 @@ impl Scaling {
         self.scrape_secs.ceil() as i64 + self.polling_secs
     }
 
+    /// How the scrape spacing is known: " measured", " assumed", or
+    /// " assumed, not measured yet: ..." while the series is too young.
+    pub fn scrape_how(&self) -> &'static str {
+        if self.scrape_measured {
+            " measured"
+        } else if self.scrape_not_yet {
+            " assumed, not measured yet: fewer than 3 nginx samples in Prometheus"
+        } else {
+            " assumed"
+        }
+    }
+
     pub fn zero_to_one_text(&self) -> String {
         format!(
             "0→1 (KEDA): ≈ {} s = scrape spacing {} s{} (the first request must be scraped into the [1m] rate) + pollingInterval {} s",
             self.zero_to_one_secs(),
             rate_text(self.scrape_secs),
-            if self.scrape_measured {
-                " measured"
-            } else {
-                " assumed"
-            },
+            self.scrape_how(),
             self.polling_secs
         )
     }

@@ -22,6 +22,7 @@ pub mod bulk;
 mod client;
 mod controller;
 mod listing;
+mod reader;
 mod resources;
 mod select;
 mod server;
@@ -36,6 +37,8 @@ mod wire;
 pub use client::RawResponse;
 #[allow(unused_imports)]
 pub use controller::{Controller, Timings, hpa_wanted};
+#[allow(unused_imports)]
+pub use reader::StoreReader;
 #[allow(unused_imports)]
 pub use time::{rel_time, resolve_times, rfc3339};
 #[allow(unused_imports)]
