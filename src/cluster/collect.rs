@@ -1093,9 +1093,13 @@ pub(super) fn trigger_tenant(so: &DynamicObject) -> Option<String> {
 }
 
 /// For a command that reads Prometheus without collecting (`report`, the
-/// history of `timeline`): when Prometheus answered `error` with `401 no org
-/// id` and no tenant is set, the API with the tenant the ScaledObject's
-/// trigger sends (one GET of the ScaledObject, only then); else `None`.
+/// history of `watch`): what the ScaledObject's trigger says to read instead
+/// (one GET of the ScaledObject, only after such an error), else `None`:
+/// - `error` is `401 no org id` and no tenant is set: the same Prometheus
+///   with the tenant the trigger sends;
+/// - `error` is the service proxy's `services "NAME" not found`: the
+///   Prometheus the trigger's `serverAddress` names, with the set tenant or
+///   the trigger's.
 pub async fn with_trigger_tenant(
     kube: &kube::Client,
     prometheus: &Result<HttpApi, String>,
@@ -1103,7 +1107,12 @@ pub async fn with_trigger_tenant(
     error: Option<&str>,
 ) -> Option<HttpApi> {
     let api = prometheus.as_ref().ok()?;
-    if api.tenant().is_some() || !error.is_some_and(|e| e.ends_with("HTTP 401: no org id")) {
+    let wants_tenant =
+        api.tenant().is_none() && error.is_some_and(|e| e.ends_with("HTTP 401: no org id"));
+    // The configured Prometheus Service does not exist: read the one the
+    // trigger names, as `diagnose` does.
+    let missing = matches!(api, HttpApi::Proxy { .. }) && error.is_some_and(service_not_found);
+    if !wants_tenant && !missing {
         return None;
     }
     let so_api: Api<Lenient<DynamicObject>> = Api::namespaced_with(
@@ -1124,8 +1133,45 @@ pub async fn with_trigger_tenant(
     )
     .await
     .ok()?;
-    let tenant = trigger_tenant(&so.0)?;
-    Some(api.clone().with_tenant(Some(tenant)))
+    let tenant = api
+        .tenant()
+        .map(str::to_string)
+        .or_else(|| trigger_tenant(&so.0));
+    if missing {
+        let (other, _) = trigger_api(api, &so.0)?;
+        return Some(other.with_tenant(tenant));
+    }
+    Some(api.clone().with_tenant(Some(tenant?)))
+}
+
+/// Whether a Prometheus read failed because the Service it goes through
+/// does not exist: the service proxy's 404, kube-apiserver's
+/// `services "NAME" not found`.
+fn service_not_found(error: &str) -> bool {
+    error.contains(": services \"") && error.ends_with("\" not found")
+}
+
+/// The Prometheus the ScaledObject's trigger names (`serverAddress`), when
+/// `api` reads another in-cluster Service: the one KEDA itself reads, with
+/// its address as said.
+pub(super) fn trigger_api(
+    api: &HttpApi,
+    scaled_object: &DynamicObject,
+) -> Option<(HttpApi, crate::domain::address::ServiceAddress)> {
+    let HttpApi::Proxy { kube, service, .. } = api else {
+        return None;
+    };
+    let addr = crate::domain::address::service_address(&trigger_server_address(scaled_object)?)?;
+    if addr.service == *service && addr.prefix.is_empty() {
+        return None;
+    }
+    let other = HttpApi::Proxy {
+        kube: kube.clone(),
+        service: addr.service.clone(),
+        prefix: addr.prefix.clone(),
+        tenant: None,
+    };
+    Some((other, addr))
 }
 
 /// Whether Prometheus answered `401 no org id` (it wants a tenant).
@@ -1143,23 +1189,10 @@ fn trigger_prometheus(
     failure: Option<&Failure>,
     scaled_object: Option<&DynamicObject>,
 ) -> Option<(HttpApi, crate::domain::address::ServiceAddress)> {
-    let Ok(HttpApi::Proxy { kube, service, .. }) = &sources.prometheus else {
-        return None;
-    };
     if failure.is_none_or(|f| f.reason != GapReason::NotFound) {
         return None;
     }
-    let addr = crate::domain::address::service_address(&trigger_server_address(scaled_object?)?)?;
-    if addr.service == *service && addr.prefix.is_empty() {
-        return None;
-    }
-    let api = HttpApi::Proxy {
-        kube: kube.clone(),
-        service: addr.service.clone(),
-        prefix: addr.prefix.clone(),
-        tenant: None,
-    };
-    Some((api, addr))
+    trigger_api(sources.prometheus.as_ref().ok()?, scaled_object?)
 }
 
 /// An endpoint as the header shows it: `NS/NAME:PORT`, or the URL without

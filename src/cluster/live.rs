@@ -47,6 +47,9 @@ pub struct PromState {
     /// Every query failed: why (for the banner).
     pub error: Option<Failure>,
     pub polls: u64,
+    /// The Prometheus the ScaledObject's trigger names, read because the
+    /// configured Service does not exist (as `diagnose` says it).
+    pub read_from: Option<crate::snapshot::ReadFrom>,
     /// Bumped when an answer's values or the error changed (not by a poll
     /// that only moved the samples' timestamps).
     pub version: u64,
@@ -347,12 +350,14 @@ impl Live {
         tasks.push(t);
 
         let prom = Arc::new(Mutex::new(PromState::default()));
-        // Without a prometheusTenant, the watched ScaledObject's trigger
-        // names the tenant to send when Prometheus answers `no org id`.
-        let tenant_source = settings
-            .prometheus_tenant
-            .is_none()
-            .then(|| (scaled_objects.clone(), settings.scaled_object.clone()));
+        // The watched ScaledObject's trigger names the Prometheus to read
+        // when the configured Service does not exist, and, without a
+        // prometheusTenant, the tenant to send when it answers `no org id`.
+        let tenant_source = Some(TriggerSource {
+            store: scaled_objects.clone(),
+            name: settings.scaled_object.clone(),
+            tenant_set: settings.prometheus_tenant.is_some(),
+        });
         tasks.push(tokio::spawn(poll_prometheus(
             prometheus,
             queries,
@@ -618,8 +623,30 @@ impl Live {
         if prom.polls > 0 {
             b.prometheus(prom.answers, prom.error);
         }
+        if let Some(read) = prom.read_from {
+            b.prometheus_read(read);
+        }
         let pods = shared.into_inner().expect("shared");
         (b.finish(), pods)
+    }
+}
+
+/// Where the Prometheus poller finds the game's ScaledObject.
+struct TriggerSource {
+    store: Store<Lenient<DynamicObject>>,
+    name: String,
+    /// A prometheusTenant is set: the trigger's tenant is not used.
+    tenant_set: bool,
+}
+
+impl TriggerSource {
+    /// The watched ScaledObject, once its first list is in (bounded).
+    async fn scaled_object(&self, timeout: Duration) -> Option<Arc<Lenient<DynamicObject>>> {
+        let _ = tokio::time::timeout(timeout, self.store.wait_until_ready()).await;
+        self.store
+            .state()
+            .into_iter()
+            .find(|o| o.0.metadata.name.as_deref() == Some(self.name.as_str()))
     }
 }
 
@@ -629,15 +656,6 @@ impl Live {
 /// bounded by `timeout` (and never longer than the interval would allow the
 /// screen to go stale: the poll runs in its own task, the view reads only
 /// the latest result).
-/// The tenant in the trigger of the watched ScaledObject `name`, if any.
-fn watched_trigger_tenant(store: &Store<Lenient<DynamicObject>>, name: &str) -> Option<String> {
-    store
-        .state()
-        .iter()
-        .find(|o| o.0.metadata.name.as_deref() == Some(name))
-        .and_then(|o| super::collect::trigger_tenant(&o.0))
-}
-
 async fn poll_prometheus(
     mut prom_api: Result<HttpApi, String>,
     queries: Vec<Query>,
@@ -645,7 +663,7 @@ async fn poll_prometheus(
     timeout: Duration,
     state: Arc<Mutex<PromState>>,
     tx: signal::Sender<u64>,
-    tenant_source: Option<(Store<Lenient<DynamicObject>>, String)>,
+    tenant_source: Option<TriggerSource>,
 ) {
     let (slow, fast): (Vec<Query>, Vec<Query>) = queries
         .into_iter()
@@ -655,6 +673,8 @@ async fn poll_prometheus(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut round: u64 = 0;
     let mut again_now = false;
+    // The trigger's Prometheus is read instead of a missing Service once.
+    let mut switched = false;
     loop {
         if !std::mem::take(&mut again_now) {
             tick.tick().await;
@@ -725,19 +745,46 @@ async fn poll_prometheus(
             }
         }
         let error = if any_ok { None } else { first_error };
-        // A multi-tenant Prometheus wants a tenant and none is set: send the
-        // one the ScaledObject's trigger sends, and poll again at once.
-        let wants_tenant = api.tenant().is_none() && super::collect::said_no_org_id(error.as_ref());
-        if wants_tenant && let Some((store, _)) = &tenant_source {
-            // The ScaledObject's first list may not be in yet (bounded).
-            let _ = tokio::time::timeout(timeout, store.wait_until_ready()).await;
-        }
-        if wants_tenant
-            && let Some(t) = tenant_source
+        // The configured Prometheus Service does not exist: read the one
+        // the ScaledObject's trigger names (once), as `diagnose` does. A
+        // multi-tenant Prometheus wants a tenant and none is set: send the
+        // one the trigger sends. Either way, poll again at once.
+        let missing = !switched
+            && error
                 .as_ref()
-                .and_then(|(store, name)| watched_trigger_tenant(store, name))
-        {
-            prom_api = Ok(api.clone().with_tenant(Some(t)));
+                .is_some_and(|f| f.reason == GapReason::NotFound);
+        let wants_tenant = api.tenant().is_none()
+            && tenant_source.as_ref().is_some_and(|t| !t.tenant_set)
+            && super::collect::said_no_org_id(error.as_ref());
+        let so = match &tenant_source {
+            Some(t) if missing || wants_tenant => t.scaled_object(timeout).await,
+            _ => None,
+        };
+        let instead = so.as_ref().and_then(|so| {
+            let tenant = || {
+                api.tenant()
+                    .map(str::to_string)
+                    .or_else(|| super::collect::trigger_tenant(&so.0))
+            };
+            if missing && let Some((other, addr)) = super::collect::trigger_api(api, &so.0) {
+                switched = true;
+                let why = error.as_ref().map_or("not found", |f| f.message.as_str());
+                state.lock().expect("prom").read_from = Some(crate::snapshot::ReadFrom {
+                    address: addr.show(),
+                    how: "ScaledObject trigger".into(),
+                    instead_of: Some(format!("{}: {why}", api.describe())),
+                    tenant: None,
+                    tenant_from: None,
+                });
+                return Some(other.with_tenant(tenant()));
+            }
+            wants_tenant
+                .then(|| super::collect::trigger_tenant(&so.0))
+                .flatten()
+                .map(|t| api.clone().with_tenant(Some(t)))
+        });
+        if let Some(other) = instead {
+            prom_api = Ok(other);
             // The same groups again (the slow ones included), at once.
             round = round.wrapping_sub(1);
             again_now = true;

@@ -179,6 +179,58 @@ fn prometheus_from_kube_prometheus_stack_is_read_through_the_triggers_address() 
     );
 }
 
+/// The same install read by `report` and `watch`, which do not collect a
+/// snapshot first: after the configured Service's 404 they read the
+/// Prometheus the trigger names too (one GET of the ScaledObject for
+/// `report`; `watch` takes it from the ScaledObject it watches).
+#[test]
+fn report_and_watch_read_the_triggers_prometheus_when_the_configured_service_is_missing() {
+    let c = Cluster::start("kube-prometheus-stack");
+    let prom = c.prom.as_ref().expect("a Prometheus").url();
+    c.sim
+        .set_proxy_upstream("monitoring", "prometheus-operated", "9090", &prom);
+    let through_trigger = |from: usize| {
+        c.sim.requests().iter().skip(from).any(|r| {
+            r.contains("/api/v1/namespaces/monitoring/services/prometheus-operated:9090/proxy/api/v1/query")
+        })
+    };
+    let before = c.sim.requests().len();
+    let report = c.spice(&["report", "--since", "1h", "-o", "json"]);
+    assert_ne!(
+        report.code, 3,
+        "a gap: {}\n{}",
+        report.stdout, report.stderr
+    );
+    assert!(through_trigger(before), "{}", report.stderr);
+    assert!(!report.stdout.contains("not found"), "{}", report.stdout);
+
+    let before = c.sim.requests().len();
+    let watch = c.spice(&[
+        "watch",
+        "-o",
+        "json",
+        "--timeout",
+        "3s",
+        "--interval",
+        "500ms",
+    ]);
+    assert!(through_trigger(before), "{}", watch.stderr);
+    let last = watch
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|f| f["kind"] == "WatchEvent")
+        .next_back()
+        .unwrap_or_else(|| panic!("no frame: {}\n{}", watch.stdout, watch.stderr));
+    assert_eq!(last["sessions"], 3.0, "{}", watch.stdout);
+    // The trigger's Prometheus is the one read: keda.trigger has nothing to say.
+    assert!(
+        !watch.stdout.contains("\"id\":\"keda.trigger\""),
+        "{}",
+        watch.stdout
+    );
+}
+
 /// The trigger names another Prometheus than the one that answers: both
 /// addresses, and the address the plugin knows works as the fix.
 #[test]
