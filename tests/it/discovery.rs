@@ -219,8 +219,7 @@ fn report_and_watch_read_the_triggers_prometheus_when_the_configured_service_is_
         .stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|f| f["kind"] == "WatchEvent")
-        .next_back()
+        .rfind(|f| f["kind"] == "WatchEvent")
         .unwrap_or_else(|| panic!("no frame: {}\n{}", watch.stdout, watch.stderr));
     assert_eq!(last["sessions"], 3.0, "{}", watch.stdout);
     // The trigger's Prometheus is the one read: keda.trigger has nothing to say.
