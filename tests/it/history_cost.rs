@@ -8,8 +8,9 @@
 //!
 //! `SPICE_COST_BIN=/a/kubectl-spice:/b/kubectl-spice` measures those builds
 //! (e.g. debug and release) instead of the debug one; `SPICE_COST_DATA=DIR`
-//! keeps the backfilled week in DIR and reuses it on the next run within the
-//! hour (delete DIR and DIR.backfilled afterwards: about 1 GB).
+//! keeps the backfilled week in DIR and reuses it on later runs, the report
+//! then asked for the week that ends when the backfill was made (`--until`;
+//! delete DIR and DIR.backfilled afterwards: about 1 GB).
 //!
 //! The week: 2,000 sessions and 2,000 game pods at every moment; each pod
 //! lives two hours (a session), then a new pod with a new name takes its
@@ -23,7 +24,7 @@
 //! not what the queries read). Backfilled one UTC day at a time
 //! (`promtool tsdb create-blocks-from openmetrics`), so no block overlaps.
 
-use crate::support::prom::{Proc, binary, free_port, http_get, url_encode};
+use crate::support::prom::{History, Proc, Prom, binary, free_port, http_get, url_encode};
 use crate::support::scenario::Scenario;
 use crate::support::sim::Sim;
 use crate::support::spice::{BIN, run_bin};
@@ -187,11 +188,11 @@ fn report_cost_on_a_2000_pod_week() {
         .map(std::path::PathBuf::from);
     let data = kept.clone().unwrap_or_else(|| dir.path().join("data"));
     let done = data.with_extension("backfilled");
-    // A week kept from a run within the hour is reused.
+    // A week kept from an earlier run is reused (and reported up to when
+    // it was made).
     let reuse: Option<i64> = std::fs::read_to_string(&done)
         .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .filter(|at: &i64| now - at < 3600);
+        .and_then(|t| t.trim().parse().ok());
     let base = reuse.unwrap_or(now);
     let week_start = base - 7 * DAY - 3600;
     let end = if reuse.is_some() {
@@ -288,6 +289,9 @@ fn report_cost_on_a_2000_pod_week() {
         .split(':')
         .flat_map(|b| [(b, "cold"), (b, "warm")])
         .collect();
+    let until = jiff::Timestamp::from_second(base)
+        .expect("time")
+        .to_string();
     for (bin, round) in rounds {
         let before = engine_seconds(port);
         let run = run_bin(
@@ -299,6 +303,8 @@ fn report_cost_on_a_2000_pod_week() {
                 "report",
                 "--since",
                 "7d",
+                "--until",
+                &until,
                 "-o",
                 "json",
                 "--request-timeout",
@@ -339,4 +345,182 @@ fn report_cost_on_a_2000_pod_week() {
             run.stderr
         );
     }
+}
+
+/// The points of one `query_range` answer (one series or none).
+fn range_points(prom: &Prom, promql: &str, start: i64, end: i64) -> Vec<(i64, f64)> {
+    let (code, body) = prom.get(&format!(
+        "/api/v1/query_range?query={}&start={start}&end={end}&step=15",
+        url_encode(promql)
+    ));
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(code, 200, "{promql}: {body}");
+    let result = v["data"]["result"].as_array().expect("matrix");
+    assert!(result.len() <= 1, "{promql}: {body}");
+    result
+        .iter()
+        .flat_map(|s| s["values"].as_array().expect("values").iter())
+        .map(|p| {
+            let t = p[0].as_f64().expect("time") as i64;
+            (t, p[1].as_str().expect("value").parse().expect("number"))
+        })
+        .collect()
+}
+
+/// `report` sends the running and pending sums in a cheaper form than
+/// `status` (`sum(P) - (sum(P and on(namespace, pod) D) or vector(0))`
+/// instead of `sum(P unless on(namespace, pod) D)`): on a real Prometheus,
+/// with pods being deleted while Running and while Pending, a pod of the
+/// same name being deleted in another namespace, and a stretch where every
+/// Running pod is being deleted, both answer the same at every step.
+#[test]
+fn the_cheap_pod_sums_of_report_equal_the_unless_form_at_every_step() {
+    use kubectl_spice::domain::promql;
+    let s = kubectl_spice::settings::Settings::defaults();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let mut h = History::new();
+    // Present at the end (Prometheus is ready when its first series answers).
+    h.gauge("kube_node_info", &[("node", "node-0")], 1.0);
+    let pod = |name: &str| format!("spice-runner-7d4b9c8f5-{name}");
+    // (pod, namespace, phase by offset, deleting from..to)
+    type Pod<'a> = (
+        String,
+        &'a str,
+        Vec<(i64, Option<&'a str>)>,
+        Option<(i64, i64)>,
+    );
+    let pods: [Pod; 5] = [
+        (
+            pod("b2c4d"),
+            "default",
+            vec![(-1800, Some("Running")), (-420, None)],
+            None,
+        ),
+        (
+            pod("f5g6h"),
+            "default",
+            vec![(-1800, Some("Running")), (-300, None)],
+            Some((-900, -300)),
+        ),
+        (
+            pod("j7k8l"),
+            "default",
+            vec![(-1800, None), (-1500, Some("Pending")), (-1000, None)],
+            Some((-1200, -1000)),
+        ),
+        (
+            pod("m9n2p"),
+            "default",
+            vec![(-1800, None), (-600, Some("Running"))],
+            Some((-200, 1800)),
+        ),
+        // The same name in another namespace, deleted: not a game pod.
+        (
+            pod("b2c4d"),
+            "other",
+            vec![(-1800, Some("Running"))],
+            Some((-1800, 1800)),
+        ),
+    ];
+    for (name, ns, phases, deleting) in &pods {
+        for p in ["Running", "Pending"] {
+            let steps: Vec<(i64, Option<f64>)> = phases
+                .iter()
+                .map(|(at, ph)| (*at, ph.map(|ph| (ph == p) as u8 as f64)))
+                .collect();
+            h.gauge_steps(
+                "kube_pod_status_phase",
+                &[("namespace", ns), ("pod", name), ("phase", p)],
+                &steps,
+            );
+        }
+        if let Some((from, to)) = deleting {
+            h.gauge_steps(
+                "kube_pod_deletion_timestamp",
+                &[("namespace", ns), ("pod", name)],
+                &[
+                    (-1800, None),
+                    (*from, Some((now + from) as f64)),
+                    (*to, None),
+                ],
+            );
+        }
+    }
+    let prom = Prom::start(&h);
+    let (start, end) = (now - 1700, now + 60);
+    let mut compared = 0;
+    for (unless, cheap) in [
+        (
+            promql::running_pods(&s),
+            promql::running_pods_over_range(&s),
+        ),
+        (
+            promql::pending_pods(&s),
+            promql::pending_pods_over_range(&s),
+        ),
+    ] {
+        assert!(
+            unless
+                .promql
+                .contains("unless on(namespace, pod) kube_pod_deletion_timestamp")
+        );
+        assert!(!cheap.promql.contains("unless"), "{}", cheap.promql);
+        let a = range_points(&prom, &unless.promql, start, end);
+        let b = range_points(&prom, &cheap.promql, start, end);
+        // `unless` answers nothing where every pod of the phase is being
+        // deleted; the cheap form answers 0 there (the report reads both as
+        // 0 pods, `Series::fill_absent_pods`).
+        let a: std::collections::BTreeMap<i64, f64> = a.into_iter().collect();
+        for (t, v) in &b {
+            assert_eq!(
+                a.get(t).copied().unwrap_or(0.0),
+                *v,
+                "{} at now{:+}",
+                cheap.key,
+                t - now
+            );
+        }
+        let b: std::collections::BTreeMap<i64, f64> = b.into_iter().collect();
+        for t in a.keys() {
+            assert!(
+                b.contains_key(t),
+                "{} at now{:+}: only the unless form answered",
+                cheap.key,
+                t - now
+            );
+        }
+        compared += b.len();
+    }
+    assert!(compared > 100, "{compared} points compared");
+    // The deletion is left out: at now-10m the plain sum is 3 Running pods,
+    // 2 of them not being deleted; at now-1m both left are being deleted.
+    let cheap = promql::running_pods_over_range(&s).promql;
+    let at = |t: i64| range_points(&prom, &cheap, t, t).first().map(|p| p.1);
+    assert_eq!(
+        at(now - 550),
+        Some(2.0),
+        "b2c4d and m9n2p run, f5g6h is being deleted"
+    );
+    assert_eq!(
+        at(now - 60),
+        Some(0.0),
+        "m9n2p is being deleted; b2c4d is gone"
+    );
+    let pending = promql::pending_pods_over_range(&s).promql;
+    assert_eq!(
+        range_points(&prom, &pending, now - 1300, now - 1300)
+            .first()
+            .map(|p| p.1),
+        Some(1.0)
+    );
+    assert_eq!(
+        range_points(&prom, &pending, now - 1100, now - 1100)
+            .first()
+            .map(|p| p.1),
+        Some(0.0),
+        "j7k8l is being deleted while Pending"
+    );
 }
