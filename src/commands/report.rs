@@ -230,8 +230,8 @@ pub async fn read_history(
         .map(|(c, r)| launches_of(&c, &r))
         .map_err(|f| f.message);
     let series = ranges
-        .map(|r| {
-            let get = |k: &str| r.series.get(k).cloned().unwrap_or_default();
+        .map(|mut r| {
+            let mut get = |k: &str| r.series.remove(k).unwrap_or_default();
             let mut s = Series {
                 sessions: get(promql::SESSIONS),
                 running: get(promql::RUNNING_PODS),
@@ -633,7 +633,7 @@ pub async fn run(
     render_report(
         out,
         args.output,
-        &read,
+        read,
         &settings,
         since,
         until,
@@ -644,24 +644,30 @@ pub async fn run(
 fn render_report(
     out: &mut dyn Write,
     format: HistoryFormat,
-    read: &Read,
+    read: Read,
     settings: &Settings,
     since: Timestamp,
     until: Timestamp,
     heartbeats: Option<Result<Heartbeats, String>>,
 ) -> Result<ExitStatus, Fatal> {
-    let series = read.series.clone().unwrap_or_default();
-    let mut report = history::build(&Inputs {
+    // The series are moved, not copied: a week is 7 × 40,321 points.
+    let (series, unread) = match read.series {
+        Ok(s) => (s, None),
+        Err(e) => (Series::default(), Some(e)),
+    };
+    let inputs = Inputs {
         since,
         until,
-        series: series.clone(),
-        pods: read.pods.clone(),
+        series,
+        pods: read.pods,
         heartbeats,
-        launches: read.launches.clone(),
+        launches: read.launches,
         targets: settings.targets,
         bands: settings.bands,
-    });
-    if let Err(e) = &read.series {
+    };
+    let mut report = history::build(&inputs);
+    let series = inputs.series;
+    if let Some(e) = &unread {
         report.unread.insert(0, format!("Prometheus history: {e}"));
         report.incomplete = true;
         for m in &mut report.metrics {
