@@ -6,6 +6,10 @@
 //! week at the 15 s a 30 s scale-up target needs is 40,320 points, so the
 //! period is cut into chunks of at most [`CHUNK_POINTS`] points, asked a
 //! few at a time; a coarser step would hide every scale-up shorter than it.
+//! The chunks are half a day, not the 10,000 points the limit allows: a
+//! pod sum's cost grows with the pods and the points, and on a 2,000-pod
+//! game one 10,000-point chunk alone outlasts the default 10 s
+//! `--request-timeout` (`tests/it/history_cost.rs`).
 
 use super::error::Failure;
 use super::history::{Ranges, query_range};
@@ -15,15 +19,17 @@ use crate::snapshot::Sample;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Points asked per request, under Prometheus's 11,000 limit.
-pub const CHUNK_POINTS: f64 = 10_000.0;
+/// Points asked per request: 12 h at 15 s, well under Prometheus's
+/// 11,000 limit.
+pub const CHUNK_POINTS: f64 = 2_880.0;
 /// Requests in flight at once: each answer is parsed through text values
 /// and samples before it shrinks to points, so a week's twenty answers at
 /// once would hold several times the points' memory.
 const IN_FLIGHT: usize = 4;
 /// Most requests one series may need (bounds the work and the memory:
-/// 16 × 10,000 points of 16 bytes is 2.5 MB per series).
-pub const MAX_CHUNKS: usize = 16;
+/// 64 × 2,880 points of 16 bytes is 2.9 MB per series; 31 days at 15 s is
+/// 63 chunks).
+pub const MAX_CHUNKS: usize = 64;
 
 /// The chunks `[start, end]` of a period at `step`, each at most
 /// [`CHUNK_POINTS`] points, none overlapping.
@@ -83,13 +89,21 @@ pub async fn read(
         })
     });
     let mut series: BTreeMap<&'static str, Vec<(f64, f64)>> = BTreeMap::new();
+    // Each answer joins its series as it comes (the chunks are not all held
+    // twice), into room for the whole period; the first failure ends the
+    // read and drops the requests still out (a period whose chunks time out
+    // is not waited for to the last one).
+    let points = parts
+        .iter()
+        .map(|(from, to)| ((to - from) / step).floor() as usize + 1)
+        .sum::<usize>();
     use futures::StreamExt;
-    let answers: Vec<_> = futures::stream::iter(reads)
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
-    for (key, res) in answers {
-        series.entry(key).or_default().extend(res?);
+    let mut answers = futures::stream::iter(reads).buffer_unordered(IN_FLIGHT);
+    while let Some((key, res)) = answers.next().await {
+        series
+            .entry(key)
+            .or_insert_with(|| Vec::with_capacity(points))
+            .extend(res?);
     }
     for points in series.values_mut() {
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -163,16 +177,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_week_at_fifteen_seconds_is_five_chunks_under_the_point_limit() {
+    fn a_week_at_fifteen_seconds_is_half_days_under_the_point_limit() {
         let week = 7.0 * 86_400.0;
         let c = chunks(0.0, week, 15.0);
-        assert_eq!(c.len(), 5);
-        assert_eq!(c[0], (0.0, 149_985.0));
-        assert_eq!(c[1].0, 150_000.0);
+        // 40,321 points: fourteen half days and the week's last point.
+        assert_eq!(c.len(), 15);
+        assert_eq!(c[0], (0.0, 43_185.0));
+        assert_eq!(c[1].0, 43_200.0);
         assert_eq!(c.last().map(|c| c.1), Some(week));
         for (a, b) in &c {
-            assert!((b - a) / 15.0 + 1.0 <= 11_000.0);
+            assert!((b - a) / 15.0 + 1.0 <= 2_880.0);
         }
+        for w in c.windows(2) {
+            assert_eq!(w[1].0, w[0].1 + 15.0, "no point twice, none left out");
+        }
+    }
+
+    #[test]
+    fn a_month_keeps_the_fifteen_second_step() {
+        assert_eq!(step_for(31.0 * 86_400.0, 15.0), 15.0);
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// Seconds between points: fine enough to see a 30 s scale-up (a week
-    /// at 15 s is five requests per series).
+    /// at 15 s is fifteen half-day requests per series).
     #[arg(long, value_name = "DURATION", default_value = "15s")]
     pub step: String,
     #[arg(short = 'o', long = "output", value_enum, default_value_t = HistoryFormat::Text)]
@@ -45,8 +45,8 @@ pub enum HistoryFormat {
     Html,
 }
 
-/// The longest period: a month of 15 s points is still only 16 requests
-/// per series at a coarser step.
+/// The longest period: a month of 15 s points is 63 half-day requests per
+/// series.
 const MAX_SINCE_SECS: f64 = 31.0 * 86_400.0;
 
 /// `7d`, `1w`, or any duration `settings` reads (`24h`, `90m`, `1h30m`).
@@ -133,8 +133,8 @@ const LAUNCH_KEYS: [&str; 2] = ["history.nodeCreated", "history.nodeFirstReady"]
 fn history_queries(s: &Settings) -> Vec<promql::Query> {
     vec![
         promql::sessions(s),
-        promql::running_pods(s),
-        promql::pending_pods(s),
+        promql::running_pods_over_range(s),
+        promql::pending_pods_over_range(s),
         promql::nodes(),
         promql::hpa_desired(s),
         promql::deployment_generation(s),
@@ -207,26 +207,31 @@ pub async fn read_history(
             .map(|q| range::instant_at(api, q, to, timeout)),
     );
     let sub_step = step.max(15.0).round() as u64;
-    let (created_q, ready_q) = (
-        promql::nodes_created_over(period, from),
-        promql::nodes_first_ready_over(period, sub_step, from),
-    );
-    let launch_reads = futures::future::join(
-        range::instant_by(api, &created_q, "node", to, timeout),
-        range::instant_by(api, &ready_q, "node", to, timeout),
-    );
-    let (ranges, pods, (created, ready)) = tokio::join!(
+    // The nodes created first, then the first Ready time of those alone (a
+    // second request, run while the series are read): the whole cluster's
+    // Ready series at every step of a week is the costliest query of all.
+    let created_q = promql::nodes_created_over(period, from);
+    let launch_reads = async {
+        let created = range::instant_by(api, &created_q, "node", to, timeout).await?;
+        if created.is_empty() {
+            return Ok((created, Vec::new()));
+        }
+        let names: Vec<String> = created.iter().map(|(n, _)| n.clone()).collect();
+        let ready_q = promql::nodes_first_ready_over(period, sub_step, from, Some(&names));
+        let ready = range::instant_by(api, &ready_q, "node", to, timeout).await?;
+        Ok::<_, crate::cluster::error::Failure>((created, ready))
+    };
+    let (ranges, pods, launches) = tokio::join!(
         range::read(api, &queries, from, to, step, timeout),
         pod_reads,
         launch_reads
     );
-    let launches = match (created, ready) {
-        (Ok(c), Ok(r)) => Ok(launches_of(&c, &r)),
-        (Err(f), _) | (_, Err(f)) => Err(f.message),
-    };
+    let launches = launches
+        .map(|(c, r)| launches_of(&c, &r))
+        .map_err(|f| f.message);
     let series = ranges
-        .map(|r| {
-            let get = |k: &str| r.series.get(k).cloned().unwrap_or_default();
+        .map(|mut r| {
+            let mut get = |k: &str| r.series.remove(k).unwrap_or_default();
             let mut s = Series {
                 sessions: get(promql::SESSIONS),
                 running: get(promql::RUNNING_PODS),
@@ -641,7 +646,7 @@ pub async fn run(
     render_report(
         out,
         args.output,
-        &read,
+        read,
         &settings,
         since,
         until,
@@ -652,24 +657,30 @@ pub async fn run(
 fn render_report(
     out: &mut dyn Write,
     format: HistoryFormat,
-    read: &Read,
+    read: Read,
     settings: &Settings,
     since: Timestamp,
     until: Timestamp,
     heartbeats: Option<Result<Heartbeats, String>>,
 ) -> Result<ExitStatus, Fatal> {
-    let series = read.series.clone().unwrap_or_default();
-    let mut report = history::build(&Inputs {
+    // The series are moved, not copied: a week is 7 × 40,321 points.
+    let (series, unread) = match read.series {
+        Ok(s) => (s, None),
+        Err(e) => (Series::default(), Some(e)),
+    };
+    let inputs = Inputs {
         since,
         until,
-        series: series.clone(),
-        pods: read.pods.clone(),
+        series,
+        pods: read.pods,
         heartbeats,
-        launches: read.launches.clone(),
+        launches: read.launches,
         targets: settings.targets,
         bands: settings.bands,
-    });
-    if let Err(e) = &read.series {
+    };
+    let mut report = history::build(&inputs);
+    let series = inputs.series;
+    if let Some(e) = &unread {
         report.unread.insert(0, format!("Prometheus history: {e}"));
         report.incomplete = true;
         for m in &mut report.metrics {

@@ -142,6 +142,40 @@ pub fn pending_pods(s: &Settings) -> Query {
     }
 }
 
+/// [`running_pods`] in the form `report` and `timeline` send over days: the
+/// same number, about three times cheaper for Prometheus over a range.
+pub fn running_pods_over_range(s: &Settings) -> Query {
+    Query {
+        key: RUNNING_PODS,
+        promql: phase_sum_over_range(s, "Running"),
+    }
+}
+
+/// [`pending_pods`] in the form `report` and `timeline` send over days.
+pub fn pending_pods_over_range(s: &Settings) -> Query {
+    Query {
+        key: PENDING_PODS,
+        promql: phase_sum_over_range(s, "Pending"),
+    }
+}
+
+/// `sum(<phase> unless on(namespace, pod) kube_pod_deletion_timestamp)` as
+/// the sum of the phase less the sum of its pods being deleted:
+/// `sum(P) - (sum(P and on(namespace, pod) D) or vector(0))`. The same value
+/// at every step (the pods being deleted are a subset of `P`; no pod: no
+/// point, as before). Over a range, Prometheus 2.x builds the output of a
+/// binary operation step by step, one entry per sample: `unless` outputs
+/// every game pod at every step, `and` only the few being deleted. On a
+/// 2,000-pod week this is the difference between about 5.5 s and 1.8 s per
+/// six hours of 15 s points (`tests/it/history_cost.rs`).
+fn phase_sum_over_range(s: &Settings, phase: &str) -> String {
+    let p = format!(
+        "kube_pod_status_phase{{{}, phase=\"{phase}\"}}",
+        pod_matchers(s)
+    );
+    format!("sum({p}) - (sum({p} and on(namespace, pod) kube_pod_deletion_timestamp) or vector(0))")
+}
+
 pub fn nodes() -> Query {
     Query {
         key: NODES,
@@ -560,12 +594,35 @@ const READY: &str = "kube_node_status_condition{condition=\"Ready\", status=\"tr
 /// nodes created in the period is outside the subquery: a binary operation
 /// between two vectors inside it costs at each of its steps (1.7 s for a
 /// week at 30 s on a loaded machine, against 50 ms for this form at 15 s).
-pub fn nodes_first_ready_over(secs: u64, step: u64, since: f64) -> String {
+///
+/// `nodes`: the nodes created in the period, when known and at most
+/// [`MAX_NAMED_NODES`]: the subquery then reads only their series (its cost
+/// is every node's series at every step: 33 s for a week of 500 nodes at
+/// 15 s on a loaded 2-core machine, against milliseconds for a few).
+pub fn nodes_first_ready_over(
+    secs: u64,
+    step: u64,
+    since: f64,
+    nodes: Option<&[String]>,
+) -> String {
+    let ready = match nodes.filter(|n| !n.is_empty() && n.len() <= MAX_NAMED_NODES) {
+        Some(names) => {
+            let names: Vec<String> = names.iter().map(|n| escape_regex(n)).collect();
+            format!(
+                "kube_node_status_condition{{condition=\"Ready\", status=\"true\", node=~\"{}\"}}",
+                names.join("|")
+            )
+        }
+        None => READY.to_string(),
+    };
     format!(
-        "min by (node) (min_over_time(timestamp({READY} == 1)[{secs}s:{step}s])) and on (node) ({})",
+        "min by (node) (min_over_time(timestamp({ready} == 1)[{secs}s:{step}s])) and on (node) ({})",
         nodes_created_over(secs, since)
     )
 }
+
+/// Most node names one query names (a URL of a few kilobytes).
+pub const MAX_NAMED_NODES: usize = 100;
 
 #[cfg(test)]
 mod tests {
@@ -628,6 +685,37 @@ mod tests {
             "{}",
             running_pods(&s).promql
         );
+    }
+
+    #[test]
+    fn node_first_ready_reads_only_the_nodes_created_when_they_are_few() {
+        let names = vec!["ip-10-0-1-2.ec2.internal".to_string(), "n|x\"".to_string()];
+        let q = nodes_first_ready_over(604_800, 15, 1.0, Some(&names));
+        assert!(
+            q.contains(r#"node=~"ip-10-0-1-2\\.ec2\\.internal|n\\|x\""#),
+            "{q}"
+        );
+        assert!(q.contains("and on (node) (max by (node)"), "{q}");
+        let all = nodes_first_ready_over(604_800, 15, 1.0, None);
+        assert!(!all.contains("node=~"), "{all}");
+        let many: Vec<String> = (0..=MAX_NAMED_NODES).map(|i| format!("n{i}")).collect();
+        assert_eq!(nodes_first_ready_over(604_800, 15, 1.0, Some(&many)), all);
+        assert_eq!(nodes_first_ready_over(604_800, 15, 1.0, Some(&[])), all);
+    }
+
+    #[test]
+    fn the_range_pod_sums_subtract_the_pods_being_deleted() {
+        let s = Settings::defaults();
+        for q in [running_pods_over_range(&s), pending_pods_over_range(&s)] {
+            assert!(
+                q.promql
+                    .contains("and on(namespace, pod) kube_pod_deletion_timestamp) or vector(0))"),
+                "{}",
+                q.promql
+            );
+        }
+        assert_eq!(running_pods_over_range(&s).key, RUNNING_PODS);
+        assert_eq!(pending_pods_over_range(&s).key, PENDING_PODS);
     }
 
     #[test]
