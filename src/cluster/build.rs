@@ -6,9 +6,8 @@
 
 use super::convert;
 use super::error::Failure;
-use super::wire::{Event, Node, Pod};
+use super::wire::{Deployment, Event, Node, Pod};
 use crate::snapshot::*;
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList;
 use kube::api::DynamicObject;

@@ -237,9 +237,8 @@ impl KubeTarget {
             path: self.context.clone().unwrap_or_else(|| "in-cluster".into()),
             message,
         };
-        if config.proxy_url.is_some() {
-            return kube::Client::try_from(self.with_static_token(config))
-                .map_err(|e| failed(crate::error::chain_text(&e)));
+        if let Some(proxy) = &config.proxy_url {
+            return Err(failed(no_proxy_support(proxy)));
         }
         let own = Transport::new(&config).map_err(|e| failed(crate::error::chain_text(&*e)))?;
         self.over(&config, own.with_request_timeout(Some(timeout)))
@@ -257,11 +256,9 @@ impl KubeTarget {
             path: self.context.clone().unwrap_or_else(|| "in-cluster".into()),
             message,
         };
-        // A proxy-url is left to kube-rs, which answers it as before: this
-        // build has no proxy support, and says so.
-        if config.proxy_url.is_some() {
-            return kube::Client::try_from(self.with_static_token(config.clone()))
-                .map_err(|e| failed(crate::error::chain_text(&e)));
+        // This build has no proxy support, and says so.
+        if let Some(proxy) = &config.proxy_url {
+            return Err(failed(no_proxy_support(proxy)));
         }
         let shared = match self.transport.get() {
             Some(t) => t.clone(),
@@ -293,15 +290,15 @@ impl KubeTarget {
             None => transport::kube_client(config, transport),
         }
     }
+}
 
-    /// `config` with the credential's current token, for kube-rs's own
-    /// client (a kubeconfig proxy-url, which this build refuses anyway).
-    fn with_static_token(&self, mut config: kube::Config) -> kube::Config {
-        if let Some(token) = self.credential.as_ref().and_then(|c| c.current()) {
-            config.auth_info.token = Some(token.into());
-        }
-        config
-    }
+/// The one line for an API server behind a proxy (the cluster's `proxy-url`,
+/// or `HTTPS_PROXY` for a server it applies to), its credentials redacted.
+fn no_proxy_support(proxy: &http::Uri) -> String {
+    format!(
+        "proxy {} (proxy-url or HTTPS_PROXY): this build connects to the API server directly and has no proxy support",
+        crate::error::quote(&crate::settings::redact_url(&proxy.to_string()))
+    )
 }
 
 /// What an exec credential plugin prints (`client.authentication.k8s.io`
@@ -374,7 +371,7 @@ fn set_certificate(config: &mut kube::Config, cert: &str, key: &str) {
     config.auth_info.token = None;
 }
 
-fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -456,6 +453,7 @@ impl Credential {
         }
     }
 
+    #[cfg(test)]
     fn current(&self) -> Option<String> {
         Some(self.latest.lock().ok()?.clone())
     }

@@ -1,10 +1,9 @@
 //! Kubernetes objects → the Snapshot's plain summaries. Only what the checks
 //! and views read is kept; nothing secret (env, volumes, trigger auth) is.
 
-use super::wire::{self, Event, Node, Pod};
+use super::wire::{self, Deployment, Event, Node, Pod};
 use crate::snapshot::*;
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use serde_json::Value;
 use std::collections::BTreeMap;

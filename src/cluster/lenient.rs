@@ -26,7 +26,9 @@ impl<'de, K: DeserializeOwned> Deserialize<'de> for Lenient<K> {
                 if !forget_bad_times(&mut value) {
                     return Err(serde::de::Error::custom(first));
                 }
-                K::deserialize(value)
+                // Decoded from `&Value` again, as above: one deserializer
+                // type, so each K's decode is compiled once, not twice.
+                K::deserialize(&value)
                     .map(Lenient)
                     .map_err(serde::de::Error::custom)
             }

@@ -1,6 +1,7 @@
 //! The only code that talks to a network: the API server, Prometheus (and
 //! later Loki). Everything it reads lands in a `Snapshot`.
 
+pub mod auth;
 pub mod bounded;
 pub mod build;
 pub mod client;
@@ -24,6 +25,7 @@ pub mod range;
 pub mod remember;
 pub mod start;
 pub mod target;
+pub mod tls;
 pub mod transport;
 pub mod wire;
 /// The PromQL builders' old path, kept while other branches still import it.

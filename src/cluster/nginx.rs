@@ -6,12 +6,68 @@
 
 use crate::domain::probes::{DEFAULT_PERIOD_SECS, NginxPod, ProbeInfo};
 use crate::domain::text::one_line;
-use k8s_openapi::api::core::v1::{Container, Pod, Probe};
+use k8s_openapi::api::core::v1::{ContainerPort, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, ListParams};
+use kube::core::ObjectMeta;
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::time::Duration;
 
 use super::lenient::Lenient;
+
+/// An nginx pod as far as its probes go: the containers' names, images,
+/// ports and probes, in k8s-openapi's shapes. The rest of the spec (volumes,
+/// affinity: k8s-openapi's largest decoder) and the status are skipped while
+/// parsing.
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Pod {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    pub spec: Option<PodSpec>,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct PodSpec {
+    #[serde(default)]
+    pub containers: Vec<Container>,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    #[serde(default)]
+    pub name: String,
+    pub image: Option<String>,
+    pub ports: Option<Vec<ContainerPort>>,
+    pub liveness_probe: Option<Probe>,
+    pub readiness_probe: Option<Probe>,
+    pub startup_probe: Option<Probe>,
+}
+
+impl kube::Resource for Pod {
+    type DynamicType = ();
+    type Scope = k8s_openapi::NamespaceResourceScope;
+
+    fn kind(_: &()) -> Cow<'_, str> {
+        "Pod".into()
+    }
+    fn group(_: &()) -> Cow<'_, str> {
+        "".into()
+    }
+    fn version(_: &()) -> Cow<'_, str> {
+        "v1".into()
+    }
+    fn plural(_: &()) -> Cow<'_, str> {
+        "pods".into()
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
 
 /// At most this many nginx pods are read (one page).
 const NGINX_POD_PAGE: u32 = 50;

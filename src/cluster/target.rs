@@ -14,7 +14,6 @@ use super::lenient::Lenient;
 use super::lists;
 use super::wire;
 use crate::settings::Settings;
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::{Api, DynamicObject, ListParams};
 use std::time::Duration;
 
@@ -183,7 +182,7 @@ fn valid_value(v: &str) -> bool {
 pub struct Followed {
     /// The Deployment `scaleTargetRef` names (`Err` NotFound when missing);
     /// `None` for a StatefulSet (the configured Deployment's read stays).
-    pub deployment: Option<Result<Lenient<Deployment>, Failure>>,
+    pub deployment: Option<Result<Lenient<wire::Deployment>, Failure>>,
     /// The selector built from it, when `selector` was not given.
     pub selector: Option<String>,
     /// The game pods listed with that selector.
@@ -205,25 +204,32 @@ pub async fn follow(
         group,
         namespace: Some(ns),
     };
-    let selector_of = |sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
-        serde_json::to_value(sel)
-            .ok()
-            .and_then(|s| selector_string(&s))
-            .filter(|_| !settings.is_set("selector"))
-    };
+    let selector_of =
+        |sel: &serde_json::Value| selector_string(sel).filter(|_| !settings.is_set("selector"));
     let (deployment, selector) = match what {
         Follow::Deployment(name) => {
-            let api: Api<Lenient<Deployment>> = Api::namespaced(client.clone(), ns);
+            let api: Api<Lenient<wire::Deployment>> = Api::namespaced(client.clone(), ns);
             let d = read(timeout, target("get", "deployments", "apps"), api.get(name)).await;
             let selector = d
                 .as_ref()
                 .ok()
                 .and_then(|d| d.0.spec.as_ref())
-                .and_then(|s| selector_of(&s.selector));
+                .and_then(|s| s.selector.as_ref())
+                .and_then(selector_of);
             (Some(d), selector)
         }
         Follow::StatefulSet(name) => {
-            let api: Api<Lenient<StatefulSet>> = Api::namespaced(client.clone(), ns);
+            // Only its selector is read: as JSON, not k8s-openapi's
+            // StatefulSet (whose pod template decoder the binary leaves out).
+            let resource = kube::core::ApiResource {
+                group: "apps".into(),
+                version: "v1".into(),
+                api_version: "apps/v1".into(),
+                kind: "StatefulSet".into(),
+                plural: "statefulsets".into(),
+            };
+            let api: Api<Lenient<kube::core::DynamicObject>> =
+                Api::namespaced_with(client.clone(), ns, &resource);
             let s = read(
                 timeout,
                 target("get", "statefulsets", "apps"),
@@ -233,8 +239,7 @@ pub async fn follow(
             let selector = s
                 .as_ref()
                 .ok()
-                .and_then(|s| s.0.spec.as_ref())
-                .and_then(|s| selector_of(&s.selector));
+                .and_then(|s| selector_of(&s.0.data["spec"]["selector"]));
             (None, selector)
         }
     };

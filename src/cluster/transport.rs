@@ -278,7 +278,6 @@ impl Transport {
     /// A transport to `config`'s server with its TLS settings (CA, client
     /// certificate, insecure-skip-tls-verify, tls-server-name).
     pub fn new(config: &kube::Config) -> Result<Transport, BoxError> {
-        use kube::client::ConfigExt;
         let uri = &config.cluster_url;
         let https = match uri.scheme_str() {
             Some("https") => true,
@@ -299,7 +298,7 @@ impl Transport {
             .to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tls = if https {
-            let base = config.rustls_client_config()?;
+            let base = super::tls::client_config(config)?;
             let server_name = match &config.tls_server_name {
                 Some(name) => ServerName::try_from(name.clone())?,
                 None => ServerName::try_from(host.clone())?,
@@ -492,8 +491,8 @@ impl tower::Service<Request<Body>> for Transport {
 /// run's exec-plugin credential), with `config`'s layers as kube-rs stacks
 /// them: base URI, the limit on decompressed bytes (see `bounded`: every
 /// answer, every watch line), gzip (unless the kubeconfig disables
-/// compression), authentication (a static token, a token file) and extra
-/// headers (impersonation).
+/// compression), the kubeconfig user's credential (`auth`: a static token,
+/// a token file, basic auth) and extra headers (impersonation).
 pub fn kube_client<S>(config: &kube::Config, transport: S) -> Result<kube::Client, BoxError>
 where
     S: tower::Service<Request<Body>, Response = Response<Incoming>, Error = BoxError>
@@ -517,7 +516,7 @@ where
             budget: &super::bounded::IN_FLIGHT,
         })
         .layer(decompression)
-        .option_layer(config.auth_layer()?)
+        .option_layer(super::auth::Auth::of(&config.auth_info)?.map(super::auth::AuthLayer))
         .layer(config.extra_headers_layer()?)
         .service(transport);
     Ok(kube::client::ClientBuilder::new(service, config.default_namespace.clone()).build())

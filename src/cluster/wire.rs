@@ -420,6 +420,59 @@ impl NodeTable {
     }
 }
 
+/// A Deployment: its name, the replicas it asks for and those it has. The
+/// pod template (volumes, affinity, containers: most of a Deployment's JSON,
+/// and the largest decoder k8s-openapi has) is skipped while parsing.
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Deployment {
+    #[serde(default, deserialize_with = "slim_meta")]
+    pub metadata: ObjectMeta,
+    pub spec: Option<DeploymentSpec>,
+    pub status: Option<DeploymentStatus>,
+}
+
+impl kube::Resource for Deployment {
+    type DynamicType = ();
+    type Scope = NamespaceResourceScope;
+
+    fn kind(_: &()) -> Cow<'_, str> {
+        "Deployment".into()
+    }
+    fn group(_: &()) -> Cow<'_, str> {
+        "apps".into()
+    }
+    fn version(_: &()) -> Cow<'_, str> {
+        "v1".into()
+    }
+    fn plural(_: &()) -> Cow<'_, str> {
+        "deployments".into()
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct DeploymentSpec {
+    pub replicas: Option<i32>,
+    /// `spec.selector` as the API server sent it (matchLabels,
+    /// matchExpressions), kept as JSON: read only to follow a ScaledObject's
+    /// scaleTargetRef (`cluster::target::selector_string`).
+    #[serde(default)]
+    pub selector: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentStatus {
+    pub replicas: Option<i32>,
+    pub ready_replicas: Option<i32>,
+    pub available_replicas: Option<i32>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,5 +669,35 @@ mod tests {
         assert_eq!(pod.spec.node_name.as_deref(), Some("n"));
         assert_eq!(pod.status.container_statuses[0].restart_count, 2);
         assert!(pod.metadata.labels.is_none(), "no pod label is kept");
+    }
+
+    #[test]
+    fn a_deployment_keeps_its_counts_and_skips_its_pod_template() {
+        use kube::Resource;
+        let d: Deployment = serde_json::from_value(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "spice-runner", "namespace": "game",
+                         "creationTimestamp": "9999-12-31T23:59:59Z"},
+            "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "game"}],
+                     "volumes": [{"name": "v", "emptyDir": {}}]}}},
+            "status": {"replicas": 3, "readyReplicas": 2, "availableReplicas": 1}
+        }))
+        .expect("decodes");
+        assert_eq!(d.metadata.name.as_deref(), Some("spice-runner"));
+        assert!(d.metadata.creation_timestamp.is_none());
+        assert_eq!(d.spec.as_ref().and_then(|s| s.replicas), Some(3));
+        let status = d.status.expect("status");
+        assert_eq!(
+            (
+                status.replicas,
+                status.ready_replicas,
+                status.available_replicas
+            ),
+            (Some(3), Some(2), Some(1))
+        );
+        assert_eq!(
+            Deployment::url_path(&(), Some("game")),
+            "/apis/apps/v1/namespaces/game/deployments"
+        );
     }
 }

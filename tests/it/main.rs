@@ -6,6 +6,7 @@ mod support;
 
 mod alerts;
 mod answers;
+mod auth;
 mod bombs;
 mod by_hand;
 mod clients;
