@@ -64,8 +64,9 @@ fn openmetrics_text_is_what_promtool_reads() {
 fn backfilled_scenario_has_kube_state_metrics_semantics() {
     let t = Instant::now();
     let history = History::from_scenario(&three_pods_three_sessions());
-    // 3 pods x 5 phases + 1 waiting container + the nginx counter.
-    assert_eq!(history.len(), 17);
+    // 3 pods x (5 phases + kube_pod_info) + 1 waiting container + the
+    // nginx counter.
+    assert_eq!(history.len(), 20);
     let prom = Prom::start(&history);
     eprintln!("prometheus with backfill ready in {:?}", t.elapsed());
 
