@@ -75,7 +75,7 @@ impl Sources {
     }
 }
 
-fn keda_resource(kind: &str, plural: &str) -> ApiResource {
+pub(super) fn keda_resource(kind: &str, plural: &str) -> ApiResource {
     ApiResource {
         group: "keda.sh".into(),
         version: "v1alpha1".into(),

@@ -435,6 +435,21 @@ impl Live {
 
     /// The pods and nodes lists have completed and Prometheus answered once
     /// (or failed): enough for a first frame.
+    /// The ScaledObject store's first list is in, or failed.
+    pub fn scaled_object_listed(&self) -> bool {
+        let st = self.state("scaledobject");
+        st.synced || st.error.is_some()
+    }
+
+    /// The watched ScaledObject `name`, once listed.
+    pub fn scaled_object(&self, name: &str) -> Option<DynamicObject> {
+        self.scaled_objects
+            .state()
+            .iter()
+            .find(|o| o.0.metadata.name.as_deref() == Some(name))
+            .map(|o| o.0.clone())
+    }
+
     pub fn ready(&self) -> bool {
         let s = |n| {
             let st = self.state(n);

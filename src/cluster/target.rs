@@ -265,6 +265,55 @@ pub async fn follow(
     }
 }
 
+/// For a command that reads no snapshot first (`report`): the game's
+/// ScaledObject (one GET), read only when `deployment` is not set (else
+/// nothing is followed). `None` when it cannot be read: the configured
+/// Deployment stays, as before.
+pub async fn read_scaled_object(
+    client: &kube::Client,
+    settings: &Settings,
+) -> Option<DynamicObject> {
+    if settings.is_set("deployment") {
+        return None;
+    }
+    let ns = settings.namespace.as_str();
+    let api: Api<Lenient<DynamicObject>> = Api::namespaced_with(
+        client.clone(),
+        ns,
+        &super::collect::keda_resource("ScaledObject", "scaledobjects"),
+    );
+    let target = ReadTarget {
+        verb: "get",
+        resource: "scaledobjects",
+        group: "keda.sh",
+        namespace: Some(ns),
+    };
+    read(
+        settings.request_timeout,
+        target,
+        api.get(&settings.scaled_object),
+    )
+    .await
+    .ok()
+    .map(|o| o.0)
+}
+
+/// Follows `what` (one more round: the workload, and its pods) and says what
+/// was found, as the collect step records it in the snapshot.
+pub async fn found(
+    client: &kube::Client,
+    settings: &Settings,
+    what: &Follow,
+) -> crate::snapshot::TargetFound {
+    let f = follow(client, settings, what, settings.request_timeout).await;
+    crate::snapshot::TargetFound {
+        kind: what.kind().into(),
+        name: what.name().into(),
+        instead_of: settings.deployment.clone(),
+        selector: f.selector,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,9 +54,13 @@ pub async fn collect(
 /// (issue 19 item 6), that workload and the pod selector taken from it,
 /// unless the user gave `deployment` (then nothing is followed) or `selector`.
 pub fn follow_scale_target(settings: &mut Settings, snap: &crate::snapshot::Snapshot) {
-    let Some(t) = &snap.scale_target else {
-        return;
-    };
+    if let Some(t) = &snap.scale_target {
+        follow_target(settings, t);
+    }
+}
+
+/// `settings` judged by the workload the ScaledObject scales, `t`.
+pub fn follow_target(settings: &mut Settings, t: &crate::snapshot::TargetFound) {
     let what = crate::cluster::target::FROM_SCALE_TARGET;
     let followed = match t.kind.as_str() {
         "Deployment" => settings.take_discovered("deployment", &t.name, what),

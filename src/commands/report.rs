@@ -626,7 +626,24 @@ pub async fn run(
                     Err(f) => Some(Err(f.message)),
                 }
             };
-            let (read, hb) = tokio::join!(reading, hb);
+            // KEDA may scale another workload than the configured Deployment
+            // (scaleTargetRef): read beside the history, so the usual path
+            // costs no round trip; followed, the history is read again by
+            // that workload's pod names.
+            let scaled_object =
+                crate::cluster::target::read_scaled_object(&sources.kube, &settings);
+            let (read, hb, scaled_object) = tokio::join!(reading, hb, scaled_object);
+            let mut settings = settings;
+            let follow = crate::cluster::target::to_follow(&settings, scaled_object.as_ref());
+            let read = match follow {
+                Some(what) => {
+                    let found =
+                        crate::cluster::target::found(&sources.kube, &settings, &what).await;
+                    super::follow_target(&mut settings, &found);
+                    read_history(&sources.prometheus, &settings, since, until, step).await
+                }
+                None => read,
+            };
             // A multi-tenant Prometheus wants the tenant KEDA's trigger sends.
             let error = read.series.as_ref().err().map(String::as_str);
             let read = match crate::cluster::collect::with_trigger_tenant(

@@ -746,7 +746,7 @@ pub async fn run(
     let started = Instant::now();
     let deadline = timeout.map(|t| started + t);
 
-    let (target, settings) = super::connect(global).await?;
+    let (target, mut settings) = super::connect(global).await?;
     let client = target.client(settings.request_timeout)?;
     let sources = Sources::new(
         client,
@@ -771,26 +771,57 @@ pub async fn run(
     let base = start::unwatched(&sources, &settings, jiff::Timestamp::now()).await?;
     if base.apis.karpenter == Some(true) {
         let version = base.apis.karpenter_version.as_deref().unwrap_or("v1");
-        live.watch_node_claims(watch_client, version);
+        live.watch_node_claims(watch_client.clone(), version);
     }
     let mut changes = live.changes();
+
+    // The first frame waits for the initial lists and the history (bounded:
+    // each history query has the request timeout too), and, unless
+    // `deployment` is set, for the ScaledObject: KEDA may scale another
+    // workload (scaleTargetRef), as `diagnose` follows it.
+    let ready_by = Instant::now() + settings.request_timeout.max(interval);
+    let history_done = |h: &Option<HistoryRead>| h.as_ref().is_none_or(HistoryRead::finished);
+    let follows = !settings.is_set("deployment") && base.apis.keda != Some(false);
+    let listed = |live: &Live| !follows || live.scaled_object_listed();
+    while !(live.ready() && history_done(&history) && listed(&live)) && Instant::now() < ready_by {
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    let so = live.scaled_object(&settings.scaled_object);
+    if let Some(what) = crate::cluster::target::to_follow(&settings, so.as_ref()) {
+        // Off the usual path only: one more round for the workload's
+        // selector, then the watches and the history again, by its pods.
+        let found = crate::cluster::target::found(&sources.kube, &settings, &what).await;
+        super::follow_target(&mut settings, &found);
+        live = Live::start(
+            watch_client.clone(),
+            sources.prometheus.clone(),
+            promql::watch_queries(&settings),
+            &settings,
+            interval,
+        );
+        if base.apis.karpenter == Some(true) {
+            let version = base.apis.karpenter_version.as_deref().unwrap_or("v1");
+            live.watch_node_claims(watch_client.clone(), version);
+        }
+        history = Some(HistoryRead::spawn(&sources, &settings, window, interval));
+        changes = live.changes();
+        let ready_by = Instant::now() + settings.request_timeout.max(interval);
+        while !(live.ready() && history_done(&history)) && Instant::now() < ready_by {
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+    }
     let mut model = Model::new(Config {
         interval_secs: interval.as_secs_f64(),
         window_secs: window.as_secs_f64(),
         targets: settings.targets,
         bands: settings.bands,
     });
-
-    // The first frame waits for the initial lists and the history (bounded:
-    // each history query has the request timeout too).
-    let ready_by = Instant::now() + settings.request_timeout.max(interval);
-    let history_done = |h: &Option<HistoryRead>| h.as_ref().is_none_or(HistoryRead::finished);
-    while !(live.ready() && history_done(&history)) && Instant::now() < ready_by {
-        tokio::select! {
-            _ = changes.changed() => {}
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-        }
-    }
 
     // The full screen on a terminal, unless a line format was asked for.
     let mut screen = if args.output.is_none() && std::io::stdout().is_terminal() {

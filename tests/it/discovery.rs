@@ -297,6 +297,53 @@ fn a_namespace_that_does_not_exist_is_said_with_where_the_scaled_object_is() {
     assert_eq!(all(&c), 0, "{:#?}", c.sim.requests());
 }
 
+/// `watch` and `report` follow the same scaleTargetRef: the game's pods are
+/// `spice-game`'s (3 running, the admin pod sharing the namespace left out),
+/// not the configured `spice-runner`'s (none).
+#[test]
+fn watch_and_report_follow_the_scale_target_to_the_games_pods() {
+    let c = Cluster::start("target-other-deployment");
+    let watch = c.spice(&[
+        "watch",
+        "-o",
+        "json",
+        "--timeout",
+        "3s",
+        "--interval",
+        "500ms",
+    ]);
+    let frame = watch
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .rfind(|f| f["kind"] == "WatchEvent")
+        .unwrap_or_else(|| panic!("no frame: {}\n{}", watch.stdout, watch.stderr));
+    assert_eq!(frame["runningPods"], 3, "{}", watch.stdout);
+    assert_eq!(frame["band"], "green", "{}", watch.stdout);
+    assert!(
+        c.sim
+            .requests()
+            .iter()
+            .any(|r| r.contains("/namespaces/default/pods?")
+                && r.contains("watch=")
+                && r.contains("labelSelector=app.kubernetes.io%2Fname%3Dspice-game")),
+        "the pods are watched with spice-game's selector"
+    );
+
+    let report = c.spice(&["report", "--since", "1h", "-o", "json"]);
+    assert_ne!(report.code, 3, "{}\n{}", report.stdout, report.stderr);
+    let r = report.json();
+    // 3 sessions over spice-game's 3 pods; spice-runner's name has none.
+    let per_pod = r["metrics"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["id"] == "sessionsPerPod"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{r:#}"));
+    assert_eq!(per_pod["verdict"], "pass", "{per_pod}");
+    let v = per_pod["value"].as_f64().unwrap_or_default();
+    assert!((0.9..=1.1).contains(&v), "{per_pod}");
+}
+
 /// The ScaledObject scales `spice-game`, not the runbook's `spice-runner`
 /// (issue 19 item 6): the plugin follows scaleTargetRef, takes the pod
 /// selector from that Deployment's spec.selector, and counts neither the
