@@ -100,9 +100,11 @@ fn d_without_a_failure_shows_the_warning_about_the_screen_and_why_it_matters() {
     );
     tmux.wait_for(&["kubectl spice watch", "ScaledObject spice-runner-keda"]);
     tmux.keys("d");
+    // The panel may be captured half drawn: wait (bounded) for all of it.
     let screen = tmux.wait_for(&[
         "Diagnose: snapshot of",
         "no check fails · WARNING ! nodes.scale-down",
+        "fix: ",
     ]);
     assert!(screen.contains("fix: "), "why it matters: {screen}");
     assert!(
