@@ -302,3 +302,41 @@ fn idle_nodes_other_workloads_hold_are_not_lingering_and_daemonsets_do_not_hold(
         "{said}"
     );
 }
+
+/// Karpenter 1.14.1 names the NodePool at its limits its own way
+/// (`(NodePool=default)`, not `"default"`): with `status.resources` still
+/// below `spec.limits` (no instance type fits in the 2 vCPU left), its
+/// FailedScheduling alone tells, and both the root cause and nodes.scale-up
+/// name the field to raise.
+#[test]
+fn karpenter_v1_14_saying_a_nodepool_is_at_its_limits_names_spec_limits() {
+    let c = Cluster::start("karpenter-limits-reached-v1-14");
+    let (run, report) = diagnose(&c, &[]);
+    assert_root_cause(&run, &report, "pods.pending");
+    let f = fix(&report, "pods.pending");
+    assert!(
+        f.contains(
+            "NodePool default is at its limits (Karpenter says every instance type would exceed \
+             them): raise spec.limits.cpu"
+        ),
+        "{f}"
+    );
+    assert_outcome(&report, "nodes.scale-up", "fail");
+    let m = message(&report, "nodes.scale-up");
+    assert!(
+        m.contains(
+            "NodePool default reached spec.limits (Karpenter says all instance types exceed them)"
+        ),
+        "{m}"
+    );
+    assert!(
+        fix(&report, "nodes.scale-up").contains("raise spec.limits.cpu"),
+        "{}",
+        table(&report)
+    );
+    let evidence = check(&report, "nodes.scale-up")["evidence"].to_string();
+    assert!(
+        evidence.contains("spec.limits cpu=10; status.resources cpu=8"),
+        "{evidence}"
+    );
+}

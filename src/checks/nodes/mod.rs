@@ -143,7 +143,8 @@ pub(super) fn ca_status(snap: &Snapshot) -> Option<CaStatus> {
 }
 
 /// Why no node autoscaler adds a node, when it is a cap the cluster set: a
-/// NodePool at its `spec.limits`, or a Cluster Autoscaler node group at its
+/// NodePool at its `spec.limits` (by its `status.resources`, or by Karpenter's
+/// FailedScheduling on a Pending pod), or a Cluster Autoscaler node group at its
 /// maximum size. One sentence with the field to change, for pods.pending.
 pub(super) fn capacity_cap(snap: &Snapshot) -> Option<String> {
     for pool in snap.node_pools.iter().flatten() {
@@ -153,6 +154,35 @@ pub(super) fn capacity_cap(snap: &Snapshot) -> Option<String> {
                 "NodePool {} reached its limits ({r} {used} of {limit}): raise spec.limits.{r} on \
                  the NodePool, or Karpenter adds no node (see nodes.scale-up).",
                 pool.name
+            ));
+        }
+    }
+    // Karpenter's own word on a Pending pod: status.resources may still be
+    // below the limit when no instance type fits in what is left.
+    let pending: Vec<&str> = snap
+        .pods
+        .iter()
+        .flatten()
+        .filter(|p| is_pending(p))
+        .map(|p| p.name.as_str())
+        .collect();
+    for pool in snap.node_pools.iter().flatten() {
+        let said = snap
+            .events
+            .iter()
+            .flatten()
+            .filter(|e| e.object_kind == "Pod" && pending.contains(&e.object_name.as_str()))
+            .find_map(|e| scale_up::limits_said(&e.message, &pool.name));
+        if let Some(said) = said {
+            let what = match said {
+                scale_up::LimitSaid::Nodes => "its node limit is used up",
+                scale_up::LimitSaid::InstanceTypes => "every instance type would exceed them",
+            };
+            return Some(format!(
+                "NodePool {} is at its limits (Karpenter says {what}): raise {} on the \
+                 NodePool, or Karpenter adds no node (see nodes.scale-up).",
+                pool.name,
+                scale_up::said_fields(pool, said)
             ));
         }
     }

@@ -45,11 +45,73 @@ fn unschedulable<'a>(snap: &Snapshot, pods: &'a [PodInfo]) -> Vec<&'a PodInfo> {
         .collect()
 }
 
-/// Karpenter's own word that a NodePool is at its limits, on a pod
-/// (kubernetes-sigs/karpenter v1.0 `pkg/controllers/provisioning/scheduling/
-/// scheduler.go`: "all available instance types exceed limits for nodepool:
-/// \"NAME\"", in a Warning FailedScheduling "Failed to schedule pod, ...").
-const LIMITS_EVENT: &str = "exceed limits for nodepool";
+/// What Karpenter said of a NodePool's limits on a pod.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum LimitSaid {
+    /// Every instance type would take the NodePool past one of its limits.
+    InstanceTypes,
+    /// `spec.limits.nodes` is used up (Karpenter v1.11 and later).
+    Nodes,
+}
+
+/// Karpenter's own word that a NodePool is at its limits, on a pod: Warning
+/// FailedScheduling "Failed to schedule pod, ERR" (kubernetes-sigs/karpenter
+/// v1.14.1 `pkg/controllers/provisioning/scheduling/events.go`
+/// `PodFailedToScheduleEvent`), where ERR (`scheduler.go`
+/// `addToNewNodeClaim`) names the NodePool in the shape of its release:
+///
+/// - v1.0–v1.2: `all available instance types exceed limits for nodepool: "NAME"`
+/// - v1.3–v1.4: `all available instance types exceed limits for nodepool "NAME"`
+/// - v1.5–v1.14.1: `all available instance types exceed limits for nodepool
+///   (NodePool=NAME)` (awslabs/operatorpkg `serrors.Wrap`: `ERR (key=value, ...)`,
+///   keys sorted; `klog.KRef("", NAME)` prints NAME)
+/// - v1.11–v1.14.1 also: `node limits have been exhausted for nodepool
+///   (NodePool=NAME)` once `spec.limits.nodes` is used up
+///
+/// With several NodePools, the errors are joined by `; ` (multierr).
+const LIMITS_SAID: &[(&str, LimitSaid)] = &[
+    ("exceed limits for nodepool", LimitSaid::InstanceTypes),
+    (
+        "node limits have been exhausted for nodepool",
+        LimitSaid::Nodes,
+    ),
+];
+
+/// What Karpenter's event `message` says of NodePool `pool`'s limits, in any
+/// of the shapes of [`LIMITS_SAID`].
+pub(super) fn limits_said(message: &str, pool: &str) -> Option<LimitSaid> {
+    message.split("; ").find_map(|part| {
+        let (phrase, said) = LIMITS_SAID.iter().find(|(p, _)| part.contains(p))?;
+        let rest = part.split_once(phrase).map_or("", |(_, r)| r);
+        let quoted = rest
+            .trim_start_matches(':')
+            .trim_start()
+            .strip_prefix('"')
+            .and_then(|r| r.split_once('"'))
+            .map(|(name, _)| name);
+        let keyed = rest
+            .split_once("NodePool=")
+            .map(|(_, r)| r.split([',', ')']).next().unwrap_or(r).trim());
+        (quoted == Some(pool) || keyed == Some(pool)).then_some(*said)
+    })
+}
+
+/// The `spec.limits` fields to raise for what Karpenter said of `pool`.
+pub(super) fn said_fields(pool: &NodePoolInfo, said: LimitSaid) -> String {
+    let fields: Vec<String> = match said {
+        LimitSaid::Nodes => vec!["spec.limits.nodes".into()],
+        LimitSaid::InstanceTypes => pool
+            .limits
+            .keys()
+            .map(|k| format!("spec.limits.{k}"))
+            .collect(),
+    };
+    if fields.is_empty() {
+        "spec.limits".into()
+    } else {
+        fields.join(", ")
+    }
+}
 
 /// The verdict when the waiting pods have no node because a NodePool reached
 /// its `spec.limits` (its `status.resources`, or Karpenter's event, say so).
@@ -60,24 +122,22 @@ fn at_limits(
     evidence: &[String],
 ) -> Option<Verdict> {
     let snap = ctx.snap;
-    let said: Vec<&crate::snapshot::EventInfo> = waiting
+    let events: Vec<&crate::snapshot::EventInfo> = waiting
         .iter()
         .flat_map(|p| events_for(snap, "Pod", &p.name))
-        .filter(|e| e.message.contains(LIMITS_EVENT))
         .collect();
-    let full: Vec<(&NodePoolInfo, Vec<na::Reached>)> = pools
+    let said = |pool: &str| events.iter().find_map(|e| limits_said(&e.message, pool));
+    let full: Vec<(&NodePoolInfo, Vec<na::Reached>, Option<LimitSaid>)> = pools
         .iter()
-        .map(|p| (p, na::limits_reached(p)))
-        .filter(|(p, r)| {
-            !r.is_empty()
-                || said
-                    .iter()
-                    .any(|e| e.message.contains(&format!("\"{}\"", p.name)))
-        })
+        .map(|p| (p, na::limits_reached(p), said(&p.name)))
+        .filter(|(_, r, said)| !r.is_empty() || said.is_some())
         .collect();
-    let (pool, reached) = full.first()?;
+    let (pool, reached, said) = full.first()?;
     let what = if reached.is_empty() {
-        "Karpenter says all instance types exceed them".to_string()
+        match said {
+            Some(LimitSaid::Nodes) => "Karpenter says its node limit is used up".to_string(),
+            _ => "Karpenter says all instance types exceed them".to_string(),
+        }
     } else {
         reached
             .iter()
@@ -85,21 +145,13 @@ fn at_limits(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let fields: Vec<String> = if reached.is_empty() {
-        pool.limits
-            .keys()
-            .map(|k| format!("spec.limits.{k}"))
-            .collect()
-    } else {
-        reached
+    let fields = match (reached.is_empty(), said) {
+        (true, Some(said)) => said_fields(pool, *said),
+        _ => reached
             .iter()
             .map(|(r, _, _)| format!("spec.limits.{r}"))
-            .collect()
-    };
-    let fields = if fields.is_empty() {
-        "spec.limits".to_string()
-    } else {
-        fields.join(", ")
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     let first = waiting.first()?;
     let mut ev = evidence.to_vec();
@@ -605,6 +657,114 @@ mod tests {
             &eval(scale_up, &s),
             Outcome::Fail,
             "reached spec.limits (Karpenter says all instance types exceed them)",
+        );
+    }
+
+    /// Karpenter's FailedScheduling words for a NodePool at its limits, as
+    /// each release writes them (kubernetes-sigs/karpenter
+    /// `pkg/controllers/provisioning/scheduling/scheduler.go` and `events.go`
+    /// at v1.0.0, v1.3.0 and v1.14.1; awslabs/operatorpkg `serrors/serrors.go`).
+    #[test]
+    fn karpenters_limit_words_of_every_release_name_the_nodepool() {
+        use LimitSaid::*;
+        let lines = [
+            // v1.0–v1.2: fmt.Errorf("... for nodepool: %q", name)
+            (
+                "Failed to schedule pod, all available instance types exceed limits for nodepool: \"default\"",
+                InstanceTypes,
+            ),
+            // v1.3–v1.4: fmt.Errorf("... for nodepool %q", name)
+            (
+                "Failed to schedule pod, all available instance types exceed limits for nodepool \"default\"",
+                InstanceTypes,
+            ),
+            // v1.5–v1.14.1: serrors.Wrap(err, "NodePool", klog.KRef("", name))
+            (
+                "Failed to schedule pod, all available instance types exceed limits for nodepool (NodePool=default)",
+                InstanceTypes,
+            ),
+            // v1.11–v1.14.1, spec.limits.nodes used up.
+            (
+                "Failed to schedule pod, node limits have been exhausted for nodepool (NodePool=default)",
+                Nodes,
+            ),
+        ];
+        for (line, said) in lines {
+            assert_eq!(limits_said(line, "default"), Some(said), "{line}");
+            assert_eq!(limits_said(line, "def"), None, "{line}");
+            assert_eq!(limits_said(line, "default-spot"), None, "{line}");
+        }
+        // Two NodePools (multierr joins with "; "): each is named only for
+        // what is said of it.
+        let two = "Failed to schedule pod, did not tolerate taint (taint=nvidia.com/gpu=true:NoSchedule); \
+                   all available instance types exceed limits for nodepool (NodePool=default-spot)";
+        assert_eq!(limits_said(two, "default-spot"), Some(InstanceTypes));
+        assert_eq!(limits_said(two, "default"), None);
+        // The scheduler's own FailedScheduling says nothing of limits.
+        assert_eq!(
+            limits_said("0/3 nodes are available: 3 Insufficient cpu.", "default"),
+            None
+        );
+    }
+
+    /// Karpenter v1.14.1's words are enough when `status.resources` is still
+    /// below `spec.limits` (no instance type fits in what is left).
+    #[test]
+    fn a_nodepool_karpenter_v1_14_says_is_at_its_limits_fails_naming_the_field() {
+        let mut s = healthy();
+        s.pods.as_mut().unwrap().push(pending_pod(POD, 90));
+        let pool = &mut s.node_pools.as_mut().unwrap()[0];
+        pool.limits = [("cpu".to_string(), "10".to_string())].into();
+        pool.resources = [("cpu".to_string(), "8".to_string())].into();
+        let said = |message: &str| {
+            let mut e = event("Pod", POD, "Warning", "FailedScheduling", message, 20);
+            e.source = Some("karpenter".into());
+            Some(vec![e])
+        };
+        // kubernetes-sigs/karpenter v1.14.1 scheduler.go addToNewNodeClaim.
+        s.events = said(
+            "Failed to schedule pod, all available instance types exceed limits for nodepool (NodePool=default)",
+        );
+        let v = eval(scale_up, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "NodePool default reached spec.limits (Karpenter says all instance types exceed them)",
+        );
+        assert!(
+            v.fix.unwrap_or_default().contains("raise spec.limits.cpu"),
+            "fix"
+        );
+
+        s.node_pools.as_mut().unwrap()[0].limits = [
+            ("cpu".to_string(), "10".to_string()),
+            ("nodes".to_string(), "2".to_string()),
+        ]
+        .into();
+        s.events = said(
+            "Failed to schedule pod, node limits have been exhausted for nodepool (NodePool=default)",
+        );
+        let v = eval(scale_up, &s);
+        expect(
+            &v,
+            Outcome::Fail,
+            "NodePool default reached spec.limits (Karpenter says its node limit is used up)",
+        );
+        assert!(
+            v.fix
+                .unwrap_or_default()
+                .contains("raise spec.limits.nodes on"),
+            "fix"
+        );
+
+        // Another NodePool's limits are not this one's.
+        s.events = said(
+            "Failed to schedule pod, all available instance types exceed limits for nodepool (NodePool=gpu)",
+        );
+        expect(
+            &eval(scale_up, &s),
+            Outcome::Fail,
+            "1 pod FailedScheduling with no node coming (oldest",
         );
     }
 }

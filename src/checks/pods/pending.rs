@@ -339,4 +339,51 @@ mod tests {
         expect(&v, Outcome::Fail, "container spice-runner ImagePullBackOff");
         assert!(v.fix.unwrap().contains("image pull"));
     }
+
+    /// The root cause's fix names the NodePool field to raise from Karpenter
+    /// v1.14.1's FailedScheduling alone (kubernetes-sigs/karpenter v1.14.1
+    /// `pkg/controllers/provisioning/scheduling/scheduler.go`
+    /// `addToNewNodeClaim`, `events.go` `PodFailedToScheduleEvent`), while
+    /// `status.resources` is still below `spec.limits`.
+    #[test]
+    fn karpenter_v1_14_saying_a_nodepool_is_at_its_limits_names_the_field_to_raise() {
+        let pod = "spice-runner-7d9c8b5f4-ddddd";
+        let mut s = healthy();
+        pods(&mut s).push(pending_pod(pod, 90));
+        let pool = &mut s.node_pools.as_mut().unwrap()[0];
+        pool.limits = [("cpu".to_string(), "10".to_string())].into();
+        pool.resources = [("cpu".to_string(), "8".to_string())].into();
+        let said = |message: &str| {
+            let mut e = event("Pod", pod, "Warning", "FailedScheduling", message, 20);
+            e.source = Some("karpenter".into());
+            Some(vec![e])
+        };
+        s.events = said(
+            "Failed to schedule pod, all available instance types exceed limits for nodepool (NodePool=default)",
+        );
+        let v = eval(pending, &s);
+        expect(&v, Outcome::Fail, "1 pod Pending longer than 30s");
+        assert_eq!(
+            v.fix.as_deref(),
+            Some(
+                "NodePool default is at its limits (Karpenter says every instance type would \
+                 exceed them): raise spec.limits.cpu on the NodePool, or Karpenter adds no node \
+                 (see nodes.scale-up)."
+            )
+        );
+        s.events = said(
+            "Failed to schedule pod, node limits have been exhausted for nodepool (NodePool=default)",
+        );
+        let fix = eval(pending, &s).fix.unwrap_or_default();
+        assert!(
+            fix.contains("(Karpenter says its node limit is used up): raise spec.limits.nodes"),
+            "{fix}"
+        );
+        // Said of another NodePool: the generic fix.
+        s.events = said(
+            "Failed to schedule pod, all available instance types exceed limits for nodepool (NodePool=gpu)",
+        );
+        let fix = eval(pending, &s).fix.unwrap_or_default();
+        assert!(fix.starts_with("No node fits the pod"), "{fix}");
+    }
 }
