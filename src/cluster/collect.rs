@@ -168,7 +168,9 @@ pub(super) async fn karpenter_fallback(
 }
 
 /// Karpenter records NodePool, NodeClaim and Node events (cluster-scoped
-/// objects; Cluster Autoscaler's node events too) in the `default` namespace: client-go's recorder puts an event whose
+/// objects; Cluster Autoscaler's node events too) in the `default` namespace
+/// (kubernetes-sigs/karpenter v1.14.1 `pkg/operator/operator.go`: a core/v1
+/// recorder, `mgr.GetEventRecorderFor("karpenter")`): client-go's recorder puts an event whose
 /// object has no namespace there. Read them when the game runs elsewhere;
 /// `involvedObject.namespace=` selects exactly the cluster-scoped objects.
 async fn read_karpenter_events(
@@ -256,7 +258,9 @@ async fn read_ca_status(
 /// Where Karpenter's controller runs unless `karpenterNamespace` says:
 /// `kube-system` on EKS add-on installs (and the AWS getting-started
 /// guide), `karpenter` with the Helm chart's usual namespace. Its pods carry
-/// the chart's `app.kubernetes.io/name=karpenter`.
+/// the chart's `app.kubernetes.io/name=karpenter` (aws/karpenter-provider-aws
+/// `charts/karpenter/templates/_helpers.tpl` `karpenter.selectorLabels`, the
+/// chart named `karpenter`).
 pub const KARPENTER_NAMESPACES: &[&str] = &["kube-system", "karpenter"];
 const KARPENTER_SELECTOR: &str = "app.kubernetes.io/name=karpenter";
 

@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 
 /// The node labels the snapshot keeps (Karpenter's pool and capacity type,
 /// the well-known instance type and zone); any other label is dropped while
-/// parsing.
+/// parsing. Karpenter's: kubernetes-sigs/karpenter v1.14.1
+/// `pkg/apis/v1/labels.go` (`NodePoolLabelKey`, `CapacityTypeLabelKey`),
+/// the same in v0.37 `pkg/apis/v1beta1/labels.go`.
 pub const NODE_LABELS: [&str; 4] = [
     "karpenter.sh/nodepool",
     "karpenter.sh/capacity-type",

@@ -4,7 +4,9 @@
 //! `status.resources`, and Cluster Autoscaler's status ConfigMap. Pure: the
 //! time is the snapshot's.
 //!
-//! Sources: kubernetes-sigs/karpenter v1.6 `pkg/apis/v1/nodepool.go` (Budget:
+//! Sources: kubernetes-sigs/karpenter v1.6 `pkg/apis/v1/nodepool.go`, the
+//! same in v1.14.1 (which adds only `spec.replicas` and the `Balanced` policy)
+//! (Budget:
 //! `nodes` an int or a percentage, default `10%`; `schedule` a cron in UTC
 //! with the `@daily`-style macros; `duration` how long from each schedule hit
 //! the budget is active; `reasons` Empty, Drifted, Underutilized, none = all;

@@ -2,6 +2,23 @@
 //! with label values escaped. The runbook's flawed forms are corrected here:
 //! kube-state-metrics emits a 0/1 series for every phase of every pod, so pods
 //! in a phase are `sum(...)`, never `count(...)`.
+//!
+//! The kube-state-metrics names read here, each checked in
+//! kubernetes/kube-state-metrics v2.20.0 (and present with the same labels in
+//! v2.13.0): `internal/store/pod.go` (labels `namespace, pod, uid`):
+//! `kube_pod_status_phase{phase}`, `kube_pod_deletion_timestamp`,
+//! `kube_pod_info{node, created_by_kind}`, `kube_pod_created`,
+//! `kube_pod_status_ready{condition="true"}`,
+//! `kube_pod_container_status_restarts_total{container}`,
+//! `kube_pod_container_status_waiting_reason{container, reason}`;
+//! `internal/store/node.go` (label `node`): `kube_node_info`,
+//! `kube_node_created`, `kube_node_status_condition{condition, status="true"}`;
+//! `internal/store/horizontalpodautoscaler.go` (labels `namespace,
+//! horizontalpodautoscaler`): `kube_horizontalpodautoscaler_status_desired_replicas`,
+//! `..._status_current_replicas`, `..._spec_min_replicas`, `..._metadata_generation`;
+//! `internal/store/deployment.go` (labels `namespace, deployment`):
+//! `kube_deployment_metadata_generation`. No KEDA (`keda_*`) or Karpenter
+//! (`karpenter_*`) metric is read.
 
 use crate::settings::Settings;
 

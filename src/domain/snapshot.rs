@@ -914,6 +914,10 @@ pub struct NodeClaimInfo {
     pub conditions: Vec<Condition>,
 }
 
+/// NodeClaim condition types: kubernetes-sigs/karpenter v1.14.1
+/// `pkg/apis/v1/nodeclaim_status.go` (`Launched`, `Registered`,
+/// `Initialized`, the three that make `Ready`), the same in v0.37
+/// `pkg/apis/v1beta1/nodeclaim_status.go`.
 impl NodeClaimInfo {
     fn is(&self, type_: &str) -> bool {
         condition(&self.conditions, type_).is_some_and(|c| c.status == "True")

@@ -37,7 +37,10 @@ fn in_flight(c: &NodeClaimInfo) -> bool {
     !c.initialized()
 }
 
-/// Karpenter's nomination target from `Pod should schedule on: nodeclaim/X[, node/Y]`.
+/// Karpenter's nomination target from `Pod should schedule on: nodeclaim/X[, node/Y]`
+/// (Normal `Nominated` on the pod: kubernetes-sigs/karpenter v1.14.1
+/// `pkg/controllers/provisioning/scheduling/events.go` `NominatePodEvent`,
+/// the same since v1.0; reason in `pkg/events/reason.go`).
 fn nomination_target(message: &str) -> (Option<&str>, Option<&str>) {
     let rest = message
         .split_once("schedule on:")

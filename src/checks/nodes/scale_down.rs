@@ -33,7 +33,11 @@ pub static CHECK: Check = Check {
     eval: scale_down,
 };
 
-/// The policies Karpenter v1 knows (Balanced since v1.14), and its default.
+/// The policies Karpenter v1 knows (Balanced since v1.14), and its default
+/// (kubernetes-sigs/karpenter v1.14.1 `pkg/apis/v1/nodepool.go`: enum
+/// `WhenEmpty;WhenEmptyOrUnderutilized;Balanced`, default
+/// `WhenEmptyOrUnderutilized`; budget reasons `Underutilized`, `Empty`,
+/// `Drifted`).
 const POLICIES: &[&str] = &["WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced"];
 
 const DEFAULT_POLICY: &str = "WhenEmptyOrUnderutilized";
@@ -361,8 +365,9 @@ fn short_time(t: jiff::Timestamp) -> String {
 /// Karpenter's own words on why it keeps nodes: Normal DisruptionBlocked on
 /// the NodePool ("No allowed disruptions for disruption reason Empty due to
 /// blocking budget") and Unconsolidatable / DisruptionBlocked on the Nodes
-/// and their NodeClaims (kubernetes-sigs/karpenter v1.6
-/// `pkg/controllers/disruption/events/events.go`), all in `default`.
+/// and their NodeClaims (kubernetes-sigs/karpenter v1.6, unchanged in
+/// v1.14.1: `pkg/controllers/disruption/events/events.go`, reasons in
+/// `pkg/events/reason.go`), all in `default`.
 fn karpenter_events(snap: &Snapshot, pool: &NodePoolInfo, nodes: &[&str]) -> Vec<String> {
     const REASONS: &[&str] = &["DisruptionBlocked", "Unconsolidatable"];
     let mut out: Vec<String> = events_for(snap, "NodePool", &pool.name)
