@@ -185,14 +185,18 @@ fn stop_on_signal() -> Arc<AtomicBool> {
 /// `name` when it is a scenario (a folder under tests/scenarios/ with
 /// objects.yaml), else one line saying which names are: `broken-chain` is
 /// a snapshot example (`kubectl spice diagnose --example broken-chain`),
-/// not a scenario.
+/// not a scenario. The name becomes a path under tests/scenarios/, so it
+/// is one path component: no `/` or `\\`, no `..`, not starting with a
+/// dot; a dot inside is a version (`keda-2.20.2`).
 fn scenario_name(name: &str) -> Result<(), String> {
     let dir = scenarios_dir();
     if name == CLOSED_LOOP {
         return Ok(());
     }
     if !name.is_empty()
-        && !name.contains(['/', '.'])
+        && !name.contains(['/', '\\'])
+        && !name.contains("..")
+        && !name.starts_with('.')
         && dir.join(name).join("objects.yaml").is_file()
     {
         return Ok(());
@@ -235,6 +239,25 @@ fn a_by_hand_scenario_name_is_checked_and_an_example_name_is_pointed_to_its_comm
     assert!(why.contains(CLOSED_LOOP), "{why}");
     assert!(scenario_name("../healthy").is_err());
     assert!(scenario_name("").is_err());
+}
+
+/// Scenario names carry KEDA versions (`keda-2.20.2`): a dot inside a name
+/// is fine, only what could leave tests/scenarios/ is refused.
+#[test]
+fn a_by_hand_scenario_name_may_hold_a_version_but_never_leave_the_scenarios() {
+    assert_eq!(scenario_name("keda-2.20.2"), Ok(()));
+    assert_eq!(scenario_name("keda-2.20.0-hpa-unhealthy"), Ok(()));
+    for bad in [
+        "..",
+        ".",
+        "../healthy",
+        "healthy/..",
+        "keda-2.20.2/",
+        "a\\b",
+        ".hidden",
+    ] {
+        assert!(scenario_name(bad).is_err(), "{bad}");
+    }
 }
 
 /// The processes whose parent is `pid`, with their command names.
