@@ -691,16 +691,22 @@ pub async fn run(
     // `deployment` was not given: the checks judge that one, and every read
     // from here on uses its name (issue 19 item 6).
     let follow = super::target::to_follow(settings, scaled_object.as_ref().ok());
-    let following;
-    let judged: &Settings = match &follow {
-        Some(what) => {
-            let mut s = settings.clone();
-            what.apply(&mut s);
-            following = s;
-            &following
-        }
-        None => settings,
-    };
+    // The ScaledObject names its HPA other than `keda-hpa-<name>`
+    // (`advanced.horizontalPodAutoscalerConfig.name`): the queries that name
+    // the HPA are read again by that name, in the same extra round.
+    let mut judged = settings.clone();
+    if let Some(what) = &follow {
+        what.apply(&mut judged);
+    }
+    if let Some(name) = scaled_object
+        .as_ref()
+        .ok()
+        .and_then(super::target::hpa_name)
+    {
+        judged.follow_hpa_name(&name);
+    }
+    let changed = follow.is_some() || judged.hpa_name != settings.hpa_name;
+    let judged = &judged;
     // Whether the Prometheus answers were read again below (with `judged`).
     let mut reread = false;
     // The configured Prometheus Service does not exist: read the one the
@@ -776,25 +782,24 @@ pub async fn run(
         _ => (prom, rules),
     };
     // Following the ScaledObject's target: read that Deployment and its pods,
-    // and again the queries whose text names the Deployment (its pods' names),
-    // together: one more round, only then.
-    let (followed, prom) = match &follow {
-        Some(what) => {
-            let again = async {
-                match &used {
-                    Some(api) if !reread => {
-                        reread_changed(api, settings, judged, scope, prom).await
-                    }
-                    _ => prom,
-                }
-            };
-            let (f, p) = tokio::join!(
-                super::target::follow(client, settings, what, timeout),
-                again
-            );
-            (Some(f), p)
-        }
-        None => (None, prom),
+    // and again the queries whose text names the Deployment (its pods' names)
+    // or the HPA, together: one more round, only then.
+    let (followed, prom) = if changed {
+        let again = async {
+            match &used {
+                Some(api) if !reread => reread_changed(api, settings, judged, scope, prom).await,
+                _ => prom,
+            }
+        };
+        let target = async {
+            match &follow {
+                Some(what) => Some(super::target::follow(client, settings, what, timeout).await),
+                None => None,
+            }
+        };
+        tokio::join!(target, again)
+    } else {
+        (None, prom)
     };
     let mut scale_target = None;
     let (deployment, pods) = match (followed, &follow) {
@@ -1049,7 +1054,8 @@ async fn query_one<'q>(
 }
 
 /// Reads again the queries whose text differs between `before` and `after`
-/// (those naming the Deployment's pods) and puts their answers in `prom`.
+/// (those naming the Deployment's pods or the HPA) and puts their answers
+/// in `prom`.
 async fn reread_changed(
     api: &HttpApi,
     before: &Settings,

@@ -57,6 +57,15 @@ fn is_dns_subdomain(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
+/// The HPA the ScaledObject names (`status.hpaName`, else
+/// `spec.advanced.horizontalPodAutoscalerConfig.name`), as the Snapshot
+/// reads it (`ScaledObjectInfo::keda_hpa_name`); `None`: KEDA's default.
+pub fn hpa_name(so: &DynamicObject) -> Option<String> {
+    super::convert::scaled_object(&so.data)
+        .keda_hpa_name()
+        .map(str::to_string)
+}
+
 /// The workload to follow instead of the configured Deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Follow {
@@ -266,16 +275,22 @@ pub async fn follow(
 }
 
 /// For a command that reads no snapshot first (`report`): the game's
-/// ScaledObject (one GET), read only when `deployment` is not set (else
-/// nothing is followed). `None` when it cannot be read: the configured
-/// Deployment stays, as before.
+/// ScaledObject (one GET, beside the history), for the workload it scales
+/// (unless `deployment` is set) and the name of its HPA. `None` when it
+/// cannot be read: the configured Deployment and KEDA's default HPA name
+/// stay, as before.
 pub async fn read_scaled_object(
     client: &kube::Client,
     settings: &Settings,
 ) -> Option<DynamicObject> {
-    if settings.is_set("deployment") {
-        return None;
-    }
+    get_scaled_object(client, settings).await.ok()
+}
+
+/// The game's ScaledObject (one GET), or why it could not be read.
+pub async fn get_scaled_object(
+    client: &kube::Client,
+    settings: &Settings,
+) -> Result<DynamicObject, Failure> {
     let ns = settings.namespace.as_str();
     let api: Api<Lenient<DynamicObject>> = Api::namespaced_with(
         client.clone(),
@@ -294,7 +309,6 @@ pub async fn read_scaled_object(
         api.get(&settings.scaled_object),
     )
     .await
-    .ok()
     .map(|o| o.0)
 }
 
@@ -377,6 +391,39 @@ mod tests {
         ] {
             assert_eq!(scale_target(&bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_hpa_name_is_the_status_then_the_spec_then_none() {
+        let so = |data: serde_json::Value| {
+            let mut o = DynamicObject::new(
+                "spice-runner-keda",
+                &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
+            );
+            o.data = data;
+            o
+        };
+        let spec =
+            json!({"advanced": {"horizontalPodAutoscalerConfig": {"name": "spice-game-hpa"}}});
+        assert_eq!(
+            hpa_name(&so(json!({ "spec": spec }))).as_deref(),
+            Some("spice-game-hpa")
+        );
+        assert_eq!(
+            hpa_name(&so(
+                json!({"spec": spec, "status": {"hpaName": "made-hpa"}})
+            ))
+            .as_deref(),
+            Some("made-hpa"),
+            "what KEDA made wins over what it will make"
+        );
+        assert_eq!(hpa_name(&so(json!({"spec": {"advanced": {}}}))), None);
+        assert_eq!(
+            hpa_name(&so(
+                json!({"spec": {"advanced": {"horizontalPodAutoscalerConfig": {"name": ""}}}})
+            )),
+            None
+        );
     }
 
     #[test]

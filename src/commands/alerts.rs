@@ -15,14 +15,52 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Fatal> {
     let labels = parse_labels(&args.rule_labels)?;
-    let settings = resolve_settings(global).await?;
+    let (settings, target) = resolve(global).await?;
+    let (settings, hpa) = with_hpa_name(settings, target).await;
+    let note = crate::report::alerts::hpa_note(&settings, hpa.as_ref().err().map(String::as_str));
     match args.output {
         AlertsFormat::PrometheusRule => {
-            crate::report::alerts::write_prometheus_rule(out, &settings, &labels)?
+            crate::report::alerts::write_prometheus_rule(out, &settings, &note, &labels)?
         }
-        AlertsFormat::Rules => crate::report::alerts::write_rules(out, &settings)?,
+        AlertsFormat::Rules => crate::report::alerts::write_rules(out, &settings, &note)?,
     }
     Ok(ExitStatus::Ok)
+}
+
+/// The settings with the HPA named as the game's ScaledObject names it
+/// (`spec.advanced.horizontalPodAutoscalerConfig.name`, `status.hpaName`),
+/// when the cluster can be read: one GET. `Err` says, in fixed words, why
+/// KEDA's default name `keda-hpa-<scaledObject>` is kept.
+async fn with_hpa_name(
+    mut settings: Settings,
+    target: Option<KubeTarget>,
+) -> (Settings, Result<(), String>) {
+    let Some(mut target) = target else {
+        return (settings, Err("no kube context".into()));
+    };
+    let timeout = settings.request_timeout;
+    let client = match target.authenticate(timeout).await {
+        Ok(()) => target.client(timeout),
+        Err(e) => Err(e),
+    };
+    let Ok(client) = client else {
+        return (
+            settings,
+            Err("the kube context's credentials did not load".into()),
+        );
+    };
+    match crate::cluster::target::get_scaled_object(&client, &settings).await {
+        Ok(so) => {
+            if let Some(name) = crate::cluster::target::hpa_name(&so) {
+                settings.follow_hpa_name(&name);
+            }
+            (settings, Ok(()))
+        }
+        Err(f) => (
+            settings,
+            Err(format!("the ScaledObject could not be read: {}", f.reason)),
+        ),
+    }
 }
 
 /// `KEY=VALUE` labels for the PrometheusRule's metadata, checked the way the
@@ -81,28 +119,34 @@ fn parse_labels(items: &[String]) -> Result<BTreeMap<String, String>, Fatal> {
 /// section and the namespace; without a kubeconfig the defaults apply, unless
 /// the user named a kubeconfig, context, cluster or user, which must then work.
 pub async fn resolve_settings(global: &GlobalArgs) -> Result<Settings, Fatal> {
+    Ok(resolve(global).await?.0)
+}
+
+/// [`resolve_settings`], with the kube context when one loaded.
+async fn resolve(global: &GlobalArgs) -> Result<(Settings, Option<KubeTarget>), Fatal> {
     let env = crate::process_env;
     let file = ConfigFile::load(global.config.as_deref())?;
     let explicit = global.kubeconfig.is_some()
         || global.context.is_some()
         || global.cluster.is_some()
         || global.user.is_some();
-    let (context, context_ns) = match KubeTarget::load(&global.kubeconfig_choice(), &env).await {
-        Ok(t) => (t.context.clone(), t.context_namespace.clone()),
+    let target = match KubeTarget::load(&global.kubeconfig_choice(), &env).await {
+        Ok(t) => Some(t),
         Err(e) if explicit => return Err(e.into()),
-        Err(crate::cluster::Error::NoKubeconfig(_)) => (None, None),
+        Err(crate::cluster::Error::NoKubeconfig(_)) => None,
         Err(e) => {
             crate::report::text::warn(&format!("{e} (using the settings without a kube context)"));
-            (None, None)
+            None
         }
     };
-    Ok(Settings::resolve(
+    let settings = Settings::resolve(
         &global.overrides(),
         &env,
         &file,
-        context.as_deref(),
-        context_ns.as_deref(),
-    )?)
+        target.as_ref().and_then(|t| t.context.as_deref()),
+        target.as_ref().and_then(|t| t.context_namespace.as_deref()),
+    )?;
+    Ok((settings, target))
 }
 
 #[cfg(test)]

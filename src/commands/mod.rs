@@ -52,10 +52,24 @@ pub async fn collect(
 /// The settings a snapshot is judged by: when its collect step followed the
 /// ScaledObject's scaleTargetRef to another Deployment or a StatefulSet
 /// (issue 19 item 6), that workload and the pod selector taken from it,
-/// unless the user gave `deployment` (then nothing is followed) or `selector`.
+/// unless the user gave `deployment` (then nothing is followed) or `selector`;
+/// and the HPA by the name the ScaledObject gives it (`follow_hpa_name`).
 pub fn follow_scale_target(settings: &mut Settings, snap: &crate::snapshot::Snapshot) {
     if let Some(t) = &snap.scale_target {
         follow_target(settings, t);
+    }
+    follow_hpa_name(settings, snap);
+}
+
+/// The queries and rules that name KEDA's HPA name the one the snapshot's
+/// ScaledObject names (`spec.advanced.horizontalPodAutoscalerConfig.name`,
+/// `status.hpaName`); KEDA's default `keda-hpa-<scaledObject>` when it
+/// names none or could not be read.
+pub fn follow_hpa_name(settings: &mut Settings, snap: &crate::snapshot::Snapshot) {
+    if let Some(crate::snapshot::Lookup::Found(so)) = &snap.scaled_object
+        && let Some(name) = so.keda_hpa_name()
+    {
+        settings.follow_hpa_name(name);
     }
 }
 
@@ -99,4 +113,27 @@ pub(crate) fn replay_now() -> jiff::Timestamp {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(jiff::Timestamp::now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot replayed (`--from`) or just collected is judged by the HPA
+    /// its ScaledObject names; a ScaledObject not read keeps KEDA's default.
+    #[test]
+    fn a_snapshot_is_judged_by_the_hpa_its_scaledobject_names() {
+        let mut snap = crate::checks::testkit::healthy();
+        if let Some(crate::snapshot::Lookup::Found(so)) = &mut snap.scaled_object {
+            so.hpa_name = Some("spice-game-hpa".into());
+        }
+        let mut s = Settings::defaults();
+        follow_scale_target(&mut s, &snap);
+        assert_eq!(s.keda_hpa_name(), "spice-game-hpa");
+
+        snap.scaled_object = None;
+        let mut s = Settings::defaults();
+        follow_scale_target(&mut s, &snap);
+        assert_eq!(s.keda_hpa_name(), "keda-hpa-spice-runner-keda");
+    }
 }

@@ -142,6 +142,47 @@ fn history_queries(s: &Settings) -> Vec<promql::Query> {
     ]
 }
 
+/// The history queries that name KEDA's HPA: the ones read again when the
+/// ScaledObject names its HPA other than `keda-hpa-<name>`.
+fn hpa_queries(s: &Settings) -> [promql::Query; 2] {
+    [promql::hpa_desired(s), promql::hpa_generation(s)]
+}
+
+/// `read` with the HPA's series read again by the HPA name in `settings`
+/// (the ScaledObject names its HPA): only the two queries that name it, one
+/// more request each, off the usual path. A history that could not be read
+/// stays as it was.
+pub async fn reread_hpa(
+    api: &Result<HttpApi, String>,
+    settings: &Settings,
+    since: Timestamp,
+    until: Timestamp,
+    step: f64,
+    mut read: Read,
+) -> Read {
+    let (Ok(api), Ok(series)) = (api, &mut read.series) else {
+        return read;
+    };
+    let queries = hpa_queries(settings);
+    match range::read(
+        api,
+        &queries,
+        secs(since),
+        secs(until),
+        step,
+        settings.request_timeout,
+    )
+    .await
+    {
+        Ok(mut r) => {
+            series.desired = r.series.remove(promql::HPA_DESIRED).unwrap_or_default();
+            series.hpa_generation = r.series.remove(promql::HPA_GENERATION).unwrap_or_default();
+        }
+        Err(f) => read.series = Err(f.message),
+    }
+    read
+}
+
 /// What one read of the past holds.
 pub struct Read {
     pub series: Result<Series, String>,
@@ -627,13 +668,20 @@ pub async fn run(
                 }
             };
             // KEDA may scale another workload than the configured Deployment
-            // (scaleTargetRef): read beside the history, so the usual path
-            // costs no round trip; followed, the history is read again by
-            // that workload's pod names.
+            // (scaleTargetRef), and name its HPA other than `keda-hpa-<name>`:
+            // read beside the history, so the usual path costs no round trip;
+            // followed, the history is read again by that workload's pod
+            // names; renamed, the HPA's two series by the HPA's name.
             let scaled_object =
                 crate::cluster::target::read_scaled_object(&sources.kube, &settings);
             let (read, hb, scaled_object) = tokio::join!(reading, hb, scaled_object);
             let mut settings = settings;
+            if let Some(name) = scaled_object
+                .as_ref()
+                .and_then(crate::cluster::target::hpa_name)
+            {
+                settings.follow_hpa_name(&name);
+            }
             let follow = crate::cluster::target::to_follow(&settings, scaled_object.as_ref());
             let read = match follow {
                 Some(what) => {
@@ -641,6 +689,9 @@ pub async fn run(
                         crate::cluster::target::found(&sources.kube, &settings, &what).await;
                     super::follow_target(&mut settings, &found);
                     read_history(&sources.prometheus, &settings, since, until, step).await
+                }
+                None if settings.hpa_name.is_some() => {
+                    reread_hpa(&sources.prometheus, &settings, since, until, step, read).await
                 }
                 None => read,
             };
@@ -747,6 +798,33 @@ mod tests {
         assert!(period_arg("since", "-1d").is_err());
         assert!(period_arg("since", "soon").is_err());
         assert!(period_arg("since", "10s").is_err());
+    }
+
+    /// A ScaledObject that names its HPA changes only the history queries
+    /// `reread_hpa` reads again: the others keep their answers.
+    #[test]
+    fn the_history_queries_naming_the_hpa_are_the_ones_read_again() {
+        let default = Settings::defaults();
+        let mut renamed = Settings::defaults();
+        assert!(renamed.follow_hpa_name("spice-game-hpa"));
+        let mut changed: Vec<&str> = history_queries(&renamed)
+            .iter()
+            .zip(history_queries(&default).iter())
+            .filter(|(a, b)| a.promql != b.promql)
+            .map(|(a, _)| a.key)
+            .collect();
+        changed.sort_unstable();
+        let mut reread: Vec<&str> = hpa_queries(&renamed).iter().map(|q| q.key).collect();
+        reread.sort_unstable();
+        assert_eq!(changed, reread);
+        for q in hpa_queries(&renamed) {
+            assert!(
+                q.promql
+                    .contains(r#"horizontalpodautoscaler="spice-game-hpa""#),
+                "{}",
+                q.promql
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! NodePools/NodeClaims, Nodes), and the KEDA operator's log errors about
 //! our ScaledObject. Exit 3 when a source could not be read, else 0.
 
-use super::report::{HistoryFormat, period_arg, read_history, since_ts, stored, until_arg};
+use super::report::{
+    HistoryFormat, period_arg, read_history, reread_hpa, since_ts, stored, until_arg,
+};
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use crate::history::timeline::{TimelineInputs, build};
@@ -63,8 +65,9 @@ pub async fn run(
                 read_history(&sources.prometheus, &settings, since, until, STEP_SECS)
             );
             let snap = snap?;
-            // The collect step found another Deployment (scaleTargetRef) or
-            // the tenant KEDA's trigger sends: read the history as it did.
+            // The collect step found another Deployment (scaleTargetRef), the
+            // tenant KEDA's trigger sends or the HPA's name: read the history
+            // as it did.
             let mut settings = settings;
             super::follow_scale_target(&mut settings, &snap);
             let tenant = snap
@@ -78,9 +81,20 @@ pub async fn run(
                 }
                 _ => None,
             };
+            // The ScaledObject names its HPA: its series by that name.
             let read = if api.is_some() || snap.scale_target.is_some() {
                 let api = api.unwrap_or_else(|| sources.prometheus.clone());
                 read_history(&api, &settings, since, until, STEP_SECS).await
+            } else if settings.hpa_name.is_some() {
+                reread_hpa(
+                    &sources.prometheus,
+                    &settings,
+                    since,
+                    until,
+                    STEP_SECS,
+                    read,
+                )
+                .await
             } else {
                 read
             };

@@ -790,6 +790,11 @@ pub async fn run(
         }
     }
     let so = live.scaled_object(&settings.scaled_object);
+    // The checks each frame judges name KEDA's HPA as the ScaledObject does
+    // (the polled queries and the history name no HPA: nothing is re-read).
+    if let Some(name) = so.as_ref().and_then(crate::cluster::target::hpa_name) {
+        settings.follow_hpa_name(&name);
+    }
     if let Some(what) = crate::cluster::target::to_follow(&settings, so.as_ref()) {
         // Off the usual path only: one more round for the workload's
         // selector, then the watches and the history again, by its pods.

@@ -392,14 +392,13 @@ pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
         running_pods(s).promql
     );
     format!(
-        "(\n{ratio} > {}\nand on()\nsum(rate({}[5m])) >= {}\n)\nor\n(\n  {ratio} < {}\n  and on()\n  ({} > on() (max(kube_horizontalpodautoscaler_spec_min_replicas{{namespace=\"{}\", horizontalpodautoscaler=\"keda-hpa-{}\"}}) or vector(0)))\n)",
+        "(\n{ratio} > {}\nand on()\nsum(rate({}[5m])) >= {}\n)\nor\n(\n  {ratio} < {}\n  and on()\n  ({} > on() (max(kube_horizontalpodautoscaler_spec_min_replicas{{{}}}) or vector(0)))\n)",
         number(s.bands.yellow_max),
         nginx(s),
         number(RATIO_ALERT_MIN_SESSIONS),
         number(s.bands.yellow_min),
         running_pods(s).promql,
-        escape(&s.namespace),
-        escape(&s.scaled_object)
+        keda_hpa_matchers(s)
     )
 }
 
@@ -408,13 +407,15 @@ pub fn pod_session_ratio_alert_expr(s: &Settings) -> String {
 pub const RATIO_ALERT_MIN_SESSIONS: f64 = 0.5;
 
 /// The HPA KEDA makes for the ScaledObject, by the name KEDA gives it
-/// (`keda-hpa-<scaledObject>`, kedacore/keda `controllers/keda/hpa.go`
-/// getHPAName), as kube-state-metrics labels it.
+/// (kedacore/keda v2.20.2 `controllers/keda/hpa.go` getHPAName:
+/// `spec.advanced.horizontalPodAutoscalerConfig.name` when set, else
+/// `keda-hpa-<scaledObject>`; `Settings::keda_hpa_name`), as
+/// kube-state-metrics labels it. Without the ScaledObject read, the default.
 fn keda_hpa_matchers(s: &Settings) -> String {
     format!(
-        "namespace=\"{}\", horizontalpodautoscaler=\"keda-hpa-{}\"",
+        "namespace=\"{}\", horizontalpodautoscaler=\"{}\"",
         escape(&s.namespace),
-        escape(&s.scaled_object)
+        escape(&s.keda_hpa_name())
     )
 }
 
@@ -740,6 +741,52 @@ mod tests {
         let mut s = Settings::defaults();
         s.deployment = "game.v2".into();
         assert!(running_pods(&s).promql.contains(r#"pod=~"game\\.v2-["#));
+    }
+
+    #[test]
+    fn every_query_and_rule_naming_the_hpa_names_the_one_the_scaledobject_gives() {
+        let mut s = Settings::defaults();
+        let default = r#"horizontalpodautoscaler="keda-hpa-spice-runner-keda""#;
+        let named = |s: &Settings| {
+            [
+                ("hpa desired", hpa_desired(s).promql),
+                ("hpa generation", hpa_generation(s).promql),
+                ("KEDANotResponding", keda_not_responding_alert_expr(s)),
+                ("PodSessionRatioAnomaly", pod_session_ratio_alert_expr(s)),
+            ]
+        };
+        for (what, q) in named(&s) {
+            assert!(q.contains(default), "{what}: {q}");
+        }
+        assert!(s.follow_hpa_name("spice-game-hpa"));
+        for (what, q) in named(&s) {
+            assert!(
+                q.contains(r#"namespace="default", horizontalpodautoscaler="spice-game-hpa""#),
+                "{what}: {q}"
+            );
+            assert!(!q.contains("keda-hpa-"), "{what}: {q}");
+        }
+        // diagnose's queries: only the alert queries name the HPA.
+        let before = diagnose_queries(&Settings::defaults());
+        let changed: Vec<&str> = diagnose_queries(&s)
+            .iter()
+            .zip(&before)
+            .filter(|(a, b)| a.promql != b.promql)
+            .map(|(a, _)| a.key)
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                ALERT_RATIO_NOW,
+                ALERT_RATIO_FOR,
+                ALERT_KEDA_NOW,
+                ALERT_KEDA_FOR
+            ]
+        );
+        assert_eq!(
+            status_command_queries(&s),
+            status_command_queries(&Settings::defaults())
+        );
     }
 
     #[test]

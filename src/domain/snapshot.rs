@@ -152,13 +152,10 @@ impl Snapshot {
     /// configured `advanced.horizontalPodAutoscalerConfig.name`, else
     /// `keda-hpa-<scaledobject>`.
     pub fn keda_hpa_name(&self, scaled_object: &str) -> String {
-        if let Some(Lookup::Found(so)) = &self.scaled_object {
-            if let Some(name) = so.hpa_name.as_ref().filter(|n| !n.is_empty()) {
-                return name.clone();
-            }
-            if let Some(name) = so.hpa_name_override.as_ref().filter(|n| !n.is_empty()) {
-                return name.clone();
-            }
+        if let Some(Lookup::Found(so)) = &self.scaled_object
+            && let Some(name) = so.keda_hpa_name()
+        {
+            return name.to_string();
         }
         format!("keda-hpa-{scaled_object}")
     }
@@ -675,6 +672,17 @@ pub const KEDA_DEFAULT_MAX_REPLICAS: i64 = 100;
 pub const KEDA_DEFAULT_ACTIVATION_THRESHOLD: f64 = 0.0;
 
 impl ScaledObjectInfo {
+    /// The HPA KEDA made for it, when the object names one: `status.hpaName`
+    /// (what KEDA made), else `advanced.horizontalPodAutoscalerConfig.name`
+    /// (what it will make). `None`: KEDA's default `keda-hpa-<name>`.
+    pub fn keda_hpa_name(&self) -> Option<&str> {
+        [&self.hpa_name, &self.hpa_name_override]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .find(|n| !n.is_empty())
+    }
+
     pub fn polling_interval_or_default(&self) -> i64 {
         self.polling_interval
             .unwrap_or(KEDA_DEFAULT_POLLING_INTERVAL)

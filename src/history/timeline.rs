@@ -162,7 +162,8 @@ pub fn build(inp: &TimelineInputs<'_>) -> Timeline {
             // the spec (kube-state-metrics keeps it for the Deployment and the
             // HPA; KEDA rewrites its HPA when the ScaledObject's scaling spec
             // changes, and exports no generation of the ScaledObject itself).
-            let hpa = format!("keda-hpa-{}", inp.scaled_object);
+            // The HPA by the name the ScaledObject gives it, as it was read.
+            let hpa = inp.snapshot.keda_hpa_name(inp.scaled_object);
             let mut spec_changes = 0;
             for (kind, name, series) in [
                 ("Deployment", inp.deployment, &s.deployment_generation),
@@ -369,6 +370,56 @@ mod tests {
                     "Deployment spice-runner spec changed (generation 8 → 9)"
                 ),
             ]
+        );
+    }
+
+    /// The ScaledObject names its HPA (`advanced.horizontalPodAutoscalerConfig.name`):
+    /// the HPA's spec changes are told under that name, not `keda-hpa-<name>`.
+    #[test]
+    fn an_hpa_spec_change_names_the_hpa_the_scaledobject_names() {
+        let t0 = 1_800_000_000.0;
+        let pts = |v: &[f64]| -> Vec<(f64, f64)> {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (t0 + i as f64 * 15.0, *x))
+                .collect()
+        };
+        let series = Series {
+            sessions: pts(&[2.0; 4]),
+            running: pts(&[2.0; 4]),
+            nodes: pts(&[1.0; 4]),
+            hpa_generation: pts(&[3.0, 3.0, 4.0, 4.0]),
+            step_secs: 15.0,
+            ..Series::default()
+        };
+        let ts = |x: f64| Timestamp::from_second(x as i64).unwrap_or_default();
+        let mut snap = crate::checks::testkit::healthy();
+        snap.captured_at = ts(t0 + 60.0);
+        if let Some(crate::snapshot::Lookup::Found(so)) = &mut snap.scaled_object {
+            so.hpa_name_override = Some("spice-game-hpa".into());
+            so.hpa_name = Some("spice-game-hpa".into());
+        }
+        let d = crate::settings::Settings::defaults();
+        let t = build(&TimelineInputs {
+            since: ts(t0),
+            until: ts(t0 + 60.0),
+            series: Ok(&series),
+            snapshot: &snap,
+            namespace: "default",
+            deployment: "spice-runner",
+            scaled_object: "spice-runner-keda",
+            targets: d.targets,
+            bands: d.bands,
+        });
+        let changes: Vec<&str> = t
+            .entries
+            .iter()
+            .filter(|e| e.sentence.contains("spec changed"))
+            .map(|e| e.sentence.as_str())
+            .collect();
+        assert_eq!(
+            changes,
+            ["HorizontalPodAutoscaler spice-game-hpa spec changed (generation 3 → 4)"]
         );
     }
 

@@ -162,8 +162,32 @@ pub fn rule_file(s: &Settings) -> RuleFile {
     }
 }
 
+/// The header line saying which HPA KEDANotResponding and
+/// PodSessionRatioAnomaly read, and where its name came from: the cluster's
+/// ScaledObject, or KEDA's default because `unread` says why it could not be
+/// read (fixed words, never the cluster's text).
+pub fn hpa_note(s: &Settings, unread: Option<&str>) -> String {
+    let hpa = s.keda_hpa_name();
+    let so = format!("ScaledObject {}/{}", s.namespace, s.scaled_object);
+    match unread {
+        None if s.hpa_name.is_some() => {
+            format!(
+                "KEDANotResponding and PodSessionRatioAnomaly read HPA {hpa}, as {so} names it."
+            )
+        }
+        None => format!(
+            "KEDANotResponding and PodSessionRatioAnomaly read HPA {hpa}, KEDA's name for {so}, which names no other."
+        ),
+        Some(why) => format!(
+            "KEDANotResponding and PodSessionRatioAnomaly read HPA {hpa}, KEDA's default name for {so}\n\
+             ({why}): if it sets spec.advanced.horizontalPodAutoscalerConfig.name, run this\n\
+             where the cluster can be read, or put that name in horizontalpodautoscaler=\"...\"."
+        ),
+    }
+}
+
 /// The comment the output starts with: where the rules came from.
-fn header(s: &Settings, format_note: &str) -> String {
+fn header(s: &Settings, hpa_note: &str, format_note: &str) -> String {
     let mut h = String::new();
     let lines = [
         format!(
@@ -183,6 +207,7 @@ fn header(s: &Settings, format_note: &str) -> String {
         "count(...), which counts pods of every phase; KEDANotResponding joins its two sides"
             .into(),
         "with `and on()`, without which it can never fire.".into(),
+        hpa_note.to_string(),
         format_note.to_string(),
     ];
     for line in lines.iter().filter(|l| !l.is_empty()) {
@@ -196,9 +221,10 @@ fn header(s: &Settings, format_note: &str) -> String {
 }
 
 /// Writes a plain Prometheus rule file (`rule_files:` in prometheus.yml).
-pub fn write_rules(out: &mut dyn Write, s: &Settings) -> std::io::Result<()> {
+/// `hpa_note` ([`hpa_note`]) says which HPA the rules read.
+pub fn write_rules(out: &mut dyn Write, s: &Settings, hpa_note: &str) -> std::io::Result<()> {
     let file = rule_file(s);
-    out.write_all(header(s, "Check with `promtool check rules FILE`.").as_bytes())?;
+    out.write_all(header(s, hpa_note, "Check with `promtool check rules FILE`.").as_bytes())?;
     let text = serde_norway::to_string(&file).map_err(std::io::Error::other)?;
     out.write_all(text.as_bytes())
 }
@@ -218,6 +244,7 @@ fn rule_namespace(s: &Settings) -> String {
 pub fn write_prometheus_rule(
     out: &mut dyn Write,
     s: &Settings,
+    hpa_note: &str,
     extra_labels: &BTreeMap<String, String>,
 ) -> std::io::Result<()> {
     let file = rule_file(s);
@@ -239,7 +266,7 @@ pub fn write_prometheus_rule(
     let note = "The Prometheus Operator loads it only if its labels match the Prometheus's\n\
                 ruleSelector (kube-prometheus-stack: `release: <helm release>`; add it with\n\
                 --rule-label). Apply with `kubectl apply -f -`.";
-    out.write_all(header(s, note).as_bytes())?;
+    out.write_all(header(s, hpa_note, note).as_bytes())?;
     let text = serde_norway::to_string(&rule).map_err(std::io::Error::other)?;
     out.write_all(text.as_bytes())
 }
@@ -334,10 +361,65 @@ mod tests {
         }
     }
 
+    /// The ScaledObject names its HPA: both rules that read the HPA name it,
+    /// and the header says so; unread, KEDA's default and why, in comments.
+    #[test]
+    fn the_rules_name_the_hpa_the_scaledobject_names_or_say_they_could_not() {
+        let mut s = Settings::defaults();
+        assert!(s.follow_hpa_name("spice-game-hpa"));
+        let mut out = Vec::new();
+        write_rules(&mut out, &s, &hpa_note(&s, None)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("# KEDANotResponding and PodSessionRatioAnomaly read HPA spice-game-hpa, as ScaledObject default/spice-runner-keda names it.\n"),
+            "{text}"
+        );
+        let file = rule_file(&s);
+        for alert in ["PodSessionRatioAnomaly", "KEDANotResponding"] {
+            let r = file.groups[0]
+                .rules
+                .iter()
+                .find(|r| r.alert == alert)
+                .unwrap();
+            assert!(
+                r.expr
+                    .contains(r#"horizontalpodautoscaler="spice-game-hpa""#),
+                "{alert}: {}",
+                r.expr
+            );
+        }
+        assert!(!text.contains("keda-hpa-"), "{text}");
+
+        let d = Settings::defaults();
+        let mut out = Vec::new();
+        write_prometheus_rule(
+            &mut out,
+            &d,
+            &hpa_note(&d, Some("no kube context")),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("read HPA keda-hpa-spice-runner-keda, KEDA's default name for ScaledObject default/spice-runner-keda\n# (no kube context): if it sets spec.advanced.horizontalPodAutoscalerConfig.name"),
+            "{text}"
+        );
+        // Every line of the note is a comment: the YAML is the same.
+        let v: serde_json::Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(v["kind"], "PrometheusRule");
+        assert!(
+            hpa_note(&d, None).ends_with(
+                "KEDA's name for ScaledObject default/spice-runner-keda, which names no other."
+            ),
+            "{}",
+            hpa_note(&d, None)
+        );
+    }
+
     #[test]
     fn prometheus_rule_goes_to_the_prometheus_namespace() {
         let mut out = Vec::new();
-        write_prometheus_rule(&mut out, &Settings::defaults(), &BTreeMap::new()).unwrap();
+        write_prometheus_rule(&mut out, &Settings::defaults(), "", &BTreeMap::new()).unwrap();
         let text = String::from_utf8(out).unwrap();
         let v: serde_json::Value = serde_norway::from_str(&text).unwrap();
         assert_eq!(v["kind"], "PrometheusRule");

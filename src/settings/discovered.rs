@@ -50,11 +50,54 @@ impl Settings {
         self.pod_names = PodNames::StatefulSet(name.to_string());
         true
     }
+
+    /// KEDA's HPA for the ScaledObject is `name` (its `status.hpaName`, or
+    /// `spec.advanced.horizontalPodAutoscalerConfig.name`: kedacore/keda
+    /// v2.20.2 `controllers/keda/hpa.go` `getHPAName`): the queries and
+    /// alert rules that name the HPA use it. An invalid name (from a
+    /// snapshot file, a hostile object) changes nothing. Returns whether
+    /// the name differs from KEDA's default now.
+    pub fn follow_hpa_name(&mut self, name: &str) -> bool {
+        if !super::values::is_dns_name(name) {
+            return false;
+        }
+        self.hpa_name = (name != self.default_hpa_name()).then(|| name.to_string());
+        self.hpa_name.is_some()
+    }
+
+    /// The HPA KEDA made for the ScaledObject, as kube-state-metrics
+    /// labels it (`horizontalpodautoscaler`): the one the cluster named,
+    /// else KEDA's default `keda-hpa-<scaledObject>`.
+    pub fn keda_hpa_name(&self) -> String {
+        self.hpa_name
+            .clone()
+            .unwrap_or_else(|| self.default_hpa_name())
+    }
+
+    /// KEDA's name for the HPA of a ScaledObject that names none.
+    pub fn default_hpa_name(&self) -> String {
+        format!("keda-hpa-{}", self.scaled_object)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hpa_name_the_cluster_gives_is_used_and_the_default_or_junk_is_not_kept() {
+        let mut s = Settings::defaults();
+        assert_eq!(s.keda_hpa_name(), "keda-hpa-spice-runner-keda");
+        assert!(s.follow_hpa_name("spice-game-hpa"));
+        assert_eq!(s.keda_hpa_name(), "spice-game-hpa");
+        for junk in ["", "Spice\u{1b}[31m", "a\"b", "x y"] {
+            assert!(!s.follow_hpa_name(junk), "{junk:?}");
+            assert_eq!(s.keda_hpa_name(), "spice-game-hpa", "{junk:?}");
+        }
+        assert!(!s.follow_hpa_name("keda-hpa-spice-runner-keda"));
+        assert_eq!(s.hpa_name, None, "the default is not kept as found");
+        assert_eq!(s.keda_hpa_name(), "keda-hpa-spice-runner-keda");
+    }
 
     #[test]
     fn a_discovered_value_replaces_a_default_but_never_a_given_value_or_junk() {

@@ -217,6 +217,10 @@ pub struct Settings {
     /// How the game pods are named: after the Deployment's ReplicaSets, or
     /// after a StatefulSet KEDA scales (found in the cluster, never set).
     pub pod_names: PodNames,
+    /// The HPA KEDA made for the ScaledObject when the ScaledObject names
+    /// another than `keda-hpa-<scaledObject>` (found in the cluster, never
+    /// set; read it with [`Settings::keda_hpa_name`]).
+    pub hpa_name: Option<String>,
     /// Every key with its effective value and source, in key order.
     pub effective: Vec<Effective>,
 }
@@ -479,6 +483,7 @@ impl Settings {
             bands,
             targets,
             pod_names: PodNames::default(),
+            hpa_name: None,
             effective: Vec::new(),
         };
         Ok(Settings {
