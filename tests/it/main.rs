@@ -23,6 +23,7 @@ mod hints;
 mod history;
 mod history_cost;
 mod hostile;
+mod hpa_name;
 mod install_shapes;
 mod keda_versions;
 mod krew;
