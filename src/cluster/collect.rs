@@ -793,14 +793,11 @@ pub async fn run(
         None => (None, prom),
     };
     let mut scale_target = None;
+    let mut target_gap = None;
     let (deployment, pods) = match (followed, &follow) {
         (Some(f), Some(what)) => {
-            scale_target = Some(crate::snapshot::TargetFound {
-                kind: what.kind().into(),
-                name: what.name().into(),
-                instead_of: settings.deployment.clone(),
-                selector: f.selector.clone(),
-            });
+            let (found, gap) = f.found(settings, what);
+            (scale_target, target_gap) = (Some(found), gap);
             (f.deployment.unwrap_or(deployment), f.pods.unwrap_or(pods))
         }
         _ => (deployment, pods),
@@ -893,6 +890,7 @@ pub async fn run(
     snap.nginx_pods = nginx_pods;
     snap.server_version = server_version;
     snap.scale_target = scale_target;
+    snap.gaps.extend(target_gap);
     Ok(snap)
 }
 

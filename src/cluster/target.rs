@@ -14,6 +14,7 @@ use super::lenient::Lenient;
 use super::lists;
 use super::wire;
 use crate::settings::Settings;
+use crate::snapshot::{Gap, GapReason, TargetFound};
 use kube::api::{Api, DynamicObject, ListParams};
 use std::time::Duration;
 
@@ -187,7 +188,33 @@ pub struct Followed {
     pub selector: Option<String>,
     /// The game pods listed with that selector.
     pub pods: Option<Result<Vec<wire::Pod>, Failure>>,
+    /// The StatefulSet's read (`None` when a Deployment was followed).
+    pub statefulset: Option<Result<(), Failure>>,
 }
+
+impl Followed {
+    /// What the snapshot records of it: the workload followed, and the gap
+    /// when the StatefulSet could not be read (NotFound is `missing`, a
+    /// finding of `keda.scaledobject`, not a gap).
+    pub fn found(&self, settings: &Settings, what: &Follow) -> (TargetFound, Option<Gap>) {
+        let failure = self.statefulset.as_ref().and_then(|r| r.as_ref().err());
+        let missing = failure.is_some_and(|f| f.reason == GapReason::NotFound);
+        let found = TargetFound {
+            kind: what.kind().into(),
+            name: what.name().into(),
+            instead_of: settings.deployment.clone(),
+            selector: self.selector.clone(),
+            missing,
+        };
+        let gap = failure
+            .filter(|_| !missing)
+            .map(|f| f.clone().into_gap(STATEFULSET_GAP));
+        (found, gap)
+    }
+}
+
+/// The gap source of a StatefulSet `scaleTargetRef` names that could not be read.
+pub const STATEFULSET_GAP: &str = "statefulset";
 
 /// Reads the workload, then the pods its selector selects (unless the
 /// `selector` setting was given, or the workload has no usable one).
@@ -206,7 +233,7 @@ pub async fn follow(
     };
     let selector_of =
         |sel: &serde_json::Value| selector_string(sel).filter(|_| !settings.is_set("selector"));
-    let (deployment, selector) = match what {
+    let (deployment, selector, statefulset) = match what {
         Follow::Deployment(name) => {
             let api: Api<Lenient<wire::Deployment>> = Api::namespaced(client.clone(), ns);
             let d = read(timeout, target("get", "deployments", "apps"), api.get(name)).await;
@@ -216,7 +243,7 @@ pub async fn follow(
                 .and_then(|d| d.0.spec.as_ref())
                 .and_then(|s| s.selector.as_ref())
                 .and_then(selector_of);
-            (Some(d), selector)
+            (Some(d), selector, None)
         }
         Follow::StatefulSet(name) => {
             // Only its selector is read: as JSON, not k8s-openapi's
@@ -240,7 +267,7 @@ pub async fn follow(
                 .as_ref()
                 .ok()
                 .and_then(|s| selector_of(&s.0.data["spec"]["selector"]));
-            (None, selector)
+            (None, selector, Some(s.map(|_| ())))
         }
     };
     let pods = match &selector {
@@ -262,6 +289,7 @@ pub async fn follow(
         deployment,
         selector,
         pods,
+        statefulset,
     }
 }
 
@@ -304,14 +332,10 @@ pub async fn found(
     client: &kube::Client,
     settings: &Settings,
     what: &Follow,
-) -> crate::snapshot::TargetFound {
-    let f = follow(client, settings, what, settings.request_timeout).await;
-    crate::snapshot::TargetFound {
-        kind: what.kind().into(),
-        name: what.name().into(),
-        instead_of: settings.deployment.clone(),
-        selector: f.selector,
-    }
+) -> (TargetFound, Option<Gap>) {
+    follow(client, settings, what, settings.request_timeout)
+        .await
+        .found(settings, what)
 }
 
 #[cfg(test)]

@@ -768,7 +768,7 @@ pub async fn run(
         interval,
     );
     let mut history = Some(HistoryRead::spawn(&sources, &settings, window, interval));
-    let base = start::unwatched(&sources, &settings, jiff::Timestamp::now()).await?;
+    let mut base = start::unwatched(&sources, &settings, jiff::Timestamp::now()).await?;
     if base.apis.karpenter == Some(true) {
         let version = base.apis.karpenter_version.as_deref().unwrap_or("v1");
         live.watch_node_claims(watch_client.clone(), version);
@@ -793,8 +793,11 @@ pub async fn run(
     if let Some(what) = crate::cluster::target::to_follow(&settings, so.as_ref()) {
         // Off the usual path only: one more round for the workload's
         // selector, then the watches and the history again, by its pods.
-        let found = crate::cluster::target::found(&sources.kube, &settings, &what).await;
+        let (found, gap) = crate::cluster::target::found(&sources.kube, &settings, &what).await;
         super::follow_target(&mut settings, &found);
+        // Every frame says what was followed, as `diagnose` does.
+        base.gaps.extend(gap);
+        base.scale_target = Some(found);
         live = Live::start(
             watch_client.clone(),
             sources.prometheus.clone(),

@@ -340,6 +340,10 @@ pub struct TargetFound {
     /// selector was kept (set, or the Deployment could not be read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
+    /// The workload does not exist (its GET answered 404); read only for a
+    /// StatefulSet (a missing Deployment is `deployment: Missing`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
 }
 
 /// An HTTP API the collect step read (Prometheus, Loki), and why that one.

@@ -100,6 +100,7 @@ mod tests {
             name: "spice-game".into(),
             instead_of: "spice-runner".into(),
             selector: Some("app.kubernetes.io/name=spice-game".into()),
+            missing: false,
         });
         assert_eq!(
             read_from(&s, true).unwrap(),

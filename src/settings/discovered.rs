@@ -41,6 +41,15 @@ impl Settings {
         true
     }
 
+    /// The workload whose pods are the game's, as a fix names it: the
+    /// StatefulSet KEDA scales when it was followed, else the Deployment.
+    pub fn workload(&self) -> String {
+        match &self.pod_names {
+            PodNames::StatefulSet(name) => format!("StatefulSet {name}"),
+            PodNames::ReplicaSet => format!("Deployment {}", self.deployment),
+        }
+    }
+
     /// KEDA scales StatefulSet `name`: its pods are `<name>-<ordinal>`.
     /// An invalid name (from a snapshot file) changes nothing.
     pub fn follow_statefulset(&mut self, name: &str) -> bool {

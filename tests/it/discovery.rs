@@ -4,8 +4,8 @@
 //! release manifests' — instead of assuming the runbook's one install. Each
 //! scenario is an upstream install shape (see its objects.yaml).
 
-use crate::diagnose::{assert_outcome, check, diagnose, message, table};
-use crate::support::sim::{Exchange, waves};
+use crate::diagnose::{assert_outcome, assert_root_cause, check, diagnose, message, table};
+use crate::support::sim::{Exchange, Fault, waves};
 use crate::support::spice::Cluster;
 
 /// KEDA's pods found for one install shape: every check about them passes,
@@ -455,20 +455,31 @@ fn a_set_deployment_is_not_followed_and_its_name_does_not_count_pods_sharing_its
     );
 }
 
-/// KEDA scales a StatefulSet: the plugin checks Deployments, which it says
-/// plainly as a warning naming the pods it counts; no failure is blamed on
-/// the cluster and the run exits 0.
+/// KEDA scales a StatefulSet and the plugin follows it (its selector, its
+/// pods' ordinal names): on a healthy cluster that is no warning. The check
+/// passes saying what it followed and what it does not read for a
+/// StatefulSet; the only warning is the base scenario's own (`keda.cooldown`,
+/// the runbook's ScaledObject), and the run exits 0.
 #[test]
-fn a_statefulset_target_is_a_warning_naming_the_pods_counted_never_a_root_cause() {
+fn a_followed_statefulset_target_passes_with_no_warning_of_its_own_and_exits_0() {
     let c = Cluster::start("target-statefulset");
     let (run, report) = diagnose(&c, &[]);
     assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
-    assert_outcome(&report, "keda.scaledobject", "warn");
+    assert_outcome(&report, "keda.scaledobject", "pass");
     assert_eq!(
         message(&report, "keda.scaledobject"),
-        "KEDA scales StatefulSet spice-runner: the plugin checks Deployments; pod checks use the pods labelled app=spice-runner"
+        "ScaledObject spice-runner-keda targets StatefulSet spice-runner, followed: pods labelled app=spice-runner, named spice-runner-<ordinal>; not read for a StatefulSet: its replica and ready counts, its podManagementPolicy"
     );
+    let warned: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["outcome"] == "warn")
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(warned, ["keda.cooldown"], "{}", table(&report));
     assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+    assert_eq!(report["summary"]["error"], 0, "{}", table(&report));
     // Its pods (`spice-runner-0` …) are counted by their ordinal names.
     assert_outcome(&report, "sessions.ratio", "pass");
     assert!(
@@ -482,6 +493,70 @@ fn a_statefulset_target_is_a_warning_naming_the_pods_counted_never_a_root_cause(
             " · StatefulSet spice-runner from the ScaledObject's scaleTargetRef (pods app=spice-runner)"
         ),
         "{read_from}"
+    );
+    // The StatefulSet was read (its selector), with the user's credentials.
+    assert!(
+        c.sim
+            .requests()
+            .iter()
+            .any(|r| r.contains("/apis/apps/v1/namespaces/default/statefulsets/spice-runner")),
+        "{:#?}",
+        c.sim.requests()
+    );
+}
+
+/// The same StatefulSet with two of its pods Pending for lack of a node: the
+/// root cause is the Pending pods, named by their ordinal names, as with a
+/// Deployment; the followed target is not a problem.
+#[test]
+fn a_statefulsets_pods_pending_for_lack_of_nodes_are_the_root_cause() {
+    let c = Cluster::start("target-statefulset-pending");
+    let (run, report) = diagnose(&c, &[]);
+    assert_root_cause(&run, &report, "pods.pending");
+    let pending = message(&report, "pods.pending");
+    assert!(
+        pending.starts_with("2 pods Pending")
+            && pending.contains("(oldest spice-runner-2, 3m): Unschedulable"),
+        "{pending}"
+    );
+    let evidence = check(&report, "pods.pending")["evidence"].to_string();
+    assert!(evidence.contains("spice-runner-3"), "{evidence}");
+    assert_outcome(&report, "keda.scaledobject", "pass");
+    assert_outcome(&report, "nodes.scale-up", "fail");
+    for id in ["keda.ready", "keda.active", "hpa.conditions", "hpa.metric"] {
+        assert_outcome(&report, id, "pass");
+    }
+}
+
+/// A StatefulSet the plugin could not read is never "followed": 404 is the
+/// finding KEDA reports too (exit 1), any other failure a source not read
+/// (exit 3), each said by `keda.scaledobject`.
+#[test]
+fn a_statefulset_target_not_found_fails_and_one_not_read_is_incomplete() {
+    let c = Cluster::start("target-statefulset");
+    c.sim
+        .delete("apps/v1", "StatefulSet", Some("default"), "spice-runner");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 1, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.scaledobject", "fail");
+    assert_eq!(
+        message(&report, "keda.scaledobject"),
+        "ScaledObject spice-runner-keda targets StatefulSet spice-runner, which does not exist in namespace default"
+    );
+
+    c.sim.inject(
+        "/apis/apps/v1/namespaces/default/statefulsets/spice-runner",
+        Fault::status(500),
+    );
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 3, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.scaledobject", "error");
+    assert!(
+        message(&report, "keda.scaledobject").starts_with(
+            "ScaledObject spice-runner-keda targets StatefulSet spice-runner, but the StatefulSet could not be read: could not read statefulset"
+        ),
+        "{}",
+        table(&report)
     );
 }
 
