@@ -179,6 +179,49 @@ fn prometheus_from_kube_prometheus_stack_is_read_through_the_triggers_address() 
     );
 }
 
+/// A look command repeats its query on the Prometheus that answered it: the
+/// one the trigger names, not the configured Service that does not exist.
+/// The printed command, run as printed (sh, the real kubectl), answers.
+#[test]
+fn look_commands_query_the_prometheus_the_trigger_names_and_work_as_printed() {
+    let c = Cluster::start("kube-prometheus-stack");
+    let prom = c.prom.as_ref().expect("a Prometheus").url();
+    c.sim
+        .set_proxy_upstream("monitoring", "prometheus-operated", "9090", &prom);
+    // A label no series carries: prometheus.nginx-metric fails with a look.
+    let (run, report) = diagnose(&c, &["--nginx-service", "spice-runner-ngnix"]);
+    assert_eq!(run.code, 1, "stderr: {}\n{}", run.stderr, table(&report));
+    let look = check(&report, "prometheus.nginx-metric")["remediation"]["command"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        look.starts_with(
+            "kubectl get --raw '/api/v1/namespaces/monitoring/services/prometheus-operated:9090/proxy/api/v1/query?query="
+        ),
+        "{:#}",
+        check(&report, "prometheus.nginx-metric")
+    );
+    let kubeconfig = c.kubeconfig.to_str().expect("utf-8 path");
+    let shell = crate::support::spice::run_bin(
+        "sh",
+        &[
+            "-c",
+            &format!("{look} --kubeconfig '{kubeconfig}' --request-timeout=10s"),
+        ],
+        &[("PATH", "/usr/bin:/bin")],
+        c.dir.path(),
+    );
+    assert_eq!(shell.code, 0, "{look}: {}", shell.stderr);
+    let answer = shell.json();
+    assert_eq!(answer["status"], "success", "{answer}");
+    // The answer lists the service label the series do carry.
+    assert!(
+        answer.to_string().contains("spice-runner-nginx"),
+        "{answer}"
+    );
+}
+
 /// The same install read by `report` and `watch`, which do not collect a
 /// snapshot first: after the configured Service's 404 they read the
 /// Prometheus the trigger names too (one GET of the ScaledObject for
