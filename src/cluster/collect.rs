@@ -705,18 +705,7 @@ pub async fn run(
         Ok(api) => api.describe(),
         Err(_) => settings.prometheus.to_string(),
     };
-    let how = if settings.is_set("prometheusService") || settings.is_set("prometheusUrl") {
-        "setting"
-    } else {
-        "default"
-    };
-    let mut prometheus_read = crate::snapshot::ReadFrom {
-        address: shown_address(&settings.prometheus),
-        how: how.into(),
-        instead_of: None,
-        tenant: None,
-        tenant_from: None,
-    };
+    let mut prometheus_read = configured_prometheus(settings);
     // The tenant KEDA's trigger sends (its customHeaders), used when the
     // prometheusTenant setting is not set.
     let trigger_tenant = scaled_object.as_ref().ok().and_then(trigger_tenant);
@@ -1195,6 +1184,23 @@ fn trigger_prometheus(
 
 /// An endpoint as the header shows it: `NS/NAME:PORT`, or the URL without
 /// credentials.
+/// The configured Prometheus as the headers name it (`setting` or
+/// `default`), before any other is read in its place.
+pub fn configured_prometheus(settings: &Settings) -> crate::snapshot::ReadFrom {
+    let how = if settings.is_set("prometheusService") || settings.is_set("prometheusUrl") {
+        "setting"
+    } else {
+        "default"
+    };
+    crate::snapshot::ReadFrom {
+        address: shown_address(&settings.prometheus),
+        how: how.into(),
+        instead_of: None,
+        tenant: None,
+        tenant_from: None,
+    }
+}
+
 fn shown_address(endpoint: &Endpoint) -> String {
     match endpoint {
         Endpoint::Service(s) => s.to_string(),

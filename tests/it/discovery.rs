@@ -363,6 +363,23 @@ fn watch_and_report_follow_the_scale_target_to_the_games_pods() {
         .unwrap_or_else(|| panic!("no frame: {}\n{}", watch.stdout, watch.stderr));
     assert_eq!(frame["runningPods"], 3, "{}", watch.stdout);
     assert_eq!(frame["band"], "green", "{}", watch.stdout);
+    // The first line says what was read and followed, in status's words.
+    let first: serde_json::Value = watch
+        .stdout
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    let status = c.spice(&["status", "-o", "json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status_read_from = status.json()["readFrom"].clone();
+    assert!(
+        status_read_from.as_str().is_some_and(|r| r.ends_with(
+            " · Deployment spice-game from the ScaledObject's scaleTargetRef (pods app.kubernetes.io/name=spice-game)"
+        )),
+        "{status_read_from}"
+    );
+    assert_eq!(first["readFrom"], status_read_from, "{}", watch.stdout);
     assert!(
         c.sim
             .requests()
@@ -545,6 +562,33 @@ fn a_followed_statefulset_target_passes_with_no_warning_of_its_own_and_exits_0()
             .any(|r| r.contains("/apis/apps/v1/namespaces/default/statefulsets/spice-runner")),
         "{:#?}",
         c.sim.requests()
+    );
+}
+
+/// `watch`, piped, says the StatefulSet it followed on its first line, in
+/// the headers' words, and judges it as `diagnose` does: no warning about it.
+#[test]
+fn watch_says_the_statefulset_it_followed_and_does_not_warn_about_it() {
+    let c = Cluster::start("target-statefulset");
+    let watch = c.spice(&["watch", "--timeout", "2s", "--interval", "500ms"]);
+    assert_eq!(watch.code, 0, "{}\n{}", watch.stdout, watch.stderr);
+    assert_eq!(
+        watch.stdout.lines().next(),
+        Some(
+            "  StatefulSet spice-runner from the ScaledObject's scaleTargetRef (pods app=spice-runner)"
+        ),
+        "{}",
+        watch.stdout
+    );
+    assert!(
+        watch.stdout.contains("running 3"),
+        "its pods are counted: {}",
+        watch.stdout
+    );
+    assert!(
+        !watch.stdout.contains("keda.scaledobject"),
+        "{}",
+        watch.stdout
     );
 }
 
