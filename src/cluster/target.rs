@@ -446,4 +446,37 @@ mod tests {
         }
         assert_eq!(to_follow(&set, Some(&game)), None);
     }
+
+    #[test]
+    fn a_statefulset_not_found_is_missing_and_any_other_failure_a_gap() {
+        let what = Follow::StatefulSet("spice-runner".into());
+        let settings = Settings::defaults();
+        let followed = |read: Result<(), Failure>| Followed {
+            deployment: None,
+            selector: read.is_ok().then(|| "app=spice-runner".to_string()),
+            pods: None,
+            statefulset: Some(read),
+        };
+        let failure = |reason| Failure {
+            reason,
+            message: "statefulsets.apps \"spice-runner\"".into(),
+            hint: "the hint".into(),
+        };
+        let (found, gap) = followed(Ok(())).found(&settings, &what);
+        assert!(!found.missing && gap.is_none());
+        assert_eq!(found.selector.as_deref(), Some("app=spice-runner"));
+        assert_eq!(
+            (found.kind.as_str(), found.name.as_str()),
+            ("StatefulSet", "spice-runner")
+        );
+
+        let (found, gap) = followed(Err(failure(GapReason::NotFound))).found(&settings, &what);
+        assert!(found.missing && gap.is_none());
+
+        let (found, gap) = followed(Err(failure(GapReason::Forbidden))).found(&settings, &what);
+        assert!(!found.missing);
+        let gap = gap.expect("a gap");
+        assert_eq!(gap.source.to_string(), STATEFULSET_GAP);
+        assert_eq!(gap.reason, GapReason::Forbidden);
+    }
 }

@@ -8,7 +8,7 @@ pub static CHECK: Check = Check {
     title: "ScaledObject exists and targets the Deployment",
     runbook: "Quick Health Checks §2",
     needs: &[CheckId::KedaInstalled],
-    reads: "scaledObject (scaleTargetRef), deployment, gaps[scaledobject], gaps[deployment]",
+    reads: "scaledObject (scaleTargetRef), deployment, scaleTarget, gaps[scaledobject], gaps[deployment], gaps[statefulset]",
     docs: Docs {
         what: "The ScaledObject exists, its scaleTargetRef is kind Deployment with the configured name (when the deployment setting is not given, the Deployment it names is the one checked), and that Deployment exists. A StatefulSet (when the deployment setting is not given) is followed the same way: its spec.selector gives the pods, its name their <name>-<ordinal> names, and the check passes saying what is not read for it (its replica and ready counts, podManagementPolicy, rollout). Another kind (an Argo Rollout, a custom resource with /scale) is not followed: a warning until the selector and deployment settings point at its pods.",
         why: "KEDA scales only what scaleTargetRef names; a typo there leaves the game at a fixed pod count (KEDA: \"Target resource doesn't exist\").",
