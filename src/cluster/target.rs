@@ -51,7 +51,7 @@ pub fn scale_target(so: &serde_json::Value) -> Option<ScaleTarget> {
     })
 }
 
-fn is_dns_subdomain(s: &str) -> bool {
+pub fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.chars()

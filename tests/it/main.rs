@@ -40,6 +40,7 @@ mod real_clusters;
 mod release;
 mod replay;
 mod restore;
+mod scale_target_write;
 mod scaling_model;
 mod scrape_spacing;
 mod sim;
