@@ -504,6 +504,7 @@ pub fn statefulset_target() -> (Snapshot, Settings) {
         instead_of: "spice-runner".into(),
         selector: Some("app=spice-runner".into()),
         missing: false,
+        pod_management_policy: Some("Parallel".into()),
     });
     let mut settings = Settings::defaults();
     settings.follow_statefulset("spice-runner");

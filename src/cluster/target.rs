@@ -190,6 +190,8 @@ pub struct Followed {
     pub pods: Option<Result<Vec<wire::Pod>, Failure>>,
     /// The StatefulSet's read (`None` when a Deployment was followed).
     pub statefulset: Option<Result<(), Failure>>,
+    /// Its `spec.podManagementPolicy`, when it is one Kubernetes knows.
+    pub pod_management_policy: Option<String>,
 }
 
 impl Followed {
@@ -205,6 +207,7 @@ impl Followed {
             instead_of: settings.deployment.clone(),
             selector: self.selector.clone(),
             missing,
+            pod_management_policy: self.pod_management_policy.clone(),
         };
         let gap = failure
             .filter(|_| !missing)
@@ -233,6 +236,7 @@ pub async fn follow(
     };
     let selector_of =
         |sel: &serde_json::Value| selector_string(sel).filter(|_| !settings.is_set("selector"));
+    let mut pod_management_policy = None;
     let (deployment, selector, statefulset) = match what {
         Follow::Deployment(name) => {
             let api: Api<Lenient<wire::Deployment>> = Api::namespaced(client.clone(), ns);
@@ -267,6 +271,10 @@ pub async fn follow(
                 .as_ref()
                 .ok()
                 .and_then(|s| selector_of(&s.0.data["spec"]["selector"]));
+            pod_management_policy = s
+                .as_ref()
+                .ok()
+                .and_then(|s| pod_management_policy_of(&s.0.data["spec"]["podManagementPolicy"]));
             (None, selector, Some(s.map(|_| ())))
         }
     };
@@ -290,7 +298,16 @@ pub async fn follow(
         selector,
         pods,
         statefulset,
+        pod_management_policy,
     }
+}
+
+/// `spec.podManagementPolicy` when it is one of the two Kubernetes knows
+/// (the API server fills in `OrderedReady` when it is not written).
+fn pod_management_policy_of(v: &serde_json::Value) -> Option<String> {
+    v.as_str()
+        .filter(|p| matches!(*p, "OrderedReady" | "Parallel"))
+        .map(str::to_string)
 }
 
 /// For a command that reads no snapshot first (`report`): the game's
@@ -448,6 +465,26 @@ mod tests {
     }
 
     #[test]
+    fn only_the_two_pod_management_policies_kubernetes_knows_are_kept() {
+        assert_eq!(
+            pod_management_policy_of(&json!("OrderedReady")).as_deref(),
+            Some("OrderedReady")
+        );
+        assert_eq!(
+            pod_management_policy_of(&json!("Parallel")).as_deref(),
+            Some("Parallel")
+        );
+        for junk in [
+            json!(null),
+            json!(""),
+            json!("Par\u{1b}[31mallel"),
+            json!(3),
+        ] {
+            assert_eq!(pod_management_policy_of(&junk), None, "{junk}");
+        }
+    }
+
+    #[test]
     fn a_statefulset_not_found_is_missing_and_any_other_failure_a_gap() {
         let what = Follow::StatefulSet("spice-runner".into());
         let settings = Settings::defaults();
@@ -456,6 +493,7 @@ mod tests {
             selector: read.is_ok().then(|| "app=spice-runner".to_string()),
             pods: None,
             statefulset: Some(read),
+            pod_management_policy: None,
         };
         let failure = |reason| Failure {
             reason,

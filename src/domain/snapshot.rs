@@ -344,6 +344,10 @@ pub struct TargetFound {
     /// StatefulSet (a missing Deployment is `deployment: Missing`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub missing: bool,
+    /// A StatefulSet's `spec.podManagementPolicy` (`OrderedReady`, the
+    /// default, or `Parallel`); `None` when it was not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_management_policy: Option<String>,
 }
 
 /// An HTTP API the collect step read (Prometheus, Loki), and why that one.

@@ -108,6 +108,7 @@ mod tests {
             instead_of: "spice-runner".into(),
             selector: Some("app.kubernetes.io/name=spice-game".into()),
             missing: false,
+            pod_management_policy: None,
         });
         assert_eq!(
             read_from(&s, true).unwrap(),

@@ -528,7 +528,7 @@ fn a_followed_statefulset_target_passes_with_no_warning_of_its_own_and_exits_0()
     assert_outcome(&report, "keda.scaledobject", "pass");
     assert_eq!(
         message(&report, "keda.scaledobject"),
-        "ScaledObject spice-runner-keda targets StatefulSet spice-runner, followed: pods labelled app=spice-runner, named spice-runner-<ordinal>; not read for a StatefulSet: its replica and ready counts, its podManagementPolicy"
+        "ScaledObject spice-runner-keda targets StatefulSet spice-runner, followed: pods labelled app=spice-runner, named spice-runner-<ordinal>, podManagementPolicy Parallel; not read for a StatefulSet: its replica and ready counts"
     );
     let warned: Vec<&str> = report["checks"]
         .as_array()

@@ -44,6 +44,7 @@ mod scale_target_write;
 mod scaling_model;
 mod scrape_spacing;
 mod sim;
+mod statefulset_policy;
 mod status;
 mod version;
 mod versions;

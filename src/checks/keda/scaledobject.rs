@@ -10,7 +10,7 @@ pub static CHECK: Check = Check {
     needs: &[CheckId::KedaInstalled],
     reads: "scaledObject (scaleTargetRef), deployment, scaleTarget, gaps[scaledobject], gaps[deployment], gaps[statefulset]",
     docs: Docs {
-        what: "The ScaledObject exists, its scaleTargetRef is kind Deployment with the configured name (when the deployment setting is not given, the Deployment it names is the one checked), and that Deployment exists. A StatefulSet (when the deployment setting is not given) is followed the same way: its spec.selector gives the pods, its name their <name>-<ordinal> names, and the check passes saying what is not read for it (its replica and ready counts, podManagementPolicy, rollout). Another kind (an Argo Rollout, a custom resource with /scale) is not followed: a warning until the selector and deployment settings point at its pods.",
+        what: "The ScaledObject exists, its scaleTargetRef is kind Deployment with the configured name (when the deployment setting is not given, the Deployment it names is the one checked), and that Deployment exists. A StatefulSet (when the deployment setting is not given) is followed the same way: its spec.selector gives the pods, its name their <name>-<ordinal> names, and the check passes saying what is not read for it (its replica and ready counts, rollout); it warns when its podManagementPolicy is OrderedReady (pods start one at a time, each after the previous is Ready) and KEDA may ask for more than one pod. Another kind (an Argo Rollout, a custom resource with /scale) is not followed: a warning until the selector and deployment settings point at its pods.",
         why: "KEDA scales only what scaleTargetRef names; a typo there leaves the game at a fixed pod count (KEDA: \"Target resource doesn't exist\").",
         fix: "Create the ScaledObject, or set spec.scaleTargetRef to {kind: Deployment, name: <deployment>}; set the scaledObject/deployment settings if the names differ.",
     },
@@ -212,18 +212,63 @@ fn statefulset(ctx: &Ctx, so: &ScaledObjectInfo, evidence: String) -> Verdict {
         .evidence(evidence);
     }
     let selector = &ctx.settings.selector;
+    let policy = target.and_then(|t| t.pod_management_policy.as_deref());
+    // KEDA's maxReplicaCount defaults to 100: more than one pod at a time.
+    let many = so.max_replicas.unwrap_or(100) > 1;
+    if policy == Some("OrderedReady") && many {
+        return Verdict::warn(format!(
+            "StatefulSet {name} has podManagementPolicy OrderedReady: its pods start one at a time, each only after the one before is Running and Ready, so a rise of N sessions waits N pod start-ups"
+        ))
+        .evidence(evidence)
+        .evidence("the StatefulSet controller creates the next ordinal only when every pod before it is Running and Ready under OrderedReady (kubernetes pkg/controller/statefulset/stateful_set_control.go); Parallel creates them all at once, as a Deployment does")
+        .evidence(format!(
+            "maxReplicaCount {}: KEDA and the HPA may ask for several pods at once",
+            so.max_replicas.map_or("100 (KEDA's default)".to_string(), |m| m.to_string())
+        ))
+        .fix(format!(
+            "use podManagementPolicy: Parallel. It cannot be changed on an existing StatefulSet (the field is immutable): delete the StatefulSet keeping its pods (kubectl delete statefulset {} -n {ns} --cascade=orphan) and apply it again with Parallel; the new one adopts the pods",
+            shell_arg(name)
+        ))
+        .command(format!(
+            "kubectl get statefulset {} -n {ns} -o jsonpath={{.spec.podManagementPolicy}}",
+            shell_arg(name)
+        ));
+    }
     let from = match target.and_then(|t| t.selector.as_deref()) {
         Some(_) => "its spec.selector",
         None if ctx.settings.is_set("selector") => "the selector setting",
         None => "the selector setting's default: its spec.selector was not usable",
     };
+    let (policy_read, policy_note) = match policy {
+        Some(p) => (
+            format!(", podManagementPolicy {p}"),
+            match p {
+                "Parallel" => {
+                    "podManagementPolicy Parallel: its pods start all at once, as a Deployment's do"
+                }
+                _ => {
+                    "podManagementPolicy OrderedReady starts pods one at a time, each after the previous is Running and Ready; with maxReplicaCount 1 only one is ever asked for"
+                }
+            },
+        ),
+        None => (
+            String::new(),
+            "Its podManagementPolicy is not read: OrderedReady, the default, starts pods one at a time, each after the previous is Ready (Parallel does not)",
+        ),
+    };
+    let not_read = if policy.is_some() {
+        "its replica and ready counts"
+    } else {
+        "its replica and ready counts, its podManagementPolicy"
+    };
     Verdict::pass(format!(
-        "ScaledObject {} targets StatefulSet {name}, followed: pods labelled {selector}, named {name}-<ordinal>; not read for a StatefulSet: its replica and ready counts, its podManagementPolicy",
+        "ScaledObject {} targets StatefulSet {name}, followed: pods labelled {selector}, named {name}-<ordinal>{policy_read}; not read for a StatefulSet: {not_read}",
         so.name
     ))
     .evidence(evidence)
     .evidence(format!("the pods' selector is {from}; Prometheus counts the pods named {name}-<ordinal> (kube-state-metrics has no labels to select by)"))
-    .evidence("for a Deployment this check reports its replica and ready counts; for a StatefulSet the HPA's current replicas (hpa.exists) and the pod checks stand in. Its podManagementPolicy is not read: OrderedReady, the default, starts pods one at a time, each after the previous is Ready (Parallel does not)")
+    .evidence("for a Deployment this check reports its replica and ready counts; for a StatefulSet the HPA's current replicas (hpa.exists) and the pod checks stand in")
+    .evidence(policy_note)
     .command(format!(
         "kubectl get statefulset {} -n {ns} -o wide",
         shell_arg(name)
@@ -303,7 +348,7 @@ mod tests {
         expect(
             &v,
             Outcome::Pass,
-            "ScaledObject spice-runner-keda targets StatefulSet spice-runner, followed: pods labelled app=spice-runner, named spice-runner-<ordinal>; not read for a StatefulSet: its replica and ready counts, its podManagementPolicy",
+            "ScaledObject spice-runner-keda targets StatefulSet spice-runner, followed: pods labelled app=spice-runner, named spice-runner-<ordinal>, podManagementPolicy Parallel; not read for a StatefulSet: its replica and ready counts",
         );
         assert!(v.fix.is_none(), "{v:#?}");
         assert!(
@@ -313,6 +358,55 @@ mod tests {
         assert_eq!(
             v.command.as_deref(),
             Some("kubectl get statefulset spice-runner -n default -o wide")
+        );
+    }
+
+    /// OrderedReady starts a StatefulSet's pods one at a time: a warning
+    /// whose fix says the field cannot be changed in place, unless KEDA
+    /// never asks for more than one pod; an unread policy is said unread.
+    #[test]
+    fn an_ordered_ready_statefulset_warns_that_a_rise_waits_one_start_up_per_pod() {
+        let (mut s, settings) = statefulset_target();
+        if let Some(t) = s.scale_target.as_mut() {
+            t.pod_management_policy = Some("OrderedReady".into());
+        }
+        let v = eval_with(scaled_object_check, &s, &settings);
+        expect(
+            &v,
+            Outcome::Warn,
+            "StatefulSet spice-runner has podManagementPolicy OrderedReady: its pods start one at a time, each only after the one before is Running and Ready, so a rise of N sessions waits N pod start-ups",
+        );
+        let fix = v.fix.as_deref().unwrap_or_default();
+        assert!(
+            fix.contains("podManagementPolicy: Parallel")
+                && fix.contains("cannot be changed on an existing StatefulSet")
+                && fix.contains("--cascade=orphan"),
+            "{fix}"
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("stateful_set_control.go")),
+            "{v:#?}"
+        );
+
+        // maxReplicaCount 1: one pod at most, nothing to wait for.
+        let mut one = s.clone();
+        if let Some(Lookup::Found(so)) = one.scaled_object.as_mut() {
+            so.max_replicas = Some(1);
+        }
+        let v = eval_with(scaled_object_check, &one, &settings);
+        expect(&v, Outcome::Pass, "podManagementPolicy OrderedReady;");
+
+        // Not read (a snapshot from before it was): said so, no warning.
+        if let Some(t) = s.scale_target.as_mut() {
+            t.pod_management_policy = None;
+        }
+        let v = eval_with(scaled_object_check, &s, &settings);
+        expect(
+            &v,
+            Outcome::Pass,
+            "not read for a StatefulSet: its replica and ready counts, its podManagementPolicy",
         );
     }
 
