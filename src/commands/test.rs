@@ -381,14 +381,7 @@ pub async fn run(
         .await;
         let text = match args.output {
             TestFormat::Json => dry_run_json(&plan, seen, pods_now, &checks)?,
-            _ => dry_run_text(
-                &plan,
-                seen,
-                pods_now,
-                args,
-                workload.as_ref().and_then(|w| w.as_ref().ok()),
-                &checks,
-            ),
+            _ => dry_run_text(&plan, seen, pods_now, args, workload.as_ref(), &checks),
         };
         out.write_all(text.as_bytes())?;
         return Ok(if checks.iter().all(|c| c.ok) {
@@ -412,6 +405,7 @@ pub async fn run(
         sources: &sources,
         base: &base,
         yes: args.yes,
+        scale_to_zero: args.scale_to_zero,
         stop,
     };
     let mut restore = None;
@@ -726,17 +720,21 @@ fn dry_run_text(
     seen: Option<f64>,
     pods: Option<usize>,
     args: &TestArgs,
-    workload: Option<&Workload>,
+    workload: Option<&Result<Workload, Fatal>>,
     checks: &[DryCheck],
 ) -> String {
     let n = crate::report::num;
     let mut s = format!("Dry run: kubectl spice test {} would\n", plan.kind.name());
-    if args.scale_to_zero {
-        s.push_str(&format!(
+    match workload {
+        Some(Ok(w)) => s.push_str(&format!(
             "  - scale the {} to 0 (a write; needs --yes{}) and put its replica count back on exit\n",
-            workload.map_or("Deployment", Workload::kind),
+            w.kind(),
             if args.yes { ", given" } else { ", not given: a real run would refuse" }
-        ));
+        )),
+        Some(Err(_)) => s.push_str(
+            "  - refuse --scale-to-zero: the ScaledObject's target is not a workload it writes (✗ below)\n",
+        ),
+        None => {}
     }
     if let Some(settle) = plan.settle_seconds {
         s.push_str(&format!(
@@ -820,6 +818,8 @@ struct Ctx<'a> {
     sources: &'a Sources,
     base: &'a Snapshot,
     yes: bool,
+    /// `--scale-to-zero` was given (a settle hint does not suggest it again).
+    scale_to_zero: bool,
     /// Set once Ctrl-C or SIGTERM arrived; stays set.
     stop: tokio::sync::watch::Receiver<bool>,
 }
@@ -1071,7 +1071,11 @@ async fn wait_until_idle(
                     "the game did not reach 0 pods and no sessions within --settle {} (now {now}); nothing was sent",
                     dur(settle)
                 ),
-                "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes",
+                if ctx.scale_to_zero {
+                    "wait for players to leave (KEDA scales the game up again while it sees sessions), or give a longer --settle"
+                } else {
+                    "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes"
+                },
             ));
         }
         progress.show(&format!(

@@ -50,6 +50,14 @@ fn settled_out_and_put_back(run: &Run, workload: &str) {
         assert!(run.stderr.contains(&line), "{line}\n---\n{}", run.stderr);
     }
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    // The settle's hint does not suggest the flag the run already has.
+    assert!(
+        run.stderr
+            .contains("hint: wait for players to leave (KEDA scales the game up again")
+            && !run.stderr.contains("use --scale-to-zero"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -189,7 +197,11 @@ fn a_rollout_target_or_a_deployment_setting_that_is_not_keda_s_target_is_refused
     assert!(
         dry.stdout.contains(
             "✗ --scale-to-zero: ScaledObject default/spice-runner-keda scales Rollout spice-game"
-        ) && dry.stdout.contains("(a real run would refuse; hint: "),
+        ) && dry.stdout.contains("(a real run would refuse; hint: ")
+            && dry.stdout.contains(
+                "  - refuse --scale-to-zero: the ScaledObject's target is not a workload it writes (✗ below)"
+            )
+            && !dry.stdout.contains("scale the Deployment to 0"),
         "{}",
         dry.stdout
     );
