@@ -482,3 +482,31 @@ pub fn assert_healthy_passes(area: super::Area) {
         assert_eq!(v.outcome, Outcome::Pass, "{}: {v:#?}", c.id);
     }
 }
+
+/// Evaluates one check function against a snapshot with these settings.
+pub fn eval_with(f: fn(&Ctx) -> Verdict, s: &Snapshot, settings: &Settings) -> Verdict {
+    f(&Ctx::new(s, settings))
+}
+
+/// `healthy()` with KEDA scaling StatefulSet `spice-runner` and the collect
+/// step having followed it (selector `app=spice-runner` from its
+/// spec.selector), and the settings it is judged by.
+pub fn statefulset_target() -> (Snapshot, Settings) {
+    let mut s = healthy();
+    if let Some(Lookup::Found(so)) = s.scaled_object.as_mut() {
+        so.target_kind = Some("StatefulSet".into());
+    }
+    // The configured Deployment the collect step read is not the target.
+    s.deployment = Some(Lookup::Missing);
+    s.scale_target = Some(crate::domain::snapshot::TargetFound {
+        kind: "StatefulSet".into(),
+        name: "spice-runner".into(),
+        instead_of: "spice-runner".into(),
+        selector: Some("app=spice-runner".into()),
+        missing: false,
+        pod_management_policy: Some("Parallel".into()),
+    });
+    let mut settings = Settings::defaults();
+    settings.follow_statefulset("spice-runner");
+    (s, settings)
+}

@@ -715,18 +715,7 @@ pub async fn run(
         Ok(api) => api.describe(),
         Err(_) => settings.prometheus.to_string(),
     };
-    let how = if settings.is_set("prometheusService") || settings.is_set("prometheusUrl") {
-        "setting"
-    } else {
-        "default"
-    };
-    let mut prometheus_read = crate::snapshot::ReadFrom {
-        address: shown_address(&settings.prometheus),
-        how: how.into(),
-        instead_of: None,
-        tenant: None,
-        tenant_from: None,
-    };
+    let mut prometheus_read = configured_prometheus(settings);
     // The tenant KEDA's trigger sends (its customHeaders), used when the
     // prometheusTenant setting is not set.
     let trigger_tenant = scaled_object.as_ref().ok().and_then(trigger_tenant);
@@ -802,14 +791,11 @@ pub async fn run(
         (None, prom)
     };
     let mut scale_target = None;
+    let mut target_gap = None;
     let (deployment, pods) = match (followed, &follow) {
         (Some(f), Some(what)) => {
-            scale_target = Some(crate::snapshot::TargetFound {
-                kind: what.kind().into(),
-                name: what.name().into(),
-                instead_of: settings.deployment.clone(),
-                selector: f.selector.clone(),
-            });
+            let (found, gap) = f.found(settings, what);
+            (scale_target, target_gap) = (Some(found), gap);
             (f.deployment.unwrap_or(deployment), f.pods.unwrap_or(pods))
         }
         _ => (deployment, pods),
@@ -902,6 +888,7 @@ pub async fn run(
     snap.nginx_pods = nginx_pods;
     snap.server_version = server_version;
     snap.scale_target = scale_target;
+    snap.gaps.extend(target_gap);
     Ok(snap)
 }
 
@@ -1207,6 +1194,23 @@ fn trigger_prometheus(
 
 /// An endpoint as the header shows it: `NS/NAME:PORT`, or the URL without
 /// credentials.
+/// The configured Prometheus as the headers name it (`setting` or
+/// `default`), before any other is read in its place.
+pub fn configured_prometheus(settings: &Settings) -> crate::snapshot::ReadFrom {
+    let how = if settings.is_set("prometheusService") || settings.is_set("prometheusUrl") {
+        "setting"
+    } else {
+        "default"
+    };
+    crate::snapshot::ReadFrom {
+        address: shown_address(&settings.prometheus),
+        how: how.into(),
+        instead_of: None,
+        tenant: None,
+        tenant_from: None,
+    }
+}
+
 fn shown_address(endpoint: &Endpoint) -> String {
     match endpoint {
         Endpoint::Service(s) => s.to_string(),

@@ -14,6 +14,7 @@ use super::lenient::Lenient;
 use super::lists;
 use super::wire;
 use crate::settings::Settings;
+use crate::snapshot::{Gap, GapReason, TargetFound};
 use kube::api::{Api, DynamicObject, ListParams};
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ pub fn scale_target(so: &serde_json::Value) -> Option<ScaleTarget> {
     })
 }
 
-fn is_dns_subdomain(s: &str) -> bool {
+pub fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.chars()
@@ -196,7 +197,36 @@ pub struct Followed {
     pub selector: Option<String>,
     /// The game pods listed with that selector.
     pub pods: Option<Result<Vec<wire::Pod>, Failure>>,
+    /// The StatefulSet's read (`None` when a Deployment was followed).
+    pub statefulset: Option<Result<(), Failure>>,
+    /// Its `spec.podManagementPolicy`, when it is one Kubernetes knows.
+    pub pod_management_policy: Option<String>,
 }
+
+impl Followed {
+    /// What the snapshot records of it: the workload followed, and the gap
+    /// when the StatefulSet could not be read (NotFound is `missing`, a
+    /// finding of `keda.scaledobject`, not a gap).
+    pub fn found(&self, settings: &Settings, what: &Follow) -> (TargetFound, Option<Gap>) {
+        let failure = self.statefulset.as_ref().and_then(|r| r.as_ref().err());
+        let missing = failure.is_some_and(|f| f.reason == GapReason::NotFound);
+        let found = TargetFound {
+            kind: what.kind().into(),
+            name: what.name().into(),
+            instead_of: settings.deployment.clone(),
+            selector: self.selector.clone(),
+            missing,
+            pod_management_policy: self.pod_management_policy.clone(),
+        };
+        let gap = failure
+            .filter(|_| !missing)
+            .map(|f| f.clone().into_gap(STATEFULSET_GAP));
+        (found, gap)
+    }
+}
+
+/// The gap source of a StatefulSet `scaleTargetRef` names that could not be read.
+pub const STATEFULSET_GAP: &str = "statefulset";
 
 /// Reads the workload, then the pods its selector selects (unless the
 /// `selector` setting was given, or the workload has no usable one).
@@ -215,7 +245,8 @@ pub async fn follow(
     };
     let selector_of =
         |sel: &serde_json::Value| selector_string(sel).filter(|_| !settings.is_set("selector"));
-    let (deployment, selector) = match what {
+    let mut pod_management_policy = None;
+    let (deployment, selector, statefulset) = match what {
         Follow::Deployment(name) => {
             let api: Api<Lenient<wire::Deployment>> = Api::namespaced(client.clone(), ns);
             let d = read(timeout, target("get", "deployments", "apps"), api.get(name)).await;
@@ -225,7 +256,7 @@ pub async fn follow(
                 .and_then(|d| d.0.spec.as_ref())
                 .and_then(|s| s.selector.as_ref())
                 .and_then(selector_of);
-            (Some(d), selector)
+            (Some(d), selector, None)
         }
         Follow::StatefulSet(name) => {
             // Only its selector is read: as JSON, not k8s-openapi's
@@ -249,7 +280,11 @@ pub async fn follow(
                 .as_ref()
                 .ok()
                 .and_then(|s| selector_of(&s.0.data["spec"]["selector"]));
-            (None, selector)
+            pod_management_policy = s
+                .as_ref()
+                .ok()
+                .and_then(|s| pod_management_policy_of(&s.0.data["spec"]["podManagementPolicy"]));
+            (None, selector, Some(s.map(|_| ())))
         }
     };
     let pods = match &selector {
@@ -271,7 +306,17 @@ pub async fn follow(
         deployment,
         selector,
         pods,
+        statefulset,
+        pod_management_policy,
     }
+}
+
+/// `spec.podManagementPolicy` when it is one of the two Kubernetes knows
+/// (the API server fills in `OrderedReady` when it is not written).
+fn pod_management_policy_of(v: &serde_json::Value) -> Option<String> {
+    v.as_str()
+        .filter(|p| matches!(*p, "OrderedReady" | "Parallel"))
+        .map(str::to_string)
 }
 
 /// For a command that reads no snapshot first (`report`): the game's
@@ -318,14 +363,10 @@ pub async fn found(
     client: &kube::Client,
     settings: &Settings,
     what: &Follow,
-) -> crate::snapshot::TargetFound {
-    let f = follow(client, settings, what, settings.request_timeout).await;
-    crate::snapshot::TargetFound {
-        kind: what.kind().into(),
-        name: what.name().into(),
-        instead_of: settings.deployment.clone(),
-        selector: f.selector,
-    }
+) -> (TargetFound, Option<Gap>) {
+    follow(client, settings, what, settings.request_timeout)
+        .await
+        .found(settings, what)
 }
 
 #[cfg(test)]
@@ -468,5 +509,59 @@ mod tests {
             e.source = crate::settings::Source::Flag("--deployment".into());
         }
         assert_eq!(to_follow(&set, Some(&game)), None);
+    }
+
+    #[test]
+    fn only_the_two_pod_management_policies_kubernetes_knows_are_kept() {
+        assert_eq!(
+            pod_management_policy_of(&json!("OrderedReady")).as_deref(),
+            Some("OrderedReady")
+        );
+        assert_eq!(
+            pod_management_policy_of(&json!("Parallel")).as_deref(),
+            Some("Parallel")
+        );
+        for junk in [
+            json!(null),
+            json!(""),
+            json!("Par\u{1b}[31mallel"),
+            json!(3),
+        ] {
+            assert_eq!(pod_management_policy_of(&junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_statefulset_not_found_is_missing_and_any_other_failure_a_gap() {
+        let what = Follow::StatefulSet("spice-runner".into());
+        let settings = Settings::defaults();
+        let followed = |read: Result<(), Failure>| Followed {
+            deployment: None,
+            selector: read.is_ok().then(|| "app=spice-runner".to_string()),
+            pods: None,
+            statefulset: Some(read),
+            pod_management_policy: None,
+        };
+        let failure = |reason| Failure {
+            reason,
+            message: "statefulsets.apps \"spice-runner\"".into(),
+            hint: "the hint".into(),
+        };
+        let (found, gap) = followed(Ok(())).found(&settings, &what);
+        assert!(!found.missing && gap.is_none());
+        assert_eq!(found.selector.as_deref(), Some("app=spice-runner"));
+        assert_eq!(
+            (found.kind.as_str(), found.name.as_str()),
+            ("StatefulSet", "spice-runner")
+        );
+
+        let (found, gap) = followed(Err(failure(GapReason::NotFound))).found(&settings, &what);
+        assert!(found.missing && gap.is_none());
+
+        let (found, gap) = followed(Err(failure(GapReason::Forbidden))).found(&settings, &what);
+        assert!(!found.missing);
+        let gap = gap.expect("a gap");
+        assert_eq!(gap.source.to_string(), STATEFULSET_GAP);
+        assert_eq!(gap.reason, GapReason::Forbidden);
     }
 }

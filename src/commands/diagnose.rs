@@ -60,7 +60,7 @@ pub async fn run(
         ReportFormat::Json => write_data(out, &report, crate::cli::Output::Json)?,
         ReportFormat::Yaml => write_data(out, &report, crate::cli::Output::Yaml)?,
         ReportFormat::Junit => render_junit(out, &report, warn_fails)?,
-        ReportFormat::Markdown => render_markdown(out, &report, &settings.deployment)?,
+        ReportFormat::Markdown => render_markdown(out, &report, settings.workload_name())?,
         ReportFormat::Table | ReportFormat::Wide => {
             let styles = Styles::decide(
                 settings.color,
@@ -70,7 +70,7 @@ pub async fn run(
             render_table(
                 out,
                 &report,
-                &settings.deployment,
+                settings.workload_name(),
                 &styles,
                 args.output == ReportFormat::Wide,
             )?;

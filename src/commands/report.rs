@@ -685,7 +685,7 @@ pub async fn run(
             let follow = crate::cluster::target::to_follow(&settings, scaled_object.as_ref());
             let read = match follow {
                 Some(what) => {
-                    let found =
+                    let (found, _) =
                         crate::cluster::target::found(&sources.kube, &settings, &what).await;
                     super::follow_target(&mut settings, &found);
                     read_history(&sources.prometheus, &settings, since, until, step).await

@@ -5,7 +5,10 @@
 //! moment and its root cause is printed beside the verdict.
 //!
 //! Safety: it only sends GET requests and reads, except `--scale-to-zero
-//! --yes`, which patches the Deployment's scale and puts it back on exit.
+//! --yes`, which patches the scale of the workload the ScaledObject scales
+//! (`write`: its Deployment or StatefulSet) and puts it back on exit.
+
+mod write;
 
 use super::watch::duration_arg;
 use crate::checks::{self, Outcome as CheckOutcome, Selection};
@@ -25,6 +28,7 @@ use futures::StreamExt;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 use tokio::time::Instant;
+use write::Workload;
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -87,8 +91,8 @@ pub struct TestArgs {
     /// answers (0: no error at all).
     #[arg(long, value_name = "PERCENT", default_value_t = 1.0)]
     pub max_errors: f64,
-    /// Scale the Deployment to 0 first (needs patch on deployments/scale and --yes);
-    /// the replica count is put back on exit.
+    /// Scale the Deployment (or StatefulSet) the ScaledObject scales to 0 first
+    /// (needs patch on its /scale and --yes); the replica count is put back on exit.
     #[arg(long)]
     pub scale_to_zero: bool,
     /// Confirm --scale-to-zero, or start above --max-baseline.
@@ -343,7 +347,7 @@ pub async fn run(
 ) -> Result<ExitStatus, Fatal> {
     // Flags that need no settings are checked before anything is read.
     plan_from(args, &Settings::defaults())?;
-    let (target, settings) = super::connect(global).await?;
+    let (target, mut settings) = super::connect(global).await?;
     let mut plan = plan_from(args, &settings)?;
     let client = target.client(settings.request_timeout)?;
     let sessions_to = sink(args, &settings, &client, &plan)?;
@@ -356,13 +360,28 @@ pub async fn run(
         &crate::process_env,
     );
     let base = collect::run(&sources, &settings, jiff::Timestamp::now(), Scope::Status).await?;
+    // The test watches, judges and (with --scale-to-zero) writes the
+    // workload the ScaledObject scales, as every read command follows it.
+    super::follow_scale_target(&mut settings, &base);
+    let workload = args
+        .scale_to_zero
+        .then(|| write::workload(&settings, base.scaled_object.as_ref()));
     let seen = base.prom_value(promql::SESSIONS);
     let pods_now = base.pods.as_ref().map(Vec::len);
     if args.dry_run {
-        let checks = dry_run_checks(args, &plan, &settings, &client, seen, pods_now).await;
+        let checks = dry_run_checks(
+            args,
+            &plan,
+            &settings,
+            &client,
+            seen,
+            pods_now,
+            workload.as_ref(),
+        )
+        .await;
         let text = match args.output {
             TestFormat::Json => dry_run_json(&plan, seen, pods_now, &checks)?,
-            _ => dry_run_text(&plan, seen, pods_now, args, &checks),
+            _ => dry_run_text(&plan, seen, pods_now, args, workload.as_ref(), &checks),
         };
         out.write_all(text.as_bytes())?;
         return Ok(if checks.iter().all(|c| c.ok) {
@@ -371,6 +390,9 @@ pub async fn run(
             ExitStatus::Findings
         });
     }
+    // A write that would not go to the workload KEDA scales is refused
+    // before anything else is checked or written.
+    let workload = workload.transpose()?;
     guard_baseline(args, seen, &sources)?;
     // Everything that can fail without writing is done before the scale-down,
     // so an error there never leaves the Deployment at 0. The signal
@@ -383,11 +405,12 @@ pub async fn run(
         sources: &sources,
         base: &base,
         yes: args.yes,
+        scale_to_zero: args.scale_to_zero,
         stop,
     };
     let mut restore = None;
-    let result = if args.scale_to_zero {
-        match scale_down(&client, &settings).await {
+    let result = if let Some(workload) = &workload {
+        match scale_down(&client, &settings, workload).await {
             ScaleDown::Unchanged => execute(&ctx, plan, sessions_to, watch_client).await,
             ScaleDown::Down(from) => {
                 restore = Some(from);
@@ -402,9 +425,9 @@ pub async fn run(
     } else {
         execute(&ctx, plan, sessions_to, watch_client).await
     };
-    let scale = match restore {
-        Some(from) => Some(put_back(&target, &settings, from).await),
-        None => None,
+    let scale = match (restore, &workload) {
+        (Some(from), Some(workload)) => Some(put_back(&target, &settings, workload, from).await),
+        _ => None,
     };
     // A failed put-back fails the run, whatever else happened: exit 2, the
     // count it was left at and the command that puts it back.
@@ -527,6 +550,7 @@ async fn dry_run_checks(
     kube: &kube::Client,
     seen: Option<f64>,
     pods: Option<usize>,
+    workload: Option<&Result<Workload, Fatal>>,
 ) -> Vec<DryCheck> {
     let n = crate::report::num;
     let mut checks = Vec::new();
@@ -556,8 +580,7 @@ async fn dry_run_checks(
                 .into(),
         ),
     });
-    let deployment = format!("{}/{}", settings.namespace, settings.deployment);
-    if args.scale_to_zero {
+    if let Some(workload) = workload {
         if !args.yes {
             checks.push(check(
                 false,
@@ -565,29 +588,37 @@ async fn dry_run_checks(
                     .into(),
             ));
         }
-        checks.push(
-            match scale_api(kube, settings)
-                .get_scale(&settings.deployment)
-                .await
-            {
-                Ok(scale) => check(
-                    true,
-                    format!(
-                        "the scale of deployment {} is readable ({} replicas now)",
-                        clean(&deployment),
-                        scale.spec.and_then(|s| s.replicas).unwrap_or(0)
-                    ),
+        checks.push(match workload {
+            Err(refused) => check(
+                false,
+                format!(
+                    "{} (a real run would refuse; hint: {})",
+                    refused.message(),
+                    refused.hint().unwrap_or("")
                 ),
-                Err(e) => check(
-                    false,
-                    format!(
-                        "cannot read the scale of deployment {}: {}",
-                        clean(&deployment),
-                        clean(&crate::error::chain_text(&e))
+            ),
+            Ok(w) => {
+                let name = format!("{} {}/{}", w.word(), settings.namespace, w.name());
+                match w.api(kube, &settings.namespace).get_scale(w.name()).await {
+                    Ok(scale) => check(
+                        true,
+                        format!(
+                            "the scale of {} is readable ({} replicas now)",
+                            clean(&name),
+                            scale.spec.and_then(|s| s.replicas).unwrap_or(0)
+                        ),
                     ),
-                ),
-            },
-        );
+                    Err(e) => check(
+                        false,
+                        format!(
+                            "cannot read the scale of {}: {}",
+                            clean(&name),
+                            clean(&crate::error::chain_text(&e))
+                        ),
+                    ),
+                }
+            }
+        });
     }
     if let Some(settle) = plan.settle_seconds {
         let idle = pods == Some(0) && seen.is_some_and(|s| s < IDLE_SESSIONS);
@@ -689,15 +720,21 @@ fn dry_run_text(
     seen: Option<f64>,
     pods: Option<usize>,
     args: &TestArgs,
+    workload: Option<&Result<Workload, Fatal>>,
     checks: &[DryCheck],
 ) -> String {
     let n = crate::report::num;
     let mut s = format!("Dry run: kubectl spice test {} would\n", plan.kind.name());
-    if args.scale_to_zero {
-        s.push_str(&format!(
-            "  - scale the Deployment to 0 (a write; needs --yes{}) and put its replica count back on exit\n",
+    match workload {
+        Some(Ok(w)) => s.push_str(&format!(
+            "  - scale the {} to 0 (a write; needs --yes{}) and put its replica count back on exit\n",
+            w.kind(),
             if args.yes { ", given" } else { ", not given: a real run would refuse" }
-        ));
+        )),
+        Some(Err(_)) => s.push_str(
+            "  - refuse --scale-to-zero: the ScaledObject's target is not a workload it writes (✗ below)\n",
+        ),
+        None => {}
     }
     if let Some(settle) = plan.settle_seconds {
         s.push_str(&format!(
@@ -781,6 +818,8 @@ struct Ctx<'a> {
     sources: &'a Sources,
     base: &'a Snapshot,
     yes: bool,
+    /// `--scale-to-zero` was given (a settle hint does not suggest it again).
+    scale_to_zero: bool,
     /// Set once Ctrl-C or SIGTERM arrived; stays set.
     stop: tokio::sync::watch::Receiver<bool>,
 }
@@ -1032,7 +1071,11 @@ async fn wait_until_idle(
                     "the game did not reach 0 pods and no sessions within --settle {} (now {now}); nothing was sent",
                     dur(settle)
                 ),
-                "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes",
+                if ctx.scale_to_zero {
+                    "wait for players to leave (KEDA scales the game up again while it sees sessions), or give a longer --settle"
+                } else {
+                    "wait for players to leave, give a longer --settle, or use --scale-to-zero --yes"
+                },
             ));
         }
         progress.show(&format!(
@@ -1139,44 +1182,54 @@ enum ScaleDown {
     MaybeApplied { from: i32, fatal: Fatal },
 }
 
-/// `--scale-to-zero`: reads the Deployment's replica count and patches its
+/// `--scale-to-zero`: reads the workload's replica count and patches its
 /// scale to 0.
-async fn scale_down(kube: &kube::Client, settings: &Settings) -> ScaleDown {
-    let before = match scale_api(kube, settings)
-        .get_scale(&settings.deployment)
+async fn scale_down(kube: &kube::Client, settings: &Settings, workload: &Workload) -> ScaleDown {
+    let before = match workload
+        .api(kube, &settings.namespace)
+        .get_scale(workload.name())
         .await
     {
         Ok(scale) => scale.spec.and_then(|s| s.replicas).unwrap_or(0),
-        Err(e) => return ScaleDown::Refused(scale_error(settings, "read the scale of", &e)),
+        Err(e) => {
+            return ScaleDown::Refused(scale_error(settings, workload, "read the scale of", &e));
+        }
     };
-    let name = format!("{}/{}", settings.namespace, settings.deployment);
+    let name = format!(
+        "{} {}/{}",
+        workload.word(),
+        settings.namespace,
+        workload.name()
+    );
     if before == 0 {
         note(&format!(
-            "deployment {} is at 0 replicas already: not scaled",
+            "{} is at 0 replicas already: not scaled",
             clean(&name)
         ));
         return ScaleDown::Unchanged;
     }
-    match patch_replicas(kube, settings, 0).await {
+    match patch_replicas(kube, settings, workload, 0).await {
         Ok(()) => {
             note(&format!(
-                "scaled deployment {} from {before} to 0 replicas; {before} is put back on exit",
+                "scaled {} from {before} to 0 replicas; {before} is put back on exit",
                 clean(&name)
             ));
             ScaleDown::Down(before)
         }
-        Err(e) if !may_have_applied(&e) => ScaleDown::Refused(scale_error(settings, "scale", &e)),
+        Err(e) if !may_have_applied(&e) => {
+            ScaleDown::Refused(scale_error(settings, workload, "scale", &e))
+        }
         Err(e) => {
             let lost = lost_answer(&e);
             note(&format!(
-                "warning: the scale-down of deployment {} to 0 replicas {lost}: it may have been applied; putting {before} replicas back",
+                "warning: the scale-down of {} to 0 replicas {lost}: it may have been applied; putting {before} replicas back",
                 clean(&name)
             ));
             ScaleDown::MaybeApplied {
                 from: before,
                 fatal: Fatal::new(
                     format!(
-                        "--scale-to-zero: the scale-down of deployment {} to 0 replicas {lost}: it may have been applied (the count read before it is put back); no session was sent",
+                        "--scale-to-zero: the scale-down of {} to 0 replicas {lost}: it may have been applied (the count read before it is put back); no session was sent",
                         clean(&name)
                     ),
                     "check the API server's health (kubectl get --raw /readyz) or raise --request-timeout, then run the test again",
@@ -1235,13 +1288,13 @@ struct Failed {
 }
 
 impl Failed {
-    fn of(e: &kube::Error) -> Failed {
+    fn of(e: &kube::Error, workload: &Workload) -> Failed {
         let reason = crate::error::chain_text(e);
         match e {
             // Trying again does not change a permission, a missing object
             // or an invalid count.
             kube::Error::Api(s) if s.code == 403 => Failed {
-                reason: format!("{reason} (it needs patch on deployments/scale)"),
+                reason: format!("{reason} (it needs patch on {}/scale)", workload.resource()),
                 heals: false,
             },
             kube::Error::Api(s) if matches!(s.code, 404 | 422) => Failed {
@@ -1260,13 +1313,30 @@ impl Failed {
 /// credentials for every attempt (the exec plugin runs again: the token
 /// the test started with may have expired during it), tried again with
 /// backoff for at least the retry budget. Returns what became of it.
-async fn put_back(target: &KubeTarget, settings: &Settings, replicas: i32) -> ScaleReport {
-    let name = format!("{}/{}", settings.namespace, settings.deployment);
+async fn put_back(
+    target: &KubeTarget,
+    settings: &Settings,
+    workload: &Workload,
+    replicas: i32,
+) -> ScaleReport {
+    let name = format!(
+        "{} {}/{}",
+        workload.word(),
+        settings.namespace,
+        workload.name()
+    );
     let budget = put_back_budget(&crate::process_env);
     let timeout = settings.request_timeout;
     let started = Instant::now();
     let mut report = ScaleReport {
-        deployment: settings.deployment.clone(),
+        deployment: match workload {
+            Workload::Deployment(name) => name.clone(),
+            Workload::StatefulSet(_) => String::new(),
+        },
+        statefulset: match workload {
+            Workload::StatefulSet(name) => Some(name.clone()),
+            Workload::Deployment(_) => None,
+        },
         namespace: settings.namespace.clone(),
         from: replicas,
         to: 0,
@@ -1277,12 +1347,9 @@ async fn put_back(target: &KubeTarget, settings: &Settings, replicas: i32) -> Sc
     };
     let mut attempt = 0u32;
     let error = loop {
-        match put_back_once(target, settings, replicas, timeout).await {
+        match put_back_once(target, settings, workload, replicas, timeout).await {
             Ok(()) => {
-                note(&format!(
-                    "put deployment {} back to {replicas} replicas",
-                    clean(&name)
-                ));
+                note(&format!("put {} back to {replicas} replicas", clean(&name)));
                 report.restored = true;
                 return report;
             }
@@ -1293,7 +1360,7 @@ async fn put_back(target: &KubeTarget, settings: &Settings, replicas: i32) -> Sc
                 }
                 let wait = backoff(attempt).min(budget - elapsed);
                 note(&format!(
-                    "warning: putting deployment {} back to {replicas} replicas failed: {}; trying again in {}",
+                    "warning: putting {} back to {replicas} replicas failed: {}; trying again in {}",
                     clean(&name),
                     clean(&failed.reason),
                     show_duration(wait)
@@ -1303,11 +1370,12 @@ async fn put_back(target: &KubeTarget, settings: &Settings, replicas: i32) -> Sc
             }
         }
     };
-    report.left_at = current_replicas(target, settings, timeout).await;
+    report.left_at = current_replicas(target, settings, workload, timeout).await;
     report.error = Some(error);
-    report.command = Some(crate::loadtest::scale_command(
+    report.command = Some(crate::loadtest::scale_command_of(
+        workload.word(),
         &settings.namespace,
-        &settings.deployment,
+        workload.name(),
         replicas,
     ));
     report
@@ -1318,6 +1386,7 @@ async fn put_back(target: &KubeTarget, settings: &Settings, replicas: i32) -> Sc
 async fn put_back_once(
     target: &KubeTarget,
     settings: &Settings,
+    workload: &Workload,
     replicas: i32,
     timeout: Duration,
 ) -> Result<(), Failed> {
@@ -1325,8 +1394,9 @@ async fn put_back_once(
         reason: e.to_string(),
         heals: true,
     })?;
-    let now = scale_api(&kube, settings)
-        .get_scale(&settings.deployment)
+    let now = workload
+        .api(&kube, &settings.namespace)
+        .get_scale(workload.name())
         .await
         .ok()
         .and_then(|s| s.spec)
@@ -1334,43 +1404,40 @@ async fn put_back_once(
     if now == Some(replicas) {
         return Ok(());
     }
-    patch_replicas(&kube, settings, replicas)
+    patch_replicas(&kube, settings, workload, replicas)
         .await
-        .map_err(|e| Failed::of(&e))
+        .map_err(|e| Failed::of(&e, workload))
 }
 
-/// The Deployment's replica count now, if it can be read.
+/// The workload's replica count now, if it can be read.
 async fn current_replicas(
     target: &KubeTarget,
     settings: &Settings,
+    workload: &Workload,
     timeout: Duration,
 ) -> Option<i32> {
     let kube = target.fresh_client(timeout).await.ok()?;
-    scale_api(&kube, settings)
-        .get_scale(&settings.deployment)
+    workload
+        .api(&kube, &settings.namespace)
+        .get_scale(workload.name())
         .await
         .ok()?
         .spec?
         .replicas
 }
 
-fn scale_api(
-    kube: &kube::Client,
-    settings: &Settings,
-) -> kube::Api<k8s_openapi::api::apps::v1::Deployment> {
-    kube::Api::namespaced(kube.clone(), &settings.namespace)
-}
-
 /// A merge patch of the scale subresource, as `kubectl scale` sends it.
 async fn patch_replicas(
     kube: &kube::Client,
     settings: &Settings,
+    workload: &Workload,
     replicas: i32,
 ) -> Result<(), kube::Error> {
     let patch = serde_json::json!({"spec": {"replicas": replicas}});
-    scale_api(kube, settings)
+    workload
+        .api(kube, &settings.namespace)
         .patch_scale(
-            &settings.deployment,
+            workload.name(),
             &kube::api::PatchParams::default(),
             &kube::api::Patch::Merge(&patch),
         )
@@ -1380,22 +1447,24 @@ async fn patch_replicas(
 
 /// A scale-down that was refused or not tried: nothing was applied. Only
 /// a 403 names permissions.
-fn scale_error(settings: &Settings, what: &str, e: &kube::Error) -> Fatal {
+fn scale_error(settings: &Settings, workload: &Workload, what: &str, e: &kube::Error) -> Fatal {
     let message = format!(
-        "--scale-to-zero: cannot {what} deployment {}/{}: {}; nothing was changed",
+        "--scale-to-zero: cannot {what} {} {}/{}: {}; nothing was changed",
+        workload.word(),
         settings.namespace,
-        settings.deployment,
+        workload.name(),
         crate::error::chain_text(e)
     );
+    let resource = workload.resource();
     let hint = match e {
         kube::Error::Api(s) if s.code == 403 => format!(
-            "it needs get and patch on deployments/scale: kubectl auth can-i patch deployments/scale -n {}",
+            "it needs get and patch on {resource}/scale: kubectl auth can-i patch {resource}/scale -n {}",
             settings.namespace
         ),
-        kube::Error::Api(s) if s.code == 404 => {
-            "check the Deployment's name and namespace (--deployment, -n): kubectl spice config view"
-                .to_string()
-        }
+        kube::Error::Api(s) if s.code == 404 => format!(
+            "check the {}'s name and namespace (the ScaledObject's scaleTargetRef names it unless --deployment is given; -n): kubectl spice config view",
+            workload.kind()
+        ),
         _ if crate::cluster::error::timed_out(e) => {
             "the API server did not answer in time: raise --request-timeout or check kubectl cluster-info"
                 .to_string()
@@ -1514,7 +1583,12 @@ mod tests {
         assert!(lost_answer(&api(503)).starts_with("failed on the server (HTTP 503"));
         let settings = Settings::defaults();
         let rbac = |e: &kube::Error| {
-            let f = scale_error(&settings, "scale", e);
+            let f = scale_error(
+                &settings,
+                &Workload::Deployment(settings.deployment.clone()),
+                "scale",
+                e,
+            );
             format!("{} {}", f.message(), f.hint().unwrap_or(""))
         };
         assert!(rbac(&api(403)).contains("deployments/scale"));
@@ -1527,15 +1601,43 @@ mod tests {
         }
         assert!(rbac(&timeout()).contains("did not answer in time"));
         // A put-back refused for good stops retrying, with its reason.
-        assert!(!Failed::of(&api(403)).heals);
+        let d = Workload::Deployment("spice-runner".into());
+        assert!(!Failed::of(&api(403), &d).heals);
         assert!(
-            Failed::of(&api(403))
+            Failed::of(&api(403), &d)
                 .reason
                 .contains("needs patch on deployments/scale")
         );
-        assert!(!Failed::of(&api(404)).heals && !Failed::of(&api(422)).heals);
-        assert!(Failed::of(&api(401)).heals && Failed::of(&api(500)).heals);
-        assert!(Failed::of(&timeout()).heals);
+        assert!(!Failed::of(&api(404), &d).heals && !Failed::of(&api(422), &d).heals);
+        assert!(Failed::of(&api(401), &d).heals && Failed::of(&api(500), &d).heals);
+        assert!(Failed::of(&timeout(), &d).heals);
+    }
+
+    /// A StatefulSet's refusals name its own subresource, never a Deployment's.
+    #[test]
+    fn a_statefulset_s_scale_errors_name_statefulsets_scale() {
+        let settings = Settings::defaults();
+        let sts = Workload::StatefulSet("spice-game".into());
+        let f = scale_error(&settings, &sts, "scale", &api(403));
+        let text = format!("{} {}", f.message(), f.hint().unwrap_or(""));
+        assert!(
+            text.contains("cannot scale statefulset default/spice-game")
+                && text.contains("kubectl auth can-i patch statefulsets/scale -n default")
+                && !text.contains("deployment"),
+            "{text}"
+        );
+        let f = scale_error(&settings, &sts, "read the scale of", &api(404));
+        assert!(
+            f.hint()
+                .unwrap_or("")
+                .contains("check the StatefulSet's name"),
+            "{f:?}"
+        );
+        assert!(
+            Failed::of(&api(403), &sts)
+                .reason
+                .contains("needs patch on statefulsets/scale")
+        );
     }
 }
 

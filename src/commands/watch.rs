@@ -62,6 +62,10 @@ pub struct WatchEvent {
     /// Why there is no history ("no history: …"), once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_note: Option<String>,
+    /// Which KEDA, Prometheus and workload were read and how each was found,
+    /// as `status -o json` says it: on the first line, and again when it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<String>,
 }
 
 /// Points of the four series as `[unixSeconds, value]` pairs, oldest first.
@@ -271,10 +275,19 @@ struct Emitted {
     through: Option<jiff::Timestamp>,
     /// The history (or why there is none) is on a line.
     history: bool,
+    /// The `readFrom` last on a line.
+    read_from: Option<String>,
 }
 
-fn event(m: &Model, update: &model::Update, emitted: &mut Emitted) -> WatchEvent {
+fn event(
+    m: &Model,
+    update: &model::Update,
+    read_from: Option<String>,
+    emitted: &mut Emitted,
+) -> WatchEvent {
     let f = &m.figures;
+    let read_from_changed = (read_from != emitted.read_from).then(|| read_from.clone());
+    emitted.read_from = read_from;
     let (mut history, mut samples, mut history_note) = (None, None, None);
     match &m.history {
         HistoryState::Loaded if !emitted.history => {
@@ -309,6 +322,7 @@ fn event(m: &Model, update: &model::Update, emitted: &mut Emitted) -> WatchEvent
         history,
         samples,
         history_note,
+        read_from: read_from_changed.flatten(),
     }
 }
 
@@ -768,7 +782,17 @@ pub async fn run(
         interval,
     );
     let mut history = Some(HistoryRead::spawn(&sources, &settings, window, interval));
-    let base = start::unwatched(&sources, &settings, jiff::Timestamp::now()).await?;
+    let mut base = start::unwatched(&sources, &settings, jiff::Timestamp::now()).await?;
+    // The Prometheus the headers name until the poller reads another (the
+    // trigger's, when the configured Service does not exist).
+    base.prometheus_read = Some(crate::snapshot::ReadFrom {
+        tenant: settings.prometheus_tenant.clone(),
+        tenant_from: settings
+            .prometheus_tenant
+            .as_ref()
+            .map(|_| "setting".into()),
+        ..crate::cluster::collect::configured_prometheus(&settings)
+    });
     if base.apis.karpenter == Some(true) {
         let version = base.apis.karpenter_version.as_deref().unwrap_or("v1");
         live.watch_node_claims(watch_client.clone(), version);
@@ -798,8 +822,11 @@ pub async fn run(
     if let Some(what) = crate::cluster::target::to_follow(&settings, so.as_ref()) {
         // Off the usual path only: one more round for the workload's
         // selector, then the watches and the history again, by its pods.
-        let found = crate::cluster::target::found(&sources.kube, &settings, &what).await;
+        let (found, gap) = crate::cluster::target::found(&sources.kube, &settings, &what).await;
         super::follow_target(&mut settings, &found);
+        // Every frame says what was followed, as `diagnose` does.
+        base.gaps.extend(gap);
+        base.scale_target = Some(found);
         live = Live::start(
             watch_client.clone(),
             sources.prometheus.clone(),
@@ -835,6 +862,10 @@ pub async fn run(
         None
     };
     let header = render::Header {
+        target: base
+            .scale_target
+            .as_ref()
+            .map(crate::report::sources::scale_target),
         context: target
             .context
             .clone()
@@ -891,6 +922,9 @@ pub async fn run(
                     view.load = now;
                     changed
                 });
+                let read_from = json
+                    .then(|| crate::report::sources::read_from(snap, false))
+                    .flatten();
                 last = Some(frame);
                 if let Some(screen) = screen.as_mut() {
                     // Identical frames are not drawn: the clock shows seconds.
@@ -908,10 +942,19 @@ pub async fn run(
                     }
                 } else if news {
                     if json {
-                        serde_json::to_writer(&mut *out, &event(&model, &update, &mut emitted))
+                        let line = event(&model, &update, read_from, &mut emitted);
+                        serde_json::to_writer(&mut *out, &line)
                             .map_err(std::io::Error::from)?;
                         out.write_all(b"\n")?;
                     } else {
+                        // The workload followed, once, in the headers' words.
+                        if let Some(t) = base.scale_target.as_ref().filter(|_| first) {
+                            let line = match crate::report::sources::scale_target(t) {
+                                (what, Some(pods)) => format!("{what} {pods}"),
+                                (what, None) => what,
+                            };
+                            writeln!(out, "  {}", crate::domain::text::one_line(&line))?;
+                        }
                         if fresh_history {
                             out.write_all(history_lines(&model).as_bytes())?;
                         }

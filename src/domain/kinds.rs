@@ -152,6 +152,8 @@ string_enum! {
         Loki = "loki",
         ClusterAutoscalerStatus = "cluster-autoscaler-status",
         KarpenterPods = "karpenter-pods",
+        /// The StatefulSet the ScaledObject's scaleTargetRef names.
+        StatefulSet = "statefulset",
         /// No source named (only ever a default).
         Unnamed = "",
     }

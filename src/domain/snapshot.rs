@@ -337,6 +337,14 @@ pub struct TargetFound {
     /// selector was kept (set, or the Deployment could not be read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
+    /// The workload does not exist (its GET answered 404); read only for a
+    /// StatefulSet (a missing Deployment is `deployment: Missing`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
+    /// A StatefulSet's `spec.podManagementPolicy` (`OrderedReady`, the
+    /// default, or `Parallel`); `None` when it was not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_management_policy: Option<String>,
 }
 
 /// An HTTP API the collect step read (Prometheus, Loki), and why that one.

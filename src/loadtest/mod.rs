@@ -207,14 +207,20 @@ pub struct TestReport {
     pub scale: Option<ScaleReport>,
 }
 
-/// `--scale-to-zero`: the Deployment's replica count before the test
-/// (`from`), what it was scaled to (`to`), and whether it was put back. A
-/// put-back that failed carries its reason, the count it was left at (when
-/// it could be read) and the exact command that puts it back by hand.
+/// `--scale-to-zero`: the replica count of the workload KEDA scales before
+/// the test (`from`), what it was scaled to (`to`), and whether it was put
+/// back. A put-back that failed carries its reason, the count it was left at
+/// (when it could be read) and the exact command that puts it back by hand.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ScaleReport {
+    /// The Deployment scaled; empty (and left out of the JSON) when a
+    /// StatefulSet was.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub deployment: String,
+    /// The StatefulSet scaled, when the ScaledObject's scaleTargetRef names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statefulset: Option<String>,
     pub namespace: String,
     pub from: i32,
     pub to: i32,
@@ -241,13 +247,24 @@ impl ScaleReport {
                 self.to
             ),
         };
+        let (kind, name) = self.workload();
         Some(format!(
-            "could not put deployment {}/{} back to {} replicas: {}; {left}",
+            "could not put {kind} {}/{name} back to {} replicas: {}; {left}",
             self.namespace,
-            self.deployment,
             self.from,
             self.error.as_deref().unwrap_or("unknown error"),
         ))
+    }
+}
+
+impl ScaleReport {
+    /// What was scaled, as kubectl names it: `deployment` or `statefulset`,
+    /// and its name.
+    pub fn workload(&self) -> (&'static str, &str) {
+        match &self.statefulset {
+            Some(name) => ("statefulset", name),
+            None => ("deployment", &self.deployment),
+        }
     }
 }
 
@@ -255,9 +272,15 @@ impl ScaleReport {
 /// quoted for a POSIX shell when they hold anything but a Kubernetes
 /// name's characters (a setting is not checked against the API's rules).
 pub fn scale_command(namespace: &str, deployment: &str, replicas: i32) -> String {
+    scale_command_of("deployment", namespace, deployment, replicas)
+}
+
+/// The same for a workload of kind `kind` as kubectl names it
+/// (`deployment`, `statefulset`).
+pub fn scale_command_of(kind: &str, namespace: &str, name: &str, replicas: i32) -> String {
     format!(
         "kubectl scale {} --replicas={replicas} -n {}",
-        shell_word(&format!("deployment/{deployment}")),
+        shell_word(&format!("{kind}/{name}")),
         shell_word(namespace)
     )
 }

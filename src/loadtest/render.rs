@@ -140,12 +140,13 @@ pub fn text(r: &TestReport, st: &Styles) -> String {
 /// `--scale-to-zero`: the write and its undoing; a failed put-back says
 /// what was left and the command that fixes it.
 fn scale_lines(s: &mut String, sc: &ScaleReport, st: &Styles) {
-    let name = clean(&format!("{}/{}", sc.namespace, sc.deployment));
+    let (kind, name) = sc.workload();
+    let name = clean(&format!("{}/{name}", sc.namespace));
     match sc.failure() {
         None => {
             let _ = writeln!(
                 s,
-                "\nScale: {} deployment {name} scaled from {} to {} replicas and put back to {}",
+                "\nScale: {} {kind} {name} scaled from {} to {} replicas and put back to {}",
                 st.good("✓"),
                 sc.from,
                 sc.to,
@@ -305,8 +306,11 @@ pub fn junit(r: &TestReport) -> String {
             "    <testcase classname=\"spice.test.{}\" name=\"{}\">",
             r.test.name(),
             xml(&format!(
-                "scale.put-back: deployment {}/{} is put back to {} replicas",
-                sc.namespace, sc.deployment, sc.from
+                "scale.put-back: {} {}/{} is put back to {} replicas",
+                sc.workload().0,
+                sc.namespace,
+                sc.workload().1,
+                sc.from
             ))
         );
         if let Some(failure) = sc.failure() {
@@ -426,8 +430,13 @@ pub fn markdown(r: &TestReport) -> String {
             None => {
                 let _ = writeln!(
                     s,
-                    "\n✓ Deployment `{}` scaled from {} to {} replicas for the test and put back to {}.",
-                    md(&format!("{}/{}", sc.namespace, sc.deployment)),
+                    "\n✓ {} `{}` scaled from {} to {} replicas for the test and put back to {}.",
+                    if sc.statefulset.is_some() {
+                        "StatefulSet"
+                    } else {
+                        "Deployment"
+                    },
+                    md(&format!("{}/{}", sc.namespace, sc.workload().1)),
                     sc.from,
                     sc.to,
                     sc.from

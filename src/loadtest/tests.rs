@@ -469,6 +469,7 @@ fn a_crash_looping_or_failed_pod_fails_load_at_once() {
 fn scale(restored: bool, left_at: Option<i32>) -> ScaleReport {
     ScaleReport {
         deployment: "spice-runner".into(),
+        statefulset: None,
         namespace: "default".into(),
         from: 2,
         to: 0,
@@ -585,6 +586,60 @@ fn every_format_carries_the_put_back_and_a_failed_one_as_an_error() {
             && md.contains("left at 0 replicas")
             && md.contains("`kubectl scale deployment/spice-runner --replicas=2 -n default`"),
         "{md}"
+    );
+}
+
+/// A StatefulSet KEDA scales: every format names it (`scale.statefulset` in
+/// JSON, no `deployment` field) and the put-back command scales it.
+#[test]
+fn a_statefulset_put_back_names_the_statefulset_in_every_format() {
+    let sts = |restored: bool| ScaleReport {
+        deployment: String::new(),
+        statefulset: Some("spice-game".into()),
+        command: (!restored).then(|| scale_command_of("statefulset", "default", "spice-game", 2)),
+        ..scale(restored, Some(0))
+    };
+    let json = serde_json::to_value(sts(true)).unwrap();
+    assert_eq!(json["statefulset"], "spice-game");
+    assert!(json.get("deployment").is_none(), "{json:#}");
+    let test = Test::new(plan(Kind::Single, 1), t0(), &snap(vec![]), Some(0.0));
+    let stats = driver::SessionStats {
+        sessions: 1,
+        planned: 0.0,
+        requests: 0,
+        ok: 0,
+        errors: 0,
+        capped: 0,
+        delayed: 0,
+        in_flight: 0,
+        delivered_per_second: 0.0,
+        latency_p50_ms: None,
+        latency_p95_ms: None,
+        latency_max_ms: None,
+        first_error: None,
+        last_error: None,
+    };
+    let mut report = test.report(Result::Pass, None, "default".into(), stats);
+    report.scale = Some(sts(true));
+    let text = render::text(&report, &crate::report::Styles::plain());
+    assert!(
+        text.contains(
+            "Scale: ✓ statefulset default/spice-game scaled from 2 to 0 replicas and put back to 2"
+        ),
+        "{text}"
+    );
+    assert!(render::junit(&report).contains("scale.put-back: statefulset default/spice-game"));
+    assert!(render::markdown(&report).contains("✓ StatefulSet `default/spice-game` scaled"));
+    report.scale = Some(sts(false));
+    let failed = report.scale.as_ref().unwrap().failure().unwrap();
+    assert!(
+        failed.starts_with("could not put statefulset default/spice-game back to 2 replicas"),
+        "{failed}"
+    );
+    let text = render::text(&report, &crate::report::Styles::plain());
+    assert!(
+        text.contains("  run: kubectl scale statefulset/spice-game --replicas=2 -n default"),
+        "{text}"
     );
 }
 

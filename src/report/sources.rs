@@ -3,7 +3,7 @@
 //! Prometheus monitoring/prometheus-operated:9090 (ScaledObject trigger) ·
 //! Loki not installed`.
 
-use crate::domain::snapshot::{GapReason, KedaHow, ReadFrom, Snapshot};
+use crate::domain::snapshot::{GapReason, KedaHow, ReadFrom, Snapshot, TargetFound};
 use crate::domain::text::one_line;
 
 /// The line, or `None` for a snapshot that recorded none of it. `status`
@@ -27,16 +27,23 @@ pub fn read_from(snap: &Snapshot, with_loki: bool) -> Option<String> {
         parts.push(http_api("Loki", l, snap.gap("loki").map(|g| g.reason)));
     }
     if let Some(t) = &snap.scale_target {
-        let what = format!(
-            "{} {} from the ScaledObject's scaleTargetRef",
-            t.kind, t.name
-        );
-        parts.push(match &t.selector {
-            Some(sel) => format!("{what} (pods {sel})"),
-            None => what,
+        parts.push(match scale_target(t) {
+            (what, Some(pods)) => format!("{what} {pods}"),
+            (what, None) => what,
         });
     }
     (!parts.is_empty()).then(|| one_line(&parts.join(" · ")).into_owned())
+}
+
+/// The workload followed, as every header says it: `Deployment spice-game
+/// from the ScaledObject's scaleTargetRef`, and `(pods <selector>)` when its
+/// selector was taken. Not neutralised: the caller writes it.
+pub fn scale_target(t: &TargetFound) -> (String, Option<String>) {
+    let what = format!(
+        "{} {} from the ScaledObject's scaleTargetRef",
+        t.kind, t.name
+    );
+    (what, t.selector.as_ref().map(|sel| format!("(pods {sel})")))
 }
 
 fn http_api(what: &str, read: &ReadFrom, gap: Option<GapReason>) -> String {
@@ -100,6 +107,8 @@ mod tests {
             name: "spice-game".into(),
             instead_of: "spice-runner".into(),
             selector: Some("app.kubernetes.io/name=spice-game".into()),
+            missing: false,
+            pod_management_policy: None,
         });
         assert_eq!(
             read_from(&s, true).unwrap(),

@@ -502,7 +502,7 @@ pub fn render_table(
     writeln!(
         out,
         "{} in namespace {} · context {} · {}",
-        st.bold(&settings.deployment),
+        st.bold(settings.workload_name()),
         st.bold(&r.namespace),
         r.context.as_deref().unwrap_or("in-cluster"),
         st.dim(&when.to_string())

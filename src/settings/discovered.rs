@@ -41,6 +41,23 @@ impl Settings {
         true
     }
 
+    /// The workload whose pods are the game's, as a fix names it: the
+    /// StatefulSet KEDA scales when it was followed, else the Deployment.
+    pub fn workload(&self) -> String {
+        match &self.pod_names {
+            PodNames::StatefulSet(name) => format!("StatefulSet {name}"),
+            PodNames::ReplicaSet => format!("Deployment {}", self.deployment),
+        }
+    }
+
+    /// Its name alone, as the headers of `status` and `diagnose` start.
+    pub fn workload_name(&self) -> &str {
+        match &self.pod_names {
+            PodNames::StatefulSet(name) => name,
+            PodNames::ReplicaSet => &self.deployment,
+        }
+    }
+
     /// KEDA scales StatefulSet `name`: its pods are `<name>-<ordinal>`.
     /// An invalid name (from a snapshot file) changes nothing.
     pub fn follow_statefulset(&mut self, name: &str) -> bool {
@@ -126,5 +143,19 @@ mod tests {
         }
         assert!(!s.take_discovered("deployment", "spice-game", "x"));
         assert_eq!(s.deployment, "spice-runner");
+    }
+
+    /// Headers and fixes name the workload whose pods are the game's: the
+    /// StatefulSet followed, never the configured Deployment it replaced.
+    #[test]
+    fn the_workload_named_is_the_statefulset_followed_else_the_deployment() {
+        let mut s = Settings::defaults();
+        assert_eq!(s.workload(), "Deployment spice-runner");
+        assert_eq!(s.workload_name(), "spice-runner");
+        assert!(s.follow_statefulset("spice-game"));
+        assert_eq!(s.workload(), "StatefulSet spice-game");
+        assert_eq!(s.workload_name(), "spice-game");
+        assert!(!s.follow_statefulset("Bad\u{1b}"));
+        assert_eq!(s.workload_name(), "spice-game");
     }
 }

@@ -24,6 +24,9 @@ pub struct Header {
     pub context: String,
     pub namespace: String,
     pub color: bool,
+    /// The workload followed from the ScaledObject's scaleTargetRef and its
+    /// pods' selector (`report::sources::scale_target`): a line of its own.
+    pub target: Option<(String, Option<String>)>,
 }
 
 fn style(color: bool, c: Color) -> Style {
@@ -69,8 +72,9 @@ pub const STACK_BELOW: u16 = 120;
 pub fn draw(f: &mut Frame, live: &Model, h: &Header, view: &View) {
     let (m, load) = view.shown(live);
     let banner = m.banner();
+    let rows = 1 + u16::from(banner.is_some()) + u16::from(h.target.is_some());
     let [top, body, status] = Layout::vertical([
-        Constraint::Length(if banner.is_some() { 2 } else { 1 }),
+        Constraint::Length(rows),
         Constraint::Min(10),
         Constraint::Length(2),
     ])
@@ -245,6 +249,16 @@ fn draw_header(
     }
     let w = area.width as usize;
     let mut lines = vec![fit_line(Line::from(spans), w)];
+    // As `status` and `diagnose` say it; the pods' selector only when the
+    // whole line fits, never cut in the middle of a label.
+    if let Some((what, pods)) = &h.target {
+        let full = match pods {
+            Some(p) => safe(&format!("{what} {p}")),
+            None => safe(what),
+        };
+        let text = if cells(&full) <= w { full } else { safe(what) };
+        lines.push(Line::from(Span::raw(fit(&text, w))));
+    }
     if let Some(b) = banner {
         lines.push(fit_line(
             Line::from(Span::styled(
@@ -1040,6 +1054,7 @@ mod tests {
     fn screen_with(m: &Model, context: &str, view: &View) -> String {
         let mut term = Terminal::new(TestBackend::new(140, 40)).unwrap();
         let header = Header {
+            target: None,
             context: context.into(),
             namespace: "default".into(),
             color: false,
@@ -1237,8 +1252,18 @@ mod tests {
     }
 
     fn screen_sized(m: &Model, w: u16, h: u16) -> Vec<String> {
+        screen_sized_with(m, w, h, None)
+    }
+
+    fn screen_sized_with(
+        m: &Model,
+        w: u16,
+        h: u16,
+        target: Option<(String, Option<String>)>,
+    ) -> Vec<String> {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         let header = Header {
+            target,
             context: "sim".into(),
             namespace: "default".into(),
             color: false,
@@ -1253,6 +1278,35 @@ mod tests {
             .map(|c| c.symbol())
             .collect();
         cells.chunks(w as usize).map(|r| r.concat()).collect()
+    }
+
+    /// The workload followed is the header's second line, in `diagnose`'s
+    /// words; its pods' selector only where the whole line fits.
+    #[test]
+    fn the_header_says_which_workload_was_followed_within_the_width() {
+        let m = busy_model();
+        let target = Some((
+            "Deployment spice-game from the ScaledObject's scaleTargetRef".to_string(),
+            Some("(pods app.kubernetes.io/name=spice-game)".to_string()),
+        ));
+        let wide = screen_sized_with(&m, 160, 50, target.clone());
+        assert_eq!(
+            wide[1].trim_end(),
+            "Deployment spice-game from the ScaledObject's scaleTargetRef (pods app.kubernetes.io/name=spice-game)"
+        );
+        let narrow = screen_sized_with(&m, 80, 24, target);
+        assert_eq!(
+            narrow[1].trim_end(),
+            "Deployment spice-game from the ScaledObject's scaleTargetRef"
+        );
+        assert!(
+            narrow[0].starts_with("kubectl spice watch  context sim"),
+            "{}",
+            narrow[0]
+        );
+        // Nothing followed: no line for it.
+        let plain = screen_sized(&m, 80, 24);
+        assert!(!plain.join("\n").contains("scaleTargetRef"));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! release manifests' — instead of assuming the runbook's one install. Each
 //! scenario is an upstream install shape (see its objects.yaml).
 
-use crate::diagnose::{assert_outcome, check, diagnose, message, table};
-use crate::support::sim::{Exchange, waves};
+use crate::diagnose::{assert_outcome, assert_root_cause, check, diagnose, message, table};
+use crate::support::sim::{Exchange, Fault, waves};
 use crate::support::spice::Cluster;
 
 /// KEDA's pods found for one install shape: every check about them passes,
@@ -179,6 +179,49 @@ fn prometheus_from_kube_prometheus_stack_is_read_through_the_triggers_address() 
     );
 }
 
+/// A look command repeats its query on the Prometheus that answered it: the
+/// one the trigger names, not the configured Service that does not exist.
+/// The printed command, run as printed (sh, the real kubectl), answers.
+#[test]
+fn look_commands_query_the_prometheus_the_trigger_names_and_work_as_printed() {
+    let c = Cluster::start("kube-prometheus-stack");
+    let prom = c.prom.as_ref().expect("a Prometheus").url();
+    c.sim
+        .set_proxy_upstream("monitoring", "prometheus-operated", "9090", &prom);
+    // A label no series carries: prometheus.nginx-metric fails with a look.
+    let (run, report) = diagnose(&c, &["--nginx-service", "spice-runner-ngnix"]);
+    assert_eq!(run.code, 1, "stderr: {}\n{}", run.stderr, table(&report));
+    let look = check(&report, "prometheus.nginx-metric")["remediation"]["command"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        look.starts_with(
+            "kubectl get --raw '/api/v1/namespaces/monitoring/services/prometheus-operated:9090/proxy/api/v1/query?query="
+        ),
+        "{:#}",
+        check(&report, "prometheus.nginx-metric")
+    );
+    let kubeconfig = c.kubeconfig.to_str().expect("utf-8 path");
+    let shell = crate::support::spice::run_bin(
+        "sh",
+        &[
+            "-c",
+            &format!("{look} --kubeconfig '{kubeconfig}' --request-timeout=10s"),
+        ],
+        &[("PATH", "/usr/bin:/bin")],
+        c.dir.path(),
+    );
+    assert_eq!(shell.code, 0, "{look}: {}", shell.stderr);
+    let answer = shell.json();
+    assert_eq!(answer["status"], "success", "{answer}");
+    // The answer lists the service label the series do carry.
+    assert!(
+        answer.to_string().contains("spice-runner-nginx"),
+        "{answer}"
+    );
+}
+
 /// The same install read by `report` and `watch`, which do not collect a
 /// snapshot first: after the configured Service's 404 they read the
 /// Prometheus the trigger names too (one GET of the ScaledObject for
@@ -320,6 +363,23 @@ fn watch_and_report_follow_the_scale_target_to_the_games_pods() {
         .unwrap_or_else(|| panic!("no frame: {}\n{}", watch.stdout, watch.stderr));
     assert_eq!(frame["runningPods"], 3, "{}", watch.stdout);
     assert_eq!(frame["band"], "green", "{}", watch.stdout);
+    // The first line says what was read and followed, in status's words.
+    let first: serde_json::Value = watch
+        .stdout
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    let status = c.spice(&["status", "-o", "json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status_read_from = status.json()["readFrom"].clone();
+    assert!(
+        status_read_from.as_str().is_some_and(|r| r.ends_with(
+            " · Deployment spice-game from the ScaledObject's scaleTargetRef (pods app.kubernetes.io/name=spice-game)"
+        )),
+        "{status_read_from}"
+    );
+    assert_eq!(first["readFrom"], status_read_from, "{}", watch.stdout);
     assert!(
         c.sim
             .requests()
@@ -455,20 +515,31 @@ fn a_set_deployment_is_not_followed_and_its_name_does_not_count_pods_sharing_its
     );
 }
 
-/// KEDA scales a StatefulSet: the plugin checks Deployments, which it says
-/// plainly as a warning naming the pods it counts; no failure is blamed on
-/// the cluster and the run exits 0.
+/// KEDA scales a StatefulSet and the plugin follows it (its selector, its
+/// pods' ordinal names): on a healthy cluster that is no warning. The check
+/// passes saying what it followed and what it does not read for a
+/// StatefulSet; the only warning is the base scenario's own (`keda.cooldown`,
+/// the runbook's ScaledObject), and the run exits 0.
 #[test]
-fn a_statefulset_target_is_a_warning_naming_the_pods_counted_never_a_root_cause() {
+fn a_followed_statefulset_target_passes_with_no_warning_of_its_own_and_exits_0() {
     let c = Cluster::start("target-statefulset");
     let (run, report) = diagnose(&c, &[]);
     assert_eq!(run.code, 0, "stderr: {}\n{}", run.stderr, table(&report));
-    assert_outcome(&report, "keda.scaledobject", "warn");
+    assert_outcome(&report, "keda.scaledobject", "pass");
     assert_eq!(
         message(&report, "keda.scaledobject"),
-        "KEDA scales StatefulSet spice-runner: the plugin checks Deployments; pod checks use the pods labelled app=spice-runner"
+        "ScaledObject spice-runner-keda targets StatefulSet spice-runner, followed: pods labelled app=spice-runner, named spice-runner-<ordinal>, podManagementPolicy Parallel; not read for a StatefulSet: its replica and ready counts"
     );
+    let warned: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["outcome"] == "warn")
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(warned, ["keda.cooldown"], "{}", table(&report));
     assert_eq!(report["summary"]["fail"], 0, "{}", table(&report));
+    assert_eq!(report["summary"]["error"], 0, "{}", table(&report));
     // Its pods (`spice-runner-0` …) are counted by their ordinal names.
     assert_outcome(&report, "sessions.ratio", "pass");
     assert!(
@@ -482,6 +553,97 @@ fn a_statefulset_target_is_a_warning_naming_the_pods_counted_never_a_root_cause(
             " · StatefulSet spice-runner from the ScaledObject's scaleTargetRef (pods app=spice-runner)"
         ),
         "{read_from}"
+    );
+    // The StatefulSet was read (its selector), with the user's credentials.
+    assert!(
+        c.sim
+            .requests()
+            .iter()
+            .any(|r| r.contains("/apis/apps/v1/namespaces/default/statefulsets/spice-runner")),
+        "{:#?}",
+        c.sim.requests()
+    );
+}
+
+/// `watch`, piped, says the StatefulSet it followed on its first line, in
+/// the headers' words, and judges it as `diagnose` does: no warning about it.
+#[test]
+fn watch_says_the_statefulset_it_followed_and_does_not_warn_about_it() {
+    let c = Cluster::start("target-statefulset");
+    let watch = c.spice(&["watch", "--timeout", "2s", "--interval", "500ms"]);
+    assert_eq!(watch.code, 0, "{}\n{}", watch.stdout, watch.stderr);
+    assert_eq!(
+        watch.stdout.lines().next(),
+        Some(
+            "  StatefulSet spice-runner from the ScaledObject's scaleTargetRef (pods app=spice-runner)"
+        ),
+        "{}",
+        watch.stdout
+    );
+    assert!(
+        watch.stdout.contains("running 3"),
+        "its pods are counted: {}",
+        watch.stdout
+    );
+    assert!(
+        !watch.stdout.contains("keda.scaledobject"),
+        "{}",
+        watch.stdout
+    );
+}
+
+/// The same StatefulSet with two of its pods Pending for lack of a node: the
+/// root cause is the Pending pods, named by their ordinal names, as with a
+/// Deployment; the followed target is not a problem.
+#[test]
+fn a_statefulsets_pods_pending_for_lack_of_nodes_are_the_root_cause() {
+    let c = Cluster::start("target-statefulset-pending");
+    let (run, report) = diagnose(&c, &[]);
+    assert_root_cause(&run, &report, "pods.pending");
+    let pending = message(&report, "pods.pending");
+    assert!(
+        pending.starts_with("2 pods Pending")
+            && pending.contains("(oldest spice-runner-2, 3m): Unschedulable"),
+        "{pending}"
+    );
+    let evidence = check(&report, "pods.pending")["evidence"].to_string();
+    assert!(evidence.contains("spice-runner-3"), "{evidence}");
+    assert_outcome(&report, "keda.scaledobject", "pass");
+    assert_outcome(&report, "nodes.scale-up", "fail");
+    for id in ["keda.ready", "keda.active", "hpa.conditions", "hpa.metric"] {
+        assert_outcome(&report, id, "pass");
+    }
+}
+
+/// A StatefulSet the plugin could not read is never "followed": 404 is the
+/// finding KEDA reports too (exit 1), any other failure a source not read
+/// (exit 3), each said by `keda.scaledobject`.
+#[test]
+fn a_statefulset_target_not_found_fails_and_one_not_read_is_incomplete() {
+    let c = Cluster::start("target-statefulset");
+    c.sim
+        .delete("apps/v1", "StatefulSet", Some("default"), "spice-runner");
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 1, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.scaledobject", "fail");
+    assert_eq!(
+        message(&report, "keda.scaledobject"),
+        "ScaledObject spice-runner-keda targets StatefulSet spice-runner, which does not exist in namespace default"
+    );
+
+    c.sim.inject(
+        "/apis/apps/v1/namespaces/default/statefulsets/spice-runner",
+        Fault::status(500),
+    );
+    let (run, report) = diagnose(&c, &[]);
+    assert_eq!(run.code, 3, "stderr: {}\n{}", run.stderr, table(&report));
+    assert_outcome(&report, "keda.scaledobject", "error");
+    assert!(
+        message(&report, "keda.scaledobject").starts_with(
+            "ScaledObject spice-runner-keda targets StatefulSet spice-runner, but the StatefulSet could not be read: could not read statefulset"
+        ),
+        "{}",
+        table(&report)
     );
 }
 

@@ -115,3 +115,51 @@ fn d_without_a_failure_shows_the_warning_about_the_screen_and_why_it_matters() {
     tmux.keys("q");
     tmux.wait_for(&["EXIT=0"]);
 }
+
+/// The workload followed from scaleTargetRef is the header's second line, in
+/// `diagnose`'s words, within the terminal: at 80 columns without the pods'
+/// selector (the whole line would not fit), from 160 with it.
+#[test]
+fn the_followed_statefulset_is_the_second_header_line_within_80_and_160_columns() {
+    let c = Cluster::without_prometheus("target-statefulset-pending");
+    let home = c.dir.path().display().to_string();
+    let tmux = Tmux::start_sized(
+        "layout-target",
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=screen HOME={home} XDG_CONFIG_HOME={home}/.config \
+             {BIN} watch --interval 500ms --timeout 60s --kubeconfig {}; echo EXIT=$?; sleep 30",
+            c.kubeconfig.display()
+        ),
+        80,
+        24,
+    );
+    let what = "StatefulSet spice-runner from the ScaledObject's scaleTargetRef";
+    for (w, h, second) in [
+        (80, 24, what.to_string()),
+        (160, 50, format!("{what} (pods app=spice-runner)")),
+    ] {
+        if w != 80 {
+            tmux.resize(w, h);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = tmux.screen();
+            let lines: Vec<&str> = screen.lines().collect();
+            let drawn = lines.len() == h as usize
+                && lines[0].starts_with("kubectl spice watch")
+                && lines[h as usize - 1].starts_with('q')
+                && lines.iter().any(|l| l.contains("spice-runner-3"));
+            if drawn && lines[1].trim_end() == second {
+                for l in &lines {
+                    assert!(l.chars().count() <= w as usize, "{w}×{h}: {l}\n{screen}");
+                }
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{w}×{h}: the second line is not {second:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}

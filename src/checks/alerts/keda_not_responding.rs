@@ -91,7 +91,7 @@ pub(super) fn keda_not_responding(ctx: &Ctx) -> Verdict {
             num(desired)
         ))
         .fix("the Deployment does not reach the HPA's count: follow hpa.conditions (FailedRescale), pods.pending and nodes.scale-up")
-        .command(query_command(ctx.settings, &one_line)),
+        .command(query_command(ctx, &one_line)),
         Some(desired) => Verdict::warn(format!(
             "KEDANotResponding pending: HPA {hpa_name} wants {}{current}, held at {} of {} points in 10 min (fires at {})",
             num(desired),
@@ -100,7 +100,7 @@ pub(super) fn keda_not_responding(ctx: &Ctx) -> Verdict {
             num(KEDA_POINTS)
         ))
         .fix("a scale is under way or stuck: it fires if desired and current replicas differ for 10 min; see hpa.conditions and pods.pending")
-        .command(query_command(ctx.settings, &one_line)),
+        .command(query_command(ctx, &one_line)),
     };
     let v = v.evidence(format!("shipped expression: {one_line}, for: 10m"));
     let (rules, unread) = flawed_rules(ctx, never_fires);
@@ -155,6 +155,26 @@ mod tests {
                 .as_deref()
                 .unwrap_or("")
                 .contains("kube_horizontalpodautoscaler_status_desired_replicas")
+        );
+    }
+
+    #[test]
+    fn its_look_command_queries_the_prometheus_read_from_the_trigger() {
+        let mut s = keda_holds(12.0, 3.0, 10.0);
+        s.prometheus_read = Some(crate::domain::snapshot::ReadFrom {
+            address: "monitoring/prometheus-operated:9090".into(),
+            how: "ScaledObject trigger".into(),
+            instead_of: None,
+            tenant: None,
+            tenant_from: None,
+        });
+        let v = eval(keda_not_responding, &s);
+        let cmd = v.command.as_deref().unwrap_or("");
+        assert!(
+            cmd.starts_with(
+                "kubectl get --raw '/api/v1/namespaces/monitoring/services/prometheus-operated:9090/proxy/api/v1/query?query="
+            ),
+            "{cmd}"
         );
     }
 

@@ -3,7 +3,7 @@
 //! instead of a bare `and`), and the rules Prometheus has loaded, scanned for
 //! those flawed forms.
 
-use super::prometheus::{api_command, query_command, samples, value};
+use super::prometheus::{prometheus_command, query_command, samples, value};
 use super::sessions::{running_pods, sessions_now};
 use super::{Check, CheckId, Ctx, Docs, Outcome, Verdict};
 use crate::domain::promql;
@@ -14,11 +14,7 @@ pub(super) mod keda_not_responding;
 pub(super) mod pod_session_ratio;
 
 fn rules_command(ctx: &Ctx) -> String {
-    api_command(
-        &ctx.settings.prometheus,
-        "/api/v1/rules",
-        &[("type", "alert")],
-    )
+    prometheus_command(ctx, "/api/v1/rules", &[("type", "alert")])
 }
 
 fn rule_name(r: &RuleInfo) -> String {

@@ -123,7 +123,7 @@ pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
             ratio_text(x)
         ))
         .fix("pods do not follow sessions: sessions.ratio and sessions.traffic say in which direction")
-        .command(query_command(ctx.settings, &expr)),
+        .command(query_command(ctx, &expr)),
         Some(x) => Verdict::warn(format!(
             "PodSessionRatioAnomaly pending: sessions / running pods = {}, outside {band_text}, held at {} of {} points in 5 min (fires at {})",
             ratio_text(x),
@@ -132,7 +132,7 @@ pub(super) fn pod_session_ratio(ctx: &Ctx) -> Verdict {
             num(RATIO_POINTS)
         ))
         .fix("pods lag or outlive sessions right now: see sessions.ratio; it fires if this lasts 5 min")
-        .command(query_command(ctx.settings, &expr)),
+        .command(query_command(ctx, &expr)),
     };
     let v = v.evidence(format!("shipped expression: {expr}, for: 5m"));
     let (rules, unread) = flawed_rules(ctx, counts_pods);

@@ -64,14 +64,14 @@ pub(super) fn conditions(ctx: &Ctx) -> Verdict {
     if let Some(c) = condition(&hpa.conditions, "AbleToScale").filter(|c| c.status == "False") {
         let fix = match c.reason.as_deref() {
             Some("FailedUpdateScale") => format!(
-                "The HPA cannot write the replica count of Deployment {}: the error after the \
+                "The HPA cannot write the replica count of {}: the error after the \
                  reason names what refused it (an admission webhook, a quota, RBAC).",
-                ctx.settings.deployment
+                ctx.settings.workload()
             ),
             _ => format!(
-                "The HPA cannot read the scale of its target: check that Deployment {} exists \
+                "The HPA cannot read the scale of its target: check that {} exists \
                  and that ScaledObject {so}'s scaleTargetRef names it.",
-                ctx.settings.deployment
+                ctx.settings.workload()
             ),
         };
         findings.push(
@@ -91,11 +91,10 @@ pub(super) fn conditions(ctx: &Ctx) -> Verdict {
                     quoted(c)
                 ))
                 .fix(format!(
-                    "The HPA saw Deployment {} at 0 replicas while it reports {replicas}: right \
+                    "The HPA saw {} at 0 replicas while it reports {replicas}: right \
                      after KEDA activates 0→1 this clears within a sync (15 s); if it persists, \
-                     something else (kubectl scale, a GitOps tool) keeps setting the Deployment \
-                     to 0.",
-                    ctx.settings.deployment
+                     something else (kubectl scale, a GitOps tool) keeps setting it to 0.",
+                    ctx.settings.workload()
                 ))
                 .command(cmd.clone()),
             );

@@ -23,8 +23,15 @@ pub(super) fn fallback(ctx: &Ctx) -> Verdict {
         Ok(so) => so,
         Err(v) => return v,
     };
-    let current = match &ctx.snap.deployment {
-        Some(Lookup::Found(d)) => d.replicas.map(i64::from),
+    let current = match (&ctx.settings.pod_names, &ctx.snap.deployment) {
+        // KEDA scales a StatefulSet: the Deployment read is not its target;
+        // the HPA's current replicas are the StatefulSet's scale.
+        (crate::settings::PodNames::StatefulSet(_), _) => ctx
+            .snap
+            .keda_hpa(&ctx.settings.scaled_object)
+            .and_then(|h| h.current_replicas)
+            .map(i64::from),
+        (_, Some(Lookup::Found(d))) => d.replicas.map(i64::from),
         _ => None,
     };
     let configured = so.fallback.as_ref().map(|f| {
@@ -166,6 +173,28 @@ mod tests {
             &eval(fallback, &s),
             Outcome::Pass,
             "holds ? replicas: the current ?",
+        );
+    }
+
+    /// KEDA scales a StatefulSet: "the current replica count" is its scale
+    /// (the HPA's current replicas), never the replicas of a Deployment of
+    /// the configured name that is not the target.
+    #[test]
+    fn fallback_of_a_statefulset_target_counts_its_replicas_not_the_configured_deployments() {
+        let (mut s, settings) = statefulset_target();
+        s.deployment = healthy().deployment;
+        if let Some(Lookup::Found(d)) = s.deployment.as_mut() {
+            d.replicas = Some(7);
+        }
+        so_mut(&mut s).fallback = Some(Fallback {
+            failure_threshold: Some(3),
+            replicas: Some(10),
+            behavior: Some("currentReplicas".into()),
+        });
+        expect(
+            &eval_with(fallback, &s, &settings),
+            Outcome::Pass,
+            "the current replica count, 3 now",
         );
     }
 }

@@ -74,9 +74,9 @@ pub(super) fn sidecar(ctx: &Ctx) -> Verdict {
             evidence,
         )
         .fix(format!(
-            "Add the {name} sidecar to Deployment {}'s pod template (a container, or an init \
+            "Add the {name} sidecar to {}'s pod template (a container, or an init \
              container with restartPolicy: Always), or set sidecarContainer to the name it has.",
-            ctx.settings.deployment
+            ctx.settings.workload()
         ))
         .command(format!(
             "kubectl get pod {} -n {} -o jsonpath='{{.spec.containers[*].name}} {{.spec.initContainers[*].name}}'",

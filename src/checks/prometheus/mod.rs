@@ -7,7 +7,7 @@ use super::{Check, CheckId, Ctx, Docs, Verdict, shell_arg};
 use crate::domain::promql;
 use crate::domain::quantity::human_duration;
 use crate::domain::snapshot::{GapReason, Sample};
-use crate::settings::{Endpoint, Settings, redact_url};
+use crate::settings::{Endpoint, redact_url};
 
 pub(super) mod kube_state_metrics;
 pub(super) mod nginx_metric;
@@ -44,9 +44,42 @@ pub(crate) fn api_command(endpoint: &Endpoint, path: &str, params: &[(&str, &str
     }
 }
 
-/// The command that runs one PromQL instant query against the configured Prometheus.
-pub(crate) fn query_command(settings: &Settings, promql: &str) -> String {
-    api_command(&settings.prometheus, "/api/v1/query", &[("query", promql)])
+/// The Prometheus the collect step read instead of the configured one (the
+/// one the ScaledObject's trigger names): its Service and route prefix.
+pub(super) fn read_instead(ctx: &Ctx) -> Option<(crate::settings::ServiceRef, String)> {
+    let read = ctx
+        .snap
+        .prometheus_read
+        .as_ref()
+        .filter(|r| r.how == "ScaledObject trigger")?;
+    // `NS/NAME:PORT` then the prefix (`/prometheus`), if any.
+    let slash = read.address.find('/')?;
+    let (service, prefix) = match read.address[slash + 1..].find('/') {
+        Some(at) => read.address.split_at(slash + 1 + at),
+        None => (read.address.as_str(), ""),
+    };
+    let service = crate::settings::ServiceRef::parse(service).ok()?;
+    Some((service, prefix.to_string()))
+}
+
+/// The read-only command that GETs `path` from the Prometheus that was
+/// read: the one the trigger names (under its route prefix) when the collect
+/// step read that one, else the configured one.
+pub(crate) fn prometheus_command(ctx: &Ctx, path: &str, params: &[(&str, &str)]) -> String {
+    match read_instead(ctx) {
+        Some((service, prefix)) => api_command(
+            &Endpoint::Service(service),
+            &format!("{prefix}{path}"),
+            params,
+        ),
+        None => api_command(&ctx.settings.prometheus, path, params),
+    }
+}
+
+/// The command that runs one PromQL instant query against the Prometheus
+/// that was read.
+pub(crate) fn query_command(ctx: &Ctx, promql: &str) -> String {
+    prometheus_command(ctx, "/api/v1/query", &[("query", promql)])
 }
 
 /// The samples of one Prometheus answer (empty: no series matched), or the
@@ -75,7 +108,7 @@ pub(crate) fn samples<'a>(ctx: &Ctx<'a>, key: &str) -> Result<&'a [Sample], Verd
         .unread("prometheus")
         .evidence(format!("query: {}", answer.query))
         .fix("check the settings used in the query (kubectl spice config view) and Prometheus's logs")
-        .command(query_command(ctx.settings, &answer.query)))
+        .command(query_command(ctx, &answer.query)))
 }
 
 /// The value of a one-series answer (`sum(...)` and friends); `None` when no
@@ -133,6 +166,7 @@ mod tests {
     use crate::checks::testkit::*;
 
     use crate::domain::snapshot::PromAnswer;
+    use crate::settings::Settings;
 
     pub(super) fn fresh_at(secs_ago: f64) -> f64 {
         now().as_second() as f64 - secs_ago
@@ -191,7 +225,7 @@ mod tests {
         let mut settings = Settings::defaults();
         settings.prometheus = Endpoint::Url("https://prom.example:9090/".into());
         assert_eq!(
-            query_command(&settings, "up == 0"),
+            query_command(&Ctx::new(&healthy(), &settings), "up == 0"),
             "curl -s 'https://prom.example:9090/api/v1/query?query=up+%3D%3D+0'"
         );
     }

@@ -46,7 +46,7 @@ pub(super) fn nginx_metric(ctx: &Ctx) -> Verdict {
             "scrape the exporter with service=\"{svc}\": a ServiceMonitor on the Service named {svc}, a relabel of __meta_kubernetes_service_name to service, or -prometheus.const-labels=service={svc}; or set nginxService to the label the series carry"
         ))
         .command(query_command(
-            ctx.settings,
+            ctx,
             "count by (service, job) (nginx_http_requests_total)",
         ));
     }
@@ -63,8 +63,8 @@ pub(super) fn nginx_metric(ctx: &Ctx) -> Verdict {
         ))
         .evidence(format!("{} series, newest sample at unix {newest:.0}, snapshot at unix {now:.0}", series.len()))
         .fix("check that the nginx exporter runs next to nginx and that Prometheus's target for it is up (health and lastError on /api/v1/targets)")
-        .command(api_command(
-            &ctx.settings.prometheus,
+        .command(prometheus_command(
+            ctx,
             "/api/v1/targets",
             &[("state", "active")],
         ));
@@ -78,7 +78,7 @@ pub(super) fn nginx_metric(ctx: &Ctx) -> Verdict {
             ))
             .evidence(format!("scrape spacing per series over 5m: {query}"))
             .fix(fix)
-            .command(query_command(ctx.settings, &query));
+            .command(query_command(ctx, &query));
     }
     let mut v = if series.len() == 1 {
         Verdict::pass(format!("{metric} is fresh ({age_text} old)"))
@@ -131,6 +131,7 @@ mod tests {
 
     use crate::checks::Outcome;
     use crate::checks::testkit::*;
+    use crate::settings::Settings;
 
     #[test]
     fn missing_nginx_series_fails_and_says_how_the_label_gets_there() {
@@ -148,6 +149,46 @@ mod tests {
         assert!(
             cmd.starts_with("kubectl get --raw '/api/v1/namespaces/observability/services/prometheus:9090/proxy/api/v1/query?query=count+by+%28service%2C+job%29"),
             "{cmd}"
+        );
+    }
+
+    /// The look commands repeat a query on the Prometheus that answered it:
+    /// the one the ScaledObject's trigger names, under its route prefix,
+    /// never the configured one the collect step did not read.
+    #[test]
+    fn look_commands_query_the_prometheus_read_from_the_trigger_with_its_prefix() {
+        let mut s = healthy();
+        s.prometheus_read = Some(crate::domain::snapshot::ReadFrom {
+            address: "mimir/mimir-nginx:80/prometheus".into(),
+            how: "ScaledObject trigger".into(),
+            instead_of: Some("observability/prometheus:9090: not found".into()),
+            tenant: None,
+            tenant_from: None,
+        });
+        set_prom(&mut s, promql::NGINX_SERIES, None);
+        let v = eval(nginx_metric, &s);
+        let cmd = v.command.as_deref().unwrap_or("");
+        assert!(
+            cmd.starts_with("kubectl get --raw '/api/v1/namespaces/mimir/services/mimir-nginx:80/proxy/prometheus/api/v1/query?query=count+by+%28service%2C+job%29"),
+            "{cmd}"
+        );
+        set_prom(&mut s, promql::NGINX_SERIES, Some(fresh_at(200.0)));
+        let v = eval(nginx_metric, &s);
+        assert_eq!(
+            v.command.as_deref(),
+            Some(
+                "kubectl get --raw '/api/v1/namespaces/mimir/services/mimir-nginx:80/proxy/prometheus/api/v1/targets?state=active'"
+            )
+        );
+        // Read from the configured Prometheus (a setting or the default):
+        // its own address, as before.
+        s.prometheus_read.as_mut().unwrap().how = "default".into();
+        let v = eval(nginx_metric, &s);
+        assert!(
+            v.command.as_deref().unwrap_or("").starts_with(
+                "kubectl get --raw '/api/v1/namespaces/observability/services/prometheus:9090/proxy/api/v1/targets"
+            ),
+            "{v:#?}"
         );
     }
 

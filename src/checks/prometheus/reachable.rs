@@ -18,24 +18,6 @@ pub static CHECK: Check = Check {
     eval: reachable,
 };
 
-/// The Prometheus the collect step read instead of the configured one (the
-/// one the ScaledObject's trigger names): its Service and route prefix.
-fn read_instead(ctx: &Ctx) -> Option<(crate::settings::ServiceRef, String)> {
-    let read = ctx
-        .snap
-        .prometheus_read
-        .as_ref()
-        .filter(|r| r.how == "ScaledObject trigger")?;
-    // `NS/NAME:PORT` then the prefix (`/prometheus`), if any.
-    let slash = read.address.find('/')?;
-    let (service, prefix) = match read.address[slash + 1..].find('/') {
-        Some(at) => read.address.split_at(slash + 1 + at),
-        None => (read.address.as_str(), ""),
-    };
-    let service = crate::settings::ServiceRef::parse(service).ok()?;
-    Some((service, prefix.to_string()))
-}
-
 pub(super) fn reachable(ctx: &Ctx) -> Verdict {
     let instead = read_instead(ctx);
     let at = match &instead {

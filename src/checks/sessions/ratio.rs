@@ -134,7 +134,7 @@ fn ratio_verdict(ctx: &Ctx) -> Verdict {
     } else {
         outlive_fix(ctx)
     };
-    v.fix(fix).command(query_command(ctx.settings, &query))
+    v.fix(fix).command(query_command(ctx, &query))
 }
 
 /// Pods above what the model expects: what holds them, from the model.
