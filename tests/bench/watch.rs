@@ -12,8 +12,12 @@
 //!
 //! and prints, once the first frame is up and for a bounded time after it:
 //! peak RSS (VmHWM, which counts the initial lists), RSS at the end, CPU
-//! seconds per minute of steady state (utime + stime from /proc/PID/stat), and
-//! the requests the simulator saw per minute. Last, per mode, the two
+//! seconds per minute of steady state (utime + stime from /proc/PID/stat), its
+//! wakeups per minute (voluntary context switches of all its threads), the
+//! requests the simulator saw per minute and the machine's load average. CPU
+//! time on a shared, loaded machine comes out several times higher for the
+//! same work; the wakeups and requests do not move with the load, so compare
+//! CPU only between binaries run side by side (`SPICE_BENCH_BIN`). Last, per mode, the two
 //! figures of issue 21 item 4: CPU at the largest size over CPU at the
 //! smallest (target ≤ 2) and peak RSS at the largest (target ≤ 30 MiB).
 //!
@@ -69,6 +73,34 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// Times the process went to sleep of its own accord (voluntary context
+/// switches, summed over its threads): its wakeups. Unlike CPU time, this
+/// does not grow when other processes load the machine, so a timer or a
+/// poll that fires too often shows here whatever the load.
+fn wakeups(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// The machine's one-minute load average: CPU seconds measured on a loaded
+/// machine come out higher for the same work (shared caches and cores).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// A `VmXXX:` figure of /proc/PID/status, in KiB. VmHWM is per address space,
 /// so it starts afresh at exec and never counts this (large) parent's pages.
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
@@ -84,8 +116,11 @@ struct Measure {
     peak_kib: u64,
     end_kib: u64,
     cpu_per_minute: f64,
+    wakeups_per_minute: f64,
     requests_per_minute: f64,
     start_secs: f64,
+    /// The load average at the end of the steady time.
+    load: f64,
 }
 
 /// Waits the steady time and measures the process `pid`.
@@ -93,28 +128,34 @@ fn steady(b: &Bed, pid: u32, seconds: u64, started: Instant) -> Measure {
     let start_secs = started.elapsed().as_secs_f64();
     b.c.sim.reset_requests();
     let cpu0 = cpu_seconds(pid).expect("the watch runs");
+    let wake0 = wakeups(pid);
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(seconds));
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid).expect("the watch still runs") - cpu0;
+    let woke = wakeups(pid).saturating_sub(wake0);
     Measure {
         peak_kib: status_kib(pid, "VmHWM:").unwrap_or(0),
         end_kib: status_kib(pid, "VmRSS:").unwrap_or(0),
         cpu_per_minute: cpu * 60.0 / secs,
+        wakeups_per_minute: woke as f64 * 60.0 / secs,
         requests_per_minute: b.c.sim.requests().len() as f64 * 60.0 / secs,
         start_secs,
+        load: load_average(),
     }
 }
 
 fn print(label: &str, m: &Measure) {
     println!(
-        "{label:<36} first frame {:>5.1} s · peak RSS {:>6.1} MiB · RSS at end {:>6.1} MiB · CPU {:>5.2} s/min ({:.2}% of a core) · {:>5.0} requests/min",
+        "{label:<36} first frame {:>5.1} s · peak RSS {:>6.1} MiB · RSS at end {:>6.1} MiB · CPU {:>5.2} s/min ({:.2}% of a core) · {:>5.0} wakeups/min · {:>5.0} requests/min · load {:.1}",
         m.start_secs,
         m.peak_kib as f64 / 1024.0,
         m.end_kib as f64 / 1024.0,
         m.cpu_per_minute,
         m.cpu_per_minute / 60.0 * 100.0,
+        m.wakeups_per_minute,
         m.requests_per_minute,
+        m.load,
     );
 }
 
