@@ -41,7 +41,7 @@ fn check_rules(path: &str, dir: &Path) {
         run.stdout, run.stderr
     );
     assert!(
-        run.stdout.contains("SUCCESS: 4 rules found"),
+        run.stdout.contains("SUCCESS: 6 rules found"),
         "{}",
         run.stdout
     );
