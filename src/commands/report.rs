@@ -902,6 +902,70 @@ mod tests {
         assert!(period_arg("since", "10s").is_err());
     }
 
+    fn read_with(from: Option<history::ReadFrom>) -> Read {
+        Read {
+            series: Err(String::new()),
+            pods: Err(String::new()),
+            launches: Err(String::new()),
+            read_from: from,
+        }
+    }
+
+    #[test]
+    fn the_sources_line_says_what_was_recorded_since_when_and_hints_when_it_helps() {
+        let t0 = 1_796_000_000.0;
+        let day = 86_400.0;
+        // Rules never installed: said, and a week earns the hint.
+        let none = read_from(None, &[(t0, t0 + 7.0 * day)], 2.0, 15.0);
+        assert!(
+            none.pods
+                .contains("no recording rule spice:game_pods_running:sum")
+        );
+        assert!(none.recording_rules.is_empty());
+        let r = read_with(Some(none.clone()));
+        assert_eq!(r.rules_hint(7.0 * day), Some(RULES_HINT));
+        assert!(RULES_HINT.contains("kubectl spice alerts | kubectl apply -f -"));
+        // An hour read fast: no hint; read slowly: the hint.
+        assert_eq!(r.rules_hint(3600.0), None);
+        let slow = read_from(None, &[(t0, t0 + 3600.0)], 6.0, 15.0);
+        assert_eq!(read_with(Some(slow)).rules_hint(3600.0), Some(RULES_HINT));
+        // Installed two days ago: since when, before that raw.
+        let since = t0 + 5.0 * day;
+        let part = read_from(Some(since), &[(t0, since - 15.0)], 1.0, 15.0);
+        assert_eq!(
+            part.pods,
+            "running and pending pods from the recording rules spice:game_pods_running:sum and spice:game_pods_pending:sum since 2026-12-05 00:53 UTC, before that from kube_pod_status_phase"
+        );
+        assert_eq!(
+            part.recorded_since.map(|t| t.as_second()),
+            Some(since as i64)
+        );
+        assert_eq!(part.raw.len(), 1);
+        // Fast enough: no hint; slow: the backfill hint, not the install one.
+        assert_eq!(read_with(Some(part)).rules_hint(7.0 * day), None);
+        let slow = read_from(Some(since), &[(t0, since - 15.0)], 30.0, 15.0);
+        assert_eq!(
+            read_with(Some(slow)).rules_hint(7.0 * day),
+            Some(BACKFILL_HINT)
+        );
+        // A gap in the middle: counted.
+        let gap = read_from(Some(t0), &[(t0 + day, t0 + day + 585.0)], 0.5, 15.0);
+        assert!(
+            gap.pods.contains("(1 stretch, 10 min in all)"),
+            "{}",
+            gap.pods
+        );
+        // Everything recorded: no raw part, no hint.
+        let all = read_from(Some(t0), &[], 0.0, 15.0);
+        assert_eq!(
+            all.pods,
+            "running and pending pods from the recording rules spice:game_pods_running:sum and spice:game_pods_pending:sum"
+        );
+        assert_eq!(read_with(Some(all)).rules_hint(30.0 * day), None);
+        // Replayed: nothing to say.
+        assert_eq!(read_with(None).rules_hint(7.0 * day), None);
+    }
+
     #[test]
     fn until_is_a_time_or_a_duration_before_now() {
         let now: Timestamp = "2026-12-07T04:00:00Z".parse().unwrap_or_default();

@@ -193,6 +193,16 @@ fn alerts_rule_file_passes_promtool_check() {
         !text.contains("count(kube_pod_status_phase"),
         "running pods must be summed"
     );
+    // The recording group alone (to backfill with promtool) passes too.
+    let run = alerts(&["-o", "recording-rules"], &[], dir.path());
+    let path = write(dir.path(), "recording.yml", &run.stdout);
+    let check = promtool(&["check", "rules", &path], dir.path());
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+    assert!(
+        check.stdout.contains("SUCCESS: 2 rules found"),
+        "{}",
+        check.stdout
+    );
 }
 
 #[test]
