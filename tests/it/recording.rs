@@ -305,11 +305,13 @@ fn a_live_prometheus_records_what_the_raw_sums_say_at_each_evaluation() {
             ),
         ))
     };
-    // Until the recorded series show the last change (bounded).
+    // Until the recorded series show the last change and go on a second
+    // past it (bounded).
     let deadline = Instant::now() + Duration::from_secs(8);
     let running = loop {
         let got = recorded(&rec_running);
-        if got.iter().any(|p| p.1 == 2.0) {
+        let last = got.last().map_or(0.0, |p| p.0);
+        if got.iter().any(|p| p.1 == 2.0 && p.0 + 1.0 <= last) {
             break got;
         }
         assert!(
@@ -358,7 +360,7 @@ fn a_live_prometheus_records_what_the_raw_sums_say_at_each_evaluation() {
     // earlier: one interval (500 ms) on time; on this loaded machine an
     // evaluation can come late (Prometheus then counts a missed iteration),
     // so within 2 s.
-    let (a, b) = (running[0].0.ceil(), running[running.len() - 1].0.floor());
+    let (a, b) = (running[0].0, running[running.len() - 1].0);
     let range = |q: &str, a: f64| {
         points(&get_json(
             &prom,
