@@ -376,7 +376,8 @@ pub enum VersionFormat {
 #[derive(Debug, Args)]
 pub struct AlertsArgs {
     /// `prometheusrule`: a monitoring.coreos.com/v1 PrometheusRule for the
-    /// Prometheus Operator; `rules`: a plain Prometheus rule file.
+    /// Prometheus Operator; `rules`: a plain Prometheus rule file;
+    /// `recording-rules`: its recording group alone (to backfill).
     #[arg(short = 'o', long = "output", value_enum, default_value_t = AlertsFormat::PrometheusRule)]
     pub output: AlertsFormat,
     /// A label for the PrometheusRule, so the Prometheus's ruleSelector picks
@@ -390,6 +391,11 @@ pub enum AlertsFormat {
     #[value(name = "prometheusrule")]
     PrometheusRule,
     Rules,
+    /// The recording group alone, as a plain rule file: for `promtool tsdb
+    /// create-blocks-from rules`, which would also write each alert rule's
+    /// expression as a series.
+    #[value(name = "recording-rules")]
+    RecordingRules,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,9 @@ pub async fn run(
             crate::report::alerts::write_prometheus_rule(out, &settings, &note, &labels)?
         }
         AlertsFormat::Rules => crate::report::alerts::write_rules(out, &settings, &note)?,
+        AlertsFormat::RecordingRules => {
+            crate::report::alerts::write_recording_rules(out, &settings)?
+        }
     }
     Ok(ExitStatus::Ok)
 }

@@ -4,7 +4,7 @@
 //! missed, 3 when a source could not be read.
 
 use crate::cluster::{prometheus::HttpApi, range};
-use crate::domain::promql;
+use crate::domain::{promql, recording};
 use crate::error::Fatal;
 use crate::exit::ExitStatus;
 use crate::history::{self, Heartbeats, Inputs, NodeLaunch, PodCounts, Series};
@@ -130,15 +130,27 @@ const POD_KEYS: [&str; 4] = [
 /// The snapshot keys of the node launches (labelled `node`).
 const LAUNCH_KEYS: [&str; 2] = ["history.nodeCreated", "history.nodeFirstReady"];
 
+/// The first round: the cheap series, and the running and pending pods as
+/// the recording rules recorded them (`domain::recording`); the raw pod
+/// sums are [`raw_pod_queries`], read only where nothing was recorded.
 fn history_queries(s: &Settings) -> Vec<promql::Query> {
-    vec![
+    let mut q = vec![
         promql::sessions(s),
-        promql::running_pods_over_range(s),
-        promql::pending_pods_over_range(s),
         promql::nodes(),
         promql::hpa_desired(s),
         promql::deployment_generation(s),
         promql::hpa_generation(s),
+    ];
+    q.extend(recording::recorded_queries(s));
+    q
+}
+
+/// The running and pending sums over every pod series: Prometheus's
+/// costliest reads over days.
+fn raw_pod_queries(s: &Settings) -> Vec<promql::Query> {
+    vec![
+        promql::running_pods_over_range(s),
+        promql::pending_pods_over_range(s),
     ]
 }
 
@@ -182,12 +194,142 @@ pub async fn reread_hpa(
     }
     read
 }
+/// A period this long read without the recording rules earns the hint
+/// to install them, as does a raw read this slow.
+const HINT_PERIOD_SECS: f64 = 86_400.0;
+const HINT_RAW_SECS: f64 = 5.0;
+pub const RULES_HINT: &str = "install the recording rules and the pod counts read in seconds: kubectl spice alerts | kubectl apply -f - (see the README's \"Recording rules\")";
 
 /// What one read of the past holds.
 pub struct Read {
     pub series: Result<Series, String>,
     pub pods: Result<PodCounts, String>,
     pub launches: Result<Vec<NodeLaunch>, String>,
+    /// Where the pod counts came from (`None`: replayed, or unread).
+    pub read_from: Option<history::ReadFrom>,
+}
+
+pub const BACKFILL_HINT: &str = "the recording rules began after the period did: backfill them for the past with promtool tsdb create-blocks-from rules (see the README's \"Recording rules\")";
+
+impl Read {
+    /// The hint to install the recording rules when this read summed the
+    /// pod series over a long or slow period, or to backfill them when
+    /// they began late and the rest was slow.
+    pub fn rules_hint(&self, period_secs: f64) -> Option<&'static str> {
+        let r = self.read_from.as_ref()?;
+        if r.raw.is_empty() {
+            None
+        } else if r.recorded_since.is_none() {
+            (period_secs > HINT_PERIOD_SECS || r.raw_seconds > HINT_RAW_SECS).then_some(RULES_HINT)
+        } else {
+            (r.raw_seconds > HINT_RAW_SECS).then_some(BACKFILL_HINT)
+        }
+    }
+}
+
+/// The time of a point, for the sources line.
+fn at(t: f64) -> Timestamp {
+    Timestamp::from_millisecond((t * 1000.0).round() as i64).unwrap_or_default()
+}
+
+/// What the pod counts were read from, in a sentence and in fields.
+fn read_from(
+    recorded_first: Option<f64>,
+    raw: &[(f64, f64)],
+    raw_seconds: f64,
+    step: f64,
+) -> history::ReadFrom {
+    let rules = format!(
+        "the recording rules {} and {}",
+        recording::RUNNING_RECORD,
+        recording::PENDING_RECORD
+    );
+    let short = |t: f64| at(t).strftime("%Y-%m-%d %H:%M UTC").to_string();
+    let pods = match (recorded_first, raw) {
+        (None, _) => format!(
+            "running and pending pods summed from every kube_pod_status_phase series (no recording rule {} for these settings)",
+            recording::RUNNING_RECORD
+        ),
+        (Some(_), []) => format!("running and pending pods from {rules}"),
+        (Some(first), parts) if parts.iter().all(|p| p.1 < first) => format!(
+            "running and pending pods from {rules} since {}, before that from kube_pod_status_phase",
+            short(first)
+        ),
+        (Some(first), parts) => {
+            let secs: f64 = parts.iter().map(|p| p.1 - p.0 + step).sum();
+            format!(
+                "running and pending pods from {rules} since {}, where they have no point ({} stretch{}, {:.0} min in all) from kube_pod_status_phase",
+                short(first),
+                parts.len(),
+                if parts.len() == 1 { "" } else { "es" },
+                secs / 60.0
+            )
+        }
+    };
+    history::ReadFrom {
+        pods,
+        recording_rules: if recorded_first.is_some() {
+            vec![
+                recording::RUNNING_RECORD.to_string(),
+                recording::PENDING_RECORD.to_string(),
+            ]
+        } else {
+            Vec::new()
+        },
+        recorded_since: recorded_first.map(at),
+        raw: raw.iter().map(|p| [at(p.0), at(p.1)]).collect(),
+        raw_seconds: (raw_seconds * 10.0).round() / 10.0,
+    }
+}
+
+/// The series of the first round, with the pod sums read raw where the
+/// recording rules have no point (a second round, only then: the parts
+/// read at once).
+async fn read_series(
+    api: &HttpApi,
+    settings: &Settings,
+    from: f64,
+    to: f64,
+    step: f64,
+    timeout: Duration,
+) -> Result<(crate::cluster::history::Ranges, history::ReadFrom), crate::cluster::error::Failure> {
+    let mut first = range::read(api, &history_queries(settings), from, to, step, timeout).await?;
+    let mut take = |k: &str| first.series.remove(k).unwrap_or_default();
+    let rec_running = take(recording::RECORDED_RUNNING);
+    let rec_pending = take(recording::RECORDED_PENDING);
+    let grid_step = first.step_secs;
+    let parts = recording::raw_parts(&[&rec_running, &rec_pending], from, to, grid_step);
+    let recorded_first = rec_running
+        .first()
+        .into_iter()
+        .chain(rec_pending.first())
+        .map(|p| p.0)
+        .reduce(f64::min);
+    let started = std::time::Instant::now();
+    let raw_queries = raw_pod_queries(settings);
+    let raws = futures::future::join_all(
+        parts
+            .iter()
+            .map(|&(a, b)| range::read(api, &raw_queries, a, b, grid_step, timeout)),
+    )
+    .await;
+    let raw_seconds = started.elapsed().as_secs_f64();
+    let (mut raw_running, mut raw_pending) = (Vec::new(), Vec::new());
+    for r in raws {
+        let mut r = r?;
+        raw_running.extend(r.series.remove(promql::RUNNING_PODS).unwrap_or_default());
+        raw_pending.extend(r.series.remove(promql::PENDING_PODS).unwrap_or_default());
+    }
+    let running = recording::merge(rec_running, raw_running);
+    let pending = recording::merge(rec_pending, raw_pending);
+    if !running.is_empty() {
+        first.series.insert(promql::RUNNING_PODS, running);
+    }
+    if !pending.is_empty() {
+        first.series.insert(promql::PENDING_PODS, pending);
+    }
+    let source = read_from(recorded_first, &parts, raw_seconds, grid_step);
+    Ok((first, source))
 }
 
 /// Node launches from the created and first-Ready times by node (unix
@@ -229,13 +371,13 @@ pub async fn read_history(
                 series: Err(e.clone()),
                 pods: Err(e.clone()),
                 launches: Err(e.clone()),
+                read_from: None,
             };
         }
     };
     let (from, to) = (secs(since), secs(until));
     let period = (to - from).max(1.0) as u64;
     let timeout = settings.request_timeout;
-    let queries = history_queries(settings);
     let counts = [
         promql::pods_created_over(settings, period),
         promql::pods_ready_over(settings, period),
@@ -263,10 +405,14 @@ pub async fn read_history(
         Ok::<_, crate::cluster::error::Failure>((created, ready))
     };
     let (ranges, pods, launches) = tokio::join!(
-        range::read(api, &queries, from, to, step, timeout),
+        read_series(api, settings, from, to, step, timeout),
         pod_reads,
         launch_reads
     );
+    let (ranges, read_from) = match ranges {
+        Ok((r, from)) => (Ok(r), Some(from)),
+        Err(f) => (Err(f), None),
+    };
     let launches = launches
         .map(|(c, r)| launches_of(&c, &r))
         .map_err(|f| f.message);
@@ -318,6 +464,7 @@ pub async fn read_history(
             }),
         },
         launches,
+        read_from,
     }
 }
 
@@ -492,6 +639,7 @@ pub fn stored(snap: &Snapshot) -> Option<Read> {
         series,
         pods,
         launches,
+        read_from: None,
     })
 }
 
@@ -731,6 +879,8 @@ fn render_report(
     until: Timestamp,
     heartbeats: Option<Result<Heartbeats, String>>,
 ) -> Result<ExitStatus, Fatal> {
+    let hint = read.rules_hint(secs(until) - secs(since));
+    let read_from = read.read_from;
     // The series are moved, not copied: a week is 7 × 40,321 points.
     let (series, unread) = match read.series {
         Ok(s) => (s, None),
@@ -747,6 +897,8 @@ fn render_report(
         bands: settings.bands,
     };
     let mut report = history::build(&inputs);
+    report.read_from = read_from;
+    report.notes.extend(hint.map(String::from));
     let series = inputs.series;
     if let Some(e) = &unread {
         report.unread.insert(0, format!("Prometheus history: {e}"));
@@ -825,6 +977,70 @@ mod tests {
                 q.promql
             );
         }
+    }
+
+    fn read_with(from: Option<history::ReadFrom>) -> Read {
+        Read {
+            series: Err(String::new()),
+            pods: Err(String::new()),
+            launches: Err(String::new()),
+            read_from: from,
+        }
+    }
+
+    #[test]
+    fn the_sources_line_says_what_was_recorded_since_when_and_hints_when_it_helps() {
+        let t0 = 1_796_000_000.0;
+        let day = 86_400.0;
+        // Rules never installed: said, and a week earns the hint.
+        let none = read_from(None, &[(t0, t0 + 7.0 * day)], 2.0, 15.0);
+        assert!(
+            none.pods
+                .contains("no recording rule spice:game_pods_running:sum")
+        );
+        assert!(none.recording_rules.is_empty());
+        let r = read_with(Some(none.clone()));
+        assert_eq!(r.rules_hint(7.0 * day), Some(RULES_HINT));
+        assert!(RULES_HINT.contains("kubectl spice alerts | kubectl apply -f -"));
+        // An hour read fast: no hint; read slowly: the hint.
+        assert_eq!(r.rules_hint(3600.0), None);
+        let slow = read_from(None, &[(t0, t0 + 3600.0)], 6.0, 15.0);
+        assert_eq!(read_with(Some(slow)).rules_hint(3600.0), Some(RULES_HINT));
+        // Installed two days ago: since when, before that raw.
+        let since = t0 + 5.0 * day;
+        let part = read_from(Some(since), &[(t0, since - 15.0)], 1.0, 15.0);
+        assert_eq!(
+            part.pods,
+            "running and pending pods from the recording rules spice:game_pods_running:sum and spice:game_pods_pending:sum since 2026-12-05 00:53 UTC, before that from kube_pod_status_phase"
+        );
+        assert_eq!(
+            part.recorded_since.map(|t| t.as_second()),
+            Some(since as i64)
+        );
+        assert_eq!(part.raw.len(), 1);
+        // Fast enough: no hint; slow: the backfill hint, not the install one.
+        assert_eq!(read_with(Some(part)).rules_hint(7.0 * day), None);
+        let slow = read_from(Some(since), &[(t0, since - 15.0)], 30.0, 15.0);
+        assert_eq!(
+            read_with(Some(slow)).rules_hint(7.0 * day),
+            Some(BACKFILL_HINT)
+        );
+        // A gap in the middle: counted.
+        let gap = read_from(Some(t0), &[(t0 + day, t0 + day + 585.0)], 0.5, 15.0);
+        assert!(
+            gap.pods.contains("(1 stretch, 10 min in all)"),
+            "{}",
+            gap.pods
+        );
+        // Everything recorded: no raw part, no hint.
+        let all = read_from(Some(t0), &[], 0.0, 15.0);
+        assert_eq!(
+            all.pods,
+            "running and pending pods from the recording rules spice:game_pods_running:sum and spice:game_pods_pending:sum"
+        );
+        assert_eq!(read_with(Some(all)).rules_hint(30.0 * day), None);
+        // Replayed: nothing to say.
+        assert_eq!(read_with(None).rules_hint(7.0 * day), None);
     }
 
     #[test]

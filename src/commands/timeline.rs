@@ -40,7 +40,7 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Fatal> {
     let since_d = period_arg("since", &args.since)?;
-    let (snap, settings, series, since, until) = match &args.from {
+    let (snap, settings, series, since, until, pod_notes) = match &args.from {
         Some(path) => {
             let (snap, settings) = super::status::load_snapshot(global, path)?;
             let until = snap.captured_at;
@@ -48,7 +48,14 @@ pub async fn run(
                 Some(r) => r.series,
                 None => Err("the snapshot was taken without --history".into()),
             };
-            (snap, settings, series, since_ts(until, since_d)?, until)
+            (
+                snap,
+                settings,
+                series,
+                since_ts(until, since_d)?,
+                until,
+                Vec::new(),
+            )
         }
         None => {
             let (sources, settings) = super::sources(global).await?;
@@ -98,10 +105,20 @@ pub async fn run(
             } else {
                 read
             };
-            (snap, settings, read.series, since, until)
+            // Said when the recording rules were read, or would have
+            // spared a long raw read.
+            let mut notes: Vec<String> = read
+                .read_from
+                .iter()
+                .filter(|r| !r.recording_rules.is_empty())
+                .map(|r| r.pods.clone())
+                .collect();
+            let period = (until.as_millisecond() - since.as_millisecond()) as f64 / 1000.0;
+            notes.extend(read.rules_hint(period).map(String::from));
+            (snap, settings, read.series, since, until, notes)
         }
     };
-    let timeline = build(&TimelineInputs {
+    let mut timeline = build(&TimelineInputs {
         since,
         until,
         series: series.as_ref().map_err(Clone::clone),
@@ -112,6 +129,7 @@ pub async fn run(
         targets: settings.targets,
         bands: settings.bands,
     });
+    timeline.notes.extend(pod_notes);
     match args.output {
         HistoryFormat::Text => crate::history::render::timeline_text(out, &timeline)?,
         HistoryFormat::Json => crate::report::write_data(out, &timeline, crate::cli::Output::Json)?,

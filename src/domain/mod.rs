@@ -18,5 +18,6 @@ pub mod node_autoscalers;
 pub mod probes;
 pub mod promql;
 pub mod quantity;
+pub mod recording;
 pub mod snapshot;
 pub mod text;

@@ -224,6 +224,9 @@ pub fn report_html(out: &mut dyn Write, r: &Report, s: &Series) -> io::Result<()
     for n in &r.notes {
         let _ = writeln!(h, "<p class=\"fail\">{}</p>", escape(n));
     }
+    if let Some(f) = &r.read_from {
+        let _ = writeln!(h, "<p>Read: {}</p>", escape(&f.pods));
+    }
     h.push_str("<h2>Targets</h2>\n<table><tr><th>Metric</th><th>Value</th><th>Target</th><th>Verdict</th></tr>\n");
     for m in &r.metrics {
         let class = if m.verdict == super::Verdict::Fail {

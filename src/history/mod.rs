@@ -10,6 +10,24 @@ pub mod html;
 pub mod render;
 pub mod timeline;
 
+/// Where the running and pending pods of a read came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadFrom {
+    /// One sentence, as the text output prints it.
+    pub pods: String,
+    /// The recording rules read, when any point came from them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recording_rules: Vec<String>,
+    /// The first recorded point; before it, the sums of the pod series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_since: Option<Timestamp>,
+    /// The parts of the period summed from the pod series, `[from, to]`.
+    pub raw: Vec<[Timestamp; 2]>,
+    /// Seconds the sums of the pod series took (0 when none was read).
+    pub raw_seconds: f64,
+}
+
 use crate::domain::figures::{Band, band};
 use crate::domain::model::Idle;
 use crate::settings::{Bands, Targets};
@@ -303,6 +321,10 @@ pub struct Report {
     /// Sources that could not be read: why.
     pub unread: Vec<String>,
     pub notes: Vec<String>,
+    /// Where the pod counts came from: the recording rules or every pod
+    /// series (a live read; `None` when replayed from a snapshot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<ReadFrom>,
     /// Some target was missed.
     pub failed: bool,
     /// Some source could not be read.
@@ -1175,6 +1197,7 @@ pub fn build(inp: &Inputs) -> Report {
         episodes: eps,
         unread,
         notes,
+        read_from: None,
         failed,
         incomplete,
     }

@@ -92,6 +92,9 @@ pub fn report_text(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             )?;
         }
     }
+    if let Some(f) = &r.read_from {
+        writeln!(out, "  Read: {}", neutralise(&f.pods))?;
+    }
     for u in &r.unread {
         writeln!(out, "  ? could not read {}", neutralise(u))?;
     }
@@ -124,6 +127,9 @@ pub fn report_markdown(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     )?;
     for n in &r.notes {
         writeln!(out, "> {}\n", md(n))?;
+    }
+    if let Some(f) = &r.read_from {
+        writeln!(out, "Read: {}\n", md(&f.pods))?;
     }
     writeln!(out, "| | Metric | Value | Target | Verdict |")?;
     writeln!(out, "|---|---|---|---|---|")?;

@@ -2,7 +2,7 @@
 //! a plain Prometheus rule file, or the same groups in a Prometheus Operator
 //! `PrometheusRule`. The expressions come from `cluster::promql`.
 
-use crate::domain::promql;
+use crate::domain::{promql, recording};
 use crate::settings::{Endpoint, Settings};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -20,16 +20,26 @@ pub struct RuleFile {
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
     pub name: String,
+    /// Set on the recording group only: the alert group keeps Prometheus's
+    /// global `evaluation_interval`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
     pub rules: Vec<Rule>,
 }
 
+/// An alerting rule, or a recording rule (`record` set; no `alert`, `for`
+/// or annotations).
 #[derive(Debug, Clone, Serialize)]
 pub struct Rule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub alert: String,
     pub expr: String,
-    #[serde(rename = "for")]
+    #[serde(rename = "for", skip_serializing_if = "String::is_empty")]
     pub for_: String,
     pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -81,6 +91,7 @@ pub fn rule_file(s: &Settings) -> RuleFile {
     let diagnose = format!("Run `kubectl spice diagnose -n {ns}`.");
     let rules = vec![
         Rule {
+            record: None,
             alert: "PodSessionRatioAnomaly".into(),
             expr: promql::pod_session_ratio_alert_expr(s),
             for_: "5m".into(),
@@ -102,6 +113,7 @@ pub fn rule_file(s: &Settings) -> RuleFile {
             ]),
         },
         Rule {
+            record: None,
             alert: "KEDANotResponding".into(),
             expr: promql::keda_not_responding_alert_expr(s),
             for_: prometheus_duration(promql::KEDA_ALERT_FOR_SECS),
@@ -121,6 +133,7 @@ pub fn rule_file(s: &Settings) -> RuleFile {
             ]),
         },
         Rule {
+            record: None,
             alert: "SpiceRunnerPodPending".into(),
             expr: promql::pod_pending_alert_expr(s),
             for_: scale_up.clone(),
@@ -139,6 +152,7 @@ pub fn rule_file(s: &Settings) -> RuleFile {
             ]),
         },
         Rule {
+            record: None,
             alert: "SpiceRunnerPodCrashLooping".into(),
             expr: promql::pod_crashloop_alert_expr(s),
             for_: prometheus_duration(CRASHLOOP_FOR_SECONDS),
@@ -155,10 +169,40 @@ pub fn rule_file(s: &Settings) -> RuleFile {
         },
     ];
     RuleFile {
-        groups: vec![Group {
-            name: format!("{dep}.pod-per-session"),
-            rules,
-        }],
+        groups: vec![
+            Group {
+                name: format!("{dep}.pod-per-session"),
+                interval: None,
+                rules,
+            },
+            recording_group(s),
+        ],
+    }
+}
+
+/// The recording rules `report` and `timeline` read instead of summing
+/// every pod series over days (`domain::recording`), evaluated every 15 s,
+/// the report's step.
+fn recording_group(s: &Settings) -> Group {
+    let rules = recording::recordings(s)
+        .into_iter()
+        .map(|r| Rule {
+            record: Some(r.record.to_string()),
+            alert: String::new(),
+            expr: r.expr,
+            for_: String::new(),
+            labels: r
+                .labels
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            annotations: BTreeMap::new(),
+        })
+        .collect();
+    Group {
+        name: format!("{}.{}", s.deployment, recording::GROUP_SUFFIX),
+        interval: Some(prometheus_duration(recording::INTERVAL_SECS)),
+        rules,
     }
 }
 
@@ -208,6 +252,12 @@ fn header(s: &Settings, hpa_note: &str, format_note: &str) -> String {
             .into(),
         "with `and on()`, without which it can never fire.".into(),
         hpa_note.to_string(),
+        format!(
+            "The second group records the running and pending game pods every {} for",
+            prometheus_duration(recording::INTERVAL_SECS)
+        ),
+        "`kubectl spice report` and `timeline`, which read them instead of every pod series."
+            .into(),
         format_note.to_string(),
     ];
     for line in lines.iter().filter(|l| !l.is_empty()) {
@@ -225,6 +275,25 @@ fn header(s: &Settings, hpa_note: &str, format_note: &str) -> String {
 pub fn write_rules(out: &mut dyn Write, s: &Settings, hpa_note: &str) -> std::io::Result<()> {
     let file = rule_file(s);
     out.write_all(header(s, hpa_note, "Check with `promtool check rules FILE`.").as_bytes())?;
+    let text = serde_norway::to_string(&file).map_err(std::io::Error::other)?;
+    out.write_all(text.as_bytes())
+}
+
+/// Writes the recording group alone as a plain rule file, for `promtool
+/// tsdb create-blocks-from rules` (Prometheus 2.42's promtool also writes
+/// each alerting rule's expression as a series named after the alert).
+pub fn write_recording_rules(out: &mut dyn Write, s: &Settings) -> std::io::Result<()> {
+    let file = RuleFile {
+        groups: vec![recording_group(s)],
+    };
+    let h = format!(
+        "# Recording rules for {}/{}'s `kubectl spice report` and `timeline`, generated by kubectl spice {}.\n\
+         # Backfill the past: promtool tsdb create-blocks-from rules --start TIME --end TIME --url PROMETHEUS_URL FILE\n",
+        s.namespace,
+        s.deployment,
+        env!("CARGO_PKG_VERSION")
+    );
+    out.write_all(h.as_bytes())?;
     let text = serde_norway::to_string(&file).map_err(std::io::Error::other)?;
     out.write_all(text.as_bytes())
 }
@@ -413,6 +482,46 @@ mod tests {
             ),
             "{}",
             hpa_note(&d, None)
+        );
+    }
+
+    #[test]
+    fn the_recording_group_records_the_report_sums_every_fifteen_seconds() {
+        let s = Settings::defaults();
+        let file = rule_file(&s);
+        assert_eq!(file.groups.len(), 2);
+        let g = &file.groups[1];
+        assert_eq!(g.name, "spice-runner.spice.recording");
+        assert_eq!(g.interval.as_deref(), Some("15s"));
+        let wanted = recording::recordings(&s);
+        assert_eq!(g.rules.len(), 2);
+        for (rule, r) in g.rules.iter().zip(&wanted) {
+            assert_eq!(rule.record.as_deref(), Some(r.record));
+            assert_eq!(rule.expr, r.expr);
+            assert_eq!(rule.labels["spice_expr"], recording::digest(&r.expr));
+            assert_eq!(rule.labels["namespace"], s.namespace);
+        }
+        let text = serde_norway::to_string(&file).unwrap();
+        assert!(
+            text.contains("- record: spice:game_pods_running:sum\n"),
+            "{text}"
+        );
+        assert!(!text.contains("alert: ''"), "{text}");
+        assert!(!text.contains("for: ''"), "{text}");
+    }
+
+    #[test]
+    fn the_recording_rules_alone_hold_no_alert() {
+        let mut out = Vec::new();
+        write_recording_rules(&mut out, &Settings::defaults()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let v: serde_json::Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(v["groups"].as_array().map(Vec::len), Some(1));
+        assert_eq!(v["groups"][0]["interval"], "15s");
+        assert!(!text.contains("alert:"), "{text}");
+        assert_eq!(
+            v["groups"][0]["rules"][1]["record"],
+            "spice:game_pods_pending:sum"
         );
     }
 

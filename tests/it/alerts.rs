@@ -41,7 +41,7 @@ fn check_rules(path: &str, dir: &Path) {
         run.stdout, run.stderr
     );
     assert!(
-        run.stdout.contains("SUCCESS: 4 rules found"),
+        run.stdout.contains("SUCCESS: 6 rules found"),
         "{}",
         run.stdout
     );
@@ -192,6 +192,16 @@ fn alerts_rule_file_passes_promtool_check() {
     assert!(
         !text.contains("count(kube_pod_status_phase"),
         "running pods must be summed"
+    );
+    // The recording group alone (to backfill with promtool) passes too.
+    let run = alerts(&["-o", "recording-rules"], &[], dir.path());
+    let path = write(dir.path(), "recording.yml", &run.stdout);
+    let check = promtool(&["check", "rules", &path], dir.path());
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+    assert!(
+        check.stdout.contains("SUCCESS: 2 rules found"),
+        "{}",
+        check.stdout
     );
 }
 

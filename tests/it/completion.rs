@@ -108,7 +108,7 @@ fn complete_hook_offers_subcommands_then_flags() {
     let (values, _) = cobra(&s.run(BIN, &["__complete", "diagnose", "--fa"]));
     assert_eq!(values, ["--fail-on"]);
     let (values, _) = cobra(&s.run(BIN, &["__complete", "alerts", "-o", ""]));
-    assert_eq!(values, ["prometheusrule", "rules"]);
+    assert_eq!(values, ["prometheusrule", "rules", "recording-rules"]);
 }
 
 #[test]

@@ -52,7 +52,7 @@ const PODS: [&str; 6] = [
 ];
 
 /// Sessions, running pods, pending pods and nodes at `t` seconds from now.
-fn state(t: i64) -> (f64, usize, usize, usize) {
+pub(crate) fn state(t: i64) -> (f64, usize, usize, usize) {
     // The flapping last hour.
     if t >= -3600 {
         let phase = ((t + 3600) / 240) % 2;
@@ -118,7 +118,7 @@ fn node_count(t: i64) -> usize {
 
 /// The week as OpenMetrics text, one sample every [`SCRAPE`] s from
 /// N-7d to N+5m (the queries at "now" answer the same during the test).
-fn openmetrics(now: i64) -> String {
+pub(crate) fn openmetrics(now: i64) -> String {
     let mut nginx = String::new();
     let mut phase = String::new();
     let mut created = String::new();
@@ -234,7 +234,7 @@ fn openmetrics(now: i64) -> String {
 
 /// A Prometheus on the week, shared by the tests that run at the same time
 /// (the backfill is the slow part) and stopped when the last one ends.
-struct Week {
+pub(crate) struct Week {
     _proc: Proc,
     port: u16,
     _dir: tempfile::TempDir,
@@ -252,7 +252,7 @@ fn week() -> Arc<Week> {
     w
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
@@ -260,6 +260,11 @@ fn now_unix() -> i64 {
 }
 
 fn start_week() -> Week {
+    start_week_from(&openmetrics(now_unix()))
+}
+
+/// A Prometheus on `week` (OpenMetrics text), backfilled in day-long blocks.
+pub(crate) fn start_week_from(week: &str) -> Week {
     let dir = tempfile::Builder::new()
         .prefix("spice-week-")
         .tempdir()
@@ -267,7 +272,7 @@ fn start_week() -> Week {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).expect("data dir");
     let om = dir.path().join("week.om");
-    std::fs::write(&om, openmetrics(now_unix())).expect("write week");
+    std::fs::write(&om, week).expect("write week");
     let out = Command::new(binary("promtool"))
         // Day-long blocks: promtool 2.42 reads the whole input once per
         // block, so the default 2 h blocks cost 84 passes over a week.
@@ -329,7 +334,7 @@ fn start_week() -> Week {
 }
 
 /// The simulator serving `scenario`, its Prometheus service proxied to the week.
-struct Game {
+pub(crate) struct Game {
     _sim: Sim,
     _week: Arc<Week>,
     dir: tempfile::TempDir,
@@ -338,7 +343,11 @@ struct Game {
 
 impl Game {
     fn start(scenario: Scenario) -> Game {
-        let week = week();
+        Game::on(scenario, week())
+    }
+
+    /// The simulator serving `scenario` with the Prometheus `week`.
+    pub(crate) fn on(scenario: Scenario, week: Arc<Week>) -> Game {
         let sim = Sim::start(scenario);
         sim.set_proxy_upstream(
             "observability",
@@ -356,7 +365,7 @@ impl Game {
         }
     }
 
-    fn spice(&self, args: &[&str]) -> Run {
+    pub(crate) fn spice(&self, args: &[&str]) -> Run {
         let mut all = args.to_vec();
         all.extend(["--kubeconfig", self.kubeconfig.to_str().expect("utf-8")]);
         run_bin(BIN, &all, &[], self.dir.path())

@@ -38,6 +38,7 @@ mod payload;
 mod readme_samples;
 mod readme_text;
 mod real_clusters;
+mod recording;
 mod release;
 mod replay;
 mod restore;
