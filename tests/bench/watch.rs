@@ -73,25 +73,6 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Times the process went to sleep of its own accord (voluntary context
-/// switches, summed over its threads): its wakeups. Unlike CPU time, this
-/// does not grow when other processes load the machine, so a timer or a
-/// poll that fires too often shows here whatever the load.
-fn wakeups(pid: u32) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
-    };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
-        .filter_map(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        })
-        .sum()
-}
-
 /// The machine's one-minute load average: CPU seconds measured on a loaded
 /// machine come out higher for the same work (shared caches and cores).
 fn load_average() -> f64 {
@@ -128,12 +109,14 @@ fn steady(b: &Bed, pid: u32, seconds: u64, started: Instant) -> Measure {
     let start_secs = started.elapsed().as_secs_f64();
     b.c.sim.reset_requests();
     let cpu0 = cpu_seconds(pid).expect("the watch runs");
-    let wake0 = wakeups(pid);
+    let wake0 = support::procfs::wakeups(pid).unwrap_or(0);
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(seconds));
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid).expect("the watch still runs") - cpu0;
-    let woke = wakeups(pid).saturating_sub(wake0);
+    let woke = support::procfs::wakeups(pid)
+        .unwrap_or(0)
+        .saturating_sub(wake0);
     Measure {
         peak_kib: status_kib(pid, "VmHWM:").unwrap_or(0),
         end_kib: status_kib(pid, "VmRSS:").unwrap_or(0),

@@ -336,22 +336,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-/// Voluntary context switches of all a process's threads: how often it
-/// went to sleep, so how often something woke it. Unlike CPU time, this does
-/// not grow when the machine is loaded.
-fn wakeups(pid: u32) -> u64 {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .expect("/proc task")
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
-        .filter_map(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        })
-        .sum()
-}
-
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
     status
@@ -378,12 +362,14 @@ fn at_200_pods_steady_state_requests_are_the_polls_and_idle_is_cheap() {
     std::thread::sleep(Duration::from_secs(3));
     c.sim.reset_requests();
     let cpu0 = cpu_seconds(pid);
-    let woke0 = wakeups(pid);
+    let woke0 = crate::support::procfs::wakeups(pid).expect("/proc task");
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(20));
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid) - cpu0;
-    let woke = wakeups(pid).saturating_sub(woke0);
+    let woke = crate::support::procfs::wakeups(pid)
+        .expect("/proc task")
+        .saturating_sub(woke0);
     let rss = rss_kib(pid);
     let requests = c.sim.requests();
     let proxied = requests

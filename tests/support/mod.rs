@@ -7,6 +7,7 @@ pub mod delay;
 pub mod ksm;
 pub mod loki;
 pub mod pipeline;
+pub mod procfs;
 pub mod prom;
 pub mod scenario;
 pub mod sim;
