@@ -991,8 +991,14 @@ pub fn build(inp: &Inputs) -> Report {
             target: format!("> {:.0} %", success_percent(inp.targets.pod_success_rate)),
             verdict: Verdict::NoData,
             detail: format!(
-                "kube_pod_created is not in Prometheus while {:.0} game pods were Ready: kube-state-metrics writes it (its pods collector); scrape kube-state-metrics with pods in --resources",
-                p.ready
+                "kube_pod_created is not in Prometheus while {}: kube-state-metrics writes it (its pods collector); scrape kube-state-metrics with pods in --resources",
+                // The pods seen may be Ready ones, or (no Ready series
+                // either) only running or pending ones in the phase series.
+                if p.ready > 0.0 {
+                    format!("{:.0} game pods were Ready", p.ready)
+                } else {
+                    "kube_pod_status_phase shows game pods".to_string()
+                }
             ),
         },
         Ok(p) => {
@@ -1451,7 +1457,34 @@ mod tests {
         assert_eq!(m.shown, "cannot measure");
         assert_eq!(m.verdict, Verdict::NoData);
         assert!(m.detail.contains("kube_pod_created") && m.detail.contains("kube-state-metrics"));
+        assert!(
+            m.detail.contains("while 4 game pods were Ready"),
+            "{}",
+            m.detail
+        );
         assert!(!report.failed && !report.incomplete);
+        // No Ready series either: the pods were seen in the phase series,
+        // never "while 0 game pods were Ready".
+        inp.pods = Ok(PodCounts {
+            created: 0.0,
+            ready: 0.0,
+            failed: 0.0,
+            restarts: 0.0,
+            creation_series_missing: true,
+        });
+        let report = build(&inp);
+        let m = report
+            .metrics
+            .iter()
+            .find(|m| m.id == "podSuccess")
+            .expect("row");
+        assert!(
+            m.detail
+                .contains("while kube_pod_status_phase shows game pods:"),
+            "{}",
+            m.detail
+        );
+        assert!(!m.detail.contains("0 game pods"), "{}", m.detail);
     }
 
     #[test]
